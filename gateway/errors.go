@@ -1,0 +1,25 @@
+package gateway
+
+import "errors"
+
+// Errors of the gateway's use cases. s3api maps each to an S3 error code in
+// one table; meta's sentinels pass through unchanged.
+var (
+	ErrUnavailable       = errors.New("gateway: service unavailable, retry")
+	ErrInvalidBucketName = errors.New("gateway: invalid bucket name")
+	ErrKeyTooLong        = errors.New("gateway: key too long")
+	ErrInvalidKey        = errors.New("gateway: invalid key")
+	ErrBadDigest         = errors.New("gateway: content-md5 does not match")
+	ErrChecksumMismatch  = errors.New("gateway: checksum does not match")
+	ErrIncompleteBody    = errors.New("gateway: body shorter than declared")
+	ErrEntityTooLarge    = errors.New("gateway: entity too large")
+	ErrEntityTooSmall    = errors.New("gateway: part too small")
+	ErrInvalidPartOrder  = errors.New("gateway: parts not in ascending order")
+	ErrInvalidPartNumber = errors.New("gateway: invalid part number")
+	ErrInvalidRange      = errors.New("gateway: invalid range")
+	ErrSnapshotReadOnly  = errors.New("gateway: snapshots are read-only")
+	ErrInvalidSnapshot   = errors.New("gateway: malformed snapshot version")
+	ErrMalformedRequest  = errors.New("gateway: malformed request")
+	ErrChunkMissing      = errors.New("gateway: chunk missing or corrupt")
+	ErrStorageFull       = errors.New("gateway: no space left")
+)

@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"context"
+	"io"
+
+	"github.com/forkstore/forkstore/gateway/checksum"
+	"github.com/forkstore/forkstore/meta"
+)
+
+// CreateBucketInput is CreateBucket, optionally making a fork.
+type CreateBucketInput struct {
+	Name   string
+	Region string
+	// ForkSource, when set, makes the new bucket a fork of that bucket.
+	ForkSource string
+	// ForkSnapshot is the source's snapshot to fork from: a version in
+	// decimal or a snapshot name; "" forks the source's current state.
+	ForkSnapshot string
+}
+
+// PutObjectInput is a PutObject (or the data of an UploadPart).
+type PutObjectInput struct {
+	Bucket string
+	Key    string
+	Body   io.Reader
+	// Size is the decoded body length, or -1 when unknown
+	// (Transfer-Encoding: chunked). A body shorter than Size fails with
+	// ErrIncompleteBody; longer fails too. Nothing is stored on failure.
+	Size int64
+	// Object carries the content headers and user metadata to store.
+	// Object.Checksum.Algorithm names the additional checksum to compute
+	// and store ("" stores CRC64NVME, as AWS does by default).
+	Object      meta.Object
+	IfMatch     string
+	IfNoneMatch string
+	// Verify, if set, runs after the whole body has been read and before
+	// anything is committed; an error aborts the write.
+	Verify func(d *checksum.Digests) error
+}
+
+// GetObjectInput selects one object version to read.
+type GetObjectInput struct {
+	Bucket    string
+	Key       string
+	VersionID string // "" latest; "null"; or a decimal version
+	At        uint64 // read at this snapshot/history version (0 = latest)
+}
+
+// DeleteResult is the outcome of deleting one key.
+type DeleteResult struct {
+	Key                   string
+	VersionID             string // the version removed or the marker created ("" if none)
+	DeleteMarker          bool
+	DeleteMarkerVersionID string
+	Err                   error // for DeleteObjects entries
+}
+
+// CopyObjectInput is CopyObject: the source record (from HeadObject, with
+// the copy-source conditions already checked) is written under the
+// destination sharing its data.
+type CopyObjectInput struct {
+	Source    *meta.Object
+	DstBucket string
+	DstKey    string
+	// Replace, when true, takes content headers and user metadata from
+	// Object (x-amz-metadata-directive: REPLACE); otherwise they are copied.
+	Replace     bool
+	Object      meta.Object
+	IfMatch     string
+	IfNoneMatch string
+}
+
+// UploadPartInput is UploadPart.
+type UploadPartInput struct {
+	Bucket   string
+	Key      string
+	UploadID string
+	Number   int
+	Body     io.Reader
+	Size     int64
+	// Algorithm is the checksum the client sent for this part, if any.
+	Algorithm string
+	Verify    func(d *checksum.Digests) error
+}
+
+// UploadPartCopyInput is UploadPartCopy of Source's bytes
+// [Offset, Offset+Length).
+type UploadPartCopyInput struct {
+	Bucket   string
+	Key      string
+	UploadID string
+	Number   int
+	Source   *meta.Object
+	Offset   int64
+	Length   int64
+}
+
+// CompletePartInput is one entry of CompleteMultipartUpload's body.
+type CompletePartInput struct {
+	Number   int
+	ETag     string
+	Checksum string // base64 the client sent for the part, if any
+}
+
+// CompleteInput is CompleteMultipartUpload.
+type CompleteInput struct {
+	Bucket      string
+	Key         string
+	UploadID    string
+	Parts       []CompletePartInput
+	IfMatch     string
+	IfNoneMatch string
+}
+
+// Service is the node's S3 use cases. Methods are safe for concurrent use.
+type Service struct {
+	node *Node
+}
+
+// Region is the region the node reports.
+func (s *Service) Region() string { return s.node.cfg.Region }
+
+// SecretKey returns the secret for an access key.
+func (s *Service) SecretKey(accessKey string) (string, bool) {
+	if accessKey == s.node.cfg.RootUser {
+		return s.node.cfg.RootPassword, true
+	}
+	return "", false
+}
+
+var _ = context.Background

@@ -1,0 +1,24 @@
+package meta
+
+import "errors"
+
+// Business outcomes of commands and reads. Apply never returns these as Go
+// errors (that would crash the node): they travel as result codes
+// (result.go) and are turned back into these sentinels by DecodeResult.
+var (
+	ErrNoSuchBucket          = errors.New("meta: no such bucket")
+	ErrBucketExists          = errors.New("meta: bucket already exists")
+	ErrBucketNotEmpty        = errors.New("meta: bucket not empty")
+	ErrNoSuchKey             = errors.New("meta: no such key")
+	ErrNoSuchVersion         = errors.New("meta: no such version")
+	ErrPreconditionFailed    = errors.New("meta: precondition failed")
+	ErrNoSuchUpload          = errors.New("meta: no such upload")
+	ErrInvalidPart           = errors.New("meta: invalid part")
+	ErrNoSuchSnapshot        = errors.New("meta: no such snapshot")
+	ErrSnapshotExists        = errors.New("meta: snapshot name already exists")
+	ErrForkDepthExceeded     = errors.New("meta: fork depth limit exceeded")
+	ErrVersionOutOfRetention = errors.New("meta: version is not retained")
+	ErrMethodNotAllowed      = errors.New("meta: method not allowed on a delete marker")
+	ErrInvalidVersion        = errors.New("meta: invalid version id")
+	ErrCorrupt               = errors.New("meta: corrupt record")
+)

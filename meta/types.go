@@ -1,0 +1,241 @@
+package meta
+
+// Versioning is a bucket's S3 versioning state.
+type Versioning uint8
+
+const (
+	// VersioningOff is a bucket that never had versioning enabled: every
+	// write replaces the "null" version.
+	VersioningOff Versioning = iota
+	// VersioningEnabled keeps every version.
+	VersioningEnabled
+	// VersioningSuspended writes "null" versions but keeps older real ones.
+	VersioningSuspended
+)
+
+// String returns the S3 spelling ("", "Enabled", "Suspended").
+func (v Versioning) String() string {
+	switch v {
+	case VersioningEnabled:
+		return "Enabled"
+	case VersioningSuspended:
+		return "Suspended"
+	}
+	return ""
+}
+
+// BucketState says whether a bucket is visible by name.
+type BucketState uint8
+
+const (
+	// BucketLive is a normal bucket reachable by its name.
+	BucketLive BucketState = iota
+	// BucketRetained is a deleted bucket whose history is still needed by
+	// forks or snapshots; its name is free and it is hidden from listings.
+	BucketRetained
+)
+
+// Parent is the point a fork was made from: bucket id and version.
+type Parent struct {
+	BucketID uint64
+	Version  uint64
+}
+
+// Bucket is a bucket record.
+type Bucket struct {
+	ID         uint64
+	Name       string
+	Region     string
+	Created    int64 // Unix nanoseconds (the creating command's stamp)
+	Versioning Versioning
+	Parent     *Parent // nil unless the bucket is a fork
+	State      BucketState
+	// Filled by reads, not stored: the parent's current name ("" when the
+	// parent was deleted) and whether other buckets are forked from this one.
+	ParentName   string
+	IsForkParent bool
+}
+
+// Snapshot is a named or unnamed read-only point in time of a bucket.
+type Snapshot struct {
+	BucketID uint64
+	Version  uint64
+	Name     string
+	Created  int64 // Unix nanoseconds
+}
+
+// Checksum is an S3 additional checksum of an object or a part.
+type Checksum struct {
+	Algorithm string // "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256" or ""
+	Type      string // "FULL_OBJECT" or "COMPOSITE" ("" when Algorithm is "")
+	Value     string // base64, with "-N" suffix for composite multipart values
+}
+
+// Chunk is one immutable piece of object data in the chunk store.
+type Chunk struct {
+	ID     string // unique, never reused (hex)
+	Size   int64
+	CRC32C uint32 // of the chunk's bytes, verified on read
+}
+
+// PartInfo describes one part of a multipart object, kept so that
+// GET/HEAD with partNumber and composite checksums work.
+type PartInfo struct {
+	Number   int
+	Size     int64
+	ETag     string // quoted MD5 hex of the part
+	Checksum string // base64 of the part's checksum in the object's algorithm
+}
+
+// Object is one version of a key. A delete marker has DeleteMarker set and
+// no data.
+type Object struct {
+	Key          string
+	Version      uint64 // assigned by apply; the S3 VersionId
+	Null         bool   // the S3 "null" version (written while unversioned/suspended)
+	DeleteMarker bool
+	// DeletedAt is the version at which this record was permanently deleted
+	// (DELETE ?versionId) while a snapshot, a fork or history still needed
+	// it: reads at T >= DeletedAt do not see it. 0 means not deleted.
+	DeletedAt uint64
+
+	Size         int64
+	ETag         string // quoted, e.g. "\"9b2cf535f27731c974343645a3985328\"" or "\"...-3\""
+	LastModified int64  // Unix nanoseconds
+	Checksum     Checksum
+
+	ContentType        string
+	CacheControl       string
+	ContentDisposition string
+	ContentEncoding    string
+	ContentLanguage    string
+	Expires            string
+	UserMeta           map[string]string // lower-case names without the x-amz-meta- prefix
+
+	Inline []byte     // the whole body when small; nil otherwise
+	Chunks []Chunk    // the body's chunks in order when not inline
+	Parts  []PartInfo // non-nil for multipart objects
+}
+
+// Upload is an in-progress multipart upload.
+type Upload struct {
+	BucketID  uint64
+	Key       string
+	UploadID  string
+	Initiated int64 // Unix nanoseconds
+	// Template carries the metadata (content type, user metadata, checksum
+	// algorithm and type) that the completed object will have.
+	Template Object
+}
+
+// Part is an uploaded part of a multipart upload.
+type Part struct {
+	Number       int
+	Size         int64
+	ETag         string // quoted MD5 hex
+	Checksum     string // base64 value in the upload's algorithm ("" if none)
+	LastModified int64
+	Chunks       []Chunk
+}
+
+// ListOptions selects a page of a listing (ListObjects v1/v2).
+type ListOptions struct {
+	Prefix    string
+	Delimiter string
+	// After is the exclusive lower bound: a key (marker / start-after) or a
+	// decoded continuation token.
+	After   string
+	MaxKeys int
+	// At reads the bucket as of this version (0 = latest).
+	At uint64
+}
+
+// ListResult is a page of a listing.
+type ListResult struct {
+	Objects        []Object // latest visible version of each key (never delete markers)
+	CommonPrefixes []string
+	IsTruncated    bool
+	// Next is the last key or common prefix returned; pass it as After to
+	// get the next page.
+	Next string
+}
+
+// VersionListOptions selects a page of ListObjectVersions.
+type VersionListOptions struct {
+	Prefix          string
+	Delimiter       string
+	KeyMarker       string
+	VersionIDMarker string
+	MaxKeys         int
+	At              uint64
+}
+
+// VersionListResult is a page of ListObjectVersions. Versions are ordered by
+// key, then newest first; IsLatest marks the newest visible version of a key.
+type VersionListResult struct {
+	Versions            []ObjectVersion
+	CommonPrefixes      []string
+	IsTruncated         bool
+	NextKeyMarker       string
+	NextVersionIDMarker string
+}
+
+// ObjectVersion is an entry of ListObjectVersions.
+type ObjectVersion struct {
+	Object
+	IsLatest bool
+}
+
+// UploadListOptions selects a page of ListMultipartUploads.
+type UploadListOptions struct {
+	Prefix         string
+	Delimiter      string
+	KeyMarker      string
+	UploadIDMarker string
+	MaxUploads     int
+}
+
+// UploadListResult is a page of ListMultipartUploads.
+type UploadListResult struct {
+	Uploads            []Upload
+	CommonPrefixes     []string
+	IsTruncated        bool
+	NextKeyMarker      string
+	NextUploadIDMarker string
+}
+
+// PartListResult is a page of ListParts.
+type PartListResult struct {
+	Parts                []Part
+	IsTruncated          bool
+	NextPartNumberMarker int
+}
+
+// Lineage is a bucket's place in the fork tree.
+type Lineage struct {
+	Bucket    Bucket
+	Parent    *LineageRef // nil for a root bucket
+	Snapshots []Snapshot
+	Forks     []LineageRef // buckets forked directly from this one
+}
+
+// LineageRef names a related bucket and the version it relates at.
+type LineageRef struct {
+	BucketID uint64
+	Name     string // "" if that bucket was deleted
+	Version  uint64
+}
+
+// DiffEntry is one key a fork changed relative to its base.
+type DiffEntry struct {
+	Key    string
+	Change string  // "added", "changed" or "deleted"
+	Object *Object // the fork's version (nil for deleted)
+}
+
+// DiffResult is a page of a fork's diff against its base.
+type DiffResult struct {
+	Entries     []DiffEntry
+	IsTruncated bool
+	Next        string // pass as After for the next page
+}
