@@ -129,4 +129,5 @@ func (s *Service) SecretKey(accessKey string) (string, bool) {
 	return "", false
 }
 
-var _ = context.Background
+// Ready reports whether the node can serve requests now.
+func (s *Service) Ready(ctx context.Context) error { return s.node.Ready(ctx) }

@@ -1,0 +1,180 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// ValidBucketName reports whether name follows the S3 bucket naming rules
+// (general purpose buckets): 3-63 characters of lower-case letters, digits,
+// dots and hyphens, starting and ending with a letter or digit, no "..",
+// not an IP address, none of the reserved prefixes and suffixes.
+func ValidBucketName(name string) bool {
+	if len(name) < 3 || len(name) > 63 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '.' || c == '-':
+			if i == 0 || i == len(name)-1 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	if strings.Contains(name, "..") || strings.Contains(name, ".-") || strings.Contains(name, "-.") {
+		return false
+	}
+	if net.ParseIP(name) != nil {
+		return false
+	}
+	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if strings.HasPrefix(name, p) {
+			return false
+		}
+	}
+	for _, s := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
+		if strings.HasSuffix(name, s) {
+			return false
+		}
+	}
+	return true
+}
+
+func checkBucketName(name string) error {
+	if !ValidBucketName(name) {
+		return fmt.Errorf("%w: %q", ErrInvalidBucketName, name)
+	}
+	return nil
+}
+
+// CreateBucket creates a bucket or, with ForkSource, a fork.
+func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta.Bucket, error) {
+	if err := checkBucketName(in.Name); err != nil {
+		return nil, err
+	}
+	region := in.Region
+	if region == "" {
+		region = s.Region()
+	}
+	cmd := &meta.CreateBucket{Name: in.Name, Region: region, ForkSource: in.ForkSource, MaxForkDepth: s.node.cfg.Meta.MaxForkDepth}
+	if in.ForkSource != "" && in.ForkSnapshot != "" {
+		if v, ok := parseVersion(in.ForkSnapshot); ok {
+			cmd.ForkVersion = v
+		} else {
+			cmd.ForkSnapshotName = in.ForkSnapshot
+		}
+	}
+	res, err := s.propose(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return res.Bucket, nil
+}
+
+// parseVersion parses a decimal version (an S3 VersionId or snapshot).
+func parseVersion(s string) (uint64, bool) {
+	if s == "" || len(s) > 20 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	return v, err == nil && v > 0
+}
+
+// CreateSnapshot snapshots a bucket.
+func (s *Service) CreateSnapshot(ctx context.Context, bucket, name string) (*meta.Snapshot, error) {
+	if strings.ContainsAny(name, ";\r\n") || len(name) > 256 {
+		return nil, fmt.Errorf("%w: snapshot name %q", ErrMalformedRequest, name)
+	}
+	res, err := s.propose(ctx, &meta.CreateSnapshot{Bucket: bucket, Name: name})
+	if err != nil {
+		return nil, err
+	}
+	return res.Snapshot, nil
+}
+
+// ListSnapshots lists a bucket's snapshots, oldest first.
+func (s *Service) ListSnapshots(ctx context.Context, bucket string) ([]meta.Snapshot, error) {
+	return readAs(ctx, s, func(r *meta.Reader) ([]meta.Snapshot, error) { return r.Snapshots(bucket) })
+}
+
+// ResolveSnapshot parses a snapshot reference (decimal version or name) of
+// a bucket into a version. It fails with ErrInvalidSnapshot or
+// meta.ErrNoSuchSnapshot.
+func (s *Service) ResolveSnapshot(ctx context.Context, bucket, ref string) (uint64, error) {
+	if v, ok := parseVersion(ref); ok {
+		return v, nil
+	}
+	if ref == "" || strings.ContainsAny(ref, ";\r\n") {
+		return 0, fmt.Errorf("%w: %q", ErrInvalidSnapshot, ref)
+	}
+	snaps, err := s.ListSnapshots(ctx, bucket)
+	if err != nil {
+		return 0, err
+	}
+	for _, sn := range snaps {
+		if sn.Name == ref {
+			return sn.Version, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: %q", meta.ErrNoSuchSnapshot, ref)
+}
+
+// ParseSnapshotVersion parses the decimal version of a snapshot or history
+// instant as given in a header or URL.
+func ParseSnapshotVersion(s string) (uint64, error) {
+	v, ok := parseVersion(s)
+	if !ok {
+		return 0, fmt.Errorf("%w: %q", ErrInvalidSnapshot, s)
+	}
+	return v, nil
+}
+
+// DeleteSnapshot deletes a snapshot.
+func (s *Service) DeleteSnapshot(ctx context.Context, bucket string, version uint64) error {
+	_, err := s.propose(ctx, &meta.DeleteSnapshot{Bucket: bucket, Version: version})
+	return err
+}
+
+// HeadBucket returns a live bucket (with ParentName and IsForkParent).
+func (s *Service) HeadBucket(ctx context.Context, name string) (*meta.Bucket, error) {
+	return readAs(ctx, s, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(name) })
+}
+
+// ListBuckets lists live buckets by name.
+func (s *Service) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
+	return readAs(ctx, s, func(r *meta.Reader) ([]meta.Bucket, error) { return r.Buckets() })
+}
+
+// DeleteBucket deletes an empty bucket.
+func (s *Service) DeleteBucket(ctx context.Context, name string) error {
+	_, err := s.propose(ctx, &meta.DeleteBucket{Name: name})
+	return err
+}
+
+// SetVersioning sets a bucket's versioning state.
+func (s *Service) SetVersioning(ctx context.Context, bucket string, v meta.Versioning) error {
+	_, err := s.propose(ctx, &meta.SetVersioning{Bucket: bucket, Status: v})
+	return err
+}
+
+// Lineage returns a bucket's parent, snapshots and forks.
+func (s *Service) Lineage(ctx context.Context, bucket string) (*meta.Lineage, error) {
+	return readAs(ctx, s, func(r *meta.Reader) (*meta.Lineage, error) { return r.Lineage(bucket) })
+}
+
+// Diff pages through the keys a fork changed against its base.
+func (s *Service) Diff(ctx context.Context, bucket, after string, max int) (*meta.DiffResult, error) {
+	if max <= 0 || max > 1000 {
+		max = 1000
+	}
+	return readAs(ctx, s, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, after, max) })
+}

@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+	"github.com/forkstore/forkstore/raft"
+)
+
+// Config configures a node. Lower packages own their sub-configs.
+type Config struct {
+	// DataDir holds the Raft log, the metadata DB and the chunk store.
+	DataDir      string
+	Region       string
+	RootUser     string
+	RootPassword string
+
+	Raft raft.Config
+	Meta meta.Options
+
+	// ChunkSize is the size of the chunks large bodies are cut into.
+	ChunkSize int64
+	// InlineMax is the largest body stored inside its metadata record.
+	InlineMax int64
+	// MaxObjectSize bounds a single PUT (AWS: 5 GiB).
+	MaxObjectSize int64
+	// OrphanGrace is how old an unreferenced chunk file must be before the
+	// sweeper deletes it (an upload in progress has unreferenced chunks).
+	OrphanGrace time.Duration
+}
+
+// DefaultConfig returns the configuration `make run` uses.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:       "data",
+		Region:        "us-east-1",
+		Raft:          raft.DefaultConfig(),
+		ChunkSize:     4 << 20,
+		InlineMax:     64 << 10,
+		MaxObjectSize: 5 << 30,
+		OrphanGrace:   6 * time.Hour,
+	}
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("gateway: data dir is required")
+	case c.Region == "":
+		return errors.New("gateway: region is required")
+	case c.RootUser == "" || c.RootPassword == "":
+		return errors.New("gateway: root user and password are required")
+	case len(c.RootPassword) < 8:
+		return errors.New("gateway: root password must have at least 8 characters")
+	case c.ChunkSize < 64<<10 || c.ChunkSize > 64<<20:
+		return fmt.Errorf("gateway: chunk size %d out of range [64KiB, 64MiB]", c.ChunkSize)
+	case c.InlineMax < 0 || c.InlineMax > 1<<20:
+		return fmt.Errorf("gateway: inline max %d out of range [0, 1MiB]", c.InlineMax)
+	case c.MaxObjectSize <= 0:
+		return errors.New("gateway: max object size must be positive")
+	}
+	return c.Raft.Validate()
+}

@@ -1,0 +1,281 @@
+package gateway
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+
+	"github.com/forkstore/forkstore/gateway/checksum"
+	"github.com/forkstore/forkstore/meta"
+)
+
+// MinPartSize is the smallest size of every part but the last (S3's 5 MiB).
+const MinPartSize = 5 << 20
+
+// maxMultipartSize is the largest object S3 allows (5 TiB).
+const maxMultipartSize = 5 << 40
+
+// MaxParts is the largest part number S3 accepts.
+const MaxParts = 10000
+
+// CreateMultipartUpload starts an upload and returns its id.
+func (s *Service) CreateMultipartUpload(ctx context.Context, bucket string, template meta.Object) (string, error) {
+	if err := checkBucketKey(bucket, template.Key); err != nil {
+		return "", err
+	}
+	t := template
+	if t.Checksum.Algorithm == "" {
+		// AWS gives objects uploaded without a checksum a full-object
+		// CRC64NVME; parts then carry their CRCs so it can be combined.
+		t.Checksum = meta.Checksum{Algorithm: defaultChecksum, Type: "FULL_OBJECT"}
+	}
+	if t.Checksum.Type == "" {
+		t.Checksum.Type = defaultChecksumType(t.Checksum.Algorithm)
+	}
+	id := newID()
+	if _, err := s.propose(ctx, &meta.CreateUpload{Bucket: bucket, UploadID: id, Template: t}); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// defaultChecksumType is the multipart checksum type AWS uses when the
+// client names only the algorithm.
+func defaultChecksumType(alg string) string {
+	if alg == "CRC64NVME" {
+		return "FULL_OBJECT"
+	}
+	return "COMPOSITE"
+}
+
+func (s *Service) upload(ctx context.Context, bucket, key, uploadID string) (*meta.Upload, error) {
+	if err := checkBucketKey(bucket, key); err != nil {
+		return nil, err
+	}
+	return readAs(ctx, s, func(r *meta.Reader) (*meta.Upload, error) { return r.Upload(bucket, key, uploadID) })
+}
+
+func checkPartNumber(n int) error {
+	if n < 1 || n > MaxParts {
+		return fmt.Errorf("%w: %d", ErrInvalidPartNumber, n)
+	}
+	return nil
+}
+
+// UploadPart stores a part.
+func (s *Service) UploadPart(ctx context.Context, in *UploadPartInput) (*meta.Part, error) {
+	if err := checkPartNumber(in.Number); err != nil {
+		return nil, err
+	}
+	up, err := s.upload(ctx, in.Bucket, in.Key, in.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	alg := up.Template.Checksum.Algorithm
+	body := in.Body
+	// The client may checksum the part with another algorithm than the
+	// upload's; compute that one too, alongside.
+	var extra hash.Hash
+	if in.Algorithm != "" && !strings.EqualFold(in.Algorithm, alg) {
+		if extra, err = checksum.New(in.Algorithm); err != nil {
+			return nil, fmt.Errorf("%w: checksum algorithm %q", ErrMalformedRequest, in.Algorithm)
+		}
+		body = io.TeeReader(body, extra)
+	}
+	ing, err := s.node.chunks.Ingest(ctx, body, in.Size, IngestOptions{
+		ChunkSize: s.node.cfg.ChunkSize,
+		InlineMax: 0,
+		MaxSize:   s.node.cfg.MaxObjectSize,
+		Algorithm: alg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if in.Verify != nil {
+		d := ing.Digests
+		if extra != nil {
+			d.Algorithm = strings.ToUpper(in.Algorithm)
+			d.Sum = extra.Sum(nil)
+		}
+		if err := in.Verify(&d); err != nil {
+			s.node.chunks.Discard(ing.Chunks)
+			return nil, err
+		}
+	}
+	return s.commitPart(ctx, in.Bucket, in.Key, in.UploadID, in.Number, ing)
+}
+
+func (s *Service) commitPart(ctx context.Context, bucket, key, uploadID string, number int, ing *IngestResult) (*meta.Part, error) {
+	part := meta.Part{
+		Number:   number,
+		Size:     ing.Size,
+		ETag:     checksum.ETag(ing.Digests.MD5),
+		Checksum: checksum.Encode(ing.Digests.Sum),
+		Chunks:   ing.Chunks,
+	}
+	res, err := s.propose(ctx, &meta.PutPart{Bucket: bucket, Key: key, UploadID: uploadID, Part: part})
+	if err != nil {
+		if !isUnavailable(err) {
+			s.node.chunks.Discard(ing.Chunks)
+		}
+		return nil, err
+	}
+	if res.Part != nil {
+		return res.Part, nil
+	}
+	return &part, nil
+}
+
+// UploadPartCopy stores a part copied from an existing object's range.
+func (s *Service) UploadPartCopy(ctx context.Context, in *UploadPartCopyInput) (*meta.Part, error) {
+	if err := checkPartNumber(in.Number); err != nil {
+		return nil, err
+	}
+	up, err := s.upload(ctx, in.Bucket, in.Key, in.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := s.OpenObject(ctx, in.Source, in.Offset, in.Length)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	ing, err := s.node.chunks.Ingest(ctx, rc, in.Length, IngestOptions{
+		ChunkSize: s.node.cfg.ChunkSize,
+		MaxSize:   s.node.cfg.MaxObjectSize,
+		Algorithm: up.Template.Checksum.Algorithm,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.commitPart(ctx, in.Bucket, in.Key, in.UploadID, in.Number, ing)
+}
+
+// CompleteMultipartUpload validates the part list and commits the object.
+func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) (*meta.Object, error) {
+	up, err := s.upload(ctx, in.Bucket, in.Key, in.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Parts) == 0 {
+		return nil, fmt.Errorf("%w: no parts", ErrMalformedRequest)
+	}
+	stored, err := readAs(ctx, s, func(r *meta.Reader) (*meta.PartListResult, error) {
+		return r.Parts(in.UploadID, 0, MaxParts)
+	})
+	if err != nil {
+		return nil, err
+	}
+	byNum := make(map[int]*meta.Part, len(stored.Parts))
+	for i := range stored.Parts {
+		byNum[stored.Parts[i].Number] = &stored.Parts[i]
+	}
+	obj := up.Template
+	obj.Key = in.Key
+	alg := obj.Checksum.Algorithm
+	md5s := make([][]byte, 0, len(in.Parts))
+	sums := make([][]byte, 0, len(in.Parts))
+	sizes := make([]int64, 0, len(in.Parts))
+	cmdParts := make([]meta.CompletedPart, 0, len(in.Parts))
+	obj.Parts = make([]meta.PartInfo, 0, len(in.Parts))
+	obj.Chunks = nil
+	obj.Size = 0
+	prev := 0
+	for i, cp := range in.Parts {
+		if err := checkPartNumber(cp.Number); err != nil {
+			return nil, fmt.Errorf("%w: part %d", meta.ErrInvalidPart, cp.Number)
+		}
+		if cp.Number <= prev {
+			return nil, ErrInvalidPartOrder
+		}
+		prev = cp.Number
+		p, ok := byNum[cp.Number]
+		if !ok || normalizeETag(cp.ETag) != p.ETag {
+			return nil, fmt.Errorf("%w: part %d", meta.ErrInvalidPart, cp.Number)
+		}
+		if cp.Checksum != "" && p.Checksum != "" && cp.Checksum != p.Checksum {
+			return nil, fmt.Errorf("%w: part %d checksum", meta.ErrInvalidPart, cp.Number)
+		}
+		if i < len(in.Parts)-1 && p.Size < MinPartSize {
+			return nil, fmt.Errorf("%w: part %d is %d bytes", ErrEntityTooSmall, cp.Number, p.Size)
+		}
+		raw, err := hex.DecodeString(strings.Trim(p.ETag, `"`))
+		if err != nil {
+			return nil, fmt.Errorf("%w: part %d etag", meta.ErrCorrupt, cp.Number)
+		}
+		md5s = append(md5s, raw)
+		sum, _ := base64.StdEncoding.DecodeString(p.Checksum)
+		sums = append(sums, sum)
+		sizes = append(sizes, p.Size)
+		cmdParts = append(cmdParts, meta.CompletedPart{Number: cp.Number, ETag: p.ETag})
+		obj.Parts = append(obj.Parts, meta.PartInfo{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksum: p.Checksum})
+		obj.Chunks = append(obj.Chunks, p.Chunks...)
+		obj.Size += p.Size
+	}
+	if obj.Size > maxMultipartSize {
+		return nil, ErrEntityTooLarge
+	}
+	obj.ETag = checksum.MultipartETag(md5s)
+	if alg != "" {
+		if obj.Checksum.Type == "FULL_OBJECT" {
+			v, err := checksum.Combine(alg, sums, sizes)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrMalformedRequest, err)
+			}
+			obj.Checksum.Value = checksum.Encode(v)
+		} else {
+			v, err := checksum.Composite(alg, sums)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrMalformedRequest, err)
+			}
+			obj.Checksum.Value = v
+		}
+	}
+	res, err := s.propose(ctx, &meta.CompleteUpload{
+		Bucket: in.Bucket, UploadID: in.UploadID, Parts: cmdParts, Object: obj,
+		IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resultObject(res, &obj), nil
+}
+
+// normalizeETag quotes an ETag as stored.
+func normalizeETag(e string) string {
+	return `"` + strings.Trim(strings.TrimSpace(e), `"`) + `"`
+}
+
+// AbortMultipartUpload discards an upload.
+func (s *Service) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := checkBucketKey(bucket, key); err != nil {
+		return err
+	}
+	_, err := s.propose(ctx, &meta.AbortUpload{Bucket: bucket, Key: key, UploadID: uploadID})
+	return err
+}
+
+// ListParts pages through an upload's parts (after marker, at most max).
+func (s *Service) ListParts(ctx context.Context, bucket, key, uploadID string, marker, max int) (*meta.Upload, *meta.PartListResult, error) {
+	up, err := s.upload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return nil, nil, err
+	}
+	parts, err := readAs(ctx, s, func(r *meta.Reader) (*meta.PartListResult, error) { return r.Parts(uploadID, marker, max) })
+	if err != nil {
+		return nil, nil, err
+	}
+	return up, parts, nil
+}
+
+// ListMultipartUploads pages through a bucket's uploads.
+func (s *Service) ListMultipartUploads(ctx context.Context, bucket string, opts meta.UploadListOptions) (*meta.UploadListResult, error) {
+	if !ValidBucketName(bucket) {
+		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
+	}
+	return readAs(ctx, s, func(r *meta.Reader) (*meta.UploadListResult, error) { return r.Uploads(bucket, opts) })
+}

@@ -1,0 +1,240 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/forkstore/forkstore/gateway/checksum"
+	"github.com/forkstore/forkstore/meta"
+)
+
+// MaxKeyLength is the longest object key S3 accepts, in bytes.
+const MaxKeyLength = 1024
+
+// defaultChecksum is what AWS stores for an object uploaded without one.
+const defaultChecksum = "CRC64NVME"
+
+func checkKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty key", ErrInvalidKey)
+	case len(key) > MaxKeyLength:
+		return fmt.Errorf("%w: %d bytes", ErrKeyTooLong, len(key))
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: key is not UTF-8", ErrInvalidKey)
+	}
+	return nil
+}
+
+func checkBucketKey(bucket, key string) error {
+	if err := checkBucketName(bucket); err != nil {
+		return err
+	}
+	return checkKey(key)
+}
+
+// PutObject streams a body to the chunk store and commits its manifest.
+func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Object, error) {
+	if err := checkBucketKey(in.Bucket, in.Key); err != nil {
+		return nil, err
+	}
+	if in.Size > s.node.cfg.MaxObjectSize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrEntityTooLarge, in.Size)
+	}
+	// Before streaming a large body anywhere, make sure it has a home.
+	if in.Size < 0 || in.Size > s.node.cfg.InlineMax {
+		if _, err := s.HeadBucket(ctx, in.Bucket); err != nil {
+			return nil, err
+		}
+	}
+	alg := in.Object.Checksum.Algorithm
+	if alg == "" {
+		alg = defaultChecksum
+	}
+	ing, err := s.node.chunks.Ingest(ctx, in.Body, in.Size, IngestOptions{
+		ChunkSize: s.node.cfg.ChunkSize,
+		InlineMax: s.node.cfg.InlineMax,
+		MaxSize:   s.node.cfg.MaxObjectSize,
+		Algorithm: alg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if in.Verify != nil {
+		if err := in.Verify(&ing.Digests); err != nil {
+			s.node.chunks.Discard(ing.Chunks)
+			return nil, err
+		}
+	}
+	obj := in.Object
+	obj.Key = in.Key
+	obj.Size = ing.Size
+	obj.ETag = checksum.ETag(ing.Digests.MD5)
+	obj.Checksum = meta.Checksum{Algorithm: alg, Type: "FULL_OBJECT", Value: checksum.Encode(ing.Digests.Sum)}
+	obj.Inline = ing.Inline
+	obj.Chunks = ing.Chunks
+	obj.Parts = nil
+	return s.commitObject(ctx, &meta.PutObject{
+		Bucket: in.Bucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
+	}, ing.Chunks)
+}
+
+// commitObject proposes a write of fresh chunks. When the command was
+// applied and refused (a business outcome), the chunks are deleted at
+// once; when its fate is unknown (timeout), they are left for the sweeper.
+func (s *Service) commitObject(ctx context.Context, cmd *meta.PutObject, fresh []meta.Chunk) (*meta.Object, error) {
+	res, err := s.propose(ctx, cmd)
+	if err != nil {
+		if !errors.Is(err, ErrUnavailable) {
+			s.node.chunks.Discard(fresh)
+		}
+		return nil, err
+	}
+	return resultObject(res, &cmd.Object), nil
+}
+
+// resultObject is the written record as the caller sees it.
+func resultObject(res *meta.Result, sent *meta.Object) *meta.Object {
+	if res.Object != nil {
+		return res.Object
+	}
+	o := *sent
+	o.Version = res.Version
+	return &o
+}
+
+// HeadObject returns an object version's record (read-through for forks).
+// A delete marker as the latest version yields meta.ErrNoSuchKey; asking
+// for a delete marker by VersionID yields the record with DeleteMarker set
+// together with meta.ErrMethodNotAllowed.
+func (s *Service) HeadObject(ctx context.Context, in GetObjectInput) (*meta.Object, error) {
+	if err := checkBucketKey(in.Bucket, in.Key); err != nil {
+		if errors.Is(err, ErrInvalidBucketName) {
+			return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, in.Bucket)
+		}
+		return nil, err
+	}
+	var obj *meta.Object
+	_, err := s.read(ctx, func(r *meta.Reader) (any, error) {
+		o, err := r.GetObject(in.Bucket, in.Key, in.VersionID, in.At)
+		obj = o
+		return nil, err
+	})
+	return obj, err
+}
+
+// OpenObject returns a reader of obj's bytes [offset, offset+length).
+func (s *Service) OpenObject(ctx context.Context, obj *meta.Object, offset, length int64) (ReadCloser, error) {
+	if offset < 0 || length < 0 || offset+length > obj.Size {
+		return nil, fmt.Errorf("%w: [%d, %d) of %d", ErrInvalidRange, offset, offset+length, obj.Size)
+	}
+	return s.node.chunks.NewObjectReader(obj.Inline, obj.Chunks, offset, length), nil
+}
+
+// DeleteObject deletes a key or one version of it.
+func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID string) (DeleteResult, error) {
+	if err := checkBucketKey(bucket, key); err != nil {
+		return DeleteResult{}, err
+	}
+	res, err := s.propose(ctx, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID})
+	if err != nil {
+		return DeleteResult{}, err
+	}
+	if len(res.Deleted) == 0 {
+		return DeleteResult{Key: key}, nil
+	}
+	return deleteResult(res.Deleted[0]), nil
+}
+
+func deleteResult(d meta.DeleteOutcome) DeleteResult {
+	r := DeleteResult{Key: d.Key, VersionID: d.VersionID, DeleteMarker: d.DeleteMarker, Err: d.Err}
+	if d.MarkerVersion != 0 {
+		r.DeleteMarkerVersionID = fmt.Sprint(d.MarkerVersion)
+	}
+	return r
+}
+
+// DeleteObjects deletes a batch of keys in one command; per-key errors are
+// in the results.
+func (s *Service) DeleteObjects(ctx context.Context, bucket string, items []meta.DeleteItem) ([]DeleteResult, error) {
+	if err := checkBucketName(bucket); err != nil {
+		return nil, err
+	}
+	out := make([]DeleteResult, len(items))
+	valid := make([]meta.DeleteItem, 0, len(items))
+	idx := make([]int, 0, len(items))
+	for i, it := range items {
+		if err := checkKey(it.Key); err != nil {
+			out[i] = DeleteResult{Key: it.Key, VersionID: it.VersionID, Err: err}
+			continue
+		}
+		valid = append(valid, it)
+		idx = append(idx, i)
+	}
+	if len(valid) == 0 {
+		return out, nil
+	}
+	res, err := s.propose(ctx, &meta.DeleteObjects{Bucket: bucket, Items: valid})
+	if err != nil {
+		return nil, err
+	}
+	for j, d := range res.Deleted {
+		if j < len(idx) {
+			out[idx[j]] = deleteResult(d)
+		}
+	}
+	return out, nil
+}
+
+// CopyObject writes Source under the destination, sharing its data.
+func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Object, error) {
+	if err := checkBucketKey(in.DstBucket, in.DstKey); err != nil {
+		return nil, err
+	}
+	src := in.Source
+	obj := meta.Object{}
+	if in.Replace {
+		obj = in.Object
+	} else {
+		obj.ContentType = src.ContentType
+		obj.CacheControl = src.CacheControl
+		obj.ContentDisposition = src.ContentDisposition
+		obj.ContentEncoding = src.ContentEncoding
+		obj.ContentLanguage = src.ContentLanguage
+		obj.Expires = src.Expires
+		obj.UserMeta = src.UserMeta
+	}
+	obj.Key = in.DstKey
+	obj.Size = src.Size
+	obj.ETag = src.ETag
+	obj.Checksum = src.Checksum
+	obj.Inline = src.Inline
+	obj.Chunks = src.Chunks
+	obj.Parts = src.Parts
+	res, err := s.propose(ctx, &meta.PutObject{
+		Bucket: in.DstBucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
+		SharedChunks: len(obj.Chunks) > 0,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resultObject(res, &obj), nil
+}
+
+// ListObjects pages through a bucket's keys (v1 and v2).
+func (s *Service) ListObjects(ctx context.Context, bucket string, opts meta.ListOptions) (*meta.ListResult, error) {
+	if !ValidBucketName(bucket) {
+		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
+	}
+	return readAs(ctx, s, func(r *meta.Reader) (*meta.ListResult, error) { return r.List(bucket, opts) })
+}
+
+// ListObjectVersions pages through a bucket's versions.
+func (s *Service) ListObjectVersions(ctx context.Context, bucket string, opts meta.VersionListOptions) (*meta.VersionListResult, error) {
+	if !ValidBucketName(bucket) {
+		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
+	}
+	return readAs(ctx, s, func(r *meta.Reader) (*meta.VersionListResult, error) { return r.ListVersions(bucket, opts) })
+}
