@@ -1,5 +1,10 @@
 package meta
 
+import (
+	"errors"
+	"fmt"
+)
+
 // Commands are the replicated mutations. The gateway builds them, stamping
 // wall-clock time and ids; apply (fsm.go) executes them deterministically.
 // Every command carries a RequestID so a retried proposal applies once.
@@ -145,4 +150,243 @@ type AbortUpload struct {
 type TrimGC struct {
 	Header
 	UpTo uint64
+}
+
+// GCBucket runs one bounded step of a retention pass over a bucket's own
+// versions: it removes the versions that no snapshot, fork, history window
+// or versioning state can still read, dropping their chunk references, and
+// purges a deleted bucket once nothing depends on it. The pass resumes where
+// the previous step stopped; Reader.PendingGC lists the buckets with a pass
+// under way. A bucket with no pass under way starts a new one (the gateway
+// does so periodically when a history window is configured).
+type GCBucket struct {
+	Header
+	Bucket uint64 // bucket id (deleted buckets have no name)
+	Limit  int    // versions to examine in this step; <= 0 means 1000
+}
+
+// Command op codes: the first byte of an encoded command. Stable forever;
+// append only.
+const (
+	opCreateBucket   byte = 1
+	opDeleteBucket   byte = 2
+	opCreateSnapshot byte = 3
+	opDeleteSnapshot byte = 4
+	opSetVersioning  byte = 5
+	opPutObject      byte = 6
+	opDeleteObject   byte = 7
+	opDeleteObjects  byte = 8
+	opCreateUpload   byte = 9
+	opPutPart        byte = 10
+	opCompleteUpload byte = 11
+	opAbortUpload    byte = 12
+	opTrimGC         byte = 13
+	opGCBucket       byte = 14
+)
+
+// cmdFormat is the body format version written after the op byte.
+const cmdFormat byte = 1
+
+// EncodeCommand encodes a command (a value or pointer of one of the command
+// types above) as an op byte followed by its body. It panics on any other
+// type: that is a programming error, not input.
+func EncodeCommand(c any) []byte {
+	e := encoder{b: make([]byte, 0, 128)}
+	hdr := func(op byte, h *Header) {
+		e.u8(op)
+		e.u8(cmdFormat)
+		e.str(h.RequestID)
+		e.uvarint(h.Stamp)
+	}
+	switch c := c.(type) {
+	case CreateBucket:
+		return EncodeCommand(&c)
+	case *CreateBucket:
+		hdr(opCreateBucket, &c.Header)
+		e.str(c.Name)
+		e.str(c.Region)
+		e.str(c.ForkSource)
+		e.uvarint(c.ForkVersion)
+		e.str(c.ForkSnapshotName)
+		e.int(c.MaxForkDepth)
+	case DeleteBucket:
+		return EncodeCommand(&c)
+	case *DeleteBucket:
+		hdr(opDeleteBucket, &c.Header)
+		e.str(c.Name)
+	case CreateSnapshot:
+		return EncodeCommand(&c)
+	case *CreateSnapshot:
+		hdr(opCreateSnapshot, &c.Header)
+		e.str(c.Bucket)
+		e.str(c.Name)
+	case DeleteSnapshot:
+		return EncodeCommand(&c)
+	case *DeleteSnapshot:
+		hdr(opDeleteSnapshot, &c.Header)
+		e.str(c.Bucket)
+		e.uvarint(c.Version)
+	case SetVersioning:
+		return EncodeCommand(&c)
+	case *SetVersioning:
+		hdr(opSetVersioning, &c.Header)
+		e.str(c.Bucket)
+		e.u8(byte(c.Status))
+	case PutObject:
+		return EncodeCommand(&c)
+	case *PutObject:
+		e.b = make([]byte, 0, 160+len(c.Object.Inline))
+		hdr(opPutObject, &c.Header)
+		e.str(c.Bucket)
+		encodeObjectFull(&e, &c.Object)
+		e.str(c.IfMatch)
+		e.str(c.IfNoneMatch)
+		e.boolean(c.SharedChunks)
+	case DeleteObject:
+		return EncodeCommand(&c)
+	case *DeleteObject:
+		hdr(opDeleteObject, &c.Header)
+		e.str(c.Bucket)
+		e.str(c.Key)
+		e.str(c.VersionID)
+		e.str(c.IfMatch)
+	case DeleteObjects:
+		return EncodeCommand(&c)
+	case *DeleteObjects:
+		hdr(opDeleteObjects, &c.Header)
+		e.str(c.Bucket)
+		e.uvarint(uint64(len(c.Items)))
+		for _, it := range c.Items {
+			e.str(it.Key)
+			e.str(it.VersionID)
+		}
+	case CreateUpload:
+		return EncodeCommand(&c)
+	case *CreateUpload:
+		hdr(opCreateUpload, &c.Header)
+		e.str(c.Bucket)
+		e.str(c.UploadID)
+		encodeObjectFull(&e, &c.Template)
+	case PutPart:
+		return EncodeCommand(&c)
+	case *PutPart:
+		hdr(opPutPart, &c.Header)
+		e.str(c.Bucket)
+		e.str(c.Key)
+		e.str(c.UploadID)
+		encodePart(&e, &c.Part)
+	case CompleteUpload:
+		return EncodeCommand(&c)
+	case *CompleteUpload:
+		hdr(opCompleteUpload, &c.Header)
+		e.str(c.Bucket)
+		e.str(c.UploadID)
+		e.uvarint(uint64(len(c.Parts)))
+		for _, p := range c.Parts {
+			e.int(p.Number)
+			e.str(p.ETag)
+		}
+		encodeObjectFull(&e, &c.Object)
+		e.str(c.IfMatch)
+		e.str(c.IfNoneMatch)
+	case AbortUpload:
+		return EncodeCommand(&c)
+	case *AbortUpload:
+		hdr(opAbortUpload, &c.Header)
+		e.str(c.Bucket)
+		e.str(c.Key)
+		e.str(c.UploadID)
+	case TrimGC:
+		return EncodeCommand(&c)
+	case *TrimGC:
+		hdr(opTrimGC, &c.Header)
+		e.uvarint(c.UpTo)
+	case GCBucket:
+		return EncodeCommand(&c)
+	case *GCBucket:
+		hdr(opGCBucket, &c.Header)
+		e.uvarint(c.Bucket)
+		e.int(c.Limit)
+	default:
+		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
+	}
+	return e.b
+}
+
+// errUnknownOp marks a command whose op byte this version does not know.
+var errUnknownOp = errors.New("unknown op")
+
+// DecodeCommand decodes what EncodeCommand wrote and returns a pointer to
+// the command (*PutObject, ...). It returns an error, never panics, on any
+// malformed input.
+func DecodeCommand(b []byte) (any, error) {
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: command too short", ErrCorrupt)
+	}
+	op := b[0]
+	if b[1] != cmdFormat {
+		return nil, fmt.Errorf("%w: command format %d", ErrCorrupt, b[1])
+	}
+	d := decoder{b: b[2:]}
+	h := Header{RequestID: d.str(), Stamp: d.uvarint()}
+	var c any
+	switch op {
+	case opCreateBucket:
+		c = &CreateBucket{Header: h, Name: d.str(), Region: d.str(), ForkSource: d.str(),
+			ForkVersion: d.uvarint(), ForkSnapshotName: d.str(), MaxForkDepth: d.int()}
+	case opDeleteBucket:
+		c = &DeleteBucket{Header: h, Name: d.str()}
+	case opCreateSnapshot:
+		c = &CreateSnapshot{Header: h, Bucket: d.str(), Name: d.str()}
+	case opDeleteSnapshot:
+		c = &DeleteSnapshot{Header: h, Bucket: d.str(), Version: d.uvarint()}
+	case opSetVersioning:
+		c = &SetVersioning{Header: h, Bucket: d.str(), Status: Versioning(d.u8())}
+	case opPutObject:
+		p := &PutObject{Header: h, Bucket: d.str()}
+		p.Object = decodeObjectFull(&d)
+		p.IfMatch = d.str()
+		p.IfNoneMatch = d.str()
+		p.SharedChunks = d.boolean()
+		c = p
+	case opDeleteObject:
+		c = &DeleteObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(), IfMatch: d.str()}
+	case opDeleteObjects:
+		p := &DeleteObjects{Header: h, Bucket: d.str()}
+		n := d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			p.Items = append(p.Items, DeleteItem{Key: d.str(), VersionID: d.str()})
+		}
+		c = p
+	case opCreateUpload:
+		p := &CreateUpload{Header: h, Bucket: d.str(), UploadID: d.str()}
+		p.Template = decodeObjectFull(&d)
+		c = p
+	case opPutPart:
+		p := &PutPart{Header: h, Bucket: d.str(), Key: d.str(), UploadID: d.str()}
+		p.Part = decodePart(&d)
+		c = p
+	case opCompleteUpload:
+		p := &CompleteUpload{Header: h, Bucket: d.str(), UploadID: d.str()}
+		n := d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			p.Parts = append(p.Parts, CompletedPart{Number: d.int(), ETag: d.str()})
+		}
+		p.Object = decodeObjectFull(&d)
+		p.IfMatch = d.str()
+		p.IfNoneMatch = d.str()
+		c = p
+	case opAbortUpload:
+		c = &AbortUpload{Header: h, Bucket: d.str(), Key: d.str(), UploadID: d.str()}
+	case opTrimGC:
+		c = &TrimGC{Header: h, UpTo: d.uvarint()}
+	case opGCBucket:
+		c = &GCBucket{Header: h, Bucket: d.uvarint(), Limit: d.int()}
+	default:
+		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
+	}
+	if err := d.done(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

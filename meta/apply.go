@@ -1,0 +1,920 @@
+package meta
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+)
+
+// dedupeWindow is how long (in versions, i.e. nanoseconds) a request id's
+// result is kept for retried proposals. A constant, not an option: apply
+// must not depend on node-local configuration.
+const dedupeWindow = uint64(10 * 60 * 1e9)
+
+// dedupePrunePerCommand bounds how many expired request ids one command
+// removes; each command adds at most one, so the table keeps up.
+const dedupePrunePerCommand = 16
+
+// GC budgets, in object versions examined: inline passes (DeleteSnapshot,
+// DeleteBucket) and GCBucket steps. They keep one command's writes far
+// below Badger's transaction limit.
+const (
+	inlineGCLimit = 256
+	maxGCLimit    = 1000
+)
+
+func (h *Header) header() *Header { return h }
+
+type command interface{ header() *Header }
+
+// applier executes one command inside the batch transaction.
+type applier struct {
+	opts    Options
+	txn     *badger.Txn
+	r       *Reader
+	version uint64
+	pins    map[uint64]*pinSet
+}
+
+// applyEntry applies one encoded command and returns its sm.Result. It
+// returns an error only for storage failures (including
+// badger.ErrTxnTooBig, which Update handles); business outcomes are codes.
+func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
+	if len(cmd) == 0 || cmd[0] == 0 || cmd[0] > opGCBucket {
+		op := -1
+		if len(cmd) > 0 {
+			op = int(cmd[0])
+		}
+		panic(fmt.Sprintf("meta: unknown command op %d", op))
+	}
+	c, err := DecodeCommand(cmd)
+	if err != nil {
+		// We encoded it ourselves: a broken invariant, not input.
+		panic(fmt.Sprintf("meta: undecodable command op %d: %v", cmd[0], err))
+	}
+	h := c.(command).header()
+	if h.RequestID != "" {
+		v, ok, err := getValue(txn, keyRequest(h.RequestID))
+		if err != nil {
+			return sm.Result{}, err
+		}
+		if ok {
+			d := decoder{b: v}
+			d.fmtByte()
+			d.u64()
+			code := d.uvarint()
+			data := d.b
+			if d.err != nil {
+				return sm.Result{}, d.err
+			}
+			return sm.Result{Value: code, Data: append([]byte(nil), data...)}, nil
+		}
+	}
+	last, err := getCounter(txn, ctrLastVersion)
+	if err != nil {
+		return sm.Result{}, err
+	}
+	version := max(last+1, h.Stamp)
+	if err := txn.Set(keyCounter(ctrLastVersion), u64Value(version)); err != nil {
+		return sm.Result{}, err
+	}
+	a := &applier{
+		opts:    f.opts,
+		txn:     txn,
+		r:       &Reader{txn: txn, opts: f.opts, now: version},
+		version: version,
+		pins:    map[uint64]*pinSet{},
+	}
+	res, err := a.apply(c)
+	code := codeOK
+	if err != nil {
+		var ok bool
+		if code, ok = businessCode(err); !ok {
+			return sm.Result{}, err
+		}
+	}
+	if res == nil {
+		res = &Result{}
+	}
+	res.Version = version
+	data := encodeResult(res)
+	if h.RequestID != "" {
+		e := encoder{b: make([]byte, 0, 16+len(data))}
+		e.u8(fmtV1)
+		e.u64(version)
+		e.uvarint(code)
+		e.b = append(e.b, data...)
+		if err := txn.Set(keyRequest(h.RequestID), e.b); err != nil {
+			return sm.Result{}, err
+		}
+		if err := txn.Set(keyRequestAge(version, h.RequestID), []byte{fmtV1}); err != nil {
+			return sm.Result{}, err
+		}
+	}
+	if err := a.pruneRequests(); err != nil {
+		return sm.Result{}, err
+	}
+	return sm.Result{Value: code, Data: data}, nil
+}
+
+// businessCode returns the result code of a business error.
+func businessCode(err error) (uint64, bool) {
+	for c, e := range resultCodes {
+		if e != nil && errors.Is(err, e) {
+			return uint64(c), true
+		}
+	}
+	return 0, false
+}
+
+// pruneRequests drops request ids older than the dedupe window.
+func (a *applier) pruneRequests() error {
+	if a.version <= dedupeWindow {
+		return nil
+	}
+	cutoff := a.version - dedupeWindow
+	var dead [][]byte
+	it := txnKeysOnly(a.txn, []byte{pfxRequestAge})
+	for it.Rewind(); it.Valid() && len(dead) < dedupePrunePerCommand; it.Next() {
+		k := it.Item().KeyCopy(nil)
+		if len(k) < 9 || binary.BigEndian.Uint64(k[1:9]) >= cutoff {
+			break
+		}
+		dead = append(dead, k)
+	}
+	it.Close()
+	for _, k := range dead {
+		id, _, ok := readName(k[9:])
+		if !ok {
+			return fmt.Errorf("%w: request age key", ErrCorrupt)
+		}
+		if err := a.txn.Delete(keyRequest(id)); err != nil {
+			return err
+		}
+		if err := a.txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) apply(c any) (*Result, error) {
+	switch c := c.(type) {
+	case *CreateBucket:
+		return a.createBucket(c)
+	case *DeleteBucket:
+		return a.deleteBucket(c)
+	case *CreateSnapshot:
+		return a.createSnapshot(c)
+	case *DeleteSnapshot:
+		return a.deleteSnapshot(c)
+	case *SetVersioning:
+		return a.setVersioning(c)
+	case *PutObject:
+		return a.putObject(c)
+	case *DeleteObject:
+		return a.deleteObject(c)
+	case *DeleteObjects:
+		return a.deleteObjects(c)
+	case *CreateUpload:
+		return a.createUpload(c)
+	case *PutPart:
+		return a.putPart(c)
+	case *CompleteUpload:
+		return a.completeUpload(c)
+	case *AbortUpload:
+		return a.abortUpload(c)
+	case *TrimGC:
+		return a.trimGC(c)
+	case *GCBucket:
+		return a.gcBucket(c)
+	}
+	panic(fmt.Sprintf("meta: no apply for %T", c))
+}
+
+// --- small write helpers ---
+
+func (a *applier) set(k, v []byte) error { return a.txn.Set(k, v) }
+func (a *applier) del(k []byte) error    { return a.txn.Delete(k) }
+
+func (a *applier) putBucket(b *Bucket) error {
+	c := *b
+	c.ParentName, c.IsForkParent = "", false
+	return a.set(keyBucket(b.ID), encodeBucketRecord(&c))
+}
+
+func (a *applier) putRecord(bucket uint64, o *Object) error {
+	return a.set(keyObject(bucket, o.Key, o.Version), encodeObjectRecord(o))
+}
+
+// ref adds a reference to each chunk.
+func (a *applier) ref(chunks []Chunk) error {
+	for _, c := range chunks {
+		n, err := a.refCount(c.ID)
+		if err != nil {
+			return err
+		}
+		if err := a.set(keyChunkRef(c.ID), binary.AppendUvarint([]byte{fmtV1}, n+1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unref drops a reference from each chunk; a chunk left with none goes to
+// the GC queue at this version.
+func (a *applier) unref(chunks []Chunk) error {
+	for _, c := range chunks {
+		n, err := a.refCount(c.ID)
+		if err != nil {
+			return err
+		}
+		if n > 1 {
+			if err := a.set(keyChunkRef(c.ID), binary.AppendUvarint([]byte{fmtV1}, n-1)); err != nil {
+				return err
+			}
+			continue
+		}
+		if n == 1 {
+			if err := a.del(keyChunkRef(c.ID)); err != nil {
+				return err
+			}
+		}
+		if err := a.set(keyGCQueue(a.version, c.ID), []byte{fmtV1}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) refCount(id string) (uint64, error) {
+	v, ok, err := getValue(a.txn, keyChunkRef(id))
+	if err != nil || !ok {
+		return 0, err
+	}
+	if len(v) < 2 || v[0] != fmtV1 {
+		return 0, fmt.Errorf("%w: chunk ref value", ErrCorrupt)
+	}
+	n, k := binary.Uvarint(v[1:])
+	if k <= 0 {
+		return 0, fmt.Errorf("%w: chunk ref value", ErrCorrupt)
+	}
+	return n, nil
+}
+
+// --- buckets, snapshots ---
+
+func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
+	if ok, err := exists(a.txn, keyBucketName(c.Name)); err != nil || ok {
+		if err == nil {
+			err = fmt.Errorf("%w: %q", ErrBucketExists, c.Name)
+		}
+		return nil, err
+	}
+	b := &Bucket{Name: c.Name, Region: c.Region, Created: int64(a.version), State: BucketLive}
+	if c.ForkSource != "" {
+		src, err := a.r.liveBucket(c.ForkSource)
+		if err != nil {
+			return nil, err
+		}
+		base := a.version
+		switch {
+		case c.ForkSnapshotName != "":
+			v, ok, err := getValue(a.txn, keySnapshotName(src.ID, c.ForkSnapshotName))
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, fmt.Errorf("%w: %q of bucket %q", ErrNoSuchSnapshot, c.ForkSnapshotName, src.Name)
+			}
+			if base, err = decodeU64Value(v); err != nil {
+				return nil, err
+			}
+		case c.ForkVersion != 0:
+			ok, err := exists(a.txn, keySnapshot(src.ID, c.ForkVersion))
+			if err != nil {
+				return nil, err
+			}
+			inHistory := a.opts.History > 0 && c.ForkVersion <= a.version && c.ForkVersion >= a.r.historyFloor()
+			if !ok && !inHistory {
+				return nil, fmt.Errorf("%w: version %d of bucket %q", ErrNoSuchSnapshot, c.ForkVersion, src.Name)
+			}
+			base = c.ForkVersion
+		}
+		d, err := a.r.depth(src)
+		if err != nil {
+			return nil, err
+		}
+		limit := c.MaxForkDepth
+		if limit <= 0 {
+			limit = a.opts.MaxForkDepth
+		}
+		if d+1 > limit {
+			return nil, fmt.Errorf("%w: %d ancestors, limit %d", ErrForkDepthExceeded, d+1, limit)
+		}
+		b.Parent = &Parent{BucketID: src.ID, Version: base}
+		// A fork starts as a copy of its source, versioning state included.
+		b.Versioning = src.Versioning
+	}
+	id, err := getCounter(a.txn, ctrNextBucketID)
+	if err != nil {
+		return nil, err
+	}
+	id++
+	b.ID = id
+	if err := a.set(keyCounter(ctrNextBucketID), u64Value(id)); err != nil {
+		return nil, err
+	}
+	if err := a.putBucket(b); err != nil {
+		return nil, err
+	}
+	if err := a.set(keyBucketName(b.Name), u64Value(id)); err != nil {
+		return nil, err
+	}
+	if b.Parent != nil {
+		if err := a.set(keyFork(b.Parent.BucketID, b.Parent.Version, id), []byte{fmtV1}); err != nil {
+			return nil, err
+		}
+	}
+	filled, err := a.r.fill(b)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Bucket: filled}, nil
+}
+
+func (a *applier) setVersioning(c *SetVersioning) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	b.Versioning = c.Status
+	return nil, a.putBucket(b)
+}
+
+func (a *applier) createSnapshot(c *CreateSnapshot) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	if c.Name != "" {
+		ok, err := exists(a.txn, keySnapshotName(b.ID, c.Name))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return nil, fmt.Errorf("%w: %q of bucket %q", ErrSnapshotExists, c.Name, c.Bucket)
+		}
+		if err := a.set(keySnapshotName(b.ID, c.Name), u64Value(a.version)); err != nil {
+			return nil, err
+		}
+	}
+	s := &Snapshot{BucketID: b.ID, Version: a.version, Name: c.Name, Created: int64(a.version)}
+	if err := a.set(keySnapshot(b.ID, a.version), encodeSnapshotRecord(s)); err != nil {
+		return nil, err
+	}
+	delete(a.pins, b.ID)
+	return &Result{Snapshot: s}, nil
+}
+
+func (a *applier) deleteSnapshot(c *DeleteSnapshot) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	v, ok, err := getValue(a.txn, keySnapshot(b.ID, c.Version))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: version %d of bucket %q", ErrNoSuchSnapshot, c.Version, c.Bucket)
+	}
+	s, err := decodeSnapshotRecord(b.ID, c.Version, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.deleteSnapshotKeys(s); err != nil {
+		return nil, err
+	}
+	// Versions only this snapshot pinned become unreachable: collect them.
+	if err := a.markPending(b.ID); err != nil {
+		return nil, err
+	}
+	budget := inlineGCLimit
+	_, err = a.gcStep(b, &budget)
+	return &Result{Snapshot: s}, err
+}
+
+func (a *applier) deleteSnapshotKeys(s *Snapshot) error {
+	if err := a.del(keySnapshot(s.BucketID, s.Version)); err != nil {
+		return err
+	}
+	if s.Name != "" {
+		if err := a.del(keySnapshotName(s.BucketID, s.Name)); err != nil {
+			return err
+		}
+	}
+	delete(a.pins, s.BucketID)
+	return nil
+}
+
+func (a *applier) deleteBucket(c *DeleteBucket) (*Result, error) {
+	b, err := a.r.liveBucket(c.Name)
+	if err != nil {
+		return nil, err
+	}
+	empty, err := a.ownLayerEmpty(b.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !empty {
+		return nil, fmt.Errorf("%w: %q", ErrBucketNotEmpty, c.Name)
+	}
+	if ok, err := hasPrefix(a.txn, keyUploadBucket(b.ID)); err != nil || ok {
+		if err == nil {
+			err = fmt.Errorf("%w: %q has uploads in progress", ErrBucketNotEmpty, c.Name)
+		}
+		return nil, err
+	}
+	if err := a.del(keyBucketName(b.Name)); err != nil {
+		return nil, err
+	}
+	// The bucket's snapshots die with it; forks made from them keep what
+	// they need through their fork index entries.
+	snaps, err := a.r.snapshots(b.ID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range snaps {
+		if err := a.deleteSnapshotKeys(&snaps[i]); err != nil {
+			return nil, err
+		}
+	}
+	b.State = BucketRetained
+	if err := a.putBucket(b); err != nil {
+		return nil, err
+	}
+	delete(a.pins, b.ID)
+	if err := a.markPending(b.ID); err != nil {
+		return nil, err
+	}
+	budget := inlineGCLimit
+	_, err = a.gcStep(b, &budget)
+	return nil, err
+}
+
+// ownLayerEmpty reports whether no key of the bucket's own layer has a
+// latest version that is an object (delete markers and records deleted by
+// version do not count; a parent's objects do not count either).
+func (a *applier) ownLayerEmpty(bucket uint64) (bool, error) {
+	prefix := keyObjectBucket(bucket)
+	it := a.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	it.Seek(prefix)
+	for it.Valid() {
+		item := it.Item()
+		_, key, _, ok := parseObjectKey(item.Key())
+		if !ok {
+			return false, fmt.Errorf("%w: object key", ErrCorrupt)
+		}
+		var h recordHeader
+		err := item.Value(func(v []byte) (err error) {
+			h, err = decodeRecordHeader(v)
+			return err
+		})
+		if err != nil {
+			return false, err
+		}
+		if h.deletedAt != 0 {
+			it.Next()
+			continue
+		}
+		if !h.deleteMarker {
+			return false, nil
+		}
+		// The newest existing version is a marker: skip the key.
+		it.Seek(append(appendEscaped(append([]byte(nil), prefix...), key), 0, 2))
+	}
+	return true, nil
+}
+
+// --- objects ---
+
+// etagMatches compares a condition (a comma-separated list of quoted
+// ETags, possibly weak) with a record's ETag.
+func etagMatches(cond, etag string) bool {
+	want := strings.Trim(etag, `"`)
+	for _, c := range strings.Split(cond, ",") {
+		c = strings.TrimSpace(c)
+		c = strings.TrimPrefix(c, "W/")
+		if c == "*" || strings.Trim(c, `"`) == want {
+			return true
+		}
+	}
+	return false
+}
+
+// checkConditions evaluates If-Match / If-None-Match against the key's
+// current visible version, read through the fork chain.
+func (a *applier) checkConditions(b *Bucket, key, ifMatch, ifNoneMatch string) error {
+	if ifMatch == "" && ifNoneMatch == "" {
+		return nil
+	}
+	cur, err := a.r.view(b, key, latest, false)
+	if err != nil {
+		return err
+	}
+	present := cur != nil && !cur.DeleteMarker
+	if ifMatch != "" {
+		if !present {
+			return fmt.Errorf("%w: %q (If-Match)", ErrNoSuchKey, key)
+		}
+		if !etagMatches(ifMatch, cur.ETag) {
+			return fmt.Errorf("%w: If-Match %s", ErrPreconditionFailed, ifMatch)
+		}
+	}
+	if ifNoneMatch != "" && present && etagMatches(ifNoneMatch, cur.ETag) {
+		return fmt.Errorf("%w: If-None-Match %s", ErrPreconditionFailed, ifNoneMatch)
+	}
+	return nil
+}
+
+// writeObject writes o as the new version of its key in b: a real version
+// when b is versioned, else the null version replacing the previous one.
+func (a *applier) writeObject(b *Bucket, o Object) (*Object, error) {
+	o.Version = a.version
+	o.LastModified = int64(a.version)
+	o.DeletedAt = 0
+	o.Null = b.Versioning != VersioningEnabled
+	if o.Null {
+		if err := a.supersedeNull(b, o.Key); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.ref(o.Chunks); err != nil {
+		return nil, err
+	}
+	if err := a.putRecord(b.ID, &o); err != nil {
+		return nil, err
+	}
+	o.Inline = nil
+	return &o, nil
+}
+
+func (a *applier) putObject(c *PutObject) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkConditions(b, c.Object.Key, c.IfMatch, c.IfNoneMatch); err != nil {
+		return nil, err
+	}
+	if c.SharedChunks {
+		for _, ch := range c.Object.Chunks {
+			n, err := a.refCount(ch.ID)
+			if err != nil {
+				return nil, err
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("%w: data of the source is gone (chunk %s)", ErrNoSuchKey, ch.ID)
+			}
+		}
+	}
+	o, err := a.writeObject(b, c.Object)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Object: o}, nil
+}
+
+func (a *applier) deleteObject(c *DeleteObject) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	if c.IfMatch != "" {
+		if err := a.checkConditions(b, c.Key, c.IfMatch, ""); err != nil {
+			return nil, err
+		}
+	}
+	out, err := a.deleteKey(b, c.Key, c.VersionID)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Deleted: []DeleteOutcome{out}}, nil
+}
+
+func (a *applier) deleteObjects(c *DeleteObjects) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Deleted: make([]DeleteOutcome, 0, len(c.Items))}
+	for _, it := range c.Items {
+		out, err := a.deleteKey(b, it.Key, it.VersionID)
+		if err != nil {
+			if _, ok := businessCode(err); !ok {
+				return nil, err
+			}
+			out = DeleteOutcome{Key: it.Key, VersionID: it.VersionID, Err: err}
+		}
+		res.Deleted = append(res.Deleted, out)
+	}
+	return res, nil
+}
+
+// deleteKey deletes a key (versionID "") or one version of it in b's own
+// layer. Business errors come back before anything is written.
+func (a *applier) deleteKey(b *Bucket, key, versionID string) (DeleteOutcome, error) {
+	out := DeleteOutcome{Key: key}
+	if versionID != "" {
+		null, v, err := ParseVersionID(versionID)
+		if err != nil {
+			return out, err
+		}
+		rec, err := a.r.findVersion(b.ID, key, null, v, latest)
+		if err != nil {
+			return out, err
+		}
+		if rec == nil {
+			return out, fmt.Errorf("%w: %q version %s", ErrNoSuchVersion, key, versionID)
+		}
+		out.VersionID = versionID
+		out.DeleteMarker = rec.DeleteMarker
+		return out, a.supersede(b, key, rec.Version)
+	}
+	switch b.Versioning {
+	case VersioningEnabled:
+		out.VersionID = strconv.FormatUint(a.version, 10)
+		out.DeleteMarker, out.MarkerVersion = true, a.version
+		return out, a.writeMarker(b, key, false)
+	case VersioningSuspended:
+		if err := a.supersedeNull(b, key); err != nil {
+			return out, err
+		}
+		out.VersionID = "null"
+		out.DeleteMarker, out.MarkerVersion = true, a.version
+		return out, a.writeMarker(b, key, true)
+	}
+	// Unversioned: remove the null version. A fork still needs a tombstone
+	// when an ancestor shows the key; it stays internal (no marker reported).
+	own, err := a.r.ownView(b.ID, key, latest, false)
+	if err != nil {
+		return out, err
+	}
+	if own != nil && own.DeleteMarker {
+		return out, nil
+	}
+	if own != nil {
+		if err := a.supersede(b, key, own.Version); err != nil {
+			return out, err
+		}
+	}
+	inherited, err := a.inheritedView(b, key)
+	if err != nil {
+		return out, err
+	}
+	if inherited != nil && !inherited.DeleteMarker {
+		return out, a.writeMarker(b, key, true)
+	}
+	return out, nil
+}
+
+// inheritedView is what b would show for key without its own layer.
+func (a *applier) inheritedView(b *Bucket, key string) (*Object, error) {
+	if b.Parent == nil {
+		return nil, nil
+	}
+	ls, err := a.r.chain(b, latest)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range ls[1:] {
+		o, err := a.r.ownView(l.bucket.ID, key, l.at, false)
+		if err != nil || o != nil {
+			return o, err
+		}
+	}
+	return nil, nil
+}
+
+func (a *applier) writeMarker(b *Bucket, key string, null bool) error {
+	o := &Object{Key: key, Version: a.version, Null: null, DeleteMarker: true, LastModified: int64(a.version)}
+	return a.putRecord(b.ID, o)
+}
+
+// supersedeNull retires the current null version of key, if any.
+func (a *applier) supersedeNull(b *Bucket, key string) error {
+	recs, err := a.keyRecords(b.ID, key)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.null && r.deletedAt == 0 {
+			return a.supersede(b, key, r.version)
+		}
+	}
+	return nil
+}
+
+// --- multipart ---
+
+func (a *applier) createUpload(c *CreateUpload) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	u := &Upload{BucketID: b.ID, Key: c.Template.Key, UploadID: c.UploadID, Initiated: int64(a.version), Template: c.Template}
+	if err := a.set(keyUpload(b.ID, u.Key, u.UploadID), encodeUploadRecord(u)); err != nil {
+		return nil, err
+	}
+	e := encoder{}
+	e.u8(fmtV1)
+	e.u64(b.ID)
+	e.str(u.Key)
+	return nil, a.set(keyUploadID(u.UploadID), e.b)
+}
+
+func (a *applier) putPart(c *PutPart) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.r.upload(b.ID, c.Key, c.UploadID); err != nil {
+		return nil, err
+	}
+	p := c.Part
+	p.LastModified = int64(a.version)
+	if err := a.ref(p.Chunks); err != nil {
+		return nil, err
+	}
+	old, ok, err := getValue(a.txn, keyPart(c.UploadID, p.Number))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		op, err := decodePartRecord(old)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.unref(op.Chunks); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.set(keyPart(c.UploadID, p.Number), encodePartRecord(&p)); err != nil {
+		return nil, err
+	}
+	return &Result{Part: &p}, nil
+}
+
+// uploadByID finds an upload of bucket by id alone.
+func (a *applier) uploadByID(bucket uint64, uploadID string) (*Upload, error) {
+	v, ok, err := getValue(a.txn, keyUploadID(uploadID))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNoSuchUpload, uploadID)
+	}
+	d := decoder{b: v}
+	d.fmtByte()
+	id := d.u64()
+	key := d.str()
+	if err := d.done(); err != nil {
+		return nil, err
+	}
+	if id != bucket {
+		return nil, fmt.Errorf("%w: %q", ErrNoSuchUpload, uploadID)
+	}
+	return a.r.upload(bucket, key, uploadID)
+}
+
+func (a *applier) uploadParts(uploadID string) ([]Part, error) {
+	var out []Part
+	it := keyIter(a.txn, keyPartPrefix(uploadID))
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		err := it.Item().Value(func(v []byte) error {
+			p, err := decodePartRecord(v)
+			if err == nil {
+				out = append(out, *p)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// dropUpload deletes an upload and its parts, releasing their chunks.
+func (a *applier) dropUpload(u *Upload) error {
+	parts, err := a.uploadParts(u.UploadID)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if err := a.unref(p.Chunks); err != nil {
+			return err
+		}
+		if err := a.del(keyPart(u.UploadID, p.Number)); err != nil {
+			return err
+		}
+	}
+	if err := a.del(keyUpload(u.BucketID, u.Key, u.UploadID)); err != nil {
+		return err
+	}
+	return a.del(keyUploadID(u.UploadID))
+}
+
+func (a *applier) completeUpload(c *CompleteUpload) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.uploadByID(b.ID, c.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	for _, cp := range c.Parts {
+		v, ok, err := getValue(a.txn, keyPart(c.UploadID, cp.Number))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: part %d missing", ErrInvalidPart, cp.Number)
+		}
+		p, err := decodePartRecord(v)
+		if err != nil {
+			return nil, err
+		}
+		if !etagMatches(cp.ETag, p.ETag) || cp.ETag == "*" {
+			return nil, fmt.Errorf("%w: part %d etag %s", ErrInvalidPart, cp.Number, cp.ETag)
+		}
+	}
+	obj := c.Object
+	obj.Key = u.Key
+	if err := a.checkConditions(b, obj.Key, c.IfMatch, c.IfNoneMatch); err != nil {
+		return nil, err
+	}
+	o, err := a.writeObject(b, obj)
+	if err != nil {
+		return nil, err
+	}
+	// The object's chunks were referenced above, so releasing every part
+	// (listed or not) leaves exactly the object's references.
+	if err := a.dropUpload(u); err != nil {
+		return nil, err
+	}
+	return &Result{Object: o}, nil
+}
+
+func (a *applier) abortUpload(c *AbortUpload) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.r.upload(b.ID, c.Key, c.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	return nil, a.dropUpload(u)
+}
+
+// --- chunk GC queue ---
+
+const maxTrimPerCommand = 10000
+
+func (a *applier) trimGC(c *TrimGC) (*Result, error) {
+	var dead [][]byte
+	more := false
+	it := txnKeysOnly(a.txn, []byte{pfxGCQueue})
+	for it.Rewind(); it.Valid(); it.Next() {
+		v, _, ok := parseGCQueueKey(it.Item().Key())
+		if !ok {
+			it.Close()
+			return nil, fmt.Errorf("%w: gc queue key", ErrCorrupt)
+		}
+		if v > c.UpTo {
+			break
+		}
+		if len(dead) == maxTrimPerCommand {
+			more = true
+			break
+		}
+		dead = append(dead, it.Item().KeyCopy(nil))
+	}
+	it.Close()
+	for _, k := range dead {
+		if err := a.del(k); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{More: more}, nil
+}

@@ -1,0 +1,363 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+)
+
+// ErrNotOpen is returned by Lookup and Handle.Read when the state machine
+// is not open (before Open, after Close, or not hosted on this node).
+var ErrNotOpen = errors.New("meta: state machine not open")
+
+// Options configures the state machine. MaxForkDepth and History take part
+// in apply, so they must be the same on every replica of a shard (they are
+// cluster settings, not node settings).
+type Options struct {
+	// MaxForkDepth bounds the number of ancestors of a fork when the
+	// command does not say (default 32).
+	MaxForkDepth int
+	// History is the point-in-time retention window: every state newer
+	// than (last version - History) stays readable. 0 keeps only what
+	// snapshots, forks and versioning need.
+	History time.Duration
+
+	// Badger memory knobs. The defaults keep a replica well under the
+	// node's 512 MiB budget.
+	BadgerMemTableSize int64 // default 16 MiB
+	BadgerNumMemtables int   // default 2
+	BlockCacheSize     int64 // default 16 MiB
+	IndexCacheSize     int64 // default 8 MiB
+	ValueLogFileSize   int64 // default 64 MiB
+}
+
+// DefaultOptions returns the defaults.
+func DefaultOptions() Options {
+	return Options{
+		MaxForkDepth:       32,
+		BadgerMemTableSize: 16 << 20,
+		BadgerNumMemtables: 2,
+		BlockCacheSize:     16 << 20,
+		IndexCacheSize:     8 << 20,
+		ValueLogFileSize:   64 << 20,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.MaxForkDepth <= 0 {
+		o.MaxForkDepth = d.MaxForkDepth
+	}
+	if o.History < 0 {
+		o.History = 0
+	}
+	if o.BadgerMemTableSize <= 0 {
+		o.BadgerMemTableSize = d.BadgerMemTableSize
+	}
+	if o.BadgerNumMemtables <= 0 {
+		o.BadgerNumMemtables = d.BadgerNumMemtables
+	}
+	if o.BlockCacheSize <= 0 {
+		o.BlockCacheSize = d.BlockCacheSize
+	}
+	if o.IndexCacheSize <= 0 {
+		o.IndexCacheSize = d.IndexCacheSize
+	}
+	if o.ValueLogFileSize <= 0 {
+		o.ValueLogFileSize = d.ValueLogFileSize
+	}
+	return o
+}
+
+func (o Options) badger(dir string, logger *slog.Logger) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithLogger(newBadgerLogger(logger)).
+		WithSyncWrites(false). // durability comes from the Raft log
+		WithMemTableSize(o.BadgerMemTableSize).
+		WithNumMemtables(o.BadgerNumMemtables).
+		WithValueThreshold(min(1<<20, o.BadgerMemTableSize/10)).
+		WithNumLevelZeroTables(3).
+		WithNumLevelZeroTablesStall(8).
+		WithBlockCacheSize(o.BlockCacheSize).
+		WithIndexCacheSize(o.IndexCacheSize).
+		WithValueLogFileSize(o.ValueLogFileSize).
+		WithBaseTableSize(2 << 20).
+		WithNumCompactors(2).
+		WithCompression(options.None).
+		WithDetectConflicts(false). // one writer: Update
+		WithMetricsEnabled(false)
+}
+
+// Handle gives the node local, non-replicated access to the state machines
+// a factory opened: background work (chunk GC, repair, scrubbing) runs
+// Queries on the local replica without a Raft round trip. Reads through a
+// Handle are stale (they see what this replica has applied).
+type Handle struct {
+	mu   sync.Mutex
+	fsms map[[2]uint64]*FSM
+}
+
+func (h *Handle) register(f *FSM) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fsms[[2]uint64{f.shardID, f.replicaID}] = f
+}
+
+func (h *Handle) unregister(f *FSM) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fsms[[2]uint64{f.shardID, f.replicaID}] == f {
+		delete(h.fsms, [2]uint64{f.shardID, f.replicaID})
+	}
+}
+
+// Read runs q on the local replica of (shardID, replicaID), on one
+// consistent read-only transaction. It fails with ErrNotOpen when that
+// replica is not open here.
+func (h *Handle) Read(ctx context.Context, shardID, replicaID uint64, q Query) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	f := h.fsms[[2]uint64{shardID, replicaID}]
+	h.mu.Unlock()
+	if f == nil {
+		return nil, ErrNotOpen
+	}
+	return f.Lookup(q)
+}
+
+// NewStateMachine returns the factory Dragonboat calls to create the
+// metadata state machine of a replica. Each replica keeps its Badger DB in
+// dir/shard-<shard>-replica-<replica>.
+func NewStateMachine(dir string, opts Options, logger *slog.Logger) sm.CreateOnDiskStateMachineFunc {
+	fn, _ := NewStateMachineHandle(dir, opts, logger)
+	return fn
+}
+
+// NewStateMachineHandle is NewStateMachine plus a Handle through which the
+// node reads the replicas the factory opens without going through Raft.
+func NewStateMachineHandle(dir string, opts Options, logger *slog.Logger) (sm.CreateOnDiskStateMachineFunc, *Handle) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	opts = opts.withDefaults()
+	h := &Handle{fsms: map[[2]uint64]*FSM{}}
+	fn := func(shardID, replicaID uint64) sm.IOnDiskStateMachine {
+		return &FSM{
+			dir:       filepath.Join(dir, fmt.Sprintf("shard-%d-replica-%d", shardID, replicaID)),
+			opts:      opts,
+			log:       logger.With("shard_id", shardID, "replica_id", replicaID),
+			shardID:   shardID,
+			replicaID: replicaID,
+			handle:    h,
+		}
+	}
+	return fn, h
+}
+
+// Query is a read of the state machine, passed to Lookup (through Raft's
+// linearizable read) or Handle.Read. It runs on one consistent read-only
+// transaction and must not keep r after returning.
+type Query func(r *Reader) (any, error)
+
+// FSM is the metadata state machine of one replica: a Badger DB holding
+// the keyspace of keys.go.
+//
+// Concurrency (as Dragonboat guarantees): Update, Sync, PrepareSnapshot,
+// RecoverFromSnapshot and Close are never called concurrently with each
+// other; Lookup and SaveSnapshot run concurrently with Update. Lookups see
+// a committed state between two applied batches (Badger MVCC).
+type FSM struct {
+	dir       string
+	opts      Options
+	log       *slog.Logger
+	shardID   uint64
+	replicaID uint64
+	handle    *Handle
+
+	// mu guards db against Close and RecoverFromSnapshot while Lookups run.
+	mu sync.RWMutex
+	db *badger.DB
+	// applied is the last applied Raft index (Update only).
+	applied uint64
+}
+
+var _ sm.IOnDiskStateMachine = (*FSM)(nil)
+
+// Open opens (or creates) the replica's Badger DB and returns the applied
+// index stored in it.
+func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
+	select {
+	case <-stopc:
+		return 0, sm.ErrOpenStopped
+	default:
+	}
+	db, err := badger.Open(f.opts.badger(f.dir, f.log))
+	if err != nil {
+		return 0, fmt.Errorf("meta: open %s: %w", f.dir, err)
+	}
+	var applied uint64
+	err = db.View(func(txn *badger.Txn) error {
+		applied, err = readApplied(txn)
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return 0, err
+	}
+	f.mu.Lock()
+	f.db = db
+	f.applied = applied
+	f.mu.Unlock()
+	if f.handle != nil {
+		f.handle.register(f)
+	}
+	f.log.Info("meta: opened", "dir", f.dir, "index", applied)
+	return applied, nil
+}
+
+func readApplied(txn *badger.Txn) (uint64, error) {
+	item, err := txn.Get(keyApplied())
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var v uint64
+	err = item.Value(func(b []byte) error {
+		v, err = decodeU64Value(b)
+		return err
+	})
+	return v, err
+}
+
+// Lookup runs a Query (or a func(*Reader) (any, error)) on a fresh
+// read-only transaction.
+func (f *FSM) Lookup(q any) (any, error) {
+	var fn Query
+	switch q := q.(type) {
+	case Query:
+		fn = q
+	case func(*Reader) (any, error):
+		fn = q
+	default:
+		return nil, fmt.Errorf("meta: unsupported query type %T", q)
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.db == nil {
+		return nil, ErrNotOpen
+	}
+	txn := f.db.NewTransaction(false)
+	defer txn.Discard()
+	r, err := newReader(txn, f.opts)
+	if err != nil {
+		return nil, err
+	}
+	return fn(r)
+}
+
+// Sync flushes Badger's writes to disk (Update writes without fsync; the
+// Raft log is the durable record until Sync).
+func (f *FSM) Sync() error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.db == nil {
+		return ErrNotOpen
+	}
+	return f.db.Sync()
+}
+
+// Close closes the DB. Later Lookups fail with ErrNotOpen.
+func (f *FSM) Close() error {
+	if f.handle != nil {
+		f.handle.unregister(f)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.db == nil {
+		return nil
+	}
+	err := f.db.Close()
+	f.db = nil
+	return err
+}
+
+// maxEntriesPerTxn bounds how many entries share one Badger transaction:
+// every iterator opened in a read-write transaction sorts its pending
+// writes, so very large transactions make apply quadratic.
+const maxEntriesPerTxn = 64
+
+// Update applies committed entries. Each run of entries is applied in one
+// Badger transaction (later entries read the writes of earlier ones) that
+// also records the applied index of its last entry. When a transaction
+// grows past Badger's limit, the entries completed so far are committed
+// and the rest continue in a new transaction. Update is deterministic: it
+// depends only on the DB and the entries. It returns an error only when
+// the disk fails (any error crashes the node).
+func (f *FSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
+	db := f.db
+	all := entries
+	for len(entries) > 0 {
+		n := min(len(entries), maxEntriesPerTxn)
+		for {
+			done, err := f.applyRun(db, entries[:n])
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, badger.ErrTxnTooBig) {
+				return nil, err
+			}
+			if done == 0 {
+				return nil, fmt.Errorf("meta: entry %d alone exceeds a transaction: %w", entries[0].Index, err)
+			}
+			n = done
+		}
+		entries = entries[n:]
+	}
+	return all, nil
+}
+
+// applyRun applies es in one transaction. On badger.ErrTxnTooBig it
+// discards everything and returns how many entries fit completely (with
+// room for the applied index), so the caller retries with that many.
+func (f *FSM) applyRun(db *badger.DB, es []sm.Entry) (int, error) {
+	txn := db.NewTransaction(true)
+	defer txn.Discard()
+	for i := range es {
+		e := &es[i]
+		if e.Index <= f.applied {
+			panic(fmt.Sprintf("meta: applied index going backwards: entry %d, applied %d", e.Index, f.applied))
+		}
+		res, err := f.applyEntry(txn, e.Cmd)
+		if err != nil {
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				return i, err
+			}
+			return 0, err
+		}
+		e.Result = res
+	}
+	last := es[len(es)-1].Index
+	if err := txn.Set(keyApplied(), u64Value(last)); err != nil {
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			return len(es) - 1, err
+		}
+		return 0, err
+	}
+	if err := txn.Commit(); err != nil {
+		return 0, err
+	}
+	f.applied = last
+	return len(es), nil
+}

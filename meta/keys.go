@@ -1,0 +1,260 @@
+package meta
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// The keyspace of a metadata shard. One Badger DB per shard replica holds
+// every key below; the first byte of a key names its family and the byte
+// values are stable forever (never renumber, only append).
+//
+//	family          key                                              value
+//	--------------  -----------------------------------------------  -----------------------------------------
+//	applied index   0x01                                             fmt | be64 raft index
+//	counter         0x02 | id (1 next bucket id, 2 last version)     fmt | be64
+//	bucket name     0x03 | name(bucket name)                         fmt | be64 bucket id         (live only)
+//	bucket          0x04 | be64 bucket id                            fmt | bucket record
+//	snapshot        0x05 | be64 bucket id | be64 version             fmt | name | created
+//	snapshot name   0x06 | be64 bucket id | name(snapshot name)      fmt | be64 version
+//	fork index      0x07 | be64 parent id | be64 base | be64 child   fmt
+//	object version  0x08 | be64 bucket id | name(key) | be64 ^version fmt | flags | deleted-at | record
+//	upload          0x09 | be64 bucket id | name(key) | name(upload) fmt | upload record
+//	upload by id    0x0A | name(upload id)                           fmt | be64 bucket id | key
+//	part            0x0B | name(upload id) | be32 part number        fmt | part record
+//	chunk refcount  0x0C | name(chunk id)                            fmt | uvarint count (> 0)
+//	gc queue        0x0D | be64 version | name(chunk id)             fmt
+//	request         0x0E | name(request id)                          fmt | be64 version | uvarint code | result
+//	request by age  0x0F | be64 version | name(request id)           fmt
+//	gc pending      0x10 | be64 bucket id                            fmt | name(resume key)
+//
+// name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
+// 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
+// name(a) < name(b) iff a < b, no encoding is a prefix of another, and the
+// encoding of a prefix p (without terminator) is a byte prefix of name(k)
+// exactly when p is a prefix of k. ^version is the bitwise complement of the
+// version so that a key's versions sort newest first.
+//
+// Every value begins with a format-version byte (fmtV1); decoders of older
+// formats are kept when a format changes.
+const (
+	pfxApplied      byte = 0x01
+	pfxCounter      byte = 0x02
+	pfxBucketName   byte = 0x03
+	pfxBucket       byte = 0x04
+	pfxSnapshot     byte = 0x05
+	pfxSnapshotName byte = 0x06
+	pfxFork         byte = 0x07
+	pfxObject       byte = 0x08
+	pfxUpload       byte = 0x09
+	pfxUploadID     byte = 0x0A
+	pfxPart         byte = 0x0B
+	pfxChunkRef     byte = 0x0C
+	pfxGCQueue      byte = 0x0D
+	pfxRequest      byte = 0x0E
+	pfxRequestAge   byte = 0x0F
+	pfxGCPending    byte = 0x10
+)
+
+// Counter ids under pfxCounter.
+const (
+	ctrNextBucketID byte = 1
+	ctrLastVersion  byte = 2
+)
+
+// fmtV1 is the first (and current) value format.
+const fmtV1 byte = 1
+
+// appendEscaped appends s with every 0x00 turned into 0x00 0xFF.
+func appendEscaped(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == 0 {
+			dst = append(dst, 0, 0xFF)
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// appendName appends the order-preserving encoding of s (escaped, then the
+// 0x00 0x01 terminator).
+func appendName(dst []byte, s string) []byte {
+	return append(appendEscaped(dst, s), 0, 1)
+}
+
+// readName decodes a name at the start of b and returns it with the rest of
+// b. ok is false when b does not start with a well-formed name.
+func readName(b []byte) (s string, rest []byte, ok bool) {
+	// Fast path: no escapes.
+	for i := 0; i < len(b); i++ {
+		if b[i] != 0 {
+			continue
+		}
+		if i+1 >= len(b) {
+			return "", nil, false
+		}
+		if b[i+1] == 1 {
+			return string(b[:i]), b[i+2:], true
+		}
+		break
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != 0 {
+			out = append(out, c)
+			continue
+		}
+		if i+1 >= len(b) {
+			return "", nil, false
+		}
+		switch b[i+1] {
+		case 0xFF:
+			out = append(out, 0)
+			i++
+		case 1:
+			return string(out), b[i+2:], true
+		default:
+			return "", nil, false
+		}
+	}
+	return "", nil, false
+}
+
+// prefixSuccessor returns the smallest byte string greater than every
+// string that starts with p, or nil when there is none (p is all 0xFF).
+func prefixSuccessor(p []byte) []byte {
+	s := append([]byte(nil), p...)
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] != 0xFF {
+			s[i]++
+			return s[:i+1]
+		}
+	}
+	return nil
+}
+
+func appendU64(dst []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(dst, v) }
+
+func keyApplied() []byte { return []byte{pfxApplied} }
+
+func keyCounter(id byte) []byte { return []byte{pfxCounter, id} }
+
+func keyBucketName(name string) []byte { return appendName([]byte{pfxBucketName}, name) }
+
+func keyBucket(id uint64) []byte { return appendU64([]byte{pfxBucket}, id) }
+
+func keySnapshotPrefix(bucket uint64) []byte { return appendU64([]byte{pfxSnapshot}, bucket) }
+
+func keySnapshot(bucket, version uint64) []byte {
+	return appendU64(keySnapshotPrefix(bucket), version)
+}
+
+func keySnapshotName(bucket uint64, name string) []byte {
+	return appendName(appendU64([]byte{pfxSnapshotName}, bucket), name)
+}
+
+func keyForkPrefix(parent uint64) []byte { return appendU64([]byte{pfxFork}, parent) }
+
+func keyFork(parent, base, child uint64) []byte {
+	return appendU64(appendU64(keyForkPrefix(parent), base), child)
+}
+
+// parseForkKey returns (base, child) of a fork index key.
+func parseForkKey(k []byte) (base, child uint64, ok bool) {
+	if len(k) != 25 || k[0] != pfxFork {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(k[9:]), binary.BigEndian.Uint64(k[17:]), true
+}
+
+// keyObjectBucket is the prefix of all of a bucket's object versions.
+func keyObjectBucket(bucket uint64) []byte { return appendU64([]byte{pfxObject}, bucket) }
+
+// keyObjectKey is the prefix of all versions of one key.
+func keyObjectKey(bucket uint64, key string) []byte {
+	return appendName(keyObjectBucket(bucket), key)
+}
+
+func keyObject(bucket uint64, key string, version uint64) []byte {
+	return appendU64(keyObjectKey(bucket, key), ^version)
+}
+
+// parseObjectKey splits an object version key into its parts.
+func parseObjectKey(k []byte) (bucket uint64, key string, version uint64, ok bool) {
+	if len(k) < 1+8+2+8 || k[0] != pfxObject {
+		return 0, "", 0, false
+	}
+	bucket = binary.BigEndian.Uint64(k[1:9])
+	key, rest, ok := readName(k[9:])
+	if !ok || len(rest) != 8 {
+		return 0, "", 0, false
+	}
+	return bucket, key, ^binary.BigEndian.Uint64(rest), true
+}
+
+func keyUploadBucket(bucket uint64) []byte { return appendU64([]byte{pfxUpload}, bucket) }
+
+func keyUpload(bucket uint64, key, uploadID string) []byte {
+	return appendName(appendName(keyUploadBucket(bucket), key), uploadID)
+}
+
+func parseUploadKey(k []byte) (bucket uint64, key, uploadID string, ok bool) {
+	if len(k) < 1+8+4 || k[0] != pfxUpload {
+		return 0, "", "", false
+	}
+	bucket = binary.BigEndian.Uint64(k[1:9])
+	key, rest, ok := readName(k[9:])
+	if !ok {
+		return 0, "", "", false
+	}
+	uploadID, rest, ok = readName(rest)
+	if !ok || len(rest) != 0 {
+		return 0, "", "", false
+	}
+	return bucket, key, uploadID, true
+}
+
+func keyUploadID(uploadID string) []byte { return appendName([]byte{pfxUploadID}, uploadID) }
+
+func keyPartPrefix(uploadID string) []byte { return appendName([]byte{pfxPart}, uploadID) }
+
+func keyPart(uploadID string, number int) []byte {
+	return binary.BigEndian.AppendUint32(keyPartPrefix(uploadID), uint32(number))
+}
+
+func keyChunkRef(chunkID string) []byte { return appendName([]byte{pfxChunkRef}, chunkID) }
+
+func keyGCQueue(version uint64, chunkID string) []byte {
+	return appendName(appendU64([]byte{pfxGCQueue}, version), chunkID)
+}
+
+func parseGCQueueKey(k []byte) (version uint64, chunkID string, ok bool) {
+	if len(k) < 1+8+2 || k[0] != pfxGCQueue {
+		return 0, "", false
+	}
+	version = binary.BigEndian.Uint64(k[1:9])
+	chunkID, rest, ok := readName(k[9:])
+	if !ok || len(rest) != 0 {
+		return 0, "", false
+	}
+	return version, chunkID, true
+}
+
+func keyRequest(id string) []byte { return appendName([]byte{pfxRequest}, id) }
+
+func keyRequestAge(version uint64, id string) []byte {
+	return appendName(appendU64([]byte{pfxRequestAge}, version), id)
+}
+
+func keyGCPending(bucket uint64) []byte { return appendU64([]byte{pfxGCPending}, bucket) }
+
+// beU64 decodes a big-endian uint64 value body, checking its length.
+func beU64(b []byte) (uint64, error) {
+	if len(b) != 8 {
+		return 0, fmt.Errorf("%w: want 8 bytes, have %d", ErrCorrupt, len(b))
+	}
+	return binary.BigEndian.Uint64(b), nil
+}

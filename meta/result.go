@@ -1,0 +1,205 @@
+package meta
+
+import (
+	"errors"
+	"fmt"
+
+	sm "github.com/lni/dragonboat/v4/statemachine"
+)
+
+// Result codes: the business outcome of a command travels in
+// sm.Result.Value as one of these codes (0 = OK), never as a Go error from
+// Update (that would crash the node). The table is APPEND-ONLY: a code,
+// once used, keeps its meaning forever because results are stored for
+// request-id dedupe and replicas of different builds apply the same log.
+const (
+	codeOK                   uint64 = 0
+	codeNoSuchBucket         uint64 = 1
+	codeBucketExists         uint64 = 2
+	codeBucketNotEmpty       uint64 = 3
+	codeNoSuchKey            uint64 = 4
+	codeNoSuchVersion        uint64 = 5
+	codePreconditionFailed   uint64 = 6
+	codeNoSuchUpload         uint64 = 7
+	codeInvalidPart          uint64 = 8
+	codeNoSuchSnapshot       uint64 = 9
+	codeSnapshotExists       uint64 = 10
+	codeForkDepthExceeded    uint64 = 11
+	codeVersionOutOfRetained uint64 = 12
+	codeMethodNotAllowed     uint64 = 13
+	codeInvalidVersion       uint64 = 14
+)
+
+// resultCodes maps codes to sentinels; index = code.
+var resultCodes = []error{
+	codeOK:                   nil,
+	codeNoSuchBucket:         ErrNoSuchBucket,
+	codeBucketExists:         ErrBucketExists,
+	codeBucketNotEmpty:       ErrBucketNotEmpty,
+	codeNoSuchKey:            ErrNoSuchKey,
+	codeNoSuchVersion:        ErrNoSuchVersion,
+	codePreconditionFailed:   ErrPreconditionFailed,
+	codeNoSuchUpload:         ErrNoSuchUpload,
+	codeInvalidPart:          ErrInvalidPart,
+	codeNoSuchSnapshot:       ErrNoSuchSnapshot,
+	codeSnapshotExists:       ErrSnapshotExists,
+	codeForkDepthExceeded:    ErrForkDepthExceeded,
+	codeVersionOutOfRetained: ErrVersionOutOfRetention,
+	codeMethodNotAllowed:     ErrMethodNotAllowed,
+	codeInvalidVersion:       ErrInvalidVersion,
+}
+
+// codeOf returns the code of a sentinel (wrapped or not). An error that is
+// not in the table is a programming error in apply.
+func codeOf(err error) uint64 {
+	if err == nil {
+		return codeOK
+	}
+	for c, e := range resultCodes {
+		if e != nil && errors.Is(err, e) {
+			return uint64(c)
+		}
+	}
+	panic(fmt.Sprintf("meta: no result code for %v", err))
+}
+
+// errOfCode returns the sentinel of a code.
+func errOfCode(code uint64) error {
+	if code < uint64(len(resultCodes)) {
+		return resultCodes[code]
+	}
+	return fmt.Errorf("%w: unknown result code %d", ErrCorrupt, code)
+}
+
+// Result is what a command returns to its proposer, decoded from
+// sm.Result by DecodeResult. Only the fields relevant to the command are
+// set.
+type Result struct {
+	// Version is the version the command was applied at.
+	Version uint64
+	// Bucket is the created bucket or fork (CreateBucket).
+	Bucket *Bucket
+	// Object is the written record without its Inline bytes (PutObject,
+	// CompleteUpload).
+	Object *Object
+	// Snapshot is the snapshot taken (CreateSnapshot).
+	Snapshot *Snapshot
+	// Part is the recorded part (PutPart).
+	Part *Part
+	// Deleted has one outcome per deleted key (DeleteObject: one entry;
+	// DeleteObjects: one per item, in order).
+	Deleted []DeleteOutcome
+	// More is set by GCBucket and TrimGC when the step stopped at its
+	// limit and more work remains.
+	More bool
+}
+
+// DeleteOutcome is the outcome of deleting one key or version.
+type DeleteOutcome struct {
+	Key string
+	// VersionID is the version removed (as given), or the delete marker
+	// created ("null" for a null marker); "" when nothing was versioned.
+	VersionID     string
+	DeleteMarker  bool   // a delete marker was created or removed
+	MarkerVersion uint64 // the created marker's version (0 if none)
+	Err           error  // a sentinel for this item (DeleteObjects)
+}
+
+// encodeResult encodes r for sm.Result.Data (and for the dedupe table).
+func encodeResult(r *Result) []byte {
+	e := encoder{b: make([]byte, 0, 64)}
+	e.u8(fmtV1)
+	e.uvarint(r.Version)
+	e.boolean(r.Bucket != nil)
+	if r.Bucket != nil {
+		b := r.Bucket
+		e.uvarint(b.ID)
+		e.str(b.Name)
+		e.str(b.Region)
+		e.varint(b.Created)
+		e.u8(byte(b.Versioning))
+		e.boolean(b.Parent != nil)
+		if b.Parent != nil {
+			e.uvarint(b.Parent.BucketID)
+			e.uvarint(b.Parent.Version)
+		}
+		e.u8(byte(b.State))
+		e.str(b.ParentName)
+		e.boolean(b.IsForkParent)
+	}
+	e.boolean(r.Object != nil)
+	if r.Object != nil {
+		encodeObjectFull(&e, r.Object)
+	}
+	e.boolean(r.Snapshot != nil)
+	if r.Snapshot != nil {
+		e.uvarint(r.Snapshot.BucketID)
+		e.uvarint(r.Snapshot.Version)
+		e.str(r.Snapshot.Name)
+		e.varint(r.Snapshot.Created)
+	}
+	e.boolean(r.Part != nil)
+	if r.Part != nil {
+		encodePart(&e, r.Part)
+	}
+	e.uvarint(uint64(len(r.Deleted)))
+	for _, d := range r.Deleted {
+		e.str(d.Key)
+		e.str(d.VersionID)
+		e.boolean(d.DeleteMarker)
+		e.uvarint(d.MarkerVersion)
+		e.uvarint(codeOf(d.Err))
+	}
+	e.boolean(r.More)
+	return e.b
+}
+
+func decodeResultData(b []byte) (*Result, error) {
+	r := &Result{}
+	if len(b) == 0 {
+		return r, nil
+	}
+	d := decoder{b: b}
+	d.fmtByte()
+	r.Version = d.uvarint()
+	if d.boolean() {
+		bk := &Bucket{}
+		decodeBucketFields(&d, bk)
+		bk.ParentName = d.str()
+		bk.IsForkParent = d.boolean()
+		r.Bucket = bk
+	}
+	if d.boolean() {
+		o := decodeObjectFull(&d)
+		r.Object = &o
+	}
+	if d.boolean() {
+		r.Snapshot = &Snapshot{BucketID: d.uvarint(), Version: d.uvarint(), Name: d.str(), Created: d.varint()}
+	}
+	if d.boolean() {
+		p := decodePart(&d)
+		r.Part = &p
+	}
+	n := d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		o := DeleteOutcome{Key: d.str(), VersionID: d.str(), DeleteMarker: d.boolean(), MarkerVersion: d.uvarint()}
+		o.Err = errOfCode(d.uvarint())
+		r.Deleted = append(r.Deleted, o)
+	}
+	r.More = d.boolean()
+	if err := d.done(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// DecodeResult turns a command's sm.Result back into a Result and, for a
+// non-OK code, the sentinel error (the Result may still carry data, e.g.
+// the version the command was applied at).
+func DecodeResult(res sm.Result) (*Result, error) {
+	r, err := decodeResultData(res.Data)
+	if err != nil {
+		return nil, err
+	}
+	return r, errOfCode(res.Value)
+}
