@@ -1,0 +1,159 @@
+package raft
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// Config configures a Host and the shards it starts.
+type Config struct {
+	// NodeID is this node's replica id in every shard it hosts. Never reuse
+	// the id of a removed or wiped replica: Dragonboat panics on it.
+	NodeID uint64
+	// RaftAddr is the host:port other replicas reach this node's Raft
+	// transport at.
+	RaftAddr string
+	// ListenAddr is the address the transport binds ("" means RaftAddr),
+	// for nodes behind NAT or listening on all interfaces.
+	ListenAddr string
+	// DataDir is the NodeHost directory (LogDB, node id, snapshots). Callers
+	// that embed this Config may leave it empty until NewHost.
+	DataDir string
+	// InitialMembers maps replica id to Raft address for a shard's first
+	// start. Empty (and Join false) means a single-node shard of this node.
+	// Ignored when the node restarts with existing data.
+	InitialMembers map[uint64]string
+	// Join starts this node as a new member of an existing shard; it must
+	// have been added first (Host.AddReplica on a current member).
+	Join bool
+	// DeploymentID isolates clusters: NodeHosts with different ids ignore
+	// each other's messages.
+	DeploymentID uint64
+
+	// RTTMillisecond is the nominal round trip between nodes, Dragonboat's
+	// logical clock tick. ElectionRTT and HeartbeatRTT are in ticks.
+	RTTMillisecond uint64
+	ElectionRTT    uint64
+	HeartbeatRTT   uint64
+
+	// SnapshotEntries is how many applied entries trigger a periodic
+	// snapshot (metadata-only for an on-disk state machine) and log
+	// compaction; CompactionOverhead entries are kept behind it so slow
+	// followers can catch up from the log.
+	SnapshotEntries    uint64
+	CompactionOverhead uint64
+	// MaxInMemLogSize bounds the in-memory Raft log per shard in bytes;
+	// beyond it proposals fail with ErrSystemBusy until followers catch up.
+	MaxInMemLogSize uint64
+	// MaxQueueSize bounds each of the transport's send and receive queues
+	// in bytes (0: unbounded).
+	MaxQueueSize uint64
+
+	// CAFile, CertFile and KeyFile, all set, turn on mutual TLS for the Raft
+	// transport.
+	CAFile   string
+	CertFile string
+	KeyFile  string
+}
+
+// DefaultConfig returns a single-node configuration on loopback, with
+// timings for a LAN: 5 ms ticks, election after 200 ms, heartbeat every
+// 20 ms.
+func DefaultConfig() Config {
+	return Config{
+		NodeID:             1,
+		RaftAddr:           "127.0.0.1:7100",
+		RTTMillisecond:     5,
+		ElectionRTT:        40,
+		HeartbeatRTT:       4,
+		SnapshotEntries:    10000,
+		CompactionOverhead: 5000,
+		MaxInMemLogSize:    64 << 20,
+		MaxQueueSize:       128 << 20,
+	}
+}
+
+// Validate reports the first problem with c. It does not require DataDir
+// (NewHost does), so that a parent config can validate before filling it.
+func (c Config) Validate() error {
+	if c.NodeID == 0 {
+		return errors.New("raft: node id must be positive")
+	}
+	if err := checkAddr(c.RaftAddr); err != nil {
+		return fmt.Errorf("raft: raft address: %w", err)
+	}
+	if c.ListenAddr != "" {
+		if err := checkAddr(c.ListenAddr); err != nil {
+			return fmt.Errorf("raft: listen address: %w", err)
+		}
+	}
+	if c.Join && len(c.InitialMembers) > 0 {
+		return errors.New("raft: a joining node takes no initial members")
+	}
+	if len(c.InitialMembers) > 0 {
+		addr, ok := c.InitialMembers[c.NodeID]
+		if !ok {
+			return fmt.Errorf("raft: initial members do not include node %d", c.NodeID)
+		}
+		if addr != c.RaftAddr {
+			return fmt.Errorf("raft: initial members give node %d address %q, raft address is %q", c.NodeID, addr, c.RaftAddr)
+		}
+		for id, a := range c.InitialMembers {
+			if id == 0 {
+				return errors.New("raft: initial member with id 0")
+			}
+			if err := checkAddr(a); err != nil {
+				return fmt.Errorf("raft: initial member %d: %w", id, err)
+			}
+		}
+	}
+	if c.RTTMillisecond == 0 {
+		return errors.New("raft: rtt must be positive")
+	}
+	if c.HeartbeatRTT == 0 || c.ElectionRTT <= 2*c.HeartbeatRTT {
+		return fmt.Errorf("raft: election rtt %d must exceed twice heartbeat rtt %d (> 0)", c.ElectionRTT, c.HeartbeatRTT)
+	}
+	if c.SnapshotEntries > 0 && c.CompactionOverhead > c.SnapshotEntries {
+		return fmt.Errorf("raft: compaction overhead %d exceeds snapshot interval %d", c.CompactionOverhead, c.SnapshotEntries)
+	}
+	if c.MaxInMemLogSize != 0 && c.MaxInMemLogSize < 1<<20 {
+		return fmt.Errorf("raft: max in-memory log size %d below 1 MiB", c.MaxInMemLogSize)
+	}
+	tls := 0
+	for _, f := range []string{c.CAFile, c.CertFile, c.KeyFile} {
+		if f != "" {
+			tls++
+		}
+	}
+	if tls != 0 && tls != 3 {
+		return errors.New("raft: mutual TLS needs a CA, a certificate and a key")
+	}
+	return nil
+}
+
+func checkAddr(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return err
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", a)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+		return fmt.Errorf("%q has no valid port", a)
+	}
+	return nil
+}
+
+// members returns the initial member map for a first start.
+func (c Config) members() map[uint64]string {
+	if c.Join {
+		return nil
+	}
+	if len(c.InitialMembers) == 0 {
+		return map[uint64]string{c.NodeID: c.RaftAddr}
+	}
+	return c.InitialMembers
+}

@@ -1,0 +1,563 @@
+package raft
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/client"
+	"github.com/lni/dragonboat/v4/config"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+)
+
+// Timing of requests. A request that Dragonboat drops silently (a read on a
+// node that lost its leader, a proposal forwarded to a dead leader) waits
+// out its whole timeout, so each try gets a short deadline of its own and
+// the loop retries until the caller's deadline.
+const (
+	// defaultTimeout is added to contexts that have no deadline.
+	defaultTimeout = 10 * time.Second
+	// First per-try timeouts; each retry doubles them up to maxTry.
+	proposeTry = time.Second
+	readTry    = 500 * time.Millisecond
+	maxTry     = 4 * time.Second
+	// Backoff between tries, doubling from minBackoff.
+	minBackoff = 2 * time.Millisecond
+	maxBackoff = 100 * time.Millisecond
+	// slowOp is the duration past which an operation is logged at Warn.
+	slowOp = time.Second
+)
+
+// Host is one Dragonboat NodeHost. It is safe for concurrent use.
+type Host struct {
+	cfg Config
+	nh  *dragonboat.NodeHost
+	log *slog.Logger
+
+	sessions  sync.Map // shard id -> *client.Session (NO-OP sessions)
+	closed    atomic.Bool
+	closeOnce sync.Once
+}
+
+// NewHost starts a NodeHost in cfg.DataDir listening on cfg.RaftAddr. The
+// first call in a process routes Dragonboat's logging to slog; Dragonboat's
+// records go to the logger of the newest open Host.
+func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("raft: data dir is required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("raft: data dir: %w", err)
+	}
+	registerLogger(log)
+	nhc := config.NodeHostConfig{
+		DeploymentID:        cfg.DeploymentID,
+		NodeHostDir:         cfg.DataDir,
+		RTTMillisecond:      cfg.RTTMillisecond,
+		RaftAddress:         cfg.RaftAddr,
+		ListenAddress:       cfg.ListenAddr,
+		MutualTLS:           cfg.CAFile != "",
+		CAFile:              cfg.CAFile,
+		CertFile:            cfg.CertFile,
+		KeyFile:             cfg.KeyFile,
+		MaxSendQueueSize:    cfg.MaxQueueSize,
+		MaxReceiveQueueSize: cfg.MaxQueueSize,
+		RaftEventListener:   leaderListener{log},
+		// The default LogDB sizing can take 8 GiB of memory.
+		Expert: config.ExpertConfig{LogDB: config.GetSmallMemLogDBConfig()},
+	}
+	nh, err := dragonboat.NewNodeHost(nhc)
+	if err != nil {
+		unregisterLogger(log)
+		return nil, fmt.Errorf("raft: start node host: %w", err)
+	}
+	log.Info("raft host started", "replica_id", cfg.NodeID, "raft_addr", cfg.RaftAddr, "dir", cfg.DataDir)
+	return &Host{cfg: cfg, nh: nh, log: log}, nil
+}
+
+// ReplicaID returns this node's replica id.
+func (h *Host) ReplicaID() uint64 { return h.cfg.NodeID }
+
+// shardConfig is the Dragonboat configuration of a replica of shardID.
+func (h *Host) shardConfig(shardID uint64) config.Config {
+	return config.Config{
+		ShardID:             shardID,
+		ReplicaID:           h.cfg.NodeID,
+		ElectionRTT:         h.cfg.ElectionRTT,
+		HeartbeatRTT:        h.cfg.HeartbeatRTT,
+		CheckQuorum:         true,
+		PreVote:             true,
+		SnapshotEntries:     h.cfg.SnapshotEntries,
+		CompactionOverhead:  h.cfg.CompactionOverhead,
+		OrderedConfigChange: true,
+		MaxInMemLogSize:     h.cfg.MaxInMemLogSize,
+	}
+}
+
+// StartOnDiskShard starts this node's replica of shardID with the state
+// machine create builds. On a first start it bootstraps from
+// cfg.InitialMembers (or a single-node shard), or joins when cfg.Join is
+// set; on a restart it recovers from its own data and ignores both. It
+// returns once the replica is running, usually before it has a leader (see
+// WaitReady).
+func (h *Host) StartOnDiskShard(shardID uint64, create sm.CreateOnDiskStateMachineFunc) error {
+	var members map[uint64]string
+	join := false
+	restart := h.nh.HasNodeInfo(shardID, h.cfg.NodeID)
+	if !restart {
+		members = h.cfg.members()
+		join = h.cfg.Join
+	}
+	if err := h.nh.StartOnDiskReplica(members, join, create, h.shardConfig(shardID)); err != nil {
+		return fmt.Errorf("raft: start shard %d replica %d: %w", shardID, h.cfg.NodeID, err)
+	}
+	h.log.Info("raft shard started", "shard_id", shardID, "replica_id", h.cfg.NodeID,
+		"restart", restart, "join", join, "members", len(members))
+	return nil
+}
+
+// Propose replicates cmd through shardID and returns the state machine's
+// Result once it is applied locally. ctx should carry a deadline (10 s is
+// used otherwise). Temporary failures are retried with short per-try
+// deadlines; a proposal whose fate is unknown (a timeout) may have been
+// applied, so commands must be idempotent. Failures wrap ErrUnavailable.
+func (h *Host) Propose(ctx context.Context, shardID uint64, cmd []byte) (sm.Result, error) {
+	ctx, cancel := withDefaultDeadline(ctx)
+	defer cancel()
+	var res sm.Result
+	err := h.retry(ctx, "propose", shardID, proposeTry, false, func(try time.Duration) error {
+		rs, err := h.nh.Propose(h.session(shardID), cmd, try)
+		if err != nil {
+			return err
+		}
+		r, err := waitResult(ctx, rs)
+		if err != nil {
+			return err
+		}
+		res = r.GetResult()
+		rs.Release()
+		return nil
+	})
+	return res, err
+}
+
+// Read runs query against shardID's state machine with linearizable
+// semantics (ReadIndex), on whichever replica this node holds. Deadlines
+// and retries are as for Propose. An error returned by the state machine's
+// Lookup is returned unchanged.
+func (h *Host) Read(ctx context.Context, shardID uint64, query any) (any, error) {
+	ctx, cancel := withDefaultDeadline(ctx)
+	defer cancel()
+	var (
+		out       any
+		lookupErr error
+	)
+	err := h.retry(ctx, "read", shardID, readTry, false, func(try time.Duration) error {
+		rs, err := h.nh.ReadIndex(shardID, try)
+		if err != nil {
+			return err
+		}
+		if _, err := waitResult(ctx, rs); err != nil {
+			return err
+		}
+		v, err := h.nh.ReadLocalNode(rs, query)
+		rs.Release()
+		if errors.Is(err, dragonboat.ErrShardClosed) || errors.Is(err, dragonboat.ErrClosed) {
+			return err
+		}
+		out, lookupErr = v, err
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, lookupErr
+}
+
+// StaleRead runs query against the local replica without any consistency
+// guarantee (it may lag the leader). Errors from Lookup pass through.
+func (h *Host) StaleRead(shardID uint64, query any) (any, error) {
+	v, err := h.nh.StaleRead(shardID, query)
+	if err != nil {
+		if isDragonboatError(err) {
+			_, kind := classify(err)
+			return nil, fmt.Errorf("%w: stale read on shard %d: %w", kind, shardID, err)
+		}
+		return nil, err
+	}
+	return v, nil
+}
+
+// WaitReady returns when shardID has a leader and a linearizable read
+// through this replica succeeds, or when ctx ends. Without a deadline it
+// waits until the host closes.
+func (h *Host) WaitReady(ctx context.Context, shardID uint64) error {
+	return h.retry(ctx, "wait ready", shardID, readTry, false, func(try time.Duration) error {
+		rs, err := h.nh.ReadIndex(shardID, try)
+		if err != nil {
+			return err
+		}
+		if _, err := waitResult(ctx, rs); err != nil {
+			return err
+		}
+		rs.Release()
+		return nil
+	})
+}
+
+// LeaderID returns the leader of shardID as this node knows it.
+func (h *Host) LeaderID(shardID uint64) (uint64, bool) {
+	id, _, ok, err := h.nh.GetLeaderID(shardID)
+	if err != nil || !ok || id == 0 {
+		return 0, false
+	}
+	return id, true
+}
+
+// Membership returns shardID's voting members (replica id to Raft
+// address), read linearizably.
+func (h *Host) Membership(ctx context.Context, shardID uint64) (map[uint64]string, error) {
+	ctx, cancel := withDefaultDeadline(ctx)
+	defer cancel()
+	m, err := h.membership(ctx, shardID)
+	if err != nil {
+		return nil, err
+	}
+	return maps.Clone(m.Nodes), nil
+}
+
+func (h *Host) membership(ctx context.Context, shardID uint64) (*dragonboat.Membership, error) {
+	var m *dragonboat.Membership
+	err := h.retry(ctx, "membership", shardID, readTry, false, func(try time.Duration) error {
+		tctx, cancel := context.WithTimeout(ctx, try)
+		defer cancel()
+		var err error
+		m, err = h.nh.SyncGetShardMembership(tctx, shardID)
+		return err
+	})
+	return m, err
+}
+
+// AddReplica adds replicaID at addr as a voting member of shardID. It is
+// idempotent: a member already present at addr is success. The new node
+// then starts with Config.Join. A replica id that was ever removed cannot
+// be added again.
+func (h *Host) AddReplica(ctx context.Context, shardID, replicaID uint64, addr string) error {
+	if replicaID == 0 {
+		return errors.New("raft: replica id must be positive")
+	}
+	if err := checkAddr(addr); err != nil {
+		return fmt.Errorf("raft: replica address: %w", err)
+	}
+	return h.changeMembership(ctx, "add replica", shardID, func(m *dragonboat.Membership, tctx context.Context) (bool, error) {
+		if cur, ok := m.Nodes[replicaID]; ok {
+			if cur == addr {
+				return true, nil
+			}
+			return true, fmt.Errorf("raft: replica %d is already a member at %s", replicaID, cur)
+		}
+		if _, ok := m.Removed[replicaID]; ok {
+			return true, fmt.Errorf("raft: replica id %d was removed and cannot be reused", replicaID)
+		}
+		return false, h.nh.SyncRequestAddReplica(tctx, shardID, replicaID, addr, m.ConfigChangeID)
+	})
+}
+
+// RemoveReplica removes replicaID from shardID. Removing a non-member is
+// success. The removed id must never be used again.
+func (h *Host) RemoveReplica(ctx context.Context, shardID, replicaID uint64) error {
+	return h.changeMembership(ctx, "remove replica", shardID, func(m *dragonboat.Membership, tctx context.Context) (bool, error) {
+		_, voter := m.Nodes[replicaID]
+		_, nonVoting := m.NonVotings[replicaID]
+		_, witness := m.Witnesses[replicaID]
+		if !voter && !nonVoting && !witness {
+			return true, nil
+		}
+		return false, h.nh.SyncRequestDeleteReplica(tctx, shardID, replicaID, m.ConfigChangeID)
+	})
+}
+
+// changeMembership reads the membership and runs change against it,
+// retrying when the change was rejected because the membership moved on
+// (OrderedConfigChange) or the shard was temporarily unavailable. change
+// returns done=true when no request was needed.
+func (h *Host) changeMembership(ctx context.Context, op string, shardID uint64,
+	change func(m *dragonboat.Membership, tctx context.Context) (done bool, err error)) error {
+	ctx, cancel := withDefaultDeadline(ctx)
+	defer cancel()
+	var final error
+	err := h.retry(ctx, op, shardID, proposeTry, true, func(try time.Duration) error {
+		tctx, cancel := context.WithTimeout(ctx, try)
+		defer cancel()
+		m, err := h.nh.SyncGetShardMembership(tctx, shardID)
+		if err != nil {
+			return err
+		}
+		done, err := change(m, tctx)
+		if done {
+			final = err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if final == nil {
+		h.log.Info("raft membership changed", "op", op, "shard_id", shardID)
+	}
+	return final
+}
+
+// TransferLeader moves shardID's leadership to target and waits until this
+// node sees target as leader. Dragonboat may ignore a transfer request, so
+// it is re-issued until ctx ends.
+func (h *Host) TransferLeader(ctx context.Context, shardID, target uint64) error {
+	ctx, cancel := withDefaultDeadline(ctx)
+	defer cancel()
+	m, err := h.membership(ctx, shardID)
+	if err != nil {
+		return err
+	}
+	if _, ok := m.Nodes[target]; !ok {
+		return fmt.Errorf("raft: replica %d is not a voting member of shard %d", target, shardID)
+	}
+	tick := time.Duration(h.cfg.RTTMillisecond) * time.Millisecond
+	// Give each request about one election timeout to take effect.
+	window := time.Duration(h.cfg.ElectionRTT) * tick
+	poll := time.NewTicker(tick)
+	defer poll.Stop()
+	for attempt := 1; ; attempt++ {
+		if id, ok := h.LeaderID(shardID); ok && id == target {
+			h.log.Info("raft leadership transferred", "shard_id", shardID, "replica_id", target, "tries", attempt)
+			return nil
+		} else if ok {
+			if err := h.nh.RequestLeaderTransfer(shardID, target); err != nil {
+				if temp, kind := classify(err); !temp {
+					return fmt.Errorf("%w: leader transfer on shard %d: %w", kind, shardID, err)
+				}
+			}
+		}
+		deadline := time.Now().Add(window)
+		for time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return ctxError(ctx, fmt.Sprintf("leader transfer on shard %d to %d", shardID, target), nil)
+			case <-poll.C:
+			}
+			if id, ok := h.LeaderID(shardID); ok && id == target {
+				break
+			}
+		}
+	}
+}
+
+// Close stops every shard and the NodeHost. It is idempotent.
+func (h *Host) Close() {
+	h.closeOnce.Do(func() {
+		h.closed.Store(true)
+		h.nh.Close()
+		h.log.Info("raft host closed", "replica_id", h.cfg.NodeID)
+		unregisterLogger(h.log)
+	})
+}
+
+func (h *Host) session(shardID uint64) *client.Session {
+	if s, ok := h.sessions.Load(shardID); ok {
+		return s.(*client.Session)
+	}
+	s, _ := h.sessions.LoadOrStore(shardID, h.nh.GetNoOPSession(shardID))
+	return s.(*client.Session)
+}
+
+// retry runs fn until it succeeds, fails permanently, or ctx ends. Each try
+// gets a timeout starting at firstTry and doubling up to maxTry, bounded by
+// the time left. Before each try it waits for the shard to know a leader,
+// since requests on a leaderless replica are dropped without an answer.
+// With rejectedIsTemp, dragonboat.ErrRejected (a stale config change id) is
+// retried too.
+func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry time.Duration,
+	rejectedIsTemp bool, fn func(try time.Duration) error) error {
+	start := time.Now()
+	minTry := 2 * time.Duration(h.cfg.RTTMillisecond) * time.Millisecond
+	try := firstTry
+	backoff := minBackoff
+	var last error
+	for attempt := 1; ; attempt++ {
+		if h.closed.Load() {
+			return fmt.Errorf("%w: %s on shard %d: host closed", ErrClosed, op, shardID)
+		}
+		if err := h.waitLeader(ctx, shardID); err != nil {
+			if errors.Is(err, dragonboat.ErrShardNotFound) {
+				return fmt.Errorf("%w: %s: shard %d is not started on this node", ErrShardNotReady, op, shardID)
+			}
+			if last == nil {
+				last = fmt.Errorf("%w: no leader", ErrShardNotReady)
+			}
+			return ctxError(ctx, fmt.Sprintf("%s on shard %d after %d tries", op, shardID, attempt-1), last)
+		}
+		t := try
+		if d, ok := ctx.Deadline(); ok {
+			t = min(t, time.Until(d))
+		}
+		if t < minTry {
+			return ctxError(ctx, fmt.Sprintf("%s on shard %d after %d tries", op, shardID, attempt-1), last)
+		}
+		err := fn(t)
+		if err == nil {
+			if d := time.Since(start); op != "wait ready" && (d > slowOp || attempt > 1) {
+				h.log.Warn("slow raft operation", "op", op, "shard_id", shardID, "tries", attempt, "dur_ms", d.Milliseconds())
+			}
+			return nil
+		}
+		temp, kind := classify(err)
+		if rejectedIsTemp && errors.Is(err, dragonboat.ErrRejected) {
+			temp, kind = true, ErrShardNotReady
+		}
+		if errors.Is(kind, ErrClosed) && h.closed.Load() {
+			temp = false
+		}
+		if !temp || ctx.Err() != nil {
+			if errors.Is(kind, ErrUnavailable) {
+				return fmt.Errorf("%w: %s on shard %d after %d tries: %w", kind, op, shardID, attempt, err)
+			}
+			return kind
+		}
+		last = fmt.Errorf("%w: %w", kind, err)
+		if attempt == 3 {
+			h.log.Warn("raft operation retrying", "op", op, "shard_id", shardID, "tries", attempt, "err", err)
+		}
+		if errors.Is(err, dragonboat.ErrTimeout) {
+			try = min(2*try, maxTry)
+		}
+		timer := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// waitLeader polls until this replica knows a leader of shardID or ctx
+// ends.
+func (h *Host) waitLeader(ctx context.Context, shardID uint64) error {
+	var poll *time.Ticker
+	for {
+		_, _, ok, err := h.nh.GetLeaderID(shardID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if poll == nil {
+			poll = time.NewTicker(time.Duration(h.cfg.RTTMillisecond) * time.Millisecond)
+			defer poll.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-poll.C:
+		}
+		if h.closed.Load() {
+			return dragonboat.ErrClosed
+		}
+	}
+}
+
+// waitResult waits for a request's outcome and turns a failed one into the
+// Dragonboat error SyncPropose/SyncRead would return.
+func waitResult(ctx context.Context, rs *dragonboat.RequestState) (dragonboat.RequestResult, error) {
+	select {
+	case r := <-rs.AppliedC():
+		switch {
+		case r.Completed():
+			return r, nil
+		case r.Rejected():
+			return r, dragonboat.ErrRejected
+		case r.Timeout():
+			return r, dragonboat.ErrTimeout
+		case r.Terminated():
+			return r, dragonboat.ErrShardClosed
+		case r.Dropped():
+			return r, dragonboat.ErrShardNotReady
+		case r.Aborted():
+			return r, dragonboat.ErrAborted
+		}
+		return r, fmt.Errorf("raft: unknown request result %v", r)
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return dragonboat.RequestResult{}, dragonboat.ErrCanceled
+		}
+		return dragonboat.RequestResult{}, dragonboat.ErrTimeout
+	}
+}
+
+// classify says whether a Dragonboat error is worth retrying and which of
+// this package's errors it maps to. Errors it does not know come back
+// unchanged and are final.
+func classify(err error) (temp bool, kind error) {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, dragonboat.ErrCanceled):
+		return false, ErrCanceled
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, dragonboat.ErrInvalidDeadline),
+		errors.Is(err, dragonboat.ErrTimeoutTooSmall), errors.Is(err, dragonboat.ErrDeadlineNotSet):
+		return false, ErrTimeout
+	case errors.Is(err, dragonboat.ErrTimeout):
+		return true, ErrTimeout
+	case errors.Is(err, dragonboat.ErrSystemBusy):
+		return true, ErrSystemBusy
+	case errors.Is(err, dragonboat.ErrShardNotReady), errors.Is(err, dragonboat.ErrShardNotInitialized),
+		errors.Is(err, dragonboat.ErrAborted):
+		return true, ErrShardNotReady
+	case errors.Is(err, dragonboat.ErrShardNotFound):
+		return false, ErrShardNotReady
+	case errors.Is(err, dragonboat.ErrShardClosed):
+		return true, ErrClosed
+	case errors.Is(err, dragonboat.ErrClosed):
+		return false, ErrClosed
+	}
+	return false, err
+}
+
+// isDragonboatError reports whether err is one of the request errors
+// classify maps (as opposed to an error from the state machine).
+func isDragonboatError(err error) bool {
+	_, kind := classify(err)
+	return errors.Is(kind, ErrUnavailable)
+}
+
+// ctxError is the error for an operation cut short by ctx (or out of
+// time), keeping the last failure seen.
+func ctxError(ctx context.Context, what string, last error) error {
+	kind := ErrTimeout
+	if errors.Is(ctx.Err(), context.Canceled) {
+		kind = ErrCanceled
+	}
+	if last != nil {
+		return fmt.Errorf("%w: %s: %w", kind, what, last)
+	}
+	return fmt.Errorf("%w: %s", kind, what)
+}
+
+func withDefaultDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, defaultTimeout)
+}
