@@ -1,0 +1,238 @@
+package s3api
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
+)
+
+// usEast1 is the region whose location constraint is empty.
+const usEast1 = "us-east-1"
+
+// createBucket is CreateBucket.
+func (s *Server) createBucket(r *request) (*response, error) {
+	b := r.route.Bucket
+	if !gateway.ValidBucketName(b) {
+		return nil, errInvalidBucketName
+	}
+	if strings.EqualFold(r.header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true") {
+		return nil, ErrNotImplemented.WithMessage("Object Lock is not implemented.")
+	}
+	region, err := s.locationConstraint(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.svc.CreateBucket(r.ctx, gateway.CreateBucketInput{Name: b, Region: region}); err != nil {
+		return nil, err
+	}
+	r.set("Location", "/"+b)
+	return &response{}, nil
+}
+
+// locationConstraint reads the optional CreateBucketConfiguration and
+// checks its LocationConstraint against the region, as AWS does: none is
+// this region; a different one is IllegalLocationConstraintException;
+// "us-east-1" spelled out is InvalidLocationConstraint.
+func (s *Server) locationConstraint(r *request) (string, error) {
+	data, err := r.readSmallBody()
+	if err != nil {
+		return "", err
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return s.region, nil
+	}
+	var cfg createBucketConfiguration
+	if err := unmarshalXML(data, &cfg); err != nil {
+		return "", err
+	}
+	lc := strings.TrimSpace(cfg.LocationConstraint)
+	switch {
+	case lc == "":
+		return s.region, nil
+	case lc == s.region && lc != usEast1:
+		return lc, nil
+	case lc == usEast1 && s.region == usEast1:
+		return "", errInvalidLocation
+	}
+	return "", errIllegalLocation.WithMessage(fmt.Sprintf(
+		"The %s location constraint is incompatible for the region specific endpoint this request was sent to.", lc))
+}
+
+// headBucket is HeadBucket: existence, region, and the fork lineage
+// headers Tigris tooling reads.
+func (s *Server) headBucket(r *request) (*response, error) {
+	b, err := s.svc.HeadBucket(r.ctx, r.route.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	r.set("X-Amz-Bucket-Region", s.bucketRegion(b))
+	r.set("X-Amz-Access-Point-Alias", "false")
+	r.set(hdrEnableSnapshot, "true")
+	setForkHeaders(r, b)
+	r.c.Response().Header.SetContentLength(0)
+	return &response{noBody: true}, nil
+}
+
+// bucketRegion is the region a bucket reports.
+func (s *Server) bucketRegion(b *meta.Bucket) string {
+	if b.Region != "" {
+		return b.Region
+	}
+	return s.region
+}
+
+// listBuckets is ListBuckets, with the optional prefix, max-buckets and
+// continuation-token of the current API.
+func (s *Server) listBuckets(r *request) (*response, error) {
+	max := 10000
+	if v := r.query.Get("max-buckets"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return nil, invalidArg("Argument max-buckets must be an integer between 1 and 10000", "max-buckets", v)
+		}
+		max = n
+	}
+	after := ""
+	if t := r.query.Get("continuation-token"); t != "" || r.query.Has("continuation-token") {
+		raw, err := base64.RawURLEncoding.DecodeString(t)
+		if err != nil || t == "" {
+			return nil, invalidArg("The continuation token provided is incorrect", "continuation-token", t)
+		}
+		after = string(raw)
+	}
+	prefix := r.query.Get("prefix")
+	buckets, err := s.svc.ListBuckets(r.ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(buckets, func(i, j int) bool { return buckets[i].Name < buckets[j].Name })
+	out := ListAllMyBucketsResult{Owner: r.owner(), Buckets: []BucketXML{}, Prefix: prefix}
+	for i := range buckets {
+		b := &buckets[i]
+		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after && after != "" {
+			continue
+		}
+		if len(out.Buckets) == max {
+			out.ContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(out.Buckets[max-1].Name))
+			break
+		}
+		out.Buckets = append(out.Buckets, BucketXML{Name: b.Name, CreationDate: xmlTime(b.Created), BucketRegion: s.bucketRegion(b)})
+	}
+	return &response{xml: out}, nil
+}
+
+// deleteBucket is DeleteBucket.
+func (s *Server) deleteBucket(r *request) (*response, error) {
+	if err := s.svc.DeleteBucket(r.ctx, r.route.Bucket); err != nil {
+		return nil, err
+	}
+	return &response{status: http.StatusNoContent, noBody: true}, nil
+}
+
+// getBucketLocation is GetBucketLocation (empty for us-east-1).
+func (s *Server) getBucketLocation(r *request) (*response, error) {
+	b, err := s.svc.HeadBucket(r.ctx, r.route.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	loc := s.bucketRegion(b)
+	if loc == usEast1 {
+		loc = ""
+	}
+	return &response{xml: LocationConstraint{Location: loc}}, nil
+}
+
+// getBucketVersioning is GetBucketVersioning: no Status for a bucket that
+// was never versioned.
+func (s *Server) getBucketVersioning(r *request) (*response, error) {
+	b, err := s.svc.HeadBucket(r.ctx, r.route.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	return &response{xml: VersioningConfiguration{Status: b.Versioning.String()}}, nil
+}
+
+// putBucketVersioning is PutBucketVersioning.
+func (s *Server) putBucketVersioning(r *request) (*response, error) {
+	data, err := r.readSmallBody()
+	if err != nil {
+		return nil, err
+	}
+	var cfg versioningRequest
+	if err := unmarshalXML(data, &cfg); err != nil {
+		return nil, err
+	}
+	var v meta.Versioning
+	switch cfg.Status {
+	case "Enabled":
+		v = meta.VersioningEnabled
+	case "Suspended":
+		v = meta.VersioningSuspended
+	default:
+		return nil, ErrMalformedXML
+	}
+	switch cfg.MfaDelete {
+	case "", "Disabled":
+	case "Enabled":
+		return nil, ErrNotImplemented.WithMessage("MFA Delete is not implemented.")
+	default:
+		return nil, ErrMalformedXML
+	}
+	if err := s.svc.SetVersioning(r.ctx, r.route.Bucket, v); err != nil {
+		return nil, err
+	}
+	return &response{}, nil
+}
+
+// aclFor is the only access control policy there is: the owner has
+// FULL_CONTROL. Java SDK v1's doesBucketExistV2 probes GetBucketAcl.
+func aclFor(o Owner) AccessControlPolicy {
+	return AccessControlPolicy{Owner: o, Grants: []Grant{{
+		Grantee: Grantee{
+			XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser",
+			ID: o.ID, DisplayName: o.DisplayName,
+		},
+		Permission: "FULL_CONTROL",
+	}}}
+}
+
+// getBucketACL is GetBucketAcl.
+func (s *Server) getBucketACL(r *request) (*response, error) {
+	if _, err := s.svc.HeadBucket(r.ctx, r.route.Bucket); err != nil {
+		return nil, err
+	}
+	return &response{xml: aclFor(r.owner())}, nil
+}
+
+// readSmallBody reads a request document (at most maxXMLBody bytes),
+// checking Content-MD5 and x-amz-checksum-* when sent.
+func (r *request) readSmallBody() ([]byte, error) {
+	cs, err := r.checksumRequest()
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r.auth.Body, maxXMLBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxXMLBody {
+		return nil, ErrMalformedXML
+	}
+	if err := cs.verifyBytes(r, data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// isNotFound reports the errors that mean "no such key or version".
+func isNotFound(err error) bool {
+	return errors.Is(err, meta.ErrNoSuchKey) || errors.Is(err, meta.ErrNoSuchVersion)
+}

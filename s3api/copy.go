@@ -1,0 +1,123 @@
+package s3api
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
+)
+
+// copySource is a parsed x-amz-copy-source.
+type copySource struct {
+	bucket, key, versionID string
+}
+
+// parseCopySource parses "[/]bucket/key[?versionId=v]" with the bucket
+// and key URL-encoded, as SDKs send it.
+func parseCopySource(v string) (copySource, error) {
+	var cs copySource
+	v = strings.TrimPrefix(strings.TrimSpace(v), "/")
+	p, q, _ := strings.Cut(v, "?")
+	path, err := url.PathUnescape(p)
+	if err != nil {
+		return cs, invalidArg("Invalid copy source encoding.", "x-amz-copy-source", v)
+	}
+	b, k, ok := strings.Cut(path, "/")
+	if !ok || b == "" || k == "" {
+		return cs, invalidArg("Copy Source must mention the source bucket and key: sourcebucket/sourcekey", "x-amz-copy-source", v)
+	}
+	cs.bucket, cs.key = b, k
+	if q != "" {
+		vals, err := parseQuery(q)
+		if err != nil {
+			return cs, invalidArg("Invalid copy source encoding.", "x-amz-copy-source", v)
+		}
+		if vals.Has("versionId") {
+			vid, err := checkVersionID(vals.Get("versionId"), "x-amz-copy-source")
+			if err != nil {
+				return cs, err
+			}
+			cs.versionID = vid
+		}
+	}
+	return cs, nil
+}
+
+// copySourceObject resolves x-amz-copy-source to an object record (read
+// at X-Tigris-Snapshot-Version, which names the source's snapshot) and
+// checks the x-amz-copy-source-if-* conditions.
+func (s *Server) copySourceObject(r *request) (copySource, *meta.Object, error) {
+	cs, err := parseCopySource(r.header.Get("X-Amz-Copy-Source"))
+	if err != nil {
+		return cs, nil, err
+	}
+	at, err := s.readAt(r, cs.bucket)
+	if err != nil {
+		return cs, nil, err
+	}
+	src, err := s.svc.HeadObject(r.ctx, gateway.GetObjectInput{Bucket: cs.bucket, Key: cs.key, VersionID: cs.versionID, At: at})
+	if err != nil {
+		if errors.Is(err, meta.ErrMethodNotAllowed) || (src != nil && src.DeleteMarker && cs.versionID != "") {
+			return cs, nil, invalidRequest("The source of a copy request may not specifically refer to a delete marker by version id.")
+		}
+		return cs, nil, err
+	}
+	if err := copySourceConditions(r.header, src); err != nil {
+		return cs, nil, err
+	}
+	return cs, src, nil
+}
+
+// copyObject is CopyObject.
+func (s *Server) copyObject(r *request) (*response, error) {
+	if len(r.route.Key) > gateway.MaxKeyLength {
+		return nil, errKeyTooLong
+	}
+	directive := strings.ToUpper(strings.TrimSpace(r.header.Get("X-Amz-Metadata-Directive")))
+	switch directive {
+	case "", "COPY", "REPLACE":
+	default:
+		return nil, invalidArg("Unknown metadata directive.", "x-amz-metadata-directive", directive)
+	}
+	replace := directive == "REPLACE"
+	ifMatch, ifNoneMatch, err := r.writeConditions()
+	if err != nil {
+		return nil, err
+	}
+	var obj meta.Object
+	if replace {
+		if obj, err = r.objectFromHeaders(); err != nil {
+			return nil, err
+		}
+	}
+	cs, src, err := s.copySourceObject(r)
+	if err != nil {
+		return nil, err
+	}
+	if src.Size > maxCopySource {
+		return nil, invalidRequest(fmt.Sprintf("The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(maxCopySource)))
+	}
+	if cs.bucket == r.route.Bucket && cs.key == r.route.Key && cs.versionID == "" && !replace {
+		return nil, invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+	o, err := s.svc.CopyObject(r.ctx, &gateway.CopyObjectInput{
+		Source: src, DstBucket: r.route.Bucket, DstKey: r.route.Key,
+		Replace: replace, Object: obj, IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
+	})
+	if err != nil {
+		return nil, err
+	}
+	setVersionHeader(r, o)
+	if !src.Null && src.Version != 0 {
+		r.set("X-Amz-Copy-Source-Version-Id", versionID(src))
+	}
+	res := CopyObjectResult{ETag: o.ETag, LastModified: xmlTime(o.LastModified)}
+	if o.Checksum.Value != "" {
+		res.checksumXML = newChecksumXML(o.Checksum.Algorithm, o.Checksum.Value)
+		res.ChecksumType = o.Checksum.Type
+	}
+	return &response{xml: res}, nil
+}

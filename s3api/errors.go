@@ -1,0 +1,161 @@
+package s3api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
+)
+
+// S3 errors used only by the front end's handlers and the table below
+// (AWS codes, statuses and messages). The shared ones are in apierror.go.
+var (
+	errNoSuchBucket             = &APIError{"NoSuchBucket", "The specified bucket does not exist", http.StatusNotFound}
+	errBucketAlreadyOwnedByYou  = &APIError{"BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", http.StatusConflict}
+	errBucketAlreadyExists      = &APIError{"BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.", http.StatusConflict}
+	errBucketNotEmpty           = &APIError{"BucketNotEmpty", "The bucket you tried to delete is not empty", http.StatusConflict}
+	errInvalidBucketName        = &APIError{"InvalidBucketName", "The specified bucket is not valid.", http.StatusBadRequest}
+	errNoSuchKey                = &APIError{"NoSuchKey", "The specified key does not exist.", http.StatusNotFound}
+	errNoSuchVersion            = &APIError{"NoSuchVersion", "The specified version does not exist.", http.StatusNotFound}
+	errKeyTooLong               = &APIError{"KeyTooLongError", "Your key is too long", http.StatusBadRequest}
+	errInvalidObjectKey         = &APIError{"InvalidArgument", "Object key is not valid UTF-8 or is empty.", http.StatusBadRequest}
+	errPreconditionFailed       = &APIError{"PreconditionFailed", "At least one of the pre-conditions you specified did not hold", http.StatusPreconditionFailed}
+	errNotModified              = &APIError{"NotModified", "Not Modified", http.StatusNotModified}
+	errNoSuchUpload             = &APIError{"NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.", http.StatusNotFound}
+	errInvalidPart              = &APIError{"InvalidPart", "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.", http.StatusBadRequest}
+	errInvalidPartOrder         = &APIError{"InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.", http.StatusBadRequest}
+	errEntityTooSmall           = &APIError{"EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.", http.StatusBadRequest}
+	errInvalidPartNumberArg     = &APIError{"InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive", http.StatusBadRequest}
+	errInvalidPartNumber        = &APIError{"InvalidPartNumber", "The requested partnumber is not satisfiable", http.StatusRequestedRangeNotSatisfiable}
+	errInvalidRange             = &APIError{"InvalidRange", "The requested range is not satisfiable", http.StatusRequestedRangeNotSatisfiable}
+	errInvalidURI               = &APIError{"InvalidURI", "Couldn't parse the specified URI.", http.StatusBadRequest}
+	errInvalidLocation          = &APIError{"InvalidLocationConstraint", "The specified location-constraint is not valid", http.StatusBadRequest}
+	errIllegalLocation          = &APIError{"IllegalLocationConstraintException", "The location constraint is incompatible for the region specific endpoint this request was sent to.", http.StatusBadRequest}
+	errRequestTimeout           = &APIError{"RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period.", http.StatusBadRequest}
+	errInsufficientStorage      = &APIError{"InsufficientStorage", "There is not enough storage space left to complete the request.", http.StatusInsufficientStorage}
+	errNoSuchSnapshot           = &APIError{"NoSuchSnapshot", "The specified snapshot does not exist.", http.StatusNotFound}
+	errVersionNotRetained       = &APIError{"NoSuchSnapshot", "The requested version is not retained: no snapshot, fork or history window covers it.", http.StatusNotFound}
+	errSnapshotAlreadyExists    = &APIError{"SnapshotAlreadyExists", "A snapshot with this name already exists for the bucket.", http.StatusConflict}
+	errSnapshotReadOnly         = &APIError{"InvalidRequest", "Snapshots are read-only: writes cannot name a snapshot version.", http.StatusBadRequest}
+	errInvalidSnapshotVersion   = &APIError{"InvalidArgument", "The snapshot version is not valid: want a decimal version or a snapshot name.", http.StatusBadRequest}
+	errForkDepthExceeded        = &APIError{"InvalidRequest", "The fork chain would exceed the maximum fork depth.", http.StatusBadRequest}
+	errInvalidVersionID         = &APIError{"InvalidArgument", "Invalid version id specified", http.StatusBadRequest}
+	errMethodNotAllowedResource = &APIError{"MethodNotAllowed", "The specified method is not allowed against this resource.", http.StatusMethodNotAllowed}
+)
+
+// errorRow maps a sentinel of a lower package to its S3 error.
+type errorRow struct {
+	target error
+	api    *APIError
+}
+
+// errorTable is THE mapping from gateway and meta errors to S3 errors,
+// matched in order with errors.Is. Every exported Err* of meta and
+// gateway has a row (TestErrorTableCoversSentinels). *APIError values pass
+// through unchanged and are matched before the table.
+var errorTable = []errorRow{
+	// meta: business outcomes.
+	{meta.ErrNoSuchBucket, errNoSuchBucket},
+	{meta.ErrBucketExists, errBucketAlreadyOwnedByYou},
+	{meta.ErrBucketNotEmpty, errBucketNotEmpty},
+	{meta.ErrNoSuchKey, errNoSuchKey},
+	{meta.ErrNoSuchVersion, errNoSuchVersion},
+	{meta.ErrPreconditionFailed, errPreconditionFailed},
+	{meta.ErrNoSuchUpload, errNoSuchUpload},
+	{meta.ErrInvalidPart, errInvalidPart},
+	{meta.ErrNoSuchSnapshot, errNoSuchSnapshot},
+	{meta.ErrSnapshotExists, errSnapshotAlreadyExists},
+	{meta.ErrForkDepthExceeded, errForkDepthExceeded},
+	{meta.ErrVersionOutOfRetention, errVersionNotRetained},
+	{meta.ErrMethodNotAllowed, errMethodNotAllowedResource},
+	{meta.ErrInvalidVersion, errInvalidVersionID},
+	{meta.ErrCorrupt, ErrInternalError},
+
+	// gateway: use-case validation and the data path.
+	{gateway.ErrUnavailable, ErrServiceUnavailable},
+	{gateway.ErrInvalidBucketName, errInvalidBucketName},
+	{gateway.ErrKeyTooLong, errKeyTooLong},
+	{gateway.ErrInvalidKey, errInvalidObjectKey},
+	{gateway.ErrBadDigest, ErrBadDigest},
+	{gateway.ErrChecksumMismatch, ErrBadChecksum},
+	{gateway.ErrIncompleteBody, ErrIncompleteBody},
+	{gateway.ErrEntityTooLarge, ErrEntityTooLarge},
+	{gateway.ErrEntityTooSmall, errEntityTooSmall},
+	{gateway.ErrInvalidPartOrder, errInvalidPartOrder},
+	{gateway.ErrInvalidPartNumber, errInvalidPartNumberArg},
+	{gateway.ErrInvalidRange, errInvalidRange},
+	{gateway.ErrSnapshotReadOnly, errSnapshotReadOnly},
+	{gateway.ErrInvalidSnapshot, errInvalidSnapshotVersion},
+	{gateway.ErrMalformedRequest, ErrInvalidRequest},
+	{gateway.ErrChunkMissing, ErrInternalError},
+	{gateway.ErrStorageFull, errInsufficientStorage},
+
+	// The request's deadline passed, or the server is shutting down:
+	// clients retry a 503.
+	{context.DeadlineExceeded, ErrServiceUnavailable},
+	{context.Canceled, ErrServiceUnavailable},
+}
+
+// detailError is an S3 error with the extra XML fields some codes carry.
+type detailError struct {
+	api    *APIError
+	fields errorFields
+}
+
+// errorFields are the optional elements of an S3 Error body.
+type errorFields struct {
+	ArgumentName     string
+	ArgumentValue    string
+	Condition        string
+	RangeRequested   string
+	ActualObjectSize string
+}
+
+func (e *detailError) Error() string { return e.api.Error() }
+func (e *detailError) Unwrap() error { return e.api }
+
+// argError is an InvalidArgument-style error naming the argument.
+func argError(api *APIError, name, value string) error {
+	return &detailError{api: api, fields: errorFields{ArgumentName: name, ArgumentValue: value}}
+}
+
+// invalidArg returns InvalidArgument with a message and the argument.
+func invalidArg(msg, name, value string) error {
+	return argError(ErrInvalidArgument.WithMessage(msg), name, value)
+}
+
+// invalidRequest returns InvalidRequest with a message.
+func invalidRequest(msg string) error { return ErrInvalidRequest.WithMessage(msg) }
+
+// preconditionFailed names the failed condition header.
+func preconditionFailed(cond string) error {
+	return &detailError{api: errPreconditionFailed, fields: errorFields{Condition: cond}}
+}
+
+// rangeNotSatisfiable is InvalidRange with the object size.
+func rangeNotSatisfiable(requested string, size int64) error {
+	return &detailError{api: errInvalidRange, fields: errorFields{
+		RangeRequested: requested, ActualObjectSize: strconv.FormatInt(size, 10),
+	}}
+}
+
+// toAPIError maps any error to the S3 error to send. known is false when
+// nothing matched: the caller logs it once, as an InternalError.
+func toAPIError(err error) (api *APIError, fields errorFields, known bool) {
+	var de *detailError
+	if errors.As(err, &de) {
+		return de.api, de.fields, true
+	}
+	if errors.As(err, &api) {
+		return api, fields, true
+	}
+	for _, row := range errorTable {
+		if errors.Is(err, row.target) {
+			return row.api, fields, true
+		}
+	}
+	return ErrInternalError, fields, false
+}

@@ -1,0 +1,386 @@
+package s3api
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Operation names what a request asks for, after the S3 operation it
+// implements ("PutObject", "ListObjectsV2", ...). The access log and the
+// error renderer use it; the dispatcher maps it to a handler.
+type Operation string
+
+// The operations the router resolves. Unsupported S3 operations resolve to
+// OpNotImplemented (the Route names the sub-resource), never to a plain
+// bucket or object operation.
+const (
+	OpNotImplemented   Operation = "NotImplemented"
+	OpMethodNotAllowed Operation = "MethodNotAllowed"
+
+	// Service level.
+	OpListBuckets   Operation = "ListBuckets"
+	OpListSnapshots Operation = "ListSnapshots" // GET / with X-Tigris-Snapshot: bucket
+
+	// Bucket level.
+	OpCreateBucket         Operation = "CreateBucket"
+	OpForkBucket           Operation = "ForkBucket"     // CreateBucket with X-Tigris-Fork-Source-Bucket
+	OpCreateSnapshot       Operation = "CreateSnapshot" // CreateBucket with X-Tigris-Snapshot: true
+	OpHeadBucket           Operation = "HeadBucket"
+	OpDeleteBucket         Operation = "DeleteBucket"
+	OpDeleteSnapshot       Operation = "DeleteSnapshot" // DeleteBucket with X-Tigris-Snapshot-Version
+	OpListObjects          Operation = "ListObjects"
+	OpListObjectsV2        Operation = "ListObjectsV2"
+	OpListObjectVersions   Operation = "ListObjectVersions"
+	OpListMultipartUploads Operation = "ListMultipartUploads"
+	OpGetBucketLocation    Operation = "GetBucketLocation"
+	OpGetBucketVersioning  Operation = "GetBucketVersioning"
+	OpPutBucketVersioning  Operation = "PutBucketVersioning"
+	OpGetBucketAcl         Operation = "GetBucketAcl"
+	OpDeleteObjects        Operation = "DeleteObjects"
+
+	// Object level.
+	OpPutObject               Operation = "PutObject"
+	OpCopyObject              Operation = "CopyObject"
+	OpGetObject               Operation = "GetObject"
+	OpHeadObject              Operation = "HeadObject"
+	OpDeleteObject            Operation = "DeleteObject"
+	OpGetObjectAcl            Operation = "GetObjectAcl"
+	OpCreateMultipartUpload   Operation = "CreateMultipartUpload"
+	OpUploadPart              Operation = "UploadPart"
+	OpUploadPartCopy          Operation = "UploadPartCopy"
+	OpCompleteMultipartUpload Operation = "CompleteMultipartUpload"
+	OpAbortMultipartUpload    Operation = "AbortMultipartUpload"
+	OpListParts               Operation = "ListParts"
+
+	// forkstore's own endpoints, outside the S3 namespace.
+	OpAdmin       Operation = "Admin"
+	OpHealthLive  Operation = "HealthLive"
+	OpHealthReady Operation = "HealthReady"
+)
+
+// Route is a resolved request: the operation and what it addresses.
+type Route struct {
+	Op     Operation
+	Bucket string
+	Key    string
+	// VirtualHost says the bucket came from the Host header.
+	VirtualHost bool
+	// Unsupported names the sub-resource or method behind OpNotImplemented
+	// and OpMethodNotAllowed ("tagging", "acl", "POST", ...).
+	Unsupported string
+	// AdminPath is the path below /_forkstore/v1/ for OpAdmin.
+	AdminPath string
+}
+
+// adminPrefix is where the admin API lives. Bucket names never start with
+// "_", so it cannot shadow a bucket.
+const adminPrefix = "/_forkstore/"
+
+// Tigris-compatible snapshot and fork headers (matched case-insensitively).
+const (
+	hdrForkSource         = "X-Tigris-Fork-Source-Bucket"
+	hdrForkSourceSnapshot = "X-Tigris-Fork-Source-Bucket-Snapshot"
+	hdrSnapshot           = "X-Tigris-Snapshot"
+	hdrSnapshotVersion    = "X-Tigris-Snapshot-Version"
+	hdrIsForkParent       = "X-Tigris-Is-Fork-Parent"
+	hdrEnableSnapshot     = "X-Tigris-Enable-Snapshot"
+)
+
+// unsupportedBucket are S3 bucket sub-resources forkstore does not
+// implement. A request naming one answers NotImplemented: falling through
+// to the plain operation would, for example, turn PutBucketTagging into
+// CreateBucket.
+var unsupportedBucket = map[string]bool{
+	"accelerate": true, "analytics": true, "cors": true, "encryption": true,
+	"intelligent-tiering": true, "inventory": true, "lifecycle": true,
+	"logging": true, "metrics": true, "notification": true, "object-lock": true,
+	"ownershipControls": true, "policy": true, "policyStatus": true,
+	"publicAccessBlock": true, "replication": true, "requestPayment": true,
+	"tagging": true, "website": true, "torrent": true, "session": true,
+	"metadataTable": true, "metadataConfiguration": true,
+	"metadataInventoryTable": true, "metadataJournalTable": true, "abac": true,
+	"restore": true, "select": true, "retention": true, "legal-hold": true,
+	"attributes": true, "renameObject": true,
+}
+
+// unsupportedObject are the object sub-resources forkstore does not
+// implement (PutObjectTagging must never overwrite the object).
+var unsupportedObject = map[string]bool{
+	"tagging": true, "retention": true, "legal-hold": true, "torrent": true,
+	"restore": true, "select": true, "select-type": true, "attributes": true,
+	"renameObject": true, "policy": true, "cors": true, "lifecycle": true,
+	"website": true, "versioning": true, "location": true, "encryption": true,
+	"replication": true, "notification": true, "logging": true,
+	"object-lock": true, "publicAccessBlock": true, "ownershipControls": true,
+}
+
+// Router resolves requests to operations. It is a pure function of its
+// inputs and Domains.
+type Router struct {
+	// Domains are the base domains of virtual-host style requests: Host
+	// "photos.s3.example.com" with domain "s3.example.com" addresses
+	// bucket "photos".
+	Domains []string
+}
+
+// Route resolves a request. path is the URL-decoded path as sent (no
+// dot-segment or slash cleaning: keys may contain "//" and ".."), host the
+// Host header, query the decoded query parameters.
+func (rt Router) Route(method, host, path string, query url.Values, header http.Header) Route {
+	var r Route
+	if b, ok := rt.virtualBucket(host); ok {
+		r.Bucket, r.VirtualHost = b, true
+		r.Key = strings.TrimPrefix(path, "/")
+	} else {
+		if strings.HasPrefix(path, adminPrefix) || path == strings.TrimSuffix(adminPrefix, "/") {
+			rest := strings.TrimPrefix(path, adminPrefix)
+			rest = strings.TrimPrefix(rest, "v1")
+			return Route{Op: OpAdmin, AdminPath: strings.TrimPrefix(rest, "/")}
+		}
+		if (method == http.MethodGet || method == http.MethodHead) && !signed(query, header) {
+			switch path {
+			case "/health/live":
+				return Route{Op: OpHealthLive}
+			case "/health/ready":
+				return Route{Op: OpHealthReady}
+			}
+		}
+		p := strings.TrimPrefix(path, "/")
+		r.Bucket, r.Key, _ = strings.Cut(p, "/")
+	}
+	switch {
+	case r.Bucket == "":
+		r.Op, r.Unsupported = serviceOp(method, header)
+	case r.Key == "":
+		r.Op, r.Unsupported = bucketOp(method, query, header)
+	default:
+		r.Op, r.Unsupported = objectOp(method, query, header)
+	}
+	return r
+}
+
+// virtualBucket extracts the bucket from a virtual-host style Host.
+func (rt Router) virtualBucket(host string) (string, bool) {
+	h := strings.ToLower(stripPort(host))
+	for _, d := range rt.Domains {
+		d = strings.ToLower(strings.TrimSuffix(d, "."))
+		if d == "" {
+			continue
+		}
+		if b, ok := strings.CutSuffix(h, "."+d); ok && b != "" {
+			return b, true
+		}
+	}
+	return "", false
+}
+
+// stripPort removes a ":port" from a Host header value.
+func stripPort(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}
+
+// signed reports whether a request carries any form of authentication;
+// unsigned GETs of /health/* are health checks, signed ones are S3.
+func signed(query url.Values, header http.Header) bool {
+	if header.Get("Authorization") != "" {
+		return true
+	}
+	for _, k := range []string{"X-Amz-Signature", "X-Amz-Credential", "Signature", "AWSAccessKeyId"} {
+		if query.Has(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// harmless reports query parameters that never select an operation:
+// presigned-URL authentication, hoisted x-amz-* headers and the SDKs'
+// x-id operation hint.
+func harmless(k string) bool {
+	switch k {
+	case "x-id", "AWSAccessKeyId", "Signature", "Expires":
+		return true
+	}
+	return len(k) > 6 && strings.EqualFold(k[:6], "x-amz-")
+}
+
+// firstUnknown returns the first query parameter of a write that is neither
+// allowed nor harmless, in sorted order so the answer is stable.
+func firstUnknown(query url.Values, allowed ...string) string {
+	var bad string
+	for k := range query {
+		if harmless(k) || contains(allowed, k) {
+			continue
+		}
+		if bad == "" || k < bad {
+			bad = k
+		}
+	}
+	return bad
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// firstOf returns the sorted-first query parameter found in set.
+func firstOf(query url.Values, set map[string]bool) string {
+	var found string
+	for k := range query {
+		if set[k] && (found == "" || k < found) {
+			found = k
+		}
+	}
+	return found
+}
+
+func serviceOp(method string, header http.Header) (Operation, string) {
+	switch method {
+	case http.MethodGet:
+		if header.Get(hdrSnapshot) != "" {
+			return OpListSnapshots, ""
+		}
+		return OpListBuckets, ""
+	case http.MethodHead, http.MethodPut, http.MethodPost, http.MethodDelete:
+		return OpMethodNotAllowed, method
+	}
+	return OpNotImplemented, method
+}
+
+func bucketOp(method string, query url.Values, header http.Header) (Operation, string) {
+	if sub := firstOf(query, unsupportedBucket); sub != "" {
+		return OpNotImplemented, sub
+	}
+	switch method {
+	case http.MethodGet:
+		switch {
+		case query.Has("acl"):
+			return OpGetBucketAcl, ""
+		case query.Has("location"):
+			return OpGetBucketLocation, ""
+		case query.Has("versioning"):
+			return OpGetBucketVersioning, ""
+		case query.Has("versions"):
+			return OpListObjectVersions, ""
+		case query.Has("uploads"):
+			return OpListMultipartUploads, ""
+		case query.Get("list-type") == "2":
+			return OpListObjectsV2, ""
+		}
+		return OpListObjects, ""
+	case http.MethodHead:
+		return OpHeadBucket, ""
+	case http.MethodPut:
+		switch {
+		case query.Has("acl"):
+			return OpNotImplemented, "acl"
+		case query.Has("versioning"):
+			if u := firstUnknown(query, "versioning"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpPutBucketVersioning, ""
+		}
+		if u := firstUnknown(query); u != "" {
+			return OpNotImplemented, u
+		}
+		switch {
+		case header.Get(hdrForkSource) != "":
+			return OpForkBucket, ""
+		case header.Get(hdrSnapshot) != "":
+			return OpCreateSnapshot, ""
+		}
+		return OpCreateBucket, ""
+	case http.MethodDelete:
+		if u := firstUnknown(query); u != "" {
+			return OpNotImplemented, u
+		}
+		if header.Get(hdrSnapshotVersion) != "" {
+			return OpDeleteSnapshot, ""
+		}
+		return OpDeleteBucket, ""
+	case http.MethodPost:
+		if query.Has("delete") {
+			if u := firstUnknown(query, "delete"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpDeleteObjects, ""
+		}
+		// POST Object (browser form upload) and anything else.
+		return OpNotImplemented, "POST"
+	}
+	return OpNotImplemented, method
+}
+
+func objectOp(method string, query url.Values, header http.Header) (Operation, string) {
+	if sub := firstOf(query, unsupportedObject); sub != "" {
+		return OpNotImplemented, sub
+	}
+	switch method {
+	case http.MethodGet:
+		switch {
+		case query.Has("acl"):
+			return OpGetObjectAcl, ""
+		case query.Has("uploadId"):
+			return OpListParts, ""
+		}
+		return OpGetObject, ""
+	case http.MethodHead:
+		return OpHeadObject, ""
+	case http.MethodPut:
+		if query.Has("acl") {
+			return OpNotImplemented, "acl"
+		}
+		if query.Has("uploadId") || query.Has("partNumber") {
+			if u := firstUnknown(query, "uploadId", "partNumber"); u != "" {
+				return OpNotImplemented, u
+			}
+			if header.Get("X-Amz-Copy-Source") != "" {
+				return OpUploadPartCopy, ""
+			}
+			return OpUploadPart, ""
+		}
+		if u := firstUnknown(query); u != "" {
+			return OpNotImplemented, u
+		}
+		if header.Get("X-Amz-Copy-Source") != "" {
+			return OpCopyObject, ""
+		}
+		return OpPutObject, ""
+	case http.MethodPost:
+		switch {
+		case query.Has("uploads"):
+			if u := firstUnknown(query, "uploads"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpCreateMultipartUpload, ""
+		case query.Has("uploadId"):
+			if u := firstUnknown(query, "uploadId"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpCompleteMultipartUpload, ""
+		}
+		return OpNotImplemented, "POST"
+	case http.MethodDelete:
+		if query.Has("uploadId") {
+			if u := firstUnknown(query, "uploadId"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpAbortMultipartUpload, ""
+		}
+		if u := firstUnknown(query, "versionId"); u != "" {
+			return OpNotImplemented, u
+		}
+		return OpDeleteObject, ""
+	}
+	return OpNotImplemented, method
+}

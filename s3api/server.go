@@ -1,0 +1,709 @@
+package s3api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/forkstore/forkstore/gateway"
+)
+
+// Config configures the S3 front end.
+type Config struct {
+	// Addr is the listen address used by main (Listen takes its own).
+	Addr string
+	// Region is the region reported to clients and expected in
+	// signatures; empty means the gateway's region.
+	Region string
+	// Domains are the base domains of virtual-host style requests
+	// (--domain); requests to other hosts are path-style.
+	Domains []string
+	// MaxSkew is how far a request's signing time may be from the clock.
+	MaxSkew time.Duration
+	// RequestTimeout bounds each request's metadata work (its context
+	// deadline). Requests with bodies get more: see MinUploadRate.
+	RequestTimeout time.Duration
+	// MinUploadRate (bytes/s) extends the deadline of requests with a
+	// body by size/MinUploadRate, so that a 5 GiB upload is not cut off.
+	MinUploadRate int64
+	// MaxHeaderBytes bounds the request line and headers (HTTP 431 as
+	// RequestHeaderSectionTooLarge beyond it).
+	MaxHeaderBytes int
+	// IdleTimeout closes keep-alive connections idle for that long.
+	IdleTimeout time.Duration
+}
+
+// DefaultConfig returns the front end's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Addr:           "127.0.0.1:9000",
+		MaxSkew:        15 * time.Minute,
+		RequestTimeout: 30 * time.Second,
+		MinUploadRate:  1 << 20,
+		MaxHeaderBytes: 64 << 10,
+		IdleTimeout:    2 * time.Minute,
+	}
+}
+
+// maxUnknownBody is the size assumed for deadlines of bodies of unknown
+// length (the largest single PUT).
+const maxUnknownBody = 5 << 30
+
+// Server is the S3 (and admin) HTTP front end of a node.
+type Server struct {
+	cfg    Config
+	svc    *gateway.Service
+	log    *slog.Logger
+	app    *fiber.App
+	router Router
+	auth   *Authenticator
+	region string
+	// ready reports whether the node can serve (health/ready).
+	ready func(ctx context.Context) error
+
+	base       context.Context
+	cancelBase context.CancelFunc
+
+	idBase [8]byte
+	idSeq  atomic.Uint64
+	hostID string
+
+	handlers map[Operation]handlerFunc
+}
+
+// handlerFunc is an operation's handler: it returns what to send, or an
+// error that the one error renderer turns into S3 XML (or admin JSON).
+type handlerFunc func(r *request) (*response, error)
+
+// response is a successful answer. Headers are set on the request before
+// returning (r.set); exactly one of xml, json and body is used.
+type response struct {
+	status int
+	xml    any
+	json   any
+	// body streams the payload; size is its length (-1 unknown). A body
+	// that is an io.Closer is closed once sent.
+	body io.Reader
+	size int64
+	// noBody sends only headers (HEAD, 204); Content-Length is left as
+	// the handler set it.
+	noBody bool
+}
+
+// New returns a Server for svc. The logger gets one access line per
+// request and the errors of 5xx answers.
+func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	def := DefaultConfig()
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = def.RequestTimeout
+	}
+	if cfg.MinUploadRate <= 0 {
+		cfg.MinUploadRate = def.MinUploadRate
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = def.MaxHeaderBytes
+	}
+	if cfg.MaxSkew <= 0 {
+		cfg.MaxSkew = def.MaxSkew
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = def.IdleTimeout
+	}
+	s := &Server{cfg: cfg, svc: svc, log: logger, router: Router{Domains: cfg.Domains}}
+	s.region = cfg.Region
+	if s.region == "" {
+		s.region = svc.Region()
+	}
+	s.auth = &Authenticator{
+		Region: s.region, Secret: svc.SecretKey, Now: time.Now, MaxSkew: cfg.MaxSkew,
+		VirtualHostBucket: s.router.virtualBucket,
+	}
+	s.ready = svc.Ready
+	s.base, s.cancelBase = context.WithCancel(context.Background())
+	_, _ = rand.Read(s.idBase[:])
+	var host [12]byte
+	_, _ = rand.Read(host[:])
+	s.hostID = base64.StdEncoding.EncodeToString(host[:])
+	s.handlers = s.routes()
+
+	s.app = fiber.New(fiber.Config{
+		// Object bodies stream through (a 5 GiB upload must not need
+		// 5 GiB of memory); fasthttp de-chunks Transfer-Encoding: chunked
+		// and answers Expect: 100-continue before the handler runs.
+		StreamRequestBody: true,
+		// A PutObject with Content-Type multipart/form-data is an object,
+		// not a form to parse.
+		DisablePreParseMultipartForm: true,
+		// Every string that outlives a request is copied once, in
+		// newRequest; Immutable makes any Fiber accessor safe as well.
+		Immutable:                 true,
+		ServerHeader:              "forkstore",
+		DisableStartupMessage:     true,
+		DisableDefaultContentType: true,
+		// No ReadTimeout/WriteTimeout: fasthttp applies them to the whole
+		// streamed body. Deadlines are per request (context) instead.
+		IdleTimeout:    cfg.IdleTimeout,
+		ReadBufferSize: cfg.MaxHeaderBytes,
+		ErrorHandler:   s.frameworkError,
+	})
+	s.app.Use(s.begin, s.recoverer, s.dispatch)
+	return s
+}
+
+// App returns the Fiber app (for app.Test and embedding).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen serves on addr until Shutdown.
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops accepting connections and waits for requests in flight
+// until ctx ends; then their contexts are cancelled.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.app.ShutdownWithContext(ctx)
+	s.cancelBase()
+	return err
+}
+
+// request is one request as s3api sees it. Every string in it is a copy:
+// nothing refers to fasthttp's buffers.
+type request struct {
+	s     *Server
+	c     *fiber.Ctx
+	id    string
+	start time.Time
+
+	method   string
+	host     string // Host header as sent (with port)
+	rawPath  string // as on the wire
+	rawQuery string
+	path     string // percent-decoded
+	query    url.Values
+	header   http.Header
+
+	route Route
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	// detached is set when a streamed response owns ctx (it cancels on
+	// Close), so the request must not cancel it on return.
+	detached bool
+
+	// raw is the body as received; body/size/trailer are the decoded and
+	// verified payload after authentication.
+	raw       *countingReader
+	chunked   bool  // Transfer-Encoding: chunked
+	rawLength int64 // Content-Length, -1 if absent
+	auth      *AuthResult
+
+	status   int
+	bytesOut int64
+	errCode  string
+}
+
+// countingReader counts what was read and whether EOF was reached.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	eof bool
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err == io.EOF {
+		c.eof = true
+	}
+	return n, err
+}
+
+type localsKey struct{}
+
+// reqOf returns the request state begin attached to c.
+func reqOf(c *fiber.Ctx) *request {
+	r, _ := c.Locals(localsKey{}).(*request)
+	return r
+}
+
+// newID returns an AWS-style request id: 16 upper-case hex digits, unique
+// per process and random across processes.
+func (s *Server) newID() string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], binary.BigEndian.Uint64(s.idBase[:])+s.idSeq.Add(1))
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// begin is the first middleware: request id, common headers, and the
+// access line once everything below has run.
+func (s *Server) begin(c *fiber.Ctx) error {
+	r := &request{s: s, c: c, id: s.newID(), start: time.Now(), status: http.StatusOK}
+	c.Locals(localsKey{}, r)
+	h := &c.Response().Header
+	h.Set("X-Amz-Request-Id", r.id)
+	h.Set("X-Amz-Id-2", s.hostID)
+	defer s.finish(r)
+	return c.Next()
+}
+
+// recoverer turns a panic in a handler into an InternalError answer.
+func (s *Server) recoverer(c *fiber.Ctx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r := reqOf(c)
+			s.log.Error("panic serving request", "request_id", r.id, "op", string(r.route.Op),
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			c.Response().ResetBody()
+			s.renderError(r, ErrInternalError, errorFields{})
+			err = nil
+		}
+	}()
+	return c.Next()
+}
+
+// finish releases the request: cancels its context unless a streamed body
+// owns it, makes the connection safe to reuse, and logs the access line.
+func (s *Server) finish(r *request) {
+	if r.cancel != nil && !r.detached {
+		r.cancel()
+	}
+	s.discardBody(r)
+	r.status = r.c.Response().StatusCode()
+	if r.bytesOut == 0 {
+		r.bytesOut = int64(r.c.Response().Header.ContentLength())
+		if r.bytesOut < 0 {
+			r.bytesOut = 0
+		}
+	}
+	attrs := []any{
+		"request_id", r.id,
+		"op", string(r.route.Op),
+		"bucket", r.route.Bucket,
+		"key", r.route.Key,
+		"status", r.status,
+		"bytes", r.bytesIn() + r.bytesOut,
+		"dur_ms", time.Since(r.start).Milliseconds(),
+	}
+	if r.errCode != "" {
+		attrs = append(attrs, "code", r.errCode)
+	}
+	s.log.Info("request", attrs...)
+}
+
+// bytesIn is the request body bytes read so far.
+func (r *request) bytesIn() int64 {
+	if r.raw == nil {
+		return 0
+	}
+	return r.raw.n
+}
+
+// maxDrain is how much of an unread request body is read and dropped so
+// the connection can serve the next request; beyond it the connection is
+// closed instead (as S3 does after an early error on a large upload).
+const maxDrain = 1 << 20
+
+// discardBody leaves the connection at the start of the next request.
+func (s *Server) discardBody(r *request) {
+	if r.raw == nil || r.raw.eof {
+		return
+	}
+	if !r.chunked && r.rawLength >= 0 && r.raw.n >= r.rawLength {
+		return
+	}
+	if !r.chunked && r.rawLength >= 0 && r.rawLength-r.raw.n > maxDrain {
+		r.c.Context().SetConnectionClose()
+		return
+	}
+	n, err := io.CopyN(io.Discard, r.raw, maxDrain+1)
+	if (err != nil && err != io.EOF) || n > maxDrain {
+		r.c.Context().SetConnectionClose()
+	}
+}
+
+// dispatch parses, routes, authenticates and runs the handler.
+func (s *Server) dispatch(c *fiber.Ctx) error {
+	r := reqOf(c)
+	if err := s.parse(r); err != nil {
+		s.writeError(r, err)
+		return nil
+	}
+	r.route = s.router.Route(r.method, r.host, r.path, r.query, r.header)
+	r.ctx, r.cancel = context.WithTimeout(s.base, s.deadline(r))
+	c.SetUserContext(r.ctx)
+
+	switch r.route.Op {
+	case OpHealthLive, OpHealthReady:
+	default:
+		res, err := s.auth.Authenticate(&AuthRequest{
+			Method: r.method, Host: r.host, RawPath: r.rawPath, RawQuery: r.rawQuery,
+			Header: r.header, Body: r.raw, ContentLength: r.authLength(),
+		})
+		if err != nil {
+			s.writeError(r, err)
+			return nil
+		}
+		r.auth = res
+	}
+	if readOnlyOps[r.route.Op] && r.header.Get(hdrSnapshotVersion) != "" {
+		s.writeError(r, errSnapshotReadOnly)
+		return nil
+	}
+	h := s.handlers[r.route.Op]
+	if h == nil {
+		h = notImplemented
+	}
+	resp, err := h(r)
+	if err != nil {
+		s.writeError(r, err)
+		return nil
+	}
+	s.writeResponse(r, resp)
+	return nil
+}
+
+// parse fills r from the raw request, copying every string.
+func (s *Server) parse(r *request) error {
+	fc := r.c.Context()
+	r.method = string(fc.Method())
+	r.host = string(fc.Request.Header.Host())
+	uri := string(fc.RequestURI())
+	// Absolute-form request targets (proxies): keep only the path.
+	if i := strings.Index(uri, "://"); i > 0 && !strings.HasPrefix(uri, "/") {
+		rest := uri[i+3:]
+		if j := strings.IndexAny(rest, "/?"); j >= 0 {
+			uri = rest[j:]
+		} else {
+			uri = "/"
+		}
+		if !strings.HasPrefix(uri, "/") {
+			uri = "/" + uri
+		}
+	}
+	r.rawPath, r.rawQuery, _ = strings.Cut(uri, "?")
+	r.header = make(http.Header, 16)
+	fc.Request.Header.VisitAll(func(k, v []byte) {
+		r.header.Add(string(k), string(v))
+	})
+	r.rawLength = -1
+	switch cl := fc.Request.Header.ContentLength(); {
+	case cl == -1:
+		r.chunked = true
+	case cl >= 0 && r.header.Get("Content-Length") != "":
+		r.rawLength = int64(cl)
+	}
+	var body io.Reader = http.NoBody
+	if bs := fc.RequestBodyStream(); bs != nil {
+		body = bs
+	}
+	r.raw = &countingReader{r: body}
+
+	path, err := url.PathUnescape(r.rawPath)
+	if err != nil || !strings.HasPrefix(path, "/") {
+		return errInvalidURI
+	}
+	r.path = path
+	q, err := parseQuery(r.rawQuery)
+	if err != nil {
+		return errInvalidURI
+	}
+	r.query = q
+	return nil
+}
+
+// authLength is the ContentLength of the AuthRequest: -1 for chunked
+// transfer, 0 when absent.
+func (r *request) authLength() int64 {
+	switch {
+	case r.chunked:
+		return -1
+	case r.rawLength < 0:
+		return 0
+	}
+	return r.rawLength
+}
+
+// parseQuery decodes a raw query string. Unlike url.ParseQuery it accepts
+// ';' and keeps parameters without '=' ("?uploads") with an empty value.
+func parseQuery(raw string) (url.Values, error) {
+	v := url.Values{}
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if part == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(part, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, err
+		}
+		val, err = url.QueryUnescape(val)
+		if err != nil {
+			return nil, err
+		}
+		v[k] = append(v[k], val)
+	}
+	return v, nil
+}
+
+// deadline is the request's context timeout: RequestTimeout, plus the
+// time to receive its body at MinUploadRate.
+func (s *Server) deadline(r *request) time.Duration {
+	d := s.cfg.RequestTimeout
+	n := r.rawLength
+	if r.chunked {
+		n = maxUnknownBody
+	}
+	if n > 0 {
+		d += time.Duration(n/s.cfg.MinUploadRate) * time.Second
+	}
+	return d
+}
+
+// set sets a response header.
+func (r *request) set(k, v string) { r.c.Response().Header.Set(k, v) }
+
+// writeResponse sends a handler's successful answer.
+func (s *Server) writeResponse(r *request, resp *response) {
+	if resp == nil {
+		resp = &response{}
+	}
+	status := resp.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	c := r.c
+	c.Status(status)
+	switch {
+	case resp.xml != nil:
+		data, err := marshalXML(resp.xml)
+		if err != nil {
+			s.writeError(r, fmt.Errorf("s3api: encoding %T: %w", resp.xml, err))
+			return
+		}
+		r.set("Content-Type", "application/xml")
+		c.Response().SetBodyRaw(data)
+	case resp.json != nil:
+		data, err := json.Marshal(resp.json)
+		if err != nil {
+			s.writeError(r, fmt.Errorf("s3api: encoding %T: %w", resp.json, err))
+			return
+		}
+		r.set("Content-Type", "application/json")
+		c.Response().SetBodyRaw(append(data, '\n'))
+	case resp.body != nil:
+		c.Context().SetBodyStream(resp.body, int(resp.size))
+		if resp.size > 0 {
+			r.bytesOut = resp.size
+		}
+	case resp.noBody:
+		c.Response().SkipBody = true
+	default:
+		c.Response().Header.SetContentLength(0)
+	}
+}
+
+// writeError renders err as an S3 error (or admin JSON). Errors that map
+// to nothing become InternalError and are logged once, with request_id.
+func (s *Server) writeError(r *request, err error) {
+	api, fields, known := toAPIError(err)
+	if !known || api.Status >= 500 {
+		s.log.Error("request failed", "request_id", r.id, "op", string(r.route.Op),
+			"bucket", r.route.Bucket, "key", r.route.Key, "err", err.Error())
+	}
+	s.renderError(r, api, fields)
+}
+
+// renderError writes the error document. HEAD answers and 304 carry no
+// body.
+func (s *Server) renderError(r *request, api *APIError, f errorFields) {
+	c := r.c
+	r.errCode = api.Code
+	c.Status(api.Status)
+	if r.route.Op == OpAdmin {
+		data, _ := json.Marshal(adminError{Code: api.Code, Message: api.Message})
+		r.set("Content-Type", "application/json")
+		c.Response().SetBodyRaw(append(data, '\n'))
+		return
+	}
+	if api.Status == http.StatusNotModified || r.method == http.MethodHead {
+		c.Response().ResetBody()
+		c.Response().SkipBody = r.method == http.MethodHead || api.Status == http.StatusNotModified
+		if r.method == http.MethodHead {
+			c.Response().Header.SetContentLength(0)
+		}
+		return
+	}
+	doc := ErrorXML{
+		Code: api.Code, Message: api.Message,
+		ArgumentName: f.ArgumentName, ArgumentValue: f.ArgumentValue,
+		Condition: f.Condition, RangeRequested: f.RangeRequested,
+		ActualObjectSize: f.ActualObjectSize,
+		Resource:         r.path, RequestID: r.id, HostID: s.hostID,
+	}
+	switch api.Code {
+	case "NoSuchBucket", "BucketAlreadyExists", "BucketAlreadyOwnedByYou", "BucketNotEmpty", "InvalidBucketName":
+		doc.BucketName = r.route.Bucket
+	case "NoSuchKey":
+		doc.Key = r.route.Key
+	case "NoSuchVersion":
+		doc.Key = r.route.Key
+		doc.VersionID = r.query.Get("versionId")
+	case "NoSuchUpload":
+		doc.UploadID = r.query.Get("uploadId")
+	}
+	data, err := marshalXML(doc)
+	if err != nil {
+		data = []byte(xmlHeader + "<Error><Code>InternalError</Code></Error>")
+	}
+	r.set("Content-Type", "application/xml")
+	c.Response().SetBodyRaw(data)
+}
+
+const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
+
+// frameworkError renders errors raised by Fiber/fasthttp before or around
+// the handlers (header section too large, unparsable request, ...) as
+// S3 XML. It also logs the access line for requests that never reached
+// begin.
+func (s *Server) frameworkError(c *fiber.Ctx, err error) error {
+	r := reqOf(c)
+	fresh := r == nil
+	if fresh {
+		r = &request{s: s, c: c, id: s.newID(), start: time.Now()}
+		r.method = string(c.Context().Method())
+		r.path = string(c.Context().Path())
+		r.set("X-Amz-Request-Id", r.id)
+		r.set("X-Amz-Id-2", s.hostID)
+	}
+	api := ErrBadRequest
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		switch fe.Code {
+		case fiber.StatusRequestHeaderFieldsTooLarge:
+			api = ErrRequestHeaderSectionTooLarge
+		case fiber.StatusRequestEntityTooLarge:
+			api = ErrEntityTooLarge
+		case fiber.StatusRequestTimeout:
+			api = errRequestTimeout
+		case fiber.StatusMethodNotAllowed:
+			api = ErrMethodNotAllowed
+		case fiber.StatusNotFound:
+			api = ErrNotImplemented
+		default:
+			if fe.Code >= 500 {
+				api = ErrInternalError
+			}
+		}
+	} else {
+		s.log.Error("request failed", "request_id", r.id, "err", err.Error())
+		api = ErrInternalError
+	}
+	s.renderError(r, api, errorFields{})
+	if fresh {
+		s.finish(r)
+	}
+	return nil
+}
+
+// notImplemented answers operations forkstore does not support.
+func notImplemented(r *request) (*response, error) {
+	if r.route.Op == OpMethodNotAllowed {
+		return nil, ErrMethodNotAllowed
+	}
+	if r.route.Unsupported != "" {
+		return nil, ErrNotImplemented.WithMessage("A header or query you provided implies functionality that is not implemented: " + r.route.Unsupported)
+	}
+	return nil, ErrNotImplemented
+}
+
+// routes maps each operation to its handler.
+func (s *Server) routes() map[Operation]handlerFunc {
+	return map[Operation]handlerFunc{
+		OpNotImplemented:   notImplemented,
+		OpMethodNotAllowed: notImplemented,
+		OpHealthLive:       s.healthLive,
+		OpHealthReady:      s.healthReady,
+		OpAdmin:            s.admin,
+
+		OpListBuckets:         s.listBuckets,
+		OpListSnapshots:       s.listSnapshots,
+		OpCreateBucket:        s.createBucket,
+		OpForkBucket:          s.forkBucket,
+		OpCreateSnapshot:      s.createSnapshot,
+		OpHeadBucket:          s.headBucket,
+		OpDeleteBucket:        s.deleteBucket,
+		OpDeleteSnapshot:      s.deleteSnapshot,
+		OpGetBucketLocation:   s.getBucketLocation,
+		OpGetBucketVersioning: s.getBucketVersioning,
+		OpPutBucketVersioning: s.putBucketVersioning,
+		OpGetBucketAcl:        s.getBucketACL,
+
+		OpListObjects:          s.listObjectsV1,
+		OpListObjectsV2:        s.listObjectsV2,
+		OpListObjectVersions:   s.listObjectVersions,
+		OpListMultipartUploads: s.listMultipartUploads,
+
+		OpPutObject:     s.putObject,
+		OpCopyObject:    s.copyObject,
+		OpGetObject:     s.getObject,
+		OpHeadObject:    s.getObject,
+		OpDeleteObject:  s.deleteObject,
+		OpDeleteObjects: s.deleteObjects,
+		OpGetObjectAcl:  s.getObjectACL,
+
+		OpCreateMultipartUpload:   s.createMultipartUpload,
+		OpUploadPart:              s.uploadPart,
+		OpUploadPartCopy:          s.uploadPartCopy,
+		OpCompleteMultipartUpload: s.completeMultipartUpload,
+		OpAbortMultipartUpload:    s.abortMultipartUpload,
+		OpListParts:               s.listParts,
+	}
+}
+
+// ownerOf is the canonical owner of everything an access key creates:
+// forkstore has one owner per key (the root user).
+func ownerOf(accessKey string) Owner {
+	sum := sha256.Sum256([]byte("forkstore-owner:" + accessKey))
+	return Owner{ID: hex.EncodeToString(sum[:]), DisplayName: accessKey}
+}
+
+// owner is the owner shown in this request's documents.
+func (r *request) owner() Owner {
+	if r.auth != nil {
+		return ownerOf(r.auth.AccessKey)
+	}
+	return ownerOf("")
+}
+
+// itoa is strconv.Itoa for brevity in header code.
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
