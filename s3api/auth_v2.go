@@ -207,7 +207,8 @@ func (c *v2Candidates) verify(secret, sig string) bool {
 }
 
 // canonicalAmzHeaders builds CanonicalizedAmzHeaders: every x-amz-* header,
-// lower case, sorted, values trimmed and joined by commas, one per line.
+// lower case, sorted, values trimmed (inner spaces kept, unlike SigV4) and
+// joined by commas, one per line.
 // With q, x-amz-* query parameters stand in for absent headers. skip names
 // a header to leave out.
 func canonicalAmzHeaders(h http.Header, q authQuery, skip string) string {
@@ -243,7 +244,7 @@ func canonicalAmzHeaders(h http.Header, q authQuery, skip string) string {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.Write(appendTrimAll(nil, v))
+			b.WriteString(strings.TrimSpace(v))
 		}
 		b.WriteByte('\n')
 	}
@@ -251,8 +252,9 @@ func canonicalAmzHeaders(h http.Header, q authQuery, skip string) string {
 }
 
 // v2Resources returns the distinct CanonicalizedResource candidates: the
-// path as sent (as S3 signs it) and in AWS encoding (as minio-go signs
-// it), each with the sub-resources of each client's list.
+// path as sent (as S3 signs it), in AWS encoding (as minio-go signs it)
+// and, for a bucket, with a final slash (as botocore signs it), each with
+// the sub-resources of each client's list.
 func (a *Authenticator) v2Resources(r *AuthRequest, q authQuery) []string {
 	path := r.RawPath
 	if path == "" {
@@ -267,6 +269,11 @@ func (a *Authenticator) v2Resources(r *AuthRequest, q authQuery) []string {
 	paths := []string{prefix + path}
 	if enc := prefix + canonicalURI(path); enc != paths[0] {
 		paths = append(paths, enc)
+	}
+	if prefix == "" && len(path) > 1 && strings.IndexByte(path[1:], '/') < 0 {
+		// A path-style request for a bucket itself: botocore signs
+		// "/bucket/" for "/bucket".
+		paths = append(paths, path+"/")
 	}
 	var out []string
 	for _, set := range [...]int{subAWS, subBoto, subMinio} {

@@ -91,9 +91,11 @@ def main():
         out.append({"name": f"{sigv} presign put", "method": "PUT",
                     "url": http.generate_presigned_url("put_object", Params={"Bucket": "bucket", "Key": KEYS[1], "ContentType": "text/plain"}, ExpiresIn=3600),
                     "headers": [["Content-Type", "text/plain"]], "body": base64.b64encode(b"presigned body").decode()})
-        out.append({"name": f"{sigv} presign put no content-type header", "method": "PUT",
-                    "url": http.generate_presigned_url("put_object", Params={"Bucket": "bucket", "Key": KEYS[2], "ContentType": "text/plain"}, ExpiresIn=3600),
-                    "headers": [], "body": base64.b64encode(b"presigned body").decode()})
+        if sigv == "s3":
+            # SigV2 carries Content-Type in the query; SigV4 signs the header.
+            out.append({"name": f"{sigv} presign put no content-type header", "method": "PUT",
+                        "url": http.generate_presigned_url("put_object", Params={"Bucket": "bucket", "Key": KEYS[2], "ContentType": "text/plain"}, ExpiresIn=3600),
+                        "headers": [], "body": base64.b64encode(b"presigned body").decode()})
     # The default client: SigV2 presigned URLs for us-east-1 (S3-PITFALLS 10).
     default = boto3.client("s3", endpoint_url="http://127.0.0.1:9000", region_name="us-east-1",
                            aws_access_key_id=AK, aws_secret_access_key=SK)
