@@ -1,0 +1,471 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// The chunk store keeps each chunk as one immutable file,
+//
+//	<dir>/ab/cd/<id>    id = 32 lower-case hex digits (128 random bits)
+//
+// written under <dir>/tmp/<id>, fsynced, renamed into place and made durable
+// by fsyncing the destination directory. A chunk id is never reused, so a
+// file under its final name is complete and never changes; readers need no
+// locks and garbage collection can never race with an upload. Anything left
+// in tmp/ belongs to an upload that died with the process and is removed at
+// open. One process owns a directory at a time.
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ChunkStore is the node's local store of chunk files. It is safe for
+// concurrent use.
+type ChunkStore struct {
+	dir string
+	tmp string
+
+	mkdirMu sync.Mutex
+	dirs    sync.Map // "ab/cd" -> struct{}: fan-out directories known durable
+}
+
+// OpenChunkStore opens (creating if needed) the chunk store rooted at dir
+// and removes temporary files left by a previous process.
+func OpenChunkStore(dir string) (*ChunkStore, error) {
+	s := &ChunkStore{dir: dir, tmp: filepath.Join(dir, "tmp")}
+	if err := os.MkdirAll(s.tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("gateway: chunk store: %w", err)
+	}
+	ents, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: chunk store: %w", err)
+	}
+	for _, e := range ents {
+		if err := os.Remove(filepath.Join(s.tmp, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("gateway: chunk store: removing leftover %s: %w", e.Name(), err)
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("gateway: chunk store: %w", err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return nil, fmt.Errorf("gateway: chunk store: %w", err)
+	}
+	return s, nil
+}
+
+// newChunkID returns a fresh random 128-bit id in hex.
+func newChunkID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather than return short)
+	return hex.EncodeToString(b[:])
+}
+
+// validChunkID reports whether id has the shape newChunkID produces, so
+// that no id read from metadata or a directory can address a path outside
+// the store.
+func validChunkID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *ChunkStore) path(id string) string {
+	return filepath.Join(s.dir, id[0:2], id[2:4], id)
+}
+
+// ensureDir creates the fan-out directories of id, making each new one
+// durable in its parent, once per process.
+func (s *ChunkStore) ensureDir(id string) error {
+	key := id[0:4]
+	if _, ok := s.dirs.Load(key); ok {
+		return nil
+	}
+	s.mkdirMu.Lock()
+	defer s.mkdirMu.Unlock()
+	if _, ok := s.dirs.Load(key); ok {
+		return nil
+	}
+	top := filepath.Join(s.dir, id[0:2])
+	leaf := filepath.Join(top, id[2:4])
+	for _, d := range []string{top, leaf} {
+		err := os.Mkdir(d, 0o755)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
+	s.dirs.Store(key, struct{}{})
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// diskError classifies a write failure: a full disk is ErrStorageFull.
+func diskError(op string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %s: %v", ErrStorageFull, op, err)
+	}
+	return fmt.Errorf("gateway: chunk store: %s: %w", op, err)
+}
+
+// ChunkWriter writes one new chunk. It is not safe for concurrent use.
+// Exactly one of Commit or Abort ends it (Abort after Commit does nothing).
+type ChunkWriter struct {
+	s    *ChunkStore
+	id   string
+	f    *os.File
+	crc  uint32
+	size int64
+	done bool
+}
+
+// Create starts a new chunk with a fresh id.
+func (s *ChunkStore) Create() (*ChunkWriter, error) {
+	id := newChunkID()
+	f, err := os.OpenFile(filepath.Join(s.tmp, id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, diskError("create", err)
+	}
+	return &ChunkWriter{s: s, id: id, f: f}, nil
+}
+
+// ID returns the chunk's id.
+func (w *ChunkWriter) ID() string { return w.id }
+
+// Size returns the number of bytes written so far.
+func (w *ChunkWriter) Size() int64 { return w.size }
+
+// Write appends p to the chunk, updating its CRC32C.
+func (w *ChunkWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errors.New("gateway: chunk writer already finished")
+	}
+	n, err := w.f.Write(p)
+	w.crc = crc32.Update(w.crc, castagnoli, p[:n])
+	w.size += int64(n)
+	if err != nil {
+		return n, diskError("write", err)
+	}
+	return n, nil
+}
+
+// Commit makes the chunk durable under its final name: fsync, rename, and
+// fsync of the directory. On failure the temporary file is removed.
+func (w *ChunkWriter) Commit() (meta.Chunk, error) {
+	if w.done {
+		return meta.Chunk{}, errors.New("gateway: chunk writer already finished")
+	}
+	w.done = true
+	tmp := w.f.Name()
+	err := w.f.Sync()
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = w.s.ensureDir(w.id)
+	}
+	if err == nil {
+		err = os.Rename(tmp, w.s.path(w.id))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return meta.Chunk{}, diskError("commit", err)
+	}
+	if err := syncDir(filepath.Dir(w.s.path(w.id))); err != nil {
+		os.Remove(w.s.path(w.id))
+		return meta.Chunk{}, diskError("commit", err)
+	}
+	return meta.Chunk{ID: w.id, Size: w.size, CRC32C: w.crc}, nil
+}
+
+// Abort discards an uncommitted chunk.
+func (w *ChunkWriter) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.f.Close()
+	os.Remove(w.f.Name())
+}
+
+// Open returns a reader of c's bytes [off, off+n). A read of the whole
+// chunk verifies its CRC32C as the bytes stream and fails with
+// ErrChunkMissing at the end on a mismatch; a missing file or one of the
+// wrong size fails at once with ErrChunkMissing. (Partial reads are not
+// verified; the scrubber re-verifies whole chunks.)
+func (s *ChunkStore) Open(c meta.Chunk, off, n int64) (io.ReadCloser, error) {
+	if !validChunkID(c.ID) {
+		return nil, fmt.Errorf("%w: malformed chunk id %q", ErrChunkMissing, c.ID)
+	}
+	if off < 0 || n < 0 || off+n > c.Size {
+		return nil, fmt.Errorf("%w: [%d, %d) of chunk %s (%d bytes)", ErrInvalidRange, off, off+n, c.ID, c.Size)
+	}
+	f, err := os.Open(s.path(c.ID))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrChunkMissing, c.ID)
+		}
+		return nil, fmt.Errorf("gateway: chunk store: open %s: %w", c.ID, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("gateway: chunk store: stat %s: %w", c.ID, err)
+	}
+	if fi.Size() != c.Size {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s has %d bytes, want %d", ErrChunkMissing, c.ID, fi.Size(), c.Size)
+	}
+	if off == 0 && n == c.Size {
+		return &verifyingReader{f: f, c: c, left: n}, nil
+	}
+	return &sectionReader{SectionReader: io.NewSectionReader(f, off, n), f: f}, nil
+}
+
+// verifyingReader streams a whole chunk and checks its CRC32C at the end.
+type verifyingReader struct {
+	f    *os.File
+	c    meta.Chunk
+	crc  uint32
+	left int64
+}
+
+func (r *verifyingReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.f.Read(p)
+	r.crc = crc32.Update(r.crc, castagnoli, p[:n])
+	r.left -= int64(n)
+	if r.left == 0 {
+		if r.crc != r.c.CRC32C {
+			return n, fmt.Errorf("%w: %s fails its checksum (crc32c %08x, want %08x)", ErrChunkMissing, r.c.ID, r.crc, r.c.CRC32C)
+		}
+		return n, nil
+	}
+	if err == io.EOF {
+		return n, fmt.Errorf("%w: %s truncated", ErrChunkMissing, r.c.ID)
+	}
+	if err != nil {
+		return n, fmt.Errorf("gateway: chunk store: read %s: %w", r.c.ID, err)
+	}
+	return n, nil
+}
+
+func (r *verifyingReader) Close() error { return r.f.Close() }
+
+type sectionReader struct {
+	*io.SectionReader
+	f *os.File
+}
+
+func (r *sectionReader) Close() error { return r.f.Close() }
+
+// Delete removes a chunk. A chunk that is not there is not an error.
+func (s *ChunkStore) Delete(id string) error {
+	if !validChunkID(id) {
+		return fmt.Errorf("gateway: chunk store: malformed chunk id %q", id)
+	}
+	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("gateway: chunk store: delete %s: %w", id, err)
+	}
+	return nil
+}
+
+// Has reports whether the chunk file exists.
+func (s *ChunkStore) Has(id string) bool {
+	if !validChunkID(id) {
+		return false
+	}
+	_, err := os.Stat(s.path(id))
+	return err == nil
+}
+
+// Walk calls fn for every committed chunk with its file's modification
+// time, in no particular order, for orphan sweeping. Chunks deleted during
+// the walk may or may not be visited; an error from fn stops the walk and is
+// returned.
+func (s *ChunkStore) Walk(fn func(id string, modTime time.Time) error) error {
+	tops, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("gateway: chunk store: %w", err)
+	}
+	for _, top := range tops {
+		if !top.IsDir() || !isHex2(top.Name()) {
+			continue
+		}
+		leaves, err := os.ReadDir(filepath.Join(s.dir, top.Name()))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return fmt.Errorf("gateway: chunk store: %w", err)
+		}
+		for _, leaf := range leaves {
+			if !leaf.IsDir() || !isHex2(leaf.Name()) {
+				continue
+			}
+			prefix := top.Name() + leaf.Name()
+			files, err := os.ReadDir(filepath.Join(s.dir, top.Name(), leaf.Name()))
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return fmt.Errorf("gateway: chunk store: %w", err)
+			}
+			for _, f := range files {
+				id := f.Name()
+				if !f.Type().IsRegular() || !validChunkID(id) || id[:4] != prefix {
+					continue
+				}
+				info, err := f.Info()
+				if err != nil {
+					if errors.Is(err, fs.ErrNotExist) {
+						continue
+					}
+					return fmt.Errorf("gateway: chunk store: %w", err)
+				}
+				if err := fn(id, info.ModTime()); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func isHex2(s string) bool {
+	return len(s) == 2 && validChunkID(s+"000000000000000000000000000000")
+}
+
+// NewObjectReader returns a reader of an object's bytes [off, off+n) held
+// inline or in chunks (in order); n < 0 reads to the end. Chunks are opened
+// lazily, one at a time, as the reader reaches them; a chunk read whole is
+// verified (see Open). A range outside the object fails on the first Read
+// with ErrInvalidRange.
+func (s *ChunkStore) NewObjectReader(inline []byte, chunks []meta.Chunk, off, n int64) io.ReadCloser {
+	var size int64
+	if len(chunks) == 0 {
+		size = int64(len(inline))
+	} else {
+		for _, c := range chunks {
+			size += c.Size
+		}
+	}
+	if n < 0 && off >= 0 && off <= size {
+		n = size - off
+	}
+	if off < 0 || n < 0 || off+n > size {
+		return &objectReader{err: fmt.Errorf("%w: [%d, %d) of %d bytes", ErrInvalidRange, off, off+n, size)}
+	}
+	if len(chunks) == 0 {
+		return io.NopCloser(bytes.NewReader(inline[off : off+n]))
+	}
+	r := &objectReader{s: s, chunks: chunks, left: n}
+	for len(r.chunks) > 0 && off >= r.chunks[0].Size {
+		off -= r.chunks[0].Size
+		r.chunks = r.chunks[1:]
+	}
+	r.off = off
+	return r
+}
+
+// objectReader reads a byte range across chunks.
+type objectReader struct {
+	s      *ChunkStore
+	chunks []meta.Chunk // chunks[0] is the next to open (or the open one)
+	off    int64        // offset in chunks[0] to start at
+	left   int64        // bytes still to return
+	cur    io.ReadCloser
+	err    error
+}
+
+func (r *objectReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	for {
+		if r.left == 0 {
+			return 0, io.EOF
+		}
+		if r.cur == nil {
+			if len(r.chunks) == 0 {
+				r.err = fmt.Errorf("%w: object chunks end %d bytes early", ErrChunkMissing, r.left)
+				return 0, r.err
+			}
+			c := r.chunks[0]
+			cur, err := r.s.Open(c, r.off, min(c.Size-r.off, r.left))
+			if err != nil {
+				r.err = err
+				return 0, err
+			}
+			r.cur = cur
+		}
+		if int64(len(p)) > r.left {
+			p = p[:r.left]
+		}
+		n, err := r.cur.Read(p)
+		r.left -= int64(n)
+		if err == io.EOF {
+			r.cur.Close()
+			r.cur = nil
+			r.chunks = r.chunks[1:]
+			r.off = 0
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		if err != nil {
+			r.err = err
+		}
+		return n, err
+	}
+}
+
+func (r *objectReader) Close() error {
+	if r.cur != nil {
+		err := r.cur.Close()
+		r.cur = nil
+		return err
+	}
+	return nil
+}

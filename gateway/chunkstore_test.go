@@ -1,0 +1,344 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+func openTestChunkStore(t *testing.T) *ChunkStore {
+	t.Helper()
+	s, err := OpenChunkStore(filepath.Join(t.TempDir(), "chunks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func randBytes(seed uint64, n int) []byte {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+func putChunk(t *testing.T, s *ChunkStore, data []byte) meta.Chunk {
+	t.Helper()
+	w, err := s.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func readChunk(s *ChunkStore, c meta.Chunk, off, n int64) ([]byte, error) {
+	r, err := s.Open(c, off, n)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// storedIDs lists the committed chunks.
+func storedIDs(t *testing.T, s *ChunkStore) []string {
+	t.Helper()
+	var ids []string
+	if err := s.Walk(func(id string, _ time.Time) error {
+		ids = append(ids, id)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// assertEmpty checks that no chunk and no temporary file is left.
+func assertEmpty(t *testing.T, s *ChunkStore) {
+	t.Helper()
+	if ids := storedIDs(t, s); len(ids) != 0 {
+		t.Fatalf("chunks left behind: %v", ids)
+	}
+	ents, err := os.ReadDir(s.tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 0 {
+		t.Fatalf("%d temporary files left behind", len(ents))
+	}
+}
+
+func TestChunkRoundTrip(t *testing.T) {
+	s := openTestChunkStore(t)
+	data := randBytes(1, 100_000)
+	c := putChunk(t, s, data)
+	if !validChunkID(c.ID) || c.Size != int64(len(data)) {
+		t.Fatalf("chunk %+v", c)
+	}
+	want := filepath.Join(s.dir, c.ID[:2], c.ID[2:4], c.ID)
+	if _, err := os.Stat(want); err != nil {
+		t.Fatalf("chunk file not at %s: %v", want, err)
+	}
+	if !s.Has(c.ID) {
+		t.Fatal("Has = false")
+	}
+	got, err := readChunk(s, c, 0, c.Size)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("whole read: %d bytes, %v", len(got), err)
+	}
+	for _, r := range [][2]int64{{0, 1}, {1, 10}, {99_999, 1}, {5000, 0}, {0, 99_999}, {50_000, 50_000}} {
+		got, err := readChunk(s, c, r[0], r[1])
+		if err != nil || !bytes.Equal(got, data[r[0]:r[0]+r[1]]) {
+			t.Fatalf("range %v: %d bytes, %v", r, len(got), err)
+		}
+	}
+	if _, err := s.Open(c, 99_999, 2); !errors.Is(err, ErrInvalidRange) {
+		t.Fatalf("range past the end: %v", err)
+	}
+	if err := s.Delete(c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(c.ID); err != nil {
+		t.Fatalf("deleting a missing chunk: %v", err)
+	}
+	if _, err := s.Open(c, 0, c.Size); !errors.Is(err, ErrChunkMissing) {
+		t.Fatalf("open after delete: %v", err)
+	}
+	assertEmpty(t, s)
+}
+
+func TestChunkIDsAreFresh(t *testing.T) {
+	s := openTestChunkStore(t)
+	seen := map[string]bool{}
+	for range 200 {
+		w, err := s.Create()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[w.ID()] {
+			t.Fatalf("id %s reused", w.ID())
+		}
+		seen[w.ID()] = true
+		w.Abort()
+		w.Abort() // idempotent
+	}
+	assertEmpty(t, s)
+}
+
+func TestChunkCorruptionDetected(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, path string)
+	}{
+		{"bit flip", func(t *testing.T, path string) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[len(b)/2] ^= 0x10
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"truncated", func(t *testing.T, path string) {
+			if err := os.Truncate(path, 1000); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"extended", func(t *testing.T, path string) {
+			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Write([]byte("x"))
+			f.Close()
+		}},
+		{"removed", func(t *testing.T, path string) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openTestChunkStore(t)
+			data := randBytes(2, 300_000)
+			c := putChunk(t, s, data)
+			tt.damage(t, s.path(c.ID))
+			if _, err := readChunk(s, c, 0, c.Size); !errors.Is(err, ErrChunkMissing) {
+				t.Fatalf("whole read of damaged chunk: %v", err)
+			}
+			// Through an object reader, too.
+			_, err := io.ReadAll(s.NewObjectReader(nil, []meta.Chunk{c}, 0, c.Size))
+			if !errors.Is(err, ErrChunkMissing) {
+				t.Fatalf("object read of damaged chunk: %v", err)
+			}
+		})
+	}
+}
+
+func TestChunkMalformedIDs(t *testing.T) {
+	s := openTestChunkStore(t)
+	for _, id := range []string{"", "../../../../etc/passwd", "0123456789abcdef0123456789ABCDEF", "0123456789abcdef0123456789abcde/"} {
+		if err := s.Delete(id); err == nil {
+			t.Errorf("Delete(%q) accepted", id)
+		}
+		if _, err := s.Open(meta.Chunk{ID: id, Size: 1}, 0, 1); !errors.Is(err, ErrChunkMissing) {
+			t.Errorf("Open(%q): %v", id, err)
+		}
+		if s.Has(id) {
+			t.Errorf("Has(%q)", id)
+		}
+	}
+}
+
+func TestOpenChunkStoreRemovesTemporaryFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "chunks")
+	s, err := OpenChunkStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := putChunk(t, s, []byte("kept"))
+	w, err := s.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("never committed"))
+	// The process "dies" here: reopen without Abort.
+	s2, err := OpenChunkStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := storedIDs(t, s2); len(ids) != 1 || ids[0] != kept.ID {
+		t.Fatalf("chunks after reopen: %v", ids)
+	}
+	if ents, _ := os.ReadDir(s2.tmp); len(ents) != 0 {
+		t.Fatalf("%d temporary files survived reopening", len(ents))
+	}
+	w.Abort()
+}
+
+func TestWalk(t *testing.T) {
+	s := openTestChunkStore(t)
+	var want []string
+	for i := range 20 {
+		want = append(want, putChunk(t, s, []byte(fmt.Sprint(i))).ID)
+	}
+	sort.Strings(want)
+	// Foreign files are ignored.
+	os.WriteFile(filepath.Join(s.dir, "README"), []byte("x"), 0o644)
+	os.MkdirAll(filepath.Join(s.dir, "zz", "00"), 0o755)
+	os.WriteFile(filepath.Join(s.dir, want[0][:2], want[0][2:4], "stray"), []byte("x"), 0o644)
+	// A chunk file in the wrong fan-out directory is not reported.
+	wrong := "ffff" + want[0][4:]
+	os.MkdirAll(filepath.Join(s.dir, want[0][:2], want[0][2:4]), 0o755)
+	os.WriteFile(filepath.Join(s.dir, want[0][:2], want[0][2:4], wrong), []byte("x"), 0o644)
+
+	got := storedIDs(t, s)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Walk found %v, want %v", got, want)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := s.Walk(func(id string, mod time.Time) error {
+		if time.Since(mod) > time.Hour || mod.After(time.Now().Add(time.Minute)) {
+			t.Errorf("odd modification time %v", mod)
+		}
+		n++
+		if n == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 3 {
+		t.Fatalf("Walk did not stop: %v after %d", err, n)
+	}
+}
+
+// GetObject with Range over chunked and inline objects: every range
+// (including ones crossing chunk boundaries) returns exactly those bytes.
+func TestObjectReaderRanges(t *testing.T) {
+	s := openTestChunkStore(t)
+	data := randBytes(3, 2500)
+	var chunks []meta.Chunk
+	for _, sz := range []int{1000, 1000, 1, 499} {
+		off := 0
+		for _, c := range chunks {
+			off += int(c.Size)
+		}
+		chunks = append(chunks, putChunk(t, s, data[off:off+sz]))
+	}
+	inline := data[:700]
+	points := []int64{0, 1, 2, 499, 500, 999, 1000, 1001, 1999, 2000, 2001, 2002, 2499, 2500}
+	for _, layout := range []struct {
+		name   string
+		inline []byte
+		chunks []meta.Chunk
+		data   []byte
+	}{
+		{"chunks", nil, chunks, data},
+		{"inline", inline, nil, inline},
+		{"empty", nil, nil, nil},
+	} {
+		t.Run(layout.name, func(t *testing.T) {
+			size := int64(len(layout.data))
+			for _, a := range points {
+				for _, b := range points {
+					if a > size || b > size || a > b {
+						continue
+					}
+					r := s.NewObjectReader(layout.inline, layout.chunks, a, b-a)
+					got, err := io.ReadAll(r)
+					r.Close()
+					if err != nil || !bytes.Equal(got, layout.data[a:b]) {
+						t.Fatalf("[%d, %d): %d bytes, %v", a, b, len(got), err)
+					}
+				}
+				// n < 0 reads to the end.
+				if a <= size {
+					got, err := io.ReadAll(s.NewObjectReader(layout.inline, layout.chunks, a, -1))
+					if err != nil || !bytes.Equal(got, layout.data[a:]) {
+						t.Fatalf("[%d, end): %d bytes, %v", a, len(got), err)
+					}
+				}
+			}
+			for _, r := range [][2]int64{{-1, 1}, {0, size + 1}, {size + 1, -1}, {size, 1}} {
+				_, err := io.ReadAll(s.NewObjectReader(layout.inline, layout.chunks, r[0], r[1]))
+				if !errors.Is(err, ErrInvalidRange) {
+					t.Fatalf("range %v: %v", r, err)
+				}
+			}
+		})
+	}
+	// A chunk is opened only when the reader reaches it: reading the first
+	// chunk of an object whose second chunk is gone works until then.
+	s.Delete(chunks[1].ID)
+	r := s.NewObjectReader(nil, chunks, 0, 2500)
+	defer r.Close()
+	buf := make([]byte, 1000)
+	if _, err := io.ReadFull(r, buf); err != nil || !bytes.Equal(buf, data[:1000]) {
+		t.Fatalf("first chunk: %v", err)
+	}
+	if _, err := r.Read(buf); !errors.Is(err, ErrChunkMissing) {
+		t.Fatalf("second chunk: %v", err)
+	}
+}

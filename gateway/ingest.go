@@ -1,0 +1,302 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/forkstore/forkstore/gateway/checksum"
+	"github.com/forkstore/forkstore/meta"
+)
+
+// Defaults of IngestOptions.
+const (
+	DefaultChunkSize = 4 << 20
+	DefaultInlineMax = 64 << 10
+	DefaultMaxSize   = 5 << 30
+)
+
+// ingestBufSize is the unit in which bodies are read, hashed and written.
+const ingestBufSize = 256 << 10
+
+var ingestBufs = sync.Pool{New: func() any {
+	b := make([]byte, ingestBufSize)
+	return &b
+}}
+
+// IngestOptions configures Ingest.
+type IngestOptions struct {
+	// ChunkSize is the size of each chunk but the last (0: DefaultChunkSize).
+	ChunkSize int64
+	// InlineMax is the largest body returned inline instead of in chunks
+	// (0: never inline, as for multipart parts; an empty body has neither).
+	InlineMax int64
+	// MaxSize bounds the body (0: DefaultMaxSize, 5 GiB).
+	MaxSize int64
+	// Algorithm is the additional checksum to compute alongside MD5 ("" for
+	// none).
+	Algorithm string
+}
+
+// IngestResult is a body stored by Ingest: either Inline (which may be
+// empty) or Chunks, in order.
+type IngestResult struct {
+	Size    int64
+	Inline  []byte
+	Chunks  []meta.Chunk
+	Digests checksum.Digests
+}
+
+// Ingest streams r into inline bytes or into committed chunks, computing
+// the MD5 and opts.Algorithm in the same pass. size is the declared length
+// or -1 when unknown. A body shorter or longer than a declared size fails
+// with ErrIncompleteBody, one beyond opts.MaxSize with ErrEntityTooLarge;
+// an error reading r is returned unchanged. On any error, every chunk
+// written is deleted before Ingest returns. The chunks are durable when it
+// returns; nothing references them until the caller commits a manifest.
+func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts IngestOptions) (*IngestResult, error) {
+	if opts.ChunkSize <= 0 {
+		opts.ChunkSize = DefaultChunkSize
+	}
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = DefaultMaxSize
+	}
+	if size < 0 {
+		size = -1
+	}
+	if size > opts.MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrEntityTooLarge, size, opts.MaxSize)
+	}
+	m, err := checksum.NewMulti(opts.Algorithm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedRequest, err)
+	}
+	if size >= 0 && size <= opts.InlineMax {
+		return ingestInline(r, size, m)
+	}
+
+	in := ingest{s: s, chunkSize: opts.ChunkSize}
+	bp := ingestBufs.Get().(*[]byte)
+	defer ingestBufs.Put(bp)
+	buf := *bp
+	// With an unknown size the body may still turn out small enough to be
+	// inline: hold it in buf until it does not. A configured InlineMax
+	// beyond the pooled buffer needs a larger one.
+	inlineOK := size < 0 && opts.InlineMax > 0
+	if inlineOK && opts.InlineMax >= int64(len(buf)) {
+		buf = make([]byte, opts.InlineMax+1)
+	}
+
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			in.fail()
+			return nil, err
+		}
+		n, rerr := readFull(r, buf)
+		if n > 0 {
+			m.Write(buf[:n])
+			total += int64(n)
+			if size >= 0 && total > size {
+				in.fail()
+				return nil, fmt.Errorf("%w: body longer than the declared %d bytes", ErrIncompleteBody, size)
+			}
+			if total > opts.MaxSize {
+				in.fail()
+				return nil, fmt.Errorf("%w: more than %d bytes", ErrEntityTooLarge, opts.MaxSize)
+			}
+		}
+		eof := rerr == io.EOF
+		if rerr != nil && !eof {
+			in.fail()
+			return nil, rerr
+		}
+		if eof && inlineOK && total <= opts.InlineMax && len(in.chunks) == 0 && in.w == nil {
+			var inline []byte
+			if n > 0 {
+				inline = bytes.Clone(buf[:n])
+			}
+			return &IngestResult{Size: total, Inline: inline, Digests: m.Digests()}, nil
+		}
+		if err := in.write(buf[:n]); err != nil {
+			in.fail()
+			return nil, err
+		}
+		if eof {
+			break
+		}
+	}
+	if size >= 0 && total < size {
+		in.fail()
+		return nil, fmt.Errorf("%w: got %d of %d bytes", ErrIncompleteBody, total, size)
+	}
+	chunks, err := in.finish()
+	if err != nil {
+		return nil, err
+	}
+	return &IngestResult{Size: total, Chunks: chunks, Digests: m.Digests()}, nil
+}
+
+// ingestInline reads a body of known small size into its own slice (the
+// slice the metadata record keeps) and checks that nothing follows.
+func ingestInline(r io.Reader, size int64, m *checksum.Multi) (*IngestResult, error) {
+	var inline []byte
+	if size > 0 {
+		inline = make([]byte, size)
+	}
+	n, err := readFull(r, inline)
+	m.Write(inline[:n])
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if int64(n) < size {
+		return nil, fmt.Errorf("%w: got %d of %d bytes", ErrIncompleteBody, n, size)
+	}
+	if err == nil {
+		// The body must end here; reading to EOF also lets a wrapping
+		// reader (aws-chunked decoding) check its trailer.
+		var probe [1]byte
+		k, err := readFull(r, probe[:])
+		if k > 0 {
+			return nil, fmt.Errorf("%w: body longer than the declared %d bytes", ErrIncompleteBody, size)
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+	}
+	return &IngestResult{Size: size, Inline: inline, Digests: m.Digests()}, nil
+}
+
+// readFull reads into p until it is full or r fails; it returns io.EOF
+// (never io.ErrUnexpectedEOF) when the body ended, possibly with n > 0.
+func readFull(r io.Reader, p []byte) (int, error) {
+	n, stalls := 0, 0
+	for n < len(p) {
+		k, err := r.Read(p[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+		if k == 0 {
+			if stalls++; stalls > 100 {
+				return n, io.ErrNoProgress
+			}
+			continue
+		}
+		stalls = 0
+	}
+	return n, nil
+}
+
+// ingest cuts a stream into chunks. A full chunk is committed (fsync,
+// rename, directory fsync) in the background while the next one fills; at
+// most one commit is in flight, which keeps the chunk order.
+type ingest struct {
+	s         *ChunkStore
+	chunkSize int64
+	w         *ChunkWriter // chunk being filled, nil between chunks
+	chunks    []meta.Chunk // committed, in order
+	pending   *pendingCommit
+}
+
+type pendingCommit struct {
+	done  chan struct{}
+	chunk meta.Chunk
+	err   error
+}
+
+func (in *ingest) write(p []byte) error {
+	for len(p) > 0 {
+		if in.w == nil {
+			w, err := in.s.Create()
+			if err != nil {
+				return err
+			}
+			in.w = w
+		}
+		k := int(min(int64(len(p)), in.chunkSize-in.w.size))
+		if _, err := in.w.Write(p[:k]); err != nil {
+			return err
+		}
+		p = p[k:]
+		if in.w.size == in.chunkSize {
+			if err := in.commitAsync(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// commitAsync hands the full chunk to a background commit after the
+// previous commit has finished.
+func (in *ingest) commitAsync() error {
+	if err := in.wait(); err != nil {
+		return err
+	}
+	w := in.w
+	in.w = nil
+	pc := &pendingCommit{done: make(chan struct{})}
+	in.pending = pc
+	go func() {
+		defer close(pc.done)
+		pc.chunk, pc.err = w.Commit()
+	}()
+	return nil
+}
+
+// wait collects the commit in flight, if any.
+func (in *ingest) wait() error {
+	pc := in.pending
+	if pc == nil {
+		return nil
+	}
+	<-pc.done
+	in.pending = nil
+	if pc.err != nil {
+		return pc.err
+	}
+	in.chunks = append(in.chunks, pc.chunk)
+	return nil
+}
+
+// finish commits the last chunk and returns all of them.
+func (in *ingest) finish() ([]meta.Chunk, error) {
+	if err := in.wait(); err != nil {
+		in.fail()
+		return nil, err
+	}
+	if in.w != nil {
+		c, err := in.w.Commit()
+		in.w = nil
+		if err != nil {
+			in.fail()
+			return nil, err
+		}
+		in.chunks = append(in.chunks, c)
+	}
+	return in.chunks, nil
+}
+
+// fail discards everything written: the chunk being filled, the commit in
+// flight and the committed chunks.
+func (in *ingest) fail() {
+	in.wait() // a failed commit has already removed its file
+	if in.w != nil {
+		in.w.Abort()
+		in.w = nil
+	}
+	in.s.Discard(in.chunks)
+	in.chunks = nil
+}
+
+// Discard deletes chunks that will not be referenced (a write that failed
+// or was refused). Errors are ignored: the orphan sweeper removes what is
+// left.
+func (s *ChunkStore) Discard(chunks []meta.Chunk) {
+	for _, c := range chunks {
+		_ = s.Delete(c.ID)
+	}
+}
