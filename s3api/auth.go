@@ -156,14 +156,14 @@ func (a *Authenticator) authenticate(r *AuthRequest) (*AuthResult, *APIError) {
 	case presignV2:
 		return a.verifyPresignV2(r, q)
 	}
-	scheme, _, _ := strings.Cut(strings.TrimLeft(authz, " "), " ")
-	switch scheme {
-	case signV4Algorithm:
+	scheme := strings.TrimLeft(authz, " \t")
+	switch {
+	case strings.HasPrefix(scheme, signV4Algorithm):
 		return a.verifyHeaderV4(r, q, authz)
-	case "AWS":
-		return a.verifyHeaderV2(r, q, authz)
-	case "AWS4-ECDSA-P256-SHA256":
+	case strings.HasPrefix(scheme, "AWS4-ECDSA-P256-SHA256"):
 		return nil, ErrSigV4aNotImplemented
+	case strings.HasPrefix(scheme, "AWS ") || strings.HasPrefix(scheme, "AWS\t"):
+		return a.verifyHeaderV2(r, q, scheme)
 	}
 	return nil, ErrUnsupportedAuthorization
 }

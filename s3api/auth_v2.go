@@ -120,7 +120,7 @@ func (a *Authenticator) verifyPresignV2(r *AuthRequest, q authQuery) (*AuthResul
 
 // verifyHeaderV2 authenticates "Authorization: AWS AKID:base64-signature".
 func (a *Authenticator) verifyHeaderV2(r *AuthRequest, q authQuery, authz string) (*AuthResult, *APIError) {
-	cred := strings.TrimSpace(strings.TrimSpace(authz)[len("AWS"):])
+	cred := strings.TrimSpace(authz[len("AWS"):])
 	i := strings.LastIndexByte(cred, ':')
 	if i <= 0 || i == len(cred)-1 {
 		return nil, ErrInvalidArgument.WithMessage("AWS authorization header is invalid.  Expected AwsAccessKeyId:signature")
