@@ -247,16 +247,13 @@ func (c *chunkedReader) readChunkHeader() (int64, error) {
 	i := 0
 	var size int64
 	for ; i < len(line) && isHex(line[i]); i++ {
-		if i >= 16 {
+		// Checked at every digit, so the value never overflows.
+		if size = size<<4 | int64(unhex(line[i])); size > maxChunkSize {
 			return 0, malformedChunk("The chunk size is too large.")
 		}
-		size = size<<4 | int64(unhex(line[i]))
 	}
 	if i == 0 {
 		return 0, malformedChunk("The chunk size is not hexadecimal.")
-	}
-	if size > maxChunkSize {
-		return 0, malformedChunk("The chunk size is too large.")
 	}
 	ext := line[i:]
 	if c.cfg.signer != nil {

@@ -56,6 +56,8 @@ func TestChunkedUnsigned(t *testing.T) {
 		{name: "junk after size", body: "5 \r\nhello\r\n0\r\n\r\n", cfg: chunkedConfig{decodedLength: -1}, code: "InvalidRequest"},
 		{name: "size overflows", body: "1ffffffffffffffff\r\n", cfg: chunkedConfig{decodedLength: -1}, code: "InvalidRequest"},
 		{name: "size too large", body: "ffffffffffffff\r\n", cfg: chunkedConfig{decodedLength: -1}, code: "InvalidRequest"},
+		{name: "size of 16 digits", body: "ffffffffffffffff\r\n", cfg: chunkedConfig{decodedLength: -1}, code: "InvalidRequest"},
+		{name: "leading zeros", body: "0000000000000000000005\r\nhello\r\n0\r\n\r\n", cfg: chunkedConfig{decodedLength: 5}, want: "hello"},
 		{name: "bare LF", body: "5\nhello\r\n0\r\n\r\n", cfg: chunkedConfig{decodedLength: -1}, code: "InvalidRequest"},
 		{name: "no CRLF after data", body: "5\r\nhelloX\r\n0\r\n\r\n", cfg: chunkedConfig{decodedLength: -1}, code: "InvalidRequest"},
 		{name: "size line too long", body: "5;" + strings.Repeat("x", 5000) + "\r\nhello\r\n0\r\n\r\n", cfg: chunkedConfig{decodedLength: -1}, code: "InvalidRequest"},
