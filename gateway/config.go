@@ -29,6 +29,11 @@ type Config struct {
 	// OrphanGrace is how old an unreferenced chunk file must be before the
 	// sweeper deletes it (an upload in progress has unreferenced chunks).
 	OrphanGrace time.Duration
+	// GCInterval is how often the chunk collector runs.
+	GCInterval time.Duration
+	// GCReadGrace is how long a chunk outlives its last reference, so that
+	// reads that fetched its record just before can still stream it.
+	GCReadGrace time.Duration
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -41,6 +46,8 @@ func DefaultConfig() Config {
 		InlineMax:     64 << 10,
 		MaxObjectSize: 5 << 30,
 		OrphanGrace:   6 * time.Hour,
+		GCInterval:    2 * time.Second,
+		GCReadGrace:   30 * time.Second,
 	}
 }
 
@@ -59,6 +66,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: chunk size %d out of range [64KiB, 64MiB]", c.ChunkSize)
 	case c.InlineMax < 0 || c.InlineMax > 1<<20:
 		return fmt.Errorf("gateway: inline max %d out of range [0, 1MiB]", c.InlineMax)
+	case c.GCInterval <= 0 || c.GCReadGrace < 0 || c.OrphanGrace <= 0:
+		return errors.New("gateway: gc interval and graces must be positive")
 	case c.MaxObjectSize <= 0:
 		return errors.New("gateway: max object size must be positive")
 	}

@@ -184,8 +184,9 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 	obj.Parts = make([]meta.PartInfo, 0, len(in.Parts))
 	obj.Chunks = nil
 	obj.Size = 0
+	// AWS checks the order of the whole list first, then each part.
 	prev := 0
-	for i, cp := range in.Parts {
+	for _, cp := range in.Parts {
 		if err := checkPartNumber(cp.Number); err != nil {
 			return nil, fmt.Errorf("%w: part %d", meta.ErrInvalidPart, cp.Number)
 		}
@@ -193,6 +194,8 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 			return nil, ErrInvalidPartOrder
 		}
 		prev = cp.Number
+	}
+	for i, cp := range in.Parts {
 		p, ok := byNum[cp.Number]
 		if !ok || normalizeETag(cp.ETag) != p.ETag {
 			return nil, fmt.Errorf("%w: part %d", meta.ErrInvalidPart, cp.Number)

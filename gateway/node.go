@@ -94,12 +94,6 @@ func (n *Node) Ready(ctx context.Context) error {
 	return err
 }
 
-// gcInterval is how often the chunk collector looks at the GC queue.
-const gcInterval = 2 * time.Second
-
-// gcReadGrace is how long a chunk outlives its last reference.
-const gcReadGrace = 30 * time.Second
-
 // gcTrimAge is how long a GC queue entry stays after it was enqueued, so
 // every replica has applied it and deleted its copy before it is trimmed.
 const gcTrimAge = 5 * time.Minute
@@ -110,7 +104,7 @@ const gcTrimAge = 5 * time.Minute
 // only ever appears once its chunk is unreachable).
 func (n *Node) collectGarbage() {
 	defer n.wg.Done()
-	t := time.NewTicker(gcInterval)
+	t := time.NewTicker(n.cfg.GCInterval)
 	defer t.Stop()
 	var cursor uint64
 	lastSweep := time.Now()
@@ -141,7 +135,7 @@ func (n *Node) deleteQueued(cursor uint64) uint64 {
 		// Leave recent entries alone for a while so that reads which
 		// fetched a record just before its last reference went away can
 		// still stream its chunks.
-		horizon := uint64(time.Now().Add(-gcReadGrace).UnixNano())
+		horizon := uint64(time.Now().Add(-n.cfg.GCReadGrace).UnixNano())
 		for i, e := range entries {
 			if e.Version > horizon {
 				entries = entries[:i]

@@ -1,0 +1,324 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/gateway/checksum"
+	"github.com/forkstore/forkstore/gateway/gatewaytest"
+	"github.com/forkstore/forkstore/meta"
+)
+
+func newService(t *testing.T) (*gateway.Service, gateway.Config) {
+	t.Helper()
+	cfg := gatewaytest.Config(t)
+	cfg.ChunkSize = 64 << 10
+	cfg.InlineMax = 1 << 10
+	return gatewaytest.NewNode(t, cfg).Service(), cfg
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func randBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func put(t *testing.T, s *gateway.Service, bucket, key string, body []byte) *meta.Object {
+	t.Helper()
+	o, err := s.PutObject(ctx(t), &gateway.PutObjectInput{Bucket: bucket, Key: key, Body: bytes.NewReader(body), Size: int64(len(body))})
+	if err != nil {
+		t.Fatalf("put %s/%s: %v", bucket, key, err)
+	}
+	return o
+}
+
+func get(t *testing.T, s *gateway.Service, in gateway.GetObjectInput) ([]byte, error) {
+	t.Helper()
+	o, err := s.HeadObject(ctx(t), in)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := s.OpenObject(ctx(t), o, 0, o.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+func chunkFiles(t *testing.T, cfg gateway.Config) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(cfg.DataDir, "chunks"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.Contains(d.Name(), ".tmp") {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// PutObject/GetObject round trips for inline and chunked bodies; the ETag
+// is the MD5 and the default checksum is CRC64NVME (AWS behaviour).
+func TestPutGetRoundTrip(t *testing.T) {
+	s, _ := newService(t)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range []int{0, 1, 1024, 1025, 64 << 10, 200<<10 + 7} {
+		body := randBytes(uint64(i), n)
+		key := fmt.Sprintf("k%d", n)
+		o := put(t, s, "bk1", key, body)
+		sum := md5.Sum(body)
+		if want := `"` + hex.EncodeToString(sum[:]) + `"`; o.ETag != want {
+			t.Errorf("%s: etag %s, want %s", key, o.ETag, want)
+		}
+		if o.Checksum.Algorithm != "CRC64NVME" {
+			t.Errorf("%s: checksum %+v", key, o.Checksum)
+		}
+		got, err := get(t, s, gateway.GetObjectInput{Bucket: "bk1", Key: key})
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("%s: got %d bytes, err %v", key, len(got), err)
+		}
+	}
+}
+
+// A body whose verification fails (bad Content-MD5 or checksum) stores
+// nothing: no object and no chunk file.
+func TestPutVerifyFailureStoresNothing(t *testing.T) {
+	s, cfg := newService(t)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
+		t.Fatal(err)
+	}
+	body := randBytes(7, 300<<10)
+	_, err := s.PutObject(ctx(t), &gateway.PutObjectInput{
+		Bucket: "bk1", Key: "k", Body: bytes.NewReader(body), Size: int64(len(body)),
+		Verify: func(d *checksum.Digests) error { return gateway.ErrBadDigest },
+	})
+	if !errors.Is(err, gateway.ErrBadDigest) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := s.HeadObject(ctx(t), gateway.GetObjectInput{Bucket: "bk1", Key: "k"}); !errors.Is(err, meta.ErrNoSuchKey) {
+		t.Fatalf("head after failed put: %v", err)
+	}
+	if n := chunkFiles(t, cfg); n != 0 {
+		t.Fatalf("%d chunk files left", n)
+	}
+	// A truncated body is refused the same way.
+	_, err = s.PutObject(ctx(t), &gateway.PutObjectInput{Bucket: "bk1", Key: "k", Body: bytes.NewReader(body[:1000]), Size: int64(len(body))})
+	if !errors.Is(err, gateway.ErrIncompleteBody) {
+		t.Fatalf("truncated: %v", err)
+	}
+	if n := chunkFiles(t, cfg); n != 0 {
+		t.Fatalf("%d chunk files left after truncated body", n)
+	}
+}
+
+// Overwriting and deleting release chunk files once nothing references
+// them; a copy shares chunks and keeps them alive.
+func TestChunksCollectedWhenUnreferenced(t *testing.T) {
+	s, cfg := newService(t)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
+		t.Fatal(err)
+	}
+	body := randBytes(1, 200<<10) // 4 chunks of 64 KiB
+	put(t, s, "bk1", "a", body)
+	if n := chunkFiles(t, cfg); n != 4 {
+		t.Fatalf("chunk files = %d, want 4", n)
+	}
+	src, err := s.HeadObject(ctx(t), gateway.GetObjectInput{Bucket: "bk1", Key: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CopyObject(ctx(t), &gateway.CopyObjectInput{Source: src, DstBucket: "bk1", DstKey: "copy"}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "bk1", "a", []byte("small"))
+	if _, err := s.DeleteObject(ctx(t), "bk1", "a", ""); err != nil {
+		t.Fatal(err)
+	}
+	got, err := get(t, s, gateway.GetObjectInput{Bucket: "bk1", Key: "copy"})
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("copy after source overwritten: %d bytes, %v", len(got), err)
+	}
+	if n := chunkFiles(t, cfg); n != 4 {
+		t.Fatalf("chunk files = %d while the copy references them", n)
+	}
+	if _, err := s.DeleteObject(ctx(t), "bk1", "copy", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "chunk files to be collected", func() bool { return chunkFiles(t, cfg) == 0 })
+}
+
+// Multipart: ETag is md5(concat part md5s)-N, the default full-object
+// CRC64NVME equals the CRC of the whole body, and the parts rules hold.
+func TestMultipartUpload(t *testing.T) {
+	s, _ := newService(t)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.CreateMultipartUpload(ctx(t), "bk1", meta.Object{Key: "mp", ContentType: "text/plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := randBytes(1, gateway.MinPartSize)
+	p2 := randBytes(2, 1000)
+	var parts []gateway.CompletePartInput
+	var md5s []byte
+	for i, b := range [][]byte{p1, p2} {
+		p, err := s.UploadPart(ctx(t), &gateway.UploadPartInput{Bucket: "bk1", Key: "mp", UploadID: id, Number: i + 1, Body: bytes.NewReader(b), Size: int64(len(b))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, gateway.CompletePartInput{Number: i + 1, ETag: p.ETag})
+		sum := md5.Sum(b)
+		md5s = append(md5s, sum[:]...)
+	}
+	// Out of order and unknown parts are refused.
+	if _, err := s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: "bk1", Key: "mp", UploadID: id, Parts: []gateway.CompletePartInput{parts[1], parts[0]}}); !errors.Is(err, gateway.ErrInvalidPartOrder) {
+		t.Fatalf("order: %v", err)
+	}
+	if _, err := s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: "bk1", Key: "mp", UploadID: id, Parts: []gateway.CompletePartInput{parts[0], {Number: 2, ETag: `"00"`}}}); !errors.Is(err, meta.ErrInvalidPart) {
+		t.Fatalf("bad etag: %v", err)
+	}
+	o, err := s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: "bk1", Key: "mp", UploadID: id, Parts: parts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(md5s)
+	if want := `"` + hex.EncodeToString(sum[:]) + `-2"`; o.ETag != want {
+		t.Errorf("etag %s, want %s", o.ETag, want)
+	}
+	whole := append(append([]byte{}, p1...), p2...)
+	got, err := get(t, s, gateway.GetObjectInput{Bucket: "bk1", Key: "mp"})
+	if err != nil || !bytes.Equal(got, whole) {
+		t.Fatalf("get: %d bytes, %v", len(got), err)
+	}
+	want, err := putChecksum(t, s, whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Checksum.Value != want || o.Checksum.Type != "FULL_OBJECT" {
+		t.Errorf("checksum %+v, want full-object %s", o.Checksum, want)
+	}
+	// A small first part is refused.
+	id2, _ := s.CreateMultipartUpload(ctx(t), "bk1", meta.Object{Key: "mp2"})
+	var small []gateway.CompletePartInput
+	for i := 1; i <= 2; i++ {
+		p, err := s.UploadPart(ctx(t), &gateway.UploadPartInput{Bucket: "bk1", Key: "mp2", UploadID: id2, Number: i, Body: strings.NewReader("tiny"), Size: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		small = append(small, gateway.CompletePartInput{Number: i, ETag: p.ETag})
+	}
+	if _, err := s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: "bk1", Key: "mp2", UploadID: id2, Parts: small}); !errors.Is(err, gateway.ErrEntityTooSmall) {
+		t.Fatalf("small part: %v", err)
+	}
+}
+
+// putChecksum stores body as a plain object and returns its CRC64NVME.
+func putChecksum(t *testing.T, s *gateway.Service, body []byte) (string, error) {
+	o, err := s.PutObject(ctx(t), &gateway.PutObjectInput{Bucket: "bk1", Key: "crc-ref", Body: bytes.NewReader(body), Size: int64(len(body))})
+	if err != nil {
+		return "", err
+	}
+	return o.Checksum.Value, nil
+}
+
+// A fork reads through to its parent; writes and deletes in the fork do
+// not touch the parent; a snapshot keeps the parent's past.
+func TestForkAndSnapshot(t *testing.T) {
+	s, _ := newService(t)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "base", "a", []byte("a1"))
+	put(t, s, "base", "b", randBytes(3, 100<<10))
+	snap, err := s.CreateSnapshot(ctx(t), "base", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "base", "a", []byte("a2"))
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "fork1", ForkSource: "base", ForkSnapshot: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "fork2", ForkSource: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(in gateway.GetObjectInput, want string) {
+		t.Helper()
+		got, err := get(t, s, in)
+		if want == "" {
+			if !errors.Is(err, meta.ErrNoSuchKey) {
+				t.Errorf("%+v: want NoSuchKey, got %q %v", in, got, err)
+			}
+			return
+		}
+		if err != nil || string(got) != want {
+			t.Errorf("%+v: got %q %v, want %q", in, got, err, want)
+		}
+	}
+	check(gateway.GetObjectInput{Bucket: "fork1", Key: "a"}, "a1")
+	check(gateway.GetObjectInput{Bucket: "fork2", Key: "a"}, "a2")
+	check(gateway.GetObjectInput{Bucket: "base", Key: "a", At: snap.Version}, "a1")
+	put(t, s, "fork1", "a", []byte("f1"))
+	if _, err := s.DeleteObject(ctx(t), "fork2", "a", ""); err != nil {
+		t.Fatal(err)
+	}
+	check(gateway.GetObjectInput{Bucket: "fork1", Key: "a"}, "f1")
+	check(gateway.GetObjectInput{Bucket: "fork2", Key: "a"}, "")
+	check(gateway.GetObjectInput{Bucket: "base", Key: "a"}, "a2")
+	b, err := get(t, s, gateway.GetObjectInput{Bucket: "fork2", Key: "b"})
+	if err != nil || !bytes.Equal(b, randBytes(3, 100<<10)) {
+		t.Fatalf("chunked read-through: %d bytes, %v", len(b), err)
+	}
+	// Deleting the base keeps what the forks need.
+	for _, k := range []string{"a", "b", "crc-ref"} {
+		if _, err := s.DeleteObject(ctx(t), "base", k, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteBucket(ctx(t), "base"); err != nil {
+		t.Fatal(err)
+	}
+	check(gateway.GetObjectInput{Bucket: "fork1", Key: "b"}, string(randBytes(3, 100<<10)))
+	check(gateway.GetObjectInput{Bucket: "fork2", Key: "b"}, string(randBytes(3, 100<<10)))
+	if _, err := s.HeadBucket(ctx(t), "base"); !errors.Is(err, meta.ErrNoSuchBucket) {
+		t.Fatalf("deleted base still visible: %v", err)
+	}
+}
