@@ -404,6 +404,9 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 			if errors.Is(err, dragonboat.ErrShardNotFound) {
 				return fmt.Errorf("%w: %s: shard %d is not started on this node", ErrShardNotReady, op, shardID)
 			}
+			if errors.Is(err, dragonboat.ErrClosed) {
+				return fmt.Errorf("%w: %s on shard %d: host closed", ErrClosed, op, shardID)
+			}
 			if last == nil {
 				last = fmt.Errorf("%w: no leader", ErrShardNotReady)
 			}

@@ -397,6 +397,19 @@ func TestNoQuorumIsUnavailable(t *testing.T) {
 	if _, ok := h.LeaderID(testShard); ok {
 		t.Fatal("a leader without quorum")
 	}
+
+	// WaitReady without a deadline ends when the host closes.
+	done := make(chan error, 1)
+	go func() { done <- h.WaitReady(context.Background(), testShard) }()
+	h.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("WaitReady after close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WaitReady did not return after Close")
+	}
 }
 
 // TestThreeReplicas runs three NodeHosts in one process, kills the leader,
