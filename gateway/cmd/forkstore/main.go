@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -82,6 +84,7 @@ func runServer(args []string, stderr io.Writer) error {
 	domains := fs.String("domain", envDefault("domain", ""), "comma-separated base domains for virtual-host style requests (env FORKSTORE_DOMAIN)")
 	history := fs.String("history", envDefault("history", "0"), "keep every past state readable for this long, e.g. 1h (env FORKSTORE_HISTORY)")
 	maxDepth := fs.String("max-fork-depth", envDefault("max-fork-depth", "32"), "longest chain of forks (env FORKSTORE_MAX_FORK_DEPTH)")
+	pprofAddr := fs.String("pprof-addr", envDefault("pprof-addr", ""), "serve Go profiles (net/http/pprof) on this loopback address (env FORKSTORE_PPROF_ADDR)")
 	logLevel := fs.String("log-level", envDefault("log-level", "info"), "debug, info, warn or error (env FORKSTORE_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -116,6 +119,15 @@ func runServer(args []string, stderr io.Writer) error {
 	cfg.Raft.InitialMembers = map[uint64]string{id: *raftAddr}
 	cfg.Meta.History = hist
 	cfg.Meta.MaxForkDepth = depth
+
+	if *pprofAddr != "" {
+		go func() {
+			logger.Info("serving profiles", "addr", *pprofAddr)
+			if err := http.ListenAndServe(*pprofAddr, nil); err != nil {
+				logger.Warn("pprof server", "err", err)
+			}
+		}()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
