@@ -240,7 +240,8 @@ func payload(r *AuthRequest, accessKey string, mode payloadMode, sum [sha256.Siz
 	if body == nil {
 		body = bytes.NewReader(nil)
 	}
-	res := &AuthResult{AccessKey: accessKey, Size: r.ContentLength, Trailer: noTrailer}
+	// The request's strings may live in buffers the HTTP server reuses.
+	res := &AuthResult{AccessKey: strings.Clone(accessKey), Size: r.ContentLength, Trailer: noTrailer}
 	if res.Size < -1 {
 		res.Size = -1
 	}
