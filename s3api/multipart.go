@@ -137,7 +137,7 @@ func decodeCompleteMultipart(data []byte) ([]gateway.CompletePartInput, error) {
 		if n < 1 || n > gateway.MaxParts {
 			return nil, argError(errInvalidPartNumberArg, "partNumber", p.PartNumber)
 		}
-		if strings.TrimSpace(p.ETag) == "" {
+		if strings.Trim(strings.TrimSpace(p.ETag), `"`) == "" {
 			return nil, ErrMalformedXML
 		}
 		if n <= prev {

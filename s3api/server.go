@@ -395,6 +395,10 @@ func (s *Server) parse(r *request) error {
 	fc := r.c.Context()
 	r.method = string(fc.Method())
 	r.host = string(fc.Request.Header.Host())
+	if r.host == "" {
+		// An absolute-form request target carries the host itself.
+		r.host = string(fc.Host())
+	}
 	uri := string(fc.RequestURI())
 	// Absolute-form request targets (proxies): keep only the path.
 	if i := strings.Index(uri, "://"); i > 0 && !strings.HasPrefix(uri, "/") {
