@@ -1,0 +1,559 @@
+// Package harness builds the forkstore binary and runs it as a real process
+// on loopback for the end-to-end, cluster and benchmark suites.
+//
+// It owns process lifecycle only: free ports, a private data directory,
+// credentials through the environment, readiness polling with a deadline,
+// the server's log (printed when a test fails), and Stop (SIGTERM), Kill
+// (SIGKILL), Pause/Resume (SIGSTOP/SIGCONT) and Restart on the same data
+// directory. It never signals any process it did not start.
+//
+// The suites can also run against an S3 endpoint that is already running
+// (FORKSTORE_E2E_ENDPOINT, see External), which is how the tests themselves
+// are checked against a reference implementation.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Default credentials of the servers the harness starts.
+const (
+	DefaultUser     = "forkstore-e2e"
+	DefaultPassword = "forkstore-e2e-secret-key"
+	DefaultRegion   = "us-east-1"
+)
+
+// RepoRoot returns the directory holding the module's go.mod.
+func RepoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("harness: not inside the forkstore module")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// Build compiles ./gateway/cmd/forkstore into dir and returns the binary's
+// path. FORKSTORE_BIN, when set, names a prebuilt binary to use instead.
+// FORKSTORE_E2E_RACE=1 builds with the race detector.
+func Build(dir string) (string, error) {
+	if bin := os.Getenv("FORKSTORE_BIN"); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return "", fmt.Errorf("FORKSTORE_BIN: %w", err)
+		}
+		return abs, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "forkstore")
+	args := []string{"build", "-o", bin}
+	if os.Getenv("FORKSTORE_E2E_RACE") == "1" {
+		args = append(args, "-race")
+	}
+	args = append(args, "./gateway/cmd/forkstore")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return bin, nil
+}
+
+// FreePort returns a loopback TCP address that was free a moment ago.
+func FreePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// Options configure a server process.
+type Options struct {
+	User, Password string
+	Region         string
+	Domain         string // --domain, for virtual-host style requests
+	History        string // --history retention window, e.g. "1h"
+	NodeID         int
+	Args           []string // extra arguments after the standard ones
+	Env            []string // extra environment, KEY=VALUE
+	ReadyTimeout   time.Duration
+	StopTimeout    time.Duration
+}
+
+// Option changes Options.
+type Option func(*Options)
+
+// WithCredentials sets the root user and password.
+func WithCredentials(user, password string) Option {
+	return func(o *Options) { o.User, o.Password = user, password }
+}
+
+// WithRegion sets --region.
+func WithRegion(region string) Option { return func(o *Options) { o.Region = region } }
+
+// WithDomain sets --domain.
+func WithDomain(domain string) Option { return func(o *Options) { o.Domain = domain } }
+
+// WithHistory sets --history.
+func WithHistory(window string) Option { return func(o *Options) { o.History = window } }
+
+// WithArgs appends command-line arguments.
+func WithArgs(args ...string) Option {
+	return func(o *Options) { o.Args = append(o.Args, args...) }
+}
+
+// WithEnv appends environment variables (KEY=VALUE).
+func WithEnv(kv ...string) Option { return func(o *Options) { o.Env = append(o.Env, kv...) } }
+
+// WithReadyTimeout sets how long Start waits for /health/ready.
+func WithReadyTimeout(d time.Duration) Option { return func(o *Options) { o.ReadyTimeout = d } }
+
+// Server is one forkstore server process.
+type Server struct {
+	t    testing.TB
+	bin  string
+	opts Options
+
+	DataDir  string
+	S3Addr   string // host:port of the S3 listener
+	RaftAddr string // host:port of the Raft listener
+	LogPath  string
+
+	// external is set when the suite runs against an endpoint that the
+	// harness did not start; lifecycle calls then skip the test.
+	external bool
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	logFile *os.File
+	exited  chan struct{} // closed when the current process has exited
+	waitErr error
+	starts  int
+}
+
+// Start launches a server with its own data directory and ports, waits
+// until it is ready and registers cleanup (SIGKILL of this process only,
+// and the log when the test failed). If FORKSTORE_E2E_ENDPOINT is set, it
+// returns the external server instead.
+func Start(t testing.TB, bin string, opts ...Option) *Server {
+	t.Helper()
+	if s := External(t); s != nil {
+		return s
+	}
+	o := Options{
+		User:         DefaultUser,
+		Password:     DefaultPassword,
+		Region:       DefaultRegion,
+		NodeID:       1,
+		ReadyTimeout: 60 * time.Second,
+		StopTimeout:  30 * time.Second,
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	dir := t.TempDir() // removed after the cleanup below has run
+	s3Addr, err := FreePort()
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	raftAddr, err := FreePort()
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	s := &Server{
+		t:        t,
+		bin:      bin,
+		opts:     o,
+		DataDir:  filepath.Join(dir, "data"),
+		S3Addr:   s3Addr,
+		RaftAddr: raftAddr,
+		LogPath:  filepath.Join(dir, "server.log"),
+	}
+	t.Cleanup(s.cleanup)
+	s.start()
+	return s
+}
+
+// External returns a Server describing FORKSTORE_E2E_ENDPOINT (with
+// FORKSTORE_E2E_ACCESS_KEY, FORKSTORE_E2E_SECRET_KEY and
+// FORKSTORE_E2E_REGION), or nil when it is not set.
+func External(t testing.TB) *Server {
+	ep := os.Getenv("FORKSTORE_E2E_ENDPOINT")
+	if ep == "" {
+		return nil
+	}
+	ep = strings.TrimPrefix(strings.TrimPrefix(ep, "http://"), "https://")
+	o := Options{
+		User:     os.Getenv("FORKSTORE_E2E_ACCESS_KEY"),
+		Password: os.Getenv("FORKSTORE_E2E_SECRET_KEY"),
+		Region:   os.Getenv("FORKSTORE_E2E_REGION"),
+	}
+	if o.Region == "" {
+		o.Region = DefaultRegion
+	}
+	return &Server{t: t, opts: o, S3Addr: strings.TrimSuffix(ep, "/"), external: true}
+}
+
+// IsExternal reports whether the server was not started by the harness.
+func (s *Server) IsExternal() bool { return s.external }
+
+// User returns the root access key.
+func (s *Server) User() string { return s.opts.User }
+
+// Password returns the root secret key.
+func (s *Server) Password() string { return s.opts.Password }
+
+// Region returns the configured region.
+func (s *Server) Region() string { return s.opts.Region }
+
+// URL returns the S3 endpoint as http://host:port.
+func (s *Server) URL() string { return "http://" + s.S3Addr }
+
+// PID returns the process id of the running server, or 0.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+func (s *Server) needProcess() {
+	s.t.Helper()
+	if s.external {
+		s.t.Skip("needs a server started by the harness (FORKSTORE_E2E_ENDPOINT is set)")
+	}
+}
+
+func (s *Server) args() []string {
+	a := []string{
+		"server",
+		"--data", s.DataDir,
+		"--s3-addr", s.S3Addr,
+		"--raft-addr", s.RaftAddr,
+		"--node-id", strconv.Itoa(s.opts.NodeID),
+		"--region", s.opts.Region,
+	}
+	if s.opts.Domain != "" {
+		a = append(a, "--domain", s.opts.Domain)
+	}
+	if s.opts.History != "" {
+		a = append(a, "--history", s.opts.History)
+	}
+	return append(a, s.opts.Args...)
+}
+
+func (s *Server) start() {
+	s.t.Helper()
+	f, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		s.t.Fatalf("open server log: %v", err)
+	}
+	s.starts++
+	fmt.Fprintf(f, "=== harness: start #%d: %s %s\n", s.starts, s.bin, strings.Join(s.args(), " "))
+	cmd := exec.Command(s.bin, s.args()...)
+	cmd.Env = append(cleanEnv(os.Environ()),
+		"FORKSTORE_ROOT_USER="+s.opts.User,
+		"FORKSTORE_ROOT_PASSWORD="+s.opts.Password,
+	)
+	cmd.Env = append(cmd.Env, s.opts.Env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	// Own process group: a Ctrl-C on the test run is not delivered to the
+	// server twice, and signals from the harness go to this pid only.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		s.t.Fatalf("start %s: %v", s.bin, err)
+	}
+	exited := make(chan struct{})
+	s.mu.Lock()
+	s.cmd, s.logFile, s.exited, s.waitErr = cmd, f, exited, nil
+	s.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		s.mu.Lock()
+		s.waitErr = err
+		s.mu.Unlock()
+		close(exited)
+	}()
+	if err := s.waitReady(s.opts.ReadyTimeout); err != nil {
+		s.t.Fatalf("server did not become ready: %v\n%s", err, s.LogTail(16<<10))
+	}
+}
+
+// cleanEnv drops FORKSTORE_* variables of the calling environment so the
+// server sees only what the test sets.
+func cleanEnv(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "FORKSTORE_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// waitReady polls GET /health/ready until it answers 200, the process
+// exits, or the deadline passes.
+func (s *Server) waitReady(timeout time.Duration) error {
+	s.mu.Lock()
+	exited := s.exited
+	s.mu.Unlock()
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	last := errors.New("no answer yet")
+	for {
+		resp, err := client.Get(s.URL() + "/health/ready")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Errorf("GET /health/ready: %s", resp.Status)
+		} else {
+			last = err
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("process exited before it was ready (%v)", s.exitErr())
+		case <-deadline.C:
+			return fmt.Errorf("not ready after %v: %v", timeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) exitErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waitErr
+}
+
+// Running reports whether the process is alive.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	exited := s.exited
+	s.mu.Unlock()
+	if exited == nil {
+		return false
+	}
+	select {
+	case <-exited:
+		return false
+	default:
+		return true
+	}
+}
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Signal(sig)
+	}
+}
+
+func (s *Server) wait(timeout time.Duration) bool {
+	s.mu.Lock()
+	exited := s.exited
+	s.mu.Unlock()
+	if exited == nil {
+		return true
+	}
+	select {
+	case <-exited:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// Stop sends SIGTERM and waits for the process to exit. It fails the test
+// if the server does not exit within the stop timeout or exits non-zero.
+func (s *Server) Stop() {
+	s.t.Helper()
+	s.needProcess()
+	if !s.Running() {
+		return
+	}
+	s.signal(syscall.SIGTERM)
+	if !s.wait(s.opts.StopTimeout) {
+		s.signal(syscall.SIGKILL)
+		s.wait(s.opts.StopTimeout)
+		s.t.Fatalf("server did not exit within %v of SIGTERM\n%s", s.opts.StopTimeout, s.LogTail(16<<10))
+	}
+	s.closeLog()
+	if err := s.exitErr(); err != nil {
+		s.t.Errorf("server exited with %v after SIGTERM, want status 0\n%s", err, s.LogTail(8<<10))
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (s *Server) Kill() {
+	s.t.Helper()
+	s.needProcess()
+	if !s.Running() {
+		return
+	}
+	s.signal(syscall.SIGKILL)
+	s.wait(time.Minute)
+	s.closeLog()
+}
+
+// Pause stops the process with SIGSTOP.
+func (s *Server) Pause() { s.t.Helper(); s.needProcess(); s.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused process with SIGCONT.
+func (s *Server) Resume() { s.t.Helper(); s.needProcess(); s.signal(syscall.SIGCONT) }
+
+// Restart starts the server again on the same data directory and ports,
+// stopping it first with SIGTERM if it is running, and waits until ready.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.needProcess()
+	if s.Running() {
+		s.Stop()
+	}
+	s.start()
+}
+
+func (s *Server) closeLog() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.logFile != nil {
+		s.logFile.Close()
+		s.logFile = nil
+	}
+}
+
+func (s *Server) cleanup() {
+	if s.external {
+		return
+	}
+	if s.Running() {
+		s.signal(syscall.SIGKILL)
+		s.wait(time.Minute)
+	}
+	s.closeLog()
+	if s.t.Failed() {
+		s.t.Logf("server log (%s, last 32 KiB):\n%s", s.LogPath, s.LogTail(32<<10))
+	}
+}
+
+// LogTail returns up to n bytes from the end of the server's log.
+func (s *Server) LogTail(n int64) string {
+	if s.LogPath == "" {
+		return ""
+	}
+	f, err := os.Open(s.LogPath)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err.Error()
+	}
+	off := st.Size() - n
+	if off < 0 {
+		off = 0
+	}
+	b := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// PeakRSS returns the process's peak resident set size in bytes (VmHWM).
+func (s *Server) PeakRSS() (int64, error) {
+	pid := s.PID()
+	if pid == 0 {
+		return 0, errors.New("harness: no process")
+	}
+	return procStatusBytes(pid, "VmHWM")
+}
+
+// RSS returns the process's current resident set size in bytes (VmRSS).
+func (s *Server) RSS() (int64, error) {
+	pid := s.PID()
+	if pid == 0 {
+		return 0, errors.New("harness: no process")
+	}
+	return procStatusBytes(pid, "VmRSS")
+}
+
+func procStatusBytes(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok || name != field {
+			continue
+		}
+		f := strings.Fields(rest) // "123456 kB"
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("harness: unexpected %s line %q", field, line)
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("harness: %s not in /proc/%d/status", field, pid)
+}
+
+// WaitFor polls cond every interval until it returns true or the deadline
+// passes, then fails the test with msg.
+func WaitFor(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out after %v waiting for %s", timeout, msg)
+		case <-tick.C:
+		}
+	}
+}
