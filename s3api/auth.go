@@ -61,8 +61,8 @@ type AuthResult struct {
 // It holds no per-request state and is safe for concurrent use.
 type Authenticator struct {
 	// Region is the region the credential scope must name. Empty accepts
-	// any region. A GetBucketLocation request (GET ?location) may also be
-	// signed for us-east-1, as AWS allows and minio-go relies on.
+	// any region. GetBucketLocation (GET ?location) and ListBuckets (GET /)
+	// may also be signed for us-east-1, as AWS allows and minio-go relies on.
 	Region string
 	// Secret returns the secret key of an access key.
 	Secret func(accessKey string) (secret string, ok bool)

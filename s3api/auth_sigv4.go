@@ -164,9 +164,26 @@ func (a *Authenticator) regionOK(region string, r *AuthRequest, q authQuery) boo
 	if a.Region == "" || region == a.Region {
 		return true
 	}
-	// GetBucketLocation may be signed for us-east-1 whatever the bucket's
-	// region: clients (minio-go) ask it before they know the region.
-	return region == "us-east-1" && r.Method == http.MethodGet && q.has("location")
+	// As on AWS, GetBucketLocation and ListBuckets may be signed for
+	// us-east-1 whatever the region: clients (minio-go) send them before
+	// they know the region.
+	if region != "us-east-1" || r.Method != http.MethodGet {
+		return false
+	}
+	return q.has("location") || a.isListBuckets(r)
+}
+
+// isListBuckets reports whether r addresses the service, not a bucket.
+func (a *Authenticator) isListBuckets(r *AuthRequest) bool {
+	if r.RawPath != "/" && r.RawPath != "" {
+		return false
+	}
+	if a.VirtualHostBucket != nil {
+		if b, ok := a.VirtualHostBucket(r.Host); ok && b != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func wrongRegion(got, want string) string {

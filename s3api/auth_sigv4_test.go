@@ -195,25 +195,31 @@ func TestSigV4HeaderErrors(t *testing.T) {
 }
 
 // TestSigV4Regions: a credential scope must name the configured region,
-// except GetBucketLocation, which may be signed for us-east-1 (minio-go asks
-// it before it knows the region); an empty Region accepts any.
+// except GetBucketLocation and ListBuckets, which may be signed for
+// us-east-1 (minio-go sends them before it knows the region); an empty
+// Region accepts any.
 func TestSigV4Regions(t *testing.T) {
 	now := time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC)
 	for _, tc := range []struct {
-		name, configured, signed, query string
-		ok                              bool
+		name, configured, signed, host, path, query string
+		ok                                          bool
 	}{
-		{"same", "eu-west-1", "eu-west-1", "", true},
-		{"other", "eu-west-1", "us-west-2", "", false},
-		{"us-east-1", "eu-west-1", "us-east-1", "", false},
-		{"location us-east-1", "eu-west-1", "us-east-1", "location", true},
-		{"location other", "eu-west-1", "us-west-2", "location", false},
-		{"any", "", "xx-custom-9", "", true},
+		{"same", "eu-west-1", "eu-west-1", "s3.example.com", "/bucket", "", true},
+		{"other", "eu-west-1", "us-west-2", "s3.example.com", "/bucket", "", false},
+		{"us-east-1", "eu-west-1", "us-east-1", "s3.example.com", "/bucket", "", false},
+		{"location us-east-1", "eu-west-1", "us-east-1", "s3.example.com", "/bucket", "location", true},
+		{"location other", "eu-west-1", "us-west-2", "s3.example.com", "/bucket", "location", false},
+		{"list buckets us-east-1", "eu-west-1", "us-east-1", "s3.amazonaws.com", "/", "", true},
+		{"list buckets other", "eu-west-1", "us-west-2", "s3.amazonaws.com", "/", "", false},
+		{"virtual-hosted bucket us-east-1", "eu-west-1", "us-east-1", "bucket.s3.amazonaws.com", "/", "", false},
+		{"any", "", "xx-custom-9", "s3.example.com", "/bucket", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &AuthRequest{Method: "GET", Host: "s3.example.com", RawPath: "/bucket", RawQuery: tc.query, Header: http.Header{}}
+			r := &AuthRequest{Method: "GET", Host: tc.host, RawPath: tc.path, RawQuery: tc.query, Header: http.Header{}}
 			signHeaderV4(r, now, tc.signed)
-			_, err := testAuthenticator(tc.configured, now).Authenticate(r)
+			a := testAuthenticator(tc.configured, now)
+			a.VirtualHostBucket = awsVirtualHost
+			_, err := a.Authenticate(r)
 			if tc.ok && err != nil {
 				t.Fatal(err)
 			}
