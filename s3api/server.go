@@ -297,7 +297,7 @@ func (s *Server) finish(r *request) {
 	}
 	s.discardBody(r)
 	r.status = r.c.Response().StatusCode()
-	if r.bytesOut == 0 {
+	if r.bytesOut == 0 && r.method != http.MethodHead {
 		r.bytesOut = int64(r.c.Response().Header.ContentLength())
 		if r.bytesOut < 0 {
 			r.bytesOut = 0
@@ -516,6 +516,7 @@ func (s *Server) writeResponse(r *request, resp *response) {
 		}
 		r.set("Content-Type", "application/xml")
 		c.Response().SetBodyRaw(data)
+		r.bytesOut = int64(len(data))
 	case resp.json != nil:
 		data, err := json.Marshal(resp.json)
 		if err != nil {
@@ -524,6 +525,7 @@ func (s *Server) writeResponse(r *request, resp *response) {
 		}
 		r.set("Content-Type", "application/json")
 		c.Response().SetBodyRaw(append(data, '\n'))
+		r.bytesOut = int64(len(data) + 1)
 	case resp.body != nil:
 		c.Context().SetBodyStream(resp.body, int(resp.size))
 		if resp.size > 0 {
@@ -557,6 +559,7 @@ func (s *Server) renderError(r *request, api *APIError, f errorFields) {
 		data, _ := json.Marshal(adminError{Code: api.Code, Message: api.Message})
 		r.set("Content-Type", "application/json")
 		c.Response().SetBodyRaw(append(data, '\n'))
+		r.bytesOut = int64(len(data) + 1)
 		return
 	}
 	if api.Status == http.StatusNotModified || r.method == http.MethodHead {
@@ -591,6 +594,7 @@ func (s *Server) renderError(r *request, api *APIError, f errorFields) {
 	}
 	r.set("Content-Type", "application/xml")
 	c.Response().SetBodyRaw(data)
+	r.bytesOut = int64(len(data))
 }
 
 const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
