@@ -36,12 +36,13 @@ type liveServer struct {
 	core *minio.Core
 }
 
-func newLiveServer(t *testing.T, opts ...func(*minio.Options)) *liveServer {
+func newLiveServer(t *testing.T, domains ...string) *liveServer {
 	t.Helper()
 	node := gatewaytest.NewNode(t, gatewaytest.Config(t))
 	sink := &logSink{t: t}
 	cfg := DefaultConfig()
 	cfg.Region = testRegion
+	cfg.Domains = domains
 	s := New(cfg, node.Service(), slog.New(slog.NewTextHandler(sink, nil)))
 	svc := node.Service()
 	s.auth.Secret = func(k string) (string, bool) {
@@ -60,15 +61,10 @@ func newLiveServer(t *testing.T, opts ...func(*minio.Options)) *liveServer {
 		defer cancel()
 		s.Shutdown(ctx)
 	})
-	mo := &minio.Options{Creds: credentials.NewStaticV4(testAccessKey, testSecretKey, ""), Region: testRegion}
-	for _, o := range opts {
-		o(mo)
-	}
-	mc, err := minio.New(ln.Addr().String(), mo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &liveServer{s: s, node: node, addr: ln.Addr().String(), mc: mc, core: &minio.Core{Client: mc}}
+	ls := &liveServer{s: s, node: node, addr: ln.Addr().String()}
+	ls.mc = newLiveServerClient(t, ls, func(*minio.Options) {})
+	ls.core = &minio.Core{Client: ls.mc}
+	return ls
 }
 
 // raw sends a SigV4-signed request over the wire.
@@ -621,6 +617,121 @@ func TestLiveMultipart(t *testing.T) {
 		o, _ := ls.mc.GetObject(ctx, "mpu", "copied", minio.GetObjectOptions{})
 		if got, _ := io.ReadAll(o); !bytes.Equal(got, data[10:110]) {
 			t.Errorf("copied part: %d bytes", len(got))
+		}
+	})
+}
+
+// TestLiveAuthForms: presigned URLs (SigV4, and the SigV2 form boto3
+// generates by default for us-east-1), a payload hash mismatch, and
+// virtual-host style requests from minio-go.
+func TestLiveAuthForms(t *testing.T) {
+	ls := newLiveServer(t, "s3.test")
+	ctx := t.Context()
+	if err := ls.mc.MakeBucket(ctx, "auth", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	do := func(req *http.Request) (*http.Response, []byte) {
+		t.Helper()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	t.Run("presigned v4", func(t *testing.T) {
+		u, err := ls.mc.PresignedPutObject(ctx, "auth", "p4", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("PUT", u.String(), strings.NewReader("v4 body"))
+		if resp, b := do(req); resp.StatusCode != 200 {
+			t.Fatalf("PUT: %d %s", resp.StatusCode, b)
+		}
+		u, err = ls.mc.PresignedGetObject(ctx, "auth", "p4", time.Hour, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ = http.NewRequest("GET", u.String(), nil)
+		if resp, b := do(req); resp.StatusCode != 200 || string(b) != "v4 body" {
+			t.Fatalf("GET: %d %s", resp.StatusCode, b)
+		}
+	})
+	t.Run("presigned v2", func(t *testing.T) {
+		req, _ := http.NewRequest("PUT", "http://"+ls.addr+"/auth/p2", nil)
+		req = signer.PreSignV2(*req, testAccessKey, testSecretKey, 3600, false)
+		put, _ := http.NewRequest("PUT", req.URL.String(), strings.NewReader("v2 body"))
+		if resp, b := do(put); resp.StatusCode != 200 {
+			t.Fatalf("PUT: %d %s", resp.StatusCode, b)
+		}
+		req, _ = http.NewRequest("GET", "http://"+ls.addr+"/auth/p2", nil)
+		req = signer.PreSignV2(*req, testAccessKey, testSecretKey, 3600, false)
+		if resp, b := do(req); resp.StatusCode != 200 || string(b) != "v2 body" {
+			t.Fatalf("GET: %d %s", resp.StatusCode, b)
+		}
+	})
+	t.Run("payload hash mismatch", func(t *testing.T) {
+		req, _ := http.NewRequest("PUT", "http://"+ls.addr+"/auth/bad", strings.NewReader("actual body"))
+		sum := sha256.Sum256([]byte("claimed body"))
+		req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+		req = signer.SignV4(*req, testAccessKey, testSecretKey, "", testRegion)
+		if resp, b := do(req); resp.StatusCode != 400 || !bytes.Contains(b, []byte("XAmzContentSHA256Mismatch")) {
+			t.Fatalf("got %d %s", resp.StatusCode, b)
+		}
+		if _, err := ls.mc.StatObject(ctx, "auth", "bad", minio.StatObjectOptions{}); code(err) != "NoSuchKey" {
+			t.Errorf("a body that failed verification was stored: %v", err)
+		}
+	})
+	t.Run("Expect: 100-continue", func(t *testing.T) {
+		body := randBytes(300<<10, 5)
+		req, _ := http.NewRequest("PUT", "http://"+ls.addr+"/auth/expect", bytes.NewReader(body))
+		req.Header.Set("Expect", "100-continue")
+		sum := sha256.Sum256(body)
+		req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+		req = signer.SignV4(*req, testAccessKey, testSecretKey, "", testRegion)
+		cl := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		st, err := ls.mc.StatObject(ctx, "auth", "expect", minio.StatObjectOptions{})
+		if resp.StatusCode != 200 || err != nil || st.Size != int64(len(body)) {
+			t.Errorf("status %d, stat %+v %v", resp.StatusCode, st, err)
+		}
+	})
+	t.Run("virtual host", func(t *testing.T) {
+		_, port, _ := net.SplitHostPort(ls.addr)
+		tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, ls.addr)
+		}}
+		vc, err := minio.New("s3.test:"+port, &minio.Options{
+			Creds:  credentials.NewStaticV4(testAccessKey, testSecretKey, ""),
+			Region: testRegion, BucketLookup: minio.BucketLookupDNS, Transport: tr,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := vc.PutObject(ctx, "auth", "vh/key 1", strings.NewReader("vhost"), 5, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		o, err := ls.mc.GetObject(ctx, "auth", "vh/key 1", minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := io.ReadAll(o); string(b) != "vhost" {
+			t.Errorf("path-style read of a virtual-host write: %q", b)
+		}
+		var keys []string
+		for oi := range vc.ListObjects(ctx, "auth", minio.ListObjectsOptions{Prefix: "vh/"}) {
+			if oi.Err != nil {
+				t.Fatal(oi.Err)
+			}
+			keys = append(keys, oi.Key)
+		}
+		if strings.Join(keys, ",") != "vh/key 1" {
+			t.Errorf("virtual-host listing %q", keys)
 		}
 	})
 }

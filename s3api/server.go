@@ -214,9 +214,6 @@ type request struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	// detached is set when a streamed response owns ctx (it cancels on
-	// Close), so the request must not cancel it on return.
-	detached bool
 
 	// raw is the body as received; body/size/trailer are the decoded and
 	// verified payload after authentication.
@@ -289,10 +286,11 @@ func (s *Server) recoverer(c *fiber.Ctx) (err error) {
 	return c.Next()
 }
 
-// finish releases the request: cancels its context unless a streamed body
-// owns it, makes the connection safe to reuse, and logs the access line.
+// finish releases the request: cancels its context (a streamed object
+// body has its own, see getObject), makes the connection safe to reuse,
+// and logs the access line.
 func (s *Server) finish(r *request) {
-	if r.cancel != nil && !r.detached {
+	if r.cancel != nil {
 		r.cancel()
 	}
 	s.discardBody(r)
