@@ -247,6 +247,19 @@ func TestLiveObjects(t *testing.T) {
 			t.Errorf("multi-range: %d %d", resp.StatusCode, len(body))
 		}
 	})
+	t.Run("Empty object", func(t *testing.T) {
+		if resp, b := ls.raw(t, "PUT", "/objs/empty", nil, nil); resp.StatusCode != 200 {
+			t.Fatalf("put: %d %s", resp.StatusCode, b)
+		}
+		resp, body := ls.raw(t, "GET", "/objs/empty", nil, nil)
+		if resp.StatusCode != 200 || len(body) != 0 || resp.ContentLength != 0 || resp.Header.Get("Content-Type") != "binary/octet-stream" {
+			t.Errorf("GET: %d %d %v", resp.StatusCode, resp.ContentLength, resp.Header)
+		}
+		resp, body = ls.raw(t, "GET", "/objs/empty", nil, map[string]string{"Range": "bytes=0-"})
+		if resp.StatusCode != 416 || !bytes.Contains(body, []byte("InvalidRange")) {
+			t.Errorf("ranged GET: %d %s", resp.StatusCode, body)
+		}
+	})
 	t.Run("Preconditions", func(t *testing.T) {
 		etag := `"` + info.ETag + `"`
 		resp, body := ls.raw(t, "GET", "/objs/dir/big.bin", nil, map[string]string{"If-None-Match": etag})

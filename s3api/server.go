@@ -540,7 +540,14 @@ func (s *Server) writeResponse(r *request, resp *response) {
 // to nothing become InternalError and are logged once, with request_id.
 func (s *Server) writeError(r *request, err error) {
 	api, fields, known := toAPIError(err)
-	if !known || api.Status >= 500 {
+	switch {
+	case api.Status == http.StatusNotImplemented:
+		// The client asked for something forkstore does not do; the
+		// access line records it.
+	case api.Status == http.StatusServiceUnavailable && known:
+		s.log.Warn("request failed", "request_id", r.id, "op", string(r.route.Op),
+			"bucket", r.route.Bucket, "key", r.route.Key, "err", err.Error())
+	case !known || api.Status >= 500:
 		s.log.Error("request failed", "request_id", r.id, "op", string(r.route.Op),
 			"bucket", r.route.Bucket, "key", r.route.Key, "err", err.Error())
 	}
