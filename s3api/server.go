@@ -155,8 +155,9 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 		// A PutObject with Content-Type multipart/form-data is an object,
 		// not a form to parse.
 		DisablePreParseMultipartForm: true,
-		// Every string that outlives a request is copied once, in
-		// newRequest; Immutable makes any Fiber accessor safe as well.
+		// Every string s3api keeps is copied once, in parse (request
+		// line, headers, query); Immutable makes any Fiber accessor safe
+		// as well, so no fasthttp buffer can leak into the gateway.
 		Immutable:                 true,
 		ServerHeader:              "forkstore",
 		DisableStartupMessage:     true,
