@@ -716,7 +716,7 @@ func (a *applier) supersedeNull(b *Bucket, key string) error {
 	}
 	for _, r := range recs {
 		if r.null && r.deletedAt == 0 {
-			return a.supersede(b, key, r.version)
+			return a.supersedeIn(b, key, r.version, recs)
 		}
 	}
 	return nil

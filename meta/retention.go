@@ -156,6 +156,12 @@ func (a *applier) supersede(b *Bucket, key string, version uint64) error {
 	if err != nil {
 		return err
 	}
+	return a.supersedeIn(b, key, version, recs)
+}
+
+// supersedeIn is supersede with the key's records already loaded.
+func (a *applier) supersedeIn(b *Bucket, key string, version uint64, recs []verRec) error {
+	var err error
 	idx := -1
 	for i := range recs {
 		if recs[i].version == version {
