@@ -131,15 +131,24 @@ func (sha256Hasher) Close() {}
 
 func (c raw) send(req *http.Request) rawResp {
 	c.t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	out, err := c.trySend(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	return out
+}
+
+// trySend is send that returns transport errors.
+func (c raw) trySend(req *http.Request) (rawResp, error) {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return rawResp{}, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	out := rawResp{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	xml.Unmarshal(b, &out.Err)
-	return out
+	return out, nil
 }
 
 func (c raw) do(method, path string, query url.Values, hdr http.Header, body []byte) rawResp {
@@ -328,7 +337,7 @@ func TestBadInput(t *testing.T) {
 			"under_score",           // no underscores
 			"double..dot",           // no adjacent periods
 			"192.168.10.20",         // not an IP address
-			"_forkstore",            // admin namespace
+			"_underscore",           // must start with a letter or digit
 			"bad%20name",            // a literal percent sign
 			"name with space",       // space
 			"ünïcødé",               // non-ASCII
@@ -489,9 +498,16 @@ func TestBadInput(t *testing.T) {
 		for _, n := range []int{8 << 10, 64 << 10, 1 << 20} {
 			key := fmt.Sprintf("huge-header-%d", n)
 			hdr := http.Header{"X-Amz-Meta-Big": {strings.Repeat("v", n)}}
-			resp := r.do(http.MethodPut, "/"+b+"/"+key, nil, hdr, []byte("x"))
-			if resp.Status < 400 || resp.Status >= 500 || resp.Err.Code == "" {
-				t.Errorf("PUT with a %d-byte header: %s; want a 4xx S3 XML error (MetadataTooLarge or 431)", n, resp)
+			resp, err := r.trySend(r.request(http.MethodPut, "/"+b+"/"+key, nil, hdr, []byte("x")))
+			switch {
+			case err != nil && n >= 1<<20:
+				// A server may answer and close before reading a 1 MiB
+				// header; the client then sees the reset, not the answer.
+				t.Logf("PUT with a %d-byte header: %v (connection closed by the server)", n, err)
+			case err != nil:
+				t.Errorf("PUT with a %d-byte header: %v; want a 4xx S3 XML error", n, err)
+			case resp.Status < 400 || resp.Status >= 500 || resp.Err.Code == "":
+				t.Errorf("PUT with a %d-byte header: %s; want a 4xx S3 XML error (MetadataTooLarge, RequestHeaderSectionTooLarge or 431)", n, resp)
 			}
 			absent(t, c, b, key, "refused huge header")
 		}
