@@ -31,6 +31,9 @@ type Config struct {
 	OrphanGrace time.Duration
 	// GCInterval is how often the chunk collector runs.
 	GCInterval time.Duration
+	// HistoryGCInterval is how often retention passes run over every
+	// bucket when a history window is configured (versions age out of it).
+	HistoryGCInterval time.Duration
 	// GCReadGrace is how long a chunk outlives its last reference, so that
 	// reads that fetched its record just before can still stream it.
 	GCReadGrace time.Duration
@@ -39,15 +42,17 @@ type Config struct {
 // DefaultConfig returns the configuration `make run` uses.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:       "data",
-		Region:        "us-east-1",
-		Raft:          raft.DefaultConfig(),
-		ChunkSize:     4 << 20,
-		InlineMax:     64 << 10,
-		MaxObjectSize: 5 << 30,
-		OrphanGrace:   6 * time.Hour,
-		GCInterval:    2 * time.Second,
-		GCReadGrace:   30 * time.Second,
+		DataDir:           "data",
+		Region:            "us-east-1",
+		Raft:              raft.DefaultConfig(),
+		Meta:              meta.DefaultOptions(),
+		ChunkSize:         4 << 20,
+		InlineMax:         64 << 10,
+		MaxObjectSize:     5 << 30,
+		OrphanGrace:       6 * time.Hour,
+		GCInterval:        2 * time.Second,
+		GCReadGrace:       30 * time.Second,
+		HistoryGCInterval: time.Minute,
 	}
 }
 

@@ -98,21 +98,33 @@ func (n *Node) Ready(ctx context.Context) error {
 // every replica has applied it and deleted its copy before it is trimmed.
 const gcTrimAge = 5 * time.Minute
 
-// collectGarbage deletes the local copies of chunks whose last reference
-// went away, and sweeps old unreferenced chunk files (uploads that never
-// committed). It reads the local replica (a stale read is fine: an entry
-// only ever appears once its chunk is unreachable).
+// collectGarbage runs the node's background collection:
+//   - the leader proposes the bounded retention passes (GCBucket) that
+//     deleting a snapshot, fork or bucket started, and, with a history
+//     window, periodic passes over every bucket as versions age out of it;
+//   - every node deletes its local copies of chunks whose last reference
+//     went away (the GC queue, read from the local replica: an entry only
+//     appears once its chunk is unreachable), and the leader trims the
+//     queue once every replica has had time to do the same;
+//   - old unreferenced chunk files (uploads that never committed) are swept.
 func (n *Node) collectGarbage() {
 	defer n.wg.Done()
 	t := time.NewTicker(n.cfg.GCInterval)
 	defer t.Stop()
 	var cursor uint64
-	lastSweep := time.Now()
+	lastSweep, lastHistory := time.Now(), time.Now()
 	for {
 		select {
 		case <-n.stop:
 			return
 		case <-t.C:
+		}
+		if n.isLeader() {
+			n.runRetention(false)
+			if n.cfg.Meta.History > 0 && time.Since(lastHistory) > n.cfg.HistoryGCInterval {
+				n.runRetention(true)
+				lastHistory = time.Now()
+			}
 		}
 		cursor = n.deleteQueued(cursor)
 		if time.Since(lastSweep) > n.cfg.OrphanGrace/4 {
@@ -122,37 +134,89 @@ func (n *Node) collectGarbage() {
 	}
 }
 
+func (n *Node) isLeader() bool {
+	lid, ok := n.host.LeaderID(metaShard)
+	return ok && lid == n.cfg.Raft.NodeID
+}
+
+// localRead runs a query on the local replica (possibly stale).
+func (n *Node) localRead(q func(r *meta.Reader) (any, error)) (any, error) {
+	return n.host.StaleRead(metaShard, meta.Query(q))
+}
+
+// gcSteps bounds the retention steps one collector round proposes, so a
+// large pass is spread over rounds instead of monopolising the log.
+const gcSteps = 64
+
+// runRetention proposes GCBucket steps for the buckets with a pass under
+// way, or, when all is set, starts a pass over every live bucket.
+func (n *Node) runRetention(all bool) {
+	v, err := n.localRead(func(r *meta.Reader) (any, error) {
+		if !all {
+			return r.PendingGC()
+		}
+		bs, err := r.Buckets()
+		ids := make([]uint64, len(bs))
+		for i, b := range bs {
+			ids[i] = b.ID
+		}
+		return ids, err
+	})
+	if err != nil {
+		n.log.Warn("retention: list buckets", "err", err)
+		return
+	}
+	steps := 0
+	for _, id := range v.([]uint64) {
+		for more := true; more && steps < gcSteps; steps++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			res, err := n.svc.propose(ctx, &meta.GCBucket{Bucket: id, Limit: 1000})
+			cancel()
+			if err != nil {
+				n.log.Warn("retention step failed", "bucket_id", id, "err", err)
+				return
+			}
+			more = res.More
+		}
+	}
+}
+
 func (n *Node) deleteQueued(cursor uint64) uint64 {
 	for {
-		v, err := n.host.StaleRead(metaShard, meta.Query(func(r *meta.Reader) (any, error) {
+		v, err := n.localRead(func(r *meta.Reader) (any, error) {
 			return r.GCQueue(cursor, 1000)
-		}))
+		})
 		if err != nil {
 			n.log.Warn("gc queue read failed", "err", err)
 			return cursor
 		}
 		entries := v.([]meta.GCEntry)
+		full := len(entries) >= 1000
 		// Leave recent entries alone for a while so that reads which
 		// fetched a record just before its last reference went away can
-		// still stream its chunks.
+		// still stream its chunks. Entries of one version are deleted
+		// together, so the cursor never splits a version.
 		horizon := uint64(time.Now().Add(-n.cfg.GCReadGrace).UnixNano())
 		for i, e := range entries {
 			if e.Version > horizon {
-				entries = entries[:i]
+				entries, full = entries[:i], false
 				break
 			}
+		}
+		for _, e := range entries {
 			if err := n.chunks.Delete(e.ChunkID); err != nil {
 				n.log.Warn("chunk delete failed", "chunk", e.ChunkID, "err", err)
 				return cursor
 			}
-			cursor = e.Version
 		}
-		if len(entries) < 1000 {
+		if len(entries) > 0 {
+			cursor = entries[len(entries)-1].Version
+		}
+		if !full {
 			break
 		}
 	}
-	// Trim old entries; only the leader bothers, followers skip.
-	if lid, ok := n.host.LeaderID(metaShard); ok && lid == n.cfg.Raft.NodeID && cursor > 0 {
+	if n.isLeader() && cursor > 0 {
 		upTo := uint64(time.Now().Add(-gcTrimAge).UnixNano())
 		if upTo > cursor {
 			upTo = cursor
@@ -177,9 +241,9 @@ func (n *Node) sweepOrphans() {
 		if mod.After(cutoff) {
 			return nil
 		}
-		v, err := n.host.StaleRead(metaShard, meta.Query(func(r *meta.Reader) (any, error) {
+		v, err := n.localRead(func(r *meta.Reader) (any, error) {
 			return r.ChunkReferenced(id), nil
-		}))
+		})
 		if err != nil {
 			return err
 		}

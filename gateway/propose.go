@@ -35,40 +35,14 @@ func (s *Service) propose(ctx context.Context, cmd any) (*meta.Result, error) {
 	return meta.DecodeResult(res)
 }
 
-// stampHeader fills the Header of a command that does not have one yet.
+// stampHeader fills the Header of a command that does not have one yet
+// (a retry of the same logical request keeps its request id).
 func stampHeader(cmd any) {
-	var h *meta.Header
-	switch c := cmd.(type) {
-	case *meta.CreateBucket:
-		h = &c.Header
-	case *meta.DeleteBucket:
-		h = &c.Header
-	case *meta.CreateSnapshot:
-		h = &c.Header
-	case *meta.DeleteSnapshot:
-		h = &c.Header
-	case *meta.SetVersioning:
-		h = &c.Header
-	case *meta.PutObject:
-		h = &c.Header
-	case *meta.DeleteObject:
-		h = &c.Header
-	case *meta.DeleteObjects:
-		h = &c.Header
-	case *meta.CreateUpload:
-		h = &c.Header
-	case *meta.PutPart:
-		h = &c.Header
-	case *meta.CompleteUpload:
-		h = &c.Header
-	case *meta.AbortUpload:
-		h = &c.Header
-	case *meta.TrimGC:
-		h = &c.Header
-	default:
-		panic(fmt.Sprintf("gateway: unknown command %T", cmd))
+	c, ok := cmd.(interface{ CommandHeader() *meta.Header })
+	if !ok {
+		panic(fmt.Sprintf("gateway: %T is not a command", cmd))
 	}
-	if h.RequestID == "" {
+	if h := c.CommandHeader(); h.RequestID == "" {
 		*h = header()
 	}
 }

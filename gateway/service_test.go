@@ -322,3 +322,46 @@ func TestForkAndSnapshot(t *testing.T) {
 		t.Fatalf("deleted base still visible: %v", err)
 	}
 }
+
+// A snapshot keeps an overwritten object's chunks; deleting the snapshot
+// lets the collector's retention pass release them (and a fork's base
+// does the same until the fork is deleted).
+func TestSnapshotDeletionReleasesChunks(t *testing.T) {
+	s, cfg := newService(t)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	old := randBytes(9, 200<<10) // 4 chunks
+	put(t, s, "base", "k", old)
+	snap, err := s.CreateSnapshot(ctx(t), "base", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "fork", ForkSource: "base", ForkSnapshot: fmt.Sprint(snap.Version)}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "base", "k", []byte("new"))
+	got, err := get(t, s, gateway.GetObjectInput{Bucket: "base", Key: "k", At: snap.Version})
+	if err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("read at snapshot: %d bytes, %v", len(got), err)
+	}
+	if err := s.DeleteSnapshot(ctx(t), "base", snap.Version); err != nil {
+		t.Fatal(err)
+	}
+	// The fork still needs the old version.
+	got, err = get(t, s, gateway.GetObjectInput{Bucket: "fork", Key: "k"})
+	if err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("fork after snapshot deleted: %d bytes, %v", len(got), err)
+	}
+	if n := chunkFiles(t, cfg); n != 4 {
+		t.Fatalf("chunk files = %d while the fork needs them", n)
+	}
+	if err := s.DeleteBucket(ctx(t), "fork"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "unreachable chunks to be collected", func() bool { return chunkFiles(t, cfg) == 0 })
+	got, err = get(t, s, gateway.GetObjectInput{Bucket: "base", Key: "k"})
+	if err != nil || string(got) != "new" {
+		t.Fatalf("base after GC: %q, %v", got, err)
+	}
+}

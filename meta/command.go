@@ -17,6 +17,10 @@ type Header struct {
 	Stamp     uint64 // proposer's wall clock, Unix nanoseconds
 }
 
+// CommandHeader returns the header; every command (as a pointer) has it
+// through embedding, so proposers can stamp any command the same way.
+func (h *Header) CommandHeader() *Header { return h }
+
 // CreateBucket creates a bucket, or a fork when ForkSource is set, or takes
 // a snapshot of an existing bucket when Snapshot is set.
 type CreateBucket struct {
