@@ -238,6 +238,17 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 			obj.Checksum.Value = v
 		}
 	}
+	if in.ObjectSize != nil && *in.ObjectSize != obj.Size {
+		return nil, fmt.Errorf("%w: x-amz-mp-object-size %d, parts add up to %d", ErrMalformedRequest, *in.ObjectSize, obj.Size)
+	}
+	if in.Checksum != "" {
+		if claimed := checksum.Canonical(in.ChecksumAlgorithm); claimed != alg {
+			return nil, fmt.Errorf("%w: checksum %s given for an upload using %s", ErrMalformedRequest, in.ChecksumAlgorithm, alg)
+		}
+		if stripPartCount(in.Checksum) != stripPartCount(obj.Checksum.Value) {
+			return nil, fmt.Errorf("%w: whole-object %s", ErrChecksumMismatch, alg)
+		}
+	}
 	res, err := s.propose(ctx, &meta.CompleteUpload{
 		Bucket: in.Bucket, UploadID: in.UploadID, Parts: cmdParts, Object: obj,
 		IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
@@ -246,6 +257,14 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 		return nil, err
 	}
 	return resultObject(res, &obj), nil
+}
+
+// stripPartCount drops the "-N" suffix of a composite checksum value.
+func stripPartCount(v string) string {
+	if i := strings.LastIndexByte(v, '-'); i > 0 {
+		return v[:i]
+	}
+	return v
 }
 
 // normalizeETag quotes an ETag as stored.

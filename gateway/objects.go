@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"unicode/utf8"
 
 	"github.com/forkstore/forkstore/gateway/checksum"
@@ -213,6 +214,15 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 	obj.Inline = src.Inline
 	obj.Chunks = src.Chunks
 	obj.Parts = src.Parts
+	if alg := checksum.Canonical(in.ChecksumAlgorithm); alg != "" && alg != src.Checksum.Algorithm {
+		sum, err := s.digest(ctx, src, alg)
+		if err != nil {
+			return nil, err
+		}
+		obj.Checksum = meta.Checksum{Algorithm: alg, Type: "FULL_OBJECT", Value: checksum.Encode(sum)}
+	} else if in.ChecksumAlgorithm != "" && alg == "" {
+		return nil, fmt.Errorf("%w: checksum algorithm %q", ErrMalformedRequest, in.ChecksumAlgorithm)
+	}
 	res, err := s.propose(ctx, &meta.PutObject{
 		Bucket: in.DstBucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
 		SharedChunks: len(obj.Chunks) > 0,
@@ -221,6 +231,23 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 		return nil, err
 	}
 	return resultObject(res, &obj), nil
+}
+
+// digest computes alg over an object's bytes.
+func (s *Service) digest(ctx context.Context, obj *meta.Object, alg string) ([]byte, error) {
+	h, err := checksum.New(alg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedRequest, err)
+	}
+	rc, err := s.OpenObject(ctx, obj, 0, obj.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	if _, err := io.Copy(h, rc); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
 }
 
 // ListObjects pages through a bucket's keys (v1 and v2).

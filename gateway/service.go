@@ -69,6 +69,10 @@ type CopyObjectInput struct {
 	Object      meta.Object
 	IfMatch     string
 	IfNoneMatch string
+	// ChecksumAlgorithm, when set and different from the source's, makes
+	// the copy store a fresh full-object checksum of that algorithm
+	// (x-amz-checksum-algorithm), computed by reading the source once.
+	ChecksumAlgorithm string
 }
 
 // UploadPartInput is UploadPart.
@@ -111,6 +115,13 @@ type CompleteInput struct {
 	Parts       []CompletePartInput
 	IfMatch     string
 	IfNoneMatch string
+	// ChecksumAlgorithm and Checksum are the whole-object checksum the
+	// client claims (x-amz-checksum-<alg>), if any; a composite value may
+	// carry its "-N" suffix. A mismatch fails with ErrChecksumMismatch.
+	ChecksumAlgorithm string
+	Checksum          string
+	// ObjectSize is x-amz-mp-object-size, nil when absent.
+	ObjectSize *int64
 }
 
 // Service is the node's S3 use cases. Methods are safe for concurrent use.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -363,5 +365,49 @@ func TestSnapshotDeletionReleasesChunks(t *testing.T) {
 	got, err = get(t, s, gateway.GetObjectInput{Bucket: "base", Key: "k"})
 	if err != nil || string(got) != "new" {
 		t.Fatalf("base after GC: %q, %v", got, err)
+	}
+}
+
+// CompleteMultipartUpload checks the client's whole-object claims
+// (x-amz-checksum-<alg>, x-amz-mp-object-size); CopyObject with a new
+// checksum algorithm stores that algorithm's full-object value.
+func TestCompleteClaimsAndCopyChecksum(t *testing.T) {
+	s, _ := newService(t)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
+		t.Fatal(err)
+	}
+	body := randBytes(5, 3000)
+	id, err := s.CreateMultipartUpload(ctx(t), "bk1", meta.Object{Key: "mp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.UploadPart(ctx(t), &gateway.UploadPartInput{Bucket: "bk1", Key: "mp", UploadID: id, Number: 1, Body: bytes.NewReader(body), Size: int64(len(body))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := []gateway.CompletePartInput{{Number: 1, ETag: p.ETag}}
+	wrong := int64(len(body) + 1)
+	if _, err := s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: "bk1", Key: "mp", UploadID: id, Parts: parts, ObjectSize: &wrong}); !errors.Is(err, gateway.ErrMalformedRequest) {
+		t.Fatalf("wrong object size: %v", err)
+	}
+	if _, err := s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: "bk1", Key: "mp", UploadID: id, Parts: parts, ChecksumAlgorithm: "crc64nvme", Checksum: "AAAAAAAAAAA="}); !errors.Is(err, gateway.ErrChecksumMismatch) {
+		t.Fatalf("wrong checksum: %v", err)
+	}
+	want, err := putChecksum(t, s, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int64(len(body))
+	o, err := s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: "bk1", Key: "mp", UploadID: id, Parts: parts, ChecksumAlgorithm: "CRC64NVME", Checksum: want, ObjectSize: &size})
+	if err != nil {
+		t.Fatalf("right claims refused: %v", err)
+	}
+	c, err := s.CopyObject(ctx(t), &gateway.CopyObjectInput{Source: o, DstBucket: "bk1", DstKey: "copy", ChecksumAlgorithm: "SHA256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	if c.Checksum.Algorithm != "SHA256" || c.Checksum.Value != base64.StdEncoding.EncodeToString(sum[:]) {
+		t.Fatalf("copy checksum %+v", c.Checksum)
 	}
 }

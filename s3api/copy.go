@@ -106,6 +106,7 @@ func (s *Server) copyObject(r *request) (*response, error) {
 	o, err := s.svc.CopyObject(r.ctx, &gateway.CopyObjectInput{
 		Source: src, DstBucket: r.route.Bucket, DstKey: r.route.Key,
 		Replace: replace, Object: obj, IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
+		ChecksumAlgorithm: strings.TrimSpace(r.header.Get("X-Amz-Checksum-Algorithm")),
 	})
 	if err != nil {
 		return nil, err

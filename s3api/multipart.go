@@ -176,10 +176,14 @@ func (s *Server) completeMultipartUpload(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.svc.CompleteMultipartUpload(r.ctx, &gateway.CompleteInput{
+	in := &gateway.CompleteInput{
 		Bucket: r.route.Bucket, Key: r.route.Key, UploadID: id, Parts: parts,
 		IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
-	})
+	}
+	if err := r.completeChecks(in); err != nil {
+		return nil, err
+	}
+	o, err := s.svc.CompleteMultipartUpload(r.ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -264,4 +268,32 @@ func (s *Server) listParts(r *request) (*response, error) {
 		out.NextPartNumberMarker = res.Parts[len(res.Parts)-1].Number
 	}
 	return &response{xml: out}, nil
+}
+
+// completeChecks reads the whole-object claims a client may make on
+// CompleteMultipartUpload: one x-amz-checksum-<alg> value and
+// x-amz-mp-object-size.
+func (r *request) completeChecks(in *gateway.CompleteInput) error {
+	for k, vs := range r.header {
+		suffix, ok := strings.CutPrefix(k, checksumHeaderPrefix)
+		if !ok || len(vs) == 0 {
+			continue
+		}
+		switch k {
+		case "X-Amz-Checksum-Algorithm", "X-Amz-Checksum-Type", "X-Amz-Checksum-Mode":
+			continue
+		}
+		if in.Checksum != "" {
+			return ErrInvalidChecksumRequest
+		}
+		in.ChecksumAlgorithm, in.Checksum = suffix, strings.TrimSpace(vs[0])
+	}
+	if v := strings.TrimSpace(r.header.Get("X-Amz-Mp-Object-Size")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return invalidArg("The x-amz-mp-object-size header is invalid.", "x-amz-mp-object-size", v)
+		}
+		in.ObjectSize = &n
+	}
+	return nil
 }
