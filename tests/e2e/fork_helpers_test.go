@@ -214,12 +214,20 @@ func (r adminResp) String() string {
 func admin(t testing.TB, s *harness.Server, method, path string, in, out any) adminResp {
 	t.Helper()
 	var body []byte
-	h := http.Header{}
 	if in != nil {
 		var err error
 		if body, err = json.Marshal(in); err != nil {
 			t.Fatal(err)
 		}
+	}
+	return adminSend(t, s, method, path, body, out)
+}
+
+// adminSend is admin with the request body as is.
+func adminSend(t testing.TB, s *harness.Server, method, path string, body []byte, out any) adminResp {
+	t.Helper()
+	h := http.Header{}
+	if body != nil {
 		h.Set("Content-Type", "application/json")
 	}
 	p, q, _ := strings.Cut(path, "?")
