@@ -268,8 +268,21 @@ type cliResult struct {
 	Err            error
 }
 
-// forkstoreCLI runs the built binary as a client of s.
+// forkstoreCLI runs the built binary as a client of s, which it names
+// through FORKSTORE_ENDPOINT and the AWS_* credential variables.
 func forkstoreCLI(t testing.TB, s *harness.Server, args ...string) cliResult {
+	t.Helper()
+	return forkstoreCLIEnv(t, []string{
+		"FORKSTORE_ENDPOINT=" + s.URL(),
+		"AWS_ACCESS_KEY_ID=" + s.User(),
+		"AWS_SECRET_ACCESS_KEY=" + s.Password(),
+		"AWS_REGION=" + s.Region(),
+	}, args...)
+}
+
+// forkstoreCLIEnv runs the built binary with exactly env for FORKSTORE_*
+// and AWS_* variables.
+func forkstoreCLIEnv(t testing.TB, env []string, args ...string) cliResult {
 	t.Helper()
 	if binPath == "" {
 		t.Skip("the forkstore CLI needs the built binary (FORKSTORE_E2E_ENDPOINT is set)")
@@ -277,12 +290,7 @@ func forkstoreCLI(t testing.TB, s *harness.Server, args ...string) cliResult {
 	ctx, cancel := context.WithTimeout(testCtx(t), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)
-	cmd.Env = append(cleanForkEnv(os.Environ()),
-		"FORKSTORE_ENDPOINT="+s.URL(),
-		"AWS_ACCESS_KEY_ID="+s.User(),
-		"AWS_SECRET_ACCESS_KEY="+s.Password(),
-		"AWS_REGION="+s.Region(),
-	)
+	cmd.Env = append(cleanForkEnv(os.Environ()), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
