@@ -1,0 +1,281 @@
+//go:build bench
+
+// Package bench measures a forkstore server process on loopback with
+// minio-go: PUT and GET throughput at three object sizes, ListObjectsV2
+// over a large bucket, and the server's peak resident memory. It prints a
+// markdown table; docs/benchmarks.md records the figures.
+//
+// Run with: make bench, or
+//
+//	go test -tags bench -run '^TestBench$' -v -count=1 ./tests/bench/
+//
+// Environment:
+//
+//	FORKSTORE_BENCH_DURATION     time per PUT/GET figure (default 10s)
+//	FORKSTORE_BENCH_CONCURRENCY  client workers (default 8)
+//	FORKSTORE_BENCH_KEYS         keys for the listing figure (default 100000)
+//	FORKSTORE_BIN                use this binary instead of building one
+//	FORKSTORE_E2E_ENDPOINT       measure an S3 endpoint that is already up
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/forkstore/forkstore/tests/harness"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// figure is one row of the result table.
+type figure struct {
+	name    string
+	ops     int64
+	bytes   int64
+	dur     time.Duration
+	cpu     time.Duration // server CPU time (user+system) during the run
+	unit    string        // "objects" or "keys"
+	errs    int64
+	comment string
+}
+
+func (f figure) row() string {
+	secs := f.dur.Seconds()
+	rate := float64(f.ops) / secs
+	mib := "-"
+	if f.bytes > 0 {
+		mib = fmt.Sprintf("%.1f", float64(f.bytes)/secs/(1<<20))
+	}
+	cpu := "-"
+	if f.cpu > 0 {
+		cpu = fmt.Sprintf("%.2f", f.cpu.Seconds()/secs)
+	}
+	comment := f.comment
+	if f.errs > 0 {
+		comment = strings.TrimSpace(comment + fmt.Sprintf(" %d errors", f.errs))
+	}
+	return fmt.Sprintf("| %s | %.0f %s/s | %s | %d in %.1fs | %s | %s |", f.name, rate, f.unit, mib, f.ops, secs, cpu, comment)
+}
+
+// cpuTime returns the process's user+system CPU time (from /proc).
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks
+}
+
+// runFor runs op with n workers until d has passed or limit operations
+// have started, and returns the operations completed.
+func runFor(ctx context.Context, n int, d time.Duration, limit int64, op func(ctx context.Context, i int64) error) (ops, errs int64, took time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, d+2*time.Minute) // a slow last op may finish
+	defer cancel()
+	var next, done, failed atomic.Int64
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				i := next.Add(1) - 1
+				if i >= limit {
+					return
+				}
+				if err := op(ctx, i); err != nil {
+					if failed.Add(1) == 1 {
+						fmt.Fprintf(os.Stderr, "bench: first error: %v\n", err)
+					}
+					continue
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return done.Load(), failed.Load(), time.Since(start)
+}
+
+func TestBench(t *testing.T) {
+	dur := envDuration("FORKSTORE_BENCH_DURATION", 10*time.Second)
+	conc := envInt("FORKSTORE_BENCH_CONCURRENCY", 8)
+	nkeys := envInt("FORKSTORE_BENCH_KEYS", 100000)
+
+	var bin string
+	if harness.External(t) == nil {
+		var err error
+		bin, err = harness.Build(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := harness.Start(t, bin, harness.WithArgs("--log-level", "warn"))
+	c, err := minio.New(s.S3Addr, &minio.Options{
+		Creds:  credentials.NewStaticV4(s.User(), s.Password(), ""),
+		Region: s.Region(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	bucket := fmt.Sprintf("bench-%d", time.Now().UnixNano()%1e9)
+	if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	var figures []figure
+	measure := func(name, unit string, bytesPerOp int64, n int, d time.Duration, limit int64, comment string, op func(ctx context.Context, i int64) error) {
+		cpu0 := cpuTime(s.PID())
+		ops, errs, took := runFor(ctx, n, d, limit, op)
+		f := figure{name: name, ops: ops, bytes: ops * bytesPerOp, dur: took, unit: unit, errs: errs, comment: comment}
+		if cpu0 > 0 {
+			f.cpu = cpuTime(s.PID()) - cpu0
+		}
+		figures = append(figures, f)
+		fmt.Fprintf(os.Stderr, "bench: %s\n", f.row())
+	}
+
+	sizes := []struct {
+		name  string
+		size  int
+		limit int64 // operations per figure
+		keys  int64 // distinct keys written (ring), bounding disk use
+	}{
+		{"4 KiB", 4 << 10, 200000, 200000},
+		{"1 MiB", 1 << 20, 20000, 2000},
+		{"64 MiB", 64 << 20, 400, 16},
+	}
+	for _, sz := range sizes {
+		data := make([]byte, sz.size)
+		rand.NewChaCha8([32]byte{1}).Read(data)
+		prefix := "obj-" + strings.ReplaceAll(sz.name, " ", "") + "/"
+		var written atomic.Int64
+		// Single PUTs (minio-go would split 64 MiB into parts), signed
+		// aws-chunked bodies as minio-go sends over plain HTTP.
+		measure("PUT "+sz.name, "objects", int64(sz.size), conc, dur, sz.limit, "", func(ctx context.Context, i int64) error {
+			key := fmt.Sprintf("%s%08d", prefix, i%sz.keys)
+			_, err := c.PutObject(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{DisableMultipart: true})
+			if err == nil {
+				for {
+					w := written.Load()
+					if i+1 <= w || written.CompareAndSwap(w, i+1) {
+						break
+					}
+				}
+			}
+			return err
+		})
+		have := min(written.Load(), sz.keys)
+		if have == 0 {
+			t.Errorf("PUT %s: nothing written", sz.name)
+			continue
+		}
+		measure("GET "+sz.name, "objects", int64(sz.size), conc, dur, sz.limit, "", func(ctx context.Context, i int64) error {
+			key := fmt.Sprintf("%s%08d", prefix, i%have)
+			obj, err := c.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+			if err != nil {
+				return err
+			}
+			defer obj.Close()
+			n, err := io.Copy(io.Discard, obj)
+			if err == nil && n != int64(sz.size) {
+				err = fmt.Errorf("GET %s: %d bytes, want %d", key, n, sz.size)
+			}
+			return err
+		})
+		runtime.GC()
+	}
+
+	// Listing: load nkeys empty objects with 4x the workers, then list.
+	listBucket := bucket + "-list"
+	if err := c.MakeBucket(ctx, listBucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	measure(fmt.Sprintf("PUT 0 B (loading %d keys)", nkeys), "objects", 0, 4*conc, time.Hour, int64(nkeys), fmt.Sprintf("%d workers", 4*conc), func(ctx context.Context, i int64) error {
+		key := fmt.Sprintf("dir%03d/key%08d", i%100, i)
+		_, err := c.PutObject(ctx, listBucket, key, bytes.NewReader(nil), 0, minio.PutObjectOptions{})
+		return err
+	})
+	for _, mode := range []struct {
+		name string
+		opts minio.ListObjectsOptions
+	}{
+		{"ListObjectsV2 (recursive, 1000 per page)", minio.ListObjectsOptions{Recursive: true}},
+		{"ListObjectsV2 (delimiter /, one prefix)", minio.ListObjectsOptions{Prefix: "dir042/"}},
+	} {
+		cpu0 := cpuTime(s.PID())
+		start := time.Now()
+		var n int64
+		for o := range c.ListObjects(ctx, listBucket, mode.opts) {
+			if o.Err != nil {
+				t.Fatalf("%s: %v", mode.name, o.Err)
+			}
+			n++
+		}
+		f := figure{name: mode.name, ops: n, dur: time.Since(start), unit: "keys", comment: "one client"}
+		if cpu0 > 0 {
+			f.cpu = cpuTime(s.PID()) - cpu0
+		}
+		figures = append(figures, f)
+		fmt.Fprintf(os.Stderr, "bench: %s\n", f.row())
+	}
+
+	rss := "n/a (external endpoint)"
+	if hwm, err := s.PeakRSS(); err == nil {
+		rss = fmt.Sprintf("%.0f MiB", float64(hwm)/(1<<20))
+	}
+
+	var out strings.Builder
+	fmt.Fprintf(&out, "\nforkstore system benchmark: %s, %d cores, concurrency %d, %v per figure\n\n", runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), conc, dur)
+	fmt.Fprintln(&out, "| figure | rate | MiB/s | count | server CPU (cores) | notes |")
+	fmt.Fprintln(&out, "|---|---|---|---|---|---|")
+	for _, f := range figures {
+		fmt.Fprintln(&out, f.row())
+	}
+	fmt.Fprintf(&out, "\nserver peak RSS (VmHWM): %s\n", rss)
+	fmt.Print(out.String())
+	for _, f := range figures {
+		if f.errs > 0 {
+			t.Errorf("%s: %d failed operations", f.name, f.errs)
+		}
+	}
+}
