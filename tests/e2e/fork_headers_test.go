@@ -306,6 +306,9 @@ func TestForkDeleteBucketNotEmpty(t *testing.T) {
 		t.Fatalf("fork lists %v, want [inherited]", got)
 	}
 	err := c.RemoveBucket(ctx, fork)
+	if err == nil {
+		t.Fatalf("DELETE /%s (a fork that lists its parent's object \"inherited\") succeeded and the fork is gone; want 409 BucketNotEmpty", fork)
+	}
 	wantCode(t, "DeleteBucket of a fork that lists its parent's objects", err, "BucketNotEmpty")
 	if h := headBucket(t, s, fork); h.Status != http.StatusOK {
 		t.Errorf("HEAD /%s after DeleteBucket was refused: %s", fork, h)

@@ -1,0 +1,214 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/forkstore/forkstore/tests/harness"
+	"github.com/minio/minio-go/v7"
+)
+
+// Conditional PutObject (If-None-Match: *, If-Match) and conditional
+// reads in a fork see the fork's view: a key it inherits exists, a key it
+// deleted does not.
+func TestForkConditionalWrites(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := newForkClient(t, s)
+	ctx := testCtx(t)
+	rc := raw{t, s}
+	base, fork := bucketName(t, "base"), bucketName(t, "fork")
+	makeBucket(t, c, base)
+	objectsOf(t, c, base, map[string]string{"inherited": "i0", "deleted": "d0"})
+	forkBucket(t, s, base, fork, "")
+	if err := c.RemoveObject(ctx, fork, "deleted", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(describe(err))
+	}
+	etag := md5Hex([]byte("i0"))
+
+	// PutObject If-None-Match: * (S3 conditional writes).
+	r := rc.do(http.MethodPut, "/"+fork+"/inherited", nil, forkHeaders("If-None-Match", "*"), []byte("x"))
+	wantErr(t, "PutObject If-None-Match: * over an inherited key", r, http.StatusPreconditionFailed, "PreconditionFailed")
+	r = rc.do(http.MethodPut, "/"+fork+"/deleted", nil, forkHeaders("If-None-Match", "*"), []byte("d1"))
+	if r.Status != http.StatusOK {
+		t.Errorf("PutObject If-None-Match: * over a key the fork deleted: %s, want 200", r)
+	}
+	// PutObject If-Match with the parent's ETag.
+	r = rc.do(http.MethodPut, "/"+fork+"/inherited", nil, forkHeaders("If-Match", `"`+etag+`"`), []byte("i1"))
+	if r.Status != http.StatusOK {
+		t.Errorf("PutObject If-Match with the inherited ETag: %s, want 200", r)
+	}
+	r = rc.do(http.MethodPut, "/"+fork+"/inherited", nil, forkHeaders("If-Match", `"`+etag+`"`), []byte("i2"))
+	wantErr(t, "PutObject If-Match with a replaced ETag", r, http.StatusPreconditionFailed, "PreconditionFailed")
+	wantContent(t, c, fork, "", map[string]string{"inherited": "i1", "deleted": "d1"})
+	wantContent(t, c, base, "", map[string]string{"inherited": "i0", "deleted": "d0"})
+
+	// Conditional GET of an inherited object in a second fork.
+	fork2 := bucketName(t, "fork2")
+	forkBucket(t, s, base, fork2, "")
+	o := minio.GetObjectOptions{}
+	o.SetMatchETagExcept(etag)
+	_, err := tryGet(ctx, c, fork2, "inherited", o)
+	if r := minio.ToErrorResponse(err); err == nil || r.StatusCode != http.StatusNotModified {
+		t.Errorf("GET If-None-Match of an inherited object: %s, want 304", describe(err))
+	}
+}
+
+// Multipart uploads are not inherited: an upload in progress in the
+// parent is not listed in the fork, cannot be completed through the
+// fork, and its object, completed after the fork, is not in the fork.
+func TestForkUploadsNotInherited(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := newForkClient(t, s)
+	ctx := testCtx(t)
+	rc := raw{t, s}
+	core := minio.Core{Client: c}
+	base, fork := bucketName(t, "base"), bucketName(t, "fork")
+	makeBucket(t, c, base)
+	uid, err := core.NewMultipartUpload(ctx, base, "mp", minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(describe(err))
+	}
+	part := randBytes(21, 5<<20)
+	p1, err := core.PutObjectPart(ctx, base, "mp", uid, 1, bytes.NewReader(part), int64(len(part)), minio.PutObjectPartOptions{})
+	if err != nil {
+		t.Fatal(describe(err))
+	}
+	forkBucket(t, s, base, fork, "")
+
+	r := rc.do(http.MethodGet, "/"+fork, url.Values{"uploads": {""}}, nil, nil)
+	if r.Status != http.StatusOK || bytes.Contains(r.Body, []byte("<Key>mp</Key>")) {
+		t.Errorf("ListMultipartUploads of the fork lists the parent's upload: %s", r)
+	}
+	_, err = core.CompleteMultipartUpload(ctx, fork, "mp", uid, []minio.CompletePart{{PartNumber: 1, ETag: p1.ETag}}, minio.PutObjectOptions{})
+	wantCode(t, "CompleteMultipartUpload of the parent's upload through the fork", err, "NoSuchUpload")
+	if _, err := core.CompleteMultipartUpload(ctx, base, "mp", uid, []minio.CompletePart{{PartNumber: 1, ETag: p1.ETag}}, minio.PutObjectOptions{}); err != nil {
+		t.Fatalf("CompleteMultipartUpload in the parent: %s", describe(err))
+	}
+	sameBytes(t, "parent mp", getBytes(t, c, base, "mp", minio.GetObjectOptions{}), part)
+	absent(t, c, fork, "mp", "completed in the parent after the fork")
+}
+
+// A fork's name, once the fork is deleted, can be a fork of another
+// bucket: none of the old fork's writes or tombstones show through.
+func TestForkNameReuse(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := newForkClient(t, s)
+	ctx := testCtx(t)
+	a, b, fork := bucketName(t, "a"), bucketName(t, "b"), bucketName(t, "fork")
+	makeBucket(t, c, a)
+	makeBucket(t, c, b)
+	objectsOf(t, c, a, map[string]string{"shared": "from a", "only-a": "a"})
+	objectsOf(t, c, b, map[string]string{"shared": "from b", "only-b": "b"})
+	forkBucket(t, s, a, fork, "")
+	putBytes(t, c, fork, "own", []byte("own"), minio.PutObjectOptions{})
+	for _, k := range []string{"own", "shared", "only-a"} {
+		if err := c.RemoveObject(ctx, fork, k, minio.RemoveObjectOptions{}); err != nil {
+			t.Fatal(describe(err))
+		}
+	}
+	if err := c.RemoveBucket(ctx, fork); err != nil {
+		t.Fatalf("DeleteBucket of the emptied fork: %s", describe(err))
+	}
+	forkBucket(t, s, b, fork, "")
+	wantContent(t, c, fork, "", map[string]string{"shared": "from b", "only-b": "b"})
+	if h := headBucket(t, s, fork); h.Header.Get(hForkSource) != b {
+		t.Errorf("HEAD of the re-created fork: %s = %q, want %s", hForkSource, h.Header.Get(hForkSource), b)
+	}
+	var forksA struct{ Forks []adminRef }
+	mustAdmin(t, s, http.StatusOK, "GET", "buckets/"+a+"/forks", nil, &forksA)
+	for _, f := range forksA.Forks {
+		if f.Bucket == fork {
+			t.Errorf("forks of %s still name %s, now a fork of %s: %+v", a, fork, b, forksA.Forks)
+		}
+	}
+	// And a plain bucket may take the name of a deleted fork.
+	for _, k := range []string{"shared", "only-b"} {
+		if err := c.RemoveObject(ctx, fork, k, minio.RemoveObjectOptions{}); err != nil {
+			t.Fatal(describe(err))
+		}
+	}
+	if err := c.RemoveBucket(ctx, fork); err != nil {
+		t.Fatalf("DeleteBucket of the emptied fork: %s", describe(err))
+	}
+	makeBucket(t, c, fork)
+	wantContent(t, c, fork, "", map[string]string{})
+	if h := headBucket(t, s, fork); h.Header.Get(hForkSource) != "" {
+		t.Errorf("HEAD of a plain bucket that took a fork's name: %s = %q", hForkSource, h.Header.Get(hForkSource))
+	}
+}
+
+// Snapshot names as Tigris writes them: spaces, quotes around the name,
+// letter case of "name"; the listing gives the name back as given.
+func TestSnapshotNames(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := newForkClient(t, s)
+	b := bucketName(t, "names")
+	makeBucket(t, c, b)
+	putBytes(t, c, b, "k", []byte("k0"), minio.PutObjectOptions{})
+	rc := raw{t, s}
+	var want []string
+	for _, tc := range []struct{ header, name string }{
+		{"true; name=plain", "plain"},
+		{"true;name=nospace", "nospace"},
+		{`true; name="quoted"`, "quoted"},
+		{"true; NAME=Upper-Case.1", "Upper-Case.1"},
+		{"true; name=with space", "with space"},
+	} {
+		r := rc.do(http.MethodPut, "/"+b, nil, forkHeaders(hSnapshot, tc.header), nil)
+		v := r.Header.Get(hSnapshotVersion)
+		if r.Status != http.StatusOK || v == "" {
+			t.Errorf("%s: %s: %s", hSnapshot, tc.header, r)
+			continue
+		}
+		want = append(want, v+"; name="+tc.name)
+		o := minio.GetObjectOptions{}
+		o.Set(hSnapshotVersion, tc.name)
+		if got, err := tryGet(testCtx(t), c, b, "k", o); err != nil || string(got) != "k0" {
+			t.Errorf("GET at snapshot %q: %q, %s", tc.name, got, describe(err))
+		}
+	}
+	if got := listSnapshotNames(t, s, b); !slices.Equal(got, want) {
+		t.Errorf("snapshots = %q, want %q", got, want)
+	}
+}
+
+// With a history window (--history), every past state inside it is
+// readable and forkable, not only snapshots (ARCHITECTURE 3).
+func TestSnapshotHistoryWindow(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, harness.WithHistory("1h"))
+	c := newForkClient(t, s)
+	b := bucketName(t, "hist")
+	makeBucket(t, c, b)
+	putBytes(t, c, b, "k", []byte("k0"), minio.PutObjectOptions{})
+	putBytes(t, c, b, "j", []byte("j0"), minio.PutObjectOptions{})
+	// A version between two writes: the base version of a throwaway
+	// fork, made with no snapshot.
+	probe := bucketName(t, "probe")
+	at := forkBucket(t, s, b, probe, "")
+	putBytes(t, c, b, "k", []byte("k1"), minio.PutObjectOptions{})
+	if err := c.RemoveObject(testCtx(t), b, "j", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(describe(err))
+	}
+	wantContent(t, c, b, at, map[string]string{"k": "k0", "j": "j0"})
+	wantContent(t, c, b, "", map[string]string{"k": "k1"})
+	fork := bucketName(t, "past")
+	if got := forkBucket(t, s, b, fork, at); got != at {
+		t.Errorf("fork at a past version: base %s, want %s", got, at)
+	}
+	wantContent(t, c, fork, "", map[string]string{"k": "k0", "j": "j0"})
+	// A version in the future is not readable.
+	r := raw{t, s}.do(http.MethodGet, "/"+b+"/k", nil, forkHeaders(hSnapshotVersion, "18000000000000000000"), nil)
+	if r.Status != http.StatusNotFound || r.Err.Code != "NoSuchSnapshot" {
+		t.Errorf("GET at a future version: %s, want 404 NoSuchSnapshot", r)
+	}
+}
