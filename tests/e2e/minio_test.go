@@ -1037,6 +1037,42 @@ func TestMinioTrailingHeaders(t *testing.T) {
 			}
 		})
 	}
+	// AutoChecksum picks the algorithm of the part trailers: a FULL_OBJECT
+	// CRC32 (combined from the parts) and a COMPOSITE SHA-256.
+	for i, tc := range []struct {
+		name      string
+		auto      minio.ChecksumType
+		algo      string
+		composite bool
+	}{
+		{"AutoChecksum full-object CRC32", minio.ChecksumFullObjectCRC32, "CRC32", false},
+		{"AutoChecksum SHA256", minio.ChecksumSHA256, "SHA256", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			a := algoByName(t, tc.algo)
+			data := randBytes(uint64(90+i), 11<<20)
+			key := strings.ReplaceAll(tc.name, " ", "-")
+			_, err := c.PutObject(ctx, b, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{PartSize: 5 << 20, AutoChecksum: tc.auto})
+			if err != nil {
+				t.Fatalf("PutObject(AutoChecksum %s): %v", tc.algo, describe(err))
+			}
+			st, err := c.StatObject(ctx, b, key, minio.StatObjectOptions{Checksum: true})
+			if err != nil {
+				t.Fatal(describe(err))
+			}
+			want, wantType := a.full(data), "FULL_OBJECT"
+			if tc.composite {
+				want, wantType = a.compositeOf(data, 5<<20), "COMPOSITE"
+			}
+			if got := infoChecksum(tc.algo, st); got != want {
+				t.Errorf("HeadObject (checksum mode) %s = %q, want %q", a.header(), got, want)
+			}
+			if st.ChecksumMode != wantType {
+				t.Errorf("x-amz-checksum-type = %q, want %q", st.ChecksumMode, wantType)
+			}
+		})
+	}
 	// A trailer that does not match the body is refused and stores nothing.
 	t.Run("bad trailer", func(t *testing.T) {
 		ctx := testCtx(t)
