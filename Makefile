@@ -82,10 +82,11 @@ fuzz:
 	  done; \
 	done
 
-# System benchmarks against a started binary; prints a markdown table
-# (docs/benchmarks.md says how to read and record it).
+# System benchmarks against started binaries: TestBench (PUT/GET/list/RSS)
+# and BenchmarkForks (snapshot and fork figures), each printing a markdown
+# table (docs/benchmarks.md says how to read and record them).
 bench:
-	$(GO) test -count=1 -timeout 30m -tags bench -run '^TestBench$$' -v ./tests/bench/... | tee bench.out
+	$(GO) test -count=1 -timeout 60m -tags bench -run '^TestBench$$' -bench . -benchtime 1x -v ./tests/bench/... | tee bench.out
 
 docker: build
 	docker build -t $(IMAGE) .
