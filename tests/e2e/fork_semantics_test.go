@@ -4,10 +4,14 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/forkstore/forkstore/tests/harness"
 	"github.com/minio/minio-go/v7"
@@ -210,5 +214,126 @@ func TestSnapshotHistoryWindow(t *testing.T) {
 	r := raw{t, s}.do(http.MethodGet, "/"+b+"/k", nil, forkHeaders(hSnapshotVersion, "18000000000000000000"), nil)
 	if r.Status != http.StatusNotFound || r.Err.Code != "NoSuchSnapshot" {
 		t.Errorf("GET at a future version: %s, want 404 NoSuchSnapshot", r)
+	}
+}
+
+// A fork of a live bucket, and a snapshot, is the bucket's state at one
+// instant while it is being written: with one writer overwriting a key
+// of a versioned bucket (each PUT's VersionId is its version), the fork
+// shows exactly the newest write whose version is <= the fork's base
+// version, and at least every write acknowledged before the fork was
+// requested.
+func TestForkInstantUnderWrites(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := newForkClient(t, s)
+	ctx := testCtx(t)
+	base := bucketName(t, "base")
+	makeBucket(t, c, base)
+	if err := c.EnableVersioning(ctx, base); err != nil {
+		t.Fatal(describe(err))
+	}
+	type write struct {
+		n       int
+		version uint64
+	}
+	var mu sync.Mutex
+	var acked []write // in the order acknowledged
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		// Bounded: at most 5,000 writes or 2 minutes.
+		deadline := time.Now().Add(2 * time.Minute)
+		for n := 1; n <= 5000 && time.Now().Before(deadline); n++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			body := []byte(strconv.Itoa(n))
+			info, err := c.PutObject(ctx, base, "seq", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+			if err != nil {
+				done <- fmt.Errorf("PUT %d: %s", n, describe(err))
+				return
+			}
+			v, err := strconv.ParseUint(info.VersionID, 10, 64)
+			if err != nil {
+				done <- fmt.Errorf("PUT %d: VersionId %q", n, info.VersionID)
+				return
+			}
+			mu.Lock()
+			acked = append(acked, write{n, v})
+			mu.Unlock()
+		}
+		done <- nil
+	}()
+	harness.WaitFor(t, time.Minute, "the first write", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) > 0
+	})
+	type cut struct {
+		name     string
+		isFork   bool
+		minSeen  int // the last write acknowledged before the request
+		base     uint64
+		forkName string
+	}
+	var cuts []cut
+	for i := 0; i < 20; i++ {
+		mu.Lock()
+		last := acked[len(acked)-1].n
+		mu.Unlock()
+		if i%2 == 0 {
+			name := fmt.Sprintf("%s-i%02d", base, i)
+			v := forkBucket(t, s, base, name, "")
+			cuts = append(cuts, cut{name: name, isFork: true, minSeen: last, base: mustU64(t, v), forkName: name})
+		} else {
+			v := snapshotBucket(t, s, base, "")
+			cuts = append(cuts, cut{name: "snapshot " + v, minSeen: last, base: mustU64(t, v)})
+		}
+		// Let some writes land between two cuts.
+		target := last + 3
+		harness.WaitFor(t, time.Minute, "more writes", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return acked[len(acked)-1].n >= target
+		})
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ct := range cuts {
+		// The expected write: the newest with version <= base.
+		want := 0
+		for _, w := range acked {
+			if w.version <= ct.base && w.n > want {
+				want = w.n
+			}
+		}
+		var got []byte
+		var err error
+		if ct.isFork {
+			got, err = tryGet(ctx, c, ct.forkName, "seq", minio.GetObjectOptions{})
+		} else {
+			o := minio.GetObjectOptions{}
+			o.Set(hSnapshotVersion, strconv.FormatUint(ct.base, 10))
+			got, err = tryGet(ctx, c, base, "seq", o)
+		}
+		if err != nil {
+			t.Errorf("%s: GET seq: %s", ct.name, describe(err))
+			continue
+		}
+		n, _ := strconv.Atoi(string(got))
+		if n != want {
+			t.Errorf("%s (base version %d): seq = %d, want write %d (the newest with version <= base)", ct.name, ct.base, n, want)
+		}
+		if n < ct.minSeen {
+			t.Errorf("%s: seq = %d, but write %d was acknowledged before the request", ct.name, n, ct.minSeen)
+		}
 	}
 }
