@@ -337,3 +337,65 @@ func TestForkInstantUnderWrites(t *testing.T) {
 		}
 	}
 }
+
+// --max-fork-depth sets the longest chain: with 3, a fork of a fork of a
+// fork is the deepest, and one more is 400 InvalidRequest.
+func TestForkDepthConfigured(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, harness.WithArgs("--max-fork-depth", "3"))
+	c := newForkClient(t, s)
+	base := bucketName(t, "depth3")
+	makeBucket(t, c, base)
+	putBytes(t, c, base, "k", []byte("k0"), minio.PutObjectOptions{})
+	v := snapshotBucket(t, s, base, "")
+	prev := base
+	for d := 1; d <= 3; d++ {
+		name := fmt.Sprintf("%s-%d", base, d)
+		forkBucket(t, s, prev, name, "")
+		prev = name
+	}
+	wantContent(t, c, prev, "", map[string]string{"k": "k0"})
+	r := raw{t, s}.do(http.MethodPut, "/"+base+"-4", nil, forkHeaders(hForkSource, prev), nil)
+	wantErr(t, "fork at depth 4 with --max-fork-depth 3", r, http.StatusBadRequest, "InvalidRequest")
+	// A fork of a snapshot counts the same.
+	snapFork := base + "-s1"
+	forkBucket(t, s, base, snapFork, v)
+	r = raw{t, s}.do(http.MethodPut, "/"+base+"-s2", nil, forkHeaders(hForkSource, base+"-2"), nil)
+	if r.Status != http.StatusOK {
+		t.Errorf("fork at depth 3: %s", r)
+	}
+}
+
+// A --max-fork-depth above 1,024 is accepted; every fork it allows must
+// then be readable: creating a chain of 1,030 forks, each creation either
+// succeeds and the fork reads through to the root, or is refused with a
+// 4xx, never a 500.
+func TestForkDepthBeyondDefault(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, harness.WithArgs("--max-fork-depth", "1100"))
+	c := newForkClient(t, s)
+	rc := raw{t, s}
+	base := bucketName(t, "deep")
+	makeBucket(t, c, base)
+	putBytes(t, c, base, "root", []byte("r0"), minio.PutObjectOptions{})
+	prev := base
+	deadline := time.Now().Add(5 * time.Minute)
+	for d := 1; d <= 1030 && time.Now().Before(deadline); d++ {
+		name := fmt.Sprintf("%s-%04d", base, d)
+		r := rc.do(http.MethodPut, "/"+name, nil, forkHeaders(hForkSource, prev), nil)
+		if r.Status >= 500 {
+			t.Fatalf("fork at depth %d (--max-fork-depth 1100): %s", d, r)
+		}
+		if r.Status != http.StatusOK {
+			t.Logf("fork at depth %d refused: %s", d, r)
+			break
+		}
+		prev = name
+		if d%256 == 0 || d >= 1020 {
+			g := rc.do(http.MethodGet, "/"+name+"/root", nil, nil, nil)
+			if g.Status != http.StatusOK || string(g.Body) != "r0" {
+				t.Fatalf("GET root through %d forks (--max-fork-depth 1100): %s", d, g)
+			}
+		}
+	}
+}
