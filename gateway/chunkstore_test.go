@@ -211,7 +211,11 @@ func TestChunkMalformedIDs(t *testing.T) {
 	}
 }
 
-func TestOpenChunkStoreRemovesTemporaryFiles(t *testing.T) {
+// A chunk being written when the process dies is left under its own name,
+// unreferenced: Walk reports it (so the orphan sweeper removes it once it
+// is older than the grace period), and files of the old temporary
+// directory are removed at open.
+func TestUncommittedChunkIsLeftForTheSweeper(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "chunks")
 	s, err := OpenChunkStore(dir)
 	if err != nil {
@@ -223,18 +227,26 @@ func TestOpenChunkStoreRemovesTemporaryFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Write([]byte("never committed"))
+	if err := os.WriteFile(filepath.Join(s.tmp, newChunkID()), []byte("old layout"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// The process "dies" here: reopen without Abort.
 	s2, err := OpenChunkStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids := storedIDs(t, s2); len(ids) != 1 || ids[0] != kept.ID {
-		t.Fatalf("chunks after reopen: %v", ids)
+	want := []string{kept.ID, w.ID()}
+	sort.Strings(want)
+	if ids := storedIDs(t, s2); len(ids) != 2 || ids[0] != want[0] || ids[1] != want[1] {
+		t.Fatalf("chunks after reopen: %v, want %v", ids, want)
 	}
 	if ents, _ := os.ReadDir(s2.tmp); len(ents) != 0 {
 		t.Fatalf("%d temporary files survived reopening", len(ents))
 	}
 	w.Abort()
+	if ids := storedIDs(t, s2); len(ids) != 1 || ids[0] != kept.ID {
+		t.Fatalf("chunks after abort: %v", ids)
+	}
 }
 
 func TestWalk(t *testing.T) {

@@ -411,3 +411,45 @@ func TestCompleteClaimsAndCopyChecksum(t *testing.T) {
 		t.Fatalf("copy checksum %+v", c.Checksum)
 	}
 }
+
+// The sweeper removes chunk files that nothing references once they are
+// older than the grace period (an upload that died mid-way), and never a
+// referenced one.
+func TestOrphanChunksSwept(t *testing.T) {
+	cfg := gatewaytest.Config(t)
+	cfg.ChunkSize = 64 << 10
+	cfg.InlineMax = 1 << 10
+	cfg.OrphanGrace = 400 * time.Millisecond
+	s := gatewaytest.NewNode(t, cfg).Service()
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
+		t.Fatal(err)
+	}
+	body := randBytes(4, 100<<10)
+	o := put(t, s, "bk1", "k", body)
+	root := filepath.Join(cfg.DataDir, "chunks")
+	orphan := "0123456789abcdef0123456789abcdef"
+	if err := os.MkdirAll(filepath.Join(root, "01", "23"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	paths := []string{filepath.Join(root, "01", "23", orphan)}
+	if err := os.WriteFile(paths[0], []byte("half an upload"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range o.Chunks {
+		paths = append(paths, filepath.Join(root, c.ID[0:2], c.ID[2:4], c.ID))
+	}
+	for _, p := range paths {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the orphan to be swept", func() bool {
+		_, err := os.Stat(paths[0])
+		return errors.Is(err, os.ErrNotExist)
+	})
+	got, err := get(t, s, gateway.GetObjectInput{Bucket: "bk1", Key: "k"})
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("referenced chunks damaged by the sweep: %d bytes, %v", len(got), err)
+	}
+}
