@@ -73,6 +73,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: inline max %d out of range [0, 1MiB]", c.InlineMax)
 	case c.GCInterval <= 0 || c.GCReadGrace < 0 || c.OrphanGrace <= 0:
 		return errors.New("gateway: gc interval and graces must be positive")
+	case c.Meta.MaxForkDepth < 0 || c.Meta.MaxForkDepth > meta.MaxForkDepthLimit:
+		return fmt.Errorf("gateway: max fork depth %d out of range [1, %d]", c.Meta.MaxForkDepth, meta.MaxForkDepthLimit)
 	case c.MaxObjectSize <= 0:
 		return errors.New("gateway: max object size must be positive")
 	}

@@ -12,9 +12,13 @@ import (
 // latest is the read version meaning "now": newer than every version.
 const latest = math.MaxUint64
 
+// MaxForkDepthLimit is the largest fork depth a server may be configured
+// with (Options.MaxForkDepth): reads walk at most this many ancestors.
+const MaxForkDepthLimit = 1024
+
 // maxChain bounds ancestor walks even if a record were corrupt (a cycle);
 // MaxForkDepth is enforced on creation and is far below it.
-const maxChain = 1024
+const maxChain = MaxForkDepthLimit
 
 // Reader reads the keyspace on one Badger transaction: a read-only one for
 // Lookup and Handle.Read, the apply transaction inside Update. A Reader is

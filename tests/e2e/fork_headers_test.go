@@ -290,28 +290,43 @@ func TestForkDeleteParent(t *testing.T) {
 	wantContent(t, c, grand, "", liveWant)
 }
 
-// A fork that shows its parent's objects is not empty: DeleteBucket
-// answers BucketNotEmpty (409) as on any bucket that lists objects, and
-// the fork stays.
+// Discarding a fork is O(its own writes): DeleteBucket on a fork refuses
+// (409 BucketNotEmpty) only while the fork's OWN layer holds live objects;
+// what it merely inherits from its parent does not count, so an untouched
+// fork, or one whose own writes were deleted, can be deleted at once. The
+// parent never changes.
 func TestForkDeleteBucketNotEmpty(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	c := newForkClient(t, s)
 	ctx := testCtx(t)
-	base, fork := bucketName(t, "base"), bucketName(t, "fork")
+	base, fork, fork2 := bucketName(t, "base"), bucketName(t, "fork"), bucketName(t, "fork2")
 	makeBucket(t, c, base)
 	objectsOf(t, c, base, map[string]string{"inherited": "i0"})
 	forkBucket(t, s, base, fork, "")
+	forkBucket(t, s, base, fork2, "")
 	if got := listKeys(t, c, fork, minio.ListObjectsOptions{Recursive: true}); len(got) != 1 {
 		t.Fatalf("fork lists %v, want [inherited]", got)
 	}
+	// Own writes make it non-empty, as on any bucket.
+	putBytes(t, c, fork, "own", []byte("o"), minio.PutObjectOptions{})
 	err := c.RemoveBucket(ctx, fork)
-	if err == nil {
-		t.Fatalf("DELETE /%s (a fork that lists its parent's object \"inherited\") succeeded and the fork is gone; want 409 BucketNotEmpty", fork)
-	}
-	wantCode(t, "DeleteBucket of a fork that lists its parent's objects", err, "BucketNotEmpty")
+	wantCode(t, "DeleteBucket of a fork with its own objects", err, "BucketNotEmpty")
 	if h := headBucket(t, s, fork); h.Status != http.StatusOK {
 		t.Errorf("HEAD /%s after DeleteBucket was refused: %s", fork, h)
 	}
-	wantContent(t, c, fork, "", map[string]string{"inherited": "i0"})
+	if err := c.RemoveObject(ctx, fork, "own", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Only inherited objects (and tombstones) left: the fork can go.
+	if err := c.RemoveBucket(ctx, fork); err != nil {
+		t.Fatalf("DELETE /%s (only inherited objects): %v", fork, err)
+	}
+	if h := headBucket(t, s, fork); h.Status != http.StatusNotFound {
+		t.Errorf("HEAD /%s after delete: %s", fork, h)
+	}
+	if err := c.RemoveBucket(ctx, fork2); err != nil {
+		t.Fatalf("DELETE /%s (untouched fork): %v", fork2, err)
+	}
+	wantContent(t, c, base, "", map[string]string{"inherited": "i0"})
 }

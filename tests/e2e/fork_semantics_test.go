@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -366,13 +368,16 @@ func TestForkDepthConfigured(t *testing.T) {
 	}
 }
 
-// A --max-fork-depth above 1,024 is accepted; every fork it allows must
-// then be readable: creating a chain of 1,030 forks, each creation either
-// succeeds and the fork reads through to the root, or is refused with a
-// 4xx, never a 500.
+// --max-fork-depth is bounded by how far reads walk (1024 ancestors): a
+// larger value is refused at start-up, and at the bound a chain of 1024
+// forks is created, read through at its far end, and the 1025th refused.
 func TestForkDepthBeyondDefault(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, harness.WithArgs("--max-fork-depth", "1100"))
+	out, err := exec.Command(binPath, "server", "--max-fork-depth", "1100", "--data", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "max fork depth") {
+		t.Fatalf("--max-fork-depth 1100 accepted: %v %s", err, out)
+	}
+	s := startServer(t, harness.WithArgs("--max-fork-depth", "1024"))
 	c := newForkClient(t, s)
 	rc := raw{t, s}
 	base := bucketName(t, "deep")
@@ -380,21 +385,26 @@ func TestForkDepthBeyondDefault(t *testing.T) {
 	putBytes(t, c, base, "root", []byte("r0"), minio.PutObjectOptions{})
 	prev := base
 	deadline := time.Now().Add(5 * time.Minute)
-	for d := 1; d <= 1030 && time.Now().Before(deadline); d++ {
+	for d := 1; d <= 1025; d++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("creating forks took too long (depth %d)", d)
+		}
 		name := fmt.Sprintf("%s-%04d", base, d)
 		r := rc.do(http.MethodPut, "/"+name, nil, forkHeaders(hForkSource, prev), nil)
-		if r.Status >= 500 {
-			t.Fatalf("fork at depth %d (--max-fork-depth 1100): %s", d, r)
-		}
-		if r.Status != http.StatusOK {
-			t.Logf("fork at depth %d refused: %s", d, r)
+		if d == 1025 {
+			if r.Status != http.StatusBadRequest {
+				t.Fatalf("fork at depth 1025 (--max-fork-depth 1024): %s", r)
+			}
 			break
 		}
+		if r.Status != http.StatusOK {
+			t.Fatalf("fork at depth %d (--max-fork-depth 1024): %s", d, r)
+		}
 		prev = name
-		if d%256 == 0 || d >= 1020 {
+		if d%256 == 0 {
 			g := rc.do(http.MethodGet, "/"+name+"/root", nil, nil, nil)
 			if g.Status != http.StatusOK || string(g.Body) != "r0" {
-				t.Fatalf("GET root through %d forks (--max-fork-depth 1100): %s", d, g)
+				t.Fatalf("GET root through %d forks: %s", d, g)
 			}
 		}
 	}

@@ -268,16 +268,25 @@ func renderList(field string) func(v any, w io.Writer) {
 			items, _ = v.([]any)
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		// Columns are the union of every row's fields: JSON omits empty
+		// ones (an unnamed snapshot has no name).
+		seen := map[string]bool{}
 		var cols []string
-		for i, it := range items {
+		for _, it := range items {
 			row, _ := it.(map[string]any)
-			if i == 0 {
-				for k := range row {
+			for k := range row {
+				if !seen[k] {
+					seen[k] = true
 					cols = append(cols, k)
 				}
-				sort.Strings(cols)
-				fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
 			}
+		}
+		sort.Strings(cols)
+		if len(items) > 0 {
+			fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
+		}
+		for _, it := range items {
+			row, _ := it.(map[string]any)
 			vals := make([]string, len(cols))
 			for j, c := range cols {
 				vals[j] = compact(row[c])

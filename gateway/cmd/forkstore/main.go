@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
 	"github.com/forkstore/forkstore/s3api"
 )
 
@@ -104,8 +105,8 @@ func runServer(args []string, stderr io.Writer) error {
 		return fmt.Errorf("--history: %w", err)
 	}
 	depth, err := strconv.Atoi(*maxDepth)
-	if err != nil || depth < 1 {
-		return fmt.Errorf("--max-fork-depth: want a positive integer, got %q", *maxDepth)
+	if err != nil || depth < 1 || depth > meta.MaxForkDepthLimit {
+		return fmt.Errorf("--max-fork-depth: max fork depth must be an integer in [1, %d], got %q", meta.MaxForkDepthLimit, *maxDepth)
 	}
 	cfg.DataDir = *data
 	cfg.Region = *region
