@@ -470,6 +470,14 @@ func (s *Server) cleanup() {
 		s.wait(time.Minute)
 	}
 	s.closeLog()
+	// A server built with -race (FORKSTORE_E2E_RACE=1) reports data races
+	// in its log and keeps running: make them test failures.
+	if b, err := os.ReadFile(s.LogPath); err == nil {
+		if i := bytes.Index(b, []byte("WARNING: DATA RACE")); i >= 0 {
+			end := min(len(b), i+8<<10)
+			s.t.Errorf("the server reported a data race:\n%s", b[i:end])
+		}
+	}
 	if s.t.Failed() {
 		s.t.Logf("server log (%s, last 32 KiB):\n%s", s.LogPath, s.LogTail(32<<10))
 	}
