@@ -219,6 +219,22 @@ func (r *request) readSmallBody() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.readXMLBody(cs)
+}
+
+// readCompleteBody reads CompleteMultipartUpload's body. Its
+// x-amz-checksum-<alg> header is the whole object's checksum, not the
+// body's (completeChecks reads it), so only Content-MD5 applies here.
+func (r *request) readCompleteBody() ([]byte, error) {
+	sum, err := contentMD5(r.header)
+	if err != nil {
+		return nil, err
+	}
+	return r.readXMLBody(&checksumReq{md5: sum})
+}
+
+// readXMLBody reads a small request body and checks it against cs.
+func (r *request) readXMLBody(cs *checksumReq) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r.auth.Body, maxXMLBody+1))
 	if err != nil {
 		return nil, err

@@ -39,14 +39,11 @@ const checksumHeaderPrefix = "X-Amz-Checksum-"
 //   - x-amz-sdk-checksum-algorithm must name the header's or trailer's
 //     algorithm.
 func (r *request) checksumRequest() (*checksumReq, error) {
-	cs := &checksumReq{}
-	if v, ok := headerValue(r.header, "Content-Md5"); ok {
-		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
-		if err != nil || len(b) != md5.Size {
-			return nil, ErrInvalidDigest
-		}
-		cs.md5 = b
+	sum, err := contentMD5(r.header)
+	if err != nil {
+		return nil, err
 	}
+	cs := &checksumReq{md5: sum}
 	var names []string
 	for k := range r.header {
 		if !strings.HasPrefix(k, checksumHeaderPrefix) {
@@ -103,6 +100,20 @@ func (r *request) checksumRequest() (*checksumReq, error) {
 		}
 	}
 	return cs, nil
+}
+
+// contentMD5 decodes the Content-MD5 header (nil when absent); it must be
+// base64 of 16 bytes, else InvalidDigest.
+func contentMD5(h http.Header) ([]byte, error) {
+	v, ok := headerValue(h, "Content-Md5")
+	if !ok {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+	if err != nil || len(b) != md5.Size {
+		return nil, ErrInvalidDigest
+	}
+	return b, nil
 }
 
 // headerValue returns a header's first value and whether it was sent.

@@ -164,7 +164,7 @@ func firstChecksum(c checksumXML) string {
 // handle both).
 func (s *Server) completeMultipartUpload(r *request) (*response, error) {
 	id := r.query.Get("uploadId")
-	data, err := r.readSmallBody()
+	data, err := r.readCompleteBody()
 	if err != nil {
 		return nil, err
 	}

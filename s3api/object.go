@@ -333,9 +333,14 @@ func setObjectHeaders(r *request, o *meta.Object) {
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	// User metadata names go out in lower case, as S3 sends them (SDKs
+	// hand the names to users as received); fasthttp would capitalise them.
+	h := &r.c.Response().Header
+	h.DisableNormalizing()
 	for _, k := range names {
-		r.set("X-Amz-Meta-"+k, o.UserMeta[k])
+		h.Set("x-amz-meta-"+k, o.UserMeta[k])
 	}
+	h.EnableNormalizing()
 	setVersionHeader(r, o)
 }
 

@@ -206,6 +206,11 @@ func harmless(k string) bool {
 	case "x-id", "AWSAccessKeyId", "Signature", "Expires":
 		return true
 	}
+	// botocore's SigV2 presigned URLs carry the signed Content-Type and
+	// Content-MD5 as query parameters.
+	if strings.EqualFold(k, "content-type") || strings.EqualFold(k, "content-md5") {
+		return true
+	}
 	return len(k) > 6 && strings.EqualFold(k[:6], "x-amz-")
 }
 

@@ -104,6 +104,7 @@ func TestRoute(t *testing.T) {
 		{name: "PutObject x-id", line: "PUT /examplebucket/my-image.jpg?x-id=PutObject", op: OpPutObject, bucket: "examplebucket", key: "my-image.jpg"},
 		{name: "PutObject presigned v4", line: "PUT /examplebucket/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=ab", op: OpPutObject, bucket: "examplebucket", key: "k"},
 		{name: "PutObject presigned v2", line: "PUT /examplebucket/k?AWSAccessKeyId=AKIA&Expires=1141889120&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D", op: OpPutObject, bucket: "examplebucket", key: "k"},
+		{name: "PutObject presigned v2 with Content-Type (botocore)", line: "PUT /examplebucket/k?AWSAccessKeyId=AKIA&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D&content-type=application%2Foctet-stream&Expires=1141889120", op: OpPutObject, bucket: "examplebucket", key: "k"},
 		{name: "CopyObject", line: "PUT /examplebucket/my-second-image.jpg", hdr: map[string]string{"x-amz-copy-source": "/bucket/my-image.jpg"}, op: OpCopyObject, bucket: "examplebucket", key: "my-second-image.jpg"},
 		{name: "GetObject", line: "GET /examplebucket/my-image.jpg", op: OpGetObject, bucket: "examplebucket", key: "my-image.jpg"},
 		{name: "GetObject version", line: "GET /examplebucket/my-image.jpg?versionId=3HL4kqCxf3vjVBH40Nrjfkd", op: OpGetObject, bucket: "examplebucket", key: "my-image.jpg"},
