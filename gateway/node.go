@@ -27,6 +27,7 @@ type Node struct {
 	cfg    Config
 	log    *slog.Logger
 	host   *raft.Host
+	local  *meta.Handle // local replica reads for background work
 	chunks *ChunkStore
 	svc    *Service
 
@@ -57,7 +58,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, stop: make(chan struct{})}
 	n.svc = &Service{node: n}
-	create := meta.NewStateMachine(filepath.Join(cfg.DataDir, "meta"), cfg.Meta, log.With("component", "meta"))
+	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), cfg.Meta, log.With("component", "meta"))
+	n.local = local
 	if err := host.StartOnDiskShard(metaShard, create); err != nil {
 		host.Close()
 		return nil, err
@@ -139,9 +141,12 @@ func (n *Node) isLeader() bool {
 	return ok && lid == n.cfg.Raft.NodeID
 }
 
-// localRead runs a query on the local replica (possibly stale).
+// localRead runs a query on the local replica (possibly stale). Only the
+// collector uses it, and it stops before the replica closes.
 func (n *Node) localRead(q func(r *meta.Reader) (any, error)) (any, error) {
-	return n.host.StaleRead(metaShard, meta.Query(q))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return n.local.Read(ctx, metaShard, n.cfg.Raft.NodeID, meta.Query(q))
 }
 
 // gcSteps bounds the retention steps one collector round proposes, so a

@@ -134,9 +134,7 @@ func (rt Router) Route(method, host, path string, query url.Values, header http.
 		r.Bucket, r.VirtualHost = b, true
 		r.Key = strings.TrimPrefix(path, "/")
 	} else {
-		if strings.HasPrefix(path, adminPrefix) || path == strings.TrimSuffix(adminPrefix, "/") {
-			rest := strings.TrimPrefix(path, adminPrefix)
-			rest = strings.TrimPrefix(rest, "v1")
+		if rest, ok := strings.CutPrefix(path, adminPrefix+"v1"); ok && (rest == "" || rest[0] == '/') {
 			return Route{Op: OpAdmin, AdminPath: strings.TrimPrefix(rest, "/")}
 		}
 		if (method == http.MethodGet || method == http.MethodHead) && !signed(query, header) {

@@ -142,6 +142,8 @@ func TestRoute(t *testing.T) {
 
 		// forkstore's own endpoints.
 		{name: "admin", line: "POST /_forkstore/v1/buckets/b1/snapshots", op: OpAdmin},
+		{name: "CreateBucket named like the admin prefix", line: "PUT /_forkstore", op: OpCreateBucket, bucket: "_forkstore"},
+		{name: "object under the admin bucket name", line: "GET /_forkstore/v2/x", op: OpGetObject, bucket: "_forkstore", key: "v2/x"},
 		{name: "health live", line: "GET /health/live", op: OpHealthLive},
 		{name: "health ready", line: "GET /health/ready", op: OpHealthReady},
 		{name: "signed GET of object live in bucket health", line: "GET /health/live", hdr: signed, op: OpGetObject, bucket: "health", key: "live"},
