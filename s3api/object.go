@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/meta"
@@ -292,6 +293,31 @@ type streamBody struct {
 }
 
 func (b *streamBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
+
+// copyBufSize is the unit in which object bodies are copied to the client:
+// fasthttp would otherwise copy through 4 KiB (or 32 KiB) buffers, one read
+// and one write system call each.
+const copyBufSize = 256 << 10
+
+var copyBufs = sync.Pool{New: func() any {
+	b := make([]byte, copyBufSize)
+	return &b
+}}
+
+// writerOnly hides a writer's ReadFrom, so copies use our buffer.
+type writerOnly struct{ io.Writer }
+
+// WriteTo streams the body to w: through the body's own WriteTo when it
+// has one (the chunk store sends files with sendfile), else in large
+// blocks. fasthttp's copy prefers it to its own small buffer.
+func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := b.rc.(io.WriterTo); ok {
+		return wt.WriteTo(w)
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(writerOnly{w}, b.rc, *bp)
+}
 
 func (b *streamBody) Close() error {
 	err := b.rc.Close()
