@@ -410,3 +410,30 @@ func TestObjectReaderWriteToTCP(t *testing.T) {
 		t.Fatalf("received %d bytes that differ from the object", len(b))
 	}
 }
+
+// The verified-chunk cache answers only for the same chunk (id, size and
+// CRC), only until its time runs out, and forgets deleted chunks.
+func TestVerifiedCache(t *testing.T) {
+	var v verifiedCache
+	now := time.Now()
+	c := meta.Chunk{ID: newChunkID(), Size: 10, CRC32C: 7}
+	if v.has(c, now) {
+		t.Fatal("empty cache answers")
+	}
+	v.add(c, now)
+	if !v.has(c, now.Add(verifiedTTL-time.Second)) {
+		t.Fatal("verified chunk not remembered")
+	}
+	if v.has(c, now.Add(verifiedTTL+time.Second)) {
+		t.Fatal("remembered past its time")
+	}
+	other := c
+	other.CRC32C = 8
+	if v.has(other, now) {
+		t.Fatal("same id with another checksum answers")
+	}
+	v.forget(c.ID)
+	if v.has(c, now) {
+		t.Fatal("forgotten chunk still remembered")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -130,6 +131,12 @@ func runServer(args []string, stderr io.Writer) error {
 		}()
 	}
 
+	// A soft heap limit keeps the GC ahead of bursts (64 MiB bodies, many
+	// concurrent uploads) on small machines; GOMEMLIMIT overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -167,6 +174,9 @@ func runServer(args []string, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
+const defaultMemoryLimit = 320 << 20
 
 // parseDuration accepts Go durations and a bare 0.
 func parseDuration(s string) (time.Duration, error) {
