@@ -176,7 +176,7 @@ func runServer(args []string, stderr io.Writer) error {
 }
 
 // defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
-const defaultMemoryLimit = 320 << 20
+const defaultMemoryLimit = 256 << 20
 
 // parseDuration accepts Go durations and a bare 0.
 func parseDuration(s string) (time.Duration, error) {
