@@ -224,26 +224,33 @@ func commonPrefix(key, prefix, delim string) (string, bool) {
 	return key[:len(prefix)+i+len(delim)], true
 }
 
-// List returns a page of a bucket's latest visible objects (or as of
-// opts.At), merged through the fork chain. Objects carry no Inline bytes.
-func (r *Reader) List(bucket string, opts ListOptions) (*ListResult, error) {
+// pageMerger opens the merged layers of a live bucket, as of at, over the
+// keys with prefix, for one page of a listing; it returns nil (and no
+// error) when maxKeys asks for nothing.
+func (r *Reader) pageMerger(bucket string, at uint64, prefix string, maxKeys int) (*merger, error) {
 	b, err := r.liveBucket(bucket)
 	if err != nil {
 		return nil, err
 	}
-	t, err := r.checkAt(b, opts.At)
+	t, err := r.checkAt(b, at)
+	if err != nil || maxKeys <= 0 {
+		return nil, err
+	}
+	return r.newMerger(b, t, prefix)
+}
+
+// List returns a page of a bucket's latest visible objects (or as of
+// opts.At), merged through the fork chain. Objects carry no Inline bytes.
+func (r *Reader) List(bucket string, opts ListOptions) (*ListResult, error) {
+	m, err := r.pageMerger(bucket, opts.At, opts.Prefix, opts.MaxKeys)
 	if err != nil {
 		return nil, err
 	}
-	res := &ListResult{}
-	if opts.MaxKeys <= 0 {
-		return res, nil
-	}
-	m, err := r.newMerger(b, t, opts.Prefix)
-	if err != nil {
-		return nil, err
+	if m == nil {
+		return &ListResult{}, nil
 	}
 	defer m.close()
+	res := &ListResult{}
 	if err := m.seekRel(startRel(opts.Prefix, opts.After)); err != nil {
 		return nil, err
 	}
@@ -296,23 +303,15 @@ func (r *Reader) List(bucket string, opts ListOptions) (*ListResult, error) {
 // the fork's own versions. Ancestors' delete markers and superseded
 // versions are not listed. Records carry no Inline bytes.
 func (r *Reader) ListVersions(bucket string, opts VersionListOptions) (*VersionListResult, error) {
-	b, err := r.liveBucket(bucket)
+	m, err := r.pageMerger(bucket, opts.At, opts.Prefix, opts.MaxKeys)
 	if err != nil {
 		return nil, err
 	}
-	t, err := r.checkAt(b, opts.At)
-	if err != nil {
-		return nil, err
-	}
-	res := &VersionListResult{}
-	if opts.MaxKeys <= 0 {
-		return res, nil
-	}
-	m, err := r.newMerger(b, t, opts.Prefix)
-	if err != nil {
-		return nil, err
+	if m == nil {
+		return &VersionListResult{}, nil
 	}
 	defer m.close()
+	res := &VersionListResult{}
 	start := startRel(opts.Prefix, opts.KeyMarker)
 	if opts.VersionIDMarker != "" && opts.KeyMarker >= opts.Prefix {
 		start = appendName(nil, opts.KeyMarker)

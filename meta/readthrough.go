@@ -289,6 +289,12 @@ func (h recordHeader) existsAt(t uint64) bool {
 // ownView returns the newest record of (bucket, key) that exists at T (a
 // delete marker included), or nil: step 1 of view(B, T).
 func (r *Reader) ownView(bucket uint64, key string, t uint64, inline bool) (*Object, error) {
+	return r.newestAt(bucket, key, t, inline, func(recordHeader) bool { return true })
+}
+
+// newestAt returns the newest record of (bucket, key) with version <= T
+// that exists at T and satisfies match, or nil.
+func (r *Reader) newestAt(bucket uint64, key string, t uint64, inline bool, match func(recordHeader) bool) (*Object, error) {
 	prefix := keyObjectKey(bucket, key)
 	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
@@ -297,18 +303,14 @@ func (r *Reader) ownView(bucket uint64, key string, t uint64, inline bool) (*Obj
 		var o *Object
 		err := item.Value(func(v []byte) error {
 			h, err := decodeRecordHeader(v)
-			if err != nil || !h.existsAt(t) {
+			if err != nil || !h.existsAt(t) || !match(h) {
 				return err
 			}
-			version := ^beTail(item.Key())
-			o, err = decodeObjectRecord(key, version, v, inline)
+			o, err = decodeObjectRecord(key, ^beTail(item.Key()), v, inline)
 			return err
 		})
-		if err != nil {
-			return nil, err
-		}
-		if o != nil {
-			return o, nil
+		if err != nil || o != nil {
+			return o, err
 		}
 	}
 	return nil, nil
@@ -352,25 +354,7 @@ func (r *Reader) findVersion(bucket uint64, key string, null bool, version, t ui
 		}
 		return decodeObjectRecord(key, version, v, true)
 	}
-	prefix := keyObjectKey(bucket, key)
-	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	for it.Seek(appendU64(append([]byte(nil), prefix...), ^t)); it.Valid(); it.Next() {
-		item := it.Item()
-		var o *Object
-		err := item.Value(func(v []byte) error {
-			h, err := decodeRecordHeader(v)
-			if err != nil || !h.null || !h.existsAt(t) {
-				return err
-			}
-			o, err = decodeObjectRecord(key, ^beTail(item.Key()), v, true)
-			return err
-		})
-		if err != nil || o != nil {
-			return o, err
-		}
-	}
-	return nil, nil
+	return r.newestAt(bucket, key, t, true, func(h recordHeader) bool { return h.null })
 }
 
 // ParseVersionID parses an S3 version id: "null" or a decimal version.
