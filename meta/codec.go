@@ -365,6 +365,13 @@ func decodeObjectRecord(key string, version uint64, v []byte, inline bool) (*Obj
 func encodeBucketRecord(b *Bucket) []byte {
 	e := encoder{b: make([]byte, 0, 48+len(b.Name))}
 	e.u8(fmtV1)
+	encodeBucketFields(&e, b)
+	return e.b
+}
+
+// encodeBucketFields writes the stored fields of a bucket record (also
+// used inside results); decodeBucketFields reads them back.
+func encodeBucketFields(e *encoder, b *Bucket) {
 	e.uvarint(b.ID)
 	e.str(b.Name)
 	e.str(b.Region)
@@ -376,7 +383,6 @@ func encodeBucketRecord(b *Bucket) []byte {
 		e.uvarint(b.Parent.Version)
 	}
 	e.u8(byte(b.State))
-	return e.b
 }
 
 func decodeBucketRecord(v []byte) (*Bucket, error) {

@@ -113,17 +113,7 @@ func encodeResult(r *Result) []byte {
 	e.boolean(r.Bucket != nil)
 	if r.Bucket != nil {
 		b := r.Bucket
-		e.uvarint(b.ID)
-		e.str(b.Name)
-		e.str(b.Region)
-		e.varint(b.Created)
-		e.u8(byte(b.Versioning))
-		e.boolean(b.Parent != nil)
-		if b.Parent != nil {
-			e.uvarint(b.Parent.BucketID)
-			e.uvarint(b.Parent.Version)
-		}
-		e.u8(byte(b.State))
+		encodeBucketFields(&e, b)
 		e.str(b.ParentName)
 		e.boolean(b.IsForkParent)
 	}
