@@ -43,11 +43,11 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		MaxForkDepth:       32,
-		BadgerMemTableSize: 16 << 20,
+		BadgerMemTableSize: 8 << 20,
 		BadgerNumMemtables: 2,
 		BlockCacheSize:     16 << 20,
 		IndexCacheSize:     8 << 20,
-		ValueLogFileSize:   64 << 20,
+		ValueLogFileSize:   32 << 20,
 	}
 }
 

@@ -70,7 +70,7 @@ func DefaultConfig() Config {
 		HeartbeatRTT:       4,
 		SnapshotEntries:    10000,
 		CompactionOverhead: 5000,
-		MaxInMemLogSize:    64 << 20,
+		MaxInMemLogSize:    32 << 20,
 		MaxQueueSize:       128 << 20,
 	}
 }
