@@ -207,6 +207,10 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 		obj.Expires = src.Expires
 		obj.UserMeta = src.UserMeta
 	}
+	obj.Tags = src.Tags
+	if in.ReplaceTags {
+		obj.Tags = in.Tags
+	}
 	obj.Key = in.DstKey
 	obj.Size = src.Size
 	obj.ETag = src.ETag

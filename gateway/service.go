@@ -69,6 +69,10 @@ type CopyObjectInput struct {
 	Object      meta.Object
 	IfMatch     string
 	IfNoneMatch string
+	// ReplaceTags takes the tags from Tags (x-amz-tagging-directive:
+	// REPLACE); otherwise the source's tags are copied.
+	ReplaceTags bool
+	Tags        map[string]string
 	// ChecksumAlgorithm, when set and different from the source's, makes
 	// the copy store a fresh full-object checksum of that algorithm
 	// (x-amz-checksum-algorithm), computed by reading the source once.

@@ -195,17 +195,8 @@ func encodeObjectBody(e *encoder, o *Object, inline bool) {
 	e.str(o.ContentEncoding)
 	e.str(o.ContentLanguage)
 	e.str(o.Expires)
-	// Map order is random: sort so that every replica writes the same bytes.
-	names := make([]string, 0, len(o.UserMeta))
-	for k := range o.UserMeta {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	e.uvarint(uint64(len(names)))
-	for _, k := range names {
-		e.str(k)
-		e.str(o.UserMeta[k])
-	}
+	e.stringMap(o.UserMeta)
+	e.stringMap(o.Tags)
 	if inline {
 		e.nilBytes(o.Inline)
 	} else {
@@ -238,13 +229,8 @@ func decodeObjectBody(d *decoder, o *Object, inline bool) {
 	o.ContentEncoding = d.str()
 	o.ContentLanguage = d.str()
 	o.Expires = d.str()
-	if n := d.count(); n > 0 {
-		o.UserMeta = make(map[string]string, n)
-		for i := 0; i < n && d.err == nil; i++ {
-			k := d.str()
-			o.UserMeta[k] = d.str()
-		}
-	}
+	o.UserMeta = d.stringMap()
+	o.Tags = d.stringMap()
 	if inline {
 		o.Inline = d.nilBytes()
 	} else {
@@ -272,6 +258,35 @@ func decodeObjectBody(d *decoder, o *Object, inline bool) {
 			o.Parts[i] = p
 		}
 	}
+}
+
+// stringMap writes a map sorted by key: map order is random, and every
+// replica must write the same bytes.
+func (e *encoder) stringMap(m map[string]string) {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	e.uvarint(uint64(len(names)))
+	for _, k := range names {
+		e.str(k)
+		e.str(m[k])
+	}
+}
+
+// stringMap reads what encoder.stringMap wrote (nil when empty).
+func (d *decoder) stringMap() map[string]string {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	m := make(map[string]string, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		k := d.str()
+		m[k] = d.str()
+	}
+	return m
 }
 
 func encodeChunk(e *encoder, c Chunk) {

@@ -18,7 +18,7 @@ func sampleObject() Object {
 		Key: "a/b\x00c", Version: 7, Null: true, DeletedAt: 9, Size: 12, ETag: `"abc-2"`, LastModified: 1234,
 		Checksum:    Checksum{Algorithm: "SHA256", Type: "COMPOSITE", Value: "xyz-2"},
 		ContentType: "text/plain", CacheControl: "no-cache", ContentDisposition: "inline", ContentEncoding: "gzip",
-		ContentLanguage: "en", Expires: "soon", UserMeta: map[string]string{"z": "1", "a": "2"},
+		ContentLanguage: "en", Expires: "soon", UserMeta: map[string]string{"z": "1", "a": "2"}, Tags: map[string]string{"project": "x", "a b": "c+d"},
 		Inline: []byte("hello"), Chunks: []Chunk{{ID: "c1", Size: 5, CRC32C: 42}},
 		Parts: []PartInfo{{Number: 1, Size: 5, ETag: `"p"`, Checksum: "cs"}},
 	}

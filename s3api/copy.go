@@ -83,6 +83,16 @@ func (s *Server) copyObject(r *request) (*response, error) {
 		return nil, invalidArg("Unknown metadata directive.", "x-amz-metadata-directive", directive)
 	}
 	replace := directive == "REPLACE"
+	tagDirective := strings.ToUpper(strings.TrimSpace(r.header.Get("X-Amz-Tagging-Directive")))
+	switch tagDirective {
+	case "", "COPY", "REPLACE":
+	default:
+		return nil, invalidArg("Unknown tagging directive.", "x-amz-tagging-directive", tagDirective)
+	}
+	tags, err := parseTagging(r.header.Get("X-Amz-Tagging"))
+	if err != nil {
+		return nil, err
+	}
 	ifMatch, ifNoneMatch, err := r.writeConditions()
 	if err != nil {
 		return nil, err
@@ -106,6 +116,7 @@ func (s *Server) copyObject(r *request) (*response, error) {
 	o, err := s.svc.CopyObject(r.ctx, &gateway.CopyObjectInput{
 		Source: src, DstBucket: r.route.Bucket, DstKey: r.route.Key,
 		Replace: replace, Object: obj, IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
+		ReplaceTags: tagDirective == "REPLACE", Tags: tags,
 		ChecksumAlgorithm: strings.TrimSpace(r.header.Get("X-Amz-Checksum-Algorithm")),
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ var (
 	errBucketAlreadyExists      = &APIError{"BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.", http.StatusConflict}
 	errBucketNotEmpty           = &APIError{"BucketNotEmpty", "The bucket you tried to delete is not empty", http.StatusConflict}
 	errInvalidBucketName        = &APIError{"InvalidBucketName", "The specified bucket is not valid.", http.StatusBadRequest}
+	errInvalidTag               = &APIError{"InvalidTag", "The tag provided was not a valid tag.", http.StatusBadRequest}
 	errNoSuchKey                = &APIError{"NoSuchKey", "The specified key does not exist.", http.StatusNotFound}
 	errNoSuchVersion            = &APIError{"NoSuchVersion", "The specified version does not exist.", http.StatusNotFound}
 	errKeyTooLong               = &APIError{"KeyTooLongError", "Your key is too long", http.StatusBadRequest}

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/meta"
@@ -138,7 +140,76 @@ func (r *request) objectFromHeaders() (meta.Object, error) {
 	if total > maxUserMetadata {
 		return obj, ErrMetadataTooLarge
 	}
+	tags, err := parseTagging(h.Get("X-Amz-Tagging"))
+	if err != nil {
+		return obj, err
+	}
+	obj.Tags = tags
 	return obj, nil
+}
+
+// S3's limits on object tags.
+const (
+	maxTags        = 10
+	maxTagKeyLen   = 128
+	maxTagValueLen = 256
+)
+
+// parseTagging decodes an x-amz-tagging header: URL query encoding,
+// "k1=v1&k2=v2" (nil when empty). Bad or too many tags are InvalidTag.
+func parseTagging(v string) (map[string]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	q, err := url.ParseQuery(v)
+	if err != nil {
+		return nil, errInvalidTag.WithMessage("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
+	}
+	if len(q) > maxTags {
+		return nil, errInvalidTag.WithMessage("Object tags cannot be greater than 10")
+	}
+	tags := make(map[string]string, len(q))
+	for k, vs := range q {
+		if len(vs) != 1 {
+			return nil, errInvalidTag.WithMessage("Cannot provide multiple Tags with the same key")
+		}
+		if k == "" || len(k) > maxTagKeyLen || !utf8.ValidString(k) {
+			return nil, errInvalidTag.WithMessage("The TagKey you have provided is invalid")
+		}
+		if len(vs[0]) > maxTagValueLen || !utf8.ValidString(vs[0]) {
+			return nil, errInvalidTag.WithMessage("The TagValue you have provided is invalid")
+		}
+		tags[k] = vs[0]
+	}
+	return tags, nil
+}
+
+// getObjectTagging is GetObjectTagging: the tags the version was written
+// with.
+func (s *Server) getObjectTagging(r *request) (*response, error) {
+	vid, err := r.versionIDParam()
+	if err != nil {
+		return nil, err
+	}
+	at, err := s.readAt(r, r.route.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.svc.HeadObject(r.ctx, gateway.GetObjectInput{Bucket: r.route.Bucket, Key: r.route.Key, VersionID: vid, At: at})
+	if err != nil {
+		return nil, err
+	}
+	res := Tagging{TagSet: []Tag{}}
+	names := make([]string, 0, len(o.Tags))
+	for k := range o.Tags {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		res.TagSet = append(res.TagSet, Tag{Key: k, Value: o.Tags[k]})
+	}
+	setVersionHeader(r, o)
+	return &response{xml: res}, nil
 }
 
 // writeConditions parses the conditional-write headers of PutObject,
@@ -367,6 +438,9 @@ func setObjectHeaders(r *request, o *meta.Object) {
 		h.Set("x-amz-meta-"+k, o.UserMeta[k])
 	}
 	h.EnableNormalizing()
+	if len(o.Tags) > 0 {
+		r.set("X-Amz-Tagging-Count", strconv.Itoa(len(o.Tags)))
+	}
 	setVersionHeader(r, o)
 }
 

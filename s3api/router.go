@@ -47,6 +47,7 @@ const (
 	OpHeadObject              Operation = "HeadObject"
 	OpDeleteObject            Operation = "DeleteObject"
 	OpGetObjectAcl            Operation = "GetObjectAcl"
+	OpGetObjectTagging        Operation = "GetObjectTagging"
 	OpCreateMultipartUpload   Operation = "CreateMultipartUpload"
 	OpUploadPart              Operation = "UploadPart"
 	OpUploadPartCopy          Operation = "UploadPartCopy"
@@ -236,6 +237,18 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// firstUnknownRead returns a sub-resource other than tagging and versionId
+// on GetObjectTagging (e.g. ?tagging&acl), which must not be answered as
+// if it were only a tagging read.
+func firstUnknownRead(query url.Values) string {
+	for k := range query {
+		if k != "tagging" && k != "versionId" && unsupportedObject[k] {
+			return k
+		}
+	}
+	return ""
+}
+
 // firstOf returns the sorted-first query parameter found in set.
 func firstOf(query url.Values, set map[string]bool) string {
 	var found string
@@ -325,6 +338,14 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 }
 
 func objectOp(method string, query url.Values, header http.Header) (Operation, string) {
+	// Tags are set when an object version is written (x-amz-tagging) and
+	// can be read; changing them afterwards is not implemented.
+	if method == http.MethodGet && query.Has("tagging") && firstOf(query, unsupportedObject) == "tagging" {
+		if u := firstUnknownRead(query); u != "" {
+			return OpNotImplemented, u
+		}
+		return OpGetObjectTagging, ""
+	}
 	if sub := firstOf(query, unsupportedObject); sub != "" {
 		return OpNotImplemented, sub
 	}

@@ -695,6 +695,8 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpDeleteObjects: s.deleteObjects,
 		OpGetObjectAcl:  s.getObjectACL,
 
+		OpGetObjectTagging: s.getObjectTagging,
+
 		OpCreateMultipartUpload:   s.createMultipartUpload,
 		OpUploadPart:              s.uploadPart,
 		OpUploadPartCopy:          s.uploadPartCopy,

@@ -162,7 +162,6 @@ func TestNotImplementedSubresources(t *testing.T) {
 	s, _ := newTestServer(t)
 	for _, r := range []testReq{
 		{method: "PUT", target: "/bkt/k?tagging", body: []byte("<Tagging/>")},
-		{method: "GET", target: "/bkt/k?tagging"},
 		{method: "DELETE", target: "/bkt/k?tagging"},
 		{method: "PUT", target: "/bkt?policy", body: []byte("{}")},
 		{method: "PUT", target: "/bkt?acl"},

@@ -161,6 +161,18 @@ type createBucketConfiguration struct {
 	LocationConstraint string   `xml:"LocationConstraint"`
 }
 
+// Tagging is the GetObjectTagging response.
+type Tagging struct {
+	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ Tagging"`
+	TagSet  []Tag    `xml:"TagSet>Tag"`
+}
+
+// Tag is one object tag.
+type Tag struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
 // AccessControlPolicy is the GetBucketAcl/GetObjectAcl response: the owner
 // has FULL_CONTROL, nothing else is granted.
 type AccessControlPolicy struct {

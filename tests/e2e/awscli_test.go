@@ -160,6 +160,15 @@ func awsHighLevel(t *testing.T, a *awsRunner, b string) {
 		t.Errorf("head-object big.bin: length %d etag %s; want %d %s (9 parts of 8 MiB)", head.ContentLength, head.ETag, len(big), multipartETag(big, 8<<20))
 	}
 
+	// S3-to-S3 copy of a multipart-sized object: the CLI copies it with
+	// UploadPartCopy and carries its tags over (v2 asks GetObjectTagging).
+	a.run("s3", "cp", "--no-progress", "s3://"+b+"/big.bin", "s3://"+b+"/big-copy.bin")
+	var copied struct{ ContentLength int64 }
+	a.json(&copied, "s3api", "head-object", "--bucket", b, "--key", "big-copy.bin")
+	if copied.ContentLength != int64(len(big)) {
+		t.Errorf("aws s3 cp s3->s3: copy has %d bytes, want %d", copied.ContentLength, len(big))
+	}
+
 	a.run("s3", "rm", "s3://"+b+"/dir/small.txt")
 	a.run("s3", "rm", "--recursive", "s3://"+b+"/")
 	out = a.run("s3", "ls", "--recursive", "s3://"+b+"/")

@@ -1,0 +1,76 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"maps"
+	"net/http"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/tags"
+)
+
+// Object tags (x-amz-tagging) are stored with the version that is written
+// and read back with GetObjectTagging and the x-amz-tagging-count header;
+// CopyObject copies them (COPY) or replaces them (REPLACE); bad tags are
+// InvalidTag; changing tags afterwards answers NotImplemented and changes
+// nothing.
+func TestObjectTagging(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := newClient(t, s)
+	ctx := testCtx(t)
+	b := bucketName(t, "tags")
+	makeBucket(t, c, b)
+	want := map[string]string{"project": "fork store", "stage": "a+b"}
+	putBytes(t, c, b, "k", []byte("tagged"), minio.PutObjectOptions{UserTags: want})
+	got, err := c.GetObjectTagging(ctx, b, "k", minio.GetObjectTaggingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got.ToMap(), want) {
+		t.Fatalf("GetObjectTagging = %v, want %v", got.ToMap(), want)
+	}
+	st, err := c.StatObject(ctx, b, "k", minio.StatObjectOptions{})
+	if err != nil || st.UserTagCount != 2 {
+		t.Fatalf("x-amz-tagging-count: %d %v", st.UserTagCount, err)
+	}
+	// Untagged objects have an empty tag set.
+	putBytes(t, c, b, "plain", []byte("x"), minio.PutObjectOptions{})
+	if got, err := c.GetObjectTagging(ctx, b, "plain", minio.GetObjectTaggingOptions{}); err != nil || len(got.ToMap()) != 0 {
+		t.Fatalf("untagged object: %v %v", got, err)
+	}
+	// CopyObject copies tags by default and replaces them on request.
+	if _, err := c.CopyObject(ctx, minio.CopyDestOptions{Bucket: b, Object: "copy"}, minio.CopySrcOptions{Bucket: b, Object: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.GetObjectTagging(ctx, b, "copy", minio.GetObjectTaggingOptions{}); !maps.Equal(got.ToMap(), want) {
+		t.Fatalf("copied tags = %v", got.ToMap())
+	}
+	repl := map[string]string{"only": "this"}
+	if _, err := c.CopyObject(ctx, minio.CopyDestOptions{Bucket: b, Object: "copy2", UserTags: repl, ReplaceTags: true}, minio.CopySrcOptions{Bucket: b, Object: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.GetObjectTagging(ctx, b, "copy2", minio.GetObjectTaggingOptions{}); !maps.Equal(got.ToMap(), repl) {
+		t.Fatalf("replaced tags = %v", got.ToMap())
+	}
+	// Too many tags or a malformed header: InvalidTag, nothing stored
+	// (minio-go drops invalid tag sets itself, so these go out raw).
+	rc := raw{t, s}
+	for _, h := range []string{"a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11", "k=1&k=2", "=novalue"} {
+		r := rc.do(http.MethodPut, "/"+b+"/bad", nil, http.Header{"X-Amz-Tagging": {h}}, []byte("x"))
+		if r.Status != http.StatusBadRequest || r.Err.Code != "InvalidTag" {
+			t.Fatalf("PUT with x-amz-tagging %q: %s", h, r)
+		}
+	}
+	_, err = c.StatObject(ctx, b, "bad", minio.StatObjectOptions{})
+	wantCode(t, "StatObject after refused PUTs", err, "NoSuchKey")
+	// Changing tags later is not implemented; the object keeps its tags.
+	nt, _ := tags.NewTags(map[string]string{"new": "tag"}, true)
+	err = c.PutObjectTagging(ctx, b, "k", nt, minio.PutObjectTaggingOptions{})
+	wantCode(t, "PutObjectTagging", err, "NotImplemented")
+	if got, _ := c.GetObjectTagging(ctx, b, "k", minio.GetObjectTaggingOptions{}); !maps.Equal(got.ToMap(), want) {
+		t.Fatalf("tags after a refused PutObjectTagging = %v", got.ToMap())
+	}
+}
