@@ -252,3 +252,27 @@ func (r *request) readXMLBody(cs *checksumReq) ([]byte, error) {
 func isNotFound(err error) bool {
 	return errors.Is(err, meta.ErrNoSuchKey) || errors.Is(err, meta.ErrNoSuchVersion)
 }
+
+// unconfigured maps the bucket configurations that can never be set (their
+// PUT is NotImplemented) to the error AWS gives a bucket without one.
+var unconfigured = map[string]*APIError{
+	"cors":              {"NoSuchCORSConfiguration", "The CORS configuration does not exist", http.StatusNotFound},
+	"encryption":        {"ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found", http.StatusNotFound},
+	"lifecycle":         {"NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", http.StatusNotFound},
+	"object-lock":       {"ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket", http.StatusNotFound},
+	"ownershipControls": {"OwnershipControlsNotFoundError", "The bucket ownership controls were not found", http.StatusNotFound},
+	"policy":            {"NoSuchBucketPolicy", "The bucket policy does not exist", http.StatusNotFound},
+	"publicAccessBlock": {"NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found", http.StatusNotFound},
+	"replication":       {"ReplicationConfigurationNotFoundError", "The replication configuration was not found", http.StatusNotFound},
+	"tagging":           {"NoSuchTagSet", "The TagSet does not exist", http.StatusNotFound},
+	"website":           {"NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration", http.StatusNotFound},
+}
+
+// getBucketConfig answers a read of a configuration the bucket cannot
+// have: NoSuchBucket if it does not exist, else the "not configured" error.
+func (s *Server) getBucketConfig(r *request) (*response, error) {
+	if _, err := s.svc.HeadBucket(r.ctx, r.route.Bucket); err != nil {
+		return nil, err
+	}
+	return nil, unconfigured[r.route.Unsupported]
+}

@@ -41,13 +41,16 @@ const (
 	OpDeleteObjects        Operation = "DeleteObjects"
 
 	// Object level.
-	OpPutObject               Operation = "PutObject"
-	OpCopyObject              Operation = "CopyObject"
-	OpGetObject               Operation = "GetObject"
-	OpHeadObject              Operation = "HeadObject"
-	OpDeleteObject            Operation = "DeleteObject"
-	OpGetObjectAcl            Operation = "GetObjectAcl"
-	OpGetObjectTagging        Operation = "GetObjectTagging"
+	OpPutObject        Operation = "PutObject"
+	OpCopyObject       Operation = "CopyObject"
+	OpGetObject        Operation = "GetObject"
+	OpHeadObject       Operation = "HeadObject"
+	OpDeleteObject     Operation = "DeleteObject"
+	OpGetObjectAcl     Operation = "GetObjectAcl"
+	OpGetObjectTagging Operation = "GetObjectTagging"
+	// OpGetBucketConfig reads a bucket configuration forkstore never has
+	// (lifecycle, policy, CORS, ...); Route.Unsupported names it.
+	OpGetBucketConfig         Operation = "GetBucketConfig"
 	OpCreateMultipartUpload   Operation = "CreateMultipartUpload"
 	OpUploadPart              Operation = "UploadPart"
 	OpUploadPartCopy          Operation = "UploadPartCopy"
@@ -275,6 +278,11 @@ func serviceOp(method string, header http.Header) (Operation, string) {
 
 func bucketOp(method string, query url.Values, header http.Header) (Operation, string) {
 	if sub := firstOf(query, unsupportedBucket); sub != "" {
+		// Reading a configuration that cannot be set answers what AWS
+		// answers for a bucket without one (tools probe these).
+		if method == http.MethodGet && unconfigured[sub] != nil && firstUnknown(query, sub) == "" {
+			return OpGetBucketConfig, sub
+		}
 		return OpNotImplemented, sub
 	}
 	switch method {

@@ -696,6 +696,7 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpGetObjectAcl:  s.getObjectACL,
 
 		OpGetObjectTagging: s.getObjectTagging,
+		OpGetBucketConfig:  s.getBucketConfig,
 
 		OpCreateMultipartUpload:   s.createMultipartUpload,
 		OpUploadPart:              s.uploadPart,

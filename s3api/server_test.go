@@ -167,7 +167,6 @@ func TestNotImplementedSubresources(t *testing.T) {
 		{method: "PUT", target: "/bkt?acl"},
 		{method: "PUT", target: "/bkt/k?acl"},
 		{method: "POST", target: "/bkt/k?restore"},
-		{method: "GET", target: "/bkt?lifecycle"},
 		{method: "POST", target: "/bkt"},
 	} {
 		t.Run(r.method+" "+r.target, func(t *testing.T) {

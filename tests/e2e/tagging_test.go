@@ -5,6 +5,7 @@ package e2e
 import (
 	"maps"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -72,5 +73,36 @@ func TestObjectTagging(t *testing.T) {
 	wantCode(t, "PutObjectTagging", err, "NotImplemented")
 	if got, _ := c.GetObjectTagging(ctx, b, "k", minio.GetObjectTaggingOptions{}); !maps.Equal(got.ToMap(), want) {
 		t.Fatalf("tags after a refused PutObjectTagging = %v", got.ToMap())
+	}
+}
+
+// Reading a bucket configuration forkstore cannot hold answers what AWS
+// answers for a bucket without one (404 and the specific code; tools probe
+// these), NoSuchBucket for a missing bucket, and setting one is
+// NotImplemented.
+func TestBucketConfigNotConfigured(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := newClient(t, s)
+	b := bucketName(t, "cfg")
+	makeBucket(t, c, b)
+	rc := raw{t, s}
+	for sub, code := range map[string]string{
+		"lifecycle": "NoSuchLifecycleConfiguration", "policy": "NoSuchBucketPolicy",
+		"cors": "NoSuchCORSConfiguration", "tagging": "NoSuchTagSet",
+		"encryption": "ServerSideEncryptionConfigurationNotFoundError", "website": "NoSuchWebsiteConfiguration",
+	} {
+		r := rc.do(http.MethodGet, "/"+b, url.Values{sub: {""}}, nil, nil)
+		if r.Status != http.StatusNotFound || r.Err.Code != code {
+			t.Errorf("GET ?%s: %s, want 404 %s", sub, r, code)
+		}
+		r = rc.do(http.MethodGet, "/no-such-bucket-cfg", url.Values{sub: {""}}, nil, nil)
+		if r.Status != http.StatusNotFound || r.Err.Code != "NoSuchBucket" {
+			t.Errorf("GET ?%s on a missing bucket: %s", sub, r)
+		}
+	}
+	r := rc.do(http.MethodPut, "/"+b, url.Values{"lifecycle": {""}}, nil, []byte("<LifecycleConfiguration/>"))
+	if r.Status != http.StatusNotImplemented {
+		t.Errorf("PUT ?lifecycle: %s", r)
 	}
 }
