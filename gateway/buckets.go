@@ -128,16 +128,6 @@ func (s *Service) ResolveSnapshot(ctx context.Context, bucket, ref string) (uint
 	return 0, fmt.Errorf("%w: %q", meta.ErrNoSuchSnapshot, ref)
 }
 
-// ParseSnapshotVersion parses the decimal version of a snapshot or history
-// instant as given in a header or URL.
-func ParseSnapshotVersion(s string) (uint64, error) {
-	v, ok := parseVersion(s)
-	if !ok {
-		return 0, fmt.Errorf("%w: %q", ErrInvalidSnapshot, s)
-	}
-	return v, nil
-}
-
 // DeleteSnapshot deletes a snapshot.
 func (s *Service) DeleteSnapshot(ctx context.Context, bucket string, version uint64) error {
 	_, err := s.propose(ctx, &meta.DeleteSnapshot{Bucket: bucket, Version: version})

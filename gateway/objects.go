@@ -88,7 +88,7 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 func (s *Service) commitObject(ctx context.Context, cmd *meta.PutObject, fresh []meta.Chunk) (*meta.Object, error) {
 	res, err := s.propose(ctx, cmd)
 	if err != nil {
-		if !errors.Is(err, ErrUnavailable) {
+		if !isUnavailable(err) {
 			s.node.chunks.Discard(fresh)
 		}
 		return nil, err

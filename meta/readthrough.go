@@ -44,9 +44,6 @@ func newReader(txn *badger.Txn, opts Options) (*Reader, error) {
 // LastVersion returns the version of the last applied mutation.
 func (r *Reader) LastVersion() uint64 { return r.now }
 
-// AppliedIndex returns the Raft index the state reflects.
-func (r *Reader) AppliedIndex() (uint64, error) { return readApplied(r.txn) }
-
 func getCounter(txn *badger.Txn, id byte) (uint64, error) {
 	v, ok, err := getValue(txn, keyCounter(id))
 	if err != nil || !ok {
@@ -640,26 +637,6 @@ func (r *Reader) GCQueue(after uint64, limit int) ([]GCEntry, error) {
 func (r *Reader) ChunkReferenced(id string) bool {
 	ok, err := exists(r.txn, keyChunkRef(id))
 	return ok || err != nil
-}
-
-// ReferencedChunks returns up to limit referenced chunk ids greater than
-// after, in order (to plan which chunks a node should hold).
-func (r *Reader) ReferencedChunks(after string, limit int) ([]string, error) {
-	var out []string
-	it := txnKeysOnly(r.txn, []byte{pfxChunkRef})
-	defer it.Close()
-	start := []byte{pfxChunkRef}
-	if after != "" {
-		start = append(appendEscaped(start, after), 0, 2)
-	}
-	for it.Seek(start); it.Valid() && len(out) < limit; it.Next() {
-		id, _, ok := readName(it.Item().Key()[1:])
-		if !ok {
-			return nil, fmt.Errorf("%w: chunk key", ErrCorrupt)
-		}
-		out = append(out, id)
-	}
-	return out, nil
 }
 
 // PendingGC returns the ids of buckets with a retention pass under way
