@@ -34,6 +34,7 @@ type command interface{ header() *Header }
 
 // applier executes one command inside the batch transaction.
 type applier struct {
+	digests *digests
 	opts    Options
 	txn     *badger.Txn
 	r       *Reader
@@ -45,14 +46,14 @@ type applier struct {
 // returns an error only for storage failures (including
 // badger.ErrTxnTooBig, which Update handles); business outcomes are codes.
 func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
-	if len(cmd) == 0 || cmd[0] == 0 || cmd[0] > opGCBucket {
+	c, err := DecodeCommand(cmd)
+	if errors.Is(err, errUnknownOp) || len(cmd) == 0 {
 		op := -1
 		if len(cmd) > 0 {
 			op = int(cmd[0])
 		}
 		panic(fmt.Sprintf("meta: unknown command op %d", op))
 	}
-	c, err := DecodeCommand(cmd)
 	if err != nil {
 		// We encoded it ourselves: a broken invariant, not input.
 		panic(fmt.Sprintf("meta: undecodable command op %d: %v", cmd[0], err))
@@ -84,6 +85,7 @@ func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
 		return sm.Result{}, err
 	}
 	a := &applier{
+		digests: &f.digests,
 		opts:    f.opts,
 		txn:     txn,
 		r:       &Reader{txn: txn, opts: f.opts, now: version},
@@ -193,6 +195,12 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.trimGC(c)
 	case *GCBucket:
 		return a.gcBucket(c)
+	case *RegisterNode:
+		return a.registerNode(c)
+	case *RetireNode:
+		return a.retireNode(c)
+	case *Digest:
+		return a.digest()
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -212,14 +220,16 @@ func (a *applier) putRecord(bucket uint64, o *Object) error {
 	return a.set(keyObject(bucket, o.Key, o.Version), encodeObjectRecord(o))
 }
 
-// ref adds a reference to each chunk.
+// ref adds a reference to each chunk, recording its size and CRC32C.
 func (a *applier) ref(chunks []Chunk) error {
 	for _, c := range chunks {
-		n, err := a.refCount(c.ID)
+		r, err := a.chunkRef(c.ID)
 		if err != nil {
 			return err
 		}
-		if err := a.set(keyChunkRef(c.ID), binary.AppendUvarint([]byte{fmtV1}, n+1)); err != nil {
+		r.n++
+		r.size, r.crc, r.known = c.Size, c.CRC32C, true
+		if err := a.set(keyChunkRef(c.ID), encodeChunkRef(r)); err != nil {
 			return err
 		}
 	}
@@ -230,17 +240,18 @@ func (a *applier) ref(chunks []Chunk) error {
 // the GC queue at this version.
 func (a *applier) unref(chunks []Chunk) error {
 	for _, c := range chunks {
-		n, err := a.refCount(c.ID)
+		r, err := a.chunkRef(c.ID)
 		if err != nil {
 			return err
 		}
-		if n > 1 {
-			if err := a.set(keyChunkRef(c.ID), binary.AppendUvarint([]byte{fmtV1}, n-1)); err != nil {
+		if r.n > 1 {
+			r.n--
+			if err := a.set(keyChunkRef(c.ID), encodeChunkRef(r)); err != nil {
 				return err
 			}
 			continue
 		}
-		if n == 1 {
+		if r.n == 1 {
 			if err := a.del(keyChunkRef(c.ID)); err != nil {
 				return err
 			}
@@ -252,19 +263,12 @@ func (a *applier) unref(chunks []Chunk) error {
 	return nil
 }
 
-func (a *applier) refCount(id string) (uint64, error) {
+func (a *applier) chunkRef(id string) (chunkRef, error) {
 	v, ok, err := getValue(a.txn, keyChunkRef(id))
 	if err != nil || !ok {
-		return 0, err
+		return chunkRef{}, err
 	}
-	if len(v) < 2 || v[0] != fmtV1 {
-		return 0, fmt.Errorf("%w: chunk ref value", ErrCorrupt)
-	}
-	n, k := binary.Uvarint(v[1:])
-	if k <= 0 {
-		return 0, fmt.Errorf("%w: chunk ref value", ErrCorrupt)
-	}
-	return n, nil
+	return decodeChunkRef(v)
 }
 
 // --- buckets, snapshots ---
@@ -576,11 +580,11 @@ func (a *applier) putObject(c *PutObject) (*Result, error) {
 	}
 	if c.SharedChunks {
 		for _, ch := range c.Object.Chunks {
-			n, err := a.refCount(ch.ID)
+			r, err := a.chunkRef(ch.ID)
 			if err != nil {
 				return nil, err
 			}
-			if n == 0 {
+			if r.n == 0 {
 				return nil, fmt.Errorf("%w: data of the source is gone (chunk %s)", ErrNoSuchKey, ch.ID)
 			}
 		}

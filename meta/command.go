@@ -186,6 +186,10 @@ const (
 	opAbortUpload    byte = 12
 	opTrimGC         byte = 13
 	opGCBucket       byte = 14
+	// 15-31 are reserved; 32-47 belong to the cluster.
+	opRegisterNode byte = 32
+	opRetireNode   byte = 33
+	opDigest       byte = 34
 )
 
 // cmdFormat is the body format version written after the op byte.
@@ -311,6 +315,22 @@ func EncodeCommand(c any) []byte {
 		hdr(opGCBucket, &c.Header)
 		e.uvarint(c.Bucket)
 		e.int(c.Limit)
+	case RegisterNode:
+		return EncodeCommand(&c)
+	case *RegisterNode:
+		hdr(opRegisterNode, &c.Header)
+		e.uvarint(c.Node.ID)
+		e.str(c.Node.RaftAddr)
+		e.str(c.Node.S3Addr)
+	case RetireNode:
+		return EncodeCommand(&c)
+	case *RetireNode:
+		hdr(opRetireNode, &c.Header)
+		e.uvarint(c.ID)
+	case Digest:
+		return EncodeCommand(&c)
+	case *Digest:
+		hdr(opDigest, &c.Header)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -386,6 +406,12 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &TrimGC{Header: h, UpTo: d.uvarint()}
 	case opGCBucket:
 		c = &GCBucket{Header: h, Bucket: d.uvarint(), Limit: d.int()}
+	case opRegisterNode:
+		c = &RegisterNode{Header: h, Node: Node{ID: d.uvarint(), RaftAddr: d.str(), S3Addr: d.str()}}
+	case opRetireNode:
+		c = &RetireNode{Header: h, ID: d.uvarint()}
+	case opDigest:
+		c = &Digest{Header: h}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

@@ -20,5 +20,6 @@ var (
 	ErrVersionOutOfRetention = errors.New("meta: version is not retained")
 	ErrMethodNotAllowed      = errors.New("meta: method not allowed on a delete marker")
 	ErrInvalidVersion        = errors.New("meta: invalid version id")
+	ErrNodeRetired           = errors.New("meta: node id was removed and cannot be reused")
 	ErrCorrupt               = errors.New("meta: corrupt record")
 )

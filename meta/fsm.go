@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -187,8 +188,12 @@ type FSM struct {
 	// mu guards db against Close and RecoverFromSnapshot while Lookups run.
 	mu sync.RWMutex
 	db *badger.DB
-	// applied is the last applied Raft index (Update only).
-	applied uint64
+	// applied is the last applied Raft index (Update only); appliedIndex
+	// is the same for readers on other goroutines.
+	applied      uint64
+	appliedIndex atomic.Uint64
+	// digests are the state hashes computed for Digest commands.
+	digests digests
 }
 
 var _ sm.IOnDiskStateMachine = (*FSM)(nil)
@@ -217,6 +222,7 @@ func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
 	f.mu.Lock()
 	f.db = db
 	f.applied = applied
+	f.appliedIndex.Store(applied)
 	f.mu.Unlock()
 	if f.handle != nil {
 		f.handle.register(f)
@@ -361,5 +367,6 @@ func (f *FSM) applyRun(db *badger.DB, es []sm.Entry) (int, error) {
 		return 0, err
 	}
 	f.applied = last
+	f.appliedIndex.Store(last)
 	return len(es), nil
 }

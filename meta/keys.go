@@ -22,11 +22,12 @@ import (
 //	upload          0x09 | be64 bucket id | name(key) | name(upload) fmt | upload record
 //	upload by id    0x0A | name(upload id)                           fmt | be64 bucket id | key
 //	part            0x0B | name(upload id) | be32 part number        fmt | part record
-//	chunk refcount  0x0C | name(chunk id)                            fmt | uvarint count (> 0)
+//	chunk refcount  0x0C | name(chunk id)                            fmt | uvarint count (> 0) [| uvarint size | be32 crc32c] (fmt 2)
 //	gc queue        0x0D | be64 version | name(chunk id)             fmt
 //	request         0x0E | name(request id)                          fmt | be64 version | uvarint code | result
 //	request by age  0x0F | be64 version | name(request id)           fmt
 //	gc pending      0x10 | be64 bucket id                            fmt | name(resume key)
+//	node            0x20 | be64 node id                              fmt | raft addr | s3 addr | state
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -54,6 +55,7 @@ const (
 	pfxRequest      byte = 0x0E
 	pfxRequestAge   byte = 0x0F
 	pfxGCPending    byte = 0x10
+	pfxNode         byte = 0x20
 )
 
 // Counter ids under pfxCounter.
@@ -248,6 +250,8 @@ func keyRequest(id string) []byte { return appendName([]byte{pfxRequest}, id) }
 func keyRequestAge(version uint64, id string) []byte {
 	return appendName(appendU64([]byte{pfxRequestAge}, version), id)
 }
+
+func keyNode(id uint64) []byte { return appendU64([]byte{pfxNode}, id) }
 
 func keyGCPending(bucket uint64) []byte { return appendU64([]byte{pfxGCPending}, bucket) }
 

@@ -448,11 +448,11 @@ func checkRefcounts(t *testing.T, tf *testFSM, all map[string]bool) {
 				}
 			case pfxChunkRef:
 				id, _, _ := readName(k[1:])
-				n, err := (&applier{txn: r.txn}).refCount(id)
+				ref, err := (&applier{txn: r.txn}).chunkRef(id)
 				if err != nil {
 					return nil, err
 				}
-				s.stored[id] = n
+				s.stored[id] = ref.n
 			case pfxGCQueue:
 				_, id, _ := parseGCQueueKey(k)
 				s.queued[id] = true

@@ -28,7 +28,13 @@ const (
 	codeVersionOutOfRetained uint64 = 12
 	codeMethodNotAllowed     uint64 = 13
 	codeInvalidVersion       uint64 = 14
+	// 15-39 are reserved for other features; 40-49 for the cluster.
+	codeNodeRetired uint64 = 40
 )
+
+// errReservedCode fills the result codes not assigned yet; apply never
+// produces it.
+var errReservedCode = errors.New("meta: reserved result code")
 
 // resultCodes maps codes to sentinels; index = code.
 var resultCodes = []error{
@@ -47,6 +53,12 @@ var resultCodes = []error{
 	codeVersionOutOfRetained: ErrVersionOutOfRetention,
 	codeMethodNotAllowed:     ErrMethodNotAllowed,
 	codeInvalidVersion:       ErrInvalidVersion,
+	15: errReservedCode, 16: errReservedCode, 17: errReservedCode, 18: errReservedCode, 19: errReservedCode,
+	20: errReservedCode, 21: errReservedCode, 22: errReservedCode, 23: errReservedCode, 24: errReservedCode,
+	25: errReservedCode, 26: errReservedCode, 27: errReservedCode, 28: errReservedCode, 29: errReservedCode,
+	30: errReservedCode, 31: errReservedCode, 32: errReservedCode, 33: errReservedCode, 34: errReservedCode,
+	35: errReservedCode, 36: errReservedCode, 37: errReservedCode, 38: errReservedCode, 39: errReservedCode,
+	codeNodeRetired: ErrNodeRetired,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is

@@ -173,6 +173,7 @@ func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 		return err
 	}
 	f.applied = applied
+	f.appliedIndex.Store(applied)
 	f.log.Info("meta: recovered from snapshot", "keys", n, "index", applied)
 	return nil
 }
