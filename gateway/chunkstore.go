@@ -519,6 +519,7 @@ func (s *ChunkStore) NewObjectReader(inline []byte, chunks []meta.Chunk, off, n 
 // objectReader reads a byte range across chunks.
 type objectReader struct {
 	s      *ChunkStore
+	remote func(meta.Chunk) ([]byte, error) // another node's copy, when set
 	chunks []meta.Chunk // chunks[0] is the next to open (or the open one)
 	off    int64        // offset in chunks[0] to start at
 	left   int64        // bytes still to return
@@ -540,7 +541,14 @@ func (r *objectReader) Read(p []byte) (int, error) {
 				return 0, r.err
 			}
 			c := r.chunks[0]
-			cur, err := r.s.Open(c, r.off, min(c.Size-r.off, r.left))
+			n := min(c.Size-r.off, r.left)
+			cur, err := r.s.Open(c, r.off, n)
+			if errors.Is(err, ErrChunkMissing) && r.remote != nil {
+				var data []byte
+				if data, err = r.remote(c); err == nil {
+					cur = io.NopCloser(bytes.NewReader(data[r.off : r.off+n]))
+				}
+			}
 			if err != nil {
 				r.err = err
 				return 0, err
@@ -591,7 +599,17 @@ func (r *objectReader) WriteTo(w io.Writer) (int64, error) {
 			return total, r.err
 		}
 		c := r.chunks[0]
-		n, err := r.s.sendChunk(w, c, r.off, min(c.Size-r.off, r.left))
+		want := min(c.Size-r.off, r.left)
+		n, err := r.s.sendChunk(w, c, r.off, want)
+		if n == 0 && errors.Is(err, ErrChunkMissing) && r.remote != nil {
+			// Nothing was sent yet: serve another node's copy instead.
+			var data []byte
+			if data, err = r.remote(c); err == nil {
+				var k int
+				k, err = w.Write(data[r.off : r.off+want])
+				n = int64(k)
+			}
+		}
 		total += n
 		r.left -= n
 		if err != nil {

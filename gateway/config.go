@@ -37,6 +37,22 @@ type Config struct {
 	// GCReadGrace is how long a chunk outlives its last reference, so that
 	// reads that fetched its record just before can still stream it.
 	GCReadGrace time.Duration
+
+	// AdvertiseS3 is the host:port other nodes (and clients) reach this
+	// node's S3 and peer API at; nodes publish it in the metadata.
+	AdvertiseS3 string
+	// ClusterKey authenticates node-to-node traffic; required once the
+	// cluster has more than one member.
+	ClusterKey string
+	// Replicas is how many nodes hold each chunk (at most the number of
+	// members).
+	Replicas int
+	// RepairInterval is how often a node looks for chunks it should hold
+	// and lacks, and pulls them.
+	RepairInterval time.Duration
+	// ScrubInterval is how often a node re-verifies the checksums of its
+	// chunk files (0: only on request).
+	ScrubInterval time.Duration
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -53,6 +69,9 @@ func DefaultConfig() Config {
 		GCInterval:        2 * time.Second,
 		GCReadGrace:       30 * time.Second,
 		HistoryGCInterval: time.Minute,
+		Replicas:          3,
+		RepairInterval:    time.Minute,
+		ScrubInterval:     24 * time.Hour,
 	}
 }
 
@@ -77,6 +96,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: max fork depth %d out of range [1, %d]", c.Meta.MaxForkDepth, meta.MaxForkDepthLimit)
 	case c.MaxObjectSize <= 0:
 		return errors.New("gateway: max object size must be positive")
+	case c.Replicas < 1 || c.Replicas > 7:
+		return fmt.Errorf("gateway: replicas %d out of range [1, 7]", c.Replicas)
+	case c.RepairInterval <= 0 || c.ScrubInterval < 0:
+		return errors.New("gateway: repair interval must be positive, scrub interval not negative")
+	case c.ClusterKey != "" && len(c.ClusterKey) < 16:
+		return errors.New("gateway: the cluster key must have at least 16 characters")
+	case c.ClusterKey == "" && (c.Raft.Join || len(c.Raft.InitialMembers) > 1):
+		return ErrClusterKeyRequired
 	}
 	return c.Raft.Validate()
 }

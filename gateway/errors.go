@@ -23,3 +23,12 @@ var (
 	ErrChunkMissing      = errors.New("gateway: chunk missing or corrupt")
 	ErrStorageFull       = errors.New("gateway: no space left")
 )
+
+// Errors of the cluster's use cases and of node-to-node traffic.
+var (
+	ErrPeerAuth           = errors.New("gateway: node-to-node request not authenticated by the cluster key")
+	ErrNodeExists         = errors.New("gateway: node id is already a member at another address")
+	ErrNoSuchNode         = errors.New("gateway: no such cluster member")
+	ErrClusterKeyRequired = errors.New("gateway: a cluster of more than one node needs a cluster key on every node")
+	ErrInvalidMember      = errors.New("gateway: invalid cluster member")
+)

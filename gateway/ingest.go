@@ -38,6 +38,10 @@ type IngestOptions struct {
 	// Algorithm is the additional checksum to compute alongside MD5 ("" for
 	// none).
 	Algorithm string
+	// OnChunk, when set, is called with each chunk once it is durable
+	// (from a background goroutine, in order; it must not block), so that
+	// copying it elsewhere overlaps with reading the rest of the body.
+	OnChunk func(meta.Chunk)
 }
 
 // IngestResult is a body stored by Ingest: either Inline (which may be
@@ -122,7 +126,7 @@ func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts I
 		}
 	}
 
-	in := ingest{s: s, chunkSize: opts.ChunkSize}
+	in := ingest{s: s, chunkSize: opts.ChunkSize, onChunk: opts.OnChunk}
 	h := startHasher(m, free)
 	defer h.stop()
 	fail := func(err error) (*IngestResult, error) {
@@ -289,6 +293,7 @@ func readFull(r io.Reader, p []byte) (int, error) {
 type ingest struct {
 	s         *ChunkStore
 	chunkSize int64
+	onChunk   func(meta.Chunk)
 	w         *ChunkWriter // chunk being filled, nil between chunks
 	chunks    []meta.Chunk // committed, in order
 	pending   *pendingCommit
@@ -336,6 +341,9 @@ func (in *ingest) commitAsync() error {
 	go func() {
 		defer close(pc.done)
 		pc.chunk, pc.err = w.Commit()
+		if pc.err == nil && in.onChunk != nil {
+			in.onChunk(pc.chunk)
+		}
 	}()
 	return nil
 }
@@ -367,6 +375,9 @@ func (in *ingest) finish() ([]meta.Chunk, error) {
 		if err != nil {
 			in.fail()
 			return nil, err
+		}
+		if in.onChunk != nil {
+			in.onChunk(c)
 		}
 		in.chunks = append(in.chunks, c)
 	}

@@ -86,7 +86,7 @@ func (s *Service) UploadPart(ctx context.Context, in *UploadPartInput) (*meta.Pa
 		}
 		body = io.TeeReader(body, extra)
 	}
-	ing, err := s.node.chunks.Ingest(ctx, body, in.Size, IngestOptions{
+	ing, err := s.ingest(ctx, body, in.Size, IngestOptions{
 		ChunkSize: s.node.cfg.ChunkSize,
 		InlineMax: 0,
 		MaxSize:   s.node.cfg.MaxObjectSize,
@@ -144,7 +144,7 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *UploadPartCopyInput) (
 		return nil, err
 	}
 	defer rc.Close()
-	ing, err := s.node.chunks.Ingest(ctx, rc, in.Length, IngestOptions{
+	ing, err := s.ingest(ctx, rc, in.Length, IngestOptions{
 		ChunkSize: s.node.cfg.ChunkSize,
 		MaxSize:   s.node.cfg.MaxObjectSize,
 		Algorithm: up.Template.Checksum.Algorithm,

@@ -28,8 +28,9 @@ type Node struct {
 	log    *slog.Logger
 	host   *raft.Host
 	local  *meta.Handle // local replica reads for background work
-	chunks *ChunkStore
-	svc    *Service
+	chunks  *ChunkStore
+	svc     *Service
+	cluster *cluster
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -56,22 +57,96 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.AdvertiseS3 == "" {
+		cfg.AdvertiseS3 = "127.0.0.1:9000"
+	}
 	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, stop: make(chan struct{})}
 	n.svc = &Service{node: n}
+	n.cluster = newCluster(n)
 	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), cfg.Meta, log.With("component", "meta"))
 	n.local = local
 	if err := host.StartOnDiskShard(metaShard, create); err != nil {
 		host.Close()
 		return nil, err
 	}
-	if err := host.WaitReady(ctx, metaShard); err != nil {
+	if err := n.waitReady(ctx); err != nil {
 		host.Close()
-		return nil, fmt.Errorf("gateway: metadata shard not ready: %w", err)
+		return nil, err
 	}
-	n.wg.Add(1)
+	n.wg.Add(4)
 	go n.collectGarbage()
-	log.Info("node started", "data", cfg.DataDir, "replica_id", rc.NodeID)
+	go n.register()
+	go n.cluster.repairLoop()
+	go n.cluster.scrubLoop()
+	log.Info("node started", "data", cfg.DataDir, "replica_id", rc.NodeID, "s3_addr", cfg.AdvertiseS3)
 	return n, nil
+}
+
+// waitReady waits until the metadata shard serves linearizable reads. A
+// cluster of one must get there (or the data dir is broken); a member of a
+// larger cluster starts serving anyway when ctx ends (its peers may still
+// be starting, or it may be catching up from a long log): /health/ready
+// says when it is ready, and requests answer 503 until then.
+func (n *Node) waitReady(ctx context.Context) error {
+	var err error
+	for ctx.Err() == nil {
+		if err = n.host.WaitReady(ctx, metaShard); err == nil {
+			return nil
+		}
+	}
+	if len(n.cfg.Raft.InitialMembers) > 1 || n.cfg.Raft.Join || n.host.HasOtherMembers(metaShard) {
+		n.log.Warn("serving before the metadata shard is ready", "err", err)
+		return nil
+	}
+	return fmt.Errorf("gateway: metadata shard not ready: %w", err)
+}
+
+// register publishes this node's addresses in the metadata (once the shard
+// takes writes), so that the other members can reach its chunk store, and
+// learns the current membership.
+func (n *Node) register() {
+	defer n.wg.Done()
+	self := meta.Node{ID: n.cfg.Raft.NodeID, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		v, err := n.svc.read(ctx, func(r *meta.Reader) (any, error) { return r.Nodes() })
+		if err == nil {
+			err = n.registerSelf(ctx, self, v.([]meta.Node))
+		}
+		if err == nil {
+			err = n.cluster.refresh(ctx)
+		}
+		cancel()
+		if err == nil {
+			n.cluster.kickRepair()
+			return
+		}
+		if errors.Is(err, meta.ErrNodeRetired) {
+			n.log.Error("this node was removed from the cluster; its id cannot serve again: wipe its data and add it under a new id", "node", self.ID)
+			return
+		}
+		n.log.Debug("node registration pending", "err", err)
+		select {
+		case <-n.stop:
+			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (n *Node) registerSelf(ctx context.Context, self meta.Node, known []meta.Node) error {
+	for _, k := range known {
+		if k.ID == self.ID {
+			if k.State == meta.NodeRetired {
+				return meta.ErrNodeRetired
+			}
+			if k.RaftAddr == self.RaftAddr && k.S3Addr == self.S3Addr {
+				return nil
+			}
+		}
+	}
+	_, err := n.svc.propose(ctx, &meta.RegisterNode{Node: self})
+	return err
 }
 
 // Service returns the node's S3 use cases.
@@ -90,7 +165,8 @@ func (n *Node) Close() error {
 	return nil
 }
 
-// Ready reports whether the node can serve metadata reads now.
+// Ready reports whether the node can serve now: it knows a leader and has
+// applied everything the leader had committed when asked (a ReadIndex).
 func (n *Node) Ready(ctx context.Context) error {
 	_, err := n.svc.read(ctx, func(r *meta.Reader) (any, error) { return nil, nil })
 	return err

@@ -54,7 +54,7 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 	if alg == "" {
 		alg = defaultChecksum
 	}
-	ing, err := s.node.chunks.Ingest(ctx, in.Body, in.Size, IngestOptions{
+	ing, err := s.ingest(ctx, in.Body, in.Size, IngestOptions{
 		ChunkSize: s.node.cfg.ChunkSize,
 		InlineMax: s.node.cfg.InlineMax,
 		MaxSize:   s.node.cfg.MaxObjectSize,
@@ -131,7 +131,11 @@ func (s *Service) OpenObject(ctx context.Context, obj *meta.Object, offset, leng
 	if offset < 0 || length < 0 || offset+length > obj.Size {
 		return nil, fmt.Errorf("%w: [%d, %d) of %d", ErrInvalidRange, offset, offset+length, obj.Size)
 	}
-	return s.node.chunks.NewObjectReader(obj.Inline, obj.Chunks, offset, length), nil
+	rc := s.node.chunks.NewObjectReader(obj.Inline, obj.Chunks, offset, length)
+	if r, ok := rc.(*objectReader); ok && s.node.cluster.multi() {
+		r.remote = s.node.cluster.fetchRemote
+	}
+	return rc, nil
 }
 
 // DeleteObject deletes a key or one version of it.

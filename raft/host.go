@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -218,6 +219,17 @@ func (h *Host) WaitReady(ctx context.Context, shardID uint64) error {
 	})
 }
 
+// HasOtherMembers reports whether this node's replica of shardID knows of
+// members other than itself (from its local Raft state).
+func (h *Host) HasOtherMembers(shardID uint64) bool {
+	for _, si := range h.nh.GetNodeHostInfo(dragonboat.DefaultNodeHostInfoOption).ShardInfoList {
+		if si.ShardID == shardID {
+			return len(si.Replicas) > 1
+		}
+	}
+	return false
+}
+
 // LeaderID returns the leader of shardID as this node knows it.
 func (h *Host) LeaderID(shardID uint64) (uint64, bool) {
 	id, _, ok, err := h.nh.GetLeaderID(shardID)
@@ -237,6 +249,24 @@ func (h *Host) Membership(ctx context.Context, shardID uint64) (map[uint64]strin
 		return nil, err
 	}
 	return maps.Clone(m.Nodes), nil
+}
+
+// MembershipInfo returns shardID's voting members (replica id to Raft
+// address) and the ids ever removed from it (never to be used again),
+// read linearizably.
+func (h *Host) MembershipInfo(ctx context.Context, shardID uint64) (map[uint64]string, []uint64, error) {
+	ctx, cancel := withDefaultDeadline(ctx)
+	defer cancel()
+	m, err := h.membership(ctx, shardID)
+	if err != nil {
+		return nil, nil, err
+	}
+	removed := make([]uint64, 0, len(m.Removed))
+	for id := range m.Removed {
+		removed = append(removed, id)
+	}
+	slices.Sort(removed)
+	return maps.Clone(m.Nodes), removed, nil
 }
 
 func (h *Host) membership(ctx context.Context, shardID uint64) (*dragonboat.Membership, error) {
@@ -400,7 +430,7 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 		if h.closed.Load() {
 			return fmt.Errorf("%w: %s on shard %d: host closed", ErrClosed, op, shardID)
 		}
-		if err := h.waitLeader(ctx, shardID); err != nil {
+		if err := h.waitLeader(ctx, shardID, h.leaderWait()); err != nil {
 			if errors.Is(err, dragonboat.ErrShardNotFound) {
 				return fmt.Errorf("%w: %s: shard %d is not started on this node", ErrShardNotReady, op, shardID)
 			}
@@ -456,9 +486,20 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 	}
 }
 
-// waitLeader polls until this replica knows a leader of shardID or ctx
-// ends.
-func (h *Host) waitLeader(ctx context.Context, shardID uint64) error {
+// leaderWait is how long an operation waits for a leader before it fails
+// as unavailable: long enough for several elections, short enough that a
+// shard that lost its quorum answers clients (who retry) within seconds
+// instead of holding them until their own deadline.
+func (h *Host) leaderWait() time.Duration {
+	election := time.Duration(h.cfg.RTTMillisecond*h.cfg.ElectionRTT) * time.Millisecond
+	return max(5*time.Second, 10*election)
+}
+
+// waitLeader polls until this replica knows a leader of shardID, ctx ends,
+// or limit passes.
+func (h *Host) waitLeader(ctx context.Context, shardID uint64, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
 	var poll *time.Ticker
 	for {
 		_, _, ok, err := h.nh.GetLeaderID(shardID)

@@ -115,6 +115,9 @@ func refJSON(r meta.LineageRef) RefJSON {
 // admin dispatches /_forkstore/v1/ requests.
 func (s *Server) admin(r *request) (*response, error) {
 	seg := strings.Split(strings.Trim(r.route.AdminPath, "/"), "/")
+	if len(seg) >= 2 && (seg[0] == "cluster" || seg[0] == "node") {
+		return s.adminCluster(r, seg)
+	}
 	if len(seg) < 3 || seg[0] != "buckets" || seg[1] == "" {
 		return nil, errAdminNotFound
 	}

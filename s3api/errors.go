@@ -45,6 +45,14 @@ var (
 	errForkDepthExceeded        = &APIError{"InvalidRequest", "The fork chain would exceed the maximum fork depth.", http.StatusBadRequest}
 	errInvalidVersionID         = &APIError{"InvalidArgument", "Invalid version id specified", http.StatusBadRequest}
 	errMethodNotAllowedResource = &APIError{"MethodNotAllowed", "The specified method is not allowed against this resource.", http.StatusMethodNotAllowed}
+
+	// Cluster administration (admin API) and node-to-node requests.
+	errNodeIDRetired      = &APIError{"NodeIDRetired", "This node id was removed from the cluster and can never be used again: add the node under a new id.", http.StatusConflict}
+	errNodeExists         = &APIError{"NodeExists", "This node id is already a member of the cluster at another address.", http.StatusConflict}
+	errNoSuchNode         = &APIError{"NoSuchNode", "No cluster member has this node id.", http.StatusNotFound}
+	errClusterKeyRequired = &APIError{"ClusterKeyRequired", "A cluster of more than one node needs the same --cluster-key (FORKSTORE_CLUSTER_KEY) on every node.", http.StatusBadRequest}
+	errInvalidMember      = &APIError{"InvalidArgument", "The cluster member is not valid.", http.StatusBadRequest}
+	errPeerAuth           = &APIError{"AccessDenied", "Node-to-node requests must be signed with the cluster key.", http.StatusForbidden}
 )
 
 // errorRow maps a sentinel of a lower package to its S3 error.
@@ -73,6 +81,7 @@ var errorTable = []errorRow{
 	{meta.ErrVersionOutOfRetention, errVersionNotRetained},
 	{meta.ErrMethodNotAllowed, errMethodNotAllowedResource},
 	{meta.ErrInvalidVersion, errInvalidVersionID},
+	{meta.ErrNodeRetired, errNodeIDRetired},
 	{meta.ErrCorrupt, ErrInternalError},
 	// The replica's state machine is not open (starting or stopping).
 	{meta.ErrNotOpen, ErrServiceUnavailable},
@@ -95,6 +104,11 @@ var errorTable = []errorRow{
 	{gateway.ErrMalformedRequest, ErrInvalidRequest},
 	{gateway.ErrChunkMissing, ErrInternalError},
 	{gateway.ErrStorageFull, errInsufficientStorage},
+	{gateway.ErrPeerAuth, errPeerAuth},
+	{gateway.ErrNodeExists, errNodeExists},
+	{gateway.ErrNoSuchNode, errNoSuchNode},
+	{gateway.ErrClusterKeyRequired, errClusterKeyRequired},
+	{gateway.ErrInvalidMember, errInvalidMember},
 
 	// The request's deadline passed, or the server is shutting down:
 	// clients retry a 503.

@@ -60,6 +60,7 @@ const (
 
 	// forkstore's own endpoints, outside the S3 namespace.
 	OpAdmin       Operation = "Admin"
+	OpPeer        Operation = "Peer"
 	OpHealthLive  Operation = "HealthLive"
 	OpHealthReady Operation = "HealthReady"
 )
@@ -74,7 +75,8 @@ type Route struct {
 	// Unsupported names the sub-resource or method behind OpNotImplemented
 	// and OpMethodNotAllowed ("tagging", "acl", "POST", ...).
 	Unsupported string
-	// AdminPath is the path below /_forkstore/v1/ for OpAdmin.
+	// AdminPath is the path below /_forkstore/v1/ for OpAdmin, below
+	// /_forkstore/peer/ for OpPeer.
 	AdminPath string
 }
 
@@ -140,6 +142,9 @@ func (rt Router) Route(method, host, path string, query url.Values, header http.
 	} else {
 		if rest, ok := strings.CutPrefix(path, adminPrefix+"v1"); ok && (rest == "" || rest[0] == '/') {
 			return Route{Op: OpAdmin, AdminPath: strings.TrimPrefix(rest, "/")}
+		}
+		if rest, ok := strings.CutPrefix(path, adminPrefix+"peer/"); ok {
+			return Route{Op: OpPeer, AdminPath: rest}
 		}
 		if (method == http.MethodGet || method == http.MethodHead) && !signed(query, header) {
 			switch path {

@@ -222,6 +222,7 @@ type request struct {
 	chunked   bool  // Transfer-Encoding: chunked
 	rawLength int64 // Content-Length, -1 if absent
 	auth      *AuthResult
+	peerBody  string // the body digest a node-to-node request was signed with
 
 	status   int
 	bytesOut int64
@@ -361,6 +362,13 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 
 	switch r.route.Op {
 	case OpHealthLive, OpHealthReady:
+	case OpPeer:
+		body, err := s.svc.VerifyPeer(r.method, r.rawURI(), r.header.Get)
+		if err != nil {
+			s.writeError(r, err)
+			return nil
+		}
+		r.peerBody = body
 	default:
 		res, err := s.auth.Authenticate(&AuthRequest{
 			Method: r.method, Host: r.host, RawPath: r.rawPath, RawQuery: r.rawQuery,
@@ -440,6 +448,14 @@ func (s *Server) parse(r *request) error {
 	}
 	r.query = q
 	return nil
+}
+
+// rawURI is the request target as sent: path and query.
+func (r *request) rawURI() string {
+	if r.rawQuery == "" {
+		return r.rawPath
+	}
+	return r.rawPath + "?" + r.rawQuery
 }
 
 // authLength is the ContentLength of the AuthRequest: -1 for chunked
@@ -668,6 +684,7 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpHealthLive:       s.healthLive,
 		OpHealthReady:      s.healthReady,
 		OpAdmin:            s.admin,
+		OpPeer:             s.peer,
 
 		OpListBuckets:         s.listBuckets,
 		OpListSnapshots:       s.listSnapshots,

@@ -88,6 +88,7 @@ func runServer(args []string, stderr io.Writer) error {
 	maxDepth := fs.String("max-fork-depth", envDefault("max-fork-depth", "32"), "longest chain of forks (env FORKSTORE_MAX_FORK_DEPTH)")
 	pprofAddr := fs.String("pprof-addr", envDefault("pprof-addr", ""), "serve Go profiles (net/http/pprof) on this loopback address (env FORKSTORE_PPROF_ADDR)")
 	logLevel := fs.String("log-level", envDefault("log-level", "info"), "debug, info, warn or error (env FORKSTORE_LOG_LEVEL)")
+	cl := clusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,7 +119,10 @@ func runServer(args []string, stderr io.Writer) error {
 	}
 	cfg.Raft.NodeID = id
 	cfg.Raft.RaftAddr = *raftAddr
-	cfg.Raft.InitialMembers = map[uint64]string{id: *raftAddr}
+	cfg.AdvertiseS3 = *s3Addr
+	if err := cl.apply(&cfg); err != nil {
+		return err
+	}
 	cfg.Meta.History = hist
 	cfg.Meta.MaxForkDepth = depth
 

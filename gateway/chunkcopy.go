@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// Copies of chunks that another node wrote (replication, repair, scrub)
+// arrive under a temporary name in the chunk's own directory,
+// ".<id>.<random>.tmp", are verified against the chunk's size and CRC32C,
+// fsynced and renamed into place. Two copies of one chunk may arrive at
+// once (a replication push and a repair pull): each writes its own
+// temporary file and the renames replace identical bytes. A crash leaves
+// only a temporary file, which Open and Walk never see and the sweeper
+// removes.
+
+// tmpSuffix ends the names of copies being received.
+const tmpSuffix = ".tmp"
+
+// PutCopy stores a copy of chunk c read from r, unless a copy of the right
+// size is already there. It fails with ErrChunkMissing (and stores
+// nothing) when r does not hold exactly c's bytes.
+func (s *ChunkStore) PutCopy(c meta.Chunk, r io.Reader) error {
+	if !validChunkID(c.ID) {
+		return fmt.Errorf("%w: malformed chunk id %q", ErrChunkMissing, c.ID)
+	}
+	if s.hasSize(c) {
+		return nil
+	}
+	if err := s.ensureDir(c.ID); err != nil {
+		return diskError("copy", err)
+	}
+	final := s.path(c.ID)
+	f, err := os.CreateTemp(filepath.Dir(final), "."+c.ID+".*"+tmpSuffix)
+	if err != nil {
+		return diskError("copy", err)
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	h := crc32.New(castagnoli)
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, c.Size+1))
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) || errors.Is(err, syscall.ENOSPC) {
+			return fail(diskError("copy", err))
+		}
+		return fail(fmt.Errorf("%w: receiving %s: %w", ErrChunkMissing, c.ID, err))
+	}
+	if n != c.Size || h.Sum32() != c.CRC32C {
+		return fail(fmt.Errorf("%w: copy of %s has %d bytes, crc32c %08x; want %d, %08x",
+			ErrChunkMissing, c.ID, n, h.Sum32(), c.Size, c.CRC32C))
+	}
+	if err := f.Sync(); err != nil {
+		return fail(diskError("copy", err))
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return diskError("copy", err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return diskError("copy", err)
+	}
+	s.verified.add(c, time.Now())
+	if err := syncDir(filepath.Dir(final)); err != nil {
+		return diskError("copy", err)
+	}
+	return nil
+}
+
+// hasSize reports whether a file of c's size is stored under c's id.
+func (s *ChunkStore) hasSize(c meta.Chunk) bool {
+	fi, err := os.Stat(s.path(c.ID))
+	return err == nil && fi.Size() == c.Size
+}
+
+// Verify reads the whole local copy of c and checks its size and CRC32C.
+// It returns ErrChunkMissing when the copy is absent, short or corrupt.
+func (s *ChunkStore) Verify(c meta.Chunk) error {
+	f, err := s.openChunk(c)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := crc32.New(castagnoli)
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("gateway: chunk store: read %s: %w", c.ID, err)
+	}
+	if h.Sum32() != c.CRC32C {
+		s.verified.forget(c.ID)
+		return fmt.Errorf("%w: %s fails its checksum (crc32c %08x, want %08x)", ErrChunkMissing, c.ID, h.Sum32(), c.CRC32C)
+	}
+	return nil
+}
+
+// sweepTemp removes copies whose receipt was interrupted: temporary files
+// older than age.
+func (s *ChunkStore) sweepTemp(age time.Duration) {
+	cutoff := time.Now().Add(-age)
+	tops, _ := os.ReadDir(s.dir)
+	for _, top := range tops {
+		if !top.IsDir() || !isHex2(top.Name()) {
+			continue
+		}
+		leaves, _ := os.ReadDir(filepath.Join(s.dir, top.Name()))
+		for _, leaf := range leaves {
+			dir := filepath.Join(s.dir, top.Name(), leaf.Name())
+			files, _ := os.ReadDir(dir)
+			for _, f := range files {
+				if !strings.HasPrefix(f.Name(), ".") || !strings.HasSuffix(f.Name(), tmpSuffix) {
+					continue
+				}
+				if info, err := f.Info(); err == nil && info.ModTime().Before(cutoff) {
+					os.Remove(filepath.Join(dir, f.Name()))
+				}
+			}
+		}
+	}
+}
+
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

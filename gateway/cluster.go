@@ -1,0 +1,364 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// The cluster as the data path sees it: which nodes are members (the
+// metadata shard's voting replicas) and where each serves HTTP (the node
+// records in the metadata), where each chunk belongs (rendezvous hashing of
+// the chunk id over the members), and moving chunk copies between nodes.
+
+// member is a voting member with the address its HTTP API is reached at
+// ("" while its node record is not known yet).
+type member struct {
+	ID       uint64
+	RaftAddr string
+	S3Addr   string
+}
+
+// cluster keeps the current member list, refreshed in the background.
+type cluster struct {
+	n    *Node
+	self uint64
+	peer *peerClient
+
+	mu      sync.RWMutex
+	members []member // sorted by id
+	retired []uint64
+
+	// repair state, shown by NodeStatus.
+	backlog    atomic.Int64
+	chunkFiles atomic.Int64
+	kick       chan struct{}
+	// scrubMu keeps scrub passes (periodic and requested) from overlapping.
+	scrubMu sync.Mutex
+}
+
+func newCluster(n *Node) *cluster {
+	c := &cluster{n: n, self: n.cfg.Raft.NodeID, kick: make(chan struct{}, 1)}
+	c.peer = newPeerClient(c.self, n.cfg.ClusterKey)
+	c.members = []member{{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}}
+	return c
+}
+
+// snapshot returns the current members.
+func (c *cluster) snapshot() []member {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.members
+}
+
+// multi reports whether there is any other member to copy chunks to.
+func (c *cluster) multi() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.members) > 1
+}
+
+// refresh reads the membership (linearizably) and the node records.
+func (c *cluster) refresh(ctx context.Context) error {
+	voters, removed, err := c.n.host.MembershipInfo(ctx, metaShard)
+	if err != nil {
+		return unavailable(err)
+	}
+	v, err := c.n.localRead(func(r *meta.Reader) (any, error) { return r.Nodes() })
+	if err != nil {
+		return err
+	}
+	addrs := map[uint64]string{}
+	for _, nd := range v.([]meta.Node) {
+		addrs[nd.ID] = nd.S3Addr
+	}
+	ms := make([]member, 0, len(voters))
+	for id, raftAddr := range voters {
+		m := member{ID: id, RaftAddr: raftAddr, S3Addr: addrs[id]}
+		if id == c.self && m.S3Addr == "" {
+			m.S3Addr = c.n.cfg.AdvertiseS3
+		}
+		ms = append(ms, m)
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+	c.mu.Lock()
+	grew := len(ms) != len(c.members)
+	c.members, c.retired = ms, removed
+	c.mu.Unlock()
+	if grew {
+		c.kickRepair()
+	}
+	return nil
+}
+
+// kickRepair asks the repair loop for a pass now.
+func (c *cluster) kickRepair() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// rendezvous is the score of a (chunk, node) pair: the R members with the
+// highest scores hold the chunk.
+func rendezvous(chunkID string, node uint64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(chunkID))
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], node)
+	h.Write(b[:])
+	x := h.Sum64()
+	// splitmix64 finaliser: FNV's low bits mix poorly.
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// placement returns every member in the order in which it should hold
+// chunkID: the first R are the chunk's holders, the rest are where a copy
+// may still be found after membership changes.
+func placement(ms []member, chunkID string) []member {
+	out := slices.Clone(ms)
+	sort.Slice(out, func(i, j int) bool {
+		return rendezvous(chunkID, out[i].ID) > rendezvous(chunkID, out[j].ID)
+	})
+	return out
+}
+
+// replicas is R for the current membership.
+func (c *cluster) replicas(ms []member) int { return min(c.n.cfg.Replicas, len(ms)) }
+
+// holds reports whether this node is one of chunkID's R holders.
+func (c *cluster) holds(ms []member, chunkID string) bool {
+	for _, m := range placement(ms, chunkID)[:c.replicas(ms)] {
+		if m.ID == c.self {
+			return true
+		}
+	}
+	return false
+}
+
+// replication copies the chunks of one upload to their holders while the
+// upload goes on. Each chunk must reach a majority of its holders (this
+// node's own copy counts when it is one) before the upload's manifest may
+// be committed; the remaining copies finish in the background (or repair
+// makes them later).
+type replication struct {
+	c       *cluster
+	ms      []member
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	waiting []chan error
+}
+
+// startReplication begins replicating an upload's chunks, or returns nil
+// in a cluster of one.
+func (c *cluster) startReplication() *replication {
+	ms := c.snapshot()
+	if len(ms) < 2 {
+		return nil
+	}
+	return &replication{c: c, ms: ms}
+}
+
+// pushTimeout bounds one chunk copy to a peer.
+const pushTimeout = 2 * time.Minute
+
+// add starts copying a committed local chunk to its holders.
+func (r *replication) add(ch meta.Chunk) {
+	holders := placement(r.ms, ch.ID)[:r.c.replicas(r.ms)]
+	need := len(holders)/2 + 1
+	have := 0
+	var targets []member
+	for _, m := range holders {
+		if m.ID == r.c.self {
+			have++
+		} else {
+			targets = append(targets, m)
+		}
+	}
+	done := make(chan error, 1)
+	r.mu.Lock()
+	r.waiting = append(r.waiting, done)
+	r.mu.Unlock()
+	if have >= need {
+		done <- nil
+	}
+	var (
+		mu        sync.Mutex
+		ok, fails int
+		lastErr   error
+		reported  = have >= need
+	)
+	for _, m := range targets {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
+			err := r.c.push(ctx, m, ch)
+			cancel()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fails++
+				lastErr = err
+				r.c.n.log.Warn("chunk copy failed", "chunk", ch.ID, "node", m.ID, "err", err)
+			} else {
+				ok++
+			}
+			if reported {
+				return
+			}
+			if have+ok >= need {
+				reported = true
+				done <- nil
+			} else if have+ok+(len(targets)-ok-fails) < need {
+				reported = true
+				done <- fmt.Errorf("%w: chunk %s reached %d of %d holders: %v", ErrUnavailable, ch.ID, have+ok, need, lastErr)
+			}
+		}()
+	}
+}
+
+// wait returns once every chunk added has a majority of copies, or the
+// first failure. Copies beyond the majority go on in the background.
+func (r *replication) wait(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	waiting := r.waiting
+	r.mu.Unlock()
+	for _, ch := range waiting {
+		select {
+		case err := <-ch:
+			if err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("%w: waiting for chunk copies: %v", ErrUnavailable, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// push copies a local chunk to member m.
+func (c *cluster) push(ctx context.Context, m member, ch meta.Chunk) error {
+	if m.S3Addr == "" {
+		return fmt.Errorf("gateway: node %d has no known address", m.ID)
+	}
+	f, err := c.n.chunks.openChunk(ch)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	resp, err := c.peer.do(ctx, "PUT", m.S3Addr, "chunks/"+ch.ID, f, ch.Size, chunkBodyDigest(ch.Size, ch.CRC32C))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// fetchTimeout bounds reading one chunk from a peer.
+const fetchTimeout = time.Minute
+
+// fetch reads a whole chunk from another member that has it, verified
+// against its size and CRC32C: first the chunk's holders, then every
+// other member (copies stay where they were after membership changes
+// until repair moves them).
+func (c *cluster) fetch(ctx context.Context, ch meta.Chunk) ([]byte, error) {
+	ms := c.snapshot()
+	var lastErr error = fmt.Errorf("%w: %s: no other node holds it", ErrChunkMissing, ch.ID)
+	for _, m := range placement(ms, ch.ID) {
+		if m.ID == c.self || m.S3Addr == "" {
+			continue
+		}
+		data, err := c.fetchFrom(ctx, m, ch)
+		if err == nil {
+			return data, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+func (c *cluster) fetchFrom(ctx context.Context, m member, ch meta.Chunk) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	resp, err := c.peer.do(ctx, "GET", m.S3Addr, "chunks/"+ch.ID+"?digest="+chunkBodyDigest(ch.Size, ch.CRC32C), nil, 0, "")
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("%w: %s not on node %d", ErrChunkMissing, ch.ID, m.ID)
+		}
+		return nil, fmt.Errorf("%w: %s from node %d: %v", ErrChunkMissing, ch.ID, m.ID, err)
+	}
+	defer resp.Body.Close()
+	data := make([]byte, ch.Size)
+	if _, err := io.ReadFull(resp.Body, data); err != nil {
+		return nil, fmt.Errorf("%w: %s from node %d: %v", ErrChunkMissing, ch.ID, m.ID, err)
+	}
+	if crc := crc32c(data); crc != ch.CRC32C {
+		return nil, fmt.Errorf("%w: copy of %s on node %d fails its checksum", ErrChunkMissing, ch.ID, m.ID)
+	}
+	return data, nil
+}
+
+// pull fetches a chunk from another member and stores it locally.
+func (c *cluster) pull(ctx context.Context, ch meta.Chunk) error {
+	data, err := c.fetch(ctx, ch)
+	if err != nil {
+		return err
+	}
+	return c.n.chunks.PutCopy(ch, bytes.NewReader(data))
+}
+
+// ingest stores a body as Ingest does and, in a cluster, copies each chunk
+// to its holders as soon as it is durable here; it returns once every
+// chunk has a majority of its copies. Nothing references the chunks until
+// the caller commits a manifest.
+func (s *Service) ingest(ctx context.Context, r io.Reader, size int64, opts IngestOptions) (*IngestResult, error) {
+	rep := s.node.cluster.startReplication()
+	if rep != nil {
+		opts.OnChunk = rep.add
+	}
+	ing, err := s.node.chunks.Ingest(ctx, r, size, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := rep.wait(ctx); err != nil {
+		s.node.chunks.Discard(ing.Chunks)
+		s.node.cluster.kickRepair()
+		return nil, err
+	}
+	return ing, nil
+}
+
+// fetchRemote reads a chunk this node lacks (or holds a bad copy of) from
+// another member, for a GET; it asks repair to restore the local copy when
+// this node is one of the chunk's holders.
+func (c *cluster) fetchRemote(ch meta.Chunk) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	defer cancel()
+	data, err := c.fetch(ctx, ch)
+	if err == nil && c.holds(c.snapshot(), ch.ID) {
+		c.kickRepair()
+	}
+	return data, err
+}

@@ -1,0 +1,375 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// NodeStatus is one node's view of itself.
+type NodeStatus struct {
+	NodeID        uint64 `json:"node_id"`
+	RaftAddr      string `json:"raft_addr"`
+	S3Addr        string `json:"s3_addr"`
+	Reachable     bool   `json:"reachable"`
+	Ready         bool   `json:"ready"`
+	AppliedIndex  uint64 `json:"applied_index"`
+	LeaderID      uint64 `json:"leader_id"`
+	RepairBacklog int64  `json:"repair_backlog"`
+	ChunkFiles    int64  `json:"chunk_files"`
+	Error         string `json:"error,omitempty"`
+}
+
+// ClusterStatus is the cluster as one node sees it, with every member's
+// own status.
+type ClusterStatus struct {
+	LeaderID uint64       `json:"leader_id"`
+	Replicas int          `json:"replicas"`
+	Members  []NodeStatus `json:"members"`
+	Retired  []uint64     `json:"retired"`
+}
+
+// readyTimeout bounds the readiness check of a status request.
+const readyTimeout = 2 * time.Second
+
+// NodeStatus returns this node's status without a Raft round trip
+// (readiness aside, which is a ReadIndex).
+func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
+	n := s.node
+	st := NodeStatus{
+		NodeID: n.cfg.Raft.NodeID, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3,
+		Reachable:     true,
+		AppliedIndex:  n.local.Applied(metaShard, n.cfg.Raft.NodeID),
+		RepairBacklog: n.cluster.backlog.Load(),
+		ChunkFiles:    n.cluster.chunkFiles.Load(),
+	}
+	st.LeaderID, _ = n.host.LeaderID(metaShard)
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	if err := n.Ready(ctx); err != nil {
+		st.Error = err.Error()
+	} else {
+		st.Ready = true
+	}
+	return st
+}
+
+// ClusterStatus returns the members (from a linearizable membership read),
+// each with the status it reports itself.
+func (s *Service) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
+	c := s.node.cluster
+	if err := c.refresh(ctx); err != nil {
+		return nil, err
+	}
+	ms := c.snapshot()
+	out := &ClusterStatus{Replicas: c.replicas(ms), Members: make([]NodeStatus, len(ms))}
+	out.LeaderID, _ = s.node.host.LeaderID(metaShard)
+	c.mu.RLock()
+	out.Retired = append([]uint64{}, c.retired...)
+	c.mu.RUnlock()
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out.Members[i] = c.memberStatus(ctx, m)
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+// memberStatus asks member m for its status.
+func (c *cluster) memberStatus(ctx context.Context, m member) NodeStatus {
+	if m.ID == c.self {
+		return c.n.svc.NodeStatus(ctx)
+	}
+	st := NodeStatus{NodeID: m.ID, RaftAddr: m.RaftAddr, S3Addr: m.S3Addr}
+	if m.S3Addr == "" {
+		st.Error = "address not known yet"
+		return st
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*readyTimeout)
+	defer cancel()
+	if err := c.peer.getJSON(ctx, "GET", m.S3Addr, "status", &st); err != nil {
+		st = NodeStatus{NodeID: m.ID, RaftAddr: m.RaftAddr, S3Addr: m.S3Addr, Error: err.Error()}
+	}
+	return st
+}
+
+// checkHostPort validates a host:port address.
+func checkHostPort(what, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return fmt.Errorf("%w: %s %q is not host:port", ErrInvalidMember, what, addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+		return fmt.Errorf("%w: %s %q has no valid port", ErrInvalidMember, what, addr)
+	}
+	return nil
+}
+
+// AddMember adds a node to the cluster: its addresses go into the
+// metadata, then it becomes a voting member of the metadata shard. The
+// node is then started with --join. Ids are never reused: a removed id is
+// refused with meta.ErrNodeRetired. Adding a member that is already there
+// at the same address succeeds.
+func (s *Service) AddMember(ctx context.Context, id uint64, raftAddr, s3Addr string) (*NodeStatus, error) {
+	if id == 0 {
+		return nil, fmt.Errorf("%w: node id must be a positive integer", ErrInvalidMember)
+	}
+	if err := checkHostPort("raft address", raftAddr); err != nil {
+		return nil, err
+	}
+	if err := checkHostPort("s3 address", s3Addr); err != nil {
+		return nil, err
+	}
+	if s.node.cfg.ClusterKey == "" {
+		return nil, fmt.Errorf("%w: restart the nodes with --cluster-key first", ErrClusterKeyRequired)
+	}
+	c := s.node.cluster
+	if err := c.refresh(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	retired := contains(c.retired, id)
+	c.mu.RUnlock()
+	if retired {
+		return nil, fmt.Errorf("%w: node %d", meta.ErrNodeRetired, id)
+	}
+	for _, m := range c.snapshot() {
+		if m.ID == id && m.RaftAddr != raftAddr {
+			return nil, fmt.Errorf("%w: node %d is at %s", ErrNodeExists, id, m.RaftAddr)
+		}
+	}
+	if _, err := s.propose(ctx, &meta.RegisterNode{Node: meta.Node{ID: id, RaftAddr: raftAddr, S3Addr: s3Addr}}); err != nil {
+		return nil, err
+	}
+	if err := s.node.host.AddReplica(ctx, metaShard, id, raftAddr); err != nil {
+		switch {
+		case strings.Contains(err.Error(), "cannot be reused"):
+			return nil, fmt.Errorf("%w: node %d", meta.ErrNodeRetired, id)
+		case strings.Contains(err.Error(), "already a member"):
+			return nil, fmt.Errorf("%w: %v", ErrNodeExists, err)
+		}
+		return nil, unavailable(err)
+	}
+	if err := c.refresh(ctx); err != nil {
+		return nil, err
+	}
+	s.node.log.Info("cluster member added", "node", id, "raft_addr", raftAddr, "s3_addr", s3Addr)
+	return &NodeStatus{NodeID: id, RaftAddr: raftAddr, S3Addr: s3Addr}, nil
+}
+
+// RemoveMember removes a node from the cluster for good: its id is retired
+// and repair restores the copies it held on the remaining members.
+func (s *Service) RemoveMember(ctx context.Context, id uint64) error {
+	c := s.node.cluster
+	if err := c.refresh(ctx); err != nil {
+		return err
+	}
+	ms := c.snapshot()
+	found := false
+	for _, m := range ms {
+		found = found || m.ID == id
+	}
+	if !found {
+		c.mu.RLock()
+		retired := contains(c.retired, id)
+		c.mu.RUnlock()
+		if !retired {
+			return fmt.Errorf("%w: node %d", ErrNoSuchNode, id)
+		}
+	}
+	if found && len(ms) == 1 {
+		return fmt.Errorf("%w: node %d is the last member", ErrInvalidMember, id)
+	}
+	if err := s.node.host.RemoveReplica(ctx, metaShard, id); err != nil {
+		return unavailable(err)
+	}
+	if _, err := s.propose(ctx, &meta.RetireNode{ID: id}); err != nil {
+		return err
+	}
+	if err := c.refresh(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	c.kickRepair()
+	s.node.log.Info("cluster member removed", "node", id)
+	return nil
+}
+
+// TransferLeader moves the metadata shard's leadership to node id.
+func (s *Service) TransferLeader(ctx context.Context, id uint64) error {
+	c := s.node.cluster
+	if err := c.refresh(ctx); err != nil {
+		return err
+	}
+	found := false
+	for _, m := range c.snapshot() {
+		found = found || m.ID == id
+	}
+	if !found {
+		return fmt.Errorf("%w: node %d", ErrNoSuchNode, id)
+	}
+	if err := s.node.host.TransferLeader(ctx, metaShard, id); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// DigestResult is every member's metadata digest at one version.
+type DigestResult struct {
+	Version uint64            `json:"-"`
+	Digests map[string]string `json:"digests"`
+	Errors  map[string]string `json:"errors,omitempty"`
+}
+
+// digestWait bounds how long a member is waited for to apply a Digest.
+const digestWait = 10 * time.Second
+
+// ClusterDigest has every replica hash its metadata at the same point of
+// the log (a Digest command) and collects the hashes.
+func (s *Service) ClusterDigest(ctx context.Context) (*DigestResult, error) {
+	res, err := s.propose(ctx, &meta.Digest{})
+	if err != nil {
+		return nil, err
+	}
+	out := &DigestResult{Version: res.Version, Digests: map[string]string{}, Errors: map[string]string{}}
+	c := s.node.cluster
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	for _, m := range c.snapshot() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := c.memberDigest(ctx, m, res.Version)
+			mu.Lock()
+			defer mu.Unlock()
+			key := strconv.FormatUint(m.ID, 10)
+			if err != nil {
+				out.Errors[key] = err.Error()
+				return
+			}
+			out.Digests[key] = d
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+func (c *cluster) memberDigest(ctx context.Context, m member, version uint64) (string, error) {
+	if m.ID == c.self {
+		return c.n.svc.LocalDigest(ctx, version)
+	}
+	if m.S3Addr == "" {
+		return "", errors.New("address not known yet")
+	}
+	ctx, cancel := context.WithTimeout(ctx, digestWait+5*time.Second)
+	defer cancel()
+	var out struct {
+		Digest string `json:"digest"`
+	}
+	err := c.peer.getJSON(ctx, "GET", m.S3Addr, "digest?version="+strconv.FormatUint(version, 10), &out)
+	return out.Digest, err
+}
+
+// LocalDigest waits (briefly) for the local replica to apply the Digest
+// command of version and returns its hash.
+func (s *Service) LocalDigest(ctx context.Context, version uint64) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, digestWait)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if d, ok := s.node.local.Digest(metaShard, s.node.cfg.Raft.NodeID, version); ok {
+			return d, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("%w: no digest at version %d on node %d (not applied yet, or rebuilt from a later snapshot)",
+				ErrUnavailable, version, s.node.cfg.Raft.NodeID)
+		case <-t.C:
+		}
+	}
+}
+
+// Scrub runs a scrub pass on this node now.
+func (s *Service) Scrub(ctx context.Context) (ScrubResult, error) {
+	return s.node.cluster.scrub(ctx)
+}
+
+// ClusterScrub runs a scrub pass on every member and collects the counts.
+func (s *Service) ClusterScrub(ctx context.Context) (map[string]ScrubResult, map[string]string, error) {
+	c := s.node.cluster
+	if err := c.refresh(ctx); err != nil {
+		return nil, nil, err
+	}
+	results, errs := map[string]ScrubResult{}, map[string]string{}
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	for _, m := range c.snapshot() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var res ScrubResult
+			var err error
+			if m.ID == c.self {
+				res, err = c.scrub(ctx)
+			} else if m.S3Addr == "" {
+				err = errors.New("address not known yet")
+			} else {
+				err = c.peer.getJSON(ctx, "POST", m.S3Addr, "scrub", &res)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			key := strconv.FormatUint(m.ID, 10)
+			if err != nil {
+				errs[key] = err.Error()
+				return
+			}
+			results[key] = res
+		}()
+	}
+	wg.Wait()
+	return results, errs, nil
+}
+
+// ReceiveChunk stores a chunk copy sent by another node (the body must
+// hold exactly the signed size and CRC32C).
+func (s *Service) ReceiveChunk(ctx context.Context, id string, size int64, crc uint32, body io.Reader) error {
+	return s.node.chunks.PutCopy(meta.Chunk{ID: id, Size: size, CRC32C: crc}, body)
+}
+
+// HasLocalChunk reports whether this node has a copy of the chunk of the
+// given size.
+func (s *Service) HasLocalChunk(id string, size int64) bool {
+	return validChunkID(id) && s.node.chunks.hasSize(meta.Chunk{ID: id, Size: size})
+}
+
+// OpenLocalChunk opens this node's copy of a chunk for another node,
+// verified as a whole-chunk read is. It fails with ErrChunkMissing when
+// there is no good copy here.
+func (s *Service) OpenLocalChunk(id string, size int64, crc uint32) (ReadCloser, error) {
+	return s.node.chunks.NewObjectReader(nil, []meta.Chunk{{ID: id, Size: size, CRC32C: crc}}, 0, size), nil
+}
+
+func contains(s []uint64, v uint64) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,85 @@
+package s3api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/forkstore/forkstore/gateway"
+)
+
+// Node-to-node API under /_forkstore/peer/, authenticated with the cluster
+// key (gateway.VerifyPeer) instead of SigV4. Answers are JSON.
+//
+//	PUT  chunks/{id}          body: the chunk (signed size and CRC32C)  -> 204
+//	GET  chunks/{id}?digest=  the local copy, verified                   -> bytes
+//	GET  status                                                          -> gateway.NodeStatus
+//	GET  digest?version=V     this replica's state digest at V           -> {"digest"}
+//	POST scrub                a scrub pass on this node                  -> gateway.ScrubResult
+
+// peer dispatches /_forkstore/peer/ requests; dispatch has verified the
+// cluster key signature (r.peerBody is the signed body digest).
+func (s *Server) peer(r *request) (*response, error) {
+	path := r.route.AdminPath
+	switch {
+	case strings.HasPrefix(path, "chunks/"):
+		id := strings.TrimPrefix(path, "chunks/")
+		switch r.method {
+		case http.MethodPut:
+			return s.peerPutChunk(r, id)
+		case http.MethodGet:
+			return s.peerGetChunk(r, id)
+		}
+	case path == "status" && r.method == http.MethodGet:
+		return &response{json: s.svc.NodeStatus(r.ctx)}, nil
+	case path == "digest" && r.method == http.MethodGet:
+		v, err := strconv.ParseUint(r.query.Get("version"), 10, 64)
+		if err != nil {
+			return nil, invalidRequest("version must be a decimal version")
+		}
+		d, err := s.svc.LocalDigest(r.ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		return &response{json: map[string]string{"digest": d}}, nil
+	case path == "scrub" && r.method == http.MethodPost:
+		res, err := s.svc.Scrub(r.ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &response{json: res}, nil
+	default:
+		return nil, errAdminNotFound
+	}
+	return nil, ErrMethodNotAllowed
+}
+
+func (s *Server) peerPutChunk(r *request, id string) (*response, error) {
+	size, crc, ok := gateway.ParseChunkDigest(r.peerBody)
+	if !ok || r.rawLength != size {
+		return nil, invalidRequest("a chunk copy needs a signed size:crc32c body digest matching its Content-Length")
+	}
+	if err := s.svc.ReceiveChunk(r.ctx, id, size, crc, r.raw); err != nil {
+		if errors.Is(err, gateway.ErrChunkMissing) {
+			return nil, ErrBadDigest
+		}
+		return nil, err
+	}
+	return &response{status: http.StatusNoContent}, nil
+}
+
+func (s *Server) peerGetChunk(r *request, id string) (*response, error) {
+	size, crc, ok := gateway.ParseChunkDigest(r.query.Get("digest"))
+	if !ok {
+		return nil, invalidRequest("digest must be size:crc32c")
+	}
+	if !s.svc.HasLocalChunk(id, size) {
+		return nil, errAdminNotFound
+	}
+	rc, err := s.svc.OpenLocalChunk(id, size, crc)
+	if err != nil {
+		return nil, err
+	}
+	return &response{body: rc, size: size}, nil
+}
