@@ -520,9 +520,9 @@ func (s *ChunkStore) NewObjectReader(inline []byte, chunks []meta.Chunk, off, n 
 type objectReader struct {
 	s      *ChunkStore
 	remote func(meta.Chunk) ([]byte, error) // another node's copy, when set
-	chunks []meta.Chunk // chunks[0] is the next to open (or the open one)
-	off    int64        // offset in chunks[0] to start at
-	left   int64        // bytes still to return
+	chunks []meta.Chunk                     // chunks[0] is the next to open (or the open one)
+	off    int64                            // offset in chunks[0] to start at
+	left   int64                            // bytes still to return
 	cur    io.ReadCloser
 	err    error
 }

@@ -24,10 +24,10 @@ const metaShard uint64 = 1
 // Node is one forkstore server: a NodeHost with the metadata shard, the
 // local chunk store and the S3 use cases.
 type Node struct {
-	cfg    Config
-	log    *slog.Logger
-	host   *raft.Host
-	local  *meta.Handle // local replica reads for background work
+	cfg     Config
+	log     *slog.Logger
+	host    *raft.Host
+	local   *meta.Handle // local replica reads for background work
 	chunks  *ChunkStore
 	svc     *Service
 	cluster *cluster

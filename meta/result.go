@@ -53,7 +53,7 @@ var resultCodes = []error{
 	codeVersionOutOfRetained: ErrVersionOutOfRetention,
 	codeMethodNotAllowed:     ErrMethodNotAllowed,
 	codeInvalidVersion:       ErrInvalidVersion,
-	15: errReservedCode, 16: errReservedCode, 17: errReservedCode, 18: errReservedCode, 19: errReservedCode,
+	15:                       errReservedCode, 16: errReservedCode, 17: errReservedCode, 18: errReservedCode, 19: errReservedCode,
 	20: errReservedCode, 21: errReservedCode, 22: errReservedCode, 23: errReservedCode, 24: errReservedCode,
 	25: errReservedCode, 26: errReservedCode, 27: errReservedCode, 28: errReservedCode, 29: errReservedCode,
 	30: errReservedCode, 31: errReservedCode, 32: errReservedCode, 33: errReservedCode, 34: errReservedCode,

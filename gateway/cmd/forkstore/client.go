@@ -44,6 +44,10 @@ func runClient(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "snapshot name (snapshot create)")
 	snapshot := fs.String("snapshot", "", "snapshot version or name to fork from (fork create)")
 	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "region to sign for")
+	nodeID := fs.Uint64("node-id", 0, "node id (cluster add, cluster remove)")
+	raftAddr := fs.String("raft-addr", "", "the new node's Raft address (cluster add)")
+	s3Addr := fs.String("s3-addr", "", "the new node's S3 address (cluster add)")
+	to := fs.Uint64("to", 0, "node to lead (cluster transfer-leader)")
 	pos, err := parseInterleaved(fs, args[2:])
 	if err != nil {
 		return err
@@ -110,6 +114,28 @@ func runClient(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		method, path, render = http.MethodGet, bpath(pos[0])+"/lineage", renderObject
+	case "cluster status":
+		method, path, render = http.MethodGet, "/_forkstore/v1/cluster/status", renderObject
+	case "cluster add":
+		if *nodeID == 0 || *raftAddr == "" || *s3Addr == "" {
+			return errors.New("usage: forkstore cluster add --node-id N --raft-addr HOST:PORT --s3-addr HOST:PORT")
+		}
+		method, path, render = http.MethodPost, "/_forkstore/v1/cluster/members", renderObject
+		body = map[string]any{"node_id": *nodeID, "raft_addr": *raftAddr, "s3_addr": *s3Addr}
+	case "cluster remove":
+		if *nodeID == 0 {
+			return errors.New("usage: forkstore cluster remove --node-id N")
+		}
+		method, path, render = http.MethodDelete, fmt.Sprintf("/_forkstore/v1/cluster/members/%d", *nodeID), renderObject
+	case "cluster transfer-leader":
+		if *to == 0 {
+			return errors.New("usage: forkstore cluster transfer-leader --to N")
+		}
+		method, path, body, render = http.MethodPost, "/_forkstore/v1/cluster/leader", map[string]any{"node_id": *to}, renderObject
+	case "cluster digest":
+		method, path, render = http.MethodPost, "/_forkstore/v1/cluster/digest", renderObject
+	case "cluster scrub":
+		method, path, render = http.MethodPost, "/_forkstore/v1/cluster/scrub", renderObject
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", group+" "+verb)

@@ -46,6 +46,12 @@ commands:
   fork list SRC                        list a bucket's forks
   fork diff FORK                       keys a fork added, changed or deleted
   bucket lineage BUCKET                a bucket's parent, snapshots and forks
+  cluster status                       members, leader, applied index, repair backlog
+  cluster add --node-id N --raft-addr A --s3-addr B   add a node (then start it with --join)
+  cluster remove --node-id N           remove a node for good (its id is retired)
+  cluster transfer-leader --to N       move the leadership
+  cluster digest                       every node's metadata digest at one point of the log
+  cluster scrub                        re-verify every node's chunk files now
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -56,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "server":
 		return runServer(args[1:], stderr)
-	case "snapshot", "fork", "bucket":
+	case "snapshot", "fork", "bucket", "cluster":
 		return runClient(args, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
