@@ -312,6 +312,7 @@ func (n *Node) deleteQueued(cursor uint64) uint64 {
 }
 
 func (n *Node) sweepOrphans() {
+	n.chunks.sweepTemp(time.Hour)
 	cutoff := time.Now().Add(-n.cfg.OrphanGrace)
 	err := n.chunks.Walk(func(id string, mod time.Time) error {
 		select {

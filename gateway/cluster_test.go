@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// Rendezvous placement: every node computes the same holders for a chunk,
+// chunks spread evenly, and adding a member moves only the chunks that the
+// new member takes (about R/N of them), never between old members.
+func TestPlacementStableAndBalanced(t *testing.T) {
+	three := []member{{ID: 1}, {ID: 2}, {ID: 3}}
+	four := append(three[:3:3], member{ID: 4})
+	const n = 4000
+	load := map[uint64]int{}
+	moved := 0
+	for i := range n {
+		id := fmt.Sprintf("%032x", i*7919)
+		before := placement(three, id)[:3]
+		after := placement(four, id)[:3]
+		for _, m := range after {
+			load[m.ID]++
+		}
+		inAfter := map[uint64]bool{}
+		for _, m := range after {
+			inAfter[m.ID] = true
+		}
+		lost := 0
+		for _, m := range before {
+			if !inAfter[m.ID] {
+				lost++
+			}
+		}
+		if lost > 1 || (lost == 1 && !inAfter[4]) {
+			t.Fatalf("chunk %s: holders %v -> %v: a move not caused by the new member", id, before, after)
+		}
+		moved += lost
+		again := placement([]member{{ID: 4}, {ID: 2}, {ID: 3}, {ID: 1}}, id)[:3]
+		for j := range after {
+			if after[j].ID != again[j].ID {
+				t.Fatalf("placement depends on member order: %v vs %v", after, again)
+			}
+		}
+	}
+	for id, l := range load {
+		if want := n * 3 / 4; l < want*9/10 || l > want*11/10 {
+			t.Errorf("node %d holds %d chunks, want about %d", id, l, want)
+		}
+	}
+	if want := n * 3 / 4; moved < want*8/10 || moved > want*12/10 {
+		t.Errorf("%d chunk copies moved to the new node, want about %d", moved, want)
+	}
+}
+
+// Node-to-node requests are accepted only with a valid signature under the
+// cluster key and a date near the receiver's clock.
+func TestVerifyPeer(t *testing.T) {
+	s := &Service{node: &Node{cfg: Config{ClusterKey: "0123456789abcdef-key"}}}
+	sign := func(key, method, uri, body string, at time.Time) map[string]string {
+		date := strconv.FormatInt(at.UnixNano(), 10)
+		return map[string]string{
+			hdrPeerNode: "2", hdrPeerDate: date, hdrPeerBody: body,
+			hdrPeerSig: peerSignature([]byte(key), method, uri, "2", date, body),
+		}
+	}
+	get := func(h map[string]string) func(string) string { return func(k string) string { return h[k] } }
+	good := sign("0123456789abcdef-key", "PUT", "/_forkstore/peer/chunks/x", "5:0000abcd", time.Now())
+	if body, err := s.VerifyPeer("PUT", "/_forkstore/peer/chunks/x", get(good)); err != nil || body != "5:0000abcd" {
+		t.Fatalf("valid request: %q, %v", body, err)
+	}
+	cases := []struct {
+		name        string
+		method, uri string
+		h           map[string]string
+	}{
+		{"other key", "PUT", "/_forkstore/peer/chunks/x", sign("another-cluster-key!", "PUT", "/_forkstore/peer/chunks/x", "-", time.Now())},
+		{"other path", "PUT", "/_forkstore/peer/chunks/y", good},
+		{"other method", "GET", "/_forkstore/peer/chunks/x", good},
+		{"body digest changed", "PUT", "/_forkstore/peer/chunks/x", func() map[string]string {
+			h := sign("0123456789abcdef-key", "PUT", "/_forkstore/peer/chunks/x", "5:0000abcd", time.Now())
+			h[hdrPeerBody] = "6:0000abcd"
+			return h
+		}()},
+		{"stale", "PUT", "/_forkstore/peer/chunks/x", sign("0123456789abcdef-key", "PUT", "/_forkstore/peer/chunks/x", "-", time.Now().Add(-2*PeerSkew))},
+		{"unsigned", "PUT", "/_forkstore/peer/chunks/x", map[string]string{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := s.VerifyPeer(c.method, c.uri, get(c.h)); !errors.Is(err, ErrPeerAuth) {
+				t.Fatalf("got %v, want ErrPeerAuth", err)
+			}
+		})
+	}
+	noKey := &Service{node: &Node{cfg: Config{}}}
+	if _, err := noKey.VerifyPeer("PUT", "/_forkstore/peer/chunks/x", get(good)); !errors.Is(err, ErrPeerAuth) {
+		t.Fatalf("node without a key: got %v, want ErrPeerAuth", err)
+	}
+}
+
+// A received copy is stored only when it has exactly the signed size and
+// CRC32C; a second copy of a present chunk is a no-op; interrupted copies
+// are swept.
+func TestPutCopy(t *testing.T) {
+	s, err := OpenChunkStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("chunk bytes "), 1000)
+	c := meta.Chunk{ID: newChunkID(), Size: int64(len(data)), CRC32C: crc32.Checksum(data, castagnoli)}
+	bad := append(bytes.Clone(data[:len(data)-1]), 'X')
+	if err := s.PutCopy(c, bytes.NewReader(bad)); !errors.Is(err, ErrChunkMissing) {
+		t.Fatalf("corrupt copy: got %v, want ErrChunkMissing", err)
+	}
+	if err := s.PutCopy(c, bytes.NewReader(data[:100])); !errors.Is(err, ErrChunkMissing) {
+		t.Fatalf("short copy: got %v, want ErrChunkMissing", err)
+	}
+	if s.Has(c.ID) {
+		t.Fatal("a refused copy was stored")
+	}
+	if err := s.PutCopy(c, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Verify(c); err != nil {
+		t.Fatalf("stored copy: %v", err)
+	}
+	if err := s.PutCopy(c, bytes.NewReader(nil)); err != nil {
+		t.Fatalf("copy of a present chunk: %v", err)
+	}
+	tmp := filepath.Join(filepath.Dir(s.path(c.ID)), "."+c.ID+".123"+tmpSuffix)
+	if err := os.WriteFile(tmp, []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(tmp, old, old)
+	s.sweepTemp(time.Minute)
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("interrupted copy not swept: %v", err)
+	}
+	// Corruption at rest is found by Verify.
+	if err := os.WriteFile(s.path(c.ID), bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Verify(c); !errors.Is(err, ErrChunkMissing) {
+		t.Fatalf("corrupt file: got %v, want ErrChunkMissing", err)
+	}
+}
