@@ -302,7 +302,7 @@ func (c *cluster) fetch(ctx context.Context, ch meta.Chunk) ([]byte, error) {
 func (c *cluster) fetchFrom(ctx context.Context, m member, ch meta.Chunk) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	resp, err := c.peer.do(ctx, "GET", m.S3Addr, "chunks/"+ch.ID+"?digest="+chunkBodyDigest(ch.Size, ch.CRC32C), nil, 0, "")
+	resp, err := c.peer.send(ctx, c.peer.fast, "GET", m.S3Addr, "chunks/"+ch.ID+"?digest="+chunkBodyDigest(ch.Size, ch.CRC32C), nil, 0, "")
 	if err != nil {
 		if isNotFound(err) {
 			return nil, fmt.Errorf("%w: %s not on node %d", ErrChunkMissing, ch.ID, m.ID)

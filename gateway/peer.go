@@ -107,18 +107,32 @@ type peerClient struct {
 	self uint64
 	key  []byte
 	http *http.Client
+	// fast is for chunk reads: a peer that does not start answering
+	// within fetchFirstByte (paused, overloaded) is skipped for the next
+	// holder instead of holding up a client's GET.
+	fast *http.Client
 }
 
+// fetchFirstByte bounds the wait for a peer's answer to a chunk read.
+const fetchFirstByte = 3 * time.Second
+
 func newPeerClient(self uint64, key string) *peerClient {
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 32,
-		IdleConnTimeout:     90 * time.Second,
-		// Chunk bodies are already compressed or incompressible.
-		DisableCompression: true,
+	transport := func(header time.Duration) *http.Transport {
+		return &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   32,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: header,
+			// Chunk bodies are already compressed or incompressible.
+			DisableCompression: true,
+		}
 	}
-	return &peerClient{self: self, key: []byte(key), http: &http.Client{Transport: tr}}
+	return &peerClient{
+		self: self, key: []byte(key),
+		http: &http.Client{Transport: transport(0)},
+		fast: &http.Client{Transport: transport(fetchFirstByte)},
+	}
 }
 
 // errPeerStatus is a peer's non-2xx answer.
@@ -134,6 +148,10 @@ func (e *errPeerStatus) Error() string {
 // do sends a signed request to addr and returns the response of a 2xx
 // answer (the caller closes its body); other answers are errPeerStatus.
 func (p *peerClient) do(ctx context.Context, method, addr, pathAndQuery string, body io.Reader, size int64, digest string) (*http.Response, error) {
+	return p.send(ctx, p.http, method, addr, pathAndQuery, body, size, digest)
+}
+
+func (p *peerClient) send(ctx context.Context, hc *http.Client, method, addr, pathAndQuery string, body io.Reader, size int64, digest string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+PeerPrefix+pathAndQuery, body)
 	if err != nil {
 		return nil, err
@@ -150,7 +168,7 @@ func (p *peerClient) do(ctx context.Context, method, addr, pathAndQuery string, 
 	req.Header.Set(hdrPeerDate, date)
 	req.Header.Set(hdrPeerBody, digest)
 	req.Header.Set(hdrPeerSig, peerSignature(p.key, method, req.URL.RequestURI(), node, date, digest))
-	resp, err := p.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}

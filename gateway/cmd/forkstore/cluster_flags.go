@@ -22,19 +22,20 @@ type serverClusterFlags struct {
 
 func clusterFlags(fs *flag.FlagSet) *serverClusterFlags {
 	return &serverClusterFlags{
-		initialMembers: fs.String("initial-members", envDefault("initial-members", ""), "founding members id=raft-addr,... (the same on each founding node; env FORKSTORE_INITIAL_MEMBERS)"),
-		join:           fs.Bool("join", envDefault("join", "") == "true", "start as a new member of a running cluster, after `forkstore cluster add` (env FORKSTORE_JOIN=true)"),
-		advertise:      fs.String("advertise-s3", envDefault("advertise-s3", ""), "host:port other nodes reach this node's S3 address at (default --s3-addr; env FORKSTORE_ADVERTISE_S3)"),
-		clusterKey:     fs.String("cluster-key", "", "shared secret of node-to-node traffic, 16+ characters (env FORKSTORE_CLUSTER_KEY; prefer the env)"),
-		tlsCA:          fs.String("tls-ca", envDefault("tls-ca", ""), "CA of the Raft transport's mutual TLS (with --tls-cert and --tls-key; env FORKSTORE_TLS_CA)"),
-		tlsCert:        fs.String("tls-cert", envDefault("tls-cert", ""), "this node's certificate (env FORKSTORE_TLS_CERT)"),
-		tlsKey:         fs.String("tls-key", envDefault("tls-key", ""), "this node's private key (env FORKSTORE_TLS_KEY)"),
-		rttMS:          fs.String("rtt-ms", envDefault("rtt-ms", "5"), "Raft tick in ms, about the round trip between nodes (env FORKSTORE_RTT_MS)"),
-		electionRTT:    fs.String("election-rtt", envDefault("election-rtt", "40"), "ticks without a leader before an election (env FORKSTORE_ELECTION_RTT)"),
-		heartbeatRTT:   fs.String("heartbeat-rtt", envDefault("heartbeat-rtt", "4"), "ticks between leader heartbeats (env FORKSTORE_HEARTBEAT_RTT)"),
-		replicas:       fs.String("replicas", envDefault("replicas", "3"), "copies of each chunk, at most the number of members (env FORKSTORE_REPLICAS)"),
-		repairInterval: fs.String("repair-interval", envDefault("repair-interval", "1m"), "how often a node pulls the chunks it should hold and lacks (env FORKSTORE_REPAIR_INTERVAL)"),
-		scrubInterval:  fs.String("scrub-interval", envDefault("scrub-interval", "24h"), "how often local chunk files are re-verified, 0 = only on request (env FORKSTORE_SCRUB_INTERVAL)"),
+		initialMembers:  fs.String("initial-members", envDefault("initial-members", ""), "founding members id=raft-addr,... (the same on each founding node; env FORKSTORE_INITIAL_MEMBERS)"),
+		join:            fs.Bool("join", envDefault("join", "") == "true", "start as a new member of a running cluster, after `forkstore cluster add` (env FORKSTORE_JOIN=true)"),
+		advertise:       fs.String("advertise-s3", envDefault("advertise-s3", ""), "host:port other nodes reach this node's S3 address at (default --s3-addr; env FORKSTORE_ADVERTISE_S3)"),
+		clusterKey:      fs.String("cluster-key", "", "shared secret of node-to-node traffic, 16+ characters (env FORKSTORE_CLUSTER_KEY; prefer the env)"),
+		tlsCA:           fs.String("tls-ca", envDefault("tls-ca", ""), "CA of the Raft transport's mutual TLS (with --tls-cert and --tls-key; env FORKSTORE_TLS_CA)"),
+		tlsCert:         fs.String("tls-cert", envDefault("tls-cert", ""), "this node's certificate (env FORKSTORE_TLS_CERT)"),
+		tlsKey:          fs.String("tls-key", envDefault("tls-key", ""), "this node's private key (env FORKSTORE_TLS_KEY)"),
+		rttMS:           fs.String("rtt-ms", envDefault("rtt-ms", "5"), "Raft tick in ms, about the round trip between nodes (env FORKSTORE_RTT_MS)"),
+		electionRTT:     fs.String("election-rtt", envDefault("election-rtt", "40"), "ticks without a leader before an election (env FORKSTORE_ELECTION_RTT)"),
+		heartbeatRTT:    fs.String("heartbeat-rtt", envDefault("heartbeat-rtt", "4"), "ticks between leader heartbeats (env FORKSTORE_HEARTBEAT_RTT)"),
+		replicas:        fs.String("replicas", envDefault("replicas", "3"), "copies of each chunk, at most the number of members (env FORKSTORE_REPLICAS)"),
+		repairInterval:  fs.String("repair-interval", envDefault("repair-interval", "1m"), "how often a node pulls the chunks it should hold and lacks (env FORKSTORE_REPAIR_INTERVAL)"),
+		snapshotEntries: fs.String("snapshot-entries", envDefault("snapshot-entries", "10000"), "applied entries between Raft snapshots; a node further behind is rebuilt from a snapshot (env FORKSTORE_SNAPSHOT_ENTRIES)"),
+		scrubInterval:   fs.String("scrub-interval", envDefault("scrub-interval", "24h"), "how often local chunk files are re-verified, 0 = only on request (env FORKSTORE_SCRUB_INTERVAL)"),
 	}
 }
 
@@ -85,6 +86,11 @@ func (f *serverClusterFlags) apply(cfg *gateway.Config) error {
 		}
 		*u.dst = v
 	}
+	se, err := strconv.ParseUint(*f.snapshotEntries, 10, 64)
+	if err != nil || se < 10 {
+		return fmt.Errorf("--snapshot-entries: want an integer >= 10, got %q", *f.snapshotEntries)
+	}
+	cfg.Raft.SnapshotEntries, cfg.Raft.CompactionOverhead = se, min(5000, se/2)
 	r, err := strconv.Atoi(*f.replicas)
 	if err != nil {
 		return fmt.Errorf("--replicas: want an integer, got %q", *f.replicas)
