@@ -13,11 +13,11 @@ import (
 
 // serverClusterFlags are the server's cluster settings.
 type serverClusterFlags struct {
-	initialMembers, advertise, clusterKey      *string
-	join                                       *bool
-	tlsCA, tlsCert, tlsKey                     *string
-	rttMS, electionRTT, heartbeatRTT, replicas *string
-	repairInterval, scrubInterval              *string
+	initialMembers, advertise, clusterKey          *string
+	join                                           *bool
+	tlsCA, tlsCert, tlsKey                         *string
+	rttMS, electionRTT, heartbeatRTT, replicas     *string
+	repairInterval, scrubInterval, snapshotEntries *string
 }
 
 func clusterFlags(fs *flag.FlagSet) *serverClusterFlags {
