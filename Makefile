@@ -17,7 +17,7 @@ UNIT_TIMEOUT    ?= 8m
 E2E_TIMEOUT     ?= 10m
 CLUSTER_TIMEOUT ?= 10m
 
-.PHONY: all build run test deps lint unit e2e cluster fuzz bench docker clean
+.PHONY: all build run run-cluster test deps lint unit e2e cluster fuzz bench docker clean
 
 all: build
 
@@ -37,6 +37,10 @@ run: build
 	echo "  e.g. AWS_ACCESS_KEY_ID=$$user AWS_SECRET_ACCESS_KEY=$$pass aws --endpoint-url http://$(S3_ADDR) s3 ls"; \
 	FORKSTORE_ROOT_USER="$$user" FORKSTORE_ROOT_PASSWORD="$$pass" \
 	  exec ./$(BIN) server --data $(DATA) --s3-addr $(S3_ADDR) --raft-addr $(RAFT_ADDR)
+
+# A local three-node cluster on loopback (S3 on 127.0.0.1:9011-9013).
+run-cluster: build
+	@./deploy/run-cluster.sh
 
 # test: everything CI runs (.ci/run). Installs the clients the end-to-end
 # tests drive when they are missing.
@@ -96,4 +100,4 @@ docker: build
 	docker build -t $(IMAGE) .
 
 clean:
-	rm -rf bin bench.out coverage.out coverage.html *.coverprofile
+	rm -rf bin data-cluster bench.out coverage.out coverage.html *.coverprofile
