@@ -55,6 +55,9 @@ func (c *cluster) repairLoop() {
 // them. It returns how many it could not get.
 func (c *cluster) repairPass() int {
 	ms := c.snapshot()
+	if len(ms) < 2 {
+		return 0 // a cluster of one has nowhere to pull from
+	}
 	var missing []meta.Chunk
 	held := int64(0)
 	after := ""
@@ -66,7 +69,7 @@ func (c *cluster) repairPass() int {
 		}
 		batch := v.([]meta.ChunkInfo)
 		for _, ci := range batch {
-			if !c.holds(ms, ci.ID) && len(ms) > 1 {
+			if !c.holds(ms, ci.ID) {
 				continue
 			}
 			ch := meta.Chunk{ID: ci.ID, Size: ci.Size, CRC32C: ci.CRC32C}
@@ -91,8 +94,8 @@ func (c *cluster) repairPass() int {
 	}
 	c.chunkFiles.Store(held)
 	c.backlog.Store(int64(len(missing)))
-	if len(missing) == 0 || len(ms) < 2 {
-		return len(missing)
+	if len(missing) == 0 {
+		return 0
 	}
 	c.n.log.Info("repair: pulling missing chunks", "chunks", len(missing))
 	var (
