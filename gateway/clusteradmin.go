@@ -35,6 +35,9 @@ type ClusterStatus struct {
 	Replicas int          `json:"replicas"`
 	Members  []NodeStatus `json:"members"`
 	Retired  []uint64     `json:"retired"`
+	// Error says why the membership could not be read now (no majority,
+	// say): the members shown are the last ones this node knew.
+	Error string `json:"error,omitempty"`
 }
 
 // readyTimeout bounds the readiness check of a status request.
@@ -66,11 +69,14 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 // each with the status it reports itself.
 func (s *Service) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
 	c := s.node.cluster
-	if err := c.refresh(ctx); err != nil {
-		return nil, err
-	}
+	rctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	refreshErr := c.refresh(rctx)
+	cancel()
 	ms := c.snapshot()
 	out := &ClusterStatus{Replicas: c.replicas(ms), Members: make([]NodeStatus, len(ms))}
+	if refreshErr != nil {
+		out.Error = "membership not current: " + refreshErr.Error()
+	}
 	out.LeaderID, _ = s.node.host.LeaderID(metaShard)
 	c.mu.RLock()
 	out.Retired = append([]uint64{}, c.retired...)
