@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"sync"
 	"time"
 
@@ -58,7 +61,7 @@ func (c *cluster) repairPass() int {
 	if len(ms) < 2 {
 		return 0 // a cluster of one has nowhere to pull from
 	}
-	var missing []meta.Chunk
+	var missing, extra []meta.Chunk
 	held := int64(0)
 	after := ""
 	for {
@@ -69,10 +72,13 @@ func (c *cluster) repairPass() int {
 		}
 		batch := v.([]meta.ChunkInfo)
 		for _, ci := range batch {
+			ch := meta.Chunk{ID: ci.ID, Size: ci.Size, CRC32C: ci.CRC32C}
 			if !c.holds(ms, ci.ID) {
+				if c.n.chunks.Has(ci.ID) {
+					extra = append(extra, ch)
+				}
 				continue
 			}
-			ch := meta.Chunk{ID: ci.ID, Size: ci.Size, CRC32C: ci.CRC32C}
 			if c.n.chunks.Has(ci.ID) {
 				held++
 				continue
@@ -95,6 +101,7 @@ func (c *cluster) repairPass() int {
 	c.chunkFiles.Store(held)
 	c.backlog.Store(int64(len(missing)))
 	if len(missing) == 0 {
+		c.dropExtra(ms, extra)
 		return 0
 	}
 	c.n.log.Info("repair: pulling missing chunks", "chunks", len(missing))
@@ -138,6 +145,87 @@ feed:
 		c.n.log.Info("repair: done", "chunks", len(missing))
 	}
 	return failed
+}
+
+// dropExtra deletes this node's copies of chunks it is not a holder of
+// (copies written before a membership change moved the chunk, or by an
+// upload taken here), once every one of the chunk's holders confirms it
+// has a copy of the right size. Reads find chunks on any member, so a copy
+// is only ever removed when R others exist.
+func (c *cluster) dropExtra(ms []member, extra []meta.Chunk) {
+	for len(extra) > 0 {
+		batch := extra[:min(len(extra), repairBatch)]
+		extra = extra[len(batch):]
+		confirmed := make(map[string]int, len(batch))
+		asked := map[uint64][]meta.Chunk{}
+		for _, ch := range batch {
+			for _, m := range placement(ms, ch.ID)[:c.replicas(ms)] {
+				asked[m.ID] = append(asked[m.ID], ch)
+			}
+		}
+		for _, m := range ms {
+			list := asked[m.ID]
+			if len(list) == 0 || m.S3Addr == "" {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			have, err := c.peerHas(ctx, m, list)
+			cancel()
+			if err != nil {
+				c.n.log.Debug("repair: asking a holder what it has", "node", m.ID, "err", err)
+				continue
+			}
+			for _, id := range have {
+				confirmed[id]++
+			}
+		}
+		for _, ch := range batch {
+			if confirmed[ch.ID] >= c.replicas(ms) {
+				if err := c.n.chunks.Delete(ch.ID); err != nil {
+					c.n.log.Warn("repair: deleting a moved chunk copy", "chunk", ch.ID, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// peerHas asks member m which of chunks it holds (with the right size).
+func (c *cluster) peerHas(ctx context.Context, m member, chunks []meta.Chunk) ([]string, error) {
+	req := make([]HasItem, len(chunks))
+	for i, ch := range chunks {
+		req[i] = HasItem{ID: ch.ID, Size: ch.Size}
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.peer.do(ctx, "POST", m.S3Addr, "has", bytes.NewReader(body), int64(len(body)), "-")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var have []string
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&have); err != nil {
+		return nil, err
+	}
+	return have, nil
+}
+
+// HasItem names a chunk copy in a "which do you have" request.
+type HasItem struct {
+	ID   string `json:"id"`
+	Size int64  `json:"size"`
+}
+
+// HasChunks answers another node's "which of these do you have".
+func (s *Service) HasChunks(items []HasItem) []string {
+	have := []string{}
+	for _, it := range items {
+		if s.HasLocalChunk(it.ID, it.Size) {
+			have = append(have, it.ID)
+		}
+	}
+	return have
 }
 
 // ScrubResult counts what a scrub pass found on one node.

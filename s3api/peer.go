@@ -1,7 +1,9 @@
 package s3api
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 //	GET  chunks/{id}?digest=  the local copy, verified                   -> bytes
 //	GET  status                                                          -> gateway.NodeStatus
 //	GET  digest?version=V     this replica's state digest at V           -> {"digest"}
+//	POST has                  [{id,size}]: which copies are here          -> [id]
 //	POST scrub                a scrub pass on this node                  -> gateway.ScrubResult
 
 // peer dispatches /_forkstore/peer/ requests; dispatch has verified the
@@ -43,6 +46,12 @@ func (s *Server) peer(r *request) (*response, error) {
 			return nil, err
 		}
 		return &response{json: map[string]string{"digest": d}}, nil
+	case path == "has" && r.method == http.MethodPost:
+		var items []gateway.HasItem
+		if err := json.NewDecoder(io.LimitReader(r.raw, 4<<20)).Decode(&items); err != nil {
+			return nil, invalidRequest("want a JSON list of {id, size}")
+		}
+		return &response{json: s.svc.HasChunks(items)}, nil
 	case path == "scrub" && r.method == http.MethodPost:
 		res, err := s.svc.Scrub(r.ctx)
 		if err != nil {
