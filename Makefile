@@ -21,9 +21,11 @@ CLUSTER_TIMEOUT ?= 10m
 
 all: build
 
-# A static binary (no cgo), so it runs in a FROM scratch image too.
+# A static binary (no cgo), so it runs in a FROM scratch image too. In a git
+# clone the commit is stamped into the build info (forkstore version).
+BUILDVCS := $(if $(wildcard .git/HEAD),-buildvcs=auto)
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./gateway/cmd/forkstore
+	CGO_ENABLED=0 $(GO) build -trimpath $(BUILDVCS) -o $(BIN) ./gateway/cmd/forkstore
 
 run: build
 	@user="$${FORKSTORE_ROOT_USER:-}"; pass="$${FORKSTORE_ROOT_PASSWORD:-}"; \

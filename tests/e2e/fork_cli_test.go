@@ -4,8 +4,11 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -334,10 +337,27 @@ func TestForkCLI(t *testing.T) {
 	if got := diffKinds(diff.Entries); !slices.Equal(got, want) {
 		diffLists(t, "fork diff --json", got, want)
 	}
+	// The human diff is a table: CHANGE KEY SIZE LAST MODIFIED.
 	out = mustCLI(t, s, "fork", "diff", live)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if h := strings.Fields(lines[0]); len(h) < 2 || h[0] != "CHANGE" || h[1] != "KEY" {
+		t.Errorf("fork diff (human): header %q", lines[0])
+	}
 	var human []string
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		human = append(human, strings.Join(strings.Fields(line), " "))
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			t.Fatalf("fork diff (human): short row %q", line)
+		}
+		human = append(human, f[0]+" "+f[1])
+		// change, key, size ("2 B": two fields), local date, time, zone;
+		// a deletion has neither size nor time.
+		switch {
+		case f[0] == "deleted" && (len(f) != 4 || f[2] != "-" || f[3] != "-"):
+			t.Errorf("fork diff (human): deletion row %q", line)
+		case f[0] != "deleted" && (len(f) != 7 || !strings.HasSuffix(f[3], "B") || strings.Count(f[4], "-") != 2):
+			t.Errorf("fork diff (human): row %q lacks a readable size and time", line)
+		}
 	}
 	diffLists(t, "fork diff (human)", human, want)
 	out = mustCLI(t, s, "fork", "diff", byName)
@@ -393,5 +413,108 @@ func TestForkCLI(t *testing.T) {
 	r = forkstoreCLIEnv(t, []string{"FORKSTORE_ENDPOINT=" + s.URL()}, "fork", "list", base)
 	if r.Err == nil {
 		t.Errorf("fork list without credentials succeeded:\n%s", r.Stdout)
+	}
+}
+
+// exitCode is the exit status of a CLI run (0 when it succeeded).
+func exitCode(t testing.TB, r cliResult) int {
+	t.Helper()
+	if r.Err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if !errors.As(r.Err, &ee) {
+		t.Fatalf("the CLI did not run: %v", r.Err)
+	}
+	return ee.ExitCode()
+}
+
+// The CLI as people and scripts use it: --help without credentials or a
+// server, global flags before or after the subcommand, credentials as
+// flags, tables with local times and no JSON in them, and failures as one
+// line naming the error code with a hint, exit 1 (2 for usage).
+func TestCLIUsage(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := newForkClient(t, s)
+	base := bucketName(t, "base")
+	makeBucket(t, c, base)
+	objectsOf(t, c, base, map[string]string{"a": "a0"})
+	mustCLI(t, s, "snapshot", "create", base, "--name", "first")
+	fork := bucketName(t, "fork")
+	mustCLI(t, s, "fork", "create", base, fork, "--snapshot", "first")
+
+	// --help needs nothing.
+	for _, args := range [][]string{{"--help"}, {"fork", "create", "--help"}, {"snapshot", "list", "-h"}, {"server", "--help"}, {"help", "bucket"}} {
+		r := forkstoreCLIEnv(t, nil, args...)
+		if exitCode(t, r) != 0 || !strings.Contains(r.Stdout, "Usage:") {
+			t.Errorf("forkstore %s without any environment: exit %d\n%s%s", strings.Join(args, " "), exitCode(t, r), r.Stdout, r.Stderr)
+		}
+	}
+
+	// Global flags before the subcommand, and credentials as flags.
+	creds := []string{"--endpoint", s.URL(), "--access-key", s.User(), "--secret-key", s.Password()}
+	for _, args := range [][]string{
+		append(append([]string{"--json"}, creds...), "snapshot", "list", base),
+		append([]string{"snapshot", "--json", "list"}, append(creds, base)...),
+		append([]string{"snapshot", "list", base, "--json"}, creds...),
+	} {
+		r := forkstoreCLIEnv(t, nil, args...)
+		var snaps struct{ Snapshots []adminSnapshot }
+		if err := json.Unmarshal([]byte(r.Stdout), &snaps); exitCode(t, r) != 0 || err != nil || len(snaps.Snapshots) != 1 || snaps.Snapshots[0].Name != "first" {
+			t.Errorf("forkstore %s: exit %d, %v\n%s%s", strings.Join(args, " "), exitCode(t, r), err, r.Stdout, r.Stderr)
+		}
+	}
+
+	// Human output: aligned tables, local times, no JSON.
+	for _, args := range [][]string{{"snapshot", "list", base}, {"fork", "list", base}, {"bucket", "lineage", base}, {"bucket", "lineage", fork}} {
+		out := mustCLI(t, s, args...)
+		if strings.ContainsAny(out, "{}[]\"") || regexp.MustCompile(`\dT\d\d:\d\d`).MatchString(out) {
+			t.Errorf("forkstore %s prints JSON or raw timestamps:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	out := mustCLI(t, s, "snapshot", "list", base)
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != 2 || strings.Index(lines[0], "NAME") != strings.Index(lines[1], "first") || strings.Index(lines[0], "CREATED") < 0 {
+		t.Errorf("snapshot list is not an aligned table:\n%s", out)
+	}
+
+	// Failures: one line, the code, a hint where one helps, exit 1.
+	dead, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := []string{"FORKSTORE_ENDPOINT=" + s.URL(), "AWS_ACCESS_KEY_ID=" + s.User(), "AWS_SECRET_ACCESS_KEY=" + s.Password()}
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want []string // substrings of the error line
+	}{
+		{"no such bucket", good, []string{"bucket", "lineage", "missing-bucket"}, []string{"forkstore: NoSuchBucket: "}},
+		{"wrong secret", []string{"FORKSTORE_ENDPOINT=" + s.URL(), "AWS_ACCESS_KEY_ID=" + s.User(), "AWS_SECRET_ACCESS_KEY=wrong"},
+			[]string{"fork", "list", base}, []string{"SignatureDoesNotMatch", "hint: check the secret key"}},
+		{"wrong access key", []string{"FORKSTORE_ENDPOINT=" + s.URL(), "AWS_ACCESS_KEY_ID=nobody", "AWS_SECRET_ACCESS_KEY=x"},
+			[]string{"fork", "list", base}, []string{"InvalidAccessKeyId", "hint: check the access key"}},
+		{"wrong endpoint", good, []string{"fork", "list", base, "--endpoint", "http://" + dead}, []string{dead, "connection refused", "hint: is forkstore running there?"}},
+		{"no credentials", []string{"FORKSTORE_ENDPOINT=" + s.URL()}, []string{"fork", "list", base}, []string{"hint: set AWS_ACCESS_KEY_ID"}},
+		{"https to a plain server", good, []string{"fork", "list", base, "--endpoint", "https://" + s.S3Addr}, []string{"use an http:// endpoint"}},
+	}
+	for _, tc := range cases {
+		r := forkstoreCLIEnv(t, tc.env, tc.args...)
+		line := strings.TrimSuffix(r.Stderr, "\n")
+		if exitCode(t, r) != 1 || r.Stdout != "" || strings.Contains(line, "\n") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 1 and one line on stderr", tc.name, exitCode(t, r), r.Stdout, r.Stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(line, w) {
+				t.Errorf("%s: stderr %q lacks %q", tc.name, line, w)
+			}
+		}
+	}
+	for _, args := range [][]string{{"snapshot", "list"}, {"fork", "frok"}, {"fork", "list", base, "--nope"}} {
+		if r := forkstoreCLIEnv(t, good, args...); exitCode(t, r) != 2 {
+			t.Errorf("forkstore %s: exit %d, want 2 (usage)\n%s", strings.Join(args, " "), exitCode(t, r), r.Stderr)
+		}
 	}
 }

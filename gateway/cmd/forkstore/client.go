@@ -4,215 +4,130 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
-	"text/tabwriter"
+	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
-// client calls the admin API, signing requests with SigV4.
-type client struct {
-	endpoint string
+// Client defaults.
+const (
+	defaultEndpoint = "http://127.0.0.1:9000"
+	defaultRegion   = "us-east-1"
+	// requestTimeout bounds each admin call (a paged listing makes several).
+	requestTimeout = 60 * time.Second
+	// maxAnswer caps what the client reads of one answer.
+	maxAnswer = 64 << 20
+)
+
+// adminPrefix is the path of the admin API.
+const adminPrefix = "/_forkstore/v1/"
+
+// adminClient calls the admin API of one server, signing every request
+// with SigV4 like an S3 request.
+type adminClient struct {
+	endpoint string // scheme://host[:port], no trailing slash
 	access   string
 	secret   string
 	region   string
 	http     *http.Client
 }
 
-// runClient runs the snapshot, fork and bucket subcommands.
-func runClient(args []string, stdout, stderr io.Writer) error {
-	if len(args) < 2 {
-		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
-	}
-	group, verb := args[0], args[1]
-	fs := flag.NewFlagSet(group+" "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", envOr("FORKSTORE_ENDPOINT", "http://127.0.0.1:9000"), "server URL (env FORKSTORE_ENDPOINT)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	name := fs.String("name", "", "snapshot name (snapshot create)")
-	snapshot := fs.String("snapshot", "", "snapshot version or name to fork from (fork create)")
-	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "region to sign for")
-	nodeID := fs.Uint64("node-id", 0, "node id (cluster add, cluster remove)")
-	raftAddr := fs.String("raft-addr", "", "the new node's Raft address (cluster add)")
-	s3Addr := fs.String("s3-addr", "", "the new node's S3 address (cluster add)")
-	to := fs.Uint64("to", 0, "node to lead (cluster transfer-leader)")
-	pos, err := parseInterleaved(fs, args[2:])
+// client builds the admin client from the global flags and the
+// environment. Commands call it only when they run, so --help needs no
+// credentials.
+func (a *app) client() (*adminClient, error) {
+	ep, err := a.endpointURL()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c := &client{
-		endpoint: strings.TrimRight(*endpoint, "/"),
-		access:   os.Getenv("AWS_ACCESS_KEY_ID"),
-		secret:   os.Getenv("AWS_SECRET_ACCESS_KEY"),
-		region:   *region,
-		http:     &http.Client{Timeout: 60 * time.Second},
+	c := &adminClient{
+		endpoint: ep,
+		access:   firstSet(a.accessKey, a.env("AWS_ACCESS_KEY_ID")),
+		secret:   firstSet(a.secretKey, a.env("AWS_SECRET_ACCESS_KEY")),
+		region:   firstSet(a.region, a.env("AWS_REGION", "AWS_DEFAULT_REGION"), defaultRegion),
 	}
 	if c.access == "" || c.secret == "" {
-		return errors.New("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+		return nil, hintError{
+			err:  errors.New("no credentials"),
+			hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or --access-key and --secret-key)",
+		}
 	}
-	need := func(n int, what string) error {
-		if len(pos) != n {
-			return fmt.Errorf("usage: forkstore %s %s %s", group, verb, what)
-		}
-		return nil
-	}
-	bpath := func(b string) string { return "/_forkstore/v1/buckets/" + url.PathEscape(b) }
-	var (
-		method, path string
-		body         any
-		render       func(v any, w io.Writer)
-	)
-	switch group + " " + verb {
-	case "snapshot create":
-		if err := need(1, "BUCKET [--name N]"); err != nil {
-			return err
-		}
-		method, path, body, render = http.MethodPost, bpath(pos[0])+"/snapshots", map[string]string{"name": *name}, renderObject
-	case "snapshot list":
-		if err := need(1, "BUCKET"); err != nil {
-			return err
-		}
-		method, path, render = http.MethodGet, bpath(pos[0])+"/snapshots", renderList("snapshots")
-	case "snapshot delete":
-		if err := need(2, "BUCKET VERSION"); err != nil {
-			return err
-		}
-		method, path, render = http.MethodDelete, bpath(pos[0])+"/snapshots/"+url.PathEscape(pos[1]), renderObject
-	case "fork create":
-		if err := need(2, "SRC NEW [--snapshot V]"); err != nil {
-			return err
-		}
-		req := map[string]string{"name": pos[1]}
-		if *snapshot != "" {
-			req["snapshot"] = *snapshot
-		}
-		method, path, body, render = http.MethodPost, bpath(pos[0])+"/forks", req, renderObject
-	case "fork list":
-		if err := need(1, "SRC"); err != nil {
-			return err
-		}
-		method, path, render = http.MethodGet, bpath(pos[0])+"/forks", renderList("forks")
-	case "fork diff":
-		if err := need(1, "FORK"); err != nil {
-			return err
-		}
-		return c.diff(bpath(pos[0])+"/diff", *asJSON, stdout)
-	case "bucket lineage":
-		if err := need(1, "BUCKET"); err != nil {
-			return err
-		}
-		method, path, render = http.MethodGet, bpath(pos[0])+"/lineage", renderObject
-	case "cluster status":
-		method, path, render = http.MethodGet, "/_forkstore/v1/cluster/status", renderObject
-	case "cluster add":
-		if *nodeID == 0 || *raftAddr == "" || *s3Addr == "" {
-			return errors.New("usage: forkstore cluster add --node-id N --raft-addr HOST:PORT --s3-addr HOST:PORT")
-		}
-		method, path, render = http.MethodPost, "/_forkstore/v1/cluster/members", renderObject
-		body = map[string]any{"node_id": *nodeID, "raft_addr": *raftAddr, "s3_addr": *s3Addr}
-	case "cluster remove":
-		if *nodeID == 0 {
-			return errors.New("usage: forkstore cluster remove --node-id N")
-		}
-		method, path, render = http.MethodDelete, fmt.Sprintf("/_forkstore/v1/cluster/members/%d", *nodeID), renderObject
-	case "cluster transfer-leader":
-		if *to == 0 {
-			return errors.New("usage: forkstore cluster transfer-leader --to N")
-		}
-		method, path, body, render = http.MethodPost, "/_forkstore/v1/cluster/leader", map[string]any{"node_id": *to}, renderObject
-	case "cluster digest":
-		method, path, render = http.MethodPost, "/_forkstore/v1/cluster/digest", renderObject
-	case "cluster scrub":
-		method, path, render = http.MethodPost, "/_forkstore/v1/cluster/scrub", renderObject
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", group+" "+verb)
-	}
-	v, err := c.do(method, path, body)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
-	render(v, stdout)
-	return nil
-}
-
-// parseInterleaved parses flags that may come after positional arguments.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if bundle := firstSet(a.caBundle, a.env("AWS_CA_BUNDLE")); bundle != "" {
+		pool, err := loadCABundle(bundle)
+		if err != nil {
 			return nil, err
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
+	c.http = &http.Client{Transport: tr}
+	return c, nil
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+// endpointURL is --endpoint, FORKSTORE_ENDPOINT or the default, with
+// http:// added when no scheme is given.
+func (a *app) endpointURL() (string, error) {
+	raw := firstSet(a.endpoint, a.env("FORKSTORE_ENDPOINT"), defaultEndpoint)
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
 	}
-	return def
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return "", usagef("--endpoint: want http://host:port or https://host:port, got %q", raw)
+	}
+	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
-// diff pages through a fork's diff.
-func (c *client) diff(path string, asJSON bool, w io.Writer) error {
-	token := ""
-	var all []any
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for {
-		p := path
-		if token != "" {
-			p += "?continuation-token=" + url.QueryEscape(token)
-		}
-		v, err := c.do(http.MethodGet, p, nil)
-		if err != nil {
-			return err
-		}
-		m, _ := v.(map[string]any)
-		entries, _ := m["entries"].([]any)
-		for _, e := range entries {
-			all = append(all, e)
-			if em, ok := e.(map[string]any); ok && !asJSON {
-				fmt.Fprintf(tw, "%v\t%v\n", em["change"], em["key"])
-			}
-		}
-		next, _ := m["next_continuation_token"].(string)
-		if trunc, _ := m["is_truncated"].(bool); !trunc || next == "" {
-			break
-		}
-		token = next
+// loadCABundle reads PEM certificates, as the aws CLI's --ca-bundle: they
+// replace the system's roots.
+func loadCABundle(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-bundle: %w", err)
 	}
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"entries": all})
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca-bundle: no PEM certificate in %s", path)
 	}
-	return tw.Flush()
+	return pool, nil
 }
 
-func (c *client) do(method, path string, body any) (any, error) {
+func firstSet(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// adminPath joins escaped path segments under the admin prefix:
+// adminPath("buckets", b, "snapshots").
+func adminPath(segments ...string) string {
+	esc := make([]string, len(segments))
+	for i, s := range segments {
+		esc[i] = url.PathEscape(s)
+	}
+	return adminPrefix + strings.Join(esc, "/")
+}
+
+// do sends one signed admin request and returns the JSON answer, or an
+// error that says what went wrong and what to do about it.
+func (c *adminClient) do(ctx context.Context, method, path string, query url.Values, body any) (json.RawMessage, error) {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -220,123 +135,181 @@ func (c *client) do(method, path string, body any) (any, error) {
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.endpoint+path, bytes.NewReader(payload))
+	data, err := c.send(ctx, method, path, query, payload)
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		data = []byte("{}")
+	}
+	if !json.Valid(data) {
+		return nil, hintError{
+			err:  fmt.Errorf("%s %s: the answer is not JSON", method, path),
+			hint: "is " + c.endpoint + " a forkstore server?",
+		}
+	}
+	return data, nil
+}
+
+// send sends one signed request (admin or S3) and returns the body of a
+// successful answer.
+func (c *adminClient) send(ctx context.Context, method, path string, query url.Values, payload []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	target := c.endpoint + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.ContentLength = int64(len(payload))
-	req.Header.Set("X-Amz-Content-Sha256", sha256Hex(payload))
+	sum := sha256.Sum256(payload)
+	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
 	req = signer.SignV4(*req, c.access, c.secret, "", c.region)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, &transportError{endpoint: c.endpoint, err: err}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return nil, err
-	}
-	var v any
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, &v); err != nil {
-			return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(data)))
-		}
+		return nil, &transportError{endpoint: c.endpoint, err: err}
 	}
 	if resp.StatusCode >= 300 {
-		if m, ok := v.(map[string]any); ok && m["code"] != nil {
-			return nil, fmt.Errorf("%v: %v", m["code"], m["message"])
-		}
-		return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		return nil, answerError(c.endpoint, resp, data)
 	}
-	return v, nil
+	return data, nil
 }
 
-// renderObject prints a JSON object as sorted "key: value" lines.
-func renderObject(v any, w io.Writer) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		if v != nil {
-			fmt.Fprintln(w, v)
-		}
-		return
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, k := range keys {
-		switch x := m[k].(type) {
-		case []any:
-			fmt.Fprintf(tw, "%s:\t%d\n", k, len(x))
-			for _, e := range x {
-				fmt.Fprintf(tw, "  -\t%s\n", compact(e))
-			}
-		default:
-			fmt.Fprintf(tw, "%s:\t%s\n", k, compact(x))
-		}
-	}
-	tw.Flush()
+// apiError is an error answer: the admin API's {"code","message"}, or an
+// S3 XML error from something that is not a forkstore server.
+type apiError struct {
+	endpoint  string
+	status    int
+	code      string
+	message   string
+	requestID string
+	foreign   bool // not the admin API's JSON
 }
 
-// renderList prints the array under field as a table, one row per element.
-func renderList(field string) func(v any, w io.Writer) {
-	return func(v any, w io.Writer) {
-		m, _ := v.(map[string]any)
-		items, _ := m[field].([]any)
-		if items == nil {
-			items, _ = v.([]any)
-		}
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		// Columns are the union of every row's fields: JSON omits empty
-		// ones (an unnamed snapshot has no name).
-		seen := map[string]bool{}
-		var cols []string
-		for _, it := range items {
-			row, _ := it.(map[string]any)
-			for k := range row {
-				if !seen[k] {
-					seen[k] = true
-					cols = append(cols, k)
-				}
-			}
-		}
-		sort.Strings(cols)
-		if len(items) > 0 {
-			fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
-		}
-		for _, it := range items {
-			row, _ := it.(map[string]any)
-			vals := make([]string, len(cols))
-			for j, c := range cols {
-				vals[j] = compact(row[c])
-			}
-			fmt.Fprintln(tw, strings.Join(vals, "\t"))
-		}
-		tw.Flush()
+func answerError(endpoint string, resp *http.Response, data []byte) *apiError {
+	e := &apiError{endpoint: endpoint, status: resp.StatusCode, requestID: resp.Header.Get("X-Amz-Request-Id")}
+	var js struct{ Code, Message string }
+	var xe struct{ Code, Message string }
+	switch {
+	case json.Unmarshal(data, &js) == nil && js.Code != "":
+		e.code, e.message = js.Code, js.Message
+	case xml.Unmarshal(data, &xe) == nil && xe.Code != "":
+		e.code, e.message, e.foreign = xe.Code, xe.Message, true
+	default:
+		e.foreign = true
 	}
+	return e
 }
 
-func compact(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "-"
-	case string:
-		return x
-	case map[string]any, []any:
-		b, _ := json.Marshal(x)
-		return string(b)
+func (e *apiError) Error() string {
+	if e.code == "" {
+		return fmt.Sprintf("HTTP %d %s", e.status, http.StatusText(e.status))
 	}
-	return fmt.Sprint(v)
+	if e.message == "" {
+		return e.code
+	}
+	return e.code + ": " + strings.TrimSuffix(e.message, ".")
 }
 
-func sha256Hex(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
+// Code is the S3/admin error code.
+func (e *apiError) Code() string { return e.code }
+
+func (e *apiError) Hint() string {
+	switch e.code {
+	case "InvalidAccessKeyId":
+		return "check the access key (AWS_ACCESS_KEY_ID or --access-key)"
+	case "SignatureDoesNotMatch":
+		return "check the secret key (AWS_SECRET_ACCESS_KEY or --secret-key)"
+	case "AuthorizationHeaderMalformed", "AuthorizationQueryParametersError":
+		return "check the region (--region, AWS_REGION): sign for the server's region"
+	case "RequestTimeTooSkewed":
+		return "this machine's clock is too far from the server's"
+	case "AccessDenied":
+		return "these credentials may not do this"
+	}
+	switch {
+	case e.status == http.StatusServiceUnavailable:
+		return "the server is not ready (starting, or without a Raft leader): retry in a moment; GET " + e.endpoint + "/health/ready says when it is"
+	case e.foreign || e.code == "NotFound":
+		return "is " + e.endpoint + " a forkstore server?"
+	case e.status >= 500 && e.requestID != "":
+		return "the server's log has the details under request_id=" + e.requestID
+	}
+	return ""
 }
+
+// transportError is a request that got no answer.
+type transportError struct {
+	endpoint string
+	err      error
+}
+
+func (e *transportError) Error() string {
+	return "no answer from " + e.endpoint + ": " + rootCause(e.err)
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+func (e *transportError) Hint() string {
+	var (
+		unknownCA  x509.UnknownAuthorityError
+		hostname   x509.HostnameError
+		invalid    x509.CertificateInvalidError
+		dnsErr     *net.DNSError
+		tlsErr     *tls.CertificateVerificationError
+		recordErr  tls.RecordHeaderError
+		https      = strings.HasPrefix(e.endpoint, "https://")
+		plainReply = strings.Contains(e.err.Error(), "HTTP response to HTTPS client")
+	)
+	switch {
+	case errors.As(e.err, &unknownCA):
+		return "the server's certificate is not signed by a CA this client trusts: pass the CA with --ca-bundle or AWS_CA_BUNDLE"
+	case errors.As(e.err, &hostname):
+		return "the server's certificate does not name this host: use a host name the certificate lists"
+	case errors.As(e.err, &invalid), errors.As(e.err, &tlsErr):
+		return "the server's certificate is not valid here (expired, or not for serving)"
+	case plainReply, errors.As(e.err, &recordErr):
+		return "the server speaks plain HTTP: use an http:// endpoint"
+	case https && strings.Contains(e.err.Error(), "TLS handshake timeout"):
+		return "the server did not start TLS: if it speaks plain HTTP, use an http:// endpoint"
+	case errors.Is(e.err, context.DeadlineExceeded):
+		return fmt.Sprintf("the server did not answer within %v: is it overloaded, or paused?", requestTimeout)
+	case errors.Is(e.err, syscall.ECONNREFUSED), errors.As(e.err, &dnsErr):
+		return "is forkstore running there? Set the endpoint with --endpoint or FORKSTORE_ENDPOINT"
+	case !https && (errors.Is(e.err, io.EOF) || errors.Is(e.err, io.ErrUnexpectedEOF) || errors.Is(e.err, syscall.ECONNRESET)):
+		return "if the server uses TLS, use an https:// endpoint"
+	}
+	return ""
+}
+
+// rootCause drops the "Get \"url\": " prefix net/http puts on errors; the
+// endpoint is already in the message.
+func rootCause(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err.Error()
+}
+
+// hintError is an error with a hint.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e hintError) Error() string { return e.err.Error() }
+func (e hintError) Unwrap() error { return e.err }
+func (e hintError) Hint() string  { return e.hint }

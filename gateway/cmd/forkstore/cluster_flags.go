@@ -2,105 +2,100 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/forkstore/forkstore/gateway"
 )
 
-// serverClusterFlags are the server's cluster settings.
-type serverClusterFlags struct {
-	initialMembers, advertise, clusterKey          *string
-	join                                           *bool
-	tlsCA, tlsCert, tlsKey                         *string
-	rttMS, electionRTT, heartbeatRTT, replicas     *string
-	repairInterval, scrubInterval, snapshotEntries *string
+// clusterFlags are the server's cluster settings.
+type clusterFlags struct {
+	initialMembers, join, advertise, clusterKey       string
+	tlsCA, tlsCert, tlsKey                            string
+	rttMS, electionRTT, heartbeatRTT, snapshotEntries string
+	replicas, repairInterval, scrubInterval           string
 }
 
-func clusterFlags(fs *flag.FlagSet) *serverClusterFlags {
-	return &serverClusterFlags{
-		initialMembers:  fs.String("initial-members", envDefault("initial-members", ""), "founding members id=raft-addr,... (the same on each founding node; env FORKSTORE_INITIAL_MEMBERS)"),
-		join:            fs.Bool("join", envDefault("join", "") == "true", "start as a new member of a running cluster, after `forkstore cluster add` (env FORKSTORE_JOIN=true)"),
-		advertise:       fs.String("advertise-s3", envDefault("advertise-s3", ""), "host:port other nodes reach this node's S3 address at (default --s3-addr; env FORKSTORE_ADVERTISE_S3)"),
-		clusterKey:      fs.String("cluster-key", "", "shared secret of node-to-node traffic, 16+ characters (env FORKSTORE_CLUSTER_KEY; prefer the env)"),
-		tlsCA:           fs.String("tls-ca", envDefault("tls-ca", ""), "CA of the Raft transport's mutual TLS (with --tls-cert and --tls-key; env FORKSTORE_TLS_CA)"),
-		tlsCert:         fs.String("tls-cert", envDefault("tls-cert", ""), "this node's certificate (env FORKSTORE_TLS_CERT)"),
-		tlsKey:          fs.String("tls-key", envDefault("tls-key", ""), "this node's private key (env FORKSTORE_TLS_KEY)"),
-		rttMS:           fs.String("rtt-ms", envDefault("rtt-ms", "5"), "Raft tick in ms, about the round trip between nodes (env FORKSTORE_RTT_MS)"),
-		electionRTT:     fs.String("election-rtt", envDefault("election-rtt", "40"), "ticks without a leader before an election (env FORKSTORE_ELECTION_RTT)"),
-		heartbeatRTT:    fs.String("heartbeat-rtt", envDefault("heartbeat-rtt", "4"), "ticks between leader heartbeats (env FORKSTORE_HEARTBEAT_RTT)"),
-		replicas:        fs.String("replicas", envDefault("replicas", "3"), "copies of each chunk, at most the number of members (env FORKSTORE_REPLICAS)"),
-		repairInterval:  fs.String("repair-interval", envDefault("repair-interval", "1m"), "how often a node pulls the chunks it should hold and lacks (env FORKSTORE_REPAIR_INTERVAL)"),
-		snapshotEntries: fs.String("snapshot-entries", envDefault("snapshot-entries", "10000"), "applied entries between Raft snapshots; a node further behind is rebuilt from a snapshot (env FORKSTORE_SNAPSHOT_ENTRIES)"),
-		scrubInterval:   fs.String("scrub-interval", envDefault("scrub-interval", "24h"), "how often local chunk files are re-verified, 0 = only on request (env FORKSTORE_SCRUB_INTERVAL)"),
-	}
+func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
+	envString(a, fs, &f.initialMembers, "initial-members", "", "founding members id=raft-addr,..., the same on each founding node (none: a cluster of one)")
+	envString(a, fs, &f.join, "join", "false", "start as a new member of a running cluster, after 'forkstore cluster add' (true or false)")
+	fs.Lookup("join").NoOptDefVal = "true"
+	envString(a, fs, &f.advertise, "advertise-s3", "", "host:port other nodes reach this node's S3 address at (default --s3-addr)")
+	fs.StringVar(&f.clusterKey, "cluster-key", "", "shared secret of node-to-node traffic, 16+ characters, the same on every node (env FORKSTORE_CLUSTER_KEY, preferred)")
+	envString(a, fs, &f.tlsCA, "tls-ca", "", "CA certificate: with --tls-cert and --tls-key, mutual TLS between nodes' Raft transports")
+	envString(a, fs, &f.tlsCert, "tls-cert", "", "this node's certificate (PEM)")
+	envString(a, fs, &f.tlsKey, "tls-key", "", "this node's private key (PEM)")
+	envString(a, fs, &f.rttMS, "rtt-ms", "5", "Raft tick in milliseconds, about the round trip between nodes")
+	envString(a, fs, &f.electionRTT, "election-rtt", "40", "ticks without a leader's heartbeat before an election")
+	envString(a, fs, &f.heartbeatRTT, "heartbeat-rtt", "4", "ticks between a leader's heartbeats")
+	envString(a, fs, &f.snapshotEntries, "snapshot-entries", "10000", "Raft log entries between snapshots; a node further behind is rebuilt from one")
+	envString(a, fs, &f.replicas, "replicas", "3", "copies of each chunk (at most the number of members)")
+	envString(a, fs, &f.repairInterval, "repair-interval", "1m", "how often a node pulls the chunks it should hold and lacks")
+	envString(a, fs, &f.scrubInterval, "scrub-interval", "24h", "how often local chunk files are re-verified (0: only on request)")
 }
 
 // apply fills cfg's cluster settings.
-func (f *serverClusterFlags) apply(cfg *gateway.Config) error {
-	id := cfg.Raft.NodeID
-	key := *f.clusterKey
-	if key == "" {
-		key = os.Getenv("FORKSTORE_CLUSTER_KEY")
+func (f *clusterFlags) apply(a *app, cfg *gateway.Config) error {
+	cfg.ClusterKey = f.clusterKey
+	if cfg.ClusterKey == "" {
+		cfg.ClusterKey = a.env("FORKSTORE_CLUSTER_KEY")
 	}
-	cfg.ClusterKey = key
-	if *f.advertise != "" {
-		cfg.AdvertiseS3 = *f.advertise
+	if f.advertise != "" {
+		cfg.AdvertiseS3 = f.advertise
 	}
-	cfg.Raft.Join = *f.join
+	join, err := strconv.ParseBool(f.join)
+	if err != nil {
+		return usagef("--join: want true or false, got %q", f.join)
+	}
+	cfg.Raft.Join = join
 	switch {
-	case *f.initialMembers != "" && *f.join:
-		return errors.New("--join takes no --initial-members: the node learns the members from the cluster")
-	case *f.initialMembers != "":
-		members, err := parseMembers(*f.initialMembers)
+	case f.initialMembers != "" && join:
+		return usagef("--join takes no --initial-members: the node learns the members from the cluster")
+	case f.initialMembers != "":
+		members, err := parseMembers(f.initialMembers)
 		if err != nil {
-			return fmt.Errorf("--initial-members: %w", err)
+			return usagef("--initial-members: %w", err)
 		}
 		cfg.Raft.InitialMembers = members
-	case !*f.join:
-		cfg.Raft.InitialMembers = map[uint64]string{id: cfg.Raft.RaftAddr}
+	case !join:
+		cfg.Raft.InitialMembers = map[uint64]string{cfg.Raft.NodeID: cfg.Raft.RaftAddr}
 	}
-	// --tls-ca turns on the Raft transport's mutual TLS with this node's
-	// certificate and key.
-	if *f.tlsCA != "" {
-		if *f.tlsCert == "" || *f.tlsKey == "" {
-			return errors.New("mutual TLS needs --tls-ca, --tls-cert and --tls-key together")
+	if f.tlsCA != "" {
+		if f.tlsCert == "" || f.tlsKey == "" {
+			return usagef("mutual TLS between nodes needs --tls-ca, --tls-cert and --tls-key together")
 		}
-		cfg.Raft.CAFile, cfg.Raft.CertFile, cfg.Raft.KeyFile = *f.tlsCA, *f.tlsCert, *f.tlsKey
+		cfg.Raft.CAFile, cfg.Raft.CertFile, cfg.Raft.KeyFile = f.tlsCA, f.tlsCert, f.tlsKey
 	}
 	for _, u := range []struct {
-		name string
-		val  string
-		dst  *uint64
+		name, val string
+		dst       *uint64
 	}{
-		{"--rtt-ms", *f.rttMS, &cfg.Raft.RTTMillisecond},
-		{"--election-rtt", *f.electionRTT, &cfg.Raft.ElectionRTT},
-		{"--heartbeat-rtt", *f.heartbeatRTT, &cfg.Raft.HeartbeatRTT},
+		{"--rtt-ms", f.rttMS, &cfg.Raft.RTTMillisecond},
+		{"--election-rtt", f.electionRTT, &cfg.Raft.ElectionRTT},
+		{"--heartbeat-rtt", f.heartbeatRTT, &cfg.Raft.HeartbeatRTT},
 	} {
 		v, err := strconv.ParseUint(u.val, 10, 64)
 		if err != nil || v == 0 {
-			return fmt.Errorf("%s: want a positive integer, got %q", u.name, u.val)
+			return usagef("%s: want a positive integer, got %q", u.name, u.val)
 		}
 		*u.dst = v
 	}
-	se, err := strconv.ParseUint(*f.snapshotEntries, 10, 64)
+	se, err := strconv.ParseUint(f.snapshotEntries, 10, 64)
 	if err != nil || se < 10 {
-		return fmt.Errorf("--snapshot-entries: want an integer >= 10, got %q", *f.snapshotEntries)
+		return usagef("--snapshot-entries: want an integer >= 10, got %q", f.snapshotEntries)
 	}
 	cfg.Raft.SnapshotEntries, cfg.Raft.CompactionOverhead = se, min(5000, se/2)
-	r, err := strconv.Atoi(*f.replicas)
-	if err != nil {
-		return fmt.Errorf("--replicas: want an integer, got %q", *f.replicas)
+	if cfg.Replicas, err = strconv.Atoi(f.replicas); err != nil {
+		return usagef("--replicas: want an integer, got %q", f.replicas)
 	}
-	cfg.Replicas = r
-	if cfg.RepairInterval, err = parseDuration(*f.repairInterval); err != nil || cfg.RepairInterval == 0 {
-		return fmt.Errorf("--repair-interval: want a positive duration, got %q", *f.repairInterval)
+	if cfg.RepairInterval, err = parseDuration(f.repairInterval); err != nil || cfg.RepairInterval == 0 {
+		return usagef("--repair-interval: want a positive duration, got %q", f.repairInterval)
 	}
-	if cfg.ScrubInterval, err = parseDuration(*f.scrubInterval); err != nil {
-		return fmt.Errorf("--scrub-interval: %w", err)
+	if cfg.ScrubInterval, err = parseDuration(f.scrubInterval); err != nil {
+		return usagef("--scrub-interval: %w", err)
 	}
 	return nil
 }

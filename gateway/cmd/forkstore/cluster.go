@@ -1,0 +1,202 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/forkstore/forkstore/gateway"
+)
+
+// The cluster commands: membership, leadership, status, consistency and
+// scrubbing, over the admin API's cluster endpoints.
+
+func init() { register(newClusterCmd) }
+
+func newClusterCmd(a *app) *cobra.Command {
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Members with addresses, the leader, each node's applied index, readiness and repair backlog",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var st gateway.ClusterStatus
+			c := call{method: http.MethodGet, path: adminPath("cluster", "status")}
+			return a.show(cmd, c, &st, func(w io.Writer) error { return clusterTable(w, &st) })
+		},
+	}
+
+	var nodeID uint64
+	var raftAddr, s3Addr string
+	add := &cobra.Command{
+		Use:   "add --node-id N --raft-addr HOST:PORT --s3-addr HOST:PORT",
+		Short: "Add a node to the cluster (then start it with --join)",
+		Long: "Add a node to the cluster: its addresses are recorded and it becomes a voting\n" +
+			"member. Then start it with `forkstore server --join` and the same node id and\n" +
+			"addresses. Ids are never reused: a removed id is refused (NodeIDRetired).",
+		Example: "  forkstore cluster add --node-id 4 --raft-addr 10.0.0.4:7000 --s3-addr 10.0.0.4:9000",
+		Args:    exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if nodeID == 0 || raftAddr == "" || s3Addr == "" {
+				return usagef("--node-id, --raft-addr and --s3-addr are required")
+			}
+			var m gateway.NodeStatus
+			c := call{method: http.MethodPost, path: adminPath("cluster", "members"),
+				body: map[string]any{"node_id": nodeID, "raft_addr": raftAddr, "s3_addr": s3Addr}}
+			return a.show(cmd, c, &m, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "added node %d (raft %s, s3 %s): start it with --join\n", m.NodeID, m.RaftAddr, m.S3Addr)
+				return err
+			})
+		},
+	}
+	add.Flags().Uint64Var(&nodeID, "node-id", 0, "the new node's `ID` (never used before)")
+	add.Flags().StringVar(&raftAddr, "raft-addr", "", "the new node's Raft `HOST:PORT`")
+	add.Flags().StringVar(&s3Addr, "s3-addr", "", "the new node's S3 `HOST:PORT`, as the other nodes reach it")
+
+	var removeID uint64
+	remove := &cobra.Command{
+		Use:     "remove --node-id N",
+		Short:   "Remove a node for good (its id is retired; repair restores its chunk copies)",
+		Example: "  forkstore cluster remove --node-id 3",
+		Args:    exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if removeID == 0 {
+				return usagef("--node-id is required")
+			}
+			var out struct {
+				NodeID  uint64 `json:"node_id"`
+				Removed bool   `json:"removed"`
+			}
+			c := call{method: http.MethodDelete, path: adminPath("cluster", "members", strconv.FormatUint(removeID, 10))}
+			return a.show(cmd, c, &out, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "removed node %d; its id is retired\n", out.NodeID)
+				return err
+			})
+		},
+	}
+	remove.Flags().Uint64Var(&removeID, "node-id", 0, "the `ID` of the node to remove")
+
+	var to uint64
+	transfer := &cobra.Command{
+		Use:     "transfer-leader --to N",
+		Short:   "Move the metadata shard's leadership to node N",
+		Example: "  forkstore cluster transfer-leader --to 2",
+		Args:    exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if to == 0 {
+				return usagef("--to is required")
+			}
+			var out struct {
+				LeaderID uint64 `json:"leader_id"`
+			}
+			c := call{method: http.MethodPost, path: adminPath("cluster", "leader"), body: map[string]any{"node_id": to}}
+			return a.show(cmd, c, &out, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "node %d leads\n", out.LeaderID)
+				return err
+			})
+		},
+	}
+	transfer.Flags().Uint64Var(&to, "to", 0, "the `ID` of the node to lead")
+
+	digest := &cobra.Command{
+		Use:   "digest",
+		Short: "Every node's metadata digest at one point of the log (equal = identical metadata)",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out struct {
+				Version string            `json:"version"`
+				Digests map[string]string `json:"digests"`
+				Errors  map[string]string `json:"errors"`
+			}
+			c := call{method: http.MethodPost, path: adminPath("cluster", "digest")}
+			return a.show(cmd, c, &out, func(w io.Writer) error {
+				t := newTable(w, "NODE", "DIGEST AT "+out.Version)
+				for _, id := range nodeIDs(out.Digests, out.Errors) {
+					if d, ok := out.Digests[id]; ok {
+						t.row(id, d)
+					} else {
+						t.row(id, "error: "+out.Errors[id])
+					}
+				}
+				return t.flush()
+			})
+		},
+	}
+
+	scrub := &cobra.Command{
+		Use:   "scrub",
+		Short: "Re-verify every node's chunk files now and repair bad copies",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out struct {
+				Nodes  map[string]gateway.ScrubResult `json:"nodes"`
+				Errors map[string]string              `json:"errors"`
+			}
+			c := call{method: http.MethodPost, path: adminPath("cluster", "scrub")}
+			return a.show(cmd, c, &out, func(w io.Writer) error {
+				t := newTable(w, "NODE", "CHECKED", "CORRUPT", "REPAIRED")
+				for _, id := range nodeIDs(out.Nodes, out.Errors) {
+					if r, ok := out.Nodes[id]; ok {
+						t.row(id, strconv.Itoa(r.Checked), strconv.Itoa(r.Corrupt), strconv.Itoa(r.Repaired))
+					} else {
+						t.row(id, "error: "+out.Errors[id], "", "")
+					}
+				}
+				return t.flush()
+			})
+		},
+	}
+
+	return group("cluster", "Manage the cluster: members, leadership, status, consistency, scrubbing",
+		"A cluster is 1, 3 or 5 nodes; every node serves S3. See docs/operations.md.",
+		status, add, remove, transfer, digest, scrub)
+}
+
+func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
+	t := newTable(w, "NODE", "RAFT ADDR", "S3 ADDR", "ROLE", "READY", "APPLIED", "REPAIR BACKLOG", "CHUNKS")
+	for _, m := range st.Members {
+		role := "follower"
+		switch {
+		case m.NodeID == st.LeaderID:
+			role = "leader"
+		case !m.Reachable:
+			role = "unreachable"
+		}
+		t.row(strconv.FormatUint(m.NodeID, 10), m.RaftAddr, m.S3Addr, role, yesNo(m.Ready),
+			strconv.FormatUint(m.AppliedIndex, 10), strconv.FormatInt(m.RepairBacklog, 10), strconv.FormatInt(m.ChunkFiles, 10))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if len(st.Retired) > 0 {
+		fmt.Fprintf(w, "retired ids: %v\n", st.Retired)
+	}
+	if st.Error != "" {
+		fmt.Fprintf(w, "warning: %s\n", st.Error)
+	}
+	return nil
+}
+
+// nodeIDs returns the keys of the maps, once each, in numeric order.
+func nodeIDs[A, B any](a map[string]A, b map[string]B) []string {
+	seen := map[string]bool{}
+	for k := range a {
+		seen[k] = true
+	}
+	for k := range b {
+		seen[k] = true
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		x, _ := strconv.ParseUint(out[i], 10, 64)
+		y, _ := strconv.ParseUint(out[j], 10, 64)
+		return x < y
+	})
+	return out
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
+	"github.com/forkstore/forkstore/s3api"
+)
+
+func init() { register(newServerCmd) }
+
+// serverFlags are the server's flags; each has a FORKSTORE_* variable as
+// its default (FORKSTORE_S3_ADDR for --s3-addr).
+type serverFlags struct {
+	data, s3Addr, raftAddr, nodeID, region, domains, history, maxDepth string
+	pprofAddr, logLevel                                                string
+	cluster                                                            clusterFlags
+}
+
+const serverLong = `Run a forkstore node: the S3 API and the admin API on --s3-addr, Raft on
+--raft-addr, state in --data. Every flag also reads the environment variable
+named in its help (a flag on the command line wins).
+
+Environment:
+  FORKSTORE_ROOT_USER, FORKSTORE_ROOT_PASSWORD   root credentials (required)
+  FORKSTORE_CLUSTER_KEY                          node-to-node secret (clusters of 2+ nodes)
+  GOMEMLIMIT                                     Go heap soft limit (default 256MiB)`
+
+func newServerCmd(a *app) *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:         "server [flags]",
+		Short:       "Run a forkstore node",
+		Long:        serverLong,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{annotNoGlobalFlags: "true"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runServer(cmd.Context(), a, &f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	envString(a, fs, &f.data, "data", "data", "data directory")
+	envString(a, fs, &f.s3Addr, "s3-addr", "127.0.0.1:9000", "S3 and admin API listen address")
+	envString(a, fs, &f.raftAddr, "raft-addr", "127.0.0.1:9001", "Raft listen address")
+	envString(a, fs, &f.nodeID, "node-id", "1", "replica id of this node, never reused")
+	envString(a, fs, &f.region, "region", "us-east-1", "region reported to clients")
+	envString(a, fs, &f.domains, "domain", "", "comma-separated base domains for virtual-host style requests")
+	envString(a, fs, &f.history, "history", "0", "keep every past state readable for this long, e.g. 1h")
+	envString(a, fs, &f.maxDepth, "max-fork-depth", "32", "longest chain of forks")
+	envString(a, fs, &f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this loopback address")
+	envString(a, fs, &f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.cluster.define(a, fs)
+	return cmd
+}
+
+// envString defines a string flag whose default is FORKSTORE_<NAME> when
+// that is set (even to ""), else def.
+func envString(a *app, fs *pflag.FlagSet, p *string, name, def, usage string) {
+	env := "FORKSTORE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	if v, ok := a.lookupEnv(env); ok {
+		def = v
+	}
+	fs.StringVar(p, name, def, usage+" (env "+env+")")
+}
+
+func runServer(ctx context.Context, a *app, f *serverFlags) error {
+	cfg := gateway.DefaultConfig()
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return usagef("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+
+	id, err := strconv.ParseUint(f.nodeID, 10, 64)
+	if err != nil || id == 0 {
+		return usagef("--node-id: want a positive integer, got %q", f.nodeID)
+	}
+	hist, err := parseDuration(f.history)
+	if err != nil {
+		return usagef("--history: %w", err)
+	}
+	depth, err := strconv.Atoi(f.maxDepth)
+	if err != nil || depth < 1 || depth > meta.MaxForkDepthLimit {
+		return usagef("--max-fork-depth: max fork depth must be an integer in [1, %d], got %q", meta.MaxForkDepthLimit, f.maxDepth)
+	}
+	cfg.DataDir = f.data
+	cfg.Region = f.region
+	cfg.RootUser = a.env("FORKSTORE_ROOT_USER")
+	cfg.RootPassword = a.env("FORKSTORE_ROOT_PASSWORD")
+	if cfg.RootUser == "" || cfg.RootPassword == "" {
+		return errors.New("set FORKSTORE_ROOT_USER and FORKSTORE_ROOT_PASSWORD (make run sets development defaults)")
+	}
+	cfg.Raft.NodeID = id
+	cfg.Raft.RaftAddr = f.raftAddr
+	cfg.AdvertiseS3 = f.s3Addr
+	if err := f.cluster.apply(a, &cfg); err != nil {
+		return err
+	}
+	cfg.Meta.History = hist
+	cfg.Meta.MaxForkDepth = depth
+
+	if f.pprofAddr != "" {
+		go func() {
+			logger.Info("serving profiles", "addr", f.pprofAddr)
+			if err := http.ListenAndServe(f.pprofAddr, nil); err != nil {
+				logger.Warn("pprof server", "err", err)
+			}
+		}()
+	}
+
+	// A soft heap limit keeps the GC ahead of bursts (64 MiB bodies, many
+	// concurrent uploads) on small machines; GOMEMLIMIT overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	node, err := gateway.Start(startCtx, cfg, logger)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+
+	var doms []string
+	for _, d := range strings.Split(f.domains, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			doms = append(doms, d)
+		}
+	}
+	scfg := s3api.DefaultConfig()
+	scfg.Addr = f.s3Addr
+	scfg.Region = cfg.Region
+	scfg.Domains = doms
+	srv := s3api.New(scfg, node.Service(), logger.With("component", "s3api"))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Listen(f.s3Addr) }()
+	logger.Info("serving S3", "endpoint", "http://"+f.s3Addr, "region", cfg.Region)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shCtx); err != nil {
+		logger.Warn("shutdown", "err", err)
+	}
+	return nil
+}
+
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
+const defaultMemoryLimit = 256 << 20
+
+// parseDuration accepts Go durations and a bare 0.
+func parseDuration(s string) (time.Duration, error) {
+	if s == "0" || s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("negative duration %s", s)
+	}
+	return d, nil
+}
