@@ -101,6 +101,37 @@ func (c *cluster) refresh(ctx context.Context) error {
 	return nil
 }
 
+// membershipLoop keeps the member list current: every second while some
+// member's address is still unknown (nodes publish theirs as they start),
+// every few seconds after that.
+func (c *cluster) membershipLoop() {
+	defer c.n.wg.Done()
+	for {
+		wait := 5 * time.Second
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := c.refresh(ctx)
+		cancel()
+		if err != nil || !c.addressesKnown() {
+			wait = time.Second
+		}
+		select {
+		case <-c.n.stop:
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// addressesKnown reports whether every member's HTTP address is known.
+func (c *cluster) addressesKnown() bool {
+	for _, m := range c.snapshot() {
+		if m.S3Addr == "" {
+			return false
+		}
+	}
+	return true
+}
+
 // kickRepair asks the repair loop for a pass now.
 func (c *cluster) kickRepair() {
 	select {
@@ -170,6 +201,15 @@ func (c *cluster) startReplication() *replication {
 	ms := c.snapshot()
 	if len(ms) < 2 {
 		return nil
+	}
+	if !c.addressesKnown() {
+		// A member started moments ago and published its address since
+		// the last refresh: look again before writing anything.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if c.refresh(ctx) == nil {
+			ms = c.snapshot()
+		}
+		cancel()
 	}
 	return &replication{c: c, ms: ms}
 }

@@ -73,30 +73,30 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		host.Close()
 		return nil, err
 	}
-	n.wg.Add(4)
+	n.wg.Add(5)
 	go n.collectGarbage()
 	go n.register()
+	go n.cluster.membershipLoop()
 	go n.cluster.repairLoop()
 	go n.cluster.scrubLoop()
 	log.Info("node started", "data", cfg.DataDir, "replica_id", rc.NodeID, "s3_addr", cfg.AdvertiseS3)
 	return n, nil
 }
 
-// waitReady waits until the metadata shard serves linearizable reads. A
-// cluster of one must get there (or the data dir is broken); a member of a
-// larger cluster starts serving anyway when ctx ends (its peers may still
-// be starting, or it may be catching up from a long log): /health/ready
-// says when it is ready, and requests answer 503 until then.
+// waitReady waits until the metadata shard serves linearizable reads, for
+// a cluster of one (if it cannot get there, the data dir is broken). A
+// member of a larger cluster starts serving at once: its peers may still be
+// starting, or it may be catching up from a long log; /health/ready says
+// when it is ready, and requests answer 503 until then.
 func (n *Node) waitReady(ctx context.Context) error {
+	if len(n.cfg.Raft.InitialMembers) > 1 || n.cfg.Raft.Join || n.host.HasOtherMembers(metaShard) {
+		return nil
+	}
 	var err error
 	for ctx.Err() == nil {
 		if err = n.host.WaitReady(ctx, metaShard); err == nil {
 			return nil
 		}
-	}
-	if len(n.cfg.Raft.InitialMembers) > 1 || n.cfg.Raft.Join || n.host.HasOtherMembers(metaShard) {
-		n.log.Warn("serving before the metadata shard is ready", "err", err)
-		return nil
 	}
 	return fmt.Errorf("gateway: metadata shard not ready: %w", err)
 }
