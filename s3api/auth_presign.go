@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"crypto/hmac"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -73,16 +74,23 @@ func (a *Authenticator) verifyPresignV4(r *AuthRequest, q authQuery) (*AuthResul
 		return nil, aerr
 	}
 
+	// hashed is the payload hash the signature covers; claimed is the
+	// one the body must match, which may come from an unsigned header: a
+	// claim nobody checks must not be stored as if it had been.
 	hashed, ok := q.get("X-Amz-Content-Sha256")
 	if !ok {
 		hashed = unsignedPayload
-		for _, h := range signed {
-			if h == "x-amz-content-sha256" {
-				hashed = r.Header.Get(headerContentSHA256)
-			}
+		if slices.Contains(signed, "x-amz-content-sha256") {
+			hashed = r.Header.Get(headerContentSHA256)
 		}
 	}
-	mode, sum, aerr := parsePayloadMode(hashed)
+	claimed := hashed
+	if hashed == unsignedPayload {
+		if v := r.Header.Get(headerContentSHA256); v != "" {
+			claimed = v
+		}
+	}
+	mode, sum, aerr := parsePayloadMode(claimed)
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -435,8 +435,8 @@ func TestPresignV4Errors(t *testing.T) {
 }
 
 // TestPresignV4Payload: a presigned PUT is UNSIGNED-PAYLOAD unless the URL
-// gives X-Amz-Content-Sha256, which the body must then match; an unsigned
-// x-amz-content-sha256 header is ignored.
+// gives X-Amz-Content-Sha256, which the body must then match; so must an
+// unsigned x-amz-content-sha256 header (TestPresignV4UnsignedContentSHA256).
 func TestPresignV4Payload(t *testing.T) {
 	now := time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC)
 	body := []byte("presigned payload")
@@ -448,7 +448,7 @@ func TestPresignV4Payload(t *testing.T) {
 		code   string
 	}{
 		{"unsigned", nil, "", body, ""},
-		{"unsigned, stray header", nil, sha256Hex([]byte("x")), body, ""},
+		{"unsigned, stray header", nil, sha256Hex([]byte("x")), body, "XAmzContentSHA256Mismatch"},
 		{"hash matches", url.Values{"X-Amz-Content-Sha256": {sha256Hex(body)}}, "", body, ""},
 		{"hash differs", url.Values{"X-Amz-Content-Sha256": {sha256Hex(body)}}, "", []byte("other payload"), "XAmzContentSHA256Mismatch"},
 	} {

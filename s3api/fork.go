@@ -79,6 +79,9 @@ func (s *Server) forkBucket(r *request) (*response, error) {
 	}
 	src := strings.TrimSpace(r.header.Get(hdrForkSource))
 	snap := strings.TrimSpace(r.header.Get(hdrForkSourceSnapshot))
+	if src == "" {
+		return nil, invalidArg(hdrForkSource+" must name the bucket to fork.", hdrForkSource, src)
+	}
 	region, err := s.locationConstraint(r)
 	if err != nil {
 		return nil, err

@@ -231,6 +231,9 @@ func firstUnknown(query url.Values, allowed ...string) string {
 	return bad
 }
 
+// has reports whether the header is present, even empty.
+func has(header http.Header, name string) bool { return len(header.Values(name)) > 0 }
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -318,7 +321,9 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 			return OpNotImplemented, u
 		}
 		switch {
-		case header.Get(hdrForkSource) != "":
+		case has(header, hdrForkSource) || has(header, hdrForkSourceSnapshot):
+			// Even empty: a fork without a source is refused, never an
+			// ordinary bucket.
 			return OpForkBucket, ""
 		case header.Get(hdrSnapshot) != "":
 			return OpCreateSnapshot, ""
