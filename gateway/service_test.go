@@ -453,3 +453,16 @@ func TestOrphanChunksSwept(t *testing.T) {
 		t.Fatalf("referenced chunks damaged by the sweep: %d bytes, %v", len(got), err)
 	}
 }
+
+// TestSnapshotNames: a snapshot name must be showable and unambiguous:
+// control characters (which an XML 1.0 listing cannot carry) and names of
+// digits only (which would shadow a version: ResolveSnapshot reads digits
+// as a version) are refused before anything is proposed.
+func TestSnapshotNames(t *testing.T) {
+	s := &gateway.Service{} // nothing reaches the node
+	for _, name := range []string{"a\x00b", "tab\there", "bell\a", "del\x7f", "c1\u0085", "17", "0", "00042", "bad\xffutf8"} {
+		if _, err := s.CreateSnapshot(ctx(t), "bkt", name); !errors.Is(err, gateway.ErrMalformedRequest) {
+			t.Errorf("CreateSnapshot(%q): %v, want ErrMalformedRequest", name, err)
+		}
+	}
+}

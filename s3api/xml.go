@@ -41,6 +41,10 @@ func marshalXML(v any) ([]byte, error) {
 	if err := xml.NewEncoder(&b).Encode(v); err != nil {
 		return nil, err
 	}
+	if bytes.Contains(b.Bytes(), replacementUTF8) {
+		// A character XML cannot carry, or a genuine U+FFFD (xml_refs.go).
+		return marshalXMLRefs(v)
+	}
 	return b.Bytes(), nil
 }
 
