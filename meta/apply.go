@@ -119,6 +119,9 @@ func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
 	if err := a.pruneRequests(); err != nil {
 		return sm.Result{}, err
 	}
+	if err := a.pruneCompleted(); err != nil {
+		return sm.Result{}, err
+	}
 	return sm.Result{Value: code, Data: data}, nil
 }
 
@@ -435,12 +438,9 @@ func (a *applier) deleteBucket(c *DeleteBucket) (*Result, error) {
 	if !empty {
 		return nil, fmt.Errorf("%w: %q", ErrBucketNotEmpty, c.Name)
 	}
-	if ok, err := hasPrefix(a.txn, keyUploadBucket(b.ID)); err != nil || ok {
-		if err == nil {
-			err = fmt.Errorf("%w: %q has uploads in progress", ErrBucketNotEmpty, c.Name)
-		}
-		return nil, err
-	}
+	// In-progress multipart uploads do not keep a bucket alive: they are
+	// aborted with it (here within the inline budget, the rest by the
+	// bucket's retention pass).
 	if err := a.del(keyBucketName(b.Name)); err != nil {
 		return nil, err
 	}

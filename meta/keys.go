@@ -27,6 +27,8 @@ import (
 //	request         0x0E | name(request id)                          fmt | be64 version | uvarint code | result
 //	request by age  0x0F | be64 version | name(request id)           fmt
 //	gc pending      0x10 | be64 bucket id                            fmt | name(resume key)
+//	completed upload 0x28 | name(upload id)                          fmt | be64 bucket id | be64 version | parts digest | object
+//	completed by age 0x29 | be64 version | name(upload id)           fmt
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -54,6 +56,9 @@ const (
 	pfxRequest      byte = 0x0E
 	pfxRequestAge   byte = 0x0F
 	pfxGCPending    byte = 0x10
+	// 0x28-0x2F: S3 conformance state.
+	pfxCompleted    byte = 0x28
+	pfxCompletedAge byte = 0x29
 )
 
 // Counter ids under pfxCounter.
@@ -247,6 +252,12 @@ func keyRequest(id string) []byte { return appendName([]byte{pfxRequest}, id) }
 
 func keyRequestAge(version uint64, id string) []byte {
 	return appendName(appendU64([]byte{pfxRequestAge}, version), id)
+}
+
+func keyCompleted(uploadID string) []byte { return appendName([]byte{pfxCompleted}, uploadID) }
+
+func keyCompletedAge(version uint64, uploadID string) []byte {
+	return appendName(appendU64([]byte{pfxCompletedAge}, version), uploadID)
 }
 
 func keyGCPending(bucket uint64) []byte { return appendU64([]byte{pfxGCPending}, bucket) }

@@ -244,6 +244,13 @@ func (a *applier) gcStep(b *Bucket, budget *int) (bool, error) {
 			return false, fmt.Errorf("%w: gc pending value", ErrCorrupt)
 		}
 	}
+	if b.State == BucketRetained {
+		// A deleted bucket's in-progress uploads go first.
+		more, err := a.dropUploads(b.ID, budget)
+		if err != nil || more {
+			return more, err
+		}
+	}
 	pins, err := a.pinsFor(b)
 	if err != nil {
 		return false, err
@@ -340,7 +347,11 @@ func (a *applier) maybePurge(b *Bucket, budget *int) (bool, error) {
 	if err != nil || len(forks) > 0 {
 		return false, err
 	}
-	if left, err := hasPrefix(a.txn, keyObjectBucket(b.ID)); err != nil || left {
+	left, err := hasPrefix(a.txn, keyObjectBucket(b.ID))
+	if err == nil && !left {
+		left, err = hasPrefix(a.txn, keyUploadBucket(b.ID))
+	}
+	if err != nil || left {
 		if err != nil {
 			return false, err
 		}

@@ -2,9 +2,11 @@ package s3api
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
@@ -92,18 +94,28 @@ func isAWSChunked(h http.Header) bool {
 }
 
 // stripAWSChunked removes the aws-chunked coding from Content-Encoding:
-// it describes the transfer, not the stored object.
+// it describes the transfer, not the stored object. The other codings are
+// kept exactly as the client wrote them ("aws-chunked, deflate, gzip"
+// stores "deflate, gzip").
 func stripAWSChunked(v string) string {
 	if v == "" {
 		return ""
 	}
-	var keep []string
-	for _, e := range strings.Split(v, ",") {
-		e = strings.TrimSpace(e)
-		if e != "" && !strings.EqualFold(e, "aws-chunked") {
-			keep = append(keep, e)
+	parts := strings.Split(v, ",")
+	keep := parts[:0]
+	for _, e := range parts {
+		if t := strings.TrimSpace(e); t == "" || strings.EqualFold(t, "aws-chunked") {
+			continue
 		}
+		keep = append(keep, e)
 	}
+	if len(keep) == len(parts) {
+		return v
+	}
+	if len(keep) == 0 {
+		return ""
+	}
+	keep[0] = strings.TrimLeft(keep[0], " \t")
 	return strings.Join(keep, ",")
 }
 
@@ -133,7 +145,7 @@ func (r *request) objectFromHeaders() (meta.Object, error) {
 			obj.UserMeta = make(map[string]string)
 		}
 		name = strings.ToLower(name)
-		v := strings.Join(vs, ",")
+		v := decodeMetaValue(strings.Join(vs, ","))
 		obj.UserMeta[name] = v
 		total += len(name) + len(v)
 	}
@@ -146,6 +158,40 @@ func (r *request) objectFromHeaders() (meta.Object, error) {
 	}
 	obj.Tags = tags
 	return obj, nil
+}
+
+// decodeMetaValue is a user metadata value as S3 stores it: RFC 2047
+// encoded words are decoded, and bytes that are not UTF-8 are taken as
+// ISO-8859-1 (what HTTP header bytes are), so the stored value is UTF-8.
+func decodeMetaValue(v string) string {
+	if strings.Contains(v, "=?") {
+		if d, err := metaWordDecoder.DecodeHeader(v); err == nil {
+			v = d
+		}
+	}
+	if utf8.ValidString(v) {
+		return v
+	}
+	b := make([]rune, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		b = append(b, rune(v[i]))
+	}
+	return string(b)
+}
+
+var metaWordDecoder = &mime.WordDecoder{}
+
+// encodeMetaValue is a stored user metadata value as S3 returns it:
+// printable US-ASCII as is, anything else as one RFC 2047 encoded word
+// ("=?UTF-8?B?...?="), which keeps the header mail-safe and the bytes
+// recoverable.
+func encodeMetaValue(v string) string {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c > 0x7e {
+			return "=?UTF-8?B?" + base64.StdEncoding.EncodeToString([]byte(v)) + "?="
+		}
+	}
+	return v
 }
 
 // S3's limits on object tags.
@@ -435,7 +481,7 @@ func setObjectHeaders(r *request, o *meta.Object) {
 	h := &r.c.Response().Header
 	h.DisableNormalizing()
 	for _, k := range names {
-		h.Set("x-amz-meta-"+k, o.UserMeta[k])
+		h.Set("x-amz-meta-"+k, encodeMetaValue(o.UserMeta[k]))
 	}
 	h.EnableNormalizing()
 	if len(o.Tags) > 0 {
@@ -500,12 +546,12 @@ func partNumberParam(r *request) (int, error) {
 func partRange(o *meta.Object, n int) (offset, length int64, err error) {
 	if len(o.Parts) == 0 {
 		if n != 1 {
-			return 0, 0, errInvalidPartNumber
+			return 0, 0, errPartNotInObject
 		}
 		return 0, o.Size, nil
 	}
 	if n > len(o.Parts) {
-		return 0, 0, errInvalidPartNumber
+		return 0, 0, errPartNotInObject
 	}
 	for i := 0; i < n-1; i++ {
 		offset += o.Parts[i].Size

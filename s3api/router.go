@@ -38,7 +38,10 @@ const (
 	OpGetBucketVersioning  Operation = "GetBucketVersioning"
 	OpPutBucketVersioning  Operation = "PutBucketVersioning"
 	OpGetBucketAcl         Operation = "GetBucketAcl"
-	OpDeleteObjects        Operation = "DeleteObjects"
+	// Request payment: the bucket owner always pays.
+	OpGetBucketRequestPayment Operation = "GetBucketRequestPayment"
+	OpPutBucketRequestPayment Operation = "PutBucketRequestPayment"
+	OpDeleteObjects           Operation = "DeleteObjects"
 
 	// Object level.
 	OpPutObject        Operation = "PutObject"
@@ -101,7 +104,7 @@ var unsupportedBucket = map[string]bool{
 	"intelligent-tiering": true, "inventory": true, "lifecycle": true,
 	"logging": true, "metrics": true, "notification": true, "object-lock": true,
 	"ownershipControls": true, "policy": true, "policyStatus": true,
-	"publicAccessBlock": true, "replication": true, "requestPayment": true,
+	"publicAccessBlock": true, "replication": true,
 	"tagging": true, "website": true, "torrent": true, "session": true,
 	"metadataTable": true, "metadataConfiguration": true,
 	"metadataInventoryTable": true, "metadataJournalTable": true, "abac": true,
@@ -287,6 +290,18 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 			return OpGetBucketConfig, sub
 		}
 		return OpNotImplemented, sub
+	}
+	if query.Has("requestPayment") {
+		if u := firstUnknown(query, "requestPayment"); u != "" {
+			return OpNotImplemented, u
+		}
+		switch method {
+		case http.MethodGet:
+			return OpGetBucketRequestPayment, ""
+		case http.MethodPut:
+			return OpPutBucketRequestPayment, ""
+		}
+		return OpNotImplemented, "requestPayment"
 	}
 	switch method {
 	case http.MethodGet:

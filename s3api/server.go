@@ -314,6 +314,11 @@ func (s *Server) finish(r *request) {
 	if r.errCode != "" {
 		attrs = append(attrs, "code", r.errCode)
 	}
+	if r.route.Unsupported != "" {
+		// The sub-resource or method behind a NotImplemented or
+		// MethodNotAllowed answer.
+		attrs = append(attrs, "unsupported", r.route.Unsupported)
+	}
 	s.log.Info("request", attrs...)
 }
 
@@ -735,6 +740,9 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpGetBucketVersioning: s.getBucketVersioning,
 		OpPutBucketVersioning: s.putBucketVersioning,
 		OpGetBucketAcl:        s.getBucketACL,
+
+		OpGetBucketRequestPayment: s.getBucketRequestPayment,
+		OpPutBucketRequestPayment: s.putBucketRequestPayment,
 
 		OpListObjects:          s.listObjectsV1,
 		OpListObjectsV2:        s.listObjectsV2,

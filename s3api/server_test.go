@@ -159,7 +159,15 @@ func TestCommonHeaders(t *testing.T) {
 // NotImplemented after authentication and never reach the object or
 // bucket operation (pitfall 6).
 func TestNotImplementedSubresources(t *testing.T) {
-	s, _ := newTestServer(t)
+	s, sink := newTestServer(t)
+	defer func() {
+		// The access line of a 501 names the sub-resource asked for.
+		for _, sub := range []string{"unsupported=policy", "unsupported=restore", "unsupported=POST"} {
+			if !strings.Contains(sink.String(), sub) {
+				t.Errorf("access log lacks %s:\n%s", sub, sink.String())
+			}
+		}
+	}()
 	for _, r := range []testReq{
 		{method: "PUT", target: "/bkt/k?tagging", body: []byte("<Tagging/>")},
 		{method: "DELETE", target: "/bkt/k?tagging"},

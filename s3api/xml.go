@@ -165,6 +165,20 @@ type createBucketConfiguration struct {
 	LocationConstraint string   `xml:"LocationConstraint"`
 }
 
+// RequestPaymentConfiguration is the GetBucketRequestPayment response
+// and the PutBucketRequestPayment request.
+type RequestPaymentConfiguration struct {
+	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ RequestPaymentConfiguration"`
+	Payer   string   `xml:"Payer"`
+}
+
+// requestPaymentRequest decodes a RequestPaymentConfiguration in any
+// namespace.
+type requestPaymentRequest struct {
+	XMLName xml.Name `xml:"RequestPaymentConfiguration"`
+	Payer   string   `xml:"Payer"`
+}
+
 // Tagging is the GetObjectTagging response.
 type Tagging struct {
 	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ Tagging"`
@@ -471,18 +485,18 @@ func versionID(o *meta.Object) string {
 const storageClass = "STANDARD"
 
 // s3URLEncode encodes a listing field for encoding-type=url the way S3
-// does: like Java's URLEncoder (space as '+', UTF-8 bytes as %XX) except
-// that '/' is kept. Letters, digits and "-_.*/" are left alone; '~' and
-// '+' are encoded.
+// does: every byte other than letters, digits and "-_.*/" becomes %XX
+// (UTF-8 bytes one by one; a space is %20, a '+' is %2B), so that both
+// unquote and unquote_plus style decoders get the key back.
 func s3URLEncode(s string) string {
 	const hex = "0123456789ABCDEF"
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if s3Escape(s[i]) && s[i] != ' ' {
+		if s3Escape(s[i]) {
 			n++
 		}
 	}
-	if n == 0 && !strings.Contains(s, " ") {
+	if n == 0 {
 		return s
 	}
 	var b strings.Builder
@@ -490,8 +504,6 @@ func s3URLEncode(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == ' ':
-			b.WriteByte('+')
 		case s3Escape(c):
 			b.WriteByte('%')
 			b.WriteByte(hex[c>>4])
