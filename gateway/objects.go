@@ -134,12 +134,13 @@ func (s *Service) OpenObject(ctx context.Context, obj *meta.Object, offset, leng
 	return s.node.chunks.NewObjectReader(obj.Inline, obj.Chunks, offset, length), nil
 }
 
-// DeleteObject deletes a key or one version of it.
-func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID string) (DeleteResult, error) {
+// DeleteObject deletes a key or one version of it, if the key's current
+// version meets cond (checked in apply, so it holds under concurrency).
+func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID string, cond meta.DeleteCondition) (DeleteResult, error) {
 	if err := checkBucketKey(bucket, key); err != nil {
 		return DeleteResult{}, err
 	}
-	res, err := s.propose(ctx, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID})
+	res, err := s.propose(ctx, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond})
 	if err != nil {
 		return DeleteResult{}, err
 	}

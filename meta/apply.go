@@ -544,6 +544,34 @@ func (a *applier) checkConditions(b *Bucket, key, ifMatch, ifNoneMatch string) e
 	return nil
 }
 
+// checkDelete evaluates a conditional delete against the key's current
+// visible version, read through the fork chain.
+func (a *applier) checkDelete(b *Bucket, key string, c *DeleteCondition) error {
+	if !c.any() {
+		return nil
+	}
+	cur, err := a.r.view(b, key, latest, false)
+	if err != nil {
+		return err
+	}
+	if cur == nil || cur.DeleteMarker {
+		if c.IfMatch != "" {
+			return fmt.Errorf("%w: %q (If-Match)", ErrNoSuchKey, key)
+		}
+		return nil
+	}
+	if c.IfMatch != "" && !etagMatches(c.IfMatch, cur.ETag) {
+		return fmt.Errorf("%w: If-Match %s", ErrPreconditionFailed, c.IfMatch)
+	}
+	if c.ModifiedTo != 0 && (cur.LastModified < c.ModifiedFrom || cur.LastModified >= c.ModifiedTo) {
+		return fmt.Errorf("%w: last modified %d", ErrPreconditionFailed, cur.LastModified)
+	}
+	if c.HasSize && cur.Size != c.Size {
+		return fmt.Errorf("%w: size %d, not %d", ErrPreconditionFailed, cur.Size, c.Size)
+	}
+	return nil
+}
+
 // writeObject writes o as the new version of its key in b: a real version
 // when b is versioned, else the null version replacing the previous one.
 func (a *applier) writeObject(b *Bucket, o Object) (*Object, error) {
@@ -597,10 +625,8 @@ func (a *applier) deleteObject(c *DeleteObject) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.IfMatch != "" {
-		if err := a.checkConditions(b, c.Key, c.IfMatch, ""); err != nil {
-			return nil, err
-		}
+	if err := a.checkDelete(b, c.Key, &c.DeleteCondition); err != nil {
+		return nil, err
 	}
 	out, err := a.deleteKey(b, c.Key, c.VersionID)
 	if err != nil {
@@ -616,7 +642,11 @@ func (a *applier) deleteObjects(c *DeleteObjects) (*Result, error) {
 	}
 	res := &Result{Deleted: make([]DeleteOutcome, 0, len(c.Items))}
 	for _, it := range c.Items {
-		out, err := a.deleteKey(b, it.Key, it.VersionID)
+		err := a.checkDelete(b, it.Key, &it.DeleteCondition)
+		var out DeleteOutcome
+		if err == nil {
+			out, err = a.deleteKey(b, it.Key, it.VersionID)
+		}
 		if err != nil {
 			if _, ok := businessCode(err); !ok {
 				return nil, err

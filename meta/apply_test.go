@@ -105,8 +105,8 @@ func TestPutConditions(t *testing.T) {
 	tf.mustGet("b", "k", 0, "v3")
 	tf.del("b", "k")
 	tf.must(&PutObject{Bucket: "b", Object: obj("k", "v4"), IfNoneMatch: "*"})
-	tf.mustFail(&DeleteObject{Bucket: "b", Key: "k", IfMatch: etag("v1")}, ErrPreconditionFailed)
-	tf.must(&DeleteObject{Bucket: "b", Key: "k", IfMatch: etag("v4")})
+	tf.mustFail(&DeleteObject{Bucket: "b", Key: "k", DeleteCondition: DeleteCondition{IfMatch: etag("v1")}}, ErrPreconditionFailed)
+	tf.must(&DeleteObject{Bucket: "b", Key: "k", DeleteCondition: DeleteCondition{IfMatch: etag("v4")}})
 }
 
 // Versioning Enabled: every PUT is a version, DELETE adds a marker,

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -97,4 +98,89 @@ func TestDeleteBucketAbortsUploads(t *testing.T) {
 	if _, err := tf.readErr(func(r *Reader) (any, error) { return r.Parts("uaa", 0, 10) }); !errors.Is(err, ErrNoSuchUpload) {
 		t.Fatalf("parts of an aborted upload: %v", err)
 	}
+}
+
+// Conditional deletes (DeleteObject and per item in DeleteObjects) are
+// evaluated in apply against the current version, read through a fork's
+// parent: If-Match (ETag or *), last-modified time and size.
+func TestConditionalDelete(t *testing.T) {
+	tf := openTestFSM(t)
+	tf.createBucket("b")
+	o := tf.put("b", "k", "v1")
+	del := func(bucket, key string, c DeleteCondition) (*Result, error) {
+		return tf.apply(&DeleteObject{Bucket: bucket, Key: key, DeleteCondition: c})
+	}
+	for _, c := range []DeleteCondition{
+		{IfMatch: etag("other")},
+		{ModifiedFrom: o.LastModified + 1, ModifiedTo: o.LastModified + 2},
+		{Size: o.Size + 1, HasSize: true},
+		{IfMatch: o.ETag, Size: o.Size + 1, HasSize: true},
+	} {
+		if _, err := del("b", "k", c); !errors.Is(err, ErrPreconditionFailed) {
+			t.Fatalf("%+v: %v", c, err)
+		}
+	}
+	tf.mustGet("b", "k", 0, "v1")
+	// If-Match on an absent key is NoSuchKey; size and time alone let the
+	// delete of an absent key succeed.
+	if _, err := del("b", "absent", DeleteCondition{IfMatch: "*"}); !errors.Is(err, ErrNoSuchKey) {
+		t.Fatalf("If-Match * on an absent key: %v", err)
+	}
+	if _, err := del("b", "absent", DeleteCondition{Size: 1, HasSize: true}); err != nil {
+		t.Fatalf("size condition on an absent key: %v", err)
+	}
+	// In a fork the condition sees the inherited object.
+	tf.fork("f", "b")
+	if _, err := del("f", "k", DeleteCondition{IfMatch: etag("other")}); !errors.Is(err, ErrPreconditionFailed) {
+		t.Fatalf("fork, wrong ETag: %v", err)
+	}
+	if _, err := del("f", "k", DeleteCondition{IfMatch: o.ETag, ModifiedFrom: o.LastModified, ModifiedTo: o.LastModified + 1, Size: o.Size, HasSize: true}); err != nil {
+		t.Fatalf("fork, matching conditions: %v", err)
+	}
+	tf.mustMiss("f", "k", 0)
+	tf.mustGet("b", "k", 0, "v1")
+	if _, err := del("f", "k", DeleteCondition{IfMatch: "*"}); !errors.Is(err, ErrNoSuchKey) {
+		t.Fatalf("fork, If-Match * after the delete: %v", err)
+	}
+	// DeleteObjects: a failed condition fails only its item.
+	tf.put("b", "j", "vj")
+	res := tf.must(&DeleteObjects{Bucket: "b", Items: []DeleteItem{
+		{Key: "k", DeleteCondition: DeleteCondition{IfMatch: etag("other")}},
+		{Key: "j", DeleteCondition: DeleteCondition{IfMatch: etag("vj")}},
+		{Key: "absent", DeleteCondition: DeleteCondition{IfMatch: "*"}},
+	}})
+	if !errors.Is(res.Deleted[0].Err, ErrPreconditionFailed) || res.Deleted[1].Err != nil || !errors.Is(res.Deleted[2].Err, ErrNoSuchKey) {
+		t.Fatalf("DeleteObjects outcomes %+v", res.Deleted)
+	}
+	tf.mustGet("b", "k", 0, "v1")
+	tf.mustMiss("b", "j", 0)
+}
+
+// Concurrent creators with If-None-Match: * on one key: exactly one wins,
+// whatever order the proposals are applied in, within one batch too.
+func TestIfNoneMatchOneWinner(t *testing.T) {
+	tf := openTestFSM(t)
+	tf.createBucket("b")
+	tf.fork("f", "b")
+	var cmds []any
+	for i := 0; i < 8; i++ {
+		cmds = append(cmds, &PutObject{Bucket: "f", Object: obj("lock", fmt.Sprint("owner", i)), IfNoneMatch: "*"})
+	}
+	wins := 0
+	for _, r := range tf.applyBatch(cmds...) {
+		if _, err := DecodeResult(r); err == nil {
+			wins++
+		} else if !errors.Is(err, ErrPreconditionFailed) {
+			t.Fatal(err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d writers won", wins)
+	}
+	// An object inherited from the parent counts as existing in the fork.
+	tf.put("b", "base", "x")
+	tf.fork("g", "b")
+	tf.mustFail(&PutObject{Bucket: "g", Object: obj("base", "y"), IfNoneMatch: "*"}, ErrPreconditionFailed)
+	tf.mustFail(&PutObject{Bucket: "g", Object: obj("base", "y"), IfNoneMatch: etag("x")}, ErrPreconditionFailed)
+	tf.must(&PutObject{Bucket: "g", Object: obj("base", "y"), IfNoneMatch: etag("other")})
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/forkstore/forkstore/gateway"
@@ -259,23 +260,58 @@ func (s *Server) getObjectTagging(r *request) (*response, error) {
 }
 
 // writeConditions parses the conditional-write headers of PutObject,
-// CopyObject and CompleteMultipartUpload. S3 supports If-None-Match only
-// as "*".
+// CopyObject (destination) and CompleteMultipartUpload: If-Match and
+// If-None-Match, each "*" or an ETag. They are evaluated in apply against
+// the key's current version (a fork's inherited objects included).
 func (r *request) writeConditions() (ifMatch, ifNoneMatch string, err error) {
-	if v := strings.TrimSpace(r.header.Get("If-None-Match")); v != "" {
-		if v != "*" {
-			return "", "", ErrNotImplemented.WithMessage("A header you provided implies functionality that is not implemented: If-None-Match supports only *.")
-		}
-		ifNoneMatch = "*"
+	return condETag(r.header.Get("If-Match")), condETag(r.header.Get("If-None-Match")), nil
+}
+
+// condETag normalises an If-Match/If-None-Match value: "*", or the
+// quoted ETag ("" when absent).
+func condETag(v string) string {
+	v = strings.TrimSpace(v)
+	switch v {
+	case "", "*":
+		return v
 	}
-	if v := strings.TrimSpace(r.header.Get("If-Match")); v != "" {
-		if v == "*" {
-			ifMatch = "*"
-		} else {
-			ifMatch = quoteETag(v)
+	return quoteETag(v)
+}
+
+// deleteConditions parses DeleteObject's conditions: If-Match,
+// x-amz-if-match-last-modified-time (an HTTP date, so to the second) and
+// x-amz-if-match-size.
+func (r *request) deleteConditions() (meta.DeleteCondition, error) {
+	c := meta.DeleteCondition{IfMatch: condETag(r.header.Get("If-Match"))}
+	if v := strings.TrimSpace(r.header.Get("X-Amz-If-Match-Last-Modified-Time")); v != "" {
+		t, err := http.ParseTime(v)
+		if err != nil {
+			if t, err = time.Parse(time.RFC3339Nano, v); err != nil {
+				return c, invalidArg("Invalid x-amz-if-match-last-modified-time.", "x-amz-if-match-last-modified-time", v)
+			}
 		}
+		c.ModifiedFrom, c.ModifiedTo = timeWindow(t)
 	}
-	return ifMatch, ifNoneMatch, nil
+	if v := strings.TrimSpace(r.header.Get("X-Amz-If-Match-Size")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return c, invalidArg("Invalid x-amz-if-match-size.", "x-amz-if-match-size", v)
+		}
+		c.Size, c.HasSize = n, true
+	}
+	return c, nil
+}
+
+// timeWindow is the [from, to) range of LastModified values (Unix ns)
+// that match a time given to the second (or, with a fraction, to the
+// millisecond, the precision of S3's XML timestamps).
+func timeWindow(t time.Time) (from, to int64) {
+	step := time.Second
+	if t.Nanosecond() != 0 {
+		step = time.Millisecond
+	}
+	t = t.Truncate(step)
+	return t.UnixNano(), t.Add(step).UnixNano()
 }
 
 // quoteETag returns an entity tag in its stored, quoted form.
@@ -569,8 +605,13 @@ func (s *Server) deleteObject(r *request) (*response, error) {
 	if len(r.route.Key) > gateway.MaxKeyLength {
 		return nil, errKeyTooLong
 	}
-	res, err := s.svc.DeleteObject(r.ctx, r.route.Bucket, r.route.Key, vid)
-	if err != nil && !isNotFound(err) {
+	cond, err := r.deleteConditions()
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.svc.DeleteObject(r.ctx, r.route.Bucket, r.route.Key, vid, cond)
+	if err != nil && (!isNotFound(err) || cond.IfMatch != "") {
+		// If-Match on a key without a current version is 404 NoSuchKey.
 		return nil, err
 	}
 	if err == nil {
@@ -598,20 +639,23 @@ func (s *Server) deleteObjects(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	items := make([]meta.DeleteItem, len(req.Objects))
-	for i, o := range req.Objects {
-		items[i] = meta.DeleteItem{Key: o.Key, VersionID: o.VersionID}
-	}
-	// Version ids are checked here so a bad one fails only its entry.
+	// Version ids and conditions are checked here so a bad one fails
+	// only its entry.
 	var bad []DeleteErrorXML
-	valid := items[:0:0]
-	for _, it := range items {
+	valid := make([]meta.DeleteItem, 0, len(req.Objects))
+	for _, o := range req.Objects {
+		it := meta.DeleteItem{Key: o.Key, VersionID: o.VersionID}
+		var err error
 		if it.VersionID != "" {
-			if _, err := checkVersionID(it.VersionID, "versionId"); err != nil {
-				api, _, _ := toAPIError(err)
-				bad = append(bad, DeleteErrorXML{Key: it.Key, VersionID: it.VersionID, Code: api.Code, Message: api.Message})
-				continue
-			}
+			_, err = checkVersionID(it.VersionID, "versionId")
+		}
+		if err == nil {
+			it.DeleteCondition, err = o.condition()
+		}
+		if err != nil {
+			api, _, _ := toAPIError(err)
+			bad = append(bad, DeleteErrorXML{Key: it.Key, VersionID: it.VersionID, Code: api.Code, Message: api.Message})
+			continue
 		}
 		valid = append(valid, it)
 	}
@@ -626,7 +670,7 @@ func (s *Server) deleteObjects(r *request) (*response, error) {
 			if key == "" && i < len(valid) {
 				key = valid[i].Key
 			}
-			if res.Err != nil && !isNotFound(res.Err) {
+			if res.Err != nil && (!isNotFound(res.Err) || (i < len(valid) && valid[i].IfMatch != "")) {
 				api, _, known := toAPIError(res.Err)
 				if !known || api.Status >= 500 {
 					s.log.Error("delete entry failed", "request_id", r.id, "bucket", r.route.Bucket, "key", key, "err", res.Err.Error())

@@ -290,7 +290,6 @@ func TestValidationBeforeGateway(t *testing.T) {
 		{"PutObject malformed Content-MD5", testReq{method: "PUT", target: "/bkt/k", body: []byte("x"), hdr: map[string]string{"Content-MD5": "abc"}}, 400, "InvalidDigest"},
 		{"PutObject key too long", testReq{method: "PUT", target: longKey, body: []byte("x")}, 400, "KeyTooLongError"},
 		{"PutObject metadata too large", testReq{method: "PUT", target: "/bkt/k", body: []byte("x"), hdr: map[string]string{"x-amz-meta-a": strings.Repeat("v", 2048)}}, 400, "MetadataTooLarge"},
-		{"PutObject If-None-Match etag", testReq{method: "PUT", target: "/bkt/k", body: []byte("x"), hdr: map[string]string{"If-None-Match": `"abc"`}}, 501, "NotImplemented"},
 		{"PutObject into a snapshot", testReq{method: "PUT", target: "/bkt/k", body: []byte("x"), hdr: map[string]string{"X-Tigris-Snapshot-Version": "17"}}, 400, "InvalidRequest"},
 		{"DeleteObject in a snapshot", testReq{method: "DELETE", target: "/bkt/k", hdr: map[string]string{"X-Tigris-Snapshot-Version": "17"}}, 400, "InvalidRequest"},
 

@@ -425,6 +425,30 @@ type deleteRequest struct {
 type deleteRequObj struct {
 	Key       string `xml:"Key"`
 	VersionID string `xml:"VersionId"`
+	// Conditions of a conditional delete of this object.
+	ETag             string `xml:"ETag"`
+	LastModifiedTime string `xml:"LastModifiedTime"`
+	Size             string `xml:"Size"`
+}
+
+// condition is the entry's conditional delete.
+func (o *deleteRequObj) condition() (meta.DeleteCondition, error) {
+	c := meta.DeleteCondition{IfMatch: condETag(o.ETag)}
+	if v := strings.TrimSpace(o.LastModifiedTime); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return c, ErrMalformedXML
+		}
+		c.ModifiedFrom, c.ModifiedTo = timeWindow(t)
+	}
+	if v := strings.TrimSpace(o.Size); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return c, ErrMalformedXML
+		}
+		c.Size, c.HasSize = n, true
+	}
+	return c, nil
 }
 
 // DeleteResult is the DeleteObjects response.
