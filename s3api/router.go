@@ -44,13 +44,14 @@ const (
 	OpDeleteObjects           Operation = "DeleteObjects"
 
 	// Object level.
-	OpPutObject        Operation = "PutObject"
-	OpCopyObject       Operation = "CopyObject"
-	OpGetObject        Operation = "GetObject"
-	OpHeadObject       Operation = "HeadObject"
-	OpDeleteObject     Operation = "DeleteObject"
-	OpGetObjectAcl     Operation = "GetObjectAcl"
-	OpGetObjectTagging Operation = "GetObjectTagging"
+	OpPutObject           Operation = "PutObject"
+	OpCopyObject          Operation = "CopyObject"
+	OpGetObject           Operation = "GetObject"
+	OpHeadObject          Operation = "HeadObject"
+	OpDeleteObject        Operation = "DeleteObject"
+	OpGetObjectAcl        Operation = "GetObjectAcl"
+	OpGetObjectTagging    Operation = "GetObjectTagging"
+	OpGetObjectAttributes Operation = "GetObjectAttributes"
 	// OpGetBucketConfig reads a bucket configuration forkstore never has
 	// (lifecycle, policy, CORS, ...); Route.Unsupported names it.
 	OpGetBucketConfig         Operation = "GetBucketConfig"
@@ -116,7 +117,7 @@ var unsupportedBucket = map[string]bool{
 // implement (PutObjectTagging must never overwrite the object).
 var unsupportedObject = map[string]bool{
 	"tagging": true, "retention": true, "legal-hold": true, "torrent": true,
-	"restore": true, "select": true, "select-type": true, "attributes": true,
+	"restore": true, "select": true, "select-type": true,
 	"renameObject": true, "policy": true, "cors": true, "lifecycle": true,
 	"website": true, "versioning": true, "location": true, "encryption": true,
 	"replication": true, "notification": true, "logging": true,
@@ -376,6 +377,15 @@ func objectOp(method string, query url.Values, header http.Header) (Operation, s
 	}
 	if sub := firstOf(query, unsupportedObject); sub != "" {
 		return OpNotImplemented, sub
+	}
+	if query.Has("attributes") {
+		if method != http.MethodGet {
+			return OpNotImplemented, "attributes"
+		}
+		if u := firstUnknown(query, "attributes", "versionId"); u != "" {
+			return OpNotImplemented, u
+		}
+		return OpGetObjectAttributes, ""
 	}
 	switch method {
 	case http.MethodGet:

@@ -138,7 +138,9 @@ func TestRoute(t *testing.T) {
 		{name: "GetObjectTorrent", line: "GET /examplebucket/k?torrent", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "torrent"},
 		{name: "RestoreObject", line: "POST /examplebucket/k?restore", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "restore"},
 		{name: "SelectObjectContent", line: "POST /examplebucket/k?select&select-type=2", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "select"},
-		{name: "GetObjectAttributes", line: "GET /examplebucket/k?attributes", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "attributes"},
+		{name: "GetObjectAttributes", line: "GET /examplebucket/k?attributes", op: OpGetObjectAttributes, bucket: "examplebucket", key: "k"},
+		{name: "GetObjectAttributes version", line: "GET /examplebucket/k?attributes&versionId=3", op: OpGetObjectAttributes, bucket: "examplebucket", key: "k"},
+		{name: "PUT attributes", line: "PUT /examplebucket/k?attributes", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "attributes"},
 		{name: "unknown object write parameter", line: "PUT /examplebucket/k?futureThing=1", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "futureThing"},
 
 		// Keys are taken as sent: no slash or dot-segment cleaning.

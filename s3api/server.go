@@ -757,8 +757,9 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpDeleteObjects: s.deleteObjects,
 		OpGetObjectAcl:  s.getObjectACL,
 
-		OpGetObjectTagging: s.getObjectTagging,
-		OpGetBucketConfig:  s.getBucketConfig,
+		OpGetObjectTagging:    s.getObjectTagging,
+		OpGetObjectAttributes: s.getObjectAttributes,
+		OpGetBucketConfig:     s.getBucketConfig,
 
 		OpCreateMultipartUpload:   s.createMultipartUpload,
 		OpUploadPart:              s.uploadPart,

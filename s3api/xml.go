@@ -213,6 +213,40 @@ type Grantee struct {
 	DisplayName string `xml:"DisplayName"`
 }
 
+// GetObjectAttributesResponse is the GetObjectAttributes response; only
+// the attributes asked for are present.
+type GetObjectAttributesResponse struct {
+	XMLName      xml.Name        `xml:"http://s3.amazonaws.com/doc/2006-03-01/ GetObjectAttributesResponse"`
+	ETag         string          `xml:"ETag,omitempty"`
+	Checksum     *ChecksumXML    `xml:"Checksum,omitempty"`
+	ObjectParts  *ObjectPartsXML `xml:"ObjectParts,omitempty"`
+	StorageClass string          `xml:"StorageClass,omitempty"`
+	ObjectSize   *int64          `xml:"ObjectSize,omitempty"`
+}
+
+// ChecksumXML is an object's checksum with its type.
+type ChecksumXML struct {
+	checksumXML
+	ChecksumType string `xml:"ChecksumType,omitempty"`
+}
+
+// ObjectPartsXML is a page of a multipart object's parts.
+type ObjectPartsXML struct {
+	PartNumberMarker     int             `xml:"PartNumberMarker"`
+	NextPartNumberMarker int             `xml:"NextPartNumberMarker"`
+	MaxParts             int             `xml:"MaxParts"`
+	IsTruncated          bool            `xml:"IsTruncated"`
+	Parts                []ObjectPartXML `xml:"Part"`
+	PartsCount           int             `xml:"PartsCount"`
+}
+
+// ObjectPartXML is one part of ObjectPartsXML.
+type ObjectPartXML struct {
+	checksumXML
+	PartNumber int   `xml:"PartNumber"`
+	Size       int64 `xml:"Size"`
+}
+
 // ---- Listings ----
 
 // ObjectXML is one Contents entry of ListObjects (v1 and v2).

@@ -210,6 +210,79 @@ def complete_retry(s3):
     complete_retry_in(s3, fork)
 
 
+ALL_ATTRS = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]
+
+
+def object_attributes(s3):
+    r = s3.put_object(Bucket=BUCKET, Key="attr/single", Body=b"A" * 1024, ChecksumAlgorithm="SHA256")
+    a = s3.get_object_attributes(Bucket=BUCKET, Key="attr/single", ObjectAttributes=ALL_ATTRS)
+    equal(a["ETag"], r["ETag"].strip('"'), "ETag (unquoted)")
+    equal(a["Checksum"]["ChecksumSHA256"], r["ChecksumSHA256"], "ChecksumSHA256")
+    equal(a["ObjectSize"], 1024, "ObjectSize")
+    equal(a["StorageClass"], "STANDARD", "StorageClass")
+    check("ObjectParts" not in a, "ObjectParts of a single-part object: %r", a.get("ObjectParts"))
+    only = s3.get_object_attributes(Bucket=BUCKET, Key="attr/single", ObjectAttributes=["ObjectSize"])
+    check("ETag" not in only and only["ObjectSize"] == 1024, "only ObjectSize asked: %r", only)
+
+    key = "attr/multi"
+    up = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm="CRC32")["UploadId"]
+    bodies = [data(11, 5 << 20), data(12, 5 << 20), b"last"]
+    parts = []
+    for i, b in enumerate(bodies, 1):
+        p = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=up, PartNumber=i, Body=b, ChecksumAlgorithm="CRC32")
+        parts.append({"PartNumber": i, "ETag": p["ETag"], "ChecksumCRC32": p["ChecksumCRC32"]})
+    done = s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=up, MultipartUpload={"Parts": parts})
+    a = s3.get_object_attributes(Bucket=BUCKET, Key=key, ObjectAttributes=ALL_ATTRS)
+    equal(a["ETag"], done["ETag"].strip('"'), "multipart ETag")
+    equal(a["Checksum"]["ChecksumType"], "COMPOSITE", "ChecksumType")
+    equal(a["ObjectSize"], sum(len(b) for b in bodies), "multipart ObjectSize")
+    op = a["ObjectParts"]
+    equal(op["TotalPartsCount"], 3, "TotalPartsCount")
+    equal([(p["PartNumber"], p["Size"], p["ChecksumCRC32"]) for p in op["Parts"]],
+          [(p["PartNumber"], len(b), p["ChecksumCRC32"]) for p, b in zip(parts, bodies)], "Parts")
+    page = s3.get_object_attributes(Bucket=BUCKET, Key=key, ObjectAttributes=["ObjectParts"], MaxParts=1, PartNumberMarker=1)["ObjectParts"]
+    equal([p["PartNumber"] for p in page["Parts"]], [2], "paged Parts")
+    check(page["IsTruncated"] and page["NextPartNumberMarker"] == 2 and page["MaxParts"] == 1, "page %r", page)
+
+    # Versions, a delete marker, and a snapshot of the bucket.
+    other = BUCKET[:50] + "-attr"
+    s3.create_bucket(Bucket=other)
+    s3.put_bucket_versioning(Bucket=other, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=other, Key="k", Body=b"one")["VersionId"]
+
+    def snap(request, **_):
+        request.headers["X-Tigris-Snapshot"] = "true"
+
+    s3.meta.events.register("before-sign.s3.CreateBucket", snap)
+    seen = {}
+
+    def grab(http_response, **_):
+        seen["v"] = http_response.headers.get("x-tigris-snapshot-version")
+
+    s3.meta.events.register("after-call.s3.CreateBucket", grab)
+    try:
+        s3.create_bucket(Bucket=other)
+    finally:
+        s3.meta.events.unregister("before-sign.s3.CreateBucket", snap)
+        s3.meta.events.unregister("after-call.s3.CreateBucket", grab)
+    s3.put_object(Bucket=other, Key="k", Body=b"second")
+    equal(s3.get_object_attributes(Bucket=other, Key="k", ObjectAttributes=["ObjectSize"])["ObjectSize"], 6, "latest size")
+    equal(s3.get_object_attributes(Bucket=other, Key="k", VersionId=v1, ObjectAttributes=["ObjectSize"])["ObjectSize"], 3, "size of v1")
+
+    def at(request, **_):
+        request.headers["X-Tigris-Snapshot-Version"] = seen["v"]
+
+    s3.meta.events.register("before-sign.s3.GetObjectAttributes", at)
+    try:
+        a = s3.get_object_attributes(Bucket=other, Key="k", ObjectAttributes=["ObjectSize"])
+    finally:
+        s3.meta.events.unregister("before-sign.s3.GetObjectAttributes", at)
+    equal(a["ObjectSize"], 3, "size at the snapshot")
+    s3.delete_object(Bucket=other, Key="k")
+    expect_error("NoSuchKey", s3.get_object_attributes, Bucket=other, Key="k", ObjectAttributes=["ETag"])
+    expect_error("InvalidArgument", s3.get_object_attributes, Bucket=BUCKET, Key="attr/single", ObjectAttributes=["Color"])
+
+
 if __name__ == "__main__":
     main([
         listing_encoding,
@@ -222,4 +295,5 @@ if __name__ == "__main__":
         request_payment,
         delete_bucket_with_uploads,
         complete_retry,
+        object_attributes,
     ])
