@@ -45,7 +45,7 @@ type applier struct {
 // returns an error only for storage failures (including
 // badger.ErrTxnTooBig, which Update handles); business outcomes are codes.
 func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
-	if len(cmd) == 0 || cmd[0] == 0 || cmd[0] > opGCBucket {
+	if len(cmd) == 0 || !knownOp(cmd[0]) {
 		op := -1
 		if len(cmd) > 0 {
 			op = int(cmd[0])
@@ -196,6 +196,8 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.trimGC(c)
 	case *GCBucket:
 		return a.gcBucket(c)
+	case *AnnotateObject:
+		return a.annotateObject(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }

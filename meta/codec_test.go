@@ -21,6 +21,23 @@ func sampleObject() Object {
 		ContentLanguage: "en", Expires: "soon", UserMeta: map[string]string{"z": "1", "a": "2"}, Tags: map[string]string{"project": "x", "a b": "c+d"},
 		Inline: []byte("hello"), Chunks: []Chunk{{ID: "c1", Size: 5, CRC32C: 42}},
 		Parts: []PartInfo{{Number: 1, Size: 5, ETag: `"p"`, Checksum: "cs"}},
+		ACL:   "public-read",
+	}
+}
+
+// Object records of format 1 (written before objects had an ACL) still
+// decode, with no ACL.
+func TestDecodeObjectRecordFormat1(t *testing.T) {
+	o := sampleObject()
+	o.ACL = ""
+	v2 := encodeObjectRecord(&o)
+	v1 := append([]byte{fmtV1}, v2[1:len(v2)-1]...) // no trailing ACL
+	got, err := decodeObjectRecord(o.Key, o.Version, v1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*got, o) {
+		t.Fatalf("got %+v\nwant %+v", *got, o)
 	}
 }
 
@@ -43,6 +60,7 @@ func sampleCommands() []any {
 		&AbortUpload{Header: h, Bucket: "b", Key: "k", UploadID: "u"},
 		&TrimGC{Header: h, UpTo: 77},
 		&GCBucket{Header: h, Bucket: 3, Limit: 10},
+		&AnnotateObject{Header: h, Bucket: "b", Key: "k", VersionID: "7", SetTags: true, Tags: map[string]string{"a": "b"}, SetACL: true, ACL: "public-read"},
 	}
 }
 

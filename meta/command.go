@@ -207,12 +207,21 @@ const (
 	opAbortUpload    byte = 12
 	opTrimGC         byte = 13
 	opGCBucket       byte = 14
+
+	// 48-63: S3 conformance.
+	opAnnotateObject byte = 48
 )
 
+// knownOp reports the op codes this build applies.
+func knownOp(op byte) bool {
+	return (op >= opCreateBucket && op <= opGCBucket) || op == opAnnotateObject
+}
+
 // cmdFormat is the body format version written after the op byte.
-// Format 2 added DeleteCondition to DeleteObject and DeleteItem; commands
-// of format 1 (an older log) still decode.
-const cmdFormat byte = 2
+// Format 2 added DeleteCondition to DeleteObject and DeleteItem, format 3
+// the ACL of objects; commands of older formats (an older log) still
+// decode.
+const cmdFormat byte = 3
 
 func (e *encoder) deleteCondition(c *DeleteCondition) {
 	e.str(c.IfMatch)
@@ -347,6 +356,17 @@ func EncodeCommand(c any) []byte {
 		hdr(opGCBucket, &c.Header)
 		e.uvarint(c.Bucket)
 		e.int(c.Limit)
+	case AnnotateObject:
+		return EncodeCommand(&c)
+	case *AnnotateObject:
+		hdr(opAnnotateObject, &c.Header)
+		e.str(c.Bucket)
+		e.str(c.Key)
+		e.str(c.VersionID)
+		e.boolean(c.SetTags)
+		e.stringMap(c.Tags)
+		e.boolean(c.SetACL)
+		e.str(c.ACL)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -368,7 +388,7 @@ func DecodeCommand(b []byte) (any, error) {
 	if format < 1 || format > cmdFormat {
 		return nil, fmt.Errorf("%w: command format %d", ErrCorrupt, b[1])
 	}
-	d := decoder{b: b[2:]}
+	d := decoder{b: b[2:], v2: format >= 3}
 	h := Header{RequestID: d.str(), Stamp: d.uvarint()}
 	var c any
 	switch op {
@@ -433,6 +453,9 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &TrimGC{Header: h, UpTo: d.uvarint()}
 	case opGCBucket:
 		c = &GCBucket{Header: h, Bucket: d.uvarint(), Limit: d.int()}
+	case opAnnotateObject:
+		c = &AnnotateObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(),
+			SetTags: d.boolean(), Tags: d.stringMap(), SetACL: d.boolean(), ACL: d.str()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

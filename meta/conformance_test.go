@@ -184,3 +184,85 @@ func TestIfNoneMatchOneWinner(t *testing.T) {
 	tf.mustFail(&PutObject{Bucket: "g", Object: obj("base", "y"), IfNoneMatch: etag("x")}, ErrPreconditionFailed)
 	tf.must(&PutObject{Bucket: "g", Object: obj("base", "y"), IfNoneMatch: etag("other")})
 }
+
+// annotationCount counts the annotation records of a bucket.
+func (tf *testFSM) annotationCount(bucket uint64) int {
+	tf.t.Helper()
+	return tf.read(func(r *Reader) (any, error) {
+		n := 0
+		it := txnKeysOnly(r.txn, keyAnnotationBucket(bucket))
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return n, nil
+	}).(int)
+}
+
+func (tf *testFSM) tags(bucket, key, versionID string, at uint64) string {
+	tf.t.Helper()
+	o := tf.read(func(r *Reader) (any, error) { return r.GetObject(bucket, key, versionID, at) }).(*Object)
+	return o.Tags["t"]
+}
+
+// PutObjectTagging after the write: a snapshot keeps the tags it saw, a
+// fork reads its parent's tags as of its base and keeps its own changes;
+// replaced annotations no pin needs are removed at once, the others once
+// their pins are gone, and with the version they annotate.
+func TestAnnotationsRetention(t *testing.T) {
+	tf := openTestFSM(t)
+	b := tf.createBucket("b")
+	o := tf.put("b", "k", "v")
+	tag := func(bucket, v string) {
+		tf.must(&AnnotateObject{Bucket: bucket, Key: "k", SetTags: true, Tags: map[string]string{"t": v}})
+	}
+	tag("b", "1")
+	tag("b", "2")
+	if n := tf.annotationCount(b.ID); n != 1 {
+		t.Fatalf("%d annotations after two changes without pins", n)
+	}
+	snap := tf.must(&CreateSnapshot{Bucket: "b"}).Snapshot.Version
+	f := tf.fork("f", "b")
+	tag("b", "3")
+	tag("f", "f1")
+	tag("b", "4")
+	if got := tf.tags("b", "k", "", snap); got != "2" {
+		t.Fatalf("tags at the snapshot: %q", got)
+	}
+	if got := tf.tags("b", "k", "", 0); got != "4" {
+		t.Fatalf("latest tags: %q", got)
+	}
+	if got := tf.tags("f", "k", "", 0); got != "f1" {
+		t.Fatalf("fork tags: %q", got)
+	}
+	if got := tf.tags("b", "k", VersionID(o), 0); got != "4" {
+		t.Fatalf("tags by version id: %q", got)
+	}
+	// b keeps "2" (snapshot and fork base) and "4"; "3" went at once.
+	if n := tf.annotationCount(b.ID); n != 2 {
+		t.Fatalf("%d annotations in b, want 2", n)
+	}
+	// DeleteObjectTagging is an empty tag set, not a return to the tags
+	// the version was written with.
+	tf.must(&AnnotateObject{Bucket: "f", Key: "k", SetTags: true})
+	if got := tf.tags("f", "k", "", 0); got != "" {
+		t.Fatalf("fork tags after delete: %q", got)
+	}
+	// With its pins gone, "2" goes in the GC pass.
+	tf.must(&DeleteSnapshot{Bucket: "b", Version: snap})
+	tf.must(&DeleteBucket{Name: "f"})
+	tf.drainGC()
+	if n := tf.annotationCount(b.ID); n != 1 {
+		t.Fatalf("%d annotations in b after its pins went, want 1", n)
+	}
+	if n := tf.annotationCount(f.ID); n != 0 {
+		t.Fatalf("%d annotations of the deleted fork", n)
+	}
+	// Overwriting the object removes the old version and its annotations.
+	tf.put("b", "k", "v2")
+	if n := tf.annotationCount(b.ID); n != 0 {
+		t.Fatalf("%d annotations after the version went", n)
+	}
+	tf.mustFail(&AnnotateObject{Bucket: "b", Key: "absent", SetTags: true}, ErrNoSuchKey)
+	tf.mustFail(&AnnotateObject{Bucket: "b", Key: "k", VersionID: "12345", SetTags: true}, ErrNoSuchVersion)
+}

@@ -29,6 +29,7 @@ var readOnlyOps = map[Operation]bool{
 	OpCreateMultipartUpload: true, OpUploadPart: true, OpCompleteMultipartUpload: true,
 	OpAbortMultipartUpload: true, OpPutBucketVersioning: true, OpCreateBucket: true,
 	OpForkBucket: true, OpCreateSnapshot: true,
+	OpPutObjectTagging: true, OpDeleteObjectTagging: true,
 }
 
 // readAt resolves X-Tigris-Snapshot-Version for reads of bucket: a decimal

@@ -3,6 +3,7 @@ package s3api
 import (
 	"context"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -257,6 +258,83 @@ func (s *Server) getObjectTagging(r *request) (*response, error) {
 	}
 	setVersionHeader(r, o)
 	return &response{xml: res}, nil
+}
+
+// taggingRequest decodes a Tagging document in any namespace.
+type taggingRequest struct {
+	XMLName xml.Name `xml:"Tagging"`
+	Tags    []Tag    `xml:"TagSet>Tag"`
+}
+
+// decodeTagging reads a PutObjectTagging body: at most 10 tags, unique
+// keys, S3's key and value lengths (InvalidTag otherwise).
+func decodeTagging(data []byte) (map[string]string, error) {
+	var doc taggingRequest
+	if err := unmarshalXML(data, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Tags) > maxTags {
+		return nil, errInvalidTag.WithMessage("Object tags cannot be greater than 10")
+	}
+	tags := make(map[string]string, len(doc.Tags))
+	for _, t := range doc.Tags {
+		if _, dup := tags[t.Key]; dup {
+			return nil, errInvalidTag.WithMessage("Cannot provide multiple Tags with the same key")
+		}
+		if t.Key == "" || len(t.Key) > maxTagKeyLen || !utf8.ValidString(t.Key) {
+			return nil, errInvalidTag.WithMessage("The TagKey you have provided is invalid")
+		}
+		if len(t.Value) > maxTagValueLen || !utf8.ValidString(t.Value) {
+			return nil, errInvalidTag.WithMessage("The TagValue you have provided is invalid")
+		}
+		tags[t.Key] = t.Value
+	}
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	return tags, nil
+}
+
+// putObjectTagging is PutObjectTagging: it replaces the tag set of a
+// version (the latest without versionId).
+func (s *Server) putObjectTagging(r *request) (*response, error) {
+	vid, err := r.versionIDParam()
+	if err != nil {
+		return nil, err
+	}
+	data, err := r.readSmallBody()
+	if err != nil {
+		return nil, err
+	}
+	tags, err := decodeTagging(data)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.svc.AnnotateObject(r.ctx, gateway.AnnotateObjectInput{
+		Bucket: r.route.Bucket, Key: r.route.Key, VersionID: vid, SetTags: true, Tags: tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+	setVersionHeader(r, o)
+	return &response{}, nil
+}
+
+// deleteObjectTagging is DeleteObjectTagging: the version's tag set
+// becomes empty (204).
+func (s *Server) deleteObjectTagging(r *request) (*response, error) {
+	vid, err := r.versionIDParam()
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.svc.AnnotateObject(r.ctx, gateway.AnnotateObjectInput{
+		Bucket: r.route.Bucket, Key: r.route.Key, VersionID: vid, SetTags: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	setVersionHeader(r, o)
+	return &response{status: http.StatusNoContent, noBody: true}, nil
 }
 
 // writeConditions parses the conditional-write headers of PutObject,

@@ -51,6 +51,8 @@ const (
 	OpDeleteObject        Operation = "DeleteObject"
 	OpGetObjectAcl        Operation = "GetObjectAcl"
 	OpGetObjectTagging    Operation = "GetObjectTagging"
+	OpPutObjectTagging    Operation = "PutObjectTagging"
+	OpDeleteObjectTagging Operation = "DeleteObjectTagging"
 	OpGetObjectAttributes Operation = "GetObjectAttributes"
 	// OpGetBucketConfig reads a bucket configuration forkstore never has
 	// (lifecycle, policy, CORS, ...); Route.Unsupported names it.
@@ -367,13 +369,26 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 }
 
 func objectOp(method string, query url.Values, header http.Header) (Operation, string) {
-	// Tags are set when an object version is written (x-amz-tagging) and
-	// can be read; changing them afterwards is not implemented.
-	if method == http.MethodGet && query.Has("tagging") && firstOf(query, unsupportedObject) == "tagging" {
+	// Object tags: read, replaced or removed per version.
+	if query.Has("tagging") && firstOf(query, unsupportedObject) == "tagging" {
 		if u := firstUnknownRead(query); u != "" {
 			return OpNotImplemented, u
 		}
-		return OpGetObjectTagging, ""
+		switch method {
+		case http.MethodGet:
+			return OpGetObjectTagging, ""
+		case http.MethodPut:
+			if u := firstUnknown(query, "tagging", "versionId"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpPutObjectTagging, ""
+		case http.MethodDelete:
+			if u := firstUnknown(query, "tagging", "versionId"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpDeleteObjectTagging, ""
+		}
+		return OpNotImplemented, "tagging"
 	}
 	if sub := firstOf(query, unsupportedObject); sub != "" {
 		return OpNotImplemented, sub

@@ -128,11 +128,12 @@ func TestRoute(t *testing.T) {
 
 		// Object sub-resources that must never overwrite, read or delete
 		// the object itself (lakeFS #6930).
-		{name: "PutObjectTagging", line: "PUT /examplebucket/HappyFace.jpg?tagging", op: OpNotImplemented, bucket: "examplebucket", key: "HappyFace.jpg", unsup: "tagging"},
+		{name: "PutObjectTagging", line: "PUT /examplebucket/HappyFace.jpg?tagging", op: OpPutObjectTagging, bucket: "examplebucket", key: "HappyFace.jpg"},
 		{name: "GetObjectTagging", line: "GET /examplebucket/HappyFace.jpg?tagging", op: OpGetObjectTagging, bucket: "examplebucket", key: "HappyFace.jpg"},
 		{name: "GetObjectTagging with versionId", line: "GET /examplebucket/HappyFace.jpg?tagging&versionId=123", op: OpGetObjectTagging, bucket: "examplebucket", key: "HappyFace.jpg"},
 		{name: "tagging read mixed with acl", line: "GET /examplebucket/HappyFace.jpg?tagging&retention", op: OpNotImplemented, bucket: "examplebucket", key: "HappyFace.jpg", unsup: "retention"},
-		{name: "DeleteObjectTagging", line: "DELETE /examplebucket/HappyFace.jpg?tagging", op: OpNotImplemented, bucket: "examplebucket", key: "HappyFace.jpg", unsup: "tagging"},
+		{name: "DeleteObjectTagging", line: "DELETE /examplebucket/HappyFace.jpg?tagging&versionId=3", op: OpDeleteObjectTagging, bucket: "examplebucket", key: "HappyFace.jpg"},
+		{name: "POST tagging", line: "POST /examplebucket/HappyFace.jpg?tagging", op: OpNotImplemented, bucket: "examplebucket", key: "HappyFace.jpg", unsup: "tagging"},
 		{name: "PutObjectRetention", line: "PUT /examplebucket/k?retention", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "retention"},
 		{name: "PutObjectLegalHold", line: "PUT /examplebucket/k?legal-hold", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "legal-hold"},
 		{name: "GetObjectTorrent", line: "GET /examplebucket/k?torrent", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "torrent"},

@@ -758,6 +758,8 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpGetObjectAcl:  s.getObjectACL,
 
 		OpGetObjectTagging:    s.getObjectTagging,
+		OpPutObjectTagging:    s.putObjectTagging,
+		OpDeleteObjectTagging: s.deleteObjectTagging,
 		OpGetObjectAttributes: s.getObjectAttributes,
 		OpGetBucketConfig:     s.getBucketConfig,
 

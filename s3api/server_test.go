@@ -169,8 +169,8 @@ func TestNotImplementedSubresources(t *testing.T) {
 		}
 	}()
 	for _, r := range []testReq{
-		{method: "PUT", target: "/bkt/k?tagging", body: []byte("<Tagging/>")},
-		{method: "DELETE", target: "/bkt/k?tagging"},
+		{method: "PUT", target: "/bkt/k?retention", body: []byte("<Retention/>")},
+		{method: "DELETE", target: "/bkt/k?legal-hold"},
 		{method: "PUT", target: "/bkt?policy", body: []byte("{}")},
 		{method: "PUT", target: "/bkt?acl"},
 		{method: "PUT", target: "/bkt/k?acl"},
@@ -403,6 +403,6 @@ func TestAdminErrors(t *testing.T) {
 // its signature (which covers Host) verifies.
 func TestVirtualHostAuth(t *testing.T) {
 	s, _ := newTestServer(t, "s3.local")
-	wantError(t, s.do(t, testReq{method: "PUT", target: "/k?tagging", host: "bkt.s3.local:9000"}), 501, "NotImplemented")
+	wantError(t, s.do(t, testReq{method: "PUT", target: "/k?retention", host: "bkt.s3.local:9000"}), 501, "NotImplemented")
 	wantError(t, s.do(t, testReq{method: "GET", target: "/?list-type=2&max-keys=x", host: "bkt.s3.local"}), 400, "InvalidArgument")
 }

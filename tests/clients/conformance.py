@@ -283,6 +283,64 @@ def object_attributes(s3):
     expect_error("InvalidArgument", s3.get_object_attributes, Bucket=BUCKET, Key="attr/single", ObjectAttributes=["Color"])
 
 
+def tag_set(s3, bucket, key, **kw):
+    return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key, **kw)["TagSet"]}
+
+
+def with_header(s3, operation, name, value):
+    def add(request, **_):
+        request.headers[name] = value
+
+    s3.meta.events.register("before-sign.s3.%s" % operation, add)
+    return lambda: s3.meta.events.unregister("before-sign.s3.%s" % operation, add)
+
+
+def tags_after_write(s3):
+    other = BUCKET[:50] + "-tag"
+    s3.create_bucket(Bucket=other)
+    s3.put_bucket_versioning(Bucket=other, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=other, Key="k", Body=b"one", Tagging="stage=written")["VersionId"]
+    r = s3.put_object_tagging(Bucket=other, Key="k", Tagging={"TagSet": [{"Key": "stage", "Value": "tagged"}, {"Key": "a b", "Value": "c+d"}]})
+    equal(r["VersionId"], v1, "VersionId of PutObjectTagging")
+    equal(tag_set(s3, other, "k"), {"stage": "tagged", "a b": "c+d"}, "tags after PutObjectTagging")
+    equal(s3.head_object(Bucket=other, Key="k")["ResponseMetadata"]["HTTPHeaders"].get("x-amz-tagging-count"), "2", "x-amz-tagging-count")
+    # A snapshot keeps the tags it saw.
+    undo = with_header(s3, "CreateBucket", "X-Tigris-Snapshot", "true; name=tags-1")
+    try:
+        s3.create_bucket(Bucket=other)
+    finally:
+        undo()
+    v2 = s3.put_object(Bucket=other, Key="k", Body=b"two")["VersionId"]
+    s3.put_object_tagging(Bucket=other, Key="k", VersionId=v1, Tagging={"TagSet": [{"Key": "stage", "Value": "old"}]})
+    s3.put_object_tagging(Bucket=other, Key="k", Tagging={"TagSet": [{"Key": "stage", "Value": "v2"}]})
+    equal(tag_set(s3, other, "k", VersionId=v1), {"stage": "old"}, "tags of v1 by version id")
+    equal(tag_set(s3, other, "k"), {"stage": "v2"}, "tags of v2")
+    undo = with_header(s3, "GetObjectTagging", "X-Tigris-Snapshot-Version", "tags-1")
+    try:
+        equal(tag_set(s3, other, "k"), {"stage": "tagged", "a b": "c+d"}, "tags at the snapshot")
+    finally:
+        undo()
+    # A fork reads its parent's tags and keeps its own changes.
+    fork = BUCKET[:50] + "-tgf"
+    undo = with_header(s3, "CreateBucket", "X-Tigris-Fork-Source-Bucket", other)
+    try:
+        s3.create_bucket(Bucket=fork)
+    finally:
+        undo()
+    equal(tag_set(s3, fork, "k"), {"stage": "v2"}, "inherited tags in the fork")
+    s3.put_object_tagging(Bucket=fork, Key="k", Tagging={"TagSet": [{"Key": "stage", "Value": "fork"}]})
+    equal(tag_set(s3, fork, "k"), {"stage": "fork"}, "fork tags")
+    equal(tag_set(s3, other, "k"), {"stage": "v2"}, "parent tags after the fork's change")
+    r = s3.delete_object_tagging(Bucket=other, Key="k", VersionId=v2)
+    equal(r["ResponseMetadata"]["HTTPStatusCode"], 204, "status of DeleteObjectTagging")
+    equal(tag_set(s3, other, "k"), {}, "tags after DeleteObjectTagging")
+    equal(tag_set(s3, fork, "k"), {"stage": "fork"}, "fork tags after the parent's delete")
+    expect_error("InvalidTag", s3.put_object_tagging, Bucket=other, Key="k",
+                 Tagging={"TagSet": [{"Key": "k%d" % i, "Value": "v"} for i in range(11)]})
+    expect_error("NoSuchKey", s3.put_object_tagging, Bucket=other, Key="absent", Tagging={"TagSet": []})
+    expect_error("NoSuchVersion", s3.delete_object_tagging, Bucket=other, Key="k", VersionId="123")
+
+
 if __name__ == "__main__":
     main([
         listing_encoding,
@@ -296,4 +354,5 @@ if __name__ == "__main__":
         delete_bucket_with_uploads,
         complete_retry,
         object_attributes,
+        tags_after_write,
     ])
