@@ -137,12 +137,19 @@ func businessCode(err error) (uint64, bool) {
 
 // pruneRequests drops request ids older than the dedupe window.
 func (a *applier) pruneRequests() error {
-	if a.version <= dedupeWindow {
+	return a.pruneByAge(pfxRequestAge, dedupeWindow, func(id string) error { return a.del(keyRequest(id)) })
+}
+
+// pruneByAge drops entries older than window from an age index (keys
+// prefix | be64 version | name(id)), calling drop for each id; at most
+// dedupePrunePerCommand per command (each command adds at most one).
+func (a *applier) pruneByAge(prefix byte, window uint64, drop func(id string) error) error {
+	if a.version <= window {
 		return nil
 	}
-	cutoff := a.version - dedupeWindow
+	cutoff := a.version - window
 	var dead [][]byte
-	it := txnKeysOnly(a.txn, []byte{pfxRequestAge})
+	it := txnKeysOnly(a.txn, []byte{prefix})
 	for it.Rewind(); it.Valid() && len(dead) < dedupePrunePerCommand; it.Next() {
 		k := it.Item().KeyCopy(nil)
 		if len(k) < 9 || binary.BigEndian.Uint64(k[1:9]) >= cutoff {
@@ -154,12 +161,12 @@ func (a *applier) pruneRequests() error {
 	for _, k := range dead {
 		id, _, ok := readName(k[9:])
 		if !ok {
-			return fmt.Errorf("%w: request age key", ErrCorrupt)
+			return fmt.Errorf("%w: age index key", ErrCorrupt)
 		}
-		if err := a.txn.Delete(keyRequest(id)); err != nil {
+		if err := drop(id); err != nil {
 			return err
 		}
-		if err := a.txn.Delete(k); err != nil {
+		if err := a.del(k); err != nil {
 			return err
 		}
 	}

@@ -213,36 +213,9 @@ func (a *applier) recordCompleted(bucket uint64, uploadID string, digest [32]byt
 	return a.set(keyCompletedAge(a.version, uploadID), []byte{fmtV1})
 }
 
-// pruneCompleted drops completion records older than completedWindow, a
-// bounded number per command (each command adds at most one).
+// pruneCompleted drops completion records older than completedWindow.
 func (a *applier) pruneCompleted() error {
-	if a.version <= completedWindow {
-		return nil
-	}
-	cutoff := a.version - completedWindow
-	var dead [][]byte
-	it := txnKeysOnly(a.txn, []byte{pfxCompletedAge})
-	for it.Rewind(); it.Valid() && len(dead) < dedupePrunePerCommand; it.Next() {
-		k := it.Item().KeyCopy(nil)
-		if len(k) < 9 || binary.BigEndian.Uint64(k[1:9]) >= cutoff {
-			break
-		}
-		dead = append(dead, k)
-	}
-	it.Close()
-	for _, k := range dead {
-		id, _, ok := readName(k[9:])
-		if !ok {
-			return fmt.Errorf("%w: completed upload age key", ErrCorrupt)
-		}
-		if err := a.del(keyCompleted(id)); err != nil {
-			return err
-		}
-		if err := a.del(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a.pruneByAge(pfxCompletedAge, completedWindow, func(id string) error { return a.del(keyCompleted(id)) })
 }
 
 // completed returns the object a recent completion of uploadID in bucket

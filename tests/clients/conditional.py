@@ -8,7 +8,7 @@ import threading
 
 import boto3
 
-from common import BUCKET, ENDPOINT, REGION, equal, expect_error, main
+from common import BUCKET, ENDPOINT, REGION, create_fork, equal, expect_error, main
 
 
 def status(e):
@@ -120,15 +120,7 @@ def concurrent_creators(s3):
         equal(len(wins), 1, "winners of If-None-Match: * on %s" % key)
         equal(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read(), wins[0], "the winner's body")
     fork = BUCKET[:50] + "-cf"
-
-    def add(request, **_):
-        request.headers["X-Tigris-Fork-Source-Bucket"] = BUCKET
-
-    s3.meta.events.register("before-sign.s3.CreateBucket", add)
-    try:
-        s3.create_bucket(Bucket=fork)
-    finally:
-        s3.meta.events.unregister("before-sign.s3.CreateBucket", add)
+    create_fork(s3, fork, BUCKET)
     # In the fork, the inherited key exists: nobody wins.
     equal(len(race(fork, "c/lock-0")), 0, "winners on a key the fork inherits")
     wins = race(fork, "c/fork-lock")

@@ -11,7 +11,7 @@ import email.header
 import urllib.error
 import urllib.request
 
-from common import BUCKET, check, client, data, equal, expect_error, main
+from common import BUCKET, check, client, create_fork, data, equal, expect_error, main
 
 SPACE_KEYS = ["sp ace/a b.txt", "sp ace/c+d.txt", "sp ace/sub dir/x"]
 
@@ -198,15 +198,7 @@ def complete_retry_in(s3, bucket):
 def complete_retry(s3):
     complete_retry_in(s3, BUCKET)
     fork = BUCKET[:50] + "-fk"
-
-    def add(request, **_):
-        request.headers["X-Tigris-Fork-Source-Bucket"] = BUCKET
-
-    s3.meta.events.register("before-sign.s3.CreateBucket", add)
-    try:
-        s3.create_bucket(Bucket=fork)
-    finally:
-        s3.meta.events.unregister("before-sign.s3.CreateBucket", add)
+    create_fork(s3, fork, BUCKET)
     complete_retry_in(s3, fork)
 
 
@@ -322,11 +314,7 @@ def tags_after_write(s3):
         undo()
     # A fork reads its parent's tags and keeps its own changes.
     fork = BUCKET[:50] + "-tgf"
-    undo = with_header(s3, "CreateBucket", "X-Tigris-Fork-Source-Bucket", other)
-    try:
-        s3.create_bucket(Bucket=fork)
-    finally:
-        undo()
+    create_fork(s3, fork, other)
     equal(tag_set(s3, fork, "k"), {"stage": "v2"}, "inherited tags in the fork")
     s3.put_object_tagging(Bucket=fork, Key="k", Tagging={"TagSet": [{"Key": "stage", "Value": "fork"}]})
     equal(tag_set(s3, fork, "k"), {"stage": "fork"}, "fork tags")
