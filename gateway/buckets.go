@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/forkstore/forkstore/meta"
 )
@@ -91,14 +93,33 @@ func parseVersion(s string) (uint64, bool) {
 
 // CreateSnapshot snapshots a bucket.
 func (s *Service) CreateSnapshot(ctx context.Context, bucket, name string) (*meta.Snapshot, error) {
-	if strings.ContainsAny(name, ";\r\n") || len(name) > 256 {
-		return nil, fmt.Errorf("%w: snapshot name %q", ErrMalformedRequest, name)
+	if err := checkSnapshotName(name); err != nil {
+		return nil, err
 	}
 	res, err := s.propose(ctx, &meta.CreateSnapshot{Bucket: bucket, Name: name})
 	if err != nil {
 		return nil, err
 	}
 	return res.Snapshot, nil
+}
+
+// checkSnapshotName accepts "" (an unnamed snapshot) and names that can be
+// shown and resolved unambiguously: at most 256 bytes of UTF-8 without
+// control characters (an XML 1.0 listing cannot carry most of them), ';'
+// (the separator of "version; name=N" in listings), and not digits only
+// (ResolveSnapshot reads those as a version).
+func checkSnapshotName(name string) error {
+	bad := len(name) > 256 || !utf8.ValidString(name) || strings.ContainsRune(name, ';')
+	for _, r := range name {
+		bad = bad || unicode.IsControl(r)
+	}
+	if name != "" && strings.Trim(name, "0123456789") == "" {
+		bad = true
+	}
+	if bad {
+		return fmt.Errorf("%w: snapshot name %q: want at most 256 bytes of UTF-8, no control characters or ';', not only digits", ErrMalformedRequest, name)
+	}
+	return nil
 }
 
 // ListSnapshots lists a bucket's snapshots, oldest first.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -158,6 +159,18 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *UploadPartCopyInput) (
 // CompleteMultipartUpload validates the part list and commits the object.
 func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) (*meta.Object, error) {
 	up, err := s.upload(ctx, in.Bucket, in.Key, in.UploadID)
+	if errors.Is(err, meta.ErrNoSuchUpload) {
+		// A retry after a completion whose answer was lost gets the same
+		// answer while the completion is remembered (in forks too: the
+		// record belongs to the bucket the upload was in).
+		parts := make([]meta.CompletedPart, len(in.Parts))
+		for i, p := range in.Parts {
+			parts[i] = meta.CompletedPart{Number: p.Number, ETag: normalizeETag(p.ETag)}
+		}
+		return readAs(ctx, s, func(r *meta.Reader) (*meta.Object, error) {
+			return r.CompletedUpload(in.Bucket, in.Key, in.UploadID, parts)
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -138,12 +138,13 @@ func (s *Service) OpenObject(ctx context.Context, obj *meta.Object, offset, leng
 	return rc, nil
 }
 
-// DeleteObject deletes a key or one version of it.
-func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID string) (DeleteResult, error) {
+// DeleteObject deletes a key or one version of it, if the key's current
+// version meets cond (checked in apply, so it holds under concurrency).
+func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID string, cond meta.DeleteCondition) (DeleteResult, error) {
 	if err := checkBucketKey(bucket, key); err != nil {
 		return DeleteResult{}, err
 	}
-	res, err := s.propose(ctx, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID})
+	res, err := s.propose(ctx, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond})
 	if err != nil {
 		return DeleteResult{}, err
 	}
@@ -272,4 +273,32 @@ func (s *Service) ListObjectVersions(ctx context.Context, bucket string, opts me
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
 	return readAs(ctx, s, func(r *meta.Reader) (*meta.VersionListResult, error) { return r.ListVersions(bucket, opts) })
+}
+
+// AnnotateObjectInput changes what S3 lets a client change on an object
+// version after the write: its tags and its ACL.
+type AnnotateObjectInput struct {
+	Bucket, Key string
+	VersionID   string // "" is the latest version
+	SetTags     bool
+	Tags        map[string]string
+	SetACL      bool
+	ACL         string
+}
+
+// AnnotateObject sets the tags and/or the ACL of an object version (one
+// inherited from a fork's parent included, changed in the fork only).
+// Snapshots keep the values they saw.
+func (s *Service) AnnotateObject(ctx context.Context, in AnnotateObjectInput) (*meta.Object, error) {
+	if err := checkBucketKey(in.Bucket, in.Key); err != nil {
+		return nil, err
+	}
+	res, err := s.propose(ctx, &meta.AnnotateObject{
+		Bucket: in.Bucket, Key: in.Key, VersionID: in.VersionID,
+		SetTags: in.SetTags, Tags: in.Tags, SetACL: in.SetACL, ACL: in.ACL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.Object, nil
 }

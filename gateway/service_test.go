@@ -171,7 +171,7 @@ func TestChunksCollectedWhenUnreferenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, s, "bk1", "a", []byte("small"))
-	if _, err := s.DeleteObject(ctx(t), "bk1", "a", ""); err != nil {
+	if _, err := s.DeleteObject(ctx(t), "bk1", "a", "", meta.DeleteCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := get(t, s, gateway.GetObjectInput{Bucket: "bk1", Key: "copy"})
@@ -181,7 +181,7 @@ func TestChunksCollectedWhenUnreferenced(t *testing.T) {
 	if n := chunkFiles(t, cfg); n != 4 {
 		t.Fatalf("chunk files = %d while the copy references them", n)
 	}
-	if _, err := s.DeleteObject(ctx(t), "bk1", "copy", ""); err != nil {
+	if _, err := s.DeleteObject(ctx(t), "bk1", "copy", "", meta.DeleteCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "chunk files to be collected", func() bool { return chunkFiles(t, cfg) == 0 })
@@ -299,7 +299,7 @@ func TestForkAndSnapshot(t *testing.T) {
 	check(gateway.GetObjectInput{Bucket: "fork2", Key: "a"}, "a2")
 	check(gateway.GetObjectInput{Bucket: "base", Key: "a", At: snap.Version}, "a1")
 	put(t, s, "fork1", "a", []byte("f1"))
-	if _, err := s.DeleteObject(ctx(t), "fork2", "a", ""); err != nil {
+	if _, err := s.DeleteObject(ctx(t), "fork2", "a", "", meta.DeleteCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	check(gateway.GetObjectInput{Bucket: "fork1", Key: "a"}, "f1")
@@ -311,7 +311,7 @@ func TestForkAndSnapshot(t *testing.T) {
 	}
 	// Deleting the base keeps what the forks need.
 	for _, k := range []string{"a", "b", "crc-ref"} {
-		if _, err := s.DeleteObject(ctx(t), "base", k, ""); err != nil {
+		if _, err := s.DeleteObject(ctx(t), "base", k, "", meta.DeleteCondition{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -451,5 +451,18 @@ func TestOrphanChunksSwept(t *testing.T) {
 	got, err := get(t, s, gateway.GetObjectInput{Bucket: "bk1", Key: "k"})
 	if err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("referenced chunks damaged by the sweep: %d bytes, %v", len(got), err)
+	}
+}
+
+// TestSnapshotNames: a snapshot name must be showable and unambiguous:
+// control characters (which an XML 1.0 listing cannot carry) and names of
+// digits only (which would shadow a version: ResolveSnapshot reads digits
+// as a version) are refused before anything is proposed.
+func TestSnapshotNames(t *testing.T) {
+	s := &gateway.Service{} // nothing reaches the node
+	for _, name := range []string{"a\x00b", "tab\there", "bell\a", "del\x7f", "c1\u0085", "17", "0", "00042", "bad\xffutf8"} {
+		if _, err := s.CreateSnapshot(ctx(t), "bkt", name); !errors.Is(err, gateway.ErrMalformedRequest) {
+			t.Errorf("CreateSnapshot(%q): %v, want ErrMalformedRequest", name, err)
+		}
 	}
 }

@@ -46,14 +46,14 @@ type applier struct {
 // returns an error only for storage failures (including
 // badger.ErrTxnTooBig, which Update handles); business outcomes are codes.
 func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
-	c, err := DecodeCommand(cmd)
-	if errors.Is(err, errUnknownOp) || len(cmd) == 0 {
+	if len(cmd) == 0 || !knownOp(cmd[0]) {
 		op := -1
 		if len(cmd) > 0 {
 			op = int(cmd[0])
 		}
 		panic(fmt.Sprintf("meta: unknown command op %d", op))
 	}
+	c, err := DecodeCommand(cmd)
 	if err != nil {
 		// We encoded it ourselves: a broken invariant, not input.
 		panic(fmt.Sprintf("meta: undecodable command op %d: %v", cmd[0], err))
@@ -121,6 +121,9 @@ func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
 	if err := a.pruneRequests(); err != nil {
 		return sm.Result{}, err
 	}
+	if err := a.pruneCompleted(); err != nil {
+		return sm.Result{}, err
+	}
 	return sm.Result{Value: code, Data: data}, nil
 }
 
@@ -136,12 +139,19 @@ func businessCode(err error) (uint64, bool) {
 
 // pruneRequests drops request ids older than the dedupe window.
 func (a *applier) pruneRequests() error {
-	if a.version <= dedupeWindow {
+	return a.pruneByAge(pfxRequestAge, dedupeWindow, func(id string) error { return a.del(keyRequest(id)) })
+}
+
+// pruneByAge drops entries older than window from an age index (keys
+// prefix | be64 version | name(id)), calling drop for each id; at most
+// dedupePrunePerCommand per command (each command adds at most one).
+func (a *applier) pruneByAge(prefix byte, window uint64, drop func(id string) error) error {
+	if a.version <= window {
 		return nil
 	}
-	cutoff := a.version - dedupeWindow
+	cutoff := a.version - window
 	var dead [][]byte
-	it := txnKeysOnly(a.txn, []byte{pfxRequestAge})
+	it := txnKeysOnly(a.txn, []byte{prefix})
 	for it.Rewind(); it.Valid() && len(dead) < dedupePrunePerCommand; it.Next() {
 		k := it.Item().KeyCopy(nil)
 		if len(k) < 9 || binary.BigEndian.Uint64(k[1:9]) >= cutoff {
@@ -153,12 +163,12 @@ func (a *applier) pruneRequests() error {
 	for _, k := range dead {
 		id, _, ok := readName(k[9:])
 		if !ok {
-			return fmt.Errorf("%w: request age key", ErrCorrupt)
+			return fmt.Errorf("%w: age index key", ErrCorrupt)
 		}
-		if err := a.txn.Delete(keyRequest(id)); err != nil {
+		if err := drop(id); err != nil {
 			return err
 		}
-		if err := a.txn.Delete(k); err != nil {
+		if err := a.del(k); err != nil {
 			return err
 		}
 	}
@@ -201,6 +211,8 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.retireNode(c)
 	case *Digest:
 		return a.digest()
+	case *AnnotateObject:
+		return a.annotateObject(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -439,12 +451,9 @@ func (a *applier) deleteBucket(c *DeleteBucket) (*Result, error) {
 	if !empty {
 		return nil, fmt.Errorf("%w: %q", ErrBucketNotEmpty, c.Name)
 	}
-	if ok, err := hasPrefix(a.txn, keyUploadBucket(b.ID)); err != nil || ok {
-		if err == nil {
-			err = fmt.Errorf("%w: %q has uploads in progress", ErrBucketNotEmpty, c.Name)
-		}
-		return nil, err
-	}
+	// In-progress multipart uploads do not keep a bucket alive: they are
+	// aborted with it (here within the inline budget, the rest by the
+	// bucket's retention pass).
 	if err := a.del(keyBucketName(b.Name)); err != nil {
 		return nil, err
 	}
@@ -548,6 +557,34 @@ func (a *applier) checkConditions(b *Bucket, key, ifMatch, ifNoneMatch string) e
 	return nil
 }
 
+// checkDelete evaluates a conditional delete against the key's current
+// visible version, read through the fork chain.
+func (a *applier) checkDelete(b *Bucket, key string, c *DeleteCondition) error {
+	if !c.any() {
+		return nil
+	}
+	cur, err := a.r.view(b, key, latest, false)
+	if err != nil {
+		return err
+	}
+	if cur == nil || cur.DeleteMarker {
+		if c.IfMatch != "" {
+			return fmt.Errorf("%w: %q (If-Match)", ErrNoSuchKey, key)
+		}
+		return nil
+	}
+	if c.IfMatch != "" && !etagMatches(c.IfMatch, cur.ETag) {
+		return fmt.Errorf("%w: If-Match %s", ErrPreconditionFailed, c.IfMatch)
+	}
+	if c.ModifiedTo != 0 && (cur.LastModified < c.ModifiedFrom || cur.LastModified >= c.ModifiedTo) {
+		return fmt.Errorf("%w: last modified %d", ErrPreconditionFailed, cur.LastModified)
+	}
+	if c.HasSize && cur.Size != c.Size {
+		return fmt.Errorf("%w: size %d, not %d", ErrPreconditionFailed, cur.Size, c.Size)
+	}
+	return nil
+}
+
 // writeObject writes o as the new version of its key in b: a real version
 // when b is versioned, else the null version replacing the previous one.
 func (a *applier) writeObject(b *Bucket, o Object) (*Object, error) {
@@ -601,10 +638,8 @@ func (a *applier) deleteObject(c *DeleteObject) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.IfMatch != "" {
-		if err := a.checkConditions(b, c.Key, c.IfMatch, ""); err != nil {
-			return nil, err
-		}
+	if err := a.checkDelete(b, c.Key, &c.DeleteCondition); err != nil {
+		return nil, err
 	}
 	out, err := a.deleteKey(b, c.Key, c.VersionID)
 	if err != nil {
@@ -620,7 +655,11 @@ func (a *applier) deleteObjects(c *DeleteObjects) (*Result, error) {
 	}
 	res := &Result{Deleted: make([]DeleteOutcome, 0, len(c.Items))}
 	for _, it := range c.Items {
-		out, err := a.deleteKey(b, it.Key, it.VersionID)
+		err := a.checkDelete(b, it.Key, &it.DeleteCondition)
+		var out DeleteOutcome
+		if err == nil {
+			out, err = a.deleteKey(b, it.Key, it.VersionID)
+		}
 		if err != nil {
 			if _, ok := businessCode(err); !ok {
 				return nil, err

@@ -37,6 +37,9 @@ var errShort = errors.New("truncated")
 type decoder struct {
 	b   []byte
 	err error
+	// v2 says object bodies carry their ACL (values of format fmtV2,
+	// commands of format 3 and later).
+	v2 bool
 }
 
 func (d *decoder) fail(err error) {
@@ -159,7 +162,11 @@ func (d *decoder) count() int {
 
 // fmtByte checks the leading format-version byte of a stored value.
 func (d *decoder) fmtByte() {
-	if v := d.u8(); d.err == nil && v != fmtV1 {
+	switch v := d.u8(); {
+	case d.err != nil:
+	case v == fmtV2:
+		d.v2 = true
+	case v != fmtV1:
 		d.fail(fmt.Errorf("unknown format %d", v))
 	}
 }
@@ -214,6 +221,7 @@ func encodeObjectBody(e *encoder, o *Object, inline bool) {
 		e.str(p.ETag)
 		e.str(p.Checksum)
 	}
+	e.str(o.ACL)
 }
 
 func decodeObjectBody(d *decoder, o *Object, inline bool) {
@@ -257,6 +265,9 @@ func decodeObjectBody(d *decoder, o *Object, inline bool) {
 		if hasParts {
 			o.Parts[i] = p
 		}
+	}
+	if d.v2 {
+		o.ACL = d.str()
 	}
 }
 
@@ -338,7 +349,7 @@ func setObjectFlags(o *Object, f byte) {
 // Version live in the key.
 func encodeObjectRecord(o *Object) []byte {
 	e := encoder{b: make([]byte, 0, 96+len(o.Inline)+len(o.ETag)+40*len(o.Chunks))}
-	e.u8(fmtV1)
+	e.u8(fmtV2)
 	e.u8(objectFlags(o))
 	e.uvarint(o.DeletedAt)
 	encodeObjectBody(&e, o, true)
@@ -440,7 +451,7 @@ func decodeSnapshotRecord(bucket, version uint64, v []byte) (*Snapshot, error) {
 
 func encodeUploadRecord(u *Upload) []byte {
 	e := encoder{}
-	e.u8(fmtV1)
+	e.u8(fmtV2)
 	encodeUpload(&e, u)
 	return e.b
 }

@@ -82,13 +82,33 @@ type PutObject struct {
 
 // DeleteObject deletes a key (writing a delete marker when the bucket is
 // versioned or is a fork or has dependants) or, with VersionID, one version.
+// Its conditions are evaluated in apply against the key's current version
+// (with fork read-through), whatever VersionID names.
 type DeleteObject struct {
 	Header
 	Bucket    string
 	Key       string
 	VersionID string // "" = current; "null" = the null version; else a decimal version
-	IfMatch   string
+	DeleteCondition
 }
+
+// DeleteCondition is what a conditional delete (S3's If-Match,
+// x-amz-if-match-last-modified-time, x-amz-if-match-size) requires of the
+// key's current version. A failed condition is ErrPreconditionFailed;
+// If-Match on a key with no current version is ErrNoSuchKey, while the
+// other conditions let the delete of an absent key go ahead.
+type DeleteCondition struct {
+	IfMatch string // quoted ETag or "*"; "" for none
+	// The current version's LastModified must lie in [ModifiedFrom,
+	// ModifiedTo) (Unix nanoseconds); ModifiedTo 0 means no condition.
+	ModifiedFrom, ModifiedTo int64
+	// Size is the size the current version must have, when HasSize.
+	Size    int64
+	HasSize bool
+}
+
+// any reports whether c requires anything.
+func (c *DeleteCondition) any() bool { return c.IfMatch != "" || c.ModifiedTo != 0 || c.HasSize }
 
 // DeleteObjects is a batch of DeleteObject in one command.
 type DeleteObjects struct {
@@ -97,10 +117,11 @@ type DeleteObjects struct {
 	Items  []DeleteItem
 }
 
-// DeleteItem is one entry of DeleteObjects.
+// DeleteItem is one entry of DeleteObjects, with its own conditions.
 type DeleteItem struct {
 	Key       string
 	VersionID string
+	DeleteCondition
 }
 
 // CreateUpload starts a multipart upload.
@@ -190,10 +211,33 @@ const (
 	opRegisterNode byte = 32
 	opRetireNode   byte = 33
 	opDigest       byte = 34
+
+	// 48-63: S3 conformance.
+	opAnnotateObject byte = 48
 )
 
+// knownOp reports the op codes this build applies.
+func knownOp(op byte) bool {
+	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject
+}
+
 // cmdFormat is the body format version written after the op byte.
-const cmdFormat byte = 1
+// Format 2 added DeleteCondition to DeleteObject and DeleteItem, format 3
+// the ACL of objects; commands of older formats (an older log) still
+// decode.
+const cmdFormat byte = 3
+
+func (e *encoder) deleteCondition(c *DeleteCondition) {
+	e.str(c.IfMatch)
+	e.varint(c.ModifiedFrom)
+	e.varint(c.ModifiedTo)
+	e.varint(c.Size)
+	e.boolean(c.HasSize)
+}
+
+func (d *decoder) deleteCondition() DeleteCondition {
+	return DeleteCondition{IfMatch: d.str(), ModifiedFrom: d.varint(), ModifiedTo: d.varint(), Size: d.varint(), HasSize: d.boolean()}
+}
 
 // EncodeCommand encodes a command (a value or pointer of one of the command
 // types above) as an op byte followed by its body. It panics on any other
@@ -257,7 +301,7 @@ func EncodeCommand(c any) []byte {
 		e.str(c.Bucket)
 		e.str(c.Key)
 		e.str(c.VersionID)
-		e.str(c.IfMatch)
+		e.deleteCondition(&c.DeleteCondition)
 	case DeleteObjects:
 		return EncodeCommand(&c)
 	case *DeleteObjects:
@@ -267,6 +311,7 @@ func EncodeCommand(c any) []byte {
 		for _, it := range c.Items {
 			e.str(it.Key)
 			e.str(it.VersionID)
+			e.deleteCondition(&it.DeleteCondition)
 		}
 	case CreateUpload:
 		return EncodeCommand(&c)
@@ -331,6 +376,17 @@ func EncodeCommand(c any) []byte {
 		return EncodeCommand(&c)
 	case *Digest:
 		hdr(opDigest, &c.Header)
+	case AnnotateObject:
+		return EncodeCommand(&c)
+	case *AnnotateObject:
+		hdr(opAnnotateObject, &c.Header)
+		e.str(c.Bucket)
+		e.str(c.Key)
+		e.str(c.VersionID)
+		e.boolean(c.SetTags)
+		e.stringMap(c.Tags)
+		e.boolean(c.SetACL)
+		e.str(c.ACL)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -348,10 +404,11 @@ func DecodeCommand(b []byte) (any, error) {
 		return nil, fmt.Errorf("%w: command too short", ErrCorrupt)
 	}
 	op := b[0]
-	if b[1] != cmdFormat {
+	format := b[1]
+	if format < 1 || format > cmdFormat {
 		return nil, fmt.Errorf("%w: command format %d", ErrCorrupt, b[1])
 	}
-	d := decoder{b: b[2:]}
+	d := decoder{b: b[2:], v2: format >= 3}
 	h := Header{RequestID: d.str(), Stamp: d.uvarint()}
 	var c any
 	switch op {
@@ -374,12 +431,22 @@ func DecodeCommand(b []byte) (any, error) {
 		p.SharedChunks = d.boolean()
 		c = p
 	case opDeleteObject:
-		c = &DeleteObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(), IfMatch: d.str()}
+		p := &DeleteObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str()}
+		if format == 1 {
+			p.IfMatch = d.str()
+		} else {
+			p.DeleteCondition = d.deleteCondition()
+		}
+		c = p
 	case opDeleteObjects:
 		p := &DeleteObjects{Header: h, Bucket: d.str()}
 		n := d.count()
 		for i := 0; i < n && d.err == nil; i++ {
-			p.Items = append(p.Items, DeleteItem{Key: d.str(), VersionID: d.str()})
+			it := DeleteItem{Key: d.str(), VersionID: d.str()}
+			if format >= 2 {
+				it.DeleteCondition = d.deleteCondition()
+			}
+			p.Items = append(p.Items, it)
 		}
 		c = p
 	case opCreateUpload:
@@ -412,6 +479,9 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &RetireNode{Header: h, ID: d.uvarint()}
 	case opDigest:
 		c = &Digest{Header: h}
+	case opAnnotateObject:
+		c = &AnnotateObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(),
+			SetTags: d.boolean(), Tags: d.stringMap(), SetACL: d.boolean(), ACL: d.str()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

@@ -28,6 +28,11 @@ import (
 //	request by age  0x0F | be64 version | name(request id)           fmt
 //	gc pending      0x10 | be64 bucket id                            fmt | name(resume key)
 //	node            0x20 | be64 node id                              fmt | raft addr | s3 addr | state
+//	completed upload 0x28 | name(upload id)                          fmt | be64 bucket id | be64 version | parts digest | object
+//	completed by age 0x29 | be64 version | name(upload id)           fmt
+//	annotation      0x2A | be64 bucket id | name(key) | be64 ^object version | be64 ^stamp
+//	                                                                 fmt | tags | acl
+//	annotated       0x2B | be64 bucket id                            fmt  (the bucket has annotations)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -56,6 +61,11 @@ const (
 	pfxRequestAge   byte = 0x0F
 	pfxGCPending    byte = 0x10
 	pfxNode         byte = 0x20
+	// 0x28-0x2F: S3 conformance state.
+	pfxCompleted    byte = 0x28
+	pfxCompletedAge byte = 0x29
+	pfxAnnotation   byte = 0x2A
+	pfxAnnotated    byte = 0x2B
 )
 
 // Counter ids under pfxCounter.
@@ -64,8 +74,13 @@ const (
 	ctrLastVersion  byte = 2
 )
 
-// fmtV1 is the first (and current) value format.
-const fmtV1 byte = 1
+// Value formats. fmtV1 is the first; fmtV2 marks values that embed object
+// bodies (object versions, uploads, results, completed uploads) carrying
+// the object's ACL. Decoders read both.
+const (
+	fmtV1 byte = 1
+	fmtV2 byte = 2
+)
 
 // appendEscaped appends s with every 0x00 turned into 0x00 0xFF.
 func appendEscaped(dst []byte, s string) []byte {
@@ -251,7 +266,39 @@ func keyRequestAge(version uint64, id string) []byte {
 	return appendName(appendU64([]byte{pfxRequestAge}, version), id)
 }
 
-func keyNode(id uint64) []byte { return appendU64([]byte{pfxNode}, id) }
+func keyNode(id uint64) []byte            { return appendU64([]byte{pfxNode}, id) }
+func keyCompleted(uploadID string) []byte { return appendName([]byte{pfxCompleted}, uploadID) }
+
+func keyCompletedAge(version uint64, uploadID string) []byte {
+	return appendName(appendU64([]byte{pfxCompletedAge}, version), uploadID)
+}
+
+func keyAnnotationBucket(bucket uint64) []byte { return appendU64([]byte{pfxAnnotation}, bucket) }
+
+// keyAnnotationVersion is the prefix of the annotations of one object
+// version (newest stamp first).
+func keyAnnotationVersion(bucket uint64, key string, version uint64) []byte {
+	return appendU64(appendName(keyAnnotationBucket(bucket), key), ^version)
+}
+
+func keyAnnotation(bucket uint64, key string, version, stamp uint64) []byte {
+	return appendU64(keyAnnotationVersion(bucket, key, version), ^stamp)
+}
+
+// parseAnnotationKey splits an annotation key into its parts.
+func parseAnnotationKey(k []byte) (bucket uint64, key string, version, stamp uint64, ok bool) {
+	if len(k) < 1+8+2+16 || k[0] != pfxAnnotation {
+		return 0, "", 0, 0, false
+	}
+	bucket = binary.BigEndian.Uint64(k[1:9])
+	key, rest, ok := readName(k[9:])
+	if !ok || len(rest) != 16 {
+		return 0, "", 0, 0, false
+	}
+	return bucket, key, ^binary.BigEndian.Uint64(rest[:8]), ^binary.BigEndian.Uint64(rest[8:]), true
+}
+
+func keyAnnotated(bucket uint64) []byte { return appendU64([]byte{pfxAnnotated}, bucket) }
 
 func keyGCPending(bucket uint64) []byte { return appendU64([]byte{pfxGCPending}, bucket) }
 

@@ -44,6 +44,44 @@ type mBucket struct {
 	parent     *Parent
 	keys       map[string][]*mRec // oldest first
 	snaps      []uint64
+	// ann holds the tag changes (annotations) made in this bucket, by key
+	// and object version, oldest first.
+	ann map[string]map[uint64][]mAnn
+}
+
+type mAnn struct {
+	stamp uint64
+	tags  string
+}
+
+// tags is what a read of key at t in b shows as the tags of its visible
+// version: the newest annotation <= each layer's read version, from b down
+// to the layer holding the version ("" when none).
+func (m *model) tags(b *mBucket, key string, t uint64) string {
+	type lay struct {
+		b  *mBucket
+		at uint64
+	}
+	var ls []lay
+	for c, at := b, t; ; {
+		ls = append(ls, lay{c, at})
+		if r := m.ownView(c, key, at); r != nil {
+			for _, l := range ls {
+				anns := l.b.ann[key][r.version]
+				for i := len(anns) - 1; i >= 0; i-- {
+					if anns[i].stamp <= l.at {
+						return anns[i].tags
+					}
+				}
+			}
+			return ""
+		}
+		if c.parent == nil {
+			return ""
+		}
+		at = min(at, c.parent.Version)
+		c = m.buckets[c.parent.BucketID]
+	}
 }
 
 type model struct {
@@ -197,7 +235,7 @@ func runModel(t *testing.T, seed int64, ops int) {
 			if res.Bucket.ID != m.nextID {
 				fail("bucket id %d", res.Bucket.ID)
 			}
-			m.buckets[m.nextID] = &mBucket{id: m.nextID, name: name, live: true, keys: map[string][]*mRec{}}
+			m.buckets[m.nextID] = &mBucket{id: m.nextID, name: name, live: true, keys: map[string][]*mRec{}, ann: map[string]map[uint64][]mAnn{}}
 			m.byName[name] = m.nextID
 		case p < 4:
 			continue
@@ -217,7 +255,7 @@ func runModel(t *testing.T, seed int64, ops int) {
 			step(c, nil)
 			m.nextID++
 			m.buckets[m.nextID] = &mBucket{id: m.nextID, name: name, live: true, keys: map[string][]*mRec{},
-				parent: &Parent{BucketID: b.id, Version: base}, versioning: b.versioning}
+				parent: &Parent{BucketID: b.id, Version: base}, versioning: b.versioning, ann: map[string]map[uint64][]mAnn{}}
 			m.byName[name] = m.nextID
 		case p < 9:
 			continue
@@ -261,6 +299,20 @@ func runModel(t *testing.T, seed int64, ops int) {
 				m.supersedeNull(b, key, res.Version)
 			}
 			b.keys[key] = append(b.keys[key], r)
+		case p < 60: // change the tags of the latest version (PutObjectTagging)
+			key := randKey(rng)
+			tags := fmt.Sprint("t", i)
+			cur := m.view(b, key, latest)
+			c := &AnnotateObject{Bucket: b.name, Key: key, SetTags: true, Tags: map[string]string{"t": tags}}
+			if cur == nil || cur.marker {
+				step(c, ErrNoSuchKey)
+				continue
+			}
+			res := step(c, nil)
+			if b.ann[key] == nil {
+				b.ann[key] = map[uint64][]mAnn{}
+			}
+			b.ann[key][cur.version] = append(b.ann[key][cur.version], mAnn{res.Version, tags})
 		case p < 70: // delete
 			key := randKey(rng)
 			res := step(&DeleteObject{Bucket: b.name, Key: key}, nil)
@@ -326,6 +378,8 @@ func runModel(t *testing.T, seed int64, ops int) {
 					}
 				case err != nil || string(got.(*Object).Inline) != want.body:
 					fail("get %s/%q@%d: got %v %v, want %q", b.name, key, at, got, err, want.body)
+				case got.(*Object).Tags["t"] != m.tags(b, key, tAt):
+					fail("tags of %s/%q@%d: got %v, want %q", b.name, key, at, got.(*Object).Tags, m.tags(b, key, tAt))
 				default:
 					stats.found++
 				}

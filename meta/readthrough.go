@@ -393,41 +393,15 @@ func (r *Reader) GetObject(bucket, key, versionID string, at uint64) (*Object, e
 	if err != nil {
 		return nil, err
 	}
-	if versionID == "" {
-		o, err := r.view(b, key, t, true)
-		if err != nil {
-			return nil, err
-		}
-		if o == nil {
-			return nil, fmt.Errorf("%w: %q", ErrNoSuchKey, key)
-		}
-		if o.DeleteMarker {
-			return o, fmt.Errorf("%w: %q", ErrNoSuchKey, key)
-		}
-		return o, nil
-	}
-	null, version, err := ParseVersionID(versionID)
+	o, ls, owner, err := r.locate(b, key, versionID, t)
 	if err != nil {
+		return o, err
+	}
+	// Tags and ACL as of t (annotations of the version, see annotation.go).
+	if err := r.annotate(o, ls, owner); err != nil {
 		return nil, err
 	}
-	ls, err := r.chain(b, t)
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range ls {
-		o, err := r.findVersion(l.bucket.ID, key, null, version, l.at)
-		if err != nil {
-			return nil, err
-		}
-		if o == nil {
-			continue
-		}
-		if o.DeleteMarker {
-			return o, fmt.Errorf("%w: %q version %s", ErrMethodNotAllowed, key, versionID)
-		}
-		return o, nil
-	}
-	return nil, fmt.Errorf("%w: %q version %s", ErrNoSuchVersion, key, versionID)
+	return o, nil
 }
 
 // --- snapshots and lineage ---

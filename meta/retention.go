@@ -196,6 +196,9 @@ func (a *applier) supersedeIn(b *Bucket, key string, version uint64, recs []verR
 	if err := a.unref(o.Chunks); err != nil {
 		return err
 	}
+	if err := a.dropAnnotations(b.ID, key, version); err != nil {
+		return err
+	}
 	return a.del(k)
 }
 
@@ -236,12 +239,29 @@ func (a *applier) gcStep(b *Bucket, budget *int) (bool, error) {
 		return false, err
 	}
 	if ok {
+		if len(v) > 0 && v[0] == fmtV2 {
+			// The pass is in its annotation phase.
+			key, rest, ok2 := readName(v[1:])
+			d := decoder{b: rest}
+			version, started := d.u64(), d.boolean()
+			if !ok2 || d.done() != nil {
+				return false, fmt.Errorf("%w: gc pending value", ErrCorrupt)
+			}
+			return a.gcAnnotationPhase(b, key, version, started, budget)
+		}
 		if len(v) < 1 || v[0] != fmtV1 {
 			return false, fmt.Errorf("%w: gc pending value", ErrCorrupt)
 		}
 		var ok2 bool
 		if cursor, _, ok2 = readName(v[1:]); !ok2 {
 			return false, fmt.Errorf("%w: gc pending value", ErrCorrupt)
+		}
+	}
+	if b.State == BucketRetained {
+		// A deleted bucket's in-progress uploads go first.
+		more, err := a.dropUploads(b.ID, budget)
+		if err != nil || more {
+			return more, err
 		}
 	}
 	pins, err := a.pinsFor(b)
@@ -317,12 +337,43 @@ func (a *applier) gcStep(b *Bucket, budget *int) (bool, error) {
 		if err := a.unref(o.Chunks); err != nil {
 			return false, err
 		}
+		if err := a.dropAnnotations(b.ID, key, version); err != nil {
+			return false, err
+		}
 		if err := a.del(k); err != nil {
 			return false, err
 		}
 	}
 	if more {
 		return true, a.set(keyGCPending(b.ID), appendName([]byte{fmtV1}, last))
+	}
+	// The object versions are done; the annotations come next.
+	return a.gcAnnotationPhase(b, "", 0, false, budget)
+}
+
+// gcAnnotationPhase runs the annotation phase of b's GC pass from the
+// cursor and ends the pass (purging a retained bucket) when it is done.
+// The pending value of this phase is fmtV2 | name(key) | be64 version |
+// started.
+func (a *applier) gcAnnotationPhase(b *Bucket, key string, version uint64, started bool, budget *int) (bool, error) {
+	more, nk, nv := true, key, version
+	if *budget > 0 {
+		var err error
+		var k string
+		var v uint64
+		more, k, v, err = a.gcAnnotations(b, key, version, started, budget)
+		if err != nil {
+			return false, err
+		}
+		if k != "" || v != 0 {
+			nk, nv, started = k, v, true
+		}
+	}
+	if more {
+		e := encoder{b: appendName([]byte{fmtV2}, nk)}
+		e.u64(nv)
+		e.boolean(started)
+		return true, a.set(keyGCPending(b.ID), e.b)
 	}
 	if err := a.del(keyGCPending(b.ID)); err != nil {
 		return false, err
@@ -340,7 +391,14 @@ func (a *applier) maybePurge(b *Bucket, budget *int) (bool, error) {
 	if err != nil || len(forks) > 0 {
 		return false, err
 	}
-	if left, err := hasPrefix(a.txn, keyObjectBucket(b.ID)); err != nil || left {
+	left, err := hasPrefix(a.txn, keyObjectBucket(b.ID))
+	if err == nil && !left {
+		left, err = hasPrefix(a.txn, keyUploadBucket(b.ID))
+	}
+	if err == nil && !left {
+		left, err = hasPrefix(a.txn, keyAnnotationBucket(b.ID))
+	}
+	if err != nil || left {
 		if err != nil {
 			return false, err
 		}
@@ -348,6 +406,9 @@ func (a *applier) maybePurge(b *Bucket, budget *int) (bool, error) {
 		return true, a.markPending(b.ID)
 	}
 	if err := a.del(keyBucket(b.ID)); err != nil {
+		return false, err
+	}
+	if err := a.del(keyAnnotated(b.ID)); err != nil {
 		return false, err
 	}
 	delete(a.pins, b.ID)

@@ -111,7 +111,10 @@ type Object struct {
 	ContentLanguage    string
 	Expires            string
 	UserMeta           map[string]string // lower-case names without the x-amz-meta- prefix
-	Tags               map[string]string // object tags (x-amz-tagging), set when the version is written
+	Tags               map[string]string // object tags (x-amz-tagging); an annotation may replace them
+	// ACL is the version's canned ACL ("" is private); an annotation may
+	// replace it.
+	ACL string
 
 	Inline []byte     // the whole body when small; nil otherwise
 	Chunks []Chunk    // the body's chunks in order when not inline

@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"crypto/hmac"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -11,6 +12,12 @@ import (
 
 // maxPresignExpires is the longest X-Amz-Expires: one week.
 const maxPresignExpires = 7 * 24 * 60 * 60
+
+// Out-of-range X-Amz-Expires values (403, as S3 answers them).
+var (
+	errPresignExpiresNegative = ErrAccessDenied.WithMessage("X-Amz-Expires must be non-negative")
+	errPresignExpiresTooLong  = ErrAccessDenied.WithMessage("X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds")
+)
 
 func malformedQuery(msg string) *APIError {
 	return ErrAuthorizationQueryMalformed.WithMessage(msg)
@@ -46,14 +53,16 @@ func (a *Authenticator) verifyPresignV4(r *AuthRequest, q authQuery) (*AuthResul
 	}
 	expires, err := strconv.ParseInt(expiresStr, 10, 64)
 	switch {
+	// An expiry out of range is refused with 403, as S3 does (and as the
+	// conformance suites check); a value that is not a number is malformed.
 	case err != nil && len(expiresStr) > 0 && expiresStr[0] == '-':
-		return nil, malformedQuery("X-Amz-Expires must be non-negative")
+		return nil, errPresignExpiresNegative
 	case err != nil:
 		return nil, malformedQuery("X-Amz-Expires should be a number")
 	case expires < 0:
-		return nil, malformedQuery("X-Amz-Expires must be non-negative")
+		return nil, errPresignExpiresNegative
 	case expires > maxPresignExpires:
-		return nil, malformedQuery("X-Amz-Expires must be less than a week (in seconds) that is 604800")
+		return nil, errPresignExpiresTooLong
 	}
 	if amzDate[:len(scopeDate)] != cred.date {
 		return nil, malformedQuery("Invalid credential date. Date is not the same as X-Amz-Date.")
@@ -73,16 +82,23 @@ func (a *Authenticator) verifyPresignV4(r *AuthRequest, q authQuery) (*AuthResul
 		return nil, aerr
 	}
 
+	// hashed is the payload hash the signature covers; claimed is the
+	// one the body must match, which may come from an unsigned header: a
+	// claim nobody checks must not be stored as if it had been.
 	hashed, ok := q.get("X-Amz-Content-Sha256")
 	if !ok {
 		hashed = unsignedPayload
-		for _, h := range signed {
-			if h == "x-amz-content-sha256" {
-				hashed = r.Header.Get(headerContentSHA256)
-			}
+		if slices.Contains(signed, "x-amz-content-sha256") {
+			hashed = r.Header.Get(headerContentSHA256)
 		}
 	}
-	mode, sum, aerr := parsePayloadMode(hashed)
+	claimed := hashed
+	if hashed == unsignedPayload {
+		if v := r.Header.Get(headerContentSHA256); v != "" {
+			claimed = v
+		}
+	}
+	mode, sum, aerr := parsePayloadMode(claimed)
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -260,16 +260,17 @@ func (a *Authenticator) verifyHeaderV4(r *AuthRequest, q authQuery, authz string
 }
 
 // checkSignedHeaders requires host among the signed headers and every
-// x-amz-* header of the request to be signed, as S3 does: an unsigned
-// x-amz-* header could otherwise be added to a captured request. A
-// presigned request may carry an unsigned x-amz-content-sha256, which its
-// signature does not cover.
+// header that must be signed (mustSign) to be signed, as S3 does for
+// x-amz-*: an unsigned one could otherwise be added to a captured request
+// or a presigned URL. A presigned request may carry an unsigned
+// x-amz-content-sha256, which its signature does not cover (the body is
+// checked against it instead).
 func checkSignedHeaders(h http.Header, signed []string, presign bool) *APIError {
 	if !slices.Contains(signed, "host") {
 		return ErrHeadersNotSigned.WithMessage(ErrHeadersNotSigned.Message + ": host")
 	}
 	for k := range h {
-		if len(k) < 6 || !strings.EqualFold(k[:6], "x-amz-") {
+		if !mustSign(k) {
 			continue
 		}
 		lk := strings.ToLower(k)
@@ -281,6 +282,17 @@ func checkSignedHeaders(h http.Header, signed []string, presign bool) *APIError 
 		}
 	}
 	return nil
+}
+
+// mustSign reports a header that a signature must cover: x-amz-*, and the
+// headers that change what a request does beyond S3 (X-Tigris-* for
+// snapshots and forks, X-Forkstore-*). Any letter case.
+func mustSign(name string) bool {
+	return hasPrefixFold(name, "x-amz-") || hasPrefixFold(name, "x-tigris-") || hasPrefixFold(name, "x-forkstore-")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // signingKey derives kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), "s3"), "aws4_request").

@@ -401,8 +401,8 @@ func TestPresignV4Errors(t *testing.T) {
 		{"wrong region", "eu-west-1", nil, "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; the region 'us-east-1' is wrong; expecting 'eu-west-1'"},
 		{"bad date", "us-east-1", set("X-Amz-Date", "2024-02-03T04:05:06Z"), "AuthorizationQueryParametersError", "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""},
 		{"date not the scope date", "us-east-1", set("X-Amz-Date", "20240204T040506Z"), "AuthorizationQueryParametersError", "Invalid credential date. Date is not the same as X-Amz-Date."},
-		{"expires too long", "us-east-1", set("X-Amz-Expires", "604801"), "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is 604800"},
-		{"expires negative", "us-east-1", set("X-Amz-Expires", "-1"), "AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative"},
+		{"expires too long", "us-east-1", set("X-Amz-Expires", "604801"), "AccessDenied", "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds"},
+		{"expires negative", "us-east-1", set("X-Amz-Expires", "-1"), "AccessDenied", "X-Amz-Expires must be non-negative"},
 		{"expires not a number", "us-east-1", set("X-Amz-Expires", "soon"), "AuthorizationQueryParametersError", "X-Amz-Expires should be a number"},
 		{"bad signed headers", "us-east-1", set("X-Amz-SignedHeaders", "host;;"), "AuthorizationQueryParametersError", ""},
 		{"host not signed", "us-east-1", set("X-Amz-SignedHeaders", "x-amz-date"), "AccessDenied", "There were headers present in the request which were not signed: host"},
@@ -435,8 +435,8 @@ func TestPresignV4Errors(t *testing.T) {
 }
 
 // TestPresignV4Payload: a presigned PUT is UNSIGNED-PAYLOAD unless the URL
-// gives X-Amz-Content-Sha256, which the body must then match; an unsigned
-// x-amz-content-sha256 header is ignored.
+// gives X-Amz-Content-Sha256, which the body must then match; so must an
+// unsigned x-amz-content-sha256 header (TestPresignV4UnsignedContentSHA256).
 func TestPresignV4Payload(t *testing.T) {
 	now := time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC)
 	body := []byte("presigned payload")
@@ -448,7 +448,7 @@ func TestPresignV4Payload(t *testing.T) {
 		code   string
 	}{
 		{"unsigned", nil, "", body, ""},
-		{"unsigned, stray header", nil, sha256Hex([]byte("x")), body, ""},
+		{"unsigned, stray header", nil, sha256Hex([]byte("x")), body, "XAmzContentSHA256Mismatch"},
 		{"hash matches", url.Values{"X-Amz-Content-Sha256": {sha256Hex(body)}}, "", body, ""},
 		{"hash differs", url.Values{"X-Amz-Content-Sha256": {sha256Hex(body)}}, "", []byte("other payload"), "XAmzContentSHA256Mismatch"},
 	} {

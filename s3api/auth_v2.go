@@ -75,6 +75,20 @@ var v2SubResources = map[string]int{
 // maxV2Candidates bounds the strings to sign tried for one request.
 const maxV2Candidates = 64
 
+// unsignableV2 refuses a SigV2 request carrying a header that must be
+// signed but that SigV2 cannot sign: its string to sign covers only the
+// x-amz-* headers, so X-Tigris-* and X-Forkstore-* headers (which change
+// what the request does) need Signature Version 4.
+func unsignableV2(h http.Header) *APIError {
+	for k := range h {
+		if mustSign(k) && !hasPrefixFold(k, "x-amz-") {
+			return ErrHeadersNotSigned.WithMessage(ErrHeadersNotSigned.Message + ": " + strings.ToLower(k) +
+				" (Signature Version 2 cannot sign it: use Signature Version 4)")
+		}
+	}
+	return nil
+}
+
 // verifyPresignV2 authenticates the query form
 // ?AWSAccessKeyId=AKID&Expires=unix-seconds&Signature=base64.
 func (a *Authenticator) verifyPresignV2(r *AuthRequest, q authQuery) (*AuthResult, *APIError) {
@@ -83,6 +97,9 @@ func (a *Authenticator) verifyPresignV2(r *AuthRequest, q authQuery) (*AuthResul
 	rawSig, ok3 := rawQueryValue(r.RawQuery, "Signature")
 	if !ok1 || !ok2 || !ok3 || accessKey == "" || rawSig == "" {
 		return nil, ErrAccessDenied.WithMessage("Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+	}
+	if aerr := unsignableV2(r.Header); aerr != nil {
+		return nil, aerr
 	}
 	exp, err := strconv.ParseInt(expires, 10, 64)
 	if err != nil {
@@ -126,6 +143,9 @@ func (a *Authenticator) verifyHeaderV2(r *AuthRequest, q authQuery, authz string
 		return nil, ErrInvalidArgument.WithMessage("AWS authorization header is invalid.  Expected AwsAccessKeyId:signature")
 	}
 	accessKey, sig := cred[:i], cred[i+1:]
+	if aerr := unsignableV2(r.Header); aerr != nil {
+		return nil, aerr
+	}
 
 	date, amzDate := r.Header.Get("Date"), r.Header.Get("X-Amz-Date")
 	ts := amzDate

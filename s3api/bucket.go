@@ -31,7 +31,12 @@ func (s *Server) createBucket(r *request) (*response, error) {
 		return nil, err
 	}
 	if _, err := s.svc.CreateBucket(r.ctx, gateway.CreateBucketInput{Name: b, Region: region}); err != nil {
-		return nil, err
+		// In us-east-1, creating a bucket you already own succeeds again
+		// (S3's legacy behaviour there); other regions answer
+		// BucketAlreadyOwnedByYou.
+		if !errors.Is(err, meta.ErrBucketExists) || s.region != usEast1 {
+			return nil, err
+		}
 	}
 	r.set("Location", "/"+b)
 	return &response{}, nil
@@ -275,4 +280,36 @@ func (s *Server) getBucketConfig(r *request) (*response, error) {
 		return nil, err
 	}
 	return nil, unconfigured[r.route.Unsupported]
+}
+
+// getBucketRequestPayment is GetBucketRequestPayment: the bucket owner
+// pays for every request (s3cmd info asks).
+func (s *Server) getBucketRequestPayment(r *request) (*response, error) {
+	if _, err := s.svc.HeadBucket(r.ctx, r.route.Bucket); err != nil {
+		return nil, err
+	}
+	return &response{xml: RequestPaymentConfiguration{Payer: "BucketOwner"}}, nil
+}
+
+// putBucketRequestPayment is PutBucketRequestPayment: "BucketOwner" is
+// what every bucket has; "Requester" (requester pays) is not implemented.
+func (s *Server) putBucketRequestPayment(r *request) (*response, error) {
+	data, err := r.readSmallBody()
+	if err != nil {
+		return nil, err
+	}
+	var cfg requestPaymentRequest
+	if err := unmarshalXML(data, &cfg); err != nil {
+		return nil, err
+	}
+	if _, err := s.svc.HeadBucket(r.ctx, r.route.Bucket); err != nil {
+		return nil, err
+	}
+	switch strings.TrimSpace(cfg.Payer) {
+	case "BucketOwner":
+		return &response{}, nil
+	case "Requester":
+		return nil, ErrNotImplemented.WithMessage("Requester Pays is not implemented.")
+	}
+	return nil, ErrMalformedXML
 }

@@ -65,9 +65,16 @@ func (r *request) checksumRequest() (*checksumReq, error) {
 		if cs.alg == "" {
 			return nil, invalidRequest("The algorithm type you specified in x-amz-checksum- header is invalid.")
 		}
-		v, err := checksum.Decode(cs.alg, strings.TrimSpace(r.header.Get(names[0])))
+		raw := strings.TrimSpace(r.header.Get(names[0]))
+		v, err := checksum.Decode(cs.alg, raw)
 		if err != nil {
-			return nil, invalidRequest(fmt.Sprintf("Value for x-amz-checksum-%s header is invalid.", strings.ToLower(cs.alg)))
+			if !base64Alphabet(raw) {
+				return nil, invalidRequest(fmt.Sprintf("Value for x-amz-checksum-%s header is invalid.", strings.ToLower(cs.alg)))
+			}
+			// A value in base64's alphabet that is not a digest of this
+			// algorithm can never match: AWS answers BadDigest, as for
+			// any other wrong value.
+			return nil, ErrBadChecksum.WithMessage(fmt.Sprintf("The %s you specified did not match the calculated checksum.", cs.alg))
 		}
 		cs.value = v
 	}
@@ -100,6 +107,23 @@ func (r *request) checksumRequest() (*checksumReq, error) {
 		}
 	}
 	return cs, nil
+}
+
+// base64Alphabet reports whether s is non-empty and uses only the
+// characters of standard base64 (padding included).
+func base64Alphabet(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/', c == '=':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // contentMD5 decodes the Content-MD5 header (nil when absent); it must be

@@ -221,7 +221,12 @@ func TestParseSnapshotHeader(t *testing.T) {
 // TestStripAWSChunked checks that Content-Encoding: aws-chunked is not
 // stored (PutObject).
 func TestStripAWSChunked(t *testing.T) {
-	for in, want := range map[string]string{"aws-chunked": "", "aws-chunked,gzip": "gzip", "gzip, aws-chunked": "gzip", "gzip": "gzip", "": ""} {
+	for in, want := range map[string]string{
+		"aws-chunked": "", "aws-chunked,gzip": "gzip", "gzip, aws-chunked": "gzip", "gzip": "gzip", "": "",
+		// The client's remaining codings are kept as sent.
+		"aws-chunked, deflate, gzip": "deflate, gzip", "deflate,  gzip": "deflate,  gzip",
+		"deflate, AWS-CHUNKED, gzip": "deflate, gzip",
+	} {
 		if got := stripAWSChunked(in); got != want {
 			t.Errorf("%q: got %q want %q", in, got, want)
 		}

@@ -110,7 +110,13 @@ func (s *Server) copyObject(r *request) (*response, error) {
 	if src.Size > maxCopySource {
 		return nil, invalidRequest(fmt.Sprintf("The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(maxCopySource)))
 	}
-	if cs.bucket == r.route.Bucket && cs.key == r.route.Key && cs.versionID == "" && !replace {
+	class := strings.TrimSpace(r.header.Get("X-Amz-Storage-Class"))
+	if class != "" && !validStorageClass(class) {
+		return nil, errInvalidStorageClass
+	}
+	// Naming a storage class is a change (rclone's settier copies an
+	// object onto itself with only that); forkstore keeps one class.
+	if cs.bucket == r.route.Bucket && cs.key == r.route.Key && cs.versionID == "" && !replace && class == "" {
 		return nil, invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	o, err := s.svc.CopyObject(r.ctx, &gateway.CopyObjectInput{
@@ -132,4 +138,16 @@ func (s *Server) copyObject(r *request) (*response, error) {
 		res.ChecksumType = o.Checksum.Type
 	}
 	return &response{xml: res}, nil
+}
+
+// validStorageClass reports the storage classes S3 knows. forkstore
+// accepts each and stores every object the same way (reported as
+// STANDARD).
+func validStorageClass(c string) bool {
+	switch c {
+	case "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+		"GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS":
+		return true
+	}
+	return false
 }

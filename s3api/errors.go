@@ -13,25 +13,28 @@ import (
 // S3 errors used only by the front end's handlers and the table below
 // (AWS codes, statuses and messages). The shared ones are in apierror.go.
 var (
-	errNoSuchBucket             = &APIError{"NoSuchBucket", "The specified bucket does not exist", http.StatusNotFound}
-	errBucketAlreadyOwnedByYou  = &APIError{"BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", http.StatusConflict}
-	errBucketAlreadyExists      = &APIError{"BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.", http.StatusConflict}
-	errBucketNotEmpty           = &APIError{"BucketNotEmpty", "The bucket you tried to delete is not empty", http.StatusConflict}
-	errInvalidBucketName        = &APIError{"InvalidBucketName", "The specified bucket is not valid.", http.StatusBadRequest}
-	errInvalidTag               = &APIError{"InvalidTag", "The tag provided was not a valid tag.", http.StatusBadRequest}
-	errNoSuchKey                = &APIError{"NoSuchKey", "The specified key does not exist.", http.StatusNotFound}
-	errNoSuchVersion            = &APIError{"NoSuchVersion", "The specified version does not exist.", http.StatusNotFound}
-	errKeyTooLong               = &APIError{"KeyTooLongError", "Your key is too long", http.StatusBadRequest}
-	errInvalidObjectKey         = &APIError{"InvalidArgument", "Object key is not valid UTF-8 or is empty.", http.StatusBadRequest}
-	errPreconditionFailed       = &APIError{"PreconditionFailed", "At least one of the pre-conditions you specified did not hold", http.StatusPreconditionFailed}
-	errNotModified              = &APIError{"NotModified", "Not Modified", http.StatusNotModified}
-	errNoSuchUpload             = &APIError{"NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.", http.StatusNotFound}
-	errInvalidPart              = &APIError{"InvalidPart", "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.", http.StatusBadRequest}
-	errInvalidPartOrder         = &APIError{"InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.", http.StatusBadRequest}
-	errEntityTooSmall           = &APIError{"EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.", http.StatusBadRequest}
-	errInvalidPartNumberArg     = &APIError{"InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive", http.StatusBadRequest}
-	errInvalidPartNumber        = &APIError{"InvalidPartNumber", "The requested partnumber is not satisfiable", http.StatusRequestedRangeNotSatisfiable}
+	errNoSuchBucket            = &APIError{"NoSuchBucket", "The specified bucket does not exist", http.StatusNotFound}
+	errBucketAlreadyOwnedByYou = &APIError{"BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", http.StatusConflict}
+	errBucketAlreadyExists     = &APIError{"BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.", http.StatusConflict}
+	errBucketNotEmpty          = &APIError{"BucketNotEmpty", "The bucket you tried to delete is not empty", http.StatusConflict}
+	errInvalidBucketName       = &APIError{"InvalidBucketName", "The specified bucket is not valid.", http.StatusBadRequest}
+	errInvalidTag              = &APIError{"InvalidTag", "The tag provided was not a valid tag.", http.StatusBadRequest}
+	errNoSuchKey               = &APIError{"NoSuchKey", "The specified key does not exist.", http.StatusNotFound}
+	errNoSuchVersion           = &APIError{"NoSuchVersion", "The specified version does not exist.", http.StatusNotFound}
+	errKeyTooLong              = &APIError{"KeyTooLongError", "Your key is too long", http.StatusBadRequest}
+	errInvalidObjectKey        = &APIError{"InvalidArgument", "Object key is not valid UTF-8 or is empty.", http.StatusBadRequest}
+	errPreconditionFailed      = &APIError{"PreconditionFailed", "At least one of the pre-conditions you specified did not hold", http.StatusPreconditionFailed}
+	errNotModified             = &APIError{"NotModified", "Not Modified", http.StatusNotModified}
+	errNoSuchUpload            = &APIError{"NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.", http.StatusNotFound}
+	errInvalidPart             = &APIError{"InvalidPart", "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.", http.StatusBadRequest}
+	errInvalidPartOrder        = &APIError{"InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.", http.StatusBadRequest}
+	errEntityTooSmall          = &APIError{"EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.", http.StatusBadRequest}
+	errInvalidPartNumberArg    = &APIError{"InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive", http.StatusBadRequest}
+	// errPartNotInObject is GetObject/HeadObject with a partNumber the
+	// object does not have (AWS: 400 InvalidPart).
+	errPartNotInObject          = &APIError{"InvalidPart", "The requested partnumber is not satisfiable", http.StatusBadRequest}
 	errInvalidRange             = &APIError{"InvalidRange", "The requested range is not satisfiable", http.StatusRequestedRangeNotSatisfiable}
+	errInvalidStorageClass      = &APIError{"InvalidStorageClass", "The storage class you specified is not valid", http.StatusBadRequest}
 	errInvalidURI               = &APIError{"InvalidURI", "Couldn't parse the specified URI.", http.StatusBadRequest}
 	errInvalidLocation          = &APIError{"InvalidLocationConstraint", "The specified location-constraint is not valid", http.StatusBadRequest}
 	errIllegalLocation          = &APIError{"IllegalLocationConstraintException", "The location constraint is incompatible for the region specific endpoint this request was sent to.", http.StatusBadRequest}

@@ -29,6 +29,7 @@ var readOnlyOps = map[Operation]bool{
 	OpCreateMultipartUpload: true, OpUploadPart: true, OpCompleteMultipartUpload: true,
 	OpAbortMultipartUpload: true, OpPutBucketVersioning: true, OpCreateBucket: true,
 	OpForkBucket: true, OpCreateSnapshot: true,
+	OpPutObjectTagging: true, OpDeleteObjectTagging: true,
 }
 
 // readAt resolves X-Tigris-Snapshot-Version for reads of bucket: a decimal
@@ -79,6 +80,9 @@ func (s *Server) forkBucket(r *request) (*response, error) {
 	}
 	src := strings.TrimSpace(r.header.Get(hdrForkSource))
 	snap := strings.TrimSpace(r.header.Get(hdrForkSourceSnapshot))
+	if src == "" {
+		return nil, invalidArg(hdrForkSource+" must name the bucket to fork.", hdrForkSource, src)
+	}
 	region, err := s.locationConstraint(r)
 	if err != nil {
 		return nil, err

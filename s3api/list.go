@@ -2,6 +2,8 @@ package s3api
 
 import (
 	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
 	"strconv"
 	"strings"
 
@@ -129,18 +131,33 @@ func (s *Server) listObjectsV1(r *request) (*response, error) {
 	return &response{xml: out}, nil
 }
 
-// encodeToken and decodeToken make continuation tokens opaque: base64url
-// of the key to continue after.
+// encodeToken and decodeToken make continuation tokens opaque and checked:
+// base64url of a format byte, the key to continue after and a CRC-32C of
+// both, so that a token the server did not issue is refused
+// (InvalidArgument, as AWS answers) instead of listing from wherever it
+// happens to decode to.
+const tokenFormat = 1
+
+var tokenCRC = crc32.MakeTable(crc32.Castagnoli)
+
 func encodeToken(after string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(after))
+	b := make([]byte, 0, 1+len(after)+4)
+	b = append(b, tokenFormat)
+	b = append(b, after...)
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, tokenCRC))
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func decodeToken(tok string) (string, bool) {
-	if tok == "" {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) < 5 || b[0] != tokenFormat {
 		return "", false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	return string(b), err == nil
+	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
+	if crc32.Checksum(body, tokenCRC) != sum {
+		return "", false
+	}
+	return string(body[1:]), true
 }
 
 // listObjectsV2 is ListObjectsV2: continuation-token takes precedence over

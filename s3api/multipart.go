@@ -96,7 +96,8 @@ func (s *Server) uploadPartCopy(r *request) (*response, error) {
 			return nil, invalidArg("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy", "x-amz-copy-source-range", v)
 		}
 		if br.last >= src.Size {
-			return nil, invalidArg(fmt.Sprintf("Range specified is not valid for source object of size: %d", src.Size), "x-amz-copy-source-range", v)
+			// Well-formed but beyond the source: InvalidRange, as AWS.
+			return nil, rangeNotSatisfiable(v, src.Size)
 		}
 		offset, length = br.first, br.last-br.first+1
 	}

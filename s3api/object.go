@@ -2,15 +2,19 @@ package s3api
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/forkstore/forkstore/gateway"
@@ -92,18 +96,28 @@ func isAWSChunked(h http.Header) bool {
 }
 
 // stripAWSChunked removes the aws-chunked coding from Content-Encoding:
-// it describes the transfer, not the stored object.
+// it describes the transfer, not the stored object. The other codings are
+// kept exactly as the client wrote them ("aws-chunked, deflate, gzip"
+// stores "deflate, gzip").
 func stripAWSChunked(v string) string {
 	if v == "" {
 		return ""
 	}
-	var keep []string
-	for _, e := range strings.Split(v, ",") {
-		e = strings.TrimSpace(e)
-		if e != "" && !strings.EqualFold(e, "aws-chunked") {
-			keep = append(keep, e)
+	parts := strings.Split(v, ",")
+	keep := parts[:0]
+	for _, e := range parts {
+		if t := strings.TrimSpace(e); t == "" || strings.EqualFold(t, "aws-chunked") {
+			continue
 		}
+		keep = append(keep, e)
 	}
+	if len(keep) == len(parts) {
+		return v
+	}
+	if len(keep) == 0 {
+		return ""
+	}
+	keep[0] = strings.TrimLeft(keep[0], " \t")
 	return strings.Join(keep, ",")
 }
 
@@ -133,7 +147,7 @@ func (r *request) objectFromHeaders() (meta.Object, error) {
 			obj.UserMeta = make(map[string]string)
 		}
 		name = strings.ToLower(name)
-		v := strings.Join(vs, ",")
+		v := decodeMetaValue(strings.Join(vs, ","))
 		obj.UserMeta[name] = v
 		total += len(name) + len(v)
 	}
@@ -146,6 +160,40 @@ func (r *request) objectFromHeaders() (meta.Object, error) {
 	}
 	obj.Tags = tags
 	return obj, nil
+}
+
+// decodeMetaValue is a user metadata value as S3 stores it: RFC 2047
+// encoded words are decoded, and bytes that are not UTF-8 are taken as
+// ISO-8859-1 (what HTTP header bytes are), so the stored value is UTF-8.
+func decodeMetaValue(v string) string {
+	if strings.Contains(v, "=?") {
+		if d, err := metaWordDecoder.DecodeHeader(v); err == nil {
+			v = d
+		}
+	}
+	if utf8.ValidString(v) {
+		return v
+	}
+	b := make([]rune, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		b = append(b, rune(v[i]))
+	}
+	return string(b)
+}
+
+var metaWordDecoder = &mime.WordDecoder{}
+
+// encodeMetaValue is a stored user metadata value as S3 returns it:
+// printable US-ASCII as is, anything else as one RFC 2047 encoded word
+// ("=?UTF-8?B?...?="), which keeps the header mail-safe and the bytes
+// recoverable.
+func encodeMetaValue(v string) string {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c > 0x7e {
+			return "=?UTF-8?B?" + base64.StdEncoding.EncodeToString([]byte(v)) + "?="
+		}
+	}
+	return v
 }
 
 // S3's limits on object tags.
@@ -212,24 +260,136 @@ func (s *Server) getObjectTagging(r *request) (*response, error) {
 	return &response{xml: res}, nil
 }
 
+// taggingRequest decodes a Tagging document in any namespace.
+type taggingRequest struct {
+	XMLName xml.Name `xml:"Tagging"`
+	Tags    []Tag    `xml:"TagSet>Tag"`
+}
+
+// decodeTagging reads a PutObjectTagging body: at most 10 tags, unique
+// keys, S3's key and value lengths (InvalidTag otherwise).
+func decodeTagging(data []byte) (map[string]string, error) {
+	var doc taggingRequest
+	if err := unmarshalXML(data, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Tags) > maxTags {
+		return nil, errInvalidTag.WithMessage("Object tags cannot be greater than 10")
+	}
+	tags := make(map[string]string, len(doc.Tags))
+	for _, t := range doc.Tags {
+		if _, dup := tags[t.Key]; dup {
+			return nil, errInvalidTag.WithMessage("Cannot provide multiple Tags with the same key")
+		}
+		if t.Key == "" || len(t.Key) > maxTagKeyLen || !utf8.ValidString(t.Key) {
+			return nil, errInvalidTag.WithMessage("The TagKey you have provided is invalid")
+		}
+		if len(t.Value) > maxTagValueLen || !utf8.ValidString(t.Value) {
+			return nil, errInvalidTag.WithMessage("The TagValue you have provided is invalid")
+		}
+		tags[t.Key] = t.Value
+	}
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	return tags, nil
+}
+
+// putObjectTagging is PutObjectTagging: it replaces the tag set of a
+// version (the latest without versionId).
+func (s *Server) putObjectTagging(r *request) (*response, error) {
+	vid, err := r.versionIDParam()
+	if err != nil {
+		return nil, err
+	}
+	data, err := r.readSmallBody()
+	if err != nil {
+		return nil, err
+	}
+	tags, err := decodeTagging(data)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.svc.AnnotateObject(r.ctx, gateway.AnnotateObjectInput{
+		Bucket: r.route.Bucket, Key: r.route.Key, VersionID: vid, SetTags: true, Tags: tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+	setVersionHeader(r, o)
+	return &response{}, nil
+}
+
+// deleteObjectTagging is DeleteObjectTagging: the version's tag set
+// becomes empty (204).
+func (s *Server) deleteObjectTagging(r *request) (*response, error) {
+	vid, err := r.versionIDParam()
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.svc.AnnotateObject(r.ctx, gateway.AnnotateObjectInput{
+		Bucket: r.route.Bucket, Key: r.route.Key, VersionID: vid, SetTags: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	setVersionHeader(r, o)
+	return &response{status: http.StatusNoContent, noBody: true}, nil
+}
+
 // writeConditions parses the conditional-write headers of PutObject,
-// CopyObject and CompleteMultipartUpload. S3 supports If-None-Match only
-// as "*".
+// CopyObject (destination) and CompleteMultipartUpload: If-Match and
+// If-None-Match, each "*" or an ETag. They are evaluated in apply against
+// the key's current version (a fork's inherited objects included).
 func (r *request) writeConditions() (ifMatch, ifNoneMatch string, err error) {
-	if v := strings.TrimSpace(r.header.Get("If-None-Match")); v != "" {
-		if v != "*" {
-			return "", "", ErrNotImplemented.WithMessage("A header you provided implies functionality that is not implemented: If-None-Match supports only *.")
-		}
-		ifNoneMatch = "*"
+	return condETag(r.header.Get("If-Match")), condETag(r.header.Get("If-None-Match")), nil
+}
+
+// condETag normalises an If-Match/If-None-Match value: "*", or the
+// quoted ETag ("" when absent).
+func condETag(v string) string {
+	v = strings.TrimSpace(v)
+	switch v {
+	case "", "*":
+		return v
 	}
-	if v := strings.TrimSpace(r.header.Get("If-Match")); v != "" {
-		if v == "*" {
-			ifMatch = "*"
-		} else {
-			ifMatch = quoteETag(v)
+	return quoteETag(v)
+}
+
+// deleteConditions parses DeleteObject's conditions: If-Match,
+// x-amz-if-match-last-modified-time (an HTTP date, so to the second) and
+// x-amz-if-match-size.
+func (r *request) deleteConditions() (meta.DeleteCondition, error) {
+	c := meta.DeleteCondition{IfMatch: condETag(r.header.Get("If-Match"))}
+	if v := strings.TrimSpace(r.header.Get("X-Amz-If-Match-Last-Modified-Time")); v != "" {
+		t, err := http.ParseTime(v)
+		if err != nil {
+			if t, err = time.Parse(time.RFC3339Nano, v); err != nil {
+				return c, invalidArg("Invalid x-amz-if-match-last-modified-time.", "x-amz-if-match-last-modified-time", v)
+			}
 		}
+		c.ModifiedFrom, c.ModifiedTo = timeWindow(t)
 	}
-	return ifMatch, ifNoneMatch, nil
+	if v := strings.TrimSpace(r.header.Get("X-Amz-If-Match-Size")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return c, invalidArg("Invalid x-amz-if-match-size.", "x-amz-if-match-size", v)
+		}
+		c.Size, c.HasSize = n, true
+	}
+	return c, nil
+}
+
+// timeWindow is the [from, to) range of LastModified values (Unix ns)
+// that match a time given to the second (or, with a fraction, to the
+// millisecond, the precision of S3's XML timestamps).
+func timeWindow(t time.Time) (from, to int64) {
+	step := time.Second
+	if t.Nanosecond() != 0 {
+		step = time.Millisecond
+	}
+	t = t.Truncate(step)
+	return t.UnixNano(), t.Add(step).UnixNano()
 }
 
 // quoteETag returns an entity tag in its stored, quoted form.
@@ -435,7 +595,7 @@ func setObjectHeaders(r *request, o *meta.Object) {
 	h := &r.c.Response().Header
 	h.DisableNormalizing()
 	for _, k := range names {
-		h.Set("x-amz-meta-"+k, o.UserMeta[k])
+		h.Set("x-amz-meta-"+k, encodeMetaValue(o.UserMeta[k]))
 	}
 	h.EnableNormalizing()
 	if len(o.Tags) > 0 {
@@ -500,12 +660,12 @@ func partNumberParam(r *request) (int, error) {
 func partRange(o *meta.Object, n int) (offset, length int64, err error) {
 	if len(o.Parts) == 0 {
 		if n != 1 {
-			return 0, 0, errInvalidPartNumber
+			return 0, 0, errPartNotInObject
 		}
 		return 0, o.Size, nil
 	}
 	if n > len(o.Parts) {
-		return 0, 0, errInvalidPartNumber
+		return 0, 0, errPartNotInObject
 	}
 	for i := 0; i < n-1; i++ {
 		offset += o.Parts[i].Size
@@ -523,8 +683,13 @@ func (s *Server) deleteObject(r *request) (*response, error) {
 	if len(r.route.Key) > gateway.MaxKeyLength {
 		return nil, errKeyTooLong
 	}
-	res, err := s.svc.DeleteObject(r.ctx, r.route.Bucket, r.route.Key, vid)
-	if err != nil && !isNotFound(err) {
+	cond, err := r.deleteConditions()
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.svc.DeleteObject(r.ctx, r.route.Bucket, r.route.Key, vid, cond)
+	if err != nil && (!isNotFound(err) || cond.IfMatch != "") {
+		// If-Match on a key without a current version is 404 NoSuchKey.
 		return nil, err
 	}
 	if err == nil {
@@ -552,20 +717,23 @@ func (s *Server) deleteObjects(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	items := make([]meta.DeleteItem, len(req.Objects))
-	for i, o := range req.Objects {
-		items[i] = meta.DeleteItem{Key: o.Key, VersionID: o.VersionID}
-	}
-	// Version ids are checked here so a bad one fails only its entry.
+	// Version ids and conditions are checked here so a bad one fails
+	// only its entry.
 	var bad []DeleteErrorXML
-	valid := items[:0:0]
-	for _, it := range items {
+	valid := make([]meta.DeleteItem, 0, len(req.Objects))
+	for _, o := range req.Objects {
+		it := meta.DeleteItem{Key: o.Key, VersionID: o.VersionID}
+		var err error
 		if it.VersionID != "" {
-			if _, err := checkVersionID(it.VersionID, "versionId"); err != nil {
-				api, _, _ := toAPIError(err)
-				bad = append(bad, DeleteErrorXML{Key: it.Key, VersionID: it.VersionID, Code: api.Code, Message: api.Message})
-				continue
-			}
+			_, err = checkVersionID(it.VersionID, "versionId")
+		}
+		if err == nil {
+			it.DeleteCondition, err = o.condition()
+		}
+		if err != nil {
+			api, _, _ := toAPIError(err)
+			bad = append(bad, DeleteErrorXML{Key: it.Key, VersionID: it.VersionID, Code: api.Code, Message: api.Message})
+			continue
 		}
 		valid = append(valid, it)
 	}
@@ -580,7 +748,7 @@ func (s *Server) deleteObjects(r *request) (*response, error) {
 			if key == "" && i < len(valid) {
 				key = valid[i].Key
 			}
-			if res.Err != nil && !isNotFound(res.Err) {
+			if res.Err != nil && (!isNotFound(res.Err) || (i < len(valid) && valid[i].IfMatch != "")) {
 				api, _, known := toAPIError(res.Err)
 				if !known || api.Status >= 500 {
 					s.log.Error("delete entry failed", "request_id", r.id, "bucket", r.route.Bucket, "key", key, "err", res.Err.Error())

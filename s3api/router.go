@@ -38,16 +38,22 @@ const (
 	OpGetBucketVersioning  Operation = "GetBucketVersioning"
 	OpPutBucketVersioning  Operation = "PutBucketVersioning"
 	OpGetBucketAcl         Operation = "GetBucketAcl"
-	OpDeleteObjects        Operation = "DeleteObjects"
+	// Request payment: the bucket owner always pays.
+	OpGetBucketRequestPayment Operation = "GetBucketRequestPayment"
+	OpPutBucketRequestPayment Operation = "PutBucketRequestPayment"
+	OpDeleteObjects           Operation = "DeleteObjects"
 
 	// Object level.
-	OpPutObject        Operation = "PutObject"
-	OpCopyObject       Operation = "CopyObject"
-	OpGetObject        Operation = "GetObject"
-	OpHeadObject       Operation = "HeadObject"
-	OpDeleteObject     Operation = "DeleteObject"
-	OpGetObjectAcl     Operation = "GetObjectAcl"
-	OpGetObjectTagging Operation = "GetObjectTagging"
+	OpPutObject           Operation = "PutObject"
+	OpCopyObject          Operation = "CopyObject"
+	OpGetObject           Operation = "GetObject"
+	OpHeadObject          Operation = "HeadObject"
+	OpDeleteObject        Operation = "DeleteObject"
+	OpGetObjectAcl        Operation = "GetObjectAcl"
+	OpGetObjectTagging    Operation = "GetObjectTagging"
+	OpPutObjectTagging    Operation = "PutObjectTagging"
+	OpDeleteObjectTagging Operation = "DeleteObjectTagging"
+	OpGetObjectAttributes Operation = "GetObjectAttributes"
 	// OpGetBucketConfig reads a bucket configuration forkstore never has
 	// (lifecycle, policy, CORS, ...); Route.Unsupported names it.
 	OpGetBucketConfig         Operation = "GetBucketConfig"
@@ -103,7 +109,7 @@ var unsupportedBucket = map[string]bool{
 	"intelligent-tiering": true, "inventory": true, "lifecycle": true,
 	"logging": true, "metrics": true, "notification": true, "object-lock": true,
 	"ownershipControls": true, "policy": true, "policyStatus": true,
-	"publicAccessBlock": true, "replication": true, "requestPayment": true,
+	"publicAccessBlock": true, "replication": true,
 	"tagging": true, "website": true, "torrent": true, "session": true,
 	"metadataTable": true, "metadataConfiguration": true,
 	"metadataInventoryTable": true, "metadataJournalTable": true, "abac": true,
@@ -115,7 +121,7 @@ var unsupportedBucket = map[string]bool{
 // implement (PutObjectTagging must never overwrite the object).
 var unsupportedObject = map[string]bool{
 	"tagging": true, "retention": true, "legal-hold": true, "torrent": true,
-	"restore": true, "select": true, "select-type": true, "attributes": true,
+	"restore": true, "select": true, "select-type": true,
 	"renameObject": true, "policy": true, "cors": true, "lifecycle": true,
 	"website": true, "versioning": true, "location": true, "encryption": true,
 	"replication": true, "notification": true, "logging": true,
@@ -236,6 +242,9 @@ func firstUnknown(query url.Values, allowed ...string) string {
 	return bad
 }
 
+// has reports whether the header is present, even empty.
+func has(header http.Header, name string) bool { return len(header.Values(name)) > 0 }
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -290,6 +299,18 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 		}
 		return OpNotImplemented, sub
 	}
+	if query.Has("requestPayment") {
+		if u := firstUnknown(query, "requestPayment"); u != "" {
+			return OpNotImplemented, u
+		}
+		switch method {
+		case http.MethodGet:
+			return OpGetBucketRequestPayment, ""
+		case http.MethodPut:
+			return OpPutBucketRequestPayment, ""
+		}
+		return OpNotImplemented, "requestPayment"
+	}
 	switch method {
 	case http.MethodGet:
 		switch {
@@ -323,7 +344,9 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 			return OpNotImplemented, u
 		}
 		switch {
-		case header.Get(hdrForkSource) != "":
+		case has(header, hdrForkSource) || has(header, hdrForkSourceSnapshot):
+			// Even empty: a fork without a source is refused, never an
+			// ordinary bucket.
 			return OpForkBucket, ""
 		case header.Get(hdrSnapshot) != "":
 			return OpCreateSnapshot, ""
@@ -351,16 +374,38 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 }
 
 func objectOp(method string, query url.Values, header http.Header) (Operation, string) {
-	// Tags are set when an object version is written (x-amz-tagging) and
-	// can be read; changing them afterwards is not implemented.
-	if method == http.MethodGet && query.Has("tagging") && firstOf(query, unsupportedObject) == "tagging" {
+	// Object tags: read, replaced or removed per version.
+	if query.Has("tagging") && firstOf(query, unsupportedObject) == "tagging" {
 		if u := firstUnknownRead(query); u != "" {
 			return OpNotImplemented, u
 		}
-		return OpGetObjectTagging, ""
+		switch method {
+		case http.MethodGet:
+			return OpGetObjectTagging, ""
+		case http.MethodPut:
+			if u := firstUnknown(query, "tagging", "versionId"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpPutObjectTagging, ""
+		case http.MethodDelete:
+			if u := firstUnknown(query, "tagging", "versionId"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpDeleteObjectTagging, ""
+		}
+		return OpNotImplemented, "tagging"
 	}
 	if sub := firstOf(query, unsupportedObject); sub != "" {
 		return OpNotImplemented, sub
+	}
+	if query.Has("attributes") {
+		if method != http.MethodGet {
+			return OpNotImplemented, "attributes"
+		}
+		if u := firstUnknown(query, "attributes", "versionId"); u != "" {
+			return OpNotImplemented, u
+		}
+		return OpGetObjectAttributes, ""
 	}
 	switch method {
 	case http.MethodGet:

@@ -92,7 +92,8 @@ func TestRoute(t *testing.T) {
 		{name: "GetBucketPolicy with the SDK operation hint", line: "GET /examplebucket?policy&x-id=GetBucketPolicy", op: OpGetBucketConfig, bucket: "examplebucket", unsup: "policy"},
 		{name: "GetBucketAnalytics (no not-configured answer)", line: "GET /examplebucket?analytics", op: OpNotImplemented, bucket: "examplebucket", unsup: "analytics"},
 		{name: "PutBucketAccelerateConfiguration", line: "PUT /examplebucket?accelerate", op: OpNotImplemented, bucket: "examplebucket", unsup: "accelerate"},
-		{name: "GetBucketRequestPayment", line: "GET /examplebucket?requestPayment", op: OpNotImplemented, bucket: "examplebucket", unsup: "requestPayment"},
+		{name: "GetBucketRequestPayment", line: "GET /examplebucket?requestPayment", op: OpGetBucketRequestPayment, bucket: "examplebucket"},
+		{name: "PutBucketRequestPayment", line: "PUT /examplebucket?requestPayment", op: OpPutBucketRequestPayment, bucket: "examplebucket"},
 		{name: "PutBucketOwnershipControls", line: "PUT /examplebucket?ownershipControls", op: OpNotImplemented, bucket: "examplebucket", unsup: "ownershipControls"},
 		{name: "PutPublicAccessBlock", line: "PUT /examplebucket?publicAccessBlock", op: OpNotImplemented, bucket: "examplebucket", unsup: "publicAccessBlock"},
 		{name: "PutBucketInventoryConfiguration", line: "PUT /examplebucket?inventory&id=report1", op: OpNotImplemented, bucket: "examplebucket", unsup: "inventory"},
@@ -127,17 +128,20 @@ func TestRoute(t *testing.T) {
 
 		// Object sub-resources that must never overwrite, read or delete
 		// the object itself (lakeFS #6930).
-		{name: "PutObjectTagging", line: "PUT /examplebucket/HappyFace.jpg?tagging", op: OpNotImplemented, bucket: "examplebucket", key: "HappyFace.jpg", unsup: "tagging"},
+		{name: "PutObjectTagging", line: "PUT /examplebucket/HappyFace.jpg?tagging", op: OpPutObjectTagging, bucket: "examplebucket", key: "HappyFace.jpg"},
 		{name: "GetObjectTagging", line: "GET /examplebucket/HappyFace.jpg?tagging", op: OpGetObjectTagging, bucket: "examplebucket", key: "HappyFace.jpg"},
 		{name: "GetObjectTagging with versionId", line: "GET /examplebucket/HappyFace.jpg?tagging&versionId=123", op: OpGetObjectTagging, bucket: "examplebucket", key: "HappyFace.jpg"},
 		{name: "tagging read mixed with acl", line: "GET /examplebucket/HappyFace.jpg?tagging&retention", op: OpNotImplemented, bucket: "examplebucket", key: "HappyFace.jpg", unsup: "retention"},
-		{name: "DeleteObjectTagging", line: "DELETE /examplebucket/HappyFace.jpg?tagging", op: OpNotImplemented, bucket: "examplebucket", key: "HappyFace.jpg", unsup: "tagging"},
+		{name: "DeleteObjectTagging", line: "DELETE /examplebucket/HappyFace.jpg?tagging&versionId=3", op: OpDeleteObjectTagging, bucket: "examplebucket", key: "HappyFace.jpg"},
+		{name: "POST tagging", line: "POST /examplebucket/HappyFace.jpg?tagging", op: OpNotImplemented, bucket: "examplebucket", key: "HappyFace.jpg", unsup: "tagging"},
 		{name: "PutObjectRetention", line: "PUT /examplebucket/k?retention", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "retention"},
 		{name: "PutObjectLegalHold", line: "PUT /examplebucket/k?legal-hold", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "legal-hold"},
 		{name: "GetObjectTorrent", line: "GET /examplebucket/k?torrent", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "torrent"},
 		{name: "RestoreObject", line: "POST /examplebucket/k?restore", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "restore"},
 		{name: "SelectObjectContent", line: "POST /examplebucket/k?select&select-type=2", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "select"},
-		{name: "GetObjectAttributes", line: "GET /examplebucket/k?attributes", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "attributes"},
+		{name: "GetObjectAttributes", line: "GET /examplebucket/k?attributes", op: OpGetObjectAttributes, bucket: "examplebucket", key: "k"},
+		{name: "GetObjectAttributes version", line: "GET /examplebucket/k?attributes&versionId=3", op: OpGetObjectAttributes, bucket: "examplebucket", key: "k"},
+		{name: "PUT attributes", line: "PUT /examplebucket/k?attributes", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "attributes"},
 		{name: "unknown object write parameter", line: "PUT /examplebucket/k?futureThing=1", op: OpNotImplemented, bucket: "examplebucket", key: "k", unsup: "futureThing"},
 
 		// Keys are taken as sent: no slash or dot-segment cleaning.

@@ -315,6 +315,11 @@ func (s *Server) finish(r *request) {
 	if r.errCode != "" {
 		attrs = append(attrs, "code", r.errCode)
 	}
+	if r.route.Unsupported != "" {
+		// The sub-resource or method behind a NotImplemented or
+		// MethodNotAllowed answer.
+		attrs = append(attrs, "unsupported", r.route.Unsupported)
+	}
 	s.log.Info("request", attrs...)
 }
 
@@ -352,36 +357,11 @@ func (s *Server) discardBody(r *request) {
 // dispatch parses, routes, authenticates and runs the handler.
 func (s *Server) dispatch(c *fiber.Ctx) error {
 	r := reqOf(c)
-	if err := s.parse(r); err != nil {
-		s.writeError(r, err)
-		return nil
-	}
-	r.route = s.router.Route(r.method, r.host, r.path, r.query, r.header)
+	err := s.prepare(r)
 	r.ctx, r.cancel = context.WithTimeout(s.base, s.deadline(r))
 	c.SetUserContext(r.ctx)
-
-	switch r.route.Op {
-	case OpHealthLive, OpHealthReady:
-	case OpPeer:
-		body, err := s.svc.VerifyPeer(r.method, r.rawURI(), r.header.Get)
-		if err != nil {
-			s.writeError(r, err)
-			return nil
-		}
-		r.peerBody = body
-	default:
-		res, err := s.auth.Authenticate(&AuthRequest{
-			Method: r.method, Host: r.host, RawPath: r.rawPath, RawQuery: r.rawQuery,
-			Header: r.header, Body: r.raw, ContentLength: r.authLength(),
-		})
-		if err != nil {
-			s.writeError(r, err)
-			return nil
-		}
-		r.auth = res
-	}
-	if readOnlyOps[r.route.Op] && r.header.Get(hdrSnapshotVersion) != "" {
-		s.writeError(r, errSnapshotReadOnly)
+	if err != nil {
+		s.writeError(r, err)
 		return nil
 	}
 	h := s.handlers[r.route.Op]
@@ -395,6 +375,84 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 	}
 	s.writeResponse(r, resp)
 	return nil
+}
+
+// prepare does everything a request's head decides: parse, route,
+// authenticate (the body is verified as it is read), and the checks that
+// need no body.
+func (s *Server) prepare(r *request) error {
+	if err := s.parse(r); err != nil {
+		return err
+	}
+	signedHeader := r.header
+	qh, err := r.queryHeaders()
+	if err != nil {
+		return err
+	}
+	if qh != nil {
+		r.header = qh
+	}
+	r.route = s.router.Route(r.method, r.host, r.path, r.query, r.header)
+	switch r.route.Op {
+	case OpHealthLive, OpHealthReady:
+	case OpPeer:
+		body, err := s.svc.VerifyPeer(r.method, r.rawURI(), r.header.Get)
+		if err != nil {
+			return err
+		}
+		r.peerBody = body
+	default:
+		res, err := s.auth.Authenticate(&AuthRequest{
+			Method: r.method, Host: r.host, RawPath: r.rawPath, RawQuery: r.rawQuery,
+			Header: signedHeader, Body: r.raw, ContentLength: r.authLength(),
+		})
+		if err != nil {
+			return err
+		}
+		r.auth = res
+	}
+	if readOnlyOps[r.route.Op] && r.header.Get(hdrSnapshotVersion) != "" {
+		return errSnapshotReadOnly
+	}
+	return nil
+}
+
+// queryHeaders returns the request's headers with the X-Tigris-* and
+// X-Forkstore-* query parameters added as headers (and removed from the
+// query), or nil when there are none. SigV4 signs the whole query, so a
+// presigned URL can carry them where a browser cannot add headers; SigV2
+// signs only sub-resources, so there they are refused, as an unsigned
+// header would be. A parameter also given as a header is ambiguous.
+func (r *request) queryHeaders() (http.Header, error) {
+	var h http.Header
+	for k, vs := range r.query {
+		if !mustSign(k) || hasPrefixFold(k, "x-amz-") {
+			continue
+		}
+		if !r.sigV4() {
+			return nil, ErrHeadersNotSigned.WithMessage(ErrHeadersNotSigned.Message + ": " + strings.ToLower(k) +
+				" (a query parameter: only Signature Version 4 signs the whole query)")
+		}
+		if h == nil {
+			h = r.header.Clone()
+		}
+		ck := http.CanonicalHeaderKey(k)
+		if _, dup := h[ck]; dup || len(vs) != 1 {
+			return nil, invalidArg(ck+" is given more than once (as a header or a query parameter).", ck, vs[0])
+		}
+		h[ck] = vs
+		delete(r.query, k)
+	}
+	return h, nil
+}
+
+// sigV4 reports whether the request claims a SigV4 signature (header or
+// presigned); Authenticate decides whether it holds.
+func (r *request) sigV4() bool {
+	if strings.HasPrefix(strings.TrimLeft(r.header.Get(headerAuthorization), " \t"), signV4Algorithm) {
+		return true
+	}
+	return r.query.Has("X-Amz-Algorithm") || r.query.Has("X-Amz-Credential") || r.query.Has("X-Amz-Signature")
 }
 
 // parse fills r from the raw request, copying every string.
@@ -699,6 +757,9 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpPutBucketVersioning: s.putBucketVersioning,
 		OpGetBucketAcl:        s.getBucketACL,
 
+		OpGetBucketRequestPayment: s.getBucketRequestPayment,
+		OpPutBucketRequestPayment: s.putBucketRequestPayment,
+
 		OpListObjects:          s.listObjectsV1,
 		OpListObjectsV2:        s.listObjectsV2,
 		OpListObjectVersions:   s.listObjectVersions,
@@ -712,8 +773,11 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpDeleteObjects: s.deleteObjects,
 		OpGetObjectAcl:  s.getObjectACL,
 
-		OpGetObjectTagging: s.getObjectTagging,
-		OpGetBucketConfig:  s.getBucketConfig,
+		OpGetObjectTagging:    s.getObjectTagging,
+		OpPutObjectTagging:    s.putObjectTagging,
+		OpDeleteObjectTagging: s.deleteObjectTagging,
+		OpGetObjectAttributes: s.getObjectAttributes,
+		OpGetBucketConfig:     s.getBucketConfig,
 
 		OpCreateMultipartUpload:   s.createMultipartUpload,
 		OpUploadPart:              s.uploadPart,

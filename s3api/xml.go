@@ -41,6 +41,10 @@ func marshalXML(v any) ([]byte, error) {
 	if err := xml.NewEncoder(&b).Encode(v); err != nil {
 		return nil, err
 	}
+	if bytes.Contains(b.Bytes(), replacementUTF8) {
+		// A character XML cannot carry, or a genuine U+FFFD (xml_refs.go).
+		return marshalXMLRefs(v)
+	}
 	return b.Bytes(), nil
 }
 
@@ -161,6 +165,20 @@ type createBucketConfiguration struct {
 	LocationConstraint string   `xml:"LocationConstraint"`
 }
 
+// RequestPaymentConfiguration is the GetBucketRequestPayment response
+// and the PutBucketRequestPayment request.
+type RequestPaymentConfiguration struct {
+	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ RequestPaymentConfiguration"`
+	Payer   string   `xml:"Payer"`
+}
+
+// requestPaymentRequest decodes a RequestPaymentConfiguration in any
+// namespace.
+type requestPaymentRequest struct {
+	XMLName xml.Name `xml:"RequestPaymentConfiguration"`
+	Payer   string   `xml:"Payer"`
+}
+
 // Tagging is the GetObjectTagging response.
 type Tagging struct {
 	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ Tagging"`
@@ -193,6 +211,40 @@ type Grantee struct {
 	Type        string `xml:"xsi:type,attr"`
 	ID          string `xml:"ID"`
 	DisplayName string `xml:"DisplayName"`
+}
+
+// GetObjectAttributesResponse is the GetObjectAttributes response; only
+// the attributes asked for are present.
+type GetObjectAttributesResponse struct {
+	XMLName      xml.Name        `xml:"http://s3.amazonaws.com/doc/2006-03-01/ GetObjectAttributesResponse"`
+	ETag         string          `xml:"ETag,omitempty"`
+	Checksum     *ChecksumXML    `xml:"Checksum,omitempty"`
+	ObjectParts  *ObjectPartsXML `xml:"ObjectParts,omitempty"`
+	StorageClass string          `xml:"StorageClass,omitempty"`
+	ObjectSize   *int64          `xml:"ObjectSize,omitempty"`
+}
+
+// ChecksumXML is an object's checksum with its type.
+type ChecksumXML struct {
+	checksumXML
+	ChecksumType string `xml:"ChecksumType,omitempty"`
+}
+
+// ObjectPartsXML is a page of a multipart object's parts.
+type ObjectPartsXML struct {
+	PartNumberMarker     int             `xml:"PartNumberMarker"`
+	NextPartNumberMarker int             `xml:"NextPartNumberMarker"`
+	MaxParts             int             `xml:"MaxParts"`
+	IsTruncated          bool            `xml:"IsTruncated"`
+	Parts                []ObjectPartXML `xml:"Part"`
+	PartsCount           int             `xml:"PartsCount"`
+}
+
+// ObjectPartXML is one part of ObjectPartsXML.
+type ObjectPartXML struct {
+	checksumXML
+	PartNumber int   `xml:"PartNumber"`
+	Size       int64 `xml:"Size"`
 }
 
 // ---- Listings ----
@@ -407,6 +459,30 @@ type deleteRequest struct {
 type deleteRequObj struct {
 	Key       string `xml:"Key"`
 	VersionID string `xml:"VersionId"`
+	// Conditions of a conditional delete of this object.
+	ETag             string `xml:"ETag"`
+	LastModifiedTime string `xml:"LastModifiedTime"`
+	Size             string `xml:"Size"`
+}
+
+// condition is the entry's conditional delete.
+func (o *deleteRequObj) condition() (meta.DeleteCondition, error) {
+	c := meta.DeleteCondition{IfMatch: condETag(o.ETag)}
+	if v := strings.TrimSpace(o.LastModifiedTime); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return c, ErrMalformedXML
+		}
+		c.ModifiedFrom, c.ModifiedTo = timeWindow(t)
+	}
+	if v := strings.TrimSpace(o.Size); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return c, ErrMalformedXML
+		}
+		c.Size, c.HasSize = n, true
+	}
+	return c, nil
 }
 
 // DeleteResult is the DeleteObjects response.
@@ -467,18 +543,18 @@ func versionID(o *meta.Object) string {
 const storageClass = "STANDARD"
 
 // s3URLEncode encodes a listing field for encoding-type=url the way S3
-// does: like Java's URLEncoder (space as '+', UTF-8 bytes as %XX) except
-// that '/' is kept. Letters, digits and "-_.*/" are left alone; '~' and
-// '+' are encoded.
+// does: every byte other than letters, digits and "-_.*/" becomes %XX
+// (UTF-8 bytes one by one; a space is %20, a '+' is %2B), so that both
+// unquote and unquote_plus style decoders get the key back.
 func s3URLEncode(s string) string {
 	const hex = "0123456789ABCDEF"
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if s3Escape(s[i]) && s[i] != ' ' {
+		if s3Escape(s[i]) {
 			n++
 		}
 	}
-	if n == 0 && !strings.Contains(s, " ") {
+	if n == 0 {
 		return s
 	}
 	var b strings.Builder
@@ -486,8 +562,6 @@ func s3URLEncode(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == ' ':
-			b.WriteByte('+')
 		case s3Escape(c):
 			b.WriteByte('%')
 			b.WriteByte(hex[c>>4])

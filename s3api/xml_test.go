@@ -147,11 +147,11 @@ func TestXMLGolden(t *testing.T) {
 	}
 }
 
-// TestS3URLEncode checks encoding-type=url as measured on AWS (pitfall 3):
-// space is '+', '+' is %2B, '%' is %25, '/' stays, UTF-8 is %XX.
+// TestS3URLEncode checks encoding-type=url as AWS answers it: space is
+// %20 (never '+'), '+' is %2B, '%' is %25, '/' stays, UTF-8 is %XX.
 func TestS3URLEncode(t *testing.T) {
 	tests := []struct{ name, in, want string }{
-		{"space", "a b.txt", "a+b.txt"},
+		{"space", "a b.txt", "a%20b.txt"},
 		{"plus", "a+b.txt", "a%2Bb.txt"},
 		{"percent", "100%.csv", "100%25.csv"},
 		{"slash kept", "photos/2006/", "photos/2006/"},

@@ -66,7 +66,11 @@ def versioning(s3):
 def errors(s3):
     expect_error("NoSuchKey", s3.get_object, Bucket=BUCKET, Key="no/such/key")
     expect_error("NoSuchBucket", s3.list_objects_v2, Bucket=BUCKET + "-missing")
-    expect_error("BucketAlreadyOwnedByYou", s3.create_bucket, Bucket=BUCKET)
+    if REGION == "us-east-1":
+        # CreateBucket of a bucket you own: 200 in us-east-1 (legacy S3).
+        s3.create_bucket(Bucket=BUCKET)
+    else:
+        expect_error("BucketAlreadyOwnedByYou", s3.create_bucket, Bucket=BUCKET)
     expect_error("InvalidRange", s3.get_object, Bucket=BUCKET, Key="copy/src", Range="bytes=999999-")
     expect_error("BucketNotEmpty", s3.delete_bucket, Bucket=BUCKET)
 

@@ -125,6 +125,19 @@ def crc64nvme(b):
     return (c ^ 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
 
 
+def create_fork(s3, name, source):
+    """Creates bucket name as a fork of source (X-Tigris-Fork-Source-Bucket)."""
+
+    def add(request, **_):
+        request.headers["X-Tigris-Fork-Source-Bucket"] = source
+
+    s3.meta.events.register("before-sign.s3.CreateBucket", add)
+    try:
+        s3.create_bucket(Bucket=name)
+    finally:
+        s3.meta.events.unregister("before-sign.s3.CreateBucket", add)
+
+
 def versions():
     return "boto3 %s, botocore %s, python %s" % (
         boto3.__version__,

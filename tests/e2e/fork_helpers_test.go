@@ -19,6 +19,7 @@ import (
 
 	"github.com/forkstore/forkstore/tests/harness"
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // The Tigris-compatible headers of snapshots and forks.
@@ -45,8 +46,13 @@ func withForkHeaders(ctx context.Context, kv ...string) context.Context {
 }
 
 // forkHeaderTransport adds the headers of a marked context to the
-// request. They are not signed, as Tigris's own examples send them.
-type forkHeaderTransport struct{ base http.RoundTripper }
+// request and signs it again, so that the signature covers them: the
+// server refuses X-Tigris-* headers a signature does not cover (boto3's
+// before-sign event signs them the same way).
+type forkHeaderTransport struct {
+	base http.RoundTripper
+	s    *harness.Server
+}
 
 func (t forkHeaderTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if h, ok := req.Context().Value(forkHeaderKey{}).(http.Header); ok && len(h) > 0 {
@@ -54,6 +60,7 @@ func (t forkHeaderTransport) RoundTrip(req *http.Request) (*http.Response, error
 		for k, vs := range h {
 			req.Header[k] = append([]string(nil), vs...)
 		}
+		req = signer.SignV4(*req, t.s.User(), t.s.Password(), "", t.s.Region())
 	}
 	return t.base.RoundTrip(req)
 }
@@ -67,7 +74,7 @@ func newForkClient(t testing.TB, s *harness.Server) *minio.Client {
 		t.Fatal(err)
 	}
 	return newClient(t, s, withRegion(s.Region()), func(o *minio.Options) {
-		o.Transport = forkHeaderTransport{base}
+		o.Transport = forkHeaderTransport{base: base, s: s}
 	})
 }
 

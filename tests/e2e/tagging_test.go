@@ -15,8 +15,7 @@ import (
 // Object tags (x-amz-tagging) are stored with the version that is written
 // and read back with GetObjectTagging and the x-amz-tagging-count header;
 // CopyObject copies them (COPY) or replaces them (REPLACE); bad tags are
-// InvalidTag; changing tags afterwards answers NotImplemented and changes
-// nothing.
+// InvalidTag; PutObjectTagging and RemoveObjectTagging change them later.
 func TestObjectTagging(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
@@ -67,13 +66,22 @@ func TestObjectTagging(t *testing.T) {
 	}
 	_, err = c.StatObject(ctx, b, "bad", minio.StatObjectOptions{})
 	wantCode(t, "StatObject after refused PUTs", err, "NoSuchKey")
-	// Changing tags later is not implemented; the object keeps its tags.
+	// PutObjectTagging replaces the tag set; RemoveObjectTagging empties it.
 	nt, _ := tags.NewTags(map[string]string{"new": "tag"}, true)
-	err = c.PutObjectTagging(ctx, b, "k", nt, minio.PutObjectTaggingOptions{})
-	wantCode(t, "PutObjectTagging", err, "NotImplemented")
-	if got, _ := c.GetObjectTagging(ctx, b, "k", minio.GetObjectTaggingOptions{}); !maps.Equal(got.ToMap(), want) {
-		t.Fatalf("tags after a refused PutObjectTagging = %v", got.ToMap())
+	if err := c.PutObjectTagging(ctx, b, "k", nt, minio.PutObjectTaggingOptions{}); err != nil {
+		t.Fatal(describe(err))
 	}
+	if got, _ := c.GetObjectTagging(ctx, b, "k", minio.GetObjectTaggingOptions{}); !maps.Equal(got.ToMap(), nt.ToMap()) {
+		t.Fatalf("tags after PutObjectTagging = %v", got.ToMap())
+	}
+	if err := c.RemoveObjectTagging(ctx, b, "k", minio.RemoveObjectTaggingOptions{}); err != nil {
+		t.Fatal(describe(err))
+	}
+	if got, _ := c.GetObjectTagging(ctx, b, "k", minio.GetObjectTaggingOptions{}); len(got.ToMap()) != 0 {
+		t.Fatalf("tags after RemoveObjectTagging = %v", got.ToMap())
+	}
+	err = c.PutObjectTagging(ctx, b, "absent", nt, minio.PutObjectTaggingOptions{})
+	wantCode(t, "PutObjectTagging of a missing key", err, "NoSuchKey")
 }
 
 // Reading a bucket configuration forkstore cannot hold answers what AWS
