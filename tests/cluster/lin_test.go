@@ -1,0 +1,367 @@
+//go:build cluster
+
+package cluster
+
+import (
+	"fmt"
+	"math"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// The linearizability check: clients run seeded random puts, gets and
+// deletes of a few keys, fork the bucket and read the forks, on random
+// nodes, while the leader is killed or paused; porcupine checks the
+// recorded history against a model of a key-value map with forks.
+
+// linInput is an operation of the history.
+type linInput struct {
+	op    string // put, get, delete, fork, fget
+	key   string
+	value string // put: the bytes written
+	fork  string // fork, fget: the fork's name
+}
+
+// linOutput is its outcome.
+type linOutput struct {
+	value    string
+	found    bool
+	noBucket bool // fget: the fork does not exist
+	unknown  bool // a write whose outcome is unknown (error or timeout)
+}
+
+// linState is the model's state: the bucket's keys and every fork's
+// keys, encoded canonically so states compare as strings.
+type linState struct {
+	kv    map[string]string
+	forks map[string]map[string]string
+}
+
+func (s linState) encode() string {
+	var b strings.Builder
+	writeMap := func(m map[string]string) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "%q=%q,", k, m[k])
+		}
+	}
+	writeMap(s.kv)
+	names := make([]string, 0, len(s.forks))
+	for f := range s.forks {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		fmt.Fprintf(&b, "|%s:", f)
+		writeMap(s.forks[f])
+	}
+	return b.String()
+}
+
+func cloneKV(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// linModel is the sequential specification. States are linState values,
+// never modified in place.
+var linModel = porcupine.Model{
+	Init: func() any { return linState{kv: map[string]string{}, forks: map[string]map[string]string{}} },
+	Step: func(state, input, output any) (bool, any) {
+		s, in, out := state.(linState), input.(linInput), output.(linOutput)
+		switch in.op {
+		case "put":
+			kv := cloneKV(s.kv)
+			kv[in.key] = in.value
+			return true, linState{kv: kv, forks: s.forks}
+		case "delete":
+			kv := cloneKV(s.kv)
+			delete(kv, in.key)
+			return true, linState{kv: kv, forks: s.forks}
+		case "get":
+			v, ok := s.kv[in.key]
+			return out.found == ok && (!ok || out.value == v), s
+		case "fork":
+			if _, ok := s.forks[in.fork]; ok {
+				return out.unknown, s // created twice: impossible unless unknown
+			}
+			forks := make(map[string]map[string]string, len(s.forks)+1)
+			for k, v := range s.forks {
+				forks[k] = v
+			}
+			forks[in.fork] = cloneKV(s.kv)
+			return true, linState{kv: s.kv, forks: forks}
+		case "fget":
+			f, ok := s.forks[in.fork]
+			if !ok {
+				return out.noBucket, s
+			}
+			v, has := f[in.key]
+			return !out.noBucket && out.found == has && (!has || out.value == v), s
+		}
+		panic("unknown op " + in.op)
+	},
+	Equal: func(a, b any) bool { return a.(linState).encode() == b.(linState).encode() },
+	DescribeOperation: func(input, output any) string {
+		in, out := input.(linInput), output.(linOutput)
+		switch {
+		case out.unknown:
+			return fmt.Sprintf("%s(%s%s=%s) -> unknown", in.op, in.fork, in.key, in.value)
+		case in.op == "get" || in.op == "fget":
+			if out.noBucket {
+				return fmt.Sprintf("%s(%s/%s) -> NoSuchBucket", in.op, in.fork, in.key)
+			}
+			if !out.found {
+				return fmt.Sprintf("%s(%s/%s) -> NoSuchKey", in.op, in.fork, in.key)
+			}
+			return fmt.Sprintf("%s(%s/%s) -> %s", in.op, in.fork, in.key, out.value)
+		}
+		return fmt.Sprintf("%s(%s%s=%s)", in.op, in.fork, in.key, in.value)
+	},
+	DescribeState: func(state any) string { return state.(linState).encode() },
+}
+
+// TestLinearizability records concurrent histories across nodes while
+// the leader is killed (and restarted) or paused (and resumed), and
+// checks each with porcupine.
+func TestLinearizability(t *testing.T) {
+	faults := []struct {
+		name        string
+		fault, heal func(n *Node)
+	}{
+		{"leader-kill", func(n *Node) { n.Kill() }, func(n *Node) { n.Start() }},
+		{"leader-pause", func(n *Node) { n.Pause() }, func(n *Node) { n.Resume() }},
+	}
+	for i, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			seed := uint64(time.Now().UnixNano()) + uint64(i)
+			t.Logf("seed %d", seed)
+			c := startCluster(t, 3)
+			must(t, "bucket", c.Node(1).makeBucket("lin"))
+			h := runHistory(t, c, seed, f.fault, f.heal)
+			checkHistory(t, h)
+		})
+	}
+}
+
+const (
+	linClients      = 4
+	linOpsPerClient = 60
+	linKeys         = 3
+	linOpTimeout    = 5 * time.Second
+)
+
+// runHistory runs the clients; the first client to reach a third of its
+// operations applies fault to the leader, and the first to reach two
+// thirds applies heal.
+func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) []porcupine.Operation {
+	t.Helper()
+	origin := time.Now()
+	ts := func() int64 { return int64(time.Since(origin)) }
+	var (
+		mu       sync.Mutex
+		history  []porcupine.Operation
+		faulted  *Node
+		healed   bool
+		faultErr string
+		wg       sync.WaitGroup
+		forkSeq  int
+		unknowns int
+	)
+	injection := func(progress int) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case faulted == nil && progress == linOpsPerClient/3:
+			l, err := c.Leader()
+			if err != nil {
+				faultErr = err.Error()
+				return
+			}
+			faulted = l
+			fault(l)
+			t.Logf("fault on the leader, node %d, at %v", l.ID, time.Duration(ts()).Round(time.Millisecond))
+		case faulted != nil && !healed && progress == 2*linOpsPerClient/3:
+			healed = true
+			heal(faulted)
+			t.Logf("healed node %d at %v", faulted.ID, time.Duration(ts()).Round(time.Millisecond))
+		}
+	}
+	for cl := range linClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := mrand.New(mrand.NewPCG(seed, uint64(cl)))
+			var myForks []string
+			for i := range linOpsPerClient {
+				injection(i)
+				up := c.Up()
+				if len(up) == 0 {
+					continue
+				}
+				n := up[rng.IntN(len(up))]
+				in := linInput{key: fmt.Sprintf("k%d", rng.IntN(linKeys))}
+				switch r := rng.IntN(100); {
+				case r < 35:
+					in.op, in.value = "put", fmt.Sprintf("c%d-%d", cl, i)
+				case r < 75:
+					in.op = "get"
+				case r < 85:
+					in.op = "delete"
+				case r < 92:
+					mu.Lock()
+					forkSeq++
+					in.op, in.key, in.fork = "fork", "", fmt.Sprintf("lin-f%d", forkSeq)
+					mu.Unlock()
+				default:
+					if len(myForks) == 0 {
+						in.op = "get"
+					} else {
+						in.op, in.fork = "fget", myForks[rng.IntN(len(myForks))]
+					}
+				}
+				call := ts()
+				out, ok := doLin(n, in)
+				ret := ts()
+				if !ok {
+					continue // a read that failed: no effect, not recorded
+				}
+				if out.unknown {
+					// May take effect at any time after the call.
+					ret = math.MaxInt64 / 2
+					mu.Lock()
+					unknowns++
+					mu.Unlock()
+				}
+				if in.op == "fork" && !out.unknown {
+					myForks = append(myForks, in.fork)
+				}
+				mu.Lock()
+				history = append(history, porcupine.Operation{ClientId: cl, Input: in, Call: call, Output: out, Return: ret})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if faultErr != "" {
+		t.Fatalf("no leader to fault: %s", faultErr)
+	}
+	if faulted == nil {
+		t.Fatal("the fault was never applied")
+	}
+	if !healed {
+		heal(faulted)
+	}
+	for _, n := range c.Nodes() {
+		n.WaitReady(t)
+	}
+	c.WaitConverged(t)
+	t.Logf("history: %d operations (%d of unknown outcome) in %v", len(history), unknowns, time.Duration(ts()).Round(time.Millisecond))
+	return history
+}
+
+// doLin runs one operation on node n. ok is false for a read that failed
+// or a write that certainly did not happen (the connection was refused).
+func doLin(n *Node, in linInput) (out linOutput, ok bool) {
+	var err error
+	switch in.op {
+	case "put":
+		err = withTimeout(linOpTimeout, func() error { return n.putObject("lin", in.key, []byte(in.value)) })
+	case "delete":
+		err = withTimeout(linOpTimeout, func() error { return n.deleteObject("lin", in.key) })
+	case "fork":
+		err = n.Admin(linOpTimeout, "POST", "buckets/lin/forks", map[string]string{"name": in.fork}, nil)
+	case "get", "fget":
+		bucket := "lin"
+		if in.op == "fget" {
+			bucket = in.fork
+		}
+		var b []byte
+		err = withTimeout(linOpTimeout, func() error {
+			var e error
+			b, e = n.getObject(bucket, in.key, "")
+			return e
+		})
+		switch code, _ := s3Code(err); {
+		case err == nil:
+			return linOutput{found: true, value: string(b)}, true
+		case code == "NoSuchKey":
+			return linOutput{}, true
+		case code == "NoSuchBucket" && in.op == "fget":
+			return linOutput{noBucket: true}, true
+		}
+		return linOutput{}, false
+	}
+	if err == nil {
+		return linOutput{}, true
+	}
+	if refused(err) {
+		return linOutput{}, false
+	}
+	return linOutput{unknown: true}, true
+}
+
+// withTimeout runs f, which must finish within its own request deadline;
+// timeout only documents the bound (requests carry opTimeout).
+func withTimeout(timeout time.Duration, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(timeout):
+		return fmt.Errorf("no answer within %v", timeout)
+	}
+}
+
+// refused reports an error that proves the request never reached a
+// server (the connection was refused), so a write did not happen.
+func refused(err error) bool {
+	for e := err; e != nil; {
+		if e == syscall.ECONNREFUSED {
+			return true
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		e = u.Unwrap()
+	}
+	return strings.Contains(err.Error(), "connection refused")
+}
+
+// checkHistory runs porcupine on h and, on a violation, writes the
+// visualization next to the test binary's temporary files.
+func checkHistory(t *testing.T, h []porcupine.Operation) {
+	t.Helper()
+	start := time.Now()
+	res, info := porcupine.CheckOperationsVerbose(linModel, h, 2*time.Minute)
+	t.Logf("porcupine: %s in %v", res, time.Since(start).Round(time.Millisecond))
+	switch res {
+	case porcupine.Ok:
+		return
+	case porcupine.Unknown:
+		t.Fatalf("porcupine could not decide within its time bound (%d operations)", len(h))
+	}
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("forkstore-lin-%s-%d.html", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().Unix()))
+	if err := porcupine.VisualizePath(linModel, info, path); err != nil {
+		t.Logf("visualization: %v", err)
+	}
+	t.Fatalf("the history is not linearizable (visualization: %s)", path)
+}
