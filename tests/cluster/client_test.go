@@ -73,6 +73,27 @@ func (s *ClusterStatus) memberIDs() []uint64 {
 type Digest struct {
 	Index   uint64            `json:"index"`
 	Digests map[string]string `json:"digests"`
+	// Version is what the server sends instead of the contract's index
+	// ({"version":"456"}); kept to report the difference (hasIndex).
+	Version  string `json:"version"`
+	hasIndex bool
+}
+
+// UnmarshalJSON decodes the answer and notes whether it has "index".
+func (d *Digest) UnmarshalJSON(b []byte) error {
+	type plain Digest
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	_, d.hasIndex = raw["index"]
+	if err := json.Unmarshal(b, (*plain)(d)); err != nil {
+		return err
+	}
+	if !d.hasIndex && d.Version != "" {
+		fmt.Sscan(d.Version, &d.Index)
+	}
+	return nil
 }
 
 // allEqual checks that the digest covers every node in want and that all

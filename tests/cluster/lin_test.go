@@ -3,7 +3,9 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math"
 	mrand "math/rand/v2"
 	"os"
@@ -44,6 +46,13 @@ type linOutput struct {
 type linState struct {
 	kv    map[string]string
 	forks map[string]map[string]string
+	enc   string // encode(), computed once
+}
+
+func newLinState(kv map[string]string, forks map[string]map[string]string) linState {
+	s := linState{kv: kv, forks: forks}
+	s.enc = s.encode()
+	return s
 }
 
 func (s linState) encode() string {
@@ -82,18 +91,18 @@ func cloneKV(m map[string]string) map[string]string {
 // linModel is the sequential specification. States are linState values,
 // never modified in place.
 var linModel = porcupine.Model{
-	Init: func() any { return linState{kv: map[string]string{}, forks: map[string]map[string]string{}} },
+	Init: func() any { return newLinState(map[string]string{}, map[string]map[string]string{}) },
 	Step: func(state, input, output any) (bool, any) {
 		s, in, out := state.(linState), input.(linInput), output.(linOutput)
 		switch in.op {
 		case "put":
 			kv := cloneKV(s.kv)
 			kv[in.key] = in.value
-			return true, linState{kv: kv, forks: s.forks}
+			return true, newLinState(kv, s.forks)
 		case "delete":
 			kv := cloneKV(s.kv)
 			delete(kv, in.key)
-			return true, linState{kv: kv, forks: s.forks}
+			return true, newLinState(kv, s.forks)
 		case "get":
 			v, ok := s.kv[in.key]
 			return out.found == ok && (!ok || out.value == v), s
@@ -106,7 +115,7 @@ var linModel = porcupine.Model{
 				forks[k] = v
 			}
 			forks[in.fork] = cloneKV(s.kv)
-			return true, linState{kv: s.kv, forks: forks}
+			return true, newLinState(s.kv, forks)
 		case "fget":
 			f, ok := s.forks[in.fork]
 			if !ok {
@@ -117,7 +126,12 @@ var linModel = porcupine.Model{
 		}
 		panic("unknown op " + in.op)
 	},
-	Equal: func(a, b any) bool { return a.(linState).encode() == b.(linState).encode() },
+	Equal: func(a, b any) bool { return a.(linState).enc == b.(linState).enc },
+	Hash: func(state any) uint64 {
+		h := fnv.New64a()
+		h.Write([]byte(state.(linState).enc))
+		return h.Sum64()
+	},
 	DescribeOperation: func(input, output any) string {
 		in, out := input.(linInput), output.(linOutput)
 		switch {
@@ -134,7 +148,7 @@ var linModel = porcupine.Model{
 		}
 		return fmt.Sprintf("%s(%s%s=%s)", in.op, in.fork, in.key, in.value)
 	},
-	DescribeState: func(state any) string { return state.(linState).encode() },
+	DescribeState: func(state any) string { return state.(linState).enc },
 }
 
 // TestLinearizability records concurrent histories across nodes while
@@ -161,15 +175,18 @@ func TestLinearizability(t *testing.T) {
 }
 
 const (
-	linClients      = 4
-	linOpsPerClient = 60
-	linKeys         = 3
-	linOpTimeout    = 5 * time.Second
+	linClients   = 4
+	linMaxOps    = 150 // per client
+	linPhaseOps  = 50  // operations recorded before the fault, after it, after the heal
+	linKeys      = 3
+	linOpTimeout = 5 * time.Second
+	linPace      = 10 * time.Millisecond
 )
 
-// runHistory runs the clients; the first client to reach a third of its
-// operations applies fault to the leader, and the first to reach two
-// thirds applies heal.
+// runHistory runs the clients on random running nodes: linPhaseOps
+// operations, the fault on the leader, linPhaseOps more once another
+// leader is elected, the heal, and linPhaseOps more once all nodes are
+// ready.
 func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) []porcupine.Operation {
 	t.Helper()
 	origin := time.Now()
@@ -177,40 +194,30 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 	var (
 		mu       sync.Mutex
 		history  []porcupine.Operation
-		faulted  *Node
-		healed   bool
-		faultErr string
 		wg       sync.WaitGroup
 		forkSeq  int
 		unknowns int
+		stop     = make(chan struct{})
 	)
-	injection := func(progress int) {
+	recorded := func() int {
 		mu.Lock()
 		defer mu.Unlock()
-		switch {
-		case faulted == nil && progress == linOpsPerClient/3:
-			l, err := c.Leader()
-			if err != nil {
-				faultErr = err.Error()
-				return
-			}
-			faulted = l
-			fault(l)
-			t.Logf("fault on the leader, node %d, at %v", l.ID, time.Duration(ts()).Round(time.Millisecond))
-		case faulted != nil && !healed && progress == 2*linOpsPerClient/3:
-			healed = true
-			heal(faulted)
-			t.Logf("healed node %d at %v", faulted.ID, time.Duration(ts()).Round(time.Millisecond))
-		}
+		return len(history)
 	}
 	for cl := range linClients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rng := mrand.New(mrand.NewPCG(seed, uint64(cl)))
+			tick := time.NewTicker(linPace)
+			defer tick.Stop()
 			var myForks []string
-			for i := range linOpsPerClient {
-				injection(i)
+			for i := range linMaxOps {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
 				up := c.Up()
 				if len(up) == 0 {
 					continue
@@ -240,37 +247,56 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 				out, ok := doLin(n, in)
 				ret := ts()
 				if !ok {
-					continue // a read that failed: no effect, not recorded
+					continue // a failed read, or a refused write: no effect
 				}
 				if out.unknown {
-					// May take effect at any time after the call.
+					// It may take effect at any time after the call.
 					ret = math.MaxInt64 / 2
-					mu.Lock()
-					unknowns++
-					mu.Unlock()
 				}
 				if in.op == "fork" && !out.unknown {
 					myForks = append(myForks, in.fork)
 				}
 				mu.Lock()
+				if out.unknown {
+					unknowns++
+				}
 				history = append(history, porcupine.Operation{ClientId: cl, Input: in, Call: call, Output: out, Return: ret})
 				mu.Unlock()
 			}
 		}()
 	}
+	phase := func(what string) {
+		t.Helper()
+		target := recorded() + linPhaseOps
+		waitFor(t, 2*time.Minute, what, func() error {
+			if n := recorded(); n < target {
+				return fmt.Errorf("%d operations recorded, want %d", n, target)
+			}
+			return nil
+		})
+	}
+	phase("operations before the fault")
+	l, err := c.Leader()
+	must(t, "leader", err)
+	fault(l)
+	t.Logf("fault on the leader, node %d, at %v", l.ID, time.Duration(ts()).Round(time.Millisecond))
+	waitFor(t, leaderTimeout, "another leader", func() error {
+		nl, err := c.Leader()
+		if err != nil {
+			return err
+		}
+		if nl.ID == l.ID {
+			return fmt.Errorf("node %d still leads", l.ID)
+		}
+		return nil
+	})
+	phase("operations after the fault")
+	heal(l)
+	l.WaitReady(t)
+	t.Logf("healed node %d at %v", l.ID, time.Duration(ts()).Round(time.Millisecond))
+	phase("operations after the heal")
+	close(stop)
 	wg.Wait()
-	if faultErr != "" {
-		t.Fatalf("no leader to fault: %s", faultErr)
-	}
-	if faulted == nil {
-		t.Fatal("the fault was never applied")
-	}
-	if !healed {
-		heal(faulted)
-	}
-	for _, n := range c.Nodes() {
-		n.WaitReady(t)
-	}
 	c.WaitConverged(t)
 	t.Logf("history: %d operations (%d of unknown outcome) in %v", len(history), unknowns, time.Duration(ts()).Round(time.Millisecond))
 	return history
@@ -353,15 +379,27 @@ func checkHistory(t *testing.T, h []porcupine.Operation) {
 	start := time.Now()
 	res, info := porcupine.CheckOperationsVerbose(linModel, h, 2*time.Minute)
 	t.Logf("porcupine: %s in %v", res, time.Since(start).Round(time.Millisecond))
-	switch res {
-	case porcupine.Ok:
+	if res == porcupine.Ok {
 		return
-	case porcupine.Unknown:
-		t.Fatalf("porcupine could not decide within its time bound (%d operations)", len(h))
 	}
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("forkstore-lin-%s-%d.html", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().Unix()))
-	if err := porcupine.VisualizePath(linModel, info, path); err != nil {
+	base := filepath.Join(os.TempDir(), fmt.Sprintf("forkstore-lin-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().Unix()))
+	if err := porcupine.VisualizePath(linModel, info, base+".html"); err != nil {
 		t.Logf("visualization: %v", err)
 	}
-	t.Fatalf("the history is not linearizable (visualization: %s)", path)
+	type rec struct {
+		Client       int
+		Call, Return int64
+		In           string
+	}
+	var recs []rec
+	for _, op := range h {
+		recs = append(recs, rec{op.ClientId, op.Call, op.Return, linModel.DescribeOperation(op.Input, op.Output)})
+	}
+	if b, err := json.MarshalIndent(recs, "", " "); err == nil {
+		os.WriteFile(base+".json", b, 0o644)
+	}
+	if res == porcupine.Unknown {
+		t.Fatalf("porcupine could not decide within its time bound (%d operations; history in %s.json, %s.html)", len(h), base, base)
+	}
+	t.Fatalf("the history is not linearizable (history in %s.json, visualization %s.html)", base, base)
 }

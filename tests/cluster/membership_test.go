@@ -130,17 +130,20 @@ func TestReplaceWipedNode(t *testing.T) {
 	c.WaitConverged(t)
 	load.Log.Verify(t, c.Nodes())
 
-	// With three members and three replicas every node holds every chunk.
+	// With three members and three replicas every node holds every
+	// referenced chunk (the old members may also hold unreferenced
+	// chunks of failed writes, until garbage collection).
 	st, err := n1.ClusterStatus()
 	must(t, "status", err)
 	for _, m := range st.Members {
 		if m.ChunkFiles == 0 || m.ChunkFiles != st.Members[0].ChunkFiles {
-			t.Errorf("chunk files per member differ or are 0 after the replacement: %+v", st.Members)
+			t.Errorf("referenced chunk files per member differ or are 0 after the replacement: %+v", st.Members)
 			break
 		}
 	}
-	if got, want := chunkIDs(t, n4), chunkIDs(t, n1); !slices.Equal(got, want) {
-		t.Errorf("node %d holds %d chunk files, node 1 %d", n4.ID, len(got), len(want))
+	got := chunkIDs(t, n4)
+	if m := st.member(n4.ID); m == nil || int64(len(got)) < m.ChunkFiles {
+		t.Errorf("node %d has %d chunk files on disk, status says %+v", n4.ID, len(got), m)
 	}
 }
 
@@ -176,6 +179,9 @@ func TestJoinDuringWritesAndForks(t *testing.T) {
 		churn.WaitRounds(t, 1)
 		d, err := c.Up()[i%len(c.Up())].Digest()
 		must(t, "digest", err)
+		if i == 0 && !d.hasIndex {
+			t.Errorf(`cluster/digest answers {"version":%q,...} without the contract's "index" field (CLUSTER-CONTRACT: {"index":456,"digests":{...}})`, d.Version)
+		}
 		if err := d.allEqual(nil); err != nil {
 			t.Errorf("digest %d under load: %v", i, err)
 		}
