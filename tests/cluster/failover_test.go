@@ -107,6 +107,7 @@ func TestTwoOfThreeDown(t *testing.T) {
 	})
 
 	// One of three down: writes go on.
+	t.Logf("node 3 reads v1")
 	n3.Stop()
 	must(t, "put v2 with node 3 down", n1.putObject("quorum", "k", v2))
 	must(t, "put other with node 3 down", n2.putObject("quorum", "other", []byte("x")))
@@ -115,6 +116,7 @@ func TestTwoOfThreeDown(t *testing.T) {
 	n1.Kill()
 	n2.Kill()
 	n3.Start()
+	t.Logf("nodes 1 and 2 killed, node 3 started alone")
 	// It must not be ready: it cannot know it is current.
 	waitFor(t, readyTimeout, "node 3 to serve HTTP", func() error {
 		_, err := n3.NodeStatus(statusTimeout)
@@ -154,10 +156,13 @@ func TestTwoOfThreeDown(t *testing.T) {
 	// Quorum back: node 3 reads v2, and the refused writes are nowhere.
 	n1.Start()
 	n2.Start()
+	restarted := time.Now()
 	for _, n := range c.Nodes() {
 		n.WaitReady(t)
 	}
+	t.Logf("all ready %v after nodes 1 and 2 restarted", time.Since(restarted).Round(time.Millisecond))
 	c.WaitConverged(t)
+	t.Logf("converged %v after nodes 1 and 2 restarted", time.Since(restarted).Round(time.Millisecond))
 	for _, n := range c.Nodes() {
 		b, err := n.getObject("quorum", "k", "")
 		if err != nil || !bytes.Equal(b, v2) {

@@ -31,6 +31,11 @@ type linInput struct {
 	key   string
 	value string // put: the bytes written
 	fork  string // fork, fget: the fork's name
+	// keep (fork): a later read looks at the fork, so the model keeps its
+	// keys; last (fget): the fork's last read, after which the model
+	// forgets it. Forgetting forks no one reads keeps the model's states
+	// few (each fork concurrent with a put would double them).
+	keep, last bool
 }
 
 // linOutput is its outcome.
@@ -107,8 +112,8 @@ var linModel = porcupine.Model{
 			v, ok := s.kv[in.key]
 			return out.found == ok && (!ok || out.value == v), s
 		case "fork":
-			if _, ok := s.forks[in.fork]; ok {
-				return out.unknown, s // created twice: impossible unless unknown
+			if !in.keep {
+				return true, s
 			}
 			forks := make(map[string]map[string]string, len(s.forks)+1)
 			for k, v := range s.forks {
@@ -122,7 +127,17 @@ var linModel = porcupine.Model{
 				return out.noBucket, s
 			}
 			v, has := f[in.key]
-			return !out.noBucket && out.found == has && (!has || out.value == v), s
+			ok = !out.noBucket && out.found == has && (!has || out.value == v)
+			if !ok || !in.last {
+				return ok, s
+			}
+			forks := make(map[string]map[string]string, len(s.forks))
+			for k, v := range s.forks {
+				if k != in.fork {
+					forks[k] = v
+				}
+			}
+			return true, newLinState(s.kv, forks)
 		}
 		panic("unknown op " + in.op)
 	},
@@ -211,7 +226,7 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 			rng := mrand.New(mrand.NewPCG(seed, uint64(cl)))
 			tick := time.NewTicker(linPace)
 			defer tick.Stop()
-			var myForks []string
+			var pending []linInput // reads of the fork just created
 			for i := range linMaxOps {
 				select {
 				case <-stop:
@@ -225,23 +240,19 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 				n := up[rng.IntN(len(up))]
 				in := linInput{key: fmt.Sprintf("k%d", rng.IntN(linKeys))}
 				switch r := rng.IntN(100); {
+				case len(pending) > 0:
+					in, pending = pending[0], pending[1:]
 				case r < 35:
 					in.op, in.value = "put", fmt.Sprintf("c%d-%d", cl, i)
 				case r < 75:
 					in.op = "get"
 				case r < 85:
 					in.op = "delete"
-				case r < 92:
+				default:
 					mu.Lock()
 					forkSeq++
 					in.op, in.key, in.fork = "fork", "", fmt.Sprintf("lin-f%d", forkSeq)
 					mu.Unlock()
-				default:
-					if len(myForks) == 0 {
-						in.op = "get"
-					} else {
-						in.op, in.fork = "fget", myForks[rng.IntN(len(myForks))]
-					}
 				}
 				call := ts()
 				out, ok := doLin(n, in)
@@ -254,7 +265,9 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 					ret = math.MaxInt64 / 2
 				}
 				if in.op == "fork" && !out.unknown {
-					myForks = append(myForks, in.fork)
+					for k := range linKeys {
+						pending = append(pending, linInput{op: "fget", fork: in.fork, key: fmt.Sprintf("k%d", k), last: k == linKeys-1})
+					}
 				}
 				mu.Lock()
 				if out.unknown {
@@ -298,6 +311,19 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 	close(stop)
 	wg.Wait()
 	c.WaitConverged(t)
+	// Keep in the model only the forks that a recorded read looks at.
+	read := map[string]bool{}
+	for _, op := range history {
+		if in := op.Input.(linInput); in.op == "fget" {
+			read[in.fork] = true
+		}
+	}
+	for i, op := range history {
+		if in := op.Input.(linInput); in.op == "fork" {
+			in.keep = read[in.fork]
+			history[i].Input = in
+		}
+	}
 	t.Logf("history: %d operations (%d of unknown outcome) in %v", len(history), unknowns, time.Duration(ts()).Round(time.Millisecond))
 	return history
 }
@@ -402,4 +428,47 @@ func checkHistory(t *testing.T, h []porcupine.Operation) {
 		t.Fatalf("porcupine could not decide within its time bound (%d operations; history in %s.json, %s.html)", len(h), base, base)
 	}
 	t.Fatalf("the history is not linearizable (history in %s.json, visualization %s.html)", base, base)
+}
+
+// TestLinModel checks that the model rejects what it must: a stale read
+// after an acknowledged put, and a fork missing a put acknowledged before
+// the fork was asked for. No cluster is needed.
+func TestLinModel(t *testing.T) {
+	op := func(call, ret int64, in linInput, out linOutput) porcupine.Operation {
+		return porcupine.Operation{Input: in, Call: call, Output: out, Return: ret}
+	}
+	put := op(0, 10, linInput{op: "put", key: "k0", value: "v1"}, linOutput{})
+	tests := []struct {
+		name string
+		h    []porcupine.Operation
+		want porcupine.CheckResult
+	}{
+		{"read after put", []porcupine.Operation{put, op(20, 30, linInput{op: "get", key: "k0"}, linOutput{found: true, value: "v1"})}, porcupine.Ok},
+		{"stale read", []porcupine.Operation{put, op(20, 30, linInput{op: "get", key: "k0"}, linOutput{})}, porcupine.Illegal},
+		{"unknown put may apply late", []porcupine.Operation{
+			op(0, math.MaxInt64/2, linInput{op: "put", key: "k0", value: "v1"}, linOutput{unknown: true}),
+			op(20, 30, linInput{op: "get", key: "k0"}, linOutput{}),
+			op(40, 50, linInput{op: "get", key: "k0"}, linOutput{found: true, value: "v1"}),
+		}, porcupine.Ok},
+		{"fork sees earlier put", []porcupine.Operation{put,
+			op(20, 30, linInput{op: "fork", fork: "f", keep: true}, linOutput{}),
+			op(40, 50, linInput{op: "fget", fork: "f", key: "k0", last: true}, linOutput{found: true, value: "v1"}),
+		}, porcupine.Ok},
+		{"fork misses earlier put", []porcupine.Operation{put,
+			op(20, 30, linInput{op: "fork", fork: "f", keep: true}, linOutput{}),
+			op(40, 50, linInput{op: "fget", fork: "f", key: "k0", last: true}, linOutput{}),
+		}, porcupine.Illegal},
+		{"fork sees later put", []porcupine.Operation{
+			op(0, 10, linInput{op: "fork", fork: "f", keep: true}, linOutput{}),
+			op(20, 30, linInput{op: "put", key: "k0", value: "v1"}, linOutput{}),
+			op(40, 50, linInput{op: "fget", fork: "f", key: "k0", last: true}, linOutput{found: true, value: "v1"}),
+		}, porcupine.Illegal},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := porcupine.CheckOperationsTimeout(linModel, tc.h, 10*time.Second); got != tc.want {
+				t.Errorf("porcupine says %s, want %s", got, tc.want)
+			}
+		})
+	}
 }
