@@ -245,7 +245,8 @@ func listing(t testing.TB, n *Node, bucket, at string) map[string]string {
 }
 
 // churn takes snapshots of a bucket, forks each second one and deletes
-// the others, on every running node in turn, until stopped.
+// the others, on the nodes running when it starts in turn (a joining
+// node does not listen yet), until stopped.
 type churn struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -260,6 +261,7 @@ type forkAt struct{ name, snapshot string }
 
 func startChurn(t testing.TB, c *Cluster, bucket string) *churn {
 	ch := &churn{stop: make(chan struct{})}
+	up := c.Up()
 	ch.wg.Add(1)
 	go func() {
 		defer ch.wg.Done()
@@ -271,7 +273,6 @@ func startChurn(t testing.TB, c *Cluster, bucket string) *churn {
 				return
 			case <-tick.C:
 			}
-			up := c.Up()
 			n := up[i%len(up)]
 			v, err := n.CreateSnapshot(bucket, "")
 			if err != nil {
