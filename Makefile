@@ -74,8 +74,14 @@ E2E_RACE ?= 1
 e2e:
 	FORKSTORE_E2E_RACE=$(E2E_RACE) $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -tags e2e ./tests/e2e/...
 
-# Several server processes with faults; skipped until tests/cluster has tests.
+# Clusters of 3 to 5 server processes on loopback with faults (kills,
+# pauses, membership changes, partitions with iptables when root).
 cluster:
+	@if [ "$$(id -u)" = 0 ] && ! command -v iptables >/dev/null 2>&1; then \
+	  echo "installing iptables (cluster partitions)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null; } || true; \
+	fi
 	@if ls tests/cluster/*_test.go >/dev/null 2>&1; then \
 	  echo "$(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster ./tests/cluster/..."; \
 	  $(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster ./tests/cluster/...; \

@@ -106,6 +106,20 @@ type Options struct {
 	Env            []string // extra environment, KEY=VALUE
 	ReadyTimeout   time.Duration
 	StopTimeout    time.Duration
+
+	// S3Addr and RaftAddr, when set, are the listen addresses (a cluster
+	// needs every member's address before any member starts); otherwise
+	// Start picks free loopback ports.
+	S3Addr, RaftAddr string
+	// NoReadyWait makes Start and Restart return once the process runs
+	// (a cluster member is ready only when a quorum runs); WaitReady
+	// waits for it.
+	NoReadyWait bool
+	// Group, when not zero, is the process's group id (the test runs as
+	// root): packet filter rules match a process's traffic by its group
+	// (iptables -m owner --gid-owner), since loopback connections all
+	// come from 127.0.0.1.
+	Group uint32
 }
 
 // Option changes Options.
@@ -135,6 +149,21 @@ func WithEnv(kv ...string) Option { return func(o *Options) { o.Env = append(o.E
 
 // WithReadyTimeout sets how long Start waits for /health/ready.
 func WithReadyTimeout(d time.Duration) Option { return func(o *Options) { o.ReadyTimeout = d } }
+
+// WithNodeID sets --node-id.
+func WithNodeID(id int) Option { return func(o *Options) { o.NodeID = id } }
+
+// WithAddrs sets the S3 and Raft listen addresses instead of free ports.
+func WithAddrs(s3Addr, raftAddr string) Option {
+	return func(o *Options) { o.S3Addr, o.RaftAddr = s3Addr, raftAddr }
+}
+
+// WithoutReadyWait makes Start and Restart return as soon as the process
+// runs, without waiting for /health/ready (see WaitReady).
+func WithoutReadyWait() Option { return func(o *Options) { o.NoReadyWait = true } }
+
+// WithGroup runs the process with group id gid (needs root).
+func WithGroup(gid uint32) Option { return func(o *Options) { o.Group = gid } }
 
 // Server is one forkstore server process.
 type Server struct {
@@ -180,13 +209,17 @@ func Start(t testing.TB, bin string, opts ...Option) *Server {
 		f(&o)
 	}
 	dir := t.TempDir() // removed after the cleanup below has run
-	s3Addr, err := FreePort()
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	s3Addr, raftAddr := o.S3Addr, o.RaftAddr
+	var err error
+	if s3Addr == "" {
+		if s3Addr, err = FreePort(); err != nil {
+			t.Fatalf("free port: %v", err)
+		}
 	}
-	raftAddr, err := FreePort()
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	if raftAddr == "" {
+		if raftAddr, err = FreePort(); err != nil {
+			t.Fatalf("free port: %v", err)
+		}
 	}
 	s := &Server{
 		t:        t,
@@ -289,7 +322,12 @@ func (s *Server) start() {
 	cmd.Stdout, cmd.Stderr = f, f
 	// Own process group: a Ctrl-C on the test run is not delivered to the
 	// server twice, and signals from the harness go to this pid only.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: the server dies with the test process even when the test
+	// binary is killed (a -timeout panic runs no cleanup).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if s.opts.Group != 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(os.Getuid()), Gid: s.opts.Group, NoSetGroups: true}
+	}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		s.t.Fatalf("start %s: %v", s.bin, err)
@@ -305,8 +343,30 @@ func (s *Server) start() {
 		s.mu.Unlock()
 		close(exited)
 	}()
+	if s.opts.NoReadyWait {
+		return
+	}
 	if err := s.waitReady(s.opts.ReadyTimeout); err != nil {
 		s.t.Fatalf("server did not become ready: %v\n%s", err, s.LogTail(16<<10))
+	}
+}
+
+// WaitReady waits until GET /health/ready answers 200, the process exits
+// or timeout passes.
+func (s *Server) WaitReady(timeout time.Duration) error {
+	s.needProcess()
+	return s.waitReady(timeout)
+}
+
+// Wipe deletes the data directory of a stopped server: the disk is lost.
+func (s *Server) Wipe() {
+	s.t.Helper()
+	s.needProcess()
+	if s.Running() {
+		s.t.Fatalf("wipe: the server (pid %d) is still running", s.PID())
+	}
+	if err := os.RemoveAll(s.DataDir); err != nil {
+		s.t.Fatalf("wipe %s: %v", s.DataDir, err)
 	}
 }
 
