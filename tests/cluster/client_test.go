@@ -69,31 +69,11 @@ func (s *ClusterStatus) memberIDs() []uint64 {
 }
 
 // Digest is POST cluster/digest: each reachable member's metadata digest
-// at one applied index.
+// at one point of the log, the Digest command's version.
 type Digest struct {
-	Index   uint64            `json:"index"`
+	Version string            `json:"version"`
 	Digests map[string]string `json:"digests"`
-	// Version is what the server sends instead of the contract's index
-	// ({"version":"456"}); kept to report the difference (hasIndex).
-	Version  string `json:"version"`
-	hasIndex bool
-}
-
-// UnmarshalJSON decodes the answer and notes whether it has "index".
-func (d *Digest) UnmarshalJSON(b []byte) error {
-	type plain Digest
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	_, d.hasIndex = raw["index"]
-	if err := json.Unmarshal(b, (*plain)(d)); err != nil {
-		return err
-	}
-	if !d.hasIndex && d.Version != "" {
-		fmt.Sscan(d.Version, &d.Index)
-	}
-	return nil
+	Errors  map[string]string `json:"errors"`
 }
 
 // allEqual checks that the digest covers every node in want and that all
@@ -101,7 +81,7 @@ func (d *Digest) UnmarshalJSON(b []byte) error {
 func (d *Digest) allEqual(want []uint64) error {
 	for _, id := range want {
 		if d.Digests[fmt.Sprint(id)] == "" {
-			return fmt.Errorf("digest at index %d has no entry for node %d: %v", d.Index, id, d.Digests)
+			return fmt.Errorf("digest at version %s has no entry for node %d: %v (errors %v)", d.Version, id, d.Digests, d.Errors)
 		}
 	}
 	first := ""
@@ -110,7 +90,7 @@ func (d *Digest) allEqual(want []uint64) error {
 			first = v
 		}
 		if v != first {
-			return fmt.Errorf("digests differ at index %d: %v", d.Index, d.Digests)
+			return fmt.Errorf("digests differ at version %s: %v", d.Version, d.Digests)
 		}
 	}
 	return nil
