@@ -132,15 +132,21 @@ func TestReplaceWipedNode(t *testing.T) {
 
 	// With three members and three replicas every node holds every
 	// referenced chunk (the old members may also hold unreferenced
-	// chunks of failed writes, until garbage collection).
-	st, err := n1.ClusterStatus()
-	must(t, "status", err)
-	for _, m := range st.Members {
-		if m.ChunkFiles == 0 || m.ChunkFiles != st.Members[0].ChunkFiles {
-			t.Errorf("referenced chunk files per member differ or are 0 after the replacement: %+v", st.Members)
-			break
+	// chunks of failed writes, until garbage collection). chunk_files is
+	// counted by each node's repair pass (every second here).
+	var st *ClusterStatus
+	waitFor(t, convergeTimout, "every member to hold every referenced chunk", func() error {
+		var err error
+		if st, err = n1.ClusterStatus(); err != nil {
+			return err
 		}
-	}
+		for _, m := range st.Members {
+			if m.ChunkFiles == 0 || m.ChunkFiles != st.Members[0].ChunkFiles {
+				return fmt.Errorf("referenced chunk files per member differ or are 0: %+v", st.Members)
+			}
+		}
+		return nil
+	})
 	got := chunkIDs(t, n4)
 	if m := st.member(n4.ID); m == nil || int64(len(got)) < m.ChunkFiles {
 		t.Errorf("node %d has %d chunk files on disk, status says %+v", n4.ID, len(got), m)

@@ -496,7 +496,46 @@ func (s *Server) Kill() {
 }
 
 // Pause stops the process with SIGSTOP.
-func (s *Server) Pause() { s.t.Helper(); s.needProcess(); s.signal(syscall.SIGSTOP) }
+// It returns once the kernel reports the process stopped: kill(2) returns
+// before every thread has stopped, and a request sent in that window may
+// still be answered.
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.needProcess()
+	s.signal(syscall.SIGSTOP)
+	s.mu.Lock()
+	pid := s.cmd.Process.Pid
+	s.mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if stopped, ok := allThreadsStopped(pid); stopped || !ok {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.t.Fatalf("process %d not stopped 10 s after SIGSTOP", pid)
+}
+
+// allThreadsStopped reports whether every thread of pid is stopped; ok is
+// false where /proc cannot tell (not Linux, or the process is gone).
+func allThreadsStopped(pid int) (stopped, ok bool) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return false, false
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			continue // the thread exited
+		}
+		// The state follows the parenthesised command name.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || i+2 >= len(stat) || (stat[i+2] != 'T' && stat[i+2] != 't') {
+			return false, true
+		}
+	}
+	return true, true
+}
 
 // Resume continues a paused process with SIGCONT.
 func (s *Server) Resume() { s.t.Helper(); s.needProcess(); s.signal(syscall.SIGCONT) }
