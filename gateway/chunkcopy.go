@@ -52,7 +52,9 @@ func (s *ChunkStore) PutCopy(c meta.Chunk, r io.Reader) error {
 		return err
 	}
 	h := crc32.New(castagnoli)
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, c.Size+1))
+	buf := ingestBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), io.LimitReader(r, c.Size+1), *buf)
+	ingestBufs.Put(buf)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) || errors.Is(err, syscall.ENOSPC) {

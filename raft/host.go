@@ -140,11 +140,12 @@ func (h *Host) Propose(ctx context.Context, shardID uint64, cmd []byte) (sm.Resu
 	defer cancel()
 	var res sm.Result
 	err := h.retry(ctx, "propose", shardID, proposeTry, false, func(try time.Duration) error {
+		leader, _ := h.LeaderID(shardID)
 		rs, err := h.nh.Propose(h.session(shardID), cmd, try)
 		if err != nil {
 			return err
 		}
-		r, err := waitResult(ctx, rs)
+		r, err := h.waitResult(ctx, rs, shardID, leader)
 		if err != nil {
 			return err
 		}
@@ -167,11 +168,12 @@ func (h *Host) Read(ctx context.Context, shardID uint64, query any) (any, error)
 		lookupErr error
 	)
 	err := h.retry(ctx, "read", shardID, readTry, false, func(try time.Duration) error {
+		leader, _ := h.LeaderID(shardID)
 		rs, err := h.nh.ReadIndex(shardID, try)
 		if err != nil {
 			return err
 		}
-		if _, err := waitResult(ctx, rs); err != nil {
+		if _, err := h.waitResult(ctx, rs, shardID, leader); err != nil {
 			return err
 		}
 		v, err := h.nh.ReadLocalNode(rs, query)
@@ -525,31 +527,61 @@ func (h *Host) waitLeader(ctx context.Context, shardID uint64, limit time.Durati
 }
 
 // waitResult waits for a request's outcome and turns a failed one into the
+// Dragonboat error SyncPropose/SyncRead would return. A request made while
+// leader led is given up (as a timeout, which the caller retries at once)
+// when another leader is elected: a proposal or read forwarded to a leader
+// that died would otherwise wait out its whole try.
+func (h *Host) waitResult(ctx context.Context, rs *dragonboat.RequestState, shardID, leader uint64) (dragonboat.RequestResult, error) {
+	if leader == 0 {
+		return waitResult(ctx, rs)
+	}
+	watch := time.NewTicker(max(time.Duration(h.cfg.RTTMillisecond)*time.Millisecond, time.Millisecond) * 4)
+	defer watch.Stop()
+	for {
+		select {
+		case r := <-rs.AppliedC():
+			return resultError(r)
+		case <-ctx.Done():
+			return waitResult(ctx, rs)
+		case <-watch.C:
+			if now, ok := h.LeaderID(shardID); ok && now != leader {
+				return dragonboat.RequestResult{}, dragonboat.ErrTimeout
+			}
+		}
+	}
+}
+
+// waitResult waits for a request's outcome and turns a failed one into the
 // Dragonboat error SyncPropose/SyncRead would return.
 func waitResult(ctx context.Context, rs *dragonboat.RequestState) (dragonboat.RequestResult, error) {
 	select {
 	case r := <-rs.AppliedC():
-		switch {
-		case r.Completed():
-			return r, nil
-		case r.Rejected():
-			return r, dragonboat.ErrRejected
-		case r.Timeout():
-			return r, dragonboat.ErrTimeout
-		case r.Terminated():
-			return r, dragonboat.ErrShardClosed
-		case r.Dropped():
-			return r, dragonboat.ErrShardNotReady
-		case r.Aborted():
-			return r, dragonboat.ErrAborted
-		}
-		return r, fmt.Errorf("raft: unknown request result %v", r)
+		return resultError(r)
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return dragonboat.RequestResult{}, dragonboat.ErrCanceled
 		}
 		return dragonboat.RequestResult{}, dragonboat.ErrTimeout
 	}
+}
+
+// resultError turns a request's outcome into its Dragonboat error.
+func resultError(r dragonboat.RequestResult) (dragonboat.RequestResult, error) {
+	switch {
+	case r.Completed():
+		return r, nil
+	case r.Rejected():
+		return r, dragonboat.ErrRejected
+	case r.Timeout():
+		return r, dragonboat.ErrTimeout
+	case r.Terminated():
+		return r, dragonboat.ErrShardClosed
+	case r.Dropped():
+		return r, dragonboat.ErrShardNotReady
+	case r.Aborted():
+		return r, dragonboat.ErrAborted
+	}
+	return r, fmt.Errorf("raft: unknown request result %v", r)
 }
 
 // classify says whether a Dragonboat error is worth retrying and which of
