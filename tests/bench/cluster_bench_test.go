@@ -474,8 +474,8 @@ func chunkFiles(dataDir string) (map[string]int64, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
-			return nil
+		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") {
+			return nil // copies being received are ".<id>.<random>.tmp"
 		}
 		info, err := d.Info()
 		if err != nil {
@@ -799,8 +799,9 @@ func TestBenchCluster(t *testing.T) {
 			"chunk catch-up: MiB pulled / time from restart to backlog 0 and every chunk held",
 			fmt.Sprintf("%.0f MiB/s (%.1f MiB in %.2f s)", rate, cu.pulledMiB(), cu.done.Seconds()),
 			"above 200 MiB/s: " + verdict,
-			fmt.Sprintf("node %d stopped while %d x 4 MiB objects (%d MiB) were written through the other two in %.1f s; restarted with --repair-interval 1s: /health/ready after %.2f s, %d chunk files pulled; %.0f MiB/s from ready",
-				cu.node, cu.objects, cu.objects*4, cu.write.Seconds(), cu.ready.Seconds(), cu.files, cu.pulledMiB()/(cu.done-cu.ready).Seconds()),
+			fmt.Sprintf("node %d stopped while %d x 4 MiB objects (%d MiB) were written through the other two in %.1f s; restarted with --repair-interval 1s: /health/ready after %.2f s, repair backlog first seen after %.2f s; %d chunk files pulled; %.0f MiB/s from ready, %.0f MiB/s from the backlog's appearance",
+				cu.node, cu.objects, cu.objects*4, cu.write.Seconds(), cu.ready.Seconds(), cu.pass.Seconds(), cu.files,
+				cu.pulledMiB()/(cu.done-cu.ready).Seconds(), cu.pulledMiB()/(cu.done-cu.pass).Seconds()),
 		})
 	}
 	for _, n := range cl.running() {
@@ -875,6 +876,7 @@ func failover(t *testing.T, c *benchCluster, trials int) []failoverTrial {
 		t.Fatal(err)
 	}
 	var out []failoverTrial
+	retries := 0
 	for trial := 0; trial < trials; trial++ {
 		st, err := c.waitSettled(3*time.Minute, len(c.nodes))
 		if err != nil {
@@ -895,6 +897,20 @@ func failover(t *testing.T, c *benchCluster, trials int) []failoverTrial {
 				t.Errorf("failover trial %d: warm-up PUT: %v", trial+1, err)
 				return out
 			}
+		}
+		// Leadership may have moved since the status (a loaded machine
+		// has spurious elections): the leader confirms it right before
+		// the kill, or the trial starts over.
+		sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+		ls, err := c.nodeStatus(sctx, leader)
+		scancel()
+		if err != nil || ls.LeaderID != leader.ID {
+			if retries++; retries > 20 {
+				t.Errorf("failover trial %d: leadership does not stay put (%v)", trial+1, err)
+				return out
+			}
+			trial--
+			continue
 		}
 		res := failoverTrial{killed: leader.ID}
 		var (
@@ -986,6 +1002,7 @@ type catchUpResult struct {
 	node, objects int
 	write         time.Duration
 	ready, done   time.Duration // from the restart
+	pass          time.Duration // from the restart to a backlog first seen
 	files         int
 	bytes         int64
 }
@@ -1053,20 +1070,28 @@ func catchUp(t *testing.T, c *benchCluster, mib int, profDir string) catchUpResu
 		}
 		wait = profileNodes(profDir, "catchup", pp, 5)
 	}
-	if err := node.waitReady(3 * time.Minute); err != nil {
-		t.Errorf("catch-up: %v", err)
-		return catchUpResult{}
-	}
-	res.ready = time.Since(t0)
+	readyc := make(chan error, 1)
+	go func() {
+		err := node.waitReady(3 * time.Minute)
+		res.ready = time.Since(t0)
+		readyc <- err
+	}()
 	deadline := t0.Add(10 * time.Minute)
 	for {
 		if time.Now().After(deadline) {
 			t.Errorf("catch-up: node %d not caught up after 10 minutes", node.ID)
 			return catchUpResult{}
 		}
+		if !node.running() {
+			t.Errorf("catch-up: node %d exited\n%s", node.ID, node.logTail(8<<10))
+			return catchUpResult{}
+		}
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		ns, err := c.nodeStatus(sctx, node)
 		cancel()
+		if err == nil && ns.RepairBacklog > 0 && res.pass == 0 {
+			res.pass = time.Since(t0)
+		}
 		if err == nil && ns.RepairBacklog == 0 && ns.ChunkFiles > 0 {
 			el := time.Since(t0)
 			after, err := chunkFiles(node.DataDir)
@@ -1086,6 +1111,10 @@ func catchUp(t *testing.T, c *benchCluster, mib int, profDir string) catchUpResu
 			}
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+	if err := <-readyc; err != nil {
+		t.Errorf("catch-up: %v", err)
+		return catchUpResult{}
 	}
 	if wait != nil {
 		wait()
