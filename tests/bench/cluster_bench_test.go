@@ -193,12 +193,26 @@ func (n *procNode) signal(sig syscall.Signal, wait time.Duration) bool {
 // kill sends SIGKILL and waits for the process to be gone.
 func (n *procNode) kill() { n.signal(syscall.SIGKILL, time.Minute) }
 
-// stop sends SIGTERM and waits for a clean exit (SIGKILL after 30 s).
+// stop sends SIGTERM and waits for a clean exit (the server gives
+// requests in flight 30 s); after 45 s it saves the node's goroutines
+// next to its log (when it serves profiles) and sends SIGKILL.
 func (n *procNode) stop() {
-	if !n.signal(syscall.SIGTERM, 30*time.Second) {
-		n.t.Errorf("node %d did not exit within 30 s of SIGTERM", n.ID)
-		n.kill()
+	if n.signal(syscall.SIGTERM, 45*time.Second) {
+		return
 	}
+	msg := fmt.Sprintf("node %d did not exit within 45 s of SIGTERM", n.ID)
+	if n.PprofAddr != "" {
+		client := &http.Client{Timeout: 10 * time.Second}
+		if resp, err := client.Get("http://" + n.PprofAddr + "/debug/pprof/goroutine?debug=2"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if os.WriteFile(n.logPath+".goroutines", b, 0o644) == nil {
+				msg += "; its goroutines are in " + n.logPath + ".goroutines"
+			}
+		}
+	}
+	n.t.Error(msg)
+	n.kill()
 }
 
 // waitReady polls /health/ready until it answers 200, the process exits
@@ -550,6 +564,17 @@ type opFigure struct {
 
 func (f opFigure) rate() float64 { return float64(f.ops) / f.dur.Seconds() }
 
+// cores is the servers' CPU time over the wall time.
+func (f opFigure) cores() float64 { return f.cpu.Seconds() / f.dur.Seconds() }
+
+// cpuPerOp is the servers' CPU time per operation, in ms.
+func (f opFigure) cpuPerOp() float64 {
+	if f.ops == 0 {
+		return 0
+	}
+	return float64(f.cpu.Microseconds()) / 1000 / float64(f.ops)
+}
+
 func (f opFigure) cell() string {
 	s := fmt.Sprintf("%.0f/s", f.rate())
 	if f.bytes > 0 {
@@ -648,12 +673,138 @@ func TestBenchCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 
+	var cl *benchCluster
+	if part("throughput") || part("failover") || part("catchup") {
+		cl = newBenchCluster(t, bin, "cluster", 3, profDir != "")
+	}
+	var rows []cmpRow
+	if part("throughput") {
+		rows = throughput(t, bin, cl, conc, dur, profDir)
+	}
+
+	type resultRow struct{ name, result, goal, notes string }
+	var results []resultRow
+
+	// Failover.
+	var fo []failoverTrial
+	if part("failover") {
+		fo = failover(t, cl, trials)
+	}
+	if len(fo) > 0 {
+		var acks, firsts latencies
+		var ackList, firstList, notes []string
+		for i, f := range fo {
+			acks = append(acks, f.firstAck)
+			firsts = append(firsts, f.firstAnswered)
+			ackList = append(ackList, fmt.Sprintf("%.2f", f.firstAck.Seconds()))
+			firstList = append(firstList, fmt.Sprintf("%.2f (%s)", f.firstAnswered.Seconds(), f.firstStatus))
+			notes = append(notes, fmt.Sprintf("#%d killed node %d, ack by node %d, %d attempts (%d failed)", i+1, f.killed, f.ackedBy, f.attempts, f.failed))
+		}
+		verdict := "met"
+		if slices.Max(acks) >= 3*time.Second {
+			verdict = "missed"
+		}
+		results = append(results, resultRow{
+			fmt.Sprintf("failover: leader SIGKILL to the first acknowledged PUT (%d trials)", len(fo)),
+			fmt.Sprintf("median %.2f s, max %.2f s (%s s)", acks.pct(50).Seconds(), slices.Max(acks).Seconds(), strings.Join(ackList, ", ")),
+			"under 3 s: " + verdict,
+			"4 KiB PUTs started every 10 ms, alternating between the two survivors; " + strings.Join(notes, "; "),
+		}, resultRow{
+			"failover: the PUT sent right after the kill, answered after",
+			fmt.Sprintf("median %.2f s, max %.2f s (%s s)", firsts.pct(50).Seconds(), slices.Max(firsts).Seconds(), strings.Join(firstList, ", ")),
+			"-",
+			"what one client that does not give up on its request sees",
+		})
+	}
+
+	// Chunk catch-up, on the same cluster.
+	var cu catchUpResult
+	if part("catchup") {
+		cu = catchUp(t, cl, catchupMiB, profDir)
+	}
+	if cu.done > 0 {
+		rate := cu.pulledMiB() / cu.done.Seconds()
+		verdict := "met"
+		if rate <= 200 {
+			verdict = "missed"
+		}
+		results = append(results, resultRow{
+			"chunk catch-up: MiB pulled / time from restart to backlog 0 and every chunk held",
+			fmt.Sprintf("%.0f MiB/s (%.1f MiB in %.2f s)", rate, cu.pulledMiB(), cu.done.Seconds()),
+			"above 200 MiB/s: " + verdict,
+			fmt.Sprintf("node %d stopped while %d x 4 MiB objects (%d MiB) were written through the other two in %.1f s; restarted with --repair-interval 1s: /health/ready after %.2f s, repair backlog first seen after %.2f s; %d chunk files pulled; %.0f MiB/s from ready, %.0f MiB/s from the backlog's appearance",
+				cu.node, cu.objects, cu.objects*4, cu.write.Seconds(), cu.ready.Seconds(), cu.pass.Seconds(), cu.files,
+				cu.pulledMiB()/(cu.done-cu.ready).Seconds(), cu.pulledMiB()/(cu.done-cu.pass).Seconds()),
+		})
+	}
+	if cl != nil {
+		for _, n := range cl.running() {
+			n.stop()
+		}
+	}
+
+	// Join, on a fresh cluster.
+	var jn joinResult
+	if part("join") {
+		jn = join(t, bin, joinObjects, joinForks, profDir != "")
+	}
+	if jn.total > 0 {
+		results = append(results, resultRow{
+			fmt.Sprintf("new node ready: cluster add, start with --join, until ready with repair backlog 0 (%d objects, %d forks)", jn.objects, jn.forks),
+			fmt.Sprintf("%.2f s", jn.total.Seconds()),
+			"-",
+			fmt.Sprintf("cluster add %.2f s; /health/ready %.2f s after the start; backlog 0 %.2f s after the start, %d chunk files (%.1f MiB) pulled; loading took %.1f s, applied index %d",
+				jn.add.Seconds(), jn.ready.Seconds(), jn.caughtUp.Seconds(), jn.files, float64(jn.bytes)/(1<<20), jn.load.Seconds(), jn.applied),
+		})
+	}
+
+	var out strings.Builder
+	fmt.Fprintf(&out, "\nforkstore cluster benchmark: %s, %d cores, concurrency %d, %v per figure; load average %s at the start, %s at the end; %.0f s in all\n\n",
+		runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), conc, dur, loadStart, loadAvg(), time.Since(started).Seconds())
+	fmt.Fprintln(&out, "| figure | 1 node | 3 nodes | 3 nodes / 1 node | p99 1 node | p99 3 nodes | server CPU 1 node / 3 nodes: cores, ms per op |")
+	fmt.Fprintln(&out, "|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		ratio := "-"
+		if r.one.ops > 0 {
+			ratio = fmt.Sprintf("%.0f%%", 100*r.three.rate()/r.one.rate())
+		}
+		fmt.Fprintf(&out, "| %s | %s | %s | %s | %s | %s | %.2f / %.2f; %.2f / %.2f |\n", r.name, r.one.cell(), r.three.cell(), ratio,
+			ms(r.one.p99), ms(r.three.p99), r.one.cores(), r.three.cores(), r.one.cpuPerOp(), r.three.cpuPerOp())
+	}
+	for _, r := range rows {
+		if r.name == "PUT 1 MiB" && r.one.ops > 0 {
+			verdict := "met"
+			if r.three.rate() < 0.6*r.one.rate() {
+				verdict = "missed"
+			}
+			fmt.Fprintf(&out, "\n3-node PUT 1 MiB at %.0f%% of the single node's (goal: at least 60%%: %s)\n", 100*r.three.rate()/r.one.rate(), verdict)
+		}
+	}
+	fmt.Fprintln(&out)
+	fmt.Fprintln(&out, "| figure | result | goal | notes |")
+	fmt.Fprintln(&out, "|---|---|---|---|")
+	for _, r := range results {
+		fmt.Fprintf(&out, "| %s | %s | %s | %s |\n", r.name, r.result, r.goal, r.notes)
+	}
+	fmt.Print(out.String())
+}
+
+// cmpRow is a throughput figure of the single node and of the cluster.
+type cmpRow struct {
+	name       string
+	one, three opFigure
+}
+
+// throughput starts a single node beside cluster cl and measures PUT and
+// GET of 4 KiB and 1 MiB objects on both, alternating, as TestBench does.
+func throughput(t *testing.T, bin string, cl *benchCluster, conc int, dur time.Duration, profDir string) []cmpRow {
+	ctx := context.Background()
 	// The single node and the 3-node cluster run side by side.
 	var single *harness.Server
 	singlePprof := ""
 	if profDir != "" {
+		var err error
 		if singlePprof, err = harness.FreePort(); err != nil {
 			t.Fatal(err)
 		}
@@ -661,7 +812,6 @@ func TestBenchCluster(t *testing.T) {
 	} else {
 		single = harness.Start(t, bin, harness.WithArgs("--log-level", "warn"))
 	}
-	cl := newBenchCluster(t, bin, "cluster", 3, profDir != "")
 	one := newObjectTarget(t, "single", []string{single.S3Addr}, func() []int { return []int{single.PID()} }, map[string]string{"single": singlePprof})
 	var addrs []string
 	pp := map[string]string{}
@@ -671,10 +821,6 @@ func TestBenchCluster(t *testing.T) {
 	}
 	three := newObjectTarget(t, "cluster", addrs, cl.pids, pp)
 
-	type cmpRow struct {
-		name       string
-		one, three opFigure
-	}
 	var rows []cmpRow
 	sizes := []struct {
 		name  string
@@ -686,9 +832,6 @@ func TestBenchCluster(t *testing.T) {
 		{"1 MiB", 1 << 20, 20000, 2000},
 	}
 	for _, sz := range sizes {
-		if !part("throughput") {
-			break
-		}
 		data := make([]byte, sz.size)
 		rand.NewChaCha8([32]byte{1}).Read(data)
 		prefix := "obj-" + strings.ReplaceAll(sz.name, " ", "") + "/"
@@ -748,110 +891,7 @@ func TestBenchCluster(t *testing.T) {
 			t.Errorf("%s: %d failed operations on the single node, %d on the cluster", r.name, r.one.errs, r.three.errs)
 		}
 	}
-
-	type resultRow struct{ name, result, goal, notes string }
-	var results []resultRow
-
-	// Failover.
-	var fo []failoverTrial
-	if part("failover") {
-		fo = failover(t, cl, trials)
-	}
-	if len(fo) > 0 {
-		var acks, firsts latencies
-		var ackList, firstList, notes []string
-		for i, f := range fo {
-			acks = append(acks, f.firstAck)
-			firsts = append(firsts, f.firstAnswered)
-			ackList = append(ackList, fmt.Sprintf("%.2f", f.firstAck.Seconds()))
-			firstList = append(firstList, fmt.Sprintf("%.2f (%s)", f.firstAnswered.Seconds(), f.firstStatus))
-			notes = append(notes, fmt.Sprintf("#%d killed node %d, ack by node %d, %d attempts (%d failed)", i+1, f.killed, f.ackedBy, f.attempts, f.failed))
-		}
-		verdict := "met"
-		if slices.Max(acks) >= 3*time.Second {
-			verdict = "missed"
-		}
-		results = append(results, resultRow{
-			fmt.Sprintf("failover: leader SIGKILL to the first acknowledged PUT (%d trials)", len(fo)),
-			fmt.Sprintf("median %.2f s, max %.2f s (%s s)", acks.pct(50).Seconds(), slices.Max(acks).Seconds(), strings.Join(ackList, ", ")),
-			"under 3 s: " + verdict,
-			"4 KiB PUTs started every 10 ms, alternating between the two survivors; " + strings.Join(notes, "; "),
-		}, resultRow{
-			"failover: the PUT sent right after the kill, answered after",
-			fmt.Sprintf("median %.2f s, max %.2f s (%s s)", firsts.pct(50).Seconds(), slices.Max(firsts).Seconds(), strings.Join(firstList, ", ")),
-			"-",
-			"what one client that does not give up on its request sees",
-		})
-	}
-
-	// Chunk catch-up, on the same cluster.
-	var cu catchUpResult
-	if part("catchup") {
-		cu = catchUp(t, cl, catchupMiB, profDir)
-	}
-	if cu.done > 0 {
-		rate := cu.pulledMiB() / cu.done.Seconds()
-		verdict := "met"
-		if rate <= 200 {
-			verdict = "missed"
-		}
-		results = append(results, resultRow{
-			"chunk catch-up: MiB pulled / time from restart to backlog 0 and every chunk held",
-			fmt.Sprintf("%.0f MiB/s (%.1f MiB in %.2f s)", rate, cu.pulledMiB(), cu.done.Seconds()),
-			"above 200 MiB/s: " + verdict,
-			fmt.Sprintf("node %d stopped while %d x 4 MiB objects (%d MiB) were written through the other two in %.1f s; restarted with --repair-interval 1s: /health/ready after %.2f s, repair backlog first seen after %.2f s; %d chunk files pulled; %.0f MiB/s from ready, %.0f MiB/s from the backlog's appearance",
-				cu.node, cu.objects, cu.objects*4, cu.write.Seconds(), cu.ready.Seconds(), cu.pass.Seconds(), cu.files,
-				cu.pulledMiB()/(cu.done-cu.ready).Seconds(), cu.pulledMiB()/(cu.done-cu.pass).Seconds()),
-		})
-	}
-	for _, n := range cl.running() {
-		n.stop()
-	}
-
-	// Join, on a fresh cluster.
-	var jn joinResult
-	if part("join") {
-		jn = join(t, bin, joinObjects, joinForks)
-	}
-	if jn.total > 0 {
-		results = append(results, resultRow{
-			fmt.Sprintf("new node ready: cluster add, start with --join, until ready with repair backlog 0 (%d objects, %d forks)", jn.objects, jn.forks),
-			fmt.Sprintf("%.2f s", jn.total.Seconds()),
-			"-",
-			fmt.Sprintf("cluster add %.2f s; /health/ready %.2f s after the start; backlog 0 %.2f s after the start, %d chunk files (%.1f MiB) pulled; loading took %.1f s, applied index %d",
-				jn.add.Seconds(), jn.ready.Seconds(), jn.caughtUp.Seconds(), jn.files, float64(jn.bytes)/(1<<20), jn.load.Seconds(), jn.applied),
-		})
-	}
-
-	var out strings.Builder
-	fmt.Fprintf(&out, "\nforkstore cluster benchmark: %s, %d cores, concurrency %d, %v per figure; load average %s at the start, %s at the end; %.0f s in all\n\n",
-		runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), conc, dur, loadStart, loadAvg(), time.Since(started).Seconds())
-	fmt.Fprintln(&out, "| figure | 1 node | 3 nodes | 3 nodes / 1 node | p99 1 node | p99 3 nodes | server CPU (cores) 1 node / 3 nodes |")
-	fmt.Fprintln(&out, "|---|---|---|---|---|---|---|")
-	for _, r := range rows {
-		ratio := "-"
-		if r.one.ops > 0 {
-			ratio = fmt.Sprintf("%.0f%%", 100*r.three.rate()/r.one.rate())
-		}
-		fmt.Fprintf(&out, "| %s | %s | %s | %s | %s | %s | %.2f / %.2f |\n", r.name, r.one.cell(), r.three.cell(), ratio,
-			ms(r.one.p99), ms(r.three.p99), r.one.cpu.Seconds()/r.one.dur.Seconds(), r.three.cpu.Seconds()/r.three.dur.Seconds())
-	}
-	for _, r := range rows {
-		if r.name == "PUT 1 MiB" && r.one.ops > 0 {
-			verdict := "met"
-			if r.three.rate() < 0.6*r.one.rate() {
-				verdict = "missed"
-			}
-			fmt.Fprintf(&out, "\n3-node PUT 1 MiB at %.0f%% of the single node's (goal: at least 60%%: %s)\n", 100*r.three.rate()/r.one.rate(), verdict)
-		}
-	}
-	fmt.Fprintln(&out)
-	fmt.Fprintln(&out, "| figure | result | goal | notes |")
-	fmt.Fprintln(&out, "|---|---|---|---|")
-	for _, r := range results {
-		fmt.Fprintf(&out, "| %s | %s | %s | %s |\n", r.name, r.result, r.goal, r.notes)
-	}
-	fmt.Print(out.String())
+	return rows
 }
 
 // failoverTrial is one leader kill.
@@ -1144,9 +1184,9 @@ type joinResult struct {
 // 4 with the CLI, starts it with --join and measures until its
 // /health/ready answers 200 and cluster/status shows it ready with a
 // repair backlog of 0 after a repair pass.
-func join(t *testing.T, bin string, objects, forks int) joinResult {
+func join(t *testing.T, bin string, objects, forks int, profile bool) joinResult {
 	ctx := context.Background()
-	c := newBenchCluster(t, bin, "join cluster", 3, false)
+	c := newBenchCluster(t, bin, "join cluster", 3, profile)
 	var addrs []string
 	for _, n := range c.running() {
 		addrs = append(addrs, n.S3Addr)
