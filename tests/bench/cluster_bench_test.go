@@ -840,19 +840,7 @@ func throughput(t *testing.T, bin string, cl *benchCluster, conc int, dur time.D
 		for j, tg := range []*objectTarget{one, three} {
 			var w atomic.Int64
 			wait := profileNodes(profDir, tg.name+"-PUT-"+sz.name, tg.pprof, int(dur.Seconds()))
-			puts[j] = measureOps(ctx, tg.pids(), conc, dur, sz.limit, int64(sz.size), func(ctx context.Context, i int64) error {
-				key := fmt.Sprintf("%s%08d", prefix, i%sz.keys)
-				_, err := tg.client(i).PutObject(ctx, tg.bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{DisableMultipart: true})
-				if err == nil {
-					for {
-						v := w.Load()
-						if i+1 <= v || w.CompareAndSwap(v, i+1) {
-							break
-						}
-					}
-				}
-				return err
-			})
+			puts[j] = measureOps(ctx, tg.pids(), conc, dur, sz.limit, int64(sz.size), putOp(tg.client, tg.bucket, prefix, data, sz.keys, &w))
 			wait()
 			written[tg] = min(w.Load(), sz.keys)
 			fmt.Fprintf(os.Stderr, "bench: %s PUT %s: %s p99 %v\n", tg.name, sz.name, puts[j].cell(), puts[j].p99)
@@ -866,19 +854,7 @@ func throughput(t *testing.T, bin string, cl *benchCluster, conc int, dur time.D
 				continue
 			}
 			wait := profileNodes(profDir, tg.name+"-GET-"+sz.name, tg.pprof, int(dur.Seconds()))
-			gets[j] = measureOps(ctx, tg.pids(), conc, dur, sz.limit, int64(sz.size), func(ctx context.Context, i int64) error {
-				key := fmt.Sprintf("%s%08d", prefix, i%have)
-				obj, err := tg.client(i).GetObject(ctx, tg.bucket, key, minio.GetObjectOptions{})
-				if err != nil {
-					return err
-				}
-				defer obj.Close()
-				n, err := io.Copy(io.Discard, obj)
-				if err == nil && n != int64(sz.size) {
-					err = fmt.Errorf("GET %s: %d bytes, want %d", key, n, sz.size)
-				}
-				return err
-			})
+			gets[j] = measureOps(ctx, tg.pids(), conc, dur, sz.limit, int64(sz.size), getOp(tg.client, tg.bucket, prefix, int64(sz.size), have))
 			wait()
 			fmt.Fprintf(os.Stderr, "bench: %s GET %s: %s p99 %v\n", tg.name, sz.name, gets[j].cell(), gets[j].p99)
 		}
