@@ -74,10 +74,9 @@ import (
 // benchClusterKey is the node-to-node secret of the benchmark clusters.
 const benchClusterKey = "forkstore-bench-cluster-key"
 
-// procNode is one forkstore server process of a benchmark cluster. The
-// cluster benchmark starts its nodes itself: founding members must know
-// every member's Raft address before any starts, and none is ready until
-// a quorum is up.
+// procNode is one forkstore server process of a benchmark cluster. Unlike
+// harness.Server it restarts with other flags (the catch-up restarts a
+// node with a short --repair-interval).
 type procNode struct {
 	t         testing.TB
 	bin       string
@@ -117,7 +116,9 @@ func (n *procNode) start(extra ...string) error {
 		"FORKSTORE_CLUSTER_KEY="+benchClusterKey,
 	)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Own process group (signals go to this pid only); Pdeathsig: the node
+	// dies with the test process even when no cleanup runs (-timeout).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return err
