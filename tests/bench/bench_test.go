@@ -135,6 +135,43 @@ func runFor(ctx context.Context, n int, d time.Duration, limit int64, op func(ct
 	return done.Load(), failed.Load(), time.Since(start)
 }
 
+// putOp is the PUT of the object figures: operation i writes data under
+// prefix plus the key i%keys through client(i), as one PUT (minio-go would
+// split large bodies into parts), and raises written to i+1.
+func putOp(client func(i int64) *minio.Client, bucket, prefix string, data []byte, keys int64, written *atomic.Int64) func(ctx context.Context, i int64) error {
+	return func(ctx context.Context, i int64) error {
+		key := fmt.Sprintf("%s%08d", prefix, i%keys)
+		_, err := client(i).PutObject(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{DisableMultipart: true})
+		if err == nil {
+			for {
+				w := written.Load()
+				if i+1 <= w || written.CompareAndSwap(w, i+1) {
+					break
+				}
+			}
+		}
+		return err
+	}
+}
+
+// getOp is the GET of the object figures: operation i reads the key i%have
+// of prefix through client(i), whole, and checks its size.
+func getOp(client func(i int64) *minio.Client, bucket, prefix string, size, have int64) func(ctx context.Context, i int64) error {
+	return func(ctx context.Context, i int64) error {
+		key := fmt.Sprintf("%s%08d", prefix, i%have)
+		obj, err := client(i).GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+		if err != nil {
+			return err
+		}
+		defer obj.Close()
+		n, err := io.Copy(io.Discard, obj)
+		if err == nil && n != size {
+			err = fmt.Errorf("GET %s: %d bytes, want %d", key, n, size)
+		}
+		return err
+	}
+}
+
 func TestBench(t *testing.T) {
 	dur := envDuration("FORKSTORE_BENCH_DURATION", 10*time.Second)
 	conc := envInt("FORKSTORE_BENCH_CONCURRENCY", 8)
@@ -189,39 +226,16 @@ func TestBench(t *testing.T) {
 		rand.NewChaCha8([32]byte{1}).Read(data)
 		prefix := "obj-" + strings.ReplaceAll(sz.name, " ", "") + "/"
 		var written atomic.Int64
+		one := func(int64) *minio.Client { return c }
 		// Single PUTs (minio-go would split 64 MiB into parts), signed
 		// aws-chunked bodies as minio-go sends over plain HTTP.
-		measure("PUT "+sz.name, "objects", int64(sz.size), conc, dur, sz.limit, "", func(ctx context.Context, i int64) error {
-			key := fmt.Sprintf("%s%08d", prefix, i%sz.keys)
-			_, err := c.PutObject(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{DisableMultipart: true})
-			if err == nil {
-				for {
-					w := written.Load()
-					if i+1 <= w || written.CompareAndSwap(w, i+1) {
-						break
-					}
-				}
-			}
-			return err
-		})
+		measure("PUT "+sz.name, "objects", int64(sz.size), conc, dur, sz.limit, "", putOp(one, bucket, prefix, data, sz.keys, &written))
 		have := min(written.Load(), sz.keys)
 		if have == 0 {
 			t.Errorf("PUT %s: nothing written", sz.name)
 			continue
 		}
-		measure("GET "+sz.name, "objects", int64(sz.size), conc, dur, sz.limit, "", func(ctx context.Context, i int64) error {
-			key := fmt.Sprintf("%s%08d", prefix, i%have)
-			obj, err := c.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
-			if err != nil {
-				return err
-			}
-			defer obj.Close()
-			n, err := io.Copy(io.Discard, obj)
-			if err == nil && n != int64(sz.size) {
-				err = fmt.Errorf("GET %s: %d bytes, want %d", key, n, sz.size)
-			}
-			return err
-		})
+		measure("GET "+sz.name, "objects", int64(sz.size), conc, dur, sz.limit, "", getOp(one, bucket, prefix, int64(sz.size), have))
 		runtime.GC()
 	}
 
