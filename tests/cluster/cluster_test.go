@@ -44,6 +44,9 @@ var defaultServerArgs = []string{
 	"--heartbeat-rtt", "4",
 	"--repair-interval", "1s",
 	"--scrub-interval", "0",
+	// Snapshots every 40 entries: a node that misses more than 20 is
+	// rebuilt from a Raft snapshot plus the log, not from the log alone.
+	"--snapshot-entries", "40",
 }
 
 // waitFor polls cond until it returns nil or timeout passes, then fails

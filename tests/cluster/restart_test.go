@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -120,6 +121,11 @@ func TestRejoinAfterMissedWrites(t *testing.T) {
 	})
 	if !readySeen {
 		t.Fatal("node 3 never ready")
+	}
+	// It missed far more than --snapshot-entries: the leader sent a
+	// snapshot (one consistent read of the whole metadata), then the log.
+	if !strings.Contains(n3.LogTail(64<<20), "recovered from snapshot") {
+		t.Errorf("node 3 caught up without a Raft snapshot (its log has no \"recovered from snapshot\")")
 	}
 	c.WaitConverged(t)
 	log.Verify(t, c.Nodes())
