@@ -49,6 +49,11 @@ type Config struct {
 	MaxHeaderBytes int
 	// IdleTimeout closes keep-alive connections idle for that long.
 	IdleTimeout time.Duration
+	// Metrics receives the request metrics; nil keeps them unregistered.
+	Metrics Metrics
+	// MetricsToken, when set with Metrics, serves GET /metrics on this
+	// listener to requests with "Authorization: Bearer <token>".
+	MetricsToken string
 }
 
 // DefaultConfig returns the front end's defaults.
@@ -87,6 +92,7 @@ type Server struct {
 	hostID string
 
 	handlers map[Operation]handlerFunc
+	metrics  *requestMetrics
 }
 
 // handlerFunc is an operation's handler: it returns what to send, or an
@@ -131,6 +137,7 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 		cfg.IdleTimeout = def.IdleTimeout
 	}
 	s := &Server{cfg: cfg, svc: svc, log: logger, router: Router{Domains: cfg.Domains}}
+	s.router.Metrics = cfg.Metrics != nil && cfg.MetricsToken != ""
 	s.region = cfg.Region
 	if s.region == "" {
 		s.region = svc.Region()
@@ -146,6 +153,16 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 	_, _ = rand.Read(host[:])
 	s.hostID = base64.StdEncoding.EncodeToString(host[:])
 	s.handlers = s.routes()
+	ops := make([]Operation, 0, len(s.handlers))
+	for op := range s.handlers {
+		ops = append(ops, op)
+	}
+	s.metrics = newRequestMetrics(ops)
+	if cfg.Metrics != nil {
+		if err := s.metrics.register(cfg.Metrics); err != nil {
+			panic("s3api: registering metrics: " + err.Error())
+		}
+	}
 
 	s.app = fiber.New(fiber.Config{
 		// Object bodies stream through (a 5 GiB upload must not need
@@ -226,6 +243,7 @@ type request struct {
 	status   int
 	bytesOut int64
 	errCode  string
+	inflight bool // counted in the in-flight gauge
 }
 
 // countingReader counts what was read and whether EOF was reached.
@@ -263,7 +281,8 @@ func (s *Server) newID() string {
 // begin is the first middleware: request id, common headers, and the
 // access line once everything below has run.
 func (s *Server) begin(c *fiber.Ctx) error {
-	r := &request{s: s, c: c, id: s.newID(), start: time.Now(), status: http.StatusOK}
+	r := &request{s: s, c: c, id: s.newID(), start: time.Now(), status: http.StatusOK, inflight: true}
+	s.metrics.inflight.Inc()
 	c.Locals(localsKey{}, r)
 	h := &c.Response().Header
 	h.Set("X-Amz-Request-Id", r.id)
@@ -302,6 +321,11 @@ func (s *Server) finish(r *request) {
 			r.bytesOut = 0
 		}
 	}
+	dur := time.Since(r.start)
+	s.metrics.observe(r.route.Op, r.status, dur, r.bytesIn(), r.bytesOut)
+	if r.inflight {
+		s.metrics.inflight.Dec()
+	}
 	attrs := []any{
 		"request_id", r.id,
 		"op", string(r.route.Op),
@@ -309,7 +333,7 @@ func (s *Server) finish(r *request) {
 		"key", r.route.Key,
 		"status", r.status,
 		"bytes", r.bytesIn() + r.bytesOut,
-		"dur_ms", time.Since(r.start).Milliseconds(),
+		"dur_ms", dur.Milliseconds(),
 	}
 	if r.errCode != "" {
 		attrs = append(attrs, "code", r.errCode)
@@ -393,7 +417,7 @@ func (s *Server) prepare(r *request) error {
 	}
 	r.route = s.router.Route(r.method, r.host, r.path, r.query, r.header)
 	switch r.route.Op {
-	case OpHealthLive, OpHealthReady:
+	case OpHealthLive, OpHealthReady, OpMetrics:
 	default:
 		res, err := s.auth.Authenticate(&AuthRequest{
 			Method: r.method, Host: r.host, RawPath: r.rawPath, RawQuery: r.rawQuery,
@@ -726,6 +750,7 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpMethodNotAllowed: notImplemented,
 		OpHealthLive:       s.healthLive,
 		OpHealthReady:      s.healthReady,
+		OpMetrics:          s.serveMetrics,
 		OpAdmin:            s.admin,
 
 		OpListBuckets:         s.listBuckets,

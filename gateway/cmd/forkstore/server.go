@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
@@ -15,6 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -29,7 +33,7 @@ func init() { register(newServerCmd) }
 // its default (FORKSTORE_S3_ADDR for --s3-addr).
 type serverFlags struct {
 	data, s3Addr, raftAddr, nodeID, region, domains, history, maxDepth string
-	pprofAddr, logLevel                                                string
+	pprofAddr, logLevel, metricsAddr                                   string
 }
 
 const serverLong = `Run a forkstore node: the S3 API and the admin API on --s3-addr, Raft on
@@ -38,6 +42,10 @@ named in its help (a flag on the command line wins).
 
 Environment:
   FORKSTORE_ROOT_USER, FORKSTORE_ROOT_PASSWORD   root credentials (required)
+  FORKSTORE_METRICS_TOKEN                        bearer token for GET /metrics: with it, the S3
+                                                 listener serves /metrics to requests carrying
+                                                 "Authorization: Bearer <token>" (and so must
+                                                 scrapes of --metrics-addr)
   GOMEMLIMIT                                     Go heap soft limit (default 256MiB)`
 
 func newServerCmd(a *app) *cobra.Command {
@@ -64,6 +72,7 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.maxDepth, "max-fork-depth", "32", "longest chain of forks")
 	envString(a, fs, &f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this loopback address")
 	envString(a, fs, &f.logLevel, "log-level", "info", "debug, info, warn or error")
+	envString(a, fs, &f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9100")
 	return cmd
 }
 
@@ -141,11 +150,28 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 			doms = append(doms, d)
 		}
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+	)
+	if err := node.RegisterMetrics(reg); err != nil {
+		return err
+	}
+	metricsToken := a.env("FORKSTORE_METRICS_TOKEN")
 	scfg := s3api.DefaultConfig()
 	scfg.Addr = f.s3Addr
 	scfg.Region = cfg.Region
 	scfg.Domains = doms
+	scfg.Metrics = reg
+	scfg.MetricsToken = metricsToken
 	srv := s3api.New(scfg, node.Service(), logger.With("component", "s3api"))
+	stopMetrics, err := serveMetrics(f.metricsAddr, metricsToken, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(f.s3Addr) }()
 	logger.Info("serving S3", "endpoint", "http://"+f.s3Addr, "region", cfg.Region)
@@ -161,6 +187,45 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	return nil
+}
+
+// serveMetrics serves GET /metrics on addr (when set), behind the bearer
+// token when there is one, and says where metrics can be scraped.
+func serveMetrics(addr, token string, g prometheus.Gatherer, logger *slog.Logger) (stop func(), err error) {
+	switch {
+	case addr == "" && token == "":
+		logger.Info("metrics not served: set --metrics-addr or FORKSTORE_METRICS_TOKEN")
+		return func() {}, nil
+	case addr == "":
+		logger.Info("serving metrics on the S3 listener", "path", "/metrics", "auth", "bearer token")
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	prom := promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if !s3api.BearerOK(r.Header.Get("Authorization"), token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="forkstore metrics"`)
+			http.Error(w, "scraping /metrics needs the bearer token (FORKSTORE_METRICS_TOKEN)", http.StatusUnauthorized)
+			return
+		}
+		prom.ServeHTTP(w, r)
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("metrics server", "err", err)
+		}
+	}()
+	logger.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics", "token", token != "")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+	}, nil
 }
 
 // defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
