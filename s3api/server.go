@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -54,6 +55,8 @@ type Config struct {
 	// MetricsToken, when set with Metrics, serves GET /metrics on this
 	// listener to requests with "Authorization: Bearer <token>".
 	MetricsToken string
+	// TLS, when set, serves HTTPS: Serve wraps its listener with it.
+	TLS *tls.Config
 }
 
 // DefaultConfig returns the front end's defaults.
@@ -201,8 +204,13 @@ func (s *Server) Listen(addr string) error {
 	return s.Serve(ln)
 }
 
-// Serve serves on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+// Serve serves on ln until Shutdown, over TLS when Config.TLS is set.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
+	return s.app.Listener(ln)
+}
 
 // Shutdown stops accepting connections and waits for requests in flight
 // until ctx ends; then their contexts are cancelled.

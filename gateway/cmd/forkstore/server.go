@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/gateway/certs"
 	"github.com/forkstore/forkstore/meta"
 	"github.com/forkstore/forkstore/s3api"
 )
@@ -34,6 +35,7 @@ func init() { register(newServerCmd) }
 type serverFlags struct {
 	data, s3Addr, raftAddr, nodeID, region, domains, history, maxDepth string
 	pprofAddr, logLevel, metricsAddr                                   string
+	tlsCert, tlsKey                                                    string
 }
 
 const serverLong = `Run a forkstore node: the S3 API and the admin API on --s3-addr, Raft on
@@ -73,6 +75,8 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this loopback address")
 	envString(a, fs, &f.logLevel, "log-level", "info", "debug, info, warn or error")
 	envString(a, fs, &f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9100")
+	envString(a, fs, &f.tlsCert, "tls-cert", "", "PEM certificate chain of this node: serve S3 and the admin API over HTTPS (reloaded on SIGHUP)")
+	envString(a, fs, &f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	return cmd
 }
 
@@ -105,6 +109,15 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	depth, err := strconv.Atoi(f.maxDepth)
 	if err != nil || depth < 1 || depth > meta.MaxForkDepthLimit {
 		return usagef("--max-fork-depth: max fork depth must be an integer in [1, %d], got %q", meta.MaxForkDepthLimit, f.maxDepth)
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return usagef("--tls-cert and --tls-key go together")
+	}
+	var cert *certs.Reloader
+	if f.tlsCert != "" {
+		if cert, err = certs.Load(f.tlsCert, f.tlsKey); err != nil {
+			return err
+		}
 	}
 	cfg.DataDir = f.data
 	cfg.Region = f.region
@@ -166,6 +179,12 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	scfg.Domains = doms
 	scfg.Metrics = reg
 	scfg.MetricsToken = metricsToken
+	scheme := "http"
+	if cert != nil {
+		scfg.TLS = cert.ServerConfig()
+		scheme = "https"
+		reloadOnHangup(ctx, cert, logger)
+	}
 	srv := s3api.New(scfg, node.Service(), logger.With("component", "s3api"))
 	stopMetrics, err := serveMetrics(f.metricsAddr, metricsToken, reg, logger)
 	if err != nil {
@@ -174,7 +193,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	defer stopMetrics()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(f.s3Addr) }()
-	logger.Info("serving S3", "endpoint", "http://"+f.s3Addr, "region", cfg.Region)
+	logger.Info("serving S3", "endpoint", scheme+"://"+f.s3Addr, "region", cfg.Region)
 	select {
 	case err := <-errc:
 		return err
@@ -187,6 +206,34 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	return nil
+}
+
+// reloadOnHangup reloads the TLS certificate on SIGHUP until ctx ends.
+// New connections get the new certificate; open ones keep theirs. A
+// certificate that fails to load is logged and the old one stays.
+func reloadOnHangup(ctx context.Context, c *certs.Reloader, logger *slog.Logger) {
+	logCert := func(msg string) {
+		leaf := c.Certificate().Leaf
+		logger.Info(msg, "subject", leaf.Subject.String(), "dns", leaf.DNSNames, "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	logCert("TLS certificate loaded")
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := c.Reload(); err != nil {
+					logger.Error("TLS certificate not reloaded, the previous one stays", "err", err)
+					continue
+				}
+				logCert("TLS certificate reloaded")
+			}
+		}
+	}()
 }
 
 // serveMetrics serves GET /metrics on addr (when set), behind the bearer
