@@ -57,6 +57,12 @@ type Config struct {
 	MetricsToken string
 	// TLS, when set, serves HTTPS: Serve wraps its listener with it.
 	TLS *tls.Config
+	// AccessLog logs every request at Info; otherwise requests are logged
+	// at Debug, except server errors and slow requests (always, at Warn).
+	AccessLog bool
+	// SlowRequest is the duration past which a request is logged as slow
+	// (0: never).
+	SlowRequest time.Duration
 }
 
 // DefaultConfig returns the front end's defaults.
@@ -68,6 +74,7 @@ func DefaultConfig() Config {
 		MinUploadRate:  1 << 20,
 		MaxHeaderBytes: 64 << 10,
 		IdleTimeout:    2 * time.Minute,
+		SlowRequest:    10 * time.Second,
 	}
 }
 
@@ -334,24 +341,7 @@ func (s *Server) finish(r *request) {
 	if r.inflight {
 		s.metrics.inflight.Dec()
 	}
-	attrs := []any{
-		"request_id", r.id,
-		"op", string(r.route.Op),
-		"bucket", r.route.Bucket,
-		"key", r.route.Key,
-		"status", r.status,
-		"bytes", r.bytesIn() + r.bytesOut,
-		"dur_ms", dur.Milliseconds(),
-	}
-	if r.errCode != "" {
-		attrs = append(attrs, "code", r.errCode)
-	}
-	if r.route.Unsupported != "" {
-		// The sub-resource or method behind a NotImplemented or
-		// MethodNotAllowed answer.
-		attrs = append(attrs, "unsupported", r.route.Unsupported)
-	}
-	s.log.Info("request", attrs...)
+	s.logAccess(r, dur)
 }
 
 // bytesIn is the request body bytes read so far.

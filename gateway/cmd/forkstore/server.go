@@ -36,6 +36,8 @@ type serverFlags struct {
 	data, s3Addr, raftAddr, nodeID, region, domains, history, maxDepth string
 	pprofAddr, logLevel, metricsAddr                                   string
 	tlsCert, tlsKey                                                    string
+	accessLog                                                          bool
+	slowRequest                                                        time.Duration
 }
 
 const serverLong = `Run a forkstore node: the S3 API and the admin API on --s3-addr, Raft on
@@ -74,6 +76,8 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.maxDepth, "max-fork-depth", "32", "longest chain of forks")
 	envString(a, fs, &f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this loopback address")
 	envString(a, fs, &f.logLevel, "log-level", "info", "debug, info, warn or error")
+	envBool(a, fs, &f.accessLog, "access-log", false, "log every request at info level (otherwise at debug; server errors and slow requests are always logged)")
+	envDuration(a, fs, &f.slowRequest, "slow-request", 10*time.Second, "log requests that take longer than this, at warn level (0: never)")
 	envString(a, fs, &f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9100")
 	envString(a, fs, &f.tlsCert, "tls-cert", "", "PEM certificate chain of this node: serve S3 and the admin API over HTTPS (reloaded on SIGHUP)")
 	envString(a, fs, &f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
@@ -83,14 +87,51 @@ func newServerCmd(a *app) *cobra.Command {
 // envString defines a string flag whose default is FORKSTORE_<NAME> when
 // that is set (even to ""), else def.
 func envString(a *app, fs *pflag.FlagSet, p *string, name, def, usage string) {
-	env := "FORKSTORE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-	if v, ok := a.lookupEnv(env); ok {
-		def = v
+	fs.StringVar(p, name, def, usage)
+	envDefault(a, fs, name)
+}
+
+// envBool is envString for a boolean flag ("true", "1", "false", ...).
+func envBool(a *app, fs *pflag.FlagSet, p *bool, name string, def bool, usage string) {
+	fs.BoolVar(p, name, def, usage)
+	envDefault(a, fs, name)
+}
+
+// envDuration is envString for a duration flag ("10s", "1m", "0").
+func envDuration(a *app, fs *pflag.FlagSet, p *time.Duration, name string, def time.Duration, usage string) {
+	fs.DurationVar(p, name, def, usage)
+	envDefault(a, fs, name)
+}
+
+// envDefault makes FORKSTORE_<NAME> the default of the flag name, and
+// names the variable in its usage. A value that does not parse is kept in
+// a.envErrs, reported when the server runs (so --help still works).
+func envDefault(a *app, fs *pflag.FlagSet, name string) {
+	f := fs.Lookup(name)
+	env := envName(name)
+	f.Usage += " (env " + env + ")"
+	v, ok := a.lookupEnv(env)
+	if !ok {
+		return
 	}
-	fs.StringVar(p, name, def, usage+" (env "+env+")")
+	if err := f.Value.Set(v); err != nil {
+		a.envErrs = append(a.envErrs, fmt.Errorf("%s: %w", env, err))
+		return
+	}
+	f.DefValue = v
+}
+
+func envName(flag string) string {
+	return "FORKSTORE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
 func runServer(ctx context.Context, a *app, f *serverFlags) error {
+	if len(a.envErrs) > 0 {
+		return usageError{errors.Join(a.envErrs...)}
+	}
+	if f.slowRequest < 0 {
+		return usagef("--slow-request: negative duration %s", f.slowRequest)
+	}
 	cfg := gateway.DefaultConfig()
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
@@ -179,6 +220,8 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	scfg.Domains = doms
 	scfg.Metrics = reg
 	scfg.MetricsToken = metricsToken
+	scfg.AccessLog = f.accessLog
+	scfg.SlowRequest = f.slowRequest
 	scheme := "http"
 	if cert != nil {
 		scfg.TLS = cert.ServerConfig()
