@@ -94,9 +94,11 @@ func (m *nodeMetrics) metaStats() (meta.Stats, bool) {
 	return m.stats, true
 }
 
-// nodeCollector reads the node's state at scrape time.
+// nodeCollector reads the node's state at scrape time. Scrapes are
+// serialized: Raft answers one commit-index query at a time.
 type nodeCollector struct {
-	m *nodeMetrics
+	m  *nodeMetrics
+	mu sync.Mutex
 
 	role, hasLeader, leaderID, term, commit, applied, members *prometheus.Desc
 	chunkFiles, chunkBytes                                    *prometheus.Desc
@@ -139,6 +141,8 @@ func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector. What cannot be read now (the
 // node is closing) is left out rather than failing the scrape.
 func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	n := c.m.n
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
@@ -151,7 +155,9 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.hasLeader, b2f(in.LeaderID != 0), shard)
 		gauge(c.leaderID, float64(in.LeaderID), shard)
 		gauge(c.term, float64(in.Term), shard)
-		gauge(c.commit, float64(in.CommitIndex), shard)
+		if in.CommitIndex > 0 { // 0: not known in time
+			gauge(c.commit, float64(in.CommitIndex), shard)
+		}
 		gauge(c.members, float64(in.Members), shard)
 	}
 	files, bytes := n.chunks.Usage()
