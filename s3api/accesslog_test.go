@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -81,5 +82,27 @@ func TestLogAccessDroppedAllocs(t *testing.T) {
 	r := &request{id: "0123456789ABCDEF", status: 200, route: Route{Op: OpGetObject, Bucket: "b", Key: "k"}}
 	if n := testing.AllocsPerRun(1000, func() { s.logAccess(r, time.Millisecond) }); n != 0 {
 		t.Errorf("a dropped access line allocates %v times", n)
+	}
+}
+
+// BenchmarkLogAccess: the cost of an access line written (--access-log, a
+// text handler) and dropped (the default).
+func BenchmarkLogAccess(b *testing.B) {
+	for _, on := range []bool{true, false} {
+		name := "dropped"
+		if on {
+			name = "written"
+		}
+		b.Run(name, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Region = testRegion
+			cfg.AccessLog = on
+			s := New(cfg, &gateway.Service{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			r := &request{id: "0123456789ABCDEF", status: 200, route: Route{Op: OpGetObject, Bucket: "photos", Key: "album/cat.jpg"}}
+			b.ReportAllocs()
+			for b.Loop() {
+				s.logAccess(r, time.Millisecond)
+			}
+		})
 	}
 }
