@@ -53,9 +53,12 @@ test: deps lint unit e2e cluster
 deps:
 	@./tests/install-deps.sh
 
+# go mod tidy -diff changes nothing and fails when go.mod or go.sum is not
+# tidy (it prints what tidy would change).
 lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt -l reports:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./tests/...
 	$(GO) vet -tags bench ./tests/...

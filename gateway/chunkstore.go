@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,6 +47,10 @@ type ChunkStore struct {
 	dirs    sync.Map // "ab/cd" -> struct{}: fan-out directories known durable
 
 	verified verifiedCache
+
+	// files and bytes count the committed chunk files: set by Recount,
+	// moved by Commit and Delete in between.
+	files, bytes atomic.Int64
 }
 
 // verifiedTTL is how long a chunk that passed its CRC32C check is served
@@ -273,6 +278,8 @@ func (w *ChunkWriter) Commit() (meta.Chunk, error) {
 		os.Remove(name)
 		return meta.Chunk{}, diskError("commit", err)
 	}
+	w.s.files.Add(1)
+	w.s.bytes.Add(w.size)
 	return meta.Chunk{ID: w.id, Size: w.size, CRC32C: w.crc}, nil
 }
 
@@ -412,9 +419,46 @@ func (s *ChunkStore) Delete(id string) error {
 		return fmt.Errorf("gateway: chunk store: malformed chunk id %q", id)
 	}
 	s.verified.forget(id)
-	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	fi, statErr := os.Stat(s.path(id))
+	if err := os.Remove(s.path(id)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		return fmt.Errorf("gateway: chunk store: delete %s: %w", id, err)
 	}
+	if statErr == nil {
+		s.files.Add(-1)
+		s.bytes.Add(-fi.Size())
+	}
+	return nil
+}
+
+// Usage returns the number of chunk files and their bytes. Between two
+// Recounts it follows this process's commits and deletes; a recount that
+// races with them may be off by those, until the next.
+func (s *ChunkStore) Usage() (files, bytes int64) {
+	return max(s.files.Load(), 0), max(s.bytes.Load(), 0)
+}
+
+// Recount walks the store and sets Usage from what it finds. Closing stop
+// ends the walk early (errStopped) without changing Usage.
+func (s *ChunkStore) Recount(stop <-chan struct{}) error {
+	var files, bytes int64
+	err := s.walk(func(id string, info fs.FileInfo) error {
+		select {
+		case <-stop:
+			return errStopped
+		default:
+		}
+		files++
+		bytes += info.Size()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.files.Store(files)
+	s.bytes.Store(bytes)
 	return nil
 }
 
@@ -432,6 +476,11 @@ func (s *ChunkStore) Has(id string) bool {
 // the walk may or may not be visited; an error from fn stops the walk and is
 // returned.
 func (s *ChunkStore) Walk(fn func(id string, modTime time.Time) error) error {
+	return s.walk(func(id string, info fs.FileInfo) error { return fn(id, info.ModTime()) })
+}
+
+// walk calls fn for every committed chunk file with its FileInfo.
+func (s *ChunkStore) walk(fn func(id string, info fs.FileInfo) error) error {
 	tops, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("gateway: chunk store: %w", err)
@@ -471,7 +520,7 @@ func (s *ChunkStore) Walk(fn func(id string, modTime time.Time) error) error {
 					}
 					return fmt.Errorf("gateway: chunk store: %w", err)
 				}
-				if err := fn(id, info.ModTime()); err != nil {
+				if err := fn(id, info); err != nil {
 					return err
 				}
 			}

@@ -437,3 +437,46 @@ func TestVerifiedCache(t *testing.T) {
 		t.Fatal("forgotten chunk still remembered")
 	}
 }
+
+// Usage follows commits and deletes (a chunk deleted twice, or never
+// there, counts once), and Recount finds what a previous process left.
+func TestChunkUsage(t *testing.T) {
+	s := openTestChunkStore(t)
+	a := putChunk(t, s, randBytes(1, 1000))
+	putChunk(t, s, randBytes(2, 3000))
+	w, err := s.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("aborted"))
+	w.Abort()
+	if f, b := s.Usage(); f != 2 || b != 4000 {
+		t.Fatalf("usage after two commits: %d files, %d bytes", f, b)
+	}
+	for range 2 {
+		if err := s.Delete(a.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f, b := s.Usage(); f != 1 || b != 3000 {
+		t.Fatalf("usage after a delete: %d files, %d bytes", f, b)
+	}
+	again, err := OpenChunkStore(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := again.Usage(); f != 0 {
+		t.Fatalf("usage before a recount: %d files", f)
+	}
+	if err := again.Recount(nil); err != nil {
+		t.Fatal(err)
+	}
+	if f, b := again.Usage(); f != 1 || b != 3000 {
+		t.Fatalf("usage after a recount: %d files, %d bytes", f, b)
+	}
+	stop := make(chan struct{})
+	close(stop)
+	if err := again.Recount(stop); !errors.Is(err, errStopped) {
+		t.Fatalf("recount after stop: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
@@ -44,6 +45,9 @@ type Config struct {
 	// ClusterKey authenticates node-to-node traffic; required once the
 	// cluster has more than one member.
 	ClusterKey string
+	// PeerTLS, when set, is how this node reaches other nodes' S3 ports
+	// (HTTPS, when the nodes serve S3 over TLS).
+	PeerTLS *tls.Config
 	// Replicas is how many nodes hold each chunk (at most the number of
 	// members).
 	Replicas int

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/forkstore/forkstore/meta"
@@ -31,6 +32,11 @@ type Node struct {
 	chunks  *ChunkStore
 	svc     *Service
 	cluster *cluster
+
+	metrics *nodeMetrics
+	// gcCursor is the GC queue version up to which this node has deleted
+	// its chunk copies.
+	gcCursor atomic.Uint64
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -63,6 +69,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, stop: make(chan struct{})}
 	n.svc = &Service{node: n}
 	n.cluster = newCluster(n)
+	n.metrics = newNodeMetrics(n)
 	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), cfg.Meta, log.With("component", "meta"))
 	n.local = local
 	if err := host.StartOnDiskShard(metaShard, create); err != nil {
@@ -191,6 +198,7 @@ func (n *Node) collectGarbage() {
 	defer t.Stop()
 	var cursor uint64
 	lastSweep, lastHistory := time.Now(), time.Now()
+	n.recountChunks()
 	for {
 		select {
 		case <-n.stop:
@@ -205,8 +213,10 @@ func (n *Node) collectGarbage() {
 			}
 		}
 		cursor = n.deleteQueued(cursor)
+		n.gcCursor.Store(cursor)
 		if time.Since(lastSweep) > n.cfg.OrphanGrace/4 {
 			n.sweepOrphans()
+			n.recountChunks()
 			lastSweep = time.Now()
 		}
 	}
@@ -341,3 +351,11 @@ func (n *Node) sweepOrphans() {
 }
 
 var errStopped = errors.New("gateway: stopped")
+
+// recountChunks recounts the chunk store's files and bytes (the gauges
+// follow commits and deletes in between).
+func (n *Node) recountChunks() {
+	if err := n.chunks.Recount(n.stop); err != nil && !errors.Is(err, errStopped) {
+		n.log.Warn("chunk store recount failed", "err", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -104,9 +105,10 @@ func ParseChunkDigest(d string) (size int64, crc uint32, ok bool) {
 
 // peerClient sends signed requests to other nodes.
 type peerClient struct {
-	self uint64
-	key  []byte
-	http *http.Client
+	self   uint64
+	scheme string // "http://" or "https://"
+	key    []byte
+	http   *http.Client
 	// fast is for chunk reads: a peer that does not start answering
 	// within fetchFirstByte (paused, overloaded) is skipped for the next
 	// holder instead of holding up a client's GET.
@@ -116,7 +118,7 @@ type peerClient struct {
 // fetchFirstByte bounds the wait for a peer's answer to a chunk read.
 const fetchFirstByte = 3 * time.Second
 
-func newPeerClient(self uint64, key string) *peerClient {
+func newPeerClient(self uint64, key string, tlsConf *tls.Config) *peerClient {
 	transport := func(header time.Duration) *http.Transport {
 		return &http.Transport{
 			DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -124,12 +126,17 @@ func newPeerClient(self uint64, key string) *peerClient {
 			MaxIdleConnsPerHost:   32,
 			IdleConnTimeout:       90 * time.Second,
 			ResponseHeaderTimeout: header,
+			TLSClientConfig:       tlsConf,
 			// Chunk bodies are already compressed or incompressible.
 			DisableCompression: true,
 		}
 	}
+	scheme := "http://"
+	if tlsConf != nil {
+		scheme = "https://"
+	}
 	return &peerClient{
-		self: self, key: []byte(key),
+		self: self, key: []byte(key), scheme: scheme,
 		http: &http.Client{Transport: transport(0)},
 		fast: &http.Client{Transport: transport(fetchFirstByte)},
 	}
@@ -152,7 +159,7 @@ func (p *peerClient) do(ctx context.Context, method, addr, pathAndQuery string, 
 }
 
 func (p *peerClient) send(ctx context.Context, hc *http.Client, method, addr, pathAndQuery string, body io.Reader, size int64, digest string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+PeerPrefix+pathAndQuery, body)
+	req, err := http.NewRequestWithContext(ctx, method, p.scheme+addr+PeerPrefix+pathAndQuery, body)
 	if err != nil {
 		return nil, err
 	}

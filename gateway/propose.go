@@ -28,7 +28,9 @@ func header() meta.Header {
 // is a meta sentinel, a replication failure wraps ErrUnavailable.
 func (s *Service) propose(ctx context.Context, cmd any) (*meta.Result, error) {
 	stampHeader(cmd)
+	start := time.Now()
 	res, err := s.node.host.Propose(ctx, metaShard, meta.EncodeCommand(cmd))
+	s.node.metrics.observeProposal(metaShard, time.Since(start))
 	if err != nil {
 		return nil, unavailable(err)
 	}

@@ -69,6 +69,7 @@ const (
 	OpPeer        Operation = "Peer"
 	OpHealthLive  Operation = "HealthLive"
 	OpHealthReady Operation = "HealthReady"
+	OpMetrics     Operation = "Metrics" // GET /metrics, unsigned or with a bearer token
 )
 
 // Route is a resolved request: the operation and what it addresses.
@@ -135,6 +136,10 @@ type Router struct {
 	// "photos.s3.example.com" with domain "s3.example.com" addresses
 	// bucket "photos".
 	Domains []string
+	// Metrics routes GET /metrics, unsigned or with a bearer token, to
+	// OpMetrics; otherwise (and always when SigV4-signed) it addresses
+	// the bucket "metrics".
+	Metrics bool
 }
 
 // Route resolves a request. path is the URL-decoded path as sent (no
@@ -148,6 +153,9 @@ func (rt Router) Route(method, host, path string, query url.Values, header http.
 	} else {
 		if rest, ok := strings.CutPrefix(path, adminPrefix+"v1"); ok && (rest == "" || rest[0] == '/') {
 			return Route{Op: OpAdmin, AdminPath: strings.TrimPrefix(rest, "/")}
+		}
+		if rt.Metrics && isMetricsRequest(method, path, header, signed(query, header)) {
+			return Route{Op: OpMetrics}
 		}
 		if rest, ok := strings.CutPrefix(path, adminPrefix+"peer/"); ok {
 			return Route{Op: OpPeer, AdminPath: rest}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -49,6 +50,19 @@ type Config struct {
 	MaxHeaderBytes int
 	// IdleTimeout closes keep-alive connections idle for that long.
 	IdleTimeout time.Duration
+	// Metrics receives the request metrics; nil keeps them unregistered.
+	Metrics Metrics
+	// MetricsToken, when set with Metrics, serves GET /metrics on this
+	// listener to requests with "Authorization: Bearer <token>".
+	MetricsToken string
+	// TLS, when set, serves HTTPS: Serve wraps its listener with it.
+	TLS *tls.Config
+	// AccessLog logs every request at Info; otherwise requests are logged
+	// at Debug, except server errors and slow requests (always, at Warn).
+	AccessLog bool
+	// SlowRequest is the duration past which a request is logged as slow
+	// (0: never).
+	SlowRequest time.Duration
 }
 
 // DefaultConfig returns the front end's defaults.
@@ -60,6 +74,7 @@ func DefaultConfig() Config {
 		MinUploadRate:  1 << 20,
 		MaxHeaderBytes: 64 << 10,
 		IdleTimeout:    2 * time.Minute,
+		SlowRequest:    10 * time.Second,
 	}
 }
 
@@ -87,6 +102,7 @@ type Server struct {
 	hostID string
 
 	handlers map[Operation]handlerFunc
+	metrics  *requestMetrics
 }
 
 // handlerFunc is an operation's handler: it returns what to send, or an
@@ -131,6 +147,7 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 		cfg.IdleTimeout = def.IdleTimeout
 	}
 	s := &Server{cfg: cfg, svc: svc, log: logger, router: Router{Domains: cfg.Domains}}
+	s.router.Metrics = cfg.Metrics != nil && cfg.MetricsToken != ""
 	s.region = cfg.Region
 	if s.region == "" {
 		s.region = svc.Region()
@@ -146,6 +163,16 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 	_, _ = rand.Read(host[:])
 	s.hostID = base64.StdEncoding.EncodeToString(host[:])
 	s.handlers = s.routes()
+	ops := make([]Operation, 0, len(s.handlers))
+	for op := range s.handlers {
+		ops = append(ops, op)
+	}
+	s.metrics = newRequestMetrics(ops)
+	if cfg.Metrics != nil {
+		if err := s.metrics.register(cfg.Metrics); err != nil {
+			panic("s3api: registering metrics: " + err.Error())
+		}
+	}
 
 	s.app = fiber.New(fiber.Config{
 		// Object bodies stream through (a 5 GiB upload must not need
@@ -184,8 +211,13 @@ func (s *Server) Listen(addr string) error {
 	return s.Serve(ln)
 }
 
-// Serve serves on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+// Serve serves on ln until Shutdown, over TLS when Config.TLS is set.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
+	return s.app.Listener(ln)
+}
 
 // Shutdown stops accepting connections and waits for requests in flight
 // until ctx ends; then their contexts are cancelled.
@@ -227,6 +259,7 @@ type request struct {
 	status   int
 	bytesOut int64
 	errCode  string
+	inflight bool // counted in the in-flight gauge
 }
 
 // countingReader counts what was read and whether EOF was reached.
@@ -264,7 +297,8 @@ func (s *Server) newID() string {
 // begin is the first middleware: request id, common headers, and the
 // access line once everything below has run.
 func (s *Server) begin(c *fiber.Ctx) error {
-	r := &request{s: s, c: c, id: s.newID(), start: time.Now(), status: http.StatusOK}
+	r := &request{s: s, c: c, id: s.newID(), start: time.Now(), status: http.StatusOK, inflight: true}
+	s.metrics.inflight.Inc()
 	c.Locals(localsKey{}, r)
 	h := &c.Response().Header
 	h.Set("X-Amz-Request-Id", r.id)
@@ -303,24 +337,12 @@ func (s *Server) finish(r *request) {
 			r.bytesOut = 0
 		}
 	}
-	attrs := []any{
-		"request_id", r.id,
-		"op", string(r.route.Op),
-		"bucket", r.route.Bucket,
-		"key", r.route.Key,
-		"status", r.status,
-		"bytes", r.bytesIn() + r.bytesOut,
-		"dur_ms", time.Since(r.start).Milliseconds(),
+	dur := time.Since(r.start)
+	s.metrics.observe(r.route.Op, r.status, dur, r.bytesIn(), r.bytesOut)
+	if r.inflight {
+		s.metrics.inflight.Dec()
 	}
-	if r.errCode != "" {
-		attrs = append(attrs, "code", r.errCode)
-	}
-	if r.route.Unsupported != "" {
-		// The sub-resource or method behind a NotImplemented or
-		// MethodNotAllowed answer.
-		attrs = append(attrs, "unsupported", r.route.Unsupported)
-	}
-	s.log.Info("request", attrs...)
+	s.logAccess(r, dur)
 }
 
 // bytesIn is the request body bytes read so far.
@@ -394,7 +416,7 @@ func (s *Server) prepare(r *request) error {
 	}
 	r.route = s.router.Route(r.method, r.host, r.path, r.query, r.header)
 	switch r.route.Op {
-	case OpHealthLive, OpHealthReady:
+	case OpHealthLive, OpHealthReady, OpMetrics:
 	case OpPeer:
 		body, err := s.svc.VerifyPeer(r.method, r.rawURI(), r.header.Get)
 		if err != nil {
@@ -741,6 +763,7 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpMethodNotAllowed: notImplemented,
 		OpHealthLive:       s.healthLive,
 		OpHealthReady:      s.healthReady,
+		OpMetrics:          s.serveMetrics,
 		OpAdmin:            s.admin,
 		OpPeer:             s.peer,
 

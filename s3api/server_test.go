@@ -135,6 +135,7 @@ func wantError(t *testing.T, resp *http.Response, status int, code string) Error
 // Server: forkstore, and unsigned S3 requests are AccessDenied.
 func TestCommonHeaders(t *testing.T) {
 	s, sink := newTestServer(t)
+	s.cfg.AccessLog = true
 	resp := s.do(t, testReq{method: "GET", target: "/", unsigned: true})
 	e := wantError(t, resp, 403, "AccessDenied")
 	if resp.Header.Get("Server") != "forkstore" || resp.Header.Get("X-Amz-Id-2") == "" {

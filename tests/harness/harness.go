@@ -15,6 +15,8 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -104,8 +106,12 @@ type Options struct {
 	NodeID         int
 	Args           []string // extra arguments after the standard ones
 	Env            []string // extra environment, KEY=VALUE
-	ReadyTimeout   time.Duration
-	StopTimeout    time.Duration
+	// TLSCert and TLSKey are --tls-cert and --tls-key; CAPEM verifies the
+	// server's certificate (the harness's readiness checks, HTTPClient).
+	TLSCert, TLSKey string
+	CAPEM           []byte
+	ReadyTimeout    time.Duration
+	StopTimeout     time.Duration
 
 	// S3Addr and RaftAddr, when set, are the listen addresses (a cluster
 	// needs every member's address before any member starts); otherwise
@@ -146,6 +152,12 @@ func WithArgs(args ...string) Option {
 
 // WithEnv appends environment variables (KEY=VALUE).
 func WithEnv(kv ...string) Option { return func(o *Options) { o.Env = append(o.Env, kv...) } }
+
+// WithTLS serves HTTPS with the certificate and key files; caPEM is the
+// CA that signed the certificate. URL then starts with https://.
+func WithTLS(certFile, keyFile string, caPEM []byte) Option {
+	return func(o *Options) { o.TLSCert, o.TLSKey, o.CAPEM = certFile, keyFile, caPEM }
+}
 
 // WithReadyTimeout sets how long Start waits for /health/ready.
 func WithReadyTimeout(d time.Duration) Option { return func(o *Options) { o.ReadyTimeout = d } }
@@ -267,8 +279,35 @@ func (s *Server) Password() string { return s.opts.Password }
 // Region returns the configured region.
 func (s *Server) Region() string { return s.opts.Region }
 
-// URL returns the S3 endpoint as http://host:port.
-func (s *Server) URL() string { return "http://" + s.S3Addr }
+// URL returns the S3 endpoint as http://host:port (https:// with TLS).
+func (s *Server) URL() string {
+	if s.opts.TLSCert != "" {
+		return "https://" + s.S3Addr
+	}
+	return "http://" + s.S3Addr
+}
+
+// TLSCertFile is the server's --tls-cert ("" without TLS).
+func (s *Server) TLSCertFile() string { return s.opts.TLSCert }
+
+// CAPEM returns the CA certificate that verifies the server (WithTLS).
+func (s *Server) CAPEM() []byte { return s.opts.CAPEM }
+
+// HTTPClient returns a client for URL: it trusts the server's CA.
+func (s *Server) HTTPClient(timeout time.Duration) *http.Client {
+	c := &http.Client{Timeout: timeout}
+	if len(s.opts.CAPEM) > 0 {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(s.opts.CAPEM)
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+		c.Transport = tr
+	}
+	return c
+}
+
+// Signal sends sig to the server process (SIGHUP reloads its certificate).
+func (s *Server) Signal(sig syscall.Signal) { s.t.Helper(); s.needProcess(); s.signal(sig) }
 
 // PID returns the process id of the running server, or 0.
 func (s *Server) PID() int {
@@ -301,6 +340,9 @@ func (s *Server) args() []string {
 	}
 	if s.opts.History != "" {
 		a = append(a, "--history", s.opts.History)
+	}
+	if s.opts.TLSCert != "" {
+		a = append(a, "--tls-cert", s.opts.TLSCert, "--tls-key", s.opts.TLSKey)
 	}
 	return append(a, s.opts.Args...)
 }
@@ -389,7 +431,7 @@ func (s *Server) waitReady(timeout time.Duration) error {
 	s.mu.Lock()
 	exited := s.exited
 	s.mu.Unlock()
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := s.HTTPClient(2 * time.Second)
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(25 * time.Millisecond)

@@ -107,6 +107,10 @@ func TestExitCodes(t *testing.T) {
 		{"server", "--history", "-1h"},
 		{"server", "--max-fork-depth", "100000"},
 		{"server", "--log-level", "loud"},
+		{"server", "--slow-request", "-1s"},
+		{"server", "--slow-request", "soon"},
+		{"server", "--tls-cert", "node.pem"},
+		{"server", "--tls-key", "node-key.pem"},
 		{"server", "extra"},
 		{"snapshot", "list", "b", "--endpoint", "ftp://host"},
 	}
@@ -118,6 +122,11 @@ func TestExitCodes(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 		if len(lines) != 2 || !strings.HasPrefix(lines[0], "forkstore: ") || !strings.Contains(lines[1], "--help") {
 			t.Errorf("forkstore %s: stderr %q; want an error line and a pointer to --help", strings.Join(args, " "), r.stderr)
+		}
+	}
+	for _, env := range []map[string]string{{"FORKSTORE_SLOW_REQUEST": "soon"}, {"FORKSTORE_ACCESS_LOG": "maybe"}} {
+		if r := runCLI(t, env, "server"); r.code != exitUsage || !strings.Contains(r.stderr, "FORKSTORE_") {
+			t.Errorf("server with %v: exit %d, %q", env, r.code, r.stderr)
 		}
 	}
 	if r := runCLI(t, creds, "snapshot", "creat", "b"); !strings.Contains(r.stderr, "did you mean create") {

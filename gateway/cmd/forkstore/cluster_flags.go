@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -26,8 +29,6 @@ func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
 	envString(a, fs, &f.advertise, "advertise-s3", "", "host:port other nodes reach this node's S3 address at (default --s3-addr)")
 	fs.StringVar(&f.clusterKey, "cluster-key", "", "shared secret of node-to-node traffic, 16+ characters, the same on every node (env FORKSTORE_CLUSTER_KEY, preferred)")
 	envString(a, fs, &f.tlsCA, "tls-ca", "", "CA certificate: with --tls-cert and --tls-key, mutual TLS between nodes' Raft transports")
-	envString(a, fs, &f.tlsCert, "tls-cert", "", "this node's certificate (PEM)")
-	envString(a, fs, &f.tlsKey, "tls-key", "", "this node's private key (PEM)")
 	envString(a, fs, &f.rttMS, "rtt-ms", "5", "Raft tick in milliseconds, about the round trip between nodes")
 	envString(a, fs, &f.electionRTT, "election-rtt", "40", "ticks without a leader's heartbeat before an election")
 	envString(a, fs, &f.heartbeatRTT, "heartbeat-rtt", "4", "ticks between a leader's heartbeats")
@@ -37,8 +38,11 @@ func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
 	envString(a, fs, &f.scrubInterval, "scrub-interval", "24h", "how often local chunk files are re-verified (0: only on request)")
 }
 
-// apply fills cfg's cluster settings.
-func (f *clusterFlags) apply(a *app, cfg *gateway.Config) error {
+// apply fills cfg's cluster settings. tlsCert and tlsKey are the server's
+// certificate (--tls-cert, --tls-key): with --tls-ca the Raft transport
+// uses them for mutual TLS, and nodes reach each other's HTTPS S3 port
+// trusting that CA.
+func (f *clusterFlags) apply(a *app, cfg *gateway.Config, tlsCert, tlsKey string) error {
 	cfg.ClusterKey = f.clusterKey
 	if cfg.ClusterKey == "" {
 		cfg.ClusterKey = a.env("FORKSTORE_CLUSTER_KEY")
@@ -64,10 +68,25 @@ func (f *clusterFlags) apply(a *app, cfg *gateway.Config) error {
 		cfg.Raft.InitialMembers = map[uint64]string{cfg.Raft.NodeID: cfg.Raft.RaftAddr}
 	}
 	if f.tlsCA != "" {
-		if f.tlsCert == "" || f.tlsKey == "" {
+		if tlsCert == "" || tlsKey == "" {
 			return usagef("mutual TLS between nodes needs --tls-ca, --tls-cert and --tls-key together")
 		}
-		cfg.Raft.CAFile, cfg.Raft.CertFile, cfg.Raft.KeyFile = f.tlsCA, f.tlsCert, f.tlsKey
+		cfg.Raft.CAFile, cfg.Raft.CertFile, cfg.Raft.KeyFile = f.tlsCA, tlsCert, tlsKey
+	}
+	if tlsCert != "" {
+		// The S3 port speaks HTTPS: so does node-to-node traffic on it.
+		peer := &tls.Config{MinVersion: tls.VersionTLS12}
+		if f.tlsCA != "" {
+			pem, err := os.ReadFile(f.tlsCA)
+			if err != nil {
+				return fmt.Errorf("--tls-ca: %w", err)
+			}
+			peer.RootCAs = x509.NewCertPool()
+			if !peer.RootCAs.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("--tls-ca: no PEM certificate in %s", f.tlsCA)
+			}
+		}
+		cfg.PeerTLS = peer
 	}
 	for _, u := range []struct {
 		name, val string

@@ -27,6 +27,9 @@ type app struct {
 	// ran is set once cobra has parsed the command line and is running a
 	// command: errors before it are usage errors.
 	ran bool
+	// envErrs are FORKSTORE_* values that do not parse (reported when the
+	// server runs, so that --help still works).
+	envErrs []error
 }
 
 func newApp(stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) *app {

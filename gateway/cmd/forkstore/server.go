@@ -15,10 +15,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/gateway/certs"
 	"github.com/forkstore/forkstore/meta"
 	"github.com/forkstore/forkstore/s3api"
 )
@@ -29,7 +32,10 @@ func init() { register(newServerCmd) }
 // its default (FORKSTORE_S3_ADDR for --s3-addr).
 type serverFlags struct {
 	data, s3Addr, raftAddr, nodeID, region, domains, history, maxDepth string
-	pprofAddr, logLevel                                                string
+	pprofAddr, logLevel, metricsAddr                                   string
+	tlsCert, tlsKey                                                    string
+	accessLog                                                          bool
+	slowRequest                                                        time.Duration
 	cluster                                                            clusterFlags
 }
 
@@ -40,6 +46,10 @@ named in its help (a flag on the command line wins).
 Environment:
   FORKSTORE_ROOT_USER, FORKSTORE_ROOT_PASSWORD   root credentials (required)
   FORKSTORE_CLUSTER_KEY                          node-to-node secret (clusters of 2+ nodes)
+  FORKSTORE_METRICS_TOKEN                        bearer token for GET /metrics: with it, the S3
+                                                 listener serves /metrics to requests carrying
+                                                 "Authorization: Bearer <token>" (and so must
+                                                 scrapes of --metrics-addr)
   GOMEMLIMIT                                     Go heap soft limit (default 256MiB)`
 
 func newServerCmd(a *app) *cobra.Command {
@@ -66,6 +76,11 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.maxDepth, "max-fork-depth", "32", "longest chain of forks")
 	envString(a, fs, &f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this loopback address")
 	envString(a, fs, &f.logLevel, "log-level", "info", "debug, info, warn or error")
+	envBool(a, fs, &f.accessLog, "access-log", false, "log every request at info level (otherwise at debug; server errors and slow requests are always logged)")
+	envDuration(a, fs, &f.slowRequest, "slow-request", 10*time.Second, "log requests that take longer than this, at warn level (0: never)")
+	envString(a, fs, &f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9100")
+	envString(a, fs, &f.tlsCert, "tls-cert", "", "PEM certificate chain of this node: serve S3 and the admin API over HTTPS (reloaded on SIGHUP)")
+	envString(a, fs, &f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.cluster.define(a, fs)
 	return cmd
 }
@@ -73,14 +88,51 @@ func newServerCmd(a *app) *cobra.Command {
 // envString defines a string flag whose default is FORKSTORE_<NAME> when
 // that is set (even to ""), else def.
 func envString(a *app, fs *pflag.FlagSet, p *string, name, def, usage string) {
-	env := "FORKSTORE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-	if v, ok := a.lookupEnv(env); ok {
-		def = v
+	fs.StringVar(p, name, def, usage)
+	envDefault(a, fs, name)
+}
+
+// envBool is envString for a boolean flag ("true", "1", "false", ...).
+func envBool(a *app, fs *pflag.FlagSet, p *bool, name string, def bool, usage string) {
+	fs.BoolVar(p, name, def, usage)
+	envDefault(a, fs, name)
+}
+
+// envDuration is envString for a duration flag ("10s", "1m", "0").
+func envDuration(a *app, fs *pflag.FlagSet, p *time.Duration, name string, def time.Duration, usage string) {
+	fs.DurationVar(p, name, def, usage)
+	envDefault(a, fs, name)
+}
+
+// envDefault makes FORKSTORE_<NAME> the default of the flag name, and
+// names the variable in its usage. A value that does not parse is kept in
+// a.envErrs, reported when the server runs (so --help still works).
+func envDefault(a *app, fs *pflag.FlagSet, name string) {
+	f := fs.Lookup(name)
+	env := envName(name)
+	f.Usage += " (env " + env + ")"
+	v, ok := a.lookupEnv(env)
+	if !ok {
+		return
 	}
-	fs.StringVar(p, name, def, usage+" (env "+env+")")
+	if err := f.Value.Set(v); err != nil {
+		a.envErrs = append(a.envErrs, fmt.Errorf("%s: %w", env, err))
+		return
+	}
+	f.DefValue = v
+}
+
+func envName(flag string) string {
+	return "FORKSTORE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
 func runServer(ctx context.Context, a *app, f *serverFlags) error {
+	if len(a.envErrs) > 0 {
+		return usageError{errors.Join(a.envErrs...)}
+	}
+	if f.slowRequest < 0 {
+		return usagef("--slow-request: negative duration %s", f.slowRequest)
+	}
 	cfg := gateway.DefaultConfig()
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
@@ -100,6 +152,15 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	if err != nil || depth < 1 || depth > meta.MaxForkDepthLimit {
 		return usagef("--max-fork-depth: max fork depth must be an integer in [1, %d], got %q", meta.MaxForkDepthLimit, f.maxDepth)
 	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return usagef("--tls-cert and --tls-key go together")
+	}
+	var cert *certs.Reloader
+	if f.tlsCert != "" {
+		if cert, err = certs.Load(f.tlsCert, f.tlsKey); err != nil {
+			return err
+		}
+	}
 	cfg.DataDir = f.data
 	cfg.Region = f.region
 	cfg.RootUser = a.env("FORKSTORE_ROOT_USER")
@@ -110,7 +171,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	cfg.Raft.NodeID = id
 	cfg.Raft.RaftAddr = f.raftAddr
 	cfg.AdvertiseS3 = f.s3Addr
-	if err := f.cluster.apply(a, &cfg); err != nil {
+	if err := f.cluster.apply(a, &cfg, f.tlsCert, f.tlsKey); err != nil {
 		return err
 	}
 	cfg.Meta.History = hist
@@ -147,14 +208,39 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 			doms = append(doms, d)
 		}
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+	)
+	if err := node.RegisterMetrics(reg); err != nil {
+		return err
+	}
+	metricsToken := a.env("FORKSTORE_METRICS_TOKEN")
 	scfg := s3api.DefaultConfig()
 	scfg.Addr = f.s3Addr
 	scfg.Region = cfg.Region
 	scfg.Domains = doms
+	scfg.Metrics = reg
+	scfg.MetricsToken = metricsToken
+	scfg.AccessLog = f.accessLog
+	scfg.SlowRequest = f.slowRequest
+	scheme := "http"
+	if cert != nil {
+		scfg.TLS = cert.ServerConfig()
+		scheme = "https"
+		reloadOnHangup(ctx, cert, logger)
+	}
 	srv := s3api.New(scfg, node.Service(), logger.With("component", "s3api"))
+	stopMetrics, err := serveMetrics(f.metricsAddr, metricsToken, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(f.s3Addr) }()
-	logger.Info("serving S3", "endpoint", "http://"+f.s3Addr, "region", cfg.Region)
+	logger.Info("serving S3", "endpoint", scheme+"://"+f.s3Addr, "region", cfg.Region)
 	select {
 	case err := <-errc:
 		return err

@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/forkstore/forkstore/meta"
+	"github.com/forkstore/forkstore/raft"
+)
+
+// nodeMetrics are the node's Prometheus metrics. Most are read when
+// scraped (Collect); proposal latency is recorded as proposals finish.
+// The repair backlog is the cluster's count of chunks this node should
+// hold and lacks, read when scraped.
+type nodeMetrics struct {
+	n *Node
+
+	proposals     *prometheus.HistogramVec
+	proposalMeta  prometheus.Observer // pre-resolved child of metaShard
+	repairBacklog prometheus.GaugeFunc
+
+	// stats caches the metadata counts (a scan) for statsTTL.
+	mu        sync.Mutex
+	statsAt   time.Time
+	stats     meta.Stats
+	statsOK   bool
+	collector *nodeCollector
+}
+
+// statsTTL is how long a scan of the metadata counts is reused: scrapes
+// closer together (several Prometheus servers) do not rescan.
+const statsTTL = 2 * time.Second
+
+func newNodeMetrics(n *Node) *nodeMetrics {
+	m := &nodeMetrics{
+		n: n,
+		proposals: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "forkstore_raft_proposal_duration_seconds",
+			Help:    "Time to replicate and apply one metadata command through Raft, retries included.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"shard_id"}),
+		repairBacklog: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "forkstore_repair_backlog_chunks",
+			Help: "Chunks this node should hold and lacks, which repair has yet to copy here.",
+		}, func() float64 { return float64(n.cluster.backlog.Load()) }),
+	}
+	m.proposalMeta = m.proposals.WithLabelValues(shardLabel(metaShard))
+	m.collector = newNodeCollector(m)
+	return m
+}
+
+// observeProposal records one proposal's duration.
+func (m *nodeMetrics) observeProposal(shardID uint64, d time.Duration) {
+	if shardID == metaShard {
+		m.proposalMeta.Observe(d.Seconds())
+		return
+	}
+	m.proposals.WithLabelValues(shardLabel(shardID)).Observe(d.Seconds())
+}
+
+// RegisterMetrics registers the node's metrics (Raft, chunk store, GC and
+// repair backlogs, bucket counts, proposal latency) with reg.
+func (n *Node) RegisterMetrics(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{n.metrics.proposals, n.metrics.repairBacklog, n.metrics.collector} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func shardLabel(id uint64) string { return strconv.FormatUint(id, 10) }
+
+// metaStats returns the metadata counts, rescanned at most every statsTTL.
+func (m *nodeMetrics) metaStats() (meta.Stats, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.statsOK && time.Since(m.statsAt) < statsTTL {
+		return m.stats, true
+	}
+	cursor := m.n.gcCursor.Load()
+	v, err := m.n.localRead(func(r *meta.Reader) (any, error) { return r.Stats(cursor) })
+	if err != nil {
+		m.n.log.Warn("metrics: reading metadata counts", "err", err)
+		return meta.Stats{}, false
+	}
+	m.stats, m.statsAt, m.statsOK = v.(meta.Stats), time.Now(), true
+	return m.stats, true
+}
+
+// nodeCollector reads the node's state at scrape time. Scrapes are
+// serialized: Raft answers one commit-index query at a time.
+type nodeCollector struct {
+	m  *nodeMetrics
+	mu sync.Mutex
+
+	role, hasLeader, leaderID, term, commit, applied, members *prometheus.Desc
+	chunkFiles, chunkBytes                                    *prometheus.Desc
+	gcQueued, gcPending                                       *prometheus.Desc
+	buckets, forks, snapshots                                 *prometheus.Desc
+}
+
+func newNodeCollector(m *nodeMetrics) *nodeCollector {
+	shard := []string{"shard_id"}
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &nodeCollector{
+		m:          m,
+		role:       d("forkstore_raft_role", "This replica's role in the shard: 1 for the current role, 0 for the others.", "shard_id", "role"),
+		hasLeader:  d("forkstore_raft_has_leader", "Whether this replica knows a leader of the shard.", shard...),
+		leaderID:   d("forkstore_raft_leader_id", "Replica id of the shard's leader as this replica knows it (0: none).", shard...),
+		term:       d("forkstore_raft_term", "Raft term of the shard's leader as this replica knows it.", shard...),
+		commit:     d("forkstore_raft_commit_index", "Commit index in this replica's persisted Raft state.", shard...),
+		applied:    d("forkstore_raft_applied_index", "Raft index this replica's state machine has applied.", shard...),
+		members:    d("forkstore_raft_members", "Replicas in the shard's membership.", shard...),
+		chunkFiles: d("forkstore_chunk_store_files", "Chunk files in this node's chunk store."),
+		chunkBytes: d("forkstore_chunk_store_bytes", "Bytes of the chunk files in this node's chunk store."),
+		gcQueued:   d("forkstore_gc_queued_chunks", "Unreferenced chunks this node has yet to delete (GC backlog)."),
+		gcPending:  d("forkstore_gc_pending_buckets", "Buckets with a retention pass under way (after deleting a snapshot, fork or bucket)."),
+		buckets:    d("forkstore_buckets", "Live buckets, forks included."),
+		forks:      d("forkstore_forks", "Live buckets that are forks."),
+		snapshots:  d("forkstore_snapshots", "Snapshots of all buckets."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.role, c.hasLeader, c.leaderID, c.term, c.commit, c.applied, c.members,
+		c.chunkFiles, c.chunkBytes, c.gcQueued, c.gcPending, c.buckets, c.forks, c.snapshots} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector. What cannot be read now (the
+// node is closing) is left out rather than failing the scrape.
+func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.m.n
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	shard := shardLabel(metaShard)
+	if in, err := n.host.Info(metaShard); err == nil {
+		for _, r := range raft.Roles {
+			gauge(c.role, b2f(in.Role == r), shard, string(r))
+		}
+		gauge(c.hasLeader, b2f(in.LeaderID != 0), shard)
+		gauge(c.leaderID, float64(in.LeaderID), shard)
+		gauge(c.term, float64(in.Term), shard)
+		if in.CommitIndex > 0 { // 0: not known in time
+			gauge(c.commit, float64(in.CommitIndex), shard)
+		}
+		gauge(c.members, float64(in.Members), shard)
+	}
+	files, bytes := n.chunks.Usage()
+	gauge(c.chunkFiles, float64(files))
+	gauge(c.chunkBytes, float64(bytes))
+	if s, ok := c.m.metaStats(); ok {
+		gauge(c.applied, float64(s.AppliedIndex), shard)
+		gauge(c.gcQueued, float64(s.GCQueued))
+		gauge(c.gcPending, float64(s.GCPending))
+		gauge(c.buckets, float64(s.Buckets))
+		gauge(c.forks, float64(s.Forks))
+		gauge(c.snapshots, float64(s.Snapshots))
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,46 @@
+package s3api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// logAccess writes a request's access line: at Warn for a server error
+// (5xx) or a request slower than Config.SlowRequest, whatever the
+// settings; at Info with Config.AccessLog; at Debug otherwise. Nothing is
+// built when the line would be dropped.
+func (s *Server) logAccess(r *request, dur time.Duration) {
+	level, msg := slog.LevelDebug, "request"
+	switch {
+	case r.status >= 500:
+		level = slog.LevelWarn
+	case s.cfg.SlowRequest > 0 && dur >= s.cfg.SlowRequest:
+		level, msg = slog.LevelWarn, "slow request"
+	case s.cfg.AccessLog:
+		level = slog.LevelInfo
+	}
+	ctx := context.Background()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", r.id),
+		slog.String("op", string(r.route.Op)),
+		slog.String("bucket", r.route.Bucket),
+		slog.String("key", r.route.Key),
+		slog.Int("status", r.status),
+		slog.Int64("bytes_in", r.bytesIn()),
+		slog.Int64("bytes_out", r.bytesOut),
+		slog.Int64("dur_ms", dur.Milliseconds()),
+	}
+	if r.errCode != "" {
+		attrs = append(attrs, slog.String("code", r.errCode))
+	}
+	if r.route.Unsupported != "" {
+		// The sub-resource or method behind a NotImplemented or
+		// MethodNotAllowed answer.
+		attrs = append(attrs, slog.String("unsupported", r.route.Unsupported))
+	}
+	s.log.LogAttrs(ctx, level, msg, attrs...)
+}
