@@ -247,13 +247,19 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
-	shCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	shCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shCtx); err != nil {
 		logger.Warn("shutdown", "err", err)
 	}
 	return nil
 }
+
+// shutdownGrace is how long requests in flight get to finish after SIGTERM
+// before the node closes (and fsyncs) its state and exits: well inside the
+// usual 30 s a supervisor waits before SIGKILL. A connection that sent half
+// a request and stalls must not hold the shutdown up for longer.
+const shutdownGrace = 10 * time.Second
 
 // defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
 const defaultMemoryLimit = 256 << 20
