@@ -248,29 +248,38 @@ func (s *Service) ClusterDigest(ctx context.Context) (*DigestResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &DigestResult{Version: res.Version, Digests: map[string]string{}, Errors: map[string]string{}}
 	c := s.node.cluster
+	digests, errs := fanOut(c.snapshot(), func(m member) (string, error) {
+		return c.memberDigest(ctx, m, res.Version)
+	})
+	return &DigestResult{Version: res.Version, Digests: digests, Errors: errs}, nil
+}
+
+// fanOut asks every member at once and collects the answers and the
+// errors by node id.
+func fanOut[T any](ms []member, ask func(m member) (T, error)) (map[string]T, map[string]string) {
+	answers, errs := map[string]T{}, map[string]string{}
 	var (
 		wg sync.WaitGroup
 		mu sync.Mutex
 	)
-	for _, m := range c.snapshot() {
+	for _, m := range ms {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d, err := c.memberDigest(ctx, m, res.Version)
+			v, err := ask(m)
 			mu.Lock()
 			defer mu.Unlock()
 			key := strconv.FormatUint(m.ID, 10)
 			if err != nil {
-				out.Errors[key] = err.Error()
+				errs[key] = err.Error()
 				return
 			}
-			out.Digests[key] = d
+			answers[key] = v
 		}()
 	}
 	wg.Wait()
-	return out, nil
+	return answers, errs
 }
 
 func (c *cluster) memberDigest(ctx context.Context, m member, version uint64) (string, error) {
@@ -320,35 +329,17 @@ func (s *Service) ClusterScrub(ctx context.Context) (map[string]ScrubResult, map
 	if err := c.refresh(ctx); err != nil {
 		return nil, nil, err
 	}
-	results, errs := map[string]ScrubResult{}, map[string]string{}
-	var (
-		wg sync.WaitGroup
-		mu sync.Mutex
-	)
-	for _, m := range c.snapshot() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var res ScrubResult
-			var err error
-			if m.ID == c.self {
-				res, err = c.scrub(ctx)
-			} else if m.S3Addr == "" {
-				err = errors.New("address not known yet")
-			} else {
-				err = c.peer.getJSON(ctx, "POST", m.S3Addr, "scrub", &res)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			key := strconv.FormatUint(m.ID, 10)
-			if err != nil {
-				errs[key] = err.Error()
-				return
-			}
-			results[key] = res
-		}()
-	}
-	wg.Wait()
+	results, errs := fanOut(c.snapshot(), func(m member) (ScrubResult, error) {
+		var res ScrubResult
+		switch {
+		case m.ID == c.self:
+			return c.scrub(ctx)
+		case m.S3Addr == "":
+			return res, errors.New("address not known yet")
+		}
+		err := c.peer.getJSON(ctx, "POST", m.S3Addr, "scrub", &res)
+		return res, err
+	})
 	return results, errs, nil
 }
 
