@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,12 +41,31 @@ type applier struct {
 	r       *Reader
 	version uint64
 	pins    map[uint64]*pinSet
+	// writes and bytes count what this applier wrote, so that a command
+	// applied in steps knows when to end a step (steps.go).
+	writes, bytes int
+	budget        stepBudget
 }
 
 // applyEntry applies one encoded command and returns its sm.Result. It
 // returns an error only for storage failures (including
 // badger.ErrTxnTooBig, which Update handles); business outcomes are codes.
 func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
+	c := decodeEntry(cmd)
+	if res, ok, err := dedupe(txn, c); err != nil || ok {
+		return res, err
+	}
+	a, err := f.begin(txn, c)
+	if err != nil {
+		return sm.Result{}, err
+	}
+	res, err := a.apply(c)
+	return a.finish(c, res, err)
+}
+
+// decodeEntry decodes a command of the log. A command this version cannot
+// decode is a broken invariant (replicas must not diverge): it panics.
+func decodeEntry(cmd []byte) any {
 	if len(cmd) == 0 || !knownOp(cmd[0]) {
 		op := -1
 		if len(cmd) > 0 {
@@ -58,33 +78,46 @@ func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
 		// We encoded it ourselves: a broken invariant, not input.
 		panic(fmt.Sprintf("meta: undecodable command op %d: %v", cmd[0], err))
 	}
+	return c
+}
+
+// dedupe returns the stored result when the command's request id was
+// applied before (ok true).
+func dedupe(txn *badger.Txn, c any) (sm.Result, bool, error) {
 	h := c.(command).header()
-	if h.RequestID != "" {
-		v, ok, err := getValue(txn, keyRequest(h.RequestID))
-		if err != nil {
-			return sm.Result{}, err
-		}
-		if ok {
-			d := decoder{b: v}
-			d.fmtByte()
-			d.u64()
-			code := d.uvarint()
-			data := d.b
-			if d.err != nil {
-				return sm.Result{}, d.err
-			}
-			return sm.Result{Value: code, Data: append([]byte(nil), data...)}, nil
-		}
+	if h.RequestID == "" {
+		return sm.Result{}, false, nil
 	}
+	v, ok, err := getValue(txn, keyRequest(h.RequestID))
+	if err != nil || !ok {
+		return sm.Result{}, false, err
+	}
+	d := decoder{b: v}
+	d.fmtByte()
+	d.u64()
+	code := d.uvarint()
+	data := d.b
+	if d.err != nil {
+		return sm.Result{}, false, d.err
+	}
+	return sm.Result{Value: code, Data: append([]byte(nil), data...)}, true, nil
+}
+
+// begin assigns the command its version and returns its applier.
+func (f *FSM) begin(txn *badger.Txn, c any) (*applier, error) {
 	last, err := getCounter(txn, ctrLastVersion)
 	if err != nil {
-		return sm.Result{}, err
+		return nil, err
 	}
-	version := max(last+1, h.Stamp)
+	version := max(last+1, c.(command).header().Stamp)
 	if err := txn.Set(keyCounter(ctrLastVersion), u64Value(version)); err != nil {
-		return sm.Result{}, err
+		return nil, err
 	}
-	a := &applier{
+	return f.newApplier(txn, version), nil
+}
+
+func (f *FSM) newApplier(txn *badger.Txn, version uint64) *applier {
+	return &applier{
 		digests: &f.digests,
 		opts:    f.opts,
 		txn:     txn,
@@ -92,7 +125,11 @@ func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
 		version: version,
 		pins:    map[uint64]*pinSet{},
 	}
-	res, err := a.apply(c)
+}
+
+// finish turns a command's outcome into its sm.Result and records it for
+// request-id dedupe. A non-business error is returned as is (storage).
+func (a *applier) finish(c any, res *Result, err error) (sm.Result, error) {
 	code := codeOK
 	if err != nil {
 		var ok bool
@@ -103,18 +140,18 @@ func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
 	if res == nil {
 		res = &Result{}
 	}
-	res.Version = version
+	res.Version = a.version
 	data := encodeResult(res)
-	if h.RequestID != "" {
+	if h := c.(command).header(); h.RequestID != "" {
 		e := encoder{b: make([]byte, 0, 16+len(data))}
 		e.u8(fmtV1)
-		e.u64(version)
+		e.u64(a.version)
 		e.uvarint(code)
 		e.b = append(e.b, data...)
-		if err := txn.Set(keyRequest(h.RequestID), e.b); err != nil {
+		if err := a.txn.Set(keyRequest(h.RequestID), e.b); err != nil {
 			return sm.Result{}, err
 		}
-		if err := txn.Set(keyRequestAge(version, h.RequestID), []byte{fmtV1}); err != nil {
+		if err := a.txn.Set(keyRequestAge(a.version, h.RequestID), []byte{fmtV1}); err != nil {
 			return sm.Result{}, err
 		}
 	}
@@ -129,13 +166,24 @@ func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
 
 // businessCode returns the result code of a business error.
 func businessCode(err error) (uint64, bool) {
-	for c, e := range resultCodes {
-		if e != nil && errors.Is(err, e) {
-			return uint64(c), true
+	for _, c := range resultCodesByCode {
+		if e := resultCodes[c]; e != nil && errors.Is(err, e) {
+			return c, true
 		}
 	}
 	return 0, false
 }
+
+// resultCodesByCode lists the codes in increasing order, so that matching
+// an error against the table never depends on map iteration order.
+var resultCodesByCode = func() []uint64 {
+	out := make([]uint64, 0, len(resultCodes))
+	for c := range resultCodes {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}()
 
 // pruneRequests drops request ids older than the dedupe window.
 func (a *applier) pruneRequests() error {
@@ -213,14 +261,35 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.digest()
 	case *AnnotateObject:
 		return a.annotateObject(c)
+	case *CreateKey:
+		return a.createAccessKey(c)
+	case *DeleteKey:
+		return a.deleteAccessKey(c)
+	case *ResealKeys:
+		return a.resealKeys(c)
+	case *RenewLease:
+		return a.renewLease(c)
+	case *ExpireLeases:
+		return a.expireLeases(c)
+	case *CreateForks, *MergeFork:
+		// Applied in steps (steps.go), never here.
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
 
 // --- small write helpers ---
 
-func (a *applier) set(k, v []byte) error { return a.txn.Set(k, v) }
-func (a *applier) del(k []byte) error    { return a.txn.Delete(k) }
+func (a *applier) set(k, v []byte) error {
+	a.writes++
+	a.bytes += len(k) + len(v)
+	return a.txn.Set(k, v)
+}
+
+func (a *applier) del(k []byte) error {
+	a.writes++
+	a.bytes += len(k)
+	return a.txn.Delete(k)
+}
 
 func (a *applier) putBucket(b *Bucket) error {
 	c := *b
@@ -294,74 +363,92 @@ func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
 	}
 	b := &Bucket{Name: c.Name, Region: c.Region, Created: int64(a.version), State: BucketLive}
 	if c.ForkSource != "" {
-		src, err := a.r.liveBucket(c.ForkSource)
+		src, base, err := a.forkPoint(c.ForkSource, c.ForkVersion, c.ForkSnapshotName, c.MaxForkDepth)
 		if err != nil {
 			return nil, err
-		}
-		base := a.version
-		switch {
-		case c.ForkSnapshotName != "":
-			v, ok, err := getValue(a.txn, keySnapshotName(src.ID, c.ForkSnapshotName))
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				return nil, fmt.Errorf("%w: %q of bucket %q", ErrNoSuchSnapshot, c.ForkSnapshotName, src.Name)
-			}
-			if base, err = decodeU64Value(v); err != nil {
-				return nil, err
-			}
-		case c.ForkVersion != 0:
-			ok, err := exists(a.txn, keySnapshot(src.ID, c.ForkVersion))
-			if err != nil {
-				return nil, err
-			}
-			inHistory := a.opts.History > 0 && c.ForkVersion <= a.version && c.ForkVersion >= a.r.historyFloor()
-			if !ok && !inHistory {
-				return nil, fmt.Errorf("%w: version %d of bucket %q", ErrNoSuchSnapshot, c.ForkVersion, src.Name)
-			}
-			base = c.ForkVersion
-		}
-		d, err := a.r.depth(src)
-		if err != nil {
-			return nil, err
-		}
-		limit := c.MaxForkDepth
-		if limit <= 0 {
-			limit = a.opts.MaxForkDepth
-		}
-		if d+1 > limit {
-			return nil, fmt.Errorf("%w: %d ancestors, limit %d", ErrForkDepthExceeded, d+1, limit)
 		}
 		b.Parent = &Parent{BucketID: src.ID, Version: base}
 		// A fork starts as a copy of its source, versioning state included.
 		b.Versioning = src.Versioning
 	}
-	id, err := getCounter(a.txn, ctrNextBucketID)
-	if err != nil {
+	if err := a.insertBucket(b); err != nil {
 		return nil, err
-	}
-	id++
-	b.ID = id
-	if err := a.set(keyCounter(ctrNextBucketID), u64Value(id)); err != nil {
-		return nil, err
-	}
-	if err := a.putBucket(b); err != nil {
-		return nil, err
-	}
-	if err := a.set(keyBucketName(b.Name), u64Value(id)); err != nil {
-		return nil, err
-	}
-	if b.Parent != nil {
-		if err := a.set(keyFork(b.Parent.BucketID, b.Parent.Version, id), []byte{fmtV1}); err != nil {
-			return nil, err
-		}
 	}
 	filled, err := a.r.fill(b)
 	if err != nil {
 		return nil, err
 	}
 	return &Result{Bucket: filled}, nil
+}
+
+// forkPoint resolves the source and base version of a new fork: a named
+// snapshot, a snapshot or history version, or (neither) this command's
+// version; and checks the depth the fork would have.
+func (a *applier) forkPoint(source string, version uint64, snapName string, maxDepth int) (*Bucket, uint64, error) {
+	src, err := a.r.liveBucket(source)
+	if err != nil {
+		return nil, 0, err
+	}
+	base := a.version
+	switch {
+	case snapName != "":
+		v, ok, err := getValue(a.txn, keySnapshotName(src.ID, snapName))
+		if err != nil {
+			return nil, 0, err
+		}
+		if !ok {
+			return nil, 0, fmt.Errorf("%w: %q of bucket %q", ErrNoSuchSnapshot, snapName, src.Name)
+		}
+		if base, err = decodeU64Value(v); err != nil {
+			return nil, 0, err
+		}
+	case version != 0:
+		ok, err := exists(a.txn, keySnapshot(src.ID, version))
+		if err != nil {
+			return nil, 0, err
+		}
+		inHistory := a.opts.History > 0 && version <= a.version && version >= a.r.historyFloor()
+		if !ok && !inHistory {
+			return nil, 0, fmt.Errorf("%w: version %d of bucket %q", ErrNoSuchSnapshot, version, src.Name)
+		}
+		base = version
+	}
+	d, err := a.r.depth(src)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit := maxDepth
+	if limit <= 0 {
+		limit = a.opts.MaxForkDepth
+	}
+	if d+1 > limit {
+		return nil, 0, fmt.Errorf("%w: %d ancestors, limit %d", ErrForkDepthExceeded, d+1, limit)
+	}
+	return src, base, nil
+}
+
+// insertBucket gives b the next bucket id and writes its record, its name
+// and, for a fork, its fork index entry.
+func (a *applier) insertBucket(b *Bucket) error {
+	id, err := getCounter(a.txn, ctrNextBucketID)
+	if err != nil {
+		return err
+	}
+	id++
+	b.ID = id
+	if err := a.set(keyCounter(ctrNextBucketID), u64Value(id)); err != nil {
+		return err
+	}
+	if err := a.putBucket(b); err != nil {
+		return err
+	}
+	if err := a.set(keyBucketName(b.Name), u64Value(id)); err != nil {
+		return err
+	}
+	if b.Parent != nil {
+		return a.set(keyFork(b.Parent.BucketID, b.Parent.Version, id), []byte{fmtV1})
+	}
+	return nil
 }
 
 func (a *applier) setVersioning(c *SetVersioning) (*Result, error) {
@@ -467,6 +554,9 @@ func (a *applier) deleteBucket(c *DeleteBucket) (*Result, error) {
 		if err := a.deleteSnapshotKeys(&snaps[i]); err != nil {
 			return nil, err
 		}
+	}
+	if err := a.forgetBucket(b); err != nil {
+		return nil, err
 	}
 	b.State = BucketRetained
 	if err := a.putBucket(b); err != nil {

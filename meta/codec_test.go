@@ -61,6 +61,15 @@ func sampleCommands() []any {
 		&TrimGC{Header: h, UpTo: 77},
 		&GCBucket{Header: h, Bucket: 3, Limit: 10},
 		&AnnotateObject{Header: h, Bucket: "b", Key: "k", VersionID: "7", SetTags: true, Tags: map[string]string{"a": "b"}, SetACL: true, ACL: "public-read"},
+		&CreateKey{Header: h, Key: AccessKey{ID: "AK", Sealed: []byte{1, 2}, Buckets: []KeyBucket{{ID: 3, Name: "b"}},
+			Prefix: "p/", ReadOnly: true, Created: 5, Expires: 6}},
+		&DeleteKey{Header: h, ID: "AK"},
+		&ResealKeys{Header: h, Items: []Reseal{{ID: "AK", Old: []byte{1}, New: []byte{2, 3}}}},
+		&CreateForks{Header: h, Source: "s", ForkVersion: 3, ForkSnapshotName: "n", Region: "r", Names: []string{"a", "b"},
+			Keys: []AccessKey{{ID: "K1", Sealed: []byte{1}}, {ID: "K2", Sealed: []byte{2}}}, Grant: "G", Expires: 9, MaxForkDepth: 4},
+		&RenewLease{Header: h, Bucket: "b", Expires: 10, Now: 8},
+		&ExpireLeases{Header: h, Now: 11},
+		&MergeFork{Header: h, Fork: "f", Strategy: MergeParentWins, DeleteFork: true},
 	}
 }
 
@@ -149,7 +158,12 @@ func TestResultRoundTrip(t *testing.T) {
 		Part:    &Part{Number: 1, Chunks: o.Chunks},
 		Deleted: []DeleteOutcome{{Key: "k", VersionID: "1", DeleteMarker: true, MarkerVersion: 4}, {Key: "j", Err: ErrNoSuchVersion}},
 		More:    true,
+		Buckets: []Bucket{{ID: 4, Name: "f", Parent: &Parent{1, 2}, ParentName: "b", Expires: 77}},
+		Keys:    []AccessKey{{ID: "AK", Buckets: []KeyBucket{{ID: 4, Name: "f"}}, Created: 3}},
+		Merge: &MergeReport{Fork: "f", Parent: "b", ParentID: 1, Base: 2, Since: 3, Puts: 4, Deletes: 5, Kept: 6,
+			ConflictCount: 7, Conflicts: []string{"a", "b"}, ForkDeleted: true, DryRun: true},
 	}
+	r.Bucket.Expires = 12
 	got, err := DecodeResult(sm.Result{Value: codeOK, Data: encodeResult(r)})
 	if err != nil || !reflect.DeepEqual(got, r) {
 		t.Fatalf("%v\n%+v\n%+v", err, got, r)
@@ -161,6 +175,17 @@ func TestResultRoundTrip(t *testing.T) {
 	if _, err := DecodeResult(sm.Result{Value: 9999}); !errors.Is(err, ErrCorrupt) {
 		t.Fatal(err)
 	}
+	// A code inside a range with no sentinel assigned is corrupt, never OK.
+	if _, err := DecodeResult(sm.Result{Value: 39}); !errors.Is(err, ErrCorrupt) {
+		t.Fatal(err)
+	}
+	// Results stored before the fields of access keys, leases and merges
+	// were added still decode.
+	old := encodeResult(&Result{Version: 3, More: true})
+	old = old[:len(old)-4] // no bucket expiry, no buckets, no keys, no merge
+	if got, err := DecodeResult(sm.Result{Data: old}); err != nil || got.Version != 3 || !got.More {
+		t.Fatal(got, err)
+	}
 }
 
 // Every sentinel of errors.go except ErrCorrupt has a result code, and
@@ -168,7 +193,8 @@ func TestResultRoundTrip(t *testing.T) {
 func TestResultCodesStable(t *testing.T) {
 	want := map[uint64]error{1: ErrNoSuchBucket, 2: ErrBucketExists, 3: ErrBucketNotEmpty, 4: ErrNoSuchKey,
 		5: ErrNoSuchVersion, 6: ErrPreconditionFailed, 7: ErrNoSuchUpload, 8: ErrInvalidPart, 9: ErrNoSuchSnapshot,
-		10: ErrSnapshotExists, 11: ErrForkDepthExceeded, 12: ErrVersionOutOfRetention, 13: ErrMethodNotAllowed, 14: ErrInvalidVersion}
+		10: ErrSnapshotExists, 11: ErrForkDepthExceeded, 12: ErrVersionOutOfRetention, 13: ErrMethodNotAllowed, 14: ErrInvalidVersion,
+		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)

@@ -190,6 +190,76 @@ type GCBucket struct {
 	Limit  int    // versions to examine in this step; <= 0 means 1000
 }
 
+// CreateKey stores a scoped access key. Key.Buckets name live buckets
+// (apply resolves their ids); Key.Created is set by apply.
+type CreateKey struct {
+	Header
+	Key AccessKey
+}
+
+// DeleteKey removes an access key.
+type DeleteKey struct {
+	Header
+	ID string
+}
+
+// ResealKeys replaces sealed secrets (after the root credentials changed):
+// each item's New replaces the stored secret only while it still equals Old.
+type ResealKeys struct {
+	Header
+	Items []Reseal
+}
+
+// Reseal is one key of ResealKeys.
+type Reseal struct {
+	ID       string
+	Old, New []byte
+}
+
+// CreateForks creates len(Names) forks of Source at one shared base (a
+// snapshot or history version of Source, else the command's version),
+// all or none. With Keys (one per name, in order) each fork gets a key
+// scoped to it alone; with Grant, that existing key's scope gains every
+// new fork. Expires, when set, is the lease of every fork.
+type CreateForks struct {
+	Header
+	Source           string
+	ForkVersion      uint64
+	ForkSnapshotName string
+	Region           string
+	Names            []string
+	Keys             []AccessKey
+	Grant            string
+	Expires          int64
+	MaxForkDepth     int
+}
+
+// RenewLease sets the lease of a fork to Expires. Now is the proposer's
+// lease clock: a lease that already ran out cannot be renewed.
+type RenewLease struct {
+	Header
+	Bucket  string
+	Expires int64
+	Now     int64
+}
+
+// ExpireLeases deletes, as of the proposer's lease clock Now, the fork
+// whose lease ran out first (with its keys) and up to 256 access keys that
+// expired. Result.More says more remain.
+type ExpireLeases struct {
+	Header
+	Now int64
+}
+
+// MergeFork applies what a fork changed since it was made (or since its
+// previous merge) to its parent as one atomic step (see merge.go).
+type MergeFork struct {
+	Header
+	Fork       string
+	Strategy   MergeStrategy
+	DeleteFork bool
+}
+
 // Command op codes: the first byte of an encoded command. Stable forever;
 // append only.
 const (
@@ -214,11 +284,21 @@ const (
 
 	// 48-63: S3 conformance.
 	opAnnotateObject byte = 48
+
+	// 64-79: access keys, leases, batch forks, merges.
+	opCreateKey    byte = 64
+	opDeleteKey    byte = 65
+	opResealKeys   byte = 66
+	opCreateForks  byte = 67
+	opRenewLease   byte = 68
+	opExpireLeases byte = 69
+	opMergeFork    byte = 70
 )
 
 // knownOp reports the op codes this build applies.
 func knownOp(op byte) bool {
-	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject
+	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject ||
+		(op >= opCreateKey && op <= opMergeFork)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -387,6 +467,64 @@ func EncodeCommand(c any) []byte {
 		e.stringMap(c.Tags)
 		e.boolean(c.SetACL)
 		e.str(c.ACL)
+	case CreateKey:
+		return EncodeCommand(&c)
+	case *CreateKey:
+		hdr(opCreateKey, &c.Header)
+		encodeAccessKey(&e, &c.Key)
+	case DeleteKey:
+		return EncodeCommand(&c)
+	case *DeleteKey:
+		hdr(opDeleteKey, &c.Header)
+		e.str(c.ID)
+	case ResealKeys:
+		return EncodeCommand(&c)
+	case *ResealKeys:
+		hdr(opResealKeys, &c.Header)
+		e.uvarint(uint64(len(c.Items)))
+		for _, it := range c.Items {
+			e.str(it.ID)
+			e.bytes(it.Old)
+			e.bytes(it.New)
+		}
+	case CreateForks:
+		return EncodeCommand(&c)
+	case *CreateForks:
+		hdr(opCreateForks, &c.Header)
+		e.str(c.Source)
+		e.uvarint(c.ForkVersion)
+		e.str(c.ForkSnapshotName)
+		e.str(c.Region)
+		e.uvarint(uint64(len(c.Names)))
+		for _, n := range c.Names {
+			e.str(n)
+		}
+		e.uvarint(uint64(len(c.Keys)))
+		for i := range c.Keys {
+			encodeAccessKey(&e, &c.Keys[i])
+		}
+		e.str(c.Grant)
+		e.varint(c.Expires)
+		e.int(c.MaxForkDepth)
+	case RenewLease:
+		return EncodeCommand(&c)
+	case *RenewLease:
+		hdr(opRenewLease, &c.Header)
+		e.str(c.Bucket)
+		e.varint(c.Expires)
+		e.varint(c.Now)
+	case ExpireLeases:
+		return EncodeCommand(&c)
+	case *ExpireLeases:
+		hdr(opExpireLeases, &c.Header)
+		e.varint(c.Now)
+	case MergeFork:
+		return EncodeCommand(&c)
+	case *MergeFork:
+		hdr(opMergeFork, &c.Header)
+		e.str(c.Fork)
+		e.u8(byte(c.Strategy))
+		e.boolean(c.DeleteFork)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -482,6 +620,41 @@ func DecodeCommand(b []byte) (any, error) {
 	case opAnnotateObject:
 		c = &AnnotateObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(),
 			SetTags: d.boolean(), Tags: d.stringMap(), SetACL: d.boolean(), ACL: d.str()}
+	case opCreateKey:
+		c = &CreateKey{Header: h, Key: decodeAccessKey(&d)}
+	case opDeleteKey:
+		c = &DeleteKey{Header: h, ID: d.str()}
+	case opResealKeys:
+		p := &ResealKeys{Header: h}
+		n := d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			p.Items = append(p.Items, Reseal{ID: d.str(), Old: d.bytes(), New: d.bytes()})
+		}
+		c = p
+	case opCreateForks:
+		p := &CreateForks{Header: h, Source: d.str(), ForkVersion: d.uvarint(), ForkSnapshotName: d.str(), Region: d.str()}
+		n := d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			p.Names = append(p.Names, d.str())
+		}
+		n = d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			p.Keys = append(p.Keys, decodeAccessKey(&d))
+		}
+		p.Grant = d.str()
+		p.Expires = d.varint()
+		p.MaxForkDepth = d.int()
+		c = p
+	case opRenewLease:
+		c = &RenewLease{Header: h, Bucket: d.str(), Expires: d.varint(), Now: d.varint()}
+	case opExpireLeases:
+		c = &ExpireLeases{Header: h, Now: d.varint()}
+	case opMergeFork:
+		p := &MergeFork{Header: h, Fork: d.str(), Strategy: MergeStrategy(d.u8()), DeleteFork: d.boolean()}
+		if p.Strategy > MergeParentWins {
+			d.fail(fmt.Errorf("merge strategy %d", p.Strategy))
+		}
+		c = p
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

@@ -22,4 +22,12 @@ var (
 	ErrInvalidVersion        = errors.New("meta: invalid version id")
 	ErrNodeRetired           = errors.New("meta: node id was removed and cannot be reused")
 	ErrCorrupt               = errors.New("meta: corrupt record")
+
+	// Access keys, leases and merges.
+	ErrNoSuchAccessKey = errors.New("meta: no such access key")
+	ErrAccessKeyExists = errors.New("meta: access key already exists")
+	ErrNotAFork        = errors.New("meta: bucket is not a fork")
+	ErrMergeConflict   = errors.New("meta: merge conflict")
+	ErrLeaseExpired    = errors.New("meta: lease expired")
+	ErrKeyLimit        = errors.New("meta: access key limit exceeded")
 )

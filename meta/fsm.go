@@ -194,6 +194,9 @@ type FSM struct {
 	appliedIndex atomic.Uint64
 	// digests are the state hashes computed for Digest commands.
 	digests digests
+	// testStepBudget, when set, replaces the budget of a step (tests cut
+	// commands into many small steps with it).
+	testStepBudget stepBudget
 }
 
 var _ sm.IOnDiskStateMachine = (*FSM)(nil)
@@ -310,14 +313,28 @@ const maxEntriesPerTxn = 16
 // Badger transaction (later entries read the writes of earlier ones) that
 // also records the applied index of its last entry. When a transaction
 // grows past Badger's limit, the entries completed so far are committed
-// and the rest continue in a new transaction. Update is deterministic: it
+// and the rest continue in a new transaction. Large commands are applied
+// alone, in steps (steps.go). Update is deterministic: it
 // depends only on the DB and the entries. It returns an error only when
 // the disk fails (any error crashes the node).
 func (f *FSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	db := f.db
 	all := entries
 	for len(entries) > 0 {
+		if steppedOp(entries[0].Cmd) {
+			if err := f.applyStepped(db, &entries[0]); err != nil {
+				return nil, err
+			}
+			entries = entries[1:]
+			continue
+		}
 		n := min(len(entries), maxEntriesPerTxn)
+		for i := 1; i < n; i++ {
+			if steppedOp(entries[i].Cmd) {
+				n = i
+				break
+			}
+		}
 		for {
 			done, err := f.applyRun(db, entries[:n])
 			if err == nil {

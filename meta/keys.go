@@ -33,6 +33,14 @@ import (
 //	annotation      0x2A | be64 bucket id | name(key) | be64 ^object version | be64 ^stamp
 //	                                                                 fmt | tags | acl
 //	annotated       0x2B | be64 bucket id                            fmt  (the bucket has annotations)
+//	lease           0x30 | be64 bucket id                            fmt | be64 expires (lease clock, Unix ns)
+//	lease by time   0x31 | be64 expires | be64 bucket id             fmt
+//	access key      0x32 | name(access key id)                       fmt | access key record (secret sealed)
+//	key by bucket   0x33 | be64 bucket id | name(access key id)      fmt
+//	key by expiry   0x34 | be64 expires | name(access key id)        fmt
+//	merge point     0x35 | be64 parent id | be64 fork id | be64 ver  fmt
+//	step journal    0x36                                             fmt | be64 raft index | be64 version | state
+//	merged key      0x37 | be64 fork id | name(key)                  fmt | be64 version of the last merge that applied it
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -66,12 +74,25 @@ const (
 	pfxCompletedAge byte = 0x29
 	pfxAnnotation   byte = 0x2A
 	pfxAnnotated    byte = 0x2B
+	// 0x30-0x37: access keys, leases, merges.
+	pfxLease       byte = 0x30
+	pfxLeaseByTime byte = 0x31
+	pfxAccessKey   byte = 0x32
+	pfxKeyByBucket byte = 0x33
+	pfxKeyByExpiry byte = 0x34
+	pfxMergePoint  byte = 0x35
+	pfxJournal     byte = 0x36
+	pfxMergedKey   byte = 0x37
 )
 
 // Counter ids under pfxCounter.
 const (
 	ctrNextBucketID byte = 1
 	ctrLastVersion  byte = 2
+	// ctrKeysGeneration is the version of the last command that changed an
+	// access key or the lease of a bucket in a key's scope: nodes drop
+	// their cached keys when it moves.
+	ctrKeysGeneration byte = 30
 )
 
 // Value formats. fmtV1 is the first; fmtV2 marks values that embed object
@@ -301,6 +322,44 @@ func parseAnnotationKey(k []byte) (bucket uint64, key string, version, stamp uin
 func keyAnnotated(bucket uint64) []byte { return appendU64([]byte{pfxAnnotated}, bucket) }
 
 func keyGCPending(bucket uint64) []byte { return appendU64([]byte{pfxGCPending}, bucket) }
+
+func keyLease(bucket uint64) []byte { return appendU64([]byte{pfxLease}, bucket) }
+
+func keyLeaseByTime(expires int64, bucket uint64) []byte {
+	return appendU64(appendU64([]byte{pfxLeaseByTime}, uint64(expires)), bucket)
+}
+
+func keyAccessKey(id string) []byte { return appendName([]byte{pfxAccessKey}, id) }
+
+func keyKeyByBucketPrefix(bucket uint64) []byte { return appendU64([]byte{pfxKeyByBucket}, bucket) }
+
+func keyKeyByBucket(bucket uint64, id string) []byte {
+	return appendName(keyKeyByBucketPrefix(bucket), id)
+}
+
+func keyKeyByExpiry(expires int64, id string) []byte {
+	return appendName(appendU64([]byte{pfxKeyByExpiry}, uint64(expires)), id)
+}
+
+// keyMergePointsOf is the prefix of the merge points of the forks of
+// parent (or, with a fork id, of that fork).
+func keyMergePointsOf(parent uint64, fork ...uint64) []byte {
+	k := appendU64([]byte{pfxMergePoint}, parent)
+	for _, f := range fork {
+		k = appendU64(k, f)
+	}
+	return k
+}
+
+func keyMergePoint(parent, fork, version uint64) []byte {
+	return appendU64(keyMergePointsOf(parent, fork), version)
+}
+
+func keyJournal() []byte { return []byte{pfxJournal} }
+
+func keyMergedKeys(fork uint64) []byte { return appendU64([]byte{pfxMergedKey}, fork) }
+
+func keyMergedKey(fork uint64, key string) []byte { return appendName(keyMergedKeys(fork), key) }
 
 // beU64 decodes a big-endian uint64 value body, checking its length.
 func beU64(b []byte) (uint64, error) {

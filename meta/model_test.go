@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ type mRec struct {
 	marker    bool
 	null      bool
 	deletedAt uint64
+	tags      string // the tags written with the version (a merge copies them)
 }
 
 func (r *mRec) existsAt(t uint64) bool {
@@ -47,6 +49,10 @@ type mBucket struct {
 	// ann holds the tag changes (annotations) made in this bucket, by key
 	// and object version, oldest first.
 	ann map[string]map[uint64][]mAnn
+	// mergePoints are the versions this fork was merged at; mergedAt is
+	// the last merge that applied each key.
+	mergePoints []uint64
+	mergedAt    map[string]uint64
 }
 
 type mAnn struct {
@@ -74,7 +80,7 @@ func (m *model) tags(b *mBucket, key string, t uint64) string {
 					}
 				}
 			}
-			return ""
+			return r.tags
 		}
 		if c.parent == nil {
 			return ""
@@ -185,14 +191,20 @@ func TestModel(t *testing.T) {
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-			runModel(t, seed, ops)
+			runModel(t, seed, ops, 0)
 		})
 	}
+	// Merges cut into steps of a few writes each (steps.go) must end in
+	// the same state as merges applied whole.
+	t.Run(fmt.Sprint("steps/seed=", seeds[0]), func(t *testing.T) {
+		runModel(t, seeds[0], ops, 3)
+	})
 }
 
-func runModel(t *testing.T, seed int64, ops int) {
+func runModel(t *testing.T, seed int64, ops int, stepWrites int) {
 	rng := rand.New(rand.NewSource(seed))
 	tf := openTestFSM(t)
+	tf.fsm.testStepBudget = stepBudget{writes: stepWrites, bytes: 1 << 20}
 	m := &model{buckets: map[uint64]*mBucket{}, byName: map[string]uint64{}}
 	fail := func(format string, args ...any) {
 		t.Helper()
@@ -220,7 +232,7 @@ func runModel(t *testing.T, seed int64, ops int) {
 		return m.buckets[m.byName[names[rng.Intn(len(names))]]]
 	}
 	chunkN := 0
-	var stats struct{ lists, entries, found int }
+	var stats struct{ lists, entries, found, merges int }
 	allChunks := map[string]bool{}
 	bucketN := 0
 
@@ -285,6 +297,47 @@ func runModel(t *testing.T, seed int64, ops int) {
 			}
 			step(&SetVersioning{Bucket: b.name, Status: s}, nil)
 			b.versioning = s
+		case p < 22: // merge a fork into its parent
+			if b.parent == nil {
+				continue
+			}
+			strategy := MergeStrategy(rng.Intn(3))
+			del := rng.Intn(4) == 0
+			want, wantErr := m.merge(b, strategy, m.last+1, true)
+			if plan, err := tf.readErr(func(r *Reader) (any, error) { return r.MergePlan(b.name, strategy) }); !errors.Is(err, wantErr) ||
+				(plan != nil && !sameReport(plan.(*MergeReport), want)) {
+				pb := m.buckets[b.parent.BucketID]
+				for _, k := range want.Conflicts {
+					for _, r := range pb.keys[k] {
+						t.Logf("model parent %q: %+v", k, *r)
+					}
+					recs := tf.read(func(r *Reader) (any, error) { return keyRecords(r.txn, pb.id, k) }).([]verRec)
+					t.Logf("fsm parent %q: %+v", k, recs)
+					t.Logf("points %v", b.mergePoints)
+				}
+				fail("dry merge %s %v: got %+v %v, want %+v %v", b.name, strategy, plan, err, want, wantErr)
+			}
+			res := step(&MergeFork{Fork: b.name, Strategy: strategy, DeleteFork: del}, wantErr)
+			if wantErr == nil || errors.Is(wantErr, ErrMergeConflict) {
+				if wantErr != nil {
+					want.Puts, want.Deletes = 0, 0
+				}
+				if res.Merge == nil || !sameReport(res.Merge, want) {
+					fail("merge %s %v: got %+v, want %+v", b.name, strategy, res.Merge, want)
+				}
+			}
+			if wantErr != nil {
+				continue
+			}
+			stats.merges++
+			m.merge(b, strategy, res.Version, false)
+			if del {
+				b.live = false
+				b.snaps = nil
+				delete(m.byName, b.name)
+			} else {
+				b.mergePoints = append(b.mergePoints, res.Version)
+			}
 		case p < 55: // put
 			key := randKey(rng)
 			chunkN++
@@ -316,27 +369,7 @@ func runModel(t *testing.T, seed int64, ops int) {
 		case p < 70: // delete
 			key := randKey(rng)
 			res := step(&DeleteObject{Bucket: b.name, Key: key}, nil)
-			v := res.Version
-			switch b.versioning {
-			case VersioningEnabled:
-				b.keys[key] = append(b.keys[key], &mRec{version: v, marker: true})
-			case VersioningSuspended:
-				m.supersedeNull(b, key, v)
-				b.keys[key] = append(b.keys[key], &mRec{version: v, marker: true, null: true})
-			default:
-				own := m.ownView(b, key, latest)
-				if own != nil && own.marker {
-					break
-				}
-				if own != nil {
-					own.deletedAt = v
-				}
-				if b.parent != nil {
-					if inh := m.view(m.buckets[b.parent.BucketID], key, b.parent.Version); inh != nil && !inh.marker {
-						b.keys[key] = append(b.keys[key], &mRec{version: v, marker: true, null: true})
-					}
-				}
-			}
+			m.deleteKey(b, key, res.Version)
 		case p < 75: // delete a version by id
 			var cands []*mRec
 			var ckeys []string
@@ -442,7 +475,7 @@ func runModel(t *testing.T, seed int64, ops int) {
 	}
 	tf.drainGC()
 	checkRefcounts(t, tf, allChunks)
-	t.Logf("seed %d: %d buckets made, %d chunks, %d listings (%d entries), %d reads found", seed, bucketN, chunkN, stats.lists, stats.entries, stats.found)
+	t.Logf("seed %d: %d buckets made, %d chunks, %d listings (%d entries), %d reads found, %d merges", seed, bucketN, chunkN, stats.lists, stats.entries, stats.found, stats.merges)
 }
 
 func sortedKeys(m map[string][]*mRec) []string {
@@ -452,6 +485,139 @@ func sortedKeys(m map[string][]*mRec) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// deleteKey is DeleteObject of key (no version id) in b at version v.
+func (m *model) deleteKey(b *mBucket, key string, v uint64) {
+	switch b.versioning {
+	case VersioningEnabled:
+		b.keys[key] = append(b.keys[key], &mRec{version: v, marker: true})
+	case VersioningSuspended:
+		m.supersedeNull(b, key, v)
+		b.keys[key] = append(b.keys[key], &mRec{version: v, marker: true, null: true})
+	default:
+		own := m.ownView(b, key, latest)
+		if own != nil && own.marker {
+			return
+		}
+		if own != nil {
+			own.deletedAt = v
+		}
+		if b.parent != nil {
+			if inh := m.view(m.buckets[b.parent.BucketID], key, b.parent.Version); inh != nil && !inh.marker {
+				b.keys[key] = append(b.keys[key], &mRec{version: v, marker: true, null: true})
+			}
+		}
+	}
+}
+
+// merge is the model of MergeFork (merge.go) of fork f at version v:
+// with dry set it only reports; the error is what the merge answers.
+func (m *model) merge(f *mBucket, strategy MergeStrategy, v uint64, dry bool) (*MergeReport, error) {
+	p := m.buckets[f.parent.BucketID]
+	if !p.live {
+		return nil, ErrNoSuchBucket
+	}
+	base := f.parent.Version
+	var since uint64
+	for _, mp := range f.mergePoints {
+		since = max(since, mp)
+	}
+	rep := &MergeReport{Fork: f.name, Parent: p.name, ParentID: p.id, Base: base, Since: since}
+	version := func(r *mRec) uint64 {
+		if r == nil {
+			return 0
+		}
+		return r.version
+	}
+	type change struct {
+		key  string
+		rec  *mRec // what the fork shows (nil: nothing)
+		put  bool
+		tags string
+	}
+	var apply []change
+	for _, k := range sortedKeys(f.keys) {
+		cur := m.ownView(f, k, latest)
+		var old *mRec
+		if since > 0 {
+			old = m.ownView(f, k, since)
+		}
+		if version(cur) == version(old) {
+			continue
+		}
+		shows := cur
+		if cur == nil {
+			shows = m.view(p, k, base)
+		}
+		pcur := m.view(p, k, latest)
+		present := pcur != nil && !pcur.marker
+		var put bool
+		switch {
+		case shows == nil || shows.marker:
+			if !present {
+				continue
+			}
+		case present && pcur.version == shows.version:
+			continue
+		default:
+			put = true
+		}
+		sync := base
+		if v, ok := f.mergedAt[k]; ok {
+			sync = v
+		}
+		if version(m.ownView(p, k, latest)) != version(m.ownView(p, k, sync)) {
+			rep.conflict(k)
+			if strategy == MergeParentWins {
+				rep.Kept++
+				continue
+			}
+		}
+		if put {
+			rep.Puts++
+		} else {
+			rep.Deletes++
+		}
+		apply = append(apply, change{k, shows, put, m.tags(f, k, latest)})
+	}
+	if strategy == MergeFail && rep.ConflictCount > 0 {
+		// A dry run says what would apply without the conflicts.
+		if rep.DryRun = dry; !dry {
+			rep.Puts, rep.Deletes = 0, 0
+		}
+		return rep, ErrMergeConflict
+	}
+	if dry {
+		rep.DryRun = true
+		return rep, nil
+	}
+	if f.mergedAt == nil {
+		f.mergedAt = map[string]uint64{}
+	}
+	for _, c := range apply {
+		f.mergedAt[c.key] = v
+		if !c.put {
+			m.deleteKey(p, c.key, v)
+			continue
+		}
+		r := &mRec{version: v, body: c.rec.body, chunk: c.rec.chunk, null: p.versioning != VersioningEnabled, tags: c.tags}
+		if r.null {
+			m.supersedeNull(p, c.key, v)
+		}
+		p.keys[c.key] = append(p.keys[c.key], r)
+	}
+	return rep, nil
+}
+
+// sameReport compares the counts and conflicts of two reports.
+func sameReport(got, want *MergeReport) bool {
+	if got == nil || want == nil {
+		return got == want
+	}
+	return got.Puts == want.Puts && got.Deletes == want.Deletes && got.Kept == want.Kept &&
+		got.ConflictCount == want.ConflictCount && slices.Equal(got.Conflicts, want.Conflicts) &&
+		got.Base == want.Base && got.Since == want.Since && got.Parent == want.Parent
 }
 
 func (m *model) supersedeNull(b *mBucket, key string, v uint64) {

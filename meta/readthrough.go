@@ -144,7 +144,10 @@ func (r *Reader) fill(b *Bucket) (*Bucket, error) {
 		}
 	}
 	var err error
-	c.IsForkParent, err = hasPrefix(r.txn, keyForkPrefix(b.ID))
+	if c.IsForkParent, err = hasPrefix(r.txn, keyForkPrefix(b.ID)); err != nil {
+		return nil, err
+	}
+	c.Expires, err = r.lease(b.ID)
 	return &c, err
 }
 
@@ -503,6 +506,9 @@ func (r *Reader) Lineage(bucket string) (*Lineage, error) {
 		}
 		if c != nil && c.State == BucketLive {
 			ref.Name = c.Name
+			if ref.Expires, err = r.lease(c.ID); err != nil {
+				return nil, err
+			}
 		}
 		l.Forks = append(l.Forks, ref)
 	}

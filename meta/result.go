@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"errors"
 	"fmt"
 
 	sm "github.com/lni/dragonboat/v4/statemachine"
@@ -28,16 +27,20 @@ const (
 	codeVersionOutOfRetained uint64 = 12
 	codeMethodNotAllowed     uint64 = 13
 	codeInvalidVersion       uint64 = 14
-	// 15-39 are reserved for other features; 40-49 for the cluster.
+	// 30-39: access keys, leases, merges.
+	codeNoSuchAccessKey uint64 = 30
+	codeAccessKeyExists uint64 = 31
+	codeNotAFork        uint64 = 32
+	codeMergeConflict   uint64 = 33
+	codeLeaseExpired    uint64 = 34
+	codeKeyLimit        uint64 = 35
+	// 40-49: the cluster.
 	codeNodeRetired uint64 = 40
 )
 
-// errReservedCode fills the result codes not assigned yet; apply never
-// produces it.
-var errReservedCode = errors.New("meta: reserved result code")
-
-// resultCodes maps codes to sentinels; index = code.
-var resultCodes = []error{
+// resultCodes maps codes to sentinels. A map, not a slice indexed by code:
+// codes are assigned in ranges, and a gap must never decode as OK.
+var resultCodes = map[uint64]error{
 	codeOK:                   nil,
 	codeNoSuchBucket:         ErrNoSuchBucket,
 	codeBucketExists:         ErrBucketExists,
@@ -53,12 +56,13 @@ var resultCodes = []error{
 	codeVersionOutOfRetained: ErrVersionOutOfRetention,
 	codeMethodNotAllowed:     ErrMethodNotAllowed,
 	codeInvalidVersion:       ErrInvalidVersion,
-	15:                       errReservedCode, 16: errReservedCode, 17: errReservedCode, 18: errReservedCode, 19: errReservedCode,
-	20: errReservedCode, 21: errReservedCode, 22: errReservedCode, 23: errReservedCode, 24: errReservedCode,
-	25: errReservedCode, 26: errReservedCode, 27: errReservedCode, 28: errReservedCode, 29: errReservedCode,
-	30: errReservedCode, 31: errReservedCode, 32: errReservedCode, 33: errReservedCode, 34: errReservedCode,
-	35: errReservedCode, 36: errReservedCode, 37: errReservedCode, 38: errReservedCode, 39: errReservedCode,
-	codeNodeRetired: ErrNodeRetired,
+	codeNoSuchAccessKey:      ErrNoSuchAccessKey,
+	codeAccessKeyExists:      ErrAccessKeyExists,
+	codeNotAFork:             ErrNotAFork,
+	codeMergeConflict:        ErrMergeConflict,
+	codeLeaseExpired:         ErrLeaseExpired,
+	codeKeyLimit:             ErrKeyLimit,
+	codeNodeRetired:          ErrNodeRetired,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is
@@ -67,18 +71,16 @@ func codeOf(err error) uint64 {
 	if err == nil {
 		return codeOK
 	}
-	for c, e := range resultCodes {
-		if e != nil && errors.Is(err, e) {
-			return uint64(c)
-		}
+	if c, ok := businessCode(err); ok {
+		return c
 	}
 	panic(fmt.Sprintf("meta: no result code for %v", err))
 }
 
 // errOfCode returns the sentinel of a code.
 func errOfCode(code uint64) error {
-	if code < uint64(len(resultCodes)) {
-		return resultCodes[code]
+	if e, ok := resultCodes[code]; ok {
+		return e
 	}
 	return fmt.Errorf("%w: unknown result code %d", ErrCorrupt, code)
 }
@@ -102,8 +104,16 @@ type Result struct {
 	// DeleteObjects: one per item, in order).
 	Deleted []DeleteOutcome
 	// More is set by GCBucket and TrimGC when the step stopped at its
-	// limit and more work remains.
+	// limit and more work remains (ExpireLeases: more is due).
 	More bool
+	// Buckets are the forks created (CreateForks, in the order named) or
+	// deleted (ExpireLeases).
+	Buckets []Bucket
+	// Keys are the keys created (CreateKey, CreateForks) or expired
+	// (ExpireLeases), without their sealed secrets.
+	Keys []AccessKey
+	// Merge reports a merge (MergeFork; also set with ErrMergeConflict).
+	Merge *MergeReport
 }
 
 // DeleteOutcome is the outcome of deleting one key or version.
@@ -153,6 +163,45 @@ func encodeResult(r *Result) []byte {
 		e.uvarint(codeOf(d.Err))
 	}
 	e.boolean(r.More)
+	// Fields added after the first format: decoders accept results
+	// stored without them.
+	if r.Bucket != nil {
+		e.varint(r.Bucket.Expires)
+	} else {
+		e.varint(0)
+	}
+	e.uvarint(uint64(len(r.Buckets)))
+	for i := range r.Buckets {
+		b := &r.Buckets[i]
+		encodeBucketFields(&e, b)
+		e.str(b.ParentName)
+		e.boolean(b.IsForkParent)
+		e.varint(b.Expires)
+	}
+	e.uvarint(uint64(len(r.Keys)))
+	for i := range r.Keys {
+		k := r.Keys[i]
+		k.Sealed = nil
+		encodeAccessKey(&e, &k)
+	}
+	e.boolean(r.Merge != nil)
+	if m := r.Merge; m != nil {
+		e.str(m.Fork)
+		e.str(m.Parent)
+		e.uvarint(m.ParentID)
+		e.uvarint(m.Base)
+		e.uvarint(m.Since)
+		e.int(m.Puts)
+		e.int(m.Deletes)
+		e.int(m.Kept)
+		e.int(m.ConflictCount)
+		e.uvarint(uint64(len(m.Conflicts)))
+		for _, k := range m.Conflicts {
+			e.str(k)
+		}
+		e.boolean(m.ForkDeleted)
+		e.boolean(m.DryRun)
+	}
 	return e.b
 }
 
@@ -189,6 +238,35 @@ func decodeResultData(b []byte) (*Result, error) {
 		r.Deleted = append(r.Deleted, o)
 	}
 	r.More = d.boolean()
+	if len(d.b) > 0 && d.err == nil {
+		if exp := d.varint(); r.Bucket != nil {
+			r.Bucket.Expires = exp
+		}
+		n := d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			var b Bucket
+			decodeBucketFields(&d, &b)
+			b.ParentName = d.str()
+			b.IsForkParent = d.boolean()
+			b.Expires = d.varint()
+			r.Buckets = append(r.Buckets, b)
+		}
+		n = d.count()
+		for i := 0; i < n && d.err == nil; i++ {
+			r.Keys = append(r.Keys, decodeAccessKey(&d))
+		}
+		if d.boolean() {
+			m := &MergeReport{Fork: d.str(), Parent: d.str(), ParentID: d.uvarint(), Base: d.uvarint(), Since: d.uvarint(),
+				Puts: d.int(), Deletes: d.int(), Kept: d.int(), ConflictCount: d.int()}
+			n = d.count()
+			for i := 0; i < n && d.err == nil; i++ {
+				m.Conflicts = append(m.Conflicts, d.str())
+			}
+			m.ForkDeleted = d.boolean()
+			m.DryRun = d.boolean()
+			r.Merge = m
+		}
+	}
 	if err := d.done(); err != nil {
 		return nil, err
 	}

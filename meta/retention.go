@@ -16,14 +16,17 @@ import (
 //     null version, or a real version of a versioned bucket, which stays
 //     until deleted by version id); or
 //   - r is visible at some pin of B: a snapshot of B, the base version of a
-//     fork of B (the fork index, live or retained forks), or any version in
+//     fork of B (the fork index, live or retained forks), a merge point of
+//     B into its parent or of a fork into B (merge.go), or any version in
 //     the history window [now - History, now] while B is live.
 //
 // Superseding a record (overwriting the null version, deleting a version)
 // sets DeletedAt to the current version and applies the rule at once: the
 // record is rewritten with DeletedAt when a pin still sees it, else it is
-// removed and its chunks lose a reference. Pins only ever disappear
-// (snapshot deleted, fork purged, history window moving on); then the
+// removed and its chunks lose a reference. New pins are only ever made at
+// the current version (a snapshot, a fork, a merge), which no superseded
+// record is visible at. Pins disappear (snapshot deleted, fork purged or
+// deleted, history window moving on); then the
 // bucket gets a GC pass (GCBucket, resumable and bounded, plus an inline
 // step in DeleteSnapshot/DeleteBucket) that reapplies the rule to every
 // record of the bucket. A deleted (retained) bucket keeps only what its
@@ -61,6 +64,20 @@ func (a *applier) pinsFor(b *Bucket) (*pinSet, error) {
 	for _, f := range forks {
 		p.points = append(p.points, f.base)
 	}
+	// Merge points pin both sides: the parent as its forks' merges left
+	// it, the fork as it was when merged (merge.go).
+	mps, err := a.r.mergePointsOf(keyMergePointsOf(b.ID))
+	if err != nil {
+		return nil, err
+	}
+	if b.Parent != nil {
+		own, err := a.r.mergePointsOf(keyMergePointsOf(b.Parent.BucketID, b.ID))
+		if err != nil {
+			return nil, err
+		}
+		mps = append(mps, own...)
+	}
+	p.points = append(p.points, mps...)
 	sort.Slice(p.points, func(i, j int) bool { return p.points[i] < p.points[j] })
 	a.pins[b.ID] = p
 	return p, nil
@@ -129,9 +146,13 @@ func (p *pinSet) reachable(recs []verRec, i int) bool {
 // keyRecords loads the headers of every record of (bucket, key), newest
 // first.
 func (a *applier) keyRecords(bucket uint64, key string) ([]verRec, error) {
+	return keyRecords(a.txn, bucket, key)
+}
+
+func keyRecords(txn *badger.Txn, bucket uint64, key string) ([]verRec, error) {
 	var out []verRec
 	prefix := keyObjectKey(bucket, key)
-	it := a.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Seek(prefix); it.Valid(); it.Next() {
 		item := it.Item()
@@ -374,6 +395,21 @@ func (a *applier) gcAnnotationPhase(b *Bucket, key string, version uint64, start
 		e.u64(nv)
 		e.boolean(started)
 		return true, a.set(keyGCPending(b.ID), e.b)
+	}
+	if b.State == BucketRetained {
+		// A deleted fork's per-key merge records go too, a budget at a
+		// time; the pass comes back here (the annotation cursor is done).
+		n, more, err := a.delPrefixUpTo(keyMergedKeys(b.ID), max(*budget, 1))
+		if err != nil {
+			return false, err
+		}
+		*budget -= n
+		if more {
+			e := encoder{b: appendName([]byte{fmtV2}, nk)}
+			e.u64(nv)
+			e.boolean(started)
+			return true, a.set(keyGCPending(b.ID), e.b)
+		}
 	}
 	if err := a.del(keyGCPending(b.ID)); err != nil {
 		return false, err

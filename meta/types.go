@@ -51,9 +51,11 @@ type Bucket struct {
 	Parent     *Parent // nil unless the bucket is a fork
 	State      BucketState
 	// Filled by reads, not stored: the parent's current name ("" when the
-	// parent was deleted) and whether other buckets are forked from this one.
+	// parent was deleted), whether other buckets are forked from this one,
+	// and the bucket's lease (Unix ns on the lease clock, 0 = none).
 	ParentName   string
 	IsForkParent bool
+	Expires      int64
 }
 
 // Snapshot is a named or unnamed read-only point in time of a bucket.
@@ -228,6 +230,7 @@ type LineageRef struct {
 	BucketID uint64
 	Name     string // "" if that bucket was deleted
 	Version  uint64
+	Expires  int64 // the bucket's lease (Unix ns, lease clock), 0 = none
 }
 
 // DiffEntry is one key a fork changed relative to its base.
@@ -242,4 +245,86 @@ type DiffResult struct {
 	Entries     []DiffEntry
 	IsTruncated bool
 	Next        string // pass as After for the next page
+}
+
+// AccessKey is a scoped access key: it may use only the buckets it names
+// (and, with Prefix, only the object keys under it). The root key is not
+// stored. Its secret is sealed by the gateway before it is proposed: meta
+// and the Raft log never hold it in the clear.
+type AccessKey struct {
+	ID       string
+	Sealed   []byte
+	Buckets  []KeyBucket
+	Prefix   string
+	ReadOnly bool
+	Created  int64 // Unix ns (the creating command's version)
+	Expires  int64 // Unix ns on the lease clock; 0 = never
+}
+
+// KeyBucket is one bucket of a key's scope. Commands name buckets by Name;
+// apply resolves the ID. Expires (filled by reads) is the bucket's lease.
+type KeyBucket struct {
+	ID      uint64
+	Name    string
+	Expires int64
+}
+
+// MergeStrategy says what a merge does with conflicting keys.
+type MergeStrategy uint8
+
+const (
+	// MergeFail refuses a merge with any conflict; nothing changes.
+	MergeFail MergeStrategy = iota
+	// MergeForkWins applies the fork's version of conflicting keys.
+	MergeForkWins
+	// MergeParentWins keeps the parent's version of conflicting keys.
+	MergeParentWins
+)
+
+// String returns the strategy's name as the API spells it.
+func (s MergeStrategy) String() string {
+	switch s {
+	case MergeForkWins:
+		return "fork-wins"
+	case MergeParentWins:
+		return "parent-wins"
+	}
+	return "fail"
+}
+
+// ParseMergeStrategy parses "fail", "fork-wins" or "parent-wins".
+func ParseMergeStrategy(s string) (MergeStrategy, bool) {
+	switch s {
+	case "fail", "":
+		return MergeFail, true
+	case "fork-wins":
+		return MergeForkWins, true
+	case "parent-wins":
+		return MergeParentWins, true
+	}
+	return 0, false
+}
+
+// MaxMergeConflictsReported bounds the conflicting keys a merge lists.
+const MaxMergeConflictsReported = 1000
+
+// MergeReport is what a merge did (or, dry, would do).
+type MergeReport struct {
+	Fork     string
+	Parent   string
+	ParentID uint64
+	// Base is the fork's base version: the parent's changes after it
+	// conflict. Since is the fork's previous merge (0 if none): only what
+	// the fork changed after it is applied.
+	Base    uint64
+	Since   uint64
+	Puts    int // keys written in the parent
+	Deletes int // keys deleted in the parent
+	// Kept counts conflicting keys left as the parent has them
+	// (parent-wins).
+	Kept          int
+	ConflictCount int
+	Conflicts     []string // sorted, at most MaxMergeConflictsReported
+	ForkDeleted   bool
+	DryRun        bool
 }

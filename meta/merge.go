@@ -1,0 +1,431 @@
+package meta
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Merging a fork into its parent.
+//
+// What the fork changed: every key whose own record the fork shows now
+// (its newest existing record in its own layer, object or delete marker)
+// is not the one it showed at its previous merge, or, never merged, every
+// key of its own layer. The fork's current record of such a key is
+// applied to the parent: an object is written as a new version of the
+// parent's key (a new version in a versioned parent, the null version
+// otherwise), sharing its chunks (references are added, as CopyObject
+// does: no bytes are copied); a delete marker deletes the key in the
+// parent (as DeleteObject would) when the parent shows it. A key with no
+// own record left (deleted in an unversioned fork that inherits nothing
+// for it, or every version deleted by id) shows what the fork inherits,
+// and that is what is applied. The cost is O(the fork's own layer).
+//
+// A conflict is a key the parent changed too since the fork last saw it:
+// the record the parent's own layer shows now is not the one it showed at
+// the key's sync point, which is the fork's base version or, once a merge
+// of this fork applied the key, that merge's version (recorded per key).
+// (When the parent is itself a fork, what it inherits is fixed at its own
+// base, so only its own layer can change.) A key the parent already shows
+// as the fork does (both deleted it) is nothing to apply and no conflict.
+// Strategy fail refuses a merge with conflicts before writing anything;
+// fork-wins applies the fork's version; parent-wins keeps the parent's
+// (and the key stays a conflict for later merges).
+//
+// The merge is one command (applied in steps, steps.go): readers of the
+// parent see all of it or none. Its version is after every earlier write,
+// so snapshots of the parent and forks of it taken before still read the
+// old state. The fork itself is unchanged and may be merged again. Each
+// merge leaves a merge point (parent, fork, version), which pins both
+// sides at that version (retention.go), so that the next merge can compare
+// what the fork and the parent show now with what they showed then,
+// whatever garbage collection did in between.
+
+// mergeSource is a fork and the parent it merges into.
+type mergeSource struct {
+	fork, parent *Bucket
+	base, since  uint64 // the fork's base; its last merge (0 if none)
+}
+
+func (r *Reader) mergeSource(fork string) (*mergeSource, error) {
+	f, err := r.liveBucket(fork)
+	if err != nil {
+		return nil, err
+	}
+	if f.Parent == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotAFork, fork)
+	}
+	p, err := r.bucketByID(f.Parent.BucketID)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil || p.State != BucketLive {
+		return nil, fmt.Errorf("%w: the parent of fork %q was deleted", ErrNoSuchBucket, fork)
+	}
+	m := &mergeSource{fork: f, parent: p, base: f.Parent.Version}
+	vs, err := r.mergePointsOf(keyMergePointsOf(p.ID, f.ID))
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		m.since = max(m.since, v)
+	}
+	return m, nil
+}
+
+// forkChange is a key the fork changed: the version of its newest
+// existing own record (0: none, the fork shows what it inherits).
+type forkChange struct {
+	key     string
+	version uint64
+}
+
+// changes returns up to limit keys the fork changed after `after` (""
+// from the start) and whether more may follow.
+func (m *mergeSource) changes(txn *badger.Txn, after string, limit int) ([]forkChange, bool, error) {
+	prefix := keyObjectBucket(m.fork.ID)
+	seek := prefix
+	if after != "" {
+		seek = append(appendEscaped(append([]byte(nil), prefix...), after), 0, 2)
+	}
+	var (
+		out       []forkChange
+		key       string
+		cur, old  uint64 // newest existing record now, at the last merge
+		have, got bool   // a key is open; old was found
+	)
+	flush := func() {
+		if have && cur != old {
+			out = append(out, forkChange{key: key, version: cur})
+		}
+		have = false
+	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(seek); it.Valid(); it.Next() {
+		item := it.Item()
+		_, k, version, ok := parseObjectKey(item.Key())
+		if !ok {
+			return nil, false, fmt.Errorf("%w: object key", ErrCorrupt)
+		}
+		if !have || k != key {
+			flush()
+			if len(out) >= limit {
+				return out, true, nil
+			}
+			key, cur, old, have, got = k, 0, 0, true, false
+		}
+		var h recordHeader
+		if err := item.Value(func(v []byte) (err error) {
+			h, err = decodeRecordHeader(v)
+			return err
+		}); err != nil {
+			return nil, false, err
+		}
+		if h.deletedAt == 0 && cur == 0 {
+			cur = version
+		}
+		// Records come newest first: the first one at or before the last
+		// merge that existed then is what the fork showed.
+		if m.since > 0 && !got && version <= m.since && h.existsAt(m.since) {
+			old, got = version, true
+		}
+	}
+	flush()
+	return out, false, nil
+}
+
+// parentChanged reports whether the parent changed key since its sync
+// point.
+func (m *mergeSource) parentChanged(r *Reader, key string) (bool, error) {
+	sync := m.base
+	v, ok, err := getValue(r.txn, keyMergedKey(m.fork.ID, key))
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		if sync, err = decodeU64Value(v); err != nil {
+			return false, err
+		}
+	}
+	now, err := r.ownView(m.parent.ID, key, latest, false)
+	if err != nil {
+		return false, err
+	}
+	then, err := r.ownView(m.parent.ID, key, sync, false)
+	if err != nil {
+		return false, err
+	}
+	return recordVersion(now) != recordVersion(then), nil
+}
+
+func recordVersion(o *Object) uint64 {
+	if o == nil {
+		return 0
+	}
+	return o.Version
+}
+
+// mergeBatch is how many changed keys are read at a time.
+const mergeBatch = 64
+
+// mergeState is a merge under way (the journal state of MergeFork).
+type mergeState struct {
+	phase  byte // 1 applying keys, 2 deleting the fork
+	cursor string
+	report MergeReport
+}
+
+func (s *mergeState) encode() []byte {
+	e := encoder{}
+	e.u8(s.phase)
+	e.str(s.cursor)
+	e.int(s.report.Puts)
+	e.int(s.report.Deletes)
+	e.int(s.report.Kept)
+	e.int(s.report.ConflictCount)
+	e.uvarint(uint64(len(s.report.Conflicts)))
+	for _, k := range s.report.Conflicts {
+		e.str(k)
+	}
+	return e.b
+}
+
+func decodeMergeState(b []byte) (*mergeState, error) {
+	d := decoder{b: b}
+	s := &mergeState{phase: d.u8(), cursor: d.str()}
+	s.report.Puts, s.report.Deletes, s.report.Kept, s.report.ConflictCount = d.int(), d.int(), d.int(), d.int()
+	n := d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		s.report.Conflicts = append(s.report.Conflicts, d.str())
+	}
+	return s, d.done()
+}
+
+func (m *mergeSource) report() MergeReport {
+	return MergeReport{Fork: m.fork.Name, Parent: m.parent.Name, ParentID: m.parent.ID, Base: m.base, Since: m.since}
+}
+
+func (rep *MergeReport) conflict(key string) {
+	rep.ConflictCount++
+	if len(rep.Conflicts) < MaxMergeConflictsReported {
+		rep.Conflicts = append(rep.Conflicts, key)
+	}
+}
+
+// MergePlan reports what merging fork with strategy would do, writing
+// nothing (a dry run). With strategy fail and conflicts, the report lists
+// them and the error is ErrMergeConflict, as the merge would answer.
+func (r *Reader) MergePlan(fork string, strategy MergeStrategy) (*MergeReport, error) {
+	m, err := r.mergeSource(fork)
+	if err != nil {
+		return nil, err
+	}
+	rep := m.report()
+	rep.DryRun = true
+	after := ""
+	for {
+		cs, more, err := m.changes(r.txn, after, mergeBatch)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			after = c.key
+			eff, _, err := m.effect(r, c)
+			if err != nil {
+				return nil, err
+			}
+			if eff == effectNone {
+				continue
+			}
+			conflict, err := m.parentChanged(r, c.key)
+			if err != nil {
+				return nil, err
+			}
+			if conflict {
+				rep.conflict(c.key)
+				if strategy == MergeParentWins {
+					rep.Kept++
+					continue
+				}
+			}
+			if eff == effectPut {
+				rep.Puts++
+			} else {
+				rep.Deletes++
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	if strategy == MergeFail && rep.ConflictCount > 0 {
+		return &rep, fmt.Errorf("%w: %d keys changed in both %q and %q", ErrMergeConflict, rep.ConflictCount, m.fork.Name, m.parent.Name)
+	}
+	return &rep, nil
+}
+
+type mergeEffect int
+
+const (
+	effectNone mergeEffect = iota
+	effectPut
+	effectDelete
+)
+
+// resolve returns the record the fork shows for a changed key, with the
+// tags and ACL the fork shows for it (annotations): its own newest record,
+// or what it inherits; nil when it shows nothing.
+func (m *mergeSource) resolve(r *Reader, c forkChange) (*Object, error) {
+	if c.version == 0 {
+		o, ls, owner, err := r.locate(m.fork, c.key, "", latest)
+		if o == nil || o.DeleteMarker {
+			return o, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return o, r.annotate(o, ls, owner)
+	}
+	v, ok, err := getValue(r.txn, keyObject(m.fork.ID, c.key, c.version))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: fork record %q@%d vanished", ErrCorrupt, c.key, c.version)
+	}
+	o, err := decodeObjectRecord(c.key, c.version, v, true)
+	if err != nil || o.DeleteMarker {
+		return o, err
+	}
+	ls, err := r.chain(m.fork, latest)
+	if err != nil {
+		return nil, err
+	}
+	return o, r.annotate(o, ls, 0)
+}
+
+// effect says what applying change c does to the parent, and the record
+// to write for effectPut.
+func (m *mergeSource) effect(r *Reader, c forkChange) (mergeEffect, *Object, error) {
+	o, err := m.resolve(r, c)
+	if err != nil {
+		return 0, nil, err
+	}
+	cur, err := r.view(m.parent, c.key, latest, false)
+	if err != nil {
+		return 0, nil, err
+	}
+	present := cur != nil && !cur.DeleteMarker
+	switch {
+	case o == nil || o.DeleteMarker:
+		if !present {
+			return effectNone, nil, nil
+		}
+		return effectDelete, nil, nil
+	case present && cur.Version == o.Version:
+		// The fork shows the very record the parent shows.
+		return effectNone, nil, nil
+	}
+	return effectPut, o, nil
+}
+
+func (c *MergeFork) step(a *applier, state []byte) ([]byte, *Result, bool, error) {
+	m, err := a.r.mergeSource(c.Fork)
+	if err != nil {
+		if state != nil {
+			return nil, nil, false, fmt.Errorf("%w: merge source vanished mid-command: %v", ErrCorrupt, err)
+		}
+		return nil, nil, false, err
+	}
+	var s *mergeState
+	if state == nil {
+		if c.Strategy == MergeFail {
+			// Refuse before writing anything.
+			rep, err := a.r.MergePlan(c.Fork, MergeFail)
+			if errors.Is(err, ErrMergeConflict) {
+				rep.DryRun = false
+				rep.Puts, rep.Deletes = 0, 0
+				return nil, &Result{Merge: rep}, false, err
+			}
+			if err != nil {
+				return nil, nil, false, err
+			}
+		}
+		s = &mergeState{phase: 1, report: m.report()}
+	} else {
+		if s, err = decodeMergeState(state); err != nil {
+			return nil, nil, false, err
+		}
+		r := m.report()
+		r.Puts, r.Deletes, r.Kept, r.ConflictCount, r.Conflicts = s.report.Puts, s.report.Deletes, s.report.Kept, s.report.ConflictCount, s.report.Conflicts
+		s.report = r
+	}
+	for s.phase == 1 {
+		cs, more, err := m.changes(a.txn, s.cursor, mergeBatch)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		for _, ch := range cs {
+			if a.spent() {
+				return s.encode(), nil, false, nil
+			}
+			if err := a.mergeKey(m, ch, c.Strategy, &s.report); err != nil {
+				return nil, nil, false, err
+			}
+			s.cursor = ch.key
+		}
+		if !more {
+			s.phase = 2
+		}
+	}
+	if c.DeleteFork {
+		if a.writes > 0 {
+			// The fork is deleted in a step of its own.
+			return s.encode(), nil, false, nil
+		}
+		if err := a.dropBucket(m.fork); err != nil {
+			return nil, nil, false, err
+		}
+		s.report.ForkDeleted = true
+	} else if err := a.set(keyMergePoint(m.parent.ID, m.fork.ID, a.version), []byte{fmtV1}); err != nil {
+		return nil, nil, false, err
+	}
+	rep := s.report
+	return nil, &Result{Merge: &rep}, true, nil
+}
+
+// mergeKey applies one changed key to the parent.
+func (a *applier) mergeKey(m *mergeSource, ch forkChange, strategy MergeStrategy, rep *MergeReport) error {
+	eff, o, err := m.effect(a.r, ch)
+	if err != nil || eff == effectNone {
+		return err
+	}
+	conflict, err := m.parentChanged(a.r, ch.key)
+	if err != nil {
+		return err
+	}
+	if conflict {
+		rep.conflict(ch.key)
+		if strategy == MergeParentWins {
+			rep.Kept++
+			return nil
+		}
+	}
+	if eff == effectPut {
+		w := *o
+		w.Parts = slices.Clone(o.Parts)
+		if _, err := a.writeObject(m.parent, w); err != nil {
+			return err
+		}
+		rep.Puts++
+	} else {
+		if _, err := a.deleteKey(m.parent, ch.key, ""); err != nil {
+			return err
+		}
+		rep.Deletes++
+	}
+	return a.set(keyMergedKey(m.fork.ID, ch.key), u64Value(a.version))
+}
