@@ -67,6 +67,17 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 	if region == "" {
 		region = s.Region()
 	}
+	if in.ForkSource != "" && (in.TTL != 0 || in.Grant != "") {
+		// A fork with a lease, or made with a scoped key, is a batch of one.
+		batch, err := s.CreateForks(ctx, CreateForksInput{
+			Source: in.ForkSource, Snapshot: in.ForkSnapshot, Names: []string{in.Name},
+			TTL: in.TTL, Grant: in.Grant, Region: region,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &batch.Forks[0].Bucket, nil
+	}
 	cmd := &meta.CreateBucket{Name: in.Name, Region: region, ForkSource: in.ForkSource, MaxForkDepth: s.node.cfg.Meta.MaxForkDepth}
 	if in.ForkSource != "" && in.ForkSnapshot != "" {
 		if v, ok := parseVersion(in.ForkSnapshot); ok {
@@ -182,10 +193,11 @@ func (s *Service) Lineage(ctx context.Context, bucket string) (*meta.Lineage, er
 	return readAs(ctx, s, func(r *meta.Reader) (*meta.Lineage, error) { return r.Lineage(bucket) })
 }
 
-// Diff pages through the keys a fork changed against its base.
-func (s *Service) Diff(ctx context.Context, bucket, after string, max int) (*meta.DiffResult, error) {
+// Diff pages through the keys under prefix that a fork changed against
+// its base.
+func (s *Service) Diff(ctx context.Context, bucket, prefix, after string, max int) (*meta.DiffResult, error) {
 	if max <= 0 || max > 1000 {
 		max = 1000
 	}
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, after, max) })
+	return readAs(ctx, s, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, prefix, after, max) })
 }

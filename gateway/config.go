@@ -17,6 +17,9 @@ type Config struct {
 	Region       string
 	RootUser     string
 	RootPassword string
+	// PreviousRootPassword opens access key secrets sealed before the
+	// root password changed; the leader re-seals them (gateway/seal.go).
+	PreviousRootPassword string
 
 	Raft raft.Config
 	Meta meta.Options
@@ -57,6 +60,13 @@ type Config struct {
 	// ScrubInterval is how often a node re-verifies the checksums of its
 	// chunk files (0: only on request).
 	ScrubInterval time.Duration
+
+	// MaxForkBatch bounds the forks of one create-many request.
+	MaxForkBatch int
+	// LeaseClockOffset shifts the clock that leases of forks and keys are
+	// stamped with and checked against (tests move time forward with it
+	// instead of waiting hours).
+	LeaseClockOffset time.Duration
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -76,6 +86,7 @@ func DefaultConfig() Config {
 		Replicas:          3,
 		RepairInterval:    time.Minute,
 		ScrubInterval:     24 * time.Hour,
+		MaxForkBatch:      1000,
 	}
 }
 
@@ -108,6 +119,8 @@ func (c *Config) Validate() error {
 		return errors.New("gateway: the cluster key must have at least 16 characters")
 	case c.ClusterKey == "" && (c.Raft.Join || len(c.Raft.InitialMembers) > 1):
 		return ErrClusterKeyRequired
+	case c.MaxForkBatch < 1 || c.MaxForkBatch > 100000:
+		return fmt.Errorf("gateway: max fork batch %d out of range [1, 100000]", c.MaxForkBatch)
 	}
 	return c.Raft.Validate()
 }

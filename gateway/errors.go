@@ -22,6 +22,8 @@ var (
 	ErrMalformedRequest  = errors.New("gateway: malformed request")
 	ErrChunkMissing      = errors.New("gateway: chunk missing or corrupt")
 	ErrStorageFull       = errors.New("gateway: no space left")
+	ErrInvalidLease      = errors.New("gateway: invalid lease duration")
+	ErrInvalidForkCount  = errors.New("gateway: fork count out of range")
 )
 
 // Errors of the cluster's use cases and of node-to-node traffic.

@@ -32,6 +32,8 @@ type Node struct {
 	chunks  *ChunkStore
 	svc     *Service
 	cluster *cluster
+	seal    *sealer
+	keys    keyCache
 
 	metrics *nodeMetrics
 	// gcCursor is the GC queue version up to which this node has deleted
@@ -66,7 +68,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	if cfg.AdvertiseS3 == "" {
 		cfg.AdvertiseS3 = "127.0.0.1:9000"
 	}
-	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, stop: make(chan struct{})}
+	seal, err := newSealer(cfg.RootPassword, cfg.PreviousRootPassword)
+	if err != nil {
+		host.Close()
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, seal: seal, stop: make(chan struct{})}
 	n.svc = &Service{node: n}
 	n.cluster = newCluster(n)
 	n.metrics = newNodeMetrics(n)
@@ -80,8 +87,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		host.Close()
 		return nil, err
 	}
-	n.wg.Add(5)
+	n.wg.Add(6)
 	go n.collectGarbage()
+	go n.watchKeys()
 	go n.register()
 	go n.cluster.membershipLoop()
 	go n.cluster.repairLoop()
@@ -184,6 +192,8 @@ func (n *Node) Ready(ctx context.Context) error {
 const gcTrimAge = 5 * time.Minute
 
 // collectGarbage runs the node's background collection:
+//   - the leader deletes forks and access keys whose lease ran out on the
+//     lease clock (ExpireLeases);
 //   - the leader proposes the bounded retention passes (GCBucket) that
 //     deleting a snapshot, fork or bucket started, and, with a history
 //     window, periodic passes over every bucket as versions age out of it;
@@ -206,6 +216,7 @@ func (n *Node) collectGarbage() {
 		case <-t.C:
 		}
 		if n.isLeader() {
+			n.expireLeases()
 			n.runRetention(false)
 			if n.cfg.Meta.History > 0 && time.Since(lastHistory) > n.cfg.HistoryGCInterval {
 				n.runRetention(true)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/forkstore/forkstore/gateway/checksum"
 	"github.com/forkstore/forkstore/meta"
@@ -17,6 +18,10 @@ type CreateBucketInput struct {
 	// ForkSnapshot is the source's snapshot to fork from: a version in
 	// decimal or a snapshot name; "" forks the source's current state.
 	ForkSnapshot string
+	// TTL, when positive, is the fork's lease.
+	TTL time.Duration
+	// Grant is a scoped key that may use the new fork ("" none).
+	Grant string
 }
 
 // PutObjectInput is a PutObject (or the data of an UploadPart).
@@ -135,14 +140,6 @@ type Service struct {
 
 // Region is the region the node reports.
 func (s *Service) Region() string { return s.node.cfg.Region }
-
-// SecretKey returns the secret for an access key.
-func (s *Service) SecretKey(accessKey string) (string, bool) {
-	if accessKey == s.node.cfg.RootUser {
-		return s.node.cfg.RootPassword, true
-	}
-	return "", false
-}
 
 // Ready reports whether the node can serve requests now.
 func (s *Service) Ready(ctx context.Context) error { return s.node.Ready(ctx) }

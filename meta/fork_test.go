@@ -275,7 +275,7 @@ func TestDiff(t *testing.T) {
 	var got []string
 	after := ""
 	for {
-		d := tf.read(func(r *Reader) (any, error) { return r.Diff("f", after, 1) }).(*DiffResult)
+		d := tf.read(func(r *Reader) (any, error) { return r.Diff("f", "", after, 1) }).(*DiffResult)
 		for _, e := range d.Entries {
 			got = append(got, e.Key+":"+e.Change)
 		}

@@ -483,12 +483,12 @@ func (r *Reader) Uploads(bucket string, opts UploadListOptions) (*UploadListResu
 	return res, nil
 }
 
-// Diff returns a page of the keys a fork changed relative to what its
-// parent chain shows at the fork's base: "added" (the parent view has no
-// object), "changed" (a different ETag) or "deleted" (the fork hides an
-// object of the parent view). A bucket without a parent diffs against
-// nothing, so every object is "added".
-func (r *Reader) Diff(bucket, after string, max int) (*DiffResult, error) {
+// Diff returns a page of the keys under prefix that a fork changed
+// relative to what its parent chain shows at the fork's base: "added" (the
+// parent view has no object), "changed" (a different ETag) or "deleted"
+// (the fork hides an object of the parent view). A bucket without a
+// parent diffs against nothing, so every object is "added".
+func (r *Reader) Diff(bucket, prefix, after string, max int) (*DiffResult, error) {
 	b, err := r.liveBucket(bucket)
 	if err != nil {
 		return nil, err
@@ -501,9 +501,9 @@ func (r *Reader) Diff(bucket, after string, max int) (*DiffResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	own := newLayerIter(r.txn, b.ID, latest, "")
+	own := newLayerIter(r.txn, b.ID, latest, prefix)
 	defer own.close()
-	if err := own.seekRel(startRel("", after)); err != nil {
+	if err := own.seekRel(startRel(prefix, after)); err != nil {
 		return nil, err
 	}
 	for own.valid {

@@ -26,6 +26,14 @@ import (
 //	GET    buckets/{b}/forks                                     -> {"forks": [ref]}
 //	GET    buckets/{b}/lineage                                   -> lineage
 //	GET    buckets/{b}/diff?continuation-token=&max-keys=        -> diff page
+//	POST   buckets/{b}/forks/batch  {"count","prefix","snapshot","with_keys","ttl"} -> batch
+//	POST   buckets/{fork}/renew     {"ttl"}                      -> bucket
+//	POST   buckets/{fork}/merge     {"strategy","dry_run","delete_fork"} -> merge report
+//	POST   keys                     {"buckets","prefix","read_only","ttl"} -> key with its secret
+//	GET    keys?bucket=                                          -> {"keys": [key]}
+//	DELETE keys/{id}                                             -> {"access_key_id","deleted"}
+//
+// (admin_sandbox.go has the keys, batches, leases and merges.)
 
 // maxAdminBody caps admin request bodies.
 const maxAdminBody = 64 << 10
@@ -54,6 +62,8 @@ type BucketJSON struct {
 	Versioning   string   `json:"versioning,omitempty"`
 	Parent       *RefJSON `json:"parent,omitempty"`
 	IsForkParent bool     `json:"is_fork_parent"`
+	// Expires is the fork's lease (omitted without one).
+	Expires string `json:"expires,omitempty"`
 }
 
 // RefJSON names a related bucket and the version it relates at.
@@ -61,6 +71,7 @@ type RefJSON struct {
 	Bucket   string `json:"bucket"` // "" when that bucket was deleted
 	BucketID string `json:"bucket_id"`
 	Version  string `json:"version"`
+	Expires  string `json:"expires,omitempty"` // the bucket's lease, if any
 }
 
 // LineageJSON is a bucket's place in the fork tree.
@@ -105,11 +116,18 @@ func (s *Server) bucketJSON(b *meta.Bucket) BucketJSON {
 	if b.Parent != nil {
 		out.Parent = &RefJSON{Bucket: b.ParentName, BucketID: u64(b.Parent.BucketID), Version: u64(b.Parent.Version)}
 	}
+	if b.Expires != 0 {
+		out.Expires = jsonTime(b.Expires)
+	}
 	return out
 }
 
 func refJSON(r meta.LineageRef) RefJSON {
-	return RefJSON{Bucket: r.Name, BucketID: u64(r.BucketID), Version: u64(r.Version)}
+	out := RefJSON{Bucket: r.Name, BucketID: u64(r.BucketID), Version: u64(r.Version)}
+	if r.Expires != 0 {
+		out.Expires = jsonTime(r.Expires)
+	}
+	return out
 }
 
 // admin dispatches /_forkstore/v1/ requests.
@@ -117,6 +135,9 @@ func (s *Server) admin(r *request) (*response, error) {
 	seg := strings.Split(strings.Trim(r.route.AdminPath, "/"), "/")
 	if len(seg) >= 2 && (seg[0] == "cluster" || seg[0] == "node") {
 		return s.adminCluster(r, seg)
+	}
+	if len(seg) >= 1 && seg[0] == "keys" {
+		return s.adminKeys(r, seg)
 	}
 	if len(seg) < 3 || seg[0] != "buckets" || seg[1] == "" {
 		return nil, errAdminNotFound
@@ -149,6 +170,18 @@ func (s *Server) admin(r *request) (*response, error) {
 	case len(seg) == 3 && seg[2] == "diff":
 		if r.method == http.MethodGet {
 			return s.adminDiff(r, bucket)
+		}
+	case len(seg) == 4 && seg[2] == "forks" && seg[3] == "batch":
+		if r.method == http.MethodPost {
+			return s.adminCreateForks(r, bucket)
+		}
+	case len(seg) == 3 && seg[2] == "renew":
+		if r.method == http.MethodPost {
+			return s.adminRenew(r, bucket)
+		}
+	case len(seg) == 3 && seg[2] == "merge":
+		if r.method == http.MethodPost {
+			return s.adminMerge(r, bucket)
 		}
 	default:
 		return nil, errAdminNotFound
@@ -217,6 +250,7 @@ func (s *Server) adminCreateFork(r *request, source string) (*response, error) {
 	var in struct {
 		Name     string `json:"name"`
 		Snapshot string `json:"snapshot"`
+		TTL      string `json:"ttl"`
 	}
 	if err := r.readJSON(&in); err != nil {
 		return nil, err
@@ -224,7 +258,11 @@ func (s *Server) adminCreateFork(r *request, source string) (*response, error) {
 	if !gateway.ValidBucketName(in.Name) {
 		return nil, errInvalidBucketName.WithMessage("The fork name is not a valid bucket name.")
 	}
-	b, err := s.svc.CreateBucket(r.ctx, gateway.CreateBucketInput{Name: in.Name, Region: s.region, ForkSource: source, ForkSnapshot: in.Snapshot})
+	ttl, err := jsonTTL(in.TTL)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.svc.CreateBucket(r.ctx, gateway.CreateBucketInput{Name: in.Name, Region: s.region, ForkSource: source, ForkSnapshot: in.Snapshot, TTL: ttl})
 	if err != nil {
 		if errors.Is(err, meta.ErrBucketExists) {
 			return nil, errBucketAlreadyExists
@@ -287,7 +325,8 @@ func (s *Server) adminDiff(r *request, bucket string) (*response, error) {
 		}
 		max = min(n, maxListKeys)
 	}
-	res, err := s.svc.Diff(r.ctx, bucket, after, max)
+	// A key limited to a prefix sees only the changes under it.
+	res, err := s.svc.Diff(r.ctx, bucket, r.principal.Prefix, after, max)
 	if err != nil {
 		return nil, err
 	}

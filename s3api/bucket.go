@@ -26,6 +26,9 @@ func (s *Server) createBucket(r *request) (*response, error) {
 	if strings.EqualFold(r.header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true") {
 		return nil, ErrNotImplemented.WithMessage("Object Lock is not implemented.")
 	}
+	if v := r.header.Get(hdrForkTTL); v != "" {
+		return nil, invalidArg("X-Forkstore-Fork-TTL applies only to a CreateBucket that forks (with X-Tigris-Fork-Source-Bucket).", hdrForkTTL, v)
+	}
 	region, err := s.locationConstraint(r)
 	if err != nil {
 		return nil, err
@@ -82,6 +85,9 @@ func (s *Server) headBucket(r *request) (*response, error) {
 	r.set("X-Amz-Access-Point-Alias", "false")
 	r.set(hdrEnableSnapshot, "true")
 	setForkHeaders(r, b)
+	if b.Expires != 0 {
+		r.set(hdrExpires, httpTime(b.Expires))
+	}
 	r.c.Response().Header.SetContentLength(0)
 	return &response{noBody: true}, nil
 }
@@ -119,10 +125,12 @@ func (s *Server) listBuckets(r *request) (*response, error) {
 		return nil, err
 	}
 	sort.Slice(buckets, func(i, j int) bool { return buckets[i].Name < buckets[j].Name })
+	// A scoped key sees only the buckets it may use.
+	now := s.leaseNow()
 	out := ListAllMyBucketsResult{Owner: r.owner(), Buckets: []BucketXML{}, Prefix: prefix}
 	for i := range buckets {
 		b := &buckets[i]
-		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after && after != "" {
+		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after && after != "" || !r.principal.CanUse(b.Name, now) {
 			continue
 		}
 		if len(out.Buckets) == max {

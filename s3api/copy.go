@@ -54,6 +54,9 @@ func (s *Server) copySourceObject(r *request) (copySource, *meta.Object, error) 
 	if err != nil {
 		return cs, nil, err
 	}
+	if err := s.mayRead(r, cs.bucket, cs.key); err != nil {
+		return cs, nil, err
+	}
 	at, err := s.readAt(r, cs.bucket)
 	if err != nil {
 		return cs, nil, err

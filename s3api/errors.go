@@ -56,6 +56,14 @@ var (
 	errClusterKeyRequired = &APIError{"ClusterKeyRequired", "A cluster of more than one node needs the same --cluster-key (FORKSTORE_CLUSTER_KEY) on every node.", http.StatusBadRequest}
 	errInvalidMember      = &APIError{"InvalidArgument", "The cluster member is not valid.", http.StatusBadRequest}
 	errPeerAuth           = &APIError{"AccessDenied", "Node-to-node requests must be signed with the cluster key.", http.StatusForbidden}
+	errNoSuchAccessKey    = &APIError{"NoSuchAccessKey", "The specified access key does not exist.", http.StatusNotFound}
+	errAccessKeyExists    = &APIError{"AccessKeyAlreadyExists", "An access key with this id already exists.", http.StatusConflict}
+	errNotAFork           = &APIError{"InvalidRequest", "The bucket is not a fork.", http.StatusBadRequest}
+	errMergeConflict      = &APIError{"MergeConflict", "The fork and its parent both changed some keys since the fork point.", http.StatusConflict}
+	errLeaseExpired       = &APIError{"LeaseExpired", "The lease of the fork has run out; it cannot be renewed.", http.StatusConflict}
+	errKeyLimit           = &APIError{"InvalidRequest", "Too many buckets for one access key, or too many access keys for one bucket.", http.StatusBadRequest}
+	errInvalidLease       = &APIError{"InvalidArgument", "A lease (TTL) must be a duration from 1s to 10 years, such as 90m, 2h or 7d.", http.StatusBadRequest}
+	errInvalidForkCount   = &APIError{"InvalidArgument", "The number of forks is out of range.", http.StatusBadRequest}
 )
 
 // errorRow maps a sentinel of a lower package to its S3 error.
@@ -85,6 +93,12 @@ var errorTable = []errorRow{
 	{meta.ErrMethodNotAllowed, errMethodNotAllowedResource},
 	{meta.ErrInvalidVersion, errInvalidVersionID},
 	{meta.ErrNodeRetired, errNodeIDRetired},
+	{meta.ErrNoSuchAccessKey, errNoSuchAccessKey},
+	{meta.ErrAccessKeyExists, errAccessKeyExists},
+	{meta.ErrNotAFork, errNotAFork},
+	{meta.ErrMergeConflict, errMergeConflict},
+	{meta.ErrLeaseExpired, errLeaseExpired},
+	{meta.ErrKeyLimit, errKeyLimit},
 	{meta.ErrCorrupt, ErrInternalError},
 	// The replica's state machine is not open (starting or stopping).
 	{meta.ErrNotOpen, ErrServiceUnavailable},
@@ -112,6 +126,8 @@ var errorTable = []errorRow{
 	{gateway.ErrNoSuchNode, errNoSuchNode},
 	{gateway.ErrClusterKeyRequired, errClusterKeyRequired},
 	{gateway.ErrInvalidMember, errInvalidMember},
+	{gateway.ErrInvalidLease, errInvalidLease},
+	{gateway.ErrInvalidForkCount, errInvalidForkCount},
 
 	// The request's deadline passed, or the server is shutting down:
 	// clients retry a 503.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/meta"
@@ -13,6 +14,7 @@ import (
 // Snapshots and forks over S3, with Tigris's header conventions:
 //
 //	PUT /b  X-Tigris-Fork-Source-Bucket: src [+ -Snapshot: v|name]  fork
+//	        [+ X-Forkstore-Fork-TTL: 2h]                               with a lease
 //	PUT /b  X-Tigris-Snapshot: true[; name=N]  snapshot (X-Tigris-Snapshot-Version in the answer)
 //	GET /   X-Tigris-Snapshot: b               list b's snapshots as buckets
 //	GET/HEAD/List*  X-Tigris-Snapshot-Version: v  read at v (CopyObject: the source)
@@ -83,11 +85,20 @@ func (s *Server) forkBucket(r *request) (*response, error) {
 	if src == "" {
 		return nil, invalidArg(hdrForkSource+" must name the bucket to fork.", hdrForkSource, src)
 	}
+	ttl, err := parseTTLHeader(r)
+	if err != nil {
+		return nil, err
+	}
 	region, err := s.locationConstraint(r)
 	if err != nil {
 		return nil, err
 	}
-	nb, err := s.svc.CreateBucket(r.ctx, gateway.CreateBucketInput{Name: b, Region: region, ForkSource: src, ForkSnapshot: snap})
+	in := gateway.CreateBucketInput{Name: b, Region: region, ForkSource: src, ForkSnapshot: snap, TTL: ttl}
+	if !r.principal.Root {
+		// A scoped key may use the fork it makes.
+		in.Grant = r.principal.AccessKey
+	}
+	nb, err := s.svc.CreateBucket(r.ctx, in)
 	if err != nil {
 		if errors.Is(err, meta.ErrBucketExists) {
 			return nil, errBucketAlreadyExists
@@ -102,7 +113,24 @@ func (s *Server) forkBucket(r *request) (*response, error) {
 		r.set(hdrForkSource, src)
 		r.set(hdrForkSourceSnapshot, strconv.FormatUint(nb.Parent.Version, 10))
 	}
+	if nb != nil && nb.Expires != 0 {
+		r.set(hdrExpires, httpTime(nb.Expires))
+	}
 	return &response{}, nil
+}
+
+// parseTTLHeader reads X-Forkstore-Fork-TTL: a lease such as "2h" (0 when
+// absent).
+func parseTTLHeader(r *request) (time.Duration, error) {
+	v := strings.TrimSpace(r.header.Get(hdrForkTTL))
+	if v == "" {
+		return 0, nil
+	}
+	d, err := gateway.ParseTTL(v)
+	if err != nil || d == 0 {
+		return 0, invalidArg("X-Forkstore-Fork-TTL must be a duration such as 90m, 2h or 7d, from 1s to 10 years.", hdrForkTTL, v)
+	}
+	return d, nil
 }
 
 // parseSnapshotHeader parses X-Tigris-Snapshot of CreateBucket: "true"

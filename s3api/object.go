@@ -724,6 +724,11 @@ func (s *Server) deleteObjects(r *request) (*response, error) {
 	for _, o := range req.Objects {
 		it := meta.DeleteItem{Key: o.Key, VersionID: o.VersionID}
 		var err error
+		if err := s.mayWrite(r, r.route.Bucket, it.Key); err != nil {
+			api, _, _ := toAPIError(err)
+			bad = append(bad, DeleteErrorXML{Key: it.Key, VersionID: it.VersionID, Code: api.Code, Message: api.Message})
+			continue
+		}
 		if it.VersionID != "" {
 			_, err = checkVersionID(it.VersionID, "versionId")
 		}

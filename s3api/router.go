@@ -99,6 +99,10 @@ const (
 	hdrSnapshotVersion    = "X-Tigris-Snapshot-Version"
 	hdrIsForkParent       = "X-Tigris-Is-Fork-Parent"
 	hdrEnableSnapshot     = "X-Tigris-Enable-Snapshot"
+	// forkstore's own: a fork's lease (CreateBucket that forks) and its
+	// expiry (HeadBucket).
+	hdrForkTTL = "X-Forkstore-Fork-Ttl"
+	hdrExpires = "X-Forkstore-Expires"
 )
 
 // unsupportedBucket are S3 bucket sub-resources forkstore does not

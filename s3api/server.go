@@ -93,6 +93,10 @@ type Server struct {
 	region string
 	// ready reports whether the node can serve (health/ready).
 	ready func(ctx context.Context) error
+	// principal resolves an authenticated access key to who it is (root
+	// or a scoped key); leaseNow is the clock leases are checked against.
+	principal func(ctx context.Context, accessKey string) (*gateway.Principal, bool)
+	leaseNow  func() time.Time
 
 	base       context.Context
 	cancelBase context.CancelFunc
@@ -157,6 +161,8 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 		VirtualHostBucket: s.router.virtualBucket,
 	}
 	s.ready = svc.Ready
+	s.principal = svc.Principal
+	s.leaseNow = svc.LeaseNow
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	_, _ = rand.Read(s.idBase[:])
 	var host [12]byte
@@ -255,6 +261,8 @@ type request struct {
 	rawLength int64 // Content-Length, -1 if absent
 	auth      *AuthResult
 	peerBody  string // the body digest a node-to-node request was signed with
+	// principal is who signed the request (root or a scoped key).
+	principal *gateway.Principal
 
 	status   int
 	bytesOut int64
@@ -432,6 +440,17 @@ func (s *Server) prepare(r *request) error {
 			return err
 		}
 		r.auth = res
+		ctx, cancel := context.WithTimeout(s.base, s.cfg.RequestTimeout)
+		p, ok := s.principal(ctx, res.AccessKey)
+		cancel()
+		if !ok {
+			// Deleted or expired since its secret was looked up.
+			return ErrInvalidAccessKeyID
+		}
+		r.principal = p
+		if err := s.authorizeRequest(r); err != nil {
+			return err
+		}
 	}
 	if readOnlyOps[r.route.Op] && r.header.Get(hdrSnapshotVersion) != "" {
 		return errSnapshotReadOnly

@@ -61,6 +61,9 @@ func newTestServer(t *testing.T, domains ...string) (*Server, *logSink) {
 	cfg.Domains = domains
 	s := New(cfg, &gateway.Service{}, slog.New(slog.NewTextHandler(sink, nil)))
 	s.auth.Secret = func(k string) (string, bool) { return testSecretKey, k == testAccessKey }
+	s.principal = func(_ context.Context, k string) (*gateway.Principal, bool) {
+		return &gateway.Principal{AccessKey: k, Root: true}, k == testAccessKey
+	}
 	s.ready = func(context.Context) error { return nil }
 	return s, sink
 }

@@ -32,7 +32,7 @@ func init() { register(newServerCmd) }
 // its default (FORKSTORE_S3_ADDR for --s3-addr).
 type serverFlags struct {
 	data, s3Addr, raftAddr, nodeID, region, domains, history, maxDepth string
-	pprofAddr, logLevel, metricsAddr                                   string
+	pprofAddr, logLevel, metricsAddr, maxBatch                         string
 	tlsCert, tlsKey                                                    string
 	accessLog                                                          bool
 	slowRequest                                                        time.Duration
@@ -50,6 +50,9 @@ Environment:
                                                  listener serves /metrics to requests carrying
                                                  "Authorization: Bearer <token>" (and so must
                                                  scrapes of --metrics-addr)
+  FORKSTORE_PREVIOUS_ROOT_PASSWORD               the root password before the last change: opens
+                                                 access key secrets sealed under it until the
+                                                 server has re-sealed them
   GOMEMLIMIT                                     Go heap soft limit (default 256MiB)`
 
 func newServerCmd(a *app) *cobra.Command {
@@ -74,6 +77,7 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.domains, "domain", "", "comma-separated base domains for virtual-host style requests")
 	envString(a, fs, &f.history, "history", "0", "keep every past state readable for this long, e.g. 1h")
 	envString(a, fs, &f.maxDepth, "max-fork-depth", "32", "longest chain of forks")
+	envString(a, fs, &f.maxBatch, "max-fork-batch", "1000", "most forks one fork create-many makes")
 	envString(a, fs, &f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this loopback address")
 	envString(a, fs, &f.logLevel, "log-level", "info", "debug, info, warn or error")
 	envBool(a, fs, &f.accessLog, "access-log", false, "log every request at info level (otherwise at debug; server errors and slow requests are always logged)")
@@ -152,6 +156,18 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	if err != nil || depth < 1 || depth > meta.MaxForkDepthLimit {
 		return usagef("--max-fork-depth: max fork depth must be an integer in [1, %d], got %q", meta.MaxForkDepthLimit, f.maxDepth)
 	}
+	batch, err := strconv.Atoi(f.maxBatch)
+	if err != nil || batch < 1 || batch > 100000 {
+		return usagef("--max-fork-batch: want an integer in [1, 100000], got %q", f.maxBatch)
+	}
+	cfg.MaxForkBatch = batch
+	// The lease clock's offset has no flag: it exists for tests, which
+	// let leases run out without waiting.
+	if v := a.env("FORKSTORE_LEASE_CLOCK_OFFSET"); v != "" {
+		if cfg.LeaseClockOffset, err = time.ParseDuration(v); err != nil {
+			return usagef("FORKSTORE_LEASE_CLOCK_OFFSET: %w", err)
+		}
+	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
@@ -165,6 +181,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	cfg.Region = f.region
 	cfg.RootUser = a.env("FORKSTORE_ROOT_USER")
 	cfg.RootPassword = a.env("FORKSTORE_ROOT_PASSWORD")
+	cfg.PreviousRootPassword = a.env("FORKSTORE_PREVIOUS_ROOT_PASSWORD")
 	if cfg.RootUser == "" || cfg.RootPassword == "" {
 		return errors.New("set FORKSTORE_ROOT_USER and FORKSTORE_ROOT_PASSWORD (make run sets development defaults)")
 	}

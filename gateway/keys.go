@@ -1,0 +1,367 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// Scoped access keys: created, listed and deleted by the root user through
+// the admin API; kept in the replicated metadata (meta/access.go) with
+// their secrets sealed (seal.go); looked up on every signed request
+// through a per-node cache that drops everything when the metadata's keys
+// generation moves (see watchKeys), so a deleted key stops working on
+// every node within keysPollInterval.
+
+// Principal is who signed a request: the root user, or a scoped key.
+type Principal struct {
+	AccessKey string
+	Root      bool
+	// Buckets maps each bucket a scoped key may use to that bucket's
+	// lease (Unix ns on the lease clock, 0 = none).
+	Buckets  map[string]int64
+	Prefix   string
+	ReadOnly bool
+	// Expires is the key's own expiry (Unix ns on the lease clock, 0 =
+	// never).
+	Expires int64
+
+	secret string
+	gen    uint64 // keys generation it was read at
+}
+
+// Expired reports whether a scoped key has expired at now (lease clock).
+func (p *Principal) Expired(now time.Time) bool {
+	return !p.Root && p.Expires != 0 && now.UnixNano() >= p.Expires
+}
+
+// CanUse reports whether the principal may use bucket at now: the root
+// may use any; a scoped key only its buckets, while their leases last.
+func (p *Principal) CanUse(bucket string, now time.Time) bool {
+	if p.Root {
+		return true
+	}
+	lease, ok := p.Buckets[bucket]
+	return ok && (lease == 0 || now.UnixNano() < lease)
+}
+
+// Covers reports whether an object key (or a listing prefix) lies inside
+// the key's prefix.
+func (p *Principal) Covers(key string) bool {
+	return p.Root || strings.HasPrefix(key, p.Prefix)
+}
+
+// keyCache holds the scoped keys this node looked up, valid for one keys
+// generation.
+type keyCache struct {
+	mu      sync.Mutex
+	gen     uint64
+	entries map[string]*Principal
+}
+
+// maxCachedKeys bounds the cache; past it, the cache starts over.
+const maxCachedKeys = 100000
+
+// reset empties the cache for generation gen if gen is newer.
+func (c *keyCache) reset(gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		c.gen, c.entries = gen, nil
+	}
+}
+
+func (c *keyCache) get(id string) *Principal {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries[id]
+}
+
+// put caches p when it was read at the cache's generation (or a newer
+// one, which the cache then moves to).
+func (c *keyCache) put(p *Principal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p.gen < c.gen {
+		return
+	}
+	if p.gen > c.gen || c.entries == nil || len(c.entries) >= maxCachedKeys {
+		c.gen, c.entries = p.gen, map[string]*Principal{}
+	}
+	c.entries[p.AccessKey] = p
+}
+
+// keysPollInterval is how often a node checks its replica's keys
+// generation.
+const keysPollInterval = 200 * time.Millisecond
+
+// watchKeys drops the node's cached keys whenever the local replica's
+// keys generation moves (a key was created, deleted or expired, or a
+// lease changed), and re-seals, on the leader, secrets still sealed under
+// the previous root password.
+func (n *Node) watchKeys() {
+	defer n.wg.Done()
+	t := time.NewTicker(keysPollInterval)
+	defer t.Stop()
+	resealed := false
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		v, err := n.localRead(func(r *meta.Reader) (any, error) { return r.KeysGeneration() })
+		if err != nil {
+			continue
+		}
+		n.keys.reset(v.(uint64))
+		if !resealed && n.seal.previous != nil && n.isLeader() {
+			resealed = n.resealKeys() == nil
+		}
+	}
+}
+
+// principal returns the principal of an access key: the root, or a
+// scoped key from the cache, the local replica or, when the local replica
+// has not seen it yet, a linearizable read. ok is false for unknown keys.
+func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
+	n := s.node
+	if id == n.cfg.RootUser {
+		return &Principal{AccessKey: id, Root: true, secret: n.cfg.RootPassword}, true
+	}
+	if id == "" || len(id) > 128 {
+		return nil, false
+	}
+	if p := n.keys.get(id); p != nil {
+		return p, true
+	}
+	q := func(r *meta.Reader) (any, error) {
+		gen, err := r.KeysGeneration()
+		if err != nil {
+			return nil, err
+		}
+		k, err := r.AccessKey(id)
+		if err != nil {
+			return nil, err
+		}
+		return keyAt{k, gen}, nil
+	}
+	v, err := n.localRead(q)
+	if errors.Is(err, meta.ErrNoSuchAccessKey) || errors.Is(err, meta.ErrNotOpen) {
+		// Perhaps created a moment ago through another node.
+		v, err = s.read(ctx, q)
+	}
+	if err != nil {
+		if !errors.Is(err, meta.ErrNoSuchAccessKey) {
+			n.log.Warn("access key lookup failed", "err", err)
+		}
+		return nil, false
+	}
+	ka := v.(keyAt)
+	secret, _, err := n.seal.open(ka.key.ID, ka.key.Sealed)
+	if err != nil {
+		n.log.Warn("access key unusable", "access_key", id, "err", err)
+		return nil, false
+	}
+	p := &Principal{
+		AccessKey: id, Buckets: map[string]int64{}, Prefix: ka.key.Prefix,
+		ReadOnly: ka.key.ReadOnly, Expires: ka.key.Expires, secret: secret, gen: ka.gen,
+	}
+	for _, b := range ka.key.Buckets {
+		p.Buckets[b.Name] = b.Expires
+	}
+	n.keys.put(p)
+	return p, true
+}
+
+type keyAt struct {
+	key *meta.AccessKey
+	gen uint64
+}
+
+// Principal returns the principal of an access key that has not expired
+// (ok false otherwise).
+func (s *Service) Principal(ctx context.Context, accessKey string) (*Principal, bool) {
+	p, ok := s.principal(ctx, accessKey)
+	if !ok || p.Expired(s.LeaseNow()) {
+		return nil, false
+	}
+	return p, true
+}
+
+// SecretKey returns the secret of an access key that exists and has not
+// expired.
+func (s *Service) SecretKey(accessKey string) (string, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, ok := s.Principal(ctx, accessKey)
+	if !ok {
+		return "", false
+	}
+	return p.secret, true
+}
+
+// resealKeys re-seals the secrets sealed under the previous root password.
+func (n *Node) resealKeys() error {
+	v, err := n.localRead(func(r *meta.Reader) (any, error) { return r.AccessKeys("") })
+	if err != nil {
+		return err
+	}
+	var items []meta.Reseal
+	for _, k := range v.([]meta.AccessKey) {
+		secret, stale, err := n.seal.open(k.ID, k.Sealed)
+		if err != nil || !stale {
+			continue
+		}
+		items = append(items, meta.Reseal{ID: k.ID, Old: k.Sealed, New: n.seal.seal(k.ID, secret)})
+	}
+	for len(items) > 0 {
+		batch := items[:min(len(items), 256)]
+		items = items[len(batch):]
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := n.svc.propose(ctx, &meta.ResealKeys{Items: batch})
+		cancel()
+		if err != nil {
+			n.log.Warn("re-sealing access keys failed", "err", err)
+			return err
+		}
+		n.log.Info("re-sealed access keys under the current root password", "keys", len(batch))
+	}
+	return nil
+}
+
+// --- key management (root only; s3api checks) ---
+
+// KeyInput is a new scoped key.
+type KeyInput struct {
+	Buckets  []string
+	Prefix   string
+	ReadOnly bool
+	// TTL, when positive, makes the key expire that long from now.
+	TTL time.Duration
+}
+
+// NewKey is a created key with its secret (shown once).
+type NewKey struct {
+	Key    meta.AccessKey
+	Secret string
+}
+
+// Limits of keys and leases.
+const (
+	maxKeyPrefix = 1024
+	// MaxTTL is the longest lease of a fork or key.
+	MaxTTL = 10 * 365 * 24 * time.Hour
+)
+
+var keyIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newKeyID returns a fresh access key id: "FSK" and 17 characters of
+// base32 (20 characters, like an AWS key id).
+func newKeyID() string {
+	var b [11]byte
+	_, _ = rand.Read(b[:])
+	return "FSK" + keyIDEncoding.EncodeToString(b[:])[:17]
+}
+
+// newSecret returns a fresh 40-character secret key.
+func newSecret() string {
+	var b [30]byte
+	_, _ = rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// checkTTL validates a lease duration (0 = none).
+func checkTTL(ttl time.Duration) error {
+	if ttl < 0 || ttl > MaxTTL || (ttl > 0 && ttl < time.Second) {
+		return fmt.Errorf("%w: %s (want 1s to %s)", ErrInvalidLease, ttl, MaxTTL)
+	}
+	return nil
+}
+
+// expiry returns the lease clock's now + ttl in Unix ns (0 for no TTL).
+func (s *Service) expiry(ttl time.Duration) int64 {
+	if ttl == 0 {
+		return 0
+	}
+	return s.LeaseNow().Add(ttl).UnixNano()
+}
+
+// newKey generates and seals a key.
+func (s *Service) newKey(buckets []string, prefix string, readOnly bool, expires int64) (meta.AccessKey, string) {
+	id, secret := newKeyID(), newSecret()
+	k := meta.AccessKey{ID: id, Sealed: s.node.seal.seal(id, secret), Prefix: prefix, ReadOnly: readOnly, Expires: expires}
+	for _, b := range buckets {
+		k.Buckets = append(k.Buckets, meta.KeyBucket{Name: b})
+	}
+	return k, secret
+}
+
+// CreateKey creates a scoped key.
+func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*NewKey, error) {
+	if len(in.Buckets) == 0 || len(in.Buckets) > meta.MaxKeyBuckets {
+		return nil, fmt.Errorf("%w: a key names 1 to %d buckets", ErrMalformedRequest, meta.MaxKeyBuckets)
+	}
+	for _, b := range in.Buckets {
+		if err := checkBucketName(b); err != nil {
+			return nil, err
+		}
+	}
+	if len(in.Prefix) > maxKeyPrefix {
+		return nil, fmt.Errorf("%w: prefix longer than %d bytes", ErrMalformedRequest, maxKeyPrefix)
+	}
+	if err := checkTTL(in.TTL); err != nil {
+		return nil, err
+	}
+	k, secret := s.newKey(in.Buckets, in.Prefix, in.ReadOnly, s.expiry(in.TTL))
+	res, err := s.propose(ctx, &meta.CreateKey{Key: k})
+	if err != nil {
+		return nil, err
+	}
+	return &NewKey{Key: res.Keys[0], Secret: secret}, nil
+}
+
+// KeyInfo is a listed key (its secret stays sealed) and which root
+// password its secret is sealed under: "current", "previous" (to be
+// re-sealed) or "unknown" (the key cannot authenticate).
+type KeyInfo struct {
+	meta.AccessKey
+	Sealing string
+}
+
+// ListKeys lists the scoped keys (of one bucket when bucket is not "").
+func (s *Service) ListKeys(ctx context.Context, bucket string) ([]KeyInfo, error) {
+	ks, err := readAs(ctx, s, func(r *meta.Reader) ([]meta.AccessKey, error) { return r.AccessKeys(bucket) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]KeyInfo, len(ks))
+	for i, k := range ks {
+		out[i] = KeyInfo{AccessKey: k, Sealing: "current"}
+		if _, stale, err := s.node.seal.open(k.ID, k.Sealed); err != nil {
+			out[i].Sealing = "unknown"
+		} else if stale {
+			out[i].Sealing = "previous"
+		}
+		out[i].Sealed = nil
+	}
+	return out, nil
+}
+
+// DeleteKey deletes a scoped key.
+func (s *Service) DeleteKey(ctx context.Context, id string) error {
+	_, err := s.propose(ctx, &meta.DeleteKey{ID: id})
+	return err
+}
+
+// LeaseNow is the lease clock: the wall clock shifted by
+// Config.LeaseClockOffset (tests move it forward instead of waiting).
+func (s *Service) LeaseNow() time.Time { return time.Now().Add(s.node.cfg.LeaseClockOffset) }

@@ -1,0 +1,221 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// Agent sandboxes: many forks with their keys in one command, fork leases
+// and merging a fork back into its parent. Everything is a meta command
+// (meta/batch.go, lease.go, merge.go); the gateway stamps the lease clock
+// and generates and seals the keys.
+
+// CreateForksInput is a batch of forks of one source at one point.
+type CreateForksInput struct {
+	Source string
+	// Snapshot is the source's snapshot to fork from (a version or a
+	// name); "" forks the source's current state.
+	Snapshot string
+	// Names of the forks; when empty, Count forks named Prefix1..PrefixN.
+	Names  []string
+	Count  int
+	Prefix string
+	// WithKeys gives each fork a key that may use it alone.
+	WithKeys bool
+	// TTL, when positive, is every fork's lease.
+	TTL time.Duration
+	// Grant is a scoped key that may use the new forks too ("" none).
+	Grant  string
+	Region string
+}
+
+// ForkBatch is a created batch: the shared base version and each fork
+// with its key (the secret is shown once).
+type ForkBatch struct {
+	Base  uint64
+	Forks []ForkGrant
+}
+
+// ForkGrant is one fork of a batch.
+type ForkGrant struct {
+	Bucket meta.Bucket
+	KeyID  string
+	Secret string
+}
+
+// CreateForks creates the forks of in, all or none.
+func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBatch, error) {
+	names := in.Names
+	if len(names) == 0 {
+		if in.Count < 1 || in.Count > s.node.cfg.MaxForkBatch {
+			return nil, fmt.Errorf("%w: %d (want 1 to %d)", ErrInvalidForkCount, in.Count, s.node.cfg.MaxForkBatch)
+		}
+		names = make([]string, in.Count)
+		for i := range names {
+			names[i] = in.Prefix + strconv.Itoa(i+1)
+		}
+	} else if len(names) > s.node.cfg.MaxForkBatch {
+		return nil, fmt.Errorf("%w: %d (want 1 to %d)", ErrInvalidForkCount, len(names), s.node.cfg.MaxForkBatch)
+	}
+	for _, n := range names {
+		if err := checkBucketName(n); err != nil {
+			return nil, err
+		}
+	}
+	if in.Source == "" {
+		return nil, fmt.Errorf("%w: no source bucket", ErrMalformedRequest)
+	}
+	if err := checkTTL(in.TTL); err != nil {
+		return nil, err
+	}
+	region := in.Region
+	if region == "" {
+		region = s.Region()
+	}
+	cmd := &meta.CreateForks{
+		Source: in.Source, Region: region, Names: names, Grant: in.Grant,
+		Expires: s.expiry(in.TTL), MaxForkDepth: s.node.cfg.Meta.MaxForkDepth,
+	}
+	if in.Snapshot != "" {
+		if v, ok := parseVersion(in.Snapshot); ok {
+			cmd.ForkVersion = v
+		} else {
+			cmd.ForkSnapshotName = in.Snapshot
+		}
+	}
+	secrets := make([]string, 0, len(names))
+	if in.WithKeys {
+		for range names {
+			k, secret := s.newKey(nil, "", false, 0)
+			cmd.Keys = append(cmd.Keys, k)
+			secrets = append(secrets, secret)
+		}
+	}
+	res, err := s.propose(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	out := &ForkBatch{}
+	for i, b := range res.Buckets {
+		g := ForkGrant{Bucket: b}
+		if in.WithKeys {
+			g.KeyID, g.Secret = cmd.Keys[i].ID, secrets[i]
+		}
+		if b.Parent != nil {
+			out.Base = b.Parent.Version
+		}
+		out.Forks = append(out.Forks, g)
+	}
+	return out, nil
+}
+
+// RenewFork sets a fork's lease to ttl from now.
+func (s *Service) RenewFork(ctx context.Context, name string, ttl time.Duration) (*meta.Bucket, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("%w: a renewal needs a positive duration", ErrInvalidLease)
+	}
+	if err := checkTTL(ttl); err != nil {
+		return nil, err
+	}
+	now := s.LeaseNow()
+	res, err := s.propose(ctx, &meta.RenewLease{Bucket: name, Expires: now.Add(ttl).UnixNano(), Now: now.UnixNano()})
+	if err != nil {
+		return nil, err
+	}
+	return res.Bucket, nil
+}
+
+// MergeInput is a merge of a fork into its parent.
+type MergeInput struct {
+	Fork       string
+	Strategy   meta.MergeStrategy
+	DeleteFork bool
+	// DryRun reports what the merge would do and changes nothing.
+	DryRun bool
+}
+
+// MergeFork merges a fork into its parent (or, dry, reports what it would
+// do). With conflicts under MergeFail it returns the report and an error
+// wrapping meta.ErrMergeConflict.
+func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeReport, uint64, error) {
+	if in.DryRun {
+		var version uint64
+		rep, err := readAs(ctx, s, func(r *meta.Reader) (*meta.MergeReport, error) {
+			version = r.LastVersion()
+			rep, err := r.MergePlan(in.Fork, in.Strategy)
+			if errors.Is(err, meta.ErrMergeConflict) {
+				return rep, nil
+			}
+			return rep, err
+		})
+		if err == nil && in.Strategy == meta.MergeFail && rep.ConflictCount > 0 {
+			err = fmt.Errorf("%w: %d conflicting keys", meta.ErrMergeConflict, rep.ConflictCount)
+		}
+		return rep, version, err
+	}
+	res, err := s.propose(ctx, &meta.MergeFork{Fork: in.Fork, Strategy: in.Strategy, DeleteFork: in.DeleteFork})
+	if res == nil {
+		return nil, 0, err
+	}
+	return res.Merge, res.Version, err
+}
+
+// expireLeases proposes ExpireLeases while the local replica shows a fork
+// or key whose lease ran out on the lease clock (leader only).
+func (n *Node) expireLeases() {
+	now := n.svc.LeaseNow().UnixNano()
+	v, err := n.localRead(func(r *meta.Reader) (any, error) {
+		f, k, err := r.NextExpiry()
+		return [2]int64{f, k}, err
+	})
+	if err != nil {
+		n.log.Warn("lease check failed", "err", err)
+		return
+	}
+	next := v.([2]int64)
+	if !(next[0] != 0 && next[0] <= now) && !(next[1] != 0 && next[1] <= now) {
+		return
+	}
+	for i := 0; i < gcSteps; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		res, err := n.svc.propose(ctx, &meta.ExpireLeases{Now: now})
+		cancel()
+		if err != nil {
+			n.log.Warn("lease expiry failed", "err", err)
+			return
+		}
+		for _, b := range res.Buckets {
+			n.log.Info("fork lease expired: fork deleted", "bucket", b.Name)
+		}
+		if len(res.Keys) > 0 {
+			n.log.Info("access keys expired", "keys", len(res.Keys))
+		}
+		if !res.More {
+			return
+		}
+	}
+}
+
+// ParseTTL parses a lease duration: a Go duration ("90m", "2h30m") or a
+// whole number of days ("7d"). It does not check the range.
+func ParseTTL(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseUint(d, 10, 32)
+		if err != nil || n > 10*366 {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("bad duration %q", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,379 @@
+package s3api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/signer"
+)
+
+// admin sends a signed admin API request with a JSON body and decodes the
+// JSON answer into out (when not nil).
+func (ls *liveServer) admin(t *testing.T, method, path string, body any, out any) int {
+	t.Helper()
+	var data []byte
+	if body != nil {
+		var err error
+		if data, err = json.Marshal(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, got := ls.raw(t, method, "/_forkstore/v1/"+path, data, map[string]string{"Content-Type": "application/json"})
+	if out != nil {
+		if err := json.Unmarshal(got, out); err != nil {
+			t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, got, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// client returns a minio-go client signing with a scoped key.
+func (ls *liveServer) client(t *testing.T, id, secret string) *minio.Client {
+	t.Helper()
+	mc, err := minio.New(ls.addr, &minio.Options{Creds: credentials.NewStaticV4(id, secret, ""), Region: testRegion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mc
+}
+
+func put(t *testing.T, mc *minio.Client, bucket, key, body string) error {
+	t.Helper()
+	_, err := mc.PutObject(t.Context(), bucket, key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+	return err
+}
+
+func get(t *testing.T, mc *minio.Client, bucket, key string) (string, error) {
+	t.Helper()
+	o, err := mc.GetObject(t.Context(), bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return "", err
+	}
+	defer o.Close()
+	var b bytes.Buffer
+	_, err = b.ReadFrom(o)
+	return b.String(), err
+}
+
+// TestLiveScopedKeys: a scoped key may use only its buckets, only under
+// its prefix, only to read when read-only; ListBuckets shows only its
+// buckets; it cannot manage keys or use the admin API beyond lineage and
+// diff; a deleted key stops working. (AccessDenied, InvalidAccessKeyId.)
+func TestLiveScopedKeys(t *testing.T) {
+	ls := newLiveServer(t)
+	ctx := t.Context()
+	for _, b := range []string{"mine", "other"} {
+		if err := ls.mc.MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := put(t, ls.mc, b, "logs/a", "root"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var k KeyJSON
+	if st := ls.admin(t, "POST", "keys", map[string]any{"buckets": []string{"mine"}}, &k); st != 201 || k.SecretAccessKey == "" {
+		t.Fatalf("create key: %d %+v", st, k)
+	}
+	mc := ls.client(t, k.AccessKeyID, k.SecretAccessKey)
+
+	if err := put(t, mc, "mine", "x", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := get(t, mc, "mine", "logs/a"); err != nil || got != "root" {
+		t.Fatalf("read own bucket: %q %v", got, err)
+	}
+	_, err := get(t, mc, "other", "logs/a")
+	mustCode(t, err, "AccessDenied")
+	mustCode(t, put(t, mc, "other", "x", "no"), "AccessDenied")
+	mustCode(t, mc.RemoveObject(ctx, "other", "logs/a", minio.RemoveObjectOptions{}), "AccessDenied")
+	mustCode(t, mc.MakeBucket(ctx, "newbucket", minio.MakeBucketOptions{}), "AccessDenied")
+	mustCode(t, mc.RemoveBucket(ctx, "other"), "AccessDenied")
+	for o := range mc.ListObjects(ctx, "other", minio.ListObjectsOptions{}) {
+		mustCode(t, o.Err, "AccessDenied")
+	}
+	// A missing bucket outside the scope is AccessDenied too (no probing).
+	_, err = get(t, mc, "nosuchbucket", "k")
+	mustCode(t, err, "AccessDenied")
+	// Copying from a bucket outside the scope is refused.
+	_, err = mc.CopyObject(ctx, minio.CopyDestOptions{Bucket: "mine", Object: "stolen"}, minio.CopySrcOptions{Bucket: "other", Object: "logs/a"})
+	mustCode(t, err, "AccessDenied")
+	buckets, err := mc.ListBuckets(ctx)
+	if err != nil || len(buckets) != 1 || buckets[0].Name != "mine" {
+		t.Fatalf("ListBuckets: %+v %v", buckets, err)
+	}
+	if got, err := get(t, ls.mc, "other", "logs/a"); err != nil || got != "root" {
+		t.Fatalf("other bucket changed: %q %v", got, err)
+	}
+
+	// The admin API: only lineage and diff of its own buckets.
+	do := func(method, target string, body string) int {
+		t.Helper()
+		return ls.rawAs(t, k, method, target, []byte(body), nil).StatusCode
+	}
+	if st := do("GET", "/_forkstore/v1/buckets/mine/lineage", ""); st != 200 {
+		t.Fatalf("own lineage: %d", st)
+	}
+	if st := do("GET", "/_forkstore/v1/buckets/mine/diff", ""); st != 200 {
+		t.Fatalf("own diff: %d", st)
+	}
+	for _, c := range []struct{ method, target, body string }{
+		{"GET", "/_forkstore/v1/buckets/other/lineage", ""},
+		{"GET", "/_forkstore/v1/keys", ""},
+		{"POST", "/_forkstore/v1/keys", `{"buckets":["other"]}`},
+		{"DELETE", "/_forkstore/v1/keys/" + k.AccessKeyID, ""},
+		{"POST", "/_forkstore/v1/buckets/mine/snapshots", ""},
+		{"POST", "/_forkstore/v1/buckets/mine/forks/batch", `{"count":2,"prefix":"x-"}`},
+	} {
+		if st := do(c.method, c.target, c.body); st != 403 {
+			t.Fatalf("%s %s by a scoped key: %d, want 403", c.method, c.target, st)
+		}
+	}
+
+	// Read-only and prefix keys.
+	var ro, px KeyJSON
+	ls.admin(t, "POST", "keys", map[string]any{"buckets": []string{"mine"}, "read_only": true}, &ro)
+	ls.admin(t, "POST", "keys", map[string]any{"buckets": []string{"mine", "other"}, "prefix": "logs/"}, &px)
+	rmc := ls.client(t, ro.AccessKeyID, ro.SecretAccessKey)
+	if _, err := get(t, rmc, "mine", "x"); err != nil {
+		t.Fatal(err)
+	}
+	mustCode(t, put(t, rmc, "mine", "y", "no"), "AccessDenied")
+	mustCode(t, rmc.RemoveObject(ctx, "mine", "x", minio.RemoveObjectOptions{}), "AccessDenied")
+	resp := ls.rawAs(t, ro, "PUT", "/mine-snap", nil, map[string]string{"X-Tigris-Fork-Source-Bucket": "mine"})
+	if resp.StatusCode != 403 {
+		t.Fatalf("fork by a read-only key: %d", resp.StatusCode)
+	}
+	resp = ls.rawAs(t, ro, "PUT", "/mine", nil, map[string]string{"X-Tigris-Snapshot": "true"})
+	if resp.StatusCode != 403 {
+		t.Fatalf("snapshot by a read-only key: %d", resp.StatusCode)
+	}
+	pmc := ls.client(t, px.AccessKeyID, px.SecretAccessKey)
+	if err := put(t, pmc, "other", "logs/b", "p"); err != nil {
+		t.Fatal(err)
+	}
+	mustCode(t, put(t, pmc, "other", "top", "p"), "AccessDenied")
+	_, err = get(t, pmc, "mine", "x")
+	mustCode(t, err, "AccessDenied")
+	n := 0
+	for o := range pmc.ListObjects(ctx, "other", minio.ListObjectsOptions{Prefix: "logs/", Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("listed %d keys under logs/", n)
+	}
+	for o := range pmc.ListObjects(ctx, "other", minio.ListObjectsOptions{Recursive: true}) {
+		mustCode(t, o.Err, "AccessDenied")
+	}
+	// DeleteObjects: keys outside the prefix fail one by one.
+	objs := make(chan minio.ObjectInfo, 2)
+	objs <- minio.ObjectInfo{Key: "logs/b"}
+	objs <- minio.ObjectInfo{Key: "logs-not/a"}
+	close(objs)
+	var errs []string
+	for e := range pmc.RemoveObjects(ctx, "other", objs, minio.RemoveObjectsOptions{}) {
+		errs = append(errs, e.ObjectName+":"+code(e.Err))
+	}
+	if len(errs) != 1 || errs[0] != "logs-not/a:AccessDenied" {
+		t.Fatalf("DeleteObjects errors %v", errs)
+	}
+
+	// Deleting a key: it stops working within a second.
+	if st := ls.admin(t, "DELETE", "keys/"+k.AccessKeyID, nil, nil); st != 200 {
+		t.Fatalf("delete key: %d", st)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := get(t, mc, "mine", "x")
+		if code(err) == "InvalidAccessKeyId" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deleted key still works: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var list struct{ Keys []KeyJSON }
+	ls.admin(t, "GET", "keys", nil, &list)
+	if len(list.Keys) != 2 {
+		t.Fatalf("keys %+v", list.Keys)
+	}
+	for _, k := range list.Keys {
+		if k.SecretAccessKey != "" {
+			t.Fatal("list shows a secret")
+		}
+	}
+}
+
+// rawAs sends a request signed with a scoped key; the answer's body is
+// read and closed.
+func (ls *liveServer) rawAs(t *testing.T, k KeyJSON, method, target string, body []byte, hdr map[string]string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+ls.addr+target, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(body))
+	if body == nil {
+		req.Body = http.NoBody
+	}
+	for h, v := range hdr {
+		req.Header.Set(h, v)
+	}
+	sum := sha256.Sum256(body)
+	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+	req = signer.SignV4(*req, k.AccessKeyID, k.SecretAccessKey, "", testRegion)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// TestLiveSandboxes: a batch of forks with keys (all or none), leases
+// (X-Forkstore-Fork-TTL, renew, X-Forkstore-Expires), merges and their
+// bad input, through the admin API.
+func TestLiveSandboxes(t *testing.T) {
+	ls := newLiveServer(t)
+	ctx := t.Context()
+	if err := ls.mc.MakeBucket(ctx, "base", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(t, ls.mc, "base", "shared", "v0"); err != nil {
+		t.Fatal(err)
+	}
+	var batch ForkBatchJSON
+	st := ls.admin(t, "POST", "buckets/base/forks/batch", map[string]any{"count": 3, "prefix": "agent-", "with_keys": true, "ttl": "2h"}, &batch)
+	if st != 201 || len(batch.Forks) != 3 || batch.Forks[2].Bucket != "agent-3" || batch.Forks[0].SecretAccessKey == "" || batch.Forks[0].Expires == "" {
+		t.Fatalf("batch: %d %+v", st, batch)
+	}
+	a1 := ls.client(t, batch.Forks[0].AccessKeyID, batch.Forks[0].SecretAccessKey)
+	if err := put(t, a1, "agent-1", "shared", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(t, a1, "agent-1", "new", "n1"); err != nil {
+		t.Fatal(err)
+	}
+	mustCode(t, put(t, a1, "agent-2", "x", "x"), "AccessDenied")
+	mustCode(t, put(t, a1, "base", "x", "x"), "AccessDenied")
+
+	// HeadBucket shows the lease.
+	resp, _ := ls.raw(t, "HEAD", "/agent-1", nil, nil)
+	exp, err := http.ParseTime(resp.Header.Get("X-Forkstore-Expires"))
+	if err != nil || exp.Before(time.Now().Add(time.Hour)) || exp.After(time.Now().Add(3*time.Hour)) {
+		t.Fatalf("X-Forkstore-Expires %q %v", resp.Header.Get("X-Forkstore-Expires"), err)
+	}
+	var renewed BucketJSON
+	if st := ls.admin(t, "POST", "buckets/agent-1/renew", map[string]any{"ttl": "7d"}, &renewed); st != 200 || renewed.Expires == "" {
+		t.Fatalf("renew: %d %+v", st, renewed)
+	}
+
+	// A single fork with a lease over S3.
+	resp, body := ls.raw(t, "PUT", "/solo", nil, map[string]string{"X-Tigris-Fork-Source-Bucket": "base", "X-Forkstore-Fork-TTL": "90m"})
+	if resp.StatusCode != 200 || resp.Header.Get("X-Forkstore-Expires") == "" {
+		t.Fatalf("fork with a TTL: %d %s", resp.StatusCode, body)
+	}
+	resp, body = ls.raw(t, "PUT", "/solo2", nil, map[string]string{"X-Tigris-Fork-Source-Bucket": "base", "X-Forkstore-Fork-TTL": "soon"})
+	if resp.StatusCode != 400 || !bytes.Contains(body, []byte("InvalidArgument")) {
+		t.Fatalf("fork with a bad TTL: %d %s", resp.StatusCode, body)
+	}
+	resp, body = ls.raw(t, "PUT", "/plain", nil, map[string]string{"X-Forkstore-Fork-TTL": "1h"})
+	if resp.StatusCode != 400 {
+		t.Fatalf("TTL on a bucket that is not a fork: %d %s", resp.StatusCode, body)
+	}
+
+	// Merge: dry run, then for real; a conflict is a 409 and changes nothing.
+	var dry MergeJSON
+	if st := ls.admin(t, "POST", "buckets/agent-1/merge", map[string]any{"dry_run": true}, &dry); st != 200 || dry.Puts != 2 || !dry.DryRun {
+		t.Fatalf("dry run: %d %+v", st, dry)
+	}
+	if got, _ := get(t, ls.mc, "base", "shared"); got != "v0" {
+		t.Fatalf("dry run changed the base: %q", got)
+	}
+	if err := put(t, ls.mc, "base", "shared", "base-change"); err != nil {
+		t.Fatal(err)
+	}
+	var conflict struct {
+		Code      string
+		Conflicts []string
+	}
+	if st := ls.admin(t, "POST", "buckets/agent-1/merge", map[string]any{}, &conflict); st != 409 || conflict.Code != "MergeConflict" || len(conflict.Conflicts) != 1 || conflict.Conflicts[0] != "shared" {
+		t.Fatalf("conflicting merge: %d %+v", st, conflict)
+	}
+	if got, _ := get(t, ls.mc, "base", "new"); got != "" {
+		t.Fatalf("a refused merge changed the base: %q", got)
+	}
+	var merged MergeJSON
+	if st := ls.admin(t, "POST", "buckets/agent-1/merge", map[string]any{"strategy": "fork-wins", "delete_fork": true}, &merged); st != 200 || merged.Puts != 2 || !merged.ForkDeleted {
+		t.Fatalf("merge: %d %+v", st, merged)
+	}
+	for k, want := range map[string]string{"shared": "v1", "new": "n1"} {
+		if got, err := get(t, ls.mc, "base", k); err != nil || got != want {
+			t.Fatalf("base/%s = %q %v after the merge, want %q", k, got, err, want)
+		}
+	}
+	// The merged fork is gone, and so is its key.
+	deadline := time.Now().Add(10 * time.Second)
+	for code(put(t, a1, "agent-1", "x", "x")) != "InvalidAccessKeyId" {
+		if time.Now().After(deadline) {
+			t.Fatal("the deleted fork's key still works")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Bad input: clear 4xx, nothing changed.
+	for _, c := range []struct {
+		method, path string
+		body         any
+		status       int
+	}{
+		{"POST", "buckets/agent-2/merge", map[string]any{"strategy": "sideways"}, 400},
+		{"POST", "buckets/agent-2/merge", map[string]any{"stratgy": "fail"}, 400},
+		{"POST", "buckets/base/merge", map[string]any{}, 400},
+		{"POST", "buckets/nope/merge", map[string]any{}, 404},
+		{"POST", "buckets/agent-2/renew", map[string]any{"ttl": "yesterday"}, 400},
+		{"POST", "buckets/agent-2/renew", map[string]any{"ttl": "-1h"}, 400},
+		{"POST", "buckets/agent-2/renew", map[string]any{}, 400},
+		{"POST", "buckets/base/renew", map[string]any{"ttl": "1h"}, 400},
+		{"POST", "keys", map[string]any{"buckets": []string{"nope"}}, 404},
+		{"POST", "keys", map[string]any{"buckets": []string{}}, 400},
+		{"POST", "keys", map[string]any{"buckets": []string{"base"}, "ttl": "0.5s"}, 400},
+		{"DELETE", "keys/FSKNOSUCHKEY", nil, 404},
+		{"POST", "buckets/base/forks/batch", map[string]any{"count": 0, "prefix": "z-"}, 400},
+		{"POST", "buckets/base/forks/batch", map[string]any{"count": 1001, "prefix": "z-"}, 400},
+		{"POST", "buckets/base/forks/batch", map[string]any{"count": 2}, 400},
+		{"POST", "buckets/base/forks/batch", map[string]any{"count": 2, "prefix": "Bad_"}, 400},
+		{"POST", "buckets/base/forks/batch", map[string]any{"count": 2, "prefix": "z-", "ttl": "forever"}, 400},
+		{"POST", "buckets/nope/forks/batch", map[string]any{"count": 2, "prefix": "z-"}, 404},
+		{"POST", "buckets/base/forks/batch", map[string]any{"count": 3, "prefix": "agent-"}, 409}, // agent-2 and -3 exist
+	} {
+		var e struct{ Code, Message string }
+		if st := ls.admin(t, c.method, c.path, c.body, &e); st != c.status || e.Code == "" {
+			t.Errorf("%s %s %v: %d %+v, want %d", c.method, c.path, c.body, st, e, c.status)
+		}
+	}
+	bs, err := ls.mc.ListBuckets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, b := range bs {
+		names = append(names, b.Name)
+	}
+	if strings.Join(names, ",") != "agent-2,agent-3,base,solo" {
+		t.Fatalf("buckets after bad input: %v", names)
+	}
+}
