@@ -195,11 +195,12 @@ type apiError struct {
 	code      string
 	message   string
 	requestID string
-	foreign   bool // not the admin API's JSON
+	foreign   bool   // not the admin API's JSON
+	body      []byte // the answer as sent (some errors carry details)
 }
 
 func answerError(endpoint string, resp *http.Response, data []byte) *apiError {
-	e := &apiError{endpoint: endpoint, status: resp.StatusCode, requestID: resp.Header.Get("X-Amz-Request-Id")}
+	e := &apiError{endpoint: endpoint, status: resp.StatusCode, requestID: resp.Header.Get("X-Amz-Request-Id"), body: data}
 	var js struct{ Code, Message string }
 	var xe struct{ Code, Message string }
 	switch {
@@ -238,6 +239,10 @@ func (e *apiError) Hint() string {
 		return "this machine's clock is too far from the server's"
 	case "AccessDenied":
 		return "these credentials may not do this"
+	case "MergeConflict":
+		return "merge with --strategy fork-wins or parent-wins, or see the keys with --dry-run"
+	case "LeaseExpired":
+		return "the fork is being deleted; fork its source again"
 	}
 	switch {
 	case e.status == http.StatusServiceUnavailable:
