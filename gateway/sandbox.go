@@ -140,9 +140,10 @@ type MergeInput struct {
 	DryRun bool
 }
 
-// MergeFork merges a fork into its parent (or, dry, reports what it would
-// do). With conflicts under MergeFail it returns the report and an error
-// wrapping meta.ErrMergeConflict.
+// MergeFork merges a fork into its parent. With conflicts under MergeFail
+// it returns the report and an error wrapping meta.ErrMergeConflict. A
+// dry run only reports (a refusal included) and never fails for
+// conflicts.
 func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeReport, uint64, error) {
 	if in.DryRun {
 		var version uint64
@@ -154,9 +155,6 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 			}
 			return rep, err
 		})
-		if err == nil && in.Strategy == meta.MergeFail && rep.ConflictCount > 0 {
-			err = fmt.Errorf("%w: %d conflicting keys", meta.ErrMergeConflict, rep.ConflictCount)
-		}
 		return rep, version, err
 	}
 	res, err := s.propose(ctx, &meta.MergeFork{Fork: in.Fork, Strategy: in.Strategy, DeleteFork: in.DeleteFork})

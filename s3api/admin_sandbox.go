@@ -73,7 +73,10 @@ type MergeJSON struct {
 	Kept          int      `json:"kept"`
 	ConflictCount int      `json:"conflict_count"`
 	Conflicts     []string `json:"conflicts"`
-	ForkDeleted   bool     `json:"fork_deleted"`
+	// Refused says the merge changed nothing (strategy fail with
+	// conflicts); for a dry run, that it would.
+	Refused     bool `json:"refused"`
+	ForkDeleted bool `json:"fork_deleted"`
 }
 
 // mergeConflictJSON is the 409 answer of a merge refused for conflicts.
@@ -276,6 +279,7 @@ func (s *Server) adminMerge(r *request, fork string) (*response, error) {
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
 	}
+	out.Refused = strategy == meta.MergeFail && rep.ConflictCount > 0
 	if rep.Since != 0 {
 		out.Since = u64(rep.Since)
 	}

@@ -316,6 +316,9 @@ func TestLiveSandboxes(t *testing.T) {
 	if got, _ := get(t, ls.mc, "base", "new"); got != "" {
 		t.Fatalf("a refused merge changed the base: %q", got)
 	}
+	if st := ls.admin(t, "POST", "buckets/agent-1/merge", map[string]any{"dry_run": true}, &dry); st != 200 || !dry.Refused || dry.ConflictCount != 1 {
+		t.Fatalf("dry run of a refused merge: %d %+v", st, dry)
+	}
 	var merged MergeJSON
 	if st := ls.admin(t, "POST", "buckets/agent-1/merge", map[string]any{"strategy": "fork-wins", "delete_fork": true}, &merged); st != 200 || merged.Puts != 2 || !merged.ForkDeleted {
 		t.Fatalf("merge: %d %+v", st, merged)

@@ -593,6 +593,20 @@ func (s *Server) Restart() {
 	s.start()
 }
 
+// RestartWith is Restart with options changed first (more environment,
+// for example).
+func (s *Server) RestartWith(opts ...Option) {
+	s.t.Helper()
+	s.needProcess()
+	if s.Running() {
+		s.Stop()
+	}
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	s.start()
+}
+
 func (s *Server) closeLog() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

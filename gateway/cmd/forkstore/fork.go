@@ -201,13 +201,20 @@ func newMergeCmd(a *app) *cobra.Command {
 
 // mergeTable prints a merge report and its conflicting keys.
 func mergeTable(w io.Writer, m s3api.MergeJSON) error {
-	what := "merged"
-	if m.DryRun {
-		what = "would merge"
+	result := fmt.Sprintf("%d puts, %d deletes, %d conflicts (%d kept as the parent has them)", m.Puts, m.Deletes, m.ConflictCount, m.Kept)
+	switch {
+	case m.Refused && m.DryRun:
+		result = fmt.Sprintf("would be refused: %d conflicts; nothing would change", m.ConflictCount)
+	case m.Refused:
+		result = fmt.Sprintf("refused: %d conflicts; nothing changed", m.ConflictCount)
+	case m.DryRun:
+		result = "would merge: " + result
+	default:
+		result = "merged: " + result
 	}
 	if err := fields(w,
 		"FORK", m.Fork, "PARENT", m.Parent, "STRATEGY", m.Strategy,
-		"RESULT", fmt.Sprintf("%s: %d puts, %d deletes, %d conflicts (%d kept as the parent has them)", what, m.Puts, m.Deletes, m.ConflictCount, m.Kept),
+		"RESULT", result,
 		"FORK DELETED", yesNo(m.ForkDeleted), "VERSION", m.Version); err != nil {
 		return err
 	}
