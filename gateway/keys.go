@@ -65,6 +65,22 @@ type keyCache struct {
 	mu      sync.Mutex
 	gen     uint64
 	entries map[string]*Principal
+	warned  map[string]bool // unusable keys already logged
+}
+
+// warnOnce reports whether an unusable key should be logged (once per
+// key and generation).
+func (c *keyCache) warnOnce(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.warned[id] || len(c.warned) > 1000 {
+		return false
+	}
+	if c.warned == nil {
+		c.warned = map[string]bool{}
+	}
+	c.warned[id] = true
+	return true
 }
 
 // maxCachedKeys bounds the cache; past it, the cache starts over.
@@ -75,7 +91,7 @@ func (c *keyCache) reset(gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
-		c.gen, c.entries = gen, nil
+		c.gen, c.entries, c.warned = gen, nil, nil
 	}
 }
 
@@ -168,7 +184,9 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 	ka := v.(keyAt)
 	secret, _, err := n.seal.open(ka.key.ID, ka.key.Sealed)
 	if err != nil {
-		n.log.Warn("access key unusable", "access_key", id, "err", err)
+		if n.keys.warnOnce(id) {
+			n.log.Warn("access key unusable: sealed under another root password (see FORKSTORE_PREVIOUS_ROOT_PASSWORD)", "access_key", id, "err", err)
+		}
 		return nil, false
 	}
 	p := &Principal{

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +219,36 @@ func TestSandboxCLI(t *testing.T) {
 	}
 	if headBucket(t, s, base+"-z1").Status != 404 {
 		t.Error("a refused create-many created a fork")
+	}
+}
+
+// The README's agent sandbox example runs as written (boto3).
+func TestReadmeSandboxExample(t *testing.T) {
+	t.Parallel()
+	py := findPython()
+	requireClient(t, py != "", "python3 with boto3")
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Agent sandboxes\n")
+	_, code, ok2 := strings.Cut(section, "```python\n")
+	code, _, ok3 := strings.Cut(code, "```\n")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no python example under \"## Agent sandboxes\"")
+	}
+	script := filepath.Join(t.TempDir(), "agents.py")
+	if err := os.WriteFile(script, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t)
+	env := append(clientEnv(t, s), "FORKSTORE_ENDPOINT="+s.URL(), "BASE_BUCKET="+bucketName(t, "datasets"))
+	out := runClient(t, env, t.TempDir(), 3*time.Minute, py, script)
+	if !strings.Contains(out, "merged ") || !strings.Contains(out, "b'1 2 3'") {
+		t.Fatalf("README example output:\n%s", out)
 	}
 }
