@@ -50,17 +50,22 @@ func steppedOp(cmd []byte) bool {
 	return len(cmd) > 0 && (cmd[0] == opCreateForks || cmd[0] == opMergeFork)
 }
 
-// defaultStepBudget keeps a step well inside one Badger transaction:
+// stepWrites is the writes of one step. Every iterator a read-write
+// transaction opens copies and sorts its pending writes, so small steps
+// are faster; below a few dozen, commits cost more than they save.
+// Measured (BenchmarkMerge, 10,000 changes): 1,024 writes per step 3.8 s,
+// 256 1.1 s, 64 0.42 s, 32-48 0.37-0.40 s, 8 0.48 s.
+const stepWrites = 48
+
+// defaultStepBudget keeps a step well inside one Badger transaction too:
 // Badger allows 15% of a memtable per transaction, counted in entries of
-// up to 96 bytes of skiplist each and in bytes. Small steps are also
-// faster: every iterator a read-write transaction opens copies and sorts
-// its pending writes.
+// up to 96 bytes of skiplist each and in bytes.
 func (f *FSM) defaultStepBudget() stepBudget {
 	if f.testStepBudget.writes > 0 {
 		return f.testStepBudget
 	}
 	batch := int(f.opts.BadgerMemTableSize * 15 / 100)
-	return stepBudget{writes: min(512, batch/96/4), bytes: batch / 4}
+	return stepBudget{writes: max(1, min(stepWrites, batch/96/4)), bytes: batch / 4}
 }
 
 // spent reports whether the current step should end.
