@@ -541,34 +541,43 @@ func (a *applier) deleteBucket(c *DeleteBucket) (*Result, error) {
 	// In-progress multipart uploads do not keep a bucket alive: they are
 	// aborted with it (here within the inline budget, the rest by the
 	// bucket's retention pass).
+	return nil, a.retireBucket(b)
+}
+
+// retireBucket deletes a live bucket whatever its own layer holds: its
+// name is freed, its snapshots go, it leaves every key's scope, and a
+// retention pass (started inline) removes its versions and uploads,
+// keeping what forks of it still read.
+func (a *applier) retireBucket(b *Bucket) error {
 	if err := a.del(keyBucketName(b.Name)); err != nil {
-		return nil, err
+		return err
 	}
 	// The bucket's snapshots die with it; forks made from them keep what
 	// they need through their fork index entries.
 	snaps, err := a.r.snapshots(b.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i := range snaps {
 		if err := a.deleteSnapshotKeys(&snaps[i]); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := a.forgetBucket(b); err != nil {
-		return nil, err
+		return err
 	}
-	b.State = BucketRetained
-	if err := a.putBucket(b); err != nil {
-		return nil, err
+	c := *b
+	c.State = BucketRetained
+	if err := a.putBucket(&c); err != nil {
+		return err
 	}
 	delete(a.pins, b.ID)
 	if err := a.markPending(b.ID); err != nil {
-		return nil, err
+		return err
 	}
 	budget := inlineGCLimit
-	_, err = a.gcStep(b, &budget)
-	return nil, err
+	_, err = a.gcStep(&c, &budget)
+	return err
 }
 
 // ownLayerEmpty reports whether no key of the bucket's own layer has a

@@ -92,7 +92,7 @@ func (a *applier) expireLeases(c *ExpireLeases) (*Result, error) {
 		if b == nil || b.State != BucketLive {
 			return nil, fmt.Errorf("%w: lease of missing bucket %d", ErrCorrupt, due[0])
 		}
-		if err := a.dropBucket(b); err != nil {
+		if err := a.retireBucket(b); err != nil {
 			return nil, err
 		}
 		res.Buckets = append(res.Buckets, *b)
@@ -131,58 +131,4 @@ func (a *applier) expireLeases(c *ExpireLeases) (*Result, error) {
 		res.Keys = append(res.Keys, AccessKey{ID: id})
 	}
 	return res, nil
-}
-
-// dropBucket deletes a live bucket whatever its own layer holds (an
-// expired or merged fork): its name is freed, its snapshots, uploads,
-// keys' scopes and lease go, and a retention pass removes its versions
-// (keeping what forks of it still read), as for a deleted empty bucket.
-func (a *applier) dropBucket(b *Bucket) error {
-	if err := a.del(keyBucketName(b.Name)); err != nil {
-		return err
-	}
-	snaps, err := a.r.snapshots(b.ID)
-	if err != nil {
-		return err
-	}
-	for i := range snaps {
-		if err := a.deleteSnapshotKeys(&snaps[i]); err != nil {
-			return err
-		}
-	}
-	var uploads []*Upload
-	it := keyIter(a.txn, keyUploadBucket(b.ID))
-	for it.Rewind(); it.Valid(); it.Next() {
-		var u *Upload
-		err := it.Item().Value(func(v []byte) (err error) {
-			u, err = decodeUploadRecord(v)
-			return err
-		})
-		if err != nil {
-			it.Close()
-			return err
-		}
-		uploads = append(uploads, u)
-	}
-	it.Close()
-	for _, u := range uploads {
-		if err := a.dropUpload(u); err != nil {
-			return err
-		}
-	}
-	if err := a.forgetBucket(b); err != nil {
-		return err
-	}
-	c := *b
-	c.State = BucketRetained
-	if err := a.putBucket(&c); err != nil {
-		return err
-	}
-	delete(a.pins, b.ID)
-	if err := a.markPending(b.ID); err != nil {
-		return err
-	}
-	budget := inlineGCLimit
-	_, err = a.gcStep(&c, &budget)
-	return err
 }

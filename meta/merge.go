@@ -386,7 +386,7 @@ func (c *MergeFork) step(a *applier, state []byte) ([]byte, *Result, bool, error
 			// The fork is deleted in a step of its own.
 			return s.encode(), nil, false, nil
 		}
-		if err := a.dropBucket(m.fork); err != nil {
+		if err := a.retireBucket(m.fork); err != nil {
 			return nil, nil, false, err
 		}
 		s.report.ForkDeleted = true

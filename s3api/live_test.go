@@ -76,6 +76,12 @@ func newLiveServer(t *testing.T, domains ...string) *liveServer {
 // raw sends a SigV4-signed request over the wire.
 func (ls *liveServer) raw(t *testing.T, method, target string, body []byte, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
+	return ls.rawWith(t, testAccessKey, testSecretKey, method, target, body, hdr)
+}
+
+// rawWith is raw signed with another access key.
+func (ls *liveServer) rawWith(t *testing.T, access, secret, method, target string, body []byte, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, "http://"+ls.addr+target, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +95,7 @@ func (ls *liveServer) raw(t *testing.T, method, target string, body []byte, hdr 
 	}
 	sum := sha256.Sum256(body)
 	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
-	req = signer.SignV4(*req, testAccessKey, testSecretKey, "", testRegion)
+	req = signer.SignV4(*req, access, secret, "", testRegion)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, target, err)

@@ -2,10 +2,7 @@ package s3api
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,7 +10,6 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // admin sends a signed admin API request with a JSON body and decodes the
@@ -216,167 +212,9 @@ func TestLiveScopedKeys(t *testing.T) {
 	}
 }
 
-// rawAs sends a request signed with a scoped key; the answer's body is
-// read and closed.
+// rawAs sends a request signed with a scoped key.
 func (ls *liveServer) rawAs(t *testing.T, k KeyJSON, method, target string, body []byte, hdr map[string]string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+ls.addr+target, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.ContentLength = int64(len(body))
-	if body == nil {
-		req.Body = http.NoBody
-	}
-	for h, v := range hdr {
-		req.Header.Set(h, v)
-	}
-	sum := sha256.Sum256(body)
-	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
-	req = signer.SignV4(*req, k.AccessKeyID, k.SecretAccessKey, "", testRegion)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	resp, _ := ls.rawWith(t, k.AccessKeyID, k.SecretAccessKey, method, target, body, hdr)
 	return resp
-}
-
-// TestLiveSandboxes: a batch of forks with keys (all or none), leases
-// (X-Forkstore-Fork-TTL, renew, X-Forkstore-Expires), merges and their
-// bad input, through the admin API.
-func TestLiveSandboxes(t *testing.T) {
-	ls := newLiveServer(t)
-	ctx := t.Context()
-	if err := ls.mc.MakeBucket(ctx, "base", minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := put(t, ls.mc, "base", "shared", "v0"); err != nil {
-		t.Fatal(err)
-	}
-	var batch ForkBatchJSON
-	st := ls.admin(t, "POST", "buckets/base/forks/batch", map[string]any{"count": 3, "prefix": "agent-", "with_keys": true, "ttl": "2h"}, &batch)
-	if st != 201 || len(batch.Forks) != 3 || batch.Forks[2].Bucket != "agent-3" || batch.Forks[0].SecretAccessKey == "" || batch.Forks[0].Expires == "" {
-		t.Fatalf("batch: %d %+v", st, batch)
-	}
-	a1 := ls.client(t, batch.Forks[0].AccessKeyID, batch.Forks[0].SecretAccessKey)
-	if err := put(t, a1, "agent-1", "shared", "v1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := put(t, a1, "agent-1", "new", "n1"); err != nil {
-		t.Fatal(err)
-	}
-	mustCode(t, put(t, a1, "agent-2", "x", "x"), "AccessDenied")
-	mustCode(t, put(t, a1, "base", "x", "x"), "AccessDenied")
-
-	// HeadBucket shows the lease.
-	resp, _ := ls.raw(t, "HEAD", "/agent-1", nil, nil)
-	exp, err := http.ParseTime(resp.Header.Get("X-Forkstore-Expires"))
-	if err != nil || exp.Before(time.Now().Add(time.Hour)) || exp.After(time.Now().Add(3*time.Hour)) {
-		t.Fatalf("X-Forkstore-Expires %q %v", resp.Header.Get("X-Forkstore-Expires"), err)
-	}
-	var renewed BucketJSON
-	if st := ls.admin(t, "POST", "buckets/agent-1/renew", map[string]any{"ttl": "7d"}, &renewed); st != 200 || renewed.Expires == "" {
-		t.Fatalf("renew: %d %+v", st, renewed)
-	}
-
-	// A single fork with a lease over S3.
-	resp, body := ls.raw(t, "PUT", "/solo", nil, map[string]string{"X-Tigris-Fork-Source-Bucket": "base", "X-Forkstore-Fork-TTL": "90m"})
-	if resp.StatusCode != 200 || resp.Header.Get("X-Forkstore-Expires") == "" {
-		t.Fatalf("fork with a TTL: %d %s", resp.StatusCode, body)
-	}
-	resp, body = ls.raw(t, "PUT", "/solo2", nil, map[string]string{"X-Tigris-Fork-Source-Bucket": "base", "X-Forkstore-Fork-TTL": "soon"})
-	if resp.StatusCode != 400 || !bytes.Contains(body, []byte("InvalidArgument")) {
-		t.Fatalf("fork with a bad TTL: %d %s", resp.StatusCode, body)
-	}
-	resp, body = ls.raw(t, "PUT", "/plain", nil, map[string]string{"X-Forkstore-Fork-TTL": "1h"})
-	if resp.StatusCode != 400 {
-		t.Fatalf("TTL on a bucket that is not a fork: %d %s", resp.StatusCode, body)
-	}
-
-	// Merge: dry run, then for real; a conflict is a 409 and changes nothing.
-	var dry MergeJSON
-	if st := ls.admin(t, "POST", "buckets/agent-1/merge", map[string]any{"dry_run": true}, &dry); st != 200 || dry.Puts != 2 || !dry.DryRun {
-		t.Fatalf("dry run: %d %+v", st, dry)
-	}
-	if got, _ := get(t, ls.mc, "base", "shared"); got != "v0" {
-		t.Fatalf("dry run changed the base: %q", got)
-	}
-	if err := put(t, ls.mc, "base", "shared", "base-change"); err != nil {
-		t.Fatal(err)
-	}
-	var conflict struct {
-		Code      string
-		Conflicts []string
-	}
-	if st := ls.admin(t, "POST", "buckets/agent-1/merge", map[string]any{}, &conflict); st != 409 || conflict.Code != "MergeConflict" || len(conflict.Conflicts) != 1 || conflict.Conflicts[0] != "shared" {
-		t.Fatalf("conflicting merge: %d %+v", st, conflict)
-	}
-	if got, _ := get(t, ls.mc, "base", "new"); got != "" {
-		t.Fatalf("a refused merge changed the base: %q", got)
-	}
-	if st := ls.admin(t, "POST", "buckets/agent-1/merge", map[string]any{"dry_run": true}, &dry); st != 200 || !dry.Refused || dry.ConflictCount != 1 {
-		t.Fatalf("dry run of a refused merge: %d %+v", st, dry)
-	}
-	var merged MergeJSON
-	if st := ls.admin(t, "POST", "buckets/agent-1/merge", map[string]any{"strategy": "fork-wins", "delete_fork": true}, &merged); st != 200 || merged.Puts != 2 || !merged.ForkDeleted {
-		t.Fatalf("merge: %d %+v", st, merged)
-	}
-	for k, want := range map[string]string{"shared": "v1", "new": "n1"} {
-		if got, err := get(t, ls.mc, "base", k); err != nil || got != want {
-			t.Fatalf("base/%s = %q %v after the merge, want %q", k, got, err, want)
-		}
-	}
-	// The merged fork is gone, and so is its key.
-	deadline := time.Now().Add(10 * time.Second)
-	for code(put(t, a1, "agent-1", "x", "x")) != "InvalidAccessKeyId" {
-		if time.Now().After(deadline) {
-			t.Fatal("the deleted fork's key still works")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-
-	// Bad input: clear 4xx, nothing changed.
-	for _, c := range []struct {
-		method, path string
-		body         any
-		status       int
-	}{
-		{"POST", "buckets/agent-2/merge", map[string]any{"strategy": "sideways"}, 400},
-		{"POST", "buckets/agent-2/merge", map[string]any{"stratgy": "fail"}, 400},
-		{"POST", "buckets/base/merge", map[string]any{}, 400},
-		{"POST", "buckets/nope/merge", map[string]any{}, 404},
-		{"POST", "buckets/agent-2/renew", map[string]any{"ttl": "yesterday"}, 400},
-		{"POST", "buckets/agent-2/renew", map[string]any{"ttl": "-1h"}, 400},
-		{"POST", "buckets/agent-2/renew", map[string]any{}, 400},
-		{"POST", "buckets/base/renew", map[string]any{"ttl": "1h"}, 400},
-		{"POST", "keys", map[string]any{"buckets": []string{"nope"}}, 404},
-		{"POST", "keys", map[string]any{"buckets": []string{}}, 400},
-		{"POST", "keys", map[string]any{"buckets": []string{"base"}, "ttl": "0.5s"}, 400},
-		{"DELETE", "keys/FSKNOSUCHKEY", nil, 404},
-		{"POST", "buckets/base/forks/batch", map[string]any{"count": 0, "prefix": "z-"}, 400},
-		{"POST", "buckets/base/forks/batch", map[string]any{"count": 1001, "prefix": "z-"}, 400},
-		{"POST", "buckets/base/forks/batch", map[string]any{"count": 2}, 400},
-		{"POST", "buckets/base/forks/batch", map[string]any{"count": 2, "prefix": "Bad_"}, 400},
-		{"POST", "buckets/base/forks/batch", map[string]any{"count": 2, "prefix": "z-", "ttl": "forever"}, 400},
-		{"POST", "buckets/nope/forks/batch", map[string]any{"count": 2, "prefix": "z-"}, 404},
-		{"POST", "buckets/base/forks/batch", map[string]any{"count": 3, "prefix": "agent-"}, 409}, // agent-2 and -3 exist
-	} {
-		var e struct{ Code, Message string }
-		if st := ls.admin(t, c.method, c.path, c.body, &e); st != c.status || e.Code == "" {
-			t.Errorf("%s %s %v: %d %+v, want %d", c.method, c.path, c.body, st, e, c.status)
-		}
-	}
-	bs, err := ls.mc.ListBuckets(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, b := range bs {
-		names = append(names, b.Name)
-	}
-	if strings.Join(names, ",") != "agent-2,agent-3,base,solo" {
-		t.Fatalf("buckets after bad input: %v", names)
-	}
 }

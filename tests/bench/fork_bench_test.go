@@ -392,56 +392,9 @@ func BenchmarkForks(b *testing.B) {
 
 	b.Run("concurrent", func(b *testing.B) {
 		const forks, clients, writers = 1000, 32, 4
-		stop := make(chan struct{})
-		var writes atomic.Int64
-		var wg sync.WaitGroup
-		var werr atomic.Value
-		for w := 0; w < writers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				// Bounded: until the forks are done, at most 1M writes or
-				// 10 minutes.
-				deadline := time.Now().Add(10 * time.Minute)
-				for i := w; i < 1_000_000 && time.Now().Before(deadline); i += writers {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if _, _, err := c.must(ctx, http.MethodPut, fmt.Sprintf("/%s/%s", small, benchKey(i%1000)), nil); err != nil {
-						werr.Store(err)
-						return
-					}
-					writes.Add(1)
-				}
-			}()
-		}
-		var mu sync.Mutex
-		var lat latencies
-		start := time.Now()
-		n, err := parallel(ctx, forks, clients, 10*time.Minute, func(ctx context.Context, i int) error {
-			t0 := time.Now()
-			if err := c.fork(ctx, small, fmt.Sprintf("%s-c%04d", small, i)); err != nil {
-				return err
-			}
-			d := time.Since(t0)
-			mu.Lock()
-			lat = append(lat, d)
-			mu.Unlock()
-			return nil
-		})
-		total := time.Since(start)
-		close(stop)
-		wg.Wait()
+		lat, total, writes, err := concurrentForks(ctx, c, small, small+"-c", forks, clients, writers)
 		if err != nil {
 			b.Fatal(err)
-		}
-		if e, ok := werr.Load().(error); ok {
-			b.Fatal(e)
-		}
-		if n != forks {
-			b.Fatalf("%d of %d forks created", n, forks)
 		}
 		// Every fork is whole: a sample lists all 1,000 keys.
 		for i := 0; i < forks; i += 97 {
@@ -450,7 +403,7 @@ func BenchmarkForks(b *testing.B) {
 			}
 		}
 		rows = append(rows, latencyRow("1,000 forks of one base, 32 clients, base being written", lat, total,
-			fmt.Sprintf("%d overwrites of the base by %d writers meanwhile", writes.Load(), writers)))
+			fmt.Sprintf("%d overwrites of the base by %d writers meanwhile", writes, writers)))
 		b.ReportMetric(float64(lat.pct(50).Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(lat.pct(99).Microseconds())/1000, "p99-ms")
 		b.ReportMetric(float64(forks)/total.Seconds(), "forks/s")
@@ -469,6 +422,62 @@ func BenchmarkForks(b *testing.B) {
 	}
 	fmt.Fprintf(&out, "\nserver peak RSS (VmHWM): %s\n", rss)
 	fmt.Print(out.String())
+}
+
+// concurrentForks creates forks forks of base, named prefix%04d, with
+// clients concurrent clients while writers overwrite the base's first
+// 1,000 keys, and returns each creation's latency, the total time and the
+// overwrites made meanwhile.
+func concurrentForks(ctx context.Context, c *forkClient, base, prefix string, forks, clients, writers int) (latencies, time.Duration, int64, error) {
+	stop := make(chan struct{})
+	var writes atomic.Int64
+	var wg sync.WaitGroup
+	var werr atomic.Value
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Bounded: until the forks are done, at most 1M writes or
+			// 10 minutes.
+			deadline := time.Now().Add(10 * time.Minute)
+			for i := w; i < 1_000_000 && time.Now().Before(deadline); i += writers {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, _, err := c.must(ctx, http.MethodPut, fmt.Sprintf("/%s/%s", base, benchKey(i%1000)), nil); err != nil {
+					werr.Store(err)
+					return
+				}
+				writes.Add(1)
+			}
+		}()
+	}
+	var mu sync.Mutex
+	var lat latencies
+	start := time.Now()
+	n, err := parallel(ctx, forks, clients, 10*time.Minute, func(ctx context.Context, i int) error {
+		t0 := time.Now()
+		if err := c.fork(ctx, base, fmt.Sprintf("%s%04d", prefix, i)); err != nil {
+			return err
+		}
+		d := time.Since(t0)
+		mu.Lock()
+		lat = append(lat, d)
+		mu.Unlock()
+		return nil
+	})
+	total := time.Since(start)
+	close(stop)
+	wg.Wait()
+	if err == nil && n != forks {
+		err = fmt.Errorf("%d of %d forks created", n, forks)
+	}
+	if e, ok := werr.Load().(error); ok && err == nil {
+		err = e
+	}
+	return lat, total, writes.Load(), err
 }
 
 // deleteObjects deletes keys benchKey(i) with one DeleteObjects request.

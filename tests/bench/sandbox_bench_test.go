@@ -28,8 +28,6 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,48 +119,12 @@ func BenchmarkSandboxes(b *testing.B) {
 	b.Run("concurrent", func(b *testing.B) {
 		for _, clients := range []int{8, 16, 32} {
 			const forks, writers = 1000, 4
-			stop := make(chan struct{})
-			var writes atomic.Int64
-			var wg sync.WaitGroup
-			for w := 0; w < writers; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					deadline := time.Now().Add(10 * time.Minute)
-					for i := w; i < 1_000_000 && time.Now().Before(deadline); i += writers {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						if _, _, err := c.must(ctx, http.MethodPut, fmt.Sprintf("/%s/%s", base, benchKey(i%1000)), nil); err != nil {
-							return
-						}
-						writes.Add(1)
-					}
-				}()
-			}
-			var mu sync.Mutex
-			var lat latencies
-			start := time.Now()
-			n, err := parallel(ctx, forks, clients, 10*time.Minute, func(ctx context.Context, i int) error {
-				t0 := time.Now()
-				if err := c.fork(ctx, base, fmt.Sprintf("%s-c%d-%04d", base, clients, i)); err != nil {
-					return err
-				}
-				mu.Lock()
-				lat = append(lat, time.Since(t0))
-				mu.Unlock()
-				return nil
-			})
-			total := time.Since(start)
-			close(stop)
-			wg.Wait()
-			if err != nil || n != forks {
-				b.Fatalf("%d of %d forks: %v", n, forks, err)
+			lat, total, writes, err := concurrentForks(ctx, c, base, fmt.Sprintf("%s-c%d-", base, clients), forks, clients, writers)
+			if err != nil {
+				b.Fatal(err)
 			}
 			rows = append(rows, latencyRow(fmt.Sprintf("1,000 single fork creations, %d clients, base being written", clients), lat, total,
-				fmt.Sprintf("%d overwrites of the base by %d writers meanwhile", writes.Load(), writers)))
+				fmt.Sprintf("%d overwrites of the base by %d writers meanwhile", writes, writers)))
 			b.ReportMetric(float64(lat.pct(99).Microseconds())/1000, fmt.Sprintf("c%d-p99-ms", clients))
 		}
 	})

@@ -125,6 +125,19 @@ def crc64nvme(b):
     return (c ^ 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
 
 
+def listing(s3, bucket, **kw):
+    """Every key of bucket (list_objects_v2, all pages)."""
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, **kw):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    return keys
+
+
+def content(s3, bucket):
+    """key -> body of every object of bucket."""
+    return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in listing(s3, bucket)}
+
+
 def create_fork(s3, name, source):
     """Creates bucket name as a fork of source (X-Tigris-Fork-Source-Bucket)."""
 

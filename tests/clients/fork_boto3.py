@@ -13,7 +13,7 @@ import boto3
 import botocore
 
 import common
-from common import ENDPOINT, REGION, check, equal, error_code, expect_error, main
+from common import ENDPOINT, REGION, check, content, equal, error_code, expect_error, listing, main
 
 # The runner derives the bucket name from this file's name; "_" is not
 # allowed in bucket names.
@@ -59,17 +59,6 @@ def at_version(version):
     for op in ("GetObject", "HeadObject", "ListObjectsV2", "ListObjects"):
         with_headers(s3, op, {SNAPSHOT_VERSION: version})
     return s3
-
-
-def listing(s3, bucket, **kw):
-    keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, **kw):
-        keys += [o["Key"] for o in page.get("Contents", [])]
-    return keys
-
-
-def content(s3, bucket):
-    return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in listing(s3, bucket)}
 
 
 def base_objects(s3):

@@ -20,7 +20,7 @@ import botocore.awsrequest
 import botocore.session
 
 import common
-from common import ENDPOINT, REGION, check, equal, error_code, expect_error, main
+from common import ENDPOINT, REGION, check, content, equal, error_code, expect_error, listing, main
 
 BUCKET = common.BUCKET.replace("_", "-")
 common.BUCKET = BUCKET
@@ -61,17 +61,6 @@ def agent_client(fork):
         aws_access_key_id=fork["access_key_id"],
         aws_secret_access_key=fork["secret_access_key"],
     )
-
-
-def listing(s3, bucket, **kw):
-    keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, **kw):
-        keys += [o["Key"] for o in page.get("Contents", [])]
-    return keys
-
-
-def content(s3, bucket):
-    return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in listing(s3, bucket)}
 
 
 def base_and_forks(s3):
