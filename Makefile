@@ -105,7 +105,7 @@ fuzz:
 # table (docs/benchmarks.md says how to read and record them).
 bench:
 	$(GO) test -count=1 -timeout 60m -tags bench -run '^TestBench(Cluster)?$$' -bench . -benchtime 1x -v ./tests/bench/... | tee bench.out
-	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'ForkCreate' -benchtime 1x ./meta/ | tee -a bench.out
+	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'ForkCreate|Merge' -benchtime 1x ./meta/ | tee -a bench.out
 
 docker: build
 	docker build -t $(IMAGE) .
