@@ -38,6 +38,10 @@ import (
 // maxAdminBody caps admin request bodies.
 const maxAdminBody = 64 << 10
 
+// errAdminBodyTooLarge answers an admin body beyond maxAdminBody (declared
+// or read).
+var errAdminBodyTooLarge = ErrInvalidRequest.WithMessage("The request body is too large.")
+
 var errAdminNotFound = &APIError{"NotFound", "No such admin API endpoint.", http.StatusNotFound}
 
 // adminError is the JSON error body.
@@ -196,7 +200,7 @@ func (r *request) readJSON(v any) error {
 		return err
 	}
 	if len(data) > maxAdminBody {
-		return invalidRequest("The request body is too large.")
+		return errAdminBodyTooLarge
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil

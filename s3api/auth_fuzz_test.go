@@ -249,6 +249,7 @@ func TestWriteAuthFuzzCorpus(t *testing.T) {
 		"FuzzPresignQuery":       presignQuerySeeds(),
 		"FuzzCanonicalRequest":   canonicalRequestSeeds(),
 		"FuzzChunkedDecoder":     chunkedDecoderSeeds(),
+		"FuzzRequestHead":        requestHeadSeeds(),
 	} {
 		dir := filepath.Join("testdata", "fuzz", name)
 		if err := os.RemoveAll(dir); err != nil {

@@ -253,7 +253,7 @@ func (r *request) readXMLBody(cs *checksumReq) ([]byte, error) {
 		return nil, err
 	}
 	if len(data) > maxXMLBody {
-		return nil, ErrMalformedXML
+		return nil, errMaxMessageLength
 	}
 	if err := cs.verifyBytes(r, data); err != nil {
 		return nil, err

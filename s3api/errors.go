@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"strconv"
 
 	"github.com/forkstore/forkstore/gateway"
@@ -128,6 +129,10 @@ var errorTable = []errorRow{
 	{gateway.ErrInvalidMember, errInvalidMember},
 	{gateway.ErrInvalidLease, errInvalidLease},
 	{gateway.ErrInvalidForkCount, errInvalidForkCount},
+
+	// A body slower than MinBodyRate: the connection's read deadline
+	// passed (listener.go).
+	{os.ErrDeadlineExceeded, errRequestTimeout},
 
 	// The request's deadline passed, or the server is shutting down:
 	// clients retry a 503.

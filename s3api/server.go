@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/forkstore/forkstore/gateway"
 )
@@ -48,7 +49,8 @@ type Config struct {
 	// MaxHeaderBytes bounds the request line and headers (HTTP 431 as
 	// RequestHeaderSectionTooLarge beyond it).
 	MaxHeaderBytes int
-	// IdleTimeout closes keep-alive connections idle for that long.
+	// IdleTimeout is how long a connection may wait for a request's first
+	// byte: before its first request and between requests.
 	IdleTimeout time.Duration
 	// Metrics receives the request metrics; nil keeps them unregistered.
 	Metrics Metrics
@@ -63,6 +65,21 @@ type Config struct {
 	// SlowRequest is the duration past which a request is logged as slow
 	// (0: never).
 	SlowRequest time.Duration
+	// HeaderTimeout is how long a client may take from a request's first
+	// byte to the end of its head (request line and headers).
+	HeaderTimeout time.Duration
+	// MinBodyRate (bytes/s) is the slowest a body may move, in either
+	// direction, measured over every BodyRateWindow: a connection that
+	// moves less is closed (RequestTimeout when an answer can still be
+	// sent).
+	MinBodyRate    int64
+	BodyRateWindow time.Duration
+	// MaxConnections caps the open connections; 0 derives it from the
+	// open-file limit (DefaultMaxConnections).
+	MaxConnections int
+	// MaxObjectSize is the largest body a PutObject or UploadPart may
+	// declare; a larger one is refused before it is read.
+	MaxObjectSize int64
 }
 
 // DefaultConfig returns the front end's defaults.
@@ -73,7 +90,11 @@ func DefaultConfig() Config {
 		RequestTimeout: 30 * time.Second,
 		MinUploadRate:  1 << 20,
 		MaxHeaderBytes: 64 << 10,
-		IdleTimeout:    2 * time.Minute,
+		IdleTimeout:    60 * time.Second,
+		HeaderTimeout:  20 * time.Second,
+		MinBodyRate:    1 << 10,
+		BodyRateWindow: 60 * time.Second,
+		MaxObjectSize:  5 << 30,
 		SlowRequest:    10 * time.Second,
 	}
 }
@@ -107,6 +128,9 @@ type Server struct {
 
 	handlers map[Operation]handlerFunc
 	metrics  *requestMetrics
+
+	// ln is the listener Serve wraps around its net.Listener.
+	ln *listener
 }
 
 // handlerFunc is an operation's handler: it returns what to send, or an
@@ -149,6 +173,21 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = def.IdleTimeout
+	}
+	if cfg.HeaderTimeout <= 0 {
+		cfg.HeaderTimeout = def.HeaderTimeout
+	}
+	if cfg.MinBodyRate <= 0 {
+		cfg.MinBodyRate = def.MinBodyRate
+	}
+	if cfg.BodyRateWindow <= 0 {
+		cfg.BodyRateWindow = def.BodyRateWindow
+	}
+	if cfg.MaxObjectSize <= 0 {
+		cfg.MaxObjectSize = def.MaxObjectSize
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections(FDLimit())
 	}
 	s := &Server{cfg: cfg, svc: svc, log: logger, router: Router{Domains: cfg.Domains}}
 	s.router.Metrics = cfg.Metrics != nil && cfg.MetricsToken != ""
@@ -195,12 +234,21 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 		ServerHeader:              "forkstore",
 		DisableStartupMessage:     true,
 		DisableDefaultContentType: true,
-		// No ReadTimeout/WriteTimeout: fasthttp applies them to the whole
-		// streamed body. Deadlines are per request (context) instead.
-		IdleTimeout:    cfg.IdleTimeout,
+		// No ReadTimeout, WriteTimeout or IdleTimeout: fasthttp would
+		// apply them to whole streamed bodies and not before a
+		// connection's first request. Each connection of the listener
+		// keeps its own deadlines instead (listener.go), and each request
+		// has a context deadline.
 		ReadBufferSize: cfg.MaxHeaderBytes,
 		ErrorHandler:   s.frameworkError,
 	})
+	fs := s.app.Server()
+	fs.HeaderReceived = s.headerReceived
+	fs.ConnState = s.connState
+	// Errors about unparsable heads do not quote the client's bytes
+	// (they reach the log, and "timeout" in them would turn a 400 into
+	// a 408).
+	fs.SecureErrorLogMessage = true
 	s.app.Use(s.begin, s.recoverer, s.dispatch)
 	return s
 }
@@ -218,11 +266,18 @@ func (s *Server) Listen(addr string) error {
 }
 
 // Serve serves on ln until Shutdown, over TLS when Config.TLS is set.
+// Serve wraps the (TLS) listener (listener.go): failed accepts back off
+// instead of ending Serve, open connections are capped, and every
+// connection has deadlines.
 func (s *Server) Serve(ln net.Listener) error {
 	if s.cfg.TLS != nil {
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
-	return s.app.Listener(ln)
+	s.ln = newListener(ln, s.cfg, s.log)
+	s.log.Info("serving", "addr", ln.Addr().String(), "max_connections", s.cfg.MaxConnections,
+		"idle_timeout", s.cfg.IdleTimeout.String(), "header_timeout", s.cfg.HeaderTimeout.String(),
+		"min_body_rate", s.cfg.MinBodyRate, "body_rate_window", s.cfg.BodyRateWindow.String())
+	return s.app.Listener(s.ln)
 }
 
 // Shutdown stops accepting connections and waits for requests in flight
@@ -253,6 +308,12 @@ type request struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// early is the error of a request refused from its head (prepare);
+	// refused means its body was left unread (headerReceived), so the
+	// connection must close.
+	early   error
+	refused bool
 
 	// raw is the body as received; body/size/trailer are the decoded and
 	// verified payload after authentication.
@@ -302,12 +363,28 @@ func (s *Server) newID() string {
 	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
+// newRequest starts a request's state: its id and start time.
+func (s *Server) newRequest() *request {
+	return &request{s: s, id: s.newID(), start: time.Now(), status: http.StatusOK,
+		raw: &countingReader{r: http.NoBody}, rawLength: -1}
+}
+
 // begin is the first middleware: request id, common headers, and the
-// access line once everything below has run.
+// access line once everything below has run. The request's head was
+// handled in headerReceived; its body is readable from here.
 func (s *Server) begin(c *fiber.Ctx) error {
-	r := &request{s: s, c: c, id: s.newID(), start: time.Now(), status: http.StatusOK, inflight: true}
+	r := reqOf(c)
+	if r == nil {
+		r = s.newRequest()
+		c.Locals(localsKey{}, r)
+		r.early = s.prepare(r, c.Context())
+	}
+	r.c = c
+	if bs := c.Context().RequestBodyStream(); bs != nil {
+		r.raw.r = bs
+	}
+	r.inflight = true
 	s.metrics.inflight.Inc()
-	c.Locals(localsKey{}, r)
 	h := &c.Response().Header
 	h.Set("X-Amz-Request-Id", r.id)
 	h.Set("X-Amz-Id-2", s.hostID)
@@ -338,6 +415,9 @@ func (s *Server) finish(r *request) {
 		r.cancel()
 	}
 	s.discardBody(r)
+	if cn := connOf(r.c.Context().Conn()); cn != nil {
+		cn.responding()
+	}
 	r.status = r.c.Response().StatusCode()
 	if r.bytesOut == 0 && r.method != http.MethodHead {
 		r.bytesOut = int64(r.c.Response().Header.ContentLength())
@@ -366,32 +446,44 @@ func (r *request) bytesIn() int64 {
 // closed instead (as S3 does after an early error on a large upload).
 const maxDrain = 1 << 20
 
-// discardBody leaves the connection at the start of the next request.
+// discardBody leaves the connection at the start of the next request, or
+// closes it when too much of the body is left.
 func (s *Server) discardBody(r *request) {
-	if r.raw == nil || r.raw.eof {
+	switch {
+	case r.refused:
+		r.closeConn()
 		return
-	}
-	if !r.chunked && r.rawLength >= 0 && r.raw.n >= r.rawLength {
+	case r.raw == nil || r.raw.eof:
 		return
-	}
-	if !r.chunked && r.rawLength >= 0 && r.rawLength-r.raw.n > maxDrain {
-		r.c.Context().SetConnectionClose()
+	case !r.chunked && r.rawLength >= 0 && r.raw.n >= r.rawLength:
+		return
+	case !r.chunked && r.rawLength >= 0 && r.rawLength-r.raw.n > maxDrain:
+		r.closeConn()
 		return
 	}
 	n, err := io.CopyN(io.Discard, r.raw, maxDrain+1)
 	if (err != nil && err != io.EOF) || n > maxDrain {
-		r.c.Context().SetConnectionClose()
+		r.closeConn()
+	}
+}
+
+// closeConn closes the connection after the answer, gracefully: part of
+// the request may still be on its way (lingerClose).
+func (r *request) closeConn() {
+	fc := r.c.Context()
+	fc.SetConnectionClose()
+	if cn := connOf(fc.Conn()); cn != nil {
+		cn.linger = true
 	}
 }
 
 // dispatch parses, routes, authenticates and runs the handler.
 func (s *Server) dispatch(c *fiber.Ctx) error {
 	r := reqOf(c)
-	err := s.prepare(r)
 	r.ctx, r.cancel = context.WithTimeout(s.base, s.deadline(r))
 	c.SetUserContext(r.ctx)
-	if err != nil {
-		s.writeError(r, err)
+	if r.early != nil {
+		s.writeError(r, r.early)
 		return nil
 	}
 	h := s.handlers[r.route.Op]
@@ -407,98 +499,9 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 	return nil
 }
 
-// prepare does everything a request's head decides: parse, route,
-// authenticate (the body is verified as it is read), and the checks that
-// need no body.
-func (s *Server) prepare(r *request) error {
-	if err := s.parse(r); err != nil {
-		return err
-	}
-	signedHeader := r.header
-	qh, err := r.queryHeaders()
-	if err != nil {
-		return err
-	}
-	if qh != nil {
-		r.header = qh
-	}
-	r.route = s.router.Route(r.method, r.host, r.path, r.query, r.header)
-	switch r.route.Op {
-	case OpHealthLive, OpHealthReady, OpMetrics:
-	case OpPeer:
-		body, err := s.svc.VerifyPeer(r.method, r.rawURI(), r.header.Get)
-		if err != nil {
-			return err
-		}
-		r.peerBody = body
-	default:
-		res, err := s.auth.Authenticate(&AuthRequest{
-			Method: r.method, Host: r.host, RawPath: r.rawPath, RawQuery: r.rawQuery,
-			Header: signedHeader, Body: r.raw, ContentLength: r.authLength(),
-		})
-		if err != nil {
-			return err
-		}
-		r.auth = res
-		ctx, cancel := context.WithTimeout(s.base, s.cfg.RequestTimeout)
-		p, ok := s.principal(ctx, res.AccessKey)
-		cancel()
-		if !ok {
-			// Deleted or expired since its secret was looked up.
-			return ErrInvalidAccessKeyID
-		}
-		r.principal = p
-		if err := s.authorizeRequest(r); err != nil {
-			return err
-		}
-	}
-	if readOnlyOps[r.route.Op] && r.header.Get(hdrSnapshotVersion) != "" {
-		return errSnapshotReadOnly
-	}
-	return nil
-}
-
-// queryHeaders returns the request's headers with the X-Tigris-* and
-// X-Forkstore-* query parameters added as headers (and removed from the
-// query), or nil when there are none. SigV4 signs the whole query, so a
-// presigned URL can carry them where a browser cannot add headers; SigV2
-// signs only sub-resources, so there they are refused, as an unsigned
-// header would be. A parameter also given as a header is ambiguous.
-func (r *request) queryHeaders() (http.Header, error) {
-	var h http.Header
-	for k, vs := range r.query {
-		if !mustSign(k) || hasPrefixFold(k, "x-amz-") {
-			continue
-		}
-		if !r.sigV4() {
-			return nil, ErrHeadersNotSigned.WithMessage(ErrHeadersNotSigned.Message + ": " + strings.ToLower(k) +
-				" (a query parameter: only Signature Version 4 signs the whole query)")
-		}
-		if h == nil {
-			h = r.header.Clone()
-		}
-		ck := http.CanonicalHeaderKey(k)
-		if _, dup := h[ck]; dup || len(vs) != 1 {
-			return nil, invalidArg(ck+" is given more than once (as a header or a query parameter).", ck, vs[0])
-		}
-		h[ck] = vs
-		delete(r.query, k)
-	}
-	return h, nil
-}
-
-// sigV4 reports whether the request claims a SigV4 signature (header or
-// presigned); Authenticate decides whether it holds.
-func (r *request) sigV4() bool {
-	if strings.HasPrefix(strings.TrimLeft(r.header.Get(headerAuthorization), " \t"), signV4Algorithm) {
-		return true
-	}
-	return r.query.Has("X-Amz-Algorithm") || r.query.Has("X-Amz-Credential") || r.query.Has("X-Amz-Signature")
-}
-
-// parse fills r from the raw request, copying every string.
-func (s *Server) parse(r *request) error {
-	fc := r.c.Context()
+// parse fills r from the raw request head, copying every string. The
+// body is not readable yet (begin attaches it to r.raw).
+func (s *Server) parse(r *request, fc *fasthttp.RequestCtx) error {
 	r.method = string(fc.Method())
 	r.host = string(fc.Request.Header.Host())
 	if r.host == "" {
@@ -530,11 +533,6 @@ func (s *Server) parse(r *request) error {
 	case cl >= 0 && r.header.Get("Content-Length") != "":
 		r.rawLength = int64(cl)
 	}
-	var body io.Reader = http.NoBody
-	if bs := fc.RequestBodyStream(); bs != nil {
-		body = bs
-	}
-	r.raw = &countingReader{r: body}
 
 	path, err := url.PathUnescape(r.rawPath)
 	if err != nil || !strings.HasPrefix(path, "/") {
@@ -725,12 +723,30 @@ const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 // S3 XML. It also logs the access line for requests that never reached
 // begin.
 func (s *Server) frameworkError(c *fiber.Ctx, err error) error {
+	cn := connOf(c.Context().Conn())
+	if cn != nil && cn.waiting() {
+		// Nothing of a request arrived: the connection was idle past
+		// IdleTimeout, or was closed to make room. Nobody asked, so
+		// nothing is answered or logged.
+		cn.silent = true
+		return nil
+	}
+	if cn != nil {
+		// fasthttp closes the connection after this answer; part of
+		// the request may be unread.
+		cn.linger = true
+	}
 	r := reqOf(c)
-	fresh := r == nil
+	if r == nil {
+		r = s.newRequest()
+	}
+	fresh := r.c == nil
 	if fresh {
-		r = &request{s: s, c: c, id: s.newID(), start: time.Now()}
-		r.method = string(c.Context().Method())
-		r.path = string(c.Context().Path())
+		r.c = c
+		if r.method == "" {
+			r.method = string(c.Context().Method())
+			r.path = string(c.Context().Path())
+		}
 		r.set("X-Amz-Request-Id", r.id)
 		r.set("X-Amz-Id-2", s.hostID)
 	}

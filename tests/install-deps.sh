@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests drive, from Debian's packages, when it is
-# missing: the aws CLI v2 (package awscli) and boto3 (python3-boto3).
+# missing: the aws CLI v2 (package awscli), boto3 (python3-boto3) and
+# prlimit (util-linux, for the open-file limit tests).
 # A v1 CLI from pip, if present, is used as well by the tests.
 set -euo pipefail
 
@@ -10,6 +11,9 @@ if [ ! -x /usr/bin/aws ] && ! (aws --version 2>&1 | grep -q '^aws-cli/2'); then
 fi
 if ! python3 -c 'import boto3' >/dev/null 2>&1; then
   need+=(python3-boto3)
+fi
+if ! command -v prlimit >/dev/null 2>&1; then
+  need+=(util-linux)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

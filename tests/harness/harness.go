@@ -110,8 +110,11 @@ type Options struct {
 	// server's certificate (the harness's readiness checks, HTTPClient).
 	TLSCert, TLSKey string
 	CAPEM           []byte
-	ReadyTimeout    time.Duration
-	StopTimeout     time.Duration
+	// Prefix runs the server through a command that execs it (same
+	// pid), e.g. {"prlimit", "--nofile=512:512", "--"}.
+	Prefix       []string
+	ReadyTimeout time.Duration
+	StopTimeout  time.Duration
 
 	// S3Addr and RaftAddr, when set, are the listen addresses (a cluster
 	// needs every member's address before any member starts); otherwise
@@ -158,6 +161,10 @@ func WithEnv(kv ...string) Option { return func(o *Options) { o.Env = append(o.E
 func WithTLS(certFile, keyFile string, caPEM []byte) Option {
 	return func(o *Options) { o.TLSCert, o.TLSKey, o.CAPEM = certFile, keyFile, caPEM }
 }
+
+// WithPrefix runs the server through a command that execs it, such as
+// prlimit.
+func WithPrefix(cmd ...string) Option { return func(o *Options) { o.Prefix = cmd } }
 
 // WithReadyTimeout sets how long Start waits for /health/ready.
 func WithReadyTimeout(d time.Duration) Option { return func(o *Options) { o.ReadyTimeout = d } }
@@ -355,7 +362,8 @@ func (s *Server) start() {
 	}
 	s.starts++
 	fmt.Fprintf(f, "=== harness: start #%d: %s %s\n", s.starts, s.bin, strings.Join(s.args(), " "))
-	cmd := exec.Command(s.bin, s.args()...)
+	argv := append(append(append([]string(nil), s.opts.Prefix...), s.bin), s.args()...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(cleanEnv(os.Environ()),
 		"FORKSTORE_ROOT_USER="+s.opts.User,
 		"FORKSTORE_ROOT_PASSWORD="+s.opts.Password,

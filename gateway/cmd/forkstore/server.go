@@ -37,6 +37,7 @@ type serverFlags struct {
 	accessLog                                                          bool
 	slowRequest                                                        time.Duration
 	cluster                                                            clusterFlags
+	conn                                                               connFlags
 }
 
 const serverLong = `Run a forkstore node: the S3 API and the admin API on --s3-addr, Raft on
@@ -86,6 +87,7 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.tlsCert, "tls-cert", "", "PEM certificate chain of this node: serve S3 and the admin API over HTTPS (reloaded on SIGHUP)")
 	envString(a, fs, &f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.cluster.define(a, fs)
+	addConnFlags(a, fs, &f.conn)
 	return cmd
 }
 
@@ -168,6 +170,10 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 			return usagef("FORKSTORE_LEASE_CLOCK_OFFSET: %w", err)
 		}
 	}
+	scfg := s3api.DefaultConfig()
+	if err := f.conn.apply(&scfg); err != nil {
+		return err
+	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
@@ -209,6 +215,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 
+	raiseFDLimit(logger)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -235,8 +242,8 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 		return err
 	}
 	metricsToken := a.env("FORKSTORE_METRICS_TOKEN")
-	scfg := s3api.DefaultConfig()
 	scfg.Addr = f.s3Addr
+	scfg.MaxObjectSize = cfg.MaxObjectSize
 	scfg.Region = cfg.Region
 	scfg.Domains = doms
 	scfg.Metrics = reg
