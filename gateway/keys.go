@@ -86,11 +86,15 @@ func (c *keyCache) warnOnce(id string) bool {
 // maxCachedKeys bounds the cache; past it, the cache starts over.
 const maxCachedKeys = 100000
 
-// reset empties the cache for generation gen if gen is newer.
+// reset empties the cache for generation gen if gen is newer. The node
+// calls it from watchKeys with its replica's generation, and right after
+// a command of its own that changed keys or leases (with that command's
+// version, which is the new generation), so that the request after it on
+// this node already sees the change.
 func (c *keyCache) reset(gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen {
+	if gen > c.gen {
 		c.gen, c.entries, c.warned = gen, nil, nil
 	}
 }
@@ -344,6 +348,7 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*NewKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.node.keys.reset(res.Version)
 	return &NewKey{Key: res.Keys[0], Secret: secret}, nil
 }
 
@@ -376,7 +381,10 @@ func (s *Service) ListKeys(ctx context.Context, bucket string) ([]KeyInfo, error
 
 // DeleteKey deletes a scoped key.
 func (s *Service) DeleteKey(ctx context.Context, id string) error {
-	_, err := s.propose(ctx, &meta.DeleteKey{ID: id})
+	res, err := s.propose(ctx, &meta.DeleteKey{ID: id})
+	if err == nil {
+		s.node.keys.reset(res.Version)
+	}
 	return err
 }
 

@@ -101,6 +101,9 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 	if err != nil {
 		return nil, err
 	}
+	if in.WithKeys || in.Grant != "" || in.TTL != 0 {
+		s.node.keys.reset(res.Version)
+	}
 	out := &ForkBatch{}
 	for i, b := range res.Buckets {
 		g := ForkGrant{Bucket: b}
@@ -128,6 +131,7 @@ func (s *Service) RenewFork(ctx context.Context, name string, ttl time.Duration)
 	if err != nil {
 		return nil, err
 	}
+	s.node.keys.reset(res.Version)
 	return res.Bucket, nil
 }
 
@@ -160,6 +164,9 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 	res, err := s.propose(ctx, &meta.MergeFork{Fork: in.Fork, Strategy: in.Strategy, DeleteFork: in.DeleteFork})
 	if res == nil {
 		return nil, 0, err
+	}
+	if err == nil && in.DeleteFork {
+		s.node.keys.reset(res.Version)
 	}
 	return res.Merge, res.Version, err
 }

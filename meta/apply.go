@@ -566,6 +566,10 @@ func (a *applier) retireBucket(b *Bucket) error {
 	if err := a.forgetBucket(b); err != nil {
 		return err
 	}
+	// Nodes drop their cached keys (a key may name this bucket's name).
+	if err := a.bumpKeys(); err != nil {
+		return err
+	}
 	c := *b
 	c.State = BucketRetained
 	if err := a.putBucket(&c); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // admin sends a signed admin API request with a JSON body and decodes the
@@ -132,6 +133,35 @@ func TestLiveScopedKeys(t *testing.T) {
 		if st := do(c.method, c.target, c.body); st != 403 {
 			t.Fatalf("%s %s by a scoped key: %d, want 403", c.method, c.target, st)
 		}
+	}
+
+	// SigV2 presigned URLs (boto3's default form for us-east-1) with the
+	// scoped key: its bucket only.
+	for bucket, want := range map[string]int{"mine": 200, "other": 403} {
+		req, _ := http.NewRequest("GET", "http://"+ls.addr+"/"+bucket+"/logs/a", nil)
+		req = signer.PreSignV2(*req, k.AccessKeyID, k.SecretAccessKey, 3600, false)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("SigV2 presigned GET of %s: %d, want %d", bucket, resp.StatusCode, want)
+		}
+	}
+
+	// A writable key may fork its bucket, and may then use the fork.
+	if resp := ls.rawAs(t, k, "PUT", "/mine-sub", nil, map[string]string{"X-Tigris-Fork-Source-Bucket": "mine"}); resp.StatusCode != 200 {
+		t.Fatalf("fork by a scoped key: %d", resp.StatusCode)
+	}
+	if got, err := get(t, mc, "mine-sub", "x"); err != nil || got != "agent" {
+		t.Fatalf("the key's own fork: %q %v", got, err)
+	}
+	if resp := ls.rawAs(t, k, "PUT", "/other-sub", nil, map[string]string{"X-Tigris-Fork-Source-Bucket": "other"}); resp.StatusCode != 403 {
+		t.Fatalf("fork of a bucket outside the scope: %d", resp.StatusCode)
+	}
+	if buckets, err := mc.ListBuckets(ctx); err != nil || len(buckets) != 2 {
+		t.Fatalf("ListBuckets after the fork: %+v %v", buckets, err)
 	}
 
 	// Read-only and prefix keys.
