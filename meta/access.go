@@ -2,6 +2,7 @@ package meta
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 )
@@ -388,8 +389,26 @@ func (a *applier) forgetBucket(b *Bucket) error {
 	if err := a.setLease(b.ID, 0); err != nil {
 		return err
 	}
+	// Merge points of forks into this bucket: the forks' own versions
+	// those points kept may go too.
+	var forks []uint64
+	it = txnKeysOnly(a.txn, keyMergePointsOf(b.ID))
+	for it.Rewind(); it.Valid(); it.Next() {
+		if k := it.Item().Key(); len(k) == 25 {
+			forks = append(forks, binary.BigEndian.Uint64(k[9:17]))
+		}
+	}
+	it.Close()
 	if _, err := a.delPrefix(keyMergePointsOf(b.ID)); err != nil {
 		return err
+	}
+	for i, f := range forks {
+		if i > 0 && f == forks[i-1] {
+			continue
+		}
+		if err := a.markPending(f); err != nil {
+			return err
+		}
 	}
 	if b.Parent == nil {
 		return nil
