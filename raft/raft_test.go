@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,13 +23,17 @@ const testShard = 7
 
 // counterSM is a tiny on-disk state machine: a counter and the applied
 // index, persisted to one file after every batch. Each command adds its
-// first byte to the counter; the Result is the new value.
+// first byte to the counter; the Result is the new value. A command may
+// carry an 8-byte id after that byte: Propose may apply a command twice
+// (it proposes again when its fate is unknown), so, like meta's request
+// ids, an id already applied returns its first result and changes nothing.
 type counterSM struct {
 	path string
 
 	mu    sync.Mutex
 	index uint64
 	count uint64
+	seen  map[uint64]uint64 // command id -> result
 }
 
 var _ sm.IOnDiskStateMachine = (*counterSM)(nil)
@@ -49,20 +54,39 @@ func (c *counterSM) Open(<-chan struct{}) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(b) != 16 {
-		return 0, fmt.Errorf("counter: corrupt state file (%d bytes)", len(b))
+	if err := c.decode(b); err != nil {
+		return 0, err
 	}
-	c.index = binary.BigEndian.Uint64(b)
-	c.count = binary.BigEndian.Uint64(b[8:])
 	return c.index, nil
 }
 
+// encode is the state: index, count, then (id, result) pairs.
+func (c *counterSM) encode() []byte {
+	b := binary.BigEndian.AppendUint64(nil, c.index)
+	b = binary.BigEndian.AppendUint64(b, c.count)
+	for id, v := range c.seen {
+		b = binary.BigEndian.AppendUint64(b, id)
+		b = binary.BigEndian.AppendUint64(b, v)
+	}
+	return b
+}
+
+func (c *counterSM) decode(b []byte) error {
+	if len(b) < 16 || len(b)%16 != 0 {
+		return fmt.Errorf("counter: corrupt state (%d bytes)", len(b))
+	}
+	c.index = binary.BigEndian.Uint64(b)
+	c.count = binary.BigEndian.Uint64(b[8:])
+	c.seen = map[uint64]uint64{}
+	for p := b[16:]; len(p) > 0; p = p[16:] {
+		c.seen[binary.BigEndian.Uint64(p)] = binary.BigEndian.Uint64(p[8:])
+	}
+	return nil
+}
+
 func (c *counterSM) persist() error {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:], c.index)
-	binary.BigEndian.PutUint64(b[8:], c.count)
 	tmp := c.path + ".tmp"
-	if err := os.WriteFile(tmp, b[:], 0o644); err != nil {
+	if err := os.WriteFile(tmp, c.encode(), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, c.path)
@@ -75,10 +99,21 @@ func (c *counterSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		if e.Index <= c.index {
 			panic(fmt.Sprintf("counter: index went backwards: %d after %d", e.Index, c.index))
 		}
-		if len(e.Cmd) > 0 {
+		c.index = e.Index
+		if len(e.Cmd) == 9 {
+			id := binary.BigEndian.Uint64(e.Cmd[1:])
+			if v, ok := c.seen[id]; ok {
+				entries[i].Result = sm.Result{Value: v}
+				continue
+			}
+			if c.seen == nil {
+				c.seen = map[uint64]uint64{}
+			}
+			c.count += uint64(e.Cmd[0])
+			c.seen[id] = c.count
+		} else if len(e.Cmd) > 0 {
 			c.count += uint64(e.Cmd[0])
 		}
-		c.index = e.Index
 		entries[i].Result = sm.Result{Value: c.count}
 	}
 	return entries, c.persist()
@@ -98,27 +133,24 @@ func (c *counterSM) Sync() error { return nil }
 func (c *counterSM) PrepareSnapshot() (any, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return [2]uint64{c.index, c.count}, nil
+	return c.encode(), nil
 }
 
 func (c *counterSM) SaveSnapshot(ctx any, w io.Writer, _ <-chan struct{}) error {
-	s := ctx.([2]uint64)
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:], s[0])
-	binary.BigEndian.PutUint64(b[8:], s[1])
-	_, err := w.Write(b[:])
+	_, err := w.Write(ctx.([]byte))
 	return err
 }
 
 func (c *counterSM) RecoverFromSnapshot(r io.Reader, _ <-chan struct{}) error {
-	var b [16]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
+	b, err := io.ReadAll(r)
+	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.index = binary.BigEndian.Uint64(b[:])
-	c.count = binary.BigEndian.Uint64(b[8:])
+	if err := c.decode(b); err != nil {
+		return err
+	}
 	return c.persist()
 }
 
@@ -200,11 +232,15 @@ func waitReady(t *testing.T, h *Host) {
 	}
 }
 
+// proposalIDs numbers the test's proposals.
+var proposalIDs atomic.Uint64
+
 func propose(t *testing.T, h *Host, delta byte) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	res, err := h.Propose(ctx, testShard, []byte{delta})
+	// A fresh id per call: a retried proposal applies once.
+	res, err := h.Propose(ctx, testShard, binary.BigEndian.AppendUint64([]byte{delta}, proposalIDs.Add(1)))
 	if err != nil {
 		t.Fatalf("propose on %d: %v", h.ReplicaID(), err)
 	}
