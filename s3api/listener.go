@@ -177,7 +177,7 @@ func (l *listener) longestWaitingLocked() *conn {
 	var victim *conn
 	var oldest int64
 	for c := range l.conns {
-		if c.phase.Load() != phaseHead || c.gotByte.Load() {
+		if !c.waiting() {
 			continue
 		}
 		if t := c.since.Load(); victim == nil || t < oldest {
@@ -194,19 +194,33 @@ var slowDown = func() []byte {
 		"Retry-After: 1\r\nConnection: close\r\nContent-Length: " + itoa(int64(len(body))) + "\r\n\r\n" + body)
 }()
 
-// reject answers nc 503 SlowDown and closes it.
+// reject answers nc 503 SlowDown and closes it, on a goroutine of its own
+// (over TLS the answer needs a handshake): the accept loop never waits
+// for a client. Beyond maxRejecting at once, nc is closed without answer.
 func (l *listener) reject(nc net.Conn) {
-	_ = nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	_, _ = nc.Write(slowDown)
 	if l.rejecting.Add(1) > maxRejecting {
 		l.rejecting.Add(-1)
-		nc.Close()
+		_ = rawConn(nc).Close()
 		return
 	}
 	go func() {
 		defer l.rejecting.Add(-1)
+		_ = nc.SetDeadline(time.Now().Add(time.Second))
+		if _, err := nc.Write(slowDown); err != nil {
+			_ = rawConn(nc).Close()
+			return
+		}
 		lingerClose(nc, lingerTimeout)
 	}()
+}
+
+// rawConn returns the TCP connection under a TLS one: closing it sends no
+// TLS alert, which could wait on the client.
+func rawConn(nc net.Conn) net.Conn {
+	if tc, ok := nc.(*tls.Conn); ok {
+		return tc.NetConn()
+	}
+	return nc
 }
 
 // Close stops accepting and closes the connections waiting for a request
@@ -217,7 +231,7 @@ func (l *listener) Close() error {
 	l.closed = true
 	var waiting []*conn
 	for c := range l.conns {
-		if c.phase.Load() == phaseHead && !c.gotByte.Load() {
+		if c.waiting() {
 			waiting = append(waiting, c)
 		}
 	}
@@ -298,14 +312,12 @@ func (c *conn) startHead() {
 }
 
 // startBody begins a request's body, once its head is read
-// (HeaderReceived).
+// (HeaderReceived). Its read deadline is set at the body's first read: a
+// request without a body costs none.
 func (c *conn) startBody() {
-	now := time.Now()
 	c.wrate.armed = false
-	c.since.Store(now.UnixNano())
+	c.rate.armed = false
 	c.phase.Store(phaseBody)
-	c.rate.arm(now)
-	c.setReadDeadline(now.Add(c.l.lim.window))
 }
 
 // responding is called when a handler is done: the write deadline is set
@@ -338,13 +350,22 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 		n, err := c.Conn.Read(p)
 		if n > 0 {
+			c.head.scan(p[:n])
 			if !c.gotByte.Load() {
 				c.gotByte.Store(true)
-				c.setReadDeadline(time.Now().Add(c.l.lim.header))
+				// A head that arrived whole needs no deadline for
+				// its rest (the usual case).
+				if !c.head.ended {
+					c.setReadDeadline(time.Now().Add(c.l.lim.header))
+				}
 			}
-			c.head.scan(p[:n])
 		}
 		return n, err
+	}
+	if !c.rate.armed {
+		now := time.Now()
+		c.rate.arm(now)
+		c.setReadDeadline(now.Add(c.l.lim.window))
 	}
 	for {
 		n, err := c.Conn.Read(p)
@@ -451,11 +472,7 @@ func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
 		c.l.remove(c)
 		if c.abort {
-			raw := c.Conn
-			if tc, ok := raw.(*tls.Conn); ok {
-				raw = tc.NetConn()
-			}
-			if tc, ok := raw.(interface{ SetLinger(int) error }); ok {
+			if tc, ok := rawConn(c.Conn).(interface{ SetLinger(int) error }); ok {
 				_ = tc.SetLinger(0)
 			}
 		} else if c.linger && !c.evicted.Load() {
@@ -471,7 +488,7 @@ func (c *conn) Close() error {
 // goroutine: its reader gets an error and fasthttp closes it silently.
 func (c *conn) evict() {
 	c.evicted.Store(true)
-	_ = c.Conn.Close()
+	_ = rawConn(c.Conn).Close()
 }
 
 // waiting reports whether nothing of the current request has arrived.

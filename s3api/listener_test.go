@@ -3,7 +3,6 @@ package s3api
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +20,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/forkstore/forkstore/gateway"
-	"github.com/forkstore/forkstore/gateway/gatewaytest"
 )
 
 // TestHeadScanner: the end of a request head is found across reads,
@@ -176,33 +174,11 @@ func TestHeaderReceivedCtx(t *testing.T) {
 // with cfg changed by mutate and a bucket "bkt".
 func liveTransportServer(t *testing.T, mutate func(*Config)) (*Server, string) {
 	t.Helper()
-	node := gatewaytest.NewNode(t, gatewaytest.Config(t))
-	cfg := DefaultConfig()
-	cfg.Region = testRegion
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	s := New(cfg, node.Service(), slog.New(slog.NewTextHandler(&logSink{t: t}, nil)))
-	s.auth.Secret = func(k string) (string, bool) { return testSecretKey, k == testAccessKey }
-	s.principal = func(_ context.Context, k string) (*gateway.Principal, bool) {
-		return &gateway.Principal{AccessKey: k, Root: true}, k == testAccessKey
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
-	ls := &liveServer{s: s, node: node, addr: ln.Addr().String()}
-	ls.mc = newLiveServerClient(t, ls, func(*minio.Options) {})
+	ls := newLiveServerConfig(t, mutate)
 	if err := ls.mc.MakeBucket(t.Context(), "bkt", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	return s, ls.addr
+	return ls.s, ls.addr
 }
 
 // TestExpectContinueUpload: a PutObject with Expect: 100-continue that

@@ -38,11 +38,20 @@ type liveServer struct {
 
 func newLiveServer(t *testing.T, domains ...string) *liveServer {
 	t.Helper()
+	return newLiveServerConfig(t, func(cfg *Config) { cfg.Domains = domains })
+}
+
+// newLiveServerConfig is newLiveServer with the front end's Config
+// changed by mutate.
+func newLiveServerConfig(t *testing.T, mutate func(*Config)) *liveServer {
+	t.Helper()
 	node := gatewaytest.NewNode(t, gatewaytest.Config(t))
 	sink := &logSink{t: t}
 	cfg := DefaultConfig()
 	cfg.Region = testRegion
-	cfg.Domains = domains
+	if mutate != nil {
+		mutate(&cfg)
+	}
 	s := New(cfg, node.Service(), slog.New(slog.NewTextHandler(sink, nil)))
 	svc := node.Service()
 	s.auth.Secret = func(k string) (string, bool) {

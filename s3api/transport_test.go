@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +23,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/gateway/certs/certstest"
 )
 
 // Hostile clients on the wire: what reaches the server's port before any
@@ -423,5 +426,46 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 			t.Fatalf("%s: not reached within %v", what, within)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTLSConnectionLimits: over TLS the limits hold the same way (the
+// listener wraps the TLS connections): a client that never sends its
+// ClientHello is closed after IdleTimeout, one stuck in its handshake
+// makes room at the cap, and requests are served as TLS requests.
+func TestTLSConnectionLimits(t *testing.T) {
+	ca := certstest.NewCA(t, "limits CA")
+	issued := ca.Issue(t, "127.0.0.1")
+	cert, err := tls.X509KeyPair(issued.CertPEM, issued.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, addr, _ := servedTestServer(t, func(c *Config) {
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		c.IdleTimeout = 500 * time.Millisecond
+		c.MaxConnections = 2
+	}, nil)
+	sawTLS := make(chan bool, 1)
+	s.handlers[OpHealthLive] = func(r *request) (*response, error) {
+		sawTLS <- r.c.Context().IsTLS()
+		return &response{}, nil
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+
+	// Two connections that never start their handshake fill the cap; a
+	// real client still gets in, and is seen as TLS.
+	silent := []*bufio.Reader{bufio.NewReader(dial(t, addr)), bufio.NewReader(dial(t, addr))}
+	resp, err := client.Get("https://" + addr + "/health/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !<-sawTLS {
+		t.Fatalf("status %d over TLS", resp.StatusCode)
+	}
+	for _, br := range silent {
+		wantClosed(t, br, 10*time.Second)
 	}
 }
