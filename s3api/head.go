@@ -54,12 +54,13 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 			}
 		}()
 		if err := checkFraming(h.RawHeaders()); err != nil {
-			r.early = err
+			// Where the body ends is unknown: never read on.
+			r.early, r.refused = err, true
 			return
 		}
 		r.early = s.prepare(r, fc)
 	}()
-	if r.early != nil && (h.ContentLength() > 0 || h.ContentLength() == -1) {
+	if r.refused || r.early != nil && (h.ContentLength() > 0 || h.ContentLength() == -1) {
 		// Leave the body unread: no 100 Continue, nothing read before
 		// the handler answers; the connection cannot be reused.
 		r.refused = true

@@ -242,6 +242,7 @@ func TestConflictingFraming(t *testing.T) {
 	}{
 		{"differing Content-Length", "Content-Length: 5\r\nContent-Length: 6\r\n", 400},
 		{"differing Content-Length, other order", "Content-Length: 6\r\nContent-Length: 5\r\n", 400},
+		{"differing Content-Length, the last 0", "Content-Length: 5\r\nContent-Length: 0\r\n", 400},
 		{"Content-Length and chunked", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", 400},
 		{"chunked and Content-Length", "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400},
 		{"two Transfer-Encoding lines", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", 400},
