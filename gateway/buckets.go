@@ -78,7 +78,8 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 		}
 		return &batch.Forks[0].Bucket, nil
 	}
-	cmd := &meta.CreateBucket{Name: in.Name, Region: region, ForkSource: in.ForkSource, MaxForkDepth: s.node.cfg.Meta.MaxForkDepth}
+	cmd := &meta.CreateBucket{Name: in.Name, Region: region, ForkSource: in.ForkSource, MaxForkDepth: s.node.cfg.Meta.MaxForkDepth,
+		Ownership: in.Ownership, ACL: in.ACL}
 	if in.ForkSource != "" && in.ForkSnapshot != "" {
 		if v, ok := parseVersion(in.ForkSnapshot); ok {
 			cmd.ForkVersion = v
@@ -186,6 +187,49 @@ func (s *Service) DeleteBucket(ctx context.Context, name string) error {
 func (s *Service) SetVersioning(ctx context.Context, bucket string, v meta.Versioning) error {
 	_, err := s.propose(ctx, &meta.SetVersioning{Bucket: bucket, Status: v})
 	return err
+}
+
+// BucketAccessInput changes a bucket's ownership controls and/or ACL.
+type BucketAccessInput struct {
+	SetOwnership bool
+	Ownership    meta.Ownership
+	SetACL       bool
+	ACL          string
+}
+
+// SetBucketAccess changes a bucket's ownership controls and/or its ACL
+// (meta.ErrACLNotSupported, meta.ErrInvalidBucketACL when they conflict).
+func (s *Service) SetBucketAccess(ctx context.Context, bucket string, in BucketAccessInput) error {
+	_, err := s.propose(ctx, &meta.SetBucketAccess{Bucket: bucket, SetOwnership: in.SetOwnership,
+		Ownership: in.Ownership, SetACL: in.SetACL, ACL: in.ACL})
+	return err
+}
+
+// ObjectAccess reads, in one read, a live bucket (with its ownership and
+// ACL) and, when in.Key is set, the object version in.VersionID names as
+// HeadObject does (with its ACL as of in.At). The bucket comes back with
+// the object's error (meta.ErrNoSuchKey, ...); it is nil only with the
+// bucket's error.
+func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bucket, *meta.Object, error) {
+	if !ValidBucketName(in.Bucket) {
+		return nil, nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, in.Bucket)
+	}
+	var (
+		b *meta.Bucket
+		o *meta.Object
+	)
+	_, err := s.read(ctx, func(r *meta.Reader) (any, error) {
+		var err error
+		if b, err = r.Bucket(in.Bucket); err != nil || in.Key == "" {
+			return nil, err
+		}
+		if err := checkKey(in.Key); err != nil {
+			return nil, err
+		}
+		o, err = r.GetObject(in.Bucket, in.Key, in.VersionID, in.At)
+		return nil, err
+	})
+	return b, o, err
 }
 
 // Lineage returns a bucket's parent, snapshots and forks.

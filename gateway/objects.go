@@ -216,6 +216,7 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 	if in.ReplaceTags {
 		obj.Tags = in.Tags
 	}
+	obj.ACL = in.ACL
 	obj.Key = in.DstKey
 	obj.Size = src.Size
 	obj.ETag = src.ETag

@@ -22,6 +22,10 @@ type CreateBucketInput struct {
 	TTL time.Duration
 	// Grant is a scoped key that may use the new fork ("" none).
 	Grant string
+	// Ownership and ACL (a canned ACL, "" is private) are a new bucket's
+	// access settings; a fork takes its source's.
+	Ownership meta.Ownership
+	ACL       string
 }
 
 // PutObjectInput is a PutObject (or the data of an UploadPart).
@@ -78,6 +82,9 @@ type CopyObjectInput struct {
 	// REPLACE); otherwise the source's tags are copied.
 	ReplaceTags bool
 	Tags        map[string]string
+	// ACL is the copy's canned ACL ("" is private); as on S3, the
+	// source's ACL is never copied.
+	ACL string
 	// ChecksumAlgorithm, when set and different from the source's, makes
 	// the copy store a fresh full-object checksum of that algorithm
 	// (x-amz-checksum-algorithm), computed by reading the source once.
@@ -140,6 +147,15 @@ type Service struct {
 
 // Region is the region the node reports.
 func (s *Service) Region() string { return s.node.cfg.Region }
+
+// Owner returns the access key of the account that owns every bucket:
+// the root user ("" for a Service without a node).
+func (s *Service) Owner() string {
+	if s.node == nil {
+		return ""
+	}
+	return s.node.cfg.RootUser
+}
 
 // Ready reports whether the node can serve requests now.
 func (s *Service) Ready(ctx context.Context) error { return s.node.Ready(ctx) }

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 
 	"github.com/dgraph-io/badger/v4"
@@ -158,7 +159,17 @@ func (a *applier) annotateObject(c *AnnotateObject) (*Result, error) {
 		next.tags = c.Tags
 	}
 	if c.SetACL {
+		if err := checkACL(b, c.ACL); err != nil {
+			return nil, err
+		}
 		next.acl = c.ACL
+	}
+	out := &Object{Key: o.Key, Version: o.Version, Null: o.Null, Tags: next.tags, ACL: next.acl}
+	if maps.Equal(next.tags, o.Tags) && next.acl == o.ACL {
+		// Nothing changes (s3cmd sets the ACL it just read after every
+		// copy): no annotation, so reads of buckets that never change a
+		// tag or an ACL stay at one lookup of the annotated marker.
+		return &Result{Object: out}, nil
 	}
 	// The annotation this one replaces in b's layer, if any.
 	prev, prevStamp, err := a.newestStamp(b.ID, c.Key, o.Version)
@@ -182,7 +193,6 @@ func (a *applier) annotateObject(c *AnnotateObject) (*Result, error) {
 			}
 		}
 	}
-	out := &Object{Key: o.Key, Version: o.Version, Null: o.Null, Tags: next.tags, ACL: next.acl}
 	return &Result{Object: out}, nil
 }
 

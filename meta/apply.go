@@ -273,6 +273,8 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.expireLeases(c)
 	case *CreateForks, *MergeFork:
 		// Applied in steps (steps.go), never here.
+	case *SetBucketAccess:
+		return a.setBucketAccess(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -361,15 +363,23 @@ func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
 		}
 		return nil, err
 	}
-	b := &Bucket{Name: c.Name, Region: c.Region, Created: int64(a.version), State: BucketLive}
-	if c.ForkSource != "" {
+	b := &Bucket{Name: c.Name, Region: c.Region, Created: int64(a.version), State: BucketLive,
+		Ownership: c.Ownership, ACL: c.ACL}
+	if c.ForkSource == "" {
+		if err := checkAccess(c.Name, c.Ownership, c.ACL); err != nil {
+			return nil, err
+		}
+	} else {
 		src, base, err := a.forkPoint(c.ForkSource, c.ForkVersion, c.ForkSnapshotName, c.MaxForkDepth)
 		if err != nil {
 			return nil, err
 		}
 		b.Parent = &Parent{BucketID: src.ID, Version: base}
-		// A fork starts as a copy of its source, versioning state included.
+		// A fork starts as a copy of its source, versioning state and
+		// access settings included (its inherited objects keep their
+		// ACLs, and those take effect as they do in the source).
 		b.Versioning = src.Versioning
+		b.Ownership, b.ACL = src.Ownership, src.ACL
 	}
 	if err := a.insertBucket(b); err != nil {
 		return nil, err
@@ -713,6 +723,9 @@ func (a *applier) writeObject(b *Bucket, o Object) (*Object, error) {
 func (a *applier) putObject(c *PutObject) (*Result, error) {
 	b, err := a.r.liveBucket(c.Bucket)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkACL(b, c.Object.ACL); err != nil {
 		return nil, err
 	}
 	if err := a.checkConditions(b, c.Object.Key, c.IfMatch, c.IfNoneMatch); err != nil {

@@ -37,9 +37,11 @@ var errShort = errors.New("truncated")
 type decoder struct {
 	b   []byte
 	err error
-	// v2 says object bodies carry their ACL (values of format fmtV2,
-	// commands of format 3 and later).
-	v2 bool
+	// v2 says object bodies carry their ACL (values of format fmtV2 and
+	// later, commands of format 3 and later); v3 says bucket fields carry
+	// the bucket's ownership and ACL (values of format fmtV3, commands of
+	// format 4 and later).
+	v2, v3 bool
 }
 
 func (d *decoder) fail(err error) {
@@ -164,9 +166,12 @@ func (d *decoder) count() int {
 func (d *decoder) fmtByte() {
 	switch v := d.u8(); {
 	case d.err != nil:
+	case v == fmtV1:
 	case v == fmtV2:
 		d.v2 = true
-	case v != fmtV1:
+	case v == fmtV3:
+		d.v2, d.v3 = true, true
+	default:
 		d.fail(fmt.Errorf("unknown format %d", v))
 	}
 }
@@ -389,14 +394,16 @@ func decodeObjectRecord(key string, version uint64, v []byte, inline bool) (*Obj
 // --- buckets, snapshots, uploads, parts ---
 
 func encodeBucketRecord(b *Bucket) []byte {
-	e := encoder{b: make([]byte, 0, 48+len(b.Name))}
-	e.u8(fmtV1)
+	e := encoder{b: make([]byte, 0, 48+len(b.Name)+len(b.ACL))}
+	e.u8(fmtV3)
 	encodeBucketFields(&e, b)
 	return e.b
 }
 
 // encodeBucketFields writes the stored fields of a bucket record (also
-// used inside results); decodeBucketFields reads them back.
+// used inside results and written in values of format fmtV3);
+// decodeBucketFields reads them back, and fields of older formats
+// (no ownership or ACL: a bucket of those had ACLs disabled).
 func encodeBucketFields(e *encoder, b *Bucket) {
 	e.uvarint(b.ID)
 	e.str(b.Name)
@@ -409,6 +416,8 @@ func encodeBucketFields(e *encoder, b *Bucket) {
 		e.uvarint(b.Parent.Version)
 	}
 	e.u8(byte(b.State))
+	e.u8(byte(b.Ownership))
+	e.str(b.ACL)
 }
 
 func decodeBucketRecord(v []byte) (*Bucket, error) {
@@ -432,6 +441,10 @@ func decodeBucketFields(d *decoder, b *Bucket) {
 		b.Parent = &Parent{BucketID: d.uvarint(), Version: d.uvarint()}
 	}
 	b.State = BucketState(d.u8())
+	if d.v3 {
+		b.Ownership = Ownership(d.u8())
+		b.ACL = d.str()
+	}
 }
 
 func encodeSnapshotRecord(s *Snapshot) []byte {

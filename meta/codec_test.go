@@ -46,7 +46,8 @@ func sampleCommands() []any {
 	h := Header{RequestID: "rid", Stamp: 99}
 	o := sampleObject()
 	return []any{
-		&CreateBucket{Header: h, Name: "b", Region: "r", ForkSource: "s", ForkVersion: 3, ForkSnapshotName: "n", MaxForkDepth: 4},
+		&CreateBucket{Header: h, Name: "b", Region: "r", ForkSource: "s", ForkVersion: 3, ForkSnapshotName: "n", MaxForkDepth: 4,
+			Ownership: OwnershipPreferred, ACL: "public-read"},
 		&DeleteBucket{Header: h, Name: "b"},
 		&CreateSnapshot{Header: h, Bucket: "b", Name: "n"},
 		&DeleteSnapshot{Header: h, Bucket: "b", Version: 5},
@@ -70,6 +71,59 @@ func sampleCommands() []any {
 		&RenewLease{Header: h, Bucket: "b", Expires: 10, Now: 8},
 		&ExpireLeases{Header: h, Now: 11},
 		&MergeFork{Header: h, Fork: "f", Strategy: MergeParentWins, DeleteFork: true},
+		&SetBucketAccess{Header: h, Bucket: "b", SetOwnership: true, Ownership: OwnershipNone, SetACL: true, ACL: "public-read-write"},
+	}
+}
+
+// Commands of format 3 (before buckets had access settings) still decode:
+// a CreateBucket of an older log makes a bucket with ACLs disabled.
+func TestDecodeCommandFormat3(t *testing.T) {
+	e := encoder{}
+	e.u8(opCreateBucket)
+	e.u8(3)
+	e.str("rid")
+	e.uvarint(7)
+	e.str("b")
+	e.str("r")
+	e.str("")
+	e.uvarint(0)
+	e.str("")
+	e.int(0)
+	got, err := DecodeCommand(e.b)
+	want := &CreateBucket{Header: Header{RequestID: "rid", Stamp: 7}, Name: "b", Region: "r"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("format 3 CreateBucket: %+v %v", got, err)
+	}
+}
+
+// Bucket records of format 1 (written before buckets had access settings)
+// still decode, as buckets with ACLs disabled and a private ACL; records
+// of the current format round-trip with their ownership and ACL.
+func TestDecodeBucketRecordFormats(t *testing.T) {
+	b := Bucket{ID: 3, Name: "b", Region: "r", Created: 5, Versioning: VersioningSuspended, Parent: &Parent{1, 2}, State: BucketRetained}
+	e := encoder{}
+	e.u8(fmtV1)
+	e.uvarint(b.ID)
+	e.str(b.Name)
+	e.str(b.Region)
+	e.varint(b.Created)
+	e.u8(byte(b.Versioning))
+	e.boolean(true)
+	e.uvarint(1)
+	e.uvarint(2)
+	e.u8(byte(b.State))
+	got, err := decodeBucketRecord(e.b)
+	if err != nil || !reflect.DeepEqual(*got, b) || got.Ownership != OwnershipEnforced || got.ACL != "" {
+		t.Fatalf("format 1 bucket record: %+v %v", got, err)
+	}
+	b.Ownership, b.ACL = OwnershipObjectWriter, "public-read"
+	v := encodeBucketRecord(&b)
+	if v[0] != fmtV3 {
+		t.Fatalf("bucket records are written in format %d", v[0])
+	}
+	got, err = decodeBucketRecord(v)
+	if err != nil || !reflect.DeepEqual(*got, b) {
+		t.Fatalf("bucket record round trip: %+v %v", got, err)
 	}
 }
 
@@ -153,8 +207,9 @@ func TestResultRoundTrip(t *testing.T) {
 	o := sampleObject()
 	r := &Result{
 		Version: 5,
-		Bucket:  &Bucket{ID: 1, Name: "b", Region: "r", Created: 3, Versioning: VersioningEnabled, Parent: &Parent{2, 3}, ParentName: "p", IsForkParent: true},
-		Object:  &o, Snapshot: &Snapshot{BucketID: 1, Version: 2, Name: "s", Created: 2},
+		Bucket: &Bucket{ID: 1, Name: "b", Region: "r", Created: 3, Versioning: VersioningEnabled, Parent: &Parent{2, 3},
+			Ownership: OwnershipObjectWriter, ACL: "public-read", ParentName: "p", IsForkParent: true},
+		Object: &o, Snapshot: &Snapshot{BucketID: 1, Version: 2, Name: "s", Created: 2},
 		Part:    &Part{Number: 1, Chunks: o.Chunks},
 		Deleted: []DeleteOutcome{{Key: "k", VersionID: "1", DeleteMarker: true, MarkerVersion: 4}, {Key: "j", Err: ErrNoSuchVersion}},
 		More:    true,
@@ -194,10 +249,20 @@ func TestResultCodesStable(t *testing.T) {
 	want := map[uint64]error{1: ErrNoSuchBucket, 2: ErrBucketExists, 3: ErrBucketNotEmpty, 4: ErrNoSuchKey,
 		5: ErrNoSuchVersion, 6: ErrPreconditionFailed, 7: ErrNoSuchUpload, 8: ErrInvalidPart, 9: ErrNoSuchSnapshot,
 		10: ErrSnapshotExists, 11: ErrForkDepthExceeded, 12: ErrVersionOutOfRetention, 13: ErrMethodNotAllowed, 14: ErrInvalidVersion,
-		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit}
+		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit,
+		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 40: ErrNodeRetired}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)
+		}
+	}
+	if len(resultCodes) != len(want)+1 { // and codeOK
+		t.Fatalf("%d result codes, the test knows %d", len(resultCodes), len(want)+1)
+	}
+	// Codes in the gaps between ranges are not OK.
+	for _, c := range []uint64{15, 19, 22, 29, 36, 39, 41} {
+		if !errors.Is(errOfCode(c), ErrCorrupt) {
+			t.Errorf("code %d decodes as %v", c, errOfCode(c))
 		}
 	}
 }

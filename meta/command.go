@@ -35,6 +35,11 @@ type CreateBucket struct {
 	ForkVersion      uint64
 	ForkSnapshotName string
 	MaxForkDepth     int // 0 means the default (32)
+	// Ownership and ACL (a canned ACL, "" is private) are the new
+	// bucket's access settings; a fork takes its source's instead. An ACL
+	// with OwnershipEnforced is ErrInvalidBucketACL.
+	Ownership Ownership
+	ACL       string
 }
 
 // DeleteBucket deletes an empty bucket (or a fork, whatever its parent holds;
@@ -260,6 +265,19 @@ type MergeFork struct {
 	DeleteFork bool
 }
 
+// SetBucketAccess changes a bucket's ownership controls and/or its ACL.
+// Enforcing bucket-owner ownership on a bucket whose ACL is not private is
+// ErrInvalidBucketACL; a non-private ACL on a bucket with ACLs disabled is
+// ErrACLNotSupported.
+type SetBucketAccess struct {
+	Header
+	Bucket       string
+	SetOwnership bool
+	Ownership    Ownership
+	SetACL       bool
+	ACL          string
+}
+
 // Command op codes: the first byte of an encoded command. Stable forever;
 // append only.
 const (
@@ -283,7 +301,8 @@ const (
 	opDigest       byte = 34
 
 	// 48-63: S3 conformance.
-	opAnnotateObject byte = 48
+	opAnnotateObject  byte = 48
+	opSetBucketAccess byte = 49
 
 	// 64-79: access keys, leases, batch forks, merges.
 	opCreateKey    byte = 64
@@ -297,15 +316,15 @@ const (
 
 // knownOp reports the op codes this build applies.
 func knownOp(op byte) bool {
-	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject ||
+	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
 		(op >= opCreateKey && op <= opMergeFork)
 }
 
 // cmdFormat is the body format version written after the op byte.
 // Format 2 added DeleteCondition to DeleteObject and DeleteItem, format 3
-// the ACL of objects; commands of older formats (an older log) still
-// decode.
-const cmdFormat byte = 3
+// the ACL of objects, format 4 the ownership and ACL of CreateBucket;
+// commands of older formats (an older log) still decode.
+const cmdFormat byte = 4
 
 func (e *encoder) deleteCondition(c *DeleteCondition) {
 	e.str(c.IfMatch)
@@ -341,6 +360,8 @@ func EncodeCommand(c any) []byte {
 		e.uvarint(c.ForkVersion)
 		e.str(c.ForkSnapshotName)
 		e.int(c.MaxForkDepth)
+		e.u8(byte(c.Ownership))
+		e.str(c.ACL)
 	case DeleteBucket:
 		return EncodeCommand(&c)
 	case *DeleteBucket:
@@ -525,6 +546,15 @@ func EncodeCommand(c any) []byte {
 		e.str(c.Fork)
 		e.u8(byte(c.Strategy))
 		e.boolean(c.DeleteFork)
+	case SetBucketAccess:
+		return EncodeCommand(&c)
+	case *SetBucketAccess:
+		hdr(opSetBucketAccess, &c.Header)
+		e.str(c.Bucket)
+		e.boolean(c.SetOwnership)
+		e.u8(byte(c.Ownership))
+		e.boolean(c.SetACL)
+		e.str(c.ACL)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -546,13 +576,18 @@ func DecodeCommand(b []byte) (any, error) {
 	if format < 1 || format > cmdFormat {
 		return nil, fmt.Errorf("%w: command format %d", ErrCorrupt, b[1])
 	}
-	d := decoder{b: b[2:], v2: format >= 3}
+	d := decoder{b: b[2:], v2: format >= 3, v3: format >= 4}
 	h := Header{RequestID: d.str(), Stamp: d.uvarint()}
 	var c any
 	switch op {
 	case opCreateBucket:
-		c = &CreateBucket{Header: h, Name: d.str(), Region: d.str(), ForkSource: d.str(),
+		p := &CreateBucket{Header: h, Name: d.str(), Region: d.str(), ForkSource: d.str(),
 			ForkVersion: d.uvarint(), ForkSnapshotName: d.str(), MaxForkDepth: d.int()}
+		if d.v3 {
+			p.Ownership = Ownership(d.u8())
+			p.ACL = d.str()
+		}
+		c = p
 	case opDeleteBucket:
 		c = &DeleteBucket{Header: h, Name: d.str()}
 	case opCreateSnapshot:
@@ -655,6 +690,9 @@ func DecodeCommand(b []byte) (any, error) {
 			d.fail(fmt.Errorf("merge strategy %d", p.Strategy))
 		}
 		c = p
+	case opSetBucketAccess:
+		c = &SetBucketAccess{Header: h, Bucket: d.str(), SetOwnership: d.boolean(), Ownership: Ownership(d.u8()),
+			SetACL: d.boolean(), ACL: d.str()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

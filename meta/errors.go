@@ -21,7 +21,13 @@ var (
 	ErrMethodNotAllowed      = errors.New("meta: method not allowed on a delete marker")
 	ErrInvalidVersion        = errors.New("meta: invalid version id")
 	ErrNodeRetired           = errors.New("meta: node id was removed and cannot be reused")
-	ErrCorrupt               = errors.New("meta: corrupt record")
+	// ErrACLNotSupported is a non-private ACL on a bucket whose ownership
+	// setting disables ACLs (BucketOwnerEnforced).
+	ErrACLNotSupported = errors.New("meta: the bucket does not allow ACLs")
+	// ErrInvalidBucketACL is enforcing bucket-owner ownership on a bucket
+	// whose ACL grants more than its owner full control.
+	ErrInvalidBucketACL = errors.New("meta: bucket ACL conflicts with BucketOwnerEnforced")
+	ErrCorrupt          = errors.New("meta: corrupt record")
 
 	// Access keys, leases and merges.
 	ErrNoSuchAccessKey = errors.New("meta: no such access key")

@@ -14,7 +14,7 @@ import (
 //	applied index   0x01                                             fmt | be64 raft index
 //	counter         0x02 | id (1 next bucket id, 2 last version)     fmt | be64
 //	bucket name     0x03 | name(bucket name)                         fmt | be64 bucket id         (live only)
-//	bucket          0x04 | be64 bucket id                            fmt | bucket record
+//	bucket          0x04 | be64 bucket id                            fmt | bucket record (fmtV3: with ownership, ACL)
 //	snapshot        0x05 | be64 bucket id | be64 version             fmt | name | created
 //	snapshot name   0x06 | be64 bucket id | name(snapshot name)      fmt | be64 version
 //	fork index      0x07 | be64 parent id | be64 base | be64 child   fmt
@@ -97,10 +97,13 @@ const (
 
 // Value formats. fmtV1 is the first; fmtV2 marks values that embed object
 // bodies (object versions, uploads, results, completed uploads) carrying
-// the object's ACL. Decoders read both.
+// the object's ACL; fmtV3 marks values that embed bucket fields (bucket
+// records, results) carrying the bucket's ownership and ACL, as well as
+// object bodies with their ACL. Decoders read all three.
 const (
 	fmtV1 byte = 1
 	fmtV2 byte = 2
+	fmtV3 byte = 3
 )
 
 // appendEscaped appends s with every 0x00 turned into 0x00 0xFF.

@@ -22,6 +22,9 @@ func (a *applier) createUpload(c *CreateUpload) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkACL(b, c.Template.ACL); err != nil {
+		return nil, err
+	}
 	u := &Upload{BucketID: b.ID, Key: c.Template.Key, UploadID: c.UploadID, Initiated: int64(a.version), Template: c.Template}
 	if err := a.set(keyUpload(b.ID, u.Key, u.UploadID), encodeUploadRecord(u)); err != nil {
 		return nil, err

@@ -27,6 +27,9 @@ const (
 	codeVersionOutOfRetained uint64 = 12
 	codeMethodNotAllowed     uint64 = 13
 	codeInvalidVersion       uint64 = 14
+	// 20-29: S3 conformance.
+	codeACLNotSupported  uint64 = 20
+	codeInvalidBucketACL uint64 = 21
 	// 30-39: access keys, leases, merges.
 	codeNoSuchAccessKey uint64 = 30
 	codeAccessKeyExists uint64 = 31
@@ -56,6 +59,8 @@ var resultCodes = map[uint64]error{
 	codeVersionOutOfRetained: ErrVersionOutOfRetention,
 	codeMethodNotAllowed:     ErrMethodNotAllowed,
 	codeInvalidVersion:       ErrInvalidVersion,
+	codeACLNotSupported:      ErrACLNotSupported,
+	codeInvalidBucketACL:     ErrInvalidBucketACL,
 	codeNoSuchAccessKey:      ErrNoSuchAccessKey,
 	codeAccessKeyExists:      ErrAccessKeyExists,
 	codeNotAFork:             ErrNotAFork,
@@ -130,7 +135,7 @@ type DeleteOutcome struct {
 // encodeResult encodes r for sm.Result.Data (and for the dedupe table).
 func encodeResult(r *Result) []byte {
 	e := encoder{b: make([]byte, 0, 64)}
-	e.u8(fmtV2)
+	e.u8(fmtV3)
 	e.uvarint(r.Version)
 	e.boolean(r.Bucket != nil)
 	if r.Bucket != nil {

@@ -35,6 +35,53 @@ const (
 	BucketRetained
 )
 
+// Ownership is a bucket's S3 Object Ownership setting, which says whether
+// ACLs are in force.
+type Ownership uint8
+
+const (
+	// OwnershipEnforced (BucketOwnerEnforced, the default of new buckets)
+	// disables ACLs: the bucket owner has full control of every object,
+	// and only private ACLs are accepted.
+	OwnershipEnforced Ownership = iota
+	// OwnershipObjectWriter enables ACLs.
+	OwnershipObjectWriter
+	// OwnershipPreferred (BucketOwnerPreferred) enables ACLs.
+	OwnershipPreferred
+	// OwnershipNone is a bucket whose ownership controls were deleted:
+	// ACLs are in force, and reading the controls finds none.
+	OwnershipNone
+)
+
+// ParseOwnership parses the S3 spelling of an ownership setting.
+func ParseOwnership(s string) (Ownership, bool) {
+	switch s {
+	case "BucketOwnerEnforced":
+		return OwnershipEnforced, true
+	case "ObjectWriter":
+		return OwnershipObjectWriter, true
+	case "BucketOwnerPreferred":
+		return OwnershipPreferred, true
+	}
+	return 0, false
+}
+
+// String returns the S3 spelling ("" for OwnershipNone).
+func (o Ownership) String() string {
+	switch o {
+	case OwnershipEnforced:
+		return "BucketOwnerEnforced"
+	case OwnershipObjectWriter:
+		return "ObjectWriter"
+	case OwnershipPreferred:
+		return "BucketOwnerPreferred"
+	}
+	return ""
+}
+
+// ACLsEnabled reports whether ACLs take effect under o.
+func (o Ownership) ACLsEnabled() bool { return o != OwnershipEnforced }
+
 // Parent is the point a fork was made from: bucket id and version.
 type Parent struct {
 	BucketID uint64
@@ -50,6 +97,10 @@ type Bucket struct {
 	Versioning Versioning
 	Parent     *Parent // nil unless the bucket is a fork
 	State      BucketState
+	// Ownership and ACL (a canned ACL, "" is private) are the bucket's
+	// access settings; a fork starts with its source's.
+	Ownership Ownership
+	ACL       string
 	// Filled by reads, not stored: the parent's current name ("" when the
 	// parent was deleted), whether other buckets are forked from this one,
 	// and the bucket's lease (Unix ns on the lease clock, 0 = none).

@@ -23,7 +23,11 @@ import (
 //   - SigV2 presigned query parameters, which boto3 produces by default for
 //     us-east-1, and the SigV2 Authorization header (auth_v2.go).
 //
-// Requests without any of them are refused: there is no anonymous access.
+// A request with none of them is anonymous: Authenticate admits it with an
+// empty AccessKey, and authorize (authz.go) decides what it may do, which
+// is only what ACLs grant to everyone. An anonymous request may not carry
+// X-Tigris-* or X-Forkstore-* headers: snapshots and forks need a
+// signature.
 
 // AuthRequest is what authentication needs from an HTTP request.
 type AuthRequest struct {
@@ -38,6 +42,8 @@ type AuthRequest struct {
 
 // AuthResult is an authenticated request.
 type AuthResult struct {
+	// AccessKey is the key that signed the request, "" for an anonymous
+	// one.
 	AccessKey string
 	// Body is the payload for the handler: aws-chunked decoded with every
 	// chunk signature verified; for a literal x-amz-content-sha256, a reader
@@ -148,7 +154,7 @@ func (a *Authenticator) authenticate(r *AuthRequest) (*AuthResult, *APIError) {
 	}
 	switch {
 	case n == 0:
-		return nil, ErrAccessDenied
+		return anonymous(r)
 	case n > 1:
 		return nil, ErrMultipleAuthMechanisms
 	case presignV4:
@@ -166,6 +172,34 @@ func (a *Authenticator) authenticate(r *AuthRequest) (*AuthResult, *APIError) {
 		return a.verifyHeaderV2(r, q, scheme)
 	}
 	return nil, ErrUnsupportedAuthorization
+}
+
+// errAnonymousForkHeaders refuses an unsigned request that names a
+// snapshot or fork.
+var errAnonymousForkHeaders = ErrAccessDenied.WithMessage("X-Tigris-* and X-Forkstore-* headers need a signed request")
+
+// anonymous admits an unsigned request. Its body is checked against a
+// literal x-amz-content-sha256 when one is sent, and decoded when it is
+// aws-chunked without signatures (STREAMING-UNSIGNED-PAYLOAD-TRAILER);
+// signed streaming needs a signature to chain from.
+func anonymous(r *AuthRequest) (*AuthResult, *APIError) {
+	for k := range r.Header {
+		if hasPrefixFold(k, "x-tigris-") || hasPrefixFold(k, "x-forkstore-") {
+			return nil, errAnonymousForkHeaders
+		}
+	}
+	mode := payloadUnsigned
+	var sum [sha256.Size]byte
+	if v := r.Header.Get(headerContentSHA256); v != "" {
+		var aerr *APIError
+		if mode, sum, aerr = parsePayloadMode(v); aerr != nil {
+			return nil, aerr
+		}
+		if mode == payloadStreamingSigned || mode == payloadStreamingSignedTrailer {
+			return nil, ErrAccessDenied
+		}
+	}
+	return payload(r, "", mode, sum, nil)
 }
 
 func (a *Authenticator) now() time.Time {

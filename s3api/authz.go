@@ -1,10 +1,13 @@
 package s3api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
 )
 
 // Authorization: after a request is authenticated, authorize decides, in
@@ -14,17 +17,28 @@ import (
 // under it; a read-only key may only read; no scoped key creates buckets
 // (a fork of one of its buckets excepted: the key may use the new fork),
 // and of the admin API a scoped key may only read its buckets' lineage
-// and diff. Everything else answers AccessDenied and changes nothing.
-// Checks that need the body or a header (the source of a copy, the keys
-// of DeleteObjects) call authorize again from the handler.
+// and diff. An anonymous (unsigned) request has no principal. What the
+// ACLs grant the AllUsers group (public-read, public-read-write) anybody
+// may do, and what they grant AuthenticatedUsers (authenticated-read) any
+// signed request, scoped keys outside their scope included, as ACL grants
+// add to an identity's policy on AWS. Everything else answers
+// AccessDenied and changes nothing. Checks that need the body or a header
+// (the source of a copy, the keys of DeleteObjects) call authorize again
+// from the handler.
 
 // access is what a request does, as authorization sees it.
 type access struct {
+	op     Operation
 	kind   accessKind
 	bucket string
 	// key is the object key, or for listings the prefix asked for.
 	key    string
 	hasKey bool
+	// versionID is the object version an object operation names.
+	versionID string
+	// acl caches the bucket the ACL decision read, for the checks of one
+	// request (DeleteObjects checks each key).
+	acl *aclCache
 }
 
 type accessKind int
@@ -45,8 +59,8 @@ var readOps = map[Operation]bool{
 	OpGetObject: true, OpHeadObject: true, OpGetObjectAcl: true, OpGetObjectTagging: true,
 	OpListParts: true, OpHeadBucket: true, OpGetBucketLocation: true, OpGetBucketVersioning: true,
 	OpGetBucketAcl: true, OpGetBucketConfig: true, OpListSnapshots: true, OpGetObjectAttributes: true,
-	OpGetBucketRequestPayment: true,
-	OpListObjects:             true, OpListObjectsV2: true, OpListObjectVersions: true, OpListMultipartUploads: true,
+	OpGetBucketRequestPayment: true, OpGetBucketOwnershipControls: true,
+	OpListObjects: true, OpListObjectsV2: true, OpListObjectVersions: true, OpListMultipartUploads: true,
 	OpNotImplemented: true, OpMethodNotAllowed: true,
 }
 
@@ -58,12 +72,13 @@ var listingOps = map[Operation]bool{
 // bucketAdminOps change a bucket rather than its objects.
 var bucketAdminOps = map[Operation]bool{
 	OpPutBucketVersioning: true, OpCreateSnapshot: true, OpDeleteSnapshot: true, OpDeleteBucket: true,
+	OpPutBucketAcl: true, OpPutBucketOwnershipControls: true, OpDeleteBucketOwnershipControls: true,
 }
 
 // requestAccess classifies a routed request.
 func requestAccess(r *request) access {
 	rt := r.route
-	a := access{bucket: rt.Bucket}
+	a := access{op: rt.Op, bucket: rt.Bucket, acl: &r.aclCache}
 	switch {
 	case rt.Op == OpAdmin:
 		a.kind = accessAdmin
@@ -103,23 +118,35 @@ func requestAccess(r *request) access {
 		a.key, a.hasKey = r.query.Get("prefix"), true
 	case rt.Key != "":
 		a.key, a.hasKey = rt.Key, true
+		a.versionID = r.query.Get("versionId")
 	}
 	return a
 }
 
-// authorize decides whether p may do a. It is the one authorization
-// decision of the server.
-func (s *Server) authorize(p *gateway.Principal, a access) error {
+// authorize decides whether p (nil for an anonymous request) may do a. It
+// is the one authorization decision of the server. It reads metadata
+// only when the ACLs decide: for anonymous requests, and for scoped keys
+// outside their scope.
+func (s *Server) authorize(ctx context.Context, p *gateway.Principal, a access) error {
 	if p == nil {
-		return ErrAccessDenied
+		return s.aclAllows(ctx, a, groupAllUsers)
 	}
 	if p.Root {
 		return nil
 	}
-	now := s.leaseNow()
-	if p.Expired(now) {
+	if p.Expired(s.leaseNow()) {
 		return ErrAccessDenied
 	}
+	err := s.scopeAllows(p, a)
+	if err != nil && s.aclAllows(ctx, a, groupAllUsers, groupAuthenticatedUsers) == nil {
+		return nil
+	}
+	return err
+}
+
+// scopeAllows decides by a scoped key's scope.
+func (s *Server) scopeAllows(p *gateway.Principal, a access) error {
+	now := s.leaseNow()
 	switch a.kind {
 	case accessService:
 		return nil
@@ -155,19 +182,136 @@ func (s *Server) authorize(p *gateway.Principal, a access) error {
 	return nil
 }
 
+// aclNeed is the permission an operation needs where ACLs decide.
+type aclNeed uint8
+
+const (
+	needNothing     aclNeed = iota // never granted by an ACL
+	needBucketRead                 // READ on the bucket (s3:ListBucket...)
+	needBucketWrite                // WRITE on the bucket (s3:PutObject, s3:DeleteObject)
+	needObjectRead                 // READ on the object (s3:GetObject)
+)
+
+// aclNeeds maps the operations an ACL can grant to the permission they
+// need (AWS's mapping of ACL permissions to actions). The others are the
+// bucket owner's.
+var aclNeeds = map[Operation]aclNeed{
+	OpHeadBucket:           needBucketRead,
+	OpListObjects:          needBucketRead,
+	OpListObjectsV2:        needBucketRead,
+	OpListObjectVersions:   needBucketRead,
+	OpListMultipartUploads: needBucketRead,
+
+	OpPutObject:               needBucketWrite,
+	OpCopyObject:              needBucketWrite,
+	OpDeleteObject:            needBucketWrite,
+	OpDeleteObjects:           needBucketWrite,
+	OpCreateMultipartUpload:   needBucketWrite,
+	OpUploadPart:              needBucketWrite,
+	OpUploadPartCopy:          needBucketWrite,
+	OpCompleteMultipartUpload: needBucketWrite,
+	OpAbortMultipartUpload:    needBucketWrite,
+
+	OpGetObject:  needObjectRead,
+	OpHeadObject: needObjectRead,
+}
+
+// aclCache holds the bucket an ACL decision read during one request.
+type aclCache struct {
+	b *meta.Bucket
+}
+
+// aclAllows decides by the ACLs: nil when the bucket's (or, for object
+// reads, the object's) ACL gives one of groups the permission a needs.
+// An object's ACL counts only where the bucket's ownership setting
+// enables ACLs. A bucket that does not exist is NoSuchBucket, as S3
+// answers anonymous requests too.
+func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) error {
+	need := aclNeeds[a.op]
+	if need == needNothing || a.bucket == "" {
+		return ErrAccessDenied
+	}
+	if a.op == OpDeleteObject && a.versionID != "" {
+		// Deleting a version (s3:DeleteObjectVersion) is the owner's.
+		return ErrAccessDenied
+	}
+	var (
+		b   *meta.Bucket
+		o   *meta.Object
+		err error
+	)
+	switch {
+	case need == needObjectRead:
+		b, o, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, Key: a.key, VersionID: a.versionID})
+	case a.acl != nil && a.acl.b != nil && a.acl.b.Name == a.bucket:
+		b = a.acl.b
+	default:
+		b, _, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket})
+		if b != nil && a.acl != nil {
+			a.acl.b = b
+		}
+	}
+	if b == nil {
+		return err
+	}
+	if err != nil && !isNotFound(err) && !errors.Is(err, meta.ErrMethodNotAllowed) {
+		return err
+	}
+	grants := func(acl, perm string) bool {
+		for _, g := range groups {
+			if aclGrants(acl, g, perm) {
+				return true
+			}
+		}
+		return false
+	}
+	listable := grants(b.ACL, permRead)
+	switch need {
+	case needBucketRead:
+		if listable {
+			return nil
+		}
+	case needBucketWrite:
+		if grants(b.ACL, permWrite) {
+			return nil
+		}
+	case needObjectRead:
+		if o != nil && !o.DeleteMarker && b.Ownership.ACLsEnabled() && grants(o.ACL, permRead) {
+			return nil
+		}
+		// What is not there: NoSuchKey for whom may list the bucket.
+		if (o == nil || o.DeleteMarker) && listable {
+			return nil
+		}
+	}
+	return ErrAccessDenied
+}
+
+// ownAccess reports the operations outside S3 authentication: health
+// checks, the metrics endpoint (its handler checks a bearer token) and
+// node-to-node requests (signed with the cluster key, checked in prepare).
+func ownAccess(op Operation) bool {
+	switch op {
+	case OpHealthLive, OpHealthReady, OpMetrics, OpPeer:
+		return true
+	}
+	return false
+}
+
 // authorizeRequest checks the routed request as a whole.
-func (s *Server) authorizeRequest(r *request) error {
-	return s.authorize(r.principal, requestAccess(r))
+func (s *Server) authorizeRequest(ctx context.Context, r *request) error {
+	return s.authorize(ctx, r.principal, requestAccess(r))
 }
 
-// mayRead reports whether the request's principal may read key in bucket
-// (sources of copies).
-func (s *Server) mayRead(r *request, bucket, key string) error {
-	return s.authorize(r.principal, access{kind: accessRead, bucket: bucket, key: key, hasKey: true})
+// mayRead reports whether the request's principal may read a version of
+// key in bucket (sources of copies).
+func (s *Server) mayRead(r *request, bucket, key, versionID string) error {
+	return s.authorize(r.ctx, r.principal, access{op: OpGetObject, kind: accessRead, bucket: bucket, key: key, hasKey: true, versionID: versionID})
 }
 
-// mayWrite reports whether the request's principal may write key in
-// bucket (each key of DeleteObjects).
-func (s *Server) mayWrite(r *request, bucket, key string) error {
-	return s.authorize(r.principal, access{kind: accessWrite, bucket: bucket, key: key, hasKey: true})
+// mayWrite reports whether the request's principal may delete a version
+// of key in bucket (each key of DeleteObjects).
+func (s *Server) mayWrite(r *request, bucket, key, versionID string) error {
+	return s.authorize(r.ctx, r.principal, access{op: OpDeleteObject, kind: accessWrite, bucket: bucket, key: key, hasKey: true,
+		versionID: versionID, acl: &r.aclCache})
 }

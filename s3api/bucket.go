@@ -29,11 +29,25 @@ func (s *Server) createBucket(r *request) (*response, error) {
 	if v := r.header.Get(hdrForkTTL); v != "" {
 		return nil, invalidArg("X-Forkstore-Fork-TTL applies only to a CreateBucket that forks (with X-Tigris-Fork-Source-Bucket).", hdrForkTTL, v)
 	}
+	ownership, err := bucketOwnership(r.header)
+	if err != nil {
+		return nil, err
+	}
+	acl, err := s.requestACL(r)
+	if (err == nil && acl.given && !acl.ownerOnly || err == errACLNotImplemented) && !ownership.ACLsEnabled() {
+		// A new bucket has ACLs disabled unless x-amz-object-ownership
+		// enables them.
+		return nil, errInvalidBucketACL
+	}
+	if err != nil {
+		return nil, err
+	}
 	region, err := s.locationConstraint(r)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.svc.CreateBucket(r.ctx, gateway.CreateBucketInput{Name: b, Region: region}); err != nil {
+	in := gateway.CreateBucketInput{Name: b, Region: region, Ownership: ownership, ACL: acl.acl}
+	if _, err := s.svc.CreateBucket(r.ctx, in); err != nil {
 		// In us-east-1, creating a bucket you already own succeeds again
 		// (S3's legacy behaviour there); other regions answer
 		// BucketAlreadyOwnedByYou.
@@ -205,26 +219,6 @@ func (s *Server) putBucketVersioning(r *request) (*response, error) {
 	return &response{}, nil
 }
 
-// aclFor is the only access control policy there is: the owner has
-// FULL_CONTROL. Java SDK v1's doesBucketExistV2 probes GetBucketAcl.
-func aclFor(o Owner) AccessControlPolicy {
-	return AccessControlPolicy{Owner: o, Grants: []Grant{{
-		Grantee: Grantee{
-			XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser",
-			ID: o.ID, DisplayName: o.DisplayName,
-		},
-		Permission: "FULL_CONTROL",
-	}}}
-}
-
-// getBucketACL is GetBucketAcl.
-func (s *Server) getBucketACL(r *request) (*response, error) {
-	if _, err := s.svc.HeadBucket(r.ctx, r.route.Bucket); err != nil {
-		return nil, err
-	}
-	return &response{xml: aclFor(r.owner())}, nil
-}
-
 // readSmallBody reads a request document (at most maxXMLBody bytes),
 // checking Content-MD5 and x-amz-checksum-* when sent.
 func (r *request) readSmallBody() ([]byte, error) {
@@ -273,7 +267,6 @@ var unconfigured = map[string]*APIError{
 	"encryption":        {"ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found", http.StatusNotFound},
 	"lifecycle":         {"NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", http.StatusNotFound},
 	"object-lock":       {"ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket", http.StatusNotFound},
-	"ownershipControls": {"OwnershipControlsNotFoundError", "The bucket ownership controls were not found", http.StatusNotFound},
 	"policy":            {"NoSuchBucketPolicy", "The bucket policy does not exist", http.StatusNotFound},
 	"publicAccessBlock": {"NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found", http.StatusNotFound},
 	"replication":       {"ReplicationConfigurationNotFoundError", "The replication configuration was not found", http.StatusNotFound},

@@ -54,7 +54,7 @@ func (s *Server) copySourceObject(r *request) (copySource, *meta.Object, error) 
 	if err != nil {
 		return cs, nil, err
 	}
-	if err := s.mayRead(r, cs.bucket, cs.key); err != nil {
+	if err := s.mayRead(r, cs.bucket, cs.key, cs.versionID); err != nil {
 		return cs, nil, err
 	}
 	at, err := s.readAt(r, cs.bucket)
@@ -100,6 +100,10 @@ func (s *Server) copyObject(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	acl, err := s.objectACL(r)
+	if err != nil {
+		return nil, err
+	}
 	var obj meta.Object
 	if replace {
 		if obj, err = r.objectFromHeaders(); err != nil {
@@ -125,7 +129,7 @@ func (s *Server) copyObject(r *request) (*response, error) {
 	o, err := s.svc.CopyObject(r.ctx, &gateway.CopyObjectInput{
 		Source: src, DstBucket: r.route.Bucket, DstKey: r.route.Key,
 		Replace: replace, Object: obj, IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
-		ReplaceTags: tagDirective == "REPLACE", Tags: tags,
+		ReplaceTags: tagDirective == "REPLACE", Tags: tags, ACL: acl,
 		ChecksumAlgorithm: strings.TrimSpace(r.header.Get("X-Amz-Checksum-Algorithm")),
 	})
 	if err != nil {

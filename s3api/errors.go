@@ -100,6 +100,8 @@ var errorTable = []errorRow{
 	{meta.ErrMergeConflict, errMergeConflict},
 	{meta.ErrLeaseExpired, errLeaseExpired},
 	{meta.ErrKeyLimit, errKeyLimit},
+	{meta.ErrACLNotSupported, errACLNotSupported},
+	{meta.ErrInvalidBucketACL, errInvalidBucketACL},
 	{meta.ErrCorrupt, ErrInternalError},
 	// The replica's state machine is not open (starting or stopping).
 	{meta.ErrNotOpen, ErrServiceUnavailable},

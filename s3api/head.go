@@ -162,14 +162,16 @@ func (s *Server) prepare(r *request, fc *fasthttp.RequestCtx) error {
 		}
 		r.auth = res
 		ctx, cancel := context.WithTimeout(s.base, s.cfg.RequestTimeout)
-		p, ok := s.principal(ctx, res.AccessKey)
-		cancel()
-		if !ok {
-			// Deleted or expired since its secret was looked up.
-			return ErrInvalidAccessKeyID
+		defer cancel()
+		if res.AccessKey != "" {
+			p, ok := s.principal(ctx, res.AccessKey)
+			if !ok {
+				// Deleted or expired since its secret was looked up.
+				return ErrInvalidAccessKeyID
+			}
+			r.principal = p
 		}
-		r.principal = p
-		if err := s.authorizeRequest(r); err != nil {
+		if err := s.authorizeRequest(ctx, r); err != nil {
 			return err
 		}
 	}
@@ -200,7 +202,8 @@ func (s *Server) checkDeclaredSize(r *request) error {
 			return errAdminBodyTooLarge
 		}
 	case OpDeleteObjects, OpCompleteMultipartUpload, OpPutBucketVersioning,
-		OpCreateBucket, OpForkBucket, OpCreateSnapshot:
+		OpCreateBucket, OpForkBucket, OpCreateSnapshot,
+		OpPutBucketAcl, OpPutObjectAcl, OpPutBucketOwnershipControls:
 		if r.rawLength > maxXMLBody {
 			return errMaxMessageLength
 		}

@@ -25,6 +25,9 @@ func (s *Server) createMultipartUpload(r *request) (*response, error) {
 		return nil, err
 	}
 	tmpl.Checksum = meta.Checksum{Algorithm: alg, Type: typ}
+	if tmpl.ACL, err = s.objectACL(r); err != nil {
+		return nil, err
+	}
 	id, err := s.svc.CreateMultipartUpload(r.ctx, r.route.Bucket, tmpl)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,9 @@ func (s *Server) putObject(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if obj.ACL, err = s.objectACL(r); err != nil {
+		return nil, err
+	}
 	obj.Checksum.Algorithm = cs.alg
 	o, err := s.svc.PutObject(r.ctx, &gateway.PutObjectInput{
 		Bucket: r.route.Bucket, Key: k, Body: r.auth.Body, Size: size, Object: obj,
@@ -724,7 +727,7 @@ func (s *Server) deleteObjects(r *request) (*response, error) {
 	for _, o := range req.Objects {
 		it := meta.DeleteItem{Key: o.Key, VersionID: o.VersionID}
 		var err error
-		if err := s.mayWrite(r, r.route.Bucket, it.Key); err != nil {
+		if err := s.mayWrite(r, r.route.Bucket, it.Key, it.VersionID); err != nil {
 			api, _, _ := toAPIError(err)
 			bad = append(bad, DeleteErrorXML{Key: it.Key, VersionID: it.VersionID, Code: api.Code, Message: api.Message})
 			continue
@@ -808,17 +811,4 @@ func decodeDelete(data []byte) (*deleteDoc, error) {
 		return nil, ErrMalformedXML
 	}
 	return doc, nil
-}
-
-// getObjectACL is GetObjectAcl: the object must exist; the owner has
-// FULL_CONTROL.
-func (s *Server) getObjectACL(r *request) (*response, error) {
-	vid, err := r.versionIDParam()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.svc.HeadObject(r.ctx, gateway.GetObjectInput{Bucket: r.route.Bucket, Key: r.route.Key, VersionID: vid}); err != nil {
-		return nil, err
-	}
-	return &response{xml: aclFor(r.owner())}, nil
 }

@@ -38,6 +38,11 @@ const (
 	OpGetBucketVersioning  Operation = "GetBucketVersioning"
 	OpPutBucketVersioning  Operation = "PutBucketVersioning"
 	OpGetBucketAcl         Operation = "GetBucketAcl"
+	OpPutBucketAcl         Operation = "PutBucketAcl"
+	// Object Ownership: whether ACLs are in force.
+	OpGetBucketOwnershipControls    Operation = "GetBucketOwnershipControls"
+	OpPutBucketOwnershipControls    Operation = "PutBucketOwnershipControls"
+	OpDeleteBucketOwnershipControls Operation = "DeleteBucketOwnershipControls"
 	// Request payment: the bucket owner always pays.
 	OpGetBucketRequestPayment Operation = "GetBucketRequestPayment"
 	OpPutBucketRequestPayment Operation = "PutBucketRequestPayment"
@@ -50,6 +55,7 @@ const (
 	OpHeadObject          Operation = "HeadObject"
 	OpDeleteObject        Operation = "DeleteObject"
 	OpGetObjectAcl        Operation = "GetObjectAcl"
+	OpPutObjectAcl        Operation = "PutObjectAcl"
 	OpGetObjectTagging    Operation = "GetObjectTagging"
 	OpPutObjectTagging    Operation = "PutObjectTagging"
 	OpDeleteObjectTagging Operation = "DeleteObjectTagging"
@@ -113,7 +119,7 @@ var unsupportedBucket = map[string]bool{
 	"accelerate": true, "analytics": true, "cors": true, "encryption": true,
 	"intelligent-tiering": true, "inventory": true, "lifecycle": true,
 	"logging": true, "metrics": true, "notification": true, "object-lock": true,
-	"ownershipControls": true, "policy": true, "policyStatus": true,
+	"policy": true, "policyStatus": true,
 	"publicAccessBlock": true, "replication": true,
 	"tagging": true, "website": true, "torrent": true, "session": true,
 	"metadataTable": true, "metadataConfiguration": true,
@@ -311,6 +317,20 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 		}
 		return OpNotImplemented, sub
 	}
+	if query.Has("ownershipControls") {
+		if u := firstUnknown(query, "ownershipControls"); u != "" {
+			return OpNotImplemented, u
+		}
+		switch method {
+		case http.MethodGet:
+			return OpGetBucketOwnershipControls, ""
+		case http.MethodPut:
+			return OpPutBucketOwnershipControls, ""
+		case http.MethodDelete:
+			return OpDeleteBucketOwnershipControls, ""
+		}
+		return OpNotImplemented, "ownershipControls"
+	}
 	if query.Has("requestPayment") {
 		if u := firstUnknown(query, "requestPayment"); u != "" {
 			return OpNotImplemented, u
@@ -345,7 +365,10 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 	case http.MethodPut:
 		switch {
 		case query.Has("acl"):
-			return OpNotImplemented, "acl"
+			if u := firstUnknown(query, "acl"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpPutBucketAcl, ""
 		case query.Has("versioning"):
 			if u := firstUnknown(query, "versioning"); u != "" {
 				return OpNotImplemented, u
@@ -432,7 +455,10 @@ func objectOp(method string, query url.Values, header http.Header) (Operation, s
 		return OpHeadObject, ""
 	case http.MethodPut:
 		if query.Has("acl") {
-			return OpNotImplemented, "acl"
+			if u := firstUnknown(query, "acl", "versionId"); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpPutObjectAcl, ""
 		}
 		if query.Has("uploadId") || query.Has("partNumber") {
 			if u := firstUnknown(query, "uploadId", "partNumber"); u != "" {

@@ -112,6 +112,9 @@ type Server struct {
 	router Router
 	auth   *Authenticator
 	region string
+	// owner is the canonical user of the account that owns every bucket
+	// and object (the root user's) in documents.
+	owner Owner
 	// ready reports whether the node can serve (health/ready).
 	ready func(ctx context.Context) error
 	// principal resolves an authenticated access key to who it is (root
@@ -199,6 +202,7 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 		Region: s.region, Secret: svc.SecretKey, Now: time.Now, MaxSkew: cfg.MaxSkew,
 		VirtualHostBucket: s.router.virtualBucket,
 	}
+	s.owner = ownerOf(svc.Owner())
 	s.ready = svc.Ready
 	s.principal = svc.Principal
 	s.leaseNow = svc.LeaseNow
@@ -322,8 +326,11 @@ type request struct {
 	rawLength int64 // Content-Length, -1 if absent
 	auth      *AuthResult
 	peerBody  string // the body digest a node-to-node request was signed with
-	// principal is who signed the request (root or a scoped key).
+	// principal is who signed the request (root or a scoped key); nil
+	// for an anonymous (unsigned) request.
 	principal *gateway.Principal
+	// aclCache keeps the bucket ACL decisions read (authz.go).
+	aclCache aclCache
 
 	status   int
 	bytesOut int64
@@ -814,6 +821,11 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpGetBucketVersioning: s.getBucketVersioning,
 		OpPutBucketVersioning: s.putBucketVersioning,
 		OpGetBucketAcl:        s.getBucketACL,
+		OpPutBucketAcl:        s.putBucketACL,
+
+		OpGetBucketOwnershipControls:    s.getBucketOwnershipControls,
+		OpPutBucketOwnershipControls:    s.putBucketOwnershipControls,
+		OpDeleteBucketOwnershipControls: s.deleteBucketOwnershipControls,
 
 		OpGetBucketRequestPayment: s.getBucketRequestPayment,
 		OpPutBucketRequestPayment: s.putBucketRequestPayment,
@@ -830,6 +842,7 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpDeleteObject:  s.deleteObject,
 		OpDeleteObjects: s.deleteObjects,
 		OpGetObjectAcl:  s.getObjectACL,
+		OpPutObjectAcl:  s.putObjectACL,
 
 		OpGetObjectTagging:    s.getObjectTagging,
 		OpPutObjectTagging:    s.putObjectTagging,
@@ -846,20 +859,15 @@ func (s *Server) routes() map[Operation]handlerFunc {
 	}
 }
 
-// ownerOf is the canonical owner of everything an access key creates:
-// forkstore has one owner per key (the root user).
+// ownerOf is the canonical user of an access key.
 func ownerOf(accessKey string) Owner {
 	sum := sha256.Sum256([]byte("forkstore-owner:" + accessKey))
 	return Owner{ID: hex.EncodeToString(sum[:]), DisplayName: accessKey}
 }
 
-// owner is the owner shown in this request's documents.
-func (r *request) owner() Owner {
-	if r.auth != nil {
-		return ownerOf(r.auth.AccessKey)
-	}
-	return ownerOf("")
-}
+// owner is the owner shown in documents: the account's, which owns every
+// bucket and object.
+func (r *request) owner() Owner { return r.s.owner }
 
 // itoa is strconv.Itoa for brevity in header code.
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

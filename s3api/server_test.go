@@ -176,8 +176,6 @@ func TestNotImplementedSubresources(t *testing.T) {
 		{method: "PUT", target: "/bkt/k?retention", body: []byte("<Retention/>")},
 		{method: "DELETE", target: "/bkt/k?legal-hold"},
 		{method: "PUT", target: "/bkt?policy", body: []byte("{}")},
-		{method: "PUT", target: "/bkt?acl"},
-		{method: "PUT", target: "/bkt/k?acl"},
 		{method: "POST", target: "/bkt/k?restore"},
 		{method: "POST", target: "/bkt"},
 	} {

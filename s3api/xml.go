@@ -191,8 +191,7 @@ type Tag struct {
 	Value string `xml:"Value"`
 }
 
-// AccessControlPolicy is the GetBucketAcl/GetObjectAcl response: the owner
-// has FULL_CONTROL, nothing else is granted.
+// AccessControlPolicy is the GetBucketAcl/GetObjectAcl response.
 type AccessControlPolicy struct {
 	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ AccessControlPolicy"`
 	Owner   Owner    `xml:"Owner"`
@@ -205,12 +204,13 @@ type Grant struct {
 	Permission string  `xml:"Permission"`
 }
 
-// Grantee is a canonical user.
+// Grantee is a canonical user (ID) or a group (URI).
 type Grantee struct {
 	XMLNSXSI    string `xml:"xmlns:xsi,attr"`
 	Type        string `xml:"xsi:type,attr"`
-	ID          string `xml:"ID"`
-	DisplayName string `xml:"DisplayName"`
+	ID          string `xml:"ID,omitempty"`
+	DisplayName string `xml:"DisplayName,omitempty"`
+	URI         string `xml:"URI,omitempty"`
 }
 
 // GetObjectAttributesResponse is the GetObjectAttributes response; only

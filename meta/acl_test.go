@@ -1,0 +1,103 @@
+package meta
+
+import "testing"
+
+func (tf *testFSM) bucket(name string) *Bucket {
+	tf.t.Helper()
+	return tf.read(func(r *Reader) (any, error) { return r.Bucket(name) }).(*Bucket)
+}
+
+func (tf *testFSM) acl(bucket, key, versionID string, at uint64) string {
+	tf.t.Helper()
+	o := tf.read(func(r *Reader) (any, error) { return r.GetObject(bucket, key, versionID, at) }).(*Object)
+	return o.ACL
+}
+
+// Ownership controls and ACLs (S3 Object Ownership): new buckets have ACLs
+// disabled; a non-private ACL is refused there (AccessControlListNotSupported)
+// and enforcing ownership on a bucket with a non-private ACL is refused
+// (InvalidBucketAclWithObjectOwnership), both checked in apply.
+func TestBucketAccess(t *testing.T) {
+	tf := openTestFSM(t)
+	tf.createBucket("b")
+	if b := tf.bucket("b"); b.Ownership != OwnershipEnforced || b.ACL != "" {
+		t.Fatalf("new bucket: ownership %v, ACL %q", b.Ownership, b.ACL)
+	}
+	tf.mustFail(&CreateBucket{Name: "c", ACL: "public-read"}, ErrInvalidBucketACL)
+	tf.must(&CreateBucket{Name: "c", Ownership: OwnershipObjectWriter, ACL: "public-read"})
+	if b := tf.bucket("c"); b.Ownership != OwnershipObjectWriter || b.ACL != "public-read" {
+		t.Fatalf("bucket c: ownership %v, ACL %q", b.Ownership, b.ACL)
+	}
+
+	// ACLs disabled: objects, annotations and the bucket stay private.
+	o := obj("k", "v")
+	o.ACL = "public-read"
+	tf.mustFail(&PutObject{Bucket: "b", Object: o}, ErrACLNotSupported)
+	tf.mustFail(&CreateUpload{Bucket: "b", UploadID: "u", Template: o}, ErrACLNotSupported)
+	tf.put("b", "k", "v")
+	tf.mustFail(&AnnotateObject{Bucket: "b", Key: "k", SetACL: true, ACL: "public-read"}, ErrACLNotSupported)
+	tf.must(&AnnotateObject{Bucket: "b", Key: "k", SetACL: true, ACL: ""})
+	tf.mustFail(&SetBucketAccess{Bucket: "b", SetACL: true, ACL: "public-read"}, ErrACLNotSupported)
+
+	// Enabled: ACLs are stored; back to enforced only with a private ACL.
+	tf.must(&SetBucketAccess{Bucket: "b", SetOwnership: true, Ownership: OwnershipPreferred, SetACL: true, ACL: "public-read"})
+	tf.mustFail(&SetBucketAccess{Bucket: "b", SetOwnership: true, Ownership: OwnershipEnforced}, ErrInvalidBucketACL)
+	tf.must(&SetBucketAccess{Bucket: "b", SetOwnership: true, Ownership: OwnershipEnforced, SetACL: true, ACL: ""})
+	if b := tf.bucket("b"); b.Ownership != OwnershipEnforced || b.ACL != "" {
+		t.Fatalf("bucket b: ownership %v, ACL %q", b.Ownership, b.ACL)
+	}
+	tf.must(&SetBucketAccess{Bucket: "b", SetOwnership: true, Ownership: OwnershipNone})
+	tf.must(&PutObject{Bucket: "b", Object: o})
+	if got := tf.acl("b", "k", "", 0); got != "public-read" {
+		t.Fatalf("object ACL %q", got)
+	}
+	tf.mustFail(&SetBucketAccess{Bucket: "absent", SetACL: true}, ErrNoSuchBucket)
+}
+
+// A fork starts with its source's ownership and bucket ACL; its inherited
+// objects keep their ACLs (read through, as of the fork's base), and a
+// change in the fork stays there. A snapshot keeps the ACL it saw.
+func TestObjectACLForksAndSnapshots(t *testing.T) {
+	tf := openTestFSM(t)
+	tf.must(&CreateBucket{Name: "b", Ownership: OwnershipObjectWriter, ACL: "public-read"})
+	o := obj("k", "v")
+	o.ACL = "public-read"
+	tf.must(&PutObject{Bucket: "b", Object: o})
+	snap := tf.must(&CreateSnapshot{Bucket: "b"}).Snapshot.Version
+	tf.fork("f", "b")
+	if b := tf.bucket("f"); b.Ownership != OwnershipObjectWriter || b.ACL != "public-read" {
+		t.Fatalf("fork: ownership %v, ACL %q", b.Ownership, b.ACL)
+	}
+	if got := tf.acl("f", "k", "", 0); got != "public-read" {
+		t.Fatalf("inherited object ACL in the fork: %q", got)
+	}
+	tf.must(&AnnotateObject{Bucket: "f", Key: "k", SetACL: true, ACL: ""})
+	tf.must(&AnnotateObject{Bucket: "b", Key: "k", SetACL: true, ACL: "public-read-write"})
+	for _, tc := range []struct {
+		bucket string
+		at     uint64
+		want   string
+	}{{"f", 0, ""}, {"b", 0, "public-read-write"}, {"b", snap, "public-read"}} {
+		if got := tf.acl(tc.bucket, "k", "", tc.at); got != tc.want {
+			t.Errorf("ACL of k in %s at %d: %q, want %q", tc.bucket, tc.at, got, tc.want)
+		}
+	}
+	// Enforcing ownership in the fork leaves the parent alone.
+	tf.must(&SetBucketAccess{Bucket: "f", SetOwnership: true, Ownership: OwnershipEnforced, SetACL: true})
+	if b := tf.bucket("b"); b.Ownership != OwnershipObjectWriter || b.ACL != "public-read" {
+		t.Fatalf("parent after the fork's change: ownership %v, ACL %q", b.Ownership, b.ACL)
+	}
+}
+
+// Setting the ACL an object already has writes no annotation (s3cmd sets
+// the owner-only ACL after every copy).
+func TestAnnotateUnchangedWritesNothing(t *testing.T) {
+	tf := openTestFSM(t)
+	b := tf.createBucket("b")
+	tf.put("b", "k", "v")
+	tf.must(&AnnotateObject{Bucket: "b", Key: "k", SetACL: true})
+	tf.must(&AnnotateObject{Bucket: "b", Key: "k", SetTags: true})
+	if n := tf.annotationCount(b.ID); n != 0 {
+		t.Fatalf("%d annotations after changes that change nothing", n)
+	}
+}
