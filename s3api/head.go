@@ -144,15 +144,14 @@ func (s *Server) prepare(r *request, fc *fasthttp.RequestCtx) error {
 		r.header = qh
 	}
 	r.route = s.router.Route(r.method, r.host, r.path, r.query, r.header)
-	switch r.route.Op {
-	case OpHealthLive, OpHealthReady, OpMetrics:
-	case OpPeer:
+	switch {
+	case r.route.Op == OpPeer:
 		body, err := s.svc.VerifyPeer(r.method, r.rawURI(), r.header.Get)
 		if err != nil {
 			return err
 		}
 		r.peerBody = body
-	default:
+	case !ownAccess(r.route.Op):
 		res, err := s.auth.Authenticate(&AuthRequest{
 			Method: r.method, Host: r.host, RawPath: r.rawPath, RawQuery: r.rawQuery,
 			Header: signedHeader, Body: r.raw, ContentLength: r.authLength(),
