@@ -32,6 +32,8 @@ var readOnlyOps = map[Operation]bool{
 	OpAbortMultipartUpload: true, OpPutBucketVersioning: true, OpCreateBucket: true,
 	OpForkBucket: true, OpCreateSnapshot: true,
 	OpPutObjectTagging: true, OpDeleteObjectTagging: true,
+	OpPutObjectAcl: true, OpPutBucketAcl: true,
+	OpPutBucketOwnershipControls: true, OpDeleteBucketOwnershipControls: true,
 }
 
 // readAt resolves X-Tigris-Snapshot-Version for reads of bucket: a decimal
