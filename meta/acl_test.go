@@ -1,6 +1,10 @@
 package meta
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+)
 
 func (tf *testFSM) bucket(name string) *Bucket {
 	tf.t.Helper()
@@ -99,5 +103,67 @@ func TestAnnotateUnchangedWritesNothing(t *testing.T) {
 	tf.must(&AnnotateObject{Bucket: "b", Key: "k", SetTags: true})
 	if n := tf.annotationCount(b.ID); n != 0 {
 		t.Fatalf("%d annotations after changes that change nothing", n)
+	}
+}
+
+// Reads look for annotations only in buckets that may have some: the flag
+// in the bucket record, set by the first annotation. A record written
+// before the flag existed (format 1) falls back to the annotated marker.
+func TestAnnotationFlag(t *testing.T) {
+	tf := openTestFSM(t)
+	b := tf.createBucket("b")
+	tf.put("b", "k", "v")
+	flag := func() annotationState {
+		return tf.read(func(r *Reader) (any, error) {
+			b, err := r.bucketByID(b.ID)
+			return b.annotations, err
+		}).(annotationState)
+	}
+	if got := flag(); got != annNone {
+		t.Fatalf("new bucket: %v", got)
+	}
+	tf.must(&AnnotateObject{Bucket: "b", Key: "k", SetTags: true, Tags: map[string]string{"t": "1"}})
+	if got := flag(); got != annSome {
+		t.Fatalf("annotated bucket: %v", got)
+	}
+	// The same bucket as an older build wrote it: format 1, and the
+	// marker key when it has annotations.
+	legacy := func(marker bool) {
+		t.Helper()
+		e := encoder{}
+		e.u8(fmtV1)
+		old := *b
+		old.Ownership, old.ACL = 0, ""
+		encodeBucketFields(&e, &old)
+		v := e.b[:len(e.b)-2] // no ownership byte, no ACL
+		err := tf.fsm.db.Update(func(txn *badger.Txn) error {
+			if err := txn.Set(keyBucket(b.ID), v); err != nil {
+				return err
+			}
+			if marker {
+				return txn.Set(keyAnnotated(b.ID), []byte{fmtV1})
+			}
+			return txn.Delete(keyAnnotated(b.ID))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	legacy(true)
+	if got := tf.tags("b", "k", "", 0); got != "1" {
+		t.Fatalf("tags through the marker of a format-1 record: %q", got)
+	}
+	legacy(false)
+	if got := tf.tags("b", "k", "", 0); got != "" {
+		t.Fatalf("a format-1 record without the marker has annotations: %q", got)
+	}
+	// Rewriting the record keeps it unknown; the next annotation sets it.
+	tf.must(&SetVersioning{Bucket: "b", Status: VersioningSuspended})
+	if got := flag(); got != annUnknown {
+		t.Fatalf("rewritten format-1 record: %v", got)
+	}
+	tf.must(&AnnotateObject{Bucket: "b", Key: "k", SetTags: true, Tags: map[string]string{"t": "2"}})
+	if got := flag(); got != annSome || tf.tags("b", "k", "", 0) != "2" {
+		t.Fatalf("after an annotation: %v %q", flag(), tf.tags("b", "k", "", 0))
 	}
 }

@@ -62,13 +62,37 @@ func decodeAnnotation(v []byte) (*annotation, error) {
 	return a, d.done()
 }
 
+// annotationState says whether a bucket's own layer may hold
+// annotations, so that reads of buckets that have none (the common case)
+// look for none. It is kept in the bucket record, which every read loads
+// anyway; a record written before the flag existed says annUnknown, and
+// then the annotated marker key answers.
+type annotationState uint8
+
+const (
+	annUnknown annotationState = iota
+	annNone
+	annSome
+)
+
+// hasAnnotations reports whether b's own layer may hold annotations.
+func (r *Reader) hasAnnotations(b *Bucket) (bool, error) {
+	switch b.annotations {
+	case annNone:
+		return false, nil
+	case annSome:
+		return true, nil
+	}
+	return exists(r.txn, keyAnnotated(b.ID))
+}
+
 // newestAnnotation returns the newest annotation of (bucket, key,
 // version) with stamp <= t, or nil.
-func (r *Reader) newestAnnotation(bucket uint64, key string, version, t uint64) (*annotation, error) {
-	if ok, err := exists(r.txn, keyAnnotated(bucket)); err != nil || !ok {
+func (r *Reader) newestAnnotation(b *Bucket, key string, version, t uint64) (*annotation, error) {
+	if ok, err := r.hasAnnotations(b); err != nil || !ok {
 		return nil, err
 	}
-	prefix := keyAnnotationVersion(bucket, key, version)
+	prefix := keyAnnotationVersion(b.ID, key, version)
 	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	it.Seek(appendU64(append([]byte(nil), prefix...), ^t))
@@ -87,7 +111,7 @@ func (r *Reader) newestAnnotation(bucket uint64, key string, version, t uint64) 
 // visible through ls[0..owner].
 func (r *Reader) annotate(o *Object, ls []layer, owner int) error {
 	for j := 0; j <= owner && j < len(ls); j++ {
-		a, err := r.newestAnnotation(ls[j].bucket.ID, o.Key, o.Version, ls[j].at)
+		a, err := r.newestAnnotation(ls[j].bucket, o.Key, o.Version, ls[j].at)
 		if err != nil {
 			return err
 		}
@@ -179,8 +203,12 @@ func (a *applier) annotateObject(c *AnnotateObject) (*Result, error) {
 	if err := a.set(keyAnnotation(b.ID, c.Key, o.Version, a.version), encodeAnnotation(&next)); err != nil {
 		return nil, err
 	}
-	if err := a.set(keyAnnotated(b.ID), []byte{fmtV1}); err != nil {
-		return nil, err
+	if b.annotations != annSome {
+		c := *b
+		c.annotations = annSome
+		if err := a.putBucket(&c); err != nil {
+			return nil, err
+		}
 	}
 	if prev {
 		pins, err := a.pinsFor(b)

@@ -446,6 +446,8 @@ func (a *applier) insertBucket(b *Bucket) error {
 	}
 	id++
 	b.ID = id
+	// A new bucket id's layer has no annotations.
+	b.annotations = annNone
 	if err := a.set(keyCounter(ctrNextBucketID), u64Value(id)); err != nil {
 		return err
 	}

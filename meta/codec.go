@@ -397,6 +397,7 @@ func encodeBucketRecord(b *Bucket) []byte {
 	e := encoder{b: make([]byte, 0, 48+len(b.Name)+len(b.ACL))}
 	e.u8(fmtV3)
 	encodeBucketFields(&e, b)
+	e.u8(byte(b.annotations))
 	return e.b
 }
 
@@ -425,6 +426,9 @@ func decodeBucketRecord(v []byte) (*Bucket, error) {
 	d.fmtByte()
 	b := &Bucket{}
 	decodeBucketFields(&d, b)
+	if d.v3 {
+		b.annotations = annotationState(d.u8())
+	}
 	if err := d.done(); err != nil {
 		return nil, err
 	}

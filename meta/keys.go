@@ -14,7 +14,8 @@ import (
 //	applied index   0x01                                             fmt | be64 raft index
 //	counter         0x02 | id (1 next bucket id, 2 last version)     fmt | be64
 //	bucket name     0x03 | name(bucket name)                         fmt | be64 bucket id         (live only)
-//	bucket          0x04 | be64 bucket id                            fmt | bucket record (fmtV3: with ownership, ACL)
+//	bucket          0x04 | be64 bucket id                            fmt | bucket record (fmtV3: with ownership, ACL,
+//	                                                                 and whether the bucket has annotations)
 //	snapshot        0x05 | be64 bucket id | be64 version             fmt | name | created
 //	snapshot name   0x06 | be64 bucket id | name(snapshot name)      fmt | be64 version
 //	fork index      0x07 | be64 parent id | be64 base | be64 child   fmt
@@ -32,7 +33,8 @@ import (
 //	completed by age 0x29 | be64 version | name(upload id)           fmt
 //	annotation      0x2A | be64 bucket id | name(key) | be64 ^object version | be64 ^stamp
 //	                                                                 fmt | tags | acl
-//	annotated       0x2B | be64 bucket id                            fmt  (the bucket has annotations)
+//	annotated       0x2B | be64 bucket id                            fmt  (the bucket has annotations; read
+//	                                                                 only for bucket records older than fmtV3)
 //	lease           0x30 | be64 bucket id                            fmt | be64 expires (lease clock, Unix ns)
 //	lease by time   0x31 | be64 expires | be64 bucket id             fmt
 //	access key      0x32 | name(access key id)                       fmt | access key record (secret sealed)

@@ -107,6 +107,10 @@ type Bucket struct {
 	ParentName   string
 	IsForkParent bool
 	Expires      int64
+
+	// annotations says whether the bucket's own layer may hold
+	// annotations (annotation.go); kept in the record only.
+	annotations annotationState
 }
 
 // Snapshot is a named or unnamed read-only point in time of a bucket.
