@@ -430,14 +430,7 @@ func (s *Server) putObjectACL(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.svc.AnnotateObject(r.ctx, gateway.AnnotateObjectInput{
-		Bucket: r.route.Bucket, Key: r.route.Key, VersionID: vid, SetACL: true, ACL: acl,
-	})
-	if err != nil {
-		return nil, err
-	}
-	setVersionHeader(r, o)
-	return &response{}, nil
+	return s.annotate(r, gateway.AnnotateObjectInput{VersionID: vid, SetACL: true, ACL: acl}, &response{})
 }
 
 // OwnershipControls is the GetBucketOwnershipControls response and the

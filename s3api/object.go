@@ -313,14 +313,19 @@ func (s *Server) putObjectTagging(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.svc.AnnotateObject(r.ctx, gateway.AnnotateObjectInput{
-		Bucket: r.route.Bucket, Key: r.route.Key, VersionID: vid, SetTags: true, Tags: tags,
-	})
+	return s.annotate(r, gateway.AnnotateObjectInput{VersionID: vid, SetTags: true, Tags: tags}, &response{})
+}
+
+// annotate changes the tags and/or the ACL of the version in names (of
+// the request's object) and answers resp with the version's id.
+func (s *Server) annotate(r *request, in gateway.AnnotateObjectInput, resp *response) (*response, error) {
+	in.Bucket, in.Key = r.route.Bucket, r.route.Key
+	o, err := s.svc.AnnotateObject(r.ctx, in)
 	if err != nil {
 		return nil, err
 	}
 	setVersionHeader(r, o)
-	return &response{}, nil
+	return resp, nil
 }
 
 // deleteObjectTagging is DeleteObjectTagging: the version's tag set
@@ -330,14 +335,7 @@ func (s *Server) deleteObjectTagging(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.svc.AnnotateObject(r.ctx, gateway.AnnotateObjectInput{
-		Bucket: r.route.Bucket, Key: r.route.Key, VersionID: vid, SetTags: true,
-	})
-	if err != nil {
-		return nil, err
-	}
-	setVersionHeader(r, o)
-	return &response{status: http.StatusNoContent, noBody: true}, nil
+	return s.annotate(r, gateway.AnnotateObjectInput{VersionID: vid, SetTags: true}, &response{status: http.StatusNoContent, noBody: true})
 }
 
 // writeConditions parses the conditional-write headers of PutObject,

@@ -12,7 +12,7 @@ import boto3
 import botocore
 from botocore.config import Config
 
-from common import BUCKET, ENDPOINT, REGION, check, create_fork, equal, expect_error, main
+from common import BUCKET, ENDPOINT, REGION, check, create_fork, equal, expect_error, main, new_client, with_headers
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 READER = BUCKET[:50] + "-r"  # ObjectWriter, bucket ACL public-read
@@ -25,19 +25,6 @@ def anonymous():
     return boto3.session.Session().client(
         "s3", endpoint_url=ENDPOINT, region_name=REGION, config=Config(signature_version=botocore.UNSIGNED)
     )
-
-
-def with_headers(s3, operation, headers):
-    def add(request, **kwargs):
-        for k, v in headers.items():
-            request.headers[k] = v
-
-    s3.meta.events.register("before-sign.s3.%s" % operation, add)
-    return s3
-
-
-def new_client():
-    return boto3.session.Session().client("s3", endpoint_url=ENDPOINT, region_name=REGION)
 
 
 def grants(policy):

@@ -38,6 +38,23 @@ def client(**config):
     )
 
 
+def new_client():
+    """A client of its own session: sessions are not shared across threads."""
+    return boto3.session.Session().client("s3", endpoint_url=ENDPOINT, region_name=REGION)
+
+
+def with_headers(s3, operation, headers):
+    """Adds headers to every `operation` request of client s3 (before
+    signing, so they are signed)."""
+
+    def add(request, **kwargs):
+        for k, v in headers.items():
+            request.headers[k] = v
+
+    s3.meta.events.register("before-sign.s3.%s" % operation, add)
+    return s3
+
+
 class Failure(Exception):
     pass
 

@@ -9,11 +9,10 @@ head_bucket answers the fork headers."""
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import botocore
 
 import common
-from common import ENDPOINT, REGION, check, content, equal, error_code, expect_error, listing, main
+from common import check, content, equal, error_code, expect_error, listing, main, new_client, with_headers
 
 # The runner derives the bucket name from this file's name; "_" is not
 # allowed in bucket names.
@@ -35,22 +34,6 @@ state = {}
 
 def fork_name(i):
     return "%s-f%d" % (BUCKET[:50], i)
-
-
-def new_client():
-    """A client of its own session: sessions are not shared across threads."""
-    return boto3.session.Session().client("s3", endpoint_url=ENDPOINT, region_name=REGION)
-
-
-def with_headers(s3, operation, headers):
-    """Adds headers to every `operation` request of client s3."""
-
-    def add(request, **kwargs):
-        for k, v in headers.items():
-            request.headers[k] = v
-
-    s3.meta.events.register("before-sign.s3.%s" % operation, add)
-    return s3
 
 
 def at_version(version):

@@ -49,88 +49,78 @@ func (p awsACL) has(uri, perm string) bool {
 	return false
 }
 
-// The aws CLI with ACLs, as on AWS S3: `aws s3 cp --acl public-read` into
-// a bucket whose ownership allows ACLs makes the object readable by an
-// unsigned GET (small and multipart); into a new bucket (ACLs disabled) it
-// fails with AccessControlListNotSupported and stores nothing; putting
-// back the owner-only ACL that get-object-acl shows (what s3cmd does after
-// every copy) succeeds in every mode.
-func TestACLAWSCLI(t *testing.T) {
-	t.Parallel()
-	clis := findAWSCLIs()
-	requireClient(t, len(clis) > 0, "the aws CLI")
-	s := startServer(t)
-	for _, cli := range clis {
-		t.Run(cli.label, func(t *testing.T) {
-			t.Parallel()
-			a := &awsRunner{t: t, cli: cli, s: s, env: clientEnv(t, s), dir: t.TempDir()}
-			open := bucketName(t, "acl-open-"+cli.label)
-			closed := bucketName(t, "acl-closed-"+cli.label)
-			a.run("s3api", "create-bucket", "--bucket", open, "--object-ownership", "ObjectWriter")
-			a.run("s3", "mb", "s3://"+closed)
+// The aws CLI with ACLs, as on AWS S3 (a step of TestAWSCLI): `aws s3 cp
+// --acl public-read` into a bucket whose ownership allows ACLs makes the
+// object readable by an unsigned GET (small and multipart); into a new
+// bucket (ACLs disabled) it fails with AccessControlListNotSupported and
+// stores nothing; putting back the owner-only ACL that get-object-acl shows
+// (what s3cmd does after every copy) succeeds in every mode.
+func awsACLs(t *testing.T, a *awsRunner, b string) {
+	s := a.s
+	open, closed := b+"-open", b+"-closed"
+	a.run("s3api", "create-bucket", "--bucket", open, "--object-ownership", "ObjectWriter")
+	a.run("s3", "mb", "s3://"+closed)
 
-			small := randBytes(301, 3000)
-			big := randBytes(302, 9<<20) // beyond the CLI's 8 MiB multipart threshold
-			a.writeFile("small", small)
-			a.writeFile("big", big)
-			a.run("s3", "cp", "--no-progress", "--acl", "public-read", a.path("small"), "s3://"+open+"/pub/small")
-			a.run("s3", "cp", "--no-progress", "--acl", "public-read", a.path("big"), "s3://"+open+"/pub/big")
-			a.run("s3", "cp", "--no-progress", a.path("small"), "s3://"+open+"/private")
-			for key, want := range map[string][]byte{"pub/small": small, "pub/big": big} {
-				st, got := anonGet(t, s.URL()+"/"+open+"/"+key)
-				if st != http.StatusOK {
-					t.Fatalf("unsigned GET of %s after cp --acl public-read: HTTP %d %s", key, st, tail(string(got), 300))
-				}
-				sameBytes(t, "unsigned GET of "+key, got, want)
-			}
-			if st, body := anonGet(t, s.URL()+"/"+open+"/private"); st != http.StatusForbidden || !strings.Contains(string(body), "AccessDenied") {
-				t.Errorf("unsigned GET of a private object: HTTP %d %s", st, body)
-			}
-			if st, body := anonGet(t, s.URL()+"/"+open); st != http.StatusForbidden {
-				t.Errorf("unsigned listing of a private bucket: HTTP %d %s", st, body)
-			}
-			var acl awsACL
-			a.json(&acl, "s3api", "get-object-acl", "--bucket", open, "--key", "pub/big")
-			if !acl.has("http://acs.amazonaws.com/groups/global/AllUsers", "READ") || len(acl.Grants) != 2 {
-				t.Errorf("get-object-acl of a public-read object: %+v", acl)
-			}
-			a.run("s3api", "put-object-acl", "--bucket", open, "--key", "private", "--acl", "public-read")
-			if st, _ := anonGet(t, s.URL()+"/"+open+"/private"); st != http.StatusOK {
-				t.Errorf("unsigned GET after put-object-acl public-read: HTTP %d", st)
-			}
-			a.run("s3api", "put-bucket-acl", "--bucket", open, "--acl", "public-read")
-			if st, body := anonGet(t, s.URL()+"/"+open+"?list-type=2"); st != http.StatusOK || !strings.Contains(string(body), "<Key>pub/big</Key>") {
-				t.Errorf("unsigned listing of a public-read bucket: HTTP %d %s", st, tail(string(body), 300))
-			}
+	small := randBytes(301, 3000)
+	big := randBytes(302, 9<<20) // beyond the CLI's 8 MiB multipart threshold
+	a.writeFile("small", small)
+	a.writeFile("big", big)
+	a.run("s3", "cp", "--no-progress", "--acl", "public-read", a.path("small"), "s3://"+open+"/pub/small")
+	a.run("s3", "cp", "--no-progress", "--acl", "public-read", a.path("big"), "s3://"+open+"/pub/big")
+	a.run("s3", "cp", "--no-progress", a.path("small"), "s3://"+open+"/private")
+	for key, want := range map[string][]byte{"pub/small": small, "pub/big": big} {
+		st, got := anonGet(t, s.URL()+"/"+open+"/"+key)
+		if st != http.StatusOK {
+			t.Fatalf("unsigned GET of %s after cp --acl public-read: HTTP %d %s", key, st, tail(string(got), 300))
+		}
+		sameBytes(t, "unsigned GET of "+key, got, want)
+	}
+	if st, body := anonGet(t, s.URL()+"/"+open+"/private"); st != http.StatusForbidden || !strings.Contains(string(body), "AccessDenied") {
+		t.Errorf("unsigned GET of a private object: HTTP %d %s", st, body)
+	}
+	if st, body := anonGet(t, s.URL()+"/"+open); st != http.StatusForbidden {
+		t.Errorf("unsigned listing of a private bucket: HTTP %d %s", st, body)
+	}
+	var acl awsACL
+	a.json(&acl, "s3api", "get-object-acl", "--bucket", open, "--key", "pub/big")
+	if !acl.has("http://acs.amazonaws.com/groups/global/AllUsers", "READ") || len(acl.Grants) != 2 {
+		t.Errorf("get-object-acl of a public-read object: %+v", acl)
+	}
+	a.run("s3api", "put-object-acl", "--bucket", open, "--key", "private", "--acl", "public-read")
+	if st, _ := anonGet(t, s.URL()+"/"+open+"/private"); st != http.StatusOK {
+		t.Errorf("unsigned GET after put-object-acl public-read: HTTP %d", st)
+	}
+	a.run("s3api", "put-bucket-acl", "--bucket", open, "--acl", "public-read")
+	if st, body := anonGet(t, s.URL()+"/"+open+"?list-type=2"); st != http.StatusOK || !strings.Contains(string(body), "<Key>pub/big</Key>") {
+		t.Errorf("unsigned listing of a public-read bucket: HTTP %d %s", st, tail(string(body), 300))
+	}
 
-			// ACLs disabled (the default): refused, nothing stored.
-			_, errOut, err := a.try("s3", "cp", "--no-progress", "--acl", "public-read", a.path("small"), "s3://"+closed+"/k")
-			if err == nil || !strings.Contains(errOut, "AccessControlListNotSupported") {
-				t.Errorf("cp --acl public-read into a bucket without ACLs: %v\n%s", err, errOut)
-			}
-			if _, _, err := a.try("s3api", "head-object", "--bucket", closed, "--key", "k"); err == nil {
-				t.Errorf("the refused upload was stored")
-			}
-			a.run("s3", "cp", "--no-progress", "--acl", "bucket-owner-full-control", a.path("small"), "s3://"+closed+"/k")
-			var own awsACL
-			a.json(&own, "s3api", "get-object-acl", "--bucket", closed, "--key", "k")
-			if len(own.Grants) != 1 || own.Grants[0].Permission != "FULL_CONTROL" {
-				t.Errorf("get-object-acl with ACLs disabled: %+v", own)
-			}
-			// The owner-only ACL goes back in every mode.
-			body, err := json.Marshal(map[string]any{"Owner": own.Owner, "Grants": own.Grants})
-			if err != nil {
-				t.Fatal(err)
-			}
-			policy := a.writeFile("policy.json", body)
-			for _, b := range []string{closed, open} {
-				a.run("s3api", "put-object-acl", "--bucket", b, "--key", map[string]string{closed: "k", open: "pub/small"}[b],
-					"--access-control-policy", "file://"+policy)
-			}
-			if st, _ := anonGet(t, s.URL()+"/"+open+"/pub/small"); st != http.StatusForbidden {
-				t.Errorf("unsigned GET after the owner-only ACL went back: HTTP %d", st)
-			}
-		})
+	// ACLs disabled (the default): refused, nothing stored.
+	_, errOut, err := a.try("s3", "cp", "--no-progress", "--acl", "public-read", a.path("small"), "s3://"+closed+"/k")
+	if err == nil || !strings.Contains(errOut, "AccessControlListNotSupported") {
+		t.Errorf("cp --acl public-read into a bucket without ACLs: %v\n%s", err, errOut)
+	}
+	if _, _, err := a.try("s3api", "head-object", "--bucket", closed, "--key", "k"); err == nil {
+		t.Errorf("the refused upload was stored")
+	}
+	a.run("s3", "cp", "--no-progress", "--acl", "bucket-owner-full-control", a.path("small"), "s3://"+closed+"/k")
+	var own awsACL
+	a.json(&own, "s3api", "get-object-acl", "--bucket", closed, "--key", "k")
+	if len(own.Grants) != 1 || own.Grants[0].Permission != "FULL_CONTROL" {
+		t.Errorf("get-object-acl with ACLs disabled: %+v", own)
+	}
+	// The owner-only ACL goes back in every mode.
+	body, err := json.Marshal(map[string]any{"Owner": own.Owner, "Grants": own.Grants})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := a.writeFile("policy.json", body)
+	for _, b := range []string{closed, open} {
+		a.run("s3api", "put-object-acl", "--bucket", b, "--key", map[string]string{closed: "k", open: "pub/small"}[b],
+			"--access-control-policy", "file://"+policy)
+	}
+	if st, _ := anonGet(t, s.URL()+"/"+open+"/pub/small"); st != http.StatusForbidden {
+		t.Errorf("unsigned GET after the owner-only ACL went back: HTTP %d", st)
 	}
 }
 

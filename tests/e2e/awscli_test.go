@@ -111,6 +111,7 @@ func TestAWSCLI(t *testing.T) {
 				{"s3 sync", awsSync},
 				{"s3api", awsS3API},
 				{"awkward keys", awsSpecialKeys},
+				{"ACLs", awsACLs},
 			} {
 				start := time.Now()
 				step.f(t, a, b)
