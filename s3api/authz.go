@@ -224,8 +224,9 @@ type aclCache struct {
 // aclAllows decides by the ACLs: nil when the bucket's (or, for object
 // reads, the object's) ACL gives one of groups the permission a needs.
 // An object's ACL counts only where the bucket's ownership setting
-// enables ACLs. A bucket that does not exist is NoSuchBucket, as S3
-// answers anonymous requests too.
+// enables ACLs. A bucket that does not exist is AccessDenied, like one
+// whose ACL grants nothing (AWS answers NoSuchBucket; unsigned requests
+// cannot probe for bucket names here).
 func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) error {
 	need := aclNeeds[a.op]
 	if need == needNothing || a.bucket == "" {
@@ -252,6 +253,10 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 		}
 	}
 	if b == nil {
+		if errors.Is(err, meta.ErrNoSuchBucket) {
+			// Nobody learns from an ACL decision which buckets exist.
+			return ErrAccessDenied
+		}
 		return err
 	}
 	if err != nil && !isNotFound(err) && !errors.Is(err, meta.ErrMethodNotAllowed) {

@@ -131,6 +131,8 @@ def public_read(s3):
     expect_error("AccessDenied", anon.list_buckets)
     expect_error("AccessDenied", anon.create_bucket, Bucket=BUCKET[:50] + "-anon")
     expect_error("AccessDenied", anon.list_objects_v2, Bucket=BUCKET)
+    # A bucket that does not exist looks like one that grants nothing.
+    expect_error("AccessDenied", anon.get_object, Bucket=BUCKET[:50] + "-nobucket", Key="k")
 
     # Copies and multipart uploads take the ACL they are given.
     s3.copy_object(Bucket=READER, Key="copy", CopySource={"Bucket": READER, "Key": "priv"}, ACL="public-read")
