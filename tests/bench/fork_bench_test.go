@@ -197,14 +197,7 @@ func BenchmarkForks(b *testing.B) {
 	samples := envInt("FORKSTORE_BENCH_FORK_SAMPLES", 200)
 	ctx := context.Background()
 
-	var bin string
-	if harness.External(b) == nil {
-		var err error
-		if bin, err = harness.Build(b.TempDir()); err != nil {
-			b.Fatal(err)
-		}
-	}
-	s := harness.Start(b, bin, harness.WithArgs("--log-level", "warn"))
+	s := startBenchServer(b)
 	c := newForkBenchClient(s)
 	run := fmt.Sprintf("%06d", time.Now().UnixNano()%1e6)
 	small, large := "fb-small-"+run, "fb-large-"+run
@@ -547,4 +540,18 @@ func forkMD5(b []byte) string {
 func forkSHA256(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// startBenchServer starts a freshly built server (or uses the external one,
+// FORKSTORE_E2E_ENDPOINT) for a benchmark, logging warnings only.
+func startBenchServer(b *testing.B) *harness.Server {
+	b.Helper()
+	var bin string
+	if harness.External(b) == nil {
+		var err error
+		if bin, err = harness.Build(b.TempDir()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return harness.Start(b, bin, harness.WithArgs("--log-level", "warn"))
 }

@@ -31,7 +31,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forkstore/forkstore/tests/harness"
 	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
@@ -72,14 +71,7 @@ func (c *forkClient) admin(ctx context.Context, method, path string, in, out any
 func BenchmarkSandboxes(b *testing.B) {
 	batches := envInt("FORKSTORE_BENCH_BATCHES", 20)
 	ctx := context.Background()
-	var bin string
-	if harness.External(b) == nil {
-		var err error
-		if bin, err = harness.Build(b.TempDir()); err != nil {
-			b.Fatal(err)
-		}
-	}
-	s := harness.Start(b, bin, harness.WithArgs("--log-level", "warn"))
+	s := startBenchServer(b)
 	c := newForkBenchClient(s)
 	run := fmt.Sprintf("%06d", time.Now().UnixNano()%1e6)
 	base := "sb-base-" + run
