@@ -250,7 +250,7 @@ func (a *applier) putKey(k *AccessKey) error {
 		}
 	}
 	if k.Expires != 0 {
-		if err := a.set(keyKeyByExpiry(k.Expires, k.ID), []byte{fmtV1}); err != nil {
+		if err := a.setIndexed(keyKeyByExpiry(k.Expires, k.ID)); err != nil {
 			return err
 		}
 	}

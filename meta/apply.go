@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -45,6 +44,7 @@ type applier struct {
 	// applied in steps knows when to end a step (steps.go).
 	writes, bytes int
 	budget        stepBudget
+	stats         *applyStats
 }
 
 // applyEntry applies one encoded command and returns its sm.Result. It
@@ -124,6 +124,7 @@ func (f *FSM) newApplier(txn *badger.Txn, version uint64) *applier {
 		r:       &Reader{txn: txn, opts: f.opts, now: version},
 		version: version,
 		pins:    map[uint64]*pinSet{},
+		stats:   &f.stats,
 	}
 }
 
@@ -197,18 +198,11 @@ func (a *applier) pruneByAge(prefix byte, window uint64, drop func(id string) er
 	if a.version <= window {
 		return nil
 	}
-	cutoff := a.version - window
-	var dead [][]byte
-	it := txnKeysOnly(a.txn, []byte{prefix})
-	for it.Rewind(); it.Valid() && len(dead) < dedupePrunePerCommand; it.Next() {
-		k := it.Item().KeyCopy(nil)
-		if len(k) < 9 || binary.BigEndian.Uint64(k[1:9]) >= cutoff {
-			break
+	end := appendU64([]byte{prefix}, a.version-window)
+	_, err := a.consumeIndex(prefix, end, dedupePrunePerCommand, func(k []byte) error {
+		if len(k) < 9 {
+			return fmt.Errorf("%w: age index key", ErrCorrupt)
 		}
-		dead = append(dead, k)
-	}
-	it.Close()
-	for _, k := range dead {
 		id, _, ok := readName(k[9:])
 		if !ok {
 			return fmt.Errorf("%w: age index key", ErrCorrupt)
@@ -216,11 +210,9 @@ func (a *applier) pruneByAge(prefix byte, window uint64, drop func(id string) er
 		if err := drop(id); err != nil {
 			return err
 		}
-		if err := a.del(k); err != nil {
-			return err
-		}
-	}
-	return nil
+		return a.del(k)
+	})
+	return err
 }
 
 func (a *applier) apply(c any) (*Result, error) {
@@ -888,29 +880,14 @@ func (a *applier) supersedeNull(b *Bucket, key string) error {
 const maxTrimPerCommand = 10000
 
 func (a *applier) trimGC(c *TrimGC) (*Result, error) {
-	var dead [][]byte
-	more := false
-	it := txnKeysOnly(a.txn, []byte{pfxGCQueue})
-	for it.Rewind(); it.Valid(); it.Next() {
-		v, _, ok := parseGCQueueKey(it.Item().Key())
-		if !ok {
-			it.Close()
-			return nil, fmt.Errorf("%w: gc queue key", ErrCorrupt)
+	more, err := a.consumeIndex(pfxGCQueue, indexEnd(pfxGCQueue, c.UpTo), maxTrimPerCommand, func(k []byte) error {
+		if _, _, ok := parseGCQueueKey(k); !ok {
+			return fmt.Errorf("%w: gc queue key", ErrCorrupt)
 		}
-		if v > c.UpTo {
-			break
-		}
-		if len(dead) == maxTrimPerCommand {
-			more = true
-			break
-		}
-		dead = append(dead, it.Item().KeyCopy(nil))
-	}
-	it.Close()
-	for _, k := range dead {
-		if err := a.del(k); err != nil {
-			return nil, err
-		}
+		return a.del(k)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &Result{More: more}, nil
 }

@@ -197,6 +197,14 @@ type FSM struct {
 	// testStepBudget, when set, replaces the budget of a step (tests cut
 	// commands into many small steps with it).
 	testStepBudget stepBudget
+	// stats counts work done by apply (Update's goroutine only).
+	stats applyStats
+}
+
+// applyStats counts work done by apply that tests check stays bounded.
+type applyStats struct {
+	// indexSteps counts the entries age index walks stepped over.
+	indexSteps uint64
 }
 
 var _ sm.IOnDiskStateMachine = (*FSM)(nil)

@@ -31,7 +31,7 @@ func (a *applier) setLease(bucket uint64, expires int64) error {
 		if err := a.set(keyLease(bucket), u64Value(uint64(expires))); err != nil {
 			return err
 		}
-		if err := a.set(keyLeaseByTime(expires, bucket), []byte{fmtV1}); err != nil {
+		if err := a.setIndexed(keyLeaseByTime(expires, bucket)); err != nil {
 			return err
 		}
 	}
@@ -68,67 +68,61 @@ func (a *applier) renewLease(c *RenewLease) (*Result, error) {
 
 func (a *applier) expireLeases(c *ExpireLeases) (*Result, error) {
 	res := &Result{}
-	// The fork whose lease ran out first, if any.
-	it := txnKeysOnly(a.txn, []byte{pfxLeaseByTime})
-	it.Rewind()
-	var due []uint64
-	for ; it.Valid() && len(due) < 2; it.Next() {
-		k := it.Item().Key()
-		if len(k) != 17 {
-			it.Close()
-			return nil, fmt.Errorf("%w: lease index key", ErrCorrupt)
-		}
-		if int64(beTail(k[:9])) > c.Now {
-			break
-		}
-		due = append(due, beTail(k))
+	if c.Now < 0 {
+		return res, nil
 	}
-	it.Close()
-	if len(due) > 0 {
-		b, err := a.r.bucketByID(due[0])
+	now := uint64(c.Now)
+	// The fork whose lease ran out first, if any: one fork a command, as
+	// retiring one may delete a whole bucket.
+	more, err := a.consumeIndex(pfxLeaseByTime, indexEnd(pfxLeaseByTime, now), 1, func(k []byte) error {
+		if len(k) != 17 {
+			return fmt.Errorf("%w: lease index key", ErrCorrupt)
+		}
+		id := beTail(k)
+		b, err := a.r.bucketByID(id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if b == nil || b.State != BucketLive {
-			return nil, fmt.Errorf("%w: lease of missing bucket %d", ErrCorrupt, due[0])
+			return fmt.Errorf("%w: lease of missing bucket %d", ErrCorrupt, id)
 		}
+		// retireBucket removes the lease and its index key.
 		if err := a.retireBucket(b); err != nil {
-			return nil, err
+			return err
 		}
 		res.Buckets = append(res.Buckets, *b)
-		res.More = len(due) > 1
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	res.More = more
 	// Expired keys.
-	var keys [][]byte
-	it = txnKeysOnly(a.txn, []byte{pfxKeyByExpiry})
-	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		if len(k) < 9 || int64(beTail(k[:9])) > c.Now {
-			break
+	more, err = a.consumeIndex(pfxKeyByExpiry, indexEnd(pfxKeyByExpiry, now), expireKeysPerCommand, func(ik []byte) error {
+		if len(ik) < 9 {
+			return fmt.Errorf("%w: key expiry index key", ErrCorrupt)
 		}
-		if len(keys) == expireKeysPerCommand {
-			res.More = true
-			break
-		}
-		keys = append(keys, it.Item().KeyCopy(nil))
-	}
-	it.Close()
-	for _, ik := range keys {
 		id, _, ok := readName(ik[9:])
 		if !ok {
-			return nil, fmt.Errorf("%w: key expiry index key", ErrCorrupt)
+			return fmt.Errorf("%w: key expiry index key", ErrCorrupt)
 		}
 		k, err := a.r.accessKey(id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if k == nil {
-			return nil, fmt.Errorf("%w: expiry index names missing key %q", ErrCorrupt, id)
+			return fmt.Errorf("%w: expiry index names missing key %q", ErrCorrupt, id)
 		}
+		// removeKey removes the key and its index entries.
 		if err := a.removeKey(k); err != nil {
-			return nil, err
+			return err
 		}
 		res.Keys = append(res.Keys, AccessKey{ID: id})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	res.More = res.More || more
 	return res, nil
 }

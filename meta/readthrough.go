@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -596,9 +597,17 @@ func (r *Reader) GCQueue(after uint64, limit int) ([]GCEntry, error) {
 	if after == latest {
 		return nil, nil
 	}
+	from := appendU64([]byte{pfxGCQueue}, after+1)
+	floor, err := indexFloor(r.txn, pfxGCQueue)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Compare(floor, from) > 0 {
+		from = floor // what sorts below was trimmed
+	}
 	it := txnKeysOnly(r.txn, []byte{pfxGCQueue})
 	defer it.Close()
-	for it.Seek(appendU64([]byte{pfxGCQueue}, after+1)); it.Valid(); it.Next() {
+	for it.Seek(from); it.Valid(); it.Next() {
 		v, id, ok := parseGCQueueKey(it.Item().Key())
 		if !ok {
 			return nil, fmt.Errorf("%w: gc queue key", ErrCorrupt)
