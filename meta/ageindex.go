@@ -36,12 +36,18 @@ func indexFloor(txn *badger.Txn, prefix byte) ([]byte, error) {
 }
 
 // scanIndex calls visit with each live key of the index under prefix, in
-// order, from from, until visit returns false. It walks all versions so
-// that it can count what Badger steps over (live keys, deletion markers
-// and superseded versions): the returned step count is how tests check
-// that a walk costs the same however much was consumed before.
+// order, from from, until visit returns false; see scanLive.
 func scanIndex(txn *badger.Txn, prefix byte, from []byte, visit func(k []byte) (bool, error)) (int, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefix}, AllVersions: true})
+	return scanLive(txn, []byte{prefix}, from, func(item *badger.Item) (bool, error) { return visit(item.Key()) })
+}
+
+// scanLive calls visit with each live item under prefix, in order, from
+// from, until visit returns false. It walks all versions so that it can
+// count what Badger steps over (live keys, deletion markers and superseded
+// versions): the returned step count is how tests check that a walk costs
+// the same however much was deleted before.
+func scanLive(txn *badger.Txn, prefix, from []byte, visit func(item *badger.Item) (bool, error)) (int, error) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, AllVersions: true})
 	defer it.Close()
 	steps := 0
 	var last []byte
@@ -58,7 +64,7 @@ func scanIndex(txn *badger.Txn, prefix byte, from []byte, visit func(k []byte) (
 		if item.IsDeletedOrExpired() {
 			continue
 		}
-		more, err := visit(k)
+		more, err := visit(item)
 		if err != nil || !more {
 			return steps, err
 		}

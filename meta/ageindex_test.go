@@ -134,3 +134,31 @@ func (tf *testFSM) countPrefix(prefix byte) int {
 		return n, nil
 	}).(int)
 }
+
+// Overwriting one key again and again (a progress file, a lock object)
+// walks a bounded number of entries per PUT and DELETE, not one more for
+// every version replaced before, on plain and on suspended buckets. (A PUT
+// after a DELETE that left no record of the key still steps over the
+// deletion markers of its versions once, until Badger compacts them.)
+func TestHotKeyOverwriteStaysFlat(t *testing.T) {
+	tf := openTestFSM(t)
+	tf.createBucket("b")
+	tf.createBucket("s")
+	tf.must(&SetVersioning{Bucket: "s", Status: VersioningEnabled})
+	tf.must(&SetVersioning{Bucket: "s", Status: VersioningSuspended})
+	for _, bucket := range []string{"b", "s"} {
+		var rounds []float64
+		for range 6 {
+			before := tf.fsm.stats.recordSteps
+			for range 100 {
+				tf.put(bucket, "hot", "v")
+			}
+			tf.del(bucket, "hot")
+			rounds = append(rounds, float64(tf.fsm.stats.recordSteps-before)/101)
+			tf.put(bucket, "hot", "v") // walks what the delete left, once
+		}
+		flat(t, "overwrites in "+bucket, rounds)
+		tf.put(bucket, "hot", "last")
+		tf.mustGet(bucket, "hot", 0, "last")
+	}
+}

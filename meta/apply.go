@@ -863,14 +863,14 @@ func (a *applier) writeMarker(b *Bucket, key string, null bool) error {
 
 // supersedeNull retires the current null version of key, if any.
 func (a *applier) supersedeNull(b *Bucket, key string) error {
-	recs, err := a.keyRecords(b.ID, key)
+	// Every null record is written after the previous one was retired, so
+	// only the newest null record can be current: the walk stops there.
+	recs, err := a.keyRecords(b.ID, key, func(r verRec) bool { return r.null })
 	if err != nil {
 		return err
 	}
-	for _, r := range recs {
-		if r.null && r.deletedAt == 0 {
-			return a.supersedeIn(b, key, r.version, recs)
-		}
+	if n := len(recs); n > 0 && recs[n-1].null && recs[n-1].deletedAt == 0 {
+		return a.supersedeIn(b, key, recs[n-1].version, recs)
 	}
 	return nil
 }

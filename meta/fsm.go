@@ -205,6 +205,8 @@ type FSM struct {
 type applyStats struct {
 	// indexSteps counts the entries age index walks stepped over.
 	indexSteps uint64
+	// recordSteps counts the entries walked to load a key's records.
+	recordSteps uint64
 }
 
 var _ sm.IOnDiskStateMachine = (*FSM)(nil)

@@ -311,7 +311,7 @@ func runModel(t *testing.T, seed int64, ops int, stepWrites int) {
 					for _, r := range pb.keys[k] {
 						t.Logf("model parent %q: %+v", k, *r)
 					}
-					recs := tf.read(func(r *Reader) (any, error) { return keyRecords(r.txn, pb.id, k) }).([]verRec)
+					recs := tf.read(func(r *Reader) (any, error) { recs, _, err := keyRecords(r.txn, pb.id, k, nil); return recs, err }).([]verRec)
 					t.Logf("fsm parent %q: %+v", k, recs)
 					t.Logf("points %v", b.mergePoints)
 				}

@@ -143,44 +143,55 @@ func (p *pinSet) reachable(recs []verRec, i int) bool {
 	return false
 }
 
-// keyRecords loads the headers of every record of (bucket, key), newest
-// first.
-func (a *applier) keyRecords(bucket uint64, key string) ([]verRec, error) {
-	return keyRecords(a.txn, bucket, key)
+// keyRecords loads the headers of the records of (bucket, key), newest
+// first, up to and including the first for which until returns true (all
+// of them when until is nil). Records of versions that were removed leave
+// deletion markers behind the live ones, older than them: stopping at the
+// record a command needs keeps an overwrite of a hot key from stepping
+// over every version it replaced before.
+func (a *applier) keyRecords(bucket uint64, key string, until func(verRec) bool) ([]verRec, error) {
+	recs, steps, err := keyRecords(a.txn, bucket, key, until)
+	a.stats.recordSteps += uint64(steps)
+	return recs, err
 }
 
-func keyRecords(txn *badger.Txn, bucket uint64, key string) ([]verRec, error) {
+func keyRecords(txn *badger.Txn, bucket uint64, key string, until func(verRec) bool) ([]verRec, int, error) {
 	var out []verRec
 	prefix := keyObjectKey(bucket, key)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	for it.Seek(prefix); it.Valid(); it.Next() {
-		item := it.Item()
+	steps, err := scanLive(txn, prefix, prefix, func(item *badger.Item) (bool, error) {
+		var rec verRec
 		err := item.Value(func(v []byte) error {
 			h, err := decodeRecordHeader(v)
 			if err == nil {
-				out = append(out, verRec{version: ^beTail(item.Key()), deletedAt: h.deletedAt, null: h.null, marker: h.deleteMarker})
+				rec = verRec{version: ^beTail(item.Key()), deletedAt: h.deletedAt, null: h.null, marker: h.deleteMarker}
 			}
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return false, err
 		}
+		out = append(out, rec)
+		return until == nil || !until(rec), nil
+	})
+	if err != nil {
+		return nil, steps, err
 	}
-	return out, nil
+	return out, steps, nil
 }
 
 // supersede retires one record of (b, key) at the current version: it is
 // kept with DeletedAt while a pin still sees it, else removed.
 func (a *applier) supersede(b *Bucket, key string, version uint64) error {
-	recs, err := a.keyRecords(b.ID, key)
+	recs, err := a.keyRecords(b.ID, key, func(r verRec) bool { return r.version == version })
 	if err != nil {
 		return err
 	}
 	return a.supersedeIn(b, key, version, recs)
 }
 
-// supersedeIn is supersede with the key's records already loaded.
+// supersedeIn is supersede with the key's records already loaded (at
+// least up to the one of version: the retention rule looks only at the
+// records newer than the one it decides on).
 func (a *applier) supersedeIn(b *Bucket, key string, version uint64, recs []verRec) error {
 	var err error
 	idx := -1
