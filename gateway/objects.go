@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/forkstore/forkstore/gateway/checksum"
@@ -162,8 +163,16 @@ func deleteResult(d meta.DeleteOutcome) DeleteResult {
 	return r
 }
 
-// DeleteObjects deletes a batch of keys in one command; per-key errors are
-// in the results.
+// deleteObjectsPerCommand is how many keys of a multi-object delete one
+// command deletes. S3 deletes each key on its own, so a request of 1,000
+// keys is proposed as several commands at once: one command of 1,000 keys
+// made apply sort its thousands of pending writes for every key (45% of
+// the CPU while buckets were being emptied).
+const deleteObjectsPerCommand = 32
+
+// DeleteObjects deletes a batch of keys, in commands of at most
+// deleteObjectsPerCommand keys proposed together; per-key errors are in the
+// results.
 func (s *Service) DeleteObjects(ctx context.Context, bucket string, items []meta.DeleteItem) ([]DeleteResult, error) {
 	if err := checkBucketName(bucket); err != nil {
 		return nil, err
@@ -182,13 +191,30 @@ func (s *Service) DeleteObjects(ctx context.Context, bucket string, items []meta
 	if len(valid) == 0 {
 		return out, nil
 	}
-	res, err := s.propose(ctx, &meta.DeleteObjects{Bucket: bucket, Items: valid})
-	if err != nil {
-		return nil, err
+	var wg sync.WaitGroup
+	errs := make([]error, (len(valid)+deleteObjectsPerCommand-1)/deleteObjectsPerCommand)
+	for c := range errs {
+		from := c * deleteObjectsPerCommand
+		to := min(from+deleteObjectsPerCommand, len(valid))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.propose(ctx, &meta.DeleteObjects{Bucket: bucket, Items: valid[from:to]})
+			if err != nil {
+				errs[c] = err
+				return
+			}
+			for j, d := range res.Deleted {
+				if from+j < to {
+					out[idx[from+j]] = deleteResult(d)
+				}
+			}
+		}()
 	}
-	for j, d := range res.Deleted {
-		if j < len(idx) {
-			out[idx[j]] = deleteResult(d)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -253,9 +253,12 @@ func (p *pinSet) covers(from, to uint64) bool {
 
 // dropAnnotations removes every annotation of one object version of b's
 // layer (its record was removed).
-func (a *applier) dropAnnotations(bucket uint64, key string, version uint64) error {
+func (a *applier) dropAnnotations(b *Bucket, key string, version uint64) error {
+	if ok, err := a.r.hasAnnotations(b); err != nil || !ok {
+		return err
+	}
 	var dead [][]byte
-	it := txnKeysOnly(a.txn, keyAnnotationVersion(bucket, key, version))
+	it := txnKeysOnly(a.txn, keyAnnotationVersion(b.ID, key, version))
 	for it.Rewind(); it.Valid(); it.Next() {
 		dead = append(dead, it.Item().KeyCopy(nil))
 	}

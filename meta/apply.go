@@ -275,12 +275,14 @@ func (a *applier) apply(c any) (*Result, error) {
 
 func (a *applier) set(k, v []byte) error {
 	a.writes++
+	a.stats.txnWrites++
 	a.bytes += len(k) + len(v)
 	return a.txn.Set(k, v)
 }
 
 func (a *applier) del(k []byte) error {
 	a.writes++
+	a.stats.txnWrites++
 	a.bytes += len(k)
 	return a.txn.Delete(k)
 }

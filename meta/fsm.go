@@ -211,6 +211,8 @@ type applyStats struct {
 	indexSteps uint64
 	// recordSteps counts the entries walked to load a key's records.
 	recordSteps uint64
+	// txnWrites counts the writes of the transaction being applied.
+	txnWrites int
 }
 
 var _ sm.IOnDiskStateMachine = (*FSM)(nil)
@@ -323,6 +325,12 @@ func (f *FSM) Close() error {
 // per transaction 13k puts/s, 8 about the same as 16.
 const maxEntriesPerTxn = 16
 
+// maxWritesPerTxn ends a transaction early, after the entry that took its
+// writes past this many, for the same reason: a run of commands that each
+// write a lot (multi-object deletes) made every iterator of the run sort
+// thousands of pending writes.
+const maxWritesPerTxn = 256
+
 // Update applies committed entries. Each run of entries is applied in one
 // Badger transaction (later entries read the writes of earlier ones) that
 // also records the applied index of its last entry. When a transaction
@@ -352,6 +360,7 @@ func (f *FSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		for {
 			done, err := f.applyRun(db, entries[:n])
 			if err == nil {
+				n = done
 				break
 			}
 			if !errors.Is(err, badger.ErrTxnTooBig) {
@@ -367,13 +376,20 @@ func (f *FSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	return all, nil
 }
 
-// applyRun applies es in one transaction. On badger.ErrTxnTooBig it
-// discards everything and returns how many entries fit completely (with
-// room for the applied index), so the caller retries with that many.
+// applyRun applies es, or the first of them when they write more than
+// maxWritesPerTxn, in one transaction and returns how many it applied. On
+// badger.ErrTxnTooBig it discards everything and returns how many entries
+// fit completely (with room for the applied index), so the caller retries
+// with that many.
 func (f *FSM) applyRun(db *badger.DB, es []sm.Entry) (int, error) {
 	txn := db.NewTransaction(true)
 	defer txn.Discard()
+	f.stats.txnWrites = 0
 	for i := range es {
+		if i > 0 && f.stats.txnWrites >= maxWritesPerTxn {
+			es = es[:i]
+			break
+		}
 		e := &es[i]
 		if e.Index <= f.applied {
 			panic(fmt.Sprintf("meta: applied index going backwards: entry %d, applied %d", e.Index, f.applied))

@@ -228,7 +228,7 @@ func (a *applier) supersedeIn(b *Bucket, key string, version uint64, recs []verR
 	if err := a.unref(o.Chunks); err != nil {
 		return err
 	}
-	if err := a.dropAnnotations(b.ID, key, version); err != nil {
+	if err := a.dropAnnotations(b, key, version); err != nil {
 		return err
 	}
 	return a.del(k)
@@ -369,7 +369,7 @@ func (a *applier) gcStep(b *Bucket, budget *int) (bool, error) {
 		if err := a.unref(o.Chunks); err != nil {
 			return false, err
 		}
-		if err := a.dropAnnotations(b.ID, key, version); err != nil {
+		if err := a.dropAnnotations(b, key, version); err != nil {
 			return false, err
 		}
 		if err := a.del(k); err != nil {
