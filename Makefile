@@ -17,7 +17,7 @@ UNIT_TIMEOUT    ?= 8m
 E2E_TIMEOUT     ?= 10m
 CLUSTER_TIMEOUT ?= 10m
 
-.PHONY: all build run run-cluster test deps lint unit e2e cluster fuzz bench docker clean
+.PHONY: all build run run-cluster test deps lint unit e2e cluster fuzz bench soak docker clean
 
 all: build
 
@@ -102,10 +102,17 @@ fuzz:
 
 # System benchmarks against started binaries: TestBench (PUT/GET/list/RSS)
 # and BenchmarkForks (snapshot and fork figures), each printing a markdown
-# table (docs/benchmarks.md says how to read and record them).
+# table (docs/benchmarks.md says how to read and record them), then the
+# soak (15 minutes of mixed traffic on one node and on three, per minute).
 bench:
 	$(GO) test -count=1 -timeout 60m -tags bench -run '^TestBench(Cluster)?$$' -bench . -benchtime 1x -v ./tests/bench/... | tee bench.out
 	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'ForkCreate|Merge' -benchtime 1x ./meta/ | tee -a bench.out
+	$(MAKE) --no-print-directory soak
+
+# soak: FORKSTORE_BENCH_SOAK (default 15m) on each target; fails when the
+# last three minutes run below 0.85x the first three.
+soak:
+	$(GO) test -count=1 -timeout 60m -tags bench -run '^TestBenchSoak$$' -v ./tests/bench/... 2>&1 | tee -a bench.out
 
 docker: build
 	docker build -t $(IMAGE) .
