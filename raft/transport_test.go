@@ -215,3 +215,43 @@ func sendAuthenticated(t *testing.T, addr string, key []byte, did uint64, b []by
 	_, _ = conn.Write(b)
 	_, _ = io.Copy(io.Discard, conn)
 }
+
+// TestDataDirKeepsDeploymentID: a data dir made without a key (deployment
+// id 1, as every data dir before ids were derived from the key) restarts
+// with a key, keeps its state, and grows: a joining node, whose new data
+// dir takes the key's id, talks with it.
+func TestDataDirKeepsDeploymentID(t *testing.T) {
+	a1, a2 := freeAddr(t), freeAddr(t)
+	dir := t.TempDir()
+	c1 := testConfig(1, a1, dir)
+	c1.Key = nil
+	h := startHost(t, c1)
+	waitReady(t, h)
+	propose(t, h, 5)
+	h.Close()
+	if did, ok := storedDeploymentID(dir); !ok || did != legacyDeploymentID {
+		t.Fatalf("data dir records deployment id %d (%v), want %d", did, ok, legacyDeploymentID)
+	}
+
+	c1.Key = testKey
+	h1 := startHost(t, c1)
+	waitReady(t, h1)
+	if got := readCount(t, h1); got != 5 {
+		t.Fatalf("restarted with a key, the replica reads %d, want 5", got)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := h1.AddReplica(ctx, testShard, 2, a2); err != nil {
+		t.Fatal(err)
+	}
+	c2 := testConfig(2, a2, t.TempDir())
+	c2.Join = true
+	h2 := startHost(t, c2)
+	waitReady(t, h2)
+	if did, ok := storedDeploymentID(c2.DataDir); !ok || did != deploymentID(testKey) {
+		t.Fatalf("new data dir records deployment id %d (%v), want the key's", did, ok)
+	}
+	if got := propose(t, h2, 1); got != 6 {
+		t.Fatalf("proposal through the joined replica returned %d, want 6", got)
+	}
+}
