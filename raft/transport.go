@@ -555,7 +555,7 @@ func (t *transport) serve(conn net.Conn, authenticated func()) {
 		}
 		if method == frameRaft {
 			var b pb.MessageBatch
-			if err := b.Unmarshal(payload); err != nil || b.DeploymentId != sess.peerDID {
+			if err := decode(&b, payload); err != nil || b.DeploymentId != sess.peerDID {
 				t.log.Warn("raft transport: bad message batch", "remote", remote(conn), "err", err)
 				return
 			}
@@ -564,7 +564,7 @@ func (t *transport) serve(conn net.Conn, authenticated func()) {
 			continue
 		}
 		var c pb.Chunk
-		if err := c.Unmarshal(payload); err != nil || c.DeploymentId != sess.peerDID {
+		if err := decode(&c, payload); err != nil || c.DeploymentId != sess.peerDID {
 			t.log.Warn("raft transport: bad snapshot chunk", "remote", remote(conn), "err", err)
 			return
 		}
@@ -573,6 +573,18 @@ func (t *transport) serve(conn net.Conn, authenticated func()) {
 			return
 		}
 	}
+}
+
+// decode unmarshals a frame's payload. Dragonboat's decoders index past
+// the end of some malformed inputs (found by FuzzTransportFrames): a panic
+// is a decoding error here, never the end of the process.
+func decode(m interface{ Unmarshal([]byte) error }, payload []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: undecodable payload: %v", errBadFrame, r)
+		}
+	}()
+	return m.Unmarshal(payload)
 }
 
 // refused logs a connection that failed its handshake, at most every 10 s.

@@ -130,3 +130,20 @@ func FuzzTransportServe(f *testing.F) {
 		fuzzTransport(nil).serve(&scriptConn{r: bytes.NewReader(data)}, func() {})
 	})
 }
+
+// FuzzTransportFrames sends arbitrary payloads in correctly authenticated
+// frames (what a peer holding the key could send): decoding them must not
+// panic either.
+func FuzzTransportFrames(f *testing.F) {
+	f.Add(false, validBatch())
+	f.Add(true, validChunk())
+	f.Add(false, []byte{})
+	f.Fuzz(func(t *testing.T, chunk bool, payload []byte) {
+		method := frameRaft
+		if chunk {
+			method = frameSnapshot
+		}
+		script := clientScript(testKey, func(w *frameWriter) { _ = w.write(method, payload) })
+		fuzzTransport(nil).serve(&scriptConn{r: bytes.NewReader(script)}, func() {})
+	})
+}
