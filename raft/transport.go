@@ -67,11 +67,15 @@ const (
 	dialTimeout      = 5 * time.Second
 	// idleTimeout is how long a connection may carry no frame (a sender
 	// closes its idle connections after a minute).
-	idleTimeout  = 5 * time.Minute
-	ioTimeout    = 10 * time.Second
-	ioPiece      = 1 << 20
-	keepAlive    = 10 * time.Second
-	maxHandshake = 64 // connections at most in their handshake at once
+	idleTimeout = 5 * time.Minute
+	ioTimeout   = 10 * time.Second
+	ioPiece     = 1 << 20
+	keepAlive   = 10 * time.Second
+	// Connections at most in their handshake at once, in all and from one
+	// IP address: a peer's handshake takes a round trip, so a source that
+	// holds many open cannot starve the others.
+	maxHandshake      = 512
+	maxHandshakePerIP = 8
 	// legacyDeploymentID is Dragonboat's default, what data dirs created
 	// before ids were derived from the key record.
 	legacyDeploymentID = 1
@@ -404,8 +408,8 @@ func (f *transportFactory) Create(nhc config.NodeHostConfig, onBatch raftio.Mess
 	return &transport{
 		nhc: nhc, auth: f.auth, limits: f.limits, did: f.did, log: f.log,
 		onBatch: onBatch, onChunk: onChunk,
-		conns:      map[net.Conn]struct{}{},
-		handshakes: make(chan struct{}, maxHandshake),
+		conns:       map[net.Conn]struct{}{},
+		pendingByIP: map[string]int{},
 	}
 }
 
@@ -421,14 +425,15 @@ type transport struct {
 	onBatch raftio.MessageHandler
 	onChunk raftio.ChunkHandler
 
-	handshakes chan struct{}
 	lastRefuse atomic.Int64 // unix nanos of the last refusal logged
 
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu          sync.Mutex
+	ln          net.Listener
+	conns       map[net.Conn]struct{}
+	pending     int            // connections in their handshake
+	pendingByIP map[string]int // the same by remote IP
+	closed      bool
+	wg          sync.WaitGroup
 }
 
 func (t *transport) Name() string { return "forkstore-authenticated-tcp" }
@@ -458,14 +463,13 @@ func (t *transport) Start() error {
 				}
 				return // closed
 			}
-			select {
-			case t.handshakes <- struct{}{}:
-			default:
+			ip := remoteIP(conn)
+			if !t.startHandshake(ip) {
 				conn.Close() // too many connections in their handshake
 				continue
 			}
 			if !t.track(conn) {
-				<-t.handshakes
+				t.endHandshake(ip)
 				conn.Close()
 				return
 			}
@@ -478,6 +482,34 @@ func (t *transport) Start() error {
 		}
 	}()
 	return nil
+}
+
+// startHandshake takes a handshake slot for a connection from ip.
+func (t *transport) startHandshake(ip string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.pending >= maxHandshake || t.pendingByIP[ip] >= maxHandshakePerIP {
+		return false
+	}
+	t.pending++
+	t.pendingByIP[ip]++
+	return true
+}
+
+func (t *transport) endHandshake(ip string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pending--
+	if t.pendingByIP[ip]--; t.pendingByIP[ip] <= 0 {
+		delete(t.pendingByIP, ip)
+	}
+}
+
+func remoteIP(c net.Conn) string {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return ""
 }
 
 func (t *transport) track(c net.Conn) bool {
@@ -499,11 +531,12 @@ func (t *transport) untrack(c net.Conn) {
 
 // serveConn runs TLS (if configured) and then serve.
 func (t *transport) serveConn(conn net.Conn) {
+	ip := remoteIP(conn)
 	released := false
 	release := func() {
 		if !released {
 			released = true
-			<-t.handshakes
+			t.endHandshake(ip)
 		}
 	}
 	defer release()

@@ -255,3 +255,43 @@ func TestDataDirKeepsDeploymentID(t *testing.T) {
 		t.Fatalf("proposal through the joined replica returned %d, want 6", got)
 	}
 }
+
+// TestHandshakeSlotsPerAddress: connections that hold their handshake open
+// take at most 8 slots per remote IP, so a flood from one address closes
+// only its own extra connections, and a peer from another still gets in.
+func TestHandshakeSlotsPerAddress(t *testing.T) {
+	cfg := testConfig(1, freeAddr(t), t.TempDir())
+	h := startHost(t, cfg)
+	waitReady(t, h)
+	handshake := func(local string) error {
+		d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+		conn, err := d.Dial("tcp", cfg.RaftAddr)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		_, err = newPeerAuth(testKey, deploymentID(testKey), randReader).client(conn)
+		return err
+	}
+	var idle []net.Conn
+	for range maxHandshakePerIP {
+		c, err := net.DialTimeout("tcp", cfg.RaftAddr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	waitFor(t, 5*time.Second, "the flood's extra connection to be closed", func() bool {
+		return handshake("127.0.0.1") != nil
+	})
+	if err := handshake("127.0.0.2"); err != nil {
+		t.Fatalf("a peer from another address was refused: %v", err)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	waitFor(t, 10*time.Second, "127.0.0.1 to get in again", func() bool {
+		return handshake("127.0.0.1") == nil
+	})
+}
