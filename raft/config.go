@@ -82,7 +82,7 @@ func DefaultConfig() Config {
 		CompactionOverhead: 5000,
 		MaxInMemLogSize:    32 << 20,
 		MaxQueueSize:       128 << 20,
-		MaxEntrySize:       32 << 20,
+		MaxEntrySize:       64 << 20,
 	}
 }
 

@@ -3,6 +3,7 @@ package raft
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"io"
 	"net"
@@ -294,4 +295,20 @@ func TestHandshakeSlotsPerAddress(t *testing.T) {
 	waitFor(t, 10*time.Second, "127.0.0.1 to get in again", func() bool {
 		return handshake("127.0.0.1") == nil
 	})
+}
+
+// TestProposeBeyondMaxEntrySize: a command larger than MaxEntrySize (which
+// the frame bound counts on) fails at once, without being proposed.
+func TestProposeBeyondMaxEntrySize(t *testing.T) {
+	cfg := testConfig(1, freeAddr(t), t.TempDir())
+	cfg.MaxEntrySize = 1 << 20
+	h := startHost(t, cfg)
+	waitReady(t, h)
+	_, err := h.Propose(t.Context(), testShard, make([]byte, cfg.MaxEntrySize+1))
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("oversize proposal: %v", err)
+	}
+	if got := readCount(t, h); got != 0 {
+		t.Fatalf("the counter moved to %d", got)
+	}
 }
