@@ -454,15 +454,21 @@ func (t *transport) Start() error {
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
+		backoff := 5 * time.Millisecond
 		for {
 			conn, err := ln.Accept()
-			if err != nil {
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() {
-					continue
-				}
-				return // closed
+			if errors.Is(err, net.ErrClosed) {
+				return
 			}
+			if err != nil {
+				// Out of file descriptors, or another passing failure:
+				// never the end of the transport.
+				t.log.Warn("raft transport: accept failed", "err", err, "retry_in", backoff)
+				time.Sleep(backoff)
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
+			backoff = 5 * time.Millisecond
 			ip := remoteIP(conn)
 			if !t.startHandshake(ip) {
 				conn.Close() // too many connections in their handshake
