@@ -122,5 +122,7 @@ func (c *Config) Validate() error {
 	case c.MaxForkBatch < 1 || c.MaxForkBatch > 100000:
 		return fmt.Errorf("gateway: max fork batch %d out of range [1, 100000]", c.MaxForkBatch)
 	}
-	return c.Raft.Validate()
+	rc := c.Raft
+	rc.Key = []byte(c.ClusterKey) // as NewNode passes it
+	return rc.Validate()
 }

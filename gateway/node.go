@@ -61,6 +61,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	if rc.DataDir == "" {
 		rc.DataDir = filepath.Join(cfg.DataDir, "raft")
 	}
+	// The cluster key authenticates the Raft transport too; without one
+	// the node is alone and does not listen for Raft at all.
+	rc.Key = []byte(cfg.ClusterKey)
 	host, err := raft.NewHost(rc, log.With("component", "raft"))
 	if err != nil {
 		return nil, err

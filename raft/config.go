@@ -29,8 +29,18 @@ type Config struct {
 	// have been added first (Host.AddReplica on a current member).
 	Join bool
 	// DeploymentID isolates clusters: NodeHosts with different ids ignore
-	// each other's messages.
+	// each other's messages. 0 derives it from Key (see deploymentID).
 	DeploymentID uint64
+	// Key authenticates the nodes to each other on the Raft transport
+	// (transport.go): only a peer holding the same key gets a message
+	// through. It is opaque to this package (the cluster key). Without a
+	// key the host is alone: it does not listen on RaftAddr at all, and a
+	// shard of several members cannot be started.
+	Key []byte
+	// MaxEntrySize bounds a proposed command in bytes; with it, the largest
+	// frame a peer may send is known (frameLimits) and bigger ones are
+	// refused before anything is allocated.
+	MaxEntrySize uint64
 
 	// RTTMillisecond is the nominal round trip between nodes, Dragonboat's
 	// logical clock tick. ElectionRTT and HeartbeatRTT are in ticks.
@@ -72,6 +82,7 @@ func DefaultConfig() Config {
 		CompactionOverhead: 5000,
 		MaxInMemLogSize:    32 << 20,
 		MaxQueueSize:       128 << 20,
+		MaxEntrySize:       64 << 20,
 	}
 }
 
@@ -108,6 +119,12 @@ func (c Config) Validate() error {
 				return fmt.Errorf("raft: initial member %d: %w", id, err)
 			}
 		}
+	}
+	if len(c.Key) == 0 && (c.Join || len(c.InitialMembers) > 1) {
+		return errors.New("raft: a shard of several members needs a key")
+	}
+	if c.MaxEntrySize < 1<<20 || c.MaxEntrySize > 1<<30 {
+		return fmt.Errorf("raft: max entry size %d out of range [1 MiB, 1 GiB]", c.MaxEntrySize)
 	}
 	if c.RTTMillisecond == 0 {
 		return errors.New("raft: rtt must be positive")

@@ -2,6 +2,8 @@
 // shards backed by an on-disk state machine, proposes opaque []byte commands
 // and runs opaque queries with deadlines and bounded retries, changes
 // membership, transfers leadership, and routes Dragonboat's logging to slog.
+// Nodes talk over a transport of its own (transport.go) that authenticates
+// both ends with Config.Key, an opaque secret, before any Raft frame.
 //
 // It knows neither S3 nor the metadata keyspace: the state machine arrives
 // as a statemachine.CreateOnDiskStateMachineFunc, commands are bytes it never

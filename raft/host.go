@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/client"
 	"github.com/lni/dragonboat/v4/config"
+	"github.com/lni/dragonboat/v4/raftpb"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 )
 
@@ -64,8 +66,13 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 		return nil, fmt.Errorf("raft: data dir: %w", err)
 	}
 	registerLogger(log)
+	did := hostDeploymentID(cfg, log)
+	factory := &transportFactory{limits: limitsOf(cfg), did: did, log: log}
+	if len(cfg.Key) > 0 {
+		factory.auth = newPeerAuth(cfg.Key, did, randReader)
+	}
 	nhc := config.NodeHostConfig{
-		DeploymentID:        cfg.DeploymentID,
+		DeploymentID:        did,
 		NodeHostDir:         cfg.DataDir,
 		RTTMillisecond:      cfg.RTTMillisecond,
 		RaftAddress:         cfg.RaftAddr,
@@ -77,16 +84,56 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 		MaxSendQueueSize:    cfg.MaxQueueSize,
 		MaxReceiveQueueSize: cfg.MaxQueueSize,
 		RaftEventListener:   leaderListener{log},
-		// The default LogDB sizing can take 8 GiB of memory.
-		Expert: config.ExpertConfig{LogDB: config.GetSmallMemLogDBConfig()},
+		Expert: config.ExpertConfig{
+			// The default LogDB sizing can take 8 GiB of memory.
+			LogDB:            config.GetSmallMemLogDBConfig(),
+			TransportFactory: factory,
+		},
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		unregisterLogger(log)
 		return nil, fmt.Errorf("raft: start node host: %w", err)
 	}
-	log.Info("raft host started", "replica_id", cfg.NodeID, "raft_addr", cfg.RaftAddr, "dir", cfg.DataDir)
+	log.Info("raft host started", "replica_id", cfg.NodeID, "raft_addr", cfg.RaftAddr, "dir", cfg.DataDir,
+		"deployment_id", did, "listening", factory.auth != nil)
 	return &Host{cfg: cfg, nh: nh, log: log}, nil
+}
+
+// hostDeploymentID is the deployment id of the NodeHost in cfg.DataDir:
+// cfg.DeploymentID if set, else the one derived from cfg.Key (Dragonboat's
+// default 1 without a key). A data dir that already records another id
+// keeps it (Dragonboat refuses to open it under another): data dirs made
+// before ids were derived from the key, or by a node that had no key yet.
+// The key still authenticates every connection (newPeerAuth).
+func hostDeploymentID(cfg Config, log *slog.Logger) uint64 {
+	did := cfg.DeploymentID
+	if did == 0 && len(cfg.Key) > 0 {
+		did = deploymentID(cfg.Key)
+	}
+	if did == 0 {
+		did = legacyDeploymentID
+	}
+	if stored, ok := storedDeploymentID(cfg.DataDir); ok && stored != did {
+		log.Warn("raft data dir keeps the deployment id it was created with", "deployment_id", stored, "derived", did)
+		return stored
+	}
+	return did
+}
+
+// storedDeploymentID reads the deployment id recorded in a NodeHost
+// directory's flag file (dragonboat.ds: an 8-byte hash, then a
+// RaftDataStatus).
+func storedDeploymentID(dir string) (uint64, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "dragonboat.ds"))
+	if err != nil || len(b) < 8 {
+		return 0, false
+	}
+	var s raftpb.RaftDataStatus
+	if err := s.Unmarshal(b[8:]); err != nil || s.DeploymentId == 0 {
+		return 0, false
+	}
+	return s.DeploymentId, true
 }
 
 // ReplicaID returns this node's replica id.
@@ -136,6 +183,9 @@ func (h *Host) StartOnDiskShard(shardID uint64, create sm.CreateOnDiskStateMachi
 // deadlines; a proposal whose fate is unknown (a timeout) may have been
 // applied, so commands must be idempotent. Failures wrap ErrUnavailable.
 func (h *Host) Propose(ctx context.Context, shardID uint64, cmd []byte) (sm.Result, error) {
+	if uint64(len(cmd)) > h.cfg.MaxEntrySize {
+		return sm.Result{}, fmt.Errorf("raft: a command of %d bytes exceeds the max entry size %d", len(cmd), h.cfg.MaxEntrySize)
+	}
 	ctx, cancel := withDefaultDeadline(ctx)
 	defer cancel()
 	var res sm.Result

@@ -194,9 +194,13 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// testConfig is a fast configuration for loopback.
+// testKey is the key of the tests' clusters.
+var testKey = []byte("raft-test-cluster-key")
+
+// testConfig is a fast configuration for loopback, with testKey.
 func testConfig(id uint64, addr, dir string) Config {
 	c := DefaultConfig()
+	c.Key = testKey
 	c.NodeID = id
 	c.RaftAddr = addr
 	c.DataDir = dir
@@ -302,10 +306,16 @@ func TestConfigValidate(t *testing.T) {
 		{"members without self", func(c *Config) { c.InitialMembers = map[uint64]string{2: "127.0.0.1:7101"} }, false},
 		{"members with other address for self", func(c *Config) { c.InitialMembers = map[uint64]string{1: "127.0.0.1:7109"} }, false},
 		{"three members", func(c *Config) {
+			c.Key = testKey
 			c.InitialMembers = map[uint64]string{1: c.RaftAddr, 2: "127.0.0.1:7101", 3: "127.0.0.1:7102"}
 		}, true},
+		{"three members without a key", func(c *Config) {
+			c.InitialMembers = map[uint64]string{1: c.RaftAddr, 2: "127.0.0.1:7101", 3: "127.0.0.1:7102"}
+		}, false},
 		{"join with members", func(c *Config) { c.Join = true; c.InitialMembers = map[uint64]string{1: c.RaftAddr} }, false},
-		{"join", func(c *Config) { c.Join = true }, true},
+		{"join", func(c *Config) { c.Key = testKey; c.Join = true }, true},
+		{"join without a key", func(c *Config) { c.Join = true }, false},
+		{"tiny max entry size", func(c *Config) { c.MaxEntrySize = 1000 }, false},
 		{"zero rtt", func(c *Config) { c.RTTMillisecond = 0 }, false},
 		{"election too short", func(c *Config) { c.ElectionRTT = 2 * c.HeartbeatRTT }, false},
 		{"overhead above interval", func(c *Config) { c.CompactionOverhead = c.SnapshotEntries + 1 }, false},
