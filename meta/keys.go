@@ -43,7 +43,7 @@ import (
 //	merge point     0x35 | be64 parent id | be64 fork id | be64 ver  fmt
 //	step journal    0x36                                             fmt | be64 raft index | be64 version | state
 //	merged key      0x37 | be64 fork id | name(key)                  fmt | be64 version of the last merge that applied it
-//	index floor     0x38 | prefix byte of an age index               fmt | key at or below every live key of that index
+//	index floor     0x39 | prefix byte of an age index               fmt | key at or below every live key of that index
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -86,7 +86,7 @@ const (
 	pfxMergePoint  byte = 0x35
 	pfxJournal     byte = 0x36
 	pfxMergedKey   byte = 0x37
-	pfxIndexFloor  byte = 0x38
+	pfxIndexFloor  byte = 0x39
 )
 
 // Counter ids under pfxCounter.
