@@ -454,6 +454,9 @@ func (a *applier) insertBucket(b *Bucket) error {
 	if err := a.putBucket(b); err != nil {
 		return err
 	}
+	if err := a.putAccessRecord(b); err != nil {
+		return err
+	}
 	if err := a.set(keyBucketName(b.Name), u64Value(id)); err != nil {
 		return err
 	}

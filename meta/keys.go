@@ -43,6 +43,8 @@ import (
 //	merge point     0x35 | be64 parent id | be64 fork id | be64 ver  fmt
 //	step journal    0x36                                             fmt | be64 raft index | be64 version | state
 //	merged key      0x37 | be64 fork id | name(key)                  fmt | be64 version of the last merge that applied it
+//	bucket access   0x38 | be64 bucket id | be64 ^version            fmt | ownership | acl (the settings from that
+//	                                                                 version on; acl.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -85,6 +87,8 @@ const (
 	pfxMergePoint  byte = 0x35
 	pfxJournal     byte = 0x36
 	pfxMergedKey   byte = 0x37
+	// 0x38-0x3F: authorization history.
+	pfxBucketAccess byte = 0x38
 )
 
 // Counter ids under pfxCounter.
@@ -361,6 +365,12 @@ func keyMergePoint(parent, fork, version uint64) []byte {
 }
 
 func keyJournal() []byte { return []byte{pfxJournal} }
+
+func keyBucketAccessPrefix(bucket uint64) []byte { return appendU64([]byte{pfxBucketAccess}, bucket) }
+
+func keyBucketAccess(bucket, version uint64) []byte {
+	return appendU64(keyBucketAccessPrefix(bucket), ^version)
+}
 
 func keyMergedKeys(fork uint64) []byte { return appendU64([]byte{pfxMergedKey}, fork) }
 

@@ -107,6 +107,11 @@ type Bucket struct {
 	ParentName   string
 	IsForkParent bool
 	Expires      int64
+	// AccessUnknown (BucketAt) says that the bucket's ownership and ACL
+	// at the version read were not recorded (a bucket older than its
+	// access records): Ownership and ACL are today's, and must not
+	// decide a read at that version.
+	AccessUnknown bool
 
 	// annotations says whether the bucket's own layer may hold
 	// annotations (annotation.go); kept in the record only.

@@ -25,6 +25,13 @@ import (
 // AccessDenied and changes nothing. Checks that need the body or a header
 // (the source of a copy, the keys of DeleteObjects) call authorize again
 // from the handler.
+//
+// A read at a snapshot or an instant (X-Tigris-Snapshot-Version) is
+// decided by the bucket's and the object's ACLs and ownership as of the
+// version read, not today's: what a bucket or an object was then is what
+// its settings then allowed to be seen. Where the settings at that
+// version are not known (a bucket older than its access records), or the
+// version is not readable, only the scope decides.
 
 // access is what a request does, as authorization sees it.
 type access struct {
@@ -36,6 +43,9 @@ type access struct {
 	hasKey bool
 	// versionID is the object version an object operation names.
 	versionID string
+	// atRef is the snapshot or version a read is at
+	// (X-Tigris-Snapshot-Version; "" reads now).
+	atRef string
 	// acl caches the bucket the ACL decision read, for the checks of one
 	// request (DeleteObjects checks each key).
 	acl *aclCache
@@ -67,6 +77,13 @@ var readOps = map[Operation]bool{
 // listingOps take a prefix instead of a key.
 var listingOps = map[Operation]bool{
 	OpListObjects: true, OpListObjectsV2: true, OpListObjectVersions: true, OpListMultipartUploads: true,
+}
+
+// atOps are the reads that X-Tigris-Snapshot-Version puts at a version
+// (CopyObject's source: mayRead).
+var atOps = map[Operation]bool{
+	OpGetObject: true, OpHeadObject: true, OpGetObjectAcl: true, OpGetObjectAttributes: true,
+	OpListObjects: true, OpListObjectsV2: true, OpListObjectVersions: true,
 }
 
 // bucketAdminOps change a bucket rather than its objects.
@@ -119,6 +136,9 @@ func requestAccess(r *request) access {
 	case rt.Key != "":
 		a.key, a.hasKey = rt.Key, true
 		a.versionID = r.query.Get("versionId")
+	}
+	if atOps[rt.Op] {
+		a.atRef = strings.TrimSpace(r.header.Get(hdrSnapshotVersion))
 	}
 	return a
 }
@@ -239,25 +259,40 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 	var (
 		b   *meta.Bucket
 		o   *meta.Object
+		at  uint64
 		err error
 	)
+	if a.atRef != "" {
+		// The settings as of the version read decide.
+		if at, err = s.svc.ResolveSnapshot(ctx, a.bucket, a.atRef); err != nil {
+			if notReadableAt(err) {
+				return ErrAccessDenied
+			}
+			return err
+		}
+	}
 	switch {
 	case need == needObjectRead:
-		b, o, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, Key: a.key, VersionID: a.versionID})
-	case a.acl != nil && a.acl.b != nil && a.acl.b.Name == a.bucket:
+		b, o, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, Key: a.key, VersionID: a.versionID, At: at})
+	case at == 0 && a.acl != nil && a.acl.b != nil && a.acl.b.Name == a.bucket:
 		b = a.acl.b
 	default:
-		b, _, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket})
-		if b != nil && a.acl != nil {
+		b, _, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, At: at})
+		if b != nil && at == 0 && a.acl != nil {
 			a.acl.b = b
 		}
 	}
 	if b == nil {
-		if errors.Is(err, meta.ErrNoSuchBucket) {
-			// Nobody learns from an ACL decision which buckets exist.
+		if errors.Is(err, meta.ErrNoSuchBucket) || notReadableAt(err) {
+			// Nobody learns from an ACL decision which buckets (or
+			// snapshots) exist.
 			return ErrAccessDenied
 		}
 		return err
+	}
+	if b.AccessUnknown {
+		// Not known what the ACLs allowed then: refuse rather than guess.
+		return ErrAccessDenied
 	}
 	if err != nil && !isNotFound(err) && !errors.Is(err, meta.ErrMethodNotAllowed) {
 		return err
@@ -292,6 +327,13 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 	return ErrAccessDenied
 }
 
+// notReadableAt reports the errors of a version that cannot be read: not
+// a snapshot, out of the history window, malformed.
+func notReadableAt(err error) bool {
+	return errors.Is(err, meta.ErrNoSuchSnapshot) || errors.Is(err, meta.ErrVersionOutOfRetention) ||
+		errors.Is(err, gateway.ErrInvalidSnapshot)
+}
+
 // ownAccess reports the operations outside S3 authentication: health
 // checks, the metrics endpoint (its handler checks a bearer token) and
 // node-to-node requests (signed with the cluster key, checked in prepare).
@@ -309,9 +351,11 @@ func (s *Server) authorizeRequest(ctx context.Context, r *request) error {
 }
 
 // mayRead reports whether the request's principal may read a version of
-// key in bucket (sources of copies).
+// key in bucket (sources of copies, at X-Tigris-Snapshot-Version when
+// the request names one).
 func (s *Server) mayRead(r *request, bucket, key, versionID string) error {
-	return s.authorize(r.ctx, r.principal, access{op: OpGetObject, kind: accessRead, bucket: bucket, key: key, hasKey: true, versionID: versionID})
+	return s.authorize(r.ctx, r.principal, access{op: OpGetObject, kind: accessRead, bucket: bucket, key: key, hasKey: true,
+		versionID: versionID, atRef: strings.TrimSpace(r.header.Get(hdrSnapshotVersion))})
 }
 
 // mayWrite reports whether the request's principal may delete a version
