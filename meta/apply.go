@@ -418,7 +418,9 @@ func (a *applier) forkPoint(source string, version uint64, snapName string, maxD
 			return nil, 0, err
 		}
 		inHistory := a.opts.History > 0 && version <= a.version && version >= a.r.historyFloor()
-		if !ok && !inHistory {
+		// Not before the source existed (checkAt: a fork's past before
+		// its fork point is its parent's, not the fork's).
+		if (!ok && !inHistory) || version < uint64(src.Created) {
 			return nil, 0, fmt.Errorf("%w: version %d of bucket %q", ErrNoSuchSnapshot, version, src.Name)
 		}
 		base = version

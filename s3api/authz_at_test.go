@@ -162,3 +162,66 @@ func TestLiveReadAtAuthz(t *testing.T) {
 		t.Errorf("root GET at the snapshot: %d %q", resp.StatusCode, body)
 	}
 }
+
+// TestLiveForkPast: with a history window, a fork has no past before it
+// was made. Its sandbox key, and the root alike, reading the fork (GET,
+// HEAD, listings) at an instant before its fork point get NoSuchSnapshot,
+// never the bytes its base had deleted before the fork point; forking it
+// at such an instant is NoSuchSnapshot too. After the fork point the fork
+// reads as usual.
+func TestLiveForkPast(t *testing.T) {
+	f := newReadAtFixture(t)
+	ctx := t.Context()
+	f.mk("base", meta.OwnershipEnforced, "")
+	early := f.put("base", "old.txt", "", "deleted before the fork")
+	if _, err := f.svc.DeleteObject(ctx, "base", "old.txt", "", meta.DeleteCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	f.put("base", "kept.txt", "", "kept")
+	batch, err := f.svc.CreateForks(ctx, gateway.CreateForksInput{Source: "base", Names: []string{"f-1"}, WithKeys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := KeyJSON{AccessKeyID: batch.Forks[0].KeyID, SecretAccessKey: batch.Forks[0].Secret}
+	after := strconv.FormatUint(f.put("f-1", "new.txt", "", "in the fork"), 10)
+	before := strconv.FormatUint(early, 10)
+	at := func(v string) map[string]string { return map[string]string{hdrSnapshotVersion: v} }
+
+	for _, who := range []struct {
+		name string
+		k    KeyJSON
+	}{{"the fork's key", k}, {"the root", KeyJSON{AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey}}} {
+		for _, c := range []struct{ method, target string }{
+			{"GET", "/f-1/old.txt"},
+			{"HEAD", "/f-1/old.txt"},
+			{"GET", "/f-1/kept.txt"},
+			{"GET", "/f-1?list-type=2"},
+			{"GET", "/f-1"},
+			{"GET", "/f-1?versions"},
+		} {
+			resp, body := f.ls.rawWith(t, who.k.AccessKeyID, who.k.SecretAccessKey, c.method, c.target, nil, at(before))
+			if resp.StatusCode != 404 || (c.method == "GET" && !strings.Contains(string(body), "<Code>NoSuchSnapshot</Code>")) {
+				t.Errorf("%s: %s %s before the fork point: %d %q, want 404 NoSuchSnapshot", who.name, c.method, c.target, resp.StatusCode, body)
+			}
+		}
+	}
+	// A fork of the fork at that instant.
+	resp, body := f.ls.raw(t, "PUT", "/f-2", nil, map[string]string{hdrForkSource: "f-1", hdrForkSourceSnapshot: before})
+	if resp.StatusCode != 404 || !strings.Contains(string(body), "<Code>NoSuchSnapshot</Code>") {
+		t.Errorf("fork of f-1 before its fork point: %d %q, want 404 NoSuchSnapshot", resp.StatusCode, body)
+	}
+	if _, err := f.svc.HeadBucket(ctx, "f-2"); err == nil {
+		t.Error("the fork at an instant before f-1 existed was made")
+	}
+
+	// After the fork point: the fork's view.
+	if resp, body := f.ls.rawWith(t, k.AccessKeyID, k.SecretAccessKey, "GET", "/f-1/kept.txt", nil, at(after)); resp.StatusCode != 200 || string(body) != "kept" {
+		t.Errorf("GET after the fork point: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := f.ls.rawWith(t, k.AccessKeyID, k.SecretAccessKey, "GET", "/f-1/old.txt", nil, at(after)); resp.StatusCode != 404 || !strings.Contains(string(body), "NoSuchKey") {
+		t.Errorf("GET of a key deleted before the fork point: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := f.ls.raw(t, "PUT", "/f-3", nil, map[string]string{hdrForkSource: "f-1", hdrForkSourceSnapshot: after}); resp.StatusCode != 200 {
+		t.Errorf("fork of f-1 after its fork point: %d %q", resp.StatusCode, body)
+	}
+}
