@@ -37,7 +37,8 @@ import (
 //	                                                                 only for bucket records older than fmtV3)
 //	lease           0x30 | be64 bucket id                            fmt | be64 expires (lease clock, Unix ns)
 //	lease by time   0x31 | be64 expires | be64 bucket id             fmt
-//	access key      0x32 | name(access key id)                       fmt | access key record (secret sealed)
+//	access key      0x32 | name(access key id)                       fmt | access key record (secret sealed;
+//	                                                                 fmtV4: with fork permission and prefix)
 //	key by bucket   0x33 | be64 bucket id | name(access key id)      fmt
 //	key by expiry   0x34 | be64 expires | name(access key id)        fmt
 //	merge point     0x35 | be64 parent id | be64 fork id | be64 ver  fmt
@@ -105,11 +106,15 @@ const (
 // bodies (object versions, uploads, results, completed uploads) carrying
 // the object's ACL; fmtV3 marks values that embed bucket fields (bucket
 // records, results) carrying the bucket's ownership and ACL, as well as
-// object bodies with their ACL. Decoders read all three.
+// object bodies with their ACL; fmtV4 marks values that embed access keys
+// (access key records, results) carrying the key's fork permission and
+// fork prefix, as well as everything fmtV3 carries. Decoders read all
+// four.
 const (
 	fmtV1 byte = 1
 	fmtV2 byte = 2
 	fmtV3 byte = 3
+	fmtV4 byte = 4
 )
 
 // appendEscaped appends s with every 0x00 turned into 0x00 0xFF.

@@ -319,6 +319,11 @@ type AccessKey struct {
 	ReadOnly bool
 	Created  int64 // Unix ns (the creating command's version)
 	Expires  int64 // Unix ns on the lease clock; 0 = never
+	// AllowForks lets the key fork the buckets of its scope (never
+	// granted by default); the forks it makes are named with ForkPrefix
+	// (when set) and inherit its earliest expiry (batch.go).
+	AllowForks bool
+	ForkPrefix string
 }
 
 // KeyBucket is one bucket of a key's scope. Commands name buckets by Name;

@@ -15,7 +15,9 @@ import (
 // do anything. A scoped key (gateway.Principal) may use only its buckets
 // (while their leases last) and, with a prefix, only the object keys
 // under it; a read-only key may only read; no scoped key creates buckets
-// (a fork of one of its buckets excepted: the key may use the new fork),
+// (a fork of one of its buckets excepted, for a key given the permission
+// to fork and under its fork prefix: the key may use the new fork, which
+// expires with the key's earliest expiry),
 // and of the admin API a scoped key may only read its buckets' lineage
 // and diff. An anonymous (unsigned) request has no principal. What the
 // ACLs grant the AllUsers group (public-read, public-read-write) anybody
@@ -43,6 +45,8 @@ type access struct {
 	hasKey bool
 	// versionID is the object version an object operation names.
 	versionID string
+	// target is the new bucket a fork creates.
+	target string
 	// atRef is the snapshot or version a read is at
 	// (X-Tigris-Snapshot-Version; "" reads now).
 	atRef string
@@ -117,6 +121,7 @@ func requestAccess(r *request) access {
 		return a
 	case rt.Op == OpForkBucket:
 		a.kind, a.bucket = accessFork, strings.TrimSpace(r.header.Get(hdrForkSource))
+		a.target = rt.Bucket
 		return a
 	case bucketAdminOps[rt.Op]:
 		a.kind = accessBucketAdmin
@@ -190,6 +195,12 @@ func (s *Server) scopeAllows(p *gateway.Principal, a access) error {
 		// A snapshot, a fork or a versioning change covers the whole
 		// bucket: not for a key limited to a prefix.
 		if p.Prefix != "" {
+			return ErrAccessDenied
+		}
+		// A fork is a new bucket: only for a key given the permission,
+		// and only named under its fork prefix (no squatting of other
+		// names).
+		if a.kind == accessFork && !p.CanFork(a.target) {
 			return ErrAccessDenied
 		}
 		return nil
