@@ -205,6 +205,9 @@ func (s *Server) adminCreateForks(r *request, source string) (*response, error) 
 		Snapshot string `json:"snapshot"`
 		WithKeys bool   `json:"with_keys"`
 		TTL      string `json:"ttl"`
+		// KeysAllowForks lets the key of fork F fork it into names
+		// starting with "F-".
+		KeysAllowForks bool `json:"keys_allow_forks"`
 	}
 	if err := r.readStrictJSON(&in); err != nil {
 		return nil, err
@@ -215,13 +218,16 @@ func (s *Server) adminCreateForks(r *request, source string) (*response, error) 
 	if in.Prefix == "" {
 		return nil, invalidArg("prefix (the forks are named prefix1, prefix2, ...) is required.", "prefix", "")
 	}
+	if in.KeysAllowForks && !in.WithKeys {
+		return nil, invalidArg("keys_allow_forks needs with_keys.", "keys_allow_forks", "true")
+	}
 	ttl, err := jsonTTL(in.TTL)
 	if err != nil {
 		return nil, err
 	}
 	batch, err := s.svc.CreateForks(r.ctx, gateway.CreateForksInput{
 		Source: source, Snapshot: in.Snapshot, Count: *in.Count, Prefix: in.Prefix,
-		WithKeys: in.WithKeys, TTL: ttl, Region: s.region,
+		WithKeys: in.WithKeys, KeysAllowForks: in.KeysAllowForks, TTL: ttl, Region: s.region,
 	})
 	if err != nil {
 		if errors.Is(err, meta.ErrBucketExists) {

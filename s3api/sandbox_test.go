@@ -357,6 +357,33 @@ func TestLiveKeyForks(t *testing.T) {
 		t.Fatalf("fork of a key with an expiry: %+v %v, want the key's expiry %d", b, err, p.Expires)
 	}
 
+	// A batch whose keys were asked to fork: the key of agent-1 forks it
+	// under "agent-1-" only, and the fork has agent-1's lease.
+	if st := ls.admin(t, "POST", "buckets/base/forks/batch", map[string]any{"count": 2, "prefix": "agent-", "keys_allow_forks": true}, nil); st != 400 {
+		t.Fatalf("keys_allow_forks without with_keys: %d, want 400", st)
+	}
+	var ab ForkBatchJSON
+	if st := ls.admin(t, "POST", "buckets/base/forks/batch", map[string]any{"count": 2, "prefix": "agent-", "with_keys": true,
+		"keys_allow_forks": true, "ttl": "1h"}, &ab); st != 201 || len(ab.Forks) != 2 {
+		t.Fatalf("batch: %d %+v", st, ab)
+	}
+	a1 := KeyJSON{AccessKeyID: ab.Forks[0].AccessKeyID, SecretAccessKey: ab.Forks[0].SecretAccessKey}
+	for _, name := range []string{"agent-2-x", "agent-3"} {
+		if resp := fork(a1, name, "agent-1"); resp.StatusCode != 403 || exists(name) {
+			t.Fatalf("fork %s by the key of agent-1: %d", name, resp.StatusCode)
+		}
+	}
+	if resp := fork(a1, "agent-1-x", "agent-1"); resp.StatusCode != 200 {
+		t.Fatalf("fork agent-1-x by the key of agent-1: %d", resp.StatusCode)
+	}
+	agent1, err := svc.HeadBucket(ctx, "agent-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := svc.HeadBucket(ctx, "agent-1-x"); err != nil || b.Expires == 0 || b.Expires != agent1.Expires {
+		t.Fatalf("fork of agent-1 by its key: %+v %v, want agent-1's lease %d", b, err, agent1.Expires)
+	}
+
 	// When the lease of lease-2 runs out, the fork the key made goes with
 	// it (the collector deletes both) and the key may use neither.
 	deadline := time.Now().Add(30 * time.Second)
