@@ -276,7 +276,7 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 	if a.atRef != "" {
 		// The settings as of the version read decide.
 		if at, err = s.svc.ResolveSnapshot(ctx, a.bucket, a.atRef); err != nil {
-			if notReadableAt(err) {
+			if notReadableAt(err) || errors.Is(err, meta.ErrNoSuchBucket) {
 				return ErrAccessDenied
 			}
 			return err

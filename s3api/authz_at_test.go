@@ -139,6 +139,25 @@ func TestLiveReadAtAuthz(t *testing.T) {
 		t.Error("the copy was stored")
 	}
 
+	// No probing for buckets or snapshots with a read at a version.
+	for _, c := range []struct{ target, ref string }{
+		{"/nosuchbucket/doc.txt", "some-name"}, {"/nosuchbucket/doc.txt", snapPub}, {"/nosuchbucket?list-type=2", "some-name"},
+		{"/pub/doc.txt", "no-such-snapshot"}, {"/pub/doc.txt", "17"},
+	} {
+		if resp, body := f.ls.rawWith(t, k.AccessKeyID, k.SecretAccessKey, "GET", c.target, nil, at(c.ref)); resp.StatusCode != 403 {
+			t.Errorf("GET %s at %s by a key of another bucket: %d %q, want 403", c.target, c.ref, resp.StatusCode, body)
+		}
+	}
+
+	// The same decision for a caller without a principal (authorize
+	// answers its ACL decision as is).
+	for _, c := range []struct{ bucket, ref string }{{"nosuchbucket", "some-name"}, {"pub", "no-such-snapshot"}, {"pub", snapPub}} {
+		a := access{op: OpGetObject, kind: accessRead, bucket: c.bucket, key: "doc.txt", hasKey: true, atRef: c.ref}
+		if err := f.ls.s.authorize(ctx, nil, a); errCode(err) != "AccessDenied" {
+			t.Errorf("anonymous read of %s at %s: %v, want AccessDenied", c.bucket, c.ref, err)
+		}
+	}
+
 	// Listing at a snapshot taken while the bucket was private.
 	for _, target := range []string{"/priv?list-type=2", "/priv", "/priv?versions"} {
 		if resp := f.ls.rawAs(t, k, "GET", target, nil, at(snapPriv)); resp.StatusCode != 403 {
