@@ -206,10 +206,11 @@ func (s *Service) SetBucketAccess(ctx context.Context, bucket string, in BucketA
 }
 
 // ObjectAccess reads, in one read, a live bucket (with its ownership and
-// ACL) and, when in.Key is set, the object version in.VersionID names as
-// HeadObject does (with its ACL as of in.At). The bucket comes back with
-// the object's error (meta.ErrNoSuchKey, ...); it is nil only with the
-// bucket's error.
+// ACL as of in.At, see meta.Reader.BucketAt) and, when in.Key is set, the
+// object version in.VersionID names as HeadObject does (with its ACL as
+// of in.At). The bucket comes back with the object's error
+// (meta.ErrNoSuchKey, ...); it is nil only with the bucket's error (or
+// that of the version in.At).
 func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bucket, *meta.Object, error) {
 	if !ValidBucketName(in.Bucket) {
 		return nil, nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, in.Bucket)
@@ -220,7 +221,7 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 	)
 	_, err := s.read(ctx, func(r *meta.Reader) (any, error) {
 		var err error
-		if b, err = r.Bucket(in.Bucket); err != nil || in.Key == "" {
+		if b, err = r.BucketAt(in.Bucket, in.At); err != nil || in.Key == "" {
 			return nil, err
 		}
 		if err := checkKey(in.Key); err != nil {

@@ -33,6 +33,10 @@ type Principal struct {
 	// Expires is the key's own expiry (Unix ns on the lease clock, 0 =
 	// never).
 	Expires int64
+	// AllowForks lets the key fork its buckets, into new buckets whose
+	// names start with ForkPrefix (CanFork).
+	AllowForks bool
+	ForkPrefix string
 
 	secret string
 	gen    uint64 // keys generation it was read at
@@ -51,6 +55,13 @@ func (p *Principal) CanUse(bucket string, now time.Time) bool {
 	}
 	lease, ok := p.Buckets[bucket]
 	return ok && (lease == 0 || now.UnixNano() < lease)
+}
+
+// CanFork reports whether the principal may create a fork named name:
+// the root may; a scoped key only when it was given the permission, and
+// only under its fork prefix.
+func (p *Principal) CanFork(name string) bool {
+	return p.Root || (p.AllowForks && strings.HasPrefix(name, p.ForkPrefix))
 }
 
 // Covers reports whether an object key (or a listing prefix) lies inside
@@ -196,6 +207,7 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 	p := &Principal{
 		AccessKey: id, Buckets: map[string]int64{}, Prefix: ka.key.Prefix,
 		ReadOnly: ka.key.ReadOnly, Expires: ka.key.Expires, secret: secret, gen: ka.gen,
+		AllowForks: ka.key.AllowForks, ForkPrefix: ka.key.ForkPrefix,
 	}
 	for _, b := range ka.key.Buckets {
 		p.Buckets[b.Name] = b.Expires
@@ -269,6 +281,12 @@ type KeyInput struct {
 	ReadOnly bool
 	// TTL, when positive, makes the key expire that long from now.
 	TTL time.Duration
+	// AllowForks lets the key fork the buckets of its scope (over S3,
+	// X-Tigris-Fork-Source-Bucket), naming the forks with ForkPrefix,
+	// which it then requires. A fork it makes joins its scope and gets
+	// its earliest expiry as a lease.
+	AllowForks bool
+	ForkPrefix string
 }
 
 // NewKey is a created key with its secret (shown once).
@@ -327,6 +345,27 @@ func (s *Service) newKey(buckets []string, prefix string, readOnly bool, expires
 	return k, secret
 }
 
+// checkForkScope validates the fork permission of a new key: a key that
+// may fork has a fork prefix (so that it cannot take names outside it),
+// which must begin a valid bucket name, and can write its whole buckets
+// (no read-only or object prefix key forks).
+func checkForkScope(in KeyInput) error {
+	if !in.AllowForks {
+		if in.ForkPrefix != "" {
+			return fmt.Errorf("%w: a fork prefix needs the permission to fork", ErrMalformedRequest)
+		}
+		return nil
+	}
+	if in.ReadOnly || in.Prefix != "" {
+		return fmt.Errorf("%w: a read-only key or a key limited to a prefix cannot fork", ErrMalformedRequest)
+	}
+	if in.ForkPrefix == "" || len(in.ForkPrefix) > 60 || !ValidBucketName(in.ForkPrefix+"000") {
+		return fmt.Errorf("%w: a key that may fork needs a fork prefix that begins a valid bucket name (at most 60 characters): %q",
+			ErrMalformedRequest, in.ForkPrefix)
+	}
+	return nil
+}
+
 // CreateKey creates a scoped key.
 func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*NewKey, error) {
 	if len(in.Buckets) == 0 || len(in.Buckets) > meta.MaxKeyBuckets {
@@ -343,7 +382,11 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*NewKey, error) {
 	if err := checkTTL(in.TTL); err != nil {
 		return nil, err
 	}
+	if err := checkForkScope(in); err != nil {
+		return nil, err
+	}
 	k, secret := s.newKey(in.Buckets, in.Prefix, in.ReadOnly, s.expiry(in.TTL))
+	k.AllowForks, k.ForkPrefix = in.AllowForks, in.ForkPrefix
 	res, err := s.propose(ctx, &meta.CreateKey{Key: k})
 	if err != nil {
 		return nil, err

@@ -26,8 +26,11 @@ type CreateForksInput struct {
 	Names  []string
 	Count  int
 	Prefix string
-	// WithKeys gives each fork a key that may use it alone.
-	WithKeys bool
+	// WithKeys gives each fork a key that may use it alone; with
+	// KeysAllowForks the key of fork F may also fork it, into names
+	// starting with "F-" (never without: sandbox keys do not fork).
+	WithKeys       bool
+	KeysAllowForks bool
 	// TTL, when positive, is every fork's lease.
 	TTL time.Duration
 	// Grant is a scoped key that may use the new forks too ("" none).
@@ -91,8 +94,11 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 	}
 	secrets := make([]string, 0, len(names))
 	if in.WithKeys {
-		for range names {
+		for _, name := range names {
 			k, secret := s.newKey(nil, "", false, 0)
+			if in.KeysAllowForks {
+				k.AllowForks, k.ForkPrefix = true, name+"-"
+			}
 			cmd.Keys = append(cmd.Keys, k)
 			secrets = append(secrets, secret)
 		}

@@ -36,6 +36,8 @@ func encodeAccessKey(e *encoder, k *AccessKey) {
 	e.boolean(k.ReadOnly)
 	e.varint(k.Created)
 	e.varint(k.Expires)
+	e.boolean(k.AllowForks)
+	e.str(k.ForkPrefix)
 }
 
 func decodeAccessKey(d *decoder) AccessKey {
@@ -48,12 +50,16 @@ func decodeAccessKey(d *decoder) AccessKey {
 	k.ReadOnly = d.boolean()
 	k.Created = d.varint()
 	k.Expires = d.varint()
+	if d.v4 {
+		k.AllowForks = d.boolean()
+		k.ForkPrefix = d.str()
+	}
 	return k
 }
 
 func encodeAccessKeyRecord(k *AccessKey) []byte {
-	e := encoder{b: make([]byte, 0, 96+len(k.Sealed)+24*len(k.Buckets))}
-	e.u8(fmtV1)
+	e := encoder{b: make([]byte, 0, 96+len(k.Sealed)+24*len(k.Buckets)+len(k.ForkPrefix))}
+	e.u8(fmtV4)
 	encodeAccessKey(&e, k)
 	return e.b
 }

@@ -1,6 +1,10 @@
 package meta
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
 
 // Access settings: S3 Object Ownership and canned ACLs. meta stores them
 // and keeps the two rules that tie them together, checked in apply so they
@@ -20,6 +24,19 @@ import "fmt"
 // snapshot shows the ACL it saw and a fork reads its parent's ACLs as of
 // its base. A bucket's ownership and ACL live in its record; a fork starts
 // with its source's.
+//
+// Reads at a version (a snapshot, an instant of the history window) are
+// authorized by the settings the bucket had at that version, not today's:
+// creating a bucket and every change of its settings also write an
+// access record keyed by (bucket id, ^version) holding the settings in
+// force from that version on, and BucketAt reads the newest one at or
+// below the version read. A bucket created before access records were
+// kept has none for its past: BucketAt says so (AccessUnknown) and the
+// front end refuses what only an ACL would have allowed. Retention: a
+// change drops the record it replaces unless a pin of the bucket (a
+// snapshot, a fork base, the history window) lies in [that record's
+// version, the change); the records go when the bucket's record is
+// purged.
 
 // checkACL refuses a non-private ACL on a bucket whose ownership setting
 // disables ACLs.
@@ -59,5 +76,121 @@ func (a *applier) setBucketAccess(c *SetBucketAccess) (*Result, error) {
 	if next.Ownership == b.Ownership && next.ACL == b.ACL {
 		return nil, nil
 	}
+	if err := a.replaceAccessRecord(&next); err != nil {
+		return nil, err
+	}
 	return nil, a.putBucket(&next)
+}
+
+func encodeAccessRecord(o Ownership, acl string) []byte {
+	e := encoder{}
+	e.u8(fmtV1)
+	e.u8(byte(o))
+	e.str(acl)
+	return e.b
+}
+
+func decodeAccessRecord(v []byte) (Ownership, string, error) {
+	d := decoder{b: v}
+	d.fmtByte()
+	o, acl := Ownership(d.u8()), d.str()
+	return o, acl, d.done()
+}
+
+// putAccessRecord records b's settings as in force from this command's
+// version on (a new bucket).
+func (a *applier) putAccessRecord(b *Bucket) error {
+	return a.set(keyBucketAccess(b.ID, a.version), encodeAccessRecord(b.Ownership, b.ACL))
+}
+
+// replaceAccessRecord records b's new settings and drops the record they
+// replace when no read can be at a version it decides.
+func (a *applier) replaceAccessRecord(b *Bucket) error {
+	it := txnKeysOnly(a.txn, keyBucketAccessPrefix(b.ID))
+	it.Rewind()
+	var prev []byte
+	if it.Valid() {
+		prev = it.Item().KeyCopy(nil)
+	}
+	it.Close()
+	if err := a.set(keyBucketAccess(b.ID, a.version), encodeAccessRecord(b.Ownership, b.ACL)); err != nil {
+		return err
+	}
+	if prev == nil || len(prev) != 17 {
+		return nil
+	}
+	prevVersion := ^beTail(prev)
+	if prevVersion == a.version {
+		return nil
+	}
+	pins, err := a.pinsFor(b)
+	if err != nil {
+		return err
+	}
+	if pins.covers(prevVersion, a.version) {
+		return nil
+	}
+	return a.del(prev)
+}
+
+// dropAccessRecords removes every access record of a purged bucket.
+func (a *applier) dropAccessRecords(bucket uint64) error {
+	var dead [][]byte
+	it := txnKeysOnly(a.txn, keyBucketAccessPrefix(bucket))
+	for it.Rewind(); it.Valid(); it.Next() {
+		dead = append(dead, it.Item().KeyCopy(nil))
+	}
+	it.Close()
+	for _, k := range dead {
+		if err := a.del(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// accessAt returns b's ownership and ACL as of t; ok is false when no
+// record says (b is older than its access records).
+func (r *Reader) accessAt(b *Bucket, t uint64) (o Ownership, acl string, ok bool, err error) {
+	if t == latest {
+		return b.Ownership, b.ACL, true, nil
+	}
+	prefix := keyBucketAccessPrefix(b.ID)
+	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	it.Seek(appendU64(append([]byte(nil), prefix...), ^t))
+	if !it.Valid() {
+		return 0, "", false, nil
+	}
+	err = it.Item().Value(func(v []byte) (err error) {
+		o, acl, err = decodeAccessRecord(v)
+		return err
+	})
+	return o, acl, err == nil, err
+}
+
+// BucketAt returns a live bucket as Bucket does, with its ownership and
+// ACL as of at: 0 is now; any other version must be readable (a snapshot
+// of the bucket or a version in the history window, see checkAt), else
+// the error of a read at it. Where the settings at that version are not
+// recorded, AccessUnknown is set and they are today's.
+func (r *Reader) BucketAt(name string, at uint64) (*Bucket, error) {
+	b, err := r.Bucket(name)
+	if err != nil || at == 0 {
+		return b, err
+	}
+	t, err := r.checkAt(b, at)
+	if err != nil {
+		return nil, err
+	}
+	o, acl, ok, err := r.accessAt(b, t)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		b.AccessUnknown = true
+		return b, nil
+	}
+	b.Ownership, b.ACL = o, acl
+	return b, nil
 }

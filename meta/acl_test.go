@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -165,5 +166,69 @@ func TestAnnotationFlag(t *testing.T) {
 	tf.must(&AnnotateObject{Bucket: "b", Key: "k", SetTags: true, Tags: map[string]string{"t": "2"}})
 	if got := flag(); got != annSome || tf.tags("b", "k", "", 0) != "2" {
 		t.Fatalf("after an annotation: %v %q", flag(), tf.tags("b", "k", "", 0))
+	}
+}
+
+// accessRecords counts a bucket's access records.
+func (tf *testFSM) accessRecords(id uint64) int {
+	tf.t.Helper()
+	return tf.read(func(r *Reader) (any, error) {
+		n := 0
+		it := txnKeysOnly(r.txn, keyBucketAccessPrefix(id))
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return n, nil
+	}).(int)
+}
+
+// A bucket's access settings as of a version: BucketAt reads the record in
+// force at a snapshot, today's settings now, and says when the settings
+// of a version were never recorded. A change keeps the record it
+// replaces only while a pin needs it; a purge removes them all.
+func TestBucketAccessAt(t *testing.T) {
+	tf := openTestFSM(t)
+	at := func(name string, v uint64) *Bucket {
+		t.Helper()
+		return tf.read(func(r *Reader) (any, error) { return r.BucketAt(name, v) }).(*Bucket)
+	}
+	b := tf.must(&CreateBucket{Name: "b", Ownership: OwnershipObjectWriter}).Bucket
+	// No pin between creation and the change: the creation record goes.
+	tf.must(&SetBucketAccess{Bucket: "b", SetACL: true, ACL: "authenticated-read"})
+	if n := tf.accessRecords(b.ID); n != 1 {
+		t.Fatalf("%d access records after an unpinned change, want 1", n)
+	}
+	snap := tf.must(&CreateSnapshot{Bucket: "b"}).Snapshot.Version
+	tf.must(&SetBucketAccess{Bucket: "b", SetACL: true, ACL: "public-read"})
+	tf.must(&SetBucketAccess{Bucket: "b", SetOwnership: true, Ownership: OwnershipPreferred})
+	if n := tf.accessRecords(b.ID); n != 2 {
+		t.Fatalf("%d access records, want 2 (the snapshot's and now)", n)
+	}
+	if got := at("b", snap); got.ACL != "authenticated-read" || got.Ownership != OwnershipObjectWriter || got.AccessUnknown {
+		t.Fatalf("at the snapshot: %+v", got)
+	}
+	if got := at("b", 0); got.ACL != "public-read" || got.Ownership != OwnershipPreferred {
+		t.Fatalf("now: %+v", got)
+	}
+	if _, err := tf.readErr(func(r *Reader) (any, error) { return r.BucketAt("b", snap+1) }); !errors.Is(err, ErrNoSuchSnapshot) {
+		t.Fatalf("at a version that is no snapshot: %v", err)
+	}
+	// A bucket without records for its past (created before them).
+	tf.must(&CreateBucket{Name: "old"})
+	old := tf.bucket("old")
+	oldSnap := tf.must(&CreateSnapshot{Bucket: "old"}).Snapshot.Version
+	if err := tf.fsm.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyBucketAccess(old.ID, uint64(old.Created))) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := at("old", oldSnap); !got.AccessUnknown {
+		t.Fatalf("a bucket without access records: %+v", got)
+	}
+	// Deleting the bucket and its snapshot purges its records.
+	tf.must(&DeleteSnapshot{Bucket: "b", Version: snap})
+	tf.must(&DeleteBucket{Name: "b"})
+	tf.must(&GCBucket{Bucket: b.ID, Limit: 100})
+	if n := tf.accessRecords(b.ID); n != 0 {
+		t.Fatalf("%d access records of a purged bucket", n)
 	}
 }

@@ -412,7 +412,9 @@ func (a *applier) forkPoint(source string, version uint64, snapName string, maxD
 			return nil, 0, err
 		}
 		inHistory := a.opts.History > 0 && version <= a.version && version >= a.r.historyFloor()
-		if !ok && !inHistory {
+		// Not before the source existed (checkAt: a fork's past before
+		// its fork point is its parent's, not the fork's).
+		if (!ok && !inHistory) || version < uint64(src.Created) {
 			return nil, 0, fmt.Errorf("%w: version %d of bucket %q", ErrNoSuchSnapshot, version, src.Name)
 		}
 		base = version
@@ -446,6 +448,9 @@ func (a *applier) insertBucket(b *Bucket) error {
 		return err
 	}
 	if err := a.putBucket(b); err != nil {
+		return err
+	}
+	if err := a.putAccessRecord(b); err != nil {
 		return err
 	}
 	if err := a.set(keyBucketName(b.Name), u64Value(id)); err != nil {

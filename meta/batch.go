@@ -110,6 +110,28 @@ func (a *applier) planForks(c *CreateForks) (uint64, error) {
 	return base, nil
 }
 
+// grantExpiry is the lease of a fork made with key id (Grant): the
+// earliest of expires (the batch's lease, 0 = none), the key's own expiry
+// and the leases of the buckets of its scope, so that a fork never
+// outlives the key that made it nor the sandbox it was made from; 0 when
+// none of them ends.
+func (a *applier) grantExpiry(id string, expires int64) (int64, error) {
+	k, err := a.r.AccessKey(id)
+	if err != nil {
+		return 0, err
+	}
+	earliest := func(x int64) {
+		if x != 0 && (expires == 0 || x < expires) {
+			expires = x
+		}
+	}
+	earliest(k.Expires)
+	for _, b := range k.Buckets {
+		earliest(b.Expires)
+	}
+	return expires, nil
+}
+
 // createFork creates fork i of c (checked by planForks).
 func (a *applier) createFork(c *CreateForks, i int, src *Bucket, base uint64) error {
 	b := &Bucket{
@@ -120,8 +142,15 @@ func (a *applier) createFork(c *CreateForks, i int, src *Bucket, base uint64) er
 	if err := a.insertBucket(b); err != nil {
 		return err
 	}
-	if c.Expires != 0 {
-		if err := a.setLease(b.ID, c.Expires); err != nil {
+	expires := c.Expires
+	if c.Grant != "" {
+		var err error
+		if expires, err = a.grantExpiry(c.Grant, expires); err != nil {
+			return err
+		}
+	}
+	if expires != 0 {
+		if err := a.setLease(b.ID, expires); err != nil {
 			return err
 		}
 	}

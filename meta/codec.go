@@ -40,8 +40,10 @@ type decoder struct {
 	// v2 says object bodies carry their ACL (values of format fmtV2 and
 	// later, commands of format 3 and later); v3 says bucket fields carry
 	// the bucket's ownership and ACL (values of format fmtV3, commands of
-	// format 4 and later).
-	v2, v3 bool
+	// format 4 and later); v4 says access keys carry their fork
+	// permission and fork prefix (values of format fmtV4, commands of
+	// format 5 and later).
+	v2, v3, v4 bool
 }
 
 func (d *decoder) fail(err error) {
@@ -171,6 +173,8 @@ func (d *decoder) fmtByte() {
 		d.v2 = true
 	case v == fmtV3:
 		d.v2, d.v3 = true, true
+	case v == fmtV4:
+		d.v2, d.v3, d.v4 = true, true, true
 	default:
 		d.fail(fmt.Errorf("unknown format %d", v))
 	}

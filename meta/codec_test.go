@@ -63,7 +63,7 @@ func sampleCommands() []any {
 		&GCBucket{Header: h, Bucket: 3, Limit: 10},
 		&AnnotateObject{Header: h, Bucket: "b", Key: "k", VersionID: "7", SetTags: true, Tags: map[string]string{"a": "b"}, SetACL: true, ACL: "public-read"},
 		&CreateKey{Header: h, Key: AccessKey{ID: "AK", Sealed: []byte{1, 2}, Buckets: []KeyBucket{{ID: 3, Name: "b"}},
-			Prefix: "p/", ReadOnly: true, Created: 5, Expires: 6}},
+			Prefix: "p/", ReadOnly: true, Created: 5, Expires: 6, AllowForks: true, ForkPrefix: "b-"}},
 		&DeleteKey{Header: h, ID: "AK"},
 		&ResealKeys{Header: h, Items: []Reseal{{ID: "AK", Old: []byte{1}, New: []byte{2, 3}}}},
 		&CreateForks{Header: h, Source: "s", ForkVersion: 3, ForkSnapshotName: "n", Region: "r", Names: []string{"a", "b"},
@@ -370,5 +370,36 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	body := "go test fuzz v1\n[]byte(\"a\\x00\\xff\")\n[]byte(\"a\\x00\")\nuint64(3)\nuint64(3)\n"
 	if err := os.WriteFile(filepath.Join(dir, "zero-bytes"), []byte(body), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Access key records of format 1 (written before keys could fork) still
+// decode, as keys that may not fork; records of the current format
+// round-trip with the fork permission and prefix.
+func TestDecodeAccessKeyRecordFormats(t *testing.T) {
+	k := AccessKey{ID: "AK", Sealed: []byte{1}, Buckets: []KeyBucket{{ID: 3, Name: "b"}}, Prefix: "p/", Created: 5, Expires: 6}
+	e := encoder{}
+	e.u8(fmtV1)
+	e.str(k.ID)
+	e.bytes(k.Sealed)
+	e.uvarint(1)
+	e.uvarint(3)
+	e.str("b")
+	e.str(k.Prefix)
+	e.boolean(false)
+	e.varint(k.Created)
+	e.varint(k.Expires)
+	got, err := decodeAccessKeyRecord(e.b)
+	if err != nil || !reflect.DeepEqual(*got, k) {
+		t.Fatalf("format 1 access key record: %+v %v", got, err)
+	}
+	k.AllowForks, k.ForkPrefix = true, "b-"
+	v := encodeAccessKeyRecord(&k)
+	if v[0] != fmtV4 {
+		t.Fatalf("access key records are written in format %d", v[0])
+	}
+	got, err = decodeAccessKeyRecord(v)
+	if err != nil || !reflect.DeepEqual(*got, k) {
+		t.Fatalf("access key record round trip: %+v %v", got, err)
 	}
 }

@@ -224,8 +224,10 @@ type Reseal struct {
 // CreateForks creates len(Names) forks of Source at one shared base (a
 // snapshot or history version of Source, else the command's version),
 // all or none. With Keys (one per name, in order) each fork gets a key
-// scoped to it alone; with Grant, that existing key's scope gains every
-// new fork. Expires, when set, is the lease of every fork.
+// scoped to it alone; with Grant (the scoped key that asks for the forks),
+// that existing key's scope gains every new fork, and every fork's lease
+// is at most the key's earliest expiry (its own, and the leases of the
+// buckets of its scope). Expires, when set, is the lease of every fork.
 type CreateForks struct {
 	Header
 	Source           string
@@ -322,9 +324,10 @@ func knownOp(op byte) bool {
 
 // cmdFormat is the body format version written after the op byte.
 // Format 2 added DeleteCondition to DeleteObject and DeleteItem, format 3
-// the ACL of objects, format 4 the ownership and ACL of CreateBucket;
-// commands of older formats (an older log) still decode.
-const cmdFormat byte = 4
+// the ACL of objects, format 4 the ownership and ACL of CreateBucket,
+// format 5 the fork permission and fork prefix of access keys; commands
+// of older formats (an older log) still decode.
+const cmdFormat byte = 5
 
 func (e *encoder) deleteCondition(c *DeleteCondition) {
 	e.str(c.IfMatch)
@@ -576,7 +579,7 @@ func DecodeCommand(b []byte) (any, error) {
 	if format < 1 || format > cmdFormat {
 		return nil, fmt.Errorf("%w: command format %d", ErrCorrupt, b[1])
 	}
-	d := decoder{b: b[2:], v2: format >= 3, v3: format >= 4}
+	d := decoder{b: b[2:], v2: format >= 3, v3: format >= 4, v4: format >= 5}
 	h := Header{RequestID: d.str(), Stamp: d.uvarint()}
 	var c any
 	switch op {

@@ -37,13 +37,17 @@ import (
 //	                                                                 only for bucket records older than fmtV3)
 //	lease           0x30 | be64 bucket id                            fmt | be64 expires (lease clock, Unix ns)
 //	lease by time   0x31 | be64 expires | be64 bucket id             fmt
-//	access key      0x32 | name(access key id)                       fmt | access key record (secret sealed)
+//	access key      0x32 | name(access key id)                       fmt | access key record (secret sealed;
+//	                                                                 fmtV4: with fork permission and prefix)
 //	key by bucket   0x33 | be64 bucket id | name(access key id)      fmt
 //	key by expiry   0x34 | be64 expires | name(access key id)        fmt
 //	merge point     0x35 | be64 parent id | be64 fork id | be64 ver  fmt
 //	step journal    0x36                                             fmt | be64 raft index | be64 version | state
 //	merged key      0x37 | be64 fork id | name(key)                  fmt | be64 version of the last merge that applied it
-//	index floor     0x39 | prefix byte of an age index               fmt | key at or below every live key of that index
+//	bucket access   0x38 | be64 bucket id | be64 ^version            fmt | ownership | acl (the settings from that
+//	                                                                 version on; acl.go)
+//	index floor     0x40 | prefix byte of an age index               fmt | key at or below every live key of that
+//	                                                                 index (ageindex.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -86,7 +90,10 @@ const (
 	pfxMergePoint  byte = 0x35
 	pfxJournal     byte = 0x36
 	pfxMergedKey   byte = 0x37
-	pfxIndexFloor  byte = 0x39
+	// 0x38-0x3F: authorization history.
+	pfxBucketAccess byte = 0x38
+	// 0x40: queue bookkeeping.
+	pfxIndexFloor byte = 0x40
 )
 
 // Counter ids under pfxCounter.
@@ -103,11 +110,15 @@ const (
 // bodies (object versions, uploads, results, completed uploads) carrying
 // the object's ACL; fmtV3 marks values that embed bucket fields (bucket
 // records, results) carrying the bucket's ownership and ACL, as well as
-// object bodies with their ACL. Decoders read all three.
+// object bodies with their ACL; fmtV4 marks values that embed access keys
+// (access key records, results) carrying the key's fork permission and
+// fork prefix, as well as everything fmtV3 carries. Decoders read all
+// four.
 const (
 	fmtV1 byte = 1
 	fmtV2 byte = 2
 	fmtV3 byte = 3
+	fmtV4 byte = 4
 )
 
 // appendEscaped appends s with every 0x00 turned into 0x00 0xFF.
@@ -365,6 +376,12 @@ func keyMergePoint(parent, fork, version uint64) []byte {
 }
 
 func keyJournal() []byte { return []byte{pfxJournal} }
+
+func keyBucketAccessPrefix(bucket uint64) []byte { return appendU64([]byte{pfxBucketAccess}, bucket) }
+
+func keyBucketAccess(bucket, version uint64) []byte {
+	return appendU64(keyBucketAccessPrefix(bucket), ^version)
+}
 
 func keyMergedKeys(fork uint64) []byte { return appendU64([]byte{pfxMergedKey}, fork) }
 

@@ -245,10 +245,16 @@ func (r *Reader) chain(b *Bucket, at uint64) ([]layer, error) {
 
 // checkAt validates a read version of b and returns the version to read
 // (latest for 0). A version is readable when it is a snapshot of b or lies
-// inside the history window.
+// inside the history window, and b existed then: a bucket has no past
+// before its creation, and a fork's view before it was made would be its
+// parent's history, which is not the fork's to show (ErrNoSuchSnapshot
+// for every caller).
 func (r *Reader) checkAt(b *Bucket, at uint64) (uint64, error) {
 	if at == 0 {
 		return latest, nil
+	}
+	if at < uint64(b.Created) {
+		return 0, fmt.Errorf("%w: version %d of bucket %q: before the bucket was created", ErrNoSuchSnapshot, at, b.Name)
 	}
 	ok, err := exists(r.txn, keySnapshot(b.ID, at))
 	if err != nil {

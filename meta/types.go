@@ -107,6 +107,11 @@ type Bucket struct {
 	ParentName   string
 	IsForkParent bool
 	Expires      int64
+	// AccessUnknown (BucketAt) says that the bucket's ownership and ACL
+	// at the version read were not recorded (a bucket older than its
+	// access records): Ownership and ACL are today's, and must not
+	// decide a read at that version.
+	AccessUnknown bool
 
 	// annotations says whether the bucket's own layer may hold
 	// annotations (annotation.go); kept in the record only.
@@ -314,6 +319,11 @@ type AccessKey struct {
 	ReadOnly bool
 	Created  int64 // Unix ns (the creating command's version)
 	Expires  int64 // Unix ns on the lease clock; 0 = never
+	// AllowForks lets the key fork the buckets of its scope (never
+	// granted by default); the forks it makes are named with ForkPrefix
+	// (when set) and inherit its earliest expiry (batch.go).
+	AllowForks bool
+	ForkPrefix string
 }
 
 // KeyBucket is one bucket of a key's scope. Commands name buckets by Name;

@@ -29,7 +29,7 @@ import (
 //	POST   buckets/{b}/forks/batch  {"count","prefix","snapshot","with_keys","ttl"} -> batch
 //	POST   buckets/{fork}/renew     {"ttl"}                      -> bucket
 //	POST   buckets/{fork}/merge     {"strategy","dry_run","delete_fork"} -> merge report
-//	POST   keys                     {"buckets","prefix","read_only","ttl"} -> key with its secret
+//	POST   keys                     {"buckets","prefix","read_only","ttl","allow_forks","fork_prefix"} -> key with its secret
 //	GET    keys?bucket=                                          -> {"keys": [key]}
 //	DELETE keys/{id}                                             -> {"access_key_id","deleted"}
 //

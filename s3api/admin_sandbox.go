@@ -27,6 +27,10 @@ type KeyJSON struct {
 	ReadOnly        bool     `json:"read_only"`
 	Created         string   `json:"created"`
 	Expires         string   `json:"expires,omitempty"`
+	// AllowForks: the key may fork its buckets, into names starting with
+	// ForkPrefix.
+	AllowForks bool   `json:"allow_forks,omitempty"`
+	ForkPrefix string `json:"fork_prefix,omitempty"`
 	// Sealing (lists only) says which root password seals the secret:
 	// "current", "previous" (being re-sealed) or "unknown" (unusable).
 	Sealing string `json:"sealing,omitempty"`
@@ -34,7 +38,7 @@ type KeyJSON struct {
 
 func keyJSON(k *meta.AccessKey, secret string) KeyJSON {
 	out := KeyJSON{AccessKeyID: k.ID, SecretAccessKey: secret, Buckets: []string{}, Prefix: k.Prefix,
-		ReadOnly: k.ReadOnly, Created: jsonTime(k.Created)}
+		ReadOnly: k.ReadOnly, Created: jsonTime(k.Created), AllowForks: k.AllowForks, ForkPrefix: k.ForkPrefix}
 	for _, b := range k.Buckets {
 		out.Buckets = append(out.Buckets, b.Name)
 	}
@@ -147,10 +151,12 @@ func (s *Server) adminKeys(r *request, seg []string) (*response, error) {
 
 func (s *Server) adminCreateKey(r *request) (*response, error) {
 	var in struct {
-		Buckets  []string `json:"buckets"`
-		Prefix   string   `json:"prefix"`
-		ReadOnly bool     `json:"read_only"`
-		TTL      string   `json:"ttl"`
+		Buckets    []string `json:"buckets"`
+		Prefix     string   `json:"prefix"`
+		ReadOnly   bool     `json:"read_only"`
+		TTL        string   `json:"ttl"`
+		AllowForks bool     `json:"allow_forks"`
+		ForkPrefix string   `json:"fork_prefix"`
 	}
 	if err := r.readStrictJSON(&in); err != nil {
 		return nil, err
@@ -167,7 +173,8 @@ func (s *Server) adminCreateKey(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.svc.CreateKey(r.ctx, gateway.KeyInput{Buckets: in.Buckets, Prefix: in.Prefix, ReadOnly: in.ReadOnly, TTL: ttl})
+	k, err := s.svc.CreateKey(r.ctx, gateway.KeyInput{Buckets: in.Buckets, Prefix: in.Prefix, ReadOnly: in.ReadOnly, TTL: ttl,
+		AllowForks: in.AllowForks, ForkPrefix: in.ForkPrefix})
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +205,9 @@ func (s *Server) adminCreateForks(r *request, source string) (*response, error) 
 		Snapshot string `json:"snapshot"`
 		WithKeys bool   `json:"with_keys"`
 		TTL      string `json:"ttl"`
+		// KeysAllowForks lets the key of fork F fork it into names
+		// starting with "F-".
+		KeysAllowForks bool `json:"keys_allow_forks"`
 	}
 	if err := r.readStrictJSON(&in); err != nil {
 		return nil, err
@@ -208,13 +218,16 @@ func (s *Server) adminCreateForks(r *request, source string) (*response, error) 
 	if in.Prefix == "" {
 		return nil, invalidArg("prefix (the forks are named prefix1, prefix2, ...) is required.", "prefix", "")
 	}
+	if in.KeysAllowForks && !in.WithKeys {
+		return nil, invalidArg("keys_allow_forks needs with_keys.", "keys_allow_forks", "true")
+	}
 	ttl, err := jsonTTL(in.TTL)
 	if err != nil {
 		return nil, err
 	}
 	batch, err := s.svc.CreateForks(r.ctx, gateway.CreateForksInput{
 		Source: source, Snapshot: in.Snapshot, Count: *in.Count, Prefix: in.Prefix,
-		WithKeys: in.WithKeys, TTL: ttl, Region: s.region,
+		WithKeys: in.WithKeys, KeysAllowForks: in.KeysAllowForks, TTL: ttl, Region: s.region,
 	})
 	if err != nil {
 		if errors.Is(err, meta.ErrBucketExists) {

@@ -15,7 +15,9 @@ import (
 // do anything. A scoped key (gateway.Principal) may use only its buckets
 // (while their leases last) and, with a prefix, only the object keys
 // under it; a read-only key may only read; no scoped key creates buckets
-// (a fork of one of its buckets excepted: the key may use the new fork),
+// (a fork of one of its buckets excepted, for a key given the permission
+// to fork and under its fork prefix: the key may use the new fork, which
+// expires with the key's earliest expiry),
 // and of the admin API a scoped key may only read its buckets' lineage
 // and diff. An anonymous (unsigned) request has no principal. What the
 // ACLs grant the AllUsers group (public-read, public-read-write) anybody
@@ -25,6 +27,13 @@ import (
 // AccessDenied and changes nothing. Checks that need the body or a header
 // (the source of a copy, the keys of DeleteObjects) call authorize again
 // from the handler.
+//
+// A read at a snapshot or an instant (X-Tigris-Snapshot-Version) is
+// decided by the bucket's and the object's ACLs and ownership as of the
+// version read, not today's: what a bucket or an object was then is what
+// its settings then allowed to be seen. Where the settings at that
+// version are not known (a bucket older than its access records), or the
+// version is not readable, only the scope decides.
 
 // access is what a request does, as authorization sees it.
 type access struct {
@@ -36,6 +45,11 @@ type access struct {
 	hasKey bool
 	// versionID is the object version an object operation names.
 	versionID string
+	// target is the new bucket a fork creates.
+	target string
+	// atRef is the snapshot or version a read is at
+	// (X-Tigris-Snapshot-Version; "" reads now).
+	atRef string
 	// acl caches the bucket the ACL decision read, for the checks of one
 	// request (DeleteObjects checks each key).
 	acl *aclCache
@@ -69,6 +83,13 @@ var listingOps = map[Operation]bool{
 	OpListObjects: true, OpListObjectsV2: true, OpListObjectVersions: true, OpListMultipartUploads: true,
 }
 
+// atOps are the reads that X-Tigris-Snapshot-Version puts at a version
+// (CopyObject's source: mayRead).
+var atOps = map[Operation]bool{
+	OpGetObject: true, OpHeadObject: true, OpGetObjectAcl: true, OpGetObjectAttributes: true,
+	OpListObjects: true, OpListObjectsV2: true, OpListObjectVersions: true,
+}
+
 // bucketAdminOps change a bucket rather than its objects.
 var bucketAdminOps = map[Operation]bool{
 	OpPutBucketVersioning: true, OpCreateSnapshot: true, OpDeleteSnapshot: true, OpDeleteBucket: true,
@@ -100,6 +121,7 @@ func requestAccess(r *request) access {
 		return a
 	case rt.Op == OpForkBucket:
 		a.kind, a.bucket = accessFork, strings.TrimSpace(r.header.Get(hdrForkSource))
+		a.target = rt.Bucket
 		return a
 	case bucketAdminOps[rt.Op]:
 		a.kind = accessBucketAdmin
@@ -119,6 +141,9 @@ func requestAccess(r *request) access {
 	case rt.Key != "":
 		a.key, a.hasKey = rt.Key, true
 		a.versionID = r.query.Get("versionId")
+	}
+	if atOps[rt.Op] {
+		a.atRef = strings.TrimSpace(r.header.Get(hdrSnapshotVersion))
 	}
 	return a
 }
@@ -170,6 +195,12 @@ func (s *Server) scopeAllows(p *gateway.Principal, a access) error {
 		// A snapshot, a fork or a versioning change covers the whole
 		// bucket: not for a key limited to a prefix.
 		if p.Prefix != "" {
+			return ErrAccessDenied
+		}
+		// A fork is a new bucket: only for a key given the permission,
+		// and only named under its fork prefix (no squatting of other
+		// names).
+		if a.kind == accessFork && !p.CanFork(a.target) {
 			return ErrAccessDenied
 		}
 		return nil
@@ -239,25 +270,40 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 	var (
 		b   *meta.Bucket
 		o   *meta.Object
+		at  uint64
 		err error
 	)
+	if a.atRef != "" {
+		// The settings as of the version read decide.
+		if at, err = s.svc.ResolveSnapshot(ctx, a.bucket, a.atRef); err != nil {
+			if notReadableAt(err) || errors.Is(err, meta.ErrNoSuchBucket) {
+				return ErrAccessDenied
+			}
+			return err
+		}
+	}
 	switch {
 	case need == needObjectRead:
-		b, o, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, Key: a.key, VersionID: a.versionID})
-	case a.acl != nil && a.acl.b != nil && a.acl.b.Name == a.bucket:
+		b, o, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, Key: a.key, VersionID: a.versionID, At: at})
+	case at == 0 && a.acl != nil && a.acl.b != nil && a.acl.b.Name == a.bucket:
 		b = a.acl.b
 	default:
-		b, _, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket})
-		if b != nil && a.acl != nil {
+		b, _, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, At: at})
+		if b != nil && at == 0 && a.acl != nil {
 			a.acl.b = b
 		}
 	}
 	if b == nil {
-		if errors.Is(err, meta.ErrNoSuchBucket) {
-			// Nobody learns from an ACL decision which buckets exist.
+		if errors.Is(err, meta.ErrNoSuchBucket) || notReadableAt(err) {
+			// Nobody learns from an ACL decision which buckets (or
+			// snapshots) exist.
 			return ErrAccessDenied
 		}
 		return err
+	}
+	if b.AccessUnknown {
+		// Not known what the ACLs allowed then: refuse rather than guess.
+		return ErrAccessDenied
 	}
 	if err != nil && !isNotFound(err) && !errors.Is(err, meta.ErrMethodNotAllowed) {
 		return err
@@ -292,6 +338,13 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 	return ErrAccessDenied
 }
 
+// notReadableAt reports the errors of a version that cannot be read: not
+// a snapshot, out of the history window, malformed.
+func notReadableAt(err error) bool {
+	return errors.Is(err, meta.ErrNoSuchSnapshot) || errors.Is(err, meta.ErrVersionOutOfRetention) ||
+		errors.Is(err, gateway.ErrInvalidSnapshot)
+}
+
 // ownAccess reports the operations outside S3 authentication: health
 // checks, the metrics endpoint (its handler checks a bearer token) and
 // node-to-node requests (signed with the cluster key, checked in prepare).
@@ -309,9 +362,11 @@ func (s *Server) authorizeRequest(ctx context.Context, r *request) error {
 }
 
 // mayRead reports whether the request's principal may read a version of
-// key in bucket (sources of copies).
+// key in bucket (sources of copies, at X-Tigris-Snapshot-Version when
+// the request names one).
 func (s *Server) mayRead(r *request, bucket, key, versionID string) error {
-	return s.authorize(r.ctx, r.principal, access{op: OpGetObject, kind: accessRead, bucket: bucket, key: key, hasKey: true, versionID: versionID})
+	return s.authorize(r.ctx, r.principal, access{op: OpGetObject, kind: accessRead, bucket: bucket, key: key, hasKey: true,
+		versionID: versionID, atRef: strings.TrimSpace(r.header.Get(hdrSnapshotVersion))})
 }
 
 // mayWrite reports whether the request's principal may delete a version

@@ -45,7 +45,23 @@ func newLiveServer(t *testing.T, domains ...string) *liveServer {
 // changed by mutate.
 func newLiveServerConfig(t *testing.T, mutate func(*Config)) *liveServer {
 	t.Helper()
-	node := gatewaytest.NewNode(t, gatewaytest.Config(t))
+	return newLiveServerNode(t, nil, mutate)
+}
+
+// newLiveServerNode is newLiveServerConfig with the node's Config changed
+// by node (the history window, the lease clock...).
+func newLiveServerNode(t *testing.T, node func(*gateway.Config), mutate func(*Config)) *liveServer {
+	t.Helper()
+	ncfg := gatewaytest.Config(t)
+	if node != nil {
+		node(&ncfg)
+	}
+	return startLiveServer(t, gatewaytest.NewNode(t, ncfg), mutate)
+}
+
+// startLiveServer serves the front end of node on a loopback port.
+func startLiveServer(t *testing.T, node *gateway.Node, mutate func(*Config)) *liveServer {
+	t.Helper()
 	sink := &logSink{t: t}
 	cfg := DefaultConfig()
 	cfg.Region = testRegion

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forkstore/forkstore/gateway"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/signer"
@@ -77,7 +78,7 @@ func TestLiveScopedKeys(t *testing.T) {
 		}
 	}
 	var k KeyJSON
-	if st := ls.admin(t, "POST", "keys", map[string]any{"buckets": []string{"mine"}}, &k); st != 201 || k.SecretAccessKey == "" {
+	if st := ls.admin(t, "POST", "keys", map[string]any{"buckets": []string{"mine"}, "allow_forks": true, "fork_prefix": "mine-"}, &k); st != 201 || k.SecretAccessKey == "" {
 		t.Fatalf("create key: %d %+v", st, k)
 	}
 	mc := ls.client(t, k.AccessKeyID, k.SecretAccessKey)
@@ -150,7 +151,8 @@ func TestLiveScopedKeys(t *testing.T) {
 		}
 	}
 
-	// A writable key may fork its bucket, and may then use the fork.
+	// A writable key given the permission may fork its bucket, and may
+	// then use the fork.
 	if resp := ls.rawAs(t, k, "PUT", "/mine-sub", nil, map[string]string{"X-Tigris-Fork-Source-Bucket": "mine"}); resp.StatusCode != 200 {
 		t.Fatalf("fork by a scoped key: %d", resp.StatusCode)
 	}
@@ -247,4 +249,152 @@ func (ls *liveServer) rawAs(t *testing.T, k KeyJSON, method, target string, body
 	t.Helper()
 	resp, _ := ls.rawWith(t, k.AccessKeyID, k.SecretAccessKey, method, target, body, hdr)
 	return resp
+}
+
+// TestLiveKeyForks: a scoped key forks only when it was given the
+// permission, only into names under its fork prefix, and the forks it
+// makes expire with its earliest expiry (its own, the leases of its
+// buckets): an agent key of a leased fork cannot make a fork that
+// outlives the lease, nor take a name a runner will need.
+func TestLiveKeyForks(t *testing.T) {
+	ls := newLiveServer(t)
+	ctx := t.Context()
+	svc := ls.node.Service()
+	for _, b := range []string{"base", "plain"} {
+		if err := ls.mc.MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := put(t, ls.mc, "base", "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	fork := func(k KeyJSON, name, source string) *http.Response {
+		t.Helper()
+		return ls.rawAs(t, k, "PUT", "/"+name, nil, map[string]string{hdrForkSource: source})
+	}
+	exists := func(name string) bool {
+		t.Helper()
+		_, err := svc.HeadBucket(ctx, name)
+		return err == nil
+	}
+
+	// A sandbox key of a leased fork (fork create-many --with-keys) may
+	// not fork at all: no escape from the lease, no squatting.
+	batch, err := svc.CreateForks(ctx, gateway.CreateForksInput{Source: "base", Names: []string{"lease-1"}, WithKeys: true, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := KeyJSON{AccessKeyID: batch.Forks[0].KeyID, SecretAccessKey: batch.Forks[0].Secret}
+	for _, name := range []string{"escape-fork", "run2-agent-3", "lease-1-sub"} {
+		if resp := fork(agent, name, "lease-1"); resp.StatusCode != 403 || exists(name) {
+			t.Fatalf("fork %s by a sandbox key: %d (exists %v), want 403", name, resp.StatusCode, exists(name))
+		}
+	}
+	if got, err := get(t, ls.client(t, agent.AccessKeyID, agent.SecretAccessKey), "lease-1", "k"); err != nil || got != "v" {
+		t.Fatalf("the sandbox key's own fork: %q %v", got, err)
+	}
+
+	// The permission needs a fork prefix, and a key that writes its
+	// whole buckets.
+	for _, bad := range []map[string]any{
+		{"buckets": []string{"plain"}, "allow_forks": true},
+		{"buckets": []string{"plain"}, "fork_prefix": "plain-"},
+		{"buckets": []string{"plain"}, "allow_forks": true, "fork_prefix": "plain-", "read_only": true},
+		{"buckets": []string{"plain"}, "allow_forks": true, "fork_prefix": "Plain_"},
+	} {
+		if st := ls.admin(t, "POST", "keys", bad, nil); st != 400 {
+			t.Fatalf("create key %v: %d, want 400", bad, st)
+		}
+	}
+
+	// With the permission: forks under the prefix only. The fork joins
+	// the key's scope and expires with the lease of lease-2 (earlier
+	// than the key's own expiry).
+	if _, err := svc.CreateForks(ctx, gateway.CreateForksInput{Source: "base", Names: []string{"lease-2"}, TTL: 4 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	var fk KeyJSON
+	if st := ls.admin(t, "POST", "keys", map[string]any{"buckets": []string{"lease-2"}, "allow_forks": true,
+		"fork_prefix": "lease-2-", "ttl": "2h"}, &fk); st != 201 || !fk.AllowForks || fk.ForkPrefix != "lease-2-" {
+		t.Fatalf("create key: %d %+v", st, fk)
+	}
+	if resp := fork(fk, "run2-agent-3", "lease-2"); resp.StatusCode != 403 || exists("run2-agent-3") {
+		t.Fatalf("fork outside the prefix: %d", resp.StatusCode)
+	}
+	resp := fork(fk, "lease-2-try", "lease-2")
+	if resp.StatusCode != 200 {
+		t.Fatalf("fork under the prefix: %d", resp.StatusCode)
+	}
+	lease2, err := svc.HeadBucket(ctx, "lease-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	try, err := svc.HeadBucket(ctx, "lease-2-try")
+	if err != nil || try.Expires == 0 || try.Expires != lease2.Expires {
+		t.Fatalf("the key's fork: %+v %v, want the lease of lease-2 (%d)", try, err, lease2.Expires)
+	}
+	if resp.Header.Get(hdrExpires) == "" {
+		t.Fatal("no X-Forkstore-Expires on the key's fork")
+	}
+	if got, err := get(t, ls.client(t, fk.AccessKeyID, fk.SecretAccessKey), "lease-2-try", "k"); err != nil || got != "v" {
+		t.Fatalf("the key's fork: %q %v", got, err)
+	}
+
+	// A key whose buckets have no lease: its forks expire with the key.
+	var pk KeyJSON
+	if st := ls.admin(t, "POST", "keys", map[string]any{"buckets": []string{"plain"}, "allow_forks": true,
+		"fork_prefix": "plain-", "ttl": "1h"}, &pk); st != 201 {
+		t.Fatalf("create key: %d", st)
+	}
+	if resp := fork(pk, "plain-x", "plain"); resp.StatusCode != 200 {
+		t.Fatalf("fork by a key with an expiry: %d", resp.StatusCode)
+	}
+	p, ok := svc.Principal(ctx, pk.AccessKeyID)
+	if !ok || p.Expires == 0 || !p.AllowForks {
+		t.Fatalf("principal %+v", p)
+	}
+	if b, err := svc.HeadBucket(ctx, "plain-x"); err != nil || b.Expires != p.Expires {
+		t.Fatalf("fork of a key with an expiry: %+v %v, want the key's expiry %d", b, err, p.Expires)
+	}
+
+	// A batch whose keys were asked to fork: the key of agent-1 forks it
+	// under "agent-1-" only, and the fork has agent-1's lease.
+	if st := ls.admin(t, "POST", "buckets/base/forks/batch", map[string]any{"count": 2, "prefix": "agent-", "keys_allow_forks": true}, nil); st != 400 {
+		t.Fatalf("keys_allow_forks without with_keys: %d, want 400", st)
+	}
+	var ab ForkBatchJSON
+	if st := ls.admin(t, "POST", "buckets/base/forks/batch", map[string]any{"count": 2, "prefix": "agent-", "with_keys": true,
+		"keys_allow_forks": true, "ttl": "1h"}, &ab); st != 201 || len(ab.Forks) != 2 {
+		t.Fatalf("batch: %d %+v", st, ab)
+	}
+	a1 := KeyJSON{AccessKeyID: ab.Forks[0].AccessKeyID, SecretAccessKey: ab.Forks[0].SecretAccessKey}
+	for _, name := range []string{"agent-2-x", "agent-3"} {
+		if resp := fork(a1, name, "agent-1"); resp.StatusCode != 403 || exists(name) {
+			t.Fatalf("fork %s by the key of agent-1: %d", name, resp.StatusCode)
+		}
+	}
+	if resp := fork(a1, "agent-1-x", "agent-1"); resp.StatusCode != 200 {
+		t.Fatalf("fork agent-1-x by the key of agent-1: %d", resp.StatusCode)
+	}
+	agent1, err := svc.HeadBucket(ctx, "agent-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := svc.HeadBucket(ctx, "agent-1-x"); err != nil || b.Expires == 0 || b.Expires != agent1.Expires {
+		t.Fatalf("fork of agent-1 by its key: %+v %v, want agent-1's lease %d", b, err, agent1.Expires)
+	}
+
+	// When the lease of lease-2 runs out, the fork the key made goes with
+	// it (the collector deletes both) and the key may use neither.
+	deadline := time.Now().Add(30 * time.Second)
+	for exists("lease-2") || exists("lease-2-try") {
+		if time.Now().After(deadline) {
+			t.Fatalf("lease-2 (%v) or its key's fork (%v) outlived the lease", exists("lease-2"), exists("lease-2-try"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err = get(t, ls.client(t, fk.AccessKeyID, fk.SecretAccessKey), "lease-2-try", "k")
+	if c := code(err); c != "AccessDenied" && c != "InvalidAccessKeyId" {
+		t.Fatalf("the key on its expired fork: %v", err)
+	}
 }

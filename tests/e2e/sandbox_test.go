@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/forkstore/forkstore/tests/harness"
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // Agent sandboxes from the command line; the boto3 side (20 agents, one
@@ -250,5 +252,77 @@ func TestReadmeSandboxExample(t *testing.T) {
 	out := runClient(t, env, t.TempDir(), 3*time.Minute, py, script)
 	if !strings.Contains(out, "merged ") || !strings.Contains(out, "b'1 2 3'") {
 		t.Fatalf("README example output:\n%s", out)
+	}
+}
+
+// Sandbox keys and forks, on the binary through the CLI and signed
+// requests: the key of a create-many fork cannot fork it (no bucket that
+// outlives the lease, no squatting of a runner's next names); a key made
+// with --allow-forks --fork-prefix forks under its prefix only, and the
+// fork has the lease of the key's sandbox; a batch made with
+// --keys-allow-forks gives each key that permission under "<fork>-".
+func TestSandboxKeyForks(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := newClient(t, s)
+	base := bucketName(t, "kf")
+	makeBucket(t, c, base)
+	putBytes(t, c, base, "k", []byte("v"), minio.PutObjectOptions{})
+	fork := func(id, secret, name, source string) rawResp {
+		t.Helper()
+		r := raw{t, s}
+		req := r.unsigned(http.MethodPut, "/"+name, nil, forkHeaders("X-Tigris-Fork-Source-Bucket", source), nil)
+		return r.send(signer.SignV4(*req, id, secret, "", s.Region()))
+	}
+
+	lease := createMany(t, s, base, "--count", "1", "--prefix", base+"-l", "--with-keys", "--ttl", "1h").Forks[0]
+	for _, name := range []string{base + "-escape", base + "-l2"} {
+		if r := fork(lease.AccessKeyID, lease.SecretAccessKey, name, lease.Bucket); r.Status != 403 || headBucket(t, s, name).Status != 404 {
+			t.Fatalf("fork %s by a sandbox key: %v", name, r)
+		}
+	}
+
+	var k struct {
+		AccessKeyID     string `json:"access_key_id"`
+		SecretAccessKey string `json:"secret_access_key"`
+		AllowForks      bool   `json:"allow_forks"`
+		ForkPrefix      string `json:"fork_prefix"`
+	}
+	out := mustCLI(t, s, "key", "create", "--bucket", lease.Bucket, "--allow-forks", "--fork-prefix", lease.Bucket+"-", "--json")
+	if err := json.Unmarshal([]byte(out), &k); err != nil || !k.AllowForks || k.ForkPrefix != lease.Bucket+"-" {
+		t.Fatalf("key create --allow-forks: %v %s", err, out)
+	}
+	if r := fork(k.AccessKeyID, k.SecretAccessKey, base+"-squat", lease.Bucket); r.Status != 403 {
+		t.Fatalf("fork outside the prefix: %v", r)
+	}
+	try := lease.Bucket + "-try"
+	if r := fork(k.AccessKeyID, k.SecretAccessKey, try, lease.Bucket); r.Status != 200 {
+		t.Fatalf("fork under the prefix: %v", r)
+	}
+	want := headBucket(t, s, lease.Bucket).Header.Get("X-Forkstore-Expires")
+	if got := headBucket(t, s, try).Header.Get("X-Forkstore-Expires"); want == "" || got != want {
+		t.Fatalf("the key's fork expires %q, want the sandbox's lease %q", got, want)
+	}
+	if code := keyCode(t, s, k.AccessKeyID, k.SecretAccessKey, try, "k"); code != "" {
+		t.Fatalf("the key on its fork: %s", code)
+	}
+	if out := mustCLI(t, s, "key", "list", "--bucket", lease.Bucket); !strings.Contains(out, "FORKS") || !strings.Contains(out, lease.Bucket+"-*") {
+		t.Fatalf("key list:\n%s", out)
+	}
+
+	g := createMany(t, s, base, "--count", "1", "--prefix", base+"-k", "--with-keys", "--keys-allow-forks", "--ttl", "1h").Forks[0]
+	if r := fork(g.AccessKeyID, g.SecretAccessKey, base+"-y", g.Bucket); r.Status != 403 {
+		t.Fatalf("fork outside <fork>- by a --keys-allow-forks key: %v", r)
+	}
+	if r := fork(g.AccessKeyID, g.SecretAccessKey, g.Bucket+"-x", g.Bucket); r.Status != 200 {
+		t.Fatalf("fork under <fork>- by a --keys-allow-forks key: %v", r)
+	}
+
+	// Bad input: a usage error, and the server's refusal.
+	if r := forkstoreCLI(t, s, "fork", "create-many", base, "--count", "1", "--prefix", base+"-z", "--keys-allow-forks"); exitCode(t, r) != 2 {
+		t.Fatalf("--keys-allow-forks without --with-keys: %+v", r)
+	}
+	if r := forkstoreCLI(t, s, "key", "create", "--bucket", base, "--allow-forks"); exitCode(t, r) != 1 || !strings.Contains(r.Stderr, "InvalidRequest") {
+		t.Fatalf("--allow-forks without --fork-prefix: %+v", r)
 	}
 }

@@ -83,15 +83,18 @@ func newCreateManyCmd(a *app) *cobra.Command {
 		prefix, snapshot string
 		ttl              string
 		withKeys         bool
+		keysAllowForks   bool
 	)
 	cmd := &cobra.Command{
-		Use:   "create-many SOURCE --count N --prefix PREFIX [--snapshot V] [--with-keys] [--ttl 2h]",
+		Use:   "create-many SOURCE --count N --prefix PREFIX [--snapshot V] [--with-keys [--keys-allow-forks]] [--ttl 2h]",
 		Short: "Create N forks of one point of a bucket (and a key for each), all or none",
 		Long: "Create the forks PREFIX1 ... PREFIXN of SOURCE, all at the same instant (or at\n" +
 			"--snapshot), in one step: either all are created or none. With --with-keys each\n" +
 			"fork gets an access key that may use that fork alone; the secrets are shown once\n" +
 			"(--json gives a document an agent runner can hand out). With --ttl every fork\n" +
-			"has a lease: it is deleted (and its key stops working) when the lease runs out.",
+			"has a lease: it is deleted (and its key stops working) when the lease runs out.\n" +
+			"The keys cannot fork, unless --keys-allow-forks: then the key of fork F may fork\n" +
+			"it into names starting with F- (forks that expire with F's lease).",
 		Example:           "  forkstore fork create-many datasets --count 20 --prefix agent- --with-keys --ttl 2h --json",
 		Args:              exactArgs("SOURCE"),
 		ValidArgsFunction: a.completeArgs(bucketNames),
@@ -102,7 +105,13 @@ func newCreateManyCmd(a *app) *cobra.Command {
 			if prefix == "" {
 				return usagef("%s: --prefix is required", cmd.CommandPath())
 			}
+			if keysAllowForks && !withKeys {
+				return usagef("%s: --keys-allow-forks needs --with-keys", cmd.CommandPath())
+			}
 			req := map[string]any{"count": count, "prefix": prefix, "with_keys": withKeys}
+			if keysAllowForks {
+				req["keys_allow_forks"] = true
+			}
 			if snapshot != "" {
 				req["snapshot"] = snapshot
 			}
@@ -126,6 +135,7 @@ func newCreateManyCmd(a *app) *cobra.Command {
 	f.StringVar(&prefix, "prefix", "", "fork names are `PREFIX`1, PREFIX2, ...")
 	f.StringVar(&snapshot, "snapshot", "", "fork this `SNAPSHOT` of SOURCE (version or name) instead of now")
 	f.BoolVar(&withKeys, "with-keys", false, "create an access key for each fork, scoped to it")
+	f.BoolVar(&keysAllowForks, "keys-allow-forks", false, "the key of fork F may fork it, into names starting with F-")
 	f.StringVar(&ttl, "ttl", "", "lease of every fork (e.g. 90m, 2h, 7d)")
 	return cmd
 }
