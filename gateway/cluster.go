@@ -40,9 +40,8 @@ type cluster struct {
 	retired []uint64
 
 	// repair state, shown by NodeStatus.
-	backlog    atomic.Int64
-	chunkFiles atomic.Int64
-	kick       chan struct{}
+	backlog atomic.Int64
+	kick    chan struct{}
 	// scrubMu keeps scrub passes (periodic and requested) from overlapping.
 	scrubMu sync.Mutex
 }

@@ -24,8 +24,13 @@ type NodeStatus struct {
 	AppliedIndex  uint64 `json:"applied_index"`
 	LeaderID      uint64 `json:"leader_id"`
 	RepairBacklog int64  `json:"repair_backlog"`
-	ChunkFiles    int64  `json:"chunk_files"`
-	Error         string `json:"error,omitempty"`
+	// ChunkFiles counts the chunk files in this node's chunk store.
+	ChunkFiles int64 `json:"chunk_files"`
+	// GCCursor is the GC queue version up to which this node has deleted
+	// its chunk copies; the leader trims the queue up to the lowest
+	// member's.
+	GCCursor uint64 `json:"gc_cursor"`
+	Error    string `json:"error,omitempty"`
 }
 
 // ClusterStatus is the cluster as one node sees it, with every member's
@@ -52,8 +57,9 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 		Reachable:     true,
 		AppliedIndex:  n.local.Applied(metaShard, n.cfg.Raft.NodeID),
 		RepairBacklog: n.cluster.backlog.Load(),
-		ChunkFiles:    n.cluster.chunkFiles.Load(),
+		GCCursor:      n.gcCursor.Load(),
 	}
+	st.ChunkFiles, _ = n.chunks.Usage()
 	st.LeaderID, _ = n.host.LeaderID(metaShard)
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
@@ -109,6 +115,22 @@ func (c *cluster) memberStatus(ctx context.Context, m member) NodeStatus {
 		st = NodeStatus{NodeID: m.ID, RaftAddr: m.RaftAddr, S3Addr: m.S3Addr, Error: err.Error()}
 	}
 	return st
+}
+
+// minGCCursor returns limit, or the lowest GC cursor of the other
+// members when that is lower; 0 when a member cannot be asked.
+func (c *cluster) minGCCursor(ctx context.Context, limit uint64) uint64 {
+	for _, m := range c.snapshot() {
+		if m.ID == c.self {
+			continue
+		}
+		st := c.memberStatus(ctx, m)
+		if !st.Reachable {
+			return 0
+		}
+		limit = min(limit, st.GCCursor)
+	}
+	return limit
 }
 
 // checkHostPort validates a host:port address.

@@ -62,7 +62,6 @@ func (c *cluster) repairPass() int {
 		return 0 // a cluster of one has nowhere to pull from
 	}
 	var missing, extra []meta.Chunk
-	held := int64(0)
 	after := ""
 	for {
 		v, err := c.n.localRead(func(r *meta.Reader) (any, error) { return r.Chunks(after, repairBatch) })
@@ -80,7 +79,6 @@ func (c *cluster) repairPass() int {
 				continue
 			}
 			if c.n.chunks.Has(ci.ID) {
-				held++
 				continue
 			}
 			if ci.Size == 0 && ci.CRC32C == 0 {
@@ -98,7 +96,6 @@ func (c *cluster) repairPass() int {
 		default:
 		}
 	}
-	c.chunkFiles.Store(held)
 	c.backlog.Store(int64(len(missing)))
 	if len(missing) == 0 {
 		c.dropExtra(ms, extra)
@@ -127,7 +124,6 @@ func (c *cluster) repairPass() int {
 					continue
 				}
 				c.backlog.Add(-1)
-				c.chunkFiles.Add(1)
 			}
 		}()
 	}
