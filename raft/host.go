@@ -439,6 +439,9 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 			if errors.Is(err, dragonboat.ErrClosed) {
 				return fmt.Errorf("%w: %s on shard %d: host closed", ErrClosed, op, shardID)
 			}
+			if ctx.Err() == nil {
+				return fmt.Errorf("%w: %s on shard %d: no leader known for %v", ErrNoQuorum, op, shardID, h.leaderWait())
+			}
 			if last == nil {
 				last = fmt.Errorf("%w: no leader", ErrShardNotReady)
 			}
@@ -489,12 +492,13 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 }
 
 // leaderWait is how long an operation waits for a leader before it fails
-// as unavailable: long enough for several elections, short enough that a
-// shard that lost its quorum answers clients (who retry) within seconds
-// instead of holding them until their own deadline.
+// with ErrNoQuorum: long enough for an election (a few hundred
+// milliseconds, a split vote included), short enough that a shard that
+// lost its quorum answers clients (who retry) well within a second
+// instead of holding them for seconds.
 func (h *Host) leaderWait() time.Duration {
 	election := time.Duration(h.cfg.RTTMillisecond*h.cfg.ElectionRTT) * time.Millisecond
-	return max(5*time.Second, 10*election)
+	return max(300*time.Millisecond, min(800*time.Millisecond, 2*election))
 }
 
 // waitLeader polls until this replica knows a leader of shardID, ctx ends,
@@ -544,7 +548,9 @@ func (h *Host) waitResult(ctx context.Context, rs *dragonboat.RequestState, shar
 		case <-ctx.Done():
 			return waitResult(ctx, rs)
 		case <-watch.C:
-			if now, ok := h.LeaderID(shardID); ok && now != leader {
+			// Another leader, or none (the replica lost its quorum):
+			// the request will not complete, try again (or fail fast).
+			if now, _ := h.LeaderID(shardID); now != leader {
 				return dragonboat.RequestResult{}, dragonboat.ErrTimeout
 			}
 		}
