@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -42,7 +43,11 @@ type Host struct {
 	nh  *dragonboat.NodeHost
 	log *slog.Logger
 
-	sessions  sync.Map // shard id -> *client.Session (NO-OP sessions)
+	sessions sync.Map // shard id -> *client.Session (NO-OP sessions)
+	// noLeader maps a shard id to when an operation first found it
+	// without a leader; cleared when a leader is known again (here or by
+	// the leader listener). Operations of one request share the wait.
+	noLeader  *sync.Map
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -64,6 +69,7 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 		return nil, fmt.Errorf("raft: data dir: %w", err)
 	}
 	registerLogger(log)
+	noLeader := &sync.Map{}
 	nhc := config.NodeHostConfig{
 		DeploymentID:        cfg.DeploymentID,
 		NodeHostDir:         cfg.DataDir,
@@ -76,7 +82,7 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 		KeyFile:             cfg.KeyFile,
 		MaxSendQueueSize:    cfg.MaxQueueSize,
 		MaxReceiveQueueSize: cfg.MaxQueueSize,
-		RaftEventListener:   leaderListener{log},
+		RaftEventListener:   leaderListener{log: log, noLeader: noLeader},
 		// The default LogDB sizing can take 8 GiB of memory.
 		Expert: config.ExpertConfig{LogDB: config.GetSmallMemLogDBConfig()},
 	}
@@ -86,7 +92,7 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 		return nil, fmt.Errorf("raft: start node host: %w", err)
 	}
 	log.Info("raft host started", "replica_id", cfg.NodeID, "raft_addr", cfg.RaftAddr, "dir", cfg.DataDir)
-	return &Host{cfg: cfg, nh: nh, log: log}, nil
+	return &Host{cfg: cfg, nh: nh, log: log, noLeader: noLeader}, nil
 }
 
 // ReplicaID returns this node's replica id.
@@ -432,14 +438,18 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 		if h.closed.Load() {
 			return fmt.Errorf("%w: %s on shard %d: host closed", ErrClosed, op, shardID)
 		}
-		if err := h.waitLeader(ctx, shardID, h.leaderWait()); err != nil {
+		limit := h.leaderWait()
+		if op == "wait ready" {
+			limit = time.Duration(math.MaxInt64) // until ctx ends or a leader is known
+		}
+		if err := h.waitLeader(ctx, shardID, limit); err != nil {
 			if errors.Is(err, dragonboat.ErrShardNotFound) {
 				return fmt.Errorf("%w: %s: shard %d is not started on this node", ErrShardNotReady, op, shardID)
 			}
 			if errors.Is(err, dragonboat.ErrClosed) {
 				return fmt.Errorf("%w: %s on shard %d: host closed", ErrClosed, op, shardID)
 			}
-			if ctx.Err() == nil {
+			if errors.Is(err, errNoLeaderYet) {
 				return fmt.Errorf("%w: %s on shard %d: no leader known for %v", ErrNoQuorum, op, shardID, h.leaderWait())
 			}
 			if last == nil {
@@ -501,11 +511,14 @@ func (h *Host) leaderWait() time.Duration {
 	return max(300*time.Millisecond, min(800*time.Millisecond, 2*election))
 }
 
+// errNoLeaderYet: the shard has had no leader for the whole limit.
+var errNoLeaderYet = errors.New("raft: no leader known")
+
 // waitLeader polls until this replica knows a leader of shardID, ctx ends,
-// or limit passes.
+// or the shard has been without a leader for limit (counted from when an
+// operation first found it so, so the operations of one request do not
+// each wait again).
 func (h *Host) waitLeader(ctx context.Context, shardID uint64, limit time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
 	var poll *time.Ticker
 	for {
 		_, _, ok, err := h.nh.GetLeaderID(shardID)
@@ -513,7 +526,12 @@ func (h *Host) waitLeader(ctx context.Context, shardID uint64, limit time.Durati
 			return err
 		}
 		if ok {
+			h.noLeader.Delete(shardID)
 			return nil
+		}
+		since, _ := h.noLeader.LoadOrStore(shardID, time.Now())
+		if time.Since(since.(time.Time)) >= limit {
+			return errNoLeaderYet
 		}
 		if poll == nil {
 			poll = time.NewTicker(time.Duration(h.cfg.RTTMillisecond) * time.Millisecond)
