@@ -171,6 +171,11 @@ func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
+	pending := ""
+	if st.RepairPending {
+		pending = " (not yet counted with the current membership: a repair pass is under way)"
+	}
+	fmt.Fprintf(w, "chunks with fewer than %d copies: %d%s\n", st.Replicas, st.UnderReplicated, pending)
 	if len(st.Retired) > 0 {
 		fmt.Fprintf(w, "retired ids: %v\n", st.Retired)
 	}
