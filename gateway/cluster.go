@@ -55,6 +55,7 @@ func newCluster(n *Node) *cluster {
 	c := &cluster{n: n, self: n.cfg.Raft.NodeID, kick: make(chan struct{}, 1)}
 	c.peer = newPeerClient(c.self, n.cfg.ClusterKey, n.cfg.PeerTLS)
 	c.members = []member{{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}}
+	c.kickRepair() // a first pass (and count) right after the start
 	return c
 }
 

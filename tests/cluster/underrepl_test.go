@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,6 +74,8 @@ func underReplicated(c *Cluster, via *Node) (status, metrics int64, pending bool
 // chunks that lost a copy (it held about 3/4 of them), not 0, with no
 // membership change; once the
 // node is removed, repair restores the copies and the count drains to 0.
+// Then a new node joins: the figures do not say that repair is done
+// before it holds its share of the chunks.
 func TestUnderReplicatedChunksCounted(t *testing.T) {
 	c := startCluster(t, 4, withEnv("FORKSTORE_METRICS_TOKEN="+metricsToken))
 	n1, n4 := c.Node(1), c.Node(4)
@@ -133,6 +136,55 @@ func TestUnderReplicatedChunksCounted(t *testing.T) {
 	for _, n := range c.Nodes() {
 		if got, want := len(chunkIDs(t, n)), len(chunkIDs(t, n1)); got != want {
 			t.Errorf("node %d holds %d chunks, node 1 %d", n.ID, got, want)
+		}
+	}
+	all := len(chunkIDs(t, n1))
+
+	// A node joins. Until it holds its share, the figures must not say
+	// that repair is done (pending, a backlog, or under-replicated chunks).
+	n5 := c.Add(t, n1, true)
+	var done bool
+	var files []string
+	var polls int
+	waitFor(t, convergeTimout, "the figures to say repair is done after the join", func() error {
+		polls++
+		st, m, pending, err := underReplicated(c, n1)
+		if err != nil {
+			return err
+		}
+		var ns struct {
+			RepairBacklog int64 `json:"repair_backlog"`
+			RepairPending bool  `json:"repair_pending"`
+		}
+		if err := n5.Admin(statusTimeout, http.MethodGet, "node/status", nil, &ns); err != nil {
+			return err
+		}
+		files = chunkIDs(t, n5) // listed after the figures were read
+		done = st == 0 && m == 0 && !pending && ns.RepairBacklog == 0 && !ns.RepairPending
+		if !done {
+			return fmt.Errorf("under-replicated %d (metrics %d), pending %v; node 5: backlog %d, pending %v, %d chunk files",
+				st, m, pending, ns.RepairBacklog, ns.RepairPending, len(files))
+		}
+		return nil
+	})
+	// Its share, once every extra copy is gone: 3 copies of each chunk
+	// over the 4 members.
+	waitFor(t, convergeTimout, "exactly 3 copies of every chunk over the 4 members", func() error {
+		total := 0
+		for _, n := range c.Nodes() {
+			total += len(chunkIDs(t, n))
+		}
+		if total != 3*all {
+			return fmt.Errorf("%d chunk files, want %d", total, 3*all)
+		}
+		return nil
+	})
+	share := chunkIDs(t, n5)
+	t.Logf("node 5 joined: repair done after %d polls with %d chunk files; its share is %d of %d chunks", polls, len(files), len(share), all)
+	for _, id := range share {
+		if !slices.Contains(files, id) {
+			t.Errorf("the figures said repair was done while node 5 held %d chunk files, not its %d (lacks %s)", len(files), len(share), id)
+			break
 		}
 	}
 	log.Verify(t, c.Nodes())
