@@ -20,7 +20,7 @@ func init() { register(newClusterCmd) }
 func newClusterCmd(a *app) *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status",
-		Short: "Members with addresses, the leader, each node's applied index, readiness and repair backlog",
+		Short: "Members with addresses, the leader, each node's applied index, readiness, repair backlog and chunk files, and the chunks with fewer than R copies",
 		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var st gateway.ClusterStatus
