@@ -194,6 +194,9 @@ func (c *cluster) newUnderCounter(ms []member) *underCounter {
 
 // add notes chunk ch, when this node is the one to count it.
 func (u *underCounter) add(ch meta.Chunk) {
+	if ch.Size == 0 && ch.CRC32C == 0 {
+		return // recorded before sizes were: no copy can be checked
+	}
 	order := placement(u.ms, ch.ID)
 	for _, m := range order {
 		if !u.live[m.ID] {
@@ -208,7 +211,7 @@ func (u *underCounter) add(ch meta.Chunk) {
 	for _, m := range order[:u.r] {
 		switch {
 		case m.ID == u.c.self:
-			if u.c.n.chunks.Has(ch.ID) {
+			if u.c.n.chunks.hasSize(ch) {
 				u.have[ch.ID]++
 			}
 		case u.live[m.ID]:
