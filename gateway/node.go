@@ -42,6 +42,8 @@ type Node struct {
 	// gcTrimmed is the GC queue version the leader last trimmed up to
 	// (collector goroutine only).
 	gcTrimmed uint64
+	// gcTrimHeld: no member cursors are asked for before then.
+	gcTrimHeld time.Time
 	// readyAt is when a readiness read last succeeded (Unix nanoseconds).
 	readyAt atomic.Int64
 
@@ -349,6 +351,10 @@ func (n *Node) deleteQueued(cursor uint64) uint64 {
 	return cursor
 }
 
+// gcTrimRetry is how long the leader waits before asking the members'
+// GC cursors again when one of them held the trim.
+const gcTrimRetry = 10 * time.Second
+
 // trimQueue is the leader's trim of the GC queue: up to the entries every
 // member has processed (its own cursor included) and at least GCTrimAge
 // old. A member that cannot be asked (down, partitioned, address unknown)
@@ -356,13 +362,16 @@ func (n *Node) deleteQueued(cursor uint64) uint64 {
 // not tell it to delete its copy any more.
 func (n *Node) trimQueue(cursor uint64) {
 	upTo := min(cursor, uint64(time.Now().Add(-n.cfg.GCTrimAge).UnixNano()))
-	if upTo <= n.gcTrimmed {
+	if upTo <= n.gcTrimmed || time.Now().Before(n.gcTrimHeld) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	upTo = n.cluster.minGCCursor(ctx, upTo)
 	if upTo <= n.gcTrimmed {
+		// Some member has not caught up (or cannot be asked): ask again
+		// in a while rather than every round.
+		n.gcTrimHeld = time.Now().Add(gcTrimRetry)
 		return
 	}
 	res, err := n.svc.propose(ctx, &meta.TrimGC{UpTo: upTo})
