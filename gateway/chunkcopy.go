@@ -73,9 +73,14 @@ func (s *ChunkStore) PutCopy(c meta.Chunk, r io.Reader) error {
 		os.Remove(tmp)
 		return diskError("copy", err)
 	}
+	_, statErr := os.Stat(final)
 	if err := os.Rename(tmp, final); err != nil {
 		os.Remove(tmp)
 		return diskError("copy", err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		s.files.Add(1)
+		s.bytes.Add(c.Size)
 	}
 	s.verified.add(c, time.Now())
 	if err := syncDir(filepath.Dir(final)); err != nil {

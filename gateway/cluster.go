@@ -39,10 +39,14 @@ type cluster struct {
 	members []member // sorted by id
 	retired []uint64
 
-	// repair state, shown by NodeStatus.
-	backlog    atomic.Int64
-	chunkFiles atomic.Int64
-	kick       chan struct{}
+	// repair state, shown by NodeStatus: the chunks this node should hold
+	// and lacks, the chunks it counts with fewer than R copies (see
+	// underCounter), and the member list (memberKey) of the last pass that
+	// scanned every chunk record.
+	backlog         atomic.Int64
+	underReplicated atomic.Int64
+	scanned         atomic.Value // string
+	kick            chan struct{}
 	// scrubMu keeps scrub passes (periodic and requested) from overlapping.
 	scrubMu sync.Mutex
 }
@@ -51,6 +55,7 @@ func newCluster(n *Node) *cluster {
 	c := &cluster{n: n, self: n.cfg.Raft.NodeID, kick: make(chan struct{}, 1)}
 	c.peer = newPeerClient(c.self, n.cfg.ClusterKey, n.cfg.PeerTLS)
 	c.members = []member{{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}}
+	c.kickRepair() // a first pass (and count) right after the start
 	return c
 }
 
@@ -92,22 +97,30 @@ func (c *cluster) refresh(ctx context.Context) error {
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
 	c.mu.Lock()
-	grew := len(ms) != len(c.members)
+	changed := memberKey(ms) != memberKey(c.members)
 	c.members, c.retired = ms, removed
 	c.mu.Unlock()
-	if grew {
-		c.kickRepair()
+	if changed {
+		c.kickRepair() // placement moved: repair and recount at once
 	}
 	return nil
 }
 
+// repairPending reports whether the repair figures are not yet those of
+// the current membership: no pass has scanned every chunk record since
+// it changed (or since the node started).
+func (c *cluster) repairPending() bool {
+	done, _ := c.scanned.Load().(string)
+	return done != memberKey(c.snapshot())
+}
+
 // membershipLoop keeps the member list current: every second while some
 // member's address is still unknown (nodes publish theirs as they start),
-// every few seconds after that.
+// every two seconds after that (a change starts a repair pass at once).
 func (c *cluster) membershipLoop() {
 	defer c.n.wg.Done()
 	for {
-		wait := 5 * time.Second
+		wait := 2 * time.Second
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := c.refresh(ctx)
 		cancel()

@@ -135,6 +135,11 @@ func TestPutCopy(t *testing.T) {
 	if err := s.PutCopy(c, bytes.NewReader(nil)); err != nil {
 		t.Fatalf("copy of a present chunk: %v", err)
 	}
+	// A received copy counts in Usage (cluster status's chunk_files)
+	// once, like a chunk written here.
+	if files, n := s.Usage(); files != 1 || n != c.Size {
+		t.Fatalf("after one received copy Usage is %d files, %d bytes; want 1, %d", files, n, c.Size)
+	}
 	tmp := filepath.Join(filepath.Dir(s.path(c.ID)), "."+c.ID+".123"+tmpSuffix)
 	if err := os.WriteFile(tmp, []byte("partial"), 0o644); err != nil {
 		t.Fatal(err)

@@ -16,16 +16,31 @@ import (
 
 // NodeStatus is one node's view of itself.
 type NodeStatus struct {
-	NodeID        uint64 `json:"node_id"`
-	RaftAddr      string `json:"raft_addr"`
-	S3Addr        string `json:"s3_addr"`
-	Reachable     bool   `json:"reachable"`
-	Ready         bool   `json:"ready"`
-	AppliedIndex  uint64 `json:"applied_index"`
-	LeaderID      uint64 `json:"leader_id"`
-	RepairBacklog int64  `json:"repair_backlog"`
-	ChunkFiles    int64  `json:"chunk_files"`
-	Error         string `json:"error,omitempty"`
+	NodeID       uint64 `json:"node_id"`
+	RaftAddr     string `json:"raft_addr"`
+	S3Addr       string `json:"s3_addr"`
+	Reachable    bool   `json:"reachable"`
+	Ready        bool   `json:"ready"`
+	AppliedIndex uint64 `json:"applied_index"`
+	LeaderID     uint64 `json:"leader_id"`
+	// RepairBacklog counts the chunks this node should hold and lacks.
+	RepairBacklog int64 `json:"repair_backlog"`
+	// UnderReplicated counts the chunks with fewer than R copies on their
+	// holders among those this node counts (each chunk is counted by one
+	// member: the first in its placement order that is up). The sum over
+	// the members is the cluster's figure.
+	UnderReplicated int64 `json:"under_replicated_chunks"`
+	// RepairPending: no repair pass has scanned every chunk since the
+	// membership last changed (or the node started), so the two figures
+	// above are not yet those of the current membership.
+	RepairPending bool `json:"repair_pending"`
+	// ChunkFiles counts the chunk files in this node's chunk store.
+	ChunkFiles int64 `json:"chunk_files"`
+	// GCCursor is the GC queue version up to which this node has deleted
+	// its chunk copies; the leader trims the queue up to the lowest
+	// member's.
+	GCCursor uint64 `json:"gc_cursor"`
+	Error    string `json:"error,omitempty"`
 }
 
 // ClusterStatus is the cluster as one node sees it, with every member's
@@ -35,6 +50,12 @@ type ClusterStatus struct {
 	Replicas int          `json:"replicas"`
 	Members  []NodeStatus `json:"members"`
 	Retired  []uint64     `json:"retired"`
+	// UnderReplicated is the cluster's count of chunks with fewer than
+	// Replicas copies (the sum of the reachable members' counts);
+	// RepairPending says some member has not yet counted with the current
+	// membership.
+	UnderReplicated int64 `json:"under_replicated_chunks"`
+	RepairPending   bool  `json:"repair_pending"`
 	// Error says why the membership could not be read now (no majority,
 	// say): the members shown are the last ones this node knew.
 	Error string `json:"error,omitempty"`
@@ -49,11 +70,14 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 	n := s.node
 	st := NodeStatus{
 		NodeID: n.cfg.Raft.NodeID, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3,
-		Reachable:     true,
-		AppliedIndex:  n.local.Applied(metaShard, n.cfg.Raft.NodeID),
-		RepairBacklog: n.cluster.backlog.Load(),
-		ChunkFiles:    n.cluster.chunkFiles.Load(),
+		Reachable:       true,
+		AppliedIndex:    n.local.Applied(metaShard, n.cfg.Raft.NodeID),
+		RepairBacklog:   n.cluster.backlog.Load(),
+		UnderReplicated: n.cluster.underReplicated.Load(),
+		RepairPending:   n.cluster.repairPending(),
+		GCCursor:        n.gcCursor.Load(),
 	}
+	st.ChunkFiles, _ = n.chunks.Usage()
 	st.LeaderID, _ = n.host.LeaderID(metaShard)
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
@@ -90,6 +114,12 @@ func (s *Service) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
 		}()
 	}
 	wg.Wait()
+	for _, m := range out.Members {
+		if m.Reachable {
+			out.UnderReplicated += m.UnderReplicated
+			out.RepairPending = out.RepairPending || m.RepairPending
+		}
+	}
 	return out, nil
 }
 
@@ -109,6 +139,22 @@ func (c *cluster) memberStatus(ctx context.Context, m member) NodeStatus {
 		st = NodeStatus{NodeID: m.ID, RaftAddr: m.RaftAddr, S3Addr: m.S3Addr, Error: err.Error()}
 	}
 	return st
+}
+
+// minGCCursor returns limit, or the lowest GC cursor of the other
+// members when that is lower; 0 when a member cannot be asked.
+func (c *cluster) minGCCursor(ctx context.Context, limit uint64) uint64 {
+	for _, m := range c.snapshot() {
+		if m.ID == c.self {
+			continue
+		}
+		st := c.memberStatus(ctx, m)
+		if !st.Reachable {
+			return 0
+		}
+		limit = min(limit, st.GCCursor)
+	}
+	return limit
 }
 
 // checkHostPort validates a host:port address.

@@ -41,6 +41,10 @@ type Config struct {
 	// GCReadGrace is how long a chunk outlives its last reference, so that
 	// reads that fetched its record just before can still stream it.
 	GCReadGrace time.Duration
+	// GCTrimAge is how long an entry stays in the GC queue at least; the
+	// leader trims it only once every member has deleted its copy, however
+	// long that takes.
+	GCTrimAge time.Duration
 
 	// AdvertiseS3 is the host:port other nodes (and clients) reach this
 	// node's S3 and peer API at; nodes publish it in the metadata.
@@ -82,6 +86,7 @@ func DefaultConfig() Config {
 		OrphanGrace:       6 * time.Hour,
 		GCInterval:        2 * time.Second,
 		GCReadGrace:       30 * time.Second,
+		GCTrimAge:         5 * time.Minute,
 		HistoryGCInterval: time.Minute,
 		Replicas:          3,
 		RepairInterval:    time.Minute,
@@ -105,7 +110,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: chunk size %d out of range [64KiB, 64MiB]", c.ChunkSize)
 	case c.InlineMax < 0 || c.InlineMax > 1<<20:
 		return fmt.Errorf("gateway: inline max %d out of range [0, 1MiB]", c.InlineMax)
-	case c.GCInterval <= 0 || c.GCReadGrace < 0 || c.OrphanGrace <= 0:
+	case c.GCInterval <= 0 || c.GCReadGrace < 0 || c.OrphanGrace <= 0 || c.GCTrimAge < 0:
 		return errors.New("gateway: gc interval and graces must be positive")
 	case c.Meta.MaxForkDepth < 0 || c.Meta.MaxForkDepth > meta.MaxForkDepthLimit:
 		return fmt.Errorf("gateway: max fork depth %d out of range [1, %d]", c.Meta.MaxForkDepth, meta.MaxForkDepthLimit)

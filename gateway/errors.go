@@ -1,11 +1,18 @@
 package gateway
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors of the gateway's use cases. s3api maps each to an S3 error code in
 // one table; meta's sentinels pass through unchanged.
 var (
-	ErrUnavailable       = errors.New("gateway: service unavailable, retry")
+	ErrUnavailable = errors.New("gateway: service unavailable, retry")
+	// ErrNoQuorum: the metadata shard has no leader this node knows of
+	// (a majority of the members is down or cut off). It wraps
+	// ErrUnavailable.
+	ErrNoQuorum          = fmt.Errorf("%w: the metadata shard has no quorum (leader unknown)", ErrUnavailable)
 	ErrInvalidBucketName = errors.New("gateway: invalid bucket name")
 	ErrKeyTooLong        = errors.New("gateway: key too long")
 	ErrInvalidKey        = errors.New("gateway: invalid key")

@@ -21,6 +21,8 @@ type nodeMetrics struct {
 	proposals     *prometheus.HistogramVec
 	proposalMeta  prometheus.Observer // pre-resolved child of metaShard
 	repairBacklog prometheus.GaugeFunc
+	underRepl     prometheus.GaugeFunc
+	repairPending prometheus.GaugeFunc
 
 	// stats caches the metadata counts (a scan) for statsTTL.
 	mu        sync.Mutex
@@ -46,6 +48,14 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 			Name: "forkstore_repair_backlog_chunks",
 			Help: "Chunks this node should hold and lacks, which repair has yet to copy here.",
 		}, func() float64 { return float64(n.cluster.backlog.Load()) }),
+		underRepl: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "forkstore_chunks_under_replicated",
+			Help: "Chunks with fewer than R copies on their holders, among those this node counts (each chunk is counted by one node: sum over the nodes for the cluster's figure).",
+		}, func() float64 { return float64(n.cluster.underReplicated.Load()) }),
+		repairPending: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "forkstore_repair_pending",
+			Help: "1 until a repair pass has scanned every chunk since the membership last changed (the repair figures are not yet current), else 0.",
+		}, func() float64 { return b2f(n.cluster.repairPending()) }),
 	}
 	m.proposalMeta = m.proposals.WithLabelValues(shardLabel(metaShard))
 	m.collector = newNodeCollector(m)
@@ -64,7 +74,7 @@ func (m *nodeMetrics) observeProposal(shardID uint64, d time.Duration) {
 // RegisterMetrics registers the node's metrics (Raft, chunk store, GC and
 // repair backlogs, bucket counts, proposal latency) with reg.
 func (n *Node) RegisterMetrics(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{n.metrics.proposals, n.metrics.repairBacklog, n.metrics.collector} {
+	for _, c := range []prometheus.Collector{n.metrics.proposals, n.metrics.repairBacklog, n.metrics.underRepl, n.metrics.repairPending, n.metrics.collector} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

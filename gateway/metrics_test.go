@@ -71,6 +71,7 @@ func TestNodeMetrics(t *testing.T) {
 		"forkstore_raft_leader_id{shard_id=1}":          1,
 		"forkstore_raft_members{shard_id=1}":            1,
 		"forkstore_repair_backlog_chunks":               0,
+		"forkstore_chunks_under_replicated":             0,
 		"forkstore_buckets":                             0,
 	} {
 		if got, ok := g[name]; !ok || got != want {

@@ -39,6 +39,13 @@ type Node struct {
 	// gcCursor is the GC queue version up to which this node has deleted
 	// its chunk copies.
 	gcCursor atomic.Uint64
+	// gcTrimmed is the GC queue version the leader last trimmed up to
+	// (collector goroutine only).
+	gcTrimmed uint64
+	// gcTrimHeld: no member cursors are asked for before then.
+	gcTrimHeld time.Time
+	// readyAt is when a readiness read last succeeded (Unix nanoseconds).
+	readyAt atomic.Int64
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -185,14 +192,29 @@ func (n *Node) Close() error {
 
 // Ready reports whether the node can serve now: it knows a leader and has
 // applied everything the leader had committed when asked (a ReadIndex).
+// A node that knows no leader is not ready, at once (no read is tried). A
+// read cut short by ctx's deadline (a probe's short one, on a loaded
+// machine) counts as ready while a read succeeded within readyGrace and a
+// leader is known.
 func (n *Node) Ready(ctx context.Context) error {
+	if _, ok := n.host.LeaderID(metaShard); !ok {
+		return fmt.Errorf("%w: no leader known", ErrNoQuorum)
+	}
 	_, err := n.svc.read(ctx, func(r *meta.Reader) (any, error) { return nil, nil })
+	switch {
+	case err == nil:
+		n.readyAt.Store(time.Now().UnixNano())
+	case errors.Is(err, raft.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+		if time.Since(time.Unix(0, n.readyAt.Load())) < readyGrace {
+			return nil
+		}
+	}
 	return err
 }
 
-// gcTrimAge is how long a GC queue entry stays after it was enqueued, so
-// every replica has applied it and deleted its copy before it is trimmed.
-const gcTrimAge = 5 * time.Minute
+// readyGrace is how long a successful readiness read vouches for the node
+// when a later one runs out of time.
+const readyGrace = time.Second
 
 // collectGarbage runs the node's background collection:
 //   - the leader deletes forks and access keys whose lease ran out on the
@@ -203,14 +225,19 @@ const gcTrimAge = 5 * time.Minute
 //   - every node deletes its local copies of chunks whose last reference
 //     went away (the GC queue, read from the local replica: an entry only
 //     appears once its chunk is unreachable), and the leader trims the
-//     queue once every replica has had time to do the same;
-//   - old unreferenced chunk files (uploads that never committed) are swept.
+//     queue once every member has done the same (each reports its cursor
+//     in its status) and the entries are GCTrimAge old: a member that is
+//     down holds the trim until it returns, however long that takes, and
+//     then deletes what was deleted meanwhile (or until it is removed);
+//   - old unreferenced chunk files (uploads that never committed) are
+//     swept, first right after the node starts, then every OrphanGrace/4.
 func (n *Node) collectGarbage() {
 	defer n.wg.Done()
 	t := time.NewTicker(n.cfg.GCInterval)
 	defer t.Stop()
 	var cursor uint64
-	lastSweep, lastHistory := time.Now(), time.Now()
+	var lastSweep time.Time // zero: sweep in the first round
+	lastHistory := time.Now()
 	n.recountChunks()
 	for {
 		select {
@@ -322,22 +349,79 @@ func (n *Node) deleteQueued(cursor uint64) uint64 {
 		}
 	}
 	if n.isLeader() && cursor > 0 {
-		upTo := uint64(time.Now().Add(-gcTrimAge).UnixNano())
-		if upTo > cursor {
-			upTo = cursor
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := n.svc.propose(ctx, &meta.TrimGC{UpTo: upTo}); err != nil && !errors.Is(err, ErrUnavailable) {
-			n.log.Warn("gc trim failed", "err", err)
-		}
+		n.trimQueue(cursor)
 	}
 	return cursor
+}
+
+// gcTrimRetry is how long the leader waits before asking the members'
+// GC cursors again when one of them held the trim.
+const gcTrimRetry = 10 * time.Second
+
+// trimQueue is the leader's trim of the GC queue: up to the entries every
+// member has processed (its own cursor included) and at least GCTrimAge
+// old. A member that cannot be asked (down, partitioned, address unknown)
+// holds the trim: its cursor is unknown, and once trimmed an entry could
+// not tell it to delete its copy any more.
+func (n *Node) trimQueue(cursor uint64) {
+	upTo := min(cursor, uint64(time.Now().Add(-n.cfg.GCTrimAge).UnixNano()))
+	if upTo <= n.gcTrimmed || time.Now().Before(n.gcTrimHeld) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	upTo = n.cluster.minGCCursor(ctx, upTo)
+	if upTo <= n.gcTrimmed {
+		// Some member has not caught up (or cannot be asked): ask again
+		// in a while rather than every round.
+		n.gcTrimHeld = time.Now().Add(gcTrimRetry)
+		return
+	}
+	res, err := n.svc.propose(ctx, &meta.TrimGC{UpTo: upTo})
+	if err != nil {
+		if !errors.Is(err, ErrUnavailable) {
+			n.log.Warn("gc trim failed", "err", err)
+		}
+		return
+	}
+	if !res.More {
+		n.gcTrimmed = upTo
+	}
 }
 
 func (n *Node) sweepOrphans() {
 	n.chunks.sweepTemp(time.Hour)
 	cutoff := time.Now().Add(-n.cfg.OrphanGrace)
+	var batch []string
+	// flush decides a batch from the metadata at one applied index (one
+	// read of the local replica) and deletes the files nothing references.
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		ids := batch
+		batch = nil
+		v, err := n.localRead(func(r *meta.Reader) (any, error) {
+			out := make([]bool, len(ids))
+			for i, id := range ids {
+				out[i] = r.ChunkReferenced(id)
+			}
+			return out, nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, ref := range v.([]bool) {
+			if ref {
+				continue
+			}
+			n.log.Info("deleting orphan chunk", "chunk", ids[i])
+			if err := n.chunks.Delete(ids[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	err := n.chunks.Walk(func(id string, mod time.Time) error {
 		select {
 		case <-n.stop:
@@ -347,18 +431,15 @@ func (n *Node) sweepOrphans() {
 		if mod.After(cutoff) {
 			return nil
 		}
-		v, err := n.localRead(func(r *meta.Reader) (any, error) {
-			return r.ChunkReferenced(id), nil
-		})
-		if err != nil {
-			return err
+		batch = append(batch, id)
+		if len(batch) < repairBatch {
+			return nil
 		}
-		if !v.(bool) {
-			n.log.Info("deleting orphan chunk", "chunk", id)
-			return n.chunks.Delete(id)
-		}
-		return nil
+		return flush()
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil && !errors.Is(err, errStopped) {
 		n.log.Warn("orphan sweep failed", "err", err)
 	}

@@ -71,6 +71,9 @@ func readAs[T any](ctx context.Context, s *Service, q func(r *meta.Reader) (T, e
 // unavailable turns Raft-level failures into ErrUnavailable and leaves
 // everything else (state-machine outcomes) as it is.
 func unavailable(err error) error {
+	if errors.Is(err, raft.ErrNoQuorum) {
+		return fmt.Errorf("%w: %v", ErrNoQuorum, err)
+	}
 	if errors.Is(err, raft.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}

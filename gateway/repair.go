@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,14 +57,20 @@ func (c *cluster) repairLoop() {
 }
 
 // repairPass finds the chunks this node should hold and lacks, and pulls
-// them. It returns how many it could not get.
+// them. It also counts the chunks with fewer than R copies on their
+// holders, each chunk on one node only: the first member in its placement
+// order that answers (see underCounter). It returns how many chunks it
+// could not get.
 func (c *cluster) repairPass() int {
 	ms := c.snapshot()
 	if len(ms) < 2 {
+		c.underReplicated.Store(0)
+		c.backlog.Store(0)
+		c.scanned.Store(memberKey(ms))
 		return 0 // a cluster of one has nowhere to pull from
 	}
+	uc := c.newUnderCounter(ms)
 	var missing, extra []meta.Chunk
-	held := int64(0)
 	after := ""
 	for {
 		v, err := c.n.localRead(func(r *meta.Reader) (any, error) { return r.Chunks(after, repairBatch) })
@@ -73,6 +81,7 @@ func (c *cluster) repairPass() int {
 		batch := v.([]meta.ChunkInfo)
 		for _, ci := range batch {
 			ch := meta.Chunk{ID: ci.ID, Size: ci.Size, CRC32C: ci.CRC32C}
+			uc.add(ch)
 			if !c.holds(ms, ci.ID) {
 				if c.n.chunks.Has(ci.ID) {
 					extra = append(extra, ch)
@@ -80,7 +89,6 @@ func (c *cluster) repairPass() int {
 				continue
 			}
 			if c.n.chunks.Has(ci.ID) {
-				held++
 				continue
 			}
 			if ci.Size == 0 && ci.CRC32C == 0 {
@@ -88,6 +96,7 @@ func (c *cluster) repairPass() int {
 			}
 			missing = append(missing, ch)
 		}
+		uc.flush()
 		if len(batch) < repairBatch {
 			break
 		}
@@ -98,7 +107,8 @@ func (c *cluster) repairPass() int {
 		default:
 		}
 	}
-	c.chunkFiles.Store(held)
+	c.underReplicated.Store(uc.under)
+	c.scanned.Store(memberKey(ms))
 	c.backlog.Store(int64(len(missing)))
 	if len(missing) == 0 {
 		c.dropExtra(ms, extra)
@@ -127,7 +137,6 @@ func (c *cluster) repairPass() int {
 					continue
 				}
 				c.backlog.Add(-1)
-				c.chunkFiles.Add(1)
 			}
 		}()
 	}
@@ -144,7 +153,111 @@ feed:
 	if failed == 0 {
 		c.n.log.Info("repair: done", "chunks", len(missing))
 	}
+	if failed < len(missing) {
+		// Copies arrived: count again now rather than at the next interval,
+		// so that the figures in cluster status drain as repair goes on.
+		c.kickRepair()
+	}
 	return failed
+}
+
+// underCounter counts, during a repair pass, the chunks with fewer than R
+// copies on their R holders. Each chunk is counted by one node only: the
+// first member in its placement order that answered this pass's roll call
+// (so a chunk whose holders are all down is still counted, by whichever
+// member comes next). A member that does not answer counts as holding
+// nothing. Summed over the members, the counts are the cluster's.
+type underCounter struct {
+	c     *cluster
+	ms    []member
+	r     int
+	live  map[uint64]bool
+	ask   map[uint64][]meta.Chunk // holder -> chunks to ask it about
+	have  map[string]int          // chunk -> copies found so far
+	under int64
+}
+
+func (c *cluster) newUnderCounter(ms []member) *underCounter {
+	u := &underCounter{c: c, ms: ms, r: c.replicas(ms), live: map[uint64]bool{c.self: true},
+		ask: map[uint64][]meta.Chunk{}, have: map[string]int{}}
+	for _, m := range ms {
+		if m.ID == c.self || m.S3Addr == "" {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := c.peerHas(ctx, m, nil)
+		cancel()
+		u.live[m.ID] = err == nil
+	}
+	return u
+}
+
+// add notes chunk ch, when this node is the one to count it.
+func (u *underCounter) add(ch meta.Chunk) {
+	if ch.Size == 0 && ch.CRC32C == 0 {
+		return // recorded before sizes were: no copy can be checked
+	}
+	order := placement(u.ms, ch.ID)
+	for _, m := range order {
+		if !u.live[m.ID] {
+			continue
+		}
+		if m.ID != u.c.self {
+			return // another member counts it
+		}
+		break
+	}
+	u.have[ch.ID] = 0
+	for _, m := range order[:u.r] {
+		switch {
+		case m.ID == u.c.self:
+			if u.c.n.chunks.hasSize(ch) {
+				u.have[ch.ID]++
+			}
+		case u.live[m.ID]:
+			u.ask[m.ID] = append(u.ask[m.ID], ch)
+		}
+	}
+}
+
+// flush asks the holders about the chunks noted since the last flush and
+// counts those with fewer than R copies.
+func (u *underCounter) flush() {
+	for _, m := range u.ms {
+		list := u.ask[m.ID]
+		if len(list) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		have, err := u.c.peerHas(ctx, m, list)
+		cancel()
+		if err != nil {
+			u.c.n.log.Debug("repair: asking a holder what it has", "node", m.ID, "err", err)
+			continue
+		}
+		for _, id := range have {
+			if _, ok := u.have[id]; ok {
+				u.have[id]++
+			}
+		}
+	}
+	for _, n := range u.have {
+		if n < u.r {
+			u.under++
+		}
+	}
+	clear(u.ask)
+	clear(u.have)
+}
+
+// memberKey identifies a member list (its ids in order).
+func memberKey(ms []member) string {
+	var b strings.Builder
+	for _, m := range ms {
+		b.WriteString(strconv.FormatUint(m.ID, 10))
+		b.WriteByte(',')
+	}
+	return b.String()
 }
 
 // dropExtra deletes this node's copies of chunks it is not a holder of

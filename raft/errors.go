@@ -12,6 +12,10 @@ var (
 	// ErrShardNotReady: the shard has no leader yet, is still recovering,
 	// or dropped the request (for example during an election).
 	ErrShardNotReady error = &unavailableError{"raft: shard not ready"}
+	// ErrNoQuorum: this replica has known no leader of the shard for
+	// longer than an election takes: a majority of its members is down or
+	// cut off from it.
+	ErrNoQuorum error = &unavailableError{"raft: the shard has no quorum (leader unknown)"}
 	// ErrSystemBusy: Dragonboat refused the request because its queues or
 	// in-memory log are full.
 	ErrSystemBusy error = &unavailableError{"raft: system busy"}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,7 +45,11 @@ type Host struct {
 	nh  *dragonboat.NodeHost
 	log *slog.Logger
 
-	sessions  sync.Map // shard id -> *client.Session (NO-OP sessions)
+	sessions sync.Map // shard id -> *client.Session (NO-OP sessions)
+	// noLeader maps a shard id to when an operation first found it
+	// without a leader; cleared when a leader is known again (here or by
+	// the leader listener). Operations of one request share the wait.
+	noLeader  *sync.Map
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -71,6 +76,7 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 	if len(cfg.Key) > 0 {
 		factory.auth = newPeerAuth(cfg.Key, did, randReader)
 	}
+	noLeader := &sync.Map{}
 	nhc := config.NodeHostConfig{
 		DeploymentID:        did,
 		NodeHostDir:         cfg.DataDir,
@@ -83,7 +89,7 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 		KeyFile:             cfg.KeyFile,
 		MaxSendQueueSize:    cfg.MaxQueueSize,
 		MaxReceiveQueueSize: cfg.MaxQueueSize,
-		RaftEventListener:   leaderListener{log},
+		RaftEventListener:   leaderListener{log: log, noLeader: noLeader},
 		Expert: config.ExpertConfig{
 			// The default LogDB sizing can take 8 GiB of memory.
 			LogDB:            config.GetSmallMemLogDBConfig(),
@@ -97,7 +103,7 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 	}
 	log.Info("raft host started", "replica_id", cfg.NodeID, "raft_addr", cfg.RaftAddr, "dir", cfg.DataDir,
 		"deployment_id", did, "listening", factory.auth != nil)
-	return &Host{cfg: cfg, nh: nh, log: log}, nil
+	return &Host{cfg: cfg, nh: nh, log: log, noLeader: noLeader}, nil
 }
 
 // hostDeploymentID is the deployment id of the NodeHost in cfg.DataDir:
@@ -482,12 +488,19 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 		if h.closed.Load() {
 			return fmt.Errorf("%w: %s on shard %d: host closed", ErrClosed, op, shardID)
 		}
-		if err := h.waitLeader(ctx, shardID, h.leaderWait()); err != nil {
+		limit := h.leaderWait()
+		if op == "wait ready" {
+			limit = time.Duration(math.MaxInt64) // until ctx ends or a leader is known
+		}
+		if err := h.waitLeader(ctx, shardID, limit); err != nil {
 			if errors.Is(err, dragonboat.ErrShardNotFound) {
 				return fmt.Errorf("%w: %s: shard %d is not started on this node", ErrShardNotReady, op, shardID)
 			}
 			if errors.Is(err, dragonboat.ErrClosed) {
 				return fmt.Errorf("%w: %s on shard %d: host closed", ErrClosed, op, shardID)
+			}
+			if errors.Is(err, errNoLeaderYet) {
+				return fmt.Errorf("%w: %s on shard %d: no leader known for %v", ErrNoQuorum, op, shardID, h.leaderWait())
 			}
 			if last == nil {
 				last = fmt.Errorf("%w: no leader", ErrShardNotReady)
@@ -539,19 +552,23 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 }
 
 // leaderWait is how long an operation waits for a leader before it fails
-// as unavailable: long enough for several elections, short enough that a
-// shard that lost its quorum answers clients (who retry) within seconds
-// instead of holding them until their own deadline.
+// with ErrNoQuorum: long enough for an election (a few hundred
+// milliseconds, a split vote included), short enough that a shard that
+// lost its quorum answers clients (who retry) well within a second
+// instead of holding them for seconds.
 func (h *Host) leaderWait() time.Duration {
 	election := time.Duration(h.cfg.RTTMillisecond*h.cfg.ElectionRTT) * time.Millisecond
-	return max(5*time.Second, 10*election)
+	return max(300*time.Millisecond, min(800*time.Millisecond, 2*election))
 }
 
+// errNoLeaderYet: the shard has had no leader for the whole limit.
+var errNoLeaderYet = errors.New("raft: no leader known")
+
 // waitLeader polls until this replica knows a leader of shardID, ctx ends,
-// or limit passes.
+// or the shard has been without a leader for limit (counted from when an
+// operation first found it so, so the operations of one request do not
+// each wait again).
 func (h *Host) waitLeader(ctx context.Context, shardID uint64, limit time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
 	var poll *time.Ticker
 	for {
 		_, _, ok, err := h.nh.GetLeaderID(shardID)
@@ -559,7 +576,12 @@ func (h *Host) waitLeader(ctx context.Context, shardID uint64, limit time.Durati
 			return err
 		}
 		if ok {
+			h.noLeader.Delete(shardID)
 			return nil
+		}
+		since, _ := h.noLeader.LoadOrStore(shardID, time.Now())
+		if time.Since(since.(time.Time)) >= limit {
+			return errNoLeaderYet
 		}
 		if poll == nil {
 			poll = time.NewTicker(time.Duration(h.cfg.RTTMillisecond) * time.Millisecond)
@@ -594,7 +616,9 @@ func (h *Host) waitResult(ctx context.Context, rs *dragonboat.RequestState, shar
 		case <-ctx.Done():
 			return waitResult(ctx, rs)
 		case <-watch.C:
-			if now, ok := h.LeaderID(shardID); ok && now != leader {
+			// Another leader, or none (the replica lost its quorum):
+			// the request will not complete, try again (or fail fast).
+			if now, _ := h.LeaderID(shardID); now != leader {
 				return dragonboat.RequestResult{}, dragonboat.ErrTimeout
 			}
 		}

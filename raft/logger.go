@@ -137,9 +137,15 @@ func slogLevel(pkg string, l logger.LogLevel) slog.Level {
 }
 
 // leaderListener logs leader changes as this node sees them.
-type leaderListener struct{ log *slog.Logger }
+type leaderListener struct {
+	log      *slog.Logger
+	noLeader *sync.Map // Host.noLeader
+}
 
 func (l leaderListener) LeaderUpdated(info raftio.LeaderInfo) {
+	if info.LeaderID != 0 {
+		l.noLeader.Delete(info.ShardID)
+	}
 	if info.LeaderID == 0 {
 		l.log.Debug("raft leader lost", "shard_id", info.ShardID, "replica_id", info.ReplicaID, "term", info.Term)
 		return

@@ -277,7 +277,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 func TestErrorsWrapUnavailable(t *testing.T) {
-	for _, err := range []error{ErrShardNotReady, ErrSystemBusy, ErrTimeout, ErrClosed, ErrCanceled} {
+	for _, err := range []error{ErrShardNotReady, ErrNoQuorum, ErrSystemBusy, ErrTimeout, ErrClosed, ErrCanceled} {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%v does not wrap ErrUnavailable", err)
 		}
@@ -455,6 +455,34 @@ func TestNoQuorumIsUnavailable(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("WaitReady did not return after Close")
+	}
+}
+
+// TestNoQuorumAnswersFast: a request with a long deadline on a replica that
+// knows no leader fails within a second, as ErrNoQuorum, instead of
+// waiting for a leader for seconds.
+func TestNoQuorumAnswersFast(t *testing.T) {
+	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	cfg := testConfig(1, addrs[0], t.TempDir())
+	cfg.InitialMembers = map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
+	h := startHost(t, cfg)
+	for _, op := range []string{"propose", "read"} {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		start := time.Now()
+		var err error
+		if op == "propose" {
+			_, err = h.Propose(ctx, testShard, []byte{1})
+		} else {
+			_, err = h.Read(ctx, testShard, "count")
+		}
+		cancel()
+		d := time.Since(start)
+		if !errors.Is(err, ErrNoQuorum) || !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s without quorum: %v, want ErrNoQuorum", op, err)
+		}
+		if d > time.Second {
+			t.Errorf("%s without quorum answered after %v, want under 1s", op, d)
+		}
 	}
 }
 

@@ -41,6 +41,9 @@ var (
 	ErrMethodNotAllowed             = &APIError{"MethodNotAllowed", "The specified method is not allowed against this resource.", http.StatusMethodNotAllowed}
 	ErrInternalError                = &APIError{"InternalError", "We encountered an internal error. Please try again.", http.StatusInternalServerError}
 	ErrServiceUnavailable           = &APIError{"ServiceUnavailable", "Please reduce your request rate.", http.StatusServiceUnavailable}
+	// errNoQuorum is ServiceUnavailable when the metadata shard has no
+	// leader: retrying soon is right, reducing the request rate is not.
+	errNoQuorum                     = &APIError{"ServiceUnavailable", "The metadata shard has no quorum (leader unknown); retry later.", http.StatusServiceUnavailable}
 	ErrBadRequest                   = &APIError{"BadRequest", "Bad Request", http.StatusBadRequest}
 	ErrEntityTooLarge               = &APIError{"EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", http.StatusBadRequest}
 	ErrMetadataTooLarge             = &APIError{"MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.", http.StatusBadRequest}

@@ -107,6 +107,7 @@ var errorTable = []errorRow{
 	{meta.ErrNotOpen, ErrServiceUnavailable},
 
 	// gateway: use-case validation and the data path.
+	{gateway.ErrNoQuorum, errNoQuorum},
 	{gateway.ErrUnavailable, ErrServiceUnavailable},
 	{gateway.ErrInvalidBucketName, errInvalidBucketName},
 	{gateway.ErrKeyTooLong, errKeyTooLong},
@@ -147,7 +148,7 @@ var errorTable = []errorRow{
 // answers 503 ServiceUnavailable (which SDKs retry) through that row. The
 // table test requires every exported raft Err* to be listed here.
 var raftViaGateway = []string{
-	"ErrUnavailable", "ErrShardNotReady", "ErrSystemBusy", "ErrTimeout", "ErrClosed", "ErrCanceled",
+	"ErrUnavailable", "ErrNoQuorum", "ErrShardNotReady", "ErrSystemBusy", "ErrTimeout", "ErrClosed", "ErrCanceled",
 }
 
 // detailError is an S3 error with the extra XML fields some codes carry.

@@ -6,8 +6,11 @@ import (
 	"time"
 )
 
-// readyTimeout bounds the readiness probe's read.
-const readyTimeout = 2 * time.Second
+// readyTimeout bounds the readiness probe's read, so that the probe answers
+// well within a load balancer's health-check timeout: a node that knows no
+// leader answers at once, one whose read does not complete in time (a
+// leader that just died, a replica still catching up) answers 503.
+const readyTimeout = 150 * time.Millisecond
 
 // healthStatus is the JSON body of the health endpoints.
 type healthStatus struct {

@@ -79,6 +79,7 @@ type Cluster struct {
 	t    *testing.T
 	key  string   // --cluster-key
 	args []string // extra server arguments of every node
+	env  []string // extra environment of every node, KEY=VALUE
 	// groups gives every node its own group id so packet filter rules
 	// can tell the nodes' traffic apart (see netfilter_test.go).
 	groups bool
@@ -110,6 +111,11 @@ type clusterOption func(*Cluster)
 // withArgs adds server arguments to every node.
 func withArgs(a ...string) clusterOption {
 	return func(c *Cluster) { c.args = append(c.args, a...) }
+}
+
+// withEnv adds environment variables (KEY=VALUE) to every node.
+func withEnv(kv ...string) clusterOption {
+	return func(c *Cluster) { c.env = append(c.env, kv...) }
 }
 
 // withGroups runs each node with its own group id (partition tests).
@@ -180,6 +186,7 @@ func (c *Cluster) startNode(s3Addr, raftAddr string, extra ...string) *Node {
 		harness.WithAddrs(s3Addr, raftAddr),
 		harness.WithoutReadyWait(),
 		harness.WithArgs(args...),
+		harness.WithEnv(c.env...),
 	}
 	if c.groups {
 		nd.gid = uint32(1<<30 + mrand.IntN(1<<30))

@@ -20,7 +20,7 @@ func init() { register(newClusterCmd) }
 func newClusterCmd(a *app) *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status",
-		Short: "Members with addresses, the leader, each node's applied index, readiness and repair backlog",
+		Short: "Members with addresses, the leader, each node's applied index, readiness, repair backlog and chunk files, and the chunks with fewer than R copies",
 		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var st gateway.ClusterStatus
@@ -171,6 +171,11 @@ func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
+	pending := ""
+	if st.RepairPending {
+		pending = " (not yet counted with the current membership: a repair pass is under way)"
+	}
+	fmt.Fprintf(w, "chunks with fewer than %d copies: %d%s\n", st.Replicas, st.UnderReplicated, pending)
 	if len(st.Retired) > 0 {
 		fmt.Fprintf(w, "retired ids: %v\n", st.Retired)
 	}

@@ -170,6 +170,21 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 			return usagef("FORKSTORE_LEASE_CLOCK_OFFSET: %w", err)
 		}
 	}
+	// The chunk collector's windows have no flags either: tests shorten
+	// them instead of waiting minutes.
+	for _, e := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"FORKSTORE_GC_TRIM_AGE", &cfg.GCTrimAge},
+		{"FORKSTORE_GC_READ_GRACE", &cfg.GCReadGrace},
+	} {
+		if v := a.env(e.name); v != "" {
+			if *e.dst, err = time.ParseDuration(v); err != nil || *e.dst < 0 {
+				return usagef("%s: want a duration >= 0, got %q", e.name, v)
+			}
+		}
+	}
 	scfg := s3api.DefaultConfig()
 	if err := f.conn.apply(&scfg); err != nil {
 		return err
