@@ -57,6 +57,7 @@ var (
 	errClusterKeyRequired = &APIError{"ClusterKeyRequired", "A cluster of more than one node needs the same --cluster-key (FORKSTORE_CLUSTER_KEY) on every node.", http.StatusBadRequest}
 	errInvalidMember      = &APIError{"InvalidArgument", "The cluster member is not valid.", http.StatusBadRequest}
 	errPeerAuth           = &APIError{"AccessDenied", "Node-to-node requests must be signed with the cluster key.", http.StatusForbidden}
+	errPeerBody           = &APIError{"BadDigest", "The body of a node-to-node request does not match its signed SHA-256.", http.StatusBadRequest}
 	errNoSuchAccessKey    = &APIError{"NoSuchAccessKey", "The specified access key does not exist.", http.StatusNotFound}
 	errAccessKeyExists    = &APIError{"AccessKeyAlreadyExists", "An access key with this id already exists.", http.StatusConflict}
 	errNotAFork           = &APIError{"InvalidRequest", "The bucket is not a fork.", http.StatusBadRequest}
@@ -125,6 +126,7 @@ var errorTable = []errorRow{
 	{gateway.ErrChunkMissing, ErrInternalError},
 	{gateway.ErrStorageFull, errInsufficientStorage},
 	{gateway.ErrPeerAuth, errPeerAuth},
+	{gateway.ErrPeerBody, errPeerBody},
 	{gateway.ErrNodeExists, errNodeExists},
 	{gateway.ErrNoSuchNode, errNoSuchNode},
 	{gateway.ErrClusterKeyRequired, errClusterKeyRequired},

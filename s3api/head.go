@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/forkstore/forkstore/gateway"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -149,6 +150,11 @@ func (s *Server) prepare(r *request, fc *fasthttp.RequestCtx) error {
 		body, err := s.svc.VerifyPeer(r.method, r.rawURI(), r.header.Get)
 		if err != nil {
 			return err
+		}
+		// The signed digest names the body's exact length ("-": none);
+		// its SHA-256 is checked as the handler reads it.
+		if n, _, ok := gateway.ParsePeerBodyDigest(body); (body == "-" && (r.rawLength > 0 || r.chunked)) || (body != "-" && (!ok || n != r.rawLength)) {
+			return errPeerBody
 		}
 		r.peerBody = body
 	case !ownAccess(r.route.Op):

@@ -85,6 +85,8 @@ type Cluster struct {
 	// single: one node started as today's single-node server, with no
 	// cluster flag at all.
 	single bool
+	// nodeArgs are extra server arguments of one node, by id.
+	nodeArgs map[uint64][]string
 
 	mu     sync.Mutex
 	nodes  []*Node // every node ever started, in id order
@@ -110,6 +112,16 @@ type clusterOption func(*Cluster)
 // withArgs adds server arguments to every node.
 func withArgs(a ...string) clusterOption {
 	return func(c *Cluster) { c.args = append(c.args, a...) }
+}
+
+// withNodeArgs adds server arguments to the node with id.
+func withNodeArgs(id uint64, a ...string) clusterOption {
+	return func(c *Cluster) {
+		if c.nodeArgs == nil {
+			c.nodeArgs = map[uint64][]string{}
+		}
+		c.nodeArgs[id] = append(c.nodeArgs[id], a...)
+	}
 }
 
 // withGroups runs each node with its own group id (partition tests).
@@ -174,6 +186,7 @@ func (c *Cluster) startNode(s3Addr, raftAddr string, extra ...string) *Node {
 		args = append([]string{"--cluster-key", c.key}, defaultServerArgs...)
 	}
 	args = append(args, c.args...)
+	args = append(args, c.nodeArgs[id]...)
 	args = append(args, extra...)
 	opts := []harness.Option{
 		harness.WithNodeID(int(id)),
