@@ -106,7 +106,7 @@ type peerProxy struct {
 	addr string
 	srv  *http.Server
 
-	mu     sync.Mutex
+	mu          sync.Mutex
 	target      string
 	tamperedOne bool
 	seen        []peerExchange
