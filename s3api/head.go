@@ -166,6 +166,11 @@ func (s *Server) prepare(r *request, fc *fasthttp.RequestCtx) error {
 			return err
 		}
 		r.auth = res
+		if r.route.Op == OpAdmin && (r.rawLength > 0 || r.chunked) && !res.PayloadSigned {
+			// The body of an admin call decides what it does (which
+			// buckets a new key may use): the signature must cover it.
+			return errAdminUnsignedPayload
+		}
 		ctx, cancel := context.WithTimeout(s.base, s.cfg.RequestTimeout)
 		defer cancel()
 		if res.AccessKey != "" {
