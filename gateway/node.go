@@ -219,6 +219,7 @@ func (n *Node) collectGarbage() {
 		}
 		if n.isLeader() {
 			n.expireLeases()
+			n.resumeMerges()
 			n.runRetention(false)
 			if n.cfg.Meta.History > 0 && time.Since(lastHistory) > n.cfg.HistoryGCInterval {
 				n.runRetention(true)

@@ -43,6 +43,10 @@ import (
 //	merge point     0x35 | be64 parent id | be64 fork id | be64 ver  fmt
 //	step journal    0x36                                             fmt | be64 raft index | be64 version | state
 //	merged key      0x37 | be64 fork id | name(key)                  fmt | be64 version of the last merge that applied it
+//	merge hold      0x38 | be64 bucket id                            fmt | be64 fork id (a merge of that fork under way
+//	                                                                 holds this bucket, its parent or itself)
+//	merge under way 0x39 | be64 fork id                              fmt | be64 parent id | be64 version of its last
+//	                                                                 entry | merge state (merge.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -76,7 +80,7 @@ const (
 	pfxCompletedAge byte = 0x29
 	pfxAnnotation   byte = 0x2A
 	pfxAnnotated    byte = 0x2B
-	// 0x30-0x37: access keys, leases, merges.
+	// 0x30-0x3F: access keys, leases, merges.
 	pfxLease       byte = 0x30
 	pfxLeaseByTime byte = 0x31
 	pfxAccessKey   byte = 0x32
@@ -85,6 +89,8 @@ const (
 	pfxMergePoint  byte = 0x35
 	pfxJournal     byte = 0x36
 	pfxMergedKey   byte = 0x37
+	pfxMergeHold   byte = 0x38
+	pfxMergeUnder  byte = 0x39
 )
 
 // Counter ids under pfxCounter.
@@ -365,6 +371,10 @@ func keyJournal() []byte { return []byte{pfxJournal} }
 func keyMergedKeys(fork uint64) []byte { return appendU64([]byte{pfxMergedKey}, fork) }
 
 func keyMergedKey(fork uint64, key string) []byte { return appendName(keyMergedKeys(fork), key) }
+
+func keyMergeHold(bucket uint64) []byte { return appendU64([]byte{pfxMergeHold}, bucket) }
+
+func keyMergeUnderWay(fork uint64) []byte { return appendU64([]byte{pfxMergeUnder}, fork) }
 
 // beU64 decodes a big-endian uint64 value body, checking its length.
 func beU64(b []byte) (uint64, error) {
