@@ -65,6 +65,17 @@ func (r *Reader) mergeSource(fork string) (*mergeSource, error) {
 	if p == nil || p.State != BucketLive {
 		return nil, fmt.Errorf("%w: the parent of fork %q was deleted", ErrNoSuchBucket, fork)
 	}
+	if !r.mergeBypass {
+		// The parent is read at its latest state: not while a merge
+		// (of another fork) into it is under way.
+		held, err := exists(r.txn, keyMergeHold(p.ID))
+		if err != nil {
+			return nil, err
+		}
+		if held {
+			return nil, fmt.Errorf("%w: bucket %q", ErrMergeInProgress, p.Name)
+		}
+	}
 	m := &mergeSource{fork: f, parent: p, base: f.Parent.Version}
 	vs, err := r.mergePointsOf(keyMergePointsOf(p.ID, f.ID))
 	if err != nil {
@@ -380,13 +391,6 @@ func (c *MergeFork) step(a *applier, state []byte) ([]byte, *Result, bool, error
 	a.r.mergeBypass = true
 	var s *mergeState
 	if state == nil {
-		held, err := exists(a.txn, keyMergeHold(m.parent.ID))
-		if err != nil {
-			return nil, nil, false, err
-		}
-		if held {
-			return nil, nil, false, fmt.Errorf("%w: bucket %q", ErrMergeInProgress, m.parent.Name)
-		}
 		s = &mergeState{phase: 1, report: m.report(), strategy: c.Strategy, deleteFork: c.DeleteFork}
 		if c.Strategy == MergeFail {
 			s.phase = 0

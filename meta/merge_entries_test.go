@@ -213,3 +213,33 @@ func TestMergeInEntriesOfOne(t *testing.T) {
 	t.Run("bad input", TestMergeBadInput)
 	t.Run("atomic for readers", TestSteppedMergeIsAtomicForReaders)
 }
+
+// While one fork's merge holds the parent, another fork of the same parent
+// can neither merge nor plan a merge (a dry run would read the parent with
+// part of the merge applied): both wait, then work.
+func TestMergeInEntriesSiblingWaits(t *testing.T) {
+	withMergeEntryChanges(t, 2)
+	tf := openTestFSM(t)
+	tf.createBucket("base")
+	tf.fork("f", "base")
+	tf.fork("g", "base")
+	for i := range 10 {
+		tf.put("f", fmt.Sprintf("k%02d", i), "f")
+	}
+	tf.put("g", "g", "g")
+	if res := tf.must(&MergeFork{Fork: "f", Strategy: MergeForkWins}); !res.Merge.UnderWay {
+		t.Fatal("the merge fit one entry")
+	}
+	if _, err := tf.plan("g", MergeFail); !errors.Is(err, ErrMergeInProgress) {
+		t.Fatalf("dry run of a sibling during the merge: %v", err)
+	}
+	tf.mustFail(&MergeFork{Fork: "g"}, ErrMergeInProgress)
+	tf.mustGet("g", "g", 0, "g") // the sibling itself is not held
+	for res := tf.must(&MergeContinue{Fork: "f"}); res.Merge.UnderWay; res = tf.must(&MergeContinue{Fork: "f"}) {
+	}
+	if rep, err := tf.merge("g", MergeFail, false); err != nil || rep.Puts != 1 {
+		t.Fatalf("sibling merge after: %+v, %v", rep, err)
+	}
+	tf.mustGet("base", "k09", 0, "f")
+	tf.mustGet("base", "g", 0, "g")
+}
