@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -31,6 +34,12 @@ const tmpSuffix = ".tmp"
 // size is already there. It fails with ErrChunkMissing (and stores
 // nothing) when r does not hold exactly c's bytes.
 func (s *ChunkStore) PutCopy(c meta.Chunk, r io.Reader) error {
+	return s.putCopy(c, r, nil)
+}
+
+// putCopy is PutCopy that, with sum, also checks the bytes' SHA-256
+// (computed as they stream, before the copy gets its name).
+func (s *ChunkStore) putCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) error {
 	if !validChunkID(c.ID) {
 		return fmt.Errorf("%w: malformed chunk id %q", ErrChunkMissing, c.ID)
 	}
@@ -52,8 +61,14 @@ func (s *ChunkStore) PutCopy(c meta.Chunk, r io.Reader) error {
 		return err
 	}
 	h := crc32.New(castagnoli)
+	w := io.MultiWriter(f, h)
+	var sh hash.Hash
+	if sum != nil {
+		sh = sha256.New()
+		w = io.MultiWriter(f, h, sh)
+	}
 	buf := ingestBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), io.LimitReader(r, c.Size+1), *buf)
+	n, err := io.CopyBuffer(w, io.LimitReader(r, c.Size+1), *buf)
 	ingestBufs.Put(buf)
 	if err != nil {
 		var pe *fs.PathError
@@ -65,6 +80,9 @@ func (s *ChunkStore) PutCopy(c meta.Chunk, r io.Reader) error {
 	if n != c.Size || h.Sum32() != c.CRC32C {
 		return fail(fmt.Errorf("%w: copy of %s has %d bytes, crc32c %08x; want %d, %08x",
 			ErrChunkMissing, c.ID, n, h.Sum32(), c.Size, c.CRC32C))
+	}
+	if sh != nil && !bytes.Equal(sh.Sum(nil), sum[:]) {
+		return fail(fmt.Errorf("%w: copy of %s does not have the signed SHA-256", ErrChunkMissing, c.ID))
 	}
 	if err := f.Sync(); err != nil {
 		return fail(diskError("copy", err))
@@ -93,6 +111,27 @@ func (s *ChunkStore) PutCopy(c meta.Chunk, r io.Reader) error {
 func (s *ChunkStore) hasSize(c meta.Chunk) bool {
 	fi, err := os.Stat(s.path(c.ID))
 	return err == nil && fi.Size() == c.Size
+}
+
+// sha256 reads the whole local copy of c and returns its SHA-256, checking
+// its CRC32C on the way (a bad copy is never sent to another node).
+func (s *ChunkStore) sha256(c meta.Chunk) ([sha256.Size]byte, error) {
+	var out [sha256.Size]byte
+	f, err := s.openChunk(c)
+	if err != nil {
+		return out, err
+	}
+	defer f.Close()
+	h, sh := crc32.New(castagnoli), sha256.New()
+	if _, err := io.Copy(io.MultiWriter(h, sh), f); err != nil {
+		return out, fmt.Errorf("gateway: chunk store: read %s: %w", c.ID, err)
+	}
+	if h.Sum32() != c.CRC32C {
+		s.verified.forget(c.ID)
+		return out, fmt.Errorf("%w: %s fails its checksum (crc32c %08x, want %08x)", ErrChunkMissing, c.ID, h.Sum32(), c.CRC32C)
+	}
+	sh.Sum(out[:0])
+	return out, nil
 }
 
 // Verify reads the whole local copy of c and checks its size and CRC32C.

@@ -117,7 +117,7 @@ func (v *verifiedCache) forget(id string) {
 // and removes temporary files left by a previous process.
 func OpenChunkStore(dir string) (*ChunkStore, error) {
 	s := &ChunkStore{dir: dir, tmp: filepath.Join(dir, "tmp")}
-	if err := os.MkdirAll(s.tmp, 0o755); err != nil {
+	if err := os.MkdirAll(s.tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: chunk store: %w", err)
 	}
 	ents, err := os.ReadDir(s.tmp)
@@ -180,7 +180,7 @@ func (s *ChunkStore) ensureDir(id string) error {
 	top := filepath.Join(s.dir, id[0:2])
 	leaf := filepath.Join(top, id[2:4])
 	for _, d := range []string{top, leaf} {
-		err := os.Mkdir(d, 0o755)
+		err := os.Mkdir(d, 0o700)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -232,7 +232,7 @@ func (s *ChunkStore) Create() (*ChunkWriter, error) {
 	if err := s.ensureDir(id); err != nil {
 		return nil, diskError("create", err)
 	}
-	f, err := os.OpenFile(s.path(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(s.path(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, diskError("create", err)
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
@@ -38,6 +39,10 @@ type cluster struct {
 	mu      sync.RWMutex
 	members []member // sorted by id
 	retired []uint64
+	// lastLookup is when isMember last refreshed the members (Unix ns).
+	lastLookup atomic.Int64
+	// nonces are the peer requests accepted within PeerSkew (replays).
+	nonces *nonceCache
 
 	// repair state, shown by NodeStatus: the chunks this node should hold
 	// and lacks, the chunks it counts with fewer than R copies (see
@@ -52,11 +57,39 @@ type cluster struct {
 }
 
 func newCluster(n *Node) *cluster {
-	c := &cluster{n: n, self: n.cfg.Raft.NodeID, kick: make(chan struct{}, 1)}
+	c := &cluster{n: n, self: n.cfg.Raft.NodeID, kick: make(chan struct{}, 1), nonces: newNonceCache(maxPeerNonces)}
 	c.peer = newPeerClient(c.self, n.cfg.ClusterKey, n.cfg.PeerTLS)
 	c.members = []member{{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}}
 	c.kickRepair() // a first pass (and count) right after the start
 	return c
+}
+
+// isMember reports whether id is a current member. An id not known yet is
+// looked up again (at most once a second), for a member that joined since
+// the last refresh.
+func (c *cluster) isMember(id uint64) bool {
+	has := func() bool {
+		for _, m := range c.snapshot() {
+			if m.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	if has() {
+		return true
+	}
+	now := time.Now().UnixNano()
+	last := c.lastLookup.Load()
+	if now-last < int64(time.Second) || !c.lastLookup.CompareAndSwap(last, now) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if c.refresh(ctx) != nil {
+		return false
+	}
+	return has()
 }
 
 // snapshot returns the current members.
@@ -256,12 +289,15 @@ func (r *replication) add(ch meta.Chunk) {
 		lastErr   error
 		reported  = have >= need
 	)
+	// The copy's SHA-256 (which its signature covers) is read once from
+	// the local file for all the targets, off the upload's path.
+	sum := sync.OnceValues(func() ([sha256.Size]byte, error) { return r.c.n.chunks.sha256(ch) })
 	for _, m := range targets {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
-			err := r.c.push(ctx, m, ch)
+			err := r.c.push(ctx, m, ch, sum)
 			cancel()
 			mu.Lock()
 			defer mu.Unlock()
@@ -308,17 +344,21 @@ func (r *replication) wait(ctx context.Context) error {
 	return nil
 }
 
-// push copies a local chunk to member m.
-func (c *cluster) push(ctx context.Context, m member, ch meta.Chunk) error {
+// push copies a local chunk to member m; sum gives the chunk's SHA-256.
+func (c *cluster) push(ctx context.Context, m member, ch meta.Chunk, sum func() ([sha256.Size]byte, error)) error {
 	if m.S3Addr == "" {
 		return fmt.Errorf("gateway: node %d has no known address", m.ID)
+	}
+	h, err := sum()
+	if err != nil {
+		return err
 	}
 	f, err := c.n.chunks.openChunk(ch)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	resp, err := c.peer.do(ctx, "PUT", m.S3Addr, "chunks/"+ch.ID, f, ch.Size, chunkBodyDigest(ch.Size, ch.CRC32C))
+	resp, err := c.peer.do(ctx, "PUT", m, "chunks/"+ch.ID+"?digest="+chunkDigest(ch.Size, ch.CRC32C), f, ch.Size, PeerBodyDigest(ch.Size, h))
 	if err != nil {
 		return err
 	}
@@ -355,7 +395,7 @@ func (c *cluster) fetch(ctx context.Context, ch meta.Chunk) ([]byte, error) {
 func (c *cluster) fetchFrom(ctx context.Context, m member, ch meta.Chunk) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	resp, err := c.peer.send(ctx, c.peer.fast, "GET", m.S3Addr, "chunks/"+ch.ID+"?digest="+chunkBodyDigest(ch.Size, ch.CRC32C), nil, 0, "")
+	resp, err := c.peer.send(ctx, c.peer.fast, "GET", m, "chunks/"+ch.ID+"?digest="+chunkDigest(ch.Size, ch.CRC32C), nil, 0, "")
 	if err != nil {
 		if isNotFound(err) {
 			return nil, fmt.Errorf("%w: %s not on node %d", ErrChunkMissing, ch.ID, m.ID)

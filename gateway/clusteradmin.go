@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -135,7 +136,7 @@ func (c *cluster) memberStatus(ctx context.Context, m member) NodeStatus {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*readyTimeout)
 	defer cancel()
-	if err := c.peer.getJSON(ctx, "GET", m.S3Addr, "status", &st); err != nil {
+	if err := c.peer.getJSON(ctx, "GET", m, "status", &st); err != nil {
 		st = NodeStatus{NodeID: m.ID, RaftAddr: m.RaftAddr, S3Addr: m.S3Addr, Error: err.Error()}
 	}
 	return st
@@ -340,7 +341,7 @@ func (c *cluster) memberDigest(ctx context.Context, m member, version uint64) (s
 	var out struct {
 		Digest string `json:"digest"`
 	}
-	err := c.peer.getJSON(ctx, "GET", m.S3Addr, "digest?version="+strconv.FormatUint(version, 10), &out)
+	err := c.peer.getJSON(ctx, "GET", m, "digest?version="+strconv.FormatUint(version, 10), &out)
 	return out.Digest, err
 }
 
@@ -383,16 +384,40 @@ func (s *Service) ClusterScrub(ctx context.Context) (map[string]ScrubResult, map
 		case m.S3Addr == "":
 			return res, errors.New("address not known yet")
 		}
-		err := c.peer.getJSON(ctx, "POST", m.S3Addr, "scrub", &res)
+		err := c.peer.getJSON(ctx, "POST", m, "scrub", &res)
 		return res, err
 	})
 	return results, errs, nil
 }
 
-// ReceiveChunk stores a chunk copy sent by another node (the body must
-// hold exactly the signed size and CRC32C).
-func (s *Service) ReceiveChunk(ctx context.Context, id string, size int64, crc uint32, body io.Reader) error {
-	return s.node.chunks.PutCopy(meta.Chunk{ID: id, Size: size, CRC32C: crc}, body)
+// ReceiveChunk stores a chunk copy sent by another node: the body must
+// hold exactly size bytes with the given CRC32C and the SHA-256 of the
+// signed body digest (VerifyPeer), checked as it streams and before the
+// copy is visible; otherwise nothing is stored and the error is
+// ErrChunkMissing.
+func (s *Service) ReceiveChunk(ctx context.Context, id string, size int64, crc uint32, bodyDigest string, body io.Reader) error {
+	n, sum, ok := ParsePeerBodyDigest(bodyDigest)
+	if !ok || n != size {
+		return fmt.Errorf("%w: chunk copy %s: signed body digest %q does not match size %d", ErrChunkMissing, id, bodyDigest, size)
+	}
+	return s.node.chunks.putCopy(meta.Chunk{ID: id, Size: size, CRC32C: crc}, body, &sum)
+}
+
+// ReadPeerBody reads the whole body of a peer request (at most limit
+// bytes) and checks it against the signed body digest.
+func ReadPeerBody(bodyDigest string, r io.Reader, limit int64) ([]byte, error) {
+	n, sum, ok := ParsePeerBodyDigest(bodyDigest)
+	if !ok || n > limit {
+		return nil, fmt.Errorf("%w: body digest %q", ErrPeerBody, bodyDigest)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, n+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) != n || sha256.Sum256(b) != sum {
+		return nil, fmt.Errorf("%w: body does not match its signed digest", ErrPeerBody)
+	}
+	return b, nil
 }
 
 // HasLocalChunk reports whether this node has a copy of the chunk of the

@@ -36,6 +36,7 @@ var (
 // Errors of the cluster's use cases and of node-to-node traffic.
 var (
 	ErrPeerAuth           = errors.New("gateway: node-to-node request not authenticated by the cluster key")
+	ErrPeerBody           = errors.New("gateway: node-to-node request body does not match its signed digest")
 	ErrNodeExists         = errors.New("gateway: node id is already a member at another address")
 	ErrNoSuchNode         = errors.New("gateway: no such cluster member")
 	ErrClusterKeyRequired = errors.New("gateway: a cluster of more than one node needs a cluster key on every node")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -57,16 +56,19 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("gateway: data dir: %w", err)
+	rc := cfg.Raft
+	if rc.DataDir == "" {
+		rc.DataDir = filepath.Join(cfg.DataDir, "raft")
+	}
+	// The data dir, then the stores in it: each 0700 (see perm.go).
+	for _, d := range []string{cfg.DataDir, filepath.Join(cfg.DataDir, "chunks"), filepath.Join(cfg.DataDir, "meta"), rc.DataDir} {
+		if err := privateDir(d, log); err != nil {
+			return nil, fmt.Errorf("gateway: data dir: %w", err)
+		}
 	}
 	chunks, err := OpenChunkStore(filepath.Join(cfg.DataDir, "chunks"))
 	if err != nil {
 		return nil, err
-	}
-	rc := cfg.Raft
-	if rc.DataDir == "" {
-		rc.DataDir = filepath.Join(cfg.DataDir, "raft")
 	}
 	// The cluster key authenticates the Raft transport too; without one
 	// the node is alone and does not listen for Raft at all.
@@ -247,6 +249,7 @@ func (n *Node) collectGarbage() {
 		}
 		if n.isLeader() {
 			n.expireLeases()
+			n.resumeMerges()
 			n.runRetention(false)
 			if n.cfg.Meta.History > 0 && time.Since(lastHistory) > n.cfg.HistoryGCInterval {
 				n.runRetention(true)

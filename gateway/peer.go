@@ -21,17 +21,26 @@ import (
 // HTTP to the peer's S3 address under PeerPrefix, authenticated with the
 // cluster key: every request carries
 //
-//	X-Forkstore-Peer-Node       the sender's node id
+//	X-Forkstore-Peer-Node       the sender's node id (a current member)
+//	X-Forkstore-Peer-To         the destination's node id
 //	X-Forkstore-Peer-Date       the sender's clock, Unix nanoseconds
-//	X-Forkstore-Peer-Body       the body's digest: "<size>:<crc32c hex>" or "-"
-//	X-Forkstore-Peer-Signature  hex HMAC-SHA256(key, method \n uri \n node \n date \n body)
+//	X-Forkstore-Peer-Nonce      32 random hex digits, never sent twice
+//	X-Forkstore-Peer-Body       the body's digest: "<size>:<sha256 hex>" or "-"
+//	X-Forkstore-Peer-Signature  hex HMAC-SHA256(key, "forkstore-peer-v2" \n
+//	                            method \n uri \n node \n to \n date \n nonce \n body)
 //
-// and is refused (403) when the signature does not match or the date is
-// more than PeerSkew away. A chunk body is then checked against the size
-// and CRC32C it was signed with, so the receiver stores nothing that the
-// holder of the key did not send. (CRC32C is not a cryptographic digest:
-// against an attacker who can rewrite traffic in flight, run the cluster
-// network over TLS; the Raft transport has mutual TLS for the same reason.)
+// and is refused (403) when the signature does not match, the date is more
+// than PeerSkew away, the destination is another node, the sender is not a
+// current member, or the nonce was already seen (a replay). A body is then
+// checked against the size and SHA-256 it was signed with while it streams
+// (a chunk copy becomes visible only after that check), so the receiver
+// stores nothing that the holder of the key did not send to it. Without
+// TLS the traffic can still be read on the wire, and answers are not
+// signed: see docs/security.md.
+//
+// The v2 format (destination, nonce, SHA-256) replaced one with neither
+// and a CRC32C body digest: nodes of the two formats refuse each other's
+// requests, so every node of a cluster runs the same version.
 
 // PeerPrefix is the path under which nodes serve each other.
 const PeerPrefix = "/_forkstore/peer/"
@@ -42,51 +51,98 @@ const PeerSkew = time.Minute
 
 // Peer request headers.
 const (
-	hdrPeerNode = "X-Forkstore-Peer-Node"
-	hdrPeerDate = "X-Forkstore-Peer-Date"
-	hdrPeerBody = "X-Forkstore-Peer-Body"
-	hdrPeerSig  = "X-Forkstore-Peer-Signature"
+	hdrPeerNode  = "X-Forkstore-Peer-Node"
+	hdrPeerTo    = "X-Forkstore-Peer-To"
+	hdrPeerDate  = "X-Forkstore-Peer-Date"
+	hdrPeerNonce = "X-Forkstore-Peer-Nonce"
+	hdrPeerBody  = "X-Forkstore-Peer-Body"
+	hdrPeerSig   = "X-Forkstore-Peer-Signature"
 )
 
+// peerSigVersion starts every signed string, so that a signature of one
+// format never verifies as another.
+const peerSigVersion = "forkstore-peer-v2"
+
 // peerSignature is the HMAC of a peer request.
-func peerSignature(key []byte, method, uri, node, date, body string) string {
+func peerSignature(key []byte, method, uri, node, to, date, nonce, body string) string {
 	m := hmac.New(sha256.New, key)
-	io.WriteString(m, method+"\n"+uri+"\n"+node+"\n"+date+"\n"+body)
+	io.WriteString(m, peerSigVersion+"\n"+method+"\n"+uri+"\n"+node+"\n"+to+"\n"+date+"\n"+nonce+"\n"+body)
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// chunkBodyDigest is the body digest of a chunk copy.
-func chunkBodyDigest(size int64, crc uint32) string {
+// chunkDigest is a chunk's size and CRC32C as a query value
+// ("<size>:<crc32c hex>"), naming the copy a chunk request is about.
+func chunkDigest(size int64, crc uint32) string {
 	return strconv.FormatInt(size, 10) + ":" + fmt.Sprintf("%08x", crc)
+}
+
+// PeerBodyDigest is the signed digest of a peer request body.
+func PeerBodyDigest(size int64, sum [sha256.Size]byte) string {
+	return strconv.FormatInt(size, 10) + ":" + hex.EncodeToString(sum[:])
+}
+
+// ParsePeerBodyDigest reads a body digest ("<size>:<sha256 hex>").
+func ParsePeerBodyDigest(d string) (size int64, sum [sha256.Size]byte, ok bool) {
+	a, b, found := strings.Cut(d, ":")
+	if !found || len(b) != 2*sha256.Size {
+		return 0, sum, false
+	}
+	n, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || n < 0 {
+		return 0, sum, false
+	}
+	if _, err := hex.Decode(sum[:], []byte(b)); err != nil {
+		return 0, sum, false
+	}
+	return n, sum, true
 }
 
 // VerifyPeer authenticates a node-to-node request: method, request URI
 // (path and query as sent) and a header getter. It returns the body digest
-// the sender signed ("-" for none), or ErrPeerAuth.
+// the sender signed ("-" for none), or ErrPeerAuth. A request that passes
+// is remembered (by its nonce) until its date leaves the window, and
+// refused if it comes again.
 func (s *Service) VerifyPeer(method, uri string, header func(string) string) (string, error) {
 	key := s.node.cfg.ClusterKey
 	if key == "" {
 		return "", fmt.Errorf("%w: this node has no cluster key", ErrPeerAuth)
 	}
-	node, date, body, sig := header(hdrPeerNode), header(hdrPeerDate), header(hdrPeerBody), header(hdrPeerSig)
-	if node == "" || date == "" || body == "" || sig == "" {
+	node, to, date := header(hdrPeerNode), header(hdrPeerTo), header(hdrPeerDate)
+	nonce, body, sig := header(hdrPeerNonce), header(hdrPeerBody), header(hdrPeerSig)
+	if node == "" || to == "" || date == "" || nonce == "" || body == "" || sig == "" {
 		return "", fmt.Errorf("%w: missing peer headers", ErrPeerAuth)
 	}
 	ns, err := strconv.ParseInt(date, 10, 64)
 	if err != nil {
 		return "", fmt.Errorf("%w: malformed date", ErrPeerAuth)
 	}
-	if d := time.Since(time.Unix(0, ns)); d > PeerSkew || d < -PeerSkew {
+	now := time.Now()
+	if d := now.Sub(time.Unix(0, ns)); d > PeerSkew || d < -PeerSkew {
 		return "", fmt.Errorf("%w: date %s is too far from this node's clock", ErrPeerAuth, time.Unix(0, ns).UTC())
 	}
-	want := peerSignature([]byte(key), method, uri, node, date, body)
+	want := peerSignature([]byte(key), method, uri, node, to, date, nonce, body)
 	if !hmac.Equal([]byte(want), []byte(sig)) {
 		return "", fmt.Errorf("%w: signature does not match", ErrPeerAuth)
+	}
+	c := s.node.cluster
+	if to != strconv.FormatUint(c.self, 10) {
+		return "", fmt.Errorf("%w: request for node %s sent to node %d", ErrPeerAuth, to, c.self)
+	}
+	id, err := strconv.ParseUint(node, 10, 64)
+	if err != nil || !c.isMember(id) {
+		return "", fmt.Errorf("%w: node %q is not a member of this cluster", ErrPeerAuth, node)
+	}
+	n, ok := parseNonce(nonce)
+	if !ok {
+		return "", fmt.Errorf("%w: malformed nonce", ErrPeerAuth)
+	}
+	if err := c.nonces.add(n, now); err != nil {
+		return "", err
 	}
 	return body, nil
 }
 
-// ParseChunkDigest reads a chunk body digest ("<size>:<crc32c hex>").
+// ParseChunkDigest reads a chunk's size and CRC32C ("<size>:<crc32c hex>").
 func ParseChunkDigest(d string) (size int64, crc uint32, ok bool) {
 	a, b, found := strings.Cut(d, ":")
 	if !found {
@@ -152,14 +208,15 @@ func (e *errPeerStatus) Error() string {
 	return fmt.Sprintf("gateway: peer answered %d: %s", e.status, e.body)
 }
 
-// do sends a signed request to addr and returns the response of a 2xx
+// do sends a signed request to member m and returns the response of a 2xx
 // answer (the caller closes its body); other answers are errPeerStatus.
-func (p *peerClient) do(ctx context.Context, method, addr, pathAndQuery string, body io.Reader, size int64, digest string) (*http.Response, error) {
-	return p.send(ctx, p.http, method, addr, pathAndQuery, body, size, digest)
+// digest is the body's PeerBodyDigest ("" or "-" without a body).
+func (p *peerClient) do(ctx context.Context, method string, m member, pathAndQuery string, body io.Reader, size int64, digest string) (*http.Response, error) {
+	return p.send(ctx, p.http, method, m, pathAndQuery, body, size, digest)
 }
 
-func (p *peerClient) send(ctx context.Context, hc *http.Client, method, addr, pathAndQuery string, body io.Reader, size int64, digest string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, p.scheme+addr+PeerPrefix+pathAndQuery, body)
+func (p *peerClient) send(ctx context.Context, hc *http.Client, method string, m member, pathAndQuery string, body io.Reader, size int64, digest string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, p.scheme+m.S3Addr+PeerPrefix+pathAndQuery, body)
 	if err != nil {
 		return nil, err
 	}
@@ -169,12 +226,15 @@ func (p *peerClient) send(ctx context.Context, hc *http.Client, method, addr, pa
 	if digest == "" {
 		digest = "-"
 	}
-	node := strconv.FormatUint(p.self, 10)
+	node, to := strconv.FormatUint(p.self, 10), strconv.FormatUint(m.ID, 10)
 	date := strconv.FormatInt(time.Now().UnixNano(), 10)
+	nonce := newNonce()
 	req.Header.Set(hdrPeerNode, node)
+	req.Header.Set(hdrPeerTo, to)
 	req.Header.Set(hdrPeerDate, date)
+	req.Header.Set(hdrPeerNonce, nonce)
 	req.Header.Set(hdrPeerBody, digest)
-	req.Header.Set(hdrPeerSig, peerSignature(p.key, method, req.URL.RequestURI(), node, date, digest))
+	req.Header.Set(hdrPeerSig, peerSignature(p.key, method, req.URL.RequestURI(), node, to, date, nonce, digest))
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
@@ -188,8 +248,8 @@ func (p *peerClient) send(ctx context.Context, hc *http.Client, method, addr, pa
 }
 
 // getJSON sends a signed request without a body and decodes a JSON answer.
-func (p *peerClient) getJSON(ctx context.Context, method, addr, pathAndQuery string, out any) error {
-	resp, err := p.do(ctx, method, addr, pathAndQuery, nil, 0, "")
+func (p *peerClient) getJSON(ctx context.Context, method string, m member, pathAndQuery string, out any) error {
+	resp, err := p.do(ctx, method, m, pathAndQuery, nil, 0, "")
 	if err != nil {
 		return err
 	}

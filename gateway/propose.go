@@ -26,15 +26,39 @@ func header() meta.Header {
 
 // propose replicates one command and returns its outcome: a business error
 // is a meta sentinel, a replication failure wraps ErrUnavailable.
+//
+// A command on a bucket that a merge under way holds waits for the merge
+// (ErrMergeInProgress: it changed nothing) and is proposed again, under a
+// new request id, until ctx ends.
 func (s *Service) propose(ctx context.Context, cmd any) (*meta.Result, error) {
 	stampHeader(cmd)
-	start := time.Now()
-	res, err := s.node.host.Propose(ctx, metaShard, meta.EncodeCommand(cmd))
-	s.node.metrics.observeProposal(metaShard, time.Since(start))
-	if err != nil {
-		return nil, unavailable(err)
+	for try := 0; ; try++ {
+		start := time.Now()
+		raw, err := s.node.host.Propose(ctx, metaShard, meta.EncodeCommand(cmd))
+		s.node.metrics.observeProposal(metaShard, time.Since(start))
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		res, err := meta.DecodeResult(raw)
+		if !errors.Is(err, meta.ErrMergeInProgress) || !waitMerge(ctx, try) {
+			return res, err
+		}
+		*cmd.(interface{ CommandHeader() *meta.Header }).CommandHeader() = header()
 	}
-	return meta.DecodeResult(res)
+}
+
+// waitMerge waits before the next try of a request that met a merge under
+// way; it returns false when ctx ends first.
+func waitMerge(ctx context.Context, try int) bool {
+	d := min(time.Duration(try+1)*5*time.Millisecond, 50*time.Millisecond)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // stampHeader fills the Header of a command that does not have one yet
@@ -50,12 +74,18 @@ func stampHeader(cmd any) {
 }
 
 // read runs a linearizable metadata query.
+// A read of a bucket that a merge under way holds waits for the merge.
 func (s *Service) read(ctx context.Context, q func(r *meta.Reader) (any, error)) (any, error) {
-	v, err := s.node.host.Read(ctx, metaShard, meta.Query(q))
-	if err != nil {
-		return nil, unavailable(err)
+	for try := 0; ; try++ {
+		v, err := s.node.host.Read(ctx, metaShard, meta.Query(q))
+		if errors.Is(err, meta.ErrMergeInProgress) && waitMerge(ctx, try) {
+			continue
+		}
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		return v, nil
 	}
-	return v, nil
 }
 
 // readAs runs a query returning a T.

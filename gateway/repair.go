@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
@@ -312,7 +313,7 @@ func (c *cluster) peerHas(ctx context.Context, m member, chunks []meta.Chunk) ([
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.peer.do(ctx, "POST", m.S3Addr, "has", bytes.NewReader(body), int64(len(body)), "-")
+	resp, err := c.peer.do(ctx, "POST", m, "has", bytes.NewReader(body), int64(len(body)), PeerBodyDigest(int64(len(body)), sha256.Sum256(body)))
 	if err != nil {
 		return nil, err
 	}

@@ -167,7 +167,16 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 		})
 		return rep, version, err
 	}
+	// A large merge goes on in several entries (meta/merge.go), so that
+	// the rest of the shard moves in between.
 	res, err := s.propose(ctx, &meta.MergeFork{Fork: in.Fork, Strategy: in.Strategy, DeleteFork: in.DeleteFork})
+	for err == nil && res.Merge != nil && res.Merge.UnderWay {
+		res, err = s.propose(ctx, &meta.MergeContinue{Fork: in.Fork})
+	}
+	if err == nil && res.Merge == nil {
+		// Finished meanwhile by another node (resumeMerges).
+		err = fmt.Errorf("%w: the merge of %q was finished by another node", ErrUnavailable, in.Fork)
+	}
 	if res == nil {
 		return nil, 0, err
 	}
@@ -175,6 +184,35 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 		s.node.keys.reset(res.Version)
 	}
 	return res.Merge, res.Version, err
+}
+
+// mergeStall is how long a merge may stay under way without moving before
+// the leader carries it on (the node that took it stopped).
+const mergeStall = 10 * time.Second
+
+// resumeMerges carries on the merges left under way by a node that
+// stopped driving them (leader only).
+func (n *Node) resumeMerges() {
+	v, err := n.localRead(func(r *meta.Reader) (any, error) { return r.MergesUnderWay() })
+	if err != nil {
+		n.log.Warn("merge check failed", "err", err)
+		return
+	}
+	for _, m := range v.([]meta.MergeUnderWay) {
+		if time.Since(time.Unix(0, int64(m.Version))) < mergeStall {
+			continue
+		}
+		n.log.Warn("carrying on a merge left under way", "fork", m.Fork)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		res, err := n.svc.propose(ctx, &meta.MergeContinue{Fork: m.Fork})
+		for err == nil && res.Merge != nil && res.Merge.UnderWay {
+			res, err = n.svc.propose(ctx, &meta.MergeContinue{Fork: m.Fork})
+		}
+		cancel()
+		if err != nil {
+			n.log.Warn("carrying on a merge failed", "fork", m.Fork, "err", err)
+		}
+	}
 }
 
 // expireLeases proposes ExpireLeases while the local replica shows a fork

@@ -263,7 +263,7 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.renewLease(c)
 	case *ExpireLeases:
 		return a.expireLeases(c)
-	case *CreateForks, *MergeFork:
+	case *CreateForks, *MergeFork, *MergeContinue:
 		// Applied in steps (steps.go), never here.
 	case *SetBucketAccess:
 		return a.setBucketAccess(c)
@@ -561,6 +561,10 @@ func (a *applier) deleteBucket(c *DeleteBucket) (*Result, error) {
 // keeping what forks of it still read.
 func (a *applier) retireBucket(b *Bucket) error {
 	if err := a.del(keyBucketName(b.Name)); err != nil {
+		return err
+	}
+	// A merge under way from or into it (its lease ran out) ends here.
+	if err := a.endMergeHolding(b.ID); err != nil {
 		return err
 	}
 	// The bucket's snapshots die with it; forks made from them keep what

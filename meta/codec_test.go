@@ -71,6 +71,7 @@ func sampleCommands() []any {
 		&RenewLease{Header: h, Bucket: "b", Expires: 10, Now: 8},
 		&ExpireLeases{Header: h, Now: 11},
 		&MergeFork{Header: h, Fork: "f", Strategy: MergeParentWins, DeleteFork: true},
+		&MergeContinue{Header: h, Fork: "f"},
 		&SetBucketAccess{Header: h, Bucket: "b", SetOwnership: true, Ownership: OwnershipNone, SetACL: true, ACL: "public-read-write"},
 	}
 }
@@ -249,7 +250,7 @@ func TestResultCodesStable(t *testing.T) {
 	want := map[uint64]error{1: ErrNoSuchBucket, 2: ErrBucketExists, 3: ErrBucketNotEmpty, 4: ErrNoSuchKey,
 		5: ErrNoSuchVersion, 6: ErrPreconditionFailed, 7: ErrNoSuchUpload, 8: ErrInvalidPart, 9: ErrNoSuchSnapshot,
 		10: ErrSnapshotExists, 11: ErrForkDepthExceeded, 12: ErrVersionOutOfRetention, 13: ErrMethodNotAllowed, 14: ErrInvalidVersion,
-		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit,
+		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit, 36: ErrMergeInProgress,
 		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 40: ErrNodeRetired}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
@@ -260,7 +261,7 @@ func TestResultCodesStable(t *testing.T) {
 		t.Fatalf("%d result codes, the test knows %d", len(resultCodes), len(want)+1)
 	}
 	// Codes in the gaps between ranges are not OK.
-	for _, c := range []uint64{15, 19, 22, 29, 36, 39, 41} {
+	for _, c := range []uint64{15, 19, 22, 29, 37, 39, 41} {
 		if !errors.Is(errOfCode(c), ErrCorrupt) {
 			t.Errorf("code %d decodes as %v", c, errOfCode(c))
 		}

@@ -259,12 +259,21 @@ type ExpireLeases struct {
 }
 
 // MergeFork applies what a fork changed since it was made (or since its
-// previous merge) to its parent as one atomic step (see merge.go).
+// previous merge) to its parent as one atomic step (see merge.go). A merge
+// of more changes than one entry applies goes on in MergeContinue entries:
+// its Result's report says UnderWay until the last.
 type MergeFork struct {
 	Header
 	Fork       string
 	Strategy   MergeStrategy
 	DeleteFork bool
+}
+
+// MergeContinue applies the next changes of the merge of Fork under way
+// (nothing when none is).
+type MergeContinue struct {
+	Header
+	Fork string
 }
 
 // SetBucketAccess changes a bucket's ownership controls and/or its ACL.
@@ -307,19 +316,20 @@ const (
 	opSetBucketAccess byte = 49
 
 	// 64-79: access keys, leases, batch forks, merges.
-	opCreateKey    byte = 64
-	opDeleteKey    byte = 65
-	opResealKeys   byte = 66
-	opCreateForks  byte = 67
-	opRenewLease   byte = 68
-	opExpireLeases byte = 69
-	opMergeFork    byte = 70
+	opCreateKey     byte = 64
+	opDeleteKey     byte = 65
+	opResealKeys    byte = 66
+	opCreateForks   byte = 67
+	opRenewLease    byte = 68
+	opExpireLeases  byte = 69
+	opMergeFork     byte = 70
+	opMergeContinue byte = 71
 )
 
 // knownOp reports the op codes this build applies.
 func knownOp(op byte) bool {
 	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
-		(op >= opCreateKey && op <= opMergeFork)
+		(op >= opCreateKey && op <= opMergeContinue)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -549,6 +559,11 @@ func EncodeCommand(c any) []byte {
 		e.str(c.Fork)
 		e.u8(byte(c.Strategy))
 		e.boolean(c.DeleteFork)
+	case MergeContinue:
+		return EncodeCommand(&c)
+	case *MergeContinue:
+		hdr(opMergeContinue, &c.Header)
+		e.str(c.Fork)
 	case SetBucketAccess:
 		return EncodeCommand(&c)
 	case *SetBucketAccess:
@@ -693,6 +708,8 @@ func DecodeCommand(b []byte) (any, error) {
 			d.fail(fmt.Errorf("merge strategy %d", p.Strategy))
 		}
 		c = p
+	case opMergeContinue:
+		c = &MergeContinue{Header: h, Fork: d.str()}
 	case opSetBucketAccess:
 		c = &SetBucketAccess{Header: h, Bucket: d.str(), SetOwnership: d.boolean(), Ownership: Ownership(d.u8()),
 			SetACL: d.boolean(), ACL: d.str()}

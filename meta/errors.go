@@ -36,4 +36,8 @@ var (
 	ErrMergeConflict   = errors.New("meta: merge conflict")
 	ErrLeaseExpired    = errors.New("meta: lease expired")
 	ErrKeyLimit        = errors.New("meta: access key limit exceeded")
+	// ErrMergeInProgress is a command or read of a bucket that a merge
+	// under way holds (its parent, or the fork itself): retry when the
+	// merge is done (merge.go).
+	ErrMergeInProgress = errors.New("meta: a merge into or from this bucket is under way")
 )

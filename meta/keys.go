@@ -48,6 +48,10 @@ import (
 //	                                                                 version on; acl.go)
 //	index floor     0x40 | prefix byte of an age index               fmt | key at or below every live key of that
 //	                                                                 index (ageindex.go)
+//	merge hold      0x41 | be64 bucket id                            fmt | be64 fork id (a merge of that fork under way
+//	                                                                 holds this bucket, its parent or itself)
+//	merge under way 0x42 | be64 fork id                              fmt | be64 parent id | be64 version of its last
+//	                                                                 entry | merge state (merge.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -81,7 +85,7 @@ const (
 	pfxCompletedAge byte = 0x29
 	pfxAnnotation   byte = 0x2A
 	pfxAnnotated    byte = 0x2B
-	// 0x30-0x37: access keys, leases, merges.
+	// 0x30-0x3F: access keys, leases, merges.
 	pfxLease       byte = 0x30
 	pfxLeaseByTime byte = 0x31
 	pfxAccessKey   byte = 0x32
@@ -94,6 +98,9 @@ const (
 	pfxBucketAccess byte = 0x38
 	// 0x40: queue bookkeeping.
 	pfxIndexFloor byte = 0x40
+	// 0x41-0x47: merges applied in several entries.
+	pfxMergeHold  byte = 0x41
+	pfxMergeUnder byte = 0x42
 )
 
 // Counter ids under pfxCounter.
@@ -386,6 +393,10 @@ func keyBucketAccess(bucket, version uint64) []byte {
 func keyMergedKeys(fork uint64) []byte { return appendU64([]byte{pfxMergedKey}, fork) }
 
 func keyMergedKey(fork uint64, key string) []byte { return appendName(keyMergedKeys(fork), key) }
+
+func keyMergeHold(bucket uint64) []byte { return appendU64([]byte{pfxMergeHold}, bucket) }
+
+func keyMergeUnderWay(fork uint64) []byte { return appendU64([]byte{pfxMergeUnder}, fork) }
 
 // beU64 decodes a big-endian uint64 value body, checking its length.
 func beU64(b []byte) (uint64, error) {

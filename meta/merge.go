@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -63,6 +64,17 @@ func (r *Reader) mergeSource(fork string) (*mergeSource, error) {
 	}
 	if p == nil || p.State != BucketLive {
 		return nil, fmt.Errorf("%w: the parent of fork %q was deleted", ErrNoSuchBucket, fork)
+	}
+	if !r.mergeBypass {
+		// The parent is read at its latest state: not while a merge
+		// (of another fork) into it is under way.
+		held, err := exists(r.txn, keyMergeHold(p.ID))
+		if err != nil {
+			return nil, err
+		}
+		if held {
+			return nil, fmt.Errorf("%w: bucket %q", ErrMergeInProgress, p.Name)
+		}
 	}
 	m := &mergeSource{fork: f, parent: p, base: f.Parent.Version}
 	vs, err := r.mergePointsOf(keyMergePointsOf(p.ID, f.ID))
@@ -171,11 +183,26 @@ func recordVersion(o *Object) uint64 {
 // mergeBatch is how many changed keys are read at a time.
 const mergeBatch = 64
 
-// mergeState is a merge under way (the journal state of MergeFork).
+// mergeEntryChanges is how many changed keys one Raft entry of a merge
+// examines (strategy fail's conflict check) or applies: a larger merge
+// goes on in MergeContinue entries, so that the shard applies other
+// commands, and serves reads of other buckets, in between (a Raft entry
+// is applied whole before any later read: ReadIndex). It is part of the
+// state machine's rules, the same on every replica (a variable only so
+// that tests can cut merges finer).
+var mergeEntryChanges = 128
+
+// mergeState is a merge under way: the journal state of a MergeFork or
+// MergeContinue entry, and what the merge-under-way record keeps between
+// entries.
 type mergeState struct {
-	phase  byte // 1 applying keys, 2 deleting the fork
-	cursor string
-	report MergeReport
+	phase      byte // 0 checking conflicts (strategy fail), 1 applying keys, 2 ending
+	cursor     string
+	report     MergeReport
+	strategy   MergeStrategy
+	deleteFork bool
+	entry      int  // changes examined or applied in this entry
+	extended   bool // decoded with strategy, deleteFork and entry
 }
 
 func (s *mergeState) encode() []byte {
@@ -190,6 +217,9 @@ func (s *mergeState) encode() []byte {
 	for _, k := range s.report.Conflicts {
 		e.str(k)
 	}
+	e.u8(byte(s.strategy))
+	e.boolean(s.deleteFork)
+	e.int(s.entry)
 	return e.b
 }
 
@@ -200,6 +230,9 @@ func decodeMergeState(b []byte) (*mergeState, error) {
 	n := d.count()
 	for i := 0; i < n && d.err == nil; i++ {
 		s.report.Conflicts = append(s.report.Conflicts, d.str())
+	}
+	if d.err == nil && len(d.b) > 0 { // journals of earlier versions end here
+		s.strategy, s.deleteFork, s.entry, s.extended = MergeStrategy(d.u8()), d.boolean(), d.int(), true
 	}
 	return s, d.done()
 }
@@ -332,7 +365,22 @@ func (m *mergeSource) effect(r *Reader, c forkChange) (mergeEffect, *Object, err
 	return effectPut, o, nil
 }
 
+// A merge is applied in Raft entries of at most mergeEntryChanges changes
+// each: MergeFork, then MergeContinue entries, proposed by the node that
+// took the request (or by any node, for a merge left under way by one that
+// stopped), until its report no longer says UnderWay. Between entries the
+// merge holds its parent and the fork (merge hold records): liveBucket
+// refuses both, to every command and read, with ErrMergeInProgress, which
+// the gateway retries until the merge is done. So nothing observes the
+// parent with part of a merge applied, and nothing changes the fork or the
+// parent under it; commands and reads of every other bucket go on between
+// the entries. Each entry writes at its own version and the merge point
+// takes the last one: what was written in between is never observable, so
+// the merge still takes effect as one step.
+
 func (c *MergeFork) step(a *applier, state []byte) ([]byte, *Result, bool, error) {
+	// The first step sees the holds of other merges; later steps, its own.
+	a.r.mergeBypass = state != nil
 	m, err := a.r.mergeSource(c.Fork)
 	if err != nil {
 		if state != nil {
@@ -340,28 +388,126 @@ func (c *MergeFork) step(a *applier, state []byte) ([]byte, *Result, bool, error
 		}
 		return nil, nil, false, err
 	}
+	a.r.mergeBypass = true
 	var s *mergeState
 	if state == nil {
+		s = &mergeState{phase: 1, report: m.report(), strategy: c.Strategy, deleteFork: c.DeleteFork}
 		if c.Strategy == MergeFail {
-			// Refuse before writing anything.
-			rep, err := a.r.MergePlan(c.Fork, MergeFail)
-			if errors.Is(err, ErrMergeConflict) {
-				rep.DryRun = false
-				rep.Puts, rep.Deletes = 0, 0
-				return nil, &Result{Merge: rep}, false, err
-			}
-			if err != nil {
+			s.phase = 0
+		}
+		for _, id := range []uint64{m.parent.ID, m.fork.ID} {
+			if err := a.set(keyMergeHold(id), u64Value(m.fork.ID)); err != nil {
 				return nil, nil, false, err
 			}
 		}
-		s = &mergeState{phase: 1, report: m.report()}
 	} else {
 		if s, err = decodeMergeState(state); err != nil {
 			return nil, nil, false, err
 		}
-		r := m.report()
-		r.Puts, r.Deletes, r.Kept, r.ConflictCount, r.Conflicts = s.report.Puts, s.report.Deletes, s.report.Kept, s.report.ConflictCount, s.report.Conflicts
-		s.report = r
+		if !s.extended {
+			s.strategy, s.deleteFork = c.Strategy, c.DeleteFork
+		}
+		s.report = m.resumedReport(&s.report)
+	}
+	return a.mergeRun(m, s)
+}
+
+func (c *MergeContinue) step(a *applier, state []byte) ([]byte, *Result, bool, error) {
+	a.r.mergeBypass = true
+	var s *mergeState
+	if state == nil {
+		f, err := a.r.liveBucket(c.Fork)
+		if errors.Is(err, ErrNoSuchBucket) {
+			return nil, &Result{}, true, nil
+		}
+		if err != nil {
+			return nil, nil, false, err
+		}
+		v, ok, err := getValue(a.txn, keyMergeUnderWay(f.ID))
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if !ok {
+			return nil, &Result{}, true, nil // done already: nothing under way
+		}
+		d := decoder{b: v}
+		d.fmtByte()
+		d.u64() // parent id
+		d.u64() // version of the last entry
+		raw := d.bytes()
+		if err := d.done(); err != nil {
+			return nil, nil, false, err
+		}
+		if s, err = decodeMergeState(raw); err != nil {
+			return nil, nil, false, err
+		}
+		s.entry = 0
+	} else {
+		var err error
+		if s, err = decodeMergeState(state); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	m, err := a.r.mergeSource(c.Fork)
+	if err != nil {
+		// Holds keep both buckets; a bucket that goes (its lease ran
+		// out) ends the merge with it (retireBucket).
+		return nil, nil, false, fmt.Errorf("%w: merge under way lost its source: %v", ErrCorrupt, err)
+	}
+	s.report = m.resumedReport(&s.report)
+	return a.mergeRun(m, s)
+}
+
+// resumedReport is the report of m with the counts of a merge under way.
+func (m *mergeSource) resumedReport(so *MergeReport) MergeReport {
+	r := m.report()
+	r.Puts, r.Deletes, r.Kept, r.ConflictCount, r.Conflicts = so.Puts, so.Deletes, so.Kept, so.ConflictCount, so.Conflicts
+	return r
+}
+
+// mergeRun goes on with merge s of m until it is done, the step's budget
+// is spent (next is the journal state) or this entry's share of changes
+// is done (the merge is left under way, and the entry is done).
+func (a *applier) mergeRun(m *mergeSource, s *mergeState) ([]byte, *Result, bool, error) {
+	for s.phase == 0 {
+		// Strategy fail: refuse a merge with conflicts before writing
+		// anything. This phase writes nothing, so it never ends a step.
+		cs, more, err := m.changes(a.txn, s.cursor, mergeBatch)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		for _, ch := range cs {
+			if s.entry >= mergeEntryChanges {
+				return a.pauseMerge(m, s)
+			}
+			eff, _, err := m.effect(a.r, ch)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			if eff != effectNone {
+				conflict, err := m.parentChanged(a.r, ch.key)
+				if err != nil {
+					return nil, nil, false, err
+				}
+				if conflict {
+					s.report.conflict(ch.key)
+				}
+			}
+			s.entry++
+			s.cursor = ch.key
+		}
+		if more {
+			continue
+		}
+		if s.report.ConflictCount > 0 {
+			if err := a.endMerge(m.parent.ID, m.fork.ID); err != nil {
+				return nil, nil, false, err
+			}
+			rep := s.report
+			return nil, &Result{Merge: &rep}, false, fmt.Errorf("%w: %d keys changed in both %q and %q",
+				ErrMergeConflict, rep.ConflictCount, m.fork.Name, m.parent.Name)
+		}
+		s.phase, s.cursor = 1, ""
 	}
 	for s.phase == 1 {
 		cs, more, err := m.changes(a.txn, s.cursor, mergeBatch)
@@ -372,29 +518,140 @@ func (c *MergeFork) step(a *applier, state []byte) ([]byte, *Result, bool, error
 			if a.spent() {
 				return s.encode(), nil, false, nil
 			}
-			if err := a.mergeKey(m, ch, c.Strategy, &s.report); err != nil {
+			if s.entry >= mergeEntryChanges {
+				return a.pauseMerge(m, s)
+			}
+			if err := a.mergeKey(m, ch, s.strategy, &s.report); err != nil {
 				return nil, nil, false, err
 			}
+			s.entry++
 			s.cursor = ch.key
 		}
 		if !more {
 			s.phase = 2
 		}
 	}
-	if c.DeleteFork {
+	if s.deleteFork {
 		if a.writes > 0 {
 			// The fork is deleted in a step of its own.
 			return s.encode(), nil, false, nil
+		}
+		if err := a.endMerge(m.parent.ID, m.fork.ID); err != nil {
+			return nil, nil, false, err
 		}
 		if err := a.retireBucket(m.fork); err != nil {
 			return nil, nil, false, err
 		}
 		s.report.ForkDeleted = true
-	} else if err := a.set(keyMergePoint(m.parent.ID, m.fork.ID, a.version), []byte{fmtV1}); err != nil {
-		return nil, nil, false, err
+	} else {
+		if err := a.endMerge(m.parent.ID, m.fork.ID); err != nil {
+			return nil, nil, false, err
+		}
+		if err := a.set(keyMergePoint(m.parent.ID, m.fork.ID, a.version), []byte{fmtV1}); err != nil {
+			return nil, nil, false, err
+		}
 	}
 	rep := s.report
 	return nil, &Result{Merge: &rep}, true, nil
+}
+
+// pauseMerge ends this entry of merge s: the merge stays under way (its
+// holds stay) with its state, for the next MergeContinue.
+func (a *applier) pauseMerge(m *mergeSource, s *mergeState) ([]byte, *Result, bool, error) {
+	s.entry = 0
+	e := encoder{}
+	e.u8(fmtV1)
+	e.u64(m.parent.ID)
+	e.u64(a.version)
+	e.bytes(s.encode())
+	if err := a.set(keyMergeUnderWay(m.fork.ID), e.b); err != nil {
+		return nil, nil, false, err
+	}
+	rep := s.report
+	rep.UnderWay = true
+	return nil, &Result{Merge: &rep}, true, nil
+}
+
+// endMerge removes the holds and the record of the merge of fork into
+// parent.
+func (a *applier) endMerge(parent, fork uint64) error {
+	for _, k := range [][]byte{keyMergeHold(parent), keyMergeHold(fork), keyMergeUnderWay(fork)} {
+		if err := a.del(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endMergeHolding ends the merge under way that holds bucket, if any (the
+// bucket is going away: the merge stops where it is, as if cut short).
+func (a *applier) endMergeHolding(bucket uint64) error {
+	v, ok, err := getValue(a.txn, keyMergeHold(bucket))
+	if err != nil || !ok {
+		return err
+	}
+	fork, err := decodeU64Value(v)
+	if err != nil {
+		return err
+	}
+	parent := bucket
+	if w, ok, err := getValue(a.txn, keyMergeUnderWay(fork)); err != nil {
+		return err
+	} else if ok {
+		d := decoder{b: w}
+		d.fmtByte()
+		parent = d.u64()
+		if d.err != nil {
+			return d.err
+		}
+	} else if fork == bucket {
+		// Not paused yet (the same entry): the parent is the fork's.
+		if f, err := a.r.bucketByID(fork); err != nil {
+			return err
+		} else if f != nil && f.Parent != nil {
+			parent = f.Parent.BucketID
+		}
+	}
+	return a.endMerge(parent, fork)
+}
+
+// MergeUnderWay is a merge left between two of its entries.
+type MergeUnderWay struct {
+	Fork string
+	// Version is that of its last entry: how long ago it moved.
+	Version uint64
+}
+
+// MergesUnderWay lists the merges under way.
+func (r *Reader) MergesUnderWay() ([]MergeUnderWay, error) {
+	var out []MergeUnderWay
+	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxMergeUnder}})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != 9 {
+			return nil, fmt.Errorf("%w: merge under way key", ErrCorrupt)
+		}
+		fork := binary.BigEndian.Uint64(k[1:])
+		var version uint64
+		if err := it.Item().Value(func(v []byte) error {
+			d := decoder{b: v}
+			d.fmtByte()
+			d.u64()
+			version = d.u64()
+			return d.err
+		}); err != nil {
+			return nil, err
+		}
+		b, err := r.bucketByID(fork)
+		if err != nil {
+			return nil, err
+		}
+		if b != nil {
+			out = append(out, MergeUnderWay{Fork: b.Name, Version: version})
+		}
+	}
+	return out, nil
 }
 
 // mergeKey applies one changed key to the parent.

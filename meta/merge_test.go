@@ -9,6 +9,9 @@ import (
 func (tf *testFSM) merge(fork string, s MergeStrategy, del bool) (*MergeReport, error) {
 	tf.t.Helper()
 	res, err := tf.apply(&MergeFork{Fork: fork, Strategy: s, DeleteFork: del})
+	for err == nil && res.Merge != nil && res.Merge.UnderWay {
+		res, err = tf.apply(&MergeContinue{Fork: fork})
+	}
 	if res == nil {
 		return nil, err
 	}

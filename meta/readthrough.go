@@ -32,6 +32,9 @@ type Reader struct {
 	now uint64
 	// buckets caches bucket records by id (read-only transactions only).
 	buckets map[uint64]*Bucket
+	// mergeBypass lets the merge under way read the buckets it holds
+	// (liveBucket refuses them to everyone else).
+	mergeBypass bool
 }
 
 func newReader(txn *badger.Txn, opts Options) (*Reader, error) {
@@ -126,6 +129,15 @@ func (r *Reader) liveBucket(name string) (*Bucket, error) {
 	}
 	if b == nil || b.State != BucketLive {
 		return nil, fmt.Errorf("%w: bucket %q names missing id %d", ErrCorrupt, name, id)
+	}
+	if !r.mergeBypass {
+		held, err := exists(r.txn, keyMergeHold(b.ID))
+		if err != nil {
+			return nil, err
+		}
+		if held {
+			return nil, fmt.Errorf("%w: bucket %q", ErrMergeInProgress, name)
+		}
 	}
 	return b, nil
 }

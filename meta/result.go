@@ -37,6 +37,7 @@ const (
 	codeMergeConflict   uint64 = 33
 	codeLeaseExpired    uint64 = 34
 	codeKeyLimit        uint64 = 35
+	codeMergeInProgress uint64 = 36
 	// 40-49: the cluster.
 	codeNodeRetired uint64 = 40
 )
@@ -67,6 +68,7 @@ var resultCodes = map[uint64]error{
 	codeMergeConflict:        ErrMergeConflict,
 	codeLeaseExpired:         ErrLeaseExpired,
 	codeKeyLimit:             ErrKeyLimit,
+	codeMergeInProgress:      ErrMergeInProgress,
 	codeNodeRetired:          ErrNodeRetired,
 }
 
@@ -206,6 +208,7 @@ func encodeResult(r *Result) []byte {
 		}
 		e.boolean(m.ForkDeleted)
 		e.boolean(m.DryRun)
+		e.boolean(m.UnderWay)
 	}
 	return e.b
 }
@@ -269,6 +272,9 @@ func decodeResultData(b []byte) (*Result, error) {
 			}
 			m.ForkDeleted = d.boolean()
 			m.DryRun = d.boolean()
+			if len(d.b) > 0 { // results recorded before UnderWay existed end here
+				m.UnderWay = d.boolean()
+			}
 			r.Merge = m
 		}
 	}

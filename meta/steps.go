@@ -14,7 +14,8 @@ import (
 // their keys, writes far more than one Badger transaction holds (about
 // 13,000 writes or 1.2 MiB with the default memtable), and an entry that
 // does not fit one transaction would stop the node. Such commands
-// (CreateForks, MergeFork) are applied in several transactions, the steps,
+// (CreateForks, MergeFork, MergeContinue) are applied in several
+// transactions, the steps,
 // while the FSM's lock keeps every reader out: Lookups see the state
 // before the command or after it, never in between.
 //
@@ -29,6 +30,8 @@ import (
 // anything. How a command is cut into steps depends on node-local budgets
 // (memtable size), but the state after the last step does not: each step
 // finishes whole items (a fork, a key) that do not depend on one another.
+// (A merge is also cut into several Raft entries, so that the shard is not
+// stalled while it applies: merge.go.)
 
 // stepper is a command applied in steps.
 type stepper interface {
@@ -47,7 +50,7 @@ type stepBudget struct {
 
 // steppedOp reports whether a command op is applied in steps.
 func steppedOp(cmd []byte) bool {
-	return len(cmd) > 0 && (cmd[0] == opCreateForks || cmd[0] == opMergeFork)
+	return len(cmd) > 0 && (cmd[0] == opCreateForks || cmd[0] == opMergeFork || cmd[0] == opMergeContinue)
 }
 
 // stepWrites is the writes of one step. Every iterator a read-write

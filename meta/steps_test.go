@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -130,6 +131,12 @@ func TestSteppedMergeIsAtomicForReaders(t *testing.T) {
 				}
 				return fresh, nil
 			}))
+			if errors.Is(err, ErrMergeInProgress) {
+				// Between two entries of the merge: the parent is held
+				// (merge.go); the gateway waits and reads again.
+				seen[-1] = true
+				continue
+			}
 			if err != nil {
 				errc <- err
 				return
@@ -146,7 +153,7 @@ func TestSteppedMergeIsAtomicForReaders(t *testing.T) {
 		t.Fatalf("%+v %v", rep, err)
 	}
 	for k := range seen {
-		if k != 0 && k != n {
+		if k != 0 && k != n && k != -1 {
 			t.Fatalf("a reader saw %d of %d merged keys", k, n)
 		}
 	}

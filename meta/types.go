@@ -392,4 +392,7 @@ type MergeReport struct {
 	Conflicts     []string // sorted, at most MaxMergeConflictsReported
 	ForkDeleted   bool
 	DryRun        bool
+	// UnderWay says the merge goes on in MergeContinue entries; the counts
+	// are those applied so far.
+	UnderWay bool
 }

@@ -9,7 +9,8 @@ import (
 // logAccess writes a request's access line: at Warn for a server error
 // (5xx) or a request slower than Config.SlowRequest, whatever the
 // settings; at Info with Config.AccessLog; at Debug otherwise. Nothing is
-// built when the line would be dropped.
+// built when the line would be dropped. Every line names the access key
+// (accessKeyOf).
 func (s *Server) logAccess(r *request, dur time.Duration) {
 	level, msg := slog.LevelDebug, "request"
 	switch {
@@ -29,6 +30,7 @@ func (s *Server) logAccess(r *request, dur time.Duration) {
 		slog.String("op", string(r.route.Op)),
 		slog.String("bucket", r.route.Bucket),
 		slog.String("key", r.route.Key),
+		slog.String("access_key", accessKeyOf(r)),
 		slog.Int("status", r.status),
 		slog.Int64("bytes_in", r.bytesIn()),
 		slog.Int64("bytes_out", r.bytesOut),
@@ -43,4 +45,18 @@ func (s *Server) logAccess(r *request, dur time.Duration) {
 		attrs = append(attrs, slog.String("unsupported", r.route.Unsupported))
 	}
 	s.log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// accessKeyOf names who made a request in its access line: the access key
+// id that signed it (never the secret), "anonymous" for an unsigned one,
+// "none" when no signature was verified (health probes, node-to-node
+// requests, refused signatures).
+func accessKeyOf(r *request) string {
+	switch {
+	case r.auth == nil:
+		return "none"
+	case r.auth.AccessKey == "":
+		return "anonymous"
+	}
+	return r.auth.AccessKey
 }

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -102,6 +103,61 @@ func BenchmarkLogAccess(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				s.logAccess(r, time.Millisecond)
+			}
+		})
+	}
+}
+
+// Access and slow-request lines name the access key that signed the
+// request (never its secret), "anonymous" for an unsigned request and
+// "none" when no signature was verified (health probes, node-to-node
+// requests, a refused signature), so a scoped key's actions can be traced.
+func TestAccessLogNamesTheAccessKey(t *testing.T) {
+	for _, slow := range []bool{false, true} {
+		name := "access log"
+		if slow {
+			name = "slow request"
+		}
+		t.Run(name, func(t *testing.T) {
+			sink := &logSink{t: t}
+			cfg := DefaultConfig()
+			cfg.Region = testRegion
+			cfg.AccessLog = !slow
+			cfg.SlowRequest = time.Hour
+			if slow {
+				cfg.SlowRequest = time.Nanosecond
+			}
+			s := New(cfg, &gateway.Service{}, slog.New(slog.NewTextHandler(sink, nil)))
+			s.auth.Secret = func(k string) (string, bool) { return testSecretKey, k == testAccessKey }
+			s.principal = func(_ context.Context, k string) (*gateway.Principal, bool) {
+				return &gateway.Principal{AccessKey: k, Root: true}, k == testAccessKey
+			}
+			s.handlers[OpListBuckets] = func(r *request) (*response, error) { return &response{status: 200}, nil }
+			for _, tc := range []struct {
+				req  testReq
+				want string
+			}{
+				{testReq{method: "GET", target: "/"}, "access_key=" + testAccessKey},
+				{testReq{method: "GET", target: "/b/k", unsigned: true}, "access_key=anonymous"},
+				{testReq{method: "GET", target: "/health/live", unsigned: true}, "access_key=none"},
+			} {
+				resp := s.do(t, tc.req)
+				id := resp.Header.Get("X-Amz-Request-Id")
+				var line string
+				for _, l := range strings.Split(sink.String(), "\n") {
+					if strings.Contains(l, "request_id="+id) && strings.Contains(l, "dur_ms=") {
+						line = l
+					}
+				}
+				if !strings.Contains(line, tc.want) {
+					t.Errorf("%s %s: line %q, want %q", tc.req.method, tc.req.target, line, tc.want)
+				}
+				if slow && !strings.Contains(line, `msg="slow request"`) {
+					t.Errorf("%s %s: line %q is not a slow-request line", tc.req.method, tc.req.target, line)
+				}
+			}
+			if strings.Contains(sink.String(), testSecretKey) {
+				t.Error("a log line holds the secret key")
 			}
 		})
 	}

@@ -44,6 +44,11 @@ var errAdminBodyTooLarge = ErrInvalidRequest.WithMessage("The request body is to
 
 var errAdminNotFound = &APIError{"NotFound", "No such admin API endpoint.", http.StatusNotFound}
 
+// errAdminUnsignedPayload refuses an admin call whose body its signature
+// does not cover (UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER,
+// SigV2, a presigned URL without a payload hash).
+var errAdminUnsignedPayload = &APIError{"InvalidRequest", "Admin API calls with a body must sign it: x-amz-content-sha256 must be the body's SHA-256 or a signed aws-chunked payload, not UNSIGNED-PAYLOAD.", http.StatusBadRequest}
+
 // adminError is the JSON error body.
 type adminError struct {
 	Code    string `json:"code"`

@@ -53,6 +53,10 @@ type AuthResult struct {
 	// is shorter than declared. Only a Body read to io.EOF was verified: the
 	// handler commits data only after that.
 	Body io.Reader
+	// PayloadSigned reports whether the signature covers the payload: a
+	// literal x-amz-content-sha256 or signed aws-chunked (not
+	// UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER or SigV2).
+	PayloadSigned bool
 	// Size is the decoded payload length if known
 	// (x-amz-decoded-content-length for aws-chunked; Content-Length
 	// otherwise), else -1.
@@ -275,7 +279,8 @@ func payload(r *AuthRequest, accessKey string, mode payloadMode, sum [sha256.Siz
 		body = bytes.NewReader(nil)
 	}
 	// The request's strings may live in buffers the HTTP server reuses.
-	res := &AuthResult{AccessKey: strings.Clone(accessKey), Size: r.ContentLength, Trailer: noTrailer}
+	res := &AuthResult{AccessKey: strings.Clone(accessKey), Size: r.ContentLength, Trailer: noTrailer,
+		PayloadSigned: mode == payloadSHA256 || mode == payloadStreamingSigned || mode == payloadStreamingSignedTrailer}
 	if res.Size < -1 {
 		res.Size = -1
 	}

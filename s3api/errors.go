@@ -57,10 +57,12 @@ var (
 	errClusterKeyRequired = &APIError{"ClusterKeyRequired", "A cluster of more than one node needs the same --cluster-key (FORKSTORE_CLUSTER_KEY) on every node.", http.StatusBadRequest}
 	errInvalidMember      = &APIError{"InvalidArgument", "The cluster member is not valid.", http.StatusBadRequest}
 	errPeerAuth           = &APIError{"AccessDenied", "Node-to-node requests must be signed with the cluster key.", http.StatusForbidden}
+	errPeerBody           = &APIError{"BadDigest", "The body of a node-to-node request does not match its signed SHA-256.", http.StatusBadRequest}
 	errNoSuchAccessKey    = &APIError{"NoSuchAccessKey", "The specified access key does not exist.", http.StatusNotFound}
 	errAccessKeyExists    = &APIError{"AccessKeyAlreadyExists", "An access key with this id already exists.", http.StatusConflict}
 	errNotAFork           = &APIError{"InvalidRequest", "The bucket is not a fork.", http.StatusBadRequest}
 	errMergeConflict      = &APIError{"MergeConflict", "The fork and its parent both changed some keys since the fork point.", http.StatusConflict}
+	errMergeInProgress    = &APIError{"ServiceUnavailable", "A merge into or from this bucket is under way; retry when it is done.", http.StatusServiceUnavailable}
 	errLeaseExpired       = &APIError{"LeaseExpired", "The lease of the fork has run out; it cannot be renewed.", http.StatusConflict}
 	errKeyLimit           = &APIError{"InvalidRequest", "Too many buckets for one access key, or too many access keys for one bucket.", http.StatusBadRequest}
 	errInvalidLease       = &APIError{"InvalidArgument", "A lease (TTL) must be a duration from 1s to 10 years, such as 90m, 2h or 7d.", http.StatusBadRequest}
@@ -98,6 +100,7 @@ var errorTable = []errorRow{
 	{meta.ErrAccessKeyExists, errAccessKeyExists},
 	{meta.ErrNotAFork, errNotAFork},
 	{meta.ErrMergeConflict, errMergeConflict},
+	{meta.ErrMergeInProgress, errMergeInProgress},
 	{meta.ErrLeaseExpired, errLeaseExpired},
 	{meta.ErrKeyLimit, errKeyLimit},
 	{meta.ErrACLNotSupported, errACLNotSupported},
@@ -126,6 +129,7 @@ var errorTable = []errorRow{
 	{gateway.ErrChunkMissing, ErrInternalError},
 	{gateway.ErrStorageFull, errInsufficientStorage},
 	{gateway.ErrPeerAuth, errPeerAuth},
+	{gateway.ErrPeerBody, errPeerBody},
 	{gateway.ErrNodeExists, errNodeExists},
 	{gateway.ErrNoSuchNode, errNoSuchNode},
 	{gateway.ErrClusterKeyRequired, errClusterKeyRequired},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/forkstore/forkstore/gateway"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -150,6 +151,11 @@ func (s *Server) prepare(r *request, fc *fasthttp.RequestCtx) error {
 		if err != nil {
 			return err
 		}
+		// The signed digest names the body's exact length ("-": none);
+		// its SHA-256 is checked as the handler reads it.
+		if n, _, ok := gateway.ParsePeerBodyDigest(body); (body == "-" && (r.rawLength > 0 || r.chunked)) || (body != "-" && (!ok || n != r.rawLength)) {
+			return errPeerBody
+		}
 		r.peerBody = body
 	case !ownAccess(r.route.Op):
 		res, err := s.auth.Authenticate(&AuthRequest{
@@ -160,6 +166,11 @@ func (s *Server) prepare(r *request, fc *fasthttp.RequestCtx) error {
 			return err
 		}
 		r.auth = res
+		if r.route.Op == OpAdmin && (r.rawLength > 0 || r.chunked) && !res.PayloadSigned {
+			// The body of an admin call decides what it does (which
+			// buckets a new key may use): the signature must cover it.
+			return errAdminUnsignedPayload
+		}
 		ctx, cancel := context.WithTimeout(s.base, s.cfg.RequestTimeout)
 		defer cancel()
 		if res.AccessKey != "" {

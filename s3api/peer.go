@@ -3,7 +3,6 @@ package s3api
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,7 +13,8 @@ import (
 // Node-to-node API under /_forkstore/peer/, authenticated with the cluster
 // key (gateway.VerifyPeer) instead of SigV4. Answers are JSON.
 //
-//	PUT  chunks/{id}          body: the chunk (signed size and CRC32C)  -> 204
+//	PUT  chunks/{id}?digest=  body: the chunk (digest: size:crc32c; the
+//	                          body's signed size and SHA-256 checked)    -> 204
 //	GET  chunks/{id}?digest=  the local copy, verified                   -> bytes
 //	GET  status                                                          -> gateway.NodeStatus
 //	GET  digest?version=V     this replica's state digest at V           -> {"digest"}
@@ -47,8 +47,12 @@ func (s *Server) peer(r *request) (*response, error) {
 		}
 		return &response{json: map[string]string{"digest": d}}, nil
 	case path == "has" && r.method == http.MethodPost:
+		b, err := gateway.ReadPeerBody(r.peerBody, r.raw, 4<<20)
+		if err != nil {
+			return nil, err
+		}
 		var items []gateway.HasItem
-		if err := json.NewDecoder(io.LimitReader(r.raw, 4<<20)).Decode(&items); err != nil {
+		if err := json.Unmarshal(b, &items); err != nil {
 			return nil, invalidRequest("want a JSON list of {id, size}")
 		}
 		return &response{json: s.svc.HasChunks(items)}, nil
@@ -65,13 +69,13 @@ func (s *Server) peer(r *request) (*response, error) {
 }
 
 func (s *Server) peerPutChunk(r *request, id string) (*response, error) {
-	size, crc, ok := gateway.ParseChunkDigest(r.peerBody)
+	size, crc, ok := gateway.ParseChunkDigest(r.query.Get("digest"))
 	if !ok || r.rawLength != size {
-		return nil, invalidRequest("a chunk copy needs a signed size:crc32c body digest matching its Content-Length")
+		return nil, invalidRequest("a chunk copy needs a digest=size:crc32c matching its Content-Length")
 	}
-	if err := s.svc.ReceiveChunk(r.ctx, id, size, crc, r.raw); err != nil {
+	if err := s.svc.ReceiveChunk(r.ctx, id, size, crc, r.peerBody, r.raw); err != nil {
 		if errors.Is(err, gateway.ErrChunkMissing) {
-			return nil, ErrBadDigest
+			return nil, errPeerBody
 		}
 		return nil, err
 	}

@@ -86,6 +86,8 @@ type Cluster struct {
 	// single: one node started as today's single-node server, with no
 	// cluster flag at all.
 	single bool
+	// nodeArgs are extra server arguments of one node, by id.
+	nodeArgs map[uint64][]string
 
 	mu     sync.Mutex
 	nodes  []*Node // every node ever started, in id order
@@ -116,6 +118,16 @@ func withArgs(a ...string) clusterOption {
 // withEnv adds environment variables (KEY=VALUE) to every node.
 func withEnv(kv ...string) clusterOption {
 	return func(c *Cluster) { c.env = append(c.env, kv...) }
+}
+
+// withNodeArgs adds server arguments to the node with id.
+func withNodeArgs(id uint64, a ...string) clusterOption {
+	return func(c *Cluster) {
+		if c.nodeArgs == nil {
+			c.nodeArgs = map[uint64][]string{}
+		}
+		c.nodeArgs[id] = append(c.nodeArgs[id], a...)
+	}
 }
 
 // withGroups runs each node with its own group id (partition tests).
@@ -180,6 +192,7 @@ func (c *Cluster) startNode(s3Addr, raftAddr string, extra ...string) *Node {
 		args = append([]string{"--cluster-key", c.key}, defaultServerArgs...)
 	}
 	args = append(args, c.args...)
+	args = append(args, c.nodeArgs[id]...)
 	args = append(args, extra...)
 	opts := []harness.Option{
 		harness.WithNodeID(int(id)),
