@@ -85,6 +85,8 @@ type Cluster struct {
 	// single: one node started as today's single-node server, with no
 	// cluster flag at all.
 	single bool
+	// dataDirs gives some node ids a data directory of the test's choice.
+	dataDirs map[uint64]string
 
 	mu     sync.Mutex
 	nodes  []*Node // every node ever started, in id order
@@ -110,6 +112,17 @@ type clusterOption func(*Cluster)
 // withArgs adds server arguments to every node.
 func withArgs(a ...string) clusterOption {
 	return func(c *Cluster) { c.args = append(c.args, a...) }
+}
+
+// withDataDir runs node id on the data directory dir (a small
+// filesystem the test mounted, say).
+func withDataDir(id uint64, dir string) clusterOption {
+	return func(c *Cluster) {
+		if c.dataDirs == nil {
+			c.dataDirs = map[uint64]string{}
+		}
+		c.dataDirs[id] = dir
+	}
 }
 
 // withGroups runs each node with its own group id (partition tests).
@@ -180,6 +193,9 @@ func (c *Cluster) startNode(s3Addr, raftAddr string, extra ...string) *Node {
 		harness.WithAddrs(s3Addr, raftAddr),
 		harness.WithoutReadyWait(),
 		harness.WithArgs(args...),
+	}
+	if dir := c.dataDirs[id]; dir != "" {
+		opts = append(opts, harness.WithDataDir(dir))
 	}
 	if c.groups {
 		nd.gid = uint32(1<<30 + mrand.IntN(1<<30))

@@ -1,0 +1,188 @@
+//go:build cluster
+
+package cluster
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// diskSize is the size of the small filesystem one node's data directory
+// lives on. The node's default --min-free-space on it is 64 MiB (5% of it
+// is less than the 64 MiB floor).
+const diskSize = "384m"
+
+// mountTmpfs mounts a tmpfs of size at a fresh directory and unmounts it
+// when the test ends (after the processes the test started later are
+// gone: cleanups run last-registered first). It skips the test when not
+// root or when mounting is not allowed here.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs for the node's data directory")
+	}
+	dir := filepath.Join(t.TempDir(), "disk")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "forkstore-test", dir).CombinedOutput()
+	if err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v: %s)", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, bytes.TrimSpace(out))
+			exec.Command("umount", "-l", dir).Run()
+		}
+	})
+	return dir
+}
+
+// fillDisk writes a filler file on the filesystem of dir until the
+// filesystem is full (ENOSPC) and returns its path and size.
+func fillDisk(t *testing.T, dir string) (string, int64) {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatalf("create filler: %v", err)
+	}
+	defer f.Close()
+	block := bytes.Repeat([]byte{0xf5}, 1<<20)
+	var size int64
+	for {
+		n, err := f.Write(block)
+		size += int64(n)
+		if errors.Is(err, syscall.ENOSPC) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("write filler: %v", err)
+		}
+		if size > 1<<30 {
+			t.Fatalf("the filler reached %d bytes without filling the filesystem", size)
+		}
+	}
+	// The last bytes: a block smaller than 1 MiB may still fit.
+	for _, n := range []int{64 << 10, 4 << 10, 512} {
+		for {
+			k, err := f.Write(block[:n])
+			size += int64(k)
+			if err != nil {
+				break
+			}
+		}
+	}
+	return path, size
+}
+
+// TestFullDiskOnOneNode: one member of a 3-node cluster keeps its data on
+// a small filesystem, which a filler file fills to the last byte while a
+// load runs. The node must not exit: it answers 507 InsufficientStorage
+// to PUTs, keeps serving reads, says "low" in its status, and the cluster
+// takes writes through the other two nodes (placing chunks on them). Once
+// the filler is removed the node takes writes again by itself, pulls the
+// chunks it missed, and no acknowledged write is lost.
+func TestFullDiskOnOneNode(t *testing.T) {
+	disk := mountTmpfs(t, diskSize)
+	c := startCluster(t, 3, withDataDir(3, filepath.Join(disk, "data")))
+	n1, n2, n3 := c.Node(1), c.Node(2), c.Node(3)
+
+	load := c.StartLoad(t, loadConfig{bucket: "full", bigEvery: 4, maxOps: 2000})
+	load.WaitAcks(t, 20, time.Minute)
+	before := []byte(strings.Repeat("written before the disk filled; ", 4000)) // 128 KB: chunked
+	must(t, "put before", n1.putObject("full", "before", before))
+
+	filler, size := fillDisk(t, disk)
+	filledAt := time.Now()
+	t.Logf("filler took %d MiB", size>>20)
+
+	waitFor(t, 30*time.Second, "node 3 to report its disk low", func() error {
+		if !n3.Running() {
+			return fmt.Errorf("node 3 exited: %s", n3.LogTail(4<<10))
+		}
+		st, err := n3.NodeStatus(statusTimeout)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(st.Disk, "low") {
+			return fmt.Errorf("node 3 disk %q", st.Disk)
+		}
+		return nil
+	})
+
+	// PUTs on the full node: 507 InsufficientStorage, inline and chunked.
+	for _, size := range []int{100, 2 << 20} {
+		err := n3.putObject("full", fmt.Sprintf("refused-%d", size), make([]byte, size))
+		if code, status := s3Code(err); status != http.StatusInsufficientStorage || code != "InsufficientStorage" {
+			t.Errorf("PUT of %d bytes on the full node: %s, want 507 InsufficientStorage", size, describe(err))
+		}
+	}
+	// Writes through the other nodes go on, chunked ones included (their
+	// copies go to nodes 1 and 2).
+	load.WaitAcks(t, 30, time.Minute)
+	during := bytes.Repeat([]byte("written while node 3 was full "), 100000) // 3 MB
+	must(t, "chunked put through node 1 while node 3 is full", n1.putObject("full", "during", during))
+	must(t, "chunked put through node 2 while node 3 is full", n2.putObject("full", "during2", during))
+
+	// Reads keep working on the full node, of old and new objects.
+	for key, want := range map[string][]byte{"before": before, "during": during, "during2": during} {
+		got, err := n3.getObject("full", key, "")
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("GET %s on the full node: %d bytes, %v", key, len(got), err)
+		}
+	}
+	st, err := n1.ClusterStatus()
+	must(t, "cluster status", err)
+	if m := st.member(3); m == nil || !strings.HasPrefix(m.Disk, "low") {
+		t.Errorf("cluster status through node 1 does not say node 3's disk is low: %+v", m)
+	}
+	if !n3.Running() {
+		t.Fatalf("node 3 exited while its disk was full:\n%s", n3.LogTail(8<<10))
+	}
+	t.Logf("node 3 full for %v, still running", time.Since(filledAt).Round(time.Millisecond))
+
+	// Space comes back: the node takes writes again by itself.
+	if err := os.Remove(filler); err != nil {
+		t.Fatalf("remove filler: %v", err)
+	}
+	after := bytes.Repeat([]byte("written through node 3 after space came back "), 50000)
+	waitFor(t, 30*time.Second, "node 3 to take writes again", func() error {
+		if !n3.Running() {
+			return fmt.Errorf("node 3 exited: %s", n3.LogTail(4<<10))
+		}
+		return n3.putObject("full", "after", after)
+	})
+	load.WaitAcks(t, 20, time.Minute)
+	load.Stop()
+	if !n3.Running() {
+		t.Fatalf("node 3 exited:\n%s", n3.LogTail(8<<10))
+	}
+	if !strings.Contains(string(n3.LogTail(1<<20)), "disk space") {
+		t.Errorf("node 3 did not log the low disk")
+	}
+
+	// Nothing acknowledged is lost, on any node; node 3 pulls the chunks
+	// it missed while full (its repair backlog drains).
+	c.WaitConverged(t)
+	load.Log.Verify(t, c.Nodes())
+	for _, n := range c.Nodes() {
+		for key, want := range map[string][]byte{"before": before, "during": during, "during2": during, "after": after} {
+			got, err := n.getObject("full", key, "")
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("GET %s on node %d: %d bytes, %v", key, n.ID, len(got), err)
+			}
+		}
+	}
+	acked, failed := load.Log.counts()
+	t.Logf("load: %d acknowledged, %d failed (PUTs refused on the full node among them)", acked, failed)
+}
