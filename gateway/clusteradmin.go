@@ -25,7 +25,10 @@ type NodeStatus struct {
 	LeaderID      uint64 `json:"leader_id"`
 	RepairBacklog int64  `json:"repair_backlog"`
 	ChunkFiles    int64  `json:"chunk_files"`
-	Error         string `json:"error,omitempty"`
+	// Disk is "ok: ..." or "low: ..." (below --min-free-space: the node
+	// refuses new data), with the free space and the threshold.
+	Disk  string `json:"disk,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // ClusterStatus is the cluster as one node sees it, with every member's
@@ -53,6 +56,7 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 		AppliedIndex:  n.local.Applied(metaShard, n.cfg.Raft.NodeID),
 		RepairBacklog: n.cluster.backlog.Load(),
 		ChunkFiles:    n.cluster.chunkFiles.Load(),
+		Disk:          n.disk.Status(),
 	}
 	st.LeaderID, _ = n.host.LeaderID(metaShard)
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
@@ -344,9 +348,16 @@ func (s *Service) ClusterScrub(ctx context.Context) (map[string]ScrubResult, map
 }
 
 // ReceiveChunk stores a chunk copy sent by another node (the body must
-// hold exactly the signed size and CRC32C).
+// hold exactly the signed size and CRC32C). A node whose disk is low
+// refuses it with ErrStorageFull (507), and the sender places the copy
+// elsewhere.
 func (s *Service) ReceiveChunk(ctx context.Context, id string, size int64, crc uint32, body io.Reader) error {
-	return s.node.chunks.PutCopy(meta.Chunk{ID: id, Size: size, CRC32C: crc}, body)
+	if err := s.node.disk.refuse(); err != nil {
+		return err
+	}
+	err := s.node.chunks.PutCopy(meta.Chunk{ID: id, Size: size, CRC32C: crc}, body)
+	s.node.disk.noteError(err)
+	return err
 }
 
 // HasLocalChunk reports whether this node has a copy of the chunk of the

@@ -30,6 +30,7 @@ type Node struct {
 	host    *raft.Host
 	local   *meta.Handle // local replica reads for background work
 	chunks  *ChunkStore
+	disk    *diskGuard
 	svc     *Service
 	cluster *cluster
 	seal    *sealer
@@ -53,6 +54,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("gateway: data dir: %w", err)
 	}
+	// Look at the free space before opening anything that writes: a node
+	// that starts on a full disk releases its reserve first.
+	disk := newDiskGuard(cfg.DataDir, cfg.MinFreeSpace, log.With("component", "disk"))
+	disk.check()
 	chunks, err := OpenChunkStore(filepath.Join(cfg.DataDir, "chunks"))
 	if err != nil {
 		return nil, err
@@ -73,7 +78,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		host.Close()
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, seal: seal, stop: make(chan struct{})}
+	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, disk: disk, seal: seal, stop: make(chan struct{})}
 	n.svc = &Service{node: n}
 	n.cluster = newCluster(n)
 	n.metrics = newNodeMetrics(n)
@@ -87,7 +92,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		host.Close()
 		return nil, err
 	}
-	n.wg.Add(6)
+	n.wg.Add(7)
+	go n.disk.loop(n.stop, n.wg.Done)
 	go n.collectGarbage()
 	go n.watchKeys()
 	go n.register()

@@ -27,6 +27,13 @@ func header() meta.Header {
 // propose replicates one command and returns its outcome: a business error
 // is a meta sentinel, a replication failure wraps ErrUnavailable.
 func (s *Service) propose(ctx context.Context, cmd any) (*meta.Result, error) {
+	if growsData(cmd) {
+		// The space below the threshold is kept for the applies of the
+		// writes that other nodes take.
+		if err := s.node.disk.refuse(); err != nil {
+			return nil, err
+		}
+	}
 	stampHeader(cmd)
 	start := time.Now()
 	res, err := s.node.host.Propose(ctx, metaShard, meta.EncodeCommand(cmd))

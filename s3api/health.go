@@ -13,6 +13,10 @@ const readyTimeout = 2 * time.Second
 type healthStatus struct {
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
+	// Disk is the data directory's free space: "ok: ..." or "low: ..."
+	// (the node refuses new data with 507 but still serves reads, so it
+	// stays ready).
+	Disk string `json:"disk,omitempty"`
 }
 
 // healthLive answers GET /health/live: the process serves HTTP.
@@ -25,8 +29,9 @@ func (s *Server) healthLive(r *request) (*response, error) {
 func (s *Server) healthReady(r *request) (*response, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, readyTimeout)
 	defer cancel()
+	disk := s.svc.DiskStatus()
 	if err := s.ready(ctx); err != nil {
-		return &response{status: http.StatusServiceUnavailable, json: healthStatus{Status: "unavailable", Error: err.Error()}}, nil
+		return &response{status: http.StatusServiceUnavailable, json: healthStatus{Status: "unavailable", Error: err.Error(), Disk: disk}}, nil
 	}
-	return &response{json: healthStatus{Status: "ok"}}, nil
+	return &response{json: healthStatus{Status: "ok", Disk: disk}}, nil
 }

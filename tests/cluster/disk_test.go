@@ -85,6 +85,22 @@ func fillDisk(t *testing.T, dir string) (string, int64) {
 	return path, size
 }
 
+// exitReport is why node n's process ended: the first lines of a crash
+// in its log (a Go crash dump is too long for a log tail), or the tail.
+func exitReport(n *Node) string {
+	b, err := os.ReadFile(n.LogPath)
+	if err != nil {
+		return err.Error()
+	}
+	for _, marker := range []string{"fatal error:", "panic:", "unexpected fault"} {
+		if i := bytes.Index(b, []byte(marker)); i >= 0 {
+			start := max(0, i-4<<10)
+			return string(b[start:min(len(b), i+6<<10)])
+		}
+	}
+	return n.LogTail(8 << 10)
+}
+
 // TestFullDiskOnOneNode: one member of a 3-node cluster keeps its data on
 // a small filesystem, which a filler file fills to the last byte while a
 // load runs. The node must not exit: it answers 507 InsufficientStorage
@@ -99,8 +115,11 @@ func TestFullDiskOnOneNode(t *testing.T) {
 
 	load := c.StartLoad(t, loadConfig{bucket: "full", bigEvery: 4, maxOps: 2000})
 	load.WaitAcks(t, 20, time.Minute)
+	// The writes checked by name go to a bucket of their own (the load's
+	// log checks its bucket's listing).
+	must(t, "bucket", n1.makeBucket("direct"))
 	before := []byte(strings.Repeat("written before the disk filled; ", 4000)) // 128 KB: chunked
-	must(t, "put before", n1.putObject("full", "before", before))
+	must(t, "put before", n1.putObject("direct", "before", before))
 
 	filler, size := fillDisk(t, disk)
 	filledAt := time.Now()
@@ -108,7 +127,7 @@ func TestFullDiskOnOneNode(t *testing.T) {
 
 	waitFor(t, 30*time.Second, "node 3 to report its disk low", func() error {
 		if !n3.Running() {
-			return fmt.Errorf("node 3 exited: %s", n3.LogTail(4<<10))
+			return fmt.Errorf("node 3 exited: %s", exitReport(n3))
 		}
 		st, err := n3.NodeStatus(statusTimeout)
 		if err != nil {
@@ -122,7 +141,7 @@ func TestFullDiskOnOneNode(t *testing.T) {
 
 	// PUTs on the full node: 507 InsufficientStorage, inline and chunked.
 	for _, size := range []int{100, 2 << 20} {
-		err := n3.putObject("full", fmt.Sprintf("refused-%d", size), make([]byte, size))
+		err := n3.putObject("direct", fmt.Sprintf("refused-%d", size), make([]byte, size))
 		if code, status := s3Code(err); status != http.StatusInsufficientStorage || code != "InsufficientStorage" {
 			t.Errorf("PUT of %d bytes on the full node: %s, want 507 InsufficientStorage", size, describe(err))
 		}
@@ -131,12 +150,12 @@ func TestFullDiskOnOneNode(t *testing.T) {
 	// copies go to nodes 1 and 2).
 	load.WaitAcks(t, 30, time.Minute)
 	during := bytes.Repeat([]byte("written while node 3 was full "), 100000) // 3 MB
-	must(t, "chunked put through node 1 while node 3 is full", n1.putObject("full", "during", during))
-	must(t, "chunked put through node 2 while node 3 is full", n2.putObject("full", "during2", during))
+	must(t, "chunked put through node 1 while node 3 is full", n1.putObject("direct", "during", during))
+	must(t, "chunked put through node 2 while node 3 is full", n2.putObject("direct", "during2", during))
 
 	// Reads keep working on the full node, of old and new objects.
 	for key, want := range map[string][]byte{"before": before, "during": during, "during2": during} {
-		got, err := n3.getObject("full", key, "")
+		got, err := n3.getObject("direct", key, "")
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("GET %s on the full node: %d bytes, %v", key, len(got), err)
 		}
@@ -147,7 +166,7 @@ func TestFullDiskOnOneNode(t *testing.T) {
 		t.Errorf("cluster status through node 1 does not say node 3's disk is low: %+v", m)
 	}
 	if !n3.Running() {
-		t.Fatalf("node 3 exited while its disk was full:\n%s", n3.LogTail(8<<10))
+		t.Fatalf("node 3 exited while its disk was full:\n%s", exitReport(n3))
 	}
 	t.Logf("node 3 full for %v, still running", time.Since(filledAt).Round(time.Millisecond))
 
@@ -158,14 +177,14 @@ func TestFullDiskOnOneNode(t *testing.T) {
 	after := bytes.Repeat([]byte("written through node 3 after space came back "), 50000)
 	waitFor(t, 30*time.Second, "node 3 to take writes again", func() error {
 		if !n3.Running() {
-			return fmt.Errorf("node 3 exited: %s", n3.LogTail(4<<10))
+			return fmt.Errorf("node 3 exited: %s", exitReport(n3))
 		}
-		return n3.putObject("full", "after", after)
+		return n3.putObject("direct", "after", after)
 	})
 	load.WaitAcks(t, 20, time.Minute)
 	load.Stop()
 	if !n3.Running() {
-		t.Fatalf("node 3 exited:\n%s", n3.LogTail(8<<10))
+		t.Fatalf("node 3 exited:\n%s", exitReport(n3))
 	}
 	if !strings.Contains(string(n3.LogTail(1<<20)), "disk space") {
 		t.Errorf("node 3 did not log the low disk")
@@ -177,7 +196,7 @@ func TestFullDiskOnOneNode(t *testing.T) {
 	load.Log.Verify(t, c.Nodes())
 	for _, n := range c.Nodes() {
 		for key, want := range map[string][]byte{"before": before, "during": during, "during2": during, "after": after} {
-			got, err := n.getObject("full", key, "")
+			got, err := n.getObject("direct", key, "")
 			if err != nil || !bytes.Equal(got, want) {
 				t.Errorf("GET %s on node %d: %d bytes, %v", key, n.ID, len(got), err)
 			}

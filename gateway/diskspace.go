@@ -1,0 +1,318 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// A full disk must cost a node its writes, never its process. Badger
+// writes its memtables through memory-mapped files that it creates sparse
+// (a truncate); a page of such a file that the filesystem cannot back when
+// it is first written kills the process with SIGBUS. Dragonboat panics on
+// any error writing its log, and an error from a state machine's Update
+// crashes the node. So the node keeps the data directory's filesystem
+// from filling:
+//
+//   - Every second (and at once when a write meets ENOSPC) it reads the
+//     free space of the data directory (statfs). Below --min-free-space
+//     the disk is "low": the node refuses new data with ErrStorageFull
+//     (507 InsufficientStorage): PUTs, uploads, copies, new buckets,
+//     snapshots, forks, keys, and chunk copies from other nodes (which
+//     then place the copy elsewhere, see replication.add). Reads, deletes
+//     and the replicated applies of writes taken by other nodes go on:
+//     they live on the space below the threshold.
+//   - A reserve file (reserveFile, up to 64 MiB) holds part of that margin
+//     while the disk is fine. When the disk turns low it is deleted, so
+//     that the Raft log and the metadata have room even when something
+//     else took the last byte; it is made again once space is back.
+//   - Badger's memtable and value log files are allocated for real
+//     (fallocate) as soon as they appear, so that writing them never
+//     needs a new page from a full filesystem.
+//
+// The state is shown as NodeStatus.Disk and on /health/ready.
+
+// MinFreeSpace is the free space below which a node refuses new data:
+// a number of bytes, a percentage of the data directory's filesystem, or
+// the default (Auto).
+type MinFreeSpace struct {
+	Auto    bool
+	Bytes   int64
+	Percent float64
+}
+
+// Default threshold: the smaller of 5% of the filesystem and 1 GiB, but
+// at least what the metadata needs to stay writable for a while (Badger's
+// memtables and value log, the Raft log), and at most a quarter of a very
+// small filesystem.
+const (
+	autoMinFreePercent = 5
+	autoMinFreeMax     = 1 << 30
+	autoMinFreeFloor   = 64 << 20
+	reserveMax         = 64 << 20
+)
+
+// DefaultMinFreeSpace is the default --min-free-space.
+var DefaultMinFreeSpace = MinFreeSpace{Auto: true}
+
+// ParseMinFreeSpace reads --min-free-space: "auto", "0" (never refuse),
+// a size such as "1GiB", "500MB" or "1073741824", or a percentage of the
+// filesystem such as "5%".
+func ParseMinFreeSpace(s string) (MinFreeSpace, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "" || strings.EqualFold(s, "auto"):
+		return DefaultMinFreeSpace, nil
+	case strings.HasSuffix(s, "%"):
+		p, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
+		if err != nil || math.IsNaN(p) || p < 0 || p >= 100 {
+			return MinFreeSpace{}, fmt.Errorf("gateway: min free space %q: want a percentage from 0%% to below 100%%", s)
+		}
+		return MinFreeSpace{Percent: p}, nil
+	}
+	b, err := humanize.ParseBytes(s)
+	if err != nil || b > math.MaxInt64 {
+		return MinFreeSpace{}, fmt.Errorf("gateway: min free space %q: want a size such as 1GiB, a percentage such as 5%%, or auto", s)
+	}
+	return MinFreeSpace{Bytes: int64(b)}, nil
+}
+
+// String renders m as ParseMinFreeSpace reads it.
+func (m MinFreeSpace) String() string {
+	switch {
+	case m.Auto:
+		return "auto"
+	case m.Percent > 0:
+		return strconv.FormatFloat(m.Percent, 'f', -1, 64) + "%"
+	}
+	return strconv.FormatInt(m.Bytes, 10)
+}
+
+// Threshold is the free space in bytes below which a filesystem of total
+// bytes is low (0: never).
+func (m MinFreeSpace) Threshold(total uint64) uint64 {
+	switch {
+	case m.Auto:
+		t := min(total/100*autoMinFreePercent, autoMinFreeMax)
+		t = max(t, autoMinFreeFloor)
+		return min(t, total/4)
+	case m.Percent > 0:
+		return uint64(float64(total) * m.Percent / 100)
+	}
+	return uint64(m.Bytes)
+}
+
+// reserveFile is the name of the reserve in the data directory.
+const reserveFile = "reserved-space"
+
+// diskCheckInterval is how often the free space is read.
+const diskCheckInterval = time.Second
+
+// diskGuard watches the data directory's free space.
+type diskGuard struct {
+	dir     string // the data directory
+	metaDir string // Badger's directories are below it
+	min     MinFreeSpace
+	log     *slog.Logger
+
+	low    atomic.Bool
+	status atomic.Pointer[string]
+	kick   chan struct{}
+
+	// prealloc remembers the size each Badger file was allocated to.
+	prealloc map[string]int64
+	mu       sync.Mutex // one check at a time
+}
+
+func newDiskGuard(dir string, min MinFreeSpace, log *slog.Logger) *diskGuard {
+	g := &diskGuard{
+		dir: dir, metaDir: filepath.Join(dir, "meta"), min: min, log: log,
+		kick: make(chan struct{}, 1), prealloc: map[string]int64{},
+	}
+	g.setStatus("ok")
+	return g
+}
+
+func (g *diskGuard) setStatus(s string) { g.status.Store(&s) }
+
+// Status is "ok: ..." or "low: ...", for NodeStatus and /health/ready.
+func (g *diskGuard) Status() string { return *g.status.Load() }
+
+// isLow reports whether the node refuses new data.
+func (g *diskGuard) isLow() bool { return g.low.Load() }
+
+// refuse returns ErrStorageFull while the disk is low.
+func (g *diskGuard) refuse() error {
+	if !g.low.Load() {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrStorageFull, g.Status())
+}
+
+// noteError asks for a check now when err says the disk is full.
+func (g *diskGuard) noteError(err error) {
+	if errors.Is(err, ErrStorageFull) || errors.Is(err, syscall.ENOSPC) {
+		select {
+		case g.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// loop checks every diskCheckInterval, or when kicked, until stop closes.
+func (g *diskGuard) loop(stop <-chan struct{}, done func()) {
+	defer done()
+	t := time.NewTicker(diskCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		case <-g.kick:
+		}
+		g.check()
+	}
+}
+
+// check reads the free space, moves between ok and low (logging each
+// change once), keeps the reserve file and preallocates Badger's files.
+func (g *diskGuard) check() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	allocErr := g.preallocate()
+	total, avail, err := statDisk(g.dir)
+	if err != nil {
+		g.setStatus("unknown: " + err.Error())
+		return
+	}
+	reserve := filepath.Join(g.dir, reserveFile)
+	var held uint64
+	if fi, err := os.Stat(reserve); err == nil {
+		held = uint64(fi.Size())
+	}
+	threshold := g.min.Threshold(total)
+	free := avail + held // the reserve is space kept free on purpose
+	low := threshold > 0 && free < threshold
+	if errors.Is(allocErr, syscall.ENOSPC) {
+		low = true
+	}
+	if low {
+		g.setStatus(fmt.Sprintf("low: %s free < %s", humanize.IBytes(avail), humanize.IBytes(threshold)))
+		if held > 0 {
+			if err := os.Remove(reserve); err != nil {
+				g.log.Error("disk space low: cannot release the reserve file", "path", reserve, "err", err)
+			}
+		}
+	} else {
+		g.setStatus(fmt.Sprintf("ok: %s free, min %s", humanize.IBytes(avail), humanize.IBytes(threshold)))
+		if size := min(reserveMax, threshold/2); held < size {
+			g.makeReserve(reserve, int64(size))
+		}
+	}
+	if g.low.Swap(low) != low {
+		if low {
+			g.log.Warn("disk space low: refusing new data until space is freed",
+				"free_bytes", avail, "min_free_bytes", threshold, "data", g.dir)
+		} else {
+			g.log.Info("disk space back: taking new data again", "free_bytes", avail, "min_free_bytes", threshold)
+		}
+	}
+}
+
+// makeReserve allocates the reserve file (best effort: a failure leaves
+// none, and the next check tries again).
+func (g *diskGuard) makeReserve(path string, size int64) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	err = allocate(f, size, false)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		g.log.Debug("disk: no reserve file", "err", err)
+	}
+}
+
+// preallocate gives every Badger memtable and value log file its blocks
+// (Badger sizes them with a truncate, which leaves holes). It returns the
+// first ENOSPC met.
+func (g *diskGuard) preallocate() error {
+	var firstErr error
+	seen := map[string]bool{}
+	filepath.WalkDir(g.metaDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if p != g.metaDir && filepath.Dir(p) != g.metaDir {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".mem") && !strings.HasSuffix(p, ".vlog") {
+			return nil
+		}
+		seen[p] = true
+		info, err := d.Info()
+		if err != nil || info.Size() == 0 || g.prealloc[p] == info.Size() {
+			return nil
+		}
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		err = allocate(f, info.Size(), true)
+		switch {
+		case err == nil:
+			g.prealloc[p] = info.Size()
+		case errors.Is(err, syscall.ENOSPC):
+			if firstErr == nil {
+				firstErr = err
+			}
+		default:
+			g.prealloc[p] = info.Size() // not supported here: do not retry
+		}
+		return nil
+	})
+	for p := range g.prealloc {
+		if !seen[p] {
+			delete(g.prealloc, p)
+		}
+	}
+	return firstErr
+}
+
+// DiskStatus says whether this node takes new data: "ok: ..." or
+// "low: ..." with the free space and the threshold.
+func (s *Service) DiskStatus() string { return s.node.disk.Status() }
+
+// growsData reports whether a command stores new data, which a node with
+// a low disk refuses (deletes, retention and membership go on: they free
+// space or keep the cluster running).
+func growsData(cmd any) bool {
+	switch cmd.(type) {
+	case *meta.CreateBucket, *meta.CreateSnapshot, *meta.PutObject, *meta.CreateUpload,
+		*meta.PutPart, *meta.CompleteUpload, *meta.CreateKey, *meta.CreateForks, *meta.MergeFork:
+		return true
+	}
+	return false
+}
