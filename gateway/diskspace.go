@@ -43,6 +43,12 @@ import (
 //   - Badger's memtable and value log files are allocated for real
 //     (fallocate) as soon as they appear, so that writing them never
 //     needs a new page from a full filesystem.
+//   - Before each batch of applies writes to Badger (meta.Options
+//     BeforeWrite), the free space is read again: if it fell below the
+//     threshold since the last check (something else filled the disk), the
+//     reserve is released right then, before Badger's write can fault on
+//     a page of a new memtable. After it (AfterWrite), a new file in
+//     Badger's directory is allocated at once.
 //
 // The state is shown as NodeStatus.Disk and on /health/ready.
 
@@ -132,6 +138,11 @@ type diskGuard struct {
 	low    atomic.Bool
 	status atomic.Pointer[string]
 	kick   chan struct{}
+	// held is the reserve file's size at the last check.
+	held atomic.Uint64
+	// dirTimes are the modification times of Badger's directories at the
+	// last preallocation (a new file changes its directory's).
+	dirTimes atomic.Pointer[map[string]time.Time]
 
 	// prealloc remembers the size each Badger file was allocated to.
 	prealloc map[string]int64
@@ -144,7 +155,37 @@ func newDiskGuard(dir string, min MinFreeSpace, log *slog.Logger) *diskGuard {
 		kick: make(chan struct{}, 1), prealloc: map[string]int64{},
 	}
 	g.setStatus("ok")
+	g.dirTimes.Store(&map[string]time.Time{})
 	return g
+}
+
+// beforeApply runs before the metadata writes a batch of applies: when
+// the free space fell below the threshold since the last check, it checks
+// now (releasing the reserve) rather than at the next tick.
+func (g *diskGuard) beforeApply() {
+	if g.low.Load() {
+		return
+	}
+	total, avail, err := statDisk(g.dir)
+	if err != nil {
+		return
+	}
+	if t := g.min.Threshold(total); t > 0 && avail+g.held.Load() < t {
+		g.check()
+	}
+}
+
+// afterApply runs after the metadata wrote a batch: when Badger created a
+// file (its directory changed), the file is allocated now.
+func (g *diskGuard) afterApply() {
+	for dir, mod := range *g.dirTimes.Load() {
+		if fi, err := os.Stat(dir); err == nil && !fi.ModTime().Equal(mod) {
+			g.mu.Lock()
+			g.preallocate()
+			g.mu.Unlock()
+			return
+		}
+	}
 }
 
 func (g *diskGuard) setStatus(s string) { g.status.Store(&s) }
@@ -205,6 +246,13 @@ func (g *diskGuard) check() {
 	if fi, err := os.Stat(reserve); err == nil {
 		held = uint64(fi.Size())
 	}
+	defer func() {
+		if fi, err := os.Stat(reserve); err == nil {
+			g.held.Store(uint64(fi.Size()))
+		} else {
+			g.held.Store(0)
+		}
+	}()
 	threshold := g.min.Threshold(total)
 	free := avail + held // the reserve is space kept free on purpose
 	low := threshold > 0 && free < threshold
@@ -257,6 +305,7 @@ func (g *diskGuard) makeReserve(path string, size int64) {
 func (g *diskGuard) preallocate() error {
 	var firstErr error
 	seen := map[string]bool{}
+	dirs := map[string]time.Time{}
 	filepath.WalkDir(g.metaDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
@@ -264,6 +313,11 @@ func (g *diskGuard) preallocate() error {
 		if d.IsDir() {
 			if p != g.metaDir && filepath.Dir(p) != g.metaDir {
 				return filepath.SkipDir
+			}
+			if p != g.metaDir {
+				if info, err := d.Info(); err == nil {
+					dirs[p] = info.ModTime()
+				}
 			}
 			return nil
 		}
@@ -298,6 +352,7 @@ func (g *diskGuard) preallocate() error {
 			delete(g.prealloc, p)
 		}
 	}
+	g.dirTimes.Store(&dirs)
 	return firstErr
 }
 

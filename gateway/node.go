@@ -82,7 +82,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	n.svc = &Service{node: n}
 	n.cluster = newCluster(n)
 	n.metrics = newNodeMetrics(n)
-	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), cfg.Meta, log.With("component", "meta"))
+	mopts := cfg.Meta
+	mopts.BeforeWrite, mopts.AfterWrite = disk.beforeApply, disk.afterApply
+	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), mopts, log.With("component", "meta"))
 	n.local = local
 	if err := host.StartOnDiskShard(metaShard, create); err != nil {
 		host.Close()
