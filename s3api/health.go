@@ -29,7 +29,7 @@ func (s *Server) healthLive(r *request) (*response, error) {
 func (s *Server) healthReady(r *request) (*response, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, readyTimeout)
 	defer cancel()
-	disk := s.svc.DiskStatus()
+	disk := s.disk()
 	if err := s.ready(ctx); err != nil {
 		return &response{status: http.StatusServiceUnavailable, json: healthStatus{Status: "unavailable", Error: err.Error(), Disk: disk}}, nil
 	}
