@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -170,6 +171,11 @@ func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
 	}
 	if err := t.flush(); err != nil {
 		return err
+	}
+	for _, m := range st.Members {
+		if strings.HasPrefix(m.Disk, "low") {
+			fmt.Fprintf(w, "node %d refuses new data (507): disk %s\n", m.NodeID, m.Disk)
+		}
 	}
 	if len(st.Retired) > 0 {
 		fmt.Fprintf(w, "retired ids: %v\n", st.Retired)
