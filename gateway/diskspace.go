@@ -36,17 +36,20 @@ import (
 //     then place the copy elsewhere, see replication.add). Reads, deletes
 //     and the replicated applies of writes taken by other nodes go on:
 //     they live on the space below the threshold.
-//   - A reserve file (reserveFile, up to 64 MiB) holds part of that margin
-//     while the disk is fine. When the disk turns low it is deleted, so
-//     that the Raft log and the metadata have room even when something
-//     else took the last byte; it is made again once space is back.
+//   - A reserve file (reserveFile, half the threshold, at most 256 MiB)
+//     holds half of that margin while the disk is fine. When the free
+//     space falls below criticalFree it is deleted, so that the Raft log
+//     and the metadata have room even when something else took the last
+//     byte; it is made again once the disk is no longer low. (Not at the
+//     threshold already: whatever is filling the disk would take it too.)
 //   - Badger's memtable and value log files are allocated for real
 //     (fallocate) as soon as they appear, so that writing them never
 //     needs a new page from a full filesystem.
 //   - Before each batch of applies writes to Badger (meta.Options
 //     BeforeWrite), the free space is read again: if it fell below the
-//     threshold since the last check (something else filled the disk), the
-//     reserve is released right then, before Badger's write can fault on
+//     threshold or criticalFree since the last check (something else
+//     filled the disk), the node turns low and releases the reserve right
+//     then, before Badger's write can fault on
 //     a page of a new memtable. After it (AfterWrite), a new file in
 //     Badger's directory is allocated at once.
 //
@@ -69,8 +72,14 @@ const (
 	autoMinFreePercent = 5
 	autoMinFreeMax     = 1 << 30
 	autoMinFreeFloor   = 64 << 20
-	reserveMax         = 64 << 20
+	reserveMax         = 256 << 20
+	criticalMax        = 32 << 20
 )
+
+// criticalFree is the free space below which the reserve is released: an
+// eighth of the threshold, at most 32 MiB (what the Raft log and Badger may
+// take at once: a memtable, a flush).
+func criticalFree(threshold uint64) uint64 { return min(threshold/8, criticalMax) }
 
 // DefaultMinFreeSpace is the default --min-free-space.
 var DefaultMinFreeSpace = MinFreeSpace{Auto: true}
@@ -125,8 +134,13 @@ func (m MinFreeSpace) Threshold(total uint64) uint64 {
 // reserveFile is the name of the reserve in the data directory.
 const reserveFile = "reserved-space"
 
-// diskCheckInterval is how often the free space is read.
-const diskCheckInterval = time.Second
+// diskCheckInterval is how often the guard checks everything (status,
+// reserve, Badger's files); diskPollInterval how often it reads the free
+// space alone (one statfs), to act at once when something fills the disk.
+const (
+	diskCheckInterval = time.Second
+	diskPollInterval  = 100 * time.Millisecond
+)
 
 // diskGuard watches the data directory's free space.
 type diskGuard struct {
@@ -159,18 +173,24 @@ func newDiskGuard(dir string, min MinFreeSpace, log *slog.Logger) *diskGuard {
 	return g
 }
 
-// beforeApply runs before the metadata writes a batch of applies: when
-// the free space fell below the threshold since the last check, it checks
-// now (releasing the reserve) rather than at the next tick.
-func (g *diskGuard) beforeApply() {
-	if g.low.Load() {
+// beforeApply runs before the metadata writes a batch of applies (see
+// poll).
+func (g *diskGuard) beforeApply() { g.poll() }
+
+// poll reads the free space: when it fell below the threshold, or below
+// criticalFree with the reserve still held, since the last check, it
+// checks now (turning low, releasing the reserve) rather than at the next
+// tick.
+func (g *diskGuard) poll() {
+	if g.low.Load() && g.held.Load() == 0 {
 		return
 	}
 	total, avail, err := statDisk(g.dir)
 	if err != nil {
 		return
 	}
-	if t := g.min.Threshold(total); t > 0 && avail+g.held.Load() < t {
+	t, held := g.min.Threshold(total), g.held.Load()
+	if t > 0 && (avail+held < t || held > 0 && avail < criticalFree(t)) {
 		g.check()
 	}
 }
@@ -214,19 +234,26 @@ func (g *diskGuard) noteError(err error) {
 	}
 }
 
-// loop checks every diskCheckInterval, or when kicked, until stop closes.
+// loop checks every diskCheckInterval, or when kicked, and polls the free
+// space every diskPollInterval, until stop closes.
 func (g *diskGuard) loop(stop <-chan struct{}, done func()) {
 	defer done()
-	t := time.NewTicker(diskCheckInterval)
+	t := time.NewTicker(diskPollInterval)
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
+			if time.Since(last) < diskCheckInterval {
+				g.poll()
+				continue
+			}
 		case <-g.kick:
 		}
 		g.check()
+		last = time.Now()
 	}
 }
 
@@ -256,14 +283,18 @@ func (g *diskGuard) check() {
 	threshold := g.min.Threshold(total)
 	free := avail + held // the reserve is space kept free on purpose
 	low := threshold > 0 && free < threshold
+	critical := avail < criticalFree(threshold)
 	if errors.Is(allocErr, syscall.ENOSPC) {
-		low = true
+		low, critical = true, true
 	}
 	if low {
 		g.setStatus(fmt.Sprintf("low: %s free < %s", humanize.IBytes(avail), humanize.IBytes(threshold)))
-		if held > 0 {
+		if held > 0 && critical {
 			if err := os.Remove(reserve); err != nil {
-				g.log.Error("disk space low: cannot release the reserve file", "path", reserve, "err", err)
+				g.log.Error("disk nearly full: cannot release the reserve file", "path", reserve, "err", err)
+			} else {
+				g.log.Warn("disk nearly full: released the reserve file for the Raft log and metadata",
+					"free_bytes", avail, "reserve_bytes", held)
 			}
 		}
 	} else {
