@@ -4,7 +4,6 @@ package cluster
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,9 +16,13 @@ import (
 )
 
 // diskSize is the size of the small filesystem one node's data directory
-// lives on. The node's default --min-free-space on it is 64 MiB (5% of it
-// is less than the 64 MiB floor).
-const diskSize = "384m"
+// lives on, and minFree the nodes' --min-free-space: half of it is the
+// reserve that the full node gives to its Raft log and metadata when the
+// filler takes the last byte.
+const (
+	diskSize = "512m"
+	minFree  = "192MiB"
+)
 
 // mountTmpfs mounts a tmpfs of size at a fresh directory and unmounts it
 // when the test ends (after the processes the test started later are
@@ -47,8 +50,12 @@ func mountTmpfs(t *testing.T, size string) string {
 	return dir
 }
 
-// fillDisk writes a filler file on the filesystem of dir until the
-// filesystem is full (ENOSPC) and returns its path and size.
+// fillDisk takes every free byte of the filesystem of dir with a filler
+// file, at once: one allocation (fallocate of the most the filesystem
+// grants), then one write of each smaller size for what is left. It
+// writes no more after that: a writer that goes on writing after ENOSPC
+// takes whatever space is freed, the node's reserve included, and no node
+// survives that. It returns the filler's path and size.
 func fillDisk(t *testing.T, dir string) (string, int64) {
 	t.Helper()
 	path := filepath.Join(dir, "filler")
@@ -57,31 +64,26 @@ func fillDisk(t *testing.T, dir string) (string, int64) {
 		t.Fatalf("create filler: %v", err)
 	}
 	defer f.Close()
-	block := bytes.Repeat([]byte{0xf5}, 1<<20)
-	var size int64
-	for {
-		n, err := f.Write(block)
-		size += int64(n)
-		if errors.Is(err, syscall.ENOSPC) {
-			break
+	free := func() int64 {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			t.Fatalf("statfs: %v", err)
 		}
-		if err != nil {
-			t.Fatalf("write filler: %v", err)
-		}
-		if size > 1<<30 {
-			t.Fatalf("the filler reached %d bytes without filling the filesystem", size)
-		}
+		return int64(st.Bavail) * st.Bsize
 	}
-	// The last bytes: a block smaller than 1 MiB may still fit.
-	for _, n := range []int{64 << 10, 4 << 10, 512} {
-		for {
-			k, err := f.Write(block[:n])
-			size += int64(k)
-			if err != nil {
-				break
-			}
-		}
+	// One allocation of what statfs shows free but 2 MiB (tmpfs refuses
+	// the last pages of it), with no retry: a failed fallocate holds the
+	// pages it got until it gives up, and so would take the space the
+	// node releases meanwhile.
+	size := free() - 2<<20
+	if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
+		t.Fatalf("fallocate %d bytes: %v", size, err)
 	}
+	for _, n := range []int{1 << 20, 64 << 10, 4 << 10} {
+		k, _ := f.WriteAt(make([]byte, n), size)
+		size += int64(k)
+	}
+	t.Logf("filler: %d MiB, %d KiB left free", size>>20, free()>>10)
 	return path, size
 }
 
@@ -110,7 +112,7 @@ func exitReport(n *Node) string {
 // chunks it missed, and no acknowledged write is lost.
 func TestFullDiskOnOneNode(t *testing.T) {
 	disk := mountTmpfs(t, diskSize)
-	c := startCluster(t, 3, withDataDir(3, filepath.Join(disk, "data")))
+	c := startCluster(t, 3, withDataDir(3, filepath.Join(disk, "data")), withArgs("--min-free-space", minFree))
 	n1, n2, n3 := c.Node(1), c.Node(2), c.Node(3)
 
 	load := c.StartLoad(t, loadConfig{bucket: "full", bigEvery: 4, maxOps: 2000})
@@ -121,9 +123,8 @@ func TestFullDiskOnOneNode(t *testing.T) {
 	before := []byte(strings.Repeat("written before the disk filled; ", 4000)) // 128 KB: chunked
 	must(t, "put before", n1.putObject("direct", "before", before))
 
-	filler, size := fillDisk(t, disk)
+	filler, _ := fillDisk(t, disk)
 	filledAt := time.Now()
-	t.Logf("filler took %d MiB", size>>20)
 
 	waitFor(t, 30*time.Second, "node 3 to report its disk low", func() error {
 		if !n3.Running() {
@@ -147,8 +148,8 @@ func TestFullDiskOnOneNode(t *testing.T) {
 		}
 	}
 	// Writes through the other nodes go on, chunked ones included (their
-	// copies go to nodes 1 and 2).
-	load.WaitAcks(t, 30, time.Minute)
+	// copies go to nodes 1 and 2), and node 3 applies them while full.
+	load.WaitAcks(t, 100, 2*time.Minute)
 	during := bytes.Repeat([]byte("written while node 3 was full "), 100000) // 3 MB
 	must(t, "chunked put through node 1 while node 3 is full", n1.putObject("direct", "during", during))
 	must(t, "chunked put through node 2 while node 3 is full", n2.putObject("direct", "during2", during))
