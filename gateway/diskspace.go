@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/forkstore/forkstore/meta"
 )
@@ -152,8 +153,10 @@ type diskGuard struct {
 	low    atomic.Bool
 	status atomic.Pointer[string]
 	kick   chan struct{}
-	// held is the reserve file's size at the last check.
-	held atomic.Uint64
+	// held is the reserve file's size at the last check; free and
+	// threshold are the free space and the threshold at the last check
+	// (for /metrics).
+	held, free, threshold atomic.Uint64
 	// dirTimes are the modification times of Badger's directories at the
 	// last preallocation (a new file changes its directory's).
 	dirTimes atomic.Pointer[map[string]time.Time]
@@ -282,6 +285,8 @@ func (g *diskGuard) check() {
 	}()
 	threshold := g.min.Threshold(total)
 	free := avail + held // the reserve is space kept free on purpose
+	g.free.Store(avail)
+	g.threshold.Store(threshold)
 	low := threshold > 0 && free < threshold
 	critical := avail < criticalFree(threshold)
 	if errors.Is(allocErr, syscall.ENOSPC) {
@@ -401,4 +406,28 @@ func growsData(cmd any) bool {
 		return true
 	}
 	return false
+}
+
+// collectors are the guard's metrics: the free space, the threshold and
+// whether the node refuses new data.
+func (g *diskGuard) collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "forkstore_disk_free_bytes",
+			Help: "Free space of the data directory's filesystem at the last check (the reserve file not counted).",
+		}, func() float64 { return float64(g.free.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "forkstore_disk_min_free_bytes",
+			Help: "The --min-free-space threshold in bytes: below it the node refuses new data.",
+		}, func() float64 { return float64(g.threshold.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "forkstore_disk_low",
+			Help: "1 while the node refuses new data (507) for want of free space.",
+		}, func() float64 {
+			if g.low.Load() {
+				return 1
+			}
+			return 0
+		}),
+	}
 }

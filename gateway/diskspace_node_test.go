@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/gateway/gatewaytest"
 	"github.com/forkstore/forkstore/meta"
@@ -47,6 +49,14 @@ func TestLowDiskRefusesNewData(t *testing.T) {
 	}
 	if st := s.NodeStatus(ctx(t)); !strings.HasPrefix(st.Disk, "low: ") {
 		t.Errorf("node status disk %q, want low", st.Disk)
+	}
+	reg := prometheus.NewRegistry()
+	if err := n.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	if g := gauges(t, reg); g["forkstore_disk_low"] != 1 || g["forkstore_disk_min_free_bytes"] != 1<<62 || g["forkstore_disk_free_bytes"] <= 0 {
+		t.Errorf("disk metrics of a low node: low %v, min free %v, free %v",
+			g["forkstore_disk_low"], g["forkstore_disk_min_free_bytes"], g["forkstore_disk_free_bytes"])
 	}
 	// The disk has plenty of room, only not the threshold: the reserve
 	// is kept for when it is nearly full.
