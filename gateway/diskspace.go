@@ -292,6 +292,8 @@ func (g *diskGuard) check() {
 	if errors.Is(allocErr, syscall.ENOSPC) {
 		low, critical = true, true
 	}
+	// The flag first: a status that says low means writes are refused.
+	was := g.low.Swap(low)
 	if low {
 		g.setStatus(fmt.Sprintf("low: %s free < %s", humanize.IBytes(avail), humanize.IBytes(threshold)))
 		if held > 0 && critical {
@@ -308,7 +310,7 @@ func (g *diskGuard) check() {
 			g.makeReserve(reserve, int64(size))
 		}
 	}
-	if g.low.Swap(low) != low {
+	if was != low {
 		if low {
 			g.log.Warn("disk space low: refusing new data until space is freed",
 				"free_bytes", avail, "min_free_bytes", threshold, "data", g.dir)

@@ -4,6 +4,7 @@ package cluster
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -50,12 +51,11 @@ func mountTmpfs(t *testing.T, size string) string {
 	return dir
 }
 
-// fillDisk takes every free byte of the filesystem of dir with a filler
-// file, at once: one allocation (fallocate of the most the filesystem
-// grants), then one write of each smaller size for what is left. It
-// writes no more after that: a writer that goes on writing after ENOSPC
-// takes whatever space is freed, the node's reserve included, and no node
-// survives that. It returns the filler's path and size.
+// fillDisk takes the free space of the filesystem of dir with a filler
+// file, 16 MiB at a time (fallocate) until the filesystem refuses, and
+// returns its path and size. It stops at the first ENOSPC: a writer that
+// goes on writing after that takes whatever space is freed, the node's
+// reserve included, and no node survives that.
 func fillDisk(t *testing.T, dir string) (string, int64) {
 	t.Helper()
 	path := filepath.Join(dir, "filler")
@@ -64,26 +64,26 @@ func fillDisk(t *testing.T, dir string) (string, int64) {
 		t.Fatalf("create filler: %v", err)
 	}
 	defer f.Close()
-	free := func() int64 {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(dir, &st); err != nil {
-			t.Fatalf("statfs: %v", err)
+	const step = 16 << 20
+	var size int64
+	for {
+		err := syscall.Fallocate(int(f.Fd()), 0, size, step)
+		if errors.Is(err, syscall.ENOSPC) {
+			break
 		}
-		return int64(st.Bavail) * st.Bsize
+		if err != nil {
+			t.Fatalf("fallocate: %v", err)
+		}
+		size += step
+		if size > 4<<30 {
+			t.Fatalf("the filler reached %d bytes without filling the filesystem", size)
+		}
 	}
-	// One allocation of what statfs shows free but 2 MiB (tmpfs refuses
-	// the last pages of it), with no retry: a failed fallocate holds the
-	// pages it got until it gives up, and so would take the space the
-	// node releases meanwhile.
-	size := free() - 2<<20
-	if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
-		t.Fatalf("fallocate %d bytes: %v", size, err)
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatalf("statfs: %v", err)
 	}
-	for _, n := range []int{1 << 20, 64 << 10, 4 << 10} {
-		k, _ := f.WriteAt(make([]byte, n), size)
-		size += int64(k)
-	}
-	t.Logf("filler: %d MiB, %d KiB left free", size>>20, free()>>10)
+	t.Logf("filler: %d MiB, %d MiB left free", size>>20, (int64(st.Bavail)*st.Bsize)>>20)
 	return path, size
 }
 
