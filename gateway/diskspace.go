@@ -289,7 +289,7 @@ func (g *diskGuard) check() {
 	g.threshold.Store(threshold)
 	low := threshold > 0 && free < threshold
 	critical := avail < criticalFree(threshold)
-	if errors.Is(allocErr, syscall.ENOSPC) {
+	if threshold > 0 && errors.Is(allocErr, syscall.ENOSPC) {
 		low, critical = true, true
 	}
 	// The flag first: a status that says low means writes are refused.
@@ -306,7 +306,10 @@ func (g *diskGuard) check() {
 		}
 	} else {
 		g.setStatus(fmt.Sprintf("ok: %s free, min %s", humanize.IBytes(avail), humanize.IBytes(threshold)))
-		if size := min(reserveMax, threshold/2); held < size {
+		switch size := min(reserveMax, threshold/2); {
+		case size == 0 && held > 0:
+			os.Remove(reserve) // the watch is off (--min-free-space 0)
+		case held < size:
 			g.makeReserve(reserve, int64(size))
 		}
 	}
