@@ -164,12 +164,19 @@ type diskGuard struct {
 	// prealloc remembers the size each Badger file was allocated to.
 	prealloc map[string]int64
 	mu       sync.Mutex // one check at a time
+
+	// stopped is set while the metadata replica is stopped because even
+	// the reserve ran out; pause asks the node to stop it, resume to
+	// start it again (the node's suspender does it outside apply).
+	stopped atomic.Bool
+	pause   chan bool
 }
 
 func newDiskGuard(dir string, min MinFreeSpace, log *slog.Logger) *diskGuard {
 	g := &diskGuard{
 		dir: dir, metaDir: filepath.Join(dir, "meta"), min: min, log: log,
 		kick: make(chan struct{}, 1), prealloc: map[string]int64{},
+		pause: make(chan bool, 1),
 	}
 	g.setStatus("ok")
 	g.dirTimes.Store(&map[string]time.Time{})
@@ -180,12 +187,11 @@ func newDiskGuard(dir string, min MinFreeSpace, log *slog.Logger) *diskGuard {
 // poll).
 func (g *diskGuard) beforeApply() { g.poll() }
 
-// poll reads the free space: when it fell below the threshold, or below
-// criticalFree with the reserve still held, since the last check, it
-// checks now (turning low, releasing the reserve) rather than at the next
-// tick.
+// poll reads the free space and checks now, rather than at the next tick,
+// when the disk turned low, when it is time to release the reserve, or
+// when the reserve is spent too.
 func (g *diskGuard) poll() {
-	if g.low.Load() && g.held.Load() == 0 {
+	if g.stopped.Load() {
 		return
 	}
 	total, avail, err := statDisk(g.dir)
@@ -193,7 +199,11 @@ func (g *diskGuard) poll() {
 		return
 	}
 	t, held := g.min.Threshold(total), g.held.Load()
-	if t > 0 && (avail+held < t || held > 0 && avail < criticalFree(t)) {
+	switch {
+	case t == 0:
+	case !g.low.Load() && avail+held < t, // turning low
+		held > 0 && avail < criticalFree(t),    // time to release the reserve
+		held == 0 && avail < criticalFree(t)/2: // the reserve is spent too
 		g.check()
 	}
 }
@@ -294,8 +304,24 @@ func (g *diskGuard) check() {
 	}
 	// The flag first: a status that says low means writes are refused.
 	was := g.low.Swap(low)
+	// The last resort: when the reserve is gone and the free space runs
+	// out again (something keeps the disk full while the other nodes go
+	// on writing), the metadata replica stops before its log or Badger
+	// meets ENOSPC (which would end the process); it starts again once the
+	// disk is no longer low.
+	exhausted := low && held == 0 && avail < criticalFree(threshold)/2
+	switch {
+	case exhausted && !g.stopped.Load():
+		g.askPause(true)
+	case !low && g.stopped.Load():
+		g.askPause(false)
+	}
 	if low {
 		g.setStatus(fmt.Sprintf("low: %s free < %s", humanize.IBytes(avail), humanize.IBytes(threshold)))
+		if g.stopped.Load() || exhausted {
+			g.setStatus(fmt.Sprintf("low: %s free < %s; metadata replica stopped until space is freed",
+				humanize.IBytes(avail), humanize.IBytes(threshold)))
+		}
 		if held > 0 && critical {
 			if err := os.Remove(reserve); err != nil {
 				g.log.Error("disk nearly full: cannot release the reserve file", "path", reserve, "err", err)
@@ -320,6 +346,55 @@ func (g *diskGuard) check() {
 		} else {
 			g.log.Info("disk space back: taking new data again", "free_bytes", avail, "min_free_bytes", threshold)
 		}
+	}
+}
+
+// askPause asks the suspender to stop (true) or start (false) the
+// metadata replica; the latest request wins.
+func (g *diskGuard) askPause(stop bool) {
+	select {
+	case <-g.pause:
+	default:
+	}
+	g.pause <- stop
+}
+
+// suspender stops and starts the metadata replica as the guard asks,
+// until stop closes. It runs apart from the guard's checks, which may run
+// inside an apply (stopping a replica waits for its apply to end).
+func (g *diskGuard) suspender(stop <-chan struct{}, done func(), pause, resume func() error) {
+	defer done()
+	for {
+		var want bool
+		select {
+		case <-stop:
+			return
+		case want = <-g.pause:
+		}
+		if want == g.stopped.Load() {
+			continue
+		}
+		if want {
+			g.log.Error("disk full even after releasing the reserve: stopping the metadata replica until space is freed (reads and writes through this node answer 503)")
+			if err := pause(); err != nil {
+				g.log.Error("disk full: stopping the metadata replica failed", "err", err)
+				continue
+			}
+			g.stopped.Store(true)
+			continue
+		}
+		if err := resume(); err != nil {
+			g.log.Error("disk space back: restarting the metadata replica failed, retrying", "err", err)
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+			}
+			g.askPause(false)
+			continue
+		}
+		g.stopped.Store(false)
+		g.log.Info("disk space back: metadata replica started again")
 	}
 }
 

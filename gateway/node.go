@@ -94,8 +94,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		host.Close()
 		return nil, err
 	}
-	n.wg.Add(7)
+	n.wg.Add(8)
 	go n.disk.loop(n.stop, n.wg.Done)
+	go n.disk.suspender(n.stop, n.wg.Done,
+		func() error { return host.StopShard(metaShard) },
+		func() error { return host.StartOnDiskShard(metaShard, create) })
 	go n.collectGarbage()
 	go n.watchKeys()
 	go n.register()
