@@ -21,8 +21,8 @@ import (
 // reserve that the full node gives to its Raft log and metadata when the
 // filler takes the last byte.
 const (
-	diskSize = "512m"
-	minFree  = "192MiB"
+	diskSize = "1g"
+	minFree  = "512MiB"
 )
 
 // mountTmpfs mounts a tmpfs of size at a fresh directory and unmounts it
@@ -51,39 +51,49 @@ func mountTmpfs(t *testing.T, size string) string {
 	return dir
 }
 
-// fillDisk takes the free space of the filesystem of dir with a filler
-// file, 16 MiB at a time (fallocate) until the filesystem refuses, and
-// returns its path and size. It stops at the first ENOSPC: a writer that
-// goes on writing after that takes whatever space is freed, the node's
-// reserve included, and no node survives that.
-func fillDisk(t *testing.T, dir string) (string, int64) {
+// fillDisk takes the free space of the filesystem of dir but leave bytes
+// with a filler file named name, 16 MiB at a time (fallocate), and
+// returns its path and size. With leave 0 it goes on until the filesystem
+// refuses, and stops at the first ENOSPC: a writer that goes on writing
+// after that takes whatever space is freed, the node's reserve included.
+func fillDisk(t *testing.T, dir, name string, leave int64) (string, int64) {
 	t.Helper()
-	path := filepath.Join(dir, "filler")
+	path := filepath.Join(dir, name)
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatalf("create filler: %v", err)
 	}
 	defer f.Close()
+	free := func() int64 {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			t.Fatalf("statfs: %v", err)
+		}
+		return int64(st.Bavail) * st.Bsize
+	}
 	const step = 16 << 20
 	var size int64
 	for {
-		err := syscall.Fallocate(int(f.Fd()), 0, size, step)
+		n := int64(step)
+		if leave > 0 {
+			n = min(n, free()-leave)
+			if n <= 0 {
+				break
+			}
+		}
+		err := syscall.Fallocate(int(f.Fd()), 0, size, n)
 		if errors.Is(err, syscall.ENOSPC) {
 			break
 		}
 		if err != nil {
 			t.Fatalf("fallocate: %v", err)
 		}
-		size += step
+		size += n
 		if size > 4<<30 {
 			t.Fatalf("the filler reached %d bytes without filling the filesystem", size)
 		}
 	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		t.Fatalf("statfs: %v", err)
-	}
-	t.Logf("filler: %d MiB, %d MiB left free", size>>20, (int64(st.Bavail)*st.Bsize)>>20)
+	t.Logf("%s: %d MiB, %d MiB left free", name, size>>20, free()>>20)
 	return path, size
 }
 
@@ -106,10 +116,14 @@ func exitReport(n *Node) string {
 // TestFullDiskOnOneNode: one member of a 3-node cluster keeps its data on
 // a small filesystem, which a filler file fills to the last byte while a
 // load runs. The node must not exit: it answers 507 InsufficientStorage
-// to PUTs, keeps serving reads, says "low" in its status, and the cluster
-// takes writes through the other two nodes (placing chunks on them). Once
-// the filler is removed the node takes writes again by itself, pulls the
-// chunks it missed, and no acknowledged write is lost.
+// to PUTs, keeps serving reads and applying the writes the others take
+// (from its reserve), says "low" in its status, and the cluster takes
+// writes through the other two nodes (placing chunks on them). Then a
+// second filler takes the reserve's space too: the node stops its
+// metadata replica instead of meeting ENOSPC, and the others go on. Once
+// the fillers are removed the node starts its replica again and takes
+// writes by itself, pulls the chunks it missed, and no acknowledged write
+// is lost.
 func TestFullDiskOnOneNode(t *testing.T) {
 	disk := mountTmpfs(t, diskSize)
 	c := startCluster(t, 3, withDataDir(3, filepath.Join(disk, "data")), withArgs("--min-free-space", minFree))
@@ -123,7 +137,7 @@ func TestFullDiskOnOneNode(t *testing.T) {
 	before := []byte(strings.Repeat("written before the disk filled; ", 4000)) // 128 KB: chunked
 	must(t, "put before", n1.putObject("direct", "before", before))
 
-	filler, _ := fillDisk(t, disk)
+	filler, _ := fillDisk(t, disk, "filler", 0)
 	filledAt := time.Now()
 
 	var appliedWhenFull uint64
@@ -183,9 +197,37 @@ func TestFullDiskOnOneNode(t *testing.T) {
 	t.Logf("node 3 full for %v, still running; applied index %d when it turned low, %d now",
 		time.Since(filledAt).Round(time.Millisecond), appliedWhenFull, appliedNow)
 
+	// Something takes most of the space of the reserve the node released
+	// too, leaving less than the node needs to go on for long: the node
+	// stops its metadata replica rather than let its Raft log or Badger
+	// meet ENOSPC (Badger writes through memory-mapped files: SIGBUS), and
+	// the other two go on. (Taken to the last byte in one go, nothing is
+	// left for Badger to close its files with.)
+	filler2, _ := fillDisk(t, disk, "filler2", 12<<20)
+	waitFor(t, 30*time.Second, "node 3 to stop its metadata replica", func() error {
+		if !n3.Running() {
+			return fmt.Errorf("node 3 exited: %s", exitReport(n3))
+		}
+		st, err := n3.NodeStatus(statusTimeout)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(st.Disk, "metadata replica stopped") {
+			return fmt.Errorf("node 3 disk %q", st.Disk)
+		}
+		return nil
+	})
+	load.WaitAcks(t, 50, time.Minute)
+	must(t, "put through node 1 while node 3's replica is stopped", n1.putObject("direct", "stopped", during))
+	if !n3.Running() {
+		t.Fatalf("node 3 exited with its disk full:\n%s", exitReport(n3))
+	}
+
 	// Space comes back: the node takes writes again by itself.
-	if err := os.Remove(filler); err != nil {
-		t.Fatalf("remove filler: %v", err)
+	for _, f := range []string{filler2, filler} {
+		if err := os.Remove(f); err != nil {
+			t.Fatalf("remove filler: %v", err)
+		}
 	}
 	after := bytes.Repeat([]byte("written through node 3 after space came back "), 50000)
 	waitFor(t, 30*time.Second, "node 3 to take writes again", func() error {
@@ -208,7 +250,7 @@ func TestFullDiskOnOneNode(t *testing.T) {
 	c.WaitConverged(t)
 	load.Log.Verify(t, c.Nodes())
 	for _, n := range c.Nodes() {
-		for key, want := range map[string][]byte{"before": before, "during": during, "during2": during, "after": after} {
+		for key, want := range map[string][]byte{"before": before, "during": during, "during2": during, "stopped": during, "after": after} {
 			got, err := n.getObject("direct", key, "")
 			if err != nil || !bytes.Equal(got, want) {
 				t.Errorf("GET %s on node %d: %d bytes, %v", key, n.ID, len(got), err)
