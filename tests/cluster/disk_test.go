@@ -52,10 +52,12 @@ func mountTmpfs(t *testing.T, size string) string {
 }
 
 // fillDisk takes the free space of the filesystem of dir but leave bytes
-// with a filler file named name, 16 MiB at a time (fallocate), and
-// returns its path and size. With leave 0 it goes on until the filesystem
-// refuses, and stops at the first ENOSPC: a writer that goes on writing
-// after that takes whatever space is freed, the node's reserve included.
+// (and 1 MiB) with a filler file named name, and returns its path and
+// size. The size is fixed by the free space when it starts: it allocates
+// all but the last 32 MiB of it at once (fallocate), the rest 1 MiB at a
+// time, and stops at the first ENOSPC. So it does not take space that the
+// node frees meanwhile (its reserve): a writer that goes on writing
+// whatever is free would, and no node survives that.
 func fillDisk(t *testing.T, dir, name string, leave int64) (string, int64) {
 	t.Helper()
 	path := filepath.Join(dir, name)
@@ -71,27 +73,26 @@ func fillDisk(t *testing.T, dir, name string, leave int64) (string, int64) {
 		}
 		return int64(st.Bavail) * st.Bsize
 	}
-	const step = 16 << 20
+	target := free() - leave - 1<<20
 	var size int64
-	for {
-		n := int64(step)
-		if leave > 0 {
-			n = min(n, free()-leave)
-			if n <= 0 {
-				break
-			}
-		}
-		err := syscall.Fallocate(int(f.Fd()), 0, size, n)
-		if errors.Is(err, syscall.ENOSPC) {
-			break
-		}
-		if err != nil {
+	if first := target - 32<<20; first > 0 {
+		err := syscall.Fallocate(int(f.Fd()), 0, 0, first)
+		if err != nil && !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("fallocate: %v", err)
 		}
-		size += n
-		if size > 4<<30 {
-			t.Fatalf("the filler reached %d bytes without filling the filesystem", size)
+		if err == nil {
+			size = first
 		}
+	}
+	for size < target {
+		n := min(1<<20, target-size)
+		if err := syscall.Fallocate(int(f.Fd()), 0, size, n); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("fallocate: %v", err)
+			}
+			break
+		}
+		size += n
 	}
 	t.Logf("%s: %d MiB, %d MiB left free", name, size>>20, free()>>20)
 	return path, size
