@@ -22,15 +22,16 @@ import (
 )
 
 // A full disk must cost a node its writes, never its process. Badger
-// writes its memtables through memory-mapped files that it creates sparse
-// (a truncate); a page of such a file that the filesystem cannot back when
-// it is first written kills the process with SIGBUS. Dragonboat panics on
-// any error writing its log, and an error from a state machine's Update
-// crashes the node. So the node keeps the data directory's filesystem
-// from filling:
+// writes its memtables and tables through memory-mapped files that it
+// creates sparse (a truncate); a page of such a file that the filesystem
+// cannot back when it is first written kills the process with SIGBUS.
+// Dragonboat panics on any error writing its log or a snapshot, and an
+// error from a state machine's Update crashes the node. So the node keeps
+// the data directory's filesystem from filling:
 //
-//   - Every second (and at once when a write meets ENOSPC) it reads the
-//     free space of the data directory (statfs). Below --min-free-space
+//   - Every 100 ms, before each batch of applies, and at once when a write
+//     meets ENOSPC, it reads the free space of the data directory
+//     (statfs); every second it checks everything. Below --min-free-space
 //     the disk is "low": the node refuses new data with ErrStorageFull
 //     (507 InsufficientStorage): PUTs, uploads, copies, new buckets,
 //     snapshots, forks, keys, and chunk copies from other nodes (which
@@ -50,11 +51,15 @@ import (
 //     BeforeWrite), the free space is read again: if it fell below the
 //     threshold or criticalFree since the last check (something else
 //     filled the disk), the node turns low and releases the reserve right
-//     then, before Badger's write can fault on
-//     a page of a new memtable. After it (AfterWrite), a new file in
-//     Badger's directory is allocated at once.
+//     then, before Badger's write can fault on a page of a new memtable.
+//     After it (AfterWrite), a new file in Badger's directory is allocated
+//     at once.
+//   - The last resort: when the reserve is gone and the free space falls
+//     below half of criticalFree again, the node stops its metadata
+//     replica (the others see it as down) while Badger can still close
+//     its files, and starts it again once the disk is no longer low.
 //
-// The state is shown as NodeStatus.Disk and on /health/ready.
+// The state is shown as NodeStatus.Disk, on /health/ready and in /metrics.
 
 // MinFreeSpace is the free space below which a node refuses new data:
 // a number of bytes, a percentage of the data directory's filesystem, or
