@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"net/http"
 	"slices"
 	"sort"
 	"sync"
@@ -54,10 +56,15 @@ type cluster struct {
 	kick            chan struct{}
 	// scrubMu keeps scrub passes (periodic and requested) from overlapping.
 	scrubMu sync.Mutex
+
+	// full holds the members that refused a chunk copy for want of space,
+	// until when new chunks are placed without them.
+	fullMu sync.Mutex
+	full   map[uint64]time.Time
 }
 
 func newCluster(n *Node) *cluster {
-	c := &cluster{n: n, self: n.cfg.Raft.NodeID, kick: make(chan struct{}, 1), nonces: newNonceCache(maxPeerNonces)}
+	c := &cluster{n: n, self: n.cfg.Raft.NodeID, kick: make(chan struct{}, 1), nonces: newNonceCache(maxPeerNonces), full: map[uint64]time.Time{}}
 	c.peer = newPeerClient(c.self, n.cfg.ClusterKey, n.cfg.PeerTLS)
 	c.members = []member{{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}}
 	c.kickRepair() // a first pass (and count) right after the start
@@ -263,17 +270,62 @@ func (c *cluster) startReplication() *replication {
 // pushTimeout bounds one chunk copy to a peer.
 const pushTimeout = 2 * time.Minute
 
-// add starts copying a committed local chunk to its holders.
+// fullSkip is how long new chunks are placed without a member that
+// refused a copy for want of space; then it is tried again (its disk may
+// have room again).
+const fullSkip = 10 * time.Second
+
+// markFull notes that member id refused a chunk copy with 507.
+func (c *cluster) markFull(id uint64) {
+	c.fullMu.Lock()
+	c.full[id] = time.Now().Add(fullSkip)
+	c.fullMu.Unlock()
+}
+
+// isFull reports whether member id refused a copy for want of space lately.
+func (c *cluster) isFull(id uint64) bool {
+	c.fullMu.Lock()
+	defer c.fullMu.Unlock()
+	until, ok := c.full[id]
+	if ok && time.Now().After(until) {
+		delete(c.full, id)
+		return false
+	}
+	return ok
+}
+
+// isStorageFull reports whether a peer refused a request with 507.
+func isStorageFull(err error) bool {
+	var ps *errPeerStatus
+	return errors.As(err, &ps) && ps.status == http.StatusInsufficientStorage
+}
+
+// add starts copying a committed local chunk to its holders: the first R
+// members in the chunk's placement order, leaving out those that refused
+// a copy for want of space lately. A holder that refuses one now is left
+// out too, and the next member in placement order takes the copy. (Repair
+// brings the chunk to its rendezvous holders once they have room, and then
+// drops the copies beyond them.)
 func (r *replication) add(ch meta.Chunk) {
-	holders := placement(r.ms, ch.ID)[:r.c.replicas(r.ms)]
-	need := len(holders)/2 + 1
+	order := placement(r.ms, ch.ID)
+	R := r.c.replicas(r.ms)
+	need := R/2 + 1
 	have := 0
-	var targets []member
-	for _, m := range holders {
-		if m.ID == r.c.self {
-			have++
-		} else {
+	var targets, spare []member
+	chosen := 0
+	for _, m := range order {
+		switch {
+		case m.ID == r.c.self:
+			if chosen < R {
+				have++
+				chosen++
+			}
+		case r.c.isFull(m.ID):
+		case chosen < R:
 			targets = append(targets, m)
+			chosen++
+		default:
+			spare = append(spare, m)
 		}
 	}
 	done := make(chan error, 1)
@@ -284,15 +336,17 @@ func (r *replication) add(ch meta.Chunk) {
 		done <- nil
 	}
 	var (
-		mu        sync.Mutex
-		ok, fails int
-		lastErr   error
-		reported  = have >= need
+		mu       sync.Mutex
+		ok       int
+		pending        = len(targets)
+		lastErr  error = errors.New("no other member can take a copy")
+		reported       = have >= need
+		start    func(m member)
 	)
 	// The copy's SHA-256 (which its signature covers) is read once from
 	// the local file for all the targets, off the upload's path.
 	sum := sync.OnceValues(func() ([sha256.Size]byte, error) { return r.c.n.chunks.sha256(ch) })
-	for _, m := range targets {
+	start = func(m member) {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -301,10 +355,20 @@ func (r *replication) add(ch meta.Chunk) {
 			cancel()
 			mu.Lock()
 			defer mu.Unlock()
+			pending--
 			if err != nil {
-				fails++
 				lastErr = err
-				r.c.n.log.Warn("chunk copy failed", "chunk", ch.ID, "node", m.ID, "err", err)
+				if isStorageFull(err) {
+					r.c.markFull(m.ID)
+					if len(spare) > 0 {
+						next := spare[0]
+						spare = spare[1:]
+						pending++
+						start(next)
+					}
+				} else {
+					r.c.n.log.Warn("chunk copy failed", "chunk", ch.ID, "node", m.ID, "err", err)
+				}
 			} else {
 				ok++
 			}
@@ -314,12 +378,21 @@ func (r *replication) add(ch meta.Chunk) {
 			if have+ok >= need {
 				reported = true
 				done <- nil
-			} else if have+ok+(len(targets)-ok-fails) < need {
+			} else if have+ok+pending < need {
 				reported = true
 				done <- fmt.Errorf("%w: chunk %s reached %d of %d holders: %v", ErrUnavailable, ch.ID, have+ok, need, lastErr)
 			}
 		}()
 	}
+	if !reported && have+len(targets) < need {
+		reported = true
+		done <- fmt.Errorf("%w: chunk %s can reach %d of %d holders: %v", ErrUnavailable, ch.ID, have+len(targets), need, lastErr)
+	}
+	mu.Lock()
+	for _, m := range targets {
+		start(m)
+	}
+	mu.Unlock()
 }
 
 // wait returns once every chunk added has a majority of copies, or the
@@ -413,13 +486,19 @@ func (c *cluster) fetchFrom(ctx context.Context, m member, ch meta.Chunk) ([]byt
 	return data, nil
 }
 
-// pull fetches a chunk from another member and stores it locally.
+// pull fetches a chunk from another member and stores it locally (not
+// while the disk is low: ErrStorageFull).
 func (c *cluster) pull(ctx context.Context, ch meta.Chunk) error {
+	if err := c.n.disk.refuse(); err != nil {
+		return err
+	}
 	data, err := c.fetch(ctx, ch)
 	if err != nil {
 		return err
 	}
-	return c.n.chunks.PutCopy(ch, bytes.NewReader(data))
+	err = c.n.chunks.PutCopy(ch, bytes.NewReader(data))
+	c.n.disk.noteError(err)
+	return err
 }
 
 // ingest stores a body as Ingest does and, in a cluster, copies each chunk
@@ -427,12 +506,16 @@ func (c *cluster) pull(ctx context.Context, ch meta.Chunk) error {
 // chunk has a majority of its copies. Nothing references the chunks until
 // the caller commits a manifest.
 func (s *Service) ingest(ctx context.Context, r io.Reader, size int64, opts IngestOptions) (*IngestResult, error) {
+	if err := s.node.disk.refuse(); err != nil {
+		return nil, err
+	}
 	rep := s.node.cluster.startReplication()
 	if rep != nil {
 		opts.OnChunk = rep.add
 	}
 	ing, err := s.node.chunks.Ingest(ctx, r, size, opts)
 	if err != nil {
+		s.node.disk.noteError(err)
 		return nil, err
 	}
 	if err := rep.wait(ctx); err != nil {

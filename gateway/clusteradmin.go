@@ -41,7 +41,10 @@ type NodeStatus struct {
 	// its chunk copies; the leader trims the queue up to the lowest
 	// member's.
 	GCCursor uint64 `json:"gc_cursor"`
-	Error    string `json:"error,omitempty"`
+	// Disk is "ok: ..." or "low: ..." (below --min-free-space: the node
+	// refuses new data), with the free space and the threshold.
+	Disk  string `json:"disk,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // ClusterStatus is the cluster as one node sees it, with every member's
@@ -77,6 +80,7 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 		UnderReplicated: n.cluster.underReplicated.Load(),
 		RepairPending:   n.cluster.repairPending(),
 		GCCursor:        n.gcCursor.Load(),
+		Disk:            n.disk.Status(),
 	}
 	st.ChunkFiles, _ = n.chunks.Usage()
 	st.LeaderID, _ = n.host.LeaderID(metaShard)
@@ -394,13 +398,19 @@ func (s *Service) ClusterScrub(ctx context.Context) (map[string]ScrubResult, map
 // hold exactly size bytes with the given CRC32C and the SHA-256 of the
 // signed body digest (VerifyPeer), checked as it streams and before the
 // copy is visible; otherwise nothing is stored and the error is
-// ErrChunkMissing.
+// ErrChunkMissing. A node whose disk is low refuses it with ErrStorageFull
+// (507), and the sender places the copy elsewhere.
 func (s *Service) ReceiveChunk(ctx context.Context, id string, size int64, crc uint32, bodyDigest string, body io.Reader) error {
 	n, sum, ok := ParsePeerBodyDigest(bodyDigest)
 	if !ok || n != size {
 		return fmt.Errorf("%w: chunk copy %s: signed body digest %q does not match size %d", ErrChunkMissing, id, bodyDigest, size)
 	}
-	return s.node.chunks.putCopy(meta.Chunk{ID: id, Size: size, CRC32C: crc}, body, &sum)
+	if err := s.node.disk.refuse(); err != nil {
+		return err
+	}
+	err := s.node.chunks.putCopy(meta.Chunk{ID: id, Size: size, CRC32C: crc}, body, &sum)
+	s.node.disk.noteError(err)
+	return err
 }
 
 // ReadPeerBody reads the whole body of a peer request (at most limit

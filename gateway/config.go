@@ -64,6 +64,9 @@ type Config struct {
 	// ScrubInterval is how often a node re-verifies the checksums of its
 	// chunk files (0: only on request).
 	ScrubInterval time.Duration
+	// MinFreeSpace is the free space of the data directory's filesystem
+	// below which the node refuses new data (diskspace.go).
+	MinFreeSpace MinFreeSpace
 
 	// MaxForkBatch bounds the forks of one create-many request.
 	MaxForkBatch int
@@ -91,6 +94,7 @@ func DefaultConfig() Config {
 		Replicas:          3,
 		RepairInterval:    time.Minute,
 		ScrubInterval:     24 * time.Hour,
+		MinFreeSpace:      DefaultMinFreeSpace,
 		MaxForkBatch:      1000,
 	}
 }
@@ -124,6 +128,8 @@ func (c *Config) Validate() error {
 		return errors.New("gateway: the cluster key must have at least 16 characters")
 	case c.ClusterKey == "" && (c.Raft.Join || len(c.Raft.InitialMembers) > 1):
 		return ErrClusterKeyRequired
+	case c.MinFreeSpace.Bytes < 0 || c.MinFreeSpace.Percent < 0 || c.MinFreeSpace.Percent >= 100:
+		return fmt.Errorf("gateway: min free space %s out of range", c.MinFreeSpace)
 	case c.MaxForkBatch < 1 || c.MaxForkBatch > 100000:
 		return fmt.Errorf("gateway: max fork batch %d out of range [1, 100000]", c.MaxForkBatch)
 	}

@@ -74,7 +74,8 @@ func (m *nodeMetrics) observeProposal(shardID uint64, d time.Duration) {
 // RegisterMetrics registers the node's metrics (Raft, chunk store, GC and
 // repair backlogs, bucket counts, proposal latency) with reg.
 func (n *Node) RegisterMetrics(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{n.metrics.proposals, n.metrics.repairBacklog, n.metrics.underRepl, n.metrics.repairPending, n.metrics.collector} {
+	cs := []prometheus.Collector{n.metrics.proposals, n.metrics.repairBacklog, n.metrics.underRepl, n.metrics.repairPending, n.metrics.collector}
+	for _, c := range append(cs, n.disk.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -29,6 +29,7 @@ type Node struct {
 	host    *raft.Host
 	local   *meta.Handle // local replica reads for background work
 	chunks  *ChunkStore
+	disk    *diskGuard
 	svc     *Service
 	cluster *cluster
 	seal    *sealer
@@ -66,6 +67,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 			return nil, fmt.Errorf("gateway: data dir: %w", err)
 		}
 	}
+	// Look at the free space before opening anything that writes: a node
+	// that starts on a full disk releases its reserve first.
+	disk := newDiskGuard(cfg.DataDir, cfg.MinFreeSpace, log.With("component", "disk"))
+	disk.check()
 	chunks, err := OpenChunkStore(filepath.Join(cfg.DataDir, "chunks"))
 	if err != nil {
 		return nil, err
@@ -85,11 +90,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		host.Close()
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, seal: seal, stop: make(chan struct{})}
+	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, disk: disk, seal: seal, stop: make(chan struct{})}
 	n.svc = &Service{node: n}
 	n.cluster = newCluster(n)
 	n.metrics = newNodeMetrics(n)
-	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), cfg.Meta, log.With("component", "meta"))
+	mopts := cfg.Meta
+	mopts.BeforeWrite, mopts.AfterWrite = disk.beforeApply, disk.afterApply
+	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), mopts, log.With("component", "meta"))
 	n.local = local
 	if err := host.StartOnDiskShard(metaShard, create); err != nil {
 		host.Close()
@@ -99,7 +106,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		host.Close()
 		return nil, err
 	}
-	n.wg.Add(6)
+	n.wg.Add(8)
+	go n.disk.loop(n.stop, n.wg.Done)
+	go n.disk.suspender(n.stop, n.wg.Done,
+		func() error { return host.StopShard(metaShard) },
+		func() error { return host.StartOnDiskShard(metaShard, create) })
 	go n.collectGarbage()
 	go n.watchKeys()
 	go n.register()

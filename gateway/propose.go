@@ -31,6 +31,13 @@ func header() meta.Header {
 // (ErrMergeInProgress: it changed nothing) and is proposed again, under a
 // new request id, until ctx ends.
 func (s *Service) propose(ctx context.Context, cmd any) (*meta.Result, error) {
+	if growsData(cmd) {
+		// The space below the threshold is kept for the applies of the
+		// writes that other nodes take.
+		if err := s.node.disk.refuse(); err != nil {
+			return nil, err
+		}
+	}
 	stampHeader(cmd)
 	for try := 0; ; try++ {
 		start := time.Now()

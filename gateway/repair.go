@@ -115,6 +115,9 @@ func (c *cluster) repairPass() int {
 		c.dropExtra(ms, extra)
 		return 0
 	}
+	if c.n.disk.isLow() {
+		return len(missing) // pulled once the disk has room again
+	}
 	c.n.log.Info("repair: pulling missing chunks", "chunks", len(missing))
 	var (
 		wg     sync.WaitGroup

@@ -38,6 +38,14 @@ type Options struct {
 	BlockCacheSize     int64 // default 0: no block cache (see DefaultOptions)
 	IndexCacheSize     int64 // default 8 MiB
 	ValueLogFileSize   int64 // default 64 MiB
+
+	// BeforeWrite and AfterWrite, when set, run before and after each
+	// Update writes its entries to Badger. They are the node's, not the
+	// cluster's: the free-space guard (gateway/diskspace.go) makes room
+	// before Badger takes pages of its memory-mapped files, and allocates
+	// the files Badger created. They see no entry and return nothing, so
+	// apply stays deterministic.
+	BeforeWrite, AfterWrite func()
 }
 
 // DefaultOptions returns the defaults.
@@ -342,6 +350,12 @@ const maxWritesPerTxn = 256
 func (f *FSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	db := f.db
 	all := entries
+	if f.opts.BeforeWrite != nil {
+		f.opts.BeforeWrite()
+	}
+	if f.opts.AfterWrite != nil {
+		defer f.opts.AfterWrite()
+	}
 	for len(entries) > 0 {
 		if steppedOp(entries[0].Cmd) {
 			if err := f.applyStepped(db, &entries[0]); err != nil {

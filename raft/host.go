@@ -183,6 +183,17 @@ func (h *Host) StartOnDiskShard(shardID uint64, create sm.CreateOnDiskStateMachi
 	return nil
 }
 
+// StopShard stops this node's replica of shardID without leaving the
+// membership (the others see it as down); StartOnDiskShard starts it
+// again from its own data.
+func (h *Host) StopShard(shardID uint64) error {
+	if err := h.nh.StopShard(shardID); err != nil {
+		return fmt.Errorf("raft: stop shard %d: %w", shardID, err)
+	}
+	h.log.Info("raft shard stopped", "shard_id", shardID, "replica_id", h.cfg.NodeID)
+	return nil
+}
+
 // Propose replicates cmd through shardID and returns the state machine's
 // Result once it is applied locally. ctx should carry a deadline (10 s is
 // used otherwise). Temporary failures are retried with short per-try

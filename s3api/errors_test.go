@@ -148,6 +148,7 @@ func TestErrorTableRows(t *testing.T) {
 			{gateway.ErrUnavailable, "ServiceUnavailable", 503},
 			{gateway.ErrInvalidRange, "InvalidRange", 416},
 			{gateway.ErrKeyTooLong, "KeyTooLongError", 400},
+			{fmt.Errorf("%w: low: 12 MiB free < 1 GiB", gateway.ErrStorageFull), "InsufficientStorage", 507},
 		}
 		for _, c := range cases {
 			api, _, _ := toAPIError(c.err)

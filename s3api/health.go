@@ -16,6 +16,10 @@ const readyTimeout = 150 * time.Millisecond
 type healthStatus struct {
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
+	// Disk is the data directory's free space: "ok: ..." or "low: ..."
+	// (the node refuses new data with 507 but still serves reads, so it
+	// stays ready).
+	Disk string `json:"disk,omitempty"`
 }
 
 // healthLive answers GET /health/live: the process serves HTTP.
@@ -28,8 +32,9 @@ func (s *Server) healthLive(r *request) (*response, error) {
 func (s *Server) healthReady(r *request) (*response, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, readyTimeout)
 	defer cancel()
+	disk := s.disk()
 	if err := s.ready(ctx); err != nil {
-		return &response{status: http.StatusServiceUnavailable, json: healthStatus{Status: "unavailable", Error: err.Error()}}, nil
+		return &response{status: http.StatusServiceUnavailable, json: healthStatus{Status: "unavailable", Error: err.Error(), Disk: disk}}, nil
 	}
-	return &response{json: healthStatus{Status: "ok"}}, nil
+	return &response{json: healthStatus{Status: "ok", Disk: disk}}, nil
 }

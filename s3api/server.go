@@ -117,6 +117,8 @@ type Server struct {
 	owner Owner
 	// ready reports whether the node can serve (health/ready).
 	ready func(ctx context.Context) error
+	// disk says whether the node's disk takes new data (health/ready).
+	disk func() string
 	// principal resolves an authenticated access key to who it is (root
 	// or a scoped key); leaseNow is the clock leases are checked against.
 	principal func(ctx context.Context, accessKey string) (*gateway.Principal, bool)
@@ -204,6 +206,7 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 	}
 	s.owner = ownerOf(svc.Owner())
 	s.ready = svc.Ready
+	s.disk = svc.DiskStatus
 	s.principal = svc.Principal
 	s.leaseNow = svc.LeaseNow
 	s.base, s.cancelBase = context.WithCancel(context.Background())

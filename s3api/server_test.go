@@ -65,6 +65,7 @@ func newTestServer(t *testing.T, domains ...string) (*Server, *logSink) {
 		return &gateway.Principal{AccessKey: k, Root: true}, k == testAccessKey
 	}
 	s.ready = func(context.Context) error { return nil }
+	s.disk = func() string { return "ok: 41 GiB free, min 1.0 GiB" }
 	return s, sink
 }
 
@@ -207,6 +208,14 @@ func TestHealth(t *testing.T) {
 	resp = s.do(t, testReq{method: "GET", target: "/health/ready", unsigned: true})
 	if resp.StatusCode != 200 {
 		t.Fatalf("ready: %d", resp.StatusCode)
+	}
+	// A node whose disk is low still serves reads: ready, saying why it
+	// refuses writes.
+	s.disk = func() string { return "low: 12 MiB free < 1.0 GiB" }
+	resp = s.do(t, testReq{method: "GET", target: "/health/ready", unsigned: true})
+	var low healthStatus
+	if err := json.NewDecoder(resp.Body).Decode(&low); err != nil || resp.StatusCode != 200 || low.Disk != "low: 12 MiB free < 1.0 GiB" {
+		t.Fatalf("ready with a low disk: %d %+v %v", resp.StatusCode, low, err)
 	}
 	s.ready = func(context.Context) error { return gateway.ErrUnavailable }
 	resp = s.do(t, testReq{method: "GET", target: "/health/ready", unsigned: true})

@@ -31,6 +31,9 @@ func Config(t testing.TB) gateway.Config {
 	cfg.Raft.InitialMembers = map[uint64]string{1: cfg.Raft.RaftAddr}
 	cfg.GCInterval = 50 * time.Millisecond
 	cfg.GCReadGrace = 0
+	// A small threshold: a test node's reserve file (half of it) is
+	// allocated in the test's temporary directory.
+	cfg.MinFreeSpace = gateway.MinFreeSpace{Bytes: 16 << 20}
 	return cfg
 }
 

@@ -38,6 +38,9 @@ type MemberStatus struct {
 	LeaderID      uint64 `json:"leader_id"`
 	RepairBacklog int64  `json:"repair_backlog"`
 	ChunkFiles    int64  `json:"chunk_files"`
+	// Disk is "ok: ..." or "low: ..." (the data directory's free space
+	// against --min-free-space).
+	Disk string `json:"disk"`
 }
 
 // ClusterStatus is GET cluster/status.

@@ -88,6 +88,8 @@ type Cluster struct {
 	single bool
 	// nodeArgs are extra server arguments of one node, by id.
 	nodeArgs map[uint64][]string
+	// dataDirs gives some node ids a data directory of the test's choice.
+	dataDirs map[uint64]string
 
 	mu     sync.Mutex
 	nodes  []*Node // every node ever started, in id order
@@ -127,6 +129,17 @@ func withNodeArgs(id uint64, a ...string) clusterOption {
 			c.nodeArgs = map[uint64][]string{}
 		}
 		c.nodeArgs[id] = append(c.nodeArgs[id], a...)
+	}
+}
+
+// withDataDir runs node id on the data directory dir (a small
+// filesystem the test mounted, say).
+func withDataDir(id uint64, dir string) clusterOption {
+	return func(c *Cluster) {
+		if c.dataDirs == nil {
+			c.dataDirs = map[uint64]string{}
+		}
+		c.dataDirs[id] = dir
 	}
 }
 
@@ -200,6 +213,9 @@ func (c *Cluster) startNode(s3Addr, raftAddr string, extra ...string) *Node {
 		harness.WithoutReadyWait(),
 		harness.WithArgs(args...),
 		harness.WithEnv(c.env...),
+	}
+	if dir := c.dataDirs[id]; dir != "" {
+		opts = append(opts, harness.WithDataDir(dir))
 	}
 	if c.groups {
 		nd.gid = uint32(1<<30 + mrand.IntN(1<<30))

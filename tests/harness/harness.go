@@ -124,6 +124,9 @@ type Options struct {
 	// (a cluster member is ready only when a quorum runs); WaitReady
 	// waits for it.
 	NoReadyWait bool
+	// DataDir, when set, is the data directory (a filesystem the test
+	// mounted, say) instead of one under the test's temporary directory.
+	DataDir string
 	// Group, when not zero, is the process's group id (the test runs as
 	// root): packet filter rules match a process's traffic by its group
 	// (iptables -m owner --gid-owner), since loopback connections all
@@ -180,6 +183,9 @@ func WithAddrs(s3Addr, raftAddr string) Option {
 // WithoutReadyWait makes Start and Restart return as soon as the process
 // runs, without waiting for /health/ready (see WaitReady).
 func WithoutReadyWait() Option { return func(o *Options) { o.NoReadyWait = true } }
+
+// WithDataDir sets --data to dir instead of a fresh temporary directory.
+func WithDataDir(dir string) Option { return func(o *Options) { o.DataDir = dir } }
 
 // WithGroup runs the process with group id gid (needs root).
 func WithGroup(gid uint32) Option { return func(o *Options) { o.Group = gid } }
@@ -248,6 +254,9 @@ func Start(t testing.TB, bin string, opts ...Option) *Server {
 		S3Addr:   s3Addr,
 		RaftAddr: raftAddr,
 		LogPath:  filepath.Join(dir, "server.log"),
+	}
+	if o.DataDir != "" {
+		s.DataDir = o.DataDir
 	}
 	t.Cleanup(s.cleanup)
 	s.start()

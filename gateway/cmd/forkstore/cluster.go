@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -176,6 +177,11 @@ func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
 		pending = " (not yet counted with the current membership: a repair pass is under way)"
 	}
 	fmt.Fprintf(w, "chunks with fewer than %d copies: %d%s\n", st.Replicas, st.UnderReplicated, pending)
+	for _, m := range st.Members {
+		if strings.HasPrefix(m.Disk, "low") {
+			fmt.Fprintf(w, "node %d refuses new data (507): disk %s\n", m.NodeID, m.Disk)
+		}
+	}
 	if len(st.Retired) > 0 {
 		fmt.Fprintf(w, "retired ids: %v\n", st.Retired)
 	}

@@ -32,7 +32,7 @@ func init() { register(newServerCmd) }
 // its default (FORKSTORE_S3_ADDR for --s3-addr).
 type serverFlags struct {
 	data, s3Addr, raftAddr, nodeID, region, domains, history, maxDepth string
-	pprofAddr, logLevel, metricsAddr, maxBatch                         string
+	pprofAddr, logLevel, metricsAddr, maxBatch, minFree                string
 	tlsCert, tlsKey                                                    string
 	accessLog                                                          bool
 	slowRequest                                                        time.Duration
@@ -79,6 +79,7 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.history, "history", "0", "keep every past state readable for this long, e.g. 1h")
 	envString(a, fs, &f.maxDepth, "max-fork-depth", "32", "longest chain of forks")
 	envString(a, fs, &f.maxBatch, "max-fork-batch", "1000", "most forks one fork create-many makes")
+	envString(a, fs, &f.minFree, "min-free-space", "auto", "below this much free space on the data directory's filesystem the node refuses new data (507): a size such as 1GiB, a percentage such as 5%, auto (the smaller of 5% and 1GiB, at least 64MiB) or 0 (never)")
 	envString(a, fs, &f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this loopback address")
 	envString(a, fs, &f.logLevel, "log-level", "info", "debug, info, warn or error")
 	envBool(a, fs, &f.accessLog, "access-log", false, "log every request at info level (otherwise at debug; server errors and slow requests are always logged)")
@@ -163,6 +164,9 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 		return usagef("--max-fork-batch: want an integer in [1, 100000], got %q", f.maxBatch)
 	}
 	cfg.MaxForkBatch = batch
+	if cfg.MinFreeSpace, err = gateway.ParseMinFreeSpace(f.minFree); err != nil {
+		return usagef("--min-free-space: %w", err)
+	}
 	// The lease clock's offset has no flag: it exists for tests, which
 	// let leases run out without waiting.
 	if v := a.env("FORKSTORE_LEASE_CLOCK_OFFSET"); v != "" {
