@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -237,10 +238,12 @@ func (s *Server) preflight(r *request) (*response, error) {
 		return nil, ErrBadRequest.WithMessage("Invalid Access-Control-Request-Method: " + method)
 	}
 	rules, err := s.svc.BucketCORS(r.ctx, r.route.Bucket)
-	if err != nil {
+	if err != nil && !errors.Is(err, meta.ErrNoSuchBucket) {
 		return nil, err
 	}
 	if len(rules) == 0 {
+		// A missing bucket answers as one without rules: unsigned
+		// requests cannot probe for bucket names.
 		return nil, errCORSNotEnabled
 	}
 	setVary(r)
