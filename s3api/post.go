@@ -425,6 +425,8 @@ func (s *Server) postObject(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Who signed the form (or "": anonymous), for the access line.
+	r.auth = &AuthResult{AccessKey: ak, Body: file, Size: -1}
 	pol := &postPolicy{maxSize: -1}
 	if ak != "" {
 		if pol, err = parsePostPolicy(form.get("policy")); err != nil {
