@@ -397,8 +397,6 @@ func keyMergedKeys(fork uint64) []byte { return appendU64([]byte{pfxMergedKey}, 
 
 func keyMergedKey(fork uint64, key string) []byte { return appendName(keyMergedKeys(fork), key) }
 
-func keyBucketCORS(bucket uint64) []byte { return appendU64([]byte{pfxBucketCORS}, bucket) }
-
 func keyMergeHold(bucket uint64) []byte { return appendU64([]byte{pfxMergeHold}, bucket) }
 
 func keyMergeUnderWay(fork uint64) []byte { return appendU64([]byte{pfxMergeUnder}, fork) }
@@ -410,3 +408,5 @@ func beU64(b []byte) (uint64, error) {
 	}
 	return binary.BigEndian.Uint64(b), nil
 }
+
+func keyBucketCORS(bucket uint64) []byte { return appendU64([]byte{pfxBucketCORS}, bucket) }
