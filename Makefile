@@ -48,8 +48,9 @@ run-cluster: build
 # tests drive when they are missing.
 test: deps lint unit e2e cluster
 
-# Debian's awscli (the v2 CLI) and, if the python3 on PATH lacks boto3,
-# python3-boto3; apt-get update runs once, and only when something is missing.
+# Debian's awscli (the v2 CLI), python3-boto3 if the python3 on PATH lacks
+# boto3, and chromium for the browser test; apt-get update runs once, and
+# only when something is missing.
 deps:
 	@./tests/install-deps.sh
 

@@ -246,3 +246,17 @@ func (s *Service) Diff(ctx context.Context, bucket, prefix, after string, max in
 	}
 	return readAs(ctx, s, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, prefix, after, max) })
 }
+
+// SetBucketCORS replaces a bucket's CORS rules; no rules deletes them.
+func (s *Service) SetBucketCORS(ctx context.Context, bucket string, rules []meta.CORSRule) error {
+	_, err := s.propose(ctx, &meta.SetBucketCORS{Bucket: bucket, Rules: rules})
+	return err
+}
+
+// BucketCORS returns a bucket's CORS rules, nil when it has none.
+func (s *Service) BucketCORS(ctx context.Context, bucket string) ([]meta.CORSRule, error) {
+	if !ValidBucketName(bucket) {
+		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
+	}
+	return readAs(ctx, s, func(r *meta.Reader) ([]meta.CORSRule, error) { return r.BucketCORS(bucket) })
+}

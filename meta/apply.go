@@ -267,6 +267,8 @@ func (a *applier) apply(c any) (*Result, error) {
 		// Applied in steps (steps.go), never here.
 	case *SetBucketAccess:
 		return a.setBucketAccess(c)
+	case *SetBucketCORS:
+		return a.setBucketCORS(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }

@@ -73,6 +73,8 @@ func sampleCommands() []any {
 		&MergeFork{Header: h, Fork: "f", Strategy: MergeParentWins, DeleteFork: true},
 		&MergeContinue{Header: h, Fork: "f"},
 		&SetBucketAccess{Header: h, Bucket: "b", SetOwnership: true, Ownership: OwnershipNone, SetACL: true, ACL: "public-read-write"},
+		&SetBucketCORS{Header: h, Bucket: "b", Rules: []CORSRule{{ID: "r", AllowedOrigins: []string{"https://*.example.com"},
+			AllowedMethods: []string{"GET", "PUT"}, AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: 300}}},
 	}
 }
 

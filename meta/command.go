@@ -324,12 +324,15 @@ const (
 	opExpireLeases  byte = 69
 	opMergeFork     byte = 70
 	opMergeContinue byte = 71
+
+	// 88-95: bucket configuration.
+	opSetBucketCORS byte = 88
 )
 
 // knownOp reports the op codes this build applies.
 func knownOp(op byte) bool {
 	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
-		(op >= opCreateKey && op <= opMergeContinue)
+		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -573,6 +576,12 @@ func EncodeCommand(c any) []byte {
 		e.u8(byte(c.Ownership))
 		e.boolean(c.SetACL)
 		e.str(c.ACL)
+	case SetBucketCORS:
+		return EncodeCommand(&c)
+	case *SetBucketCORS:
+		hdr(opSetBucketCORS, &c.Header)
+		e.str(c.Bucket)
+		e.corsRules(c.Rules)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -713,6 +722,8 @@ func DecodeCommand(b []byte) (any, error) {
 	case opSetBucketAccess:
 		c = &SetBucketAccess{Header: h, Bucket: d.str(), SetOwnership: d.boolean(), Ownership: Ownership(d.u8()),
 			SetACL: d.boolean(), ACL: d.str()}
+	case opSetBucketCORS:
+		c = &SetBucketCORS{Header: h, Bucket: d.str(), Rules: d.corsRules()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

@@ -52,6 +52,7 @@ import (
 //	                                                                 holds this bucket, its parent or itself)
 //	merge under way 0x42 | be64 fork id                              fmt | be64 parent id | be64 version of its last
 //	                                                                 entry | merge state (merge.go)
+//	bucket CORS     0x4C | be64 bucket id                            fmt | CORS rules (cors.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -101,6 +102,8 @@ const (
 	// 0x41-0x47: merges applied in several entries.
 	pfxMergeHold  byte = 0x41
 	pfxMergeUnder byte = 0x42
+	// 0x4C: bucket configuration (CORS).
+	pfxBucketCORS byte = 0x4C
 )
 
 // Counter ids under pfxCounter.
@@ -405,3 +408,5 @@ func beU64(b []byte) (uint64, error) {
 	}
 	return binary.BigEndian.Uint64(b), nil
 }
+
+func keyBucketCORS(bucket uint64) []byte { return appendU64([]byte{pfxBucketCORS}, bucket) }

@@ -76,6 +76,16 @@ const (
 	OpHealthLive  Operation = "HealthLive"
 	OpHealthReady Operation = "HealthReady"
 	OpMetrics     Operation = "Metrics" // GET /metrics, unsigned or with a bearer token
+
+	// CORS: the bucket's rules and the preflight they answer (OPTIONS on
+	// a bucket or an object, never signed).
+	OpGetBucketCors    Operation = "GetBucketCors"
+	OpPutBucketCors    Operation = "PutBucketCors"
+	OpDeleteBucketCors Operation = "DeleteBucketCors"
+	OpPreflight        Operation = "PreflightObject"
+	// POST Object: a browser form upload, authenticated by the signed
+	// policy document in the form (post.go).
+	OpPostObject Operation = "PostObject"
 )
 
 // Route is a resolved request: the operation and what it addresses.
@@ -116,7 +126,7 @@ const (
 // to the plain operation would, for example, turn PutBucketTagging into
 // CreateBucket.
 var unsupportedBucket = map[string]bool{
-	"accelerate": true, "analytics": true, "cors": true, "encryption": true,
+	"accelerate": true, "analytics": true, "encryption": true,
 	"intelligent-tiering": true, "inventory": true, "lifecycle": true,
 	"logging": true, "metrics": true, "notification": true, "object-lock": true,
 	"policy": true, "policyStatus": true,
@@ -182,6 +192,8 @@ func (rt Router) Route(method, host, path string, query url.Values, header http.
 		r.Bucket, r.Key, _ = strings.Cut(p, "/")
 	}
 	switch {
+	case method == http.MethodOptions && r.Bucket != "":
+		r.Op = OpPreflight
 	case r.Bucket == "":
 		r.Op, r.Unsupported = serviceOp(method, header)
 	case r.Key == "":
@@ -331,6 +343,20 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 		}
 		return OpNotImplemented, "ownershipControls"
 	}
+	if query.Has("cors") {
+		if u := firstUnknown(query, "cors"); u != "" {
+			return OpNotImplemented, u
+		}
+		switch method {
+		case http.MethodGet:
+			return OpGetBucketCors, ""
+		case http.MethodPut:
+			return OpPutBucketCors, ""
+		case http.MethodDelete:
+			return OpDeleteBucketCors, ""
+		}
+		return OpNotImplemented, "cors"
+	}
 	if query.Has("requestPayment") {
 		if u := firstUnknown(query, "requestPayment"); u != "" {
 			return OpNotImplemented, u
@@ -402,7 +428,13 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 			}
 			return OpDeleteObjects, ""
 		}
-		// POST Object (browser form upload) and anything else.
+		// POST Object: a browser form upload.
+		if mt, _, _ := strings.Cut(header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(mt), "multipart/form-data") {
+			if u := firstUnknown(query); u != "" {
+				return OpNotImplemented, u
+			}
+			return OpPostObject, ""
+		}
 		return OpNotImplemented, "POST"
 	}
 	return OpNotImplemented, method

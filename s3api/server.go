@@ -492,6 +492,7 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 	r := reqOf(c)
 	r.ctx, r.cancel = context.WithTimeout(s.base, s.deadline(r))
 	c.SetUserContext(r.ctx)
+	s.corsActual(r)
 	if r.early != nil {
 		s.writeError(r, r.early)
 		return nil
@@ -859,6 +860,12 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpCompleteMultipartUpload: s.completeMultipartUpload,
 		OpAbortMultipartUpload:    s.abortMultipartUpload,
 		OpListParts:               s.listParts,
+
+		OpGetBucketCors:    s.getBucketCors,
+		OpPutBucketCors:    s.putBucketCors,
+		OpDeleteBucketCors: s.deleteBucketCors,
+		OpPreflight:        s.preflight,
+		OpPostObject:       s.postObject,
 	}
 }
 
