@@ -755,6 +755,9 @@ func (a *applier) putObject(c *PutObject) (*Result, error) {
 	if err := checkACL(b, c.Object.ACL); err != nil {
 		return nil, err
 	}
+	if !c.Checked && b.Lock.Enabled && (b.Lock.Mode != LockNone || c.Object.LockMode != LockNone || c.Object.LegalHold) {
+		return nil, fmt.Errorf("%w: %q", ErrLockNeedsChecksum, c.Object.Key)
+	}
 	if err := a.applyDefaultLock(b, &c.Object, true); err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func sampleCommands() []any {
 		&CreateSnapshot{Header: h, Bucket: "b", Name: "n"},
 		&DeleteSnapshot{Header: h, Bucket: "b", Version: 5},
 		&SetVersioning{Header: h, Bucket: "b", Status: VersioningSuspended},
-		&PutObject{Header: h, Bucket: "b", Object: o, IfMatch: "*", IfNoneMatch: `"e"`, SharedChunks: true},
+		&PutObject{Header: h, Bucket: "b", Object: o, IfMatch: "*", IfNoneMatch: `"e"`, SharedChunks: true, Checked: true},
 		&DeleteObject{Header: h, Bucket: "b", Key: "k", VersionID: "null", DeleteCondition: DeleteCondition{IfMatch: `"e"`, ModifiedFrom: 5, ModifiedTo: 9, Size: 3, HasSize: true}, BypassGovernance: true},
 		&DeleteObjects{Header: h, Bucket: "b", Items: []DeleteItem{{Key: "k", VersionID: "1"}, {Key: "j", DeleteCondition: DeleteCondition{IfMatch: "*", HasSize: true}}}, BypassGovernance: true},
 		&CreateUpload{Header: h, Bucket: "b", UploadID: "u", Template: o},
@@ -258,7 +258,7 @@ func TestResultCodesStable(t *testing.T) {
 		10: ErrSnapshotExists, 11: ErrForkDepthExceeded, 12: ErrVersionOutOfRetention, 13: ErrMethodNotAllowed, 14: ErrInvalidVersion,
 		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit, 36: ErrMergeInProgress,
 		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 40: ErrNodeRetired,
-		60: ErrObjectLocked, 61: ErrInvalidLockRequest, 62: ErrInvalidBucketState}
+		60: ErrObjectLocked, 61: ErrInvalidLockRequest, 62: ErrInvalidBucketState, 63: ErrLockNeedsChecksum}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)

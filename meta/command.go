@@ -86,6 +86,11 @@ type PutObject struct {
 	// fails with ErrNoSuchKey if any of them has no reference left (it may
 	// be being collected), instead of resurrecting it.
 	SharedChunks bool
+	// Checked says the body's integrity was checked against a digest the
+	// client sent (Content-MD5 or an x-amz-checksum), or the data was not
+	// uploaded (a copy): a write that Object Lock retains needs it, as
+	// on AWS (ErrLockNeedsChecksum).
+	Checked bool
 }
 
 // DeleteObject deletes a key (writing a delete marker when the bucket is
@@ -423,6 +428,7 @@ func EncodeCommand(c any) []byte {
 		e.str(c.IfMatch)
 		e.str(c.IfNoneMatch)
 		e.boolean(c.SharedChunks)
+		e.boolean(c.Checked)
 	case DeleteObject:
 		return EncodeCommand(&c)
 	case *DeleteObject:
@@ -662,6 +668,11 @@ func DecodeCommand(b []byte) (any, error) {
 		p.IfMatch = d.str()
 		p.IfNoneMatch = d.str()
 		p.SharedChunks = d.boolean()
+		if d.v5 {
+			p.Checked = d.boolean()
+		} else {
+			p.Checked = true
+		}
 		c = p
 	case opDeleteObject:
 		p := &DeleteObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str()}

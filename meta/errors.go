@@ -51,4 +51,7 @@ var (
 	// ErrInvalidBucketState is a change the bucket's Object Lock or
 	// versioning state forbids (S3: InvalidBucketState).
 	ErrInvalidBucketState = errors.New("meta: invalid bucket state")
+	// ErrLockNeedsChecksum is a write that Object Lock retains without
+	// Content-MD5 or an x-amz-checksum (S3: InvalidRequest).
+	ErrLockNeedsChecksum = errors.New("meta: a write to an Object Lock bucket needs Content-MD5 or a checksum")
 )

@@ -81,14 +81,17 @@ type ObjectLock struct {
 }
 
 // Retention returns the retain-until date (Unix ns) the default rule
-// gives a version written at version v; 0 when there is no rule.
+// gives a version written at version v, rounded up to a whole second (S3
+// shows dates to the millisecond: a client that sets the date it read
+// must not shorten it); 0 when there is no rule.
 func (l ObjectLock) Retention(v uint64) int64 {
 	if !l.Enabled || l.Mode == LockNone {
 		return 0
 	}
-	const day = int64(24 * 60 * 60 * 1e9)
+	const day, second = int64(24 * 60 * 60 * 1e9), int64(1e9)
 	days := int64(l.Days) + 365*int64(l.Years)
-	return int64(v) + days*day
+	t := int64(v) + days*day
+	return (t + second - 1) / second * second
 }
 
 // maxRetentionDays bounds a default retention (AWS: 100 years).

@@ -23,7 +23,7 @@ func (tf *testFSM) lockedPut(bucket, key, body string, mode LockMode, hold bool)
 	if mode == LockNone {
 		o.RetainUntil = 0
 	}
-	res := tf.must(&PutObject{Header: Header{Stamp: tf.stamp()}, Bucket: bucket, Object: o})
+	res := tf.must(&PutObject{Checked: true, Header: Header{Stamp: tf.stamp()}, Bucket: bucket, Object: o})
 	return strconv.FormatUint(res.Object.Version, 10)
 }
 
@@ -32,6 +32,8 @@ func (tf *testFSM) lockedPut(bucket, key, body string, mode LockMode, hold bool)
 func (tf *testFSM) stamp() uint64 {
 	return lockT0 + uint64(tf.index)*1000
 }
+
+func ceilSecond(ns int64) int64 { return (ns + 1e9 - 1) / 1e9 * 1e9 }
 
 func (tf *testFSM) versionOf(bucket, key, versionID string) (*Object, error) {
 	tf.t.Helper()
@@ -65,9 +67,13 @@ func TestObjectLockBucket(t *testing.T) {
 	tf.mustFail(&SetObjectLockConfig{Bucket: "b", Lock: ObjectLock{Enabled: false}}, ErrInvalidLockRequest)
 	tf.must(&SetObjectLockConfig{Bucket: "b", Lock: ObjectLock{Enabled: true, Mode: LockCompliance, Days: 2}})
 
+	// A write the rule retains needs Content-MD5 or a checksum (AWS:
+	// InvalidRequest), a copy (no upload) does not.
+	tf.mustFail(&PutObject{Bucket: "b", Object: obj("k", "v")}, ErrLockNeedsChecksum)
+
 	// Writes get the default retention, counted from their version.
-	o := tf.must(&PutObject{Header: Header{Stamp: lockT0}, Bucket: "b", Object: obj("k", "v")}).Object
-	if o.LockMode != LockCompliance || o.RetainUntil != int64(o.Version)+2*24*lockHour {
+	o := tf.must(&PutObject{Checked: true, Header: Header{Stamp: lockT0}, Bucket: "b", Object: obj("k", "v")}).Object
+	if o.LockMode != LockCompliance || o.RetainUntil != ceilSecond(int64(o.Version)+2*24*lockHour) {
 		t.Fatalf("default retention: %+v", o)
 	}
 	got, err := tf.versionOf("b", "k", "")
@@ -179,9 +185,9 @@ func TestObjectLockSnapshotDeleteAndGC(t *testing.T) {
 	tf := openTestFSM(t)
 	tf.must(&CreateBucket{Name: "b", ObjectLock: true})
 	o := Object{Key: "k", ETag: etag("k"), Size: 10, Chunks: []Chunk{{ID: "c-locked", Size: 10}}, LockMode: LockCompliance, RetainUntil: int64(lockT0) + lockHour}
-	v := strconv.FormatUint(tf.must(&PutObject{Header: Header{Stamp: tf.stamp()}, Bucket: "b", Object: o}).Object.Version, 10)
+	v := strconv.FormatUint(tf.must(&PutObject{Checked: true, Header: Header{Stamp: tf.stamp()}, Bucket: "b", Object: o}).Object.Version, 10)
 	g := Object{Key: "g", ETag: etag("g"), Size: 10, Chunks: []Chunk{{ID: "c-gov", Size: 10}}, LockMode: LockGovernance, RetainUntil: int64(lockT0) + lockHour}
-	gv := strconv.FormatUint(tf.must(&PutObject{Header: Header{Stamp: tf.stamp()}, Bucket: "b", Object: g}).Object.Version, 10)
+	gv := strconv.FormatUint(tf.must(&PutObject{Checked: true, Header: Header{Stamp: tf.stamp()}, Bucket: "b", Object: g}).Object.Version, 10)
 	snap := tf.must(&CreateSnapshot{Header: Header{Stamp: tf.stamp()}, Bucket: "b"}).Snapshot.Version
 	now := Header{Stamp: tf.stamp()}
 	tf.must(&DeleteObject{Header: now, Bucket: "b", Key: "k"})
@@ -249,8 +255,8 @@ func TestObjectLockForks(t *testing.T) {
 	tf.mustHaveVersion("p", "k", pv)
 
 	// The fork's own write gets the fork's default retention.
-	own := tf.must(&PutObject{Header: Header{Stamp: tf.stamp()}, Bucket: "f", Object: obj("mine", "x")}).Object
-	if own.LockMode != LockGovernance || own.RetainUntil != int64(own.Version)+24*lockHour {
+	own := tf.must(&PutObject{Checked: true, Header: Header{Stamp: tf.stamp()}, Bucket: "f", Object: obj("mine", "x")}).Object
+	if own.LockMode != LockGovernance || own.RetainUntil != ceilSecond(int64(own.Version)+24*lockHour) {
 		t.Fatalf("fork write: %+v", own)
 	}
 	ownID := strconv.FormatUint(own.Version, 10)

@@ -44,6 +44,7 @@ const (
 	codeObjectLocked       uint64 = 60
 	codeInvalidLockRequest uint64 = 61
 	codeInvalidBucketState uint64 = 62
+	codeLockNeedsChecksum  uint64 = 63
 )
 
 // resultCodes maps codes to sentinels. A map, not a slice indexed by code:
@@ -77,6 +78,7 @@ var resultCodes = map[uint64]error{
 	codeObjectLocked:         ErrObjectLocked,
 	codeInvalidLockRequest:   ErrInvalidLockRequest,
 	codeInvalidBucketState:   ErrInvalidBucketState,
+	codeLockNeedsChecksum:    ErrLockNeedsChecksum,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is

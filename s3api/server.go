@@ -856,6 +856,13 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpCompleteMultipartUpload: s.completeMultipartUpload,
 		OpAbortMultipartUpload:    s.abortMultipartUpload,
 		OpListParts:               s.listParts,
+
+		OpGetObjectLockConfiguration: s.getObjectLockConfiguration,
+		OpPutObjectLockConfiguration: s.putObjectLockConfiguration,
+		OpGetObjectRetention:         s.getObjectRetention,
+		OpPutObjectRetention:         s.putObjectRetention,
+		OpGetObjectLegalHold:         s.getObjectLegalHold,
+		OpPutObjectLegalHold:         s.putObjectLegalHold,
 	}
 }
 
