@@ -1,0 +1,179 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Object Lock through the aws CLI (each installed major version, one
+// server): create-bucket --object-lock-enabled-for-bucket,
+// put/get-object-lock-configuration, put/get-object-retention,
+// put/get-object-legal-hold, delete-object of a locked version refused
+// (AccessDenied) and allowed with --bypass-governance-retention once no
+// legal hold is left.
+func TestObjectLockAWSCLI(t *testing.T) {
+	t.Parallel()
+	clis := findAWSCLIs()
+	requireClient(t, len(clis) > 0, "the aws CLI")
+	s := startServer(t)
+	for _, cli := range clis {
+		t.Run(cli.label, func(t *testing.T) {
+			t.Parallel()
+			a := &awsRunner{t: t, cli: cli, s: s, env: clientEnv(t, s), dir: t.TempDir()}
+			b := bucketName(t, "lock-"+cli.label)
+			a.run("s3api", "create-bucket", "--bucket", b, "--object-lock-enabled-for-bucket")
+			a.run("s3api", "put-object-lock-configuration", "--bucket", b, "--object-lock-configuration",
+				`{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}`)
+			var cfg struct {
+				ObjectLockConfiguration struct {
+					ObjectLockEnabled string
+					Rule              struct{ DefaultRetention struct{ Mode string } }
+				}
+			}
+			a.json(&cfg, "s3api", "get-object-lock-configuration", "--bucket", b)
+			if c := cfg.ObjectLockConfiguration; c.ObjectLockEnabled != "Enabled" || c.Rule.DefaultRetention.Mode != "GOVERNANCE" {
+				t.Fatalf("configuration %+v", c)
+			}
+
+			body := a.writeFile("f", []byte("locked bytes"))
+			var put struct{ VersionId string }
+			a.json(&put, "s3api", "put-object", "--bucket", b, "--key", "k", "--body", body)
+			var head struct {
+				ObjectLockMode            string
+				ObjectLockRetainUntilDate string
+			}
+			a.json(&head, "s3api", "head-object", "--bucket", b, "--key", "k", "--version-id", put.VersionId)
+			if head.ObjectLockMode != "GOVERNANCE" || head.ObjectLockRetainUntilDate == "" {
+				t.Fatalf("head-object %+v", head)
+			}
+			refusedWith := func(code, what string, args ...string) {
+				t.Helper()
+				_, stderr, err := a.try(args...)
+				if err == nil || !strings.Contains(stderr, "("+code+")") {
+					t.Fatalf("%s: want %s, got %v\n%s", what, code, err, stderr)
+				}
+			}
+			refused := func(what string, args ...string) {
+				t.Helper()
+				refusedWith("AccessDenied", what, args...)
+			}
+			refused("delete of a retained version", "s3api", "delete-object", "--bucket", b, "--key", "k", "--version-id", put.VersionId)
+
+			// Retention: extended freely, shortened only with a bypass.
+			later := time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)
+			sooner := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+			a.run("s3api", "put-object-retention", "--bucket", b, "--key", "k", "--version-id", put.VersionId,
+				"--retention", "Mode=GOVERNANCE,RetainUntilDate="+later)
+			refused("shortening governance", "s3api", "put-object-retention", "--bucket", b, "--key", "k", "--version-id", put.VersionId,
+				"--retention", "Mode=GOVERNANCE,RetainUntilDate="+sooner)
+			a.run("s3api", "put-object-retention", "--bucket", b, "--key", "k", "--version-id", put.VersionId,
+				"--retention", "Mode=GOVERNANCE,RetainUntilDate="+sooner, "--bypass-governance-retention")
+			var ret struct {
+				Retention struct{ Mode, RetainUntilDate string }
+			}
+			a.json(&ret, "s3api", "get-object-retention", "--bucket", b, "--key", "k", "--version-id", put.VersionId)
+			if got, err := time.Parse(time.RFC3339, ret.Retention.RetainUntilDate); err != nil || got.Format(time.RFC3339) != sooner {
+				t.Fatalf("get-object-retention %+v (%v), want %s", ret.Retention, err, sooner)
+			}
+
+			// A legal hold beats the bypass; released, the bypass works.
+			a.run("s3api", "put-object-legal-hold", "--bucket", b, "--key", "k", "--version-id", put.VersionId, "--legal-hold", "Status=ON")
+			var hold struct{ LegalHold struct{ Status string } }
+			a.json(&hold, "s3api", "get-object-legal-hold", "--bucket", b, "--key", "k", "--version-id", put.VersionId)
+			if hold.LegalHold.Status != "ON" {
+				t.Fatalf("legal hold %+v", hold)
+			}
+			refused("delete of a held version", "s3api", "delete-object", "--bucket", b, "--key", "k", "--version-id", put.VersionId,
+				"--bypass-governance-retention")
+			refusedWith("BucketNotEmpty", "delete-bucket of a bucket with a locked version", "s3api", "delete-bucket", "--bucket", b)
+			a.run("s3api", "put-object-legal-hold", "--bucket", b, "--key", "k", "--version-id", put.VersionId, "--legal-hold", "Status=OFF")
+			a.run("s3api", "delete-object", "--bucket", b, "--key", "k", "--version-id", put.VersionId, "--bypass-governance-retention")
+			// (An empty listing prints nothing.)
+			if out := a.run("s3api", "list-object-versions", "--bucket", b, "--output", "json"); strings.Contains(out, "VersionId") {
+				t.Fatalf("versions left: %s", out)
+			}
+			a.run("s3api", "delete-bucket", "--bucket", b)
+		})
+	}
+}
+
+// restic backs up into a bucket with Object Lock and a default retention
+// (every pack it writes is retained), checks the repository and restores
+// it; its files cannot be removed while retained.
+func TestObjectLockRestic(t *testing.T) {
+	t.Parallel()
+	restic, err := exec.LookPath("restic")
+	requireClient(t, err == nil, "restic")
+	s := startServer(t)
+	clis := findAWSCLIs()
+	requireClient(t, len(clis) > 0, "the aws CLI")
+	a := &awsRunner{t: t, cli: clis[0], s: s, env: clientEnv(t, s), dir: t.TempDir()}
+	b := bucketName(t, "restic-lock")
+	a.run("s3api", "create-bucket", "--bucket", b, "--object-lock-enabled-for-bucket")
+	a.run("s3api", "put-object-lock-configuration", "--bucket", b, "--object-lock-configuration",
+		`{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"COMPLIANCE","Days":1}}}`)
+
+	src := t.TempDir()
+	for i, name := range []string{"a.txt", "dir/b.bin", "dir/sub/c.txt"} {
+		p := filepath.Join(src, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, randBytes(uint64(i+1), 1000+i*300_000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := append(clientEnv(t, s),
+		"RESTIC_REPOSITORY=s3:"+s.URL()+"/"+b,
+		"RESTIC_PASSWORD=forkstore-restic-test",
+		"RESTIC_CACHE_DIR="+t.TempDir(),
+		"HOME="+t.TempDir(),
+	)
+	run := func(args ...string) string {
+		t.Helper()
+		return runClient(t, env, a.dir, 3*time.Minute, restic, args...)
+	}
+	run("init")
+	run("backup", "--no-scan", src)
+	run("check", "--read-data")
+	dst := t.TempDir()
+	run("restore", "latest", "--target", dst)
+	for _, name := range []string{"a.txt", "dir/b.bin", "dir/sub/c.txt"} {
+		want, _ := os.ReadFile(filepath.Join(src, name))
+		got, err := os.ReadFile(filepath.Join(dst, src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBytes(t, "restored "+name, got, want)
+	}
+	// Every object restic wrote is retained: its versions cannot go.
+	var vs struct {
+		Versions []struct{ Key, VersionId string }
+	}
+	a.json(&vs, "s3api", "list-object-versions", "--bucket", b)
+	if len(vs.Versions) == 0 {
+		t.Fatal("restic wrote nothing")
+	}
+	for _, v := range vs.Versions[:1] {
+		var head struct{ ObjectLockMode string }
+		a.json(&head, "s3api", "head-object", "--bucket", b, "--key", v.Key, "--version-id", v.VersionId)
+		if head.ObjectLockMode != "COMPLIANCE" {
+			t.Fatalf("%s: lock %+v", v.Key, head)
+		}
+		_, stderr, err := a.try("s3api", "delete-object", "--bucket", b, "--key", v.Key, "--version-id", v.VersionId, "--bypass-governance-retention")
+		if err == nil || !strings.Contains(stderr, "AccessDenied") {
+			t.Fatalf("delete of a retained restic file: %v\n%s", err, stderr)
+		}
+	}
+	out, err := json.Marshal(len(vs.Versions))
+	if err == nil {
+		t.Logf("restic wrote %s versions, all retained", out)
+	}
+}
