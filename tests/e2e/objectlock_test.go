@@ -3,12 +3,17 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 )
 
 // Object Lock through the aws CLI (each installed major version, one
@@ -172,4 +177,67 @@ func TestObjectLockRestic(t *testing.T) {
 		}
 	}
 	t.Logf("restic wrote %d versions, retained", len(vs.Versions))
+}
+
+// The x-amz-object-lock-* headers are validated (InvalidArgument), and a
+// scoped key, even one that may write the bucket, cannot bypass
+// GOVERNANCE retention (AccessDenied) while the root key can.
+func TestObjectLockHeadersAndBypass(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := newClient(t, s)
+	ctx := testCtx(t)
+	b := bucketName(t, "lock-hdr")
+	if err := c.MakeBucket(ctx, b, minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
+		t.Fatal(describe(err))
+	}
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	rc := raw{t, s}
+	for _, h := range []http.Header{
+		{"X-Amz-Object-Lock-Mode": {"GOVERNANCE"}},
+		{"X-Amz-Object-Lock-Retain-Until-Date": {future}},
+		{"X-Amz-Object-Lock-Mode": {"FOREVER"}, "X-Amz-Object-Lock-Retain-Until-Date": {future}},
+		{"X-Amz-Object-Lock-Mode": {"GOVERNANCE"}, "X-Amz-Object-Lock-Retain-Until-Date": {"tomorrow"}},
+		{"X-Amz-Object-Lock-Mode": {"GOVERNANCE"}, "X-Amz-Object-Lock-Retain-Until-Date": {past}},
+		{"X-Amz-Object-Lock-Legal-Hold": {"MAYBE"}},
+	} {
+		h.Set("Content-Md5", "ndTkYSaMgDT1yFZOFVxnpg==")
+		if r := rc.do(http.MethodPut, "/"+b+"/bad", nil, h, []byte("x")); r.Status != http.StatusBadRequest || r.Err.Code != "InvalidArgument" {
+			t.Fatalf("PUT with %v: %s", h, r)
+		}
+	}
+	// Without Content-MD5 or a checksum, a write with lock headers is
+	// refused (a signed body is not a checksum the client asked for).
+	h := http.Header{"X-Amz-Object-Lock-Legal-Hold": {"ON"}}
+	if r := rc.do(http.MethodPut, "/"+b+"/bare", nil, h, []byte("x")); r.Status != http.StatusBadRequest || r.Err.Code != "InvalidRequest" {
+		t.Fatalf("PUT with a legal hold and no Content-MD5: %s", r)
+	}
+
+	body := []byte("governed")
+	info, err := c.PutObject(ctx, b, "k", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{
+		Mode: minio.Governance, RetainUntilDate: time.Now().Add(time.Hour), SendContentMd5: true})
+	if err != nil {
+		t.Fatal(describe(err))
+	}
+	st, err := c.StatObject(ctx, b, "k", minio.StatObjectOptions{VersionID: info.VersionID})
+	if err != nil || st.Metadata.Get("X-Amz-Object-Lock-Mode") != "GOVERNANCE" {
+		t.Fatalf("HEAD: %v %v", st.Metadata, err)
+	}
+	var k struct {
+		AccessKeyID     string `json:"access_key_id"`
+		SecretAccessKey string `json:"secret_access_key"`
+	}
+	out := mustCLI(t, s, "key", "create", "--bucket", b, "--json")
+	if err := json.Unmarshal([]byte(out), &k); err != nil {
+		t.Fatalf("key create: %v %s", err, out)
+	}
+	scoped := newClient(t, s, withCreds(k.AccessKeyID, k.SecretAccessKey))
+	err = scoped.RemoveObject(ctx, b, "k", minio.RemoveObjectOptions{VersionID: info.VersionID, GovernanceBypass: true})
+	wantCode(t, "bypass with a scoped key", err, "AccessDenied")
+	err = scoped.RemoveObject(ctx, b, "k", minio.RemoveObjectOptions{VersionID: info.VersionID})
+	wantCode(t, "delete of a retained version with a scoped key", err, "AccessDenied")
+	if err := c.RemoveObject(ctx, b, "k", minio.RemoveObjectOptions{VersionID: info.VersionID, GovernanceBypass: true}); err != nil {
+		t.Fatalf("bypass with the root key: %s", describe(err))
+	}
 }
