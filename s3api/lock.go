@@ -25,7 +25,12 @@ const (
 	hdrBucketLock       = "X-Amz-Bucket-Object-Lock-Enabled"
 )
 
-var errNoSuchObjectLockConfiguration = &APIError{"NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration", http.StatusNotFound}
+var (
+	errNoSuchObjectLockConfiguration = &APIError{"NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration", http.StatusNotFound}
+	// errInvalidRetentionPeriod is a default retention of zero, negative
+	// or too many days or years (the code of ceph's s3-tests and RGW).
+	errInvalidRetentionPeriod = &APIError{"InvalidRetentionPeriod", "Default retention period must be a positive integer value of at most 36500 days or 100 years.", http.StatusBadRequest}
+)
 
 // ObjectLockConfiguration is the GetObjectLockConfiguration response and
 // the PutObjectLockConfiguration request.
@@ -220,11 +225,8 @@ func (s *Server) putObjectLockConfiguration(r *request) (*response, error) {
 		if d.Years != nil {
 			n, v = &l.Years, d.Years
 		}
-		if *n, err = strconv.Atoi(strings.TrimSpace(*v)); err != nil || *n <= 0 {
-			return nil, invalidArg("Default retention period must be a positive integer value", "Days", *v)
-		}
-		if l.Days > 36500 || l.Years > 100 {
-			return nil, invalidArg("Default retention period is too large", "Days", *v)
+		if *n, err = strconv.Atoi(strings.TrimSpace(*v)); err != nil || *n <= 0 || l.Days > 36500 || l.Years > 100 {
+			return nil, errInvalidRetentionPeriod
 		}
 		l.Mode = m
 	}

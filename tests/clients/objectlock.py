@@ -77,6 +77,15 @@ def default_retention(s3):
             "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1, "Years": 1}},
         },
     )
+    expect_error(
+        "InvalidRetentionPeriod",
+        s3.put_object_lock_configuration,
+        Bucket=LOCKED,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 0}},
+        },
+    )
     before = now()
     v = vid(s3.put_object(Bucket=LOCKED, Key="gov", Body=b"governed"))
     h = s3.head_object(Bucket=LOCKED, Key="gov", VersionId=v)
