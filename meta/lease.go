@@ -97,6 +97,11 @@ func (a *applier) expireLeases(c *ExpireLeases) (*Result, error) {
 			if err := a.del(k); err != nil {
 				return err
 			}
+			// Its keys lose it now, as at the end of any lease; the fork
+			// stays, for the root key only.
+			if err := a.unscopeBucket(b); err != nil {
+				return err
+			}
 			return a.setLease(b.ID, max(locked.until, c.Now+leaseLockRecheck))
 		}
 		// retireBucket removes the lease and its index key.

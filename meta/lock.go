@@ -32,8 +32,9 @@ import (
 // cannot delete its parent's versions anyway, and a retention change on an
 // inherited version is refused: it would not protect the parent's copy).
 // A fork that holds locked versions of its own outlives its lease: the
-// lease expiry moves its lease to the end of the longest retention (an
-// hour on for a legal hold) instead of deleting it.
+// lease expiry takes it out of every key's scope, as at the end of any
+// lease, but moves its lease to the end of the longest retention (an hour
+// on for a legal hold) instead of deleting it.
 
 // LockMode is an Object Lock retention mode.
 type LockMode uint8

@@ -246,7 +246,8 @@ func TestObjectLockForks(t *testing.T) {
 	tf.must(&CreateBucket{Name: "p", ObjectLock: true})
 	tf.must(&SetObjectLockConfig{Bucket: "p", Lock: ObjectLock{Enabled: true, Mode: LockGovernance, Days: 1}})
 	pv := tf.lockedPut("p", "k", "parent", LockCompliance, false)
-	f := tf.must(&CreateForks{Header: Header{Stamp: tf.stamp()}, Source: "p", Names: []string{"f"}, Expires: 100}).Buckets[0]
+	f := tf.must(&CreateForks{Header: Header{Stamp: tf.stamp()}, Source: "p", Names: []string{"f"}, Expires: 100,
+		Keys: []AccessKey{{ID: "KF", Sealed: sealed("KF")}}}).Buckets[0]
 	if !f.Lock.Enabled || f.Lock.Mode != LockGovernance || f.Lock.Days != 1 || f.Versioning != VersioningEnabled {
 		t.Fatalf("fork %+v", f)
 	}
@@ -280,6 +281,9 @@ func TestObjectLockForks(t *testing.T) {
 		t.Fatalf("lease %d, want the retention end %d", b.Expires, own.RetainUntil)
 	}
 	tf.mustHaveVersion("f", "mine", ownID)
+	if _, err := tf.key("KF"); !errors.Is(err, ErrNoSuchAccessKey) {
+		t.Fatalf("the fork's key outlived the fork's lease: %v", err)
+	}
 	// After the retention the fork expires as any other.
 	res = tf.must(&ExpireLeases{Header: Header{Stamp: uint64(own.RetainUntil) + 1}, Now: own.RetainUntil + 1})
 	if len(res.Buckets) != 1 || res.Buckets[0].Name != "f" {
