@@ -327,9 +327,9 @@ const (
 	// 48-63: S3 conformance.
 	opAnnotateObject  byte = 48
 	opSetBucketAccess byte = 49
-	// Object Lock (lock.go).
-	opSetObjectLockConfig byte = 50
-	opSetObjectLock       byte = 51
+	// 56-59: Object Lock (lock.go).
+	opSetObjectLockConfig byte = 56
+	opSetObjectLock       byte = 57
 
 	// 64-79: access keys, leases, batch forks, merges.
 	opCreateKey     byte = 64
