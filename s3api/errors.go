@@ -112,13 +112,13 @@ var errorTable = []errorRow{
 	{meta.ErrKeyLimit, errKeyLimit},
 	{meta.ErrACLNotSupported, errACLNotSupported},
 	{meta.ErrInvalidBucketACL, errInvalidBucketACL},
+	{meta.ErrCorrupt, ErrInternalError},
+	// The replica's state machine is not open (starting or stopping).
+	{meta.ErrNotOpen, ErrServiceUnavailable},
 	{meta.ErrObjectLocked, errObjectLocked},
 	{meta.ErrInvalidLockRequest, errInvalidLockRequest},
 	{meta.ErrInvalidBucketState, errInvalidBucketState},
 	{meta.ErrLockNeedsChecksum, errLockNeedsChecksum},
-	{meta.ErrCorrupt, ErrInternalError},
-	// The replica's state machine is not open (starting or stopping).
-	{meta.ErrNotOpen, ErrServiceUnavailable},
 
 	// gateway: use-case validation and the data path.
 	{gateway.ErrNoQuorum, errNoQuorum},
