@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -243,10 +244,10 @@ func (s *Server) lockedVersion(r *request) (*meta.Object, error) {
 		return nil, err
 	}
 	if _, err := s.svc.ObjectLockConfiguration(r.ctx, r.route.Bucket); err != nil {
-		if isNotFound(err) {
-			return nil, err
+		if errors.Is(err, gateway.ErrNoObjectLockConfiguration) {
+			return nil, invalidRequest("Bucket is missing Object Lock Configuration")
 		}
-		return nil, invalidRequest("Bucket is missing Object Lock Configuration")
+		return nil, err
 	}
 	o, err := s.svc.HeadObject(r.ctx, gateway.GetObjectInput{Bucket: r.route.Bucket, Key: r.route.Key, VersionID: vid})
 	if err != nil {
