@@ -79,7 +79,7 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 		return &batch.Forks[0].Bucket, nil
 	}
 	cmd := &meta.CreateBucket{Name: in.Name, Region: region, ForkSource: in.ForkSource, MaxForkDepth: s.node.cfg.Meta.MaxForkDepth,
-		Ownership: in.Ownership, ACL: in.ACL}
+		Ownership: in.Ownership, ACL: in.ACL, ObjectLock: in.ObjectLock && in.ForkSource == ""}
 	if in.ForkSource != "" && in.ForkSnapshot != "" {
 		if v, ok := parseVersion(in.ForkSnapshot); ok {
 			cmd.ForkVersion = v

@@ -78,7 +78,7 @@ func TestLowDiskRefusesNewData(t *testing.T) {
 			t.Errorf("GET %s on a low disk: %d bytes, %v", key, len(got), err)
 		}
 	}
-	if _, err := s.DeleteObject(ctx(t), "bkt", "small", "", meta.DeleteCondition{}); err != nil {
+	if _, err := s.DeleteObject(ctx(t), "bkt", "small", "", meta.DeleteCondition{}, false); err != nil {
 		t.Errorf("DELETE on a low disk: %v", err)
 	}
 	if _, err := get(t, s, gateway.GetObjectInput{Bucket: "bkt", Key: "small"}); !errors.Is(err, meta.ErrNoSuchKey) {

@@ -31,6 +31,9 @@ var (
 	ErrStorageFull       = errors.New("gateway: no space left")
 	ErrInvalidLease      = errors.New("gateway: invalid lease duration")
 	ErrInvalidForkCount  = errors.New("gateway: fork count out of range")
+	// ErrNoObjectLockConfiguration is GetObjectLockConfiguration of a
+	// bucket without Object Lock.
+	ErrNoObjectLockConfiguration = errors.New("gateway: bucket has no Object Lock configuration")
 )
 
 // Errors of the cluster's use cases and of node-to-node traffic.

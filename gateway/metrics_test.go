@@ -105,7 +105,7 @@ func TestNodeMetrics(t *testing.T) {
 
 	// The snapshot and the fork predate the object: deleting it leaves its
 	// chunks to GC, which drains the backlog.
-	if _, err := s.DeleteObject(ctx(t), "base", "big", "", meta.DeleteCondition{}); err != nil {
+	if _, err := s.DeleteObject(ctx(t), "base", "big", "", meta.DeleteCondition{}, false); err != nil {
 		t.Fatal(err)
 	}
 	v, err := s.ResolveSnapshot(ctx(t), "base", "s1")

@@ -79,7 +79,7 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 	obj.Chunks = ing.Chunks
 	obj.Parts = nil
 	return s.commitObject(ctx, &meta.PutObject{
-		Bucket: in.Bucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
+		Bucket: in.Bucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch, Checked: in.Checked,
 	}, ing.Chunks)
 }
 
@@ -141,11 +141,14 @@ func (s *Service) OpenObject(ctx context.Context, obj *meta.Object, offset, leng
 
 // DeleteObject deletes a key or one version of it, if the key's current
 // version meets cond (checked in apply, so it holds under concurrency).
-func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID string, cond meta.DeleteCondition) (DeleteResult, error) {
+// bypassGovernance lets it remove a version under GOVERNANCE retention
+// (x-amz-bypass-governance-retention, for a principal allowed to).
+func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID string, cond meta.DeleteCondition, bypassGovernance bool) (DeleteResult, error) {
 	if err := checkBucketKey(bucket, key); err != nil {
 		return DeleteResult{}, err
 	}
-	res, err := s.propose(ctx, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond})
+	res, err := s.propose(ctx, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond,
+		BypassGovernance: bypassGovernance})
 	if err != nil {
 		return DeleteResult{}, err
 	}
@@ -173,7 +176,7 @@ const deleteObjectsPerCommand = 32
 // DeleteObjects deletes a batch of keys, in commands of at most
 // deleteObjectsPerCommand keys proposed together; per-key errors are in the
 // results.
-func (s *Service) DeleteObjects(ctx context.Context, bucket string, items []meta.DeleteItem) ([]DeleteResult, error) {
+func (s *Service) DeleteObjects(ctx context.Context, bucket string, items []meta.DeleteItem, bypassGovernance bool) ([]DeleteResult, error) {
 	if err := checkBucketName(bucket); err != nil {
 		return nil, err
 	}
@@ -199,7 +202,7 @@ func (s *Service) DeleteObjects(ctx context.Context, bucket string, items []meta
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := s.propose(ctx, &meta.DeleteObjects{Bucket: bucket, Items: valid[from:to]})
+			res, err := s.propose(ctx, &meta.DeleteObjects{Bucket: bucket, Items: valid[from:to], BypassGovernance: bypassGovernance})
 			if err != nil {
 				errs[c] = err
 				return
@@ -243,6 +246,7 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 		obj.Tags = in.Tags
 	}
 	obj.ACL = in.ACL
+	obj.LockMode, obj.RetainUntil, obj.LegalHold = in.Lock.LockMode, in.Lock.RetainUntil, in.Lock.LegalHold
 	obj.Key = in.DstKey
 	obj.Size = src.Size
 	obj.ETag = src.ETag
@@ -261,7 +265,7 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 	}
 	res, err := s.propose(ctx, &meta.PutObject{
 		Bucket: in.DstBucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
-		SharedChunks: len(obj.Chunks) > 0,
+		SharedChunks: len(obj.Chunks) > 0, Checked: true,
 	})
 	if err != nil {
 		return nil, err

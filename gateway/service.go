@@ -26,6 +26,9 @@ type CreateBucketInput struct {
 	// access settings; a fork takes its source's.
 	Ownership meta.Ownership
 	ACL       string
+	// ObjectLock enables Object Lock (and versioning) on a new bucket
+	// (x-amz-bucket-object-lock-enabled); a fork takes its source's.
+	ObjectLock bool
 }
 
 // PutObjectInput is a PutObject (or the data of an UploadPart).
@@ -46,6 +49,9 @@ type PutObjectInput struct {
 	// Verify, if set, runs after the whole body has been read and before
 	// anything is committed; an error aborts the write.
 	Verify func(d *checksum.Digests) error
+	// Checked says Verify checks a digest the client sent (Content-MD5 or
+	// an x-amz-checksum): Object Lock retains only such writes.
+	Checked bool
 }
 
 // GetObjectInput selects one object version to read.
@@ -89,6 +95,9 @@ type CopyObjectInput struct {
 	// the copy store a fresh full-object checksum of that algorithm
 	// (x-amz-checksum-algorithm), computed by reading the source once.
 	ChecksumAlgorithm string
+	// Lock is the copy's Object Lock state from the request's headers
+	// (LockMode, RetainUntil, LegalHold; the source's is never copied).
+	Lock meta.Object
 }
 
 // UploadPartInput is UploadPart.

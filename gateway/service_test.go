@@ -171,7 +171,7 @@ func TestChunksCollectedWhenUnreferenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, s, "bk1", "a", []byte("small"))
-	if _, err := s.DeleteObject(ctx(t), "bk1", "a", "", meta.DeleteCondition{}); err != nil {
+	if _, err := s.DeleteObject(ctx(t), "bk1", "a", "", meta.DeleteCondition{}, false); err != nil {
 		t.Fatal(err)
 	}
 	got, err := get(t, s, gateway.GetObjectInput{Bucket: "bk1", Key: "copy"})
@@ -181,7 +181,7 @@ func TestChunksCollectedWhenUnreferenced(t *testing.T) {
 	if n := chunkFiles(t, cfg); n != 4 {
 		t.Fatalf("chunk files = %d while the copy references them", n)
 	}
-	if _, err := s.DeleteObject(ctx(t), "bk1", "copy", "", meta.DeleteCondition{}); err != nil {
+	if _, err := s.DeleteObject(ctx(t), "bk1", "copy", "", meta.DeleteCondition{}, false); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "chunk files to be collected", func() bool { return chunkFiles(t, cfg) == 0 })
@@ -299,7 +299,7 @@ func TestForkAndSnapshot(t *testing.T) {
 	check(gateway.GetObjectInput{Bucket: "fork2", Key: "a"}, "a2")
 	check(gateway.GetObjectInput{Bucket: "base", Key: "a", At: snap.Version}, "a1")
 	put(t, s, "fork1", "a", []byte("f1"))
-	if _, err := s.DeleteObject(ctx(t), "fork2", "a", "", meta.DeleteCondition{}); err != nil {
+	if _, err := s.DeleteObject(ctx(t), "fork2", "a", "", meta.DeleteCondition{}, false); err != nil {
 		t.Fatal(err)
 	}
 	check(gateway.GetObjectInput{Bucket: "fork1", Key: "a"}, "f1")
@@ -311,7 +311,7 @@ func TestForkAndSnapshot(t *testing.T) {
 	}
 	// Deleting the base keeps what the forks need.
 	for _, k := range []string{"a", "b", "crc-ref"} {
-		if _, err := s.DeleteObject(ctx(t), "base", k, "", meta.DeleteCondition{}); err != nil {
+		if _, err := s.DeleteObject(ctx(t), "base", k, "", meta.DeleteCondition{}, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -355,6 +355,18 @@ func (a *applier) grantKey(id string, bs ...*Bucket) error {
 // of every key that names it (a key left with no bucket is deleted), and
 // its lease and merge points (its own and those of its forks) go away.
 func (a *applier) forgetBucket(b *Bucket) error {
+	if err := a.unscopeBucket(b); err != nil {
+		return err
+	}
+	if err := a.setLease(b.ID, 0); err != nil {
+		return err
+	}
+	return a.forgetMergePoints(b)
+}
+
+// unscopeBucket removes b from the scope of every key (a key left with no
+// bucket is removed).
+func (a *applier) unscopeBucket(b *Bucket) error {
 	p := keyKeyByBucketPrefix(b.ID)
 	var ids []string
 	it := txnKeysOnly(a.txn, p)
@@ -392,13 +404,15 @@ func (a *applier) forgetBucket(b *Bucket) error {
 			return err
 		}
 	}
-	if err := a.setLease(b.ID, 0); err != nil {
-		return err
-	}
+	return nil
+}
+
+// forgetMergePoints removes the merge points of forks into b.
+func (a *applier) forgetMergePoints(b *Bucket) error {
 	// Merge points of forks into this bucket: the forks' own versions
 	// those points kept may go too.
 	var forks []uint64
-	it = txnKeysOnly(a.txn, keyMergePointsOf(b.ID))
+	it := txnKeysOnly(a.txn, keyMergePointsOf(b.ID))
 	for it.Rewind(); it.Valid(); it.Next() {
 		if k := it.Item().Key(); len(k) == 25 {
 			forks = append(forks, binary.BigEndian.Uint64(k[9:17]))

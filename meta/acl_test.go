@@ -136,7 +136,7 @@ func TestAnnotationFlag(t *testing.T) {
 		old := *b
 		old.Ownership, old.ACL = 0, ""
 		encodeBucketFields(&e, &old)
-		v := e.b[:len(e.b)-2] // no ownership byte, no ACL
+		v := e.b[:len(e.b)-2-4] // no ownership byte, no ACL, no Object Lock
 		err := tf.fsm.db.Update(func(txn *badger.Txn) error {
 			if err := txn.Set(keyBucket(b.ID), v); err != nil {
 				return err

@@ -40,6 +40,9 @@ type applier struct {
 	r       *Reader
 	version uint64
 	pins    map[uint64]*pinSet
+	// bypassGovernance says the command (a delete by version id) may
+	// remove versions under GOVERNANCE retention (MayRemove).
+	bypassGovernance bool
 	// writes and bytes count what this applier wrote, so that a command
 	// applied in steps knows when to end a step (steps.go).
 	writes, bytes int
@@ -269,6 +272,10 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.setBucketAccess(c)
 	case *SetBucketCORS:
 		return a.setBucketCORS(c)
+	case *SetObjectLockConfig:
+		return a.setObjectLockConfig(c)
+	case *SetObjectLock:
+		return a.setObjectLock(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -365,6 +372,10 @@ func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
 		if err := checkAccess(c.Name, c.Ownership, c.ACL); err != nil {
 			return nil, err
 		}
+		if c.ObjectLock {
+			b.Lock.Enabled = true
+			b.Versioning = VersioningEnabled
+		}
 	} else {
 		src, base, err := a.forkPoint(c.ForkSource, c.ForkVersion, c.ForkSnapshotName, c.MaxForkDepth)
 		if err != nil {
@@ -376,6 +387,7 @@ func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
 		// ACLs, and those take effect as they do in the source).
 		b.Versioning = src.Versioning
 		b.Ownership, b.ACL = src.Ownership, src.ACL
+		b.Lock = src.Lock
 	}
 	if err := a.insertBucket(b); err != nil {
 		return nil, err
@@ -469,6 +481,9 @@ func (a *applier) setVersioning(c *SetVersioning) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.Lock.Enabled && c.Status != VersioningEnabled {
+		return nil, fmt.Errorf("%w: versioning cannot be suspended on %q: Object Lock is enabled", ErrInvalidBucketState, c.Bucket)
+	}
 	b.Versioning = c.Status
 	return nil, a.putBucket(b)
 }
@@ -550,6 +565,13 @@ func (a *applier) deleteBucket(c *DeleteBucket) (*Result, error) {
 	}
 	if !empty {
 		return nil, fmt.Errorf("%w: %q", ErrBucketNotEmpty, c.Name)
+	}
+	// Versions under a lock keep the bucket (AWS: a versioned bucket
+	// with any version is not empty).
+	if locked, err := a.lockedVersions(b); err != nil {
+		return nil, err
+	} else if locked.any {
+		return nil, fmt.Errorf("%w: %q holds locked object versions", ErrBucketNotEmpty, c.Name)
 	}
 	// In-progress multipart uploads do not keep a bucket alive: they are
 	// aborted with it (here within the inline budget, the rest by the
@@ -735,6 +757,12 @@ func (a *applier) putObject(c *PutObject) (*Result, error) {
 	if err := checkACL(b, c.Object.ACL); err != nil {
 		return nil, err
 	}
+	if !c.Checked && b.Lock.Enabled && (b.Lock.Mode != LockNone || c.Object.LockMode != LockNone || c.Object.LegalHold) {
+		return nil, fmt.Errorf("%w: %q", ErrLockNeedsChecksum, c.Object.Key)
+	}
+	if err := a.applyDefaultLock(b, &c.Object, true); err != nil {
+		return nil, err
+	}
 	if err := a.checkConditions(b, c.Object.Key, c.IfMatch, c.IfNoneMatch); err != nil {
 		return nil, err
 	}
@@ -764,6 +792,7 @@ func (a *applier) deleteObject(c *DeleteObject) (*Result, error) {
 	if err := a.checkDelete(b, c.Key, &c.DeleteCondition); err != nil {
 		return nil, err
 	}
+	a.bypassGovernance = c.BypassGovernance
 	out, err := a.deleteKey(b, c.Key, c.VersionID)
 	if err != nil {
 		return nil, err
@@ -777,6 +806,7 @@ func (a *applier) deleteObjects(c *DeleteObjects) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Deleted: make([]DeleteOutcome, 0, len(c.Items))}
+	a.bypassGovernance = c.BypassGovernance
 	for _, it := range c.Items {
 		err := a.checkDelete(b, it.Key, &it.DeleteCondition)
 		var out DeleteOutcome
@@ -809,6 +839,9 @@ func (a *applier) deleteKey(b *Bucket, key, versionID string) (DeleteOutcome, er
 		}
 		if rec == nil {
 			return out, fmt.Errorf("%w: %q version %s", ErrNoSuchVersion, key, versionID)
+		}
+		if err := MayRemove(rec, a.version, a.bypassGovernance); err != nil {
+			return out, err
 		}
 		out.VersionID = versionID
 		out.DeleteMarker = rec.DeleteMarker

@@ -137,7 +137,7 @@ func (a *applier) createFork(c *CreateForks, i int, src *Bucket, base uint64) er
 	b := &Bucket{
 		Name: c.Names[i], Region: c.Region, Created: int64(a.version), State: BucketLive,
 		Parent: &Parent{BucketID: src.ID, Version: base}, Versioning: src.Versioning,
-		Ownership: src.Ownership, ACL: src.ACL,
+		Ownership: src.Ownership, ACL: src.ACL, Lock: src.Lock,
 	}
 	if err := a.insertBucket(b); err != nil {
 		return err

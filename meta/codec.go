@@ -42,8 +42,10 @@ type decoder struct {
 	// the bucket's ownership and ACL (values of format fmtV3, commands of
 	// format 4 and later); v4 says access keys carry their fork
 	// permission and fork prefix (values of format fmtV4, commands of
-	// format 5 and later).
-	v2, v3, v4 bool
+	// format 5 and later); v5 says object bodies carry their Object Lock
+	// state and bucket fields their Object Lock configuration (values of
+	// format fmtV5, commands of format 6 and later).
+	v2, v3, v4, v5 bool
 }
 
 func (d *decoder) fail(err error) {
@@ -175,6 +177,8 @@ func (d *decoder) fmtByte() {
 		d.v2, d.v3 = true, true
 	case v == fmtV4:
 		d.v2, d.v3, d.v4 = true, true, true
+	case v == fmtV5:
+		d.v2, d.v3, d.v4, d.v5 = true, true, true, true
 	default:
 		d.fail(fmt.Errorf("unknown format %d", v))
 	}
@@ -231,6 +235,9 @@ func encodeObjectBody(e *encoder, o *Object, inline bool) {
 		e.str(p.Checksum)
 	}
 	e.str(o.ACL)
+	e.u8(byte(o.LockMode))
+	e.varint(o.RetainUntil)
+	e.boolean(o.LegalHold)
 }
 
 func decodeObjectBody(d *decoder, o *Object, inline bool) {
@@ -277,6 +284,14 @@ func decodeObjectBody(d *decoder, o *Object, inline bool) {
 	}
 	if d.v2 {
 		o.ACL = d.str()
+	}
+	if d.v5 {
+		o.LockMode = LockMode(d.u8())
+		o.RetainUntil = d.varint()
+		o.LegalHold = d.boolean()
+		if o.LockMode > LockCompliance {
+			d.fail(fmt.Errorf("lock mode %d", o.LockMode))
+		}
 	}
 }
 
@@ -358,7 +373,7 @@ func setObjectFlags(o *Object, f byte) {
 // Version live in the key.
 func encodeObjectRecord(o *Object) []byte {
 	e := encoder{b: make([]byte, 0, 96+len(o.Inline)+len(o.ETag)+40*len(o.Chunks))}
-	e.u8(fmtV2)
+	e.u8(fmtV5)
 	e.u8(objectFlags(o))
 	e.uvarint(o.DeletedAt)
 	encodeObjectBody(&e, o, true)
@@ -399,7 +414,7 @@ func decodeObjectRecord(key string, version uint64, v []byte, inline bool) (*Obj
 
 func encodeBucketRecord(b *Bucket) []byte {
 	e := encoder{b: make([]byte, 0, 48+len(b.Name)+len(b.ACL))}
-	e.u8(fmtV3)
+	e.u8(fmtV5)
 	encodeBucketFields(&e, b)
 	e.u8(byte(b.annotations))
 	return e.b
@@ -423,6 +438,10 @@ func encodeBucketFields(e *encoder, b *Bucket) {
 	e.u8(byte(b.State))
 	e.u8(byte(b.Ownership))
 	e.str(b.ACL)
+	e.boolean(b.Lock.Enabled)
+	e.u8(byte(b.Lock.Mode))
+	e.int(b.Lock.Days)
+	e.int(b.Lock.Years)
 }
 
 func decodeBucketRecord(v []byte) (*Bucket, error) {
@@ -453,6 +472,12 @@ func decodeBucketFields(d *decoder, b *Bucket) {
 		b.Ownership = Ownership(d.u8())
 		b.ACL = d.str()
 	}
+	if d.v5 {
+		b.Lock = ObjectLock{Enabled: d.boolean(), Mode: LockMode(d.u8()), Days: d.int(), Years: d.int()}
+		if b.Lock.Mode > LockCompliance {
+			d.fail(fmt.Errorf("lock mode %d", b.Lock.Mode))
+		}
+	}
 }
 
 func encodeSnapshotRecord(s *Snapshot) []byte {
@@ -472,7 +497,7 @@ func decodeSnapshotRecord(bucket, version uint64, v []byte) (*Snapshot, error) {
 
 func encodeUploadRecord(u *Upload) []byte {
 	e := encoder{}
-	e.u8(fmtV2)
+	e.u8(fmtV5)
 	encodeUpload(&e, u)
 	return e.b
 }

@@ -20,8 +20,9 @@ func sampleObject() Object {
 		ContentType: "text/plain", CacheControl: "no-cache", ContentDisposition: "inline", ContentEncoding: "gzip",
 		ContentLanguage: "en", Expires: "soon", UserMeta: map[string]string{"z": "1", "a": "2"}, Tags: map[string]string{"project": "x", "a b": "c+d"},
 		Inline: []byte("hello"), Chunks: []Chunk{{ID: "c1", Size: 5, CRC32C: 42}},
-		Parts: []PartInfo{{Number: 1, Size: 5, ETag: `"p"`, Checksum: "cs"}},
-		ACL:   "public-read",
+		Parts:    []PartInfo{{Number: 1, Size: 5, ETag: `"p"`, Checksum: "cs"}},
+		ACL:      "public-read",
+		LockMode: LockGovernance, RetainUntil: 1234, LegalHold: true,
 	}
 }
 
@@ -30,8 +31,9 @@ func sampleObject() Object {
 func TestDecodeObjectRecordFormat1(t *testing.T) {
 	o := sampleObject()
 	o.ACL = ""
+	o.LockMode, o.RetainUntil, o.LegalHold = LockNone, 0, false
 	v2 := encodeObjectRecord(&o)
-	v1 := append([]byte{fmtV1}, v2[1:len(v2)-1]...) // no trailing ACL
+	v1 := append([]byte{fmtV1}, v2[1:len(v2)-4]...) // no trailing ACL, no lock (mode, date, hold)
 	got, err := decodeObjectRecord(o.Key, o.Version, v1, true)
 	if err != nil {
 		t.Fatal(err)
@@ -47,14 +49,14 @@ func sampleCommands() []any {
 	o := sampleObject()
 	return []any{
 		&CreateBucket{Header: h, Name: "b", Region: "r", ForkSource: "s", ForkVersion: 3, ForkSnapshotName: "n", MaxForkDepth: 4,
-			Ownership: OwnershipPreferred, ACL: "public-read"},
+			Ownership: OwnershipPreferred, ACL: "public-read", ObjectLock: true},
 		&DeleteBucket{Header: h, Name: "b"},
 		&CreateSnapshot{Header: h, Bucket: "b", Name: "n"},
 		&DeleteSnapshot{Header: h, Bucket: "b", Version: 5},
 		&SetVersioning{Header: h, Bucket: "b", Status: VersioningSuspended},
-		&PutObject{Header: h, Bucket: "b", Object: o, IfMatch: "*", IfNoneMatch: `"e"`, SharedChunks: true},
-		&DeleteObject{Header: h, Bucket: "b", Key: "k", VersionID: "null", DeleteCondition: DeleteCondition{IfMatch: `"e"`, ModifiedFrom: 5, ModifiedTo: 9, Size: 3, HasSize: true}},
-		&DeleteObjects{Header: h, Bucket: "b", Items: []DeleteItem{{Key: "k", VersionID: "1"}, {Key: "j", DeleteCondition: DeleteCondition{IfMatch: "*", HasSize: true}}}},
+		&PutObject{Header: h, Bucket: "b", Object: o, IfMatch: "*", IfNoneMatch: `"e"`, SharedChunks: true, Checked: true},
+		&DeleteObject{Header: h, Bucket: "b", Key: "k", VersionID: "null", DeleteCondition: DeleteCondition{IfMatch: `"e"`, ModifiedFrom: 5, ModifiedTo: 9, Size: 3, HasSize: true}, BypassGovernance: true},
+		&DeleteObjects{Header: h, Bucket: "b", Items: []DeleteItem{{Key: "k", VersionID: "1"}, {Key: "j", DeleteCondition: DeleteCondition{IfMatch: "*", HasSize: true}}}, BypassGovernance: true},
 		&CreateUpload{Header: h, Bucket: "b", UploadID: "u", Template: o},
 		&PutPart{Header: h, Bucket: "b", Key: "k", UploadID: "u", Part: Part{Number: 2, Size: 3, ETag: `"e"`, Checksum: "c", LastModified: 8, Chunks: o.Chunks}},
 		&CompleteUpload{Header: h, Bucket: "b", UploadID: "u", Parts: []CompletedPart{{1, `"a"`}, {2, `"b"`}}, Object: o, IfMatch: "x", IfNoneMatch: "y"},
@@ -75,6 +77,9 @@ func sampleCommands() []any {
 		&SetBucketAccess{Header: h, Bucket: "b", SetOwnership: true, Ownership: OwnershipNone, SetACL: true, ACL: "public-read-write"},
 		&SetBucketCORS{Header: h, Bucket: "b", Rules: []CORSRule{{ID: "r", AllowedOrigins: []string{"https://*.example.com"},
 			AllowedMethods: []string{"GET", "PUT"}, AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: 300}}},
+		&SetObjectLockConfig{Header: h, Bucket: "b", Lock: ObjectLock{Enabled: true, Mode: LockCompliance, Days: 3, Years: 1}},
+		&SetObjectLock{Header: h, Bucket: "b", Key: "k", VersionID: "7", SetRetention: true, Mode: LockGovernance, RetainUntil: 55,
+			SetLegalHold: true, LegalHold: true, BypassGovernance: true},
 	}
 }
 
@@ -120,8 +125,9 @@ func TestDecodeBucketRecordFormats(t *testing.T) {
 		t.Fatalf("format 1 bucket record: %+v %v", got, err)
 	}
 	b.Ownership, b.ACL = OwnershipObjectWriter, "public-read"
+	b.Lock = ObjectLock{Enabled: true, Mode: LockCompliance, Years: 2}
 	v := encodeBucketRecord(&b)
-	if v[0] != fmtV3 {
+	if v[0] != fmtV5 {
 		t.Fatalf("bucket records are written in format %d", v[0])
 	}
 	got, err = decodeBucketRecord(v)
@@ -253,7 +259,8 @@ func TestResultCodesStable(t *testing.T) {
 		5: ErrNoSuchVersion, 6: ErrPreconditionFailed, 7: ErrNoSuchUpload, 8: ErrInvalidPart, 9: ErrNoSuchSnapshot,
 		10: ErrSnapshotExists, 11: ErrForkDepthExceeded, 12: ErrVersionOutOfRetention, 13: ErrMethodNotAllowed, 14: ErrInvalidVersion,
 		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit, 36: ErrMergeInProgress,
-		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 40: ErrNodeRetired}
+		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 40: ErrNodeRetired,
+		60: ErrObjectLocked, 61: ErrInvalidLockRequest, 62: ErrInvalidBucketState, 63: ErrLockNeedsChecksum}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)

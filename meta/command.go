@@ -40,6 +40,9 @@ type CreateBucket struct {
 	// with OwnershipEnforced is ErrInvalidBucketACL.
 	Ownership Ownership
 	ACL       string
+	// ObjectLock enables Object Lock (and versioning) on the new bucket;
+	// a fork takes its source's Object Lock configuration instead.
+	ObjectLock bool
 }
 
 // DeleteBucket deletes an empty bucket (or a fork, whatever its parent holds;
@@ -83,6 +86,11 @@ type PutObject struct {
 	// fails with ErrNoSuchKey if any of them has no reference left (it may
 	// be being collected), instead of resurrecting it.
 	SharedChunks bool
+	// Checked says the body's integrity was checked against a digest the
+	// client sent (Content-MD5 or an x-amz-checksum), or the data was not
+	// uploaded (a copy): a write that Object Lock retains needs it, as
+	// on AWS (ErrLockNeedsChecksum).
+	Checked bool
 }
 
 // DeleteObject deletes a key (writing a delete marker when the bucket is
@@ -95,6 +103,9 @@ type DeleteObject struct {
 	Key       string
 	VersionID string // "" = current; "null" = the null version; else a decimal version
 	DeleteCondition
+	// BypassGovernance lets the delete of a version remove it while it is
+	// under GOVERNANCE retention (lock.go).
+	BypassGovernance bool
 }
 
 // DeleteCondition is what a conditional delete (S3's If-Match,
@@ -120,6 +131,8 @@ type DeleteObjects struct {
 	Header
 	Bucket string
 	Items  []DeleteItem
+	// BypassGovernance is DeleteObject's, for every item.
+	BypassGovernance bool
 }
 
 // DeleteItem is one entry of DeleteObjects, with its own conditions.
@@ -314,6 +327,9 @@ const (
 	// 48-63: S3 conformance.
 	opAnnotateObject  byte = 48
 	opSetBucketAccess byte = 49
+	// 56-59: Object Lock (lock.go).
+	opSetObjectLockConfig byte = 56
+	opSetObjectLock       byte = 57
 
 	// 64-79: access keys, leases, batch forks, merges.
 	opCreateKey     byte = 64
@@ -332,15 +348,18 @@ const (
 // knownOp reports the op codes this build applies.
 func knownOp(op byte) bool {
 	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
+		op == opSetObjectLockConfig || op == opSetObjectLock ||
 		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS
 }
 
 // cmdFormat is the body format version written after the op byte.
 // Format 2 added DeleteCondition to DeleteObject and DeleteItem, format 3
 // the ACL of objects, format 4 the ownership and ACL of CreateBucket,
-// format 5 the fork permission and fork prefix of access keys; commands
-// of older formats (an older log) still decode.
-const cmdFormat byte = 5
+// format 5 the fork permission and fork prefix of access keys, format 6
+// Object Lock (the lock of objects, CreateBucket's ObjectLock, the
+// governance bypass of deletes); commands of older formats (an older log)
+// still decode.
+const cmdFormat byte = 6
 
 func (e *encoder) deleteCondition(c *DeleteCondition) {
 	e.str(c.IfMatch)
@@ -378,6 +397,7 @@ func EncodeCommand(c any) []byte {
 		e.int(c.MaxForkDepth)
 		e.u8(byte(c.Ownership))
 		e.str(c.ACL)
+		e.boolean(c.ObjectLock)
 	case DeleteBucket:
 		return EncodeCommand(&c)
 	case *DeleteBucket:
@@ -411,6 +431,7 @@ func EncodeCommand(c any) []byte {
 		e.str(c.IfMatch)
 		e.str(c.IfNoneMatch)
 		e.boolean(c.SharedChunks)
+		e.boolean(c.Checked)
 	case DeleteObject:
 		return EncodeCommand(&c)
 	case *DeleteObject:
@@ -419,6 +440,7 @@ func EncodeCommand(c any) []byte {
 		e.str(c.Key)
 		e.str(c.VersionID)
 		e.deleteCondition(&c.DeleteCondition)
+		e.boolean(c.BypassGovernance)
 	case DeleteObjects:
 		return EncodeCommand(&c)
 	case *DeleteObjects:
@@ -430,6 +452,7 @@ func EncodeCommand(c any) []byte {
 			e.str(it.VersionID)
 			e.deleteCondition(&it.DeleteCondition)
 		}
+		e.boolean(c.BypassGovernance)
 	case CreateUpload:
 		return EncodeCommand(&c)
 	case *CreateUpload:
@@ -582,6 +605,28 @@ func EncodeCommand(c any) []byte {
 		hdr(opSetBucketCORS, &c.Header)
 		e.str(c.Bucket)
 		e.corsRules(c.Rules)
+	case SetObjectLockConfig:
+		return EncodeCommand(&c)
+	case *SetObjectLockConfig:
+		hdr(opSetObjectLockConfig, &c.Header)
+		e.str(c.Bucket)
+		e.boolean(c.Lock.Enabled)
+		e.u8(byte(c.Lock.Mode))
+		e.int(c.Lock.Days)
+		e.int(c.Lock.Years)
+	case SetObjectLock:
+		return EncodeCommand(&c)
+	case *SetObjectLock:
+		hdr(opSetObjectLock, &c.Header)
+		e.str(c.Bucket)
+		e.str(c.Key)
+		e.str(c.VersionID)
+		e.boolean(c.SetRetention)
+		e.u8(byte(c.Mode))
+		e.varint(c.RetainUntil)
+		e.boolean(c.SetLegalHold)
+		e.boolean(c.LegalHold)
+		e.boolean(c.BypassGovernance)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -603,7 +648,7 @@ func DecodeCommand(b []byte) (any, error) {
 	if format < 1 || format > cmdFormat {
 		return nil, fmt.Errorf("%w: command format %d", ErrCorrupt, b[1])
 	}
-	d := decoder{b: b[2:], v2: format >= 3, v3: format >= 4, v4: format >= 5}
+	d := decoder{b: b[2:], v2: format >= 3, v3: format >= 4, v4: format >= 5, v5: format >= 6}
 	h := Header{RequestID: d.str(), Stamp: d.uvarint()}
 	var c any
 	switch op {
@@ -613,6 +658,9 @@ func DecodeCommand(b []byte) (any, error) {
 		if d.v3 {
 			p.Ownership = Ownership(d.u8())
 			p.ACL = d.str()
+		}
+		if d.v5 {
+			p.ObjectLock = d.boolean()
 		}
 		c = p
 	case opDeleteBucket:
@@ -629,6 +677,11 @@ func DecodeCommand(b []byte) (any, error) {
 		p.IfMatch = d.str()
 		p.IfNoneMatch = d.str()
 		p.SharedChunks = d.boolean()
+		if d.v5 {
+			p.Checked = d.boolean()
+		} else {
+			p.Checked = true
+		}
 		c = p
 	case opDeleteObject:
 		p := &DeleteObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str()}
@@ -636,6 +689,9 @@ func DecodeCommand(b []byte) (any, error) {
 			p.IfMatch = d.str()
 		} else {
 			p.DeleteCondition = d.deleteCondition()
+		}
+		if d.v5 {
+			p.BypassGovernance = d.boolean()
 		}
 		c = p
 	case opDeleteObjects:
@@ -647,6 +703,9 @@ func DecodeCommand(b []byte) (any, error) {
 				it.DeleteCondition = d.deleteCondition()
 			}
 			p.Items = append(p.Items, it)
+		}
+		if d.v5 {
+			p.BypassGovernance = d.boolean()
 		}
 		c = p
 	case opCreateUpload:
@@ -724,6 +783,14 @@ func DecodeCommand(b []byte) (any, error) {
 			SetACL: d.boolean(), ACL: d.str()}
 	case opSetBucketCORS:
 		c = &SetBucketCORS{Header: h, Bucket: d.str(), Rules: d.corsRules()}
+	case opSetObjectLockConfig:
+		p := &SetObjectLockConfig{Header: h, Bucket: d.str()}
+		p.Lock = ObjectLock{Enabled: d.boolean(), Mode: LockMode(d.u8()), Days: d.int(), Years: d.int()}
+		c = p
+	case opSetObjectLock:
+		c = &SetObjectLock{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(), SetRetention: d.boolean(),
+			Mode: LockMode(d.u8()), RetainUntil: d.varint(), SetLegalHold: d.boolean(), LegalHold: d.boolean(),
+			BypassGovernance: d.boolean()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

@@ -40,4 +40,18 @@ var (
 	// under way holds (its parent, or the fork itself): retry when the
 	// merge is done (merge.go).
 	ErrMergeInProgress = errors.New("meta: a merge into or from this bucket is under way")
+
+	// Object Lock (lock.go).
+	// ErrObjectLocked is a removal or a weaker retention of a version
+	// under an active lock (S3: AccessDenied).
+	ErrObjectLocked = errors.New("meta: object version is locked")
+	// ErrInvalidLockRequest is an Object Lock request that does not fit
+	// the bucket or the version (S3: InvalidRequest).
+	ErrInvalidLockRequest = errors.New("meta: invalid Object Lock request")
+	// ErrInvalidBucketState is a change the bucket's Object Lock or
+	// versioning state forbids (S3: InvalidBucketState).
+	ErrInvalidBucketState = errors.New("meta: invalid bucket state")
+	// ErrLockNeedsChecksum is a write that Object Lock retains without
+	// Content-MD5 or an x-amz-checksum (S3: InvalidRequest).
+	ErrLockNeedsChecksum = errors.New("meta: a write to an Object Lock bucket needs Content-MD5 or a checksum")
 )

@@ -15,11 +15,13 @@ import (
 //	counter         0x02 | id (1 next bucket id, 2 last version)     fmt | be64
 //	bucket name     0x03 | name(bucket name)                         fmt | be64 bucket id         (live only)
 //	bucket          0x04 | be64 bucket id                            fmt | bucket record (fmtV3: with ownership, ACL,
-//	                                                                 and whether the bucket has annotations)
+//	                                                                 and whether the bucket has annotations;
+//	                                                                 fmtV5: with its Object Lock configuration)
 //	snapshot        0x05 | be64 bucket id | be64 version             fmt | name | created
 //	snapshot name   0x06 | be64 bucket id | name(snapshot name)      fmt | be64 version
 //	fork index      0x07 | be64 parent id | be64 base | be64 child   fmt
-//	object version  0x08 | be64 bucket id | name(key) | be64 ^version fmt | flags | deleted-at | record
+//	object version  0x08 | be64 bucket id | name(key) | be64 ^version fmt | flags | deleted-at | record (fmtV5:
+//	                                                                 with its Object Lock state)
 //	upload          0x09 | be64 bucket id | name(key) | name(upload) fmt | upload record
 //	upload by id    0x0A | name(upload id)                           fmt | be64 bucket id | key
 //	part            0x0B | name(upload id) | be32 part number        fmt | part record
@@ -122,13 +124,16 @@ const (
 // records, results) carrying the bucket's ownership and ACL, as well as
 // object bodies with their ACL; fmtV4 marks values that embed access keys
 // (access key records, results) carrying the key's fork permission and
-// fork prefix, as well as everything fmtV3 carries. Decoders read all
-// four.
+// fork prefix, as well as everything fmtV3 carries; fmtV5 marks values
+// that embed object bodies (with their Object Lock state) or bucket fields
+// (with the bucket's Object Lock configuration), as well as everything
+// fmtV4 carries. Decoders read all five.
 const (
 	fmtV1 byte = 1
 	fmtV2 byte = 2
 	fmtV3 byte = 3
 	fmtV4 byte = 4
+	fmtV5 byte = 5
 )
 
 // appendEscaped appends s with every 0x00 turned into 0x00 0xFF.

@@ -86,6 +86,24 @@ func (a *applier) expireLeases(c *ExpireLeases) (*Result, error) {
 		if b == nil || b.State != BucketLive {
 			return fmt.Errorf("%w: lease of missing bucket %d", ErrCorrupt, id)
 		}
+		// A fork holding locked versions of its own outlives its lease:
+		// the lease moves to the end of its longest retention (or an
+		// hour on, for a legal hold) and is looked at again then.
+		locked, err := a.lockedVersions(b)
+		if err != nil {
+			return err
+		}
+		if locked.any {
+			if err := a.del(k); err != nil {
+				return err
+			}
+			// Its keys lose it now, as at the end of any lease; the fork
+			// stays, for the root key only.
+			if err := a.unscopeBucket(b); err != nil {
+				return err
+			}
+			return a.setLease(b.ID, max(locked.until, c.Now+leaseLockRecheck))
+		}
 		// retireBucket removes the lease and its index key.
 		if err := a.retireBucket(b); err != nil {
 			return err

@@ -531,7 +531,17 @@ func (a *applier) mergeRun(m *mergeSource, s *mergeState) ([]byte, *Result, bool
 			s.phase = 2
 		}
 	}
+	var forkLocked bool
 	if s.deleteFork {
+		// A fork holding locked versions of its own is kept (merged,
+		// not deleted).
+		locked, err := a.lockedVersions(m.fork)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		forkLocked = locked.any
+	}
+	if s.deleteFork && !forkLocked {
 		if a.writes > 0 {
 			// The fork is deleted in a step of its own.
 			return s.encode(), nil, false, nil
@@ -674,6 +684,13 @@ func (a *applier) mergeKey(m *mergeSource, ch forkChange, strategy MergeStrategy
 	if eff == effectPut {
 		w := *o
 		w.Parts = slices.Clone(o.Parts)
+		// A version written into the parent follows the parent's Object
+		// Lock configuration; versions of the parent are never removed
+		// by a merge (deleteKey below writes a marker in a versioned
+		// parent, and MayRemove guards the null version of another).
+		if err := a.applyDefaultLock(m.parent, &w, false); err != nil {
+			return err
+		}
 		if _, err := a.writeObject(m.parent, w); err != nil {
 			return err
 		}

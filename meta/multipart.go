@@ -25,6 +25,13 @@ func (a *applier) createUpload(c *CreateUpload) (*Result, error) {
 	if err := checkACL(b, c.Template.ACL); err != nil {
 		return nil, err
 	}
+	// The lock headers of the upload are checked now; the default
+	// retention is given at completion.
+	if t := c.Template; true {
+		if err := a.applyDefaultLock(b, &t, true); err != nil {
+			return nil, err
+		}
+	}
 	u := &Upload{BucketID: b.ID, Key: c.Template.Key, UploadID: c.UploadID, Initiated: int64(a.version), Template: c.Template}
 	if err := a.set(keyUpload(b.ID, u.Key, u.UploadID), encodeUploadRecord(u)); err != nil {
 		return nil, err
@@ -180,6 +187,12 @@ func (a *applier) completeUpload(c *CompleteUpload) (*Result, error) {
 	}
 	obj := c.Object
 	obj.Key = u.Key
+	if obj.LockMode == LockNone && obj.RetainUntil == 0 && !obj.LegalHold {
+		obj.LockMode, obj.RetainUntil, obj.LegalHold = u.Template.LockMode, u.Template.RetainUntil, u.Template.LegalHold
+	}
+	if err := a.applyDefaultLock(b, &obj, true); err != nil {
+		return nil, err
+	}
 	if err := a.checkConditions(b, obj.Key, c.IfMatch, c.IfNoneMatch); err != nil {
 		return nil, err
 	}
@@ -205,7 +218,7 @@ func (a *applier) recordCompleted(bucket uint64, uploadID string, digest [32]byt
 		LastModified: o.LastModified, Checksum: o.Checksum,
 	}
 	e := encoder{b: make([]byte, 0, 128)}
-	e.u8(fmtV2)
+	e.u8(fmtV5)
 	e.u64(bucket)
 	e.u64(a.version)
 	e.b = append(e.b, digest[:]...)

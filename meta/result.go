@@ -40,6 +40,11 @@ const (
 	codeMergeInProgress uint64 = 36
 	// 40-49: the cluster.
 	codeNodeRetired uint64 = 40
+	// 60-69: Object Lock.
+	codeObjectLocked       uint64 = 60
+	codeInvalidLockRequest uint64 = 61
+	codeInvalidBucketState uint64 = 62
+	codeLockNeedsChecksum  uint64 = 63
 )
 
 // resultCodes maps codes to sentinels. A map, not a slice indexed by code:
@@ -70,6 +75,10 @@ var resultCodes = map[uint64]error{
 	codeKeyLimit:             ErrKeyLimit,
 	codeMergeInProgress:      ErrMergeInProgress,
 	codeNodeRetired:          ErrNodeRetired,
+	codeObjectLocked:         ErrObjectLocked,
+	codeInvalidLockRequest:   ErrInvalidLockRequest,
+	codeInvalidBucketState:   ErrInvalidBucketState,
+	codeLockNeedsChecksum:    ErrLockNeedsChecksum,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is
@@ -137,7 +146,7 @@ type DeleteOutcome struct {
 // encodeResult encodes r for sm.Result.Data (and for the dedupe table).
 func encodeResult(r *Result) []byte {
 	e := encoder{b: make([]byte, 0, 64)}
-	e.u8(fmtV4)
+	e.u8(fmtV5)
 	e.uvarint(r.Version)
 	e.boolean(r.Bucket != nil)
 	if r.Bucket != nil {

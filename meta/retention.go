@@ -221,8 +221,17 @@ func (a *applier) supersedeIn(b *Bucket, key string, version uint64, recs []verR
 	if err != nil {
 		return err
 	}
+	// Callers ask first; this keeps every path that supersedes a version
+	// (overwrites of the null version included) from retiring a locked
+	// one.
+	if err := MayRemove(o, a.version, a.bypassGovernance); err != nil {
+		return err
+	}
 	if pins.reachable(recs, idx) {
 		o.DeletedAt = a.version
+		// A retention that was bypassed no longer holds the retired
+		// record (the GC pass that removes it asks MayRemove).
+		o.LockMode, o.RetainUntil = LockNone, 0
 		return a.putRecord(b.ID, o)
 	}
 	if err := a.unref(o.Chunks); err != nil {
@@ -366,6 +375,10 @@ func (a *applier) gcStep(b *Bucket, budget *int) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		if MayRemove(o, a.version, false) != nil {
+			// Kept, with its chunks, until its lock ends (a later pass).
+			continue
+		}
 		if err := a.unref(o.Chunks); err != nil {
 			return false, err
 		}
@@ -447,6 +460,11 @@ func (a *applier) maybePurge(b *Bucket, budget *int) (bool, error) {
 	}
 	if err != nil || left {
 		if err != nil {
+			return false, err
+		}
+		// Locked versions stay until their lock ends: no new pass now
+		// (it would find them again at once).
+		if locked, err := a.lockedVersions(b); err != nil || locked.any {
 			return false, err
 		}
 		// Pins changed during the pass: go again.

@@ -101,6 +101,9 @@ type Bucket struct {
 	// access settings; a fork starts with its source's.
 	Ownership Ownership
 	ACL       string
+	// Lock is the bucket's Object Lock configuration (lock.go); a fork
+	// starts with its source's.
+	Lock ObjectLock
 	// Filled by reads, not stored: the parent's current name ("" when the
 	// parent was deleted), whether other buckets are forked from this one,
 	// and the bucket's lease (Unix ns on the lease clock, 0 = none).
@@ -177,6 +180,11 @@ type Object struct {
 	// ACL is the version's canned ACL ("" is private); an annotation may
 	// replace it.
 	ACL string
+	// The version's Object Lock state (lock.go): its retention mode and
+	// date (Unix ns; LockNone and 0 when none) and its legal hold.
+	LockMode    LockMode
+	RetainUntil int64
+	LegalHold   bool
 
 	Inline []byte     // the whole body when small; nil otherwise
 	Chunks []Chunk    // the body's chunks in order when not inline

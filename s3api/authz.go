@@ -76,7 +76,8 @@ var readOps = map[Operation]bool{
 	OpGetBucketRequestPayment: true, OpGetBucketOwnershipControls: true,
 	OpListObjects: true, OpListObjectsV2: true, OpListObjectVersions: true, OpListMultipartUploads: true,
 	OpNotImplemented: true, OpMethodNotAllowed: true,
-	OpGetBucketCors: true,
+	OpGetBucketCors:              true,
+	OpGetObjectLockConfiguration: true, OpGetObjectRetention: true, OpGetObjectLegalHold: true,
 }
 
 // listingOps take a prefix instead of a key.

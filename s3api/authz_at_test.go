@@ -88,7 +88,7 @@ func TestLiveReadAtAuthz(t *testing.T) {
 	snapPub := f.snapshot("pub")
 	snapPriv := f.snapshot("priv")
 	f.put("pub", "doc.txt", "public-read", "public now")
-	if _, err := f.svc.DeleteObject(ctx, "pub", "gone.txt", "", meta.DeleteCondition{}); err != nil {
+	if _, err := f.svc.DeleteObject(ctx, "pub", "gone.txt", "", meta.DeleteCondition{}, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.AnnotateObject(ctx, gateway.AnnotateObjectInput{Bucket: "pub", Key: "was-public.txt", SetACL: true, ACL: ""}); err != nil {
@@ -193,7 +193,7 @@ func TestLiveForkPast(t *testing.T) {
 	ctx := t.Context()
 	f.mk("base", meta.OwnershipEnforced, "")
 	early := f.put("base", "old.txt", "", "deleted before the fork")
-	if _, err := f.svc.DeleteObject(ctx, "base", "old.txt", "", meta.DeleteCondition{}); err != nil {
+	if _, err := f.svc.DeleteObject(ctx, "base", "old.txt", "", meta.DeleteCondition{}, false); err != nil {
 		t.Fatal(err)
 	}
 	f.put("base", "kept.txt", "", "kept")

@@ -23,8 +23,12 @@ func (s *Server) createBucket(r *request) (*response, error) {
 	if !gateway.ValidBucketName(b) {
 		return nil, errInvalidBucketName
 	}
-	if strings.EqualFold(r.header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true") {
-		return nil, ErrNotImplemented.WithMessage("Object Lock is not implemented.")
+	lock := false
+	switch v := strings.TrimSpace(r.header.Get(hdrBucketLock)); {
+	case strings.EqualFold(v, "true"):
+		lock = true
+	case v != "" && !strings.EqualFold(v, "false"):
+		return nil, invalidArg("x-amz-bucket-object-lock-enabled must be true or false", hdrBucketLock, v)
 	}
 	if v := r.header.Get(hdrForkTTL); v != "" {
 		return nil, invalidArg("X-Forkstore-Fork-TTL applies only to a CreateBucket that forks (with X-Tigris-Fork-Source-Bucket).", hdrForkTTL, v)
@@ -46,7 +50,7 @@ func (s *Server) createBucket(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := gateway.CreateBucketInput{Name: b, Region: region, Ownership: ownership, ACL: acl.acl}
+	in := gateway.CreateBucketInput{Name: b, Region: region, Ownership: ownership, ACL: acl.acl, ObjectLock: lock}
 	if _, err := s.svc.CreateBucket(r.ctx, in); err != nil {
 		// In us-east-1, creating a bucket you already own succeeds again
 		// (S3's legacy behaviour there); other regions answer
@@ -266,7 +270,6 @@ var unconfigured = map[string]*APIError{
 	"cors":              {"NoSuchCORSConfiguration", "The CORS configuration does not exist", http.StatusNotFound},
 	"encryption":        {"ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found", http.StatusNotFound},
 	"lifecycle":         {"NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", http.StatusNotFound},
-	"object-lock":       {"ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket", http.StatusNotFound},
 	"policy":            {"NoSuchBucketPolicy", "The bucket policy does not exist", http.StatusNotFound},
 	"publicAccessBlock": {"NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found", http.StatusNotFound},
 	"replication":       {"ReplicationConfigurationNotFoundError", "The replication configuration was not found", http.StatusNotFound},

@@ -109,6 +109,12 @@ func (r *request) checksumRequest() (*checksumReq, error) {
 	return cs, nil
 }
 
+// sent reports whether the client sent a digest of the payload to check
+// (Content-MD5, an x-amz-checksum header or trailer).
+func (cs *checksumReq) sent() bool {
+	return cs.md5 != nil || cs.value != nil || cs.trailer != ""
+}
+
 // base64Alphabet reports whether s is non-empty and uses only the
 // characters of standard base64 (padding included).
 func base64Alphabet(s string) bool {

@@ -104,6 +104,10 @@ func (s *Server) copyObject(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	var lock meta.Object
+	if err := r.lockHeaders(&lock); err != nil {
+		return nil, err
+	}
 	var obj meta.Object
 	if replace {
 		if obj, err = r.objectFromHeaders(); err != nil {
@@ -131,6 +135,7 @@ func (s *Server) copyObject(r *request) (*response, error) {
 		Replace: replace, Object: obj, IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
 		ReplaceTags: tagDirective == "REPLACE", Tags: tags, ACL: acl,
 		ChecksumAlgorithm: strings.TrimSpace(r.header.Get("X-Amz-Checksum-Algorithm")),
+		Lock:              lock,
 	})
 	if err != nil {
 		return nil, err

@@ -67,6 +67,13 @@ var (
 	errKeyLimit           = &APIError{"InvalidRequest", "Too many buckets for one access key, or too many access keys for one bucket.", http.StatusBadRequest}
 	errInvalidLease       = &APIError{"InvalidArgument", "A lease (TTL) must be a duration from 1s to 10 years, such as 90m, 2h or 7d.", http.StatusBadRequest}
 	errInvalidForkCount   = &APIError{"InvalidArgument", "The number of forks is out of range.", http.StatusBadRequest}
+
+	// Object Lock.
+	errObjectLocked             = &APIError{"AccessDenied", "Access Denied because object protected by object lock.", http.StatusForbidden}
+	errInvalidLockRequest       = &APIError{"InvalidRequest", "Bucket is missing Object Lock Configuration, or the request does not fit the object version's lock.", http.StatusBadRequest}
+	errInvalidBucketState       = &APIError{"InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed; or versioning must be Enabled to enable Object Lock.", http.StatusConflict}
+	errLockNeedsChecksum        = &APIError{"InvalidRequest", "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters", http.StatusBadRequest}
+	errObjectLockConfigNotFound = &APIError{"ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket", http.StatusNotFound}
 )
 
 // errorRow maps a sentinel of a lower package to its S3 error.
@@ -108,6 +115,10 @@ var errorTable = []errorRow{
 	{meta.ErrCorrupt, ErrInternalError},
 	// The replica's state machine is not open (starting or stopping).
 	{meta.ErrNotOpen, ErrServiceUnavailable},
+	{meta.ErrObjectLocked, errObjectLocked},
+	{meta.ErrInvalidLockRequest, errInvalidLockRequest},
+	{meta.ErrInvalidBucketState, errInvalidBucketState},
+	{meta.ErrLockNeedsChecksum, errLockNeedsChecksum},
 
 	// gateway: use-case validation and the data path.
 	{gateway.ErrNoQuorum, errNoQuorum},
@@ -136,6 +147,7 @@ var errorTable = []errorRow{
 	{gateway.ErrInvalidMember, errInvalidMember},
 	{gateway.ErrInvalidLease, errInvalidLease},
 	{gateway.ErrInvalidForkCount, errInvalidForkCount},
+	{gateway.ErrNoObjectLockConfiguration, errObjectLockConfigNotFound},
 
 	// A body slower than MinBodyRate: the connection's read deadline
 	// passed (listener.go).

@@ -58,7 +58,7 @@ func (s *Server) putObject(r *request) (*response, error) {
 	obj.Checksum.Algorithm = cs.alg
 	o, err := s.svc.PutObject(r.ctx, &gateway.PutObjectInput{
 		Bucket: r.route.Bucket, Key: k, Body: r.auth.Body, Size: size, Object: obj,
-		IfMatch: ifMatch, IfNoneMatch: ifNoneMatch, Verify: cs.verify(r),
+		IfMatch: ifMatch, IfNoneMatch: ifNoneMatch, Verify: cs.verify(r), Checked: cs.sent(),
 	})
 	if err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func (r *request) objectFromHeaders() (meta.Object, error) {
 		return obj, err
 	}
 	obj.Tags = tags
-	return obj, nil
+	return obj, r.lockHeaders(&obj)
 }
 
 // decodeMetaValue is a user metadata value as S3 stores it: RFC 2047
@@ -602,6 +602,7 @@ func setObjectHeaders(r *request, o *meta.Object) {
 	if len(o.Tags) > 0 {
 		r.set("X-Amz-Tagging-Count", strconv.Itoa(len(o.Tags)))
 	}
+	setLockHeaders(r, o)
 	setVersionHeader(r, o)
 }
 
@@ -688,7 +689,11 @@ func (s *Server) deleteObject(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.svc.DeleteObject(r.ctx, r.route.Bucket, r.route.Key, vid, cond)
+	bypass, err := r.bypassGovernance()
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.svc.DeleteObject(r.ctx, r.route.Bucket, r.route.Key, vid, cond, bypass)
 	if err != nil && (!isNotFound(err) || cond.IfMatch != "") {
 		// If-Match on a key without a current version is 404 NoSuchKey.
 		return nil, err
@@ -710,6 +715,10 @@ func (s *Server) deleteObject(r *request) (*response, error) {
 // deleteObjects is DeleteObjects (POST ?delete). Content-MD5, any
 // x-amz-checksum-* or neither may protect the body.
 func (s *Server) deleteObjects(r *request) (*response, error) {
+	bypass, err := r.bypassGovernance()
+	if err != nil {
+		return nil, err
+	}
 	data, err := r.readSmallBody()
 	if err != nil {
 		return nil, err
@@ -745,7 +754,7 @@ func (s *Server) deleteObjects(r *request) (*response, error) {
 	}
 	out := DeleteResult{}
 	if len(valid) > 0 {
-		results, err := s.svc.DeleteObjects(r.ctx, r.route.Bucket, valid)
+		results, err := s.svc.DeleteObjects(r.ctx, r.route.Bucket, valid, bypass)
 		if err != nil {
 			return nil, err
 		}

@@ -70,6 +70,14 @@ const (
 	OpAbortMultipartUpload    Operation = "AbortMultipartUpload"
 	OpListParts               Operation = "ListParts"
 
+	// Object Lock.
+	OpGetObjectLockConfiguration Operation = "GetObjectLockConfiguration"
+	OpPutObjectLockConfiguration Operation = "PutObjectLockConfiguration"
+	OpGetObjectRetention         Operation = "GetObjectRetention"
+	OpPutObjectRetention         Operation = "PutObjectRetention"
+	OpGetObjectLegalHold         Operation = "GetObjectLegalHold"
+	OpPutObjectLegalHold         Operation = "PutObjectLegalHold"
+
 	// forkstore's own endpoints, outside the S3 namespace.
 	OpAdmin       Operation = "Admin"
 	OpPeer        Operation = "Peer"
@@ -128,7 +136,7 @@ const (
 var unsupportedBucket = map[string]bool{
 	"accelerate": true, "analytics": true, "encryption": true,
 	"intelligent-tiering": true, "inventory": true, "lifecycle": true,
-	"logging": true, "metrics": true, "notification": true, "object-lock": true,
+	"logging": true, "metrics": true, "notification": true,
 	"policy": true, "policyStatus": true,
 	"publicAccessBlock": true, "replication": true,
 	"tagging": true, "website": true, "torrent": true, "session": true,
@@ -141,7 +149,7 @@ var unsupportedBucket = map[string]bool{
 // unsupportedObject are the object sub-resources forkstore does not
 // implement (PutObjectTagging must never overwrite the object).
 var unsupportedObject = map[string]bool{
-	"tagging": true, "retention": true, "legal-hold": true, "torrent": true,
+	"tagging": true, "torrent": true,
 	"restore": true, "select": true, "select-type": true,
 	"renameObject": true, "policy": true, "cors": true, "lifecycle": true,
 	"website": true, "versioning": true, "location": true, "encryption": true,
@@ -289,7 +297,7 @@ func contains(list []string, s string) bool {
 // if it were only a tagging read.
 func firstUnknownRead(query url.Values) string {
 	for k := range query {
-		if k != "tagging" && k != "versionId" && unsupportedObject[k] {
+		if k != "tagging" && k != "versionId" && (unsupportedObject[k] || k == "retention" || k == "legal-hold") {
 			return k
 		}
 	}
@@ -356,6 +364,18 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 			return OpDeleteBucketCors, ""
 		}
 		return OpNotImplemented, "cors"
+	}
+	if query.Has("object-lock") {
+		if u := firstUnknown(query, "object-lock"); u != "" {
+			return OpNotImplemented, u
+		}
+		switch method {
+		case http.MethodGet:
+			return OpGetObjectLockConfiguration, ""
+		case http.MethodPut:
+			return OpPutObjectLockConfiguration, ""
+		}
+		return OpNotImplemented, "object-lock"
 	}
 	if query.Has("requestPayment") {
 		if u := firstUnknown(query, "requestPayment"); u != "" {
@@ -464,6 +484,25 @@ func objectOp(method string, query url.Values, header http.Header) (Operation, s
 	}
 	if sub := firstOf(query, unsupportedObject); sub != "" {
 		return OpNotImplemented, sub
+	}
+	// Object Lock: a version's retention and legal hold.
+	for _, sub := range []struct {
+		name     string
+		get, put Operation
+	}{{"retention", OpGetObjectRetention, OpPutObjectRetention}, {"legal-hold", OpGetObjectLegalHold, OpPutObjectLegalHold}} {
+		if !query.Has(sub.name) {
+			continue
+		}
+		if u := firstUnknown(query, sub.name, "versionId"); u != "" {
+			return OpNotImplemented, u
+		}
+		switch method {
+		case http.MethodGet:
+			return sub.get, ""
+		case http.MethodPut:
+			return sub.put, ""
+		}
+		return OpNotImplemented, sub.name
 	}
 	if query.Has("attributes") {
 		if method != http.MethodGet {

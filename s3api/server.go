@@ -861,11 +861,17 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpAbortMultipartUpload:    s.abortMultipartUpload,
 		OpListParts:               s.listParts,
 
-		OpGetBucketCors:    s.getBucketCors,
-		OpPutBucketCors:    s.putBucketCors,
-		OpDeleteBucketCors: s.deleteBucketCors,
-		OpPreflight:        s.preflight,
-		OpPostObject:       s.postObject,
+		OpGetBucketCors:              s.getBucketCors,
+		OpPutBucketCors:              s.putBucketCors,
+		OpDeleteBucketCors:           s.deleteBucketCors,
+		OpPreflight:                  s.preflight,
+		OpPostObject:                 s.postObject,
+		OpGetObjectLockConfiguration: s.getObjectLockConfiguration,
+		OpPutObjectLockConfiguration: s.putObjectLockConfiguration,
+		OpGetObjectRetention:         s.getObjectRetention,
+		OpPutObjectRetention:         s.putObjectRetention,
+		OpGetObjectLegalHold:         s.getObjectLegalHold,
+		OpPutObjectLegalHold:         s.putObjectLegalHold,
 	}
 }
 

@@ -174,7 +174,7 @@ func TestNotImplementedSubresources(t *testing.T) {
 		}
 	}()
 	for _, r := range []testReq{
-		{method: "PUT", target: "/bkt/k?retention", body: []byte("<Retention/>")},
+		{method: "PUT", target: "/bkt/k?torrent"},
 		{method: "DELETE", target: "/bkt/k?legal-hold"},
 		{method: "PUT", target: "/bkt?policy", body: []byte("{}")},
 		{method: "POST", target: "/bkt/k?restore"},
@@ -317,7 +317,7 @@ func TestValidationBeforeGateway(t *testing.T) {
 		{"CreateBucket other region", testReq{method: "PUT", target: "/bkt", body: []byte("<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>")}, 400, "IllegalLocationConstraintException"},
 		{"CreateBucket us-east-1 spelled out", testReq{method: "PUT", target: "/bkt", body: []byte("<CreateBucketConfiguration><LocationConstraint>us-east-1</LocationConstraint></CreateBucketConfiguration>")}, 400, "InvalidLocationConstraint"},
 		{"CreateBucket malformed configuration", testReq{method: "PUT", target: "/bkt", body: []byte("<CreateBucketConfiguration>")}, 400, "MalformedXML"},
-		{"CreateBucket object lock", testReq{method: "PUT", target: "/bkt", hdr: map[string]string{"x-amz-bucket-object-lock-enabled": "true"}}, 501, "NotImplemented"},
+		{"CreateBucket object lock not a boolean", testReq{method: "PUT", target: "/bkt", hdr: map[string]string{"x-amz-bucket-object-lock-enabled": "yes"}}, 400, "InvalidArgument"},
 		{"PutBucketVersioning bad status", testReq{method: "PUT", target: "/bkt?versioning", body: []byte("<VersioningConfiguration><Status>On</Status></VersioningConfiguration>")}, 400, "MalformedXML"},
 		{"ListBuckets bad max-buckets", testReq{method: "GET", target: "/?max-buckets=0"}, 400, "InvalidArgument"},
 
@@ -414,6 +414,6 @@ func TestAdminErrors(t *testing.T) {
 // its signature (which covers Host) verifies.
 func TestVirtualHostAuth(t *testing.T) {
 	s, _ := newTestServer(t, "s3.local")
-	wantError(t, s.do(t, testReq{method: "PUT", target: "/k?retention", host: "bkt.s3.local:9000"}), 501, "NotImplemented")
+	wantError(t, s.do(t, testReq{method: "PUT", target: "/k?torrent", host: "bkt.s3.local:9000"}), 501, "NotImplemented")
 	wantError(t, s.do(t, testReq{method: "GET", target: "/?list-type=2&max-keys=x", host: "bkt.s3.local"}), 400, "InvalidArgument")
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests drive, from Debian's packages, when it is
 # missing: the aws CLI v2 (package awscli), boto3 (python3-boto3),
-# prlimit (util-linux, for the open-file limit tests) and headless
-# Chromium (chromium, for the browser tests of CORS and POST Object).
+# prlimit (util-linux, for the open-file limit tests), headless Chromium
+# (chromium, for the browser tests of CORS and POST Object) and restic
+# (backups into a bucket with Object Lock).
 # A v1 CLI from pip, if present, is used as well by the tests.
 set -euo pipefail
 
@@ -18,6 +19,9 @@ if ! command -v prlimit >/dev/null 2>&1; then
 fi
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   need+=(chromium)
+fi
+if ! command -v restic >/dev/null 2>&1; then
+  need+=(restic)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -1270,16 +1270,17 @@ func TestMinioNotImplemented(t *testing.T) {
 	info := putBytes(t, c, b, "k", data, minio.PutObjectOptions{UserMetadata: map[string]string{"m": "1"}})
 
 	// PutObjectTagging changes the tags only (pitfall 6: a sub-resource
-	// must never reach PutObject); PutObjectRetention is NotImplemented.
+	// must never reach PutObject); PutObjectRetention of a bucket without
+	// Object Lock is InvalidRequest and never reaches PutObject either.
 	tg, _ := tags.NewTags(map[string]string{"a": "b"}, true)
 	if err := c.PutObjectTagging(ctx, b, "k", tg, minio.PutObjectTaggingOptions{}); err != nil {
 		t.Fatalf("PutObjectTagging: %v", describe(err))
 	}
 	mode, until := minio.Governance, time.Now().Add(time.Hour)
 	err := c.PutObjectRetention(ctx, b, "k", minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &until})
-	wantCode(t, "PutObjectRetention", err, "NotImplemented")
-	if r := minio.ToErrorResponse(err); err != nil && r.StatusCode != http.StatusNotImplemented {
-		t.Errorf("PutObjectRetention status %d, want 501", r.StatusCode)
+	wantCode(t, "PutObjectRetention", err, "InvalidRequest")
+	if r := minio.ToErrorResponse(err); err != nil && r.StatusCode != http.StatusBadRequest {
+		t.Errorf("PutObjectRetention status %d, want 400", r.StatusCode)
 	}
 	st, err := c.StatObject(ctx, b, "k", minio.StatObjectOptions{})
 	if err != nil {
