@@ -260,6 +260,30 @@ func firstUnknown(query url.Values, allowed ...string) string {
 	return bad
 }
 
+// bucketSubresources are the query parameters that select a bucket
+// operation other than a listing.
+var bucketSubresources = map[string]bool{
+	"acl": true, "location": true, "versioning": true, "versions": true,
+	"uploads": true, "ownershipControls": true, "requestPayment": true,
+	"delete": true,
+}
+
+// otherSubresource returns a query parameter, other than sub, that selects
+// a bucket operation, in sorted order. A read of one configuration ignores
+// any other parameter: clients add their own (minio-go, and so mc, sends
+// ?lifecycle&withUpdatedAt=true), and a read changes nothing, so only a
+// second sub-resource makes the request ambiguous. Writes stay strict
+// (firstUnknown).
+func otherSubresource(query url.Values, sub string) string {
+	var found string
+	for k := range query {
+		if k != sub && (bucketSubresources[k] || unsupportedBucket[k]) && (found == "" || k < found) {
+			found = k
+		}
+	}
+	return found
+}
+
 // has reports whether the header is present, even empty.
 func has(header http.Header, name string) bool { return len(header.Values(name)) > 0 }
 
@@ -312,13 +336,13 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 	if sub := firstOf(query, unsupportedBucket); sub != "" {
 		// Reading a configuration that cannot be set answers what AWS
 		// answers for a bucket without one (tools probe these).
-		if method == http.MethodGet && unconfigured[sub] != nil && firstUnknown(query, sub) == "" {
+		if method == http.MethodGet && unconfigured[sub] != nil && otherSubresource(query, sub) == "" {
 			return OpGetBucketConfig, sub
 		}
 		return OpNotImplemented, sub
 	}
 	if query.Has("ownershipControls") {
-		if u := firstUnknown(query, "ownershipControls"); u != "" {
+		if u := firstUnknown(query, "ownershipControls"); u != "" && (method != http.MethodGet || otherSubresource(query, "ownershipControls") != "") {
 			return OpNotImplemented, u
 		}
 		switch method {
@@ -332,7 +356,7 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 		return OpNotImplemented, "ownershipControls"
 	}
 	if query.Has("requestPayment") {
-		if u := firstUnknown(query, "requestPayment"); u != "" {
+		if u := firstUnknown(query, "requestPayment"); u != "" && (method != http.MethodGet || otherSubresource(query, "requestPayment") != "") {
 			return OpNotImplemented, u
 		}
 		switch method {
