@@ -46,6 +46,21 @@ func (s *Server) createBucket(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p := r.principal; p != nil && !p.Root {
+		// A scoped key creates no bucket: authorize let it through only
+		// for a bucket of its scope it may write, which it "owns".
+		if _, err := s.svc.HeadBucket(r.ctx, b); err != nil {
+			if errors.Is(err, meta.ErrNoSuchBucket) {
+				return nil, ErrAccessDenied
+			}
+			return nil, err
+		}
+		if s.region != usEast1 {
+			return nil, errBucketAlreadyOwnedByYou
+		}
+		r.set("Location", "/"+b)
+		return &response{}, nil
+	}
 	in := gateway.CreateBucketInput{Name: b, Region: region, Ownership: ownership, ACL: acl.acl}
 	if _, err := s.svc.CreateBucket(r.ctx, in); err != nil {
 		// In us-east-1, creating a bucket you already own succeeds again
