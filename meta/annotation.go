@@ -180,7 +180,7 @@ func (r *Reader) locate(b *Bucket, key, versionID string, t uint64) (*Object, []
 }
 
 func (a *applier) annotateObject(c *AnnotateObject) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}

@@ -267,6 +267,10 @@ func (a *applier) apply(c any) (*Result, error) {
 		// Applied in steps (steps.go), never here.
 	case *SetBucketAccess:
 		return a.setBucketAccess(c)
+	case *MountView:
+		return a.mountView(c)
+	case *UnmountView:
+		return a.unmountView(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -463,7 +467,7 @@ func (a *applier) insertBucket(b *Bucket) error {
 }
 
 func (a *applier) setVersioning(c *SetVersioning) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +476,7 @@ func (a *applier) setVersioning(c *SetVersioning) (*Result, error) {
 }
 
 func (a *applier) createSnapshot(c *CreateSnapshot) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -538,7 +542,8 @@ func (a *applier) deleteSnapshotKeys(s *Snapshot) error {
 }
 
 func (a *applier) deleteBucket(c *DeleteBucket) (*Result, error) {
-	b, err := a.r.liveBucket(c.Name)
+	// A view goes with UnmountView only.
+	b, err := a.writableBucket(c.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -726,7 +731,7 @@ func (a *applier) writeObject(b *Bucket, o Object) (*Object, error) {
 }
 
 func (a *applier) putObject(c *PutObject) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -755,7 +760,7 @@ func (a *applier) putObject(c *PutObject) (*Result, error) {
 }
 
 func (a *applier) deleteObject(c *DeleteObject) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -770,7 +775,7 @@ func (a *applier) deleteObject(c *DeleteObject) (*Result, error) {
 }
 
 func (a *applier) deleteObjects(c *DeleteObjects) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}

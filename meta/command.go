@@ -324,12 +324,16 @@ const (
 	opExpireLeases  byte = 69
 	opMergeFork     byte = 70
 	opMergeContinue byte = 71
+
+	// 80-87: snapshot views.
+	opMountView   byte = 80
+	opUnmountView byte = 81
 )
 
 // knownOp reports the op codes this build applies.
 func knownOp(op byte) bool {
 	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
-		(op >= opCreateKey && op <= opMergeContinue)
+		(op >= opCreateKey && op <= opMergeContinue) || op == opMountView || op == opUnmountView
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -573,6 +577,21 @@ func EncodeCommand(c any) []byte {
 		e.u8(byte(c.Ownership))
 		e.boolean(c.SetACL)
 		e.str(c.ACL)
+	case MountView:
+		return EncodeCommand(&c)
+	case *MountView:
+		hdr(opMountView, &c.Header)
+		e.str(c.Name)
+		e.str(c.Region)
+		e.str(c.Bucket)
+		e.uvarint(c.Version)
+		e.str(c.SnapshotName)
+		e.int(c.MaxForkDepth)
+	case UnmountView:
+		return EncodeCommand(&c)
+	case *UnmountView:
+		hdr(opUnmountView, &c.Header)
+		e.str(c.Name)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -713,6 +732,11 @@ func DecodeCommand(b []byte) (any, error) {
 	case opSetBucketAccess:
 		c = &SetBucketAccess{Header: h, Bucket: d.str(), SetOwnership: d.boolean(), Ownership: Ownership(d.u8()),
 			SetACL: d.boolean(), ACL: d.str()}
+	case opMountView:
+		c = &MountView{Header: h, Name: d.str(), Region: d.str(), Bucket: d.str(), Version: d.uvarint(),
+			SnapshotName: d.str(), MaxForkDepth: d.int()}
+	case opUnmountView:
+		c = &UnmountView{Header: h, Name: d.str()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

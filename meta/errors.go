@@ -40,4 +40,9 @@ var (
 	// under way holds (its parent, or the fork itself): retry when the
 	// merge is done (merge.go).
 	ErrMergeInProgress = errors.New("meta: a merge into or from this bucket is under way")
+
+	// Snapshot views (view.go): a write to a view, and UnmountView of a
+	// bucket that is not one.
+	ErrReadOnlyView = errors.New("meta: the bucket is a read-only snapshot view")
+	ErrNotAView     = errors.New("meta: the bucket is not a snapshot view")
 )

@@ -52,6 +52,7 @@ import (
 //	                                                                 holds this bucket, its parent or itself)
 //	merge under way 0x42 | be64 fork id                              fmt | be64 parent id | be64 version of its last
 //	                                                                 entry | merge state (merge.go)
+//	snapshot view   0x50 | be64 bucket id                            fmt  (the bucket is a read-only snapshot view, view.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -101,6 +102,8 @@ const (
 	// 0x41-0x47: merges applied in several entries.
 	pfxMergeHold  byte = 0x41
 	pfxMergeUnder byte = 0x42
+	// 0x50-0x57: snapshot views.
+	pfxView byte = 0x50
 )
 
 // Counter ids under pfxCounter.
@@ -397,6 +400,8 @@ func keyMergedKey(fork uint64, key string) []byte { return appendName(keyMergedK
 func keyMergeHold(bucket uint64) []byte { return appendU64([]byte{pfxMergeHold}, bucket) }
 
 func keyMergeUnderWay(fork uint64) []byte { return appendU64([]byte{pfxMergeUnder}, fork) }
+
+func keyView(bucket uint64) []byte { return appendU64([]byte{pfxView}, bucket) }
 
 // beU64 decodes a big-endian uint64 value body, checking its length.
 func beU64(b []byte) (uint64, error) {

@@ -40,6 +40,9 @@ const (
 	codeMergeInProgress uint64 = 36
 	// 40-49: the cluster.
 	codeNodeRetired uint64 = 40
+	// 50-59: snapshot views.
+	codeReadOnlyView uint64 = 50
+	codeNotAView     uint64 = 51
 )
 
 // resultCodes maps codes to sentinels. A map, not a slice indexed by code:
@@ -70,6 +73,8 @@ var resultCodes = map[uint64]error{
 	codeKeyLimit:             ErrKeyLimit,
 	codeMergeInProgress:      ErrMergeInProgress,
 	codeNodeRetired:          ErrNodeRetired,
+	codeReadOnlyView:         ErrReadOnlyView,
+	codeNotAView:             ErrNotAView,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is
