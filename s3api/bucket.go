@@ -114,6 +114,9 @@ func (s *Server) headBucket(r *request) (*response, error) {
 	r.set("X-Amz-Access-Point-Alias", "false")
 	r.set(hdrEnableSnapshot, "true")
 	setForkHeaders(r, b)
+	if b.View {
+		r.set(hdrSnapshotView, "true")
+	}
 	if b.Expires != 0 {
 		r.set(hdrExpires, httpTime(b.Expires))
 	}

@@ -67,6 +67,9 @@ var (
 	errKeyLimit           = &APIError{"InvalidRequest", "Too many buckets for one access key, or too many access keys for one bucket.", http.StatusBadRequest}
 	errInvalidLease       = &APIError{"InvalidArgument", "A lease (TTL) must be a duration from 1s to 10 years, such as 90m, 2h or 7d.", http.StatusBadRequest}
 	errInvalidForkCount   = &APIError{"InvalidArgument", "The number of forks is out of range.", http.StatusBadRequest}
+	// A snapshot view (forkstore snapshot mount) refuses every write.
+	errReadOnlyView = &APIError{"AccessDenied", "Access Denied: the bucket is a read-only snapshot view (forkstore snapshot mount); write to the bucket it shows, or fork the view, and remove it with forkstore snapshot unmount.", http.StatusForbidden}
+	errNotAView     = &APIError{"InvalidRequest", "The bucket is not a snapshot view.", http.StatusBadRequest}
 )
 
 // errorRow maps a sentinel of a lower package to its S3 error.
@@ -103,6 +106,8 @@ var errorTable = []errorRow{
 	{meta.ErrMergeInProgress, errMergeInProgress},
 	{meta.ErrLeaseExpired, errLeaseExpired},
 	{meta.ErrKeyLimit, errKeyLimit},
+	{meta.ErrReadOnlyView, errReadOnlyView},
+	{meta.ErrNotAView, errNotAView},
 	{meta.ErrACLNotSupported, errACLNotSupported},
 	{meta.ErrInvalidBucketACL, errInvalidBucketACL},
 	{meta.ErrCorrupt, ErrInternalError},

@@ -109,6 +109,8 @@ const (
 	// expiry (HeadBucket).
 	hdrForkTTL = "X-Forkstore-Fork-Ttl"
 	hdrExpires = "X-Forkstore-Expires"
+	// HeadBucket of a read-only snapshot view (forkstore snapshot mount).
+	hdrSnapshotView = "X-Forkstore-Snapshot-View"
 )
 
 // unsupportedBucket are S3 bucket sub-resources forkstore does not
