@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests drive, from Debian's packages, when it is
-# missing: the aws CLI v2 (package awscli), boto3 (python3-boto3) and
-# prlimit (util-linux, for the open-file limit tests).
+# missing: the aws CLI v2 (package awscli), boto3 (python3-boto3),
+# prlimit (util-linux, for the open-file limit tests), and rclone and
+# s3cmd (tests/e2e/tools_test.go).
 # A v1 CLI from pip, if present, is used as well by the tests.
 set -euo pipefail
 
@@ -15,6 +16,11 @@ fi
 if ! command -v prlimit >/dev/null 2>&1; then
   need+=(util-linux)
 fi
+for tool in rclone s3cmd; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    need+=("$tool")
+  fi
+done
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
