@@ -54,11 +54,14 @@ type cluster struct {
 	kick            chan struct{}
 	// scrubMu keeps scrub passes (periodic and requested) from overlapping.
 	scrubMu sync.Mutex
+	// copyFails logs failed chunk copies once per peer (copyfail.go).
+	copyFails *copyFailures
 }
 
 func newCluster(n *Node) *cluster {
 	c := &cluster{n: n, self: n.cfg.Raft.NodeID, kick: make(chan struct{}, 1), nonces: newNonceCache(maxPeerNonces)}
 	c.peer = newPeerClient(c.self, n.cfg.ClusterKey, n.cfg.PeerTLS)
+	c.copyFails = newCopyFailures(n.log)
 	c.members = []member{{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}}
 	c.kickRepair() // a first pass (and count) right after the start
 	return c
@@ -304,9 +307,10 @@ func (r *replication) add(ch meta.Chunk) {
 			if err != nil {
 				fails++
 				lastErr = err
-				r.c.n.log.Warn("chunk copy failed", "chunk", ch.ID, "node", m.ID, "err", err)
+				r.c.copyFails.failed(m.ID, ch.ID, err)
 			} else {
 				ok++
+				r.c.copyFails.succeeded(m.ID)
 			}
 			if reported {
 				return
