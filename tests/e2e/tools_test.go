@@ -44,6 +44,25 @@ func TestTools(t *testing.T) {
 		sameBytes(t, "rclone cat", []byte(got), body)
 	})
 
+	t.Run("ConfigurationProbesOfMinioGo", func(t *testing.T) {
+		// minio-go (and so mc) adds withUpdatedAt=true to ?lifecycle: a
+		// read of a configuration is never 501 for an extra parameter.
+		b := bucketName(t, "probes")
+		makeBucket(t, c, b)
+		_, err := c.GetBucketLifecycle(ctx, b)
+		wantCode(t, "GetBucketLifecycle", err, "NoSuchLifecycleConfiguration")
+		_, err = c.GetBucketEncryption(ctx, b)
+		wantCode(t, "GetBucketEncryption", err, "ServerSideEncryptionConfigurationNotFoundError")
+		_, _, _, _, err = c.GetObjectLockConfig(ctx, b)
+		wantCode(t, "GetObjectLockConfig", err, "ObjectLockConfigurationNotFoundError")
+		if _, err := c.GetBucketPolicy(ctx, b); err != nil {
+			t.Errorf("GetBucketPolicy: %v", describe(err))
+		}
+		if _, err := c.GetBucketVersioning(ctx, b); err != nil {
+			t.Errorf("GetBucketVersioning: %v", describe(err))
+		}
+	})
+
 	t.Run("SnapshotViewReadByTools", func(t *testing.T) {
 		rclone := lookTool(t, "rclone")
 		s3cmd := lookTool(t, "s3cmd")
