@@ -94,6 +94,38 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 	return res.Bucket, nil
 }
 
+// MountView creates the read-only snapshot view name of bucket at a
+// snapshot (a version or a name): a bucket every S3 tool can read, which
+// refuses every write (meta.ErrReadOnlyView), in O(1).
+func (s *Service) MountView(ctx context.Context, bucket, snapshot, name string) (*meta.Bucket, error) {
+	if err := checkBucketName(name); err != nil {
+		return nil, err
+	}
+	if snapshot == "" {
+		return nil, fmt.Errorf("%w: a view needs a snapshot", ErrInvalidSnapshot)
+	}
+	cmd := &meta.MountView{Name: name, Region: s.Region(), Bucket: bucket, MaxForkDepth: s.node.cfg.Meta.MaxForkDepth}
+	if v, ok := parseVersion(snapshot); ok {
+		cmd.Version = v
+	} else {
+		cmd.SnapshotName = snapshot
+	}
+	res, err := s.propose(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	b := res.Bucket
+	b.View = true
+	return b, nil
+}
+
+// UnmountView removes a snapshot view (meta.ErrNotAView for any other
+// bucket); what only it pinned is collected.
+func (s *Service) UnmountView(ctx context.Context, name string) error {
+	_, err := s.propose(ctx, &meta.UnmountView{Name: name})
+	return err
+}
+
 // parseVersion parses a decimal version (an S3 VersionId or snapshot).
 func parseVersion(s string) (uint64, bool) {
 	if s == "" || len(s) > 20 {

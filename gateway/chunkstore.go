@@ -48,8 +48,8 @@ type ChunkStore struct {
 
 	verified verifiedCache
 
-	// files and bytes count the committed chunk files: set by Recount,
-	// moved by Commit and Delete in between.
+	// files and bytes count the committed chunk files: set by Recount
+	// (OpenChunkStore's first), moved by Commit and Delete in between.
 	files, bytes atomic.Int64
 }
 
@@ -113,8 +113,9 @@ func (v *verifiedCache) forget(id string) {
 	v.mu.Unlock()
 }
 
-// OpenChunkStore opens (creating if needed) the chunk store rooted at dir
-// and removes temporary files left by a previous process.
+// OpenChunkStore opens (creating if needed) the chunk store rooted at dir,
+// removes temporary files left by a previous process and counts the chunk
+// files (Usage).
 func OpenChunkStore(dir string) (*ChunkStore, error) {
 	s := &ChunkStore{dir: dir, tmp: filepath.Join(dir, "tmp")}
 	if err := os.MkdirAll(s.tmp, 0o700); err != nil {
@@ -134,6 +135,11 @@ func OpenChunkStore(dir string) (*ChunkStore, error) {
 	}
 	if err := syncDir(filepath.Dir(dir)); err != nil {
 		return nil, fmt.Errorf("gateway: chunk store: %w", err)
+	}
+	// Usage is true from the start: a restarted node reports the chunk
+	// files it holds, not 0 until its first periodic recount.
+	if err := s.Recount(nil); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

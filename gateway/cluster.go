@@ -61,11 +61,15 @@ type cluster struct {
 	// until when new chunks are placed without them.
 	fullMu sync.Mutex
 	full   map[uint64]time.Time
+
+	// copyFails logs failed chunk copies once per peer (copyfail.go).
+	copyFails *copyFailures
 }
 
 func newCluster(n *Node) *cluster {
 	c := &cluster{n: n, self: n.cfg.Raft.NodeID, kick: make(chan struct{}, 1), nonces: newNonceCache(maxPeerNonces), full: map[uint64]time.Time{}}
 	c.peer = newPeerClient(c.self, n.cfg.ClusterKey, n.cfg.PeerTLS)
+	c.copyFails = newCopyFailures(n.log)
 	c.members = []member{{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}}
 	c.kickRepair() // a first pass (and count) right after the start
 	return c
@@ -367,10 +371,11 @@ func (r *replication) add(ch meta.Chunk) {
 						start(next)
 					}
 				} else {
-					r.c.n.log.Warn("chunk copy failed", "chunk", ch.ID, "node", m.ID, "err", err)
+					r.c.copyFails.failed(m.ID, ch.ID, err)
 				}
 			} else {
 				ok++
+				r.c.copyFails.succeeded(m.ID)
 			}
 			if reported {
 				return

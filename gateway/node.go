@@ -251,7 +251,6 @@ func (n *Node) collectGarbage() {
 	var cursor uint64
 	var lastSweep time.Time // zero: sweep in the first round
 	lastHistory := time.Now()
-	n.recountChunks()
 	for {
 		select {
 		case <-n.stop:

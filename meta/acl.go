@@ -56,7 +56,7 @@ func checkAccess(name string, o Ownership, acl string) error {
 }
 
 func (a *applier) setBucketAccess(c *SetBucketAccess) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}

@@ -150,24 +150,37 @@ func (r *Reader) locate(b *Bucket, key, versionID string, t uint64) (*Object, []
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	for i, l := range ls {
-		o, err := r.findVersion(l.bucket.ID, key, null, version, l.at)
+	o, err := r.findVersion(ls[0].bucket.ID, key, null, version, ls[0].at)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if o != nil {
+		if o.DeleteMarker {
+			return o, ls, 0, fmt.Errorf("%w: %q version %s", ErrMethodNotAllowed, key, versionID)
+		}
+		return o, ls, 0, nil
+	}
+	// A fork's history starts at its fork point: of its ancestors'
+	// versions it has only the one its view inherits, as ListVersions
+	// lists, never an older one nor a delete marker.
+	for i, l := range ls[1:] {
+		o, err := r.ownView(l.bucket.ID, key, l.at, true)
 		if err != nil {
 			return nil, nil, 0, err
 		}
 		if o == nil {
 			continue
 		}
-		if o.DeleteMarker {
-			return o, ls, i, fmt.Errorf("%w: %q version %s", ErrMethodNotAllowed, key, versionID)
+		if !o.DeleteMarker && o.Null == null && (null || o.Version == version) {
+			return o, ls, i + 1, nil
 		}
-		return o, ls, i, nil
+		break
 	}
 	return nil, nil, 0, fmt.Errorf("%w: %q version %s", ErrNoSuchVersion, key, versionID)
 }
 
 func (a *applier) annotateObject(c *AnnotateObject) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}

@@ -276,6 +276,10 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.setObjectLockConfig(c)
 	case *SetObjectLock:
 		return a.setObjectLock(c)
+	case *MountView:
+		return a.mountView(c)
+	case *UnmountView:
+		return a.unmountView(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -477,7 +481,7 @@ func (a *applier) insertBucket(b *Bucket) error {
 }
 
 func (a *applier) setVersioning(c *SetVersioning) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -489,7 +493,7 @@ func (a *applier) setVersioning(c *SetVersioning) (*Result, error) {
 }
 
 func (a *applier) createSnapshot(c *CreateSnapshot) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -555,7 +559,8 @@ func (a *applier) deleteSnapshotKeys(s *Snapshot) error {
 }
 
 func (a *applier) deleteBucket(c *DeleteBucket) (*Result, error) {
-	b, err := a.r.liveBucket(c.Name)
+	// A view goes with UnmountView only.
+	b, err := a.writableBucket(c.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -750,7 +755,7 @@ func (a *applier) writeObject(b *Bucket, o Object) (*Object, error) {
 }
 
 func (a *applier) putObject(c *PutObject) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -785,7 +790,7 @@ func (a *applier) putObject(c *PutObject) (*Result, error) {
 }
 
 func (a *applier) deleteObject(c *DeleteObject) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -801,7 +806,7 @@ func (a *applier) deleteObject(c *DeleteObject) (*Result, error) {
 }
 
 func (a *applier) deleteObjects(c *DeleteObjects) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}

@@ -259,7 +259,7 @@ func TestResultCodesStable(t *testing.T) {
 		5: ErrNoSuchVersion, 6: ErrPreconditionFailed, 7: ErrNoSuchUpload, 8: ErrInvalidPart, 9: ErrNoSuchSnapshot,
 		10: ErrSnapshotExists, 11: ErrForkDepthExceeded, 12: ErrVersionOutOfRetention, 13: ErrMethodNotAllowed, 14: ErrInvalidVersion,
 		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit, 36: ErrMergeInProgress,
-		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 40: ErrNodeRetired,
+		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 40: ErrNodeRetired, 50: ErrReadOnlyView, 51: ErrNotAView,
 		60: ErrObjectLocked, 61: ErrInvalidLockRequest, 62: ErrInvalidBucketState, 63: ErrLockNeedsChecksum}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {

@@ -341,6 +341,9 @@ const (
 	opMergeFork     byte = 70
 	opMergeContinue byte = 71
 
+	// 80-87: snapshot views.
+	opMountView   byte = 80
+	opUnmountView byte = 81
 	// 88-95: bucket configuration.
 	opSetBucketCORS byte = 88
 )
@@ -349,7 +352,8 @@ const (
 func knownOp(op byte) bool {
 	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
 		op == opSetObjectLockConfig || op == opSetObjectLock ||
-		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS
+		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS ||
+		op == opMountView || op == opUnmountView
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -627,6 +631,21 @@ func EncodeCommand(c any) []byte {
 		e.boolean(c.SetLegalHold)
 		e.boolean(c.LegalHold)
 		e.boolean(c.BypassGovernance)
+	case MountView:
+		return EncodeCommand(&c)
+	case *MountView:
+		hdr(opMountView, &c.Header)
+		e.str(c.Name)
+		e.str(c.Region)
+		e.str(c.Bucket)
+		e.uvarint(c.Version)
+		e.str(c.SnapshotName)
+		e.int(c.MaxForkDepth)
+	case UnmountView:
+		return EncodeCommand(&c)
+	case *UnmountView:
+		hdr(opUnmountView, &c.Header)
+		e.str(c.Name)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -791,6 +810,11 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &SetObjectLock{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(), SetRetention: d.boolean(),
 			Mode: LockMode(d.u8()), RetainUntil: d.varint(), SetLegalHold: d.boolean(), LegalHold: d.boolean(),
 			BypassGovernance: d.boolean()}
+	case opMountView:
+		c = &MountView{Header: h, Name: d.str(), Region: d.str(), Bucket: d.str(), Version: d.uvarint(),
+			SnapshotName: d.str(), MaxForkDepth: d.int()}
+	case opUnmountView:
+		c = &UnmountView{Header: h, Name: d.str()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

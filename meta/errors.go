@@ -54,4 +54,9 @@ var (
 	// ErrLockNeedsChecksum is a write that Object Lock retains without
 	// Content-MD5 or an x-amz-checksum (S3: InvalidRequest).
 	ErrLockNeedsChecksum = errors.New("meta: a write to an Object Lock bucket needs Content-MD5 or a checksum")
+
+	// Snapshot views (view.go): a write to a view, and UnmountView of a
+	// bucket that is not one.
+	ErrReadOnlyView = errors.New("meta: the bucket is a read-only snapshot view")
+	ErrNotAView     = errors.New("meta: the bucket is not a snapshot view")
 )

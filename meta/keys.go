@@ -55,6 +55,7 @@ import (
 //	merge under way 0x42 | be64 fork id                              fmt | be64 parent id | be64 version of its last
 //	                                                                 entry | merge state (merge.go)
 //	bucket CORS     0x4C | be64 bucket id                            fmt | CORS rules (cors.go)
+//	snapshot view   0x50 | be64 bucket id                            fmt  (the bucket is a read-only snapshot view, view.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -106,6 +107,8 @@ const (
 	pfxMergeUnder byte = 0x42
 	// 0x4C: bucket configuration (CORS).
 	pfxBucketCORS byte = 0x4C
+	// 0x50-0x57: snapshot views.
+	pfxView byte = 0x50
 )
 
 // Counter ids under pfxCounter.
@@ -405,6 +408,8 @@ func keyMergedKey(fork uint64, key string) []byte { return appendName(keyMergedK
 func keyMergeHold(bucket uint64) []byte { return appendU64([]byte{pfxMergeHold}, bucket) }
 
 func keyMergeUnderWay(fork uint64) []byte { return appendU64([]byte{pfxMergeUnder}, fork) }
+
+func keyView(bucket uint64) []byte { return appendU64([]byte{pfxView}, bucket) }
 
 // beU64 decodes a big-endian uint64 value body, checking its length.
 func beU64(b []byte) (uint64, error) {

@@ -39,7 +39,7 @@ func (a *applier) setLease(bucket uint64, expires int64) error {
 }
 
 func (a *applier) renewLease(c *RenewLease) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,15 @@ func (r *Reader) mergeSource(fork string) (*mergeSource, error) {
 	if p == nil || p.State != BucketLive {
 		return nil, fmt.Errorf("%w: the parent of fork %q was deleted", ErrNoSuchBucket, fork)
 	}
+	for _, b := range []*Bucket{f, p} {
+		view, err := r.isView(b.ID)
+		if err != nil {
+			return nil, err
+		}
+		if view {
+			return nil, fmt.Errorf("%w: %q", ErrReadOnlyView, b.Name)
+		}
+	}
 	if !r.mergeBypass {
 		// The parent is read at its latest state: not while a merge
 		// (of another fork) into it is under way.

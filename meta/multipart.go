@@ -18,7 +18,7 @@ const completedWindow = uint64(60 * 60 * 1e9)
 // Apply of multipart upload commands.
 
 func (a *applier) createUpload(c *CreateUpload) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (a *applier) createUpload(c *CreateUpload) (*Result, error) {
 }
 
 func (a *applier) putPart(c *PutPart) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func PartsDigest(parts []CompletedPart) [32]byte {
 }
 
 func (a *applier) completeUpload(c *CompleteUpload) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +323,7 @@ func (a *applier) dropUploadList(ups []*Upload, budget *int, more bool) (bool, e
 }
 
 func (a *applier) abortUpload(c *AbortUpload) (*Result, error) {
-	b, err := a.r.liveBucket(c.Bucket)
+	b, err := a.writableBucket(c.Bucket)
 	if err != nil {
 		return nil, err
 	}

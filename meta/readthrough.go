@@ -160,7 +160,10 @@ func (r *Reader) fill(b *Bucket) (*Bucket, error) {
 	if c.IsForkParent, err = hasPrefix(r.txn, keyForkPrefix(b.ID)); err != nil {
 		return nil, err
 	}
-	c.Expires, err = r.lease(b.ID)
+	if c.Expires, err = r.lease(b.ID); err != nil {
+		return nil, err
+	}
+	c.View, err = r.isView(b.ID)
 	return &c, err
 }
 

@@ -45,6 +45,9 @@ const (
 	codeInvalidLockRequest uint64 = 61
 	codeInvalidBucketState uint64 = 62
 	codeLockNeedsChecksum  uint64 = 63
+	// 50-59: snapshot views.
+	codeReadOnlyView uint64 = 50
+	codeNotAView     uint64 = 51
 )
 
 // resultCodes maps codes to sentinels. A map, not a slice indexed by code:
@@ -79,6 +82,8 @@ var resultCodes = map[uint64]error{
 	codeInvalidLockRequest:   ErrInvalidLockRequest,
 	codeInvalidBucketState:   ErrInvalidBucketState,
 	codeLockNeedsChecksum:    ErrLockNeedsChecksum,
+	codeReadOnlyView:         ErrReadOnlyView,
+	codeNotAView:             ErrNotAView,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is

@@ -110,6 +110,8 @@ type Bucket struct {
 	ParentName   string
 	IsForkParent bool
 	Expires      int64
+	// View says the bucket is a read-only snapshot view (view.go).
+	View bool
 	// AccessUnknown (BucketAt) says that the bucket's ownership and ACL
 	// at the version read were not recorded (a bucket older than its
 	// access records): Ownership and ACL are today's, and must not

@@ -3,18 +3,20 @@ package s3api
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 )
 
 // logAccess writes a request's access line: at Warn for a server error
-// (5xx) or a request slower than Config.SlowRequest, whatever the
+// (5xx but 501 NotImplemented) or a request slower than Config.SlowRequest, whatever the
 // settings; at Info with Config.AccessLog; at Debug otherwise. Nothing is
 // built when the line would be dropped. Every line names the access key
 // (accessKeyOf).
 func (s *Server) logAccess(r *request, dur time.Duration) {
 	level, msg := slog.LevelDebug, "request"
 	switch {
-	case r.status >= 500:
+	case r.status >= 500 && r.status != http.StatusNotImplemented:
+		// A 501 is a client probing a feature, not a server problem.
 		level = slog.LevelWarn
 	case s.cfg.SlowRequest > 0 && dur >= s.cfg.SlowRequest:
 		level, msg = slog.LevelWarn, "slow request"

@@ -23,6 +23,8 @@ import (
 //	GET    buckets/{b}/snapshots                                 -> {"snapshots": [snapshot]}
 //	DELETE buckets/{b}/snapshots/{version}                       -> {"bucket","version","deleted"}
 //	POST   buckets/{b}/forks                {"name","snapshot"}  -> bucket
+//	POST   buckets/{b}/snapshots/{ref}/mount {"name"}            -> bucket (a read-only snapshot view)
+//	POST   buckets/{view}/unmount                                -> {"bucket","unmounted"}
 //	GET    buckets/{b}/forks                                     -> {"forks": [ref]}
 //	GET    buckets/{b}/lineage                                   -> lineage
 //	GET    buckets/{b}/diff?continuation-token=&max-keys=        -> diff page
@@ -73,6 +75,9 @@ type BucketJSON struct {
 	IsForkParent bool     `json:"is_fork_parent"`
 	// Expires is the fork's lease (omitted without one).
 	Expires string `json:"expires,omitempty"`
+	// SnapshotView says the bucket is a read-only snapshot view (its
+	// parent is the bucket and snapshot it shows).
+	SnapshotView bool `json:"snapshot_view,omitempty"`
 }
 
 // RefJSON names a related bucket and the version it relates at.
@@ -120,7 +125,7 @@ func snapshotJSON(bucket string, sn *meta.Snapshot) SnapshotJSON {
 func (s *Server) bucketJSON(b *meta.Bucket) BucketJSON {
 	out := BucketJSON{
 		Name: b.Name, Region: s.bucketRegion(b), Created: jsonTime(b.Created),
-		Versioning: b.Versioning.String(), IsForkParent: b.IsForkParent,
+		Versioning: b.Versioning.String(), IsForkParent: b.IsForkParent, SnapshotView: b.View,
 	}
 	if b.Parent != nil {
 		out.Parent = &RefJSON{Bucket: b.ParentName, BucketID: u64(b.Parent.BucketID), Version: u64(b.Parent.Version)}
@@ -164,6 +169,14 @@ func (s *Server) admin(r *request) (*response, error) {
 	case len(seg) == 4 && seg[2] == "snapshots" && seg[3] != "":
 		if r.method == http.MethodDelete {
 			return s.adminDeleteSnapshot(r, bucket, seg[3])
+		}
+	case len(seg) == 5 && seg[2] == "snapshots" && seg[3] != "" && seg[4] == "mount":
+		if r.method == http.MethodPost {
+			return s.adminMountView(r, bucket, seg[3])
+		}
+	case len(seg) == 3 && seg[2] == "unmount":
+		if r.method == http.MethodPost {
+			return s.adminUnmountView(r, bucket)
 		}
 	case len(seg) == 3 && seg[2] == "forks":
 		switch r.method {
@@ -282,6 +295,38 @@ func (s *Server) adminCreateFork(r *request, source string) (*response, error) {
 		b.ParentName = source
 	}
 	return &response{status: http.StatusCreated, json: s.bucketJSON(b)}, nil
+}
+
+// adminMountView mounts a snapshot as a read-only bucket (a snapshot view).
+func (s *Server) adminMountView(r *request, source, snapshot string) (*response, error) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := r.readJSON(&in); err != nil {
+		return nil, err
+	}
+	if !gateway.ValidBucketName(in.Name) {
+		return nil, errInvalidBucketName.WithMessage("The view name is not a valid bucket name.")
+	}
+	b, err := s.svc.MountView(r.ctx, source, snapshot, in.Name)
+	if err != nil {
+		if errors.Is(err, meta.ErrBucketExists) {
+			return nil, errBucketAlreadyExists
+		}
+		return nil, err
+	}
+	if b.ParentName == "" {
+		b.ParentName = source
+	}
+	return &response{status: http.StatusCreated, json: s.bucketJSON(b)}, nil
+}
+
+// adminUnmountView removes a snapshot view.
+func (s *Server) adminUnmountView(r *request, name string) (*response, error) {
+	if err := s.svc.UnmountView(r.ctx, name); err != nil {
+		return nil, err
+	}
+	return &response{json: map[string]any{"bucket": name, "unmounted": true}}, nil
 }
 
 func (s *Server) adminListForks(r *request, bucket string) (*response, error) {

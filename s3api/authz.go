@@ -177,7 +177,15 @@ func (s *Server) scopeAllows(p *gateway.Principal, a access) error {
 	switch a.kind {
 	case accessService:
 		return nil
-	case accessCreate, accessAdmin:
+	case accessCreate:
+		// CreateBucket of a bucket the key may write (tools check a
+		// bucket that way before writing) answers as for its owner and
+		// creates nothing (createBucket); any other name is refused.
+		if p.ReadOnly || !p.CanUse(a.bucket, now) {
+			return ErrAccessDenied
+		}
+		return nil
+	case accessAdmin:
 		return ErrAccessDenied
 	}
 	if a.bucket == "" || !p.CanUse(a.bucket, now) {

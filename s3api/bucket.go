@@ -50,6 +50,21 @@ func (s *Server) createBucket(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p := r.principal; p != nil && !p.Root {
+		// A scoped key creates no bucket: authorize let it through only
+		// for a bucket of its scope it may write, which it "owns".
+		if _, err := s.svc.HeadBucket(r.ctx, b); err != nil {
+			if errors.Is(err, meta.ErrNoSuchBucket) {
+				return nil, ErrAccessDenied
+			}
+			return nil, err
+		}
+		if s.region != usEast1 {
+			return nil, errBucketAlreadyOwnedByYou
+		}
+		r.set("Location", "/"+b)
+		return &response{}, nil
+	}
 	in := gateway.CreateBucketInput{Name: b, Region: region, Ownership: ownership, ACL: acl.acl, ObjectLock: lock}
 	if _, err := s.svc.CreateBucket(r.ctx, in); err != nil {
 		// In us-east-1, creating a bucket you already own succeeds again
@@ -103,6 +118,9 @@ func (s *Server) headBucket(r *request) (*response, error) {
 	r.set("X-Amz-Access-Point-Alias", "false")
 	r.set(hdrEnableSnapshot, "true")
 	setForkHeaders(r, b)
+	if b.View {
+		r.set(hdrSnapshotView, "true")
+	}
 	if b.Expires != 0 {
 		r.set(hdrExpires, httpTime(b.Expires))
 	}

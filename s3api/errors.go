@@ -74,6 +74,10 @@ var (
 	errInvalidBucketState       = &APIError{"InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed; or versioning must be Enabled to enable Object Lock.", http.StatusConflict}
 	errLockNeedsChecksum        = &APIError{"InvalidRequest", "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters", http.StatusBadRequest}
 	errObjectLockConfigNotFound = &APIError{"ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket", http.StatusNotFound}
+
+	// A snapshot view (forkstore snapshot mount) refuses every write.
+	errReadOnlyView = &APIError{"AccessDenied", "Access Denied: the bucket is a read-only snapshot view (forkstore snapshot mount); write to the bucket it shows, or fork the view, and remove it with forkstore snapshot unmount.", http.StatusForbidden}
+	errNotAView     = &APIError{"InvalidRequest", "The bucket is not a snapshot view.", http.StatusBadRequest}
 )
 
 // errorRow maps a sentinel of a lower package to its S3 error.
@@ -110,6 +114,8 @@ var errorTable = []errorRow{
 	{meta.ErrMergeInProgress, errMergeInProgress},
 	{meta.ErrLeaseExpired, errLeaseExpired},
 	{meta.ErrKeyLimit, errKeyLimit},
+	{meta.ErrReadOnlyView, errReadOnlyView},
+	{meta.ErrNotAView, errNotAView},
 	{meta.ErrACLNotSupported, errACLNotSupported},
 	{meta.ErrInvalidBucketACL, errInvalidBucketACL},
 	{meta.ErrCorrupt, ErrInternalError},

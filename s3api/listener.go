@@ -214,6 +214,43 @@ func (l *listener) reject(nc net.Conn) {
 	}()
 }
 
+// plainHTTPAnswer is the whole answer to plain HTTP sent to the TLS port.
+var plainHTTPAnswer = func() string {
+	body := "This port speaks HTTPS: the plain HTTP request was sent to an HTTPS port. Use https:// in the endpoint URL.\n"
+	return "HTTP/1.1 400 Bad Request\r\nServer: forkstore\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Connection: close\r\nContent-Length: " + itoa(int64(len(body))) + "\r\n\r\n" + body
+}()
+
+// answerPlainHTTP answers 400 with a plain-text hint, as nginx does, when
+// a TLS handshake failed because the client sent plain HTTP (the first
+// bytes read as a TLS record header look like a request line), so that
+// curl and the SDKs show why instead of an empty reply. It reports
+// whether it answered; the connection is then closed gracefully
+// (the client's request is read and dropped) and must not be written to.
+func answerPlainHTTP(err error) bool {
+	var re tls.RecordHeaderError
+	if !errors.As(err, &re) || re.Conn == nil || !looksLikeHTTP(re.RecordHeader) {
+		return false
+	}
+	_ = re.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+	if _, err := io.WriteString(re.Conn, plainHTTPAnswer); err != nil {
+		_ = re.Conn.Close()
+		return true
+	}
+	_ = lingerClose(re.Conn, time.Second)
+	return true
+}
+
+// looksLikeHTTP reports whether the first five bytes on a connection are
+// the start of an HTTP/1 request line.
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "DELET", "OPTIO", "PATCH", "CONNE", "TRACE":
+		return true
+	}
+	return false
+}
+
 // rawConn returns the TCP connection under a TLS one: closing it sends no
 // TLS alert, which could wait on the client.
 func rawConn(nc net.Conn) net.Conn {
@@ -284,7 +321,11 @@ type tlsConn struct {
 	tc *tls.Conn
 }
 
-func (c *tlsConn) Handshake() error                     { return c.tc.Handshake() }
+func (c *tlsConn) Handshake() error {
+	err := c.tc.Handshake()
+	answerPlainHTTP(err)
+	return err
+}
 func (c *tlsConn) ConnectionState() tls.ConnectionState { return c.tc.ConnectionState() }
 
 // connOf returns the listener's connection under nc, or nil (app.Test
@@ -349,6 +390,9 @@ func (c *conn) Read(p []byte) (int, error) {
 			return 0, errMalformedHead
 		}
 		n, err := c.Conn.Read(p)
+		if err != nil && answerPlainHTTP(err) {
+			c.silent = true
+		}
 		if n > 0 {
 			c.head.scan(p[:n])
 			if !c.gotByte.Load() {

@@ -127,6 +127,8 @@ const (
 	// expiry (HeadBucket).
 	hdrForkTTL = "X-Forkstore-Fork-Ttl"
 	hdrExpires = "X-Forkstore-Expires"
+	// HeadBucket of a read-only snapshot view (forkstore snapshot mount).
+	hdrSnapshotView = "X-Forkstore-Snapshot-View"
 )
 
 // unsupportedBucket are S3 bucket sub-resources forkstore does not
@@ -280,6 +282,30 @@ func firstUnknown(query url.Values, allowed ...string) string {
 	return bad
 }
 
+// bucketSubresources are the query parameters that select a bucket
+// operation other than a listing.
+var bucketSubresources = map[string]bool{
+	"acl": true, "location": true, "versioning": true, "versions": true,
+	"uploads": true, "ownershipControls": true, "requestPayment": true,
+	"delete": true, "cors": true, "object-lock": true,
+}
+
+// otherSubresource returns a query parameter, other than sub, that selects
+// a bucket operation, in sorted order. A read of one configuration ignores
+// any other parameter: clients add their own (minio-go, and so mc, sends
+// ?lifecycle&withUpdatedAt=true), and a read changes nothing, so only a
+// second sub-resource makes the request ambiguous. Writes stay strict
+// (firstUnknown).
+func otherSubresource(query url.Values, sub string) string {
+	var found string
+	for k := range query {
+		if k != sub && (bucketSubresources[k] || unsupportedBucket[k]) && (found == "" || k < found) {
+			found = k
+		}
+	}
+	return found
+}
+
 // has reports whether the header is present, even empty.
 func has(header http.Header, name string) bool { return len(header.Values(name)) > 0 }
 
@@ -332,13 +358,13 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 	if sub := firstOf(query, unsupportedBucket); sub != "" {
 		// Reading a configuration that cannot be set answers what AWS
 		// answers for a bucket without one (tools probe these).
-		if method == http.MethodGet && unconfigured[sub] != nil && firstUnknown(query, sub) == "" {
+		if method == http.MethodGet && unconfigured[sub] != nil && otherSubresource(query, sub) == "" {
 			return OpGetBucketConfig, sub
 		}
 		return OpNotImplemented, sub
 	}
 	if query.Has("ownershipControls") {
-		if u := firstUnknown(query, "ownershipControls"); u != "" {
+		if u := firstUnknown(query, "ownershipControls"); u != "" && (method != http.MethodGet || otherSubresource(query, "ownershipControls") != "") {
 			return OpNotImplemented, u
 		}
 		switch method {
@@ -352,7 +378,7 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 		return OpNotImplemented, "ownershipControls"
 	}
 	if query.Has("cors") {
-		if u := firstUnknown(query, "cors"); u != "" {
+		if u := firstUnknown(query, "cors"); u != "" && (method != http.MethodGet || otherSubresource(query, "cors") != "") {
 			return OpNotImplemented, u
 		}
 		switch method {
@@ -366,7 +392,7 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 		return OpNotImplemented, "cors"
 	}
 	if query.Has("object-lock") {
-		if u := firstUnknown(query, "object-lock"); u != "" {
+		if u := firstUnknown(query, "object-lock"); u != "" && (method != http.MethodGet || otherSubresource(query, "object-lock") != "") {
 			return OpNotImplemented, u
 		}
 		switch method {
@@ -378,7 +404,7 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 		return OpNotImplemented, "object-lock"
 	}
 	if query.Has("requestPayment") {
-		if u := firstUnknown(query, "requestPayment"); u != "" {
+		if u := firstUnknown(query, "requestPayment"); u != "" && (method != http.MethodGet || otherSubresource(query, "requestPayment") != "") {
 			return OpNotImplemented, u
 		}
 		switch method {

@@ -2,8 +2,9 @@
 # Installs what the tests drive, from Debian's packages, when it is
 # missing: the aws CLI v2 (package awscli), boto3 (python3-boto3),
 # prlimit (util-linux, for the open-file limit tests), headless Chromium
-# (chromium, for the browser tests of CORS and POST Object) and restic
-# (backups into a bucket with Object Lock).
+# (chromium, for the browser tests of CORS and POST Object), restic
+# (backups into a bucket with Object Lock), and rclone and s3cmd
+# (tests/e2e/tools_test.go).
 # A v1 CLI from pip, if present, is used as well by the tests.
 set -euo pipefail
 
@@ -23,6 +24,11 @@ fi
 if ! command -v restic >/dev/null 2>&1; then
   need+=(restic)
 fi
+for tool in rclone s3cmd; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    need+=("$tool")
+  fi
+done
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -245,6 +245,9 @@ func (e *apiError) Hint() string {
 		return "the fork is being deleted; fork its source again"
 	}
 	switch {
+	case e.status == http.StatusBadRequest && e.foreign && bytes.Contains(e.body, []byte("speaks HTTPS")):
+		// The server's answer to plain HTTP on its TLS port.
+		return "the server uses TLS: use an https:// endpoint"
 	case e.status == http.StatusServiceUnavailable:
 		return "the server is not ready (starting, or without a Raft leader): retry in a moment; GET " + e.endpoint + "/health/ready says when it is"
 	case e.foreign || e.code == "NotFound":

@@ -166,8 +166,13 @@ func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
 		case !m.Reachable:
 			role = "unreachable"
 		}
-		t.row(strconv.FormatUint(m.NodeID, 10), m.RaftAddr, m.S3Addr, role, yesNo(m.Ready),
-			strconv.FormatUint(m.AppliedIndex, 10), strconv.FormatInt(m.RepairBacklog, 10), strconv.FormatInt(m.ChunkFiles, 10))
+		// What a member reports itself is unknown when it could not be
+		// asked: "-", not zeros that read as figures.
+		applied, backlog, chunks := "-", "-", "-"
+		if m.Reachable {
+			applied, backlog, chunks = strconv.FormatUint(m.AppliedIndex, 10), strconv.FormatInt(m.RepairBacklog, 10), strconv.FormatInt(m.ChunkFiles, 10)
+		}
+		t.row(strconv.FormatUint(m.NodeID, 10), m.RaftAddr, m.S3Addr, role, yesNo(m.Ready), applied, backlog, chunks)
 	}
 	if err := t.flush(); err != nil {
 		return err

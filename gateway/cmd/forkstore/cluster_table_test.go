@@ -27,3 +27,34 @@ func TestClusterTableSaysLowDisk(t *testing.T) {
 		t.Errorf("node 1 has room but is said to refuse:\n%s", out)
 	}
 }
+
+// A member whose status could not be read (down, or still starting) shows
+// "-" for what it reports itself, not 0 chunk files and index 0, which
+// read as true figures; a reachable member shows its figures.
+func TestClusterTableUnreachableMember(t *testing.T) {
+	st := &gateway.ClusterStatus{Replicas: 3, LeaderID: 1, Members: []gateway.NodeStatus{
+		{NodeID: 1, RaftAddr: "127.0.0.1:7001", S3Addr: "127.0.0.1:9001", Reachable: true, Ready: true, AppliedIndex: 42, ChunkFiles: 2413},
+		{NodeID: 2, RaftAddr: "127.0.0.1:7002", S3Addr: "127.0.0.1:9002", Error: "connection refused"},
+	}}
+	var buf bytes.Buffer
+	if err := clusterTable(&buf, st); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(buf.String(), "\n")
+	var up, down []string
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) > 0 && f[0] == "1" {
+			up = f
+		}
+		if len(f) > 0 && f[0] == "2" {
+			down = f
+		}
+	}
+	if len(up) != 8 || up[5] != "42" || up[7] != "2413" {
+		t.Fatalf("reachable member row %q\n%s", up, buf.String())
+	}
+	if len(down) != 8 || down[3] != "unreachable" || down[5] != "-" || down[6] != "-" || down[7] != "-" {
+		t.Fatalf("unreachable member row %q\n%s", down, buf.String())
+	}
+}

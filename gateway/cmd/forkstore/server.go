@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	_ "net/http/pprof"
@@ -133,6 +134,24 @@ func envName(flag string) string {
 	return "FORKSTORE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
+// newLogger is the server's logger: slog's text format, one line per
+// record. An error attribute is written as its Error() text: the text
+// handler would print it with %+v, which for the errors of Dragonboat
+// (cockroachdb/errors) is a multi-line stack trace.
+func newLogger(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: errorText}))
+}
+
+// errorText replaces an error value by its message.
+func errorText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindAny {
+		if err, ok := a.Value.Any().(error); ok {
+			return slog.String(a.Key, err.Error())
+		}
+	}
+	return a
+}
+
 func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	if len(a.envErrs) > 0 {
 		return usageError{errors.Join(a.envErrs...)}
@@ -145,7 +164,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return usagef("--log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	logger := newLogger(a.stderr, level)
 
 	id, err := strconv.ParseUint(f.nodeID, 10, 64)
 	if err != nil || id == 0 {

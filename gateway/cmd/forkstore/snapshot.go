@@ -72,10 +72,51 @@ func newSnapshotCmd(a *app) *cobra.Command {
 		},
 	}
 
-	return group("snapshot", "Create, list and delete snapshots of a bucket",
+	var as string
+	mount := &cobra.Command{
+		Use:   "mount BUCKET VERSION|NAME --as VIEW",
+		Short: "Show a snapshot as a read-only bucket VIEW (O(1)), for any S3 tool",
+		Long: "Create the bucket VIEW that shows BUCKET at the snapshot, for tools that cannot\n" +
+			"send the X-Tigris-Snapshot-Version header (s3cmd, rclone, mc): they read VIEW like\n" +
+			"any bucket. Every write to VIEW answers AccessDenied. VIEW keeps the snapshot's\n" +
+			"content like a fork does, even if the snapshot is deleted; unmount removes it.",
+		Example:           "  forkstore snapshot mount photos before-cleanup --as photos-before\n  s3cmd ls s3://photos-before\n  forkstore snapshot unmount photos-before",
+		Args:              exactArgs("BUCKET", "VERSION|NAME"),
+		ValidArgsFunction: a.completeArgs(bucketNames, snapshotRefs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if as == "" {
+				return usageError{fmt.Errorf("mount needs --as VIEW, the name of the read-only bucket")}
+			}
+			var b s3api.BucketJSON
+			c := call{method: http.MethodPost, path: adminPath("buckets", args[0], "snapshots", args[1], "mount"), body: map[string]string{"name": as}}
+			return a.show(cmd, c, &b, func(w io.Writer) error { return bucketTable(w, b) })
+		},
+	}
+	mount.Flags().StringVar(&as, "as", "", "name of the new read-only `VIEW` bucket")
+
+	unmount := &cobra.Command{
+		Use:               "unmount VIEW",
+		Short:             "Remove a snapshot view (the snapshot and its bucket are untouched)",
+		Args:              exactArgs("VIEW"),
+		ValidArgsFunction: a.completeArgs(bucketNames),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out struct {
+				Bucket    string
+				Unmounted bool
+			}
+			c := call{method: http.MethodPost, path: adminPath("buckets", args[0], "unmount")}
+			return a.show(cmd, c, &out, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "unmounted snapshot view %s\n", out.Bucket)
+				return err
+			})
+		},
+	}
+
+	return group("snapshot", "Create, list, delete and mount snapshots of a bucket",
 		"A snapshot is a read-only bucket state at one version. S3 reads at a snapshot\n"+
-			"with the X-Tigris-Snapshot-Version header; forks can start from one.",
-		create, list, del)
+			"with the X-Tigris-Snapshot-Version header, or through a view (snapshot mount)\n"+
+			"for tools that cannot send it; forks can start from one.",
+		create, list, del, mount, unmount)
 }
 
 // snapshotTable prints snapshots, one a row.
