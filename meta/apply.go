@@ -267,6 +267,10 @@ func (a *applier) apply(c any) (*Result, error) {
 		// Applied in steps (steps.go), never here.
 	case *SetBucketAccess:
 		return a.setBucketAccess(c)
+	case *SetLifecycle:
+		return a.setLifecycle(c)
+	case *ApplyLifecycle:
+		return a.applyLifecycle(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -579,6 +583,9 @@ func (a *applier) retireBucket(b *Bucket) error {
 		}
 	}
 	if err := a.forgetBucket(b); err != nil {
+		return err
+	}
+	if err := a.dropLifecycle(b.ID); err != nil {
 		return err
 	}
 	// Nodes drop their cached keys (a key may name this bucket's name).

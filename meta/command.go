@@ -324,12 +324,16 @@ const (
 	opExpireLeases  byte = 69
 	opMergeFork     byte = 70
 	opMergeContinue byte = 71
+
+	// 80-87: lifecycle.
+	opSetLifecycle   byte = 80
+	opApplyLifecycle byte = 81
 )
 
 // knownOp reports the op codes this build applies.
 func knownOp(op byte) bool {
 	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
-		(op >= opCreateKey && op <= opMergeContinue)
+		(op >= opCreateKey && op <= opMergeContinue) || op == opSetLifecycle || op == opApplyLifecycle
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -573,6 +577,21 @@ func EncodeCommand(c any) []byte {
 		e.u8(byte(c.Ownership))
 		e.boolean(c.SetACL)
 		e.str(c.ACL)
+	case SetLifecycle:
+		return EncodeCommand(&c)
+	case *SetLifecycle:
+		hdr(opSetLifecycle, &c.Header)
+		e.str(c.Bucket)
+		e.boolean(c.Config != nil)
+		if c.Config != nil {
+			e.b = append(e.b, encodeLifecycle(c.Config)...)
+		}
+	case ApplyLifecycle:
+		return EncodeCommand(&c)
+	case *ApplyLifecycle:
+		hdr(opApplyLifecycle, &c.Header)
+		e.varint(c.Now)
+		e.int(c.Limit)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -713,6 +732,14 @@ func DecodeCommand(b []byte) (any, error) {
 	case opSetBucketAccess:
 		c = &SetBucketAccess{Header: h, Bucket: d.str(), SetOwnership: d.boolean(), Ownership: Ownership(d.u8()),
 			SetACL: d.boolean(), ACL: d.str()}
+	case opSetLifecycle:
+		p := &SetLifecycle{Header: h, Bucket: d.str()}
+		if d.boolean() {
+			p.Config = decodeLifecycleBody(&d)
+		}
+		c = p
+	case opApplyLifecycle:
+		c = &ApplyLifecycle{Header: h, Now: d.varint(), Limit: d.int()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

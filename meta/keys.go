@@ -52,6 +52,9 @@ import (
 //	                                                                 holds this bucket, its parent or itself)
 //	merge under way 0x42 | be64 fork id                              fmt | be64 parent id | be64 version of its last
 //	                                                                 entry | merge state (merge.go)
+//	lifecycle       0x48 | be64 bucket id                            fmt | rules | document (lifecycle.go)
+//	lifecycle pass  0x49                                             fmt | be64 bucket id | bytes(seek key) (the
+//	                                                                 cursor of the pass under way)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -101,6 +104,9 @@ const (
 	// 0x41-0x47: merges applied in several entries.
 	pfxMergeHold  byte = 0x41
 	pfxMergeUnder byte = 0x42
+	// 0x48-0x4F: lifecycle.
+	pfxLifecycle       byte = 0x48
+	pfxLifecycleCursor byte = 0x49
 )
 
 // Counter ids under pfxCounter.
@@ -397,6 +403,10 @@ func keyMergedKey(fork uint64, key string) []byte { return appendName(keyMergedK
 func keyMergeHold(bucket uint64) []byte { return appendU64([]byte{pfxMergeHold}, bucket) }
 
 func keyMergeUnderWay(fork uint64) []byte { return appendU64([]byte{pfxMergeUnder}, fork) }
+
+func keyLifecycle(bucket uint64) []byte { return appendU64([]byte{pfxLifecycle}, bucket) }
+
+func keyLifecycleCursor() []byte { return []byte{pfxLifecycleCursor} }
 
 // beU64 decodes a big-endian uint64 value body, checking its length.
 func beU64(b []byte) (uint64, error) {

@@ -1,0 +1,608 @@
+package meta
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Lifecycle. A bucket may have a lifecycle configuration: rules that
+// expire current versions (Expiration Days or Date), remove delete markers
+// left alone (ExpiredObjectDeleteMarker), remove noncurrent versions
+// (NoncurrentVersionExpiration) and abort old multipart uploads
+// (AbortIncompleteMultipartUpload). The leader applies them with
+// ApplyLifecycle commands, each a bounded step of a pass over the buckets
+// that have a configuration; the pass resumes from a cursor kept in the
+// replicated state (keyLifecycleCursor), so no step walks what an earlier
+// step of the pass walked. Apply never reads a clock: the command carries
+// the proposer's lifecycle clock (Now), which tests may shift.
+//
+// Removal goes through the paths a client's delete takes (deleteKey,
+// supersede), so retention keeps what snapshots, forks and the history
+// window still read: expiring an object never changes what a snapshot or a
+// fork made before shows. A fork has its own configuration (none when
+// made); its rules act on the fork's own layer only, never on what it
+// inherits (see docs/design-notes.md).
+
+// Lifecycle is a bucket's lifecycle configuration.
+type Lifecycle struct {
+	Rules []LifecycleRule
+	// Document is the configuration as GetBucketLifecycleConfiguration
+	// returns it (rendered by the S3 front end; Transitions are kept
+	// there and otherwise ignored). meta stores it as is.
+	Document []byte
+}
+
+// LifecycleRule is one rule. A zero field means the rule has no such
+// filter or action.
+type LifecycleRule struct {
+	ID      string
+	Enabled bool
+	// Filter: every condition set must hold.
+	Prefix          string
+	Tags            map[string]string
+	SizeGreaterThan int64 // object size > this (when > 0)
+	SizeLessThan    int64 // object size < this (when > 0)
+	// Expiration of current versions: Days after creation (rounded up to
+	// the next midnight UTC), or from Date (Unix ns, midnight UTC).
+	ExpirationDays            int
+	ExpirationDate            int64
+	ExpiredObjectDeleteMarker bool
+	// NoncurrentVersionExpiration: NoncurrentDays after a version became
+	// noncurrent, keeping the NewerNoncurrentVersions newest ones.
+	NoncurrentDays          int
+	NewerNoncurrentVersions int
+	// AbortIncompleteMultipartUpload: DaysAfterInitiation.
+	AbortUploadDays int
+}
+
+// SetLifecycle replaces a bucket's lifecycle configuration (nil Config
+// deletes it).
+type SetLifecycle struct {
+	Header
+	Bucket string
+	Config *Lifecycle
+}
+
+// ApplyLifecycle runs one bounded step of the lifecycle pass as of Now
+// (the proposer's lifecycle clock, Unix ns). Result.More says the pass is
+// not over; Result.Deleted lists what the step expired.
+type ApplyLifecycle struct {
+	Header
+	Now   int64
+	Limit int // records and uploads to examine; <= 0 means 256
+}
+
+const (
+	defaultLifecycleLimit = 256
+	maxLifecycleLimit     = 1000
+	nsPerDay              = int64(86400) * 1e9
+)
+
+// ExpiryAfter returns t plus days, rounded up to the next midnight UTC, as
+// S3 computes when a version expires.
+func ExpiryAfter(t int64, days int) int64 {
+	x := t + int64(days)*nsPerDay
+	if r := x % nsPerDay; r != 0 {
+		x += nsPerDay - r
+	}
+	return x
+}
+
+// matches reports whether the rule's filter selects a version of key. A
+// delete marker has no size and no tags: only prefix filters select it.
+func (r *LifecycleRule) matches(key string, size int64, tags map[string]string, marker bool) bool {
+	if len(key) < len(r.Prefix) || key[:len(r.Prefix)] != r.Prefix {
+		return false
+	}
+	if marker {
+		return len(r.Tags) == 0 && r.SizeGreaterThan == 0 && r.SizeLessThan == 0
+	}
+	for k, v := range r.Tags {
+		if got, ok := tags[k]; !ok || got != v {
+			return false
+		}
+	}
+	if r.SizeGreaterThan > 0 && size <= r.SizeGreaterThan {
+		return false
+	}
+	if r.SizeLessThan > 0 && size >= r.SizeLessThan {
+		return false
+	}
+	return true
+}
+
+// CurrentExpiry returns when the current version o (not a delete marker)
+// expires under l and the id of the rule that expires it first; ok is
+// false when no enabled rule expires it. This is what x-amz-expiration
+// reports.
+func (l *Lifecycle) CurrentExpiry(o *Object) (at int64, ruleID string, ok bool) {
+	if l == nil || o == nil || o.DeleteMarker {
+		return 0, "", false
+	}
+	for i := range l.Rules {
+		r := &l.Rules[i]
+		if !r.Enabled || !r.matches(o.Key, o.Size, o.Tags, false) {
+			continue
+		}
+		var t int64
+		switch {
+		case r.ExpirationDays > 0:
+			t = ExpiryAfter(o.LastModified, r.ExpirationDays)
+		case r.ExpirationDate != 0:
+			t = r.ExpirationDate
+		default:
+			continue
+		}
+		if !ok || t < at {
+			at, ruleID, ok = t, r.ID, true
+		}
+	}
+	return at, ruleID, ok
+}
+
+// lcVersion is what a lifecycle decision knows of one existing version.
+type lcVersion struct {
+	version      uint64
+	null         bool
+	marker       bool
+	size         int64
+	tags         map[string]string
+	lastModified int64
+}
+
+// lcDecision is what the rules do to one key.
+type lcDecision struct {
+	expireCurrent bool     // delete the key (a marker when versioned)
+	removeMarker  bool     // remove the current delete marker (it is alone)
+	remove        []lcVersion // noncurrent versions to remove
+}
+
+// decide applies l to the existing versions of key in a bucket's own
+// layer (newest first) as of now.
+func (l *Lifecycle) decide(key string, vs []lcVersion, now int64) lcDecision {
+	var d lcDecision
+	if len(vs) == 0 {
+		return d
+	}
+	cur := vs[0]
+	if !cur.marker {
+		o := Object{Key: key, Size: cur.size, Tags: cur.tags, LastModified: cur.lastModified}
+		if at, _, ok := l.CurrentExpiry(&o); ok && at <= now {
+			d.expireCurrent = true
+		}
+	} else if len(vs) == 1 {
+		for i := range l.Rules {
+			r := &l.Rules[i]
+			if r.Enabled && r.ExpiredObjectDeleteMarker && r.matches(key, 0, nil, true) {
+				d.removeMarker = true
+				break
+			}
+		}
+	}
+	// Noncurrent versions: vs[i] became noncurrent when vs[i-1] was
+	// written (a version is its write time in nanoseconds).
+	for i := 1; i < len(vs); i++ {
+		v := vs[i]
+		since := int64(vs[i-1].version)
+		for j := range l.Rules {
+			r := &l.Rules[j]
+			if !r.Enabled || r.NoncurrentDays <= 0 || !r.matches(key, v.size, v.tags, v.marker) {
+				continue
+			}
+			if i-1 < r.NewerNoncurrentVersions {
+				continue
+			}
+			if ExpiryAfter(since, r.NoncurrentDays) <= now {
+				d.remove = append(d.remove, v)
+				break
+			}
+		}
+	}
+	return d
+}
+
+// abortsUpload reports whether l aborts an upload of key initiated at
+// initiated, as of now.
+func (l *Lifecycle) abortsUpload(key string, initiated, now int64) bool {
+	for i := range l.Rules {
+		r := &l.Rules[i]
+		if r.Enabled && r.AbortUploadDays > 0 && r.matches(key, 0, nil, true) &&
+			ExpiryAfter(initiated, r.AbortUploadDays) <= now {
+			return true
+		}
+	}
+	return false
+}
+
+// lifecycleMayRemove decides whether lifecycle may remove (or replace as
+// current) version o of key in b. Every removal lifecycle makes asks it
+// first: this is where retention that forbids deletion (Object Lock) says
+// no. Today every version may go.
+func (a *applier) lifecycleMayRemove(b *Bucket, o *Object) (bool, error) {
+	return true, nil
+}
+
+// --- storage ---
+
+func encodeLifecycle(l *Lifecycle) []byte {
+	e := encoder{}
+	e.u8(fmtV1)
+	e.uvarint(uint64(len(l.Rules)))
+	for i := range l.Rules {
+		encodeLifecycleRule(&e, &l.Rules[i])
+	}
+	e.bytes(l.Document)
+	return e.b
+}
+
+func encodeLifecycleRule(e *encoder, r *LifecycleRule) {
+	e.str(r.ID)
+	e.boolean(r.Enabled)
+	e.str(r.Prefix)
+	e.stringMap(r.Tags)
+	e.varint(r.SizeGreaterThan)
+	e.varint(r.SizeLessThan)
+	e.int(r.ExpirationDays)
+	e.varint(r.ExpirationDate)
+	e.boolean(r.ExpiredObjectDeleteMarker)
+	e.int(r.NoncurrentDays)
+	e.int(r.NewerNoncurrentVersions)
+	e.int(r.AbortUploadDays)
+}
+
+func decodeLifecycleRule(d *decoder) LifecycleRule {
+	return LifecycleRule{ID: d.str(), Enabled: d.boolean(), Prefix: d.str(), Tags: d.stringMap(),
+		SizeGreaterThan: d.varint(), SizeLessThan: d.varint(), ExpirationDays: d.int(),
+		ExpirationDate: d.varint(), ExpiredObjectDeleteMarker: d.boolean(), NoncurrentDays: d.int(),
+		NewerNoncurrentVersions: d.int(), AbortUploadDays: d.int()}
+}
+
+func decodeLifecycle(v []byte) (*Lifecycle, error) {
+	d := decoder{b: v}
+	l := decodeLifecycleBody(&d)
+	return l, d.done()
+}
+
+// decodeLifecycleBody decodes what encodeLifecycle wrote, from its format
+// byte on.
+func decodeLifecycleBody(d *decoder) *Lifecycle {
+	d.fmtByte()
+	l := &Lifecycle{}
+	n := d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		l.Rules = append(l.Rules, decodeLifecycleRule(d))
+	}
+	l.Document = d.bytes()
+	return l
+}
+
+// lifecycle returns the configuration of bucket id, or nil.
+func (r *Reader) lifecycle(id uint64) (*Lifecycle, error) {
+	v, ok, err := getValue(r.txn, keyLifecycle(id))
+	if err != nil || !ok {
+		return nil, err
+	}
+	return decodeLifecycle(v)
+}
+
+// Lifecycle returns the lifecycle configuration of a live bucket, or nil
+// when it has none.
+func (r *Reader) Lifecycle(bucket string) (*Lifecycle, error) {
+	b, err := r.liveBucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	return r.lifecycle(b.ID)
+}
+
+func (a *applier) setLifecycle(c *SetLifecycle) (*Result, error) {
+	b, err := a.r.liveBucket(c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	if c.Config == nil {
+		return nil, a.del(keyLifecycle(b.ID))
+	}
+	return nil, a.set(keyLifecycle(b.ID), encodeLifecycle(c.Config))
+}
+
+// dropLifecycle removes a retired bucket's configuration.
+func (a *applier) dropLifecycle(id uint64) error {
+	ok, err := exists(a.txn, keyLifecycle(id))
+	if err != nil || !ok {
+		return err
+	}
+	return a.del(keyLifecycle(id))
+}
+
+// The pass cursor: the bucket the pass is in and the key to seek to (an
+// object key prefix or an upload key of that bucket).
+func (r *Reader) lifecycleCursor() (bucket uint64, seek []byte, err error) {
+	v, ok, err := getValue(r.txn, keyLifecycleCursor())
+	if err != nil || !ok {
+		return 0, nil, err
+	}
+	d := decoder{b: v}
+	d.fmtByte()
+	bucket = d.u64()
+	seek = d.bytes()
+	return bucket, seek, d.done()
+}
+
+func (a *applier) saveLifecycleCursor(bucket uint64, seek []byte) error {
+	e := encoder{}
+	e.u8(fmtV1)
+	e.u64(bucket)
+	e.bytes(seek)
+	return a.set(keyLifecycleCursor(), e.b)
+}
+
+// LifecyclePassUnderWay reports whether a lifecycle pass stopped part way
+// (the leader carries it on before waiting for the next interval).
+func (r *Reader) LifecyclePassUnderWay() (bool, error) {
+	return exists(r.txn, keyLifecycleCursor())
+}
+
+// HasLifecycle reports whether any bucket has a lifecycle configuration.
+func (r *Reader) HasLifecycle() (bool, error) {
+	return hasPrefix(r.txn, []byte{pfxLifecycle})
+}
+
+func (a *applier) applyLifecycle(c *ApplyLifecycle) (*Result, error) {
+	budget := c.Limit
+	if budget <= 0 {
+		budget = defaultLifecycleLimit
+	}
+	budget = min(budget, maxLifecycleLimit)
+	curBucket, seek, err := a.r.lifecycleCursor()
+	if err != nil {
+		return nil, err
+	}
+	// The buckets with a configuration, from the cursor's on.
+	var ids []uint64
+	it := txnKeysOnly(a.txn, []byte{pfxLifecycle})
+	for it.Seek(keyLifecycle(curBucket)); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != 9 {
+			it.Close()
+			return nil, fmt.Errorf("%w: lifecycle key", ErrCorrupt)
+		}
+		ids = append(ids, binary.BigEndian.Uint64(k[1:]))
+	}
+	it.Close()
+	res := &Result{}
+	for _, id := range ids {
+		b, err := a.r.bucketByID(id)
+		if err != nil {
+			return nil, err
+		}
+		if b == nil || b.State != BucketLive {
+			continue
+		}
+		l, err := a.r.lifecycle(id)
+		if err != nil {
+			return nil, err
+		}
+		if id != curBucket || seek == nil {
+			seek = keyObjectBucket(id)
+		}
+		if seek[0] == pfxObject {
+			next, err := a.lifecycleObjects(b, l, seek, c.Now, &budget, res)
+			if err != nil {
+				return nil, err
+			}
+			if next != nil {
+				res.More = true
+				return res, a.saveLifecycleCursor(id, next)
+			}
+			seek = keyUploadBucket(id)
+		}
+		next, err := a.lifecycleUploads(b, l, seek, c.Now, &budget, res)
+		if err != nil {
+			return nil, err
+		}
+		if next != nil {
+			res.More = true
+			return res, a.saveLifecycleCursor(id, next)
+		}
+		seek = nil
+	}
+	// The pass is over.
+	if ok, err := exists(a.txn, keyLifecycleCursor()); err != nil || !ok {
+		return res, err
+	}
+	return res, a.del(keyLifecycleCursor())
+}
+
+// lcKey is one key's existing versions, loaded by a lifecycle step.
+type lcKey struct {
+	key string
+	vs  []lcVersion
+}
+
+// lifecycleObjects applies l to b's own keys from seek on, spending one
+// unit of *budget per entry stepped over (the deletion markers Badger has
+// not compacted yet and superseded entries included, so a step stays
+// bounded however much was deleted before). It returns where to resume,
+// or nil when it reached the end of the bucket.
+func (a *applier) lifecycleObjects(b *Bucket, l *Lifecycle, seek []byte, now int64, budget *int, res *Result) ([]byte, error) {
+	prefix := keyObjectBucket(b.ID)
+	var keys []lcKey
+	var next []byte
+	it := a.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, AllVersions: true})
+	var last []byte
+	var curKey string
+	started := false
+	steps := 0
+	for it.Seek(seek); it.Valid(); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		_, key, version, ok := parseObjectKey(k)
+		if !ok {
+			it.Close()
+			return nil, fmt.Errorf("%w: object key", ErrCorrupt)
+		}
+		if !started || key != curKey {
+			// A new key: stop here when the budget is spent (a key's
+			// versions are decided together).
+			if steps >= *budget {
+				next = keyObjectKey(b.ID, key)
+				break
+			}
+			started, curKey = true, key
+		}
+		steps++
+		if last != nil && bytes.Equal(k, last) {
+			continue // history of a Badger key
+		}
+		last = append(last[:0], k...)
+		if item.IsDeletedOrExpired() {
+			continue
+		}
+		if n := len(keys); n == 0 || keys[n-1].key != key {
+			keys = append(keys, lcKey{key: key})
+		}
+		var o *Object
+		err := item.Value(func(v []byte) (err error) {
+			o, err = decodeObjectRecord(key, version, v, false)
+			return err
+		})
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
+		if o.DeletedAt != 0 {
+			continue
+		}
+		lk := &keys[len(keys)-1]
+		lk.vs = append(lk.vs, lcVersion{version: version, null: o.Null, marker: o.DeleteMarker, size: o.Size, tags: o.Tags, lastModified: o.LastModified})
+	}
+	it.Close()
+	a.stats.recordSteps += uint64(steps)
+	*budget -= steps
+	for _, k := range keys {
+		if err := a.lifecycleKey(b, l, k, now, res); err != nil {
+			return nil, err
+		}
+	}
+	return next, nil
+}
+
+// lifecycleKey applies the rules to one key of b's own layer.
+func (a *applier) lifecycleKey(b *Bucket, l *Lifecycle, k lcKey, now int64, res *Result) error {
+	// Tags an annotation replaced (PutObjectTagging) count, as of now.
+	if ok, err := a.r.hasAnnotations(b); err != nil {
+		return err
+	} else if ok {
+		for i := range k.vs {
+			an, err := a.r.newestAnnotation(b, k.key, k.vs[i].version, latest)
+			if err != nil {
+				return err
+			}
+			if an != nil {
+				k.vs[i].tags = an.tags
+			}
+		}
+	}
+	d := l.decide(k.key, k.vs, now)
+	if d.expireCurrent {
+		cur := &Object{Key: k.key, Version: k.vs[0].version, Null: k.vs[0].null}
+		ok, err := a.lifecycleMayRemove(b, cur)
+		if err != nil {
+			return err
+		}
+		if ok {
+			out, err := a.deleteKey(b, k.key, "")
+			if err != nil {
+				return err
+			}
+			res.Deleted = append(res.Deleted, out)
+		}
+	}
+	if d.removeMarker {
+		// In a fork a lone marker may hide what an ancestor holds: it
+		// is not "expired", removing it would bring that back.
+		inherited, err := a.inheritedView(b, k.key)
+		if err != nil {
+			return err
+		}
+		if inherited == nil || inherited.DeleteMarker {
+			if err := a.supersede(b, k.key, k.vs[0].version); err != nil {
+				return err
+			}
+			res.Deleted = append(res.Deleted, DeleteOutcome{Key: k.key, VersionID: lcVersionID(k.vs[0]), DeleteMarker: true})
+		}
+	}
+	for _, v := range d.remove {
+		ok, err := a.lifecycleMayRemove(b, &Object{Key: k.key, Version: v.version, Null: v.null})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		id := lcVersionID(v)
+		if err := a.supersede(b, k.key, v.version); err != nil {
+			return err
+		}
+		res.Deleted = append(res.Deleted, DeleteOutcome{Key: k.key, VersionID: id})
+	}
+	return nil
+}
+
+// lcVersionID is the S3 version id of a version for reports.
+func lcVersionID(v lcVersion) string {
+	if v.null {
+		return "null"
+	}
+	return strconv.FormatUint(v.version, 10)
+}
+
+// lifecycleUploads aborts b's uploads that l says are too old, from seek
+// on; it returns where to resume, or nil at the end of the bucket.
+func (a *applier) lifecycleUploads(b *Bucket, l *Lifecycle, seek []byte, now int64, budget *int, res *Result) ([]byte, error) {
+	hasAbort := false
+	for i := range l.Rules {
+		hasAbort = hasAbort || (l.Rules[i].Enabled && l.Rules[i].AbortUploadDays > 0)
+	}
+	if !hasAbort {
+		return nil, nil
+	}
+	prefix := keyUploadBucket(b.ID)
+	var due []*Upload
+	var next []byte
+	steps, err := scanLive(a.txn, prefix, seek, func(item *badger.Item) (bool, error) {
+		if *budget <= 0 {
+			next = bytes.Clone(item.Key())
+			return false, nil
+		}
+		*budget--
+		var u *Upload
+		err := item.Value(func(v []byte) (err error) {
+			u, err = decodeUploadRecord(v)
+			return err
+		})
+		if err != nil {
+			return false, err
+		}
+		if l.abortsUpload(u.Key, u.Initiated, now) {
+			due = append(due, u)
+		}
+		return true, nil
+	})
+	a.stats.recordSteps += uint64(steps)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range due {
+		if err := a.dropUpload(u); err != nil {
+			return nil, err
+		}
+		res.Deleted = append(res.Deleted, DeleteOutcome{Key: u.Key, VersionID: u.UploadID})
+	}
+	return next, nil
+}
