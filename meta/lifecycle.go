@@ -156,8 +156,8 @@ type lcVersion struct {
 
 // lcDecision is what the rules do to one key.
 type lcDecision struct {
-	expireCurrent bool     // delete the key (a marker when versioned)
-	removeMarker  bool     // remove the current delete marker (it is alone)
+	expireCurrent bool        // delete the key (a marker when versioned)
+	removeMarker  bool        // remove the current delete marker (it is alone)
 	remove        []lcVersion // noncurrent versions to remove
 }
 
