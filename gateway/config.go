@@ -71,6 +71,12 @@ type Config struct {
 	// stamped with and checked against (tests move time forward with it
 	// instead of waiting hours).
 	LeaseClockOffset time.Duration
+	// LifecycleInterval is how often the leader applies the buckets'
+	// lifecycle rules.
+	LifecycleInterval time.Duration
+	// LifecycleClockOffset shifts the clock lifecycle rules are applied
+	// at (tests move time days forward with it instead of waiting).
+	LifecycleClockOffset time.Duration
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -92,6 +98,7 @@ func DefaultConfig() Config {
 		RepairInterval:    time.Minute,
 		ScrubInterval:     24 * time.Hour,
 		MaxForkBatch:      1000,
+		LifecycleInterval: time.Hour,
 	}
 }
 
@@ -126,6 +133,8 @@ func (c *Config) Validate() error {
 		return ErrClusterKeyRequired
 	case c.MaxForkBatch < 1 || c.MaxForkBatch > 100000:
 		return fmt.Errorf("gateway: max fork batch %d out of range [1, 100000]", c.MaxForkBatch)
+	case c.LifecycleInterval <= 0:
+		return errors.New("gateway: lifecycle interval must be positive")
 	}
 	rc := c.Raft
 	rc.Key = []byte(c.ClusterKey) // as NewNode passes it

@@ -606,3 +606,29 @@ func (a *applier) lifecycleUploads(b *Bucket, l *Lifecycle, seek []byte, now int
 	}
 	return next, nil
 }
+
+// ObjectExpiry says when lifecycle expires o, the current version of its
+// key in bucket, and by which rule (x-amz-expiration). In a fork, only
+// the fork's own versions expire (its rules never touch what it
+// inherits).
+func (r *Reader) ObjectExpiry(bucket string, o *Object) (at int64, rule string, ok bool, err error) {
+	if o == nil || o.DeleteMarker {
+		return 0, "", false, nil
+	}
+	b, err := r.liveBucket(bucket)
+	if err != nil {
+		return 0, "", false, err
+	}
+	l, err := r.lifecycle(b.ID)
+	if err != nil || l == nil {
+		return 0, "", false, err
+	}
+	if b.Parent != nil {
+		own, err := r.findVersion(b.ID, o.Key, o.Null, o.Version, latest)
+		if err != nil || own == nil {
+			return 0, "", false, err
+		}
+	}
+	at, rule, ok = l.CurrentExpiry(o)
+	return at, rule, ok, nil
+}
