@@ -76,6 +76,7 @@ var readOps = map[Operation]bool{
 	OpGetBucketRequestPayment: true, OpGetBucketOwnershipControls: true,
 	OpListObjects: true, OpListObjectsV2: true, OpListObjectVersions: true, OpListMultipartUploads: true,
 	OpNotImplemented: true, OpMethodNotAllowed: true,
+	OpGetBucketLifecycle: true,
 }
 
 // listingOps take a prefix instead of a key.
@@ -94,6 +95,7 @@ var atOps = map[Operation]bool{
 var bucketAdminOps = map[Operation]bool{
 	OpPutBucketVersioning: true, OpCreateSnapshot: true, OpDeleteSnapshot: true, OpDeleteBucket: true,
 	OpPutBucketAcl: true, OpPutBucketOwnershipControls: true, OpDeleteBucketOwnershipControls: true,
+	OpPutBucketLifecycle: true, OpDeleteBucketLifecycle: true,
 }
 
 // requestAccess classifies a routed request.

@@ -70,6 +70,11 @@ const (
 	OpAbortMultipartUpload    Operation = "AbortMultipartUpload"
 	OpListParts               Operation = "ListParts"
 
+	// Bucket lifecycle.
+	OpGetBucketLifecycle    Operation = "GetBucketLifecycleConfiguration"
+	OpPutBucketLifecycle    Operation = "PutBucketLifecycleConfiguration"
+	OpDeleteBucketLifecycle Operation = "DeleteBucketLifecycle"
+
 	// forkstore's own endpoints, outside the S3 namespace.
 	OpAdmin       Operation = "Admin"
 	OpPeer        Operation = "Peer"
@@ -117,7 +122,7 @@ const (
 // CreateBucket.
 var unsupportedBucket = map[string]bool{
 	"accelerate": true, "analytics": true, "cors": true, "encryption": true,
-	"intelligent-tiering": true, "inventory": true, "lifecycle": true,
+	"intelligent-tiering": true, "inventory": true,
 	"logging": true, "metrics": true, "notification": true, "object-lock": true,
 	"policy": true, "policyStatus": true,
 	"publicAccessBlock": true, "replication": true,
@@ -330,6 +335,20 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 			return OpDeleteBucketOwnershipControls, ""
 		}
 		return OpNotImplemented, "ownershipControls"
+	}
+	if query.Has("lifecycle") {
+		if u := firstUnknown(query, "lifecycle"); u != "" {
+			return OpNotImplemented, u
+		}
+		switch method {
+		case http.MethodGet:
+			return OpGetBucketLifecycle, ""
+		case http.MethodPut:
+			return OpPutBucketLifecycle, ""
+		case http.MethodDelete:
+			return OpDeleteBucketLifecycle, ""
+		}
+		return OpNotImplemented, "lifecycle"
 	}
 	if query.Has("requestPayment") {
 		if u := firstUnknown(query, "requestPayment"); u != "" {

@@ -856,6 +856,10 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpCompleteMultipartUpload: s.completeMultipartUpload,
 		OpAbortMultipartUpload:    s.abortMultipartUpload,
 		OpListParts:               s.listParts,
+
+		OpGetBucketLifecycle:    s.getBucketLifecycle,
+		OpPutBucketLifecycle:    s.putBucketLifecycle,
+		OpDeleteBucketLifecycle: s.deleteBucketLifecycle,
 	}
 }
 
