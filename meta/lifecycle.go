@@ -383,6 +383,13 @@ func (a *applier) applyLifecycle(c *ApplyLifecycle) (*Result, error) {
 		if b == nil || b.State != BucketLive {
 			continue
 		}
+		// A merge under way holds the bucket: nothing may change it
+		// between the merge's entries. The next pass comes back to it.
+		if held, err := exists(a.txn, keyMergeHold(id)); err != nil {
+			return nil, err
+		} else if held {
+			continue
+		}
 		l, err := a.r.lifecycle(id)
 		if err != nil {
 			return nil, err

@@ -317,3 +317,35 @@ func TestLifecycleCommandCodec(t *testing.T) {
 		t.Fatalf("apply round trip: %+v %v", got, err)
 	}
 }
+
+// A merge under way holds its parent and its fork: a lifecycle step
+// changes neither (nothing may observe or change them between the merge's
+// entries); the pass after the merge expires what is due.
+func TestLifecycleSkipsBucketsAMergeHolds(t *testing.T) {
+	withMergeEntryChanges(t, 2)
+	tf := openTestFSM(t)
+	tf.createBucket("base")
+	tf.put("base", "old", "o")
+	tf.fork("f", "base")
+	for i := range 10 {
+		tf.put("f", fmt.Sprintf("k%02d", i), "f")
+	}
+	all := &Lifecycle{Rules: []LifecycleRule{{ID: "all", Enabled: true, ExpirationDays: 1}}}
+	tf.must(&SetLifecycle{Bucket: "base", Config: all})
+	tf.must(&SetLifecycle{Bucket: "f", Config: all})
+	if res := tf.must(&MergeFork{Fork: "f", Strategy: MergeForkWins}); !res.Merge.UnderWay {
+		t.Fatal("the merge fit one entry")
+	}
+	if _, out := tf.lifecycleRun(100*day, 0); len(out) != 0 {
+		t.Fatalf("expired during the merge: %+v", out)
+	}
+	for res := tf.must(&MergeContinue{Fork: "f"}); res.Merge.UnderWay; res = tf.must(&MergeContinue{Fork: "f"}) {
+	}
+	tf.mustGet("base", "k09", 0, "f")
+	// (The step above moved versions, hence LastModified, to day 100.)
+	if _, out := tf.lifecycleRun(200*day, 0); len(out) != 21 {
+		t.Fatalf("expired %d after the merge, want 11 in base and 10 in the fork: %+v", len(out), out)
+	}
+	tf.mustMiss("base", "old", 0)
+	tf.mustMiss("f", "k00", 0)
+}
