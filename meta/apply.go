@@ -298,6 +298,9 @@ func (a *applier) putBucket(b *Bucket) error {
 }
 
 func (a *applier) putRecord(bucket uint64, o *Object) error {
+	if err := a.lowerLifecycleFloor(bucket, o.Key); err != nil {
+		return err
+	}
 	return a.set(keyObject(bucket, o.Key, o.Version), encodeObjectRecord(o))
 }
 

@@ -53,8 +53,10 @@ import (
 //	merge under way 0x42 | be64 fork id                              fmt | be64 parent id | be64 version of its last
 //	                                                                 entry | merge state (merge.go)
 //	lifecycle       0x48 | be64 bucket id                            fmt | rules | document (lifecycle.go)
-//	lifecycle pass  0x49                                             fmt | be64 bucket id | bytes(seek key) (the
-//	                                                                 cursor of the pass under way)
+//	lifecycle pass  0x49                                             fmt | be64 bucket id | bytes(seek key) | first
+//	                                                                 key left (the cursor of the pass under way)
+//	lifecycle floor 0x4A | be64 bucket id                            fmt | floor key | least key written since the
+//	                                                                 pass entered the bucket (lifecycle.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -107,6 +109,7 @@ const (
 	// 0x48-0x4F: lifecycle.
 	pfxLifecycle       byte = 0x48
 	pfxLifecycleCursor byte = 0x49
+	pfxLifecycleFloor  byte = 0x4A
 )
 
 // Counter ids under pfxCounter.
@@ -407,6 +410,8 @@ func keyMergeUnderWay(fork uint64) []byte { return appendU64([]byte{pfxMergeUnde
 func keyLifecycle(bucket uint64) []byte { return appendU64([]byte{pfxLifecycle}, bucket) }
 
 func keyLifecycleCursor() []byte { return []byte{pfxLifecycleCursor} }
+
+func keyLifecycleFloor(bucket uint64) []byte { return appendU64([]byte{pfxLifecycleFloor}, bucket) }
 
 // beU64 decodes a big-endian uint64 value body, checking its length.
 func beU64(b []byte) (uint64, error) {

@@ -305,6 +305,9 @@ func (a *applier) setLifecycle(c *SetLifecycle) (*Result, error) {
 		return nil, err
 	}
 	if c.Config == nil {
+		if err := a.del(keyLifecycleFloor(b.ID)); err != nil {
+			return nil, err
+		}
 		return nil, a.del(keyLifecycle(b.ID))
 	}
 	return nil, a.set(keyLifecycle(b.ID), encodeLifecycle(c.Config))
@@ -316,29 +319,137 @@ func (a *applier) dropLifecycle(id uint64) error {
 	if err != nil || !ok {
 		return err
 	}
+	if err := a.del(keyLifecycleFloor(id)); err != nil {
+		return err
+	}
 	return a.del(keyLifecycle(id))
 }
 
-// The pass cursor: the bucket the pass is in and the key to seek to (an
-// object key prefix or an upload key of that bucket).
-func (r *Reader) lifecycleCursor() (bucket uint64, seek []byte, err error) {
+// lcCursor is where the pass under way stands: the bucket it is in, the
+// key to seek to (an object key prefix or an upload key of that bucket),
+// and the first key of the bucket it left in place (the bucket's next
+// floor), once it met one.
+type lcCursor struct {
+	bucket   uint64
+	seek     []byte
+	hasFirst bool
+	first    string
+}
+
+func (r *Reader) lifecycleCursor() (lcCursor, error) {
 	v, ok, err := getValue(r.txn, keyLifecycleCursor())
 	if err != nil || !ok {
-		return 0, nil, err
+		return lcCursor{}, err
 	}
 	d := decoder{b: v}
 	d.fmtByte()
-	bucket = d.u64()
-	seek = d.bytes()
-	return bucket, seek, d.done()
+	c := lcCursor{bucket: d.u64(), seek: d.bytes(), hasFirst: d.boolean(), first: d.str()}
+	return c, d.done()
 }
 
-func (a *applier) saveLifecycleCursor(bucket uint64, seek []byte) error {
+func (a *applier) saveLifecycleCursor(c *lcCursor) error {
 	e := encoder{}
 	e.u8(fmtV1)
-	e.u64(bucket)
-	e.bytes(seek)
+	e.u64(c.bucket)
+	e.bytes(c.seek)
+	e.boolean(c.hasFirst)
+	e.str(c.first)
 	return a.set(keyLifecycleCursor(), e.b)
+}
+
+// The lifecycle floor of a bucket is a key at or below every object key
+// of its own layer that exists (empty: none exists): a pass starts there,
+// not at the front of the bucket, where the deletion markers of what
+// earlier passes expired pile up until Badger compacts them (log-style
+// keys expire oldest first). A pass sets it to the first key it leaves in
+// place, or lower when a record was written below that since the pass
+// entered the bucket (low); every record written (putRecord) lowers it.
+// It exists only for buckets with a lifecycle configuration.
+type lcFloor struct {
+	empty   bool
+	key     string
+	lowered bool
+	low     string
+}
+
+func (r *Reader) lifecycleFloor(bucket uint64) (*lcFloor, error) {
+	v, ok, err := getValue(r.txn, keyLifecycleFloor(bucket))
+	if err != nil || !ok {
+		return nil, err
+	}
+	d := decoder{b: v}
+	d.fmtByte()
+	f := &lcFloor{empty: d.boolean(), key: d.str(), lowered: d.boolean(), low: d.str()}
+	return f, d.done()
+}
+
+func (a *applier) putLifecycleFloor(bucket uint64, f *lcFloor) error {
+	e := encoder{}
+	e.u8(fmtV1)
+	e.boolean(f.empty)
+	e.str(f.key)
+	e.boolean(f.lowered)
+	e.str(f.low)
+	return a.set(keyLifecycleFloor(bucket), e.b)
+}
+
+// lowerLifecycleFloor records that a record of key was written in bucket.
+func (a *applier) lowerLifecycleFloor(bucket uint64, key string) error {
+	f, err := a.r.lifecycleFloor(bucket)
+	if err != nil || f == nil {
+		return err
+	}
+	changed := false
+	if f.empty || key < f.key {
+		f.empty, f.key, changed = false, key, true
+	}
+	if !f.lowered || key < f.low {
+		f.lowered, f.low, changed = true, key, true
+	}
+	if !changed {
+		return nil
+	}
+	return a.putLifecycleFloor(bucket, f)
+}
+
+// startLifecycleFloor is a pass entering a bucket: it returns where to
+// start (nil: no object to visit) and starts tracking writes.
+func (a *applier) startLifecycleFloor(bucket uint64) ([]byte, error) {
+	f, err := a.r.lifecycleFloor(bucket)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		f = &lcFloor{}
+	}
+	f.lowered, f.low = false, ""
+	if err := a.putLifecycleFloor(bucket, f); err != nil {
+		return nil, err
+	}
+	if f.empty {
+		return nil, nil
+	}
+	return keyObjectKey(bucket, f.key), nil
+}
+
+// endLifecycleFloor is a pass leaving a bucket's objects: the floor is the
+// first key the pass left, or a key written since it entered, whichever
+// is lower.
+func (a *applier) endLifecycleFloor(bucket uint64, c *lcCursor) error {
+	f, err := a.r.lifecycleFloor(bucket)
+	if err != nil || f == nil {
+		return err
+	}
+	n := lcFloor{empty: true}
+	for _, k := range []struct {
+		ok  bool
+		key string
+	}{{c.hasFirst, c.first}, {f.lowered, f.low}} {
+		if k.ok && (n.empty || k.key < n.key) {
+			n.empty, n.key = false, k.key
+		}
+	}
+	return a.putLifecycleFloor(bucket, &n)
 }
 
 // LifecyclePassUnderWay reports whether a lifecycle pass stopped part way
@@ -358,14 +469,14 @@ func (a *applier) applyLifecycle(c *ApplyLifecycle) (*Result, error) {
 		budget = defaultLifecycleLimit
 	}
 	budget = min(budget, maxLifecycleLimit)
-	curBucket, seek, err := a.r.lifecycleCursor()
+	cur, err := a.r.lifecycleCursor()
 	if err != nil {
 		return nil, err
 	}
 	// The buckets with a configuration, from the cursor's on.
 	var ids []uint64
 	it := txnKeysOnly(a.txn, []byte{pfxLifecycle})
-	for it.Seek(keyLifecycle(curBucket)); it.Valid(); it.Next() {
+	for it.Seek(keyLifecycle(cur.bucket)); it.Valid(); it.Next() {
 		k := it.Item().Key()
 		if len(k) != 9 {
 			it.Close()
@@ -394,29 +505,40 @@ func (a *applier) applyLifecycle(c *ApplyLifecycle) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if id != curBucket || seek == nil {
-			seek = keyObjectBucket(id)
+		if id != cur.bucket || cur.seek == nil {
+			cur = lcCursor{bucket: id}
+			if cur.seek, err = a.startLifecycleFloor(id); err != nil {
+				return nil, err
+			}
+			if cur.seek == nil {
+				cur.seek = keyUploadBucket(id)
+			}
 		}
-		if seek[0] == pfxObject {
-			next, err := a.lifecycleObjects(b, l, seek, c.Now, &budget, res)
+		if cur.seek[0] == pfxObject {
+			next, err := a.lifecycleObjects(b, l, &cur, c.Now, &budget, res)
 			if err != nil {
 				return nil, err
 			}
 			if next != nil {
+				cur.seek = next
 				res.More = true
-				return res, a.saveLifecycleCursor(id, next)
+				return res, a.saveLifecycleCursor(&cur)
 			}
-			seek = keyUploadBucket(id)
+			if err := a.endLifecycleFloor(id, &cur); err != nil {
+				return nil, err
+			}
+			cur.seek = keyUploadBucket(id)
 		}
-		next, err := a.lifecycleUploads(b, l, seek, c.Now, &budget, res)
+		next, err := a.lifecycleUploads(b, l, cur.seek, c.Now, &budget, res)
 		if err != nil {
 			return nil, err
 		}
 		if next != nil {
+			cur.seek = next
 			res.More = true
-			return res, a.saveLifecycleCursor(id, next)
+			return res, a.saveLifecycleCursor(&cur)
 		}
-		seek = nil
+		cur.seek = nil
 	}
 	// The pass is over.
 	if ok, err := exists(a.txn, keyLifecycleCursor()); err != nil || !ok {
@@ -436,7 +558,8 @@ type lcKey struct {
 // not compacted yet and superseded entries included, so a step stays
 // bounded however much was deleted before). It returns where to resume,
 // or nil when it reached the end of the bucket.
-func (a *applier) lifecycleObjects(b *Bucket, l *Lifecycle, seek []byte, now int64, budget *int, res *Result) ([]byte, error) {
+func (a *applier) lifecycleObjects(b *Bucket, l *Lifecycle, cur *lcCursor, now int64, budget *int, res *Result) ([]byte, error) {
+	seek := cur.seek
 	prefix := keyObjectBucket(b.ID)
 	var keys []lcKey
 	var next []byte
@@ -490,10 +613,26 @@ func (a *applier) lifecycleObjects(b *Bucket, l *Lifecycle, seek []byte, now int
 	}
 	it.Close()
 	a.stats.recordSteps += uint64(steps)
+	a.stats.lifecycleSteps += uint64(steps)
 	*budget -= steps
 	for _, k := range keys {
+		n := len(res.Deleted)
 		if err := a.lifecycleKey(b, l, k, now, res); err != nil {
 			return nil, err
+		}
+		if cur.hasFirst {
+			continue
+		}
+		// The first key the pass leaves in place is the next floor.
+		left := len(res.Deleted) == n
+		if !left {
+			var err error
+			if left, err = hasPrefix(a.txn, keyObjectKey(b.ID, k.key)); err != nil {
+				return nil, err
+			}
+		}
+		if left {
+			cur.hasFirst, cur.first = true, k.key
 		}
 	}
 	return next, nil
