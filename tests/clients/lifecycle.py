@@ -2,7 +2,8 @@
 (Filter with Prefix, Tag, And and object sizes; Expiration Days and Date;
 NoncurrentVersionExpiration; AbortIncompleteMultipartUpload; Transitions
 kept and ignored), AWS's errors for bad rules, and x-amz-expiration
-(boto3's Expiration) on PutObject, HeadObject and GetObject. Expiry itself
+(boto3's Expiration) on PutObject, HeadObject, GetObject, CopyObject and
+CompleteMultipartUpload. Expiry itself
 needs a moved clock: tests/e2e/lifecycle_test.go."""
 
 import datetime
@@ -78,6 +79,7 @@ def expiration(resp, what):
 
 def expiration_headers(s3):
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    s3.put_object(Bucket=BUCKET, Key="keep-src", Body=b"src")
     r = s3.put_object(Bucket=BUCKET, Key="tmp/a", Body=b"a")
     at, rule = expiration(r, "PutObject tmp/a")
     equal(rule, "tmp", "rule-id")
@@ -92,6 +94,14 @@ def expiration_headers(s3):
     check("Expiration" not in r, "an object the filter does not select has x-amz-expiration %r", r.get("Expiration"))
     r = s3.put_object(Bucket=BUCKET, Key="t/z", Body=b"x", Tagging="class=scratch")
     check("Expiration" not in r, "an object at the size bound has x-amz-expiration %r", r.get("Expiration"))
+    # CopyObject and CompleteMultipartUpload report it too.
+    equal(expiration(s3.copy_object(Bucket=BUCKET, Key="tmp/copy", CopySource={"Bucket": BUCKET, "Key": "keep-src"}),
+                     "CopyObject")[1], "tmp", "rule-id on CopyObject")
+    up = s3.create_multipart_upload(Bucket=BUCKET, Key="tmp/mpu")["UploadId"]
+    etag = s3.upload_part(Bucket=BUCKET, Key="tmp/mpu", UploadId=up, PartNumber=1, Body=b"part")["ETag"]
+    r = s3.complete_multipart_upload(Bucket=BUCKET, Key="tmp/mpu", UploadId=up,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    equal(expiration(r, "CompleteMultipartUpload")[1], "tmp", "rule-id on CompleteMultipartUpload")
     # A date rule reports its date.
     at, rule = expiration(s3.put_object(Bucket=BUCKET, Key="d", Body=b"d", Tagging="until=2031"), "PutObject d")
     equal((at, rule), (datetime.datetime(2031, 1, 1), "dated"), "date rule")
