@@ -218,11 +218,15 @@ func (l *Lifecycle) abortsUpload(key string, initiated, now int64) bool {
 	return false
 }
 
-// lifecycleMayRemove decides whether lifecycle may remove (or replace as
-// current) version o of key in b. Every removal lifecycle makes asks it
-// first: this is where retention that forbids deletion (Object Lock) says
-// no. Today every version may go.
-func (a *applier) lifecycleMayRemove(b *Bucket, o *Object) (bool, error) {
+// lifecycleMayRemove decides whether lifecycle may remove version (a
+// record of b's own layer) of key: every removal of an object version
+// lifecycle makes asks it first (delete markers, which nothing locks, do
+// not ask), and a version it refuses stays (and is asked about again on the
+// next pass). This is where retention that forbids deletion (Object Lock)
+// says no. Expiring the current version of a versioned bucket removes
+// nothing (it adds a delete marker) and does not ask. Today every version
+// may go.
+func (a *applier) lifecycleMayRemove(b *Bucket, key string, version uint64) (bool, error) {
 	return true, nil
 }
 
@@ -656,10 +660,13 @@ func (a *applier) lifecycleKey(b *Bucket, l *Lifecycle, k lcKey, now int64, res 
 	}
 	d := l.decide(k.key, k.vs, now)
 	if d.expireCurrent {
-		cur := &Object{Key: k.key, Version: k.vs[0].version, Null: k.vs[0].null}
-		ok, err := a.lifecycleMayRemove(b, cur)
-		if err != nil {
-			return err
+		ok := true
+		if b.Versioning != VersioningEnabled {
+			// The current (null) version is removed.
+			var err error
+			if ok, err = a.lifecycleMayRemove(b, k.key, k.vs[0].version); err != nil {
+				return err
+			}
 		}
 		if ok {
 			out, err := a.deleteKey(b, k.key, "")
@@ -684,7 +691,7 @@ func (a *applier) lifecycleKey(b *Bucket, l *Lifecycle, k lcKey, now int64, res 
 		}
 	}
 	for _, v := range d.remove {
-		ok, err := a.lifecycleMayRemove(b, &Object{Key: k.key, Version: v.version, Null: v.null})
+		ok, err := a.lifecycleMayRemove(b, k.key, v.version)
 		if err != nil {
 			return err
 		}
