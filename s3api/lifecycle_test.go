@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/minio/minio-go/v7"
 )
 
 // PutBucketLifecycleConfiguration: the rules AWS accepts, and the codes
@@ -59,5 +61,46 @@ func TestParseLifecycle(t *testing.T) {
 				t.Fatalf("got %v, want %s %q", err, tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+// A lifecycle configuration is a bucket setting: a writable scoped key
+// without a prefix may set and delete it, one limited to a prefix or to
+// reads may not (a rule can expire objects outside the prefix), and every
+// key of the bucket may read it (AccessDenied).
+func TestLiveLifecycleScopedKeys(t *testing.T) {
+	ls := newLiveServer(t)
+	if err := ls.mc.MakeBucket(t.Context(), "lcb", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	key := func(body map[string]any) KeyJSON {
+		var k KeyJSON
+		if st := ls.admin(t, "POST", "keys", body, &k); st != 201 {
+			t.Fatalf("create key %v: %d", body, st)
+		}
+		return k
+	}
+	whole := key(map[string]any{"buckets": []string{"lcb"}})
+	prefixed := key(map[string]any{"buckets": []string{"lcb"}, "prefix": "p/"})
+	reader := key(map[string]any{"buckets": []string{"lcb"}, "read_only": true})
+	doc := []byte(`<LifecycleConfiguration><Rule><ID>r</ID><Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>`)
+	for _, k := range []KeyJSON{prefixed, reader} {
+		if resp := ls.rawAs(t, k, "PUT", "/lcb?lifecycle", doc, nil); resp.StatusCode != 403 {
+			t.Fatalf("PutBucketLifecycleConfiguration by %+v: %d, want 403", k, resp.StatusCode)
+		}
+	}
+	if resp := ls.rawAs(t, whole, "PUT", "/lcb?lifecycle", doc, nil); resp.StatusCode != 200 {
+		t.Fatalf("PutBucketLifecycleConfiguration by a whole-bucket key: %d", resp.StatusCode)
+	}
+	for _, k := range []KeyJSON{prefixed, reader} {
+		if resp := ls.rawAs(t, k, "DELETE", "/lcb?lifecycle", nil, nil); resp.StatusCode != 403 {
+			t.Fatalf("DeleteBucketLifecycle by %+v: %d, want 403", k, resp.StatusCode)
+		}
+	}
+	if resp := ls.rawAs(t, reader, "GET", "/lcb?lifecycle", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("GetBucketLifecycleConfiguration by a read-only key: %d", resp.StatusCode)
+	}
+	if resp := ls.rawAs(t, whole, "DELETE", "/lcb?lifecycle", nil, nil); resp.StatusCode != 204 {
+		t.Fatalf("DeleteBucketLifecycle by a whole-bucket key: %d", resp.StatusCode)
 	}
 }
