@@ -47,7 +47,8 @@ import (
 //	bucket access   0x38 | be64 bucket id | be64 ^version            fmt | ownership | acl (the settings from that
 //	                                                                 version on; acl.go)
 //	index floor     0x40 | prefix byte of an age index               fmt | key at or below every live key of that
-//	                                                                 index (ageindex.go)
+//	                                                                 index (ageindex.go; also of the lifecycle
+//	                                                                 family 0x48, lifecycle.go)
 //	merge hold      0x41 | be64 bucket id                            fmt | be64 fork id (a merge of that fork under way
 //	                                                                 holds this bucket, its parent or itself)
 //	merge under way 0x42 | be64 fork id                              fmt | be64 parent id | be64 version of its last

@@ -309,22 +309,33 @@ func (a *applier) setLifecycle(c *SetLifecycle) (*Result, error) {
 		return nil, err
 	}
 	if c.Config == nil {
-		if err := a.del(keyLifecycleFloor(b.ID)); err != nil {
+		return nil, a.dropLifecycle(b.ID)
+	}
+	k := keyLifecycle(b.ID)
+	floor, err := indexFloor(a.txn, pfxLifecycle)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Compare(k, floor) < 0 {
+		if err := a.set(keyIndexFloor(pfxLifecycle), append([]byte{fmtV1}, k...)); err != nil {
 			return nil, err
 		}
-		return nil, a.del(keyLifecycle(b.ID))
 	}
-	return nil, a.set(keyLifecycle(b.ID), encodeLifecycle(c.Config))
+	return nil, a.set(k, encodeLifecycle(c.Config))
 }
 
-// dropLifecycle removes a retired bucket's configuration.
+// dropLifecycle removes a bucket's configuration and floor, if any.
 func (a *applier) dropLifecycle(id uint64) error {
 	ok, err := exists(a.txn, keyLifecycle(id))
 	if err != nil || !ok {
 		return err
 	}
-	if err := a.del(keyLifecycleFloor(id)); err != nil {
+	if ok, err := exists(a.txn, keyLifecycleFloor(id)); err != nil {
 		return err
+	} else if ok {
+		if err := a.del(keyLifecycleFloor(id)); err != nil {
+			return err
+		}
 	}
 	return a.del(keyLifecycle(id))
 }
@@ -464,7 +475,14 @@ func (r *Reader) LifecyclePassUnderWay() (bool, error) {
 
 // HasLifecycle reports whether any bucket has a lifecycle configuration.
 func (r *Reader) HasLifecycle() (bool, error) {
-	return hasPrefix(r.txn, []byte{pfxLifecycle})
+	floor, err := indexFloor(r.txn, pfxLifecycle)
+	if err != nil {
+		return false, err
+	}
+	it := txnKeysOnly(r.txn, []byte{pfxLifecycle})
+	defer it.Close()
+	it.Seek(floor)
+	return it.Valid(), nil
 }
 
 func (a *applier) applyLifecycle(c *ApplyLifecycle) (*Result, error) {
@@ -473,24 +491,50 @@ func (a *applier) applyLifecycle(c *ApplyLifecycle) (*Result, error) {
 		budget = defaultLifecycleLimit
 	}
 	budget = min(budget, maxLifecycleLimit)
+	resuming, err := exists(a.txn, keyLifecycleCursor())
+	if err != nil {
+		return nil, err
+	}
 	cur, err := a.r.lifecycleCursor()
 	if err != nil {
 		return nil, err
 	}
-	// The buckets with a configuration, from the cursor's on.
-	var ids []uint64
-	it := txnKeysOnly(a.txn, []byte{pfxLifecycle})
-	for it.Seek(keyLifecycle(cur.bucket)); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		if len(k) != 9 {
-			it.Close()
-			return nil, fmt.Errorf("%w: lifecycle key", ErrCorrupt)
-		}
-		ids = append(ids, binary.BigEndian.Uint64(k[1:]))
-	}
-	it.Close()
 	res := &Result{}
-	for _, id := range ids {
+	// The buckets with a configuration, one at a time from the cursor's.
+	// A pass starts at the family's floor (index floor 0x48): deleted
+	// configurations (of deleted forks, say) leave deletion markers at
+	// the front of the family, which no pass walks twice.
+	from := keyLifecycle(cur.bucket)
+	if !resuming {
+		if from, err = indexFloor(a.txn, pfxLifecycle); err != nil {
+			return nil, err
+		}
+	}
+	for from != nil {
+		id, ok, err := a.nextLifecycleBucket(from)
+		if err != nil {
+			return nil, err
+		}
+		if !resuming {
+			// Every configuration is at or above the first one found.
+			floor := keyLifecycle(^uint64(0))
+			if ok {
+				floor = keyLifecycle(id)
+			}
+			if !bytes.Equal(floor, from) {
+				if err := a.set(keyIndexFloor(pfxLifecycle), append([]byte{fmtV1}, floor...)); err != nil {
+					return nil, err
+				}
+			}
+			resuming = true
+		}
+		if !ok {
+			break
+		}
+		from = nil
+		if id != ^uint64(0) {
+			from = keyLifecycle(id + 1)
+		}
 		b, err := a.r.bucketByID(id)
 		if err != nil {
 			return nil, err
@@ -549,6 +593,22 @@ func (a *applier) applyLifecycle(c *ApplyLifecycle) (*Result, error) {
 		return res, err
 	}
 	return res, a.del(keyLifecycleCursor())
+}
+
+// nextLifecycleBucket returns the first bucket id with a configuration
+// whose key is at or after from.
+func (a *applier) nextLifecycleBucket(from []byte) (uint64, bool, error) {
+	it := txnKeysOnly(a.txn, []byte{pfxLifecycle})
+	defer it.Close()
+	it.Seek(from)
+	if !it.Valid() {
+		return 0, false, nil
+	}
+	k := it.Item().Key()
+	if len(k) != 9 {
+		return 0, false, fmt.Errorf("%w: lifecycle key", ErrCorrupt)
+	}
+	return binary.BigEndian.Uint64(k[1:]), true, nil
 }
 
 // lcKey is one key's existing versions, loaded by a lifecycle step.
