@@ -69,6 +69,18 @@ func TestLifecycleExpiry(t *testing.T) {
 	a.run("s3api", "put-bucket-lifecycle-configuration", "--bucket", own, "--lifecycle-configuration",
 		`{"Rules":[{"ID":"all","Filter":{},"Status":"Enabled","Expiration":{"Days":1}}]}`)
 
+	// In the fork, x-amz-expiration for what it wrote, not for what it
+	// inherits.
+	head.Expiration = ""
+	a.json(&head, "s3api", "head-object", "--bucket", own, "--key", "mine")
+	if !strings.HasSuffix(head.Expiration, `rule-id="all"`) {
+		t.Fatalf("head-object of the fork's own object: Expiration %q", head.Expiration)
+	}
+	head.Expiration = ""
+	a.json(&head, "s3api", "head-object", "--bucket", own, "--key", "keep")
+	if head.Expiration != "" {
+		t.Fatalf("head-object of an object the fork inherits: Expiration %q", head.Expiration)
+	}
 	wantContent(t, c, b, "", map[string]string{"tmp/a": "A", "keep": "K"})
 
 	s.RestartWith(harness.WithEnv("FORKSTORE_LIFECYCLE_CLOCK_OFFSET=72h"))
