@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 const day = nsPerDay
@@ -440,4 +441,20 @@ func TestLifecycleBucketsFloor(t *testing.T) {
 	if _, out := tf.lifecycleRun(10*day, 0); len(out) != 1 {
 		t.Fatalf("expired %+v, want early-b/k", out)
 	}
+}
+
+// With a history window, an expired object stays readable at the
+// instants of the window before its expiry, like a deleted one.
+func TestLifecycleKeepsHistoryWindow(t *testing.T) {
+	tf := openTestFSMWith(t, Options{History: time.Hour})
+	tf.must(&CreateBucket{Header: Header{Stamp: uint64(day)}, Name: "b"})
+	tf.must(&PutObject{Header: Header{Stamp: uint64(day + 1)}, Bucket: "b", Object: obj("k", "v")})
+	tf.must(&SetLifecycle{Header: Header{Stamp: uint64(day + 2)}, Bucket: "b", Config: &Lifecycle{Rules: []LifecycleRule{{ID: "r", Enabled: true, ExpirationDays: 1}}}})
+	before := uint64(3*day - 1)
+	tf.must(&PutObject{Header: Header{Stamp: before}, Bucket: "b", Object: obj("other", "o")})
+	if _, out := tf.lifecycleRun(3*day, 0); len(out) != 1 {
+		t.Fatalf("expired %+v, want k", out)
+	}
+	tf.mustMiss("b", "k", 0)
+	tf.mustGet("b", "k", before, "v")
 }
