@@ -74,6 +74,12 @@ type Config struct {
 	// stamped with and checked against (tests move time forward with it
 	// instead of waiting hours).
 	LeaseClockOffset time.Duration
+	// LifecycleInterval is how often the leader applies the buckets'
+	// lifecycle rules.
+	LifecycleInterval time.Duration
+	// LifecycleClockOffset shifts the clock lifecycle rules are applied
+	// at (tests move time days forward with it instead of waiting).
+	LifecycleClockOffset time.Duration
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -96,6 +102,7 @@ func DefaultConfig() Config {
 		ScrubInterval:     24 * time.Hour,
 		MinFreeSpace:      DefaultMinFreeSpace,
 		MaxForkBatch:      1000,
+		LifecycleInterval: time.Hour,
 	}
 }
 
@@ -132,6 +139,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: min free space %s out of range", c.MinFreeSpace)
 	case c.MaxForkBatch < 1 || c.MaxForkBatch > 100000:
 		return fmt.Errorf("gateway: max fork batch %d out of range [1, 100000]", c.MaxForkBatch)
+	case c.LifecycleInterval <= 0:
+		return errors.New("gateway: lifecycle interval must be positive")
 	}
 	rc := c.Raft
 	rc.Key = []byte(c.ClusterKey) // as NewNode passes it

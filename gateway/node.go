@@ -117,6 +117,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	go n.cluster.membershipLoop()
 	go n.cluster.repairLoop()
 	go n.cluster.scrubLoop()
+	n.wg.Add(1)
+	go n.applyLifecycle()
 	log.Info("node started", "data", cfg.DataDir, "replica_id", rc.NodeID, "s3_addr", cfg.AdvertiseS3)
 	return n, nil
 }

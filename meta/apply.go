@@ -280,6 +280,10 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.mountView(c)
 	case *UnmountView:
 		return a.unmountView(c)
+	case *SetLifecycle:
+		return a.setLifecycle(c)
+	case *ApplyLifecycle:
+		return a.applyLifecycle(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -307,6 +311,9 @@ func (a *applier) putBucket(b *Bucket) error {
 }
 
 func (a *applier) putRecord(bucket uint64, o *Object) error {
+	if err := a.lowerLifecycleFloor(bucket, o.Key); err != nil {
+		return err
+	}
 	return a.set(keyObject(bucket, o.Key, o.Version), encodeObjectRecord(o))
 }
 
@@ -608,6 +615,9 @@ func (a *applier) retireBucket(b *Bucket) error {
 		}
 	}
 	if err := a.forgetBucket(b); err != nil {
+		return err
+	}
+	if err := a.dropLifecycle(b.ID); err != nil {
 		return err
 	}
 	// Nodes drop their cached keys (a key may name this bucket's name).

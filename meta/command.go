@@ -346,6 +346,9 @@ const (
 	opUnmountView byte = 81
 	// 88-95: bucket configuration.
 	opSetBucketCORS byte = 88
+	// 96-103: lifecycle.
+	opSetLifecycle   byte = 96
+	opApplyLifecycle byte = 97
 )
 
 // knownOp reports the op codes this build applies.
@@ -353,7 +356,8 @@ func knownOp(op byte) bool {
 	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
 		op == opSetObjectLockConfig || op == opSetObjectLock ||
 		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS ||
-		op == opMountView || op == opUnmountView
+		op == opMountView || op == opUnmountView ||
+		op == opSetLifecycle || op == opApplyLifecycle
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -646,6 +650,21 @@ func EncodeCommand(c any) []byte {
 	case *UnmountView:
 		hdr(opUnmountView, &c.Header)
 		e.str(c.Name)
+	case SetLifecycle:
+		return EncodeCommand(&c)
+	case *SetLifecycle:
+		hdr(opSetLifecycle, &c.Header)
+		e.str(c.Bucket)
+		e.boolean(c.Config != nil)
+		if c.Config != nil {
+			e.b = append(e.b, encodeLifecycle(c.Config)...)
+		}
+	case ApplyLifecycle:
+		return EncodeCommand(&c)
+	case *ApplyLifecycle:
+		hdr(opApplyLifecycle, &c.Header)
+		e.varint(c.Now)
+		e.int(c.Limit)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -815,6 +834,14 @@ func DecodeCommand(b []byte) (any, error) {
 			SnapshotName: d.str(), MaxForkDepth: d.int()}
 	case opUnmountView:
 		c = &UnmountView{Header: h, Name: d.str()}
+	case opSetLifecycle:
+		p := &SetLifecycle{Header: h, Bucket: d.str()}
+		if d.boolean() {
+			p.Config = decodeLifecycleBody(&d)
+		}
+		c = p
+	case opApplyLifecycle:
+		c = &ApplyLifecycle{Header: h, Now: d.varint(), Limit: d.int()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

@@ -221,6 +221,8 @@ type applyStats struct {
 	recordSteps uint64
 	// txnWrites counts the writes of the transaction being applied.
 	txnWrites int
+	// lifecycleSteps counts the object entries lifecycle passes walked.
+	lifecycleSteps uint64
 }
 
 var _ sm.IOnDiskStateMachine = (*FSM)(nil)

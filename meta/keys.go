@@ -49,11 +49,17 @@ import (
 //	bucket access   0x38 | be64 bucket id | be64 ^version            fmt | ownership | acl (the settings from that
 //	                                                                 version on; acl.go)
 //	index floor     0x40 | prefix byte of an age index               fmt | key at or below every live key of that
-//	                                                                 index (ageindex.go)
+//	                                                                 index (ageindex.go; also of the lifecycle
+//	                                                                 family 0x48, lifecycle.go)
 //	merge hold      0x41 | be64 bucket id                            fmt | be64 fork id (a merge of that fork under way
 //	                                                                 holds this bucket, its parent or itself)
 //	merge under way 0x42 | be64 fork id                              fmt | be64 parent id | be64 version of its last
 //	                                                                 entry | merge state (merge.go)
+//	lifecycle       0x48 | be64 bucket id                            fmt | rules | document (lifecycle.go)
+//	lifecycle pass  0x49                                             fmt | be64 bucket id | bytes(seek key) | first
+//	                                                                 key left (the cursor of the pass under way)
+//	lifecycle floor 0x4A | be64 bucket id                            fmt | floor key | least key written since the
+//	                                                                 pass entered the bucket (lifecycle.go)
 //	bucket CORS     0x4C | be64 bucket id                            fmt | CORS rules (cors.go)
 //	snapshot view   0x50 | be64 bucket id                            fmt  (the bucket is a read-only snapshot view, view.go)
 //
@@ -105,6 +111,10 @@ const (
 	// 0x41-0x47: merges applied in several entries.
 	pfxMergeHold  byte = 0x41
 	pfxMergeUnder byte = 0x42
+	// 0x48-0x4B: lifecycle.
+	pfxLifecycle       byte = 0x48
+	pfxLifecycleCursor byte = 0x49
+	pfxLifecycleFloor  byte = 0x4A
 	// 0x4C: bucket configuration (CORS).
 	pfxBucketCORS byte = 0x4C
 	// 0x50-0x57: snapshot views.
@@ -409,7 +419,12 @@ func keyMergeHold(bucket uint64) []byte { return appendU64([]byte{pfxMergeHold},
 
 func keyMergeUnderWay(fork uint64) []byte { return appendU64([]byte{pfxMergeUnder}, fork) }
 
-func keyView(bucket uint64) []byte { return appendU64([]byte{pfxView}, bucket) }
+func keyView(bucket uint64) []byte      { return appendU64([]byte{pfxView}, bucket) }
+func keyLifecycle(bucket uint64) []byte { return appendU64([]byte{pfxLifecycle}, bucket) }
+
+func keyLifecycleCursor() []byte { return []byte{pfxLifecycleCursor} }
+
+func keyLifecycleFloor(bucket uint64) []byte { return appendU64([]byte{pfxLifecycleFloor}, bucket) }
 
 // beU64 decodes a big-endian uint64 value body, checking its length.
 func beU64(b []byte) (uint64, error) {

@@ -78,6 +78,7 @@ var readOps = map[Operation]bool{
 	OpNotImplemented: true, OpMethodNotAllowed: true,
 	OpGetBucketCors:              true,
 	OpGetObjectLockConfiguration: true, OpGetObjectRetention: true, OpGetObjectLegalHold: true,
+	OpGetBucketLifecycle: true,
 }
 
 // listingOps take a prefix instead of a key.
@@ -96,6 +97,7 @@ var atOps = map[Operation]bool{
 var bucketAdminOps = map[Operation]bool{
 	OpPutBucketVersioning: true, OpCreateSnapshot: true, OpDeleteSnapshot: true, OpDeleteBucket: true,
 	OpPutBucketAcl: true, OpPutBucketOwnershipControls: true, OpDeleteBucketOwnershipControls: true,
+	OpPutBucketLifecycle: true, OpDeleteBucketLifecycle: true,
 }
 
 // requestAccess classifies a routed request.

@@ -141,6 +141,7 @@ func (s *Server) copyObject(r *request) (*response, error) {
 		return nil, err
 	}
 	setVersionHeader(r, o)
+	s.setExpirationHeader(r, o)
 	if !src.Null && src.Version != 0 {
 		r.set("X-Amz-Copy-Source-Version-Id", versionID(src))
 	}

@@ -34,6 +34,7 @@ var readOnlyOps = map[Operation]bool{
 	OpPutObjectTagging: true, OpDeleteObjectTagging: true,
 	OpPutObjectAcl: true, OpPutBucketAcl: true,
 	OpPutBucketOwnershipControls: true, OpDeleteBucketOwnershipControls: true,
+	OpPutBucketLifecycle: true, OpDeleteBucketLifecycle: true,
 }
 
 // readAt resolves X-Tigris-Snapshot-Version for reads of bucket: a decimal

@@ -225,7 +225,8 @@ func (s *Server) checkDeclaredSize(r *request) error {
 		}
 	case OpDeleteObjects, OpCompleteMultipartUpload, OpPutBucketVersioning,
 		OpCreateBucket, OpForkBucket, OpCreateSnapshot,
-		OpPutBucketAcl, OpPutObjectAcl, OpPutBucketOwnershipControls:
+		OpPutBucketAcl, OpPutObjectAcl, OpPutBucketOwnershipControls,
+		OpPutBucketLifecycle:
 		if r.rawLength > maxXMLBody {
 			return errMaxMessageLength
 		}

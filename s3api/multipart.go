@@ -192,6 +192,7 @@ func (s *Server) completeMultipartUpload(r *request) (*response, error) {
 		return nil, err
 	}
 	setVersionHeader(r, o)
+	s.setExpirationHeader(r, o)
 	res := CompleteMultipartUploadResult{
 		Location: r.objectURL(), Bucket: r.route.Bucket, Key: r.route.Key, ETag: o.ETag,
 	}

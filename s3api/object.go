@@ -66,6 +66,7 @@ func (s *Server) putObject(r *request) (*response, error) {
 	r.set("ETag", o.ETag)
 	setChecksumHeaders(r, o.Checksum.Algorithm, o.Checksum.Type, o.Checksum.Value)
 	setVersionHeader(r, o)
+	s.setExpirationHeader(r, o)
 	return &response{}, nil
 }
 
@@ -498,6 +499,9 @@ func (s *Server) getObject(r *request) (*response, error) {
 		}
 	}
 	setObjectHeaders(r, obj)
+	if vid == "" && at == 0 {
+		s.setExpirationHeader(r, obj)
+	}
 	if strings.EqualFold(r.header.Get("X-Amz-Checksum-Mode"), "ENABLED") && !ranged {
 		setReadChecksum(r, obj, part)
 	}

@@ -77,6 +77,10 @@ const (
 	OpPutObjectRetention         Operation = "PutObjectRetention"
 	OpGetObjectLegalHold         Operation = "GetObjectLegalHold"
 	OpPutObjectLegalHold         Operation = "PutObjectLegalHold"
+	// Bucket lifecycle.
+	OpGetBucketLifecycle    Operation = "GetBucketLifecycleConfiguration"
+	OpPutBucketLifecycle    Operation = "PutBucketLifecycleConfiguration"
+	OpDeleteBucketLifecycle Operation = "DeleteBucketLifecycle"
 
 	// forkstore's own endpoints, outside the S3 namespace.
 	OpAdmin       Operation = "Admin"
@@ -137,7 +141,7 @@ const (
 // CreateBucket.
 var unsupportedBucket = map[string]bool{
 	"accelerate": true, "analytics": true, "encryption": true,
-	"intelligent-tiering": true, "inventory": true, "lifecycle": true,
+	"intelligent-tiering": true, "inventory": true,
 	"logging": true, "metrics": true, "notification": true,
 	"policy": true, "policyStatus": true,
 	"publicAccessBlock": true, "replication": true,
@@ -287,7 +291,7 @@ func firstUnknown(query url.Values, allowed ...string) string {
 var bucketSubresources = map[string]bool{
 	"acl": true, "location": true, "versioning": true, "versions": true,
 	"uploads": true, "ownershipControls": true, "requestPayment": true,
-	"delete": true, "cors": true, "object-lock": true,
+	"delete": true, "cors": true, "object-lock": true, "lifecycle": true,
 }
 
 // otherSubresource returns a query parameter, other than sub, that selects
@@ -402,6 +406,20 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 			return OpPutObjectLockConfiguration, ""
 		}
 		return OpNotImplemented, "object-lock"
+	}
+	if query.Has("lifecycle") {
+		if u := firstUnknown(query, "lifecycle"); u != "" && (method != http.MethodGet || otherSubresource(query, "lifecycle") != "") {
+			return OpNotImplemented, u
+		}
+		switch method {
+		case http.MethodGet:
+			return OpGetBucketLifecycle, ""
+		case http.MethodPut:
+			return OpPutBucketLifecycle, ""
+		case http.MethodDelete:
+			return OpDeleteBucketLifecycle, ""
+		}
+		return OpNotImplemented, "lifecycle"
 	}
 	if query.Has("requestPayment") {
 		if u := firstUnknown(query, "requestPayment"); u != "" && (method != http.MethodGet || otherSubresource(query, "requestPayment") != "") {

@@ -872,6 +872,9 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpPutObjectRetention:         s.putObjectRetention,
 		OpGetObjectLegalHold:         s.getObjectLegalHold,
 		OpPutObjectLegalHold:         s.putObjectLegalHold,
+		OpGetBucketLifecycle:         s.getBucketLifecycle,
+		OpPutBucketLifecycle:         s.putBucketLifecycle,
+		OpDeleteBucketLifecycle:      s.deleteBucketLifecycle,
 	}
 }
 

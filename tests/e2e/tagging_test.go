@@ -109,8 +109,13 @@ func TestBucketConfigNotConfigured(t *testing.T) {
 			t.Errorf("GET ?%s on a missing bucket: %s", sub, r)
 		}
 	}
+	// Lifecycle can be set: a configuration without rules is MalformedXML.
 	r := rc.do(http.MethodPut, "/"+b, url.Values{"lifecycle": {""}}, nil, []byte("<LifecycleConfiguration/>"))
+	if r.Status != http.StatusBadRequest || r.Err.Code != "MalformedXML" {
+		t.Errorf("PUT ?lifecycle without rules: %s", r)
+	}
+	r = rc.do(http.MethodPut, "/"+b, url.Values{"policy": {""}}, nil, []byte("{}"))
 	if r.Status != http.StatusNotImplemented {
-		t.Errorf("PUT ?lifecycle: %s", r)
+		t.Errorf("PUT ?policy: %s", r)
 	}
 }

@@ -39,6 +39,7 @@ type serverFlags struct {
 	slowRequest                                                        time.Duration
 	cluster                                                            clusterFlags
 	conn                                                               connFlags
+	lifecycleInterval                                                  time.Duration
 }
 
 const serverLong = `Run a forkstore node: the S3 API and the admin API on --s3-addr, Raft on
@@ -88,6 +89,7 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9100")
 	envString(a, fs, &f.tlsCert, "tls-cert", "", "PEM certificate chain of this node: serve S3 and the admin API over HTTPS (reloaded on SIGHUP)")
 	envString(a, fs, &f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	envDuration(a, fs, &f.lifecycleInterval, "lifecycle-interval", time.Hour, "how often the leader applies the buckets' lifecycle rules")
 	f.cluster.define(a, fs)
 	addConnFlags(a, fs, &f.conn)
 	return cmd
@@ -191,6 +193,17 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	if v := a.env("FORKSTORE_LEASE_CLOCK_OFFSET"); v != "" {
 		if cfg.LeaseClockOffset, err = time.ParseDuration(v); err != nil {
 			return usagef("FORKSTORE_LEASE_CLOCK_OFFSET: %w", err)
+		}
+	}
+	if f.lifecycleInterval <= 0 {
+		return usagef("--lifecycle-interval: want a positive duration, got %s", f.lifecycleInterval)
+	}
+	cfg.LifecycleInterval = f.lifecycleInterval
+	// The lifecycle clock's offset has no flag either: tests move it days
+	// on instead of waiting.
+	if v := a.env("FORKSTORE_LIFECYCLE_CLOCK_OFFSET"); v != "" {
+		if cfg.LifecycleClockOffset, err = time.ParseDuration(v); err != nil {
+			return usagef("FORKSTORE_LIFECYCLE_CLOCK_OFFSET: %w", err)
 		}
 	}
 	// The chunk collector's windows have no flags either: tests shorten
