@@ -458,3 +458,25 @@ func TestLifecycleKeepsHistoryWindow(t *testing.T) {
 	tf.mustMiss("b", "k", 0)
 	tf.mustGet("b", "k", before, "v")
 }
+
+// Lifecycle never removes a version Object Lock retains: a noncurrent
+// version under COMPLIANCE retention outlives its NoncurrentDays and goes
+// on the first pass after its retention ends.
+func TestLifecycleKeepsLockedVersions(t *testing.T) {
+	tf := openTestFSM(t)
+	tf.must(&CreateBucket{Header: Header{Stamp: uint64(day)}, Name: "b", ObjectLock: true})
+	o := obj("k", "1")
+	o.LockMode, o.RetainUntil = LockCompliance, 20*day
+	v1 := tf.must(&PutObject{Checked: true, Header: Header{Stamp: uint64(day + 1)}, Bucket: "b", Object: o}).Object
+	tf.must(&PutObject{Checked: true, Header: Header{Stamp: uint64(2*day + 1)}, Bucket: "b", Object: obj("k", "2")})
+	tf.must(&SetLifecycle{Bucket: "b", Config: &Lifecycle{Rules: []LifecycleRule{{ID: "nc", Enabled: true, NoncurrentDays: 1}}}})
+	if _, out := tf.lifecycleRun(5*day, 0); len(out) != 0 {
+		t.Fatalf("day 5 expired %+v, but v1 is retained until day 20", out)
+	}
+	if _, err := tf.readErr(func(r *Reader) (any, error) { return r.GetObject("b", "k", VersionID(v1), 0) }); err != nil {
+		t.Fatalf("retained v1 after a lifecycle pass: %v", err)
+	}
+	if _, out := tf.lifecycleRun(25*day, 0); len(out) != 1 || out[0].VersionID != VersionID(v1) {
+		t.Fatalf("day 25 expired %+v, want v1", out)
+	}
+}
