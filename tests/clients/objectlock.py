@@ -193,6 +193,7 @@ def delete_bucket_refused(s3):
 
 
 def fork_inherits(s3):
+    iv = vid(s3.put_object(Bucket=LOCKED, Key="inherited", Body=b"inherited"))
     common.create_fork(s3, FORK, LOCKED)
     got = s3.get_object_lock_configuration(Bucket=FORK)["ObjectLockConfiguration"]
     equal(got["Rule"]["DefaultRetention"], {"Mode": "GOVERNANCE", "Days": 1}, "fork's configuration")
@@ -201,10 +202,21 @@ def fork_inherits(s3):
     equal(s3.head_object(Bucket=FORK, Key="own", VersionId=v)["ObjectLockMode"], "GOVERNANCE", "fork write")
     expect_error("AccessDenied", s3.delete_object, Bucket=FORK, Key="own", VersionId=v)
     # The parent's versions stay locked where they live: the fork cannot
-    # change their retention, nor delete them by version id.
-    pv = [x for x in s3.list_object_versions(Bucket=LOCKED, Prefix="comp")["Versions"] if x["Key"] == "comp"][0]
+    # change the lock of the version it inherits, nor delete them by
+    # version id.
     expect_error(
         "InvalidRequest",
+        s3.put_object_legal_hold,
+        Bucket=FORK,
+        Key="inherited",
+        VersionId=iv,
+        LegalHold={"Status": "ON"},
+    )
+    # A version that was no longer current at the fork point is not the
+    # fork's at all (its history starts there).
+    pv = [x for x in s3.list_object_versions(Bucket=LOCKED, Prefix="comp")["Versions"] if x["Key"] == "comp"][0]
+    expect_error(
+        "NoSuchVersion",
         s3.put_object_legal_hold,
         Bucket=FORK,
         Key="comp",
