@@ -496,15 +496,16 @@ func (s *Server) deleteBucketOwnershipControls(r *request) (*response, error) {
 	return &response{status: http.StatusNoContent, noBody: true}, nil
 }
 
-// bucketOwnership reads x-amz-object-ownership of CreateBucket.
-func bucketOwnership(h http.Header) (meta.Ownership, error) {
+// bucketOwnership reads x-amz-object-ownership of CreateBucket;
+// explicit says the request names it.
+func bucketOwnership(h http.Header) (o meta.Ownership, explicit bool, err error) {
 	v := strings.TrimSpace(h.Get("X-Amz-Object-Ownership"))
 	if v == "" {
-		return meta.OwnershipEnforced, nil
+		return meta.OwnershipEnforced, false, nil
 	}
 	o, ok := meta.ParseOwnership(v)
 	if !ok {
-		return 0, invalidArg("Invalid x-amz-object-ownership header", "x-amz-object-ownership", v)
+		return 0, true, invalidArg("Invalid x-amz-object-ownership header", "x-amz-object-ownership", v)
 	}
-	return o, nil
+	return o, true, nil
 }

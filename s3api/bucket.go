@@ -29,15 +29,21 @@ func (s *Server) createBucket(r *request) (*response, error) {
 	if v := r.header.Get(hdrForkTTL); v != "" {
 		return nil, invalidArg("X-Forkstore-Fork-TTL applies only to a CreateBucket that forks (with X-Tigris-Fork-Source-Bucket).", hdrForkTTL, v)
 	}
-	ownership, err := bucketOwnership(r.header)
+	ownership, explicit, err := bucketOwnership(r.header)
 	if err != nil {
 		return nil, err
 	}
 	acl, err := s.requestACL(r)
 	if (err == nil && acl.given && !acl.ownerOnly || err == errACLNotImplemented) && !ownership.ACLsEnabled() {
-		// A new bucket has ACLs disabled unless x-amz-object-ownership
-		// enables them.
-		return nil, errInvalidBucketACL
+		if explicit || s.cfg.StrictOwnership {
+			// ACLs disabled by the request (or by AWS's default, under
+			// --strict-ownership): the ACL cannot be set.
+			return nil, errInvalidBucketACL
+		}
+		// Older tools send an ACL with no ownership setting, as before
+		// AWS disabled ACLs by default: the bucket gets ACLs
+		// (ObjectWriter), as on Ceph RGW and MinIO.
+		ownership = meta.OwnershipObjectWriter
 	}
 	if err != nil {
 		return nil, err

@@ -80,6 +80,12 @@ type Config struct {
 	// MaxObjectSize is the largest body a PutObject or UploadPart may
 	// declare; a larger one is refused before it is read.
 	MaxObjectSize int64
+	// StrictOwnership refuses, as AWS does since April 2023, a
+	// CreateBucket that asks for an ACL other than private without
+	// x-amz-object-ownership enabling ACLs
+	// (InvalidBucketAclWithObjectOwnership). Without it such a bucket is
+	// made with ACLs enabled (ObjectWriter), as Ceph RGW and MinIO do.
+	StrictOwnership bool
 }
 
 // DefaultConfig returns the front end's defaults.
