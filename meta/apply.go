@@ -267,6 +267,8 @@ func (a *applier) apply(c any) (*Result, error) {
 		// Applied in steps (steps.go), never here.
 	case *SetBucketAccess:
 		return a.setBucketAccess(c)
+	case *SetBucketConfig:
+		return a.setBucketConfig(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -374,6 +376,9 @@ func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
 		// ACLs, and those take effect as they do in the source).
 		b.Versioning = src.Versioning
 		b.Ownership, b.ACL = src.Ownership, src.ACL
+		if err := a.inheritConfig(b, src, base); err != nil {
+			return nil, err
+		}
 	}
 	if err := a.insertBucket(b); err != nil {
 		return nil, err

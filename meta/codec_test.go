@@ -73,6 +73,8 @@ func sampleCommands() []any {
 		&MergeFork{Header: h, Fork: "f", Strategy: MergeParentWins, DeleteFork: true},
 		&MergeContinue{Header: h, Fork: "f"},
 		&SetBucketAccess{Header: h, Bucket: "b", SetOwnership: true, Ownership: OwnershipNone, SetACL: true, ACL: "public-read-write"},
+		&SetBucketConfig{Header: h, Bucket: "b", SetPolicy: true, Policy: "{}", PolicyPublic: true, SetPAB: true,
+			PAB: PABConfigured | PABIgnorePublicAcls, SetTags: true, Tags: map[string]string{"k": "v"}},
 	}
 }
 
@@ -251,7 +253,7 @@ func TestResultCodesStable(t *testing.T) {
 		5: ErrNoSuchVersion, 6: ErrPreconditionFailed, 7: ErrNoSuchUpload, 8: ErrInvalidPart, 9: ErrNoSuchSnapshot,
 		10: ErrSnapshotExists, 11: ErrForkDepthExceeded, 12: ErrVersionOutOfRetention, 13: ErrMethodNotAllowed, 14: ErrInvalidVersion,
 		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit, 36: ErrMergeInProgress,
-		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 40: ErrNodeRetired}
+		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 28: ErrPublicPolicyBlocked, 40: ErrNodeRetired}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)

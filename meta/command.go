@@ -324,12 +324,15 @@ const (
 	opExpireLeases  byte = 69
 	opMergeFork     byte = 70
 	opMergeContinue byte = 71
+
+	// 88-95: bucket policies, public access block, bucket tags.
+	opSetBucketConfig byte = 88
 )
 
 // knownOp reports the op codes this build applies.
 func knownOp(op byte) bool {
 	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
-		(op >= opCreateKey && op <= opMergeContinue)
+		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketConfig
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -573,6 +576,18 @@ func EncodeCommand(c any) []byte {
 		e.u8(byte(c.Ownership))
 		e.boolean(c.SetACL)
 		e.str(c.ACL)
+	case SetBucketConfig:
+		return EncodeCommand(&c)
+	case *SetBucketConfig:
+		hdr(opSetBucketConfig, &c.Header)
+		e.str(c.Bucket)
+		e.boolean(c.SetPolicy)
+		e.str(c.Policy)
+		e.boolean(c.PolicyPublic)
+		e.boolean(c.SetPAB)
+		e.u8(byte(c.PAB))
+		e.boolean(c.SetTags)
+		e.stringMap(c.Tags)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -713,6 +728,9 @@ func DecodeCommand(b []byte) (any, error) {
 	case opSetBucketAccess:
 		c = &SetBucketAccess{Header: h, Bucket: d.str(), SetOwnership: d.boolean(), Ownership: Ownership(d.u8()),
 			SetACL: d.boolean(), ACL: d.str()}
+	case opSetBucketConfig:
+		c = &SetBucketConfig{Header: h, Bucket: d.str(), SetPolicy: d.boolean(), Policy: d.str(), PolicyPublic: d.boolean(),
+			SetPAB: d.boolean(), PAB: PublicAccessBlock(d.u8()), SetTags: d.boolean(), Tags: d.stringMap()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

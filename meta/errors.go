@@ -28,6 +28,9 @@ var (
 	// whose ACL grants more than its owner full control.
 	ErrInvalidBucketACL = errors.New("meta: bucket ACL conflicts with BucketOwnerEnforced")
 	ErrCorrupt          = errors.New("meta: corrupt record")
+	// ErrPublicPolicyBlocked is a public bucket policy on a bucket whose
+	// public access block has BlockPublicPolicy.
+	ErrPublicPolicyBlocked = errors.New("meta: public policies are blocked by the bucket's public access block")
 
 	// Access keys, leases and merges.
 	ErrNoSuchAccessKey = errors.New("meta: no such access key")

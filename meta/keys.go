@@ -45,7 +45,8 @@ import (
 //	step journal    0x36                                             fmt | be64 raft index | be64 version | state
 //	merged key      0x37 | be64 fork id | name(key)                  fmt | be64 version of the last merge that applied it
 //	bucket access   0x38 | be64 bucket id | be64 ^version            fmt | ownership | acl (the settings from that
-//	                                                                 version on; acl.go)
+//	                                                                 version on; acl.go) [| policy | public access
+//	                                                                 block | tags] (fmtV2; bucketconfig.go)
 //	index floor     0x40 | prefix byte of an age index               fmt | key at or below every live key of that
 //	                                                                 index (ageindex.go)
 //	merge hold      0x41 | be64 bucket id                            fmt | be64 fork id (a merge of that fork under way

@@ -30,6 +30,8 @@ const (
 	// 20-29: S3 conformance.
 	codeACLNotSupported  uint64 = 20
 	codeInvalidBucketACL uint64 = 21
+	// 28: bucket policies.
+	codePublicPolicyBlocked uint64 = 28
 	// 30-39: access keys, leases, merges.
 	codeNoSuchAccessKey uint64 = 30
 	codeAccessKeyExists uint64 = 31
@@ -70,6 +72,7 @@ var resultCodes = map[uint64]error{
 	codeKeyLimit:             ErrKeyLimit,
 	codeMergeInProgress:      ErrMergeInProgress,
 	codeNodeRetired:          ErrNodeRetired,
+	codePublicPolicyBlocked:  ErrPublicPolicyBlocked,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is
