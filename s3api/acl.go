@@ -244,6 +244,12 @@ func (s *Server) settleACL(r *request, req requestedACL, err error) (string, err
 	if e := s.checkACLsEnabled(r, r.route.Bucket); e != nil {
 		return "", e
 	}
+	if err == nil {
+		// BlockPublicAcls of the bucket's public access block.
+		if e := s.blockPublicACL(r, req.acl); e != nil {
+			return "", e
+		}
+	}
 	return req.acl, err
 }
 

@@ -53,6 +53,9 @@ type access struct {
 	// acl caches the bucket the ACL decision read, for the checks of one
 	// request (DeleteObjects checks each key).
 	acl *aclCache
+	// req is the request, for the conditions of a bucket policy (nil in
+	// checks that have none).
+	req *request
 }
 
 type accessKind int
@@ -76,6 +79,7 @@ var readOps = map[Operation]bool{
 	OpGetBucketRequestPayment: true, OpGetBucketOwnershipControls: true,
 	OpListObjects: true, OpListObjectsV2: true, OpListObjectVersions: true, OpListMultipartUploads: true,
 	OpNotImplemented: true, OpMethodNotAllowed: true,
+	OpGetBucketPolicy: true, OpGetBucketPolicyStatus: true, OpGetPublicAccessBlock: true, OpGetBucketTagging: true,
 }
 
 // listingOps take a prefix instead of a key.
@@ -99,7 +103,7 @@ var bucketAdminOps = map[Operation]bool{
 // requestAccess classifies a routed request.
 func requestAccess(r *request) access {
 	rt := r.route
-	a := access{op: rt.Op, bucket: rt.Bucket, acl: &r.aclCache}
+	a := access{op: rt.Op, bucket: rt.Bucket, acl: &r.aclCache, req: r}
 	switch {
 	case rt.Op == OpAdmin:
 		a.kind = accessAdmin
@@ -153,14 +157,24 @@ func requestAccess(r *request) access {
 // only when the ACLs decide: for anonymous requests, and for scoped keys
 // outside their scope.
 func (s *Server) authorize(ctx context.Context, p *gateway.Principal, a access) error {
-	if p == nil {
-		return s.aclAllows(ctx, a, groupAllUsers)
-	}
-	if p.Root {
+	if p != nil && p.Root {
 		return nil
 	}
-	if p.Expired(s.leaseNow()) {
+	if p != nil && p.Expired(s.leaseNow()) {
 		return ErrAccessDenied
+	}
+	// The bucket's policy: an explicit Deny wins over every grant, an
+	// Allow grants what it names (bucketpolicy.go, policy.go).
+	switch dec, err := s.policyAllows(ctx, p, a); {
+	case err != nil:
+		return err
+	case dec == policyDeny:
+		return ErrAccessDenied
+	case dec == policyAllow:
+		return nil
+	}
+	if p == nil {
+		return s.aclAllows(ctx, a, groupAllUsers)
 	}
 	err := s.scopeAllows(p, a)
 	if err != nil && s.aclAllows(ctx, a, groupAllUsers, groupAuthenticatedUsers) == nil {
@@ -301,8 +315,9 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 		}
 		return err
 	}
-	if b.AccessUnknown {
+	if b.AccessUnknown || b.PublicAccessBlock.Has(meta.PABIgnorePublicAcls) {
 		// Not known what the ACLs allowed then: refuse rather than guess.
+		// IgnorePublicAcls: every grant an ACL can hold here is public.
 		return ErrAccessDenied
 	}
 	if err != nil && !isNotFound(err) && !errors.Is(err, meta.ErrMethodNotAllowed) {
@@ -366,12 +381,12 @@ func (s *Server) authorizeRequest(ctx context.Context, r *request) error {
 // the request names one).
 func (s *Server) mayRead(r *request, bucket, key, versionID string) error {
 	return s.authorize(r.ctx, r.principal, access{op: OpGetObject, kind: accessRead, bucket: bucket, key: key, hasKey: true,
-		versionID: versionID, atRef: strings.TrimSpace(r.header.Get(hdrSnapshotVersion))})
+		versionID: versionID, atRef: strings.TrimSpace(r.header.Get(hdrSnapshotVersion)), req: r})
 }
 
 // mayWrite reports whether the request's principal may delete a version
 // of key in bucket (each key of DeleteObjects).
 func (s *Server) mayWrite(r *request, bucket, key, versionID string) error {
 	return s.authorize(r.ctx, r.principal, access{op: OpDeleteObject, kind: accessWrite, bucket: bucket, key: key, hasKey: true,
-		versionID: versionID, acl: &r.aclCache})
+		versionID: versionID, acl: &r.aclCache, req: r})
 }

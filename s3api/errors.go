@@ -105,6 +105,7 @@ var errorTable = []errorRow{
 	{meta.ErrKeyLimit, errKeyLimit},
 	{meta.ErrACLNotSupported, errACLNotSupported},
 	{meta.ErrInvalidBucketACL, errInvalidBucketACL},
+	{meta.ErrPublicPolicyBlocked, ErrAccessDenied},
 	{meta.ErrCorrupt, ErrInternalError},
 	// The replica's state machine is not open (starting or stopping).
 	{meta.ErrNotOpen, ErrServiceUnavailable},

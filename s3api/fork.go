@@ -34,6 +34,8 @@ var readOnlyOps = map[Operation]bool{
 	OpPutObjectTagging: true, OpDeleteObjectTagging: true,
 	OpPutObjectAcl: true, OpPutBucketAcl: true,
 	OpPutBucketOwnershipControls: true, OpDeleteBucketOwnershipControls: true,
+	OpPutBucketPolicy: true, OpDeleteBucketPolicy: true, OpPutPublicAccessBlock: true, OpDeletePublicAccessBlock: true,
+	OpPutBucketTagging: true, OpDeleteBucketTagging: true,
 }
 
 // readAt resolves X-Tigris-Snapshot-Version for reads of bucket: a decimal

@@ -309,6 +309,9 @@ func serviceOp(method string, header http.Header) (Operation, string) {
 }
 
 func bucketOp(method string, query url.Values, header http.Header) (Operation, string) {
+	if op, sub, ok := bucketConfigOp(method, query); ok {
+		return op, sub
+	}
 	if sub := firstOf(query, unsupportedBucket); sub != "" {
 		// Reading a configuration that cannot be set answers what AWS
 		// answers for a bucket without one (tools probe these).

@@ -26,6 +26,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
 )
 
 // Config configures the S3 front end.
@@ -118,6 +119,8 @@ type Server struct {
 	router Router
 	auth   *Authenticator
 	region string
+	// policies caches parsed bucket policies (bucketpolicy.go).
+	policies policyCache
 	// owner is the canonical user of the account that owns every bucket
 	// and object (the root user's) in documents.
 	owner Owner
@@ -127,6 +130,9 @@ type Server struct {
 	// or a scoped key); leaseNow is the clock leases are checked against.
 	principal func(ctx context.Context, accessKey string) (*gateway.Principal, bool)
 	leaseNow  func() time.Time
+	// bucketAccess reads a bucket with its access settings and policy
+	// for authorization (gateway.Service.ObjectAccess).
+	bucketAccess func(ctx context.Context, in gateway.GetObjectInput) (*meta.Bucket, *meta.Object, error)
 
 	base       context.Context
 	cancelBase context.CancelFunc
@@ -211,6 +217,7 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 	s.owner = ownerOf(svc.Owner())
 	s.ready = svc.Ready
 	s.principal = svc.Principal
+	s.bucketAccess = svc.ObjectAccess
 	s.leaseNow = svc.LeaseNow
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	_, _ = rand.Read(s.idBase[:])
@@ -337,6 +344,10 @@ type request struct {
 	principal *gateway.Principal
 	// aclCache keeps the bucket ACL decisions read (authz.go).
 	aclCache aclCache
+	// remoteIP and secure (TLS) are the connection's, for the conditions
+	// of bucket policies (aws:SourceIp, aws:SecureTransport).
+	remoteIP string
+	secure   bool
 
 	status   int
 	bytesOut int64
@@ -862,6 +873,17 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpCompleteMultipartUpload: s.completeMultipartUpload,
 		OpAbortMultipartUpload:    s.abortMultipartUpload,
 		OpListParts:               s.listParts,
+
+		OpGetBucketPolicy:         s.getBucketPolicy,
+		OpPutBucketPolicy:         s.putBucketPolicy,
+		OpDeleteBucketPolicy:      s.deleteBucketPolicy,
+		OpGetBucketPolicyStatus:   s.getBucketPolicyStatus,
+		OpGetPublicAccessBlock:    s.getPublicAccessBlock,
+		OpPutPublicAccessBlock:    s.putPublicAccessBlock,
+		OpDeletePublicAccessBlock: s.deletePublicAccessBlock,
+		OpGetBucketTagging:        s.getBucketTagging,
+		OpPutBucketTagging:        s.putBucketTagging,
+		OpDeleteBucketTagging:     s.deleteBucketTagging,
 	}
 }
 

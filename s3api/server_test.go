@@ -22,6 +22,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
 )
 
 const (
@@ -65,6 +66,9 @@ func newTestServer(t *testing.T, domains ...string) (*Server, *logSink) {
 		return &gateway.Principal{AccessKey: k, Root: true}, k == testAccessKey
 	}
 	s.ready = func(context.Context) error { return nil }
+	s.bucketAccess = func(context.Context, gateway.GetObjectInput) (*meta.Bucket, *meta.Object, error) {
+		return nil, nil, meta.ErrNoSuchBucket
+	}
 	return s, sink
 }
 
@@ -175,7 +179,7 @@ func TestNotImplementedSubresources(t *testing.T) {
 	for _, r := range []testReq{
 		{method: "PUT", target: "/bkt/k?retention", body: []byte("<Retention/>")},
 		{method: "DELETE", target: "/bkt/k?legal-hold"},
-		{method: "PUT", target: "/bkt?policy", body: []byte("{}")},
+		{method: "PUT", target: "/bkt/k?policy", body: []byte("{}")},
 		{method: "POST", target: "/bkt/k?restore"},
 		{method: "POST", target: "/bkt"},
 	} {
