@@ -38,7 +38,7 @@ var policyActions = map[Operation]string{
 	OpGetBucketOwnershipControls: "s3:GetBucketOwnershipControls", OpPutBucketOwnershipControls: "s3:PutBucketOwnershipControls",
 	OpDeleteBucketOwnershipControls: "s3:PutBucketOwnershipControls",
 	OpGetBucketRequestPayment:       "s3:GetBucketRequestPayment", OpPutBucketRequestPayment: "s3:PutBucketRequestPayment",
-	OpDeleteBucket: "s3:DeleteBucket", OpGetBucketConfig: "s3:GetBucketConfiguration",
+	OpDeleteBucket:    "s3:DeleteBucket",
 	OpGetBucketPolicy: "s3:GetBucketPolicy", OpPutBucketPolicy: "s3:PutBucketPolicy", OpDeleteBucketPolicy: "s3:DeleteBucketPolicy",
 	OpGetBucketPolicyStatus: "s3:GetBucketPolicyStatus",
 	OpGetPublicAccessBlock:  "s3:GetBucketPublicAccessBlock", OpPutPublicAccessBlock: "s3:PutBucketPublicAccessBlock",
