@@ -85,17 +85,18 @@ func (a *applier) setBucketAccess(c *SetBucketAccess) (*Result, error) {
 // accessRecord is the value of a bucket access record: the settings in
 // force from its version on. Format 1 holds ownership and ACL; format 2
 // adds the bucket policy, the public access block and the bucket's tags
-// (bucketconfig.go).
+// (bucketconfig.go) and the owning user (user.go).
 type accessRecord struct {
 	ownership Ownership
 	acl       string
 	policy    string
 	pab       PublicAccessBlock
 	tags      map[string]string
+	owner     string // the owning user ("" the root account; user.go)
 }
 
 func accessOf(b *Bucket) accessRecord {
-	return accessRecord{ownership: b.Ownership, acl: b.ACL, policy: b.Policy, pab: b.PublicAccessBlock, tags: b.Tags}
+	return accessRecord{ownership: b.Ownership, acl: b.ACL, policy: b.Policy, pab: b.PublicAccessBlock, tags: b.Tags, owner: b.Owner}
 }
 
 func encodeAccessRecord(x accessRecord) []byte {
@@ -106,6 +107,7 @@ func encodeAccessRecord(x accessRecord) []byte {
 	e.str(x.policy)
 	e.u8(byte(x.pab))
 	e.stringMap(x.tags)
+	e.str(x.owner)
 	return e.b
 }
 
@@ -115,7 +117,7 @@ func decodeAccessRecord(v []byte) (accessRecord, error) {
 	var x accessRecord
 	x.ownership, x.acl = Ownership(d.u8()), d.str()
 	if d.v2 {
-		x.policy, x.pab, x.tags = d.str(), PublicAccessBlock(d.u8()), d.stringMap()
+		x.policy, x.pab, x.tags, x.owner = d.str(), PublicAccessBlock(d.u8()), d.stringMap(), d.str()
 	}
 	return x, d.done()
 }
@@ -149,7 +151,7 @@ func (a *applier) replaceAccessRecord(b *Bucket, change func(*accessRecord)) err
 			if err != nil {
 				return err
 			}
-			next.policy, next.pab, next.tags = old.policy, old.pab, old.tags
+			next.policy, next.pab, next.tags, next.owner = old.policy, old.pab, old.tags, old.owner
 		}
 	}
 	if change != nil {
@@ -241,6 +243,6 @@ func (r *Reader) BucketAt(name string, at uint64) (*Bucket, error) {
 	if at != 0 {
 		b.Ownership, b.ACL = x.ownership, x.acl
 	}
-	b.Policy, b.PublicAccessBlock, b.Tags = x.policy, x.pab, x.tags
+	b.Policy, b.PublicAccessBlock, b.Tags, b.Owner = x.policy, x.pab, x.tags, x.owner
 	return b, nil
 }

@@ -269,6 +269,16 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.setBucketAccess(c)
 	case *SetBucketConfig:
 		return a.setBucketConfig(c)
+	case *CreateUser:
+		return a.createUser(c)
+	case *DeleteUser:
+		return a.deleteUser(c)
+	case *RotateUserKey:
+		return a.rotateUserKey(c)
+	case *CreateUserKey:
+		return a.createUserKey(c)
+	case *CreateOwnedBucket:
+		return a.createOwnedBucket(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -353,6 +363,12 @@ func (a *applier) chunkRef(id string) (chunkRef, error) {
 // --- buckets, snapshots ---
 
 func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
+	return a.createBucketOwned(c, "")
+}
+
+// createBucketOwned creates a bucket (or fork) owned by a user ("" the
+// root account).
+func (a *applier) createBucketOwned(c *CreateBucket, owner string) (*Result, error) {
 	if ok, err := exists(a.txn, keyBucketName(c.Name)); err != nil || ok {
 		if err == nil {
 			err = fmt.Errorf("%w: %q", ErrBucketExists, c.Name)
@@ -360,7 +376,7 @@ func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
 		return nil, err
 	}
 	b := &Bucket{Name: c.Name, Region: c.Region, Created: int64(a.version), State: BucketLive,
-		Ownership: c.Ownership, ACL: c.ACL}
+		Ownership: c.Ownership, ACL: c.ACL, Owner: owner}
 	if c.ForkSource == "" {
 		if err := checkAccess(c.Name, c.Ownership, c.ACL); err != nil {
 			return nil, err

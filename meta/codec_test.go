@@ -75,6 +75,12 @@ func sampleCommands() []any {
 		&SetBucketAccess{Header: h, Bucket: "b", SetOwnership: true, Ownership: OwnershipNone, SetACL: true, ACL: "public-read-write"},
 		&SetBucketConfig{Header: h, Bucket: "b", SetPolicy: true, Policy: "{}", PolicyPublic: true, SetPAB: true,
 			PAB: PABConfigured | PABIgnorePublicAcls, SetTags: true, Tags: map[string]string{"k": "v"}},
+		&CreateUser{Header: h, Name: "alice", ID: "c1", DisplayName: "Alice", Key: AccessKey{ID: "K", Sealed: []byte{1}, AllowForks: true, ForkPrefix: "p"}},
+		&DeleteUser{Header: h, Name: "alice", Force: true},
+		&RotateUserKey{Header: h, Name: "alice", Key: AccessKey{ID: "K2", Sealed: []byte{2}}},
+		&CreateUserKey{Header: h, User: "alice", Key: AccessKey{ID: "K3", Sealed: []byte{3}, Buckets: []KeyBucket{{Name: "b"}}, Prefix: "x/"}},
+		&CreateOwnedBucket{Header: h, Owner: "alice", Bucket: CreateBucket{Header: h, Name: "b", Region: "r", ForkSource: "s",
+			ForkVersion: 4, ForkSnapshotName: "n", MaxForkDepth: 3, Ownership: OwnershipObjectWriter, ACL: "public-read"}},
 	}
 }
 
@@ -253,7 +259,8 @@ func TestResultCodesStable(t *testing.T) {
 		5: ErrNoSuchVersion, 6: ErrPreconditionFailed, 7: ErrNoSuchUpload, 8: ErrInvalidPart, 9: ErrNoSuchSnapshot,
 		10: ErrSnapshotExists, 11: ErrForkDepthExceeded, 12: ErrVersionOutOfRetention, 13: ErrMethodNotAllowed, 14: ErrInvalidVersion,
 		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit, 36: ErrMergeInProgress,
-		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 28: ErrPublicPolicyBlocked, 40: ErrNodeRetired}
+		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 28: ErrPublicPolicyBlocked, 40: ErrNodeRetired,
+		50: ErrNoSuchUser, 51: ErrUserExists, 52: ErrUserOwnsBuckets, 53: ErrNotBucketOwner}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)

@@ -327,12 +327,18 @@ const (
 
 	// 88-95: bucket policies, public access block, bucket tags.
 	opSetBucketConfig byte = 88
+	// 89-95: users.
+	opCreateUser        byte = 89
+	opDeleteUser        byte = 90
+	opRotateUserKey     byte = 91
+	opCreateUserKey     byte = 92
+	opCreateOwnedBucket byte = 93
 )
 
 // knownOp reports the op codes this build applies.
 func knownOp(op byte) bool {
 	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
-		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketConfig
+		(op >= opCreateKey && op <= opMergeContinue) || (op >= opSetBucketConfig && op <= opCreateOwnedBucket)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -588,6 +594,46 @@ func EncodeCommand(c any) []byte {
 		e.u8(byte(c.PAB))
 		e.boolean(c.SetTags)
 		e.stringMap(c.Tags)
+	case CreateUser:
+		return EncodeCommand(&c)
+	case *CreateUser:
+		hdr(opCreateUser, &c.Header)
+		e.str(c.Name)
+		e.str(c.ID)
+		e.str(c.DisplayName)
+		encodeAccessKey(&e, &c.Key)
+	case DeleteUser:
+		return EncodeCommand(&c)
+	case *DeleteUser:
+		hdr(opDeleteUser, &c.Header)
+		e.str(c.Name)
+		e.boolean(c.Force)
+	case RotateUserKey:
+		return EncodeCommand(&c)
+	case *RotateUserKey:
+		hdr(opRotateUserKey, &c.Header)
+		e.str(c.Name)
+		encodeAccessKey(&e, &c.Key)
+	case CreateUserKey:
+		return EncodeCommand(&c)
+	case *CreateUserKey:
+		hdr(opCreateUserKey, &c.Header)
+		e.str(c.User)
+		encodeAccessKey(&e, &c.Key)
+	case CreateOwnedBucket:
+		return EncodeCommand(&c)
+	case *CreateOwnedBucket:
+		hdr(opCreateOwnedBucket, &c.Header)
+		e.str(c.Owner)
+		b := &c.Bucket
+		e.str(b.Name)
+		e.str(b.Region)
+		e.str(b.ForkSource)
+		e.uvarint(b.ForkVersion)
+		e.str(b.ForkSnapshotName)
+		e.int(b.MaxForkDepth)
+		e.u8(byte(b.Ownership))
+		e.str(b.ACL)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -728,6 +774,18 @@ func DecodeCommand(b []byte) (any, error) {
 	case opSetBucketAccess:
 		c = &SetBucketAccess{Header: h, Bucket: d.str(), SetOwnership: d.boolean(), Ownership: Ownership(d.u8()),
 			SetACL: d.boolean(), ACL: d.str()}
+	case opCreateUser:
+		c = &CreateUser{Header: h, Name: d.str(), ID: d.str(), DisplayName: d.str(), Key: decodeAccessKey(&d)}
+	case opDeleteUser:
+		c = &DeleteUser{Header: h, Name: d.str(), Force: d.boolean()}
+	case opRotateUserKey:
+		c = &RotateUserKey{Header: h, Name: d.str(), Key: decodeAccessKey(&d)}
+	case opCreateUserKey:
+		c = &CreateUserKey{Header: h, User: d.str(), Key: decodeAccessKey(&d)}
+	case opCreateOwnedBucket:
+		c = &CreateOwnedBucket{Header: h, Owner: d.str(), Bucket: CreateBucket{Header: h, Name: d.str(), Region: d.str(),
+			ForkSource: d.str(), ForkVersion: d.uvarint(), ForkSnapshotName: d.str(), MaxForkDepth: d.int(),
+			Ownership: Ownership(d.u8()), ACL: d.str()}}
 	case opSetBucketConfig:
 		c = &SetBucketConfig{Header: h, Bucket: d.str(), SetPolicy: d.boolean(), Policy: d.str(), PolicyPublic: d.boolean(),
 			SetPAB: d.boolean(), PAB: PublicAccessBlock(d.u8()), SetTags: d.boolean(), Tags: d.stringMap()}

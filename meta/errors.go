@@ -32,6 +32,12 @@ var (
 	// public access block has BlockPublicPolicy.
 	ErrPublicPolicyBlocked = errors.New("meta: public policies are blocked by the bucket's public access block")
 
+	// Users (user.go).
+	ErrNoSuchUser      = errors.New("meta: no such user")
+	ErrUserExists      = errors.New("meta: user already exists")
+	ErrUserOwnsBuckets = errors.New("meta: user owns buckets")
+	ErrNotBucketOwner  = errors.New("meta: the bucket is not the user's")
+
 	// Access keys, leases and merges.
 	ErrNoSuchAccessKey = errors.New("meta: no such access key")
 	ErrAccessKeyExists = errors.New("meta: access key already exists")

@@ -47,6 +47,8 @@ import (
 //	bucket access   0x38 | be64 bucket id | be64 ^version            fmt | ownership | acl (the settings from that
 //	                                                                 version on; acl.go) [| policy | public access
 //	                                                                 block | tags] (fmtV2; bucketconfig.go)
+//	user            0x3A | name(user name)                           fmt | canonical id | display name | created (user.go)
+//	user key        0x3B | name(access key id)                       fmt | name(user) | main (the user's own key)
 //	index floor     0x40 | prefix byte of an age index               fmt | key at or below every live key of that
 //	                                                                 index (ageindex.go)
 //	merge hold      0x41 | be64 bucket id                            fmt | be64 fork id (a merge of that fork under way
@@ -97,6 +99,9 @@ const (
 	pfxMergedKey   byte = 0x37
 	// 0x38-0x3F: authorization history.
 	pfxBucketAccess byte = 0x38
+	// 0x3A-0x3B: users (0x39 was the index floor of an earlier build).
+	pfxUser    byte = 0x3A
+	pfxUserKey byte = 0x3B
 	// 0x40: queue bookkeeping.
 	pfxIndexFloor byte = 0x40
 	// 0x41-0x47: merges applied in several entries.
@@ -390,6 +395,10 @@ func keyBucketAccessPrefix(bucket uint64) []byte { return appendU64([]byte{pfxBu
 func keyBucketAccess(bucket, version uint64) []byte {
 	return appendU64(keyBucketAccessPrefix(bucket), ^version)
 }
+
+func keyUser(name string) []byte { return appendName([]byte{pfxUser}, name) }
+
+func keyUserKey(id string) []byte { return appendName([]byte{pfxUserKey}, id) }
 
 func keyMergedKeys(fork uint64) []byte { return appendU64([]byte{pfxMergedKey}, fork) }
 

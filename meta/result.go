@@ -32,6 +32,11 @@ const (
 	codeInvalidBucketACL uint64 = 21
 	// 28: bucket policies.
 	codePublicPolicyBlocked uint64 = 28
+	// 50-59: users.
+	codeNoSuchUser      uint64 = 50
+	codeUserExists      uint64 = 51
+	codeUserOwnsBuckets uint64 = 52
+	codeNotBucketOwner  uint64 = 53
 	// 30-39: access keys, leases, merges.
 	codeNoSuchAccessKey uint64 = 30
 	codeAccessKeyExists uint64 = 31
@@ -73,6 +78,10 @@ var resultCodes = map[uint64]error{
 	codeMergeInProgress:      ErrMergeInProgress,
 	codeNodeRetired:          ErrNodeRetired,
 	codePublicPolicyBlocked:  ErrPublicPolicyBlocked,
+	codeNoSuchUser:           ErrNoSuchUser,
+	codeUserExists:           ErrUserExists,
+	codeUserOwnsBuckets:      ErrUserOwnsBuckets,
+	codeNotBucketOwner:       ErrNotBucketOwner,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is

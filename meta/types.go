@@ -118,6 +118,9 @@ type Bucket struct {
 	Policy            string
 	PublicAccessBlock PublicAccessBlock
 	Tags              map[string]string
+	// Owner is the user that owns the bucket ("" the root account;
+	// user.go), filled by BucketAt and BucketsOwnedBy.
+	Owner string
 
 	// annotations says whether the bucket's own layer may hold
 	// annotations (annotation.go); kept in the record only.
