@@ -26,6 +26,9 @@ type CreateBucketInput struct {
 	// access settings; a fork takes its source's.
 	Ownership meta.Ownership
 	ACL       string
+	// Owner is the user the new bucket (or fork) belongs to ("" the root
+	// account). A user's fork takes no lease and no grant.
+	Owner string
 }
 
 // PutObjectInput is a PutObject (or the data of an UploadPart).

@@ -173,6 +173,9 @@ func (s *Server) authorize(ctx context.Context, p *gateway.Principal, a access) 
 	case dec == policyAllow:
 		return nil
 	}
+	if userMain(p) {
+		return s.userAllows(ctx, p, a)
+	}
 	if p == nil {
 		return s.aclAllows(ctx, a, groupAllUsers)
 	}

@@ -63,7 +63,15 @@ func (s *Server) identities(p *gateway.Principal) []string {
 	if p == nil {
 		return nil
 	}
-	return []string{"arn:aws:iam::" + s.owner.ID + ":user/" + p.AccessKey, p.AccessKey}
+	if userMain(p) {
+		// A user is an account of its own.
+		return []string{"arn:aws:iam::" + p.UserID + ":user/" + p.User, "arn:aws:iam::" + p.UserID + ":root", p.UserID, p.User}
+	}
+	account := s.owner.ID
+	if p.User != "" {
+		account = p.UserID
+	}
+	return []string{"arn:aws:iam::" + account + ":user/" + p.AccessKey, p.AccessKey}
 }
 
 // policyBucket reads the bucket whose policy decides a, as of the version

@@ -53,11 +53,21 @@ func (s *Server) createBucket(r *request) (*response, error) {
 		return nil, err
 	}
 	in := gateway.CreateBucketInput{Name: b, Region: region, Ownership: ownership, ACL: acl.acl}
+	if userMain(r.principal) {
+		in.Owner = r.principal.User
+	}
 	if _, err := s.svc.CreateBucket(r.ctx, in); err != nil {
 		// In us-east-1, creating a bucket you already own succeeds again
 		// (S3's legacy behaviour there); other regions answer
-		// BucketAlreadyOwnedByYou.
-		if !errors.Is(err, meta.ErrBucketExists) || s.region != usEast1 {
+		// BucketAlreadyOwnedByYou. Somebody else's is
+		// BucketAlreadyExists.
+		if !errors.Is(err, meta.ErrBucketExists) {
+			return nil, err
+		}
+		if cur, _, e := s.bucketAccess(r.ctx, gateway.GetObjectInput{Bucket: b}); e == nil && cur.Owner != in.Owner {
+			return nil, errBucketAlreadyExists
+		}
+		if s.region != usEast1 {
 			return nil, err
 		}
 	}
@@ -140,7 +150,14 @@ func (s *Server) listBuckets(r *request) (*response, error) {
 		after = string(raw)
 	}
 	prefix := r.query.Get("prefix")
-	buckets, err := s.svc.ListBuckets(r.ctx)
+	var buckets []meta.Bucket
+	var err error
+	if userMain(r.principal) {
+		// A user lists the buckets it owns.
+		buckets, err = s.svc.BucketsOwnedBy(r.ctx, r.principal.User)
+	} else {
+		buckets, err = s.svc.ListBuckets(r.ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -148,9 +165,13 @@ func (s *Server) listBuckets(r *request) (*response, error) {
 	// A scoped key sees only the buckets it may use.
 	now := s.leaseNow()
 	out := ListAllMyBucketsResult{Owner: r.owner(), Buckets: []BucketXML{}, Prefix: prefix}
+	user := userMain(r.principal)
+	if user {
+		out.Owner = Owner{ID: r.principal.UserID, DisplayName: r.principal.User}
+	}
 	for i := range buckets {
 		b := &buckets[i]
-		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after && after != "" || !r.principal.CanUse(b.Name, now) {
+		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after && after != "" || !user && !r.principal.CanUse(b.Name, now) {
 			continue
 		}
 		if len(out.Buckets) == max {

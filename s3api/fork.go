@@ -98,7 +98,11 @@ func (s *Server) forkBucket(r *request) (*response, error) {
 		return nil, err
 	}
 	in := gateway.CreateBucketInput{Name: b, Region: region, ForkSource: src, ForkSnapshot: snap, TTL: ttl}
-	if !r.principal.Root {
+	switch {
+	case userMain(r.principal):
+		// A user's fork is the user's.
+		in.Owner = r.principal.User
+	case !r.principal.Root:
 		// A scoped key may use the fork it makes.
 		in.Grant = r.principal.AccessKey
 	}
