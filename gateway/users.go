@@ -88,8 +88,11 @@ func (s *Service) CreateUserKey(ctx context.Context, user string, in KeyInput) (
 	if err := checkKeyInput(in); err != nil {
 		return nil, err
 	}
+	if in.AllowForks {
+		// The forks such a key makes would not be the user's.
+		return nil, fmt.Errorf("%w: a user's scoped key cannot be given the permission to fork", ErrMalformedRequest)
+	}
 	k, secret := s.newKey(in.Buckets, in.Prefix, in.ReadOnly, s.expiry(in.TTL))
-	k.AllowForks, k.ForkPrefix = in.AllowForks, in.ForkPrefix
 	res, err := s.propose(ctx, &meta.CreateUserKey{User: user, Key: k})
 	if err != nil {
 		return nil, err
