@@ -106,3 +106,18 @@ func (s *Service) CreateUserKey(ctx context.Context, user string, in KeyInput) (
 func (s *Service) BucketsOwnedBy(ctx context.Context, owner string) ([]meta.Bucket, error) {
 	return readAs(ctx, s, func(r *meta.Reader) ([]meta.Bucket, error) { return r.BucketsOwnedBy(owner) })
 }
+
+// BucketOwner returns the user owning a live bucket, nil for the root
+// account's, in one read.
+func (s *Service) BucketOwner(ctx context.Context, bucket string) (*meta.User, error) {
+	if !ValidBucketName(bucket) {
+		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
+	}
+	return readAs(ctx, s, func(r *meta.Reader) (*meta.User, error) {
+		b, err := r.BucketAt(bucket, 0)
+		if err != nil || b.Owner == "" {
+			return nil, err
+		}
+		return r.User(b.Owner)
+	})
+}

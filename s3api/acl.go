@@ -110,13 +110,18 @@ type grant struct {
 // aclOfGrants reduces a grant list to a stored ACL: the owner may have
 // FULL_CONTROL, groups what a canned ACL gives them.
 func (s *Server) aclOfGrants(grants []grant) (requestedACL, error) {
+	return s.aclOfGrantsFor(grants, s.owner)
+}
+
+// aclOfGrantsFor is aclOfGrants for a bucket of another owner (a user's).
+func (s *Server) aclOfGrantsFor(grants []grant, owner Owner) (requestedACL, error) {
 	out := requestedACL{given: true}
 	ownerFull := false
 	groups := map[groupGrant]bool{}
 	for _, g := range grants {
 		switch g.kind {
 		case "id":
-			if g.value != s.owner.ID {
+			if g.value != owner.ID {
 				return out, invalidArg("Invalid id", "CanonicalUser/ID", g.value)
 			}
 			if g.perm != permFullControl {
@@ -218,7 +223,7 @@ func (s *Server) requestACL(r *request) (requestedACL, error) {
 	case hasCanned:
 		return cannedACL(strings.TrimSpace(canned))
 	case hasGrants:
-		return s.aclOfGrants(grants)
+		return s.aclOfGrantsFor(grants, r.owner())
 	}
 	return requestedACL{}, nil
 }
@@ -355,16 +360,21 @@ func (s *Server) putACLRequest(r *request) (requestedACL, error) {
 	if err != nil {
 		return requestedACL{}, err
 	}
-	return s.aclOfGrants(grants)
+	return s.aclOfGrantsFor(grants, r.owner())
 }
 
 // policyOf is the AccessControlPolicy of a stored ACL. With ACLs disabled
 // it is always the owner's FULL_CONTROL, as S3 shows it.
 func (s *Server) policyOf(acl string, enabled bool) AccessControlPolicy {
-	p := AccessControlPolicy{Owner: s.owner, Grants: []Grant{{
+	return policyOfOwner(s.owner, acl, enabled)
+}
+
+// policyOfOwner is policyOf for a bucket of owner.
+func policyOfOwner(owner Owner, acl string, enabled bool) AccessControlPolicy {
+	p := AccessControlPolicy{Owner: owner, Grants: []Grant{{
 		Grantee: Grantee{
 			XMLNSXSI: xsiNamespace, Type: "CanonicalUser",
-			ID: s.owner.ID, DisplayName: s.owner.DisplayName,
+			ID: owner.ID, DisplayName: owner.DisplayName,
 		},
 		Permission: permFullControl,
 	}}}
@@ -389,7 +399,7 @@ func (s *Server) getBucketACL(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &response{xml: s.policyOf(b.ACL, b.Ownership.ACLsEnabled())}, nil
+	return &response{xml: policyOfOwner(r.owner(), b.ACL, b.Ownership.ACLsEnabled())}, nil
 }
 
 // putBucketACL is PutBucketAcl.
@@ -420,7 +430,7 @@ func (s *Server) getObjectACL(r *request) (*response, error) {
 		return nil, err
 	}
 	setVersionHeader(r, o)
-	return &response{xml: s.policyOf(o.ACL, b.Ownership.ACLsEnabled())}, nil
+	return &response{xml: policyOfOwner(r.owner(), o.ACL, b.Ownership.ACLsEnabled())}, nil
 }
 
 // putObjectACL is PutObjectAcl: it replaces the ACL of a version (the

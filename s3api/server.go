@@ -133,6 +133,9 @@ type Server struct {
 	// bucketAccess reads a bucket with its access settings and policy
 	// for authorization (gateway.Service.ObjectAccess).
 	bucketAccess func(ctx context.Context, in gateway.GetObjectInput) (*meta.Bucket, *meta.Object, error)
+	// bucketOwner reads the user owning a bucket (nil: the root account);
+	// nil in tests without a node.
+	bucketOwner func(ctx context.Context, bucket string) (*meta.User, error)
 
 	base       context.Context
 	cancelBase context.CancelFunc
@@ -218,6 +221,7 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 	s.ready = svc.Ready
 	s.principal = svc.Principal
 	s.bucketAccess = svc.ObjectAccess
+	s.bucketOwner = svc.BucketOwner
 	s.leaseNow = svc.LeaseNow
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	_, _ = rand.Read(s.idBase[:])
@@ -348,6 +352,8 @@ type request struct {
 	// of bucket policies (aws:SourceIp, aws:SecureTransport).
 	remoteIP string
 	secure   bool
+	// ownerOf caches owner().
+	ownerOf *Owner
 
 	status   int
 	bytesOut int64
@@ -895,7 +901,25 @@ func ownerOf(accessKey string) Owner {
 
 // owner is the owner shown in documents: the account's, which owns every
 // bucket and object.
-func (r *request) owner() Owner { return r.s.owner }
+//
+// A bucket a user owns shows the user (read once per request); a bucket
+// a user creates is the user's.
+func (r *request) owner() Owner {
+	if r.ownerOf != nil {
+		return *r.ownerOf
+	}
+	o := r.s.owner
+	switch {
+	case (r.route.Op == OpCreateBucket || r.route.Op == OpForkBucket) && userMain(r.principal):
+		o = Owner{ID: r.principal.UserID, DisplayName: r.principal.User}
+	case r.route.Bucket != "" && r.s.bucketOwner != nil:
+		if u, err := r.s.bucketOwner(r.ctx, r.route.Bucket); err == nil && u != nil {
+			o = Owner{ID: u.ID, DisplayName: u.DisplayName}
+		}
+	}
+	r.ownerOf = &o
+	return o
+}
 
 // itoa is strconv.Itoa for brevity in header code.
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

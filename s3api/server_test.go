@@ -69,6 +69,7 @@ func newTestServer(t *testing.T, domains ...string) (*Server, *logSink) {
 	s.bucketAccess = func(context.Context, gateway.GetObjectInput) (*meta.Bucket, *meta.Object, error) {
 		return nil, nil, meta.ErrNoSuchBucket
 	}
+	s.bucketOwner = nil
 	return s, sink
 }
 

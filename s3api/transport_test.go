@@ -50,6 +50,7 @@ func servedTestServer(t *testing.T, mutate func(*Config), ln net.Listener) (*Ser
 	s.bucketAccess = func(context.Context, gateway.GetObjectInput) (*meta.Bucket, *meta.Object, error) {
 		return nil, nil, meta.ErrNoSuchBucket
 	}
+	s.bucketOwner = nil
 	if ln == nil {
 		var err error
 		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {

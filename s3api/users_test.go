@@ -71,6 +71,26 @@ func TestLiveUsers(t *testing.T) {
 	if got := listed(bob); len(got) != 0 {
 		t.Fatalf("bob lists %v", got)
 	}
+	// Documents show alice as the owner of her bucket, and the owner-only
+	// ACL they show is accepted back (what s3cmd does after a copy).
+	r, b = as(alice, "GET", "/alice-b?acl", nil, nil)
+	status(200, r, b)
+	var acl AccessControlPolicy
+	if err := xml.Unmarshal(b, &acl); err != nil || acl.Owner.ID != alice.CanonicalID || acl.Grants[0].Grantee.ID != alice.CanonicalID {
+		t.Fatalf("GetBucketAcl of alice's bucket: %s %v", b, err)
+	}
+	r, b = as(alice, "PUT", "/alice-b/k?acl", nil, map[string]string{"X-Amz-Grant-Full-Control": `id="` + alice.CanonicalID + `"`})
+	status(200, r, b)
+	r, b = as(alice, "GET", "/alice-b", nil, nil)
+	status(200, r, b)
+	if !strings.Contains(string(b), "<ID>"+alice.CanonicalID+"</ID>") {
+		t.Fatalf("ListObjects of alice's bucket shows another owner: %s", b)
+	}
+	r, b = ls.raw(t, "GET", "/root-b?acl", nil, nil)
+	status(200, r, b)
+	if strings.Contains(string(b), alice.CanonicalID) {
+		t.Fatalf("the root's bucket shows alice: %s", b)
+	}
 	// The root sees and reads everything.
 	r, b = ls.raw(t, "GET", "/alice-b/k", nil, nil)
 	status(200, r, b)
