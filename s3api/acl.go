@@ -54,12 +54,7 @@ var cannedGroupGrants = map[string][]groupGrant{
 // aclGrants reports whether a stored canned ACL gives group perm
 // (FULL_CONTROL gives every permission).
 func aclGrants(acl, group, perm string) bool {
-	for _, g := range cannedGroupGrants[acl] {
-		if g.group == group && (g.perm == perm || g.perm == permFullControl) {
-			return true
-		}
-	}
-	return false
+	return grantsTo(acl, "uri", group, perm)
 }
 
 // S3 errors of ACLs and ownership controls.
@@ -110,14 +105,25 @@ type grant struct {
 // aclOfGrants reduces a grant list to a stored ACL: the owner may have
 // FULL_CONTROL, groups what a canned ACL gives them.
 func (s *Server) aclOfGrants(grants []grant) (requestedACL, error) {
-	return s.aclOfGrantsFor(grants, s.owner)
+	return s.aclOfGrantsFor(grants, s.owner, nil)
 }
 
-// aclOfGrantsFor is aclOfGrants for a bucket of another owner (a user's).
-func (s *Server) aclOfGrantsFor(grants []grant, owner Owner) (requestedACL, error) {
+// aclOfGrantsFor is aclOfGrants for a bucket of owner; isUser says
+// whether a canonical id is a user's: a list that grants users is stored
+// as it is (aclgrants.go).
+func (s *Server) aclOfGrantsFor(grants []grant, owner Owner, isUser func(id string) bool) (requestedACL, error) {
 	out := requestedACL{given: true}
 	ownerFull := false
 	groups := map[groupGrant]bool{}
+	users := false
+	for _, g := range grants {
+		if g.kind == "id" && g.value != owner.ID && isUser != nil && isUser(g.value) {
+			users = true
+		}
+	}
+	if users {
+		return s.userGrants(grants, owner, isUser)
+	}
 	for _, g := range grants {
 		switch g.kind {
 		case "id":
@@ -159,6 +165,49 @@ func (s *Server) aclOfGrantsFor(grants []grant, owner Owner) (requestedACL, erro
 		}
 	}
 	return out, errACLNotImplemented
+}
+
+// userGrants checks a grant list that names users and stores it as it
+// is: every id must be the owner's or a user's, every group a known one.
+func (s *Server) userGrants(grants []grant, owner Owner, isUser func(id string) bool) (requestedACL, error) {
+	out := requestedACL{given: true}
+	for _, g := range grants {
+		switch g.kind {
+		case "id":
+			if g.value != owner.ID && !isUser(g.value) {
+				return out, invalidArg("Invalid id", "CanonicalUser/ID", g.value)
+			}
+		case "uri":
+			switch g.value {
+			case groupAllUsers, groupAuthenticatedUsers, groupLogDelivery:
+			default:
+				return out, invalidArg("Invalid group uri", "Group/URI", g.value)
+			}
+		case "emailAddress":
+			return out, errUnresolvableEmail
+		default:
+			return out, errMalformedACL
+		}
+	}
+	out.acl = encodeGrants(grants)
+	return out, nil
+}
+
+// isUserFunc returns a lookup of users' canonical ids (read once, when
+// first asked).
+func (s *Server) isUserFunc(r *request) func(id string) bool {
+	var ids map[string]bool
+	return func(id string) bool {
+		if ids == nil {
+			ids = map[string]bool{}
+			if us, err := s.svc.Users(r.ctx); err == nil {
+				for _, u := range us {
+					ids[u.ID] = true
+				}
+			}
+		}
+		return ids[id]
+	}
 }
 
 // grantHeaders maps the x-amz-grant-* headers to their permission.
@@ -223,7 +272,7 @@ func (s *Server) requestACL(r *request) (requestedACL, error) {
 	case hasCanned:
 		return cannedACL(strings.TrimSpace(canned))
 	case hasGrants:
-		return s.aclOfGrantsFor(grants, r.owner())
+		return s.aclOfGrantsFor(grants, r.owner(), s.isUserFunc(r))
 	}
 	return requestedACL{}, nil
 }
@@ -360,7 +409,7 @@ func (s *Server) putACLRequest(r *request) (requestedACL, error) {
 	if err != nil {
 		return requestedACL{}, err
 	}
-	return s.aclOfGrantsFor(grants, r.owner())
+	return s.aclOfGrantsFor(grants, r.owner(), s.isUserFunc(r))
 }
 
 // policyOf is the AccessControlPolicy of a stored ACL. With ACLs disabled
@@ -381,9 +430,21 @@ func policyOfOwner(owner Owner, acl string, enabled bool) AccessControlPolicy {
 	if !enabled {
 		return p
 	}
-	for _, g := range cannedGroupGrants[acl] {
+	if strings.HasPrefix(acl, grantsPrefix) {
+		// A stored grant list is shown as it was put.
+		p.Grants = p.Grants[:0]
+	}
+	for _, g := range storedGrants(acl) {
+		if g.kind == "id" {
+			gr := Grant{Grantee: Grantee{XMLNSXSI: xsiNamespace, Type: "CanonicalUser", ID: g.value}, Permission: g.perm}
+			if g.value == owner.ID {
+				gr.Grantee.DisplayName = owner.DisplayName
+			}
+			p.Grants = append(p.Grants, gr)
+			continue
+		}
 		p.Grants = append(p.Grants, Grant{
-			Grantee:    Grantee{XMLNSXSI: xsiNamespace, Type: "Group", URI: g.group},
+			Grantee:    Grantee{XMLNSXSI: xsiNamespace, Type: "Group", URI: g.value},
 			Permission: g.perm,
 		})
 	}

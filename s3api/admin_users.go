@@ -121,5 +121,6 @@ func (s *Server) userAllows(ctx context.Context, p *gateway.Principal, a access)
 		// Forks of others' buckets: not for a user.
 		return ErrAccessDenied
 	}
+	a.userID = p.UserID
 	return s.aclAllows(ctx, a, groupAllUsers, groupAuthenticatedUsers)
 }

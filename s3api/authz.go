@@ -56,6 +56,9 @@ type access struct {
 	// req is the request, for the conditions of a bucket policy (nil in
 	// checks that have none).
 	req *request
+	// userID is the canonical id of the requesting user, for ACL grants
+	// to it ("" for others).
+	userID string
 }
 
 type accessKind int
@@ -318,10 +321,13 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 		}
 		return err
 	}
-	if b.AccessUnknown || b.PublicAccessBlock.Has(meta.PABIgnorePublicAcls) {
+	if b.AccessUnknown {
 		// Not known what the ACLs allowed then: refuse rather than guess.
-		// IgnorePublicAcls: every grant an ACL can hold here is public.
 		return ErrAccessDenied
+	}
+	if b.PublicAccessBlock.Has(meta.PABIgnorePublicAcls) {
+		// Grants to groups are public; grants to users remain.
+		groups = nil
 	}
 	if err != nil && !isNotFound(err) && !errors.Is(err, meta.ErrMethodNotAllowed) {
 		return err
@@ -332,7 +338,8 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 				return true
 			}
 		}
-		return false
+		// A grant to the requesting user (aclgrants.go).
+		return grantsTo(acl, "id", a.userID, perm)
 	}
 	listable := grants(b.ACL, permRead)
 	switch need {

@@ -232,8 +232,8 @@ func (s *Server) deletePublicAccessBlock(r *request) (*response, error) {
 // publicACL reports the stored canned ACLs that AWS counts as public:
 // grants to AllUsers or AuthenticatedUsers.
 func publicACL(acl string) bool {
-	for _, g := range cannedGroupGrants[acl] {
-		if g.group == groupAllUsers || g.group == groupAuthenticatedUsers {
+	for _, g := range storedGrants(acl) {
+		if g.kind == "uri" && (g.value == groupAllUsers || g.value == groupAuthenticatedUsers) {
 			return true
 		}
 	}

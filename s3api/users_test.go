@@ -187,3 +187,77 @@ func TestLiveUsers(t *testing.T) {
 		t.Fatalf("delete a deleted user: %d %+v", st, e)
 	}
 }
+
+// TestLiveUserACLGrants (PutObjectAcl, PutBucketAcl with x-amz-grant-*
+// and AccessControlPolicy naming a user): a grant to another user's
+// canonical id is stored as given, shown by GetObjectAcl, and lets that
+// user read (READ) or write (WRITE on the bucket), nobody else;
+// IgnorePublicAcls leaves it in force; a grant to an id that is nobody's
+// stays InvalidArgument.
+func TestLiveUserACLGrants(t *testing.T) {
+	ls := newLiveServer(t)
+	var alice, bob, carol UserJSON
+	for _, u := range []struct {
+		name string
+		out  *UserJSON
+	}{{"alice", &alice}, {"bob", &bob}, {"carol", &carol}} {
+		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
+			t.Fatalf("create %s: %d", u.name, st)
+		}
+	}
+	as := func(u UserJSON, method, target string, body []byte, hdr map[string]string) int {
+		t.Helper()
+		r, _ := ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, body, hdr)
+		return r.StatusCode
+	}
+	if st := as(alice, "PUT", "/alice-acl", nil, map[string]string{"X-Amz-Object-Ownership": "ObjectWriter"}); st != 200 {
+		t.Fatalf("create: %d", st)
+	}
+	if st := as(alice, "PUT", "/alice-acl/k", []byte("v"), map[string]string{"X-Amz-Grant-Read": `id="` + bob.CanonicalID + `"`,
+		"X-Amz-Grant-Full-Control": `id="` + alice.CanonicalID + `"`}); st != 200 {
+		t.Fatalf("PutObject granting bob READ: %d", st)
+	}
+	r, body := ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, "GET", "/alice-acl/k?acl", nil, nil)
+	var acl AccessControlPolicy
+	if err := xml.Unmarshal(body, &acl); err != nil || r.StatusCode != 200 || len(acl.Grants) != 2 {
+		t.Fatalf("GetObjectAcl: %d %s", r.StatusCode, body)
+	}
+	found := false
+	for _, g := range acl.Grants {
+		found = found || g.Grantee.ID == bob.CanonicalID && g.Permission == "READ"
+	}
+	if !found {
+		t.Fatalf("GetObjectAcl lacks bob's READ: %s", body)
+	}
+	if st := as(bob, "GET", "/alice-acl/k", nil, nil); st != 200 {
+		t.Fatalf("bob reading with a READ grant: %d", st)
+	}
+	if st := as(carol, "GET", "/alice-acl/k", nil, nil); st != 403 {
+		t.Fatalf("carol reading: %d", st)
+	}
+	// WRITE on the bucket for carol.
+	if st := as(carol, "PUT", "/alice-acl/c", []byte("x"), nil); st != 403 {
+		t.Fatalf("carol writing without a grant: %d", st)
+	}
+	if st := as(alice, "PUT", "/alice-acl?acl", nil, map[string]string{"X-Amz-Grant-Write": `id="` + carol.CanonicalID + `"`,
+		"X-Amz-Grant-Full-Control": `id="` + alice.CanonicalID + `"`}); st != 200 {
+		t.Fatalf("PutBucketAcl granting carol WRITE: %d", st)
+	}
+	if st := as(carol, "PUT", "/alice-acl/c", []byte("x"), nil); st != 200 {
+		t.Fatalf("carol writing with a WRITE grant: %d", st)
+	}
+	// IgnorePublicAcls: grants to users stay.
+	pab := []byte(`<PublicAccessBlockConfiguration><IgnorePublicAcls>true</IgnorePublicAcls></PublicAccessBlockConfiguration>`)
+	if st := as(alice, "PUT", "/alice-acl?publicAccessBlock", pab, nil); st != 200 {
+		t.Fatalf("PutPublicAccessBlock: %d", st)
+	}
+	if st := as(bob, "GET", "/alice-acl/k", nil, nil); st != 200 {
+		t.Fatalf("bob reading under IgnorePublicAcls: %d", st)
+	}
+	// An id that is nobody's.
+	r, body = ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, "PUT", "/alice-acl/k?acl", nil,
+		map[string]string{"X-Amz-Grant-Read": `id="` + strings.Repeat("0", 64) + `"`, "X-Amz-Grant-Full-Control": `id="` + alice.CanonicalID + `"`})
+	if r.StatusCode != 400 || !strings.Contains(string(body), "InvalidArgument") {
+		t.Fatalf("grant to nobody: %d %s", r.StatusCode, body)
+	}
+}
