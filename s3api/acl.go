@@ -18,12 +18,13 @@ import (
 // controls at all, after DeleteBucketOwnershipControls) enable them.
 //
 // Buckets and objects store a canned ACL: "" (private), public-read,
-// public-read-write, authenticated-read or log-delivery-write. Every
-// bucket and object belongs to the one account (the root user), so
-// bucket-owner-read and bucket-owner-full-control amount to private, and a
-// grant list (x-amz-grant-* headers or an AccessControlPolicy body) is
-// accepted when it equals one of these. aws-exec-read (a grant to Amazon
-// EC2) and other grant lists answer NotImplemented.
+// public-read-write, authenticated-read or log-delivery-write, or a grant
+// list naming users (aclgrants.go). An object belongs to its bucket's
+// owner (the root account or a user), so bucket-owner-read and
+// bucket-owner-full-control amount to private, and a grant list
+// (x-amz-grant-* headers or an AccessControlPolicy body) without users
+// is accepted when it equals one of these. aws-exec-read (a grant to
+// Amazon EC2) and other grant lists answer NotImplemented.
 
 // ACL grantee groups (AWS's URIs) and permissions.
 const (

@@ -383,7 +383,27 @@ func ownAccess(op Operation) bool {
 
 // authorizeRequest checks the routed request as a whole.
 func (s *Server) authorizeRequest(ctx context.Context, r *request) error {
-	return s.authorize(ctx, r.principal, requestAccess(r))
+	if err := s.authorize(ctx, r.principal, requestAccess(r)); err != nil {
+		return err
+	}
+	// x-amz-expected-bucket-owner: the bucket's owner (its canonical id:
+	// a user's, or the root account's) must be the one named.
+	v := strings.TrimSpace(r.header.Get("X-Amz-Expected-Bucket-Owner"))
+	if v == "" || r.route.Bucket == "" || r.route.Op == OpCreateBucket || r.route.Op == OpAdmin || s.bucketOwner == nil {
+		return nil
+	}
+	owner := s.owner.ID
+	u, err := s.bucketOwner(ctx, r.route.Bucket)
+	switch {
+	case err != nil && !errors.Is(err, meta.ErrNoSuchBucket):
+		return err
+	case u != nil:
+		owner = u.ID
+	}
+	if owner != v {
+		return ErrAccessDenied
+	}
+	return nil
 }
 
 // mayRead reports whether the request's principal may read a version of

@@ -91,6 +91,11 @@ func TestLiveUsers(t *testing.T) {
 	if strings.Contains(string(b), alice.CanonicalID) {
 		t.Fatalf("the root's bucket shows alice: %s", b)
 	}
+	// x-amz-expected-bucket-owner.
+	r, b = as(alice, "GET", "/alice-b/k", nil, map[string]string{"X-Amz-Expected-Bucket-Owner": alice.CanonicalID})
+	status(200, r, b)
+	r, b = as(alice, "GET", "/alice-b/k", nil, map[string]string{"X-Amz-Expected-Bucket-Owner": bob.CanonicalID})
+	status(403, r, b)
 	// The root sees and reads everything.
 	r, b = ls.raw(t, "GET", "/alice-b/k", nil, nil)
 	status(200, r, b)
