@@ -67,6 +67,9 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 	if region == "" {
 		region = s.Region()
 	}
+	if in.Owner != "" && (in.TTL != 0 || in.Grant != "") {
+		return nil, fmt.Errorf("%w: a user's fork takes no lease", ErrMalformedRequest)
+	}
 	if in.ForkSource != "" && (in.TTL != 0 || in.Grant != "") {
 		// A fork with a lease, or made with a scoped key, is a batch of one.
 		batch, err := s.CreateForks(ctx, CreateForksInput{
@@ -87,7 +90,11 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 			cmd.ForkSnapshotName = in.ForkSnapshot
 		}
 	}
-	res, err := s.propose(ctx, cmd)
+	var prop any = cmd
+	if in.Owner != "" {
+		prop = &meta.CreateOwnedBucket{Owner: in.Owner, Bucket: *cmd}
+	}
+	res, err := s.propose(ctx, prop)
 	if err != nil {
 		return nil, err
 	}

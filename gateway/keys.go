@@ -37,6 +37,12 @@ type Principal struct {
 	// names start with ForkPrefix (CanFork).
 	AllowForks bool
 	ForkPrefix string
+	// User is the user whose key this is ("" the root account's), UserID
+	// its canonical id; UserMain says it is the user's own key (no
+	// bucket scope: it acts as the user), else a scoped key it made.
+	User     string
+	UserID   string
+	UserMain bool
 
 	secret string
 	gen    uint64 // keys generation it was read at
@@ -183,7 +189,11 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 		if err != nil {
 			return nil, err
 		}
-		return keyAt{k, gen}, nil
+		u, uk, _, err := r.KeyUser(id)
+		if err != nil {
+			return nil, err
+		}
+		return keyAt{k, gen, u, uk}, nil
 	}
 	v, err := n.localRead(q)
 	if errors.Is(err, meta.ErrNoSuchAccessKey) || errors.Is(err, meta.ErrNotOpen) {
@@ -212,13 +222,18 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 	for _, b := range ka.key.Buckets {
 		p.Buckets[b.Name] = b.Expires
 	}
+	if ka.user != nil {
+		p.User, p.UserID, p.UserMain = ka.user.Name, ka.user.ID, ka.uk.Main
+	}
 	n.keys.put(p)
 	return p, true
 }
 
 type keyAt struct {
-	key *meta.AccessKey
-	gen uint64
+	key  *meta.AccessKey
+	gen  uint64
+	user *meta.User // nil: the root account's key
+	uk   meta.UserKey
 }
 
 // Principal returns the principal of an access key that has not expired
@@ -368,21 +383,7 @@ func checkForkScope(in KeyInput) error {
 
 // CreateKey creates a scoped key.
 func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*NewKey, error) {
-	if len(in.Buckets) == 0 || len(in.Buckets) > meta.MaxKeyBuckets {
-		return nil, fmt.Errorf("%w: a key names 1 to %d buckets", ErrMalformedRequest, meta.MaxKeyBuckets)
-	}
-	for _, b := range in.Buckets {
-		if err := checkBucketName(b); err != nil {
-			return nil, err
-		}
-	}
-	if len(in.Prefix) > maxKeyPrefix {
-		return nil, fmt.Errorf("%w: prefix longer than %d bytes", ErrMalformedRequest, maxKeyPrefix)
-	}
-	if err := checkTTL(in.TTL); err != nil {
-		return nil, err
-	}
-	if err := checkForkScope(in); err != nil {
+	if err := checkKeyInput(in); err != nil {
 		return nil, err
 	}
 	k, secret := s.newKey(in.Buckets, in.Prefix, in.ReadOnly, s.expiry(in.TTL))
@@ -393,6 +394,25 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*NewKey, error) {
 	}
 	s.node.keys.reset(res.Version)
 	return &NewKey{Key: res.Keys[0], Secret: secret}, nil
+}
+
+// checkKeyInput validates the scope of a new scoped key.
+func checkKeyInput(in KeyInput) error {
+	if len(in.Buckets) == 0 || len(in.Buckets) > meta.MaxKeyBuckets {
+		return fmt.Errorf("%w: a key names 1 to %d buckets", ErrMalformedRequest, meta.MaxKeyBuckets)
+	}
+	for _, b := range in.Buckets {
+		if err := checkBucketName(b); err != nil {
+			return err
+		}
+	}
+	if len(in.Prefix) > maxKeyPrefix {
+		return fmt.Errorf("%w: prefix longer than %d bytes", ErrMalformedRequest, maxKeyPrefix)
+	}
+	if err := checkTTL(in.TTL); err != nil {
+		return err
+	}
+	return checkForkScope(in)
 }
 
 // KeyInfo is a listed key (its secret stays sealed) and which root

@@ -29,6 +29,9 @@ type CreateBucketInput struct {
 	// ObjectLock enables Object Lock (and versioning) on a new bucket
 	// (x-amz-bucket-object-lock-enabled); a fork takes its source's.
 	ObjectLock bool
+	// Owner is the user the new bucket (or fork) belongs to ("" the root
+	// account). A user's fork takes no lease and no grant.
+	Owner string
 }
 
 // PutObjectInput is a PutObject (or the data of an UploadPart).

@@ -268,6 +268,10 @@ func (a *applier) removeKey(k *AccessKey) error {
 	if err := a.del(keyAccessKey(k.ID)); err != nil {
 		return err
 	}
+	// A user's key (user.go): its index entry goes with it.
+	if err := a.del(keyUserKey(k.ID)); err != nil {
+		return err
+	}
 	for _, b := range k.Buckets {
 		if err := a.del(keyKeyByBucket(b.ID, k.ID)); err != nil {
 			return err

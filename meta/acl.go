@@ -76,36 +76,63 @@ func (a *applier) setBucketAccess(c *SetBucketAccess) (*Result, error) {
 	if next.Ownership == b.Ownership && next.ACL == b.ACL {
 		return nil, nil
 	}
-	if err := a.replaceAccessRecord(&next); err != nil {
+	if err := a.replaceAccessRecord(&next, nil); err != nil {
 		return nil, err
 	}
 	return nil, a.putBucket(&next)
 }
 
-func encodeAccessRecord(o Ownership, acl string) []byte {
+// accessRecord is the value of a bucket access record: the settings in
+// force from its version on. Format 1 holds ownership and ACL; format 2
+// adds the bucket policy, the public access block and the bucket's tags
+// (bucketconfig.go) and the owning user (user.go).
+type accessRecord struct {
+	ownership Ownership
+	acl       string
+	policy    string
+	pab       PublicAccessBlock
+	tags      map[string]string
+	owner     string // the owning user ("" the root account; user.go)
+}
+
+func accessOf(b *Bucket) accessRecord {
+	return accessRecord{ownership: b.Ownership, acl: b.ACL, policy: b.Policy, pab: b.PublicAccessBlock, tags: b.Tags, owner: b.Owner}
+}
+
+func encodeAccessRecord(x accessRecord) []byte {
 	e := encoder{}
-	e.u8(fmtV1)
-	e.u8(byte(o))
-	e.str(acl)
+	e.u8(fmtV2)
+	e.u8(byte(x.ownership))
+	e.str(x.acl)
+	e.str(x.policy)
+	e.u8(byte(x.pab))
+	e.stringMap(x.tags)
+	e.str(x.owner)
 	return e.b
 }
 
-func decodeAccessRecord(v []byte) (Ownership, string, error) {
+func decodeAccessRecord(v []byte) (accessRecord, error) {
 	d := decoder{b: v}
 	d.fmtByte()
-	o, acl := Ownership(d.u8()), d.str()
-	return o, acl, d.done()
+	var x accessRecord
+	x.ownership, x.acl = Ownership(d.u8()), d.str()
+	if d.v2 {
+		x.policy, x.pab, x.tags, x.owner = d.str(), PublicAccessBlock(d.u8()), d.stringMap(), d.str()
+	}
+	return x, d.done()
 }
 
 // putAccessRecord records b's settings as in force from this command's
 // version on (a new bucket).
 func (a *applier) putAccessRecord(b *Bucket) error {
-	return a.set(keyBucketAccess(b.ID, a.version), encodeAccessRecord(b.Ownership, b.ACL))
+	return a.set(keyBucketAccess(b.ID, a.version), encodeAccessRecord(accessOf(b)))
 }
 
-// replaceAccessRecord records b's new settings and drops the record they
-// replace when no read can be at a version it decides.
-func (a *applier) replaceAccessRecord(b *Bucket) error {
+// replaceAccessRecord records b's new ownership and ACL, keeping the rest
+// of its newest record (its policy, public access block and tags) with
+// change applied to it, and drops the record they replace when no read
+// can be at a version it decides.
+func (a *applier) replaceAccessRecord(b *Bucket, change func(*accessRecord)) error {
 	it := txnKeysOnly(a.txn, keyBucketAccessPrefix(b.ID))
 	it.Rewind()
 	var prev []byte
@@ -113,7 +140,24 @@ func (a *applier) replaceAccessRecord(b *Bucket) error {
 		prev = it.Item().KeyCopy(nil)
 	}
 	it.Close()
-	if err := a.set(keyBucketAccess(b.ID, a.version), encodeAccessRecord(b.Ownership, b.ACL)); err != nil {
+	next := accessOf(b)
+	if prev != nil {
+		v, ok, err := getValue(a.txn, prev)
+		if err != nil {
+			return err
+		}
+		if ok {
+			old, err := decodeAccessRecord(v)
+			if err != nil {
+				return err
+			}
+			next.policy, next.pab, next.tags, next.owner = old.policy, old.pab, old.tags, old.owner
+		}
+	}
+	if change != nil {
+		change(&next)
+	}
+	if err := a.set(keyBucketAccess(b.ID, a.version), encodeAccessRecord(next)); err != nil {
 		return err
 	}
 	if prev == nil || len(prev) != 17 {
@@ -149,48 +193,56 @@ func (a *applier) dropAccessRecords(bucket uint64) error {
 	return nil
 }
 
-// accessAt returns b's ownership and ACL as of t; ok is false when no
-// record says (b is older than its access records).
-func (r *Reader) accessAt(b *Bucket, t uint64) (o Ownership, acl string, ok bool, err error) {
-	if t == latest {
-		return b.Ownership, b.ACL, true, nil
-	}
+// accessAt returns b's access record as of t (t may be latest); ok is
+// false when no record says (b is older than its access records).
+func (r *Reader) accessAt(b *Bucket, t uint64) (x accessRecord, ok bool, err error) {
 	prefix := keyBucketAccessPrefix(b.ID)
 	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
-	it.Seek(appendU64(append([]byte(nil), prefix...), ^t))
+	if t == latest {
+		it.Rewind()
+	} else {
+		it.Seek(appendU64(append([]byte(nil), prefix...), ^t))
+	}
 	if !it.Valid() {
-		return 0, "", false, nil
+		return x, false, nil
 	}
 	err = it.Item().Value(func(v []byte) (err error) {
-		o, acl, err = decodeAccessRecord(v)
+		x, err = decodeAccessRecord(v)
 		return err
 	})
-	return o, acl, err == nil, err
+	return x, err == nil, err
 }
 
-// BucketAt returns a live bucket as Bucket does, with its ownership and
-// ACL as of at: 0 is now; any other version must be readable (a snapshot
-// of the bucket or a version in the history window, see checkAt), else
-// the error of a read at it. Where the settings at that version are not
-// recorded, AccessUnknown is set and they are today's.
+// BucketAt returns a live bucket as Bucket does, with its access settings
+// (ownership, ACL, policy, public access block, tags) as of at: 0 is now;
+// any other version must be readable (a snapshot of the bucket or a
+// version in the history window, see checkAt), else the error of a read
+// at it. Where the settings at that version are not recorded,
+// AccessUnknown is set and they are today's ownership and ACL, with no
+// policy, public access block or tags.
 func (r *Reader) BucketAt(name string, at uint64) (*Bucket, error) {
 	b, err := r.Bucket(name)
-	if err != nil || at == 0 {
+	if err != nil {
 		return b, err
 	}
-	t, err := r.checkAt(b, at)
-	if err != nil {
-		return nil, err
+	t := uint64(latest)
+	if at != 0 {
+		if t, err = r.checkAt(b, at); err != nil {
+			return nil, err
+		}
 	}
-	o, acl, ok, err := r.accessAt(b, t)
+	x, ok, err := r.accessAt(b, t)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		b.AccessUnknown = true
+		b.AccessUnknown = at != 0
 		return b, nil
 	}
-	b.Ownership, b.ACL = o, acl
+	if at != 0 {
+		b.Ownership, b.ACL = x.ownership, x.acl
+	}
+	b.Policy, b.PublicAccessBlock, b.Tags, b.Owner = x.policy, x.pab, x.tags, x.owner
 	return b, nil
 }

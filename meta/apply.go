@@ -284,6 +284,18 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.setLifecycle(c)
 	case *ApplyLifecycle:
 		return a.applyLifecycle(c)
+	case *SetBucketConfig:
+		return a.setBucketConfig(c)
+	case *CreateUser:
+		return a.createUser(c)
+	case *DeleteUser:
+		return a.deleteUser(c)
+	case *RotateUserKey:
+		return a.rotateUserKey(c)
+	case *CreateUserKey:
+		return a.createUserKey(c)
+	case *CreateOwnedBucket:
+		return a.createOwnedBucket(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -371,6 +383,12 @@ func (a *applier) chunkRef(id string) (chunkRef, error) {
 // --- buckets, snapshots ---
 
 func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
+	return a.createBucketOwned(c, "")
+}
+
+// createBucketOwned creates a bucket (or fork) owned by a user ("" the
+// root account).
+func (a *applier) createBucketOwned(c *CreateBucket, owner string) (*Result, error) {
 	if ok, err := exists(a.txn, keyBucketName(c.Name)); err != nil || ok {
 		if err == nil {
 			err = fmt.Errorf("%w: %q", ErrBucketExists, c.Name)
@@ -378,7 +396,7 @@ func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
 		return nil, err
 	}
 	b := &Bucket{Name: c.Name, Region: c.Region, Created: int64(a.version), State: BucketLive,
-		Ownership: c.Ownership, ACL: c.ACL}
+		Ownership: c.Ownership, ACL: c.ACL, Owner: owner}
 	if c.ForkSource == "" {
 		if err := checkAccess(c.Name, c.Ownership, c.ACL); err != nil {
 			return nil, err
@@ -399,6 +417,9 @@ func (a *applier) createBucket(c *CreateBucket) (*Result, error) {
 		b.Versioning = src.Versioning
 		b.Ownership, b.ACL = src.Ownership, src.ACL
 		b.Lock = src.Lock
+		if err := a.inheritConfig(b, src, base); err != nil {
+			return nil, err
+		}
 	}
 	if err := a.insertBucket(b); err != nil {
 		return nil, err

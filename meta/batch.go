@@ -139,6 +139,9 @@ func (a *applier) createFork(c *CreateForks, i int, src *Bucket, base uint64) er
 		Parent: &Parent{BucketID: src.ID, Version: base}, Versioning: src.Versioning,
 		Ownership: src.Ownership, ACL: src.ACL, Lock: src.Lock,
 	}
+	if err := a.inheritConfig(b, src, base); err != nil {
+		return err
+	}
 	if err := a.insertBucket(b); err != nil {
 		return err
 	}

@@ -80,6 +80,14 @@ func sampleCommands() []any {
 		&SetObjectLockConfig{Header: h, Bucket: "b", Lock: ObjectLock{Enabled: true, Mode: LockCompliance, Days: 3, Years: 1}},
 		&SetObjectLock{Header: h, Bucket: "b", Key: "k", VersionID: "7", SetRetention: true, Mode: LockGovernance, RetainUntil: 55,
 			SetLegalHold: true, LegalHold: true, BypassGovernance: true},
+		&SetBucketConfig{Header: h, Bucket: "b", SetPolicy: true, Policy: "{}", PolicyPublic: true, SetPAB: true,
+			PAB: PABConfigured | PABIgnorePublicAcls, SetTags: true, Tags: map[string]string{"k": "v"}},
+		&CreateUser{Header: h, Name: "alice", ID: "c1", DisplayName: "Alice", Key: AccessKey{ID: "K", Sealed: []byte{1}, AllowForks: true, ForkPrefix: "p"}},
+		&DeleteUser{Header: h, Name: "alice", Force: true},
+		&RotateUserKey{Header: h, Name: "alice", Key: AccessKey{ID: "K2", Sealed: []byte{2}}},
+		&CreateUserKey{Header: h, User: "alice", Key: AccessKey{ID: "K3", Sealed: []byte{3}, Buckets: []KeyBucket{{Name: "b"}}, Prefix: "x/"}},
+		&CreateOwnedBucket{Header: h, Owner: "alice", Bucket: CreateBucket{Header: h, Name: "b", Region: "r", ForkSource: "s",
+			ForkVersion: 4, ForkSnapshotName: "n", MaxForkDepth: 3, Ownership: OwnershipObjectWriter, ACL: "public-read"}},
 	}
 }
 
@@ -259,8 +267,10 @@ func TestResultCodesStable(t *testing.T) {
 		5: ErrNoSuchVersion, 6: ErrPreconditionFailed, 7: ErrNoSuchUpload, 8: ErrInvalidPart, 9: ErrNoSuchSnapshot,
 		10: ErrSnapshotExists, 11: ErrForkDepthExceeded, 12: ErrVersionOutOfRetention, 13: ErrMethodNotAllowed, 14: ErrInvalidVersion,
 		30: ErrNoSuchAccessKey, 31: ErrAccessKeyExists, 32: ErrNotAFork, 33: ErrMergeConflict, 34: ErrLeaseExpired, 35: ErrKeyLimit, 36: ErrMergeInProgress,
-		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 40: ErrNodeRetired, 50: ErrReadOnlyView, 51: ErrNotAView,
-		60: ErrObjectLocked, 61: ErrInvalidLockRequest, 62: ErrInvalidBucketState, 63: ErrLockNeedsChecksum}
+		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 28: ErrPublicPolicyBlocked, 40: ErrNodeRetired,
+		50: ErrReadOnlyView, 51: ErrNotAView,
+		60: ErrObjectLocked, 61: ErrInvalidLockRequest, 62: ErrInvalidBucketState, 63: ErrLockNeedsChecksum,
+		70: ErrNoSuchUser, 71: ErrUserExists, 72: ErrUserOwnsBuckets, 73: ErrNotBucketOwner}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)

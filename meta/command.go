@@ -349,6 +349,13 @@ const (
 	// 96-103: lifecycle.
 	opSetLifecycle   byte = 96
 	opApplyLifecycle byte = 97
+	// 104-111: bucket policies, public access block and bucket tags; users.
+	opSetBucketConfig   byte = 104
+	opCreateUser        byte = 105
+	opDeleteUser        byte = 106
+	opRotateUserKey     byte = 107
+	opCreateUserKey     byte = 108
+	opCreateOwnedBucket byte = 109
 )
 
 // knownOp reports the op codes this build applies.
@@ -357,7 +364,8 @@ func knownOp(op byte) bool {
 		op == opSetObjectLockConfig || op == opSetObjectLock ||
 		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS ||
 		op == opMountView || op == opUnmountView ||
-		op == opSetLifecycle || op == opApplyLifecycle
+		op == opSetLifecycle || op == opApplyLifecycle ||
+		(op >= opSetBucketConfig && op <= opCreateOwnedBucket)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -665,6 +673,58 @@ func EncodeCommand(c any) []byte {
 		hdr(opApplyLifecycle, &c.Header)
 		e.varint(c.Now)
 		e.int(c.Limit)
+	case SetBucketConfig:
+		return EncodeCommand(&c)
+	case *SetBucketConfig:
+		hdr(opSetBucketConfig, &c.Header)
+		e.str(c.Bucket)
+		e.boolean(c.SetPolicy)
+		e.str(c.Policy)
+		e.boolean(c.PolicyPublic)
+		e.boolean(c.SetPAB)
+		e.u8(byte(c.PAB))
+		e.boolean(c.SetTags)
+		e.stringMap(c.Tags)
+	case CreateUser:
+		return EncodeCommand(&c)
+	case *CreateUser:
+		hdr(opCreateUser, &c.Header)
+		e.str(c.Name)
+		e.str(c.ID)
+		e.str(c.DisplayName)
+		encodeAccessKey(&e, &c.Key)
+	case DeleteUser:
+		return EncodeCommand(&c)
+	case *DeleteUser:
+		hdr(opDeleteUser, &c.Header)
+		e.str(c.Name)
+		e.boolean(c.Force)
+	case RotateUserKey:
+		return EncodeCommand(&c)
+	case *RotateUserKey:
+		hdr(opRotateUserKey, &c.Header)
+		e.str(c.Name)
+		encodeAccessKey(&e, &c.Key)
+	case CreateUserKey:
+		return EncodeCommand(&c)
+	case *CreateUserKey:
+		hdr(opCreateUserKey, &c.Header)
+		e.str(c.User)
+		encodeAccessKey(&e, &c.Key)
+	case CreateOwnedBucket:
+		return EncodeCommand(&c)
+	case *CreateOwnedBucket:
+		hdr(opCreateOwnedBucket, &c.Header)
+		e.str(c.Owner)
+		b := &c.Bucket
+		e.str(b.Name)
+		e.str(b.Region)
+		e.str(b.ForkSource)
+		e.uvarint(b.ForkVersion)
+		e.str(b.ForkSnapshotName)
+		e.int(b.MaxForkDepth)
+		e.u8(byte(b.Ownership))
+		e.str(b.ACL)
 	default:
 		panic(fmt.Sprintf("meta: EncodeCommand of unknown type %T", c))
 	}
@@ -842,6 +902,21 @@ func DecodeCommand(b []byte) (any, error) {
 		c = p
 	case opApplyLifecycle:
 		c = &ApplyLifecycle{Header: h, Now: d.varint(), Limit: d.int()}
+	case opCreateUser:
+		c = &CreateUser{Header: h, Name: d.str(), ID: d.str(), DisplayName: d.str(), Key: decodeAccessKey(&d)}
+	case opDeleteUser:
+		c = &DeleteUser{Header: h, Name: d.str(), Force: d.boolean()}
+	case opRotateUserKey:
+		c = &RotateUserKey{Header: h, Name: d.str(), Key: decodeAccessKey(&d)}
+	case opCreateUserKey:
+		c = &CreateUserKey{Header: h, User: d.str(), Key: decodeAccessKey(&d)}
+	case opCreateOwnedBucket:
+		c = &CreateOwnedBucket{Header: h, Owner: d.str(), Bucket: CreateBucket{Header: h, Name: d.str(), Region: d.str(),
+			ForkSource: d.str(), ForkVersion: d.uvarint(), ForkSnapshotName: d.str(), MaxForkDepth: d.int(),
+			Ownership: Ownership(d.u8()), ACL: d.str()}}
+	case opSetBucketConfig:
+		c = &SetBucketConfig{Header: h, Bucket: d.str(), SetPolicy: d.boolean(), Policy: d.str(), PolicyPublic: d.boolean(),
+			SetPAB: d.boolean(), PAB: PublicAccessBlock(d.u8()), SetTags: d.boolean(), Tags: d.stringMap()}
 	default:
 		return nil, fmt.Errorf("%w: %w %d", ErrCorrupt, errUnknownOp, op)
 	}

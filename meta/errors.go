@@ -28,6 +28,15 @@ var (
 	// whose ACL grants more than its owner full control.
 	ErrInvalidBucketACL = errors.New("meta: bucket ACL conflicts with BucketOwnerEnforced")
 	ErrCorrupt          = errors.New("meta: corrupt record")
+	// ErrPublicPolicyBlocked is a public bucket policy on a bucket whose
+	// public access block has BlockPublicPolicy.
+	ErrPublicPolicyBlocked = errors.New("meta: public policies are blocked by the bucket's public access block")
+
+	// Users (user.go).
+	ErrNoSuchUser      = errors.New("meta: no such user")
+	ErrUserExists      = errors.New("meta: user already exists")
+	ErrUserOwnsBuckets = errors.New("meta: user owns buckets")
+	ErrNotBucketOwner  = errors.New("meta: the bucket is not the user's")
 
 	// Access keys, leases and merges.
 	ErrNoSuchAccessKey = errors.New("meta: no such access key")

@@ -47,7 +47,10 @@ import (
 //	step journal    0x36                                             fmt | be64 raft index | be64 version | state
 //	merged key      0x37 | be64 fork id | name(key)                  fmt | be64 version of the last merge that applied it
 //	bucket access   0x38 | be64 bucket id | be64 ^version            fmt | ownership | acl (the settings from that
-//	                                                                 version on; acl.go)
+//	                                                                 version on; acl.go) [| policy | public access
+//	                                                                 block | tags] (fmtV2; bucketconfig.go)
+//	user            0x3A | name(user name)                           fmt | canonical id | display name | created (user.go)
+//	user key        0x3B | name(access key id)                       fmt | name(user) | main (the user's own key)
 //	index floor     0x40 | prefix byte of an age index               fmt | key at or below every live key of that
 //	                                                                 index (ageindex.go; also of the lifecycle
 //	                                                                 family 0x48, lifecycle.go)
@@ -106,6 +109,9 @@ const (
 	pfxMergedKey   byte = 0x37
 	// 0x38-0x3F: authorization history.
 	pfxBucketAccess byte = 0x38
+	// 0x3A-0x3B: users (0x39 was the index floor of an earlier build).
+	pfxUser    byte = 0x3A
+	pfxUserKey byte = 0x3B
 	// 0x40: queue bookkeeping.
 	pfxIndexFloor byte = 0x40
 	// 0x41-0x47: merges applied in several entries.
@@ -410,6 +416,10 @@ func keyBucketAccessPrefix(bucket uint64) []byte { return appendU64([]byte{pfxBu
 func keyBucketAccess(bucket, version uint64) []byte {
 	return appendU64(keyBucketAccessPrefix(bucket), ^version)
 }
+
+func keyUser(name string) []byte { return appendName([]byte{pfxUser}, name) }
+
+func keyUserKey(id string) []byte { return appendName([]byte{pfxUserKey}, id) }
 
 func keyMergedKeys(fork uint64) []byte { return appendU64([]byte{pfxMergedKey}, fork) }
 

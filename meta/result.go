@@ -30,6 +30,13 @@ const (
 	// 20-29: S3 conformance.
 	codeACLNotSupported  uint64 = 20
 	codeInvalidBucketACL uint64 = 21
+	// 28: bucket policies.
+	codePublicPolicyBlocked uint64 = 28
+	// 70-79: users.
+	codeNoSuchUser      uint64 = 70
+	codeUserExists      uint64 = 71
+	codeUserOwnsBuckets uint64 = 72
+	codeNotBucketOwner  uint64 = 73
 	// 30-39: access keys, leases, merges.
 	codeNoSuchAccessKey uint64 = 30
 	codeAccessKeyExists uint64 = 31
@@ -84,6 +91,11 @@ var resultCodes = map[uint64]error{
 	codeLockNeedsChecksum:    ErrLockNeedsChecksum,
 	codeReadOnlyView:         ErrReadOnlyView,
 	codeNotAView:             ErrNotAView,
+	codePublicPolicyBlocked:  ErrPublicPolicyBlocked,
+	codeNoSuchUser:           ErrNoSuchUser,
+	codeUserExists:           ErrUserExists,
+	codeUserOwnsBuckets:      ErrUserOwnsBuckets,
+	codeNotBucketOwner:       ErrNotBucketOwner,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is

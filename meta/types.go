@@ -117,6 +117,15 @@ type Bucket struct {
 	// access records): Ownership and ACL are today's, and must not
 	// decide a read at that version.
 	AccessUnknown bool
+	// Policy, PublicAccessBlock and Tags are the bucket's configuration
+	// (bucketconfig.go), filled by BucketAt from its access records: as
+	// of the version read.
+	Policy            string
+	PublicAccessBlock PublicAccessBlock
+	Tags              map[string]string
+	// Owner is the user that owns the bucket ("" the root account;
+	// user.go), filled by BucketAt and BucketsOwnedBy.
+	Owner string
 
 	// annotations says whether the bucket's own layer may hold
 	// annotations (annotation.go); kept in the record only.

@@ -18,12 +18,13 @@ import (
 // controls at all, after DeleteBucketOwnershipControls) enable them.
 //
 // Buckets and objects store a canned ACL: "" (private), public-read,
-// public-read-write, authenticated-read or log-delivery-write. Every
-// bucket and object belongs to the one account (the root user), so
-// bucket-owner-read and bucket-owner-full-control amount to private, and a
-// grant list (x-amz-grant-* headers or an AccessControlPolicy body) is
-// accepted when it equals one of these. aws-exec-read (a grant to Amazon
-// EC2) and other grant lists answer NotImplemented.
+// public-read-write, authenticated-read or log-delivery-write, or a grant
+// list naming users (aclgrants.go). An object belongs to its bucket's
+// owner (the root account or a user), so bucket-owner-read and
+// bucket-owner-full-control amount to private, and a grant list
+// (x-amz-grant-* headers or an AccessControlPolicy body) without users
+// is accepted when it equals one of these. aws-exec-read (a grant to
+// Amazon EC2) and other grant lists answer NotImplemented.
 
 // ACL grantee groups (AWS's URIs) and permissions.
 const (
@@ -54,12 +55,7 @@ var cannedGroupGrants = map[string][]groupGrant{
 // aclGrants reports whether a stored canned ACL gives group perm
 // (FULL_CONTROL gives every permission).
 func aclGrants(acl, group, perm string) bool {
-	for _, g := range cannedGroupGrants[acl] {
-		if g.group == group && (g.perm == perm || g.perm == permFullControl) {
-			return true
-		}
-	}
-	return false
+	return grantsTo(acl, "uri", group, perm)
 }
 
 // S3 errors of ACLs and ownership controls.
@@ -110,13 +106,29 @@ type grant struct {
 // aclOfGrants reduces a grant list to a stored ACL: the owner may have
 // FULL_CONTROL, groups what a canned ACL gives them.
 func (s *Server) aclOfGrants(grants []grant) (requestedACL, error) {
+	return s.aclOfGrantsFor(grants, s.owner, nil)
+}
+
+// aclOfGrantsFor is aclOfGrants for a bucket of owner; isUser says
+// whether a canonical id is a user's: a list that grants users is stored
+// as it is (aclgrants.go).
+func (s *Server) aclOfGrantsFor(grants []grant, owner Owner, isUser func(id string) bool) (requestedACL, error) {
 	out := requestedACL{given: true}
 	ownerFull := false
 	groups := map[groupGrant]bool{}
+	users := false
+	for _, g := range grants {
+		if g.kind == "id" && g.value != owner.ID && isUser != nil && isUser(g.value) {
+			users = true
+		}
+	}
+	if users {
+		return s.userGrants(grants, owner, isUser)
+	}
 	for _, g := range grants {
 		switch g.kind {
 		case "id":
-			if g.value != s.owner.ID {
+			if g.value != owner.ID {
 				return out, invalidArg("Invalid id", "CanonicalUser/ID", g.value)
 			}
 			if g.perm != permFullControl {
@@ -154,6 +166,49 @@ func (s *Server) aclOfGrants(grants []grant) (requestedACL, error) {
 		}
 	}
 	return out, errACLNotImplemented
+}
+
+// userGrants checks a grant list that names users and stores it as it
+// is: every id must be the owner's or a user's, every group a known one.
+func (s *Server) userGrants(grants []grant, owner Owner, isUser func(id string) bool) (requestedACL, error) {
+	out := requestedACL{given: true}
+	for _, g := range grants {
+		switch g.kind {
+		case "id":
+			if g.value != owner.ID && !isUser(g.value) {
+				return out, invalidArg("Invalid id", "CanonicalUser/ID", g.value)
+			}
+		case "uri":
+			switch g.value {
+			case groupAllUsers, groupAuthenticatedUsers, groupLogDelivery:
+			default:
+				return out, invalidArg("Invalid group uri", "Group/URI", g.value)
+			}
+		case "emailAddress":
+			return out, errUnresolvableEmail
+		default:
+			return out, errMalformedACL
+		}
+	}
+	out.acl = encodeGrants(grants)
+	return out, nil
+}
+
+// isUserFunc returns a lookup of users' canonical ids (read once, when
+// first asked).
+func (s *Server) isUserFunc(r *request) func(id string) bool {
+	var ids map[string]bool
+	return func(id string) bool {
+		if ids == nil {
+			ids = map[string]bool{}
+			if us, err := s.svc.Users(r.ctx); err == nil {
+				for _, u := range us {
+					ids[u.ID] = true
+				}
+			}
+		}
+		return ids[id]
+	}
 }
 
 // grantHeaders maps the x-amz-grant-* headers to their permission.
@@ -218,7 +273,7 @@ func (s *Server) requestACL(r *request) (requestedACL, error) {
 	case hasCanned:
 		return cannedACL(strings.TrimSpace(canned))
 	case hasGrants:
-		return s.aclOfGrants(grants)
+		return s.aclOfGrantsFor(grants, r.owner(), s.isUserFunc(r))
 	}
 	return requestedACL{}, nil
 }
@@ -243,6 +298,12 @@ func (s *Server) settleACL(r *request, req requestedACL, err error) (string, err
 	}
 	if e := s.checkACLsEnabled(r, r.route.Bucket); e != nil {
 		return "", e
+	}
+	if err == nil {
+		// BlockPublicAcls of the bucket's public access block.
+		if e := s.blockPublicACL(r, req.acl); e != nil {
+			return "", e
+		}
 	}
 	return req.acl, err
 }
@@ -349,25 +410,42 @@ func (s *Server) putACLRequest(r *request) (requestedACL, error) {
 	if err != nil {
 		return requestedACL{}, err
 	}
-	return s.aclOfGrants(grants)
+	return s.aclOfGrantsFor(grants, r.owner(), s.isUserFunc(r))
 }
 
 // policyOf is the AccessControlPolicy of a stored ACL. With ACLs disabled
 // it is always the owner's FULL_CONTROL, as S3 shows it.
 func (s *Server) policyOf(acl string, enabled bool) AccessControlPolicy {
-	p := AccessControlPolicy{Owner: s.owner, Grants: []Grant{{
+	return policyOfOwner(s.owner, acl, enabled)
+}
+
+// policyOfOwner is policyOf for a bucket of owner.
+func policyOfOwner(owner Owner, acl string, enabled bool) AccessControlPolicy {
+	p := AccessControlPolicy{Owner: owner, Grants: []Grant{{
 		Grantee: Grantee{
 			XMLNSXSI: xsiNamespace, Type: "CanonicalUser",
-			ID: s.owner.ID, DisplayName: s.owner.DisplayName,
+			ID: owner.ID, DisplayName: owner.DisplayName,
 		},
 		Permission: permFullControl,
 	}}}
 	if !enabled {
 		return p
 	}
-	for _, g := range cannedGroupGrants[acl] {
+	if strings.HasPrefix(acl, grantsPrefix) {
+		// A stored grant list is shown as it was put.
+		p.Grants = p.Grants[:0]
+	}
+	for _, g := range storedGrants(acl) {
+		if g.kind == "id" {
+			gr := Grant{Grantee: Grantee{XMLNSXSI: xsiNamespace, Type: "CanonicalUser", ID: g.value}, Permission: g.perm}
+			if g.value == owner.ID {
+				gr.Grantee.DisplayName = owner.DisplayName
+			}
+			p.Grants = append(p.Grants, gr)
+			continue
+		}
 		p.Grants = append(p.Grants, Grant{
-			Grantee:    Grantee{XMLNSXSI: xsiNamespace, Type: "Group", URI: g.group},
+			Grantee:    Grantee{XMLNSXSI: xsiNamespace, Type: "Group", URI: g.value},
 			Permission: g.perm,
 		})
 	}
@@ -383,7 +461,7 @@ func (s *Server) getBucketACL(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &response{xml: s.policyOf(b.ACL, b.Ownership.ACLsEnabled())}, nil
+	return &response{xml: policyOfOwner(r.owner(), b.ACL, b.Ownership.ACLsEnabled())}, nil
 }
 
 // putBucketACL is PutBucketAcl.
@@ -414,7 +492,7 @@ func (s *Server) getObjectACL(r *request) (*response, error) {
 		return nil, err
 	}
 	setVersionHeader(r, o)
-	return &response{xml: s.policyOf(o.ACL, b.Ownership.ACLsEnabled())}, nil
+	return &response{xml: policyOfOwner(r.owner(), o.ACL, b.Ownership.ACLsEnabled())}, nil
 }
 
 // putObjectACL is PutObjectAcl: it replaces the ACL of a version (the
@@ -496,15 +574,16 @@ func (s *Server) deleteBucketOwnershipControls(r *request) (*response, error) {
 	return &response{status: http.StatusNoContent, noBody: true}, nil
 }
 
-// bucketOwnership reads x-amz-object-ownership of CreateBucket.
-func bucketOwnership(h http.Header) (meta.Ownership, error) {
+// bucketOwnership reads x-amz-object-ownership of CreateBucket;
+// explicit says the request names it.
+func bucketOwnership(h http.Header) (o meta.Ownership, explicit bool, err error) {
 	v := strings.TrimSpace(h.Get("X-Amz-Object-Ownership"))
 	if v == "" {
-		return meta.OwnershipEnforced, nil
+		return meta.OwnershipEnforced, false, nil
 	}
 	o, ok := meta.ParseOwnership(v)
 	if !ok {
-		return 0, invalidArg("Invalid x-amz-object-ownership header", "x-amz-object-ownership", v)
+		return 0, true, invalidArg("Invalid x-amz-object-ownership header", "x-amz-object-ownership", v)
 	}
-	return o, nil
+	return o, true, nil
 }

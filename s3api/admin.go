@@ -153,6 +153,9 @@ func (s *Server) admin(r *request) (*response, error) {
 	if len(seg) >= 1 && seg[0] == "keys" {
 		return s.adminKeys(r, seg)
 	}
+	if len(seg) >= 1 && seg[0] == "users" {
+		return s.adminUsers(r, seg)
+	}
 	if len(seg) < 3 || seg[0] != "buckets" || seg[1] == "" {
 		return nil, errAdminNotFound
 	}

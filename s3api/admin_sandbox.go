@@ -173,8 +173,15 @@ func (s *Server) adminCreateKey(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.svc.CreateKey(r.ctx, gateway.KeyInput{Buckets: in.Buckets, Prefix: in.Prefix, ReadOnly: in.ReadOnly, TTL: ttl,
-		AllowForks: in.AllowForks, ForkPrefix: in.ForkPrefix})
+	ki := gateway.KeyInput{Buckets: in.Buckets, Prefix: in.Prefix, ReadOnly: in.ReadOnly, TTL: ttl,
+		AllowForks: in.AllowForks, ForkPrefix: in.ForkPrefix}
+	var k *gateway.NewKey
+	if userMain(r.principal) {
+		// A user's scoped key, of buckets the user owns.
+		k, err = s.svc.CreateUserKey(r.ctx, r.principal.User, ki)
+	} else {
+		k, err = s.svc.CreateKey(r.ctx, ki)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,12 @@ type access struct {
 	// acl caches the bucket the ACL decision read, for the checks of one
 	// request (DeleteObjects checks each key).
 	acl *aclCache
+	// req is the request, for the conditions of a bucket policy (nil in
+	// checks that have none).
+	req *request
+	// userID is the canonical id of the requesting user, for ACL grants
+	// to it ("" for others).
+	userID string
 }
 
 type accessKind int
@@ -79,6 +85,7 @@ var readOps = map[Operation]bool{
 	OpGetBucketCors:              true,
 	OpGetObjectLockConfiguration: true, OpGetObjectRetention: true, OpGetObjectLegalHold: true,
 	OpGetBucketLifecycle: true,
+	OpGetBucketPolicy:    true, OpGetBucketPolicyStatus: true, OpGetPublicAccessBlock: true, OpGetBucketTagging: true,
 }
 
 // listingOps take a prefix instead of a key.
@@ -103,7 +110,7 @@ var bucketAdminOps = map[Operation]bool{
 // requestAccess classifies a routed request.
 func requestAccess(r *request) access {
 	rt := r.route
-	a := access{op: rt.Op, bucket: rt.Bucket, acl: &r.aclCache}
+	a := access{op: rt.Op, bucket: rt.Bucket, acl: &r.aclCache, req: r}
 	switch {
 	case rt.Op == OpAdmin:
 		a.kind = accessAdmin
@@ -157,14 +164,27 @@ func requestAccess(r *request) access {
 // only when the ACLs decide: for anonymous requests, and for scoped keys
 // outside their scope.
 func (s *Server) authorize(ctx context.Context, p *gateway.Principal, a access) error {
-	if p == nil {
-		return s.aclAllows(ctx, a, groupAllUsers)
-	}
-	if p.Root {
+	if p != nil && p.Root {
 		return nil
 	}
-	if p.Expired(s.leaseNow()) {
+	if p != nil && p.Expired(s.leaseNow()) {
 		return ErrAccessDenied
+	}
+	// The bucket's policy: an explicit Deny wins over every grant, an
+	// Allow grants what it names (bucketpolicy.go, policy.go).
+	switch dec, err := s.policyAllows(ctx, p, a); {
+	case err != nil:
+		return err
+	case dec == policyDeny:
+		return ErrAccessDenied
+	case dec == policyAllow:
+		return nil
+	}
+	if userMain(p) {
+		return s.userAllows(ctx, p, a)
+	}
+	if p == nil {
+		return s.aclAllows(ctx, a, groupAllUsers)
 	}
 	err := s.scopeAllows(p, a)
 	if err != nil && s.aclAllows(ctx, a, groupAllUsers, groupAuthenticatedUsers) == nil {
@@ -317,6 +337,10 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 		// Not known what the ACLs allowed then: refuse rather than guess.
 		return ErrAccessDenied
 	}
+	if b.PublicAccessBlock.Has(meta.PABIgnorePublicAcls) {
+		// Grants to groups are public; grants to users remain.
+		groups = nil
+	}
 	if err != nil && !isNotFound(err) && !errors.Is(err, meta.ErrMethodNotAllowed) {
 		return err
 	}
@@ -326,7 +350,8 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 				return true
 			}
 		}
-		return false
+		// A grant to the requesting user (aclgrants.go).
+		return grantsTo(acl, "id", a.userID, perm)
 	}
 	listable := grants(b.ACL, permRead)
 	switch need {
@@ -370,7 +395,27 @@ func ownAccess(op Operation) bool {
 
 // authorizeRequest checks the routed request as a whole.
 func (s *Server) authorizeRequest(ctx context.Context, r *request) error {
-	return s.authorize(ctx, r.principal, requestAccess(r))
+	if err := s.authorize(ctx, r.principal, requestAccess(r)); err != nil {
+		return err
+	}
+	// x-amz-expected-bucket-owner: the bucket's owner (its canonical id:
+	// a user's, or the root account's) must be the one named.
+	v := strings.TrimSpace(r.header.Get("X-Amz-Expected-Bucket-Owner"))
+	if v == "" || r.route.Bucket == "" || r.route.Op == OpCreateBucket || r.route.Op == OpAdmin || s.bucketOwner == nil {
+		return nil
+	}
+	owner := s.owner.ID
+	u, err := s.bucketOwner(ctx, r.route.Bucket)
+	switch {
+	case err != nil && !errors.Is(err, meta.ErrNoSuchBucket):
+		return err
+	case u != nil:
+		owner = u.ID
+	}
+	if owner != v {
+		return ErrAccessDenied
+	}
+	return nil
 }
 
 // mayRead reports whether the request's principal may read a version of
@@ -378,12 +423,12 @@ func (s *Server) authorizeRequest(ctx context.Context, r *request) error {
 // the request names one).
 func (s *Server) mayRead(r *request, bucket, key, versionID string) error {
 	return s.authorize(r.ctx, r.principal, access{op: OpGetObject, kind: accessRead, bucket: bucket, key: key, hasKey: true,
-		versionID: versionID, atRef: strings.TrimSpace(r.header.Get(hdrSnapshotVersion))})
+		versionID: versionID, atRef: strings.TrimSpace(r.header.Get(hdrSnapshotVersion)), req: r})
 }
 
 // mayWrite reports whether the request's principal may delete a version
 // of key in bucket (each key of DeleteObjects).
 func (s *Server) mayWrite(r *request, bucket, key, versionID string) error {
 	return s.authorize(r.ctx, r.principal, access{op: OpDeleteObject, kind: accessWrite, bucket: bucket, key: key, hasKey: true,
-		versionID: versionID, acl: &r.aclCache})
+		versionID: versionID, acl: &r.aclCache, req: r})
 }

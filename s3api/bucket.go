@@ -33,15 +33,21 @@ func (s *Server) createBucket(r *request) (*response, error) {
 	if v := r.header.Get(hdrForkTTL); v != "" {
 		return nil, invalidArg("X-Forkstore-Fork-TTL applies only to a CreateBucket that forks (with X-Tigris-Fork-Source-Bucket).", hdrForkTTL, v)
 	}
-	ownership, err := bucketOwnership(r.header)
+	ownership, explicit, err := bucketOwnership(r.header)
 	if err != nil {
 		return nil, err
 	}
 	acl, err := s.requestACL(r)
 	if (err == nil && acl.given && !acl.ownerOnly || err == errACLNotImplemented) && !ownership.ACLsEnabled() {
-		// A new bucket has ACLs disabled unless x-amz-object-ownership
-		// enables them.
-		return nil, errInvalidBucketACL
+		if explicit || s.cfg.StrictOwnership {
+			// ACLs disabled by the request (or by AWS's default, under
+			// --strict-ownership): the ACL cannot be set.
+			return nil, errInvalidBucketACL
+		}
+		// Older tools send an ACL with no ownership setting, as before
+		// AWS disabled ACLs by default: the bucket gets ACLs
+		// (ObjectWriter), as on Ceph RGW and MinIO.
+		ownership = meta.OwnershipObjectWriter
 	}
 	if err != nil {
 		return nil, err
@@ -50,7 +56,7 @@ func (s *Server) createBucket(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p := r.principal; p != nil && !p.Root {
+	if p := r.principal; p != nil && !p.Root && !userMain(p) {
 		// A scoped key creates no bucket: authorize let it through only
 		// for a bucket of its scope it may write, which it "owns".
 		if _, err := s.svc.HeadBucket(r.ctx, b); err != nil {
@@ -66,11 +72,21 @@ func (s *Server) createBucket(r *request) (*response, error) {
 		return &response{}, nil
 	}
 	in := gateway.CreateBucketInput{Name: b, Region: region, Ownership: ownership, ACL: acl.acl, ObjectLock: lock}
+	if userMain(r.principal) {
+		in.Owner = r.principal.User
+	}
 	if _, err := s.svc.CreateBucket(r.ctx, in); err != nil {
 		// In us-east-1, creating a bucket you already own succeeds again
 		// (S3's legacy behaviour there); other regions answer
-		// BucketAlreadyOwnedByYou.
-		if !errors.Is(err, meta.ErrBucketExists) || s.region != usEast1 {
+		// BucketAlreadyOwnedByYou. Somebody else's is
+		// BucketAlreadyExists.
+		if !errors.Is(err, meta.ErrBucketExists) {
+			return nil, err
+		}
+		if cur, _, e := s.bucketAccess(r.ctx, gateway.GetObjectInput{Bucket: b}); e == nil && cur.Owner != in.Owner {
+			return nil, errBucketAlreadyExists
+		}
+		if s.region != usEast1 {
 			return nil, err
 		}
 	}
@@ -156,7 +172,14 @@ func (s *Server) listBuckets(r *request) (*response, error) {
 		after = string(raw)
 	}
 	prefix := r.query.Get("prefix")
-	buckets, err := s.svc.ListBuckets(r.ctx)
+	var buckets []meta.Bucket
+	var err error
+	if userMain(r.principal) {
+		// A user lists the buckets it owns.
+		buckets, err = s.svc.BucketsOwnedBy(r.ctx, r.principal.User)
+	} else {
+		buckets, err = s.svc.ListBuckets(r.ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -164,9 +187,13 @@ func (s *Server) listBuckets(r *request) (*response, error) {
 	// A scoped key sees only the buckets it may use.
 	now := s.leaseNow()
 	out := ListAllMyBucketsResult{Owner: r.owner(), Buckets: []BucketXML{}, Prefix: prefix}
+	user := userMain(r.principal)
+	if user {
+		out.Owner = Owner{ID: r.principal.UserID, DisplayName: r.principal.User}
+	}
 	for i := range buckets {
 		b := &buckets[i]
-		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after && after != "" || !r.principal.CanUse(b.Name, now) {
+		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after && after != "" || !user && !r.principal.CanUse(b.Name, now) {
 			continue
 		}
 		if len(out.Buckets) == max {

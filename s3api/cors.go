@@ -124,9 +124,9 @@ func parseCORS(data []byte) ([]meta.CORSRule, error) {
 	return out, nil
 }
 
-// wildcardMatch matches s against a pattern with at most one '*'
+// corsWildcardMatch matches s against a pattern with at most one '*'
 // (any run of characters, empty included).
-func wildcardMatch(pattern, s string, fold bool) bool {
+func corsWildcardMatch(pattern, s string, fold bool) bool {
 	if fold {
 		pattern, s = strings.ToLower(pattern), strings.ToLower(s)
 	}
@@ -161,7 +161,7 @@ func corsMatch(rules []meta.CORSRule, origin, method string, headers []string) *
 
 func matchesAny(patterns []string, s string, fold bool) bool {
 	for _, p := range patterns {
-		if wildcardMatch(p, s, fold) {
+		if corsWildcardMatch(p, s, fold) {
 			return true
 		}
 	}

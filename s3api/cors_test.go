@@ -8,7 +8,7 @@ import (
 	"github.com/forkstore/forkstore/meta"
 )
 
-func TestWildcardMatch(t *testing.T) {
+func TestCORSWildcardMatch(t *testing.T) {
 	tests := []struct {
 		pattern, s string
 		fold, want bool
@@ -30,8 +30,8 @@ func TestWildcardMatch(t *testing.T) {
 		{"Content-Type", "content-type", true, true},
 	}
 	for _, tt := range tests {
-		if got := wildcardMatch(tt.pattern, tt.s, tt.fold); got != tt.want {
-			t.Errorf("wildcardMatch(%q, %q, %v) = %v, want %v", tt.pattern, tt.s, tt.fold, got, tt.want)
+		if got := corsWildcardMatch(tt.pattern, tt.s, tt.fold); got != tt.want {
+			t.Errorf("corsWildcardMatch(%q, %q, %v) = %v, want %v", tt.pattern, tt.s, tt.fold, got, tt.want)
 		}
 	}
 }

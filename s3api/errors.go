@@ -118,6 +118,11 @@ var errorTable = []errorRow{
 	{meta.ErrNotAView, errNotAView},
 	{meta.ErrACLNotSupported, errACLNotSupported},
 	{meta.ErrInvalidBucketACL, errInvalidBucketACL},
+	{meta.ErrPublicPolicyBlocked, ErrAccessDenied},
+	{meta.ErrNoSuchUser, errNoSuchUser},
+	{meta.ErrUserExists, errUserExists},
+	{meta.ErrUserOwnsBuckets, errUserOwnsBuckets},
+	{meta.ErrNotBucketOwner, ErrAccessDenied},
 	{meta.ErrCorrupt, ErrInternalError},
 	// The replica's state machine is not open (starting or stopping).
 	{meta.ErrNotOpen, ErrServiceUnavailable},

@@ -35,6 +35,8 @@ var readOnlyOps = map[Operation]bool{
 	OpPutObjectAcl: true, OpPutBucketAcl: true,
 	OpPutBucketOwnershipControls: true, OpDeleteBucketOwnershipControls: true,
 	OpPutBucketLifecycle: true, OpDeleteBucketLifecycle: true,
+	OpPutBucketPolicy: true, OpDeleteBucketPolicy: true, OpPutPublicAccessBlock: true, OpDeletePublicAccessBlock: true,
+	OpPutBucketTagging: true, OpDeleteBucketTagging: true,
 }
 
 // readAt resolves X-Tigris-Snapshot-Version for reads of bucket: a decimal
@@ -97,7 +99,11 @@ func (s *Server) forkBucket(r *request) (*response, error) {
 		return nil, err
 	}
 	in := gateway.CreateBucketInput{Name: b, Region: region, ForkSource: src, ForkSnapshot: snap, TTL: ttl}
-	if !r.principal.Root {
+	switch {
+	case userMain(r.principal):
+		// A user's fork is the user's.
+		in.Owner = r.principal.User
+	case !r.principal.Root:
 		// A scoped key may use the fork it makes.
 		in.Grant = r.principal.AccessKey
 	}

@@ -136,6 +136,7 @@ func (s *Server) prepare(r *request, fc *fasthttp.RequestCtx) error {
 	if err := s.parse(r, fc); err != nil {
 		return err
 	}
+	r.remoteIP, r.secure = fc.RemoteIP().String(), fc.IsTLS()
 	signedHeader := r.header
 	qh, err := r.queryHeaders()
 	if err != nil {
@@ -226,7 +227,7 @@ func (s *Server) checkDeclaredSize(r *request) error {
 	case OpDeleteObjects, OpCompleteMultipartUpload, OpPutBucketVersioning,
 		OpCreateBucket, OpForkBucket, OpCreateSnapshot,
 		OpPutBucketAcl, OpPutObjectAcl, OpPutBucketOwnershipControls,
-		OpPutBucketLifecycle:
+		OpPutBucketLifecycle, OpPutBucketPolicy, OpPutPublicAccessBlock, OpPutBucketTagging:
 		if r.rawLength > maxXMLBody {
 			return errMaxMessageLength
 		}

@@ -292,6 +292,7 @@ var bucketSubresources = map[string]bool{
 	"acl": true, "location": true, "versioning": true, "versions": true,
 	"uploads": true, "ownershipControls": true, "requestPayment": true,
 	"delete": true, "cors": true, "object-lock": true, "lifecycle": true,
+	"policy": true, "policyStatus": true, "publicAccessBlock": true, "tagging": true,
 }
 
 // otherSubresource returns a query parameter, other than sub, that selects
@@ -359,6 +360,9 @@ func serviceOp(method string, header http.Header) (Operation, string) {
 }
 
 func bucketOp(method string, query url.Values, header http.Header) (Operation, string) {
+	if op, sub, ok := bucketConfigOp(method, query); ok {
+		return op, sub
+	}
 	if sub := firstOf(query, unsupportedBucket); sub != "" {
 		// Reading a configuration that cannot be set answers what AWS
 		// answers for a bucket without one (tools probe these).

@@ -17,7 +17,7 @@ func TestRouteConfigProbesOfClients(t *testing.T) {
 		// minio-go v7 GetBucketLifecycle (mc ilm rule ls).
 		{"GET /b?lifecycle=&withUpdatedAt=true", OpGetBucketLifecycle, ""},
 		// minio-go's other configuration reads.
-		{"GET /b?policy=", OpGetBucketConfig, "policy"},
+		{"GET /b?policy=", OpGetBucketPolicy, ""},
 		{"GET /b?cors=", OpGetBucketCors, ""},
 		{"GET /b?cors=&x-id=GetBucketCors", OpGetBucketCors, ""},
 		{"GET /b?encryption=", OpGetBucketConfig, "encryption"},
@@ -25,7 +25,7 @@ func TestRouteConfigProbesOfClients(t *testing.T) {
 		{"GET /b?object-lock&x-id=GetObjectLockConfiguration", OpGetObjectLockConfiguration, ""},
 		{"GET /b?object-lock&cors", OpNotImplemented, "object-lock"},
 		{"GET /b?replication=", OpGetBucketConfig, "replication"},
-		{"GET /b?tagging=", OpGetBucketConfig, "tagging"},
+		{"GET /b?tagging=", OpGetBucketTagging, ""},
 		{"GET /b?versioning=", OpGetBucketVersioning, ""},
 		{"GET /b?location=", OpGetBucketLocation, ""},
 		// boto3 / aws CLI v2.
@@ -33,7 +33,9 @@ func TestRouteConfigProbesOfClients(t *testing.T) {
 		{"GET /b?ownershipControls&x-id=GetBucketOwnershipControls", OpGetBucketOwnershipControls, ""},
 		{"GET /b?requestPayment&x-id=GetBucketRequestPayment", OpGetBucketRequestPayment, ""},
 		// A future or vendor parameter on a read that selects nothing.
-		{"GET /b?publicAccessBlock&someVendorFlag=1", OpGetBucketConfig, "publicAccessBlock"},
+		{"GET /b?publicAccessBlock&someVendorFlag=1", OpGetPublicAccessBlock, ""},
+		{"GET /b?policy&tagging", OpNotImplemented, "policy"},
+		{"PUT /b?policy&someVendorFlag=1", OpNotImplemented, "policy"},
 		{"GET /b?ownershipControls&someVendorFlag=1", OpGetBucketOwnershipControls, ""},
 		{"GET /b?requestPayment&someVendorFlag=1", OpGetBucketRequestPayment, ""},
 		// Two sub-resources are not a plain read of one.

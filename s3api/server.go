@@ -26,6 +26,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
 )
 
 // Config configures the S3 front end.
@@ -80,6 +81,12 @@ type Config struct {
 	// MaxObjectSize is the largest body a PutObject or UploadPart may
 	// declare; a larger one is refused before it is read.
 	MaxObjectSize int64
+	// StrictOwnership refuses, as AWS does since April 2023, a
+	// CreateBucket that asks for an ACL other than private without
+	// x-amz-object-ownership enabling ACLs
+	// (InvalidBucketAclWithObjectOwnership). Without it such a bucket is
+	// made with ACLs enabled (ObjectWriter), as Ceph RGW and MinIO do.
+	StrictOwnership bool
 }
 
 // DefaultConfig returns the front end's defaults.
@@ -112,6 +119,8 @@ type Server struct {
 	router Router
 	auth   *Authenticator
 	region string
+	// policies caches parsed bucket policies (bucketpolicy.go).
+	policies policyCache
 	// owner is the canonical user of the account that owns every bucket
 	// and object (the root user's) in documents.
 	owner Owner
@@ -123,6 +132,12 @@ type Server struct {
 	// or a scoped key); leaseNow is the clock leases are checked against.
 	principal func(ctx context.Context, accessKey string) (*gateway.Principal, bool)
 	leaseNow  func() time.Time
+	// bucketAccess reads a bucket with its access settings and policy
+	// for authorization (gateway.Service.ObjectAccess).
+	bucketAccess func(ctx context.Context, in gateway.GetObjectInput) (*meta.Bucket, *meta.Object, error)
+	// bucketOwner reads the user owning a bucket (nil: the root account);
+	// nil in tests without a node.
+	bucketOwner func(ctx context.Context, bucket string) (*meta.User, error)
 
 	base       context.Context
 	cancelBase context.CancelFunc
@@ -208,6 +223,8 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 	s.ready = svc.Ready
 	s.disk = svc.DiskStatus
 	s.principal = svc.Principal
+	s.bucketAccess = svc.ObjectAccess
+	s.bucketOwner = svc.BucketOwner
 	s.leaseNow = svc.LeaseNow
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	_, _ = rand.Read(s.idBase[:])
@@ -334,6 +351,12 @@ type request struct {
 	principal *gateway.Principal
 	// aclCache keeps the bucket ACL decisions read (authz.go).
 	aclCache aclCache
+	// remoteIP and secure (TLS) are the connection's, for the conditions
+	// of bucket policies (aws:SourceIp, aws:SecureTransport).
+	remoteIP string
+	secure   bool
+	// ownerOf caches owner().
+	ownerOf *Owner
 
 	status   int
 	bytesOut int64
@@ -875,6 +898,16 @@ func (s *Server) routes() map[Operation]handlerFunc {
 		OpGetBucketLifecycle:         s.getBucketLifecycle,
 		OpPutBucketLifecycle:         s.putBucketLifecycle,
 		OpDeleteBucketLifecycle:      s.deleteBucketLifecycle,
+		OpGetBucketPolicy:            s.getBucketPolicy,
+		OpPutBucketPolicy:            s.putBucketPolicy,
+		OpDeleteBucketPolicy:         s.deleteBucketPolicy,
+		OpGetBucketPolicyStatus:      s.getBucketPolicyStatus,
+		OpGetPublicAccessBlock:       s.getPublicAccessBlock,
+		OpPutPublicAccessBlock:       s.putPublicAccessBlock,
+		OpDeletePublicAccessBlock:    s.deletePublicAccessBlock,
+		OpGetBucketTagging:           s.getBucketTagging,
+		OpPutBucketTagging:           s.putBucketTagging,
+		OpDeleteBucketTagging:        s.deleteBucketTagging,
 	}
 }
 
@@ -886,7 +919,25 @@ func ownerOf(accessKey string) Owner {
 
 // owner is the owner shown in documents: the account's, which owns every
 // bucket and object.
-func (r *request) owner() Owner { return r.s.owner }
+//
+// A bucket a user owns shows the user (read once per request); a bucket
+// a user creates is the user's.
+func (r *request) owner() Owner {
+	if r.ownerOf != nil {
+		return *r.ownerOf
+	}
+	o := r.s.owner
+	switch {
+	case (r.route.Op == OpCreateBucket || r.route.Op == OpForkBucket) && userMain(r.principal):
+		o = Owner{ID: r.principal.UserID, DisplayName: r.principal.User}
+	case r.route.Bucket != "" && r.s.bucketOwner != nil:
+		if u, err := r.s.bucketOwner(r.ctx, r.route.Bucket); err == nil && u != nil {
+			o = Owner{ID: u.ID, DisplayName: u.DisplayName}
+		}
+	}
+	r.ownerOf = &o
+	return o
+}
 
 // itoa is strconv.Itoa for brevity in header code.
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -22,6 +22,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
 )
 
 const (
@@ -66,6 +67,10 @@ func newTestServer(t *testing.T, domains ...string) (*Server, *logSink) {
 	}
 	s.ready = func(context.Context) error { return nil }
 	s.disk = func() string { return "ok: 41 GiB free, min 1.0 GiB" }
+	s.bucketAccess = func(context.Context, gateway.GetObjectInput) (*meta.Bucket, *meta.Object, error) {
+		return nil, nil, meta.ErrNoSuchBucket
+	}
+	s.bucketOwner = nil
 	return s, sink
 }
 
@@ -179,7 +184,7 @@ func TestNotImplementedSubresources(t *testing.T) {
 	for _, r := range []testReq{
 		{method: "PUT", target: "/bkt/k?torrent"},
 		{method: "DELETE", target: "/bkt/k?legal-hold"},
-		{method: "PUT", target: "/bkt?policy", body: []byte("{}")},
+		{method: "PUT", target: "/bkt/k?policy", body: []byte("{}")},
 		{method: "POST", target: "/bkt/k?restore"},
 		{method: "POST", target: "/bkt"},
 	} {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/gateway/certs/certstest"
+	"github.com/forkstore/forkstore/meta"
 )
 
 // Hostile clients on the wire: what reaches the server's port before any
@@ -46,6 +47,10 @@ func servedTestServer(t *testing.T, mutate func(*Config), ln net.Listener) (*Ser
 		return &gateway.Principal{AccessKey: k, Root: true}, k == testAccessKey
 	}
 	s.ready = func(context.Context) error { return nil }
+	s.bucketAccess = func(context.Context, gateway.GetObjectInput) (*meta.Bucket, *meta.Object, error) {
+		return nil, nil, meta.ErrNoSuchBucket
+	}
+	s.bucketOwner = nil
 	if ln == nil {
 		var err error
 		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
@@ -312,8 +317,8 @@ func TestExpectContinueRefusedEarly(t *testing.T) {
 		{"bad signature", signedPut("/bkt/k", "wrong-secret", 10), 403, "SignatureDoesNotMatch"},
 		{"6 GiB PutObject", signedPut("/bkt/k", testSecretKey, 6<<30), 400, "EntityTooLarge"},
 		{"6 GiB UploadPart", signedPut("/bkt/k?partNumber=1&uploadId=u", testSecretKey, 6<<30), 400, "EntityTooLarge"},
-		// Unsigned, an operation no ACL grants (refused without a
-		// metadata read: this server has no node).
+		// Unsigned, an operation no ACL grants, on a bucket that has no
+		// policy (this server has no node).
 		{"unsigned", func() *http.Request {
 			r := httptest.NewRequest("PUT", "http://127.0.0.1:9000/bkt/k?tagging", http.NoBody)
 			r.Header.Set("Content-Length", "10")

@@ -77,9 +77,16 @@ def acls_disabled(s3):
     equal(grants(policy), owner_only(s3, policy), "object ACL with ACLs disabled")
     policy = s3.get_bucket_acl(Bucket=BUCKET)
     equal(grants(policy), owner_only(s3, policy), "bucket ACL with ACLs disabled")
-    # Creating a bucket with an ACL needs ownership that enables ACLs.
-    expect_error("InvalidBucketAclWithObjectOwnership", s3.create_bucket, Bucket=BUCKET[:50] + "-x", ACL="public-read")
+    # Creating a bucket with an ACL and BucketOwnerEnforced is refused.
+    expect_error("InvalidBucketAclWithObjectOwnership", s3.create_bucket, Bucket=BUCKET[:50] + "-x", ACL="public-read",
+                 ObjectOwnership="BucketOwnerEnforced")
     expect_error("NoSuchBucket", s3.get_bucket_acl, Bucket=BUCKET[:50] + "-x")
+    # Without an ownership setting, as older tools send it, the bucket
+    # gets ACLs (ObjectWriter) and the ACL, as on Ceph RGW and MinIO.
+    s3.create_bucket(Bucket=BUCKET[:50] + "-y", ACL="public-read")
+    equal(ownership(s3, BUCKET[:50] + "-y"), "ObjectWriter", "ownership of a bucket created with an ACL")
+    check((ALL_USERS, "READ") in grants(s3.get_bucket_acl(Bucket=BUCKET[:50] + "-y")), "bucket created public-read lacks AllUsers READ")
+    s3.delete_bucket(Bucket=BUCKET[:50] + "-y")
 
 
 def owner_full_control_everywhere(s3):

@@ -81,7 +81,7 @@ func TestBoto3(t *testing.T) {
 
 // The scripts must exist where the driver looks for them.
 func TestBoto3ScriptsPresent(t *testing.T) {
-	for _, name := range []string{"common", "transfer", "presign", "listing", "checksums", "bucket", "conformance", "conditional", "acl"} {
+	for _, name := range []string{"common", "transfer", "presign", "listing", "checksums", "bucket", "conformance", "conditional", "acl", "policy", "users"} {
 		if _, err := os.Stat(filepath.Join(clientsDir(t), name+".py")); err != nil {
 			t.Errorf("tests/clients/%s.py: %v", name, err)
 		}

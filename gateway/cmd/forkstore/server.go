@@ -36,6 +36,7 @@ type serverFlags struct {
 	pprofAddr, logLevel, metricsAddr, maxBatch, minFree                string
 	tlsCert, tlsKey                                                    string
 	accessLog                                                          bool
+	strictOwnership                                                    bool
 	slowRequest                                                        time.Duration
 	cluster                                                            clusterFlags
 	conn                                                               connFlags
@@ -85,6 +86,7 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this loopback address")
 	envString(a, fs, &f.logLevel, "log-level", "info", "debug, info, warn or error")
 	envBool(a, fs, &f.accessLog, "access-log", false, "log every request at info level (otherwise at debug; server errors and slow requests are always logged)")
+	envBool(a, fs, &f.strictOwnership, "strict-ownership", false, "refuse CreateBucket with an ACL and no x-amz-object-ownership (InvalidBucketAclWithObjectOwnership), as AWS does, instead of enabling ACLs (ObjectWriter)")
 	envDuration(a, fs, &f.slowRequest, "slow-request", 10*time.Second, "log requests that take longer than this, at warn level (0: never)")
 	envString(a, fs, &f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9100")
 	envString(a, fs, &f.tlsCert, "tls-cert", "", "PEM certificate chain of this node: serve S3 and the admin API over HTTPS (reloaded on SIGHUP)")
@@ -300,6 +302,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	scfg.Metrics = reg
 	scfg.MetricsToken = metricsToken
 	scfg.AccessLog = f.accessLog
+	scfg.StrictOwnership = f.strictOwnership
 	scfg.SlowRequest = f.slowRequest
 	scheme := "http"
 	if cert != nil {

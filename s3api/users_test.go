@@ -1,0 +1,268 @@
+package s3api
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestLiveUsers (admin API users; CreateBucket, ListBuckets, forks and
+// bucket policies of users): a user owns the buckets it creates and lists
+// only those; another user gets AccessDenied on them unless a policy
+// names it; a taken name is BucketAlreadyExists; a user forks and makes
+// scoped keys of its own buckets only; only the root manages users; a
+// user that owns buckets is deleted only with force; a rotated key stops
+// working.
+func TestLiveUsers(t *testing.T) {
+	ls := newLiveServer(t)
+	var alice, bob UserJSON
+	if st := ls.admin(t, "POST", "users", map[string]any{"name": "alice", "display_name": "Alice"}, &alice); st != 201 || alice.SecretAccessKey == "" || len(alice.CanonicalID) != 64 {
+		t.Fatalf("create alice: %d %+v", st, alice)
+	}
+	if st := ls.admin(t, "POST", "users", map[string]any{"name": "bob"}, &bob); st != 201 {
+		t.Fatalf("create bob: %d", st)
+	}
+	var e adminError
+	if st := ls.admin(t, "POST", "users", map[string]any{"name": "bob"}, &e); st != 409 || e.Code != "UserAlreadyExists" {
+		t.Fatalf("create bob again: %d %+v", st, e)
+	}
+	as := func(u UserJSON, method, target string, body []byte, hdr map[string]string) (*http.Response, []byte) {
+		t.Helper()
+		return ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, body, hdr)
+	}
+	status := func(want int, resp *http.Response, body []byte) {
+		t.Helper()
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d, want %d: %s", resp.Request.Method, resp.Request.URL, resp.StatusCode, want, body)
+		}
+	}
+	listed := func(u UserJSON) []string {
+		t.Helper()
+		resp, body := as(u, "GET", "/", nil, nil)
+		status(200, resp, body)
+		var res struct {
+			Owner   Owner
+			Buckets []struct{ Name string } `xml:"Buckets>Bucket"`
+		}
+		if err := xml.Unmarshal(body, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Owner.ID != u.CanonicalID {
+			t.Errorf("ListBuckets of %s: owner %q", u.Name, res.Owner.ID)
+		}
+		var names []string
+		for _, b := range res.Buckets {
+			names = append(names, b.Name)
+		}
+		return names
+	}
+
+	r, b := ls.raw(t, "PUT", "/root-b", nil, nil)
+	status(200, r, b)
+	r, b = as(alice, "PUT", "/alice-b", nil, nil)
+	status(200, r, b)
+	r, b = as(alice, "PUT", "/alice-b/k", []byte("alice's"), nil)
+	status(200, r, b)
+	if got := listed(alice); len(got) != 1 || got[0] != "alice-b" {
+		t.Fatalf("alice lists %v", got)
+	}
+	if got := listed(bob); len(got) != 0 {
+		t.Fatalf("bob lists %v", got)
+	}
+	// Documents show alice as the owner of her bucket, and the owner-only
+	// ACL they show is accepted back (what s3cmd does after a copy).
+	r, b = as(alice, "GET", "/alice-b?acl", nil, nil)
+	status(200, r, b)
+	var acl AccessControlPolicy
+	if err := xml.Unmarshal(b, &acl); err != nil || acl.Owner.ID != alice.CanonicalID || acl.Grants[0].Grantee.ID != alice.CanonicalID {
+		t.Fatalf("GetBucketAcl of alice's bucket: %s %v", b, err)
+	}
+	r, b = as(alice, "PUT", "/alice-b/k?acl", nil, map[string]string{"X-Amz-Grant-Full-Control": `id="` + alice.CanonicalID + `"`})
+	status(200, r, b)
+	r, b = as(alice, "GET", "/alice-b", nil, nil)
+	status(200, r, b)
+	if !strings.Contains(string(b), "<ID>"+alice.CanonicalID+"</ID>") {
+		t.Fatalf("ListObjects of alice's bucket shows another owner: %s", b)
+	}
+	r, b = ls.raw(t, "GET", "/root-b?acl", nil, nil)
+	status(200, r, b)
+	if strings.Contains(string(b), alice.CanonicalID) {
+		t.Fatalf("the root's bucket shows alice: %s", b)
+	}
+	// x-amz-expected-bucket-owner.
+	r, b = as(alice, "GET", "/alice-b/k", nil, map[string]string{"X-Amz-Expected-Bucket-Owner": alice.CanonicalID})
+	status(200, r, b)
+	r, b = as(alice, "GET", "/alice-b/k", nil, map[string]string{"X-Amz-Expected-Bucket-Owner": bob.CanonicalID})
+	status(403, r, b)
+	// The root sees and reads everything.
+	r, b = ls.raw(t, "GET", "/alice-b/k", nil, nil)
+	status(200, r, b)
+
+	// Bob: nothing of alice's, nor of the root's.
+	for _, tc := range []struct{ method, target string }{
+		{"GET", "/alice-b/k"}, {"PUT", "/alice-b/x"}, {"GET", "/alice-b"}, {"DELETE", "/alice-b"}, {"GET", "/root-b"},
+		{"PUT", "/alice-b?policy"},
+	} {
+		r, b = as(bob, tc.method, tc.target, []byte("x"), nil)
+		status(403, r, b)
+	}
+	// A taken name.
+	r, b = as(bob, "PUT", "/alice-b", nil, nil)
+	if r.StatusCode != 409 || !strings.Contains(string(b), "BucketAlreadyExists") {
+		t.Fatalf("bob creating alice-b: %d %s", r.StatusCode, b)
+	}
+	r, b = as(alice, "PUT", "/alice-b", nil, nil)
+	status(200, r, b)
+
+	// Alice's policy lets bob read (named by his user ARN).
+	pol := `{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::` + bob.CanonicalID + `:user/bob"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::alice-b/*"}]}`
+	r, b = as(alice, "PUT", "/alice-b?policy", []byte(pol), nil)
+	status(204, r, b)
+	r, b = as(bob, "GET", "/alice-b/k", nil, nil)
+	status(200, r, b)
+	r, b = as(bob, "PUT", "/alice-b/k", []byte("bob's"), nil)
+	status(403, r, b)
+
+	// Forks: of one's own buckets only; the fork is the user's.
+	r, b = as(alice, "PUT", "/alice-f", nil, map[string]string{hdrForkSource: "alice-b"})
+	status(200, r, b)
+	r, b = as(bob, "PUT", "/bob-f", nil, map[string]string{hdrForkSource: "alice-b"})
+	status(403, r, b)
+	if got := listed(alice); len(got) != 2 || got[1] != "alice-f" {
+		t.Fatalf("alice lists %v", got)
+	}
+
+	// Scoped keys of one's own buckets only; users are the root's.
+	adminAs := func(u UserJSON, method, path string, body any, out any) int {
+		t.Helper()
+		data, _ := json.Marshal(body)
+		resp, got := as(u, method, "/_forkstore/v1/"+path, data, map[string]string{"Content-Type": "application/json"})
+		if out != nil {
+			json.Unmarshal(got, out)
+		}
+		return resp.StatusCode
+	}
+	var k KeyJSON
+	if st := adminAs(alice, "POST", "keys", map[string]any{"buckets": []string{"alice-b"}, "read_only": true}, &k); st != 201 || k.AccessKeyID == "" {
+		t.Fatalf("alice's scoped key: %d %+v", st, k)
+	}
+	r, b = ls.rawWith(t, k.AccessKeyID, k.SecretAccessKey, "GET", "/alice-b/k", nil, nil)
+	status(200, r, b)
+	r, b = ls.rawWith(t, k.AccessKeyID, k.SecretAccessKey, "PUT", "/alice-b/k", []byte("x"), nil)
+	status(403, r, b)
+	if st := adminAs(alice, "POST", "keys", map[string]any{"buckets": []string{"root-b"}}, nil); st != 403 {
+		t.Fatalf("alice's key of the root's bucket: %d", st)
+	}
+	if st := adminAs(alice, "GET", "users", nil, nil); st != 403 {
+		t.Fatalf("alice listing users: %d", st)
+	}
+	if st := adminAs(alice, "GET", "keys", nil, nil); st != 403 {
+		t.Fatalf("alice listing keys: %d", st)
+	}
+
+	// Deleting and rotating.
+	if st := ls.admin(t, "DELETE", "users/alice", nil, &e); st != 409 || e.Code != "UserOwnsBuckets" {
+		t.Fatalf("delete alice: %d %+v", st, e)
+	}
+	var rot UserJSON
+	if st := ls.admin(t, "POST", "users/alice/rotate-key", nil, &rot); st != 200 || rot.AccessKeyID == alice.AccessKeyID {
+		t.Fatalf("rotate: %d %+v", st, rot)
+	}
+	r, b = as(alice, "GET", "/alice-b/k", nil, nil)
+	status(403, r, b)
+	r, b = as(rot, "GET", "/alice-b/k", nil, nil)
+	status(200, r, b)
+	var list struct{ Users []UserJSON }
+	if st := ls.admin(t, "GET", "users", nil, &list); st != 200 || len(list.Users) != 2 || list.Users[0].Name != "alice" || list.Users[0].SecretAccessKey != "" {
+		t.Fatalf("users: %d %+v", st, list)
+	}
+	if st := ls.admin(t, "DELETE", "users/alice?force=true", nil, nil); st != 200 {
+		t.Fatalf("forced delete: %d", st)
+	}
+	r, b = as(rot, "GET", "/alice-b/k", nil, nil)
+	status(403, r, b)
+	r, b = ls.rawWith(t, k.AccessKeyID, k.SecretAccessKey, "GET", "/alice-b/k", nil, nil)
+	status(403, r, b)
+	// The root account has her buckets now.
+	r, b = ls.raw(t, "GET", "/alice-b/k", nil, nil)
+	status(200, r, b)
+	if st := ls.admin(t, "DELETE", "users/alice", nil, &e); st != 404 || e.Code != "NoSuchUser" {
+		t.Fatalf("delete a deleted user: %d %+v", st, e)
+	}
+}
+
+// TestLiveUserACLGrants (PutObjectAcl, PutBucketAcl with x-amz-grant-*
+// and AccessControlPolicy naming a user): a grant to another user's
+// canonical id is stored as given, shown by GetObjectAcl, and lets that
+// user read (READ) or write (WRITE on the bucket), nobody else;
+// IgnorePublicAcls leaves it in force; a grant to an id that is nobody's
+// stays InvalidArgument.
+func TestLiveUserACLGrants(t *testing.T) {
+	ls := newLiveServer(t)
+	var alice, bob, carol UserJSON
+	for _, u := range []struct {
+		name string
+		out  *UserJSON
+	}{{"alice", &alice}, {"bob", &bob}, {"carol", &carol}} {
+		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
+			t.Fatalf("create %s: %d", u.name, st)
+		}
+	}
+	as := func(u UserJSON, method, target string, body []byte, hdr map[string]string) int {
+		t.Helper()
+		r, _ := ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, body, hdr)
+		return r.StatusCode
+	}
+	if st := as(alice, "PUT", "/alice-acl", nil, map[string]string{"X-Amz-Object-Ownership": "ObjectWriter"}); st != 200 {
+		t.Fatalf("create: %d", st)
+	}
+	if st := as(alice, "PUT", "/alice-acl/k", []byte("v"), map[string]string{"X-Amz-Grant-Read": `id="` + bob.CanonicalID + `"`,
+		"X-Amz-Grant-Full-Control": `id="` + alice.CanonicalID + `"`}); st != 200 {
+		t.Fatalf("PutObject granting bob READ: %d", st)
+	}
+	r, body := ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, "GET", "/alice-acl/k?acl", nil, nil)
+	var acl AccessControlPolicy
+	if err := xml.Unmarshal(body, &acl); err != nil || r.StatusCode != 200 || len(acl.Grants) != 2 {
+		t.Fatalf("GetObjectAcl: %d %s", r.StatusCode, body)
+	}
+	found := false
+	for _, g := range acl.Grants {
+		found = found || g.Grantee.ID == bob.CanonicalID && g.Permission == "READ"
+	}
+	if !found {
+		t.Fatalf("GetObjectAcl lacks bob's READ: %s", body)
+	}
+	if st := as(bob, "GET", "/alice-acl/k", nil, nil); st != 200 {
+		t.Fatalf("bob reading with a READ grant: %d", st)
+	}
+	if st := as(carol, "GET", "/alice-acl/k", nil, nil); st != 403 {
+		t.Fatalf("carol reading: %d", st)
+	}
+	// WRITE on the bucket for carol.
+	if st := as(carol, "PUT", "/alice-acl/c", []byte("x"), nil); st != 403 {
+		t.Fatalf("carol writing without a grant: %d", st)
+	}
+	if st := as(alice, "PUT", "/alice-acl?acl", nil, map[string]string{"X-Amz-Grant-Write": `id="` + carol.CanonicalID + `"`,
+		"X-Amz-Grant-Full-Control": `id="` + alice.CanonicalID + `"`}); st != 200 {
+		t.Fatalf("PutBucketAcl granting carol WRITE: %d", st)
+	}
+	if st := as(carol, "PUT", "/alice-acl/c", []byte("x"), nil); st != 200 {
+		t.Fatalf("carol writing with a WRITE grant: %d", st)
+	}
+	// IgnorePublicAcls: grants to users stay.
+	pab := []byte(`<PublicAccessBlockConfiguration><IgnorePublicAcls>true</IgnorePublicAcls></PublicAccessBlockConfiguration>`)
+	if st := as(alice, "PUT", "/alice-acl?publicAccessBlock", pab, nil); st != 200 {
+		t.Fatalf("PutPublicAccessBlock: %d", st)
+	}
+	if st := as(bob, "GET", "/alice-acl/k", nil, nil); st != 200 {
+		t.Fatalf("bob reading under IgnorePublicAcls: %d", st)
+	}
+	// An id that is nobody's.
+	r, body = ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, "PUT", "/alice-acl/k?acl", nil,
+		map[string]string{"X-Amz-Grant-Read": `id="` + strings.Repeat("0", 64) + `"`, "X-Amz-Grant-Full-Control": `id="` + alice.CanonicalID + `"`})
+	if r.StatusCode != 400 || !strings.Contains(string(body), "InvalidArgument") {
+		t.Fatalf("grant to nobody: %d %s", r.StatusCode, body)
+	}
+}
