@@ -4,9 +4,13 @@ package main
 // the certificate reload.
 
 import (
+	"crypto/tls"
+	"strconv"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/forkstore/forkstore/console"
 	"log/slog"
 	"net"
 	"net/http"
@@ -82,6 +86,68 @@ func serveMetrics(addr, token string, g prometheus.Gatherer, logger *slog.Logger
 		}
 	}()
 	logger.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics", "token", token != "")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+	}, nil
+}
+
+// consoleFigures reads the console's live figures from the node's
+// metrics: the S3 request totals, bytes in and out, requests in flight.
+func consoleFigures(g prometheus.Gatherer) func() []console.Figure {
+	want := []struct{ metric, label string }{
+		{"forkstore_s3_requests_total", "S3 requests (total)"},
+		{"forkstore_s3_requests_in_flight", "S3 requests in flight"},
+		{"forkstore_s3_received_bytes_total", "Bytes received"},
+		{"forkstore_s3_sent_bytes_total", "Bytes sent"},
+		{"go_goroutines", "Goroutines"},
+	}
+	return func() []console.Figure {
+		mfs, err := g.Gather()
+		if err != nil {
+			return nil
+		}
+		sums := map[string]float64{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				sums[mf.GetName()] += v
+			}
+		}
+		var out []console.Figure
+		for _, w := range want {
+			if v, ok := sums[w.metric]; ok {
+				out = append(out, console.Figure{Name: w.label, Value: strconv.FormatFloat(v, 'f', -1, 64)})
+			}
+		}
+		return out
+	}
+}
+
+// serveConsole serves the web console on its own address (when set),
+// over TLS when the S3 port is.
+func serveConsole(addr string, h http.Handler, tc *tls.Config, logger *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--console-addr: %w", err)
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, h)
+	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusSeeOther))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("console server", "err", err)
+		}
+	}()
+	logger.Info("serving the console", "addr", ln.Addr().String(), "path", console.Prefix)
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
