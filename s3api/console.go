@@ -3,6 +3,7 @@ package s3api
 import (
 	"context"
 	"crypto/subtle"
+	"io"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -50,6 +51,17 @@ func (s *Server) serveConsole(r *request) error {
 	if r.chunked || r.rawLength > maxConsoleBody {
 		s.writeError(r, errConsoleBody)
 		return nil
+	}
+	if r.rawLength > 0 {
+		// Read the body here, through the request's counting reader (the
+		// connection's rate limits apply), and hand it over whole:
+		// the adaptor reads bodies into memory anyway.
+		data, err := io.ReadAll(io.LimitReader(r.raw, maxConsoleBody+1))
+		if err != nil || int64(len(data)) != r.rawLength {
+			s.writeError(r, ErrIncompleteBody)
+			return nil
+		}
+		r.c.Request().SetBody(data)
 	}
 	return ch.h(r.c)
 }
