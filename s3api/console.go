@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/forkstore/forkstore/gateway"
@@ -28,7 +27,7 @@ const maxConsoleBody = 64 << 20
 var errConsoleBody = &APIError{"EntityTooLarge", "Console uploads are limited to 64 MiB and need a Content-Length; use an S3 client for larger objects.", http.StatusRequestEntityTooLarge}
 
 type consoleHandler struct {
-	h fiber.Handler
+	h http.Handler
 }
 
 // SetConsole serves h under /_forkstore/console/ (nil: not served). Call
@@ -38,7 +37,7 @@ func (s *Server) SetConsole(h http.Handler) {
 		s.console.Store(nil)
 		return
 	}
-	s.console.Store(&consoleHandler{h: adaptor.HTTPHandler(h)})
+	s.console.Store(&consoleHandler{h: h})
 }
 
 // serveConsole hands a console request to the console's handler.
@@ -63,7 +62,12 @@ func (s *Server) serveConsole(r *request) error {
 		}
 		r.c.Request().SetBody(data)
 	}
-	return ch.h(r.c)
+	// The handler gets the server's context (cancelled at shutdown; a
+	// download streams past the request deadline, as GetObject does),
+	// not fasthttp's request context, whose Done races with Shutdown.
+	return adaptor.HTTPHandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
+		ch.h.ServeHTTP(w, hr.WithContext(s.base))
+	})(r.c)
 }
 
 // SignIn checks an access key id and its secret as S3 authentication

@@ -90,7 +90,7 @@ func newServerCmd(a *app) *cobra.Command {
 	envBool(a, fs, &f.accessLog, "access-log", false, "log every request at info level (otherwise at debug; server errors and slow requests are always logged)")
 	envDuration(a, fs, &f.slowRequest, "slow-request", 10*time.Second, "log requests that take longer than this, at warn level (0: never)")
 	envString(a, fs, &f.consoleAddr, "console-addr", "", "also serve the web console (/_forkstore/console/) on this address, e.g. 127.0.0.1:9001")
-	fs.BoolVar(&f.noConsole, "no-console", false, "do not serve the web console on the S3 port")
+	envBool(a, fs, &f.noConsole, "no-console", false, "do not serve the web console on the S3 port")
 	envString(a, fs, &f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9100")
 	envString(a, fs, &f.tlsCert, "tls-cert", "", "PEM certificate chain of this node: serve S3 and the admin API over HTTPS (reloaded on SIGHUP)")
 	envString(a, fs, &f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
