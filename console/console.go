@@ -170,7 +170,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST "+Prefix+"merge", c.form(c.merge))
 	m.HandleFunc("GET "+Prefix+"objects", c.page(c.objects))
 	m.HandleFunc("GET "+Prefix+"download", c.page(c.download))
-	m.HandleFunc("POST "+Prefix+"upload", c.form(c.upload))
+	m.HandleFunc("POST "+Prefix+"upload", c.multipartForm(c.upload))
 	m.HandleFunc("POST "+Prefix+"delete", c.form(c.deleteObject))
 	m.HandleFunc("GET "+Prefix+"keys", c.page(c.keys))
 	m.HandleFunc("POST "+Prefix+"keys/create", c.form(c.createKey))
@@ -229,16 +229,25 @@ func (c *Console) form(h handler) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		var tok string
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-			// The token comes first in the upload form; the file is
-			// read by the handler, after the check.
-			tok = r.URL.Query().Get("csrf")
-		} else {
-			tok = r.PostFormValue("csrf")
+		if !tokenEqual(r.PostFormValue("csrf"), q.s.csrf) {
+			c.fail(w, http.StatusForbidden, errCSRF)
+			return
 		}
-		if !tokenEqual(tok, q.s.csrf) {
-			c.fail(w, http.StatusForbidden, "The form's CSRF token is missing or wrong: reload the page and try again.")
+		c.run(q, h)
+	}
+}
+
+// errCSRF answers a form without the session's CSRF token.
+const errCSRF = "The form's CSRF token is missing or wrong: reload the page and try again."
+
+// multipartForm wraps a POST handler of a multipart form (an upload): a
+// session is required; the handler reads the form as it streams and
+// checks the CSRF token (checkCSRFPart), which the form sends first.
+func (c *Console) multipartForm(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
+		q, ok := c.signedIn(w, r)
+		if !ok {
 			return
 		}
 		c.run(q, h)

@@ -1,9 +1,11 @@
 package console_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -441,13 +443,35 @@ func TestUploadDownloadPaginate(t *testing.T) {
 	b := e.browser(t)
 	b.signIn(gatewaytest.AccessKey, gatewaytest.SecretKey)
 	payload := bytes.Repeat([]byte("forkstore console upload\n"), 4000) // 100 KB: chunked, not inline
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	fw, _ := mw.CreateFormFile("file", "report.txt")
-	fw.Write(payload)
-	mw.Close()
-	target := e.base + "upload?" + url.Values{"bucket": {"data"}, "prefix": {"up/"}, "csrf": {b.csrf}}.Encode()
-	resp, err := b.c.Post(target, mw.FormDataContentType(), bytes.NewReader(buf.Bytes()))
+	form := func(csrf string) (string, []byte) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		if csrf != "" {
+			mw.WriteField("csrf", csrf)
+		}
+		fw, _ := mw.CreateFormFile("file", "report.txt")
+		fw.Write(payload)
+		mw.Close()
+		return mw.FormDataContentType(), buf.Bytes()
+	}
+	target := e.base + "upload?" + url.Values{"bucket": {"data"}, "prefix": {"up/"}}.Encode()
+	// Without the token, or with a forged one, nothing is stored.
+	for _, tok := range []string{"", "forged"} {
+		ct, body := form(tok)
+		resp, err := b.c.Post(target, ct, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("upload with csrf %q: %d", tok, resp.StatusCode)
+		}
+		if _, err := objectBody(t, e.svc, "data", "up/report.txt"); !errors.Is(err, meta.ErrNoSuchKey) {
+			t.Fatalf("upload with csrf %q stored the object: %v", tok, err)
+		}
+	}
+	ct, body := form(b.csrf)
+	resp, err := b.c.Post(target, ct, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,15 +481,6 @@ func TestUploadDownloadPaginate(t *testing.T) {
 	}
 	if got, err := objectBody(t, e.svc, "data", "up/report.txt"); err != nil || got != string(payload) {
 		t.Fatalf("uploaded object: %d bytes, %v", len(got), err)
-	}
-	// An upload without the token is refused.
-	resp, err = b.c.Post(strings.Replace(target, "csrf=", "csrf=x", 1), mw.FormDataContentType(), bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("upload with a forged token: %d", resp.StatusCode)
 	}
 	resp, err = b.c.Get(e.base + "download?bucket=data&key=up%2Freport.txt")
 	if err != nil {
@@ -477,16 +492,16 @@ func TestUploadDownloadPaginate(t *testing.T) {
 		t.Fatalf("download: %d, %d bytes, %q", resp.StatusCode, len(got), resp.Header.Get("Content-Disposition"))
 	}
 	// Listings: prefixes as folders, pages of 100.
-	_, body := b.get("objects?bucket=data")
-	if !strings.Contains(body, "many/") || !strings.Contains(body, "up/") {
-		t.Fatalf("top level:\n%s", body)
+	_, page := b.get("objects?bucket=data")
+	if !strings.Contains(page, "many/") || !strings.Contains(page, "up/") {
+		t.Fatalf("top level:\n%s", page)
 	}
-	_, body = b.get("objects?bucket=data&prefix=many/")
-	if n := strings.Count(body, `<tr class="object">`); n != 100 || !strings.Contains(body, `id="next"`) {
+	_, page = b.get("objects?bucket=data&prefix=many/")
+	if n := strings.Count(page, `<tr class="object">`); n != 100 || !strings.Contains(page, `id="next"`) {
 		t.Fatalf("first page: %d objects", n)
 	}
-	_, body = b.get("objects?bucket=data&prefix=many/&after=many/dv")
-	if n := strings.Count(body, `<tr class="object">`); n != 30 || strings.Contains(body, `id="next"`) {
+	_, page = b.get("objects?bucket=data&prefix=many/&after=many/dv")
+	if n := strings.Count(page, `<tr class="object">`); n != 30 || strings.Contains(page, `id="next"`) {
 		t.Fatalf("second page: %d objects", n)
 	}
 }
@@ -512,5 +527,30 @@ func TestKeysAndCluster(t *testing.T) {
 	st, body = b.get("cluster")
 	if st != http.StatusOK || !strings.Contains(body, `id="nodes"`) || !strings.Contains(body, "S3 requests (total)") {
 		t.Fatalf("cluster: %d\n%s", st, body)
+	}
+}
+
+// TestUploadTooLarge: a body past the console's limit is refused from
+// its head, before it is read.
+func TestUploadTooLarge(t *testing.T) {
+	e := newEnv(t)
+	u, err := url.Parse(e.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST %supload?bucket=data HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n", console.Prefix, u.Host, 65<<20)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 65 MiB console upload: %d", resp.StatusCode)
 	}
 }

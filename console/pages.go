@@ -413,12 +413,22 @@ func (c *Console) download(q *req) error {
 }
 
 // upload stores a file from the browser's form under the listing prefix.
+// The form's first field is the CSRF token: nothing of the file is read
+// before it is checked.
 func (c *Console) upload(q *req) error {
 	name := q.r.URL.Query().Get("bucket")
 	prefix := q.r.URL.Query().Get("prefix")
 	mr, err := q.r.MultipartReader()
 	if err != nil {
 		return badInput("The upload is not a multipart form.")
+	}
+	part, err := mr.NextPart()
+	if err != nil || part.FormName() != "csrf" {
+		return &consoleError{http.StatusForbidden, errCSRF}
+	}
+	tok, err := io.ReadAll(io.LimitReader(part, 256))
+	if err != nil || !tokenEqual(string(tok), q.s.csrf) {
+		return &consoleError{http.StatusForbidden, errCSRF}
 	}
 	for {
 		part, err := mr.NextPart()
@@ -439,7 +449,7 @@ func (c *Console) upload(q *req) error {
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		_, err = c.svc.PutObject(q.ctx, &gateway.PutObjectInput{Bucket: name, Key: key, Body: io.LimitReader(part, maxUpload+1), Size: -1,
+		_, err = c.svc.PutObject(q.ctx, &gateway.PutObjectInput{Bucket: name, Key: key, Body: &capReader{r: part, left: maxUpload}, Size: -1,
 			Object: meta.Object{ContentType: ct}})
 		if err != nil {
 			return err
@@ -447,6 +457,24 @@ func (c *Console) upload(q *req) error {
 		http.Redirect(q.w, q.r, Prefix+"objects?"+url.Values{"bucket": {name}, "prefix": {prefix}}.Encode(), http.StatusSeeOther)
 		return nil
 	}
+}
+
+// capReader fails a body longer than left (rather than cutting it short
+// and storing a truncated object).
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+var errUploadTooLarge = &consoleError{http.StatusRequestEntityTooLarge, "The file is larger than 64 MiB: use an S3 client."}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return 0, errUploadTooLarge
+	}
+	return n, err
 }
 
 func (c *Console) deleteObject(q *req) error {

@@ -47,10 +47,6 @@ func (s *Server) serveConsole(r *request) error {
 		s.writeError(r, errAdminNotFound)
 		return nil
 	}
-	if r.chunked || r.rawLength > maxConsoleBody {
-		s.writeError(r, errConsoleBody)
-		return nil
-	}
 	if r.rawLength > 0 {
 		// Read the body here, through the request's counting reader (the
 		// connection's rate limits apply), and hand it over whole:
