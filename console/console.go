@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -130,7 +131,7 @@ func New(cfg Config) (*Console, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{cfg: cfg, svc: cfg.Service, access: cfg.Access, log: cfg.Logger, sessions: map[string]*session{}, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"bytes": humanBytes, "when": when, "version": versionTime, "left": func(ns int64) string { return leftString(time.Unix(0, ns).Sub(cfg.Now())) }}
+	funcs := template.FuncMap{"bytes": humanBytes, "when": when, "version": versionTime, "u64": func(v uint64) string { return strconv.FormatUint(v, 10) }, "left": func(ns int64) string { return leftString(time.Unix(0, ns).Sub(cfg.Now())) }}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -170,6 +171,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST "+Prefix+"merge", c.form(c.merge))
 	m.HandleFunc("GET "+Prefix+"objects", c.page(c.objects))
 	m.HandleFunc("GET "+Prefix+"download", c.page(c.download))
+	m.HandleFunc("GET "+Prefix+"object", c.page(c.object))
 	m.HandleFunc("POST "+Prefix+"upload", c.multipartForm(c.upload))
 	m.HandleFunc("POST "+Prefix+"delete", c.form(c.deleteObject))
 	m.HandleFunc("GET "+Prefix+"keys", c.page(c.keys))

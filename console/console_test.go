@@ -299,7 +299,7 @@ func TestScopedKeySeesOnlyItsScope(t *testing.T) {
 	if st, body := b.get("objects?bucket=mine"); st != http.StatusOK || !strings.Contains(body, "a.txt") {
 		t.Fatalf("own objects: %d", st)
 	}
-	for _, p := range []string{"objects?bucket=theirs", "download?bucket=theirs&key=secret.txt", "lineage?bucket=theirs",
+	for _, p := range []string{"objects?bucket=theirs", "download?bucket=theirs&key=secret.txt", "object?bucket=theirs&key=secret.txt", "lineage?bucket=theirs",
 		"diff?bucket=theirs-fork", "keys", "cluster"} {
 		if st, body := b.get(p); st != http.StatusForbidden || strings.Contains(body, "secret.txt") {
 			t.Errorf("%s: %d", p, st)
@@ -552,5 +552,40 @@ func TestUploadTooLarge(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("a 65 MiB console upload: %d", resp.StatusCode)
+	}
+}
+
+// TestViewAsOfSnapshot: the objects page, an object's page and its
+// download at a snapshot show the bucket as it was, with nothing to
+// change it.
+func TestViewAsOfSnapshot(t *testing.T) {
+	e := newEnv(t)
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "data"})
+	mustPut(t, e.svc, "data", "a.txt", "v1")
+	if _, err := e.svc.CreateSnapshot(context.Background(), "data", "s1"); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, e.svc, "data", "a.txt", "version two")
+	mustPut(t, e.svc, "data", "b.txt", "later")
+	b := e.browser(t)
+	b.signIn(gatewaytest.AccessKey, gatewaytest.SecretKey)
+	st, page := b.get("objects?bucket=data&at=s1")
+	if st != http.StatusOK || !strings.Contains(page, "a.txt") || strings.Contains(page, "b.txt") || strings.Contains(page, `id="uploadform"`) || strings.Contains(page, "delete") {
+		t.Fatalf("objects as of s1: %d\n%s", st, page)
+	}
+	if _, page = b.get("objects?bucket=data"); !strings.Contains(page, "b.txt") || !strings.Contains(page, `id="uploadform"`) {
+		t.Fatalf("objects now:\n%s", page)
+	}
+	if st, page = b.get("download?bucket=data&key=a.txt&at=s1"); st != http.StatusOK || page != "v1" {
+		t.Fatalf("download as of s1: %d %q", st, page)
+	}
+	if st, page = b.get("object?bucket=data&key=a.txt&at=s1"); st != http.StatusOK || !strings.Contains(page, "(2 bytes)") {
+		t.Fatalf("object as of s1: %d\n%s", st, page)
+	}
+	if st, page = b.get("object?bucket=data&key=a.txt"); st != http.StatusOK || !strings.Contains(page, "(11 bytes)") {
+		t.Fatalf("object now: %d\n%s", st, page)
+	}
+	if st, _ = b.get("objects?bucket=data&at=nosuch"); st != http.StatusNotFound {
+		t.Fatalf("objects as of a missing snapshot: %d", st)
 	}
 }

@@ -51,6 +51,12 @@ func errorStatus(err error) (int, string) {
 		return http.StatusNotFound, "No such bucket."
 	case errors.Is(err, meta.ErrNoSuchKey), errors.Is(err, meta.ErrNoSuchVersion):
 		return http.StatusNotFound, "No such object."
+	case errors.Is(err, meta.ErrNoSuchSnapshot), errors.Is(err, gateway.ErrInvalidSnapshot):
+		return http.StatusNotFound, "No such snapshot."
+	case errors.Is(err, meta.ErrMethodNotAllowed):
+		return http.StatusNotFound, "That version is a delete marker."
+	case errors.Is(err, meta.ErrVersionOutOfRetention):
+		return http.StatusNotFound, "That version is no longer retained."
 	case errors.Is(err, meta.ErrNotAFork):
 		return http.StatusBadRequest, "The bucket is not a fork."
 	case errors.Is(err, meta.ErrMergeInProgress):
@@ -346,9 +352,16 @@ func (c *Console) objects(q *req) error {
 	if !q.allow(c, "ListObjectsV2", name, prefix) {
 		return denied("list this bucket")
 	}
-	res, err := c.svc.ListObjects(q.ctx, name, meta.ListOptions{Prefix: prefix, Delimiter: "/", After: v.Get("after"), MaxKeys: pageSize})
+	at, err := c.resolveAt(q, name, v.Get("at"))
 	if err != nil {
 		return err
+	}
+	res, err := c.svc.ListObjects(q.ctx, name, meta.ListOptions{Prefix: prefix, Delimiter: "/", After: v.Get("after"), MaxKeys: pageSize, At: at})
+	if err != nil {
+		return err
+	}
+	if snaps, err := c.svc.ListSnapshots(q.ctx, name); err == nil {
+		q.data["Snapshots"] = snaps
 	}
 	var rows []objectRow
 	for _, o := range res.Objects {
@@ -376,7 +389,8 @@ func (c *Console) objects(q *req) error {
 	if res.IsTruncated {
 		q.data["Next"] = res.Next
 	}
-	q.data["CanWrite"] = q.allow(c, "PutObject", name, prefix+"x")
+	q.data["At"] = v.Get("at")
+	q.data["CanWrite"] = at == 0 && q.allow(c, "PutObject", name, prefix+"x")
 	c.render(q, "objects")
 	return nil
 }
@@ -391,9 +405,16 @@ func (c *Console) download(q *req) error {
 	if !q.allow(c, "GetObject", name, key) {
 		return denied("read this object")
 	}
-	obj, err := c.svc.HeadObject(q.ctx, gateway.GetObjectInput{Bucket: name, Key: key})
+	at, err := c.resolveAt(q, name, v.Get("at"))
 	if err != nil {
 		return err
+	}
+	obj, err := c.svc.HeadObject(q.ctx, gateway.GetObjectInput{Bucket: name, Key: key, At: at, VersionID: v.Get("version")})
+	if err != nil {
+		return err
+	}
+	if obj.DeleteMarker {
+		return meta.ErrNoSuchKey
 	}
 	rc, err := c.svc.OpenObject(q.ctx, obj, 0, obj.Size)
 	if err != nil {
@@ -409,6 +430,53 @@ func (c *Console) download(q *req) error {
 	if _, err := io.Copy(q.w, rc); err != nil {
 		c.log.Warn("console download", "bucket", name, "err", err)
 	}
+	return nil
+}
+
+// resolveAt resolves a snapshot reference (a name or a version; "" is
+// now).
+func (c *Console) resolveAt(q *req, bucket, ref string) (uint64, error) {
+	if ref == "" {
+		return 0, nil
+	}
+	return c.svc.ResolveSnapshot(q.ctx, bucket, ref)
+}
+
+// object shows an object's metadata, tags and versions.
+func (c *Console) object(q *req) error {
+	v := q.r.URL.Query()
+	name, key := v.Get("bucket"), v.Get("key")
+	if key == "" {
+		return badInput("No key.")
+	}
+	if !q.allow(c, "HeadObject", name, key) {
+		return denied("read this object")
+	}
+	at, err := c.resolveAt(q, name, v.Get("at"))
+	if err != nil {
+		return err
+	}
+	obj, err := c.svc.HeadObject(q.ctx, gateway.GetObjectInput{Bucket: name, Key: key, At: at})
+	if err != nil {
+		return err
+	}
+	if obj.DeleteMarker {
+		return meta.ErrNoSuchKey
+	}
+	q.data["Bucket"], q.data["Object"], q.data["At"] = name, obj, v.Get("at")
+	if q.allow(c, "ListObjectVersions", name, key) {
+		res, err := c.svc.ListObjectVersions(q.ctx, name, meta.VersionListOptions{Prefix: key, MaxKeys: pageSize, At: at})
+		if err == nil {
+			var vs []meta.ObjectVersion
+			for _, ov := range res.Versions {
+				if ov.Key == key {
+					vs = append(vs, ov)
+				}
+			}
+			q.data["Versions"] = vs
+		}
+	}
+	c.render(q, "object")
 	return nil
 }
 
