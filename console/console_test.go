@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -36,12 +37,6 @@ type env struct {
 	mu    sync.Mutex
 	clock time.Time
 }
-
-var (
-	shared     *env
-	sharedOnce sync.Once
-	sharedT    *testing.T
-)
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -587,5 +582,58 @@ func TestViewAsOfSnapshot(t *testing.T) {
 	}
 	if st, _ = b.get("objects?bucket=data&at=nosuch"); st != http.StatusNotFound {
 		t.Fatalf("objects as of a missing snapshot: %d", st)
+	}
+}
+
+// TestOwnListenerTLS serves the console on a net/http TLS listener of its
+// own (as --console-addr does with a TLS S3 port): the session cookie is
+// Secure, and sign-in and an upload work without the S3 front end.
+func TestOwnListenerTLS(t *testing.T) {
+	e := newEnv(t)
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "data"})
+	srv := s3api.New(s3api.DefaultConfig(), e.svc, slog.New(slog.DiscardHandler))
+	con, err := console.New(console.Config{Service: e.svc, Access: srv, Secure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(con)
+	defer ts.Close()
+	b := e.browser(t)
+	b.e = &env{base: ts.URL + console.Prefix, svc: e.svc}
+	jar, _ := cookiejar.New(nil)
+	b.c = ts.Client()
+	b.c.Jar = jar
+	b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	b.get("login")
+	resp, err := b.c.PostForm(b.e.base+"login", url.Values{"csrf": {b.csrf}, "access_key": {gatewaytest.AccessKey}, "secret": {gatewaytest.SecretKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie string
+	for _, v := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, "forkstore_console=") {
+			cookie = v
+		}
+	}
+	if !strings.Contains(cookie, "; Secure") || !strings.Contains(cookie, "HttpOnly") {
+		t.Fatalf("session cookie over TLS: %q", cookie)
+	}
+	if st, _ := b.get("objects?bucket=data"); st != http.StatusOK {
+		t.Fatalf("objects: %d", st)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", b.csrf)
+	fw, _ := mw.CreateFormFile("file", "tls.txt")
+	fw.Write([]byte("over tls"))
+	mw.Close()
+	resp, err = b.c.Post(b.e.base+"upload?bucket=data", mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, err := objectBody(t, e.svc, "data", "tls.txt"); resp.StatusCode != http.StatusSeeOther || got != "over tls" {
+		t.Fatalf("upload: %d, %q %v", resp.StatusCode, got, err)
 	}
 }
