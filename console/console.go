@@ -177,6 +177,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET "+Prefix+"keys", c.page(c.keys))
 	m.HandleFunc("POST "+Prefix+"keys/create", c.form(c.createKey))
 	m.HandleFunc("POST "+Prefix+"keys/delete", c.form(c.deleteKey))
+	m.HandleFunc("POST "+Prefix+"forks/create", c.form(c.createForks))
 	m.HandleFunc("POST "+Prefix+"renew", c.form(c.renew))
 	m.HandleFunc("GET "+Prefix+"cluster", c.page(c.cluster))
 	c.mux = m

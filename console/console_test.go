@@ -308,6 +308,10 @@ func TestScopedKeySeesOnlyItsScope(t *testing.T) {
 	if st != http.StatusForbidden {
 		t.Errorf("delete outside the scope: %d", st)
 	}
+	st, _, _ = b.post("forks/create", url.Values{"csrf": {b.csrf}, "source": {"mine"}, "count": {"1"}, "prefix": {"x-"}})
+	if st != http.StatusForbidden {
+		t.Errorf("sandboxes made by a scoped key: %d", st)
+	}
 	if _, err := objectBody(t, e.svc, "theirs", "secret.txt"); err != nil {
 		t.Fatalf("object outside the scope: %v", err)
 	}
@@ -518,6 +522,20 @@ func TestKeysAndCluster(t *testing.T) {
 	_, body = b.get("keys")
 	if strings.Contains(body, `class="secret"`) || !strings.Contains(body, ks[0].ID) || !strings.Contains(body, "lease1") {
 		t.Fatalf("keys page:\n%s", body)
+	}
+	// A batch of sandboxes: forks of one instant, a key each, shown once.
+	st, body, _ = b.post("forks/create", url.Values{"csrf": {b.csrf}, "source": {"data"}, "count": {"3"}, "prefix": {"ag-"}, "ttl": {"1h"}, "with_keys": {"1"}})
+	if st != http.StatusOK || strings.Count(body, `class="secret"`) != 3 {
+		t.Fatalf("create forks: %d\n%s", st, body)
+	}
+	for _, f := range []string{"ag-1", "ag-2", "ag-3"} {
+		bk, err := e.svc.HeadBucket(context.Background(), f)
+		if err != nil || bk.ParentName != "data" || bk.Expires == 0 {
+			t.Fatalf("fork %s: %+v %v", f, bk, err)
+		}
+	}
+	if st, _, _ = b.post("forks/create", url.Values{"csrf": {b.csrf}, "source": {"data"}, "count": {"2"}, "prefix": {"ag-"}}); st != http.StatusConflict {
+		t.Fatalf("a batch onto taken names: %d", st)
 	}
 	st, body = b.get("cluster")
 	if st != http.StatusOK || !strings.Contains(body, `id="nodes"`) || !strings.Contains(body, "S3 requests (total)") {

@@ -630,6 +630,43 @@ func (c *Console) createKey(q *req) error {
 	return c.keys(q)
 }
 
+// createForks makes a batch of forks of one instant of a bucket, each
+// with its own key when asked (the admin API's forks/batch); the secrets
+// are shown in this answer only.
+func (c *Console) createForks(q *req) error {
+	source := strings.TrimSpace(q.r.PostFormValue("source"))
+	if !q.allow(c, "Admin", source, "") {
+		return denied("create sandboxes")
+	}
+	count, err := strconv.Atoi(strings.TrimSpace(q.r.PostFormValue("count")))
+	if err != nil || count < 1 {
+		return badInput("count must be a positive number.")
+	}
+	prefix := strings.TrimSpace(q.r.PostFormValue("prefix"))
+	if prefix == "" {
+		return badInput("prefix (the forks are named prefix1, prefix2, ...) is required.")
+	}
+	var ttl time.Duration
+	if v := strings.TrimSpace(q.r.PostFormValue("ttl")); v != "" {
+		if ttl, err = gateway.ParseTTL(v); err != nil || ttl == 0 {
+			return badInput("ttl must be a duration such as 90m, 2h or 7d.")
+		}
+	}
+	batch, err := c.svc.CreateForks(q.ctx, gateway.CreateForksInput{Source: source, Snapshot: strings.TrimSpace(q.r.PostFormValue("snapshot")),
+		Count: count, Prefix: prefix, WithKeys: q.r.PostFormValue("with_keys") != "", TTL: ttl, Region: c.svc.Region()})
+	if err != nil {
+		if errors.Is(err, meta.ErrBucketExists) {
+			return &consoleError{http.StatusConflict, "A fork name of the batch is taken; no fork was created."}
+		}
+		if errors.Is(err, gateway.ErrInvalidForkCount) {
+			return badInput("count is out of range (see --max-fork-batch).")
+		}
+		return err
+	}
+	q.data["Batch"], q.data["BatchSource"] = batch, source
+	return c.keys(q)
+}
+
 func (c *Console) deleteKey(q *req) error {
 	if !q.allow(c, "Admin", "", "") {
 		return denied("delete keys")
