@@ -182,6 +182,13 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	}
 
+	// The cluster page: this node, and live figures from the metrics.
+	do("cluster", chromedp.Navigate(console+"cluster"), chromedp.WaitVisible(chromedp.CSS("#nodes")), chromedp.WaitVisible(chromedp.CSS("#figures")))
+	if got := text("cluster", "#figures"); !strings.Contains(got, "S3 requests (total)") {
+		fail("cluster", "figures %q", got)
+	}
+	saveShot(t, step, shots, "console-cluster.png")
+
 	// Sign out; a scoped key sees only its bucket.
 	do("sign out", chromedp.Navigate(console+"buckets"), chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#login")))
 	signIn("scoped", key.ID, key.Secret)
