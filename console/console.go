@@ -131,7 +131,7 @@ func New(cfg Config) (*Console, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{cfg: cfg, svc: cfg.Service, access: cfg.Access, log: cfg.Logger, sessions: map[string]*session{}, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"bytes": humanBytes, "when": when, "version": versionTime, "u64": func(v uint64) string { return strconv.FormatUint(v, 10) }, "left": func(ns int64) string { return leftString(time.Unix(0, ns).Sub(cfg.Now())) }}
+	funcs := template.FuncMap{"bytes": humanBytes, "visible": visible, "when": when, "version": versionTime, "u64": func(v uint64) string { return strconv.FormatUint(v, 10) }, "left": func(ns int64) string { return leftString(time.Unix(0, ns).Sub(cfg.Now())) }}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err

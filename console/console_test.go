@@ -338,8 +338,10 @@ func TestKeysRenderEscaped(t *testing.T) {
 	const evil = `<script>alert(1)</script>`
 	mustPut(t, e.svc, "data", evil, "x")
 	mustPut(t, e.svc, "data", "dir/\"><img src=x onerror=alert(2)>", "y")
+	mustPut(t, e.svc, "data", "ctl\x1b[31mred\u202egnp.exe", "c")
 	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "data-fork", ForkSource: "data"})
 	mustPut(t, e.svc, "data-fork", evil+"2", "z")
+	mustPut(t, e.svc, "data-fork", "fork\x07bell", "z")
 	b := e.browser(t)
 	b.signIn(gatewaytest.AccessKey, gatewaytest.SecretKey)
 	for _, p := range []string{"objects?bucket=data", "objects?bucket=data&prefix=dir/", "diff?bucket=data-fork"} {
@@ -353,6 +355,28 @@ func TestKeysRenderEscaped(t *testing.T) {
 		if !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/") && !strings.Contains(body, "&lt;img src=x") {
 			t.Fatalf("%s does not show the key as text:\n%s", p, body)
 		}
+	}
+}
+
+func TestControlCharactersShowAsEscapes(t *testing.T) {
+	e := newEnv(t)
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "data"})
+	mustPut(t, e.svc, "data", "ctl\x1b[31mred\u202egnp.exe", "c")
+	b := e.browser(t)
+	b.signIn(gatewaytest.AccessKey, gatewaytest.SecretKey)
+	_, body := b.get("objects?bucket=data")
+	if !strings.Contains(body, `ctl\x1b[31mred\u202egnp.exe`) {
+		t.Fatalf("the key's control characters are not shown as escapes:\n%s", body)
+	}
+	// Raw, they are only in the hidden form fields that name the key.
+	shown := regexp.MustCompile(`value="[^"]*"`).ReplaceAllString(body, "")
+	if strings.ContainsAny(shown, "\x1b\u202e") {
+		t.Fatalf("a control character is shown raw:\n%q", shown)
+	}
+	// The link still names the real key.
+	st, got := b.get("download?bucket=data&key=" + url.QueryEscape("ctl\x1b[31mred\u202egnp.exe"))
+	if st != http.StatusOK || got != "c" {
+		t.Fatalf("download: %d %q", st, got)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/meta"
@@ -708,6 +709,36 @@ func (c *Console) cluster(q *req) error {
 	}
 	c.render(q, "cluster")
 	return nil
+}
+
+// visible renders a name (an object key) with its control and
+// direction-changing characters shown as escapes (\x1b, \u202e), so
+// that a key can neither hide its characters nor reorder the text
+// around it. Escaping for HTML is html/template's.
+func visible(s string) string {
+	if strings.IndexFunc(s, hidden) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !hidden(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
+
+// hidden reports the characters visible escapes: C0 and C1 controls,
+// DEL, the bidirectional overrides, embeddings and isolates, and the
+// invalid-UTF-8 replacement character.
+func hidden(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) ||
+		r == 0x200e || r == 0x200f || r == 0x061c || r == 0xfeff || r == utf8.RuneError
 }
 
 // humanBytes renders a size.
