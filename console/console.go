@@ -151,7 +151,14 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.static = http.StripPrefix(Prefix+"static/", http.FileServer(http.FS(sub)))
+	files := http.StripPrefix(Prefix+"static/", http.FileServer(http.FS(sub)))
+	c.static = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 	c.routes()
 	return c, nil
 }

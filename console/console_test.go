@@ -224,6 +224,17 @@ func TestSignInSessionAndSignOut(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
 		t.Errorf("CSP = %q", csp)
 	}
+	// The embedded CSS and script are served to anybody; no listing.
+	for path, want := range map[string]int{"static/console.css": 200, "static/console.js": 200, "static/": 404} {
+		resp, err := http.Get(e.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
 	// Sign-out ends the session on the server.
 	if st, _, _ := b.post("logout", url.Values{"csrf": {b.csrf}}); st != http.StatusSeeOther {
 		t.Fatalf("logout: %d", st)
