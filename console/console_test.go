@@ -558,6 +558,24 @@ func TestKeysAndCluster(t *testing.T) {
 	if strings.Contains(body, `class="secret"`) || !strings.Contains(body, ks[0].ID) || !strings.Contains(body, "lease1") {
 		t.Fatalf("keys page:\n%s", body)
 	}
+	// Renew a lease; delete a key.
+	before, err := e.svc.HeadBucket(context.Background(), "lease1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _ := b.post("renew", url.Values{"csrf": {b.csrf}, "bucket": {"lease1"}, "ttl": {"48h"}}); st != http.StatusSeeOther {
+		t.Fatalf("renew: %d", st)
+	}
+	after, err := e.svc.HeadBucket(context.Background(), "lease1")
+	if err != nil || after.Expires < before.Expires+int64(40*time.Hour) {
+		t.Fatalf("lease after renew: %d -> %d, %v", before.Expires, after.Expires, err)
+	}
+	if st, _, _ := b.post("keys/delete", url.Values{"csrf": {b.csrf}, "id": {ks[1].ID}}); st != http.StatusSeeOther {
+		t.Fatalf("delete key: %d", st)
+	}
+	if left, err := e.svc.ListKeys(context.Background(), "data"); err != nil || len(left) != 1 || left[0].ID != ks[0].ID {
+		t.Fatalf("keys after delete: %+v %v", left, err)
+	}
 	// A batch of sandboxes: forks of one instant, a key each, shown once.
 	st, body, _ = b.post("forks/create", url.Values{"csrf": {b.csrf}, "source": {"data"}, "count": {"3"}, "prefix": {"ag-"}, "ttl": {"1h"}, "with_keys": {"1"}})
 	if st != http.StatusOK || strings.Count(body, `class="secret"`) != 3 {
