@@ -88,7 +88,10 @@ func hasPrefix(path string, prefixes []string) bool {
 //     the statemachine interfaces (and what they import);
 //   - raft moves opaque commands: no meta, s3api, gateway or HTTP stack;
 //   - s3api knows HTTP and S3, not Raft or Badger (direct imports);
-//   - gateway never reaches up into s3api or the HTTP stack.
+//   - gateway never reaches up into s3api or the HTTP stack;
+//   - console (the web console) uses gateway's use cases and is handed
+//     s3api's authorization as an interface: no s3api, Fiber, Raft or
+//     Badger of its own (direct imports).
 func TestForbiddenImports(t *testing.T) {
 	const (
 		fiber      = "github.com/gofiber/fiber"
@@ -111,10 +114,12 @@ func TestForbiddenImports(t *testing.T) {
 		forbidden []string
 		allowed   []string // exceptions to forbidden
 	}{
-		{mod + "meta", true, []string{fiber, fasthttp, mod + "s3api", mod + "gateway", mod + "raft", dragonboat}, allowedInMeta},
+		{mod + "meta", true, []string{fiber, fasthttp, mod + "s3api", mod + "gateway", mod + "raft", mod + "console", dragonboat}, allowedInMeta},
 		{mod + "raft", true, []string{mod + "meta", mod + "s3api", mod + "gateway", fiber, fasthttp, badger}, nil},
 		{mod + "s3api", false, []string{mod + "raft", dragonboat, badger}, nil},
-		{mod + "gateway", true, []string{mod + "s3api", fiber, fasthttp}, nil},
+		{mod + "gateway", true, []string{mod + "s3api", mod + "console", fiber, fasthttp}, nil},
+		{mod + "console", false, []string{mod + "s3api", mod + "raft", fiber, fasthttp, dragonboat, badger}, nil},
+		{mod + "s3api", true, []string{mod + "console"}, nil},
 	}
 	for _, r := range rules {
 		t.Run(strings.TrimPrefix(r.pkg, mod), func(t *testing.T) {

@@ -387,7 +387,7 @@ func notReadableAt(err error) bool {
 // node-to-node requests (signed with the cluster key, checked in prepare).
 func ownAccess(op Operation) bool {
 	switch op {
-	case OpHealthLive, OpHealthReady, OpMetrics, OpPeer:
+	case OpHealthLive, OpHealthReady, OpMetrics, OpPeer, OpConsole:
 		return true
 	}
 	return false

@@ -1,7 +1,10 @@
 // Package s3api is forkstore's HTTP front end: the S3 API (path-style and
 // virtual-host style) that aws CLI, boto3 and minio-go use unmodified, the
 // Tigris-compatible snapshot and fork headers, the JSON admin API under
-// /_forkstore/v1/, and the health endpoints.
+// /_forkstore/v1/, and the health endpoints. It mounts the web console
+// (package console, an http.Handler) under /_forkstore/console/ and gives
+// it SignIn and Authorize, so that the console decides with the same
+// authentication and authorization as S3 requests (console.go).
 //
 // It owns routing (router.go, a pure function tested with AWS request
 // lines), SigV4 authentication (auth*.go, chunked.go), the XML documents

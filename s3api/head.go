@@ -158,6 +158,13 @@ func (s *Server) prepare(r *request, fc *fasthttp.RequestCtx) error {
 			return errPeerBody
 		}
 		r.peerBody = body
+	case r.route.Op == OpConsole:
+		// The console authenticates with its own sessions (console.go).
+		// A body past its limit is refused from the head, unread.
+		if r.chunked || r.rawLength > maxConsoleBody {
+			return errConsoleBody
+		}
+		return nil
 	case r.route.Op == OpPreflight || r.route.Op == OpPostObject:
 		// A preflight is never signed (it grants nothing); a POST
 		// Object is authenticated and authorized by its handler, from

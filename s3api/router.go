@@ -88,6 +88,7 @@ const (
 	OpHealthLive  Operation = "HealthLive"
 	OpHealthReady Operation = "HealthReady"
 	OpMetrics     Operation = "Metrics" // GET /metrics, unsigned or with a bearer token
+	OpConsole     Operation = "Console" // the web console, /_forkstore/console/ (its own sessions)
 
 	// CORS: the bucket's rules and the preflight they answer (OPTIONS on
 	// a bucket or an object, never signed).
@@ -190,6 +191,9 @@ func (rt Router) Route(method, host, path string, query url.Values, header http.
 		}
 		if rt.Metrics && isMetricsRequest(method, path, header, signed(query, header)) {
 			return Route{Op: OpMetrics}
+		}
+		if rest, ok := strings.CutPrefix(path, consolePrefix); ok && (rest == "" || rest[0] == '/') {
+			return Route{Op: OpConsole, AdminPath: strings.TrimPrefix(rest, "/")}
 		}
 		if rest, ok := strings.CutPrefix(path, adminPrefix+"peer/"); ok {
 			return Route{Op: OpPeer, AdminPath: rest}

@@ -151,6 +151,9 @@ type Server struct {
 
 	// ln is the listener Serve wraps around its net.Listener.
 	ln *listener
+
+	// console serves /_forkstore/console/ (SetConsole; console.go).
+	console atomic.Pointer[consoleHandler]
 }
 
 // handlerFunc is an operation's handler: it returns what to send, or an
@@ -519,6 +522,9 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 	if r.early != nil {
 		s.writeError(r, r.early)
 		return nil
+	}
+	if r.route.Op == OpConsole {
+		return s.serveConsole(r)
 	}
 	h := s.handlers[r.route.Op]
 	if h == nil {

@@ -4,9 +4,15 @@ package main
 // the certificate reload.
 
 import (
+	"crypto/tls"
+	"slices"
+	"strconv"
+	"sync"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/forkstore/forkstore/console"
 	"log/slog"
 	"net"
 	"net/http"
@@ -82,6 +88,113 @@ func serveMetrics(addr, token string, g prometheus.Gatherer, logger *slog.Logger
 		}
 	}()
 	logger.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics", "token", token != "")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+	}, nil
+}
+
+// consoleFigures reads the console's live figures from the node's
+// metrics: S3 requests per second, their p99 latency and bytes in and
+// out per second since the previous reading (the cluster page reloads
+// every few seconds), requests in flight, and the totals.
+func consoleFigures(g prometheus.Gatherer) func() []console.Figure {
+	type sample struct {
+		at            time.Time
+		reqs, in, out float64
+		buckets       map[float64]float64 // latency histogram: upper bound -> cumulative count
+		bucketsTotal  float64
+	}
+	var mu sync.Mutex
+	var prev *sample
+	return func() []console.Figure {
+		mfs, err := g.Gather()
+		if err != nil {
+			return nil
+		}
+		cur := &sample{at: time.Now(), buckets: map[float64]float64{}}
+		var inflight float64
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				switch mf.GetName() {
+				case "forkstore_s3_requests_total":
+					cur.reqs += m.GetCounter().GetValue()
+				case "forkstore_s3_received_bytes_total":
+					cur.in += m.GetCounter().GetValue()
+				case "forkstore_s3_sent_bytes_total":
+					cur.out += m.GetCounter().GetValue()
+				case "forkstore_s3_requests_in_flight":
+					inflight += m.GetGauge().GetValue()
+				case "forkstore_s3_request_duration_seconds":
+					h := m.GetHistogram()
+					for _, b := range h.GetBucket() {
+						cur.buckets[b.GetUpperBound()] += float64(b.GetCumulativeCount())
+					}
+					cur.bucketsTotal += float64(h.GetSampleCount())
+				}
+			}
+		}
+		mu.Lock()
+		p := prev
+		prev = cur
+		mu.Unlock()
+		out := []console.Figure{{Name: "S3 requests in flight", Value: strconv.FormatFloat(inflight, 'f', -1, 64)}}
+		if p != nil {
+			secs := cur.at.Sub(p.at).Seconds()
+			if secs > 0 {
+				out = append(out,
+					console.Figure{Name: "S3 requests/s", Value: strconv.FormatFloat((cur.reqs-p.reqs)/secs, 'f', 1, 64)},
+					console.Figure{Name: "Bytes in/s", Value: strconv.FormatFloat((cur.in-p.in)/secs, 'f', 0, 64)},
+					console.Figure{Name: "Bytes out/s", Value: strconv.FormatFloat((cur.out-p.out)/secs, 'f', 0, 64)})
+			}
+			if n := cur.bucketsTotal - p.bucketsTotal; n > 0 {
+				var bounds []float64
+				for b := range cur.buckets {
+					bounds = append(bounds, b)
+				}
+				slices.Sort(bounds)
+				p99 := "over the largest bucket"
+				for _, b := range bounds {
+					if cur.buckets[b]-p.buckets[b] >= 0.99*n {
+						p99 = "≤ " + strconv.FormatFloat(b*1000, 'f', -1, 64) + " ms"
+						break
+					}
+				}
+				out = append(out, console.Figure{Name: "S3 p99 latency", Value: p99})
+			}
+		}
+		out = append(out,
+			console.Figure{Name: "S3 requests (total)", Value: strconv.FormatFloat(cur.reqs, 'f', 0, 64)},
+			console.Figure{Name: "Bytes received (total)", Value: strconv.FormatFloat(cur.in, 'f', 0, 64)},
+			console.Figure{Name: "Bytes sent (total)", Value: strconv.FormatFloat(cur.out, 'f', 0, 64)})
+		return out
+	}
+}
+
+// serveConsole serves the web console on its own address (when set),
+// over TLS when the S3 port is.
+func serveConsole(addr string, h http.Handler, tc *tls.Config, logger *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--console-addr: %w", err)
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, h)
+	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusSeeOther))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("console server", "err", err)
+		}
+	}()
+	logger.Info("serving the console", "addr", ln.Addr().String(), "path", console.Prefix)
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/forkstore/forkstore/console"
 	"io"
 	"log/slog"
 	"net/http"
@@ -34,6 +35,8 @@ func init() { register(newServerCmd) }
 type serverFlags struct {
 	data, s3Addr, raftAddr, nodeID, region, domains, history, maxDepth string
 	pprofAddr, logLevel, metricsAddr, maxBatch, minFree                string
+	consoleAddr                                                        string
+	noConsole                                                          bool
 	tlsCert, tlsKey                                                    string
 	accessLog                                                          bool
 	strictOwnership                                                    bool
@@ -88,6 +91,8 @@ func newServerCmd(a *app) *cobra.Command {
 	envBool(a, fs, &f.accessLog, "access-log", false, "log every request at info level (otherwise at debug; server errors and slow requests are always logged)")
 	envBool(a, fs, &f.strictOwnership, "strict-ownership", false, "refuse CreateBucket with an ACL and no x-amz-object-ownership (InvalidBucketAclWithObjectOwnership), as AWS does, instead of enabling ACLs (ObjectWriter)")
 	envDuration(a, fs, &f.slowRequest, "slow-request", 10*time.Second, "log requests that take longer than this, at warn level (0: never)")
+	envString(a, fs, &f.consoleAddr, "console-addr", "", "also serve the web console (/_forkstore/console/) on this address, e.g. 127.0.0.1:9001")
+	envBool(a, fs, &f.noConsole, "no-console", false, "do not serve the web console on the S3 port")
 	envString(a, fs, &f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9100")
 	envString(a, fs, &f.tlsCert, "tls-cert", "", "PEM certificate chain of this node: serve S3 and the admin API over HTTPS (reloaded on SIGHUP)")
 	envString(a, fs, &f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
@@ -311,6 +316,19 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 		reloadOnHangup(ctx, cert, logger)
 	}
 	srv := s3api.New(scfg, node.Service(), logger.With("component", "s3api"))
+	con, err := console.New(console.Config{Service: node.Service(), Access: srv, Secure: cert != nil,
+		Figures: consoleFigures(reg), Logger: logger.With("component", "console")})
+	if err != nil {
+		return err
+	}
+	if !f.noConsole {
+		srv.SetConsole(con)
+	}
+	stopConsole, err := serveConsole(f.consoleAddr, con, scfg.TLS, logger)
+	if err != nil {
+		return err
+	}
+	defer stopConsole()
 	stopMetrics, err := serveMetrics(f.metricsAddr, metricsToken, reg, logger)
 	if err != nil {
 		return err
