@@ -86,8 +86,8 @@ func TestObjectTagging(t *testing.T) {
 
 // Reading a bucket configuration forkstore cannot hold answers what AWS
 // answers for a bucket without one (404 and the specific code; tools probe
-// these), NoSuchBucket for a missing bucket, and setting one is
-// NotImplemented.
+// these), NoSuchBucket for a missing bucket; setting one forkstore cannot
+// hold (a website) is NotImplemented.
 func TestBucketConfigNotConfigured(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
@@ -114,8 +114,14 @@ func TestBucketConfigNotConfigured(t *testing.T) {
 	if r.Status != http.StatusBadRequest || r.Err.Code != "MalformedXML" {
 		t.Errorf("PUT ?lifecycle without rules: %s", r)
 	}
+	// A policy can be set too: an empty document is MalformedPolicy.
 	r = rc.do(http.MethodPut, "/"+b, url.Values{"policy": {""}}, nil, []byte("{}"))
-	if r.Status != http.StatusNotImplemented {
+	if r.Status != http.StatusBadRequest || r.Err.Code != "MalformedPolicy" {
 		t.Errorf("PUT ?policy: %s", r)
+	}
+	// A website cannot be set.
+	r = rc.do(http.MethodPut, "/"+b, url.Values{"website": {""}}, nil, []byte("<WebsiteConfiguration/>"))
+	if r.Status != http.StatusNotImplemented {
+		t.Errorf("PUT ?website: %s", r)
 	}
 }
