@@ -38,6 +38,13 @@ type Options struct {
 	BlockCacheSize     int64 // default 0: no block cache (see DefaultOptions)
 	IndexCacheSize     int64 // default 8 MiB
 	ValueLogFileSize   int64 // default 64 MiB
+	// BaseTableSize is the size of the tables Badger compacts into
+	// (default 2 MiB; existing tables keep theirs). Each table is written
+	// through an arena that starts at twice this size and grows (a 4 KiB
+	// block is doubled for every record that does not fit in it, so 4 KiB
+	// records take three times their size), and Badger keeps up to 8 such
+	// arenas for reuse: under write load they are most of the Go heap.
+	BaseTableSize int64
 }
 
 // DefaultOptions returns the defaults.
@@ -53,6 +60,7 @@ func DefaultOptions() Options {
 		BlockCacheSize:   0,
 		IndexCacheSize:   8 << 20,
 		ValueLogFileSize: 32 << 20,
+		BaseTableSize:    2 << 20,
 	}
 }
 
@@ -79,6 +87,9 @@ func (o Options) withDefaults() Options {
 	if o.ValueLogFileSize <= 0 {
 		o.ValueLogFileSize = d.ValueLogFileSize
 	}
+	if o.BaseTableSize <= 0 {
+		o.BaseTableSize = d.BaseTableSize
+	}
 	return o
 }
 
@@ -94,7 +105,7 @@ func (o Options) badger(dir string, logger *slog.Logger) badger.Options {
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithValueLogFileSize(o.ValueLogFileSize).
-		WithBaseTableSize(2 << 20).
+		WithBaseTableSize(o.BaseTableSize).
 		WithNumCompactors(2).
 		WithCompression(options.None).
 		WithDetectConflicts(false). // one writer: Update
