@@ -83,21 +83,37 @@ func (a *applier) consumeIndex(prefix byte, end []byte, limit int, consume func(
 	}
 	var due [][]byte
 	var next []byte // the first due key left over
-	steps, err := scanIndex(a.txn, prefix, floor, func(k []byte) (bool, error) {
-		if bytes.Compare(k, end) >= 0 {
-			return false, nil
+	if low := a.firstLive.get(a.txn, prefix); low == nil || bytes.Compare(low, end) < 0 {
+		a.stats.indexWalks++
+		var first []byte // the first live key at or after end
+		steps, err := scanIndex(a.txn, prefix, floor, func(k []byte) (bool, error) {
+			if bytes.Compare(k, end) >= 0 {
+				first = bytes.Clone(k)
+				return false, nil
+			}
+			if len(due) == limit {
+				next = bytes.Clone(k)
+				return false, nil
+			}
+			due = append(due, bytes.Clone(k))
+			return true, nil
+		})
+		a.stats.indexSteps += uint64(steps)
+		if err != nil {
+			return false, err
 		}
-		if len(due) == limit {
-			next = bytes.Clone(k)
-			return false, nil
+		switch {
+		case next != nil:
+			first = next
+		case first == nil:
+			// Nothing live from the floor on: keys inserted from now on
+			// have this command's version or a later one.
+			first = appendU64([]byte{prefix}, a.version)
 		}
-		due = append(due, bytes.Clone(k))
-		return true, nil
-	})
-	a.stats.indexSteps += uint64(steps)
-	if err != nil {
-		return false, err
+		a.firstLive.set(a.txn, prefix, first, prefix == pfxRequestAge || prefix == pfxCompletedAge)
 	}
+	// else: no live key sorts before end, so the walk would find nothing
+	// due; what follows writes the same floor it would have.
 	for _, k := range due {
 		if err := consume(k); err != nil {
 			return false, err
@@ -119,6 +135,44 @@ func (a *applier) consumeIndex(prefix byte, end []byte, limit int, consume func(
 		}
 	}
 	return next != nil, nil
+}
+
+// firstLive remembers, within one transaction, a key at or below the
+// first live key of the request and completed upload age indexes,
+// learned by the last walk of each. Every command of a batch prunes the request and completed
+// upload indexes, and most find nothing due: with this bound, those walks
+// (an iterator each, which in a read-write transaction copies and sorts
+// all its pending writes) are skipped while the bound is not below the
+// end of what is due. It holds within the transaction because keys of
+// these indexes are inserted only at the inserting command's version,
+// above every key a walk saw, and deletions only raise the first live
+// key. A new transaction (a retried or discarded one included) starts
+// without it. It is a cache of reads: the writes are the same with it or
+// without it.
+type firstLive struct {
+	txn  *badger.Txn
+	keys map[byte][]byte
+}
+
+func (f *firstLive) get(txn *badger.Txn, prefix byte) []byte {
+	if f == nil || f.txn != txn {
+		return nil
+	}
+	return f.keys[prefix]
+}
+
+func (f *firstLive) set(txn *badger.Txn, prefix byte, k []byte, ok bool) {
+	if f == nil {
+		return
+	}
+	if f.txn != txn {
+		f.txn, f.keys = txn, map[byte][]byte{}
+	}
+	if ok {
+		f.keys[prefix] = k
+	} else {
+		delete(f.keys, prefix)
+	}
 }
 
 // versionKeyed reports whether an age index is keyed by the version of the

@@ -214,6 +214,8 @@ type FSM struct {
 	testStepBudget stepBudget
 	// stats counts work done by apply (Update's goroutine only).
 	stats applyStats
+	// firstLive bounds the age indexes within a transaction (ageindex.go).
+	firstLive firstLive
 }
 
 // applyStats counts work done by apply that tests check stays bounded.
@@ -222,6 +224,8 @@ type applyStats struct {
 	indexSteps uint64
 	// recordSteps counts the entries walked to load a key's records.
 	recordSteps uint64
+	// indexWalks counts the age index walks (one iterator each).
+	indexWalks uint64
 	// txnWrites counts the writes of the transaction being applied.
 	txnWrites int
 }
