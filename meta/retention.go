@@ -45,61 +45,42 @@ func (a *applier) pinsFor(b *Bucket) (*pinSet, error) {
 		return p, nil
 	}
 	p := &pinSet{floor: latest, live: b.State == BucketLive}
-	if p.live && a.opts.History > 0 {
-		p.floor = a.r.historyFloor()
+	if p.live {
+		snaps, err := a.r.snapshots(b.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range snaps {
+			p.points = append(p.points, s.Version)
+		}
+		if a.opts.History > 0 {
+			p.floor = a.r.historyFloor()
+		}
 	}
-	points, err := pinPoints(a.txn, b, p.live)
+	forks, err := a.r.forks(b.ID)
 	if err != nil {
 		return nil, err
 	}
-	p.points = points
-	sort.Slice(p.points, func(i, j int) bool { return p.points[i] < p.points[j] })
-	a.pins[b.ID] = p
-	return p, nil
-}
-
-// pinPoints returns the versions that pin b's superseded records: its
-// snapshots (when live), the bases of the buckets forked from it, and the
-// merge points of both sides (merge.go: the parent as its forks' merges
-// left it, the fork as it was when merged). They sit under three key
-// families, read with one iterator and a seek each: an overwrite needs
-// them for every superseded version, and each iterator of a read-write
-// transaction copies and sorts all of its pending writes.
-func pinPoints(txn *badger.Txn, b *Bucket, live bool) ([]uint64, error) {
-	it := txn.NewIterator(badger.IteratorOptions{})
-	defer it.Close()
-	var out []uint64
-	scan := func(prefix []byte, point func(k []byte) (uint64, bool)) error {
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			v, ok := point(it.Item().Key())
-			if !ok {
-				return fmt.Errorf("%w: key %x under %x", ErrCorrupt, it.Item().Key(), prefix)
-			}
-			out = append(out, v)
-		}
-		return nil
+	for _, f := range forks {
+		p.points = append(p.points, f.base)
 	}
-	tail := func(k []byte) (uint64, bool) { return beTail(k), len(k) >= 9 }
-	if live {
-		if err := scan(keySnapshotPrefix(b.ID), tail); err != nil {
-			return nil, err
-		}
-	}
-	if err := scan(keyForkPrefix(b.ID), func(k []byte) (uint64, bool) {
-		base, _, ok := parseForkKey(k)
-		return base, ok
-	}); err != nil {
-		return nil, err
-	}
-	if err := scan(keyMergePointsOf(b.ID), tail); err != nil {
+	// Merge points pin both sides: the parent as its forks' merges left
+	// it, the fork as it was when merged (merge.go).
+	mps, err := a.r.mergePointsOf(keyMergePointsOf(b.ID))
+	if err != nil {
 		return nil, err
 	}
 	if b.Parent != nil {
-		if err := scan(keyMergePointsOf(b.Parent.BucketID, b.ID), tail); err != nil {
+		own, err := a.r.mergePointsOf(keyMergePointsOf(b.Parent.BucketID, b.ID))
+		if err != nil {
 			return nil, err
 		}
+		mps = append(mps, own...)
 	}
-	return out, nil
+	p.points = append(p.points, mps...)
+	sort.Slice(p.points, func(i, j int) bool { return p.points[i] < p.points[j] })
+	a.pins[b.ID] = p
+	return p, nil
 }
 
 // verRec is the retention-relevant part of one record.
