@@ -137,43 +137,64 @@ func (a *applier) consumeIndex(prefix byte, end []byte, limit int, consume func(
 	return next != nil, nil
 }
 
-// firstLive remembers, within one transaction, a key at or below the
-// first live key of the request and completed upload age indexes,
-// learned by the last walk of each. Every command of a batch prunes the request and completed
-// upload indexes, and most find nothing due: with this bound, those walks
-// (an iterator each, which in a read-write transaction copies and sorts
-// all its pending writes) are skipped while the bound is not below the
-// end of what is due. It holds within the transaction because keys of
-// these indexes are inserted only at the inserting command's version,
-// above every key a walk saw, and deletions only raise the first live
-// key. A new transaction (a retried or discarded one included) starts
-// without it. It is a cache of reads: the writes are the same with it or
+// firstLive remembers a key at or below the first live key of the
+// request and completed upload age indexes, learned by the last walk of
+// each. Every command prunes both, and most find nothing due: with this
+// bound, those walks (an iterator each, which in a read-write transaction
+// copies and sorts all its pending writes) are skipped while the bound is
+// not below the end of what is due.
+//
+// It holds because keys of these indexes are inserted only at the
+// inserting command's version, above every key a walk saw before, and
+// deletions only raise the first live key. What a walk learns holds for
+// its own transaction at once, and for later ones once that transaction
+// has committed (commit); a discarded transaction's bounds are dropped
+// with it, and replacing the state (Open, RecoverFromSnapshot) drops them
+// all (reset). It is a cache of reads: the writes are the same with or
 // without it.
 type firstLive struct {
-	txn  *badger.Txn
-	keys map[byte][]byte
+	txn       *badger.Txn
+	pending   map[byte][]byte // learned in txn, not committed yet
+	committed map[byte][]byte
 }
 
 func (f *firstLive) get(txn *badger.Txn, prefix byte) []byte {
-	if f == nil || f.txn != txn {
+	if f == nil {
 		return nil
 	}
-	return f.keys[prefix]
+	if k, ok := f.pending[prefix]; ok && f.txn == txn {
+		return k
+	}
+	return f.committed[prefix]
 }
 
 func (f *firstLive) set(txn *badger.Txn, prefix byte, k []byte, ok bool) {
-	if f == nil {
+	if f == nil || !ok {
 		return
 	}
 	if f.txn != txn {
-		f.txn, f.keys = txn, map[byte][]byte{}
+		f.txn, f.pending = txn, map[byte][]byte{}
 	}
-	if ok {
-		f.keys[prefix] = k
-	} else {
-		delete(f.keys, prefix)
-	}
+	f.pending[prefix] = k
 }
+
+// commit makes what txn learned hold for later transactions; call it
+// once txn has committed.
+func (f *firstLive) commit(txn *badger.Txn) {
+	if f.txn != txn {
+		return
+	}
+	if f.committed == nil {
+		f.committed = map[byte][]byte{}
+	}
+	for p, k := range f.pending {
+		f.committed[p] = k
+	}
+	f.txn, f.pending = nil, nil
+}
+
+// reset forgets every bound.
+func (f *firstLive) reset() { *f = firstLive{} }
 
 // versionKeyed reports whether an age index is keyed by the version of the
 // command that inserts (so inserted in order, with a plain set); the

@@ -255,6 +255,7 @@ func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
 	}
 	f.mu.Lock()
 	f.db = db
+	f.firstLive.reset()
 	f.applied = applied
 	f.appliedIndex.Store(applied)
 	f.mu.Unlock()
@@ -428,6 +429,7 @@ func (f *FSM) applyRun(db *badger.DB, es []sm.Entry) (int, error) {
 	if err := txn.Commit(); err != nil {
 		return 0, err
 	}
+	f.firstLive.commit(txn)
 	f.applied = last
 	f.appliedIndex.Store(last)
 	return len(es), nil
