@@ -43,11 +43,19 @@ func reportCPU(b *testing.B, start time.Duration, size int64) {
 	b.ReportMetric(math.Round(float64(size)*float64(b.N)/cpu.Seconds()/1e6), "MB/cpu-s")
 }
 
+// sizeName names a body size for a sub-benchmark: 4KiB, 1MiB.
+func sizeName(size int) string {
+	if size < 1<<20 {
+		return fmt.Sprintf("%dKiB", size>>10)
+	}
+	return fmt.Sprintf("%dMiB", size>>20)
+}
+
 // BenchmarkIngest is one PutObject's data path (MD5 + CRC64NVME, the
 // default checksum, fsynced chunks), one request at a time.
 func BenchmarkIngest(b *testing.B) {
-	for _, size := range []int{1 << 20, 64 << 20} {
-		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
+	for _, size := range []int{4 << 10, 1 << 20, 64 << 20} {
+		b.Run(sizeName(size), func(b *testing.B) {
 			s := benchStore(b)
 			body := randBytes(1, size)
 			opts := IngestOptions{InlineMax: DefaultInlineMax, Algorithm: "CRC64NVME"}

@@ -83,21 +83,37 @@ func (a *applier) consumeIndex(prefix byte, end []byte, limit int, consume func(
 	}
 	var due [][]byte
 	var next []byte // the first due key left over
-	steps, err := scanIndex(a.txn, prefix, floor, func(k []byte) (bool, error) {
-		if bytes.Compare(k, end) >= 0 {
-			return false, nil
+	if low := a.firstLive.get(a.txn, prefix); low == nil || bytes.Compare(low, end) < 0 {
+		a.stats.indexWalks++
+		var first []byte // the first live key at or after end
+		steps, err := scanIndex(a.txn, prefix, floor, func(k []byte) (bool, error) {
+			if bytes.Compare(k, end) >= 0 {
+				first = bytes.Clone(k)
+				return false, nil
+			}
+			if len(due) == limit {
+				next = bytes.Clone(k)
+				return false, nil
+			}
+			due = append(due, bytes.Clone(k))
+			return true, nil
+		})
+		a.stats.indexSteps += uint64(steps)
+		if err != nil {
+			return false, err
 		}
-		if len(due) == limit {
-			next = bytes.Clone(k)
-			return false, nil
+		switch {
+		case next != nil:
+			first = next
+		case first == nil:
+			// Nothing live from the floor on: keys inserted from now on
+			// have this command's version or a later one.
+			first = appendU64([]byte{prefix}, a.version)
 		}
-		due = append(due, bytes.Clone(k))
-		return true, nil
-	})
-	a.stats.indexSteps += uint64(steps)
-	if err != nil {
-		return false, err
+		a.firstLive.set(a.txn, prefix, first, prefix == pfxRequestAge || prefix == pfxCompletedAge)
 	}
+	// else: no live key sorts before end, so the walk would find nothing
+	// due; what follows writes the same floor it would have.
 	for _, k := range due {
 		if err := consume(k); err != nil {
 			return false, err
@@ -120,6 +136,65 @@ func (a *applier) consumeIndex(prefix byte, end []byte, limit int, consume func(
 	}
 	return next != nil, nil
 }
+
+// firstLive remembers a key at or below the first live key of the
+// request and completed upload age indexes, learned by the last walk of
+// each. Every command prunes both, and most find nothing due: with this
+// bound, those walks (an iterator each, which in a read-write transaction
+// copies and sorts all its pending writes) are skipped while the bound is
+// not below the end of what is due.
+//
+// It holds because keys of these indexes are inserted only at the
+// inserting command's version, above every key a walk saw before, and
+// deletions only raise the first live key. What a walk learns holds for
+// its own transaction at once, and for later ones once that transaction
+// has committed (commit); a discarded transaction's bounds are dropped
+// with it, and replacing the state (Open, RecoverFromSnapshot) drops them
+// all (reset). It is a cache of reads: the writes are the same with or
+// without it.
+type firstLive struct {
+	txn       *badger.Txn
+	pending   map[byte][]byte // learned in txn, not committed yet
+	committed map[byte][]byte
+}
+
+func (f *firstLive) get(txn *badger.Txn, prefix byte) []byte {
+	if f == nil {
+		return nil
+	}
+	if k, ok := f.pending[prefix]; ok && f.txn == txn {
+		return k
+	}
+	return f.committed[prefix]
+}
+
+func (f *firstLive) set(txn *badger.Txn, prefix byte, k []byte, ok bool) {
+	if f == nil || !ok {
+		return
+	}
+	if f.txn != txn {
+		f.txn, f.pending = txn, map[byte][]byte{}
+	}
+	f.pending[prefix] = k
+}
+
+// commit makes what txn learned hold for later transactions; call it
+// once txn has committed.
+func (f *firstLive) commit(txn *badger.Txn) {
+	if f.txn != txn {
+		return
+	}
+	if f.committed == nil {
+		f.committed = map[byte][]byte{}
+	}
+	for p, k := range f.pending {
+		f.committed[p] = k
+	}
+	f.txn, f.pending = nil, nil
+}
+
+// reset forgets every bound.
+func (f *firstLive) reset() { *f = firstLive{} }
 
 // versionKeyed reports whether an age index is keyed by the version of the
 // command that inserts (so inserted in order, with a plain set); the

@@ -48,6 +48,7 @@ type applier struct {
 	writes, bytes int
 	budget        stepBudget
 	stats         *applyStats
+	firstLive     *firstLive
 }
 
 // applyEntry applies one encoded command and returns its sm.Result. It
@@ -121,13 +122,14 @@ func (f *FSM) begin(txn *badger.Txn, c any) (*applier, error) {
 
 func (f *FSM) newApplier(txn *badger.Txn, version uint64) *applier {
 	return &applier{
-		digests: &f.digests,
-		opts:    f.opts,
-		txn:     txn,
-		r:       &Reader{txn: txn, opts: f.opts, now: version},
-		version: version,
-		pins:    map[uint64]*pinSet{},
-		stats:   &f.stats,
+		digests:   &f.digests,
+		opts:      f.opts,
+		txn:       txn,
+		r:         &Reader{txn: txn, opts: f.opts, now: version},
+		version:   version,
+		pins:      map[uint64]*pinSet{},
+		stats:     &f.stats,
+		firstLive: &f.firstLive,
 	}
 }
 

@@ -46,6 +46,14 @@ type Options struct {
 	// the files Badger created. They see no entry and return nothing, so
 	// apply stays deterministic.
 	BeforeWrite, AfterWrite func()
+
+	// BaseTableSize is the size of the tables Badger compacts into
+	// (default 2 MiB; existing tables keep theirs). Each table is written
+	// through an arena that starts at twice this size and grows (a 4 KiB
+	// block is doubled for every record that does not fit in it, so 4 KiB
+	// records take three times their size), and Badger keeps up to 8 such
+	// arenas for reuse: under write load they are most of the Go heap.
+	BaseTableSize int64
 }
 
 // DefaultOptions returns the defaults.
@@ -61,6 +69,7 @@ func DefaultOptions() Options {
 		BlockCacheSize:   0,
 		IndexCacheSize:   8 << 20,
 		ValueLogFileSize: 32 << 20,
+		BaseTableSize:    2 << 20,
 	}
 }
 
@@ -87,6 +96,9 @@ func (o Options) withDefaults() Options {
 	if o.ValueLogFileSize <= 0 {
 		o.ValueLogFileSize = d.ValueLogFileSize
 	}
+	if o.BaseTableSize <= 0 {
+		o.BaseTableSize = d.BaseTableSize
+	}
 	return o
 }
 
@@ -102,7 +114,7 @@ func (o Options) badger(dir string, logger *slog.Logger) badger.Options {
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithValueLogFileSize(o.ValueLogFileSize).
-		WithBaseTableSize(2 << 20).
+		WithBaseTableSize(o.BaseTableSize).
 		WithNumCompactors(2).
 		WithCompression(options.None).
 		WithDetectConflicts(false). // one writer: Update
@@ -211,6 +223,8 @@ type FSM struct {
 	testStepBudget stepBudget
 	// stats counts work done by apply (Update's goroutine only).
 	stats applyStats
+	// firstLive bounds the age indexes within a transaction (ageindex.go).
+	firstLive firstLive
 }
 
 // applyStats counts work done by apply that tests check stays bounded.
@@ -219,6 +233,8 @@ type applyStats struct {
 	indexSteps uint64
 	// recordSteps counts the entries walked to load a key's records.
 	recordSteps uint64
+	// indexWalks counts the age index walks (one iterator each).
+	indexWalks uint64
 	// txnWrites counts the writes of the transaction being applied.
 	txnWrites int
 	// lifecycleSteps counts the object entries lifecycle passes walked.
@@ -250,6 +266,7 @@ func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
 	}
 	f.mu.Lock()
 	f.db = db
+	f.firstLive.reset()
 	f.applied = applied
 	f.appliedIndex.Store(applied)
 	f.mu.Unlock()
@@ -429,6 +446,7 @@ func (f *FSM) applyRun(db *badger.DB, es []sm.Entry) (int, error) {
 	if err := txn.Commit(); err != nil {
 		return 0, err
 	}
+	f.firstLive.commit(txn)
 	f.applied = last
 	f.appliedIndex.Store(last)
 	return len(es), nil

@@ -110,6 +110,7 @@ func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 	if string(head[:4]) != string(snapshotMagic) || head[4] != snapshotFormat {
 		return fmt.Errorf("%w: snapshot header %q", ErrCorrupt, head)
 	}
+	f.firstLive.reset()
 	if err := f.db.DropAll(); err != nil {
 		return err
 	}

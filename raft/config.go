@@ -60,6 +60,10 @@ type Config struct {
 	// MaxQueueSize bounds each of the transport's send and receive queues
 	// in bytes (0: unbounded).
 	MaxQueueSize uint64
+	// LogDBWriteBuffer is the size of one memtable of the Raft log's
+	// Pebble store (0: Dragonboat's small-memory default, 16 MiB, up to 4
+	// of them). It bounds memory only: the log is fsynced all the same.
+	LogDBWriteBuffer uint64
 
 	// CAFile, CertFile and KeyFile, all set, turn on mutual TLS for the Raft
 	// transport.

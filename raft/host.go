@@ -91,8 +91,7 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 		MaxReceiveQueueSize: cfg.MaxQueueSize,
 		RaftEventListener:   leaderListener{log: log, noLeader: noLeader},
 		Expert: config.ExpertConfig{
-			// The default LogDB sizing can take 8 GiB of memory.
-			LogDB:            config.GetSmallMemLogDBConfig(),
+			LogDB:            logDBConfig(cfg),
 			TransportFactory: factory,
 		},
 	}
@@ -104,6 +103,18 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 	log.Info("raft host started", "replica_id", cfg.NodeID, "raft_addr", cfg.RaftAddr, "dir", cfg.DataDir,
 		"deployment_id", did, "listening", factory.auth != nil)
 	return &Host{cfg: cfg, nh: nh, log: log, noLeader: noLeader}, nil
+}
+
+// logDBConfig sizes the Raft log's store. Dragonboat's default sizing
+// can take 8 GiB of memory; its small one up to 1 GiB (16 MiB memtables,
+// 4 of them, per LogDB shard that is written). Only the write buffers
+// change here: the shard count is part of the on-disk layout.
+func logDBConfig(cfg Config) config.LogDBConfig {
+	c := config.GetSmallMemLogDBConfig()
+	if b := cfg.LogDBWriteBuffer; b > 0 {
+		c.KVWriteBufferSize = b
+	}
+	return c
 }
 
 // hostDeploymentID is the deployment id of the NodeHost in cfg.DataDir:

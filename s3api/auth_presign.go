@@ -110,7 +110,7 @@ func (a *Authenticator) verifyPresignV4(r *AuthRequest, q authQuery) (*AuthResul
 	if aerr != nil {
 		return nil, aerr
 	}
-	key := signingKey(secret, cred.date, cred.region)
+	key := cachedSigningKey(secret, cred.date, cred.region)
 	creq := canonicalRequest(r, signed, signedRaw, canonicalQuery(r.RawQuery, true), hashed)
 	sig := signV4(key, amzDate, cred.scope(), creq)
 	if !hmac.Equal([]byte(sig), []byte(signature)) {

@@ -245,7 +245,7 @@ func (a *Authenticator) verifyHeaderV4(r *AuthRequest, q authQuery, authz string
 	if aerr != nil {
 		return nil, aerr
 	}
-	key := signingKey(secret, p.cred.date, p.cred.region)
+	key := cachedSigningKey(secret, p.cred.date, p.cred.region)
 	scope := p.cred.scope()
 	creq := canonicalRequest(r, p.signedHeaders, p.signedRaw, canonicalQuery(r.RawQuery, false), hashed)
 	sig := signV4(key, amzDate, scope, creq)

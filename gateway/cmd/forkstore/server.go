@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -37,6 +38,7 @@ type serverFlags struct {
 	pprofAddr, logLevel, metricsAddr, maxBatch, minFree                string
 	consoleAddr                                                        string
 	noConsole                                                          bool
+	memoryBudget                                                       string
 	tlsCert, tlsKey                                                    string
 	accessLog                                                          bool
 	strictOwnership                                                    bool
@@ -60,7 +62,7 @@ Environment:
   FORKSTORE_PREVIOUS_ROOT_PASSWORD               the root password before the last change: opens
                                                  access key secrets sealed under it until the
                                                  server has re-sealed them
-  GOMEMLIMIT                                     Go heap soft limit (default 256MiB)`
+  GOMEMLIMIT                                     Go heap soft limit (default: 3/4 of --memory-budget)`
 
 func newServerCmd(a *app) *cobra.Command {
 	var f serverFlags
@@ -86,6 +88,7 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.maxDepth, "max-fork-depth", "32", "longest chain of forks")
 	envString(a, fs, &f.maxBatch, "max-fork-batch", "1000", "most forks one fork create-many makes")
 	envString(a, fs, &f.minFree, "min-free-space", "auto", "below this much free space on the data directory's filesystem the node refuses new data (507): a size such as 1GiB, a percentage such as 5%, auto (the smaller of 5% and 1GiB, at least 64MiB) or 0 (never)")
+	envString(a, fs, &f.memoryBudget, "memory-budget", "160MiB", "resident memory to stay within under load: sizes the metadata store's and the Raft log's memtables and caches and the Go heap's soft limit (GOMEMLIMIT overrides the last), e.g. 512MiB")
 	envString(a, fs, &f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this loopback address")
 	envString(a, fs, &f.logLevel, "log-level", "info", "debug, info, warn or error")
 	envBool(a, fs, &f.accessLog, "access-log", false, "log every request at info level (otherwise at debug; server errors and slow requests are always logged)")
@@ -195,6 +198,14 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	if cfg.MinFreeSpace, err = gateway.ParseMinFreeSpace(f.minFree); err != nil {
 		return usagef("--min-free-space: %w", err)
 	}
+	budget, err := humanize.ParseBytes(f.memoryBudget)
+	if err != nil || budget > gateway.MaxMemoryBudget {
+		return usagef("--memory-budget: want a size such as 160MiB or 1GiB, got %q", f.memoryBudget)
+	}
+	goLimit, err := cfg.SizeMemory(int64(budget))
+	if err != nil {
+		return usagef("--memory-budget: %s is below the least a node needs, %s", f.memoryBudget, humanize.IBytes(gateway.MinMemoryBudget))
+	}
 	// The lease clock's offset has no flag: it exists for tests, which
 	// let leases run out without waiting.
 	if v := a.env("FORKSTORE_LEASE_CLOCK_OFFSET"); v != "" {
@@ -270,7 +281,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	// A soft heap limit keeps the GC ahead of bursts (64 MiB bodies, many
 	// concurrent uploads) on small machines; GOMEMLIMIT overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
+		debug.SetMemoryLimit(goLimit)
 	}
 
 	raiseFDLimit(logger)
@@ -356,9 +367,6 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 // usual 30 s a supervisor waits before SIGKILL. A connection that sent half
 // a request and stalls must not hold the shutdown up for longer.
 const shutdownGrace = 10 * time.Second
-
-// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
-const defaultMemoryLimit = 256 << 20
 
 // parseDuration accepts Go durations and a bare 0.
 func parseDuration(s string) (time.Duration, error) {

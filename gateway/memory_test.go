@@ -1,0 +1,50 @@
+package gateway
+
+import "testing"
+
+func TestSizeMemory(t *testing.T) {
+	c := DefaultConfig()
+	limit, err := c.SizeMemory(DefaultMemoryBudget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The default budget sizes down from the previous fixed settings
+	// (8 MiB memtables, 16 MiB Raft log buffers, 2 MiB tables).
+	if c.Meta.BadgerMemTableSize != 4<<20 || c.Meta.IndexCacheSize != 4<<20 || c.Meta.BaseTableSize != 1<<20 {
+		t.Errorf("badger: memtable %d, index cache %d, table %d", c.Meta.BadgerMemTableSize, c.Meta.IndexCacheSize, c.Meta.BaseTableSize)
+	}
+	if c.Raft.LogDBWriteBuffer != 8<<20 {
+		t.Errorf("raft log write buffer %d", c.Raft.LogDBWriteBuffer)
+	}
+	if limit != 120<<20 {
+		t.Errorf("go limit %d", limit)
+	}
+
+	// A large budget grows them, within bounds.
+	big := DefaultConfig()
+	limit, err = big.SizeMemory(4 << 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if big.Meta.BadgerMemTableSize != 64<<20 || big.Raft.LogDBWriteBuffer != 64<<20 || limit != 3<<30 {
+		t.Errorf("4 GiB: memtable %d, raft buffer %d, limit %d", big.Meta.BadgerMemTableSize, big.Raft.LogDBWriteBuffer, limit)
+	}
+	if err := big.Raft.Validate(); err != nil {
+		t.Errorf("validate: %v", err)
+	}
+
+	// The smallest budget keeps the floors that avoid write stalls.
+	small := DefaultConfig()
+	if _, err := small.SizeMemory(MinMemoryBudget); err != nil {
+		t.Fatal(err)
+	}
+	if small.Raft.LogDBWriteBuffer < 8<<20 || small.Meta.BadgerMemTableSize < 2<<20 {
+		t.Errorf("min budget: raft buffer %d, memtable %d", small.Raft.LogDBWriteBuffer, small.Meta.BadgerMemTableSize)
+	}
+	for _, b := range []int64{0, MinMemoryBudget - 1, MaxMemoryBudget + 1} {
+		c := DefaultConfig()
+		if _, err := c.SizeMemory(b); err == nil {
+			t.Errorf("budget %d accepted", b)
+		}
+	}
+}
