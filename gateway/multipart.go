@@ -28,7 +28,15 @@ func (s *Service) CreateMultipartUpload(ctx context.Context, bucket string, temp
 	if err := checkBucketKey(bucket, template.Key); err != nil {
 		return "", err
 	}
+	sse, err := s.objectSSE(ctx, bucket, template.SSE)
+	if err != nil {
+		return "", err
+	}
+	if sse.Encrypted() {
+		return "", fmt.Errorf("%w: multipart uploads with server-side encryption", ErrNotImplemented)
+	}
 	t := template
+	t.SSE = meta.SSE{}
 	if t.Checksum.Algorithm == "" {
 		// AWS gives objects uploaded without a checksum a full-object
 		// CRC64NVME; parts then carry their CRCs so it can be combined.

@@ -52,6 +52,9 @@ type PutObjectInput struct {
 	// Checked says Verify checks a digest the client sent (Content-MD5 or
 	// an x-amz-checksum): Object Lock retains only such writes.
 	Checked bool
+	// CustomerKey is the SSE-C key (Object.SSE.Algorithm SSECustomer).
+	// Object.SSE.Algorithm "" takes the bucket's default encryption.
+	CustomerKey []byte
 }
 
 // GetObjectInput selects one object version to read.
@@ -98,6 +101,12 @@ type CopyObjectInput struct {
 	// Lock is the copy's Object Lock state from the request's headers
 	// (LockMode, RetainUntil, LegalHold; the source's is never copied).
 	Lock meta.Object
+	// SSE is the encryption the copy asks for (Algorithm "": the
+	// destination bucket's default), CustomerKey its SSE-C key and
+	// SourceCustomerKey the source's.
+	SSE               meta.SSE
+	CustomerKey       []byte
+	SourceCustomerKey []byte
 }
 
 // UploadPartInput is UploadPart.

@@ -218,7 +218,7 @@ func (a *applier) recordCompleted(bucket uint64, uploadID string, digest [32]byt
 		LastModified: o.LastModified, Checksum: o.Checksum,
 	}
 	e := encoder{b: make([]byte, 0, 128)}
-	e.u8(fmtV5)
+	e.u8(fmtV6)
 	e.u64(bucket)
 	e.u64(a.version)
 	e.b = append(e.b, digest[:]...)

@@ -35,6 +35,7 @@ var readOnlyOps = map[Operation]bool{
 	OpPutObjectAcl: true, OpPutBucketAcl: true,
 	OpPutBucketOwnershipControls: true, OpDeleteBucketOwnershipControls: true,
 	OpPutBucketLifecycle: true, OpDeleteBucketLifecycle: true,
+	OpPutBucketEncryption: true, OpDeleteBucketEncryption: true,
 }
 
 // readAt resolves X-Tigris-Snapshot-Version for reads of bucket: a decimal

@@ -226,7 +226,7 @@ func (s *Server) checkDeclaredSize(r *request) error {
 	case OpDeleteObjects, OpCompleteMultipartUpload, OpPutBucketVersioning,
 		OpCreateBucket, OpForkBucket, OpCreateSnapshot,
 		OpPutBucketAcl, OpPutObjectAcl, OpPutBucketOwnershipControls,
-		OpPutBucketLifecycle:
+		OpPutBucketLifecycle, OpPutBucketEncryption:
 		if r.rawLength > maxXMLBody {
 			return errMaxMessageLength
 		}

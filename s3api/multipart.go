@@ -28,6 +28,9 @@ func (s *Server) createMultipartUpload(r *request) (*response, error) {
 	if tmpl.ACL, err = s.objectACL(r); err != nil {
 		return nil, err
 	}
+	if tmpl.SSE, _, err = s.sseRequest(r); err != nil {
+		return nil, err
+	}
 	id, err := s.svc.CreateMultipartUpload(r.ctx, r.route.Bucket, tmpl)
 	if err != nil {
 		return nil, err
