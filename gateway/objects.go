@@ -164,6 +164,11 @@ func (s *Service) OpenObjectKey(ctx context.Context, obj *meta.Object, customerK
 	if err != nil {
 		return nil, err
 	}
+	if obj.Parts != nil {
+		return sseOpenParts(key, obj.Parts, offset, length, func(soff, sn int64) io.ReadCloser {
+			return s.openStored(obj, soff, sn)
+		}), nil
+	}
 	return sseOpen(key, obj.Size, offset, length, func(soff, sn int64) (io.ReadCloser, error) {
 		return s.openStored(obj, soff, sn), nil
 	})

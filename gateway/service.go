@@ -120,6 +120,11 @@ type UploadPartInput struct {
 	// Algorithm is the checksum the client sent for this part, if any.
 	Algorithm string
 	Verify    func(d *checksum.Digests) error
+	// CustomerKey is the SSE-C key of an upload that uses one.
+	CustomerKey []byte
+	// SSE is set by UploadPart to the upload's encryption (for the
+	// answer's headers).
+	SSE meta.SSE
 }
 
 // UploadPartCopyInput is UploadPartCopy of Source's bytes
@@ -132,6 +137,11 @@ type UploadPartCopyInput struct {
 	Source   *meta.Object
 	Offset   int64
 	Length   int64
+	// CustomerKey is the upload's SSE-C key, SourceCustomerKey the
+	// source's (nil: none).
+	CustomerKey, SourceCustomerKey []byte
+	// SSE is set by UploadPartCopy to the upload's encryption.
+	SSE meta.SSE
 }
 
 // CompletePartInput is one entry of CompleteMultipartUpload's body.

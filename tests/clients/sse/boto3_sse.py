@@ -169,5 +169,46 @@ def sse_c(s3):
     expect_error("AccessDenied", s3.get_object, Bucket=b, Key="s3-to-ssec", **ssec(1))
 
 
+def multipart(s3):
+    b = common.BUCKET
+    part = 5 << 20
+    data = body(2 * part + 3 * BLOCK + 11)
+    pieces = [data[:part], data[part : 2 * part], data[2 * part :]]
+    for key, extra in [("mp-s3", {"ServerSideEncryption": "AES256"}), ("mp-c", ssec(3))]:
+        up = s3.create_multipart_upload(Bucket=b, Key=key, **extra)
+        if "ServerSideEncryption" in extra:
+            equal(up.get("ServerSideEncryption"), "AES256", "CreateMultipartUpload SSE")
+        else:
+            equal(up.get("SSECustomerKeyMD5"), ssec_key(3)[1], "CreateMultipartUpload SSE-C key MD5")
+        part_extra = {} if "ServerSideEncryption" in extra else ssec(3)
+        if not part_extra:
+            # A part number uploaded twice: the second one counts.
+            s3.upload_part(Bucket=b, Key=key, UploadId=up["UploadId"], PartNumber=1, Body=pieces[1])
+        etags = []
+        for i, p in enumerate(pieces):
+            r = s3.upload_part(Bucket=b, Key=key, UploadId=up["UploadId"], PartNumber=i + 1, Body=p, **part_extra)
+            if not part_extra:
+                equal(r.get("ServerSideEncryption"), "AES256", "UploadPart SSE")
+            etags.append({"PartNumber": i + 1, "ETag": r["ETag"]})
+        if part_extra:
+            expect_error("InvalidRequest", s3.upload_part, Bucket=b, Key=key, UploadId=up["UploadId"], PartNumber=9, Body=b"x")
+        done = s3.complete_multipart_upload(Bucket=b, Key=key, UploadId=up["UploadId"], MultipartUpload={"Parts": etags})
+        if not part_extra:
+            equal(done.get("ServerSideEncryption"), "AES256", "CompleteMultipartUpload SSE")
+        check(get(s3, b, key, **part_extra) == data, "multipart %s bytes", key)
+        for first, last in [(part - 5, part + 5), (2 * part - 1, 2 * part + BLOCK + 1), (0, 2 * part + 3 * BLOCK + 10)]:
+            got = get(s3, b, key, Range="bytes=%d-%d" % (first, last), **part_extra)
+            check(got == data[first : last + 1], "multipart %s range %d-%d", key, first, last)
+        got = s3.get_object(Bucket=b, Key=key, PartNumber=2, **part_extra)["Body"].read()
+        check(got == pieces[1], "multipart %s partNumber=2", key)
+    # In a bucket with default encryption, without asking.
+    up = s3.create_multipart_upload(Bucket=DEFAULT, Key="mp-default")
+    equal(up.get("ServerSideEncryption"), "AES256", "CreateMultipartUpload under default encryption")
+    r = s3.upload_part(Bucket=DEFAULT, Key="mp-default", UploadId=up["UploadId"], PartNumber=1, Body=pieces[2])
+    s3.complete_multipart_upload(Bucket=DEFAULT, Key="mp-default", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["ETag"]}]})
+    check(get(s3, DEFAULT, "mp-default") == pieces[2], "default-encrypted multipart bytes")
+
+
 if __name__ == "__main__":
-    main([sse_s3_object, copies, bucket_default, forks, sse_c])
+    main([sse_s3_object, copies, bucket_default, forks, sse_c, multipart])
