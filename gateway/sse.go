@@ -187,6 +187,9 @@ func sseRange(size, off, n int64) (first, soff, sn int64) {
 	return first, soff, end - soff
 }
 
+// sseReadBlocks is how many blocks a reader fetches with one read.
+const sseReadBlocks = 4
+
 // blockOpener decrypts the stored blocks [first, ...) read from r and
 // serves the plaintext range [skip, skip+n) of them.
 type blockOpener struct {
@@ -195,9 +198,9 @@ type blockOpener struct {
 	size   int64 // plaintext size of the whole body
 	block  int64 // next block to read
 	skip   int64 // plaintext bytes still to drop from the front
-	remain int64 // plaintext bytes still to serve
+	remain int64 // plaintext bytes still to serve (decrypted or not)
 	in     []byte
-	plain  []byte // decrypted, not yet served
+	segs   [][]byte // decrypted, not yet served, in order
 	err    error
 }
 
@@ -213,53 +216,106 @@ func sseOpen(key []byte, size, off, n int64, open func(soff, sn int64) (io.ReadC
 	if err != nil {
 		return nil, err
 	}
+	nb := min(int64(sseReadBlocks), (sn+sseBlock+sseTag-1)/(sseBlock+sseTag))
 	return &blockOpener{aead: aead, r: r, size: size, block: first, skip: off - first*sseBlock, remain: n,
-		in: make([]byte, sseBlock+sseTag)}, nil
+		in: make([]byte, max(nb, 1)*(sseBlock+sseTag))}, nil
 }
 
-func (o *blockOpener) Read(p []byte) (int, error) {
-	for len(o.plain) == 0 {
-		if o.err != nil {
-			return 0, o.err
+// fill reads and decrypts the next blocks (at most sseReadBlocks).
+func (o *blockOpener) fill() error {
+	if o.err != nil {
+		return o.err
+	}
+	if o.remain == 0 {
+		return io.EOF
+	}
+	// How many stored bytes the next blocks take, up to the ones the
+	// range still needs (each block's stored size follows from the
+	// plaintext size).
+	start := o.block * sseBlock
+	need := o.skip + o.remain
+	var plainLens [sseReadBlocks]int64
+	k, total := 0, 0
+	for k < sseReadBlocks && k*(sseBlock+sseTag) < len(o.in) && int64(k)*sseBlock < need {
+		l := min(int64(sseBlock), o.size-start-int64(k)*sseBlock)
+		if l <= 0 {
+			break
 		}
-		if o.remain == 0 {
-			return 0, io.EOF
+		plainLens[k] = l
+		total += int(l) + sseTag
+		k++
+	}
+	if k == 0 {
+		o.err = fmt.Errorf("%w: block %d beyond the body", ErrDecrypt, o.block)
+		return o.err
+	}
+	in := o.in[:total]
+	if _, err := io.ReadFull(o.r, in); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
 		}
-		// The block's stored size follows from the plaintext size.
-		start := o.block * sseBlock
-		plainLen := min(int64(sseBlock), o.size-start)
-		if plainLen <= 0 {
-			o.err = fmt.Errorf("%w: block %d beyond the body", ErrDecrypt, o.block)
-			return 0, o.err
-		}
-		in := o.in[:plainLen+sseTag]
-		if _, err := io.ReadFull(o.r, in); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			o.err = err
-			return 0, err
-		}
-		last := start+plainLen == o.size
-		plain, err := o.aead.Open(in[:0], sseNonce(o.block), in, sseAAD(last))
+		o.err = err
+		return err
+	}
+	o.segs = o.segs[:0]
+	for i := 0; i < k; i++ {
+		ct := in[:plainLens[i]+sseTag]
+		in = in[len(ct):]
+		last := start+int64(i)*sseBlock+plainLens[i] == o.size
+		plain, err := o.aead.Open(ct[:0], sseNonce(o.block), ct, sseAAD(last))
 		if err != nil {
 			o.err = fmt.Errorf("%w: block %d", ErrDecrypt, o.block)
-			return 0, o.err
+			return o.err
 		}
 		o.block++
 		if o.skip > 0 {
-			plain = plain[o.skip:]
-			o.skip = 0
+			d := min(o.skip, int64(len(plain)))
+			plain, o.skip = plain[d:], o.skip-d
 		}
 		if int64(len(plain)) > o.remain {
 			plain = plain[:o.remain]
 		}
-		o.plain = plain
+		o.remain -= int64(len(plain))
+		if len(plain) > 0 {
+			o.segs = append(o.segs, plain)
+		}
 	}
-	k := copy(p, o.plain)
-	o.plain = o.plain[k:]
-	o.remain -= int64(k)
+	return nil
+}
+
+func (o *blockOpener) Read(p []byte) (int, error) {
+	for len(o.segs) == 0 {
+		if err := o.fill(); err != nil {
+			return 0, err
+		}
+	}
+	k := copy(p, o.segs[0])
+	if o.segs[0] = o.segs[0][k:]; len(o.segs[0]) == 0 {
+		o.segs = o.segs[1:]
+	}
 	return k, nil
+}
+
+// WriteTo writes the decrypted blocks straight from the buffer they were
+// decrypted in.
+func (o *blockOpener) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for {
+		for len(o.segs) > 0 {
+			k, err := w.Write(o.segs[0])
+			n += int64(k)
+			if err != nil {
+				return n, err
+			}
+			o.segs = o.segs[1:]
+		}
+		if err := o.fill(); err != nil {
+			if err == io.EOF {
+				return n, nil
+			}
+			return n, err
+		}
+	}
 }
 
 func (o *blockOpener) Close() error { return o.r.Close() }
@@ -647,6 +703,34 @@ func (r *partsReader) Read(p []byte) (int, error) {
 			continue
 		}
 		return n, err
+	}
+}
+
+// WriteTo lets each part's reader write its blocks directly.
+func (r *partsReader) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for {
+		if r.err != nil {
+			return n, r.err
+		}
+		if r.cur == nil {
+			if len(r.pending) == 0 {
+				return n, nil
+			}
+			next := r.pending[0]
+			r.pending = r.pending[1:]
+			if r.cur, r.err = next(); r.err != nil {
+				return n, r.err
+			}
+		}
+		k, err := io.Copy(w, r.cur)
+		n += k
+		r.cur.Close()
+		r.cur = nil
+		if err != nil {
+			r.err = err
+			return n, err
+		}
 	}
 }
 
