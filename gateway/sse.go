@@ -540,7 +540,9 @@ func (s *Service) dataKey(obj *meta.Object, customerKey []byte) ([]byte, error) 
 	switch obj.SSE.Algorithm {
 	case meta.SSEAES256:
 		if s.node.cfg.KMS == nil {
-			return nil, ErrKMSNotConfigured
+			// Stored encrypted, but this node has no key at all: a
+			// misconfigured node, not a bad request.
+			return nil, fmt.Errorf("%w: no master key is configured on this node", ErrKMSKeyUnknown)
 		}
 		return s.node.cfg.KMS.openDataKey(obj.SSE.SealedKey)
 	case meta.SSECustomer:
