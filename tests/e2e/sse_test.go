@@ -4,9 +4,13 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -17,6 +21,9 @@ import (
 	"time"
 
 	"github.com/forkstore/forkstore/tests/harness"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
 )
 
 // Encryption at rest on one HTTPS server with a master key: the boto3
@@ -41,7 +48,7 @@ func TestSSE(t *testing.T) {
 	}
 	secret, plain := marker("SECRET"), marker("PLAIN")
 	dataDir := t.TempDir()
-	s, _, caFile := tlsServer(t, harness.WithEnv("FORKSTORE_KMS_KEY="+base64.StdEncoding.EncodeToString(master)),
+	s, ca, caFile := tlsServer(t, harness.WithEnv("FORKSTORE_KMS_KEY="+base64.StdEncoding.EncodeToString(master)),
 		harness.WithDataDir(dataDir))
 
 	t.Run("boto3", func(t *testing.T) {
@@ -91,6 +98,66 @@ func TestSSE(t *testing.T) {
 	}
 	if len(foundSecret) > 0 {
 		t.Fatalf("plaintext of encrypted objects on disk in %v", foundSecret)
+	}
+
+	// Rotation: a new key first, the old one after it, over a restart:
+	// old objects stay readable and new ones use the new key; once the old
+	// key is removed, only its objects fail (a server error, not wrong
+	// bytes).
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca.PEM)
+	mc := tlsMinio(t, s, roots)
+	ctx := testCtx(t)
+	if err := mc.MakeBucket(ctx, "sse-rotate", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	putSSE := func(key string, body []byte) {
+		t.Helper()
+		if _, err := mc.PutObject(ctx, "sse-rotate", key, bytes.NewReader(body), int64(len(body)),
+			minio.PutObjectOptions{ServerSideEncryption: encrypt.NewSSE()}); err != nil {
+			t.Fatalf("PUT %s: %v", key, err)
+		}
+	}
+	getBody := func(key string) ([]byte, error) {
+		o, err := mc.GetObject(ctx, "sse-rotate", key, minio.GetObjectOptions{})
+		if err != nil {
+			return nil, err
+		}
+		defer o.Close()
+		return io.ReadAll(o)
+	}
+	oldBody := bytes.Repeat([]byte(secret), 5000)
+	putSSE("old", oldBody)
+	newKey := make([]byte, 32)
+	rand.Read(newKey)
+	b64 := base64.StdEncoding.EncodeToString
+	s.RestartWith(harness.WithEnv("FORKSTORE_KMS_KEY=" + b64(newKey) + "," + b64(master)))
+	if got, err := getBody("old"); err != nil || !bytes.Equal(got, oldBody) {
+		t.Fatalf("GET after rotation, old key still listed: %v", err)
+	}
+	newBody := []byte("written under the new key")
+	putSSE("new", newBody)
+	s.RestartWith(harness.WithEnv("FORKSTORE_KMS_KEY=" + b64(newKey)))
+	if got, err := getBody("new"); err != nil || !bytes.Equal(got, newBody) {
+		t.Fatalf("GET of an object of the new key: %v", err)
+	}
+	tr, err := minio.DefaultTransport(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	mc1, err := minio.New(s.S3Addr, &minio.Options{Creds: credentials.NewStaticV4(s.User(), s.Password(), ""),
+		Secure: true, Transport: tr, Region: s.Region(), MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := mc1.GetObject(ctx, "sse-rotate", "old", minio.GetObjectOptions{})
+	if err == nil {
+		_, err = io.ReadAll(o)
+		o.Close()
+	}
+	if code := minio.ToErrorResponse(err).Code; code != "InternalError" {
+		t.Fatalf("GET of an object whose master key was removed: %v (code %q), want InternalError", err, code)
 	}
 }
 
@@ -178,4 +245,13 @@ func TestSSEWithoutMasterKey(t *testing.T) {
 	if r := c.do("PUT", "/nokms/plain", nil, nil, []byte("x")); r.Status != 200 {
 		t.Fatalf("plain PUT: %s", r)
 	}
+	// SSE-C over plain HTTP is refused, as on AWS, before anything else.
+	ck := bytes.Repeat([]byte{7}, 32)
+	sum := md5.Sum(ck)
+	r = c.do("PUT", "/nokms/ssec", nil, http.Header{
+		"X-Amz-Server-Side-Encryption-Customer-Algorithm": {"AES256"},
+		"X-Amz-Server-Side-Encryption-Customer-Key":       {base64.StdEncoding.EncodeToString(ck)},
+		"X-Amz-Server-Side-Encryption-Customer-Key-Md5":   {base64.StdEncoding.EncodeToString(sum[:])},
+	}, []byte("secret"))
+	wantErr(t, "SSE-C over plain HTTP", r, 400, "InvalidRequest")
 }
