@@ -617,12 +617,18 @@ func CheckCustomerKey(obj *meta.Object, customerKey []byte) error {
 // (sealed in the upload record, then in the object's), through a key of
 // its own: HMAC-SHA256(data key, salt) with a fresh random salt that
 // begins the part's stored stream. A part number uploaded twice therefore
-// never reuses a (key, nonce) pair. A part of n plaintext bytes takes
+// never reuses a (key, nonce) pair. A part of n > 0 plaintext bytes takes
 // ssePartSalt + sseStoredSize(n) stored bytes.
 
 const ssePartSalt = 16
 
-func ssePartStoredSize(n int64) int64 { return ssePartSalt + sseStoredSize(n) }
+// An empty part stores nothing (it is never ingested into a chunk).
+func ssePartStoredSize(n int64) int64 {
+	if n <= 0 {
+		return 0
+	}
+	return ssePartSalt + sseStoredSize(n)
+}
 
 func ssePartKey(dataKey, salt []byte) []byte {
 	m := hmac.New(sha256.New, dataKey)

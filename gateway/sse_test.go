@@ -205,20 +205,22 @@ func TestKeyringRotation(t *testing.T) {
 // has other ciphertext for the same plaintext.
 func TestSSEParts(t *testing.T) {
 	key := sseKey(t)
-	sizes := []int64{3*sseBlock + 5, sseBlock, 17}
+	sizes := []int64{3*sseBlock + 5, sseBlock, 17, 0}
 	var parts []meta.PartInfo
 	var plain, stored []byte
 	for i, n := range sizes {
 		p := make([]byte, n)
 		rand.Read(p)
 		var out bytes.Buffer
-		w, err := sealPart(key)(&out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(p)
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
+		if n > 0 { // an empty part is stored as nothing
+			w, err := sealPart(key)(&out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(p)
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if int64(out.Len()) != ssePartStoredSize(n) {
 			t.Fatalf("part %d: stored %d, want %d", i+1, out.Len(), ssePartStoredSize(n))
