@@ -49,6 +49,9 @@ type Config struct {
 	// AdvertiseS3 is the host:port other nodes (and clients) reach this
 	// node's S3 and peer API at; nodes publish it in the metadata.
 	AdvertiseS3 string
+	// KMS holds the master keys that seal the data keys of encrypted
+	// objects (sse.go); nil refuses server-side encryption with S3 keys.
+	KMS *Keyring
 	// ClusterKey authenticates node-to-node traffic; required once the
 	// cluster has more than one member.
 	ClusterKey string

@@ -31,6 +31,8 @@ var (
 	ErrStorageFull       = errors.New("gateway: no space left")
 	ErrInvalidLease      = errors.New("gateway: invalid lease duration")
 	ErrInvalidForkCount  = errors.New("gateway: fork count out of range")
+	// ErrNotImplemented: a feature forkstore does not have (yet).
+	ErrNotImplemented = errors.New("gateway: not implemented")
 	// ErrNoObjectLockConfiguration is GetObjectLockConfiguration of a
 	// bucket without Object Lock.
 	ErrNoObjectLockConfiguration = errors.New("gateway: bucket has no Object Lock configuration")

@@ -42,6 +42,11 @@ type IngestOptions struct {
 	// (from a background goroutine, in order; it must not block), so that
 	// copying it elsewhere overlaps with reading the rest of the body.
 	OnChunk func(meta.Chunk)
+	// Seal, when set, wraps what goes into chunks (encryption at rest,
+	// sse.go): the body is hashed as it arrives, the chunks hold what the
+	// returned writer writes to w, and Close flushes it. Inline bodies are
+	// returned as they arrived.
+	Seal func(w io.Writer) (io.WriteCloser, error)
 }
 
 // IngestResult is a body stored by Ingest: either Inline (which may be
@@ -127,6 +132,14 @@ func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts I
 	}
 
 	in := ingest{s: s, chunkSize: opts.ChunkSize, onChunk: opts.OnChunk}
+	var out io.Writer = chunkWriterFunc(in.write)
+	var sealer io.WriteCloser
+	if opts.Seal != nil {
+		if sealer, err = opts.Seal(out); err != nil {
+			return nil, err
+		}
+		out = sealer
+	}
 	h := startHasher(m, free)
 	defer h.stop()
 	fail := func(err error) (*IngestResult, error) {
@@ -167,7 +180,7 @@ func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts I
 		// The hasher reads p while it is written out here; it hands the
 		// buffer back for reuse only once it is done with it.
 		h.hash(p, recycle)
-		if err := in.write(p); err != nil {
+		if _, err := out.Write(p); err != nil {
 			return fail(err)
 		}
 		if eof {
@@ -178,6 +191,11 @@ func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts I
 		return fail(fmt.Errorf("%w: got %d of %d bytes", ErrIncompleteBody, total, size))
 	}
 	h.stop()
+	if sealer != nil {
+		if err := sealer.Close(); err != nil {
+			return fail(err)
+		}
+	}
 	chunks, err := in.finish()
 	if err != nil {
 		return nil, err
@@ -285,6 +303,16 @@ func readFull(r io.Reader, p []byte) (int, error) {
 		stalls = 0
 	}
 	return n, nil
+}
+
+// chunkWriterFunc adapts ingest.write to an io.Writer.
+type chunkWriterFunc func(p []byte) error
+
+func (f chunkWriterFunc) Write(p []byte) (int, error) {
+	if err := f(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // ingest cuts a stream into chunks. A full chunk is committed (fsync,

@@ -25,10 +25,33 @@ const MaxParts = 10000
 
 // CreateMultipartUpload starts an upload and returns its id.
 func (s *Service) CreateMultipartUpload(ctx context.Context, bucket string, template meta.Object) (string, error) {
+	id, _, err := s.CreateMultipartUploadKey(ctx, bucket, template, nil)
+	return id, err
+}
+
+// CreateMultipartUploadKey is CreateMultipartUpload with encryption: a
+// template.SSE asks for it (else the bucket's default applies) and
+// customerKey is the SSE-C key (nil: none). It also returns the upload's
+// encryption.
+func (s *Service) CreateMultipartUploadKey(ctx context.Context, bucket string, template meta.Object, customerKey []byte) (string, meta.SSE, error) {
 	if err := checkBucketKey(bucket, template.Key); err != nil {
-		return "", err
+		return "", meta.SSE{}, err
+	}
+	sse, err := s.objectSSE(ctx, bucket, template.SSE)
+	if err != nil {
+		return "", meta.SSE{}, err
+	}
+	enc, err := s.newSSEWriter(sse, customerKey)
+	if err != nil {
+		return "", meta.SSE{}, err
 	}
 	t := template
+	t.SSE = meta.SSE{}
+	if enc != nil {
+		// The upload's data key, sealed; its parts are encrypted under
+		// keys derived from it (sse.go).
+		t.SSE = enc.sse
+	}
 	if t.Checksum.Algorithm == "" {
 		// AWS gives objects uploaded without a checksum a full-object
 		// CRC64NVME; parts then carry their CRCs so it can be combined.
@@ -39,9 +62,25 @@ func (s *Service) CreateMultipartUpload(ctx context.Context, bucket string, temp
 	}
 	id := newID()
 	if _, err := s.propose(ctx, &meta.CreateUpload{Bucket: bucket, UploadID: id, Template: t}); err != nil {
-		return "", err
+		return "", meta.SSE{}, err
 	}
-	return id, nil
+	return id, t.SSE, nil
+}
+
+// partSeal is IngestOptions.Seal for a part of up: nil when the upload is
+// not encrypted. An SSE-C upload needs its key with every part.
+func (s *Service) partSeal(up *meta.Upload, customerKey []byte) (func(io.Writer) (io.WriteCloser, error), error) {
+	if err := CheckCustomerKey(&up.Template, customerKey); err != nil {
+		return nil, err
+	}
+	if !up.Template.SSE.Encrypted() {
+		return nil, nil
+	}
+	key, err := s.dataKey(&up.Template, customerKey)
+	if err != nil {
+		return nil, err
+	}
+	return sealPart(key), nil
 }
 
 // defaultChecksumType is the multipart checksum type AWS uses when the
@@ -87,11 +126,16 @@ func (s *Service) UploadPart(ctx context.Context, in *UploadPartInput) (*meta.Pa
 		}
 		body = io.TeeReader(body, extra)
 	}
+	seal, err := s.partSeal(up, in.CustomerKey)
+	if err != nil {
+		return nil, err
+	}
 	ing, err := s.ingest(ctx, body, in.Size, IngestOptions{
 		ChunkSize: s.node.cfg.ChunkSize,
 		InlineMax: 0,
 		MaxSize:   s.node.cfg.MaxObjectSize,
 		Algorithm: alg,
+		Seal:      seal,
 	})
 	if err != nil {
 		return nil, err
@@ -107,6 +151,7 @@ func (s *Service) UploadPart(ctx context.Context, in *UploadPartInput) (*meta.Pa
 			return nil, err
 		}
 	}
+	in.SSE = up.Template.SSE
 	return s.commitPart(ctx, in.Bucket, in.Key, in.UploadID, in.Number, ing)
 }
 
@@ -140,7 +185,11 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *UploadPartCopyInput) (
 	if err != nil {
 		return nil, err
 	}
-	rc, err := s.OpenObject(ctx, in.Source, in.Offset, in.Length)
+	seal, err := s.partSeal(up, in.CustomerKey)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := s.OpenObjectKey(ctx, in.Source, in.SourceCustomerKey, in.Offset, in.Length)
 	if err != nil {
 		return nil, err
 	}
@@ -149,10 +198,12 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *UploadPartCopyInput) (
 		ChunkSize: s.node.cfg.ChunkSize,
 		MaxSize:   s.node.cfg.MaxObjectSize,
 		Algorithm: up.Template.Checksum.Algorithm,
+		Seal:      seal,
 	})
 	if err != nil {
 		return nil, err
 	}
+	in.SSE = up.Template.SSE
 	return s.commitPart(ctx, in.Bucket, in.Key, in.UploadID, in.Number, ing)
 }
 
@@ -234,6 +285,12 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 	}
 	if obj.Size > maxMultipartSize {
 		return nil, ErrEntityTooLarge
+	}
+	if obj.SSE.Encrypted() {
+		obj.SSE.StoredSize = 0
+		for _, p := range obj.Parts {
+			obj.SSE.StoredSize += ssePartStoredSize(p.Size)
+		}
 	}
 	obj.ETag = checksum.MultipartETag(md5s)
 	if alg != "" {

@@ -45,22 +45,30 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 	if in.Size > s.node.cfg.MaxObjectSize {
 		return nil, fmt.Errorf("%w: %d bytes", ErrEntityTooLarge, in.Size)
 	}
-	// Before streaming a large body anywhere, make sure it has a home.
-	if in.Size < 0 || in.Size > s.node.cfg.InlineMax {
-		if _, err := s.HeadBucket(ctx, in.Bucket); err != nil {
-			return nil, err
-		}
+	// Before streaming a large body anywhere, make sure it has a home
+	// (reading the bucket's default encryption checks that too).
+	sse, err := s.objectSSE(ctx, in.Bucket, in.Object.SSE)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := s.newSSEWriter(sse, in.CustomerKey)
+	if err != nil {
+		return nil, err
 	}
 	alg := in.Object.Checksum.Algorithm
 	if alg == "" {
 		alg = defaultChecksum
 	}
-	ing, err := s.ingest(ctx, in.Body, in.Size, IngestOptions{
+	opts := IngestOptions{
 		ChunkSize: s.node.cfg.ChunkSize,
 		InlineMax: s.node.cfg.InlineMax,
 		MaxSize:   s.node.cfg.MaxObjectSize,
 		Algorithm: alg,
-	})
+	}
+	if enc != nil {
+		opts.Seal = enc.seal
+	}
+	ing, err := s.ingest(ctx, in.Body, in.Size, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +79,13 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 		}
 	}
 	obj := in.Object
+	obj.SSE = meta.SSE{}
+	if enc != nil {
+		if obj.SSE, err = enc.finish(ing); err != nil {
+			s.node.chunks.Discard(ing.Chunks)
+			return nil, err
+		}
+	}
 	obj.Key = in.Key
 	obj.Size = ing.Size
 	obj.ETag = checksum.ETag(ing.Digests.MD5)
@@ -127,16 +142,45 @@ func (s *Service) HeadObject(ctx context.Context, in GetObjectInput) (*meta.Obje
 	return obj, err
 }
 
-// OpenObject returns a reader of obj's bytes [offset, offset+length).
+// OpenObject returns a reader of obj's bytes [offset, offset+length)
+// (decrypted, for an object stored with SSE-S3).
 func (s *Service) OpenObject(ctx context.Context, obj *meta.Object, offset, length int64) (ReadCloser, error) {
+	return s.OpenObjectKey(ctx, obj, nil, offset, length)
+}
+
+// OpenObjectKey is OpenObject with the SSE-C key a request sent (nil:
+// none).
+func (s *Service) OpenObjectKey(ctx context.Context, obj *meta.Object, customerKey []byte, offset, length int64) (ReadCloser, error) {
 	if offset < 0 || length < 0 || offset+length > obj.Size {
 		return nil, fmt.Errorf("%w: [%d, %d) of %d", ErrInvalidRange, offset, offset+length, obj.Size)
 	}
+	if err := CheckCustomerKey(obj, customerKey); err != nil {
+		return nil, err
+	}
+	if !obj.SSE.Encrypted() {
+		return s.openStored(obj, offset, length), nil
+	}
+	key, err := s.dataKey(obj, customerKey)
+	if err != nil {
+		return nil, err
+	}
+	if obj.Parts != nil {
+		return sseOpenParts(key, obj.Parts, offset, length, func(soff, sn int64) io.ReadCloser {
+			return s.openStored(obj, soff, sn)
+		}), nil
+	}
+	return sseOpen(key, obj.Size, offset, length, func(soff, sn int64) (io.ReadCloser, error) {
+		return s.openStored(obj, soff, sn), nil
+	})
+}
+
+// openStored reads the stored bytes [offset, offset+length) of obj.
+func (s *Service) openStored(obj *meta.Object, offset, length int64) ReadCloser {
 	rc := s.node.chunks.NewObjectReader(obj.Inline, obj.Chunks, offset, length)
 	if r, ok := rc.(*objectReader); ok && s.node.cluster.multi() {
 		r.remote = s.node.cluster.fetchRemote
 	}
-	return rc, nil
+	return rc
 }
 
 // DeleteObject deletes a key or one version of it, if the key's current
@@ -248,6 +292,14 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 	obj.ACL = in.ACL
 	obj.LockMode, obj.RetainUntil, obj.LegalHold = in.Lock.LockMode, in.Lock.RetainUntil, in.Lock.LegalHold
 	obj.Key = in.DstKey
+	sse, err := s.objectSSE(ctx, in.DstBucket, in.SSE)
+	if err != nil {
+		return nil, err
+	}
+	if reencrypt(src, sse, in.SourceCustomerKey) {
+		return s.copyReencrypt(ctx, in, obj, sse)
+	}
+	obj.SSE = src.SSE
 	obj.Size = src.Size
 	obj.ETag = src.ETag
 	obj.Checksum = src.Checksum
@@ -271,6 +323,71 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 		return nil, err
 	}
 	return resultObject(res, &obj), nil
+}
+
+// reencrypt reports whether a copy must rewrite the source's bytes: it
+// shares them only when both are plaintext or both SSE-S3 (the sealed
+// data key is shared with the chunks).
+func reencrypt(src *meta.Object, dst meta.SSE, srcCustomerKey []byte) bool {
+	if src.SSE.Algorithm == meta.SSECustomer || dst.Algorithm == meta.SSECustomer || srcCustomerKey != nil {
+		return true
+	}
+	return src.SSE.Algorithm != dst.Algorithm
+}
+
+// copyReencrypt is CopyObject between encryption modes: it reads the
+// source's plaintext and stores it again under the destination's
+// encryption (a fresh data key, fresh chunks).
+func (s *Service) copyReencrypt(ctx context.Context, in *CopyObjectInput, obj meta.Object, sse meta.SSE) (*meta.Object, error) {
+	src := in.Source
+	enc, err := s.newSSEWriter(sse, in.CustomerKey)
+	if err != nil {
+		return nil, err
+	}
+	alg := checksum.Canonical(in.ChecksumAlgorithm)
+	if in.ChecksumAlgorithm != "" && alg == "" {
+		return nil, fmt.Errorf("%w: checksum algorithm %q", ErrMalformedRequest, in.ChecksumAlgorithm)
+	}
+	if alg == "" && src.Checksum.Type == "FULL_OBJECT" {
+		alg = src.Checksum.Algorithm
+	}
+	if alg == "" {
+		alg = defaultChecksum
+	}
+	rc, err := s.OpenObjectKey(ctx, src, in.SourceCustomerKey, 0, src.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	opts := IngestOptions{
+		ChunkSize: s.node.cfg.ChunkSize,
+		InlineMax: s.node.cfg.InlineMax,
+		MaxSize:   s.node.cfg.MaxObjectSize,
+		Algorithm: alg,
+	}
+	if enc != nil {
+		opts.Seal = enc.seal
+	}
+	ing, err := s.ingest(ctx, rc, src.Size, opts)
+	if err != nil {
+		return nil, err
+	}
+	obj.SSE = meta.SSE{}
+	if enc != nil {
+		if obj.SSE, err = enc.finish(ing); err != nil {
+			s.node.chunks.Discard(ing.Chunks)
+			return nil, err
+		}
+	}
+	obj.Size = ing.Size
+	obj.ETag = checksum.ETag(ing.Digests.MD5)
+	obj.Checksum = meta.Checksum{Algorithm: alg, Type: "FULL_OBJECT", Value: checksum.Encode(ing.Digests.Sum)}
+	obj.Inline = ing.Inline
+	obj.Chunks = ing.Chunks
+	obj.Parts = nil
+	return s.commitObject(ctx, &meta.PutObject{
+		Bucket: in.DstBucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch, Checked: true,
+	}, ing.Chunks)
 }
 
 // digest computes alg over an object's bytes.

@@ -55,6 +55,9 @@ type PutObjectInput struct {
 	// Checked says Verify checks a digest the client sent (Content-MD5 or
 	// an x-amz-checksum): Object Lock retains only such writes.
 	Checked bool
+	// CustomerKey is the SSE-C key (Object.SSE.Algorithm SSECustomer).
+	// Object.SSE.Algorithm "" takes the bucket's default encryption.
+	CustomerKey []byte
 }
 
 // GetObjectInput selects one object version to read.
@@ -101,6 +104,12 @@ type CopyObjectInput struct {
 	// Lock is the copy's Object Lock state from the request's headers
 	// (LockMode, RetainUntil, LegalHold; the source's is never copied).
 	Lock meta.Object
+	// SSE is the encryption the copy asks for (Algorithm "": the
+	// destination bucket's default), CustomerKey its SSE-C key and
+	// SourceCustomerKey the source's.
+	SSE               meta.SSE
+	CustomerKey       []byte
+	SourceCustomerKey []byte
 }
 
 // UploadPartInput is UploadPart.
@@ -114,6 +123,11 @@ type UploadPartInput struct {
 	// Algorithm is the checksum the client sent for this part, if any.
 	Algorithm string
 	Verify    func(d *checksum.Digests) error
+	// CustomerKey is the SSE-C key of an upload that uses one.
+	CustomerKey []byte
+	// SSE is set by UploadPart to the upload's encryption (for the
+	// answer's headers).
+	SSE meta.SSE
 }
 
 // UploadPartCopyInput is UploadPartCopy of Source's bytes
@@ -126,6 +140,11 @@ type UploadPartCopyInput struct {
 	Source   *meta.Object
 	Offset   int64
 	Length   int64
+	// CustomerKey is the upload's SSE-C key, SourceCustomerKey the
+	// source's (nil: none).
+	CustomerKey, SourceCustomerKey []byte
+	// SSE is set by UploadPartCopy to the upload's encryption.
+	SSE meta.SSE
 }
 
 // CompletePartInput is one entry of CompleteMultipartUpload's body.

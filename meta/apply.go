@@ -274,6 +274,8 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.setBucketAccess(c)
 	case *SetBucketCORS:
 		return a.setBucketCORS(c)
+	case *SetBucketEncryption:
+		return a.setBucketEncryption(c)
 	case *SetObjectLockConfig:
 		return a.setObjectLockConfig(c)
 	case *SetObjectLock:

@@ -44,8 +44,10 @@ type decoder struct {
 	// permission and fork prefix (values of format fmtV4, commands of
 	// format 5 and later); v5 says object bodies carry their Object Lock
 	// state and bucket fields their Object Lock configuration (values of
-	// format fmtV5, commands of format 6 and later).
-	v2, v3, v4, v5 bool
+	// format fmtV5, commands of format 6 and later); v6 says object bodies
+	// carry their server-side encryption (values of format fmtV6, commands
+	// of format 7 and later).
+	v2, v3, v4, v5, v6 bool
 }
 
 func (d *decoder) fail(err error) {
@@ -179,6 +181,8 @@ func (d *decoder) fmtByte() {
 		d.v2, d.v3, d.v4 = true, true, true
 	case v == fmtV5:
 		d.v2, d.v3, d.v4, d.v5 = true, true, true, true
+	case v == fmtV6:
+		d.v2, d.v3, d.v4, d.v5, d.v6 = true, true, true, true, true
 	default:
 		d.fail(fmt.Errorf("unknown format %d", v))
 	}
@@ -238,6 +242,10 @@ func encodeObjectBody(e *encoder, o *Object, inline bool) {
 	e.u8(byte(o.LockMode))
 	e.varint(o.RetainUntil)
 	e.boolean(o.LegalHold)
+	e.str(o.SSE.Algorithm)
+	e.nilBytes(o.SSE.SealedKey)
+	e.str(o.SSE.CustomerKeyMD5)
+	e.varint(o.SSE.StoredSize)
 }
 
 func decodeObjectBody(d *decoder, o *Object, inline bool) {
@@ -292,6 +300,12 @@ func decodeObjectBody(d *decoder, o *Object, inline bool) {
 		if o.LockMode > LockCompliance {
 			d.fail(fmt.Errorf("lock mode %d", o.LockMode))
 		}
+	}
+	if d.v6 {
+		o.SSE.Algorithm = d.str()
+		o.SSE.SealedKey = d.nilBytes()
+		o.SSE.CustomerKeyMD5 = d.str()
+		o.SSE.StoredSize = d.varint()
 	}
 }
 
@@ -373,7 +387,7 @@ func setObjectFlags(o *Object, f byte) {
 // Version live in the key.
 func encodeObjectRecord(o *Object) []byte {
 	e := encoder{b: make([]byte, 0, 96+len(o.Inline)+len(o.ETag)+40*len(o.Chunks))}
-	e.u8(fmtV5)
+	e.u8(fmtV6)
 	e.u8(objectFlags(o))
 	e.uvarint(o.DeletedAt)
 	encodeObjectBody(&e, o, true)
@@ -497,7 +511,7 @@ func decodeSnapshotRecord(bucket, version uint64, v []byte) (*Snapshot, error) {
 
 func encodeUploadRecord(u *Upload) []byte {
 	e := encoder{}
-	e.u8(fmtV5)
+	e.u8(fmtV6)
 	encodeUpload(&e, u)
 	return e.b
 }

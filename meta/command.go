@@ -345,7 +345,8 @@ const (
 	opMountView   byte = 80
 	opUnmountView byte = 81
 	// 88-95: bucket configuration.
-	opSetBucketCORS byte = 88
+	opSetBucketCORS       byte = 88
+	opSetBucketEncryption byte = 89
 	// 96-103: lifecycle.
 	opSetLifecycle   byte = 96
 	opApplyLifecycle byte = 97
@@ -362,7 +363,7 @@ const (
 func knownOp(op byte) bool {
 	return (op >= opCreateBucket && op <= opGCBucket) || (op >= opRegisterNode && op <= opDigest) || op == opAnnotateObject || op == opSetBucketAccess ||
 		op == opSetObjectLockConfig || op == opSetObjectLock ||
-		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS ||
+		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS || op == opSetBucketEncryption ||
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateOwnedBucket)
@@ -373,9 +374,9 @@ func knownOp(op byte) bool {
 // the ACL of objects, format 4 the ownership and ACL of CreateBucket,
 // format 5 the fork permission and fork prefix of access keys, format 6
 // Object Lock (the lock of objects, CreateBucket's ObjectLock, the
-// governance bypass of deletes); commands of older formats (an older log)
-// still decode.
-const cmdFormat byte = 6
+// governance bypass of deletes), format 7 the server-side encryption of
+// objects; commands of older formats (an older log) still decode.
+const cmdFormat byte = 7
 
 func (e *encoder) deleteCondition(c *DeleteCondition) {
 	e.str(c.IfMatch)
@@ -621,6 +622,13 @@ func EncodeCommand(c any) []byte {
 		hdr(opSetBucketCORS, &c.Header)
 		e.str(c.Bucket)
 		e.corsRules(c.Rules)
+	case SetBucketEncryption:
+		return EncodeCommand(&c)
+	case *SetBucketEncryption:
+		hdr(opSetBucketEncryption, &c.Header)
+		e.str(c.Bucket)
+		e.str(c.Algorithm)
+		e.boolean(c.BucketKey)
 	case SetObjectLockConfig:
 		return EncodeCommand(&c)
 	case *SetObjectLockConfig:
@@ -746,7 +754,7 @@ func DecodeCommand(b []byte) (any, error) {
 	if format < 1 || format > cmdFormat {
 		return nil, fmt.Errorf("%w: command format %d", ErrCorrupt, b[1])
 	}
-	d := decoder{b: b[2:], v2: format >= 3, v3: format >= 4, v4: format >= 5, v5: format >= 6}
+	d := decoder{b: b[2:], v2: format >= 3, v3: format >= 4, v4: format >= 5, v5: format >= 6, v6: format >= 7}
 	h := Header{RequestID: d.str(), Stamp: d.uvarint()}
 	var c any
 	switch op {
@@ -881,6 +889,8 @@ func DecodeCommand(b []byte) (any, error) {
 			SetACL: d.boolean(), ACL: d.str()}
 	case opSetBucketCORS:
 		c = &SetBucketCORS{Header: h, Bucket: d.str(), Rules: d.corsRules()}
+	case opSetBucketEncryption:
+		c = &SetBucketEncryption{Header: h, Bucket: d.str(), Algorithm: d.str(), BucketKey: d.boolean()}
 	case opSetObjectLockConfig:
 		p := &SetObjectLockConfig{Header: h, Bucket: d.str()}
 		p.Lock = ObjectLock{Enabled: d.boolean(), Mode: LockMode(d.u8()), Days: d.int(), Years: d.int()}

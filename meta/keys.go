@@ -64,6 +64,7 @@ import (
 //	lifecycle floor 0x4A | be64 bucket id                            fmt | floor key | least key written since the
 //	                                                                 pass entered the bucket (lifecycle.go)
 //	bucket CORS     0x4C | be64 bucket id                            fmt | CORS rules (cors.go)
+//	bucket SSE      0x4D | be64 bucket id                            fmt | default encryption (encryption.go)
 //	snapshot view   0x50 | be64 bucket id                            fmt  (the bucket is a read-only snapshot view, view.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
@@ -121,8 +122,9 @@ const (
 	pfxLifecycle       byte = 0x48
 	pfxLifecycleCursor byte = 0x49
 	pfxLifecycleFloor  byte = 0x4A
-	// 0x4C: bucket configuration (CORS).
-	pfxBucketCORS byte = 0x4C
+	// 0x4C-0x4F: bucket configuration (CORS, default encryption).
+	pfxBucketCORS       byte = 0x4C
+	pfxBucketEncryption byte = 0x4D
 	// 0x50-0x57: snapshot views.
 	pfxView byte = 0x50
 )
@@ -146,13 +148,17 @@ const (
 // fork prefix, as well as everything fmtV3 carries; fmtV5 marks values
 // that embed object bodies (with their Object Lock state) or bucket fields
 // (with the bucket's Object Lock configuration), as well as everything
-// fmtV4 carries. Decoders read all five.
+// fmtV4 carries; fmtV6 marks values that embed object bodies with their
+// server-side encryption (algorithm, sealed data key, SSE-C key check,
+// stored size), as well as everything fmtV5 carries. Decoders read all
+// six.
 const (
 	fmtV1 byte = 1
 	fmtV2 byte = 2
 	fmtV3 byte = 3
 	fmtV4 byte = 4
 	fmtV5 byte = 5
+	fmtV6 byte = 6
 )
 
 // appendEscaped appends s with every 0x00 turned into 0x00 0xFF.
@@ -445,3 +451,7 @@ func beU64(b []byte) (uint64, error) {
 }
 
 func keyBucketCORS(bucket uint64) []byte { return appendU64([]byte{pfxBucketCORS}, bucket) }
+
+func keyBucketEncryption(bucket uint64) []byte {
+	return appendU64([]byte{pfxBucketEncryption}, bucket)
+}

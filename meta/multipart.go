@@ -216,9 +216,13 @@ func (a *applier) recordCompleted(bucket uint64, uploadID string, digest [32]byt
 	slim := Object{
 		Key: o.Key, Version: o.Version, Null: o.Null, Size: o.Size, ETag: o.ETag,
 		LastModified: o.LastModified, Checksum: o.Checksum,
+		// The retried answer carries the encryption headers too (not
+		// the sealed key: the answer needs only the algorithm and the
+		// SSE-C key's MD5).
+		SSE: SSE{Algorithm: o.SSE.Algorithm, CustomerKeyMD5: o.SSE.CustomerKeyMD5},
 	}
 	e := encoder{b: make([]byte, 0, 128)}
-	e.u8(fmtV5)
+	e.u8(fmtV6)
 	e.u64(bucket)
 	e.u64(a.version)
 	e.b = append(e.b, digest[:]...)

@@ -163,7 +163,7 @@ type DeleteOutcome struct {
 // encodeResult encodes r for sm.Result.Data (and for the dedupe table).
 func encodeResult(r *Result) []byte {
 	e := encoder{b: make([]byte, 0, 64)}
-	e.u8(fmtV5)
+	e.u8(fmtV6)
 	e.uvarint(r.Version)
 	e.boolean(r.Bucket != nil)
 	if r.Bucket != nil {

@@ -482,6 +482,9 @@ func (a *applier) maybePurge(b *Bucket, budget *int) (bool, error) {
 	if err := a.del(keyBucketCORS(b.ID)); err != nil {
 		return false, err
 	}
+	if err := a.del(keyBucketEncryption(b.ID)); err != nil {
+		return false, err
+	}
 	delete(a.pins, b.ID)
 	if b.Parent == nil {
 		return false, nil

@@ -196,6 +196,9 @@ type Object struct {
 	LockMode    LockMode
 	RetainUntil int64
 	LegalHold   bool
+	// SSE is the version's server-side encryption (encryption.go); the
+	// zero value is a plaintext body.
+	SSE SSE
 
 	Inline []byte     // the whole body when small; nil otherwise
 	Chunks []Chunk    // the body's chunks in order when not inline

@@ -83,6 +83,7 @@ var readOps = map[Operation]bool{
 	OpListObjects: true, OpListObjectsV2: true, OpListObjectVersions: true, OpListMultipartUploads: true,
 	OpNotImplemented: true, OpMethodNotAllowed: true,
 	OpGetBucketCors:              true,
+	OpGetBucketEncryption:        true,
 	OpGetObjectLockConfiguration: true, OpGetObjectRetention: true, OpGetObjectLegalHold: true,
 	OpGetBucketLifecycle: true,
 	OpGetBucketPolicy:    true, OpGetBucketPolicyStatus: true, OpGetPublicAccessBlock: true, OpGetBucketTagging: true,
@@ -105,6 +106,7 @@ var bucketAdminOps = map[Operation]bool{
 	OpPutBucketVersioning: true, OpCreateSnapshot: true, OpDeleteSnapshot: true, OpDeleteBucket: true,
 	OpPutBucketAcl: true, OpPutBucketOwnershipControls: true, OpDeleteBucketOwnershipControls: true,
 	OpPutBucketLifecycle: true, OpDeleteBucketLifecycle: true,
+	OpPutBucketEncryption: true, OpDeleteBucketEncryption: true,
 }
 
 // requestAccess classifies a routed request.

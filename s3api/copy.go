@@ -127,10 +127,23 @@ func (s *Server) copyObject(r *request) (*response, error) {
 	}
 	// Naming a storage class is a change (rclone's settier copies an
 	// object onto itself with only that); forkstore keeps one class.
-	if cs.bucket == r.route.Bucket && cs.key == r.route.Key && cs.versionID == "" && !replace && class == "" {
+	if cs.bucket == r.route.Bucket && cs.key == r.route.Key && cs.versionID == "" && !replace && class == "" &&
+		r.header.Get(hdrSSE) == "" && r.header.Get(hdrSSECAlgorithm) == "" {
 		return nil, invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
+	sse, ck, err := s.sseRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	srcKey, err := r.copySourceCustomerKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := gateway.CheckCustomerKey(src, srcKey); err != nil {
+		return nil, err
+	}
 	o, err := s.svc.CopyObject(r.ctx, &gateway.CopyObjectInput{
+		SSE: sse, CustomerKey: ck, SourceCustomerKey: srcKey,
 		Source: src, DstBucket: r.route.Bucket, DstKey: r.route.Key,
 		Replace: replace, Object: obj, IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
 		ReplaceTags: tagDirective == "REPLACE", Tags: tags, ACL: acl,
@@ -141,6 +154,7 @@ func (s *Server) copyObject(r *request) (*response, error) {
 		return nil, err
 	}
 	setVersionHeader(r, o)
+	setSSEHeaders(r, o)
 	s.setExpirationHeader(r, o)
 	if !src.Null && src.Version != 0 {
 		r.set("X-Amz-Copy-Source-Version-Id", versionID(src))

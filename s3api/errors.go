@@ -159,6 +159,13 @@ var errorTable = []errorRow{
 	{gateway.ErrInvalidLease, errInvalidLease},
 	{gateway.ErrInvalidForkCount, errInvalidForkCount},
 	{gateway.ErrNoObjectLockConfiguration, errObjectLockConfigNotFound},
+	{gateway.ErrNotImplemented, ErrNotImplemented},
+	{gateway.ErrKMSNotConfigured, errSSENotConfigured},
+	{gateway.ErrKMSKeyUnknown, ErrInternalError},
+	{gateway.ErrDecrypt, errSSEDecrypt},
+	{gateway.ErrSSECustomerKeyMissing, errSSECRequired},
+	{gateway.ErrSSECustomerKeyMismatch, errSSECMismatch},
+	{gateway.ErrSSENotApplicable, errSSECNotApplicable},
 
 	// A body slower than MinBodyRate: the connection's read deadline
 	// passed (listener.go).

@@ -37,6 +37,7 @@ var readOnlyOps = map[Operation]bool{
 	OpPutBucketLifecycle: true, OpDeleteBucketLifecycle: true,
 	OpPutBucketPolicy: true, OpDeleteBucketPolicy: true, OpPutPublicAccessBlock: true, OpDeletePublicAccessBlock: true,
 	OpPutBucketTagging: true, OpDeleteBucketTagging: true,
+	OpPutBucketEncryption: true, OpDeleteBucketEncryption: true,
 }
 
 // readAt resolves X-Tigris-Snapshot-Version for reads of bucket: a decimal

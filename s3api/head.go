@@ -234,7 +234,7 @@ func (s *Server) checkDeclaredSize(r *request) error {
 	case OpDeleteObjects, OpCompleteMultipartUpload, OpPutBucketVersioning,
 		OpCreateBucket, OpForkBucket, OpCreateSnapshot,
 		OpPutBucketAcl, OpPutObjectAcl, OpPutBucketOwnershipControls,
-		OpPutBucketLifecycle, OpPutBucketPolicy, OpPutPublicAccessBlock, OpPutBucketTagging:
+		OpPutBucketLifecycle, OpPutBucketPolicy, OpPutPublicAccessBlock, OpPutBucketTagging, OpPutBucketEncryption:
 		if r.rawLength > maxXMLBody {
 			return errMaxMessageLength
 		}

@@ -28,10 +28,15 @@ func (s *Server) createMultipartUpload(r *request) (*response, error) {
 	if tmpl.ACL, err = s.objectACL(r); err != nil {
 		return nil, err
 	}
-	id, err := s.svc.CreateMultipartUpload(r.ctx, r.route.Bucket, tmpl)
+	var ck []byte
+	if tmpl.SSE, ck, err = s.sseRequest(r); err != nil {
+		return nil, err
+	}
+	id, sse, err := s.svc.CreateMultipartUploadKey(r.ctx, r.route.Bucket, tmpl, ck)
 	if err != nil {
 		return nil, err
 	}
+	setSSEHeaders(r, &meta.Object{SSE: sse})
 	if alg != "" {
 		r.set("X-Amz-Checksum-Algorithm", alg)
 		r.set("X-Amz-Checksum-Type", typ)
@@ -67,14 +72,20 @@ func (s *Server) uploadPart(r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.svc.UploadPart(r.ctx, &gateway.UploadPartInput{
+	ck, err := r.customerKey()
+	if err != nil {
+		return nil, err
+	}
+	in := &gateway.UploadPartInput{
 		Bucket: r.route.Bucket, Key: r.route.Key, UploadID: id, Number: n,
-		Body: r.auth.Body, Size: size, Algorithm: cs.alg, Verify: cs.verify(r),
-	})
+		Body: r.auth.Body, Size: size, Algorithm: cs.alg, Verify: cs.verify(r), CustomerKey: ck,
+	}
+	p, err := s.svc.UploadPart(r.ctx, in)
 	if err != nil {
 		return nil, err
 	}
 	r.set("ETag", p.ETag)
+	setSSEHeaders(r, &meta.Object{SSE: in.SSE})
 	if cs.alg != "" && cs.verified != "" {
 		setChecksumHeaders(r, cs.alg, "", cs.verified)
 	}
@@ -107,13 +118,23 @@ func (s *Server) uploadPartCopy(r *request) (*response, error) {
 	if length > maxCopySource {
 		return nil, invalidRequest(fmt.Sprintf("The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(maxCopySource)))
 	}
-	p, err := s.svc.UploadPartCopy(r.ctx, &gateway.UploadPartCopyInput{
-		Bucket: r.route.Bucket, Key: r.route.Key, UploadID: id, Number: n,
-		Source: src, Offset: offset, Length: length,
-	})
+	ck, err := r.customerKey()
 	if err != nil {
 		return nil, err
 	}
+	srcKey, err := r.copySourceCustomerKey()
+	if err != nil {
+		return nil, err
+	}
+	in := &gateway.UploadPartCopyInput{
+		Bucket: r.route.Bucket, Key: r.route.Key, UploadID: id, Number: n,
+		Source: src, Offset: offset, Length: length, CustomerKey: ck, SourceCustomerKey: srcKey,
+	}
+	p, err := s.svc.UploadPartCopy(r.ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	setSSEHeaders(r, &meta.Object{SSE: in.SSE})
 	if !src.Null && src.Version != 0 {
 		r.set("X-Amz-Copy-Source-Version-Id", versionID(src))
 	}
@@ -192,6 +213,7 @@ func (s *Server) completeMultipartUpload(r *request) (*response, error) {
 		return nil, err
 	}
 	setVersionHeader(r, o)
+	setSSEHeaders(r, o)
 	s.setExpirationHeader(r, o)
 	res := CompleteMultipartUploadResult{
 		Location: r.objectURL(), Bucket: r.route.Bucket, Key: r.route.Key, ETag: o.ETag,

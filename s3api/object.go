@@ -56,14 +56,20 @@ func (s *Server) putObject(r *request) (*response, error) {
 		return nil, err
 	}
 	obj.Checksum.Algorithm = cs.alg
+	var ck []byte
+	if obj.SSE, ck, err = s.sseRequest(r); err != nil {
+		return nil, err
+	}
 	o, err := s.svc.PutObject(r.ctx, &gateway.PutObjectInput{
 		Bucket: r.route.Bucket, Key: k, Body: r.auth.Body, Size: size, Object: obj,
 		IfMatch: ifMatch, IfNoneMatch: ifNoneMatch, Verify: cs.verify(r), Checked: cs.sent(),
+		CustomerKey: ck,
 	})
 	if err != nil {
 		return nil, err
 	}
 	r.set("ETag", o.ETag)
+	setSSEHeaders(r, o)
 	setChecksumHeaders(r, o.Checksum.Algorithm, o.Checksum.Type, o.Checksum.Value)
 	setVersionHeader(r, o)
 	s.setExpirationHeader(r, o)
@@ -460,6 +466,13 @@ func (s *Server) getObject(r *request) (*response, error) {
 		}
 		return nil, err
 	}
+	ck, err := r.customerKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := gateway.CheckCustomerKey(obj, ck); err != nil {
+		return nil, err
+	}
 	if err := readConditions(r.header, obj); err != nil {
 		if errors.Is(err, errNotModified) {
 			r.set("ETag", obj.ETag)
@@ -513,7 +526,7 @@ func (s *Server) getObject(r *request) (*response, error) {
 		return &response{status: status, noBody: true}, nil
 	}
 	sctx, cancel := context.WithCancel(s.base)
-	rc, err := s.svc.OpenObject(sctx, obj, offset, length)
+	rc, err := s.svc.OpenObjectKey(sctx, obj, ck, offset, length)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -608,6 +621,7 @@ func setObjectHeaders(r *request, o *meta.Object) {
 	}
 	setLockHeaders(r, o)
 	setVersionHeader(r, o)
+	setSSEHeaders(r, o)
 }
 
 // setReadChecksum sets the checksum a GET/HEAD returns with

@@ -95,7 +95,11 @@ const (
 	OpGetBucketCors    Operation = "GetBucketCors"
 	OpPutBucketCors    Operation = "PutBucketCors"
 	OpDeleteBucketCors Operation = "DeleteBucketCors"
-	OpPreflight        Operation = "PreflightObject"
+	// Default encryption of a bucket (sse.go).
+	OpGetBucketEncryption    Operation = "GetBucketEncryption"
+	OpPutBucketEncryption    Operation = "PutBucketEncryption"
+	OpDeleteBucketEncryption Operation = "DeleteBucketEncryption"
+	OpPreflight              Operation = "PreflightObject"
 	// POST Object: a browser form upload, authenticated by the signed
 	// policy document in the form (post.go).
 	OpPostObject Operation = "PostObject"
@@ -141,7 +145,7 @@ const (
 // to the plain operation would, for example, turn PutBucketTagging into
 // CreateBucket.
 var unsupportedBucket = map[string]bool{
-	"accelerate": true, "analytics": true, "encryption": true,
+	"accelerate": true, "analytics": true,
 	"intelligent-tiering": true, "inventory": true,
 	"logging": true, "metrics": true, "notification": true,
 	"policy": true, "policyStatus": true,
@@ -296,7 +300,7 @@ var bucketSubresources = map[string]bool{
 	"acl": true, "location": true, "versioning": true, "versions": true,
 	"uploads": true, "ownershipControls": true, "requestPayment": true,
 	"delete": true, "cors": true, "object-lock": true, "lifecycle": true,
-	"policy": true, "policyStatus": true, "publicAccessBlock": true, "tagging": true,
+	"policy": true, "policyStatus": true, "publicAccessBlock": true, "tagging": true, "encryption": true,
 }
 
 // otherSubresource returns a query parameter, other than sub, that selects
@@ -402,6 +406,20 @@ func bucketOp(method string, query url.Values, header http.Header) (Operation, s
 			return OpDeleteBucketCors, ""
 		}
 		return OpNotImplemented, "cors"
+	}
+	if query.Has("encryption") {
+		if u := firstUnknown(query, "encryption"); u != "" && (method != http.MethodGet || otherSubresource(query, "encryption") != "") {
+			return OpNotImplemented, u
+		}
+		switch method {
+		case http.MethodGet:
+			return OpGetBucketEncryption, ""
+		case http.MethodPut:
+			return OpPutBucketEncryption, ""
+		case http.MethodDelete:
+			return OpDeleteBucketEncryption, ""
+		}
+		return OpNotImplemented, "encryption"
 	}
 	if query.Has("object-lock") {
 		if u := firstUnknown(query, "object-lock"); u != "" && (method != http.MethodGet || otherSubresource(query, "object-lock") != "") {

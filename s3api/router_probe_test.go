@@ -20,7 +20,7 @@ func TestRouteConfigProbesOfClients(t *testing.T) {
 		{"GET /b?policy=", OpGetBucketPolicy, ""},
 		{"GET /b?cors=", OpGetBucketCors, ""},
 		{"GET /b?cors=&x-id=GetBucketCors", OpGetBucketCors, ""},
-		{"GET /b?encryption=", OpGetBucketConfig, "encryption"},
+		{"GET /b?encryption=", OpGetBucketEncryption, ""},
 		{"GET /b?object-lock=", OpGetObjectLockConfiguration, ""},
 		{"GET /b?object-lock&x-id=GetObjectLockConfiguration", OpGetObjectLockConfiguration, ""},
 		{"GET /b?object-lock&cors", OpNotImplemented, "object-lock"},

@@ -40,6 +40,7 @@ type serverFlags struct {
 	noConsole                                                          bool
 	memoryBudget                                                       string
 	tlsCert, tlsKey                                                    string
+	kmsKeyFile                                                         string
 	accessLog                                                          bool
 	strictOwnership                                                    bool
 	slowRequest                                                        time.Duration
@@ -55,6 +56,9 @@ named in its help (a flag on the command line wins).
 Environment:
   FORKSTORE_ROOT_USER, FORKSTORE_ROOT_PASSWORD   root credentials (required)
   FORKSTORE_CLUSTER_KEY                          node-to-node secret (clusters of 2+ nodes)
+  FORKSTORE_KMS_KEY                              master key(s) of server-side encryption: base64
+                                                 32-byte keys separated by commas, the first one
+                                                 current (instead of --kms-key-file)
   FORKSTORE_METRICS_TOKEN                        bearer token for GET /metrics: with it, the S3
                                                  listener serves /metrics to requests carrying
                                                  "Authorization: Bearer <token>" (and so must
@@ -100,6 +104,7 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.tlsCert, "tls-cert", "", "PEM certificate chain of this node: serve S3 and the admin API over HTTPS (reloaded on SIGHUP)")
 	envString(a, fs, &f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	envDuration(a, fs, &f.lifecycleInterval, "lifecycle-interval", time.Hour, "how often the leader applies the buckets' lifecycle rules")
+	envString(a, fs, &f.kmsKeyFile, "kms-key-file", "", "file of master keys for server-side encryption (SSE-S3): base64 32-byte keys, one a line, the first seals new objects, all open old ones")
 	f.cluster.define(a, fs)
 	addConnFlags(a, fs, &f.conn)
 	return cmd
@@ -265,6 +270,22 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	cfg.AdvertiseS3 = f.s3Addr
 	if err := f.cluster.apply(a, &cfg, f.tlsCert, f.tlsKey); err != nil {
 		return err
+	}
+	switch env := a.env("FORKSTORE_KMS_KEY"); {
+	case f.kmsKeyFile != "" && env != "":
+		return usagef("set either --kms-key-file or FORKSTORE_KMS_KEY, not both")
+	case f.kmsKeyFile != "":
+		kr, err := gateway.LoadKeyring(f.kmsKeyFile)
+		if err != nil {
+			return usagef("--kms-key-file: %w", err)
+		}
+		cfg.KMS = kr
+	case env != "":
+		kr, err := gateway.ParseKeyring(env)
+		if err != nil {
+			return usagef("FORKSTORE_KMS_KEY: %w", err)
+		}
+		cfg.KMS = kr
 	}
 	cfg.Meta.History = hist
 	cfg.Meta.MaxForkDepth = depth
