@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"reflect"
@@ -159,5 +160,39 @@ func TestPolicyClients(t *testing.T) {
 		if got := anonStatus(t, s.URL()+"/"+b+"/k"); got != 403 {
 			t.Fatalf("unsigned GET after s3cmd delpolicy: %d", got)
 		}
+
+		// CORS rules through s3cmd setcors / delcors, checked with a
+		// browser's preflight.
+		cors := dir + "/cors.xml"
+		if err := os.WriteFile(cors, []byte(`<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example</AllowedOrigin>`+
+			`<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		runClient(t, nil, dir, time.Minute, s3cmd, "-c", cfg, "setcors", cors, "s3://"+b)
+		if st, origin := preflight(t, s.URL()+"/"+b+"/k", "https://app.example"); st != 200 || origin != "https://app.example" {
+			t.Fatalf("preflight after s3cmd setcors: %d, Access-Control-Allow-Origin %q", st, origin)
+		}
+		runClient(t, nil, dir, time.Minute, s3cmd, "-c", cfg, "delcors", "s3://"+b)
+		if st, _ := preflight(t, s.URL()+"/"+b+"/k", "https://app.example"); st != 403 {
+			t.Fatalf("preflight after s3cmd delcors: %d", st)
+		}
 	})
+}
+
+// preflight sends a browser's CORS preflight for a GET from origin and
+// returns the status and Access-Control-Allow-Origin.
+func preflight(t *testing.T, url, origin string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodOptions, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin")
 }
