@@ -79,20 +79,10 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 		}
 	}
 	obj := in.Object
-	obj.SSE = meta.SSE{}
-	if enc != nil {
-		if obj.SSE, err = enc.finish(ing); err != nil {
-			s.node.chunks.Discard(ing.Chunks)
-			return nil, err
-		}
-	}
 	obj.Key = in.Key
-	obj.Size = ing.Size
-	obj.ETag = checksum.ETag(ing.Digests.MD5)
-	obj.Checksum = meta.Checksum{Algorithm: alg, Type: "FULL_OBJECT", Value: checksum.Encode(ing.Digests.Sum)}
-	obj.Inline = ing.Inline
-	obj.Chunks = ing.Chunks
-	obj.Parts = nil
+	if err := s.setIngested(&obj, enc, ing, alg); err != nil {
+		return nil, err
+	}
 	return s.commitObject(ctx, &meta.PutObject{
 		Bucket: in.Bucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch, Checked: in.Checked,
 	}, ing.Chunks)
@@ -267,6 +257,27 @@ func (s *Service) DeleteObjects(ctx context.Context, bucket string, items []meta
 	return out, nil
 }
 
+// setIngested fills obj's data fields from what ingest stored (a single
+// PUT's: no parts), sealing it first when enc encrypts it; on failure the
+// stored chunks are discarded.
+func (s *Service) setIngested(obj *meta.Object, enc *sseWriter, ing *IngestResult, alg string) error {
+	obj.SSE = meta.SSE{}
+	if enc != nil {
+		var err error
+		if obj.SSE, err = enc.finish(ing); err != nil {
+			s.node.chunks.Discard(ing.Chunks)
+			return err
+		}
+	}
+	obj.Size = ing.Size
+	obj.ETag = checksum.ETag(ing.Digests.MD5)
+	obj.Checksum = meta.Checksum{Algorithm: alg, Type: "FULL_OBJECT", Value: checksum.Encode(ing.Digests.Sum)}
+	obj.Inline = ing.Inline
+	obj.Chunks = ing.Chunks
+	obj.Parts = nil
+	return nil
+}
+
 // CopyObject writes Source under the destination, sharing its data.
 func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Object, error) {
 	if err := checkBucketKey(in.DstBucket, in.DstKey); err != nil {
@@ -372,19 +383,9 @@ func (s *Service) copyReencrypt(ctx context.Context, in *CopyObjectInput, obj me
 	if err != nil {
 		return nil, err
 	}
-	obj.SSE = meta.SSE{}
-	if enc != nil {
-		if obj.SSE, err = enc.finish(ing); err != nil {
-			s.node.chunks.Discard(ing.Chunks)
-			return nil, err
-		}
+	if err := s.setIngested(&obj, enc, ing, alg); err != nil {
+		return nil, err
 	}
-	obj.Size = ing.Size
-	obj.ETag = checksum.ETag(ing.Digests.MD5)
-	obj.Checksum = meta.Checksum{Algorithm: alg, Type: "FULL_OBJECT", Value: checksum.Encode(ing.Digests.Sum)}
-	obj.Inline = ing.Inline
-	obj.Chunks = ing.Chunks
-	obj.Parts = nil
 	return s.commitObject(ctx, &meta.PutObject{
 		Bucket: in.DstBucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch, Checked: true,
 	}, ing.Chunks)
