@@ -364,14 +364,15 @@ func (s *Server) postSigner(f *postForm) (string, error) {
 }
 
 // postHeaders turns the form's fields into the request headers a PutObject
-// would have carried (content headers, metadata, ACL).
+// would have carried (content headers, metadata, ACL, encryption).
 func postHeaders(f *postForm) http.Header {
 	h := http.Header{}
 	for _, name := range f.names {
 		switch {
 		case name == "content-type", name == "cache-control", name == "content-disposition",
 			name == "content-encoding", name == "content-language", name == "expires",
-			strings.HasPrefix(name, "x-amz-meta-"), strings.HasPrefix(name, "x-amz-grant-"):
+			strings.HasPrefix(name, "x-amz-meta-"), strings.HasPrefix(name, "x-amz-grant-"),
+			name == "x-amz-server-side-encryption", strings.HasPrefix(name, "x-amz-server-side-encryption-customer-"):
 			h.Set(name, f.get(name))
 		case name == "acl":
 			h.Set("X-Amz-Acl", f.get(name))
@@ -461,9 +462,13 @@ func (s *Server) postObject(r *request) (*response, error) {
 	if obj.ACL, err = s.objectACL(r); err != nil {
 		return nil, err
 	}
+	var ck []byte
+	if obj.SSE, ck, err = s.sseRequest(r); err != nil {
+		return nil, err
+	}
 	body := &sizeRange{r: file, min: pol.minSize, max: pol.maxSize}
 	o, err := s.svc.PutObject(r.ctx, &gateway.PutObjectInput{
-		Bucket: r.route.Bucket, Key: key, Body: body, Size: -1, Object: obj,
+		Bucket: r.route.Bucket, Key: key, Body: body, Size: -1, Object: obj, CustomerKey: ck,
 		Verify: func(*checksum.Digests) error {
 			if body.n < body.min {
 				return errPostTooSmall
@@ -478,6 +483,7 @@ func (s *Server) postObject(r *request) (*response, error) {
 		}
 		return nil, err
 	}
+	setSSEHeaders(r, o)
 	setVersionHeader(r, o)
 	return s.postAnswer(r, form, o.ETag)
 }

@@ -5,6 +5,8 @@ package bench
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	mrand "math/rand/v2"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forkstore/forkstore/gateway/certs/certstest"
 	"github.com/forkstore/forkstore/tests/harness"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -26,9 +29,15 @@ import (
 // (SSE-S3) on the same server, in alternating rounds, with the server's
 // CPU per operation and the ratio SSE/plain (the goal is at most 1.3).
 //
+// Over plain HTTP a plain GET goes out with sendfile and never touches the
+// bytes, which an encrypted GET cannot do; with FORKSTORE_BENCH_SSE_TLS=1
+// the server serves HTTPS, where no GET uses sendfile (every body is
+// copied and sealed by TLS), so the ratio is the cost of decryption
+// against a GET that reads its bytes.
+//
 // Environment: FORKSTORE_BENCH_DURATION (time per figure, default 10s),
 // FORKSTORE_BENCH_CONCURRENCY (default 8), FORKSTORE_BENCH_SSE_ROUNDS
-// (default 2).
+// (default 2), FORKSTORE_BENCH_SSE_TLS (1: HTTPS).
 func TestBenchSSE(t *testing.T) {
 	if harness.External(t) != nil {
 		t.Skip("needs a server started with a master key")
@@ -42,12 +51,26 @@ func TestBenchSSE(t *testing.T) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	s := harness.Start(t, bin, harness.WithArgs("--log-level", "warn"),
-		harness.WithEnv("FORKSTORE_KMS_KEY="+base64.StdEncoding.EncodeToString(key)))
-	c, err := minio.New(s.S3Addr, &minio.Options{
-		Creds:  credentials.NewStaticV4(s.User(), s.Password(), ""),
-		Region: s.Region(),
-	})
+	opts := []harness.Option{harness.WithArgs("--log-level", "warn"),
+		harness.WithEnv("FORKSTORE_KMS_KEY=" + base64.StdEncoding.EncodeToString(key))}
+	mo := &minio.Options{}
+	useTLS := os.Getenv("FORKSTORE_BENCH_SSE_TLS") == "1"
+	if useTLS {
+		ca := certstest.NewCA(t, "forkstore bench CA")
+		leaf := ca.Issue(t, "127.0.0.1", "localhost").WriteFiles(t, t.TempDir(), "node")
+		opts = append(opts, harness.WithTLS(leaf.CertFile, leaf.KeyFile, ca.PEM))
+		tr, err := minio.DefaultTransport(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(ca.PEM)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		mo.Secure, mo.Transport = true, tr
+	}
+	s := harness.Start(t, bin, opts...)
+	mo.Creds, mo.Region = credentials.NewStaticV4(s.User(), s.Password(), ""), s.Region()
+	c, err := minio.New(s.S3Addr, mo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +129,11 @@ func TestBenchSSE(t *testing.T) {
 		return float64(f.cpu.Microseconds()) / 1000 / float64(f.ops)
 	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "\nforkstore SSE benchmark: %s, %d cores, concurrency %d, %v per figure\n\n", runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), conc, dur)
+	scheme := "HTTP (plain GETs use sendfile)"
+	if useTLS {
+		scheme = "HTTPS (no GET uses sendfile)"
+	}
+	fmt.Fprintf(&out, "\nforkstore SSE benchmark over %s: %s, %d cores, concurrency %d, %v per figure\n\n", scheme, runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), conc, dur)
 	fmt.Fprintln(&out, "| figure | rate | MiB/s | count | server CPU (cores) | notes |")
 	fmt.Fprintln(&out, "|---|---|---|---|---|---|")
 	for i := range puts {
