@@ -38,7 +38,7 @@ type env struct {
 	clock time.Time
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	node := gatewaytest.NewNode(t, gatewaytest.Config(t))
 	svc := node.Service()
@@ -79,13 +79,13 @@ func (e *env) advance(d time.Duration) {
 
 // browser is a cookie-keeping client that does not follow redirects.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	e    *env
 	c    *http.Client
 	csrf string
 }
 
-func (e *env) browser(t *testing.T) *browser {
+func (e *env) browser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, e: e, c: &http.Client{Jar: jar, Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -138,14 +138,14 @@ func (b *browser) trySignIn(id, secret string) int {
 	return st
 }
 
-func mustBucket(t *testing.T, svc *gateway.Service, in gateway.CreateBucketInput) {
+func mustBucket(t testing.TB, svc *gateway.Service, in gateway.CreateBucketInput) {
 	t.Helper()
 	if _, err := svc.CreateBucket(context.Background(), in); err != nil {
 		t.Fatalf("create %s: %v", in.Name, err)
 	}
 }
 
-func mustPut(t *testing.T, svc *gateway.Service, bucket, key, body string) {
+func mustPut(t testing.TB, svc *gateway.Service, bucket, key, body string) {
 	t.Helper()
 	_, err := svc.PutObject(context.Background(), &gateway.PutObjectInput{Bucket: bucket, Key: key, Body: strings.NewReader(body), Size: int64(len(body))})
 	if err != nil {
