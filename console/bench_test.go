@@ -16,7 +16,7 @@ import (
 )
 
 // BenchmarkConsolePages measures the server time of the console's pages
-// on a bucket of 100,000 small objects with forks that changed some keys.
+// on a bucket of 100,000 small objects with 50 forks that changed some keys.
 // Run with
 //
 //	go test -count=1 -run '^$' -bench ConsolePages -benchtime 20x ./console/
@@ -27,7 +27,7 @@ func BenchmarkConsolePages(b *testing.B) {
 	const (
 		objects  = 100_000
 		dirs     = 100 // d000/ .. d099/, 1,000 objects each
-		forks    = 5   // big-f1 .. big-f5
+		forks    = 50  // big-f1 .. big-f50
 		changes  = 200 // puts and deletes per fork
 		workers  = 32
 		setupMax = 5 * time.Minute
@@ -94,11 +94,11 @@ func BenchmarkConsolePages(b *testing.B) {
 	br := e.browser(b)
 	br.signIn(gatewaytest.AccessKey, gatewaytest.SecretKey)
 	pages := []struct{ name, path, want string }{
-		{"Buckets", "buckets", "big-f5"},
+		{"Buckets", "buckets", "big-f50"},
 		{"ObjectsFirst", "objects?bucket=big", "d099/"},
 		{"ObjectsDeep", "objects?bucket=big&prefix=d050/&after=d050/obj050050", "d050/obj050150"},
 		{"Object", "object?bucket=big&key=d050/obj050050", "d050/obj050050"},
-		{"Lineage", "lineage?bucket=big", "big-f5"},
+		{"Lineage", "lineage?bucket=big", "big-f50"},
 		{"Diff", "diff?bucket=big-f3", "d000/obj003000"},
 	}
 	for _, p := range pages {

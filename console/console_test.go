@@ -708,3 +708,40 @@ func TestOwnListenerTLS(t *testing.T) {
 		t.Fatalf("upload: %d, %q %v", resp.StatusCode, got, err)
 	}
 }
+
+// TestCountsShareOnePageBudget: the buckets and lineage pages bound each
+// bucket's count by the page's budget divided among its buckets, so a
+// page of many forks of a large bucket stays fast.
+func TestCountsShareOnePageBudget(t *testing.T) {
+	defer console.SetCountBudget(40)()
+	e := newEnv(t)
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "many"})
+	for i := 0; i < 40; i++ {
+		mustPut(t, e.svc, "many", fmt.Sprintf("k%02d", i), "x")
+	}
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "many-f", ForkSource: "many"})
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "many-g", ForkSource: "many"})
+	for i := 0; i < 30; i++ {
+		mustPut(t, e.svc, "many-f", fmt.Sprintf("k%02d", i), "changed")
+	}
+	mustPut(t, e.svc, "many-g", "k00", "changed")
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "other1"})
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "other2"})
+	mustPut(t, e.svc, "other1", "a", "x")
+	b := e.browser(t)
+	b.signIn(gatewaytest.AccessKey, gatewaytest.SecretKey)
+
+	// Five buckets share 40: each is counted up to 10 (the least bound).
+	_, body := b.get("buckets")
+	for bucket, want := range map[string]string{"many": "10&#43;", "many-f": "10&#43;", "other1": "1", "other2": "0"} {
+		row := regexp.MustCompile(`data-bucket="` + bucket + `">.*\n<td class="num">([^<]*)</td>`).FindStringSubmatch(body)
+		if row == nil || row[1] != want {
+			t.Errorf("bucket %s: count %q, want %q:\n%s", bucket, row, want, body)
+		}
+	}
+	// Two forks share 40: each counts up to 20 changed keys.
+	_, body = b.get("lineage?bucket=many")
+	if !strings.Contains(body, "20+ changed") || !strings.Contains(body, "1 changed") {
+		t.Fatalf("lineage counts not bounded to 20 each:\n%s", body)
+	}
+}
