@@ -713,7 +713,7 @@ func TestOwnListenerTLS(t *testing.T) {
 // bucket's count by the page's budget divided among its buckets, so a
 // page of many forks of a large bucket stays fast.
 func TestCountsShareOnePageBudget(t *testing.T) {
-	defer console.SetCountBudget(40)()
+	t.Cleanup(console.SetCountBudget(40)) // after the server stops (cleanups run last first)
 	e := newEnv(t)
 	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "many"})
 	for i := 0; i < 40; i++ {
