@@ -108,6 +108,7 @@ fuzz:
 bench:
 	$(GO) test -count=1 -timeout 60m -tags bench -run '^TestBench(Cluster|SSE)?$$' -bench . -benchtime 1x -v ./tests/bench/... | tee bench.out
 	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'ForkCreate|Merge' -benchtime 1x ./meta/ | tee -a bench.out
+	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'ConsolePages' -benchtime 20x ./console/ | tee -a bench.out
 	$(MAKE) --no-print-directory soak
 
 # soak: FORKSTORE_BENCH_SOAK (default 15m) on each target; fails when the

@@ -38,7 +38,7 @@ type env struct {
 	clock time.Time
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	node := gatewaytest.NewNode(t, gatewaytest.Config(t))
 	svc := node.Service()
@@ -79,13 +79,13 @@ func (e *env) advance(d time.Duration) {
 
 // browser is a cookie-keeping client that does not follow redirects.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	e    *env
 	c    *http.Client
 	csrf string
 }
 
-func (e *env) browser(t *testing.T) *browser {
+func (e *env) browser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, e: e, c: &http.Client{Jar: jar, Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -138,14 +138,14 @@ func (b *browser) trySignIn(id, secret string) int {
 	return st
 }
 
-func mustBucket(t *testing.T, svc *gateway.Service, in gateway.CreateBucketInput) {
+func mustBucket(t testing.TB, svc *gateway.Service, in gateway.CreateBucketInput) {
 	t.Helper()
 	if _, err := svc.CreateBucket(context.Background(), in); err != nil {
 		t.Fatalf("create %s: %v", in.Name, err)
 	}
 }
 
-func mustPut(t *testing.T, svc *gateway.Service, bucket, key, body string) {
+func mustPut(t testing.TB, svc *gateway.Service, bucket, key, body string) {
 	t.Helper()
 	_, err := svc.PutObject(context.Background(), &gateway.PutObjectInput{Bucket: bucket, Key: key, Body: strings.NewReader(body), Size: int64(len(body))})
 	if err != nil {
@@ -706,5 +706,42 @@ func TestOwnListenerTLS(t *testing.T) {
 	resp.Body.Close()
 	if got, err := objectBody(t, e.svc, "data", "tls.txt"); resp.StatusCode != http.StatusSeeOther || got != "over tls" {
 		t.Fatalf("upload: %d, %q %v", resp.StatusCode, got, err)
+	}
+}
+
+// TestCountsShareOnePageBudget: the buckets and lineage pages bound each
+// bucket's count by the page's budget divided among its buckets, so a
+// page of many forks of a large bucket stays fast.
+func TestCountsShareOnePageBudget(t *testing.T) {
+	t.Cleanup(console.SetCountBudget(40)) // after the server stops (cleanups run last first)
+	e := newEnv(t)
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "many"})
+	for i := 0; i < 40; i++ {
+		mustPut(t, e.svc, "many", fmt.Sprintf("k%02d", i), "x")
+	}
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "many-f", ForkSource: "many"})
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "many-g", ForkSource: "many"})
+	for i := 0; i < 30; i++ {
+		mustPut(t, e.svc, "many-f", fmt.Sprintf("k%02d", i), "changed")
+	}
+	mustPut(t, e.svc, "many-g", "k00", "changed")
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "other1"})
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "other2"})
+	mustPut(t, e.svc, "other1", "a", "x")
+	b := e.browser(t)
+	b.signIn(gatewaytest.AccessKey, gatewaytest.SecretKey)
+
+	// Five buckets share 40: each is counted up to 10 (the least bound).
+	_, body := b.get("buckets")
+	for bucket, want := range map[string]string{"many": "10&#43;", "many-f": "10&#43;", "other1": "1", "other2": "0"} {
+		row := regexp.MustCompile(`data-bucket="` + bucket + `">.*\n<td class="num">([^<]*)</td>`).FindStringSubmatch(body)
+		if row == nil || row[1] != want {
+			t.Errorf("bucket %s: count %q, want %q:\n%s", bucket, row, want, body)
+		}
+	}
+	// Two forks share 40: each counts up to 20 changed keys.
+	_, body = b.get("lineage?bucket=many")
+	if !strings.Contains(body, "20+ changed") || !strings.Contains(body, "1 changed") {
+		t.Fatalf("lineage counts not bounded to 20 each:\n%s", body)
 	}
 }

@@ -16,12 +16,28 @@ import (
 	"github.com/forkstore/forkstore/meta"
 )
 
+// countBudget bounds the objects (or changed keys) an overview page
+// counts in all, so that the page stays fast however many buckets it
+// shows: each bucket's count is bounded by countBudget / buckets (between
+// minCount and countLimit). A variable for tests.
+var countBudget = 10_000
+
+// countBound is the bound of each of n counts on one page.
+func countBound(n int) int {
+	if n <= 0 {
+		return countLimit
+	}
+	return max(minCount, min(countLimit, countBudget/n))
+}
+
 // Page sizes and bounds.
 const (
 	pageSize = 100
 	// countLimit bounds the objects counted per bucket and the changed
 	// keys counted per fork on the overview pages ("1000+" beyond).
 	countLimit = 1000
+	// minCount is the least a bucket's count is bounded to.
+	minCount = 10
 	// maxTreeNodes bounds the buckets of a drawn fork tree.
 	maxTreeNodes = 500
 	// maxUpload is the largest file uploaded from the browser.
@@ -123,13 +139,14 @@ func (c *Console) buckets(q *req) error {
 	}
 	sort.Strings(roots)
 	owner := c.svc.Owner()
+	bound := countBound(len(visible))
 	var rows []bucketRow
 	var add func(name string, depth int)
 	add = func(name string, depth int) {
 		b := byName[name]
 		row := bucketRow{Name: name, Depth: depth, Versioning: b.Versioning.String(), Owner: owner, Created: b.Created,
 			Expires: b.Expires, Fork: b.Parent != nil, View: b.View}
-		row.Objects, row.Size, row.SizeMore = c.count(q, name)
+		row.Objects, row.Size, row.SizeMore = c.count(q, name, bound)
 		rows = append(rows, row)
 		kids := children[name]
 		sort.Strings(kids)
@@ -146,8 +163,8 @@ func (c *Console) buckets(q *req) error {
 }
 
 // count returns how many objects the key may list in bucket (up to
-// countLimit) and their size.
-func (c *Console) count(q *req, bucket string) (string, int64, bool) {
+// bound) and their size.
+func (c *Console) count(q *req, bucket string, bound int) (string, int64, bool) {
 	prefix := ""
 	if !q.p.Root {
 		prefix = q.p.Prefix
@@ -155,7 +172,7 @@ func (c *Console) count(q *req, bucket string) (string, int64, bool) {
 	if !q.allow(c, "ListObjectsV2", bucket, prefix) {
 		return "–", 0, false
 	}
-	res, err := c.svc.ListObjects(q.ctx, bucket, meta.ListOptions{Prefix: prefix, MaxKeys: countLimit})
+	res, err := c.svc.ListObjects(q.ctx, bucket, meta.ListOptions{Prefix: prefix, MaxKeys: bound})
 	if err != nil {
 		return "?", 0, false
 	}
@@ -189,10 +206,12 @@ func (c *Console) lineage(q *req) error {
 		top = tl.Parent.Name
 	}
 	count := 0
-	root, err := c.tree(q, top, 0, name, &count)
+	var forks []*LineageNode
+	root, err := c.tree(q, top, 0, name, &count, &forks)
 	if err != nil {
 		return err
 	}
+	c.countChanges(q, forks)
 	var marks []SnapshotMark
 	for _, s := range l.Snapshots {
 		marks = append(marks, SnapshotMark{Name: s.Name, Version: s.Version})
@@ -207,8 +226,24 @@ func (c *Console) lineage(q *req) error {
 	return nil
 }
 
-// tree gathers the fork tree under name, as far as the key may read it.
-func (c *Console) tree(q *req, name string, forkPoint uint64, current string, count *int) (*LineageNode, error) {
+// countChanges counts the keys each fork changed against its parent,
+// within one page's budget.
+func (c *Console) countChanges(q *req, forks []*LineageNode) {
+	prefix := ""
+	if !q.p.Root {
+		prefix = q.p.Prefix
+	}
+	bound := countBound(len(forks))
+	for _, n := range forks {
+		if d, err := c.svc.Diff(q.ctx, n.Name, prefix, "", bound); err == nil {
+			n.Changed, n.ChangedMore = len(d.Entries), d.IsTruncated
+		}
+	}
+}
+
+// tree gathers the fork tree under name, as far as the key may read it;
+// forks gets the nodes whose changes the key may count.
+func (c *Console) tree(q *req, name string, forkPoint uint64, current string, count *int, forks *[]*LineageNode) (*LineageNode, error) {
 	*count++
 	l, err := c.svc.Lineage(q.ctx, name)
 	if err != nil {
@@ -219,20 +254,14 @@ func (c *Console) tree(q *req, name string, forkPoint uint64, current string, co
 		n.ForkPoint = l.Parent.Version
 	}
 	if n.ForkPoint != 0 && q.allow(c, "Diff", name, "") {
-		prefix := ""
-		if !q.p.Root {
-			prefix = q.p.Prefix
-		}
-		if d, err := c.svc.Diff(q.ctx, name, prefix, "", countLimit); err == nil {
-			n.Changed, n.ChangedMore = len(d.Entries), d.IsTruncated
-		}
+		*forks = append(*forks, n)
 	}
 	for _, f := range l.Forks {
 		if f.Name == "" || *count >= maxTreeNodes || !q.allow(c, "Lineage", f.Name, "") {
 			n.Hidden++
 			continue
 		}
-		child, err := c.tree(q, f.Name, f.Version, current, count)
+		child, err := c.tree(q, f.Name, f.Version, current, count, forks)
 		if err != nil {
 			if errors.Is(err, meta.ErrNoSuchBucket) {
 				continue // deleted meanwhile
