@@ -402,12 +402,22 @@ func (s *Server) authorizeRequest(ctx context.Context, r *request) error {
 	}
 	// x-amz-expected-bucket-owner: the bucket's owner (its canonical id:
 	// a user's, or the root account's) must be the one named.
-	v := strings.TrimSpace(r.header.Get("X-Amz-Expected-Bucket-Owner"))
-	if v == "" || r.route.Bucket == "" || r.route.Op == OpCreateBucket || r.route.Op == OpAdmin || s.bucketOwner == nil {
+	if r.route.Op == OpCreateBucket || r.route.Op == OpAdmin {
+		return nil
+	}
+	return s.checkExpectedOwner(ctx, r.route.Bucket, r.header.Get("X-Amz-Expected-Bucket-Owner"))
+}
+
+// checkExpectedOwner checks an x-amz-expected-bucket-owner (or, for the
+// source of a copy, x-amz-source-expected-bucket-owner) value: when one
+// is given, bucket's owner must be the one named, else AccessDenied.
+func (s *Server) checkExpectedOwner(ctx context.Context, bucket, expected string) error {
+	v := strings.TrimSpace(expected)
+	if v == "" || bucket == "" || s.bucketOwner == nil {
 		return nil
 	}
 	owner := s.owner.ID
-	u, err := s.bucketOwner(ctx, r.route.Bucket)
+	u, err := s.bucketOwner(ctx, bucket)
 	switch {
 	case err != nil && !errors.Is(err, meta.ErrNoSuchBucket):
 		return err

@@ -266,3 +266,79 @@ func TestLiveUserACLGrants(t *testing.T) {
 		t.Fatalf("grant to nobody: %d %s", r.StatusCode, body)
 	}
 }
+
+// TestLiveSourceExpectedBucketOwner (CopyObject, UploadPartCopy):
+// x-amz-source-expected-bucket-owner must name the source bucket's owner
+// (a user's canonical id, or the root account's); another id is
+// AccessDenied and copies nothing.
+func TestLiveSourceExpectedBucketOwner(t *testing.T) {
+	ls := newLiveServer(t)
+	var alice, bob UserJSON
+	for _, u := range []struct {
+		name string
+		out  *UserJSON
+	}{{"alice", &alice}, {"bob", &bob}} {
+		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
+			t.Fatalf("create %s: %d", u.name, st)
+		}
+	}
+	as := func(method, target string, hdr map[string]string) (int, []byte) {
+		t.Helper()
+		r, b := ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, method, target, nil, hdr)
+		return r.StatusCode, b
+	}
+	for _, target := range []string{"/src-a", "/dst-a"} {
+		if st, b := as("PUT", target, nil); st != 200 {
+			t.Fatalf("create %s: %d %s", target, st, b)
+		}
+	}
+	if r, b := ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, "PUT", "/src-a/k", []byte("v"), nil); r.StatusCode != 200 {
+		t.Fatalf("put: %d %s", r.StatusCode, b)
+	}
+	const hdr = "X-Amz-Source-Expected-Bucket-Owner"
+	for _, tc := range []struct {
+		name, owner string
+		want        int
+	}{{"the owner", alice.CanonicalID, 200}, {"another user", bob.CanonicalID, 403}, {"the root", ls.s.owner.ID, 403}} {
+		st, b := as("PUT", "/dst-a/c", map[string]string{"X-Amz-Copy-Source": "src-a/k", hdr: tc.owner})
+		if st != tc.want || (st == 403 && !strings.Contains(string(b), "AccessDenied")) {
+			t.Fatalf("CopyObject naming %s: %d %s", tc.name, st, b)
+		}
+	}
+	// The refused copies left nothing: only the first one wrote.
+	if st, _ := as("DELETE", "/dst-a/c", nil); st != 204 {
+		t.Fatalf("delete copy: %d", st)
+	}
+	if st, _ := as("PUT", "/dst-a/c2", map[string]string{"X-Amz-Copy-Source": "src-a/k", hdr: bob.CanonicalID}); st != 403 {
+		t.Fatalf("copy naming bob: %d", st)
+	}
+	if st, _ := as("HEAD", "/dst-a/c2", nil); st != 404 {
+		t.Fatalf("a refused copy wrote: %d", st)
+	}
+	// The root's bucket as the source: the root account's id.
+	if r, b := ls.raw(t, "PUT", "/root-src", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("create: %d %s", r.StatusCode, b)
+	}
+	if r, b := ls.raw(t, "PUT", "/root-src/k", []byte("v"), nil); r.StatusCode != 200 {
+		t.Fatalf("put: %d %s", r.StatusCode, b)
+	}
+	if r, b := ls.raw(t, "PUT", "/root-src/c", nil, map[string]string{"X-Amz-Copy-Source": "root-src/k", hdr: ls.s.owner.ID}); r.StatusCode != 200 {
+		t.Fatalf("root copy naming the root: %d %s", r.StatusCode, b)
+	}
+	if r, b := ls.raw(t, "PUT", "/root-src/c", nil, map[string]string{"X-Amz-Copy-Source": "root-src/k", hdr: alice.CanonicalID}); r.StatusCode != 403 {
+		t.Fatalf("root copy naming alice: %d %s", r.StatusCode, b)
+	}
+	// UploadPartCopy.
+	st, b := as("POST", "/dst-a/mp?uploads", nil)
+	var init struct{ UploadId string }
+	if err := xml.Unmarshal(b, &init); st != 200 || err != nil || init.UploadId == "" {
+		t.Fatalf("CreateMultipartUpload: %d %s", st, b)
+	}
+	part := "/dst-a/mp?partNumber=1&uploadId=" + init.UploadId
+	if st, b := as("PUT", part, map[string]string{"X-Amz-Copy-Source": "src-a/k", hdr: bob.CanonicalID}); st != 403 {
+		t.Fatalf("UploadPartCopy naming bob: %d %s", st, b)
+	}
+	if st, b := as("PUT", part, map[string]string{"X-Amz-Copy-Source": "src-a/k", hdr: alice.CanonicalID}); st != 200 {
+		t.Fatalf("UploadPartCopy naming alice: %d %s", st, b)
+	}
+}
