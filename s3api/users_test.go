@@ -342,3 +342,70 @@ func TestLiveSourceExpectedBucketOwner(t *testing.T) {
 		t.Fatalf("UploadPartCopy naming alice: %d %s", st, b)
 	}
 }
+
+// TestLiveUserACPGrants (READ_ACP, WRITE_ACP to users): READ_ACP on a
+// bucket or an object lets that user read its ACL, WRITE_ACP lets it
+// replace it, and neither gives anything else (not the other ACL
+// operation, not the objects, not the bucket's objects' ACLs).
+func TestLiveUserACPGrants(t *testing.T) {
+	ls := newLiveServer(t)
+	var alice, bob, carol UserJSON
+	for _, u := range []struct {
+		name string
+		out  *UserJSON
+	}{{"alice", &alice}, {"bob", &bob}, {"carol", &carol}} {
+		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
+			t.Fatalf("create %s: %d", u.name, st)
+		}
+	}
+	id := func(u UserJSON) string { return `id="` + u.CanonicalID + `"` }
+	check := func(u UserJSON, method, target string, hdr map[string]string, want int) {
+		t.Helper()
+		r, b := ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, nil, hdr)
+		if r.StatusCode != want {
+			t.Fatalf("%s %s %s: %d, want %d: %s", u.Name, method, target, r.StatusCode, want, b)
+		}
+	}
+	check(alice, "PUT", "/acp", map[string]string{"X-Amz-Object-Ownership": "ObjectWriter"}, 200)
+	if r, b := ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, "PUT", "/acp/k", []byte("v"), nil); r.StatusCode != 200 {
+		t.Fatalf("put: %d %s", r.StatusCode, b)
+	}
+	// No grants yet.
+	for _, target := range []string{"/acp?acl", "/acp/k?acl"} {
+		check(bob, "GET", target, nil, 403)
+		check(carol, "PUT", target, map[string]string{"X-Amz-Grant-Full-Control": id(alice)}, 403)
+	}
+	// The bucket's ACL: READ_ACP for bob, WRITE_ACP for carol.
+	check(alice, "PUT", "/acp?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice),
+		"X-Amz-Grant-Read-Acp": id(bob), "X-Amz-Grant-Write-Acp": id(carol)}, 200)
+	check(bob, "GET", "/acp?acl", nil, 200)
+	check(bob, "PUT", "/acp?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice)}, 403)
+	check(bob, "GET", "/acp", nil, 403)
+	check(bob, "GET", "/acp/k?acl", nil, 403)
+	check(bob, "GET", "/acp/k", nil, 403)
+	check(carol, "GET", "/acp?acl", nil, 403)
+	check(carol, "GET", "/acp", nil, 403)
+	if r, b := ls.rawWith(t, carol.AccessKeyID, carol.SecretAccessKey, "PUT", "/acp/c", []byte("x"), nil); r.StatusCode != 403 {
+		t.Fatalf("carol writing with WRITE_ACP only: %d %s", r.StatusCode, b)
+	}
+	check(carol, "PUT", "/acp/k?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice)}, 403)
+	// carol rewrites the bucket's ACL: she may list now, bob lost READ_ACP.
+	check(carol, "PUT", "/acp?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice),
+		"X-Amz-Grant-Read": id(carol)}, 200)
+	check(carol, "GET", "/acp", nil, 200)
+	check(bob, "GET", "/acp?acl", nil, 403)
+	check(carol, "PUT", "/acp?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice)}, 403)
+
+	// The object's ACL.
+	check(alice, "PUT", "/acp/k?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice),
+		"X-Amz-Grant-Read-Acp": id(bob), "X-Amz-Grant-Write-Acp": id(carol)}, 200)
+	check(bob, "GET", "/acp/k?acl", nil, 200)
+	check(bob, "GET", "/acp/k", nil, 403)
+	check(bob, "PUT", "/acp/k?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice)}, 403)
+	check(carol, "GET", "/acp/k?acl", nil, 403)
+	check(carol, "GET", "/acp/k", nil, 403)
+	check(carol, "PUT", "/acp/k?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice),
+		"X-Amz-Grant-Read": id(carol)}, 200)
+	check(carol, "GET", "/acp/k", nil, 200)
+	check(bob, "GET", "/acp/k?acl", nil, 403)
+}
