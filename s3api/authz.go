@@ -251,14 +251,14 @@ func (s *Server) scopeAllows(p *gateway.Principal, a access) error {
 type aclNeed uint8
 
 const (
-	needNothing     aclNeed = iota // never granted by an ACL
-	needBucketRead                 // READ on the bucket (s3:ListBucket...)
-	needBucketWrite                // WRITE on the bucket (s3:PutObject, s3:DeleteObject)
-	needObjectRead                 // READ on the object (s3:GetObject)
-	needBucketReadACP              // READ_ACP on the bucket (s3:GetBucketAcl)
-	needBucketWriteACP             // WRITE_ACP on the bucket (s3:PutBucketAcl)
-	needObjectReadACP              // READ_ACP on the object (s3:GetObjectAcl)
-	needObjectWriteACP             // WRITE_ACP on the object (s3:PutObjectAcl)
+	needNothing        aclNeed = iota // never granted by an ACL
+	needBucketRead                    // READ on the bucket (s3:ListBucket...)
+	needBucketWrite                   // WRITE on the bucket (s3:PutObject, s3:DeleteObject)
+	needObjectRead                    // READ on the object (s3:GetObject)
+	needBucketReadACP                 // READ_ACP on the bucket (s3:GetBucketAcl)
+	needBucketWriteACP                // WRITE_ACP on the bucket (s3:PutBucketAcl)
+	needObjectReadACP                 // READ_ACP on the object (s3:GetObjectAcl)
+	needObjectWriteACP                // WRITE_ACP on the object (s3:PutObjectAcl)
 )
 
 // aclNeeds maps the operations an ACL can grant to the permission they
