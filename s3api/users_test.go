@@ -409,3 +409,76 @@ func TestLiveUserACPGrants(t *testing.T) {
 	check(carol, "GET", "/acp/k", nil, 200)
 	check(bob, "GET", "/acp/k?acl", nil, 403)
 }
+
+// TestLiveUserEmailGrants (users with an e-mail address): a grant by
+// e-mail address, in an x-amz-grant-* header or an AccessControlPolicy
+// body (AmazonCustomerByEmail), is a grant to the user with that address
+// (its case aside), stored and shown by canonical id; an address that is
+// no user's stays UnresolvableGrantByEmailAddress; two users cannot share
+// an address.
+func TestLiveUserEmailGrants(t *testing.T) {
+	ls := newLiveServer(t)
+	var alice, bob, carol UserJSON
+	for _, u := range []struct {
+		name, email string
+		out         *UserJSON
+	}{{"alice", "", &alice}, {"bob", "bob@example.com", &bob}, {"carol", "carol@example.com", &carol}} {
+		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name, "email": u.email}, u.out); st != 201 || u.out.Email != u.email {
+			t.Fatalf("create %s: %d %+v", u.name, st, *u.out)
+		}
+	}
+	var e adminError
+	if st := ls.admin(t, "POST", "users", map[string]any{"name": "dave", "email": "BOB@example.com"}, &e); st != 409 || e.Code != "EmailAlreadyInUse" {
+		t.Fatalf("a second user with bob's address: %d %+v", st, e)
+	}
+	if st := ls.admin(t, "POST", "users", map[string]any{"name": "dave", "email": "not an address"}, &e); st != 400 {
+		t.Fatalf("a malformed address: %d %+v", st, e)
+	}
+	var list struct{ Users []UserJSON }
+	if st := ls.admin(t, "GET", "users", nil, &list); st != 200 || len(list.Users) != 3 || list.Users[1].Email != "bob@example.com" {
+		t.Fatalf("users: %d %+v", st, list)
+	}
+	call := func(u UserJSON, method, target string, body []byte, hdr map[string]string) (int, []byte) {
+		t.Helper()
+		r, b := ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, body, hdr)
+		return r.StatusCode, b
+	}
+	if st, b := call(alice, "PUT", "/mail", nil, map[string]string{"X-Amz-Object-Ownership": "ObjectWriter"}); st != 200 {
+		t.Fatalf("create: %d %s", st, b)
+	}
+	own := `id="` + alice.CanonicalID + `"`
+	if st, b := call(alice, "PUT", "/mail/k", []byte("v"), map[string]string{"X-Amz-Grant-Full-Control": own,
+		"X-Amz-Grant-Read": `emailAddress="Bob@Example.com"`}); st != 200 {
+		t.Fatalf("PutObject granting bob by e-mail: %d %s", st, b)
+	}
+	if st, _ := call(bob, "GET", "/mail/k", nil, nil); st != 200 {
+		t.Fatalf("bob reading: %d", st)
+	}
+	if st, _ := call(carol, "GET", "/mail/k", nil, nil); st != 403 {
+		t.Fatalf("carol reading: %d", st)
+	}
+	st, b := call(alice, "GET", "/mail/k?acl", nil, nil)
+	if st != 200 || !strings.Contains(string(b), "<ID>"+bob.CanonicalID+"</ID>") {
+		t.Fatalf("GetObjectAcl: %d %s", st, b)
+	}
+	// An AccessControlPolicy body naming carol by e-mail.
+	doc := `<AccessControlPolicy><Owner><ID>` + alice.CanonicalID + `</ID></Owner><AccessControlList>` +
+		`<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>` + alice.CanonicalID + `</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>` +
+		`<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="AmazonCustomerByEmail"><EmailAddress>carol@example.com</EmailAddress></Grantee><Permission>WRITE</Permission></Grant>` +
+		`</AccessControlList></AccessControlPolicy>`
+	if st, b := call(alice, "PUT", "/mail?acl", []byte(doc), nil); st != 200 {
+		t.Fatalf("PutBucketAcl granting carol by e-mail: %d %s", st, b)
+	}
+	if st, _ := call(carol, "PUT", "/mail/c", []byte("x"), nil); st != 200 {
+		t.Fatalf("carol writing: %d", st)
+	}
+	if st, _ := call(bob, "PUT", "/mail/b", []byte("x"), nil); st != 403 {
+		t.Fatalf("bob writing: %d", st)
+	}
+	// Nobody's address.
+	st, b = call(alice, "PUT", "/mail/k?acl", nil, map[string]string{"X-Amz-Grant-Full-Control": own,
+		"X-Amz-Grant-Read": `emailAddress="nobody@example.com"`})
+	if st != 400 || !strings.Contains(string(b), "UnresolvableGrantByEmailAddress") {
+		t.Fatalf("grant to nobody's address: %d %s", st, b)
+	}
+}
