@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/mail"
 	"regexp"
 
 	"github.com/forkstore/forkstore/meta"
@@ -24,10 +25,17 @@ type NewUser struct {
 	Secret string
 }
 
-// CreateUser creates a user with a fresh canonical id and access key.
-func (s *Service) CreateUser(ctx context.Context, name, displayName string) (*NewUser, error) {
+// CreateUser creates a user with a fresh canonical id and access key;
+// email ("" for none) is its e-mail address, for ACL grants by e-mail
+// (meta.ErrEmailInUse when another user's).
+func (s *Service) CreateUser(ctx context.Context, name, displayName, email string) (*NewUser, error) {
 	if !validUserName.MatchString(name) {
 		return nil, fmt.Errorf("%w: user name %q (1 to 64 of A-Z a-z 0-9 +=,.@_-)", ErrMalformedRequest, name)
+	}
+	if email != "" {
+		if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" || len(email) > 254 {
+			return nil, fmt.Errorf("%w: e-mail address %q (a plain address such as name@example.com)", ErrMalformedRequest, email)
+		}
 	}
 	if displayName == "" {
 		displayName = name
@@ -38,12 +46,12 @@ func (s *Service) CreateUser(ctx context.Context, name, displayName string) (*Ne
 	}
 	id := hex.EncodeToString(b[:])
 	k, secret := s.newKey(nil, "", false, 0)
-	res, err := s.propose(ctx, &meta.CreateUser{Name: name, ID: id, DisplayName: displayName, Key: k})
+	res, err := s.propose(ctx, &meta.CreateUser{Name: name, ID: id, DisplayName: displayName, Key: k, Email: email})
 	if err != nil {
 		return nil, err
 	}
 	s.node.keys.reset(res.Version)
-	return &NewUser{User: meta.User{Name: name, ID: id, DisplayName: displayName, Created: int64(res.Version)},
+	return &NewUser{User: meta.User{Name: name, ID: id, DisplayName: displayName, Created: int64(res.Version), Email: email},
 		Key: res.Keys[0], Secret: secret}, nil
 }
 

@@ -136,6 +136,7 @@ func sampleCommands() []any {
 		&SetBucketConfig{Header: h, Bucket: "b", SetPolicy: true, Policy: "{}", PolicyPublic: true, SetPAB: true,
 			PAB: PABConfigured | PABIgnorePublicAcls, SetTags: true, Tags: map[string]string{"k": "v"}},
 		&CreateUser{Header: h, Name: "alice", ID: "c1", DisplayName: "Alice", Key: AccessKey{ID: "K", Sealed: []byte{1}, AllowForks: true, ForkPrefix: "p"}},
+		&CreateUser{Header: h, Name: "bob", ID: "c2", DisplayName: "Bob", Key: AccessKey{ID: "KB", Sealed: []byte{1}}, Email: "bob@example.com"},
 		&DeleteUser{Header: h, Name: "alice", Force: true},
 		&RotateUserKey{Header: h, Name: "alice", Key: AccessKey{ID: "K2", Sealed: []byte{2}}},
 		&CreateUserKey{Header: h, User: "alice", Key: AccessKey{ID: "K3", Sealed: []byte{3}, Buckets: []KeyBucket{{Name: "b"}}, Prefix: "x/"}},
@@ -323,7 +324,7 @@ func TestResultCodesStable(t *testing.T) {
 		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 28: ErrPublicPolicyBlocked, 40: ErrNodeRetired,
 		50: ErrReadOnlyView, 51: ErrNotAView,
 		60: ErrObjectLocked, 61: ErrInvalidLockRequest, 62: ErrInvalidBucketState, 63: ErrLockNeedsChecksum,
-		70: ErrNoSuchUser, 71: ErrUserExists, 72: ErrUserOwnsBuckets, 73: ErrNotBucketOwner}
+		70: ErrNoSuchUser, 71: ErrUserExists, 72: ErrUserOwnsBuckets, 73: ErrNotBucketOwner, 74: ErrEmailInUse}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)

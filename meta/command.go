@@ -357,6 +357,9 @@ const (
 	opRotateUserKey     byte = 107
 	opCreateUserKey     byte = 108
 	opCreateOwnedBucket byte = 109
+	// CreateUser with an e-mail address (a build without e-mail
+	// addresses refuses it rather than drop the address).
+	opCreateUserEmail byte = 110
 )
 
 // knownOp reports the op codes this build applies.
@@ -366,7 +369,7 @@ func knownOp(op byte) bool {
 		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS || op == opSetBucketEncryption ||
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
-		(op >= opSetBucketConfig && op <= opCreateOwnedBucket)
+		(op >= opSetBucketConfig && op <= opCreateUserEmail)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -696,11 +699,18 @@ func EncodeCommand(c any) []byte {
 	case CreateUser:
 		return EncodeCommand(&c)
 	case *CreateUser:
-		hdr(opCreateUser, &c.Header)
+		if c.Email == "" {
+			hdr(opCreateUser, &c.Header)
+		} else {
+			hdr(opCreateUserEmail, &c.Header)
+		}
 		e.str(c.Name)
 		e.str(c.ID)
 		e.str(c.DisplayName)
 		encodeAccessKey(&e, &c.Key)
+		if c.Email != "" {
+			e.str(c.Email)
+		}
 	case DeleteUser:
 		return EncodeCommand(&c)
 	case *DeleteUser:
@@ -912,8 +922,12 @@ func DecodeCommand(b []byte) (any, error) {
 		c = p
 	case opApplyLifecycle:
 		c = &ApplyLifecycle{Header: h, Now: d.varint(), Limit: d.int()}
-	case opCreateUser:
-		c = &CreateUser{Header: h, Name: d.str(), ID: d.str(), DisplayName: d.str(), Key: decodeAccessKey(&d)}
+	case opCreateUser, opCreateUserEmail:
+		cu := &CreateUser{Header: h, Name: d.str(), ID: d.str(), DisplayName: d.str(), Key: decodeAccessKey(&d)}
+		if op == opCreateUserEmail {
+			cu.Email = d.str()
+		}
+		c = cu
 	case opDeleteUser:
 		c = &DeleteUser{Header: h, Name: d.str(), Force: d.boolean()}
 	case opRotateUserKey:

@@ -37,6 +37,7 @@ var (
 	ErrUserExists      = errors.New("meta: user already exists")
 	ErrUserOwnsBuckets = errors.New("meta: user owns buckets")
 	ErrNotBucketOwner  = errors.New("meta: the bucket is not the user's")
+	ErrEmailInUse      = errors.New("meta: the e-mail address is another user's")
 
 	// Access keys, leases and merges.
 	ErrNoSuchAccessKey = errors.New("meta: no such access key")

@@ -37,6 +37,7 @@ const (
 	codeUserExists      uint64 = 71
 	codeUserOwnsBuckets uint64 = 72
 	codeNotBucketOwner  uint64 = 73
+	codeEmailInUse      uint64 = 74
 	// 30-39: access keys, leases, merges.
 	codeNoSuchAccessKey uint64 = 30
 	codeAccessKeyExists uint64 = 31
@@ -95,6 +96,7 @@ var resultCodes = map[uint64]error{
 	codeNoSuchUser:           ErrNoSuchUser,
 	codeUserExists:           ErrUserExists,
 	codeUserOwnsBuckets:      ErrUserOwnsBuckets,
+	codeEmailInUse:           ErrEmailInUse,
 	codeNotBucketOwner:       ErrNotBucketOwner,
 }
 

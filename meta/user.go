@@ -3,6 +3,7 @@ package meta
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -25,7 +26,8 @@ type User struct {
 	Name        string
 	ID          string // canonical user id
 	DisplayName string
-	Created     int64 // the creating command's version
+	Created     int64  // the creating command's version
+	Email       string // optional; unique among users (case aside)
 }
 
 // UserKey says whose key an access key is.
@@ -41,6 +43,7 @@ type CreateUser struct {
 	ID          string
 	DisplayName string
 	Key         AccessKey
+	Email       string // optional (ErrEmailInUse when another user's)
 }
 
 // DeleteUser deletes a user and its keys (ErrUserOwnsBuckets while it
@@ -79,6 +82,10 @@ func encodeUserRecord(u *User) []byte {
 	e.str(u.ID)
 	e.str(u.DisplayName)
 	e.varint(u.Created)
+	if u.Email != "" {
+		// Records written before e-mail addresses end after Created.
+		e.str(u.Email)
+	}
 	return e.b
 }
 
@@ -86,6 +93,9 @@ func decodeUserRecord(name string, v []byte) (*User, error) {
 	d := decoder{b: v}
 	d.fmtByte()
 	u := &User{Name: name, ID: d.str(), DisplayName: d.str(), Created: d.varint()}
+	if d.err == nil && len(d.b) > 0 {
+		u.Email = d.str()
+	}
 	return u, d.done()
 }
 
@@ -219,10 +229,21 @@ func (a *applier) createUser(c *CreateUser) (*Result, error) {
 	}
 	// Everything is checked before anything is written: a refused command
 	// leaves no trace.
+	if c.Email != "" {
+		us, err := a.r.Users()
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range us {
+			if strings.EqualFold(u.Email, c.Email) {
+				return nil, fmt.Errorf("%w: %q", ErrEmailInUse, c.Email)
+			}
+		}
+	}
 	if err := a.checkMainKey(&c.Key); err != nil {
 		return nil, err
 	}
-	u := &User{Name: c.Name, ID: c.ID, DisplayName: c.DisplayName, Created: int64(a.version)}
+	u := &User{Name: c.Name, ID: c.ID, DisplayName: c.DisplayName, Created: int64(a.version), Email: c.Email}
 	if err := a.set(keyUser(c.Name), encodeUserRecord(u)); err != nil {
 		return nil, err
 	}

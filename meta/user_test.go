@@ -24,6 +24,15 @@ func TestUsers(t *testing.T) {
 	tf.must(&CreateUser{Name: "bob", ID: "id-b", Key: key("KB")})
 	tf.mustFail(&CreateUser{Name: "alice", ID: "id-x", Key: key("KX")}, ErrUserExists)
 	tf.mustFail(&CreateUser{Name: "carol", ID: "id-c", Key: key("KA")}, ErrAccessKeyExists)
+	// E-mail addresses: kept with the user, one user's only (case aside).
+	tf.must(&CreateUser{Name: "erin", ID: "id-e", Key: key("KE"), Email: "erin@example.com"})
+	tf.mustFail(&CreateUser{Name: "frank", ID: "id-f", Key: key("KF"), Email: "Erin@Example.com"}, ErrEmailInUse)
+	if u := tf.read(func(r *Reader) (any, error) { return r.User("erin") }).(*User); u.Email != "erin@example.com" || u.ID != "id-e" {
+		t.Fatalf("erin: %+v", u)
+	}
+	if u := tf.read(func(r *Reader) (any, error) { return r.User("bob") }).(*User); u.Email != "" || u.ID != "id-b" {
+		t.Fatalf("bob: %+v", u)
+	}
 
 	who := func(id string) (string, bool) {
 		t.Helper()
@@ -114,7 +123,7 @@ func TestUsers(t *testing.T) {
 	}
 	tf.mustFail(&DeleteUser{Name: "alice"}, ErrNoSuchUser)
 	users := tf.read(func(r *Reader) (any, error) { return r.Users() }).([]User)
-	if len(users) != 1 || users[0].Name != "bob" || users[0].ID != "id-b" {
+	if len(users) != 2 || users[0].Name != "bob" || users[0].ID != "id-b" || users[1].Email != "erin@example.com" {
 		t.Fatalf("users: %+v", users)
 	}
 	// A scoped key deleted on its own takes its user index entry along.

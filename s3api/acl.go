@@ -211,6 +211,34 @@ func (s *Server) isUserFunc(r *request) func(id string) bool {
 	}
 }
 
+// resolveEmails turns each grant by e-mail address into a grant to the
+// canonical id of the user with that address (its case aside); one that
+// is no user's stays, to be refused (UnresolvableGrantByEmailAddress).
+func (s *Server) resolveEmails(r *request, grants []grant) ([]grant, error) {
+	var us []meta.User
+	read := false
+	out := make([]grant, 0, len(grants))
+	for _, g := range grants {
+		if g.kind == "emailAddress" {
+			if !read {
+				read = true
+				var err error
+				if us, err = s.svc.Users(r.ctx); err != nil {
+					return nil, err
+				}
+			}
+			for _, u := range us {
+				if u.Email != "" && strings.EqualFold(u.Email, g.value) {
+					g = grant{kind: "id", value: u.ID, perm: g.perm}
+					break
+				}
+			}
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
 // grantHeaders maps the x-amz-grant-* headers to their permission.
 var grantHeaders = []struct{ header, perm string }{
 	{"X-Amz-Grant-Read", permRead},
@@ -273,6 +301,10 @@ func (s *Server) requestACL(r *request) (requestedACL, error) {
 	case hasCanned:
 		return cannedACL(strings.TrimSpace(canned))
 	case hasGrants:
+		grants, err := s.resolveEmails(r, grants)
+		if err != nil {
+			return requestedACL{}, err
+		}
 		return s.aclOfGrantsFor(grants, r.owner(), s.isUserFunc(r))
 	}
 	return requestedACL{}, nil
@@ -408,6 +440,9 @@ func (s *Server) putACLRequest(r *request) (requestedACL, error) {
 	}
 	grants, err := decodeACLBody(data)
 	if err != nil {
+		return requestedACL{}, err
+	}
+	if grants, err = s.resolveEmails(r, grants); err != nil {
 		return requestedACL{}, err
 	}
 	return s.aclOfGrantsFor(grants, r.owner(), s.isUserFunc(r))

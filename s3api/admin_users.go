@@ -13,7 +13,7 @@ import (
 
 // The users of the admin API (root key only):
 //
-//	POST   users                  {"name","display_name"} -> user with its access key and secret
+//	POST   users                  {"name","display_name","email"} -> user with its access key and secret
 //	GET    users                                          -> {"users": [user]}
 //	DELETE users/{name}?force=true                        -> {"name","deleted"}
 //	POST   users/{name}/rotate-key                        -> user with its new access key and secret
@@ -24,6 +24,7 @@ import (
 var (
 	errNoSuchUser      = &APIError{"NoSuchUser", "The specified user does not exist.", http.StatusNotFound}
 	errUserExists      = &APIError{"UserAlreadyExists", "A user with this name already exists.", http.StatusConflict}
+	errEmailInUse      = &APIError{"EmailAlreadyInUse", "Another user has this e-mail address.", http.StatusConflict}
 	errUserOwnsBuckets = &APIError{"UserOwnsBuckets", "The user owns buckets: delete them first, or delete the user with force (its buckets pass to the root account).", http.StatusConflict}
 )
 
@@ -32,13 +33,14 @@ type UserJSON struct {
 	Name            string `json:"name"`
 	CanonicalID     string `json:"canonical_id"`
 	DisplayName     string `json:"display_name"`
+	Email           string `json:"email,omitempty"`
 	Created         string `json:"created"`
 	AccessKeyID     string `json:"access_key_id,omitempty"`
 	SecretAccessKey string `json:"secret_access_key,omitempty"`
 }
 
 func userJSON(u *meta.User, nu *gateway.NewUser) UserJSON {
-	out := UserJSON{Name: u.Name, CanonicalID: u.ID, DisplayName: u.DisplayName,
+	out := UserJSON{Name: u.Name, CanonicalID: u.ID, DisplayName: u.DisplayName, Email: u.Email,
 		Created: time.Unix(0, u.Created).UTC().Format(time.RFC3339)}
 	if nu != nil {
 		out.AccessKeyID, out.SecretAccessKey = nu.Key.ID, nu.Secret
@@ -53,11 +55,12 @@ func (s *Server) adminUsers(r *request, seg []string) (*response, error) {
 		var in struct {
 			Name        string `json:"name"`
 			DisplayName string `json:"display_name"`
+			Email       string `json:"email"`
 		}
 		if err := r.readStrictJSON(&in); err != nil {
 			return nil, err
 		}
-		nu, err := s.svc.CreateUser(r.ctx, in.Name, in.DisplayName)
+		nu, err := s.svc.CreateUser(r.ctx, in.Name, in.DisplayName, strings.TrimSpace(in.Email))
 		if err != nil {
 			return nil, err
 		}

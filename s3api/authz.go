@@ -251,10 +251,14 @@ func (s *Server) scopeAllows(p *gateway.Principal, a access) error {
 type aclNeed uint8
 
 const (
-	needNothing     aclNeed = iota // never granted by an ACL
-	needBucketRead                 // READ on the bucket (s3:ListBucket...)
-	needBucketWrite                // WRITE on the bucket (s3:PutObject, s3:DeleteObject)
-	needObjectRead                 // READ on the object (s3:GetObject)
+	needNothing        aclNeed = iota // never granted by an ACL
+	needBucketRead                    // READ on the bucket (s3:ListBucket...)
+	needBucketWrite                   // WRITE on the bucket (s3:PutObject, s3:DeleteObject)
+	needObjectRead                    // READ on the object (s3:GetObject)
+	needBucketReadACP                 // READ_ACP on the bucket (s3:GetBucketAcl)
+	needBucketWriteACP                // WRITE_ACP on the bucket (s3:PutBucketAcl)
+	needObjectReadACP                 // READ_ACP on the object (s3:GetObjectAcl)
+	needObjectWriteACP                // WRITE_ACP on the object (s3:PutObjectAcl)
 )
 
 // aclNeeds maps the operations an ACL can grant to the permission they
@@ -279,6 +283,11 @@ var aclNeeds = map[Operation]aclNeed{
 
 	OpGetObject:  needObjectRead,
 	OpHeadObject: needObjectRead,
+
+	OpGetBucketAcl: needBucketReadACP,
+	OpPutBucketAcl: needBucketWriteACP,
+	OpGetObjectAcl: needObjectReadACP,
+	OpPutObjectAcl: needObjectWriteACP,
 }
 
 // aclCache holds the bucket an ACL decision read during one request.
@@ -287,7 +296,9 @@ type aclCache struct {
 }
 
 // aclAllows decides by the ACLs: nil when the bucket's (or, for object
-// reads, the object's) ACL gives one of groups the permission a needs.
+// reads and object ACL operations, the object's) ACL gives one of groups
+// (or the requesting user) the permission a needs: READ_ACP opens
+// GetBucketAcl/GetObjectAcl, WRITE_ACP PutBucketAcl/PutObjectAcl.
 // An object's ACL counts only where the bucket's ownership setting
 // enables ACLs. A bucket that does not exist is AccessDenied, like one
 // whose ACL grants nothing (AWS answers NoSuchBucket; unsigned requests
@@ -317,7 +328,7 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 		}
 	}
 	switch {
-	case need == needObjectRead:
+	case need == needObjectRead || need == needObjectReadACP || need == needObjectWriteACP:
 		b, o, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, Key: a.key, VersionID: a.versionID, At: at})
 	case at == 0 && a.acl != nil && a.acl.b != nil && a.acl.b.Name == a.bucket:
 		b = a.acl.b
@@ -373,6 +384,22 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 		if (o == nil || o.DeleteMarker) && listable {
 			return nil
 		}
+	case needBucketReadACP, needBucketWriteACP:
+		perm := permReadACP
+		if need == needBucketWriteACP {
+			perm = permWriteACP
+		}
+		if grants(b.ACL, perm) {
+			return nil
+		}
+	case needObjectReadACP, needObjectWriteACP:
+		perm := permReadACP
+		if need == needObjectWriteACP {
+			perm = permWriteACP
+		}
+		if o != nil && !o.DeleteMarker && b.Ownership.ACLsEnabled() && grants(o.ACL, perm) {
+			return nil
+		}
 	}
 	return ErrAccessDenied
 }
@@ -402,12 +429,22 @@ func (s *Server) authorizeRequest(ctx context.Context, r *request) error {
 	}
 	// x-amz-expected-bucket-owner: the bucket's owner (its canonical id:
 	// a user's, or the root account's) must be the one named.
-	v := strings.TrimSpace(r.header.Get("X-Amz-Expected-Bucket-Owner"))
-	if v == "" || r.route.Bucket == "" || r.route.Op == OpCreateBucket || r.route.Op == OpAdmin || s.bucketOwner == nil {
+	if r.route.Op == OpCreateBucket || r.route.Op == OpAdmin {
+		return nil
+	}
+	return s.checkExpectedOwner(ctx, r.route.Bucket, r.header.Get("X-Amz-Expected-Bucket-Owner"))
+}
+
+// checkExpectedOwner checks an x-amz-expected-bucket-owner (or, for the
+// source of a copy, x-amz-source-expected-bucket-owner) value: when one
+// is given, bucket's owner must be the one named, else AccessDenied.
+func (s *Server) checkExpectedOwner(ctx context.Context, bucket, expected string) error {
+	v := strings.TrimSpace(expected)
+	if v == "" || bucket == "" || s.bucketOwner == nil {
 		return nil
 	}
 	owner := s.owner.ID
-	u, err := s.bucketOwner(ctx, r.route.Bucket)
+	u, err := s.bucketOwner(ctx, bucket)
 	switch {
 	case err != nil && !errors.Is(err, meta.ErrNoSuchBucket):
 		return err

@@ -57,6 +57,9 @@ func (s *Server) copySourceObject(r *request) (copySource, *meta.Object, error) 
 	if err := s.mayRead(r, cs.bucket, cs.key, cs.versionID); err != nil {
 		return cs, nil, err
 	}
+	if err := s.checkExpectedOwner(r.ctx, cs.bucket, r.header.Get("X-Amz-Source-Expected-Bucket-Owner")); err != nil {
+		return cs, nil, err
+	}
 	at, err := s.readAt(r, cs.bucket)
 	if err != nil {
 		return cs, nil, err

@@ -121,6 +121,7 @@ var errorTable = []errorRow{
 	{meta.ErrPublicPolicyBlocked, ErrAccessDenied},
 	{meta.ErrNoSuchUser, errNoSuchUser},
 	{meta.ErrUserExists, errUserExists},
+	{meta.ErrEmailInUse, errEmailInUse},
 	{meta.ErrUserOwnsBuckets, errUserOwnsBuckets},
 	{meta.ErrNotBucketOwner, ErrAccessDenied},
 	{meta.ErrCorrupt, ErrInternalError},

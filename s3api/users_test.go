@@ -266,3 +266,219 @@ func TestLiveUserACLGrants(t *testing.T) {
 		t.Fatalf("grant to nobody: %d %s", r.StatusCode, body)
 	}
 }
+
+// TestLiveSourceExpectedBucketOwner (CopyObject, UploadPartCopy):
+// x-amz-source-expected-bucket-owner must name the source bucket's owner
+// (a user's canonical id, or the root account's); another id is
+// AccessDenied and copies nothing.
+func TestLiveSourceExpectedBucketOwner(t *testing.T) {
+	ls := newLiveServer(t)
+	var alice, bob UserJSON
+	for _, u := range []struct {
+		name string
+		out  *UserJSON
+	}{{"alice", &alice}, {"bob", &bob}} {
+		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
+			t.Fatalf("create %s: %d", u.name, st)
+		}
+	}
+	as := func(method, target string, hdr map[string]string) (int, []byte) {
+		t.Helper()
+		r, b := ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, method, target, nil, hdr)
+		return r.StatusCode, b
+	}
+	for _, target := range []string{"/src-a", "/dst-a"} {
+		if st, b := as("PUT", target, nil); st != 200 {
+			t.Fatalf("create %s: %d %s", target, st, b)
+		}
+	}
+	if r, b := ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, "PUT", "/src-a/k", []byte("v"), nil); r.StatusCode != 200 {
+		t.Fatalf("put: %d %s", r.StatusCode, b)
+	}
+	const hdr = "X-Amz-Source-Expected-Bucket-Owner"
+	for _, tc := range []struct {
+		name, owner string
+		want        int
+	}{{"the owner", alice.CanonicalID, 200}, {"another user", bob.CanonicalID, 403}, {"the root", ls.s.owner.ID, 403}} {
+		st, b := as("PUT", "/dst-a/c", map[string]string{"X-Amz-Copy-Source": "src-a/k", hdr: tc.owner})
+		if st != tc.want || (st == 403 && !strings.Contains(string(b), "AccessDenied")) {
+			t.Fatalf("CopyObject naming %s: %d %s", tc.name, st, b)
+		}
+	}
+	// The refused copies left nothing: only the first one wrote.
+	if st, _ := as("DELETE", "/dst-a/c", nil); st != 204 {
+		t.Fatalf("delete copy: %d", st)
+	}
+	if st, _ := as("PUT", "/dst-a/c2", map[string]string{"X-Amz-Copy-Source": "src-a/k", hdr: bob.CanonicalID}); st != 403 {
+		t.Fatalf("copy naming bob: %d", st)
+	}
+	if st, _ := as("HEAD", "/dst-a/c2", nil); st != 404 {
+		t.Fatalf("a refused copy wrote: %d", st)
+	}
+	// The root's bucket as the source: the root account's id.
+	if r, b := ls.raw(t, "PUT", "/root-src", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("create: %d %s", r.StatusCode, b)
+	}
+	if r, b := ls.raw(t, "PUT", "/root-src/k", []byte("v"), nil); r.StatusCode != 200 {
+		t.Fatalf("put: %d %s", r.StatusCode, b)
+	}
+	if r, b := ls.raw(t, "PUT", "/root-src/c", nil, map[string]string{"X-Amz-Copy-Source": "root-src/k", hdr: ls.s.owner.ID}); r.StatusCode != 200 {
+		t.Fatalf("root copy naming the root: %d %s", r.StatusCode, b)
+	}
+	if r, b := ls.raw(t, "PUT", "/root-src/c", nil, map[string]string{"X-Amz-Copy-Source": "root-src/k", hdr: alice.CanonicalID}); r.StatusCode != 403 {
+		t.Fatalf("root copy naming alice: %d %s", r.StatusCode, b)
+	}
+	// UploadPartCopy.
+	st, b := as("POST", "/dst-a/mp?uploads", nil)
+	var init struct{ UploadId string }
+	if err := xml.Unmarshal(b, &init); st != 200 || err != nil || init.UploadId == "" {
+		t.Fatalf("CreateMultipartUpload: %d %s", st, b)
+	}
+	part := "/dst-a/mp?partNumber=1&uploadId=" + init.UploadId
+	if st, b := as("PUT", part, map[string]string{"X-Amz-Copy-Source": "src-a/k", hdr: bob.CanonicalID}); st != 403 {
+		t.Fatalf("UploadPartCopy naming bob: %d %s", st, b)
+	}
+	if st, b := as("PUT", part, map[string]string{"X-Amz-Copy-Source": "src-a/k", hdr: alice.CanonicalID}); st != 200 {
+		t.Fatalf("UploadPartCopy naming alice: %d %s", st, b)
+	}
+}
+
+// TestLiveUserACPGrants (READ_ACP, WRITE_ACP to users): READ_ACP on a
+// bucket or an object lets that user read its ACL, WRITE_ACP lets it
+// replace it, and neither gives anything else (not the other ACL
+// operation, not the objects, not the bucket's objects' ACLs).
+func TestLiveUserACPGrants(t *testing.T) {
+	ls := newLiveServer(t)
+	var alice, bob, carol UserJSON
+	for _, u := range []struct {
+		name string
+		out  *UserJSON
+	}{{"alice", &alice}, {"bob", &bob}, {"carol", &carol}} {
+		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
+			t.Fatalf("create %s: %d", u.name, st)
+		}
+	}
+	id := func(u UserJSON) string { return `id="` + u.CanonicalID + `"` }
+	check := func(u UserJSON, method, target string, hdr map[string]string, want int) {
+		t.Helper()
+		r, b := ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, nil, hdr)
+		if r.StatusCode != want {
+			t.Fatalf("%s %s %s: %d, want %d: %s", u.Name, method, target, r.StatusCode, want, b)
+		}
+	}
+	check(alice, "PUT", "/acp", map[string]string{"X-Amz-Object-Ownership": "ObjectWriter"}, 200)
+	if r, b := ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, "PUT", "/acp/k", []byte("v"), nil); r.StatusCode != 200 {
+		t.Fatalf("put: %d %s", r.StatusCode, b)
+	}
+	// No grants yet.
+	for _, target := range []string{"/acp?acl", "/acp/k?acl"} {
+		check(bob, "GET", target, nil, 403)
+		check(carol, "PUT", target, map[string]string{"X-Amz-Grant-Full-Control": id(alice)}, 403)
+	}
+	// The bucket's ACL: READ_ACP for bob, WRITE_ACP for carol.
+	check(alice, "PUT", "/acp?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice),
+		"X-Amz-Grant-Read-Acp": id(bob), "X-Amz-Grant-Write-Acp": id(carol)}, 200)
+	check(bob, "GET", "/acp?acl", nil, 200)
+	check(bob, "PUT", "/acp?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice)}, 403)
+	check(bob, "GET", "/acp", nil, 403)
+	check(bob, "GET", "/acp/k?acl", nil, 403)
+	check(bob, "GET", "/acp/k", nil, 403)
+	check(carol, "GET", "/acp?acl", nil, 403)
+	check(carol, "GET", "/acp", nil, 403)
+	if r, b := ls.rawWith(t, carol.AccessKeyID, carol.SecretAccessKey, "PUT", "/acp/c", []byte("x"), nil); r.StatusCode != 403 {
+		t.Fatalf("carol writing with WRITE_ACP only: %d %s", r.StatusCode, b)
+	}
+	check(carol, "PUT", "/acp/k?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice)}, 403)
+	// carol rewrites the bucket's ACL: she may list now, bob lost READ_ACP.
+	check(carol, "PUT", "/acp?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice),
+		"X-Amz-Grant-Read": id(carol)}, 200)
+	check(carol, "GET", "/acp", nil, 200)
+	check(bob, "GET", "/acp?acl", nil, 403)
+	check(carol, "PUT", "/acp?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice)}, 403)
+
+	// The object's ACL.
+	check(alice, "PUT", "/acp/k?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice),
+		"X-Amz-Grant-Read-Acp": id(bob), "X-Amz-Grant-Write-Acp": id(carol)}, 200)
+	check(bob, "GET", "/acp/k?acl", nil, 200)
+	check(bob, "GET", "/acp/k", nil, 403)
+	check(bob, "PUT", "/acp/k?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice)}, 403)
+	check(carol, "GET", "/acp/k?acl", nil, 403)
+	check(carol, "GET", "/acp/k", nil, 403)
+	check(carol, "PUT", "/acp/k?acl", map[string]string{"X-Amz-Grant-Full-Control": id(alice),
+		"X-Amz-Grant-Read": id(carol)}, 200)
+	check(carol, "GET", "/acp/k", nil, 200)
+	check(bob, "GET", "/acp/k?acl", nil, 403)
+}
+
+// TestLiveUserEmailGrants (users with an e-mail address): a grant by
+// e-mail address, in an x-amz-grant-* header or an AccessControlPolicy
+// body (AmazonCustomerByEmail), is a grant to the user with that address
+// (its case aside), stored and shown by canonical id; an address that is
+// no user's stays UnresolvableGrantByEmailAddress; two users cannot share
+// an address.
+func TestLiveUserEmailGrants(t *testing.T) {
+	ls := newLiveServer(t)
+	var alice, bob, carol UserJSON
+	for _, u := range []struct {
+		name, email string
+		out         *UserJSON
+	}{{"alice", "", &alice}, {"bob", "bob@example.com", &bob}, {"carol", "carol@example.com", &carol}} {
+		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name, "email": u.email}, u.out); st != 201 || u.out.Email != u.email {
+			t.Fatalf("create %s: %d %+v", u.name, st, *u.out)
+		}
+	}
+	var e adminError
+	if st := ls.admin(t, "POST", "users", map[string]any{"name": "dave", "email": "BOB@example.com"}, &e); st != 409 || e.Code != "EmailAlreadyInUse" {
+		t.Fatalf("a second user with bob's address: %d %+v", st, e)
+	}
+	if st := ls.admin(t, "POST", "users", map[string]any{"name": "dave", "email": "not an address"}, &e); st != 400 {
+		t.Fatalf("a malformed address: %d %+v", st, e)
+	}
+	var list struct{ Users []UserJSON }
+	if st := ls.admin(t, "GET", "users", nil, &list); st != 200 || len(list.Users) != 3 || list.Users[1].Email != "bob@example.com" {
+		t.Fatalf("users: %d %+v", st, list)
+	}
+	call := func(u UserJSON, method, target string, body []byte, hdr map[string]string) (int, []byte) {
+		t.Helper()
+		r, b := ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, body, hdr)
+		return r.StatusCode, b
+	}
+	if st, b := call(alice, "PUT", "/mail", nil, map[string]string{"X-Amz-Object-Ownership": "ObjectWriter"}); st != 200 {
+		t.Fatalf("create: %d %s", st, b)
+	}
+	own := `id="` + alice.CanonicalID + `"`
+	if st, b := call(alice, "PUT", "/mail/k", []byte("v"), map[string]string{"X-Amz-Grant-Full-Control": own,
+		"X-Amz-Grant-Read": `emailAddress="Bob@Example.com"`}); st != 200 {
+		t.Fatalf("PutObject granting bob by e-mail: %d %s", st, b)
+	}
+	if st, _ := call(bob, "GET", "/mail/k", nil, nil); st != 200 {
+		t.Fatalf("bob reading: %d", st)
+	}
+	if st, _ := call(carol, "GET", "/mail/k", nil, nil); st != 403 {
+		t.Fatalf("carol reading: %d", st)
+	}
+	st, b := call(alice, "GET", "/mail/k?acl", nil, nil)
+	if st != 200 || !strings.Contains(string(b), "<ID>"+bob.CanonicalID+"</ID>") {
+		t.Fatalf("GetObjectAcl: %d %s", st, b)
+	}
+	// An AccessControlPolicy body naming carol by e-mail.
+	doc := `<AccessControlPolicy><Owner><ID>` + alice.CanonicalID + `</ID></Owner><AccessControlList>` +
+		`<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>` + alice.CanonicalID + `</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>` +
+		`<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="AmazonCustomerByEmail"><EmailAddress>carol@example.com</EmailAddress></Grantee><Permission>WRITE</Permission></Grant>` +
+		`</AccessControlList></AccessControlPolicy>`
+	if st, b := call(alice, "PUT", "/mail?acl", []byte(doc), nil); st != 200 {
+		t.Fatalf("PutBucketAcl granting carol by e-mail: %d %s", st, b)
+	}
+	if st, _ := call(carol, "PUT", "/mail/c", []byte("x"), nil); st != 200 {
+		t.Fatalf("carol writing: %d", st)
+	}
+	if st, _ := call(bob, "PUT", "/mail/b", []byte("x"), nil); st != 403 {
+		t.Fatalf("bob writing: %d", st)
+	}
+	// Nobody's address.
+	st, b = call(alice, "PUT", "/mail/k?acl", nil, map[string]string{"X-Amz-Grant-Full-Control": own,
+		"X-Amz-Grant-Read": `emailAddress="nobody@example.com"`})
+	if st != 400 || !strings.Contains(string(b), "UnresolvableGrantByEmailAddress") {
+		t.Fatalf("grant to nobody's address: %d %s", st, b)
+	}
+}

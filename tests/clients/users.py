@@ -4,7 +4,9 @@ suites use them: the script creates two users through the admin API
 only those; the other user is AccessDenied there until a bucket policy
 names it (by user ARN); a name taken by another user is
 BucketAlreadyExists; a user's public-read ACL and an Allow to "*" reach
-everyone; deleting the users (with force) gives their buckets to the root
+everyone; a grant by e-mail address reaches the user with that address,
+READ_ACP lets a user read an ACL and not change it;
+ExpectedSourceBucketOwner must name the source's owner; deleting the users (with force) gives their buckets to the root
 account."""
 
 import json
@@ -43,7 +45,8 @@ def as_user(u):
 def users(s3):
     st, alice = admin("POST", "users", {"name": A})
     equal(st, 201, "create user %s: %s" % (A, alice))
-    st, bob = admin("POST", "users", {"name": B})
+    email = B + "@example.com"
+    st, bob = admin("POST", "users", {"name": B, "email": email})
     equal(st, 201, "create user %s" % B)
     ca, cb = as_user(alice), as_user(bob)
     mine = A + "-b"
@@ -77,6 +80,23 @@ def users(s3):
     ca.put_bucket_ownership_controls(Bucket=mine, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
     ca.put_object(Bucket=mine, Key="shared", Body=b"s", ACL="authenticated-read")
     equal(cb.get_object(Bucket=mine, Key="shared")["Body"].read(), b"s", "bob reading an authenticated-read object")
+    # A grant by e-mail address; READ_ACP.
+    own = 'id="%s"' % alice["canonical_id"]
+    ca.put_object(Bucket=mine, Key="mailed", Body=b"m")
+    expect_error("AccessDenied", cb.get_object, Bucket=mine, Key="mailed")
+    ca.put_object_acl(Bucket=mine, Key="mailed", GrantFullControl=own, GrantRead='emailAddress="%s"' % email.upper())
+    equal(cb.get_object(Bucket=mine, Key="mailed")["Body"].read(), b"m", "bob reading with a grant by e-mail")
+    expect_error("UnresolvableGrantByEmailAddress", ca.put_object_acl, Bucket=mine, Key="mailed",
+                 GrantFullControl=own, GrantRead='emailAddress="nobody-%s"' % email)
+    expect_error("AccessDenied", cb.get_bucket_acl, Bucket=mine)
+    ca.put_bucket_acl(Bucket=mine, GrantFullControl=own, GrantReadACP='id="%s"' % bob["canonical_id"])
+    grantees = [g["Grantee"].get("ID") for g in cb.get_bucket_acl(Bucket=mine)["Grants"]]
+    equal(bob["canonical_id"] in grantees, True, "bob reading the bucket's ACL with READ_ACP")
+    expect_error("AccessDenied", cb.put_bucket_acl, Bucket=mine, GrantFullControl='id="%s"' % bob["canonical_id"])
+    # x-amz-source-expected-bucket-owner.
+    expect_error("AccessDenied", ca.copy_object, Bucket=mine, Key="c", CopySource={"Bucket": mine, "Key": "k"},
+                 ExpectedSourceBucketOwner=bob["canonical_id"])
+    ca.copy_object(Bucket=mine, Key="c", CopySource={"Bucket": mine, "Key": "k"}, ExpectedSourceBucketOwner=alice["canonical_id"])
 
     st, err = admin("DELETE", "users/" + A)
     equal((st, err.get("code")), (409, "UserOwnsBuckets"), "deleting a user that owns buckets")
@@ -86,6 +106,8 @@ def users(s3):
     equal(s3.get_object(Bucket=mine, Key="k")["Body"].read(), b"alice's", "the root account has alice's bucket")
     s3.delete_object(Bucket=mine, Key="k")
     s3.delete_object(Bucket=mine, Key="shared")
+    s3.delete_object(Bucket=mine, Key="mailed")
+    s3.delete_object(Bucket=mine, Key="c")
     s3.delete_bucket(Bucket=mine)
 
 

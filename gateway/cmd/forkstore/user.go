@@ -19,32 +19,33 @@ func init() { register(newUserCmd) }
 func newUserCmd(a *app) *cobra.Command {
 	showUser := func(u *s3api.UserJSON) func(io.Writer) error {
 		return func(w io.Writer) error {
-			return fields(w,
-				"NAME", u.Name,
-				"CANONICAL ID", u.CanonicalID,
-				"DISPLAY NAME", u.DisplayName,
-				"ACCESS KEY ID", u.AccessKeyID,
-				"SECRET ACCESS KEY", u.SecretAccessKey)
+			kv := []string{"NAME", u.Name, "CANONICAL ID", u.CanonicalID, "DISPLAY NAME", u.DisplayName}
+			if u.Email != "" {
+				kv = append(kv, "E-MAIL", u.Email)
+			}
+			return fields(w, append(kv, "ACCESS KEY ID", u.AccessKeyID, "SECRET ACCESS KEY", u.SecretAccessKey)...)
 		}
 	}
-	var displayName string
+	var displayName, email string
 	create := &cobra.Command{
-		Use:   "create NAME [--display-name NAME]",
+		Use:   "create NAME [--display-name NAME] [--email ADDRESS]",
 		Short: "Create a user with its own access key",
 		Long: "Create a user: an identity with its own access key, canonical id and display\n" +
 			"name. A user owns the buckets it creates and lists only those, may fork them and\n" +
 			"make scoped keys of them (forkstore key create with its credentials), and gets\n" +
-			"nothing of other buckets unless a bucket policy or an ACL grants it. The secret\n" +
-			"is shown once: keep it.",
-		Example: "  forkstore user create alice\n  forkstore user create alice --display-name 'Alice A.' --json",
+			"nothing of other buckets unless a bucket policy or an ACL grants it (by its\n" +
+			"canonical id, or by its e-mail address when it has one). The secret is shown\n" +
+			"once: keep it.",
+		Example: "  forkstore user create alice\n  forkstore user create alice --display-name 'Alice A.' --email alice@example.com --json",
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var u s3api.UserJSON
-			c := call{method: http.MethodPost, path: adminPath("users"), body: map[string]any{"name": args[0], "display_name": displayName}}
+			c := call{method: http.MethodPost, path: adminPath("users"), body: map[string]any{"name": args[0], "display_name": displayName, "email": email}}
 			return a.show(cmd, c, &u, showUser(&u))
 		},
 	}
 	create.Flags().StringVar(&displayName, "display-name", "", "the user's display `NAME` (default: its name)")
+	create.Flags().StringVar(&email, "email", "", "the user's e-mail `ADDRESS`, for ACL grants by e-mail (one user's only)")
 
 	list := &cobra.Command{
 		Use:   "list",
