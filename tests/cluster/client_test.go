@@ -37,7 +37,10 @@ type MemberStatus struct {
 	AppliedIndex  uint64 `json:"applied_index"`
 	LeaderID      uint64 `json:"leader_id"`
 	RepairBacklog int64  `json:"repair_backlog"`
-	ChunkFiles    int64  `json:"chunk_files"`
+	// RepairPending: no repair pass has counted since the node started or
+	// the membership changed, so RepairBacklog says nothing yet.
+	RepairPending bool  `json:"repair_pending"`
+	ChunkFiles    int64 `json:"chunk_files"`
 	// Disk is "ok: ..." or "low: ..." (the data directory's free space
 	// against --min-free-space).
 	Disk string `json:"disk"`

@@ -402,6 +402,9 @@ func (c *Cluster) WaitConverged(t testing.TB) *Digest {
 			return err
 		}
 		for _, m := range st.Members {
+			if m.RepairPending {
+				return fmt.Errorf("node %d has not counted its repair backlog yet", m.NodeID)
+			}
 			if m.RepairBacklog != 0 {
 				return fmt.Errorf("node %d repair backlog %d", m.NodeID, m.RepairBacklog)
 			}
