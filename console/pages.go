@@ -427,24 +427,9 @@ func (c *Console) objects(q *req) error {
 
 // download streams an object as an attachment.
 func (c *Console) download(q *req) error {
-	v := q.r.URL.Query()
-	name, key := v.Get("bucket"), v.Get("key")
-	if key == "" {
-		return badInput("No key.")
-	}
-	if !q.allow(c, "GetObject", name, key) {
-		return denied("read this object")
-	}
-	at, err := c.resolveAt(q, name, v.Get("at"))
+	name, key, _, obj, err := c.objectOf(q, "GetObject")
 	if err != nil {
 		return err
-	}
-	obj, err := c.svc.HeadObject(q.ctx, gateway.GetObjectInput{Bucket: name, Key: key, At: at, VersionID: v.Get("version")})
-	if err != nil {
-		return err
-	}
-	if obj.DeleteMarker {
-		return meta.ErrNoSuchKey
 	}
 	rc, err := c.svc.OpenObject(q.ctx, obj, 0, obj.Size)
 	if err != nil {
@@ -463,6 +448,30 @@ func (c *Console) download(q *req) error {
 	return nil
 }
 
+// objectOf reads the object the query names (bucket, key, and the
+// optional at and version), once the signed-in key may do op on it.
+func (c *Console) objectOf(q *req, op string) (name, key string, at uint64, obj *meta.Object, err error) {
+	v := q.r.URL.Query()
+	name, key = v.Get("bucket"), v.Get("key")
+	if key == "" {
+		return "", "", 0, nil, badInput("No key.")
+	}
+	if !q.allow(c, op, name, key) {
+		return "", "", 0, nil, denied("read this object")
+	}
+	if at, err = c.resolveAt(q, name, v.Get("at")); err != nil {
+		return "", "", 0, nil, err
+	}
+	obj, err = c.svc.HeadObject(q.ctx, gateway.GetObjectInput{Bucket: name, Key: key, At: at, VersionID: v.Get("version")})
+	if err != nil {
+		return "", "", 0, nil, err
+	}
+	if obj.DeleteMarker {
+		return "", "", 0, nil, meta.ErrNoSuchKey
+	}
+	return name, key, at, obj, nil
+}
+
 // resolveAt resolves a snapshot reference (a name or a version; "" is
 // now).
 func (c *Console) resolveAt(q *req, bucket, ref string) (uint64, error) {
@@ -474,25 +483,11 @@ func (c *Console) resolveAt(q *req, bucket, ref string) (uint64, error) {
 
 // object shows an object's metadata, tags and versions.
 func (c *Console) object(q *req) error {
+	name, key, at, obj, err := c.objectOf(q, "HeadObject")
+	if err != nil {
+		return err
+	}
 	v := q.r.URL.Query()
-	name, key := v.Get("bucket"), v.Get("key")
-	if key == "" {
-		return badInput("No key.")
-	}
-	if !q.allow(c, "HeadObject", name, key) {
-		return denied("read this object")
-	}
-	at, err := c.resolveAt(q, name, v.Get("at"))
-	if err != nil {
-		return err
-	}
-	obj, err := c.svc.HeadObject(q.ctx, gateway.GetObjectInput{Bucket: name, Key: key, At: at})
-	if err != nil {
-		return err
-	}
-	if obj.DeleteMarker {
-		return meta.ErrNoSuchKey
-	}
 	q.data["Bucket"], q.data["Object"], q.data["At"] = name, obj, v.Get("at")
 	if q.allow(c, "ListObjectVersions", name, key) {
 		res, err := c.svc.ListObjectVersions(q.ctx, name, meta.VersionListOptions{Prefix: key, MaxKeys: pageSize, At: at})
