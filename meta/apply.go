@@ -49,6 +49,9 @@ type applier struct {
 	budget        stepBudget
 	stats         *applyStats
 	firstLive     *firstLive
+	// shard is the replica's shard id: bucket ids come from its range
+	// (directory.go).
+	shard uint64
 }
 
 // applyEntry applies one encoded command and returns its sm.Result. It
@@ -130,6 +133,7 @@ func (f *FSM) newApplier(txn *badger.Txn, version uint64) *applier {
 		pins:      map[uint64]*pinSet{},
 		stats:     &f.stats,
 		firstLive: &f.firstLive,
+		shard:     f.shardID,
 	}
 }
 
@@ -300,6 +304,14 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.createUserKey(c)
 	case *CreateOwnedBucket:
 		return a.createOwnedBucket(c)
+	case *InitShards:
+		return a.initShards(c)
+	case *ClaimNames:
+		return a.claimNames(c)
+	case *SettleNames:
+		return a.settleNames(c)
+	case *ReleaseName:
+		return a.releaseName(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -490,6 +502,8 @@ func (a *applier) insertBucket(b *Bucket) error {
 	if err != nil {
 		return err
 	}
+	// Each shard allocates from its own range (directory.go).
+	id = max(id, firstBucketCounter(a.shard))
 	id++
 	b.ID = id
 	// A new bucket id's layer has no annotations.

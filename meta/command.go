@@ -360,6 +360,11 @@ const (
 	// CreateUser with an e-mail address (a build without e-mail
 	// addresses refuses it rather than drop the address).
 	opCreateUserEmail byte = 110
+	// 120-127: the directory of metadata shards (directory.go).
+	opInitShards  byte = 120
+	opClaimNames  byte = 121
+	opSettleNames byte = 122
+	opReleaseName byte = 123
 )
 
 // knownOp reports the op codes this build applies.
@@ -369,7 +374,8 @@ func knownOp(op byte) bool {
 		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS || op == opSetBucketEncryption ||
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
-		(op >= opSetBucketConfig && op <= opCreateUserEmail)
+		(op >= opSetBucketConfig && op <= opCreateUserEmail) ||
+		(op >= opInitShards && op <= opReleaseName)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -664,6 +670,37 @@ func EncodeCommand(c any) []byte {
 		e.uvarint(c.Version)
 		e.str(c.SnapshotName)
 		e.int(c.MaxForkDepth)
+	case InitShards:
+		return EncodeCommand(&c)
+	case *InitShards:
+		hdr(opInitShards, &c.Header)
+		e.int(c.Count)
+	case ClaimNames:
+		return EncodeCommand(&c)
+	case *ClaimNames:
+		hdr(opClaimNames, &c.Header)
+		e.u64(c.Shard)
+		e.uvarint(uint64(len(c.Names)))
+		for _, n := range c.Names {
+			e.str(n)
+		}
+	case SettleNames:
+		return EncodeCommand(&c)
+	case *SettleNames:
+		hdr(opSettleNames, &c.Header)
+		e.u64(c.Shard)
+		e.uvarint(uint64(len(c.Items)))
+		for _, it := range c.Items {
+			e.str(it.Name)
+			e.u64(it.ID)
+		}
+	case ReleaseName:
+		return EncodeCommand(&c)
+	case *ReleaseName:
+		hdr(opReleaseName, &c.Header)
+		e.u64(c.Shard)
+		e.str(c.Name)
+		e.u64(c.ID)
 	case UnmountView:
 		return EncodeCommand(&c)
 	case *UnmountView:
@@ -914,6 +951,22 @@ func DecodeCommand(b []byte) (any, error) {
 			SnapshotName: d.str(), MaxForkDepth: d.int()}
 	case opUnmountView:
 		c = &UnmountView{Header: h, Name: d.str()}
+	case opInitShards:
+		c = &InitShards{Header: h, Count: d.int()}
+	case opClaimNames:
+		cn := &ClaimNames{Header: h, Shard: d.u64()}
+		for i, n := 0, d.count(); i < n && d.err == nil; i++ {
+			cn.Names = append(cn.Names, d.str())
+		}
+		c = cn
+	case opSettleNames:
+		sn := &SettleNames{Header: h, Shard: d.u64()}
+		for i, n := 0, d.count(); i < n && d.err == nil; i++ {
+			sn.Items = append(sn.Items, SettledName{Name: d.str(), ID: d.u64()})
+		}
+		c = sn
+	case opReleaseName:
+		c = &ReleaseName{Header: h, Shard: d.u64(), Name: d.str(), ID: d.u64()}
 	case opSetLifecycle:
 		p := &SetLifecycle{Header: h, Bucket: d.str()}
 		if d.boolean() {

@@ -39,6 +39,10 @@ var (
 	ErrNotBucketOwner  = errors.New("meta: the bucket is not the user's")
 	ErrEmailInUse      = errors.New("meta: the e-mail address is another user's")
 
+	// The directory of metadata shards (directory.go).
+	ErrShardCount    = errors.New("meta: wrong number of metadata shards")
+	ErrNameElsewhere = errors.New("meta: bucket name claimed on another shard")
+
 	// Access keys, leases and merges.
 	ErrNoSuchAccessKey = errors.New("meta: no such access key")
 	ErrAccessKeyExists = errors.New("meta: access key already exists")

@@ -17,6 +17,7 @@ type testFSM struct {
 	dir   string
 	opts  Options
 	index uint64
+	shard uint64 // 0: shard 1
 }
 
 type tLogWriter struct{ t testing.TB }
@@ -47,7 +48,11 @@ func openTestFSMWith(t testing.TB, opts Options) *testFSM {
 func (tf *testFSM) open() {
 	tf.t.Helper()
 	fn := NewStateMachine(tf.dir, tf.opts, testLogger(tf.t))
-	tf.fsm = fn(1, 1).(*FSM)
+	shard := tf.shard
+	if shard == 0 {
+		shard = 1
+	}
+	tf.fsm = fn(shard, 1).(*FSM)
 	idx, err := tf.fsm.Open(make(chan struct{}))
 	if err != nil {
 		tf.t.Fatal(err)

@@ -66,6 +66,8 @@ import (
 //	bucket CORS     0x4C | be64 bucket id                            fmt | CORS rules (cors.go)
 //	bucket SSE      0x4D | be64 bucket id                            fmt | default encryption (encryption.go)
 //	snapshot view   0x50 | be64 bucket id                            fmt  (the bucket is a read-only snapshot view, view.go)
+//	name claim      0x5C | name(bucket name)                         fmt | be64 shard | uvarint pending creations |
+//	                                                                 be64 bucket id (directory shard only, directory.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -127,6 +129,8 @@ const (
 	pfxBucketEncryption byte = 0x4D
 	// 0x50-0x57: snapshot views.
 	pfxView byte = 0x50
+	// 0x5C-0x5F: the directory of metadata shards.
+	pfxNameClaim byte = 0x5C
 )
 
 // Counter ids under pfxCounter.
@@ -137,6 +141,9 @@ const (
 	// access key or the lease of a bucket in a key's scope: nodes drop
 	// their cached keys when it moves.
 	ctrKeysGeneration byte = 30
+	// ctrMetaShards is the number of metadata shards of the cluster
+	// (directory shard only; directory.go).
+	ctrMetaShards byte = 31
 )
 
 // Value formats. fmtV1 is the first; fmtV2 marks values that embed object

@@ -56,6 +56,9 @@ const (
 	// 50-59: snapshot views.
 	codeReadOnlyView uint64 = 50
 	codeNotAView     uint64 = 51
+	// 80-83: the directory of metadata shards.
+	codeShardCount    uint64 = 80
+	codeNameElsewhere uint64 = 81
 )
 
 // resultCodes maps codes to sentinels. A map, not a slice indexed by code:
@@ -98,6 +101,8 @@ var resultCodes = map[uint64]error{
 	codeUserOwnsBuckets:      ErrUserOwnsBuckets,
 	codeEmailInUse:           ErrEmailInUse,
 	codeNotBucketOwner:       ErrNotBucketOwner,
+	codeShardCount:           ErrShardCount,
+	codeNameElsewhere:        ErrNameElsewhere,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is

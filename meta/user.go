@@ -289,8 +289,14 @@ func (a *applier) checkMainKey(k *AccessKey) error {
 }
 
 func (a *applier) deleteUser(c *DeleteUser) (*Result, error) {
-	if _, err := a.r.User(c.Name); err != nil {
-		return nil, err
+	// Users live in the directory shard. On another shard the command
+	// only checks (or, forced, gives to the root) the user's buckets
+	// there; the proposer applies it on every other shard first.
+	directory := a.shard <= DirectoryShard
+	if directory {
+		if _, err := a.r.User(c.Name); err != nil {
+			return nil, err
+		}
 	}
 	owned, err := a.r.BucketsOwnedBy(c.Name)
 	if err != nil {
@@ -307,6 +313,9 @@ func (a *applier) deleteUser(c *DeleteUser) (*Result, error) {
 		if err := a.replaceAccessRecord(b, func(x *accessRecord) { x.owner = "" }); err != nil {
 			return nil, err
 		}
+	}
+	if !directory {
+		return nil, nil
 	}
 	if err := a.removeUserKeys(c.Name, false); err != nil {
 		return nil, err
@@ -382,8 +391,12 @@ func (a *applier) createUserKey(c *CreateUserKey) (*Result, error) {
 }
 
 func (a *applier) createOwnedBucket(c *CreateOwnedBucket) (*Result, error) {
-	if _, err := a.r.User(c.Owner); err != nil {
-		return nil, err
+	// Users live in the directory shard; on another shard the proposer
+	// checked the user there first (directory.go).
+	if a.shard <= DirectoryShard {
+		if _, err := a.r.User(c.Owner); err != nil {
+			return nil, err
+		}
 	}
 	return a.createBucketOwned(&c.Bucket, c.Owner)
 }
