@@ -26,7 +26,7 @@ func (s *Service) SetBucketConfig(ctx context.Context, bucket string, in BucketC
 	if !ValidBucketName(bucket) {
 		return fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	_, err := s.propose(ctx, &meta.SetBucketConfig{Bucket: bucket, SetPolicy: in.SetPolicy, Policy: in.Policy,
+	_, err := s.proposeB(ctx, bucket, &meta.SetBucketConfig{Bucket: bucket, SetPolicy: in.SetPolicy, Policy: in.Policy,
 		PolicyPublic: in.PolicyPublic, SetPAB: in.SetPAB, PAB: in.PAB, SetTags: in.SetTags, Tags: in.Tags})
 	return err
 }

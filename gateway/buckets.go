@@ -92,13 +92,37 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 	}
 	var prop any = cmd
 	if in.Owner != "" {
+		if s.node.shards.count() > 1 {
+			// Users live in the directory; the bucket's shard takes
+			// the owner as checked.
+			if _, err := s.User(ctx, in.Owner); err != nil {
+				return nil, err
+			}
+		}
 		prop = &meta.CreateOwnedBucket{Owner: in.Owner, Bucket: *cmd}
 	}
-	res, err := s.propose(ctx, prop)
+	res, err := s.createBucketOn(ctx, in.Name, in.ForkSource, func(shard uint64) (*meta.Result, error) {
+		return s.proposeOn(ctx, shard, prop)
+	})
 	if err != nil {
 		return nil, err
 	}
 	return res.Bucket, nil
+}
+
+// createBucketOn creates one bucket named name: in the family of source
+// (its shard) when there is one, else on the shard placeBucket gives.
+func (s *Service) createBucketOn(ctx context.Context, name, source string, create func(shard uint64) (*meta.Result, error)) (*meta.Result, error) {
+	shard := placeBucket(name, s.node.shards.count())
+	if source != "" {
+		var err error
+		if shard, _, err = s.shardOf(ctx, source, true); err != nil {
+			return nil, err
+		}
+	}
+	return s.createNamed(ctx, shard, []string{name}, create, func(res *meta.Result) map[string]uint64 {
+		return map[string]uint64{name: res.Bucket.ID}
+	})
 }
 
 // MountView creates the read-only snapshot view name of bucket at a
@@ -117,7 +141,9 @@ func (s *Service) MountView(ctx context.Context, bucket, snapshot, name string) 
 	} else {
 		cmd.SnapshotName = snapshot
 	}
-	res, err := s.propose(ctx, cmd)
+	res, err := s.createBucketOn(ctx, name, bucket, func(shard uint64) (*meta.Result, error) {
+		return s.proposeOn(ctx, shard, cmd)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -129,8 +155,28 @@ func (s *Service) MountView(ctx context.Context, bucket, snapshot, name string) 
 // UnmountView removes a snapshot view (meta.ErrNotAView for any other
 // bucket); what only it pinned is collected.
 func (s *Service) UnmountView(ctx context.Context, name string) error {
-	_, err := s.propose(ctx, &meta.UnmountView{Name: name})
-	return err
+	return s.deleteNamed(ctx, name, &meta.UnmountView{Name: name})
+}
+
+// deleteNamed proposes cmd, which deletes the bucket name, to its shard,
+// then tells the directory.
+func (s *Service) deleteNamed(ctx context.Context, name string, cmd any) error {
+	return s.onBucket(ctx, name, func(shard uint64) error {
+		var b *meta.Bucket
+		if s.node.shards.count() > 1 {
+			var err error
+			if b, err = readAsOn(ctx, s, shard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(name) }); err != nil {
+				return err
+			}
+		}
+		if _, err := s.proposeOn(ctx, shard, cmd); err != nil {
+			return err
+		}
+		if b != nil {
+			s.released(ctx, shard, *b)
+		}
+		return nil
+	})
 }
 
 // parseVersion parses a decimal version (an S3 VersionId or snapshot).
@@ -147,7 +193,7 @@ func (s *Service) CreateSnapshot(ctx context.Context, bucket, name string) (*met
 	if err := checkSnapshotName(name); err != nil {
 		return nil, err
 	}
-	res, err := s.propose(ctx, &meta.CreateSnapshot{Bucket: bucket, Name: name})
+	res, err := s.proposeB(ctx, bucket, &meta.CreateSnapshot{Bucket: bucket, Name: name})
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +221,7 @@ func checkSnapshotName(name string) error {
 
 // ListSnapshots lists a bucket's snapshots, oldest first.
 func (s *Service) ListSnapshots(ctx context.Context, bucket string) ([]meta.Snapshot, error) {
-	return readAs(ctx, s, func(r *meta.Reader) ([]meta.Snapshot, error) { return r.Snapshots(bucket) })
+	return readAsB(ctx, s, bucket, func(r *meta.Reader) ([]meta.Snapshot, error) { return r.Snapshots(bucket) })
 }
 
 // ResolveSnapshot parses a snapshot reference (decimal version or name) of
@@ -202,29 +248,32 @@ func (s *Service) ResolveSnapshot(ctx context.Context, bucket, ref string) (uint
 
 // DeleteSnapshot deletes a snapshot.
 func (s *Service) DeleteSnapshot(ctx context.Context, bucket string, version uint64) error {
-	_, err := s.propose(ctx, &meta.DeleteSnapshot{Bucket: bucket, Version: version})
+	_, err := s.proposeB(ctx, bucket, &meta.DeleteSnapshot{Bucket: bucket, Version: version})
 	return err
 }
 
 // HeadBucket returns a live bucket (with ParentName and IsForkParent).
 func (s *Service) HeadBucket(ctx context.Context, name string) (*meta.Bucket, error) {
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(name) })
+	return readAsB(ctx, s, name, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(name) })
 }
 
 // ListBuckets lists live buckets by name.
 func (s *Service) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
-	return readAs(ctx, s, func(r *meta.Reader) ([]meta.Bucket, error) { return r.Buckets() })
+	per, err := readEach(ctx, s, func(r *meta.Reader) ([]meta.Bucket, error) { return r.Buckets() })
+	if err != nil {
+		return nil, err
+	}
+	return sortBuckets(per), nil
 }
 
 // DeleteBucket deletes an empty bucket.
 func (s *Service) DeleteBucket(ctx context.Context, name string) error {
-	_, err := s.propose(ctx, &meta.DeleteBucket{Name: name})
-	return err
+	return s.deleteNamed(ctx, name, &meta.DeleteBucket{Name: name})
 }
 
 // SetVersioning sets a bucket's versioning state.
 func (s *Service) SetVersioning(ctx context.Context, bucket string, v meta.Versioning) error {
-	_, err := s.propose(ctx, &meta.SetVersioning{Bucket: bucket, Status: v})
+	_, err := s.proposeB(ctx, bucket, &meta.SetVersioning{Bucket: bucket, Status: v})
 	return err
 }
 
@@ -239,7 +288,7 @@ type BucketAccessInput struct {
 // SetBucketAccess changes a bucket's ownership controls and/or its ACL
 // (meta.ErrACLNotSupported, meta.ErrInvalidBucketACL when they conflict).
 func (s *Service) SetBucketAccess(ctx context.Context, bucket string, in BucketAccessInput) error {
-	_, err := s.propose(ctx, &meta.SetBucketAccess{Bucket: bucket, SetOwnership: in.SetOwnership,
+	_, err := s.proposeB(ctx, bucket, &meta.SetBucketAccess{Bucket: bucket, SetOwnership: in.SetOwnership,
 		Ownership: in.Ownership, SetACL: in.SetACL, ACL: in.ACL})
 	return err
 }
@@ -258,7 +307,7 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 		b *meta.Bucket
 		o *meta.Object
 	)
-	_, err := s.read(ctx, func(r *meta.Reader) (any, error) {
+	_, err := s.readB(ctx, in.Bucket, func(r *meta.Reader) (any, error) {
 		var err error
 		if b, err = r.BucketAt(in.Bucket, in.At); err != nil || in.Key == "" {
 			return nil, err
@@ -274,7 +323,7 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 
 // Lineage returns a bucket's parent, snapshots and forks.
 func (s *Service) Lineage(ctx context.Context, bucket string) (*meta.Lineage, error) {
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.Lineage, error) { return r.Lineage(bucket) })
+	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Lineage, error) { return r.Lineage(bucket) })
 }
 
 // Diff pages through the keys under prefix that a fork changed against
@@ -283,12 +332,12 @@ func (s *Service) Diff(ctx context.Context, bucket, prefix, after string, max in
 	if max <= 0 || max > 1000 {
 		max = 1000
 	}
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, prefix, after, max) })
+	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, prefix, after, max) })
 }
 
 // SetBucketCORS replaces a bucket's CORS rules; no rules deletes them.
 func (s *Service) SetBucketCORS(ctx context.Context, bucket string, rules []meta.CORSRule) error {
-	_, err := s.propose(ctx, &meta.SetBucketCORS{Bucket: bucket, Rules: rules})
+	_, err := s.proposeB(ctx, bucket, &meta.SetBucketCORS{Bucket: bucket, Rules: rules})
 	return err
 }
 
@@ -297,5 +346,5 @@ func (s *Service) BucketCORS(ctx context.Context, bucket string) ([]meta.CORSRul
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAs(ctx, s, func(r *meta.Reader) ([]meta.CORSRule, error) { return r.BucketCORS(bucket) })
+	return readAsB(ctx, s, bucket, func(r *meta.Reader) ([]meta.CORSRule, error) { return r.BucketCORS(bucket) })
 }

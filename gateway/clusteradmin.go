@@ -41,6 +41,8 @@ type NodeStatus struct {
 	// its chunk copies; the leader trims the queue up to the lowest
 	// member's.
 	GCCursor uint64 `json:"gc_cursor"`
+	// GCCursors are the same for the other metadata shards.
+	GCCursors map[uint64]uint64 `json:"gc_cursors,omitempty"`
 	// Disk is "ok: ..." or "low: ..." (below --min-free-space: the node
 	// refuses new data), with the free space and the threshold.
 	Disk  string `json:"disk,omitempty"`
@@ -79,7 +81,8 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 		RepairBacklog:   n.cluster.backlog.Load(),
 		UnderReplicated: n.cluster.underReplicated.Load(),
 		RepairPending:   n.cluster.repairPending(),
-		GCCursor:        n.gcCursor.Load(),
+		GCCursor:        n.gc.of(metaShard).cursor.Load(),
+		GCCursors:       n.gc.cursors(),
 		Disk:            n.disk.Status(),
 	}
 	st.ChunkFiles, _ = n.chunks.Usage()
@@ -148,7 +151,7 @@ func (c *cluster) memberStatus(ctx context.Context, m member) NodeStatus {
 
 // minGCCursor returns limit, or the lowest GC cursor of the other
 // members when that is lower; 0 when a member cannot be asked.
-func (c *cluster) minGCCursor(ctx context.Context, limit uint64) uint64 {
+func (c *cluster) minGCCursor(ctx context.Context, shard, limit uint64) uint64 {
 	for _, m := range c.snapshot() {
 		if m.ID == c.self {
 			continue
@@ -157,7 +160,11 @@ func (c *cluster) minGCCursor(ctx context.Context, limit uint64) uint64 {
 		if !st.Reachable {
 			return 0
 		}
-		limit = min(limit, st.GCCursor)
+		if shard == metaShard {
+			limit = min(limit, st.GCCursor)
+		} else {
+			limit = min(limit, st.GCCursors[shard])
+		}
 	}
 	return limit
 }
@@ -210,6 +217,19 @@ func (s *Service) AddMember(ctx context.Context, id uint64, raftAddr, s3Addr str
 	if _, err := s.propose(ctx, &meta.RegisterNode{Node: meta.Node{ID: id, RaftAddr: raftAddr, S3Addr: s3Addr}}); err != nil {
 		return nil, err
 	}
+	// The new node learns the shard count from the directory: record it,
+	// and make the node a member of every other shard first.
+	if err := s.node.recordShards(ctx); err != nil {
+		return nil, err
+	}
+	for _, shard := range s.node.shards.list() {
+		if shard == metaShard {
+			continue
+		}
+		if err := s.node.host.AddReplica(ctx, shard, id, raftAddr); err != nil && !strings.Contains(err.Error(), "already a member") {
+			return nil, unavailable(err)
+		}
+	}
 	if err := s.node.host.AddReplica(ctx, metaShard, id, raftAddr); err != nil {
 		switch {
 		case strings.Contains(err.Error(), "cannot be reused"):
@@ -249,6 +269,14 @@ func (s *Service) RemoveMember(ctx context.Context, id uint64) error {
 	if found && len(ms) == 1 {
 		return fmt.Errorf("%w: node %d is the last member", ErrInvalidMember, id)
 	}
+	for _, shard := range s.node.shards.list() {
+		if shard == metaShard {
+			continue
+		}
+		if err := s.node.host.RemoveReplica(ctx, shard, id); err != nil {
+			return unavailable(err)
+		}
+	}
 	if err := s.node.host.RemoveReplica(ctx, metaShard, id); err != nil {
 		return unavailable(err)
 	}
@@ -282,11 +310,15 @@ func (s *Service) TransferLeader(ctx context.Context, id uint64) error {
 	return nil
 }
 
-// DigestResult is every member's metadata digest at one version.
+// DigestResult is every member's metadata digest at one version (of the
+// directory shard; Shards has those of the other shards).
 type DigestResult struct {
 	Version uint64            `json:"-"`
 	Digests map[string]string `json:"digests"`
 	Errors  map[string]string `json:"errors,omitempty"`
+	// Shards has, for every other shard (by id), each member's digest of
+	// that shard at one version of it, and errors by node.
+	Shards map[string]*DigestResult `json:"shards,omitempty"`
 }
 
 // digestWait bounds how long a member is waited for to apply a Digest.
@@ -295,13 +327,34 @@ const digestWait = 10 * time.Second
 // ClusterDigest has every replica hash its metadata at the same point of
 // the log (a Digest command) and collects the hashes.
 func (s *Service) ClusterDigest(ctx context.Context) (*DigestResult, error) {
-	res, err := s.propose(ctx, &meta.Digest{})
+	out, err := s.shardDigest(ctx, metaShard)
+	if err != nil {
+		return nil, err
+	}
+	for _, shard := range s.node.shards.list() {
+		if shard == metaShard {
+			continue
+		}
+		d, err := s.shardDigest(ctx, shard)
+		if err != nil {
+			return nil, err
+		}
+		if out.Shards == nil {
+			out.Shards = map[string]*DigestResult{}
+		}
+		out.Shards[strconv.FormatUint(shard, 10)] = d
+	}
+	return out, nil
+}
+
+func (s *Service) shardDigest(ctx context.Context, shard uint64) (*DigestResult, error) {
+	res, err := s.proposeOn(ctx, shard, &meta.Digest{})
 	if err != nil {
 		return nil, err
 	}
 	c := s.node.cluster
 	digests, errs := fanOut(c.snapshot(), func(m member) (string, error) {
-		return c.memberDigest(ctx, m, res.Version)
+		return c.memberDigest(ctx, m, shard, res.Version)
 	})
 	return &DigestResult{Version: res.Version, Digests: digests, Errors: errs}, nil
 }
@@ -333,9 +386,9 @@ func fanOut[T any](ms []member, ask func(m member) (T, error)) (map[string]T, ma
 	return answers, errs
 }
 
-func (c *cluster) memberDigest(ctx context.Context, m member, version uint64) (string, error) {
+func (c *cluster) memberDigest(ctx context.Context, m member, shard, version uint64) (string, error) {
 	if m.ID == c.self {
-		return c.n.svc.LocalDigest(ctx, version)
+		return c.n.svc.LocalDigest(ctx, shard, version)
 	}
 	if m.S3Addr == "" {
 		return "", errors.New("address not known yet")
@@ -345,19 +398,23 @@ func (c *cluster) memberDigest(ctx context.Context, m member, version uint64) (s
 	var out struct {
 		Digest string `json:"digest"`
 	}
-	err := c.peer.getJSON(ctx, "GET", m, "digest?version="+strconv.FormatUint(version, 10), &out)
+	q := "digest?version=" + strconv.FormatUint(version, 10)
+	if shard != metaShard {
+		q += "&shard=" + strconv.FormatUint(shard, 10)
+	}
+	err := c.peer.getJSON(ctx, "GET", m, q, &out)
 	return out.Digest, err
 }
 
 // LocalDigest waits (briefly) for the local replica to apply the Digest
 // command of version and returns its hash.
-func (s *Service) LocalDigest(ctx context.Context, version uint64) (string, error) {
+func (s *Service) LocalDigest(ctx context.Context, shard, version uint64) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, digestWait)
 	defer cancel()
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if d, ok := s.node.local.Digest(metaShard, s.node.cfg.Raft.NodeID, version); ok {
+		if d, ok := s.node.local.Digest(shard, s.node.cfg.Raft.NodeID, version); ok {
 			return d, nil
 		}
 		select {

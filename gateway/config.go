@@ -23,6 +23,11 @@ type Config struct {
 
 	Raft raft.Config
 	Meta meta.Options
+	// MetaShards is the number of metadata shards of a cluster this node
+	// creates (0 or 1: one; shards.go). It is fixed at creation: a
+	// restarted node takes the count from its data dir, a joining node
+	// from the cluster.
+	MetaShards int
 
 	// ChunkSize is the size of the chunks large bodies are cut into.
 	ChunkSize int64
@@ -126,6 +131,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: inline max %d out of range [0, 1MiB]", c.InlineMax)
 	case c.GCInterval <= 0 || c.GCReadGrace < 0 || c.OrphanGrace <= 0 || c.GCTrimAge < 0:
 		return errors.New("gateway: gc interval and graces must be positive")
+	case c.MetaShards < 0 || c.MetaShards > meta.MaxMetaShards:
+		return fmt.Errorf("gateway: %d metadata shards out of range [1, %d]", c.MetaShards, meta.MaxMetaShards)
 	case c.Meta.MaxForkDepth < 0 || c.Meta.MaxForkDepth > meta.MaxForkDepthLimit:
 		return fmt.Errorf("gateway: max fork depth %d out of range [1, %d]", c.Meta.MaxForkDepth, meta.MaxForkDepthLimit)
 	case c.MaxObjectSize <= 0:

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -116,6 +118,28 @@ func (c *keyCache) reset(gen uint64) {
 	}
 }
 
+// keyCaches holds a keyCache per metadata shard: keys live on the shard
+// of their buckets (users' own keys on the directory shard), and each
+// cache follows its shard's generation.
+type keyCaches struct {
+	mu sync.Mutex
+	m  map[uint64]*keyCache
+}
+
+func (k *keyCaches) of(shard uint64) *keyCache {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c := k.m[shard]
+	if c == nil {
+		if k.m == nil {
+			k.m = map[uint64]*keyCache{}
+		}
+		c = &keyCache{}
+		k.m[shard] = c
+	}
+	return c
+}
+
 func (c *keyCache) get(id string) *Principal {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -155,11 +179,12 @@ func (n *Node) watchKeys() {
 			return
 		case <-t.C:
 		}
-		v, err := n.localRead(func(r *meta.Reader) (any, error) { return r.KeysGeneration() })
-		if err != nil {
-			continue
+		for _, shard := range n.shards.list() {
+			v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.KeysGeneration() })
+			if err == nil {
+				n.keys.of(shard).reset(v.(uint64))
+			}
 		}
-		n.keys.reset(v.(uint64))
 		if !resealed && n.seal.previous != nil && n.isLeader() {
 			resealed = n.resealKeys() == nil
 		}
@@ -177,7 +202,12 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 	if id == "" || len(id) > 128 {
 		return nil, false
 	}
-	if p := n.keys.get(id); p != nil {
+	shard, ok := keyShard(id, n.shards.count())
+	if !ok {
+		return nil, false
+	}
+	cache := n.keys.of(shard)
+	if p := cache.get(id); p != nil {
 		return p, true
 	}
 	q := func(r *meta.Reader) (any, error) {
@@ -189,16 +219,31 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 		if err != nil {
 			return nil, err
 		}
+		if shard != meta.DirectoryShard {
+			// A user's scoped key: the user's record is in the
+			// directory (read below).
+			uk, _, err := r.KeyOwner(id)
+			return keyAt{key: k, gen: gen, uk: uk}, err
+		}
 		u, uk, _, err := r.KeyUser(id)
 		if err != nil {
 			return nil, err
 		}
 		return keyAt{k, gen, u, uk}, nil
 	}
-	v, err := n.localRead(q)
+	v, err := n.localReadOn(shard, q)
 	if errors.Is(err, meta.ErrNoSuchAccessKey) || errors.Is(err, meta.ErrNotOpen) {
 		// Perhaps created a moment ago through another node.
-		v, err = s.read(ctx, q)
+		v, err = s.readOn(ctx, shard, q)
+	}
+	if err == nil {
+		if ka := v.(keyAt); ka.user == nil && ka.uk.User != "" {
+			var u *meta.User
+			if u, err = s.User(ctx, ka.uk.User); err == nil {
+				ka.user = u
+				v = ka
+			}
+		}
 	}
 	if err != nil {
 		if !errors.Is(err, meta.ErrNoSuchAccessKey) {
@@ -209,7 +254,7 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 	ka := v.(keyAt)
 	secret, _, err := n.seal.open(ka.key.ID, ka.key.Sealed)
 	if err != nil {
-		if n.keys.warnOnce(id) {
+		if cache.warnOnce(id) {
 			n.log.Warn("access key unusable: sealed under another root password (see FORKSTORE_PREVIOUS_ROOT_PASSWORD)", "access_key", id, "err", err)
 		}
 		return nil, false
@@ -225,7 +270,7 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 	if ka.user != nil {
 		p.User, p.UserID, p.UserMain = ka.user.Name, ka.user.ID, ka.uk.Main
 	}
-	n.keys.put(p)
+	cache.put(p)
 	return p, true
 }
 
@@ -258,9 +303,20 @@ func (s *Service) SecretKey(accessKey string) (string, bool) {
 	return p.secret, true
 }
 
-// resealKeys re-seals the secrets sealed under the previous root password.
+// resealKeys re-seals the secrets sealed under the previous root password
+// (the keys of every shard this node leads).
 func (n *Node) resealKeys() error {
-	v, err := n.localRead(func(r *meta.Reader) (any, error) { return r.AccessKeys("") })
+	var errs []error
+	for _, shard := range n.shards.list() {
+		if n.leads(shard) {
+			errs = append(errs, n.resealShardKeys(shard))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (n *Node) resealShardKeys(shard uint64) error {
+	v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.AccessKeys("") })
 	if err != nil {
 		return err
 	}
@@ -276,7 +332,7 @@ func (n *Node) resealKeys() error {
 		batch := items[:min(len(items), 256)]
 		items = items[len(batch):]
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := n.svc.propose(ctx, &meta.ResealKeys{Items: batch})
+		_, err := n.svc.proposeOn(ctx, shard, &meta.ResealKeys{Items: batch})
 		cancel()
 		if err != nil {
 			n.log.Warn("re-sealing access keys failed", "err", err)
@@ -319,12 +375,48 @@ const (
 
 var keyIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// newKeyID returns a fresh access key id: "FSK" and 17 characters of
-// base32 (20 characters, like an AWS key id).
-func newKeyID() string {
+// newKeyID returns a fresh access key id of a key stored on shard, 20
+// characters like an AWS key id: "FSK" and 17 characters of base32 on the
+// directory shard, "FS", the shard in three decimal digits and 15
+// characters of base32 on another (keyShard).
+func newKeyID(shard uint64) string {
 	var b [11]byte
 	_, _ = rand.Read(b[:])
-	return "FSK" + keyIDEncoding.EncodeToString(b[:])[:17]
+	if shard <= meta.DirectoryShard {
+		return "FSK" + keyIDEncoding.EncodeToString(b[:])[:17]
+	}
+	return fmt.Sprintf("FS%03d", shard) + keyIDEncoding.EncodeToString(b[:])[:15]
+}
+
+// keyShard returns the shard storing an access key (ok false for an id no
+// shard of count can hold). Base32 has no 0, 1, 8 or 9, so an id with a
+// digit after "FS" names its shard.
+func keyShard(id string, count int) (uint64, bool) {
+	if len(id) < 5 || id[:2] != "FS" || id[2] < '0' || id[2] > '9' {
+		return meta.DirectoryShard, true
+	}
+	n, err := strconv.Atoi(id[2:5])
+	if err != nil || n < 2 || n > count {
+		return 0, false
+	}
+	return uint64(n), true
+}
+
+// keysShard returns the shard of a new key's buckets: all of them must
+// live on one (ErrKeyShards).
+func (s *Service) keysShard(ctx context.Context, buckets []string) (uint64, error) {
+	var shard uint64
+	for _, b := range buckets {
+		sh, _, err := s.shardOf(ctx, b, true)
+		if err != nil {
+			return 0, err
+		}
+		if shard != 0 && sh != shard {
+			return 0, fmt.Errorf("%w: %q", ErrKeyShards, buckets)
+		}
+		shard = sh
+	}
+	return max(shard, meta.DirectoryShard), nil
 }
 
 // newSecret returns a fresh 40-character secret key.
@@ -351,8 +443,8 @@ func (s *Service) expiry(ttl time.Duration) int64 {
 }
 
 // newKey generates and seals a key.
-func (s *Service) newKey(buckets []string, prefix string, readOnly bool, expires int64) (meta.AccessKey, string) {
-	id, secret := newKeyID(), newSecret()
+func (s *Service) newKey(shard uint64, buckets []string, prefix string, readOnly bool, expires int64) (meta.AccessKey, string) {
+	id, secret := newKeyID(shard), newSecret()
 	k := meta.AccessKey{ID: id, Sealed: s.node.seal.seal(id, secret), Prefix: prefix, ReadOnly: readOnly, Expires: expires}
 	for _, b := range buckets {
 		k.Buckets = append(k.Buckets, meta.KeyBucket{Name: b})
@@ -386,13 +478,17 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*NewKey, error) {
 	if err := checkKeyInput(in); err != nil {
 		return nil, err
 	}
-	k, secret := s.newKey(in.Buckets, in.Prefix, in.ReadOnly, s.expiry(in.TTL))
-	k.AllowForks, k.ForkPrefix = in.AllowForks, in.ForkPrefix
-	res, err := s.propose(ctx, &meta.CreateKey{Key: k})
+	shard, err := s.keysShard(ctx, in.Buckets)
 	if err != nil {
 		return nil, err
 	}
-	s.node.keys.reset(res.Version)
+	k, secret := s.newKey(shard, in.Buckets, in.Prefix, in.ReadOnly, s.expiry(in.TTL))
+	k.AllowForks, k.ForkPrefix = in.AllowForks, in.ForkPrefix
+	res, err := s.proposeOn(ctx, shard, &meta.CreateKey{Key: k})
+	if err != nil {
+		return nil, err
+	}
+	s.node.keys.of(shard).reset(res.Version)
 	return &NewKey{Key: res.Keys[0], Secret: secret}, nil
 }
 
@@ -425,9 +521,21 @@ type KeyInfo struct {
 
 // ListKeys lists the scoped keys (of one bucket when bucket is not "").
 func (s *Service) ListKeys(ctx context.Context, bucket string) ([]KeyInfo, error) {
-	ks, err := readAs(ctx, s, func(r *meta.Reader) ([]meta.AccessKey, error) { return r.AccessKeys(bucket) })
-	if err != nil {
-		return nil, err
+	var ks []meta.AccessKey
+	if bucket != "" {
+		var err error
+		if ks, err = readAsB(ctx, s, bucket, func(r *meta.Reader) ([]meta.AccessKey, error) { return r.AccessKeys(bucket) }); err != nil {
+			return nil, err
+		}
+	} else {
+		per, err := readEach(ctx, s, func(r *meta.Reader) ([]meta.AccessKey, error) { return r.AccessKeys("") })
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range per {
+			ks = append(ks, p...)
+		}
+		slices.SortFunc(ks, func(a, b meta.AccessKey) int { return strings.Compare(a.ID, b.ID) })
 	}
 	out := make([]KeyInfo, len(ks))
 	for i, k := range ks {
@@ -444,9 +552,13 @@ func (s *Service) ListKeys(ctx context.Context, bucket string) ([]KeyInfo, error
 
 // DeleteKey deletes a scoped key.
 func (s *Service) DeleteKey(ctx context.Context, id string) error {
-	res, err := s.propose(ctx, &meta.DeleteKey{ID: id})
+	shard, ok := keyShard(id, s.node.shards.count())
+	if !ok {
+		return fmt.Errorf("%w: %q", meta.ErrNoSuchAccessKey, id)
+	}
+	res, err := s.proposeOn(ctx, shard, &meta.DeleteKey{ID: id})
 	if err == nil {
-		s.node.keys.reset(res.Version)
+		s.node.keys.of(shard).reset(res.Version)
 	}
 	return err
 }

@@ -30,20 +30,20 @@ func (s *Service) LifecycleNow() time.Time {
 
 // PutBucketLifecycle replaces a bucket's lifecycle configuration.
 func (s *Service) PutBucketLifecycle(ctx context.Context, bucket string, l *meta.Lifecycle) error {
-	_, err := s.propose(ctx, &meta.SetLifecycle{Bucket: bucket, Config: l})
+	_, err := s.proposeB(ctx, bucket, &meta.SetLifecycle{Bucket: bucket, Config: l})
 	return err
 }
 
 // DeleteBucketLifecycle removes a bucket's lifecycle configuration.
 func (s *Service) DeleteBucketLifecycle(ctx context.Context, bucket string) error {
-	_, err := s.propose(ctx, &meta.SetLifecycle{Bucket: bucket})
+	_, err := s.proposeB(ctx, bucket, &meta.SetLifecycle{Bucket: bucket})
 	return err
 }
 
 // BucketLifecycle returns a bucket's lifecycle configuration, nil when it
 // has none (meta.ErrNoSuchBucket when the bucket does not exist).
 func (s *Service) BucketLifecycle(ctx context.Context, bucket string) (*meta.Lifecycle, error) {
-	v, err := s.read(ctx, func(r *meta.Reader) (any, error) { return r.Lifecycle(bucket) })
+	v, err := s.readB(ctx, bucket, func(r *meta.Reader) (any, error) { return r.Lifecycle(bucket) })
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,11 @@ func (s *Service) BucketLifecycle(ctx context.Context, bucket string) (*meta.Lif
 // when no rule does. It reads the local replica: the answer is advisory
 // and costs no Raft round trip.
 func (s *Service) ObjectExpiry(ctx context.Context, bucket string, o *meta.Object) (at time.Time, rule string, ok bool) {
-	v, err := s.node.local.Read(ctx, metaShard, s.node.cfg.Raft.NodeID, meta.Query(func(r *meta.Reader) (any, error) {
+	shard, _, err := s.shardOf(ctx, bucket, false)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	v, err := s.node.local.Read(ctx, shard, s.node.cfg.Raft.NodeID, meta.Query(func(r *meta.Reader) (any, error) {
 		at, rule, ok, err := r.ObjectExpiry(bucket, o)
 		return expiry{at, rule, ok}, err
 	}))
@@ -87,16 +91,18 @@ func (n *Node) applyLifecycle() {
 			return
 		case <-t.C:
 		}
-		if n.isLeader() {
-			n.lifecycleRound()
+		for _, shard := range n.shards.list() {
+			if n.leads(shard) {
+				n.lifecycleRound(shard)
+			}
 		}
 	}
 }
 
 // lifecycleRound proposes ApplyLifecycle steps until the pass ends (or
 // the round's bound), when some bucket has a configuration.
-func (n *Node) lifecycleRound() {
-	v, err := n.localRead(func(r *meta.Reader) (any, error) { return r.HasLifecycle() })
+func (n *Node) lifecycleRound(shard uint64) {
+	v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.HasLifecycle() })
 	if err != nil {
 		n.log.Warn("lifecycle check failed", "err", err)
 		return
@@ -113,7 +119,7 @@ func (n *Node) lifecycleRound() {
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res, err := n.svc.propose(ctx, &meta.ApplyLifecycle{Now: now, Limit: lifecycleStepLimit})
+		res, err := n.svc.proposeOn(ctx, shard, &meta.ApplyLifecycle{Now: now, Limit: lifecycleStepLimit})
 		cancel()
 		if err != nil {
 			n.log.Warn("lifecycle step failed", "err", err)

@@ -29,7 +29,7 @@ func (s *Service) PutObjectLockConfiguration(ctx context.Context, bucket string,
 	if err := checkBucketName(bucket); err != nil {
 		return err
 	}
-	_, err := s.propose(ctx, &meta.SetObjectLockConfig{Bucket: bucket, Lock: lock})
+	_, err := s.proposeB(ctx, bucket, &meta.SetObjectLockConfig{Bucket: bucket, Lock: lock})
 	return err
 }
 
@@ -50,7 +50,7 @@ func (s *Service) SetObjectLock(ctx context.Context, in ObjectLockInput) (*meta.
 	if err := checkBucketKey(in.Bucket, in.Key); err != nil {
 		return nil, err
 	}
-	res, err := s.propose(ctx, &meta.SetObjectLock{
+	res, err := s.proposeB(ctx, in.Bucket, &meta.SetObjectLock{
 		Bucket: in.Bucket, Key: in.Key, VersionID: in.VersionID,
 		SetRetention: in.SetRetention, Mode: in.Mode, RetainUntil: in.RetainUntil,
 		SetLegalHold: in.SetLegalHold, LegalHold: in.LegalHold, BypassGovernance: in.BypassGovernance,

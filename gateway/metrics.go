@@ -92,7 +92,7 @@ func (m *nodeMetrics) metaStats() (meta.Stats, bool) {
 	if m.statsOK && time.Since(m.statsAt) < statsTTL {
 		return m.stats, true
 	}
-	cursor := m.n.gcCursor.Load()
+	cursor := m.n.gc.of(metaShard).cursor.Load()
 	v, err := m.n.localRead(func(r *meta.Reader) (any, error) { return r.Stats(cursor) })
 	if err != nil {
 		m.n.log.Warn("metrics: reading metadata counts", "err", err)
@@ -156,17 +156,22 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	shard := shardLabel(metaShard)
-	if in, err := n.host.Info(metaShard); err == nil {
+	for _, id := range n.shards.list() {
+		in, err := n.host.Info(id)
+		if err != nil {
+			continue
+		}
+		label := shardLabel(id)
 		for _, r := range raft.Roles {
-			gauge(c.role, b2f(in.Role == r), shard, string(r))
+			gauge(c.role, b2f(in.Role == r), label, string(r))
 		}
-		gauge(c.hasLeader, b2f(in.LeaderID != 0), shard)
-		gauge(c.leaderID, float64(in.LeaderID), shard)
-		gauge(c.term, float64(in.Term), shard)
+		gauge(c.hasLeader, b2f(in.LeaderID != 0), label)
+		gauge(c.leaderID, float64(in.LeaderID), label)
+		gauge(c.term, float64(in.Term), label)
 		if in.CommitIndex > 0 { // 0: not known in time
-			gauge(c.commit, float64(in.CommitIndex), shard)
+			gauge(c.commit, float64(in.CommitIndex), label)
 		}
-		gauge(c.members, float64(in.Members), shard)
+		gauge(c.members, float64(in.Members), label)
 	}
 	files, bytes := n.chunks.Usage()
 	gauge(c.chunkFiles, float64(files))

@@ -61,7 +61,7 @@ func (s *Service) CreateMultipartUploadKey(ctx context.Context, bucket string, t
 		t.Checksum.Type = defaultChecksumType(t.Checksum.Algorithm)
 	}
 	id := newID()
-	if _, err := s.propose(ctx, &meta.CreateUpload{Bucket: bucket, UploadID: id, Template: t}); err != nil {
+	if _, err := s.proposeB(ctx, bucket, &meta.CreateUpload{Bucket: bucket, UploadID: id, Template: t}); err != nil {
 		return "", meta.SSE{}, err
 	}
 	return id, t.SSE, nil
@@ -96,7 +96,7 @@ func (s *Service) upload(ctx context.Context, bucket, key, uploadID string) (*me
 	if err := checkBucketKey(bucket, key); err != nil {
 		return nil, err
 	}
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.Upload, error) { return r.Upload(bucket, key, uploadID) })
+	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Upload, error) { return r.Upload(bucket, key, uploadID) })
 }
 
 func checkPartNumber(n int) error {
@@ -163,7 +163,7 @@ func (s *Service) commitPart(ctx context.Context, bucket, key, uploadID string, 
 		Checksum: checksum.Encode(ing.Digests.Sum),
 		Chunks:   ing.Chunks,
 	}
-	res, err := s.propose(ctx, &meta.PutPart{Bucket: bucket, Key: key, UploadID: uploadID, Part: part})
+	res, err := s.proposeB(ctx, bucket, &meta.PutPart{Bucket: bucket, Key: key, UploadID: uploadID, Part: part})
 	if err != nil {
 		if !isUnavailable(err) {
 			s.node.chunks.Discard(ing.Chunks)
@@ -218,7 +218,7 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 		for i, p := range in.Parts {
 			parts[i] = meta.CompletedPart{Number: p.Number, ETag: normalizeETag(p.ETag)}
 		}
-		return readAs(ctx, s, func(r *meta.Reader) (*meta.Object, error) {
+		return readAsB(ctx, s, in.Bucket, func(r *meta.Reader) (*meta.Object, error) {
 			return r.CompletedUpload(in.Bucket, in.Key, in.UploadID, parts)
 		})
 	}
@@ -228,7 +228,7 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 	if len(in.Parts) == 0 {
 		return nil, fmt.Errorf("%w: no parts", ErrMalformedRequest)
 	}
-	stored, err := readAs(ctx, s, func(r *meta.Reader) (*meta.PartListResult, error) {
+	stored, err := readAsB(ctx, s, in.Bucket, func(r *meta.Reader) (*meta.PartListResult, error) {
 		return r.Parts(in.UploadID, 0, MaxParts)
 	})
 	if err != nil {
@@ -319,7 +319,7 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 			return nil, fmt.Errorf("%w: whole-object %s", ErrChecksumMismatch, alg)
 		}
 	}
-	res, err := s.propose(ctx, &meta.CompleteUpload{
+	res, err := s.proposeB(ctx, in.Bucket, &meta.CompleteUpload{
 		Bucket: in.Bucket, UploadID: in.UploadID, Parts: cmdParts, Object: obj,
 		IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
 	})
@@ -347,7 +347,7 @@ func (s *Service) AbortMultipartUpload(ctx context.Context, bucket, key, uploadI
 	if err := checkBucketKey(bucket, key); err != nil {
 		return err
 	}
-	_, err := s.propose(ctx, &meta.AbortUpload{Bucket: bucket, Key: key, UploadID: uploadID})
+	_, err := s.proposeB(ctx, bucket, &meta.AbortUpload{Bucket: bucket, Key: key, UploadID: uploadID})
 	return err
 }
 
@@ -357,7 +357,7 @@ func (s *Service) ListParts(ctx context.Context, bucket, key, uploadID string, m
 	if err != nil {
 		return nil, nil, err
 	}
-	parts, err := readAs(ctx, s, func(r *meta.Reader) (*meta.PartListResult, error) { return r.Parts(uploadID, marker, max) })
+	parts, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.PartListResult, error) { return r.Parts(uploadID, marker, max) })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -369,5 +369,5 @@ func (s *Service) ListMultipartUploads(ctx context.Context, bucket string, opts 
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.UploadListResult, error) { return r.Uploads(bucket, opts) })
+	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.UploadListResult, error) { return r.Uploads(bucket, opts) })
 }

@@ -18,8 +18,9 @@ import (
 // ReadCloser is an object body being read.
 type ReadCloser = io.ReadCloser
 
-// metaShard is the Raft shard holding all metadata.
-const metaShard uint64 = 1
+// metaShard is the Raft shard holding the directory (and, in a cluster of
+// one shard, all metadata; shards.go).
+const metaShard = meta.DirectoryShard
 
 // Node is one forkstore server: a NodeHost with the metadata shard, the
 // local chunk store and the S3 use cases.
@@ -33,17 +34,15 @@ type Node struct {
 	svc     *Service
 	cluster *cluster
 	seal    *sealer
-	keys    keyCache
+	keys    keyCaches
+	// shards lists the metadata shards (shards.go); startShard starts
+	// this node's replica of one.
+	shards     shardSet
+	startShard func(shardID uint64) error
 
 	metrics *nodeMetrics
-	// gcCursor is the GC queue version up to which this node has deleted
-	// its chunk copies.
-	gcCursor atomic.Uint64
-	// gcTrimmed is the GC queue version the leader last trimmed up to
-	// (collector goroutine only).
-	gcTrimmed uint64
-	// gcTrimHeld: no member cursors are asked for before then.
-	gcTrimHeld time.Time
+	// gc is the collector's state of each shard's GC queue.
+	gc gcStates
 	// readyAt is when a readiness read last succeeded (Unix nanoseconds).
 	readyAt atomic.Int64
 
@@ -96,21 +95,54 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	n.metrics = newNodeMetrics(n)
 	mopts := cfg.Meta
 	mopts.BeforeWrite, mopts.AfterWrite = disk.beforeApply, disk.afterApply
+	shardCount, err := shardCountAtStart(cfg)
+	if err != nil {
+		host.Close()
+		return nil, err
+	}
+	if shardCount > 1 {
+		// The memory budget is the node's, whatever the shard count.
+		mopts.BadgerMemTableSize = max(1<<20, mopts.BadgerMemTableSize*2/int64(shardCount))
+		mopts.IndexCacheSize = max(1<<20, mopts.IndexCacheSize/int64(shardCount))
+	}
 	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), mopts, log.With("component", "meta"))
 	n.local = local
+	n.startShard = func(id uint64) error { return host.StartOnDiskShard(id, create) }
 	if err := host.StartOnDiskShard(metaShard, create); err != nil {
 		host.Close()
 		return nil, err
+	}
+	if shardCount > 0 {
+		if err := n.startShards(shardCount); err != nil {
+			host.Close()
+			return nil, err
+		}
 	}
 	if err := n.waitReady(ctx); err != nil {
 		host.Close()
 		return nil, err
 	}
+	if shardCount == 0 {
+		n.wg.Add(1)
+		go n.adoptShards()
+	}
 	n.wg.Add(8)
 	go n.disk.loop(n.stop, n.wg.Done)
 	go n.disk.suspender(n.stop, n.wg.Done,
-		func() error { return host.StopShard(metaShard) },
-		func() error { return host.StartOnDiskShard(metaShard, create) })
+		func() error {
+			var errs []error
+			for _, id := range n.shards.list() {
+				errs = append(errs, host.StopShard(id))
+			}
+			return errors.Join(errs...)
+		},
+		func() error {
+			var errs []error
+			for _, id := range n.shards.list() {
+				errs = append(errs, host.StartOnDiskShard(id, create))
+			}
+			return errors.Join(errs...)
+		})
 	go n.collectGarbage()
 	go n.watchKeys()
 	go n.register()
@@ -134,7 +166,13 @@ func (n *Node) waitReady(ctx context.Context) error {
 	}
 	var err error
 	for ctx.Err() == nil {
-		if err = n.host.WaitReady(ctx, metaShard); err == nil {
+		err = nil
+		for _, shard := range n.shards.list() {
+			if err = n.host.WaitReady(ctx, shard); err != nil {
+				break
+			}
+		}
+		if err == nil {
 			return nil
 		}
 	}
@@ -155,6 +193,13 @@ func (n *Node) register() {
 		}
 		if err == nil {
 			err = n.cluster.refresh(ctx)
+		}
+		if err == nil && n.shards.count() > 0 {
+			if err = n.recordShards(ctx); errors.Is(err, meta.ErrShardCount) {
+				n.log.Error("this node's metadata shards are not its cluster's: wipe its data dir and start it with the cluster's --meta-shards", "err", err)
+				cancel()
+				return
+			}
 		}
 		cancel()
 		if err == nil {
@@ -212,10 +257,16 @@ func (n *Node) Close() error {
 // machine) counts as ready while a read succeeded within readyGrace and a
 // leader is known.
 func (n *Node) Ready(ctx context.Context) error {
-	if _, ok := n.host.LeaderID(metaShard); !ok {
-		return fmt.Errorf("%w: no leader known", ErrNoQuorum)
+	shards := n.shards.list()
+	if len(shards) == 0 {
+		return errShardsUnknown
 	}
-	_, err := n.svc.read(ctx, func(r *meta.Reader) (any, error) { return nil, nil })
+	for _, shard := range shards {
+		if _, ok := n.host.LeaderID(shard); !ok {
+			return fmt.Errorf("%w: no leader known for metadata shard %d", ErrNoQuorum, shard)
+		}
+	}
+	_, err := readEach(ctx, n.svc, func(r *meta.Reader) (any, error) { return nil, nil })
 	switch {
 	case err == nil:
 		n.readyAt.Store(time.Now().UnixNano())
@@ -250,7 +301,6 @@ func (n *Node) collectGarbage() {
 	defer n.wg.Done()
 	t := time.NewTicker(n.cfg.GCInterval)
 	defer t.Stop()
-	var cursor uint64
 	var lastSweep time.Time // zero: sweep in the first round
 	lastHistory := time.Now()
 	for {
@@ -259,17 +309,22 @@ func (n *Node) collectGarbage() {
 			return
 		case <-t.C:
 		}
-		if n.isLeader() {
-			n.expireLeases()
-			n.resumeMerges()
-			n.runRetention(false)
-			if n.cfg.Meta.History > 0 && time.Since(lastHistory) > n.cfg.HistoryGCInterval {
-				n.runRetention(true)
-				lastHistory = time.Now()
-			}
+		history := n.cfg.Meta.History > 0 && time.Since(lastHistory) > n.cfg.HistoryGCInterval
+		if history {
+			lastHistory = time.Now()
 		}
-		cursor = n.deleteQueued(cursor)
-		n.gcCursor.Store(cursor)
+		for _, shard := range n.shards.list() {
+			if n.leads(shard) {
+				n.expireLeases(shard)
+				n.resumeMerges(shard)
+				n.runRetention(shard, false)
+				if history {
+					n.runRetention(shard, true)
+				}
+			}
+			g := n.gc.of(shard)
+			g.cursor.Store(n.deleteQueued(shard, g))
+		}
 		if time.Since(lastSweep) > n.cfg.OrphanGrace/4 {
 			n.sweepOrphans()
 			n.recountChunks()
@@ -278,17 +333,27 @@ func (n *Node) collectGarbage() {
 	}
 }
 
-func (n *Node) isLeader() bool {
-	lid, ok := n.host.LeaderID(metaShard)
+// isLeader reports whether this node leads the directory shard.
+func (n *Node) isLeader() bool { return n.leads(metaShard) }
+
+// leads reports whether this node leads a shard.
+func (n *Node) leads(shard uint64) bool {
+	lid, ok := n.host.LeaderID(shard)
 	return ok && lid == n.cfg.Raft.NodeID
 }
 
-// localRead runs a query on the local replica (possibly stale). Only the
-// collector uses it, and it stops before the replica closes.
+// localRead runs a query on the local replica of the directory shard
+// (possibly stale). Only background work uses it, and it stops before the
+// replica closes.
 func (n *Node) localRead(q func(r *meta.Reader) (any, error)) (any, error) {
+	return n.localReadOn(metaShard, q)
+}
+
+// localReadOn runs a query on the local replica of a shard.
+func (n *Node) localReadOn(shard uint64, q func(r *meta.Reader) (any, error)) (any, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return n.local.Read(ctx, metaShard, n.cfg.Raft.NodeID, meta.Query(q))
+	return n.local.Read(ctx, shard, n.cfg.Raft.NodeID, meta.Query(q))
 }
 
 // gcSteps bounds the retention steps one collector round proposes, so a
@@ -297,8 +362,8 @@ const gcSteps = 64
 
 // runRetention proposes GCBucket steps for the buckets with a pass under
 // way, or, when all is set, starts a pass over every live bucket.
-func (n *Node) runRetention(all bool) {
-	v, err := n.localRead(func(r *meta.Reader) (any, error) {
+func (n *Node) runRetention(shard uint64, all bool) {
+	v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) {
 		if !all {
 			return r.PendingGC()
 		}
@@ -317,7 +382,7 @@ func (n *Node) runRetention(all bool) {
 	for _, id := range v.([]uint64) {
 		for more := true; more && steps < gcSteps; steps++ {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			res, err := n.svc.propose(ctx, &meta.GCBucket{Bucket: id, Limit: 1000})
+			res, err := n.svc.proposeOn(ctx, shard, &meta.GCBucket{Bucket: id, Limit: 1000})
 			cancel()
 			if err != nil {
 				n.log.Warn("retention step failed", "bucket_id", id, "err", err)
@@ -328,9 +393,60 @@ func (n *Node) runRetention(all bool) {
 	}
 }
 
-func (n *Node) deleteQueued(cursor uint64) uint64 {
+// gcStates holds the collector's state of each shard's GC queue.
+type gcStates struct {
+	mu sync.Mutex
+	m  map[uint64]*shardGC
+}
+
+// shardGC is the collector's state of one shard's GC queue.
+type shardGC struct {
+	// cursor is the GC queue version up to which this node has deleted
+	// its chunk copies.
+	cursor atomic.Uint64
+	// trimmed is the GC queue version the leader last trimmed up to
+	// (collector goroutine only).
+	trimmed uint64
+	// trimHeld: no member cursors are asked for before then.
+	trimHeld time.Time
+}
+
+func (g *gcStates) of(shard uint64) *shardGC {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.m[shard]
+	if s == nil {
+		if g.m == nil {
+			g.m = map[uint64]*shardGC{}
+		}
+		s = &shardGC{}
+		g.m[shard] = s
+	}
+	return s
+}
+
+// cursors returns the GC cursor of every shard but the directory's (for
+// NodeStatus; nil with one shard).
+func (g *gcStates) cursors() map[uint64]uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out map[uint64]uint64
+	for id, s := range g.m {
+		if id == metaShard {
+			continue
+		}
+		if out == nil {
+			out = map[uint64]uint64{}
+		}
+		out[id] = s.cursor.Load()
+	}
+	return out
+}
+
+func (n *Node) deleteQueued(shard uint64, g *shardGC) uint64 {
+	cursor := g.cursor.Load()
 	for {
-		v, err := n.localRead(func(r *meta.Reader) (any, error) {
+		v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) {
 			return r.GCQueue(cursor, 1000)
 		})
 		if err != nil {
@@ -363,8 +479,8 @@ func (n *Node) deleteQueued(cursor uint64) uint64 {
 			break
 		}
 	}
-	if n.isLeader() && cursor > 0 {
-		n.trimQueue(cursor)
+	if n.leads(shard) && cursor > 0 {
+		n.trimQueue(shard, g, cursor)
 	}
 	return cursor
 }
@@ -378,21 +494,21 @@ const gcTrimRetry = 10 * time.Second
 // old. A member that cannot be asked (down, partitioned, address unknown)
 // holds the trim: its cursor is unknown, and once trimmed an entry could
 // not tell it to delete its copy any more.
-func (n *Node) trimQueue(cursor uint64) {
+func (n *Node) trimQueue(shard uint64, g *shardGC, cursor uint64) {
 	upTo := min(cursor, uint64(time.Now().Add(-n.cfg.GCTrimAge).UnixNano()))
-	if upTo <= n.gcTrimmed || time.Now().Before(n.gcTrimHeld) {
+	if upTo <= g.trimmed || time.Now().Before(g.trimHeld) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	upTo = n.cluster.minGCCursor(ctx, upTo)
-	if upTo <= n.gcTrimmed {
+	upTo = n.cluster.minGCCursor(ctx, shard, upTo)
+	if upTo <= g.trimmed {
 		// Some member has not caught up (or cannot be asked): ask again
 		// in a while rather than every round.
-		n.gcTrimHeld = time.Now().Add(gcTrimRetry)
+		g.trimHeld = time.Now().Add(gcTrimRetry)
 		return
 	}
-	res, err := n.svc.propose(ctx, &meta.TrimGC{UpTo: upTo})
+	res, err := n.svc.proposeOn(ctx, shard, &meta.TrimGC{UpTo: upTo})
 	if err != nil {
 		if !errors.Is(err, ErrUnavailable) {
 			n.log.Warn("gc trim failed", "err", err)
@@ -400,7 +516,7 @@ func (n *Node) trimQueue(cursor uint64) {
 		return
 	}
 	if !res.More {
-		n.gcTrimmed = upTo
+		g.trimmed = upTo
 	}
 }
 
@@ -416,17 +532,18 @@ func (n *Node) sweepOrphans() {
 		}
 		ids := batch
 		batch = nil
-		v, err := n.localRead(func(r *meta.Reader) (any, error) {
-			out := make([]bool, len(ids))
-			for i, id := range ids {
-				out[i] = r.ChunkReferenced(id)
+		refs := make([]bool, len(ids))
+		for _, shard := range n.shards.list() {
+			if _, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) {
+				for i, id := range ids {
+					refs[i] = refs[i] || r.ChunkReferenced(id)
+				}
+				return nil, nil
+			}); err != nil {
+				return err
 			}
-			return out, nil
-		})
-		if err != nil {
-			return err
 		}
-		for i, ref := range v.([]bool) {
+		for i, ref := range refs {
 			if ref {
 				continue
 			}

@@ -92,7 +92,7 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 // applied and refused (a business outcome), the chunks are deleted at
 // once; when its fate is unknown (timeout), they are left for the sweeper.
 func (s *Service) commitObject(ctx context.Context, cmd *meta.PutObject, fresh []meta.Chunk) (*meta.Object, error) {
-	res, err := s.propose(ctx, cmd)
+	res, err := s.proposeB(ctx, cmd.Bucket, cmd)
 	if err != nil {
 		if !isUnavailable(err) {
 			s.node.chunks.Discard(fresh)
@@ -124,7 +124,7 @@ func (s *Service) HeadObject(ctx context.Context, in GetObjectInput) (*meta.Obje
 		return nil, err
 	}
 	var obj *meta.Object
-	_, err := s.read(ctx, func(r *meta.Reader) (any, error) {
+	_, err := s.readB(ctx, in.Bucket, func(r *meta.Reader) (any, error) {
 		o, err := r.GetObject(in.Bucket, in.Key, in.VersionID, in.At)
 		obj = o
 		return nil, err
@@ -181,7 +181,7 @@ func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID strin
 	if err := checkBucketKey(bucket, key); err != nil {
 		return DeleteResult{}, err
 	}
-	res, err := s.propose(ctx, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond,
+	res, err := s.proposeB(ctx, bucket, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond,
 		BypassGovernance: bypassGovernance})
 	if err != nil {
 		return DeleteResult{}, err
@@ -236,7 +236,7 @@ func (s *Service) DeleteObjects(ctx context.Context, bucket string, items []meta
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := s.propose(ctx, &meta.DeleteObjects{Bucket: bucket, Items: valid[from:to], BypassGovernance: bypassGovernance})
+			res, err := s.proposeB(ctx, bucket, &meta.DeleteObjects{Bucket: bucket, Items: valid[from:to], BypassGovernance: bypassGovernance})
 			if err != nil {
 				errs[c] = err
 				return
@@ -310,6 +310,20 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 	if reencrypt(src, sse, in.SourceCustomerKey) {
 		return s.copyReencrypt(ctx, in, obj, sse)
 	}
+	if len(src.Chunks) > 0 && in.SourceBucket != in.DstBucket && s.node.shards.count() > 1 {
+		// Chunk references are counted per shard: a copy into another
+		// shard's bucket shares no chunk.
+		same := false
+		if in.SourceBucket != "" {
+			var err error
+			if same, err = s.sameShard(ctx, in.SourceBucket, in.DstBucket); err != nil {
+				return nil, err
+			}
+		}
+		if !same {
+			return s.copyReencrypt(ctx, in, obj, src.SSE)
+		}
+	}
 	obj.SSE = src.SSE
 	obj.Size = src.Size
 	obj.ETag = src.ETag
@@ -326,7 +340,7 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 	} else if in.ChecksumAlgorithm != "" && alg == "" {
 		return nil, fmt.Errorf("%w: checksum algorithm %q", ErrMalformedRequest, in.ChecksumAlgorithm)
 	}
-	res, err := s.propose(ctx, &meta.PutObject{
+	res, err := s.proposeB(ctx, in.DstBucket, &meta.PutObject{
 		Bucket: in.DstBucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
 		SharedChunks: len(obj.Chunks) > 0, Checked: true,
 	})
@@ -413,7 +427,7 @@ func (s *Service) ListObjects(ctx context.Context, bucket string, opts meta.List
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.ListResult, error) { return r.List(bucket, opts) })
+	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.ListResult, error) { return r.List(bucket, opts) })
 }
 
 // ListObjectVersions pages through a bucket's versions.
@@ -421,7 +435,7 @@ func (s *Service) ListObjectVersions(ctx context.Context, bucket string, opts me
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.VersionListResult, error) { return r.ListVersions(bucket, opts) })
+	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.VersionListResult, error) { return r.ListVersions(bucket, opts) })
 }
 
 // AnnotateObjectInput changes what S3 lets a client change on an object
@@ -442,7 +456,7 @@ func (s *Service) AnnotateObject(ctx context.Context, in AnnotateObjectInput) (*
 	if err := checkBucketKey(in.Bucket, in.Key); err != nil {
 		return nil, err
 	}
-	res, err := s.propose(ctx, &meta.AnnotateObject{
+	res, err := s.proposeB(ctx, in.Bucket, &meta.AnnotateObject{
 		Bucket: in.Bucket, Key: in.Key, VersionID: in.VersionID,
 		SetTags: in.SetTags, Tags: in.Tags, SetACL: in.SetACL, ACL: in.ACL,
 	})

@@ -30,7 +30,15 @@ func header() meta.Header {
 // A command on a bucket that a merge under way holds waits for the merge
 // (ErrMergeInProgress: it changed nothing) and is proposed again, under a
 // new request id, until ctx ends.
+//
+// propose goes to the directory shard (users, nodes, the directory itself);
+// proposeB (shards.go) to a bucket's shard.
 func (s *Service) propose(ctx context.Context, cmd any) (*meta.Result, error) {
+	return s.proposeOn(ctx, meta.DirectoryShard, cmd)
+}
+
+// proposeOn replicates one command through one metadata shard.
+func (s *Service) proposeOn(ctx context.Context, shard uint64, cmd any) (*meta.Result, error) {
 	if growsData(cmd) {
 		// The space below the threshold is kept for the applies of the
 		// writes that other nodes take.
@@ -41,8 +49,8 @@ func (s *Service) propose(ctx context.Context, cmd any) (*meta.Result, error) {
 	stampHeader(cmd)
 	for try := 0; ; try++ {
 		start := time.Now()
-		raw, err := s.node.host.Propose(ctx, metaShard, meta.EncodeCommand(cmd))
-		s.node.metrics.observeProposal(metaShard, time.Since(start))
+		raw, err := s.node.host.Propose(ctx, shard, meta.EncodeCommand(cmd))
+		s.node.metrics.observeProposal(shard, time.Since(start))
 		if err != nil {
 			return nil, unavailable(err)
 		}
@@ -80,11 +88,17 @@ func stampHeader(cmd any) {
 	}
 }
 
-// read runs a linearizable metadata query.
-// A read of a bucket that a merge under way holds waits for the merge.
+// read runs a linearizable metadata query on the directory shard; readB
+// (shards.go) on a bucket's shard.
 func (s *Service) read(ctx context.Context, q func(r *meta.Reader) (any, error)) (any, error) {
+	return s.readOn(ctx, meta.DirectoryShard, q)
+}
+
+// readOn runs a linearizable metadata query on one shard.
+// A read of a bucket that a merge under way holds waits for the merge.
+func (s *Service) readOn(ctx context.Context, shard uint64, q func(r *meta.Reader) (any, error)) (any, error) {
 	for try := 0; ; try++ {
-		v, err := s.node.host.Read(ctx, metaShard, meta.Query(q))
+		v, err := s.node.host.Read(ctx, shard, meta.Query(q))
 		if errors.Is(err, meta.ErrMergeInProgress) && waitMerge(ctx, try) {
 			continue
 		}

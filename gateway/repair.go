@@ -72,12 +72,27 @@ func (c *cluster) repairPass() int {
 	}
 	uc := c.newUnderCounter(ms)
 	var missing, extra []meta.Chunk
+	// Each chunk is referenced from one shard (a copy into another
+	// shard's bucket writes new chunks).
+	for _, shard := range c.n.shards.list() {
+		var ok bool
+		if missing, extra, ok = c.repairShard(shard, ms, uc, missing, extra); !ok {
+			return -1
+		}
+	}
+	return c.repairPassRest(ms, uc, missing, extra)
+}
+
+// repairShard reads the chunk records of one shard, adding to missing
+// (chunks this node should hold and lacks) and extra (chunks it holds and
+// should not); ok is false when it could not (or the node stops).
+func (c *cluster) repairShard(shard uint64, ms []member, uc *underCounter, missing, extra []meta.Chunk) (_, _ []meta.Chunk, ok bool) {
 	after := ""
 	for {
-		v, err := c.n.localRead(func(r *meta.Reader) (any, error) { return r.Chunks(after, repairBatch) })
+		v, err := c.n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.Chunks(after, repairBatch) })
 		if err != nil {
-			c.n.log.Warn("repair: reading chunk records", "err", err)
-			return -1
+			c.n.log.Warn("repair: reading chunk records", "shard", shard, "err", err)
+			return missing, extra, false
 		}
 		batch := v.([]meta.ChunkInfo)
 		for _, ci := range batch {
@@ -104,10 +119,15 @@ func (c *cluster) repairPass() int {
 		after = batch[len(batch)-1].ID
 		select {
 		case <-c.n.stop:
-			return -1
+			return missing, extra, false
 		default:
 		}
 	}
+	return missing, extra, true
+}
+
+// repairPassRest is the rest of repairPass, once every shard was read.
+func (c *cluster) repairPassRest(ms []member, uc *underCounter, missing, extra []meta.Chunk) int {
 	c.underReplicated.Store(uc.under)
 	c.scanned.Store(memberKey(ms))
 	c.backlog.Store(int64(len(missing)))
@@ -368,17 +388,10 @@ func (c *cluster) scrub(ctx context.Context) (ScrubResult, error) {
 			return ctx.Err()
 		default:
 		}
-		v, err := c.n.localRead(func(r *meta.Reader) (any, error) {
-			ci, ok, err := r.Chunk(id)
-			if !ok {
-				return nil, err
-			}
-			return &ci, err
-		})
+		ci, err := c.n.chunkInfo(id)
 		if err != nil {
 			return err
 		}
-		ci, _ := v.(*meta.ChunkInfo)
 		if ci == nil || (ci.Size == 0 && ci.CRC32C == 0) {
 			return nil // unreferenced (the sweeper's business) or unverifiable
 		}
@@ -426,4 +439,25 @@ func (c *cluster) scrubLoop() {
 		}
 		c.n.log.Info("scrub done", "checked", res.Checked, "corrupt", res.Corrupt, "repaired", res.Repaired)
 	}
+}
+
+// chunkInfo returns the record of a chunk from the shard that references
+// it (nil when none does), read from the local replicas.
+func (n *Node) chunkInfo(id string) (*meta.ChunkInfo, error) {
+	for _, shard := range n.shards.list() {
+		v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) {
+			ci, ok, err := r.Chunk(id)
+			if !ok {
+				return nil, err
+			}
+			return &ci, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ci, _ := v.(*meta.ChunkInfo); ci != nil {
+			return ci, nil
+		}
+	}
+	return nil, nil
 }

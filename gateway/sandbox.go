@@ -92,10 +92,15 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 			cmd.ForkSnapshotName = in.Snapshot
 		}
 	}
+	// The forks join their source's family, on its shard.
+	shard, _, err := s.shardOf(ctx, in.Source, true)
+	if err != nil {
+		return nil, err
+	}
 	secrets := make([]string, 0, len(names))
 	if in.WithKeys {
 		for _, name := range names {
-			k, secret := s.newKey(nil, "", false, 0)
+			k, secret := s.newKey(shard, nil, "", false, 0)
 			if in.KeysAllowForks {
 				k.AllowForks, k.ForkPrefix = true, name+"-"
 			}
@@ -103,12 +108,20 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 			secrets = append(secrets, secret)
 		}
 	}
-	res, err := s.propose(ctx, cmd)
+	res, err := s.createNamed(ctx, shard, names, func(shard uint64) (*meta.Result, error) {
+		return s.proposeOn(ctx, shard, cmd)
+	}, func(res *meta.Result) map[string]uint64 {
+		ids := make(map[string]uint64, len(res.Buckets))
+		for _, b := range res.Buckets {
+			ids[b.Name] = b.ID
+		}
+		return ids
+	})
 	if err != nil {
 		return nil, err
 	}
 	if in.WithKeys || in.Grant != "" || in.TTL != 0 {
-		s.node.keys.reset(res.Version)
+		s.node.keys.of(shard).reset(res.Version)
 	}
 	out := &ForkBatch{}
 	for i, b := range res.Buckets {
@@ -133,11 +146,18 @@ func (s *Service) RenewFork(ctx context.Context, name string, ttl time.Duration)
 		return nil, err
 	}
 	now := s.LeaseNow()
-	res, err := s.propose(ctx, &meta.RenewLease{Bucket: name, Expires: now.Add(ttl).UnixNano(), Now: now.UnixNano()})
+	var res *meta.Result
+	err := s.onBucket(ctx, name, func(shard uint64) error {
+		var err error
+		res, err = s.proposeOn(ctx, shard, &meta.RenewLease{Bucket: name, Expires: now.Add(ttl).UnixNano(), Now: now.UnixNano()})
+		if err == nil {
+			s.node.keys.of(shard).reset(res.Version)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.node.keys.reset(res.Version)
 	return res.Bucket, nil
 }
 
@@ -157,7 +177,7 @@ type MergeInput struct {
 func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeReport, uint64, error) {
 	if in.DryRun {
 		var version uint64
-		rep, err := readAs(ctx, s, func(r *meta.Reader) (*meta.MergeReport, error) {
+		rep, err := readAsB(ctx, s, in.Fork, func(r *meta.Reader) (*meta.MergeReport, error) {
 			version = r.LastVersion()
 			rep, err := r.MergePlan(in.Fork, in.Strategy)
 			if errors.Is(err, meta.ErrMergeConflict) {
@@ -169,9 +189,19 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 	}
 	// A large merge goes on in several entries (meta/merge.go), so that
 	// the rest of the shard moves in between.
-	res, err := s.propose(ctx, &meta.MergeFork{Fork: in.Fork, Strategy: in.Strategy, DeleteFork: in.DeleteFork})
+	shard, _, err := s.shardOf(ctx, in.Fork, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	var fork *meta.Bucket
+	if in.DeleteFork && s.node.shards.count() > 1 {
+		if fork, err = readAsOn(ctx, s, shard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(in.Fork) }); err != nil {
+			return nil, 0, err
+		}
+	}
+	res, err := s.proposeOn(ctx, shard, &meta.MergeFork{Fork: in.Fork, Strategy: in.Strategy, DeleteFork: in.DeleteFork})
 	for err == nil && res.Merge != nil && res.Merge.UnderWay {
-		res, err = s.propose(ctx, &meta.MergeContinue{Fork: in.Fork})
+		res, err = s.proposeOn(ctx, shard, &meta.MergeContinue{Fork: in.Fork})
 	}
 	if err == nil && res.Merge == nil {
 		// Finished meanwhile by another node (resumeMerges).
@@ -181,7 +211,10 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 		return nil, 0, err
 	}
 	if err == nil && in.DeleteFork {
-		s.node.keys.reset(res.Version)
+		s.node.keys.of(shard).reset(res.Version)
+		if fork != nil {
+			s.released(ctx, shard, *fork)
+		}
 	}
 	return res.Merge, res.Version, err
 }
@@ -192,8 +225,8 @@ const mergeStall = 10 * time.Second
 
 // resumeMerges carries on the merges left under way by a node that
 // stopped driving them (leader only).
-func (n *Node) resumeMerges() {
-	v, err := n.localRead(func(r *meta.Reader) (any, error) { return r.MergesUnderWay() })
+func (n *Node) resumeMerges(shard uint64) {
+	v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.MergesUnderWay() })
 	if err != nil {
 		n.log.Warn("merge check failed", "err", err)
 		return
@@ -204,9 +237,9 @@ func (n *Node) resumeMerges() {
 		}
 		n.log.Warn("carrying on a merge left under way", "fork", m.Fork)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		res, err := n.svc.propose(ctx, &meta.MergeContinue{Fork: m.Fork})
+		res, err := n.svc.proposeOn(ctx, shard, &meta.MergeContinue{Fork: m.Fork})
 		for err == nil && res.Merge != nil && res.Merge.UnderWay {
-			res, err = n.svc.propose(ctx, &meta.MergeContinue{Fork: m.Fork})
+			res, err = n.svc.proposeOn(ctx, shard, &meta.MergeContinue{Fork: m.Fork})
 		}
 		cancel()
 		if err != nil {
@@ -217,9 +250,9 @@ func (n *Node) resumeMerges() {
 
 // expireLeases proposes ExpireLeases while the local replica shows a fork
 // or key whose lease ran out on the lease clock (leader only).
-func (n *Node) expireLeases() {
+func (n *Node) expireLeases(shard uint64) {
 	now := n.svc.LeaseNow().UnixNano()
-	v, err := n.localRead(func(r *meta.Reader) (any, error) {
+	v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) {
 		f, k, err := r.NextExpiry()
 		return [2]int64{f, k}, err
 	})
@@ -233,12 +266,13 @@ func (n *Node) expireLeases() {
 	}
 	for i := 0; i < gcSteps; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res, err := n.svc.propose(ctx, &meta.ExpireLeases{Now: now})
+		res, err := n.svc.proposeOn(ctx, shard, &meta.ExpireLeases{Now: now})
 		cancel()
 		if err != nil {
 			n.log.Warn("lease expiry failed", "err", err)
 			return
 		}
+		n.svc.released(context.Background(), shard, res.Buckets...)
 		for _, b := range res.Buckets {
 			n.log.Info("fork lease expired: fork deleted", "bucket", b.Name)
 		}

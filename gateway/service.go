@@ -81,9 +81,12 @@ type DeleteResult struct {
 // the copy-source conditions already checked) is written under the
 // destination sharing its data.
 type CopyObjectInput struct {
-	Source    *meta.Object
-	DstBucket string
-	DstKey    string
+	Source *meta.Object
+	// SourceBucket names the source's bucket: a copy between buckets on
+	// different metadata shards writes the bytes anew (shards.go).
+	SourceBucket string
+	DstBucket    string
+	DstKey       string
 	// Replace, when true, takes content headers and user metadata from
 	// Object (x-amz-metadata-directive: REPLACE); otherwise they are copied.
 	Replace     bool

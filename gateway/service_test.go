@@ -167,7 +167,7 @@ func TestChunksCollectedWhenUnreferenced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CopyObject(ctx(t), &gateway.CopyObjectInput{Source: src, DstBucket: "bk1", DstKey: "copy"}); err != nil {
+	if _, err := s.CopyObject(ctx(t), &gateway.CopyObjectInput{Source: src, SourceBucket: "bk1", DstBucket: "bk1", DstKey: "copy"}); err != nil {
 		t.Fatal(err)
 	}
 	put(t, s, "bk1", "a", []byte("small"))
@@ -402,7 +402,7 @@ func TestCompleteClaimsAndCopyChecksum(t *testing.T) {
 	if err != nil {
 		t.Fatalf("right claims refused: %v", err)
 	}
-	c, err := s.CopyObject(ctx(t), &gateway.CopyObjectInput{Source: o, DstBucket: "bk1", DstKey: "copy", ChecksumAlgorithm: "SHA256"})
+	c, err := s.CopyObject(ctx(t), &gateway.CopyObjectInput{Source: o, SourceBucket: "bk1", DstBucket: "bk1", DstKey: "copy", ChecksumAlgorithm: "SHA256"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -449,7 +449,7 @@ func (s *Service) BucketEncryption(ctx context.Context, bucket string) (*meta.Bu
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.BucketEncryption, error) { return r.BucketEncryption(bucket) })
+	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.BucketEncryption, error) { return r.BucketEncryption(bucket) })
 }
 
 // SetBucketEncryption sets a bucket's default encryption (only
@@ -461,7 +461,7 @@ func (s *Service) SetBucketEncryption(ctx context.Context, bucket, algorithm str
 	if algorithm != "" && s.node.cfg.KMS == nil {
 		return ErrKMSNotConfigured
 	}
-	_, err := s.propose(ctx, &meta.SetBucketEncryption{Bucket: bucket, Algorithm: algorithm, BucketKey: bucketKey})
+	_, err := s.proposeB(ctx, bucket, &meta.SetBucketEncryption{Bucket: bucket, Algorithm: algorithm, BucketKey: bucketKey})
 	return err
 }
 

@@ -45,12 +45,12 @@ func (s *Service) CreateUser(ctx context.Context, name, displayName, email strin
 		return nil, err
 	}
 	id := hex.EncodeToString(b[:])
-	k, secret := s.newKey(nil, "", false, 0)
+	k, secret := s.newKey(metaShard, nil, "", false, 0)
 	res, err := s.propose(ctx, &meta.CreateUser{Name: name, ID: id, DisplayName: displayName, Key: k, Email: email})
 	if err != nil {
 		return nil, err
 	}
-	s.node.keys.reset(res.Version)
+	s.node.keys.of(metaShard).reset(res.Version)
 	return &NewUser{User: meta.User{Name: name, ID: id, DisplayName: displayName, Created: int64(res.Version), Email: email},
 		Key: res.Keys[0], Secret: secret}, nil
 }
@@ -67,10 +67,36 @@ func (s *Service) User(ctx context.Context, name string) (*meta.User, error) {
 
 // DeleteUser deletes a user and its keys (meta.ErrUserOwnsBuckets while
 // it owns buckets, unless force: they pass to the root account).
+//
+// With several metadata shards the other shards go first (each removes
+// the user's keys there and checks, or with force gives away, the user's
+// buckets there), then the directory, which removes the user.
 func (s *Service) DeleteUser(ctx context.Context, name string, force bool) error {
+	if _, err := s.User(ctx, name); err != nil {
+		return err
+	}
+	if !force {
+		owned, err := s.BucketsOwnedBy(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(owned) > 0 {
+			return fmt.Errorf("%w: user %q owns %d buckets", meta.ErrUserOwnsBuckets, name, len(owned))
+		}
+	}
+	for _, shard := range s.node.shards.list() {
+		if shard == metaShard {
+			continue
+		}
+		res, err := s.proposeOn(ctx, shard, &meta.DeleteUser{Name: name, Force: force})
+		if err != nil {
+			return err
+		}
+		s.node.keys.of(shard).reset(res.Version)
+	}
 	res, err := s.propose(ctx, &meta.DeleteUser{Name: name, Force: force})
 	if err == nil {
-		s.node.keys.reset(res.Version)
+		s.node.keys.of(metaShard).reset(res.Version)
 	}
 	return err
 }
@@ -81,12 +107,12 @@ func (s *Service) RotateUserKey(ctx context.Context, name string) (*NewUser, err
 	if err != nil {
 		return nil, err
 	}
-	k, secret := s.newKey(nil, "", false, 0)
+	k, secret := s.newKey(metaShard, nil, "", false, 0)
 	res, err := s.propose(ctx, &meta.RotateUserKey{Name: name, Key: k})
 	if err != nil {
 		return nil, err
 	}
-	s.node.keys.reset(res.Version)
+	s.node.keys.of(metaShard).reset(res.Version)
 	return &NewUser{User: *u, Key: res.Keys[0], Secret: secret}, nil
 }
 
@@ -100,19 +126,32 @@ func (s *Service) CreateUserKey(ctx context.Context, user string, in KeyInput) (
 		// The forks such a key makes would not be the user's.
 		return nil, fmt.Errorf("%w: a user's scoped key cannot be given the permission to fork", ErrMalformedRequest)
 	}
-	k, secret := s.newKey(in.Buckets, in.Prefix, in.ReadOnly, s.expiry(in.TTL))
-	res, err := s.propose(ctx, &meta.CreateUserKey{User: user, Key: k})
+	shard, err := s.keysShard(ctx, in.Buckets)
 	if err != nil {
 		return nil, err
 	}
-	s.node.keys.reset(res.Version)
+	if shard != metaShard {
+		if _, err := s.User(ctx, user); err != nil {
+			return nil, err
+		}
+	}
+	k, secret := s.newKey(shard, in.Buckets, in.Prefix, in.ReadOnly, s.expiry(in.TTL))
+	res, err := s.proposeOn(ctx, shard, &meta.CreateUserKey{User: user, Key: k})
+	if err != nil {
+		return nil, err
+	}
+	s.node.keys.of(shard).reset(res.Version)
 	return &NewKey{Key: res.Keys[0], Secret: secret}, nil
 }
 
 // BucketsOwnedBy lists the live buckets a user owns ("" the root
 // account's).
 func (s *Service) BucketsOwnedBy(ctx context.Context, owner string) ([]meta.Bucket, error) {
-	return readAs(ctx, s, func(r *meta.Reader) ([]meta.Bucket, error) { return r.BucketsOwnedBy(owner) })
+	per, err := readEach(ctx, s, func(r *meta.Reader) ([]meta.Bucket, error) { return r.BucketsOwnedBy(owner) })
+	if err != nil {
+		return nil, err
+	}
+	return sortBuckets(per), nil
 }
 
 // BucketOwner returns the user owning a live bucket, nil for the root
@@ -121,11 +160,18 @@ func (s *Service) BucketOwner(ctx context.Context, bucket string) (*meta.User, e
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.User, error) {
-		b, err := r.BucketAt(bucket, 0)
-		if err != nil || b.Owner == "" {
-			return nil, err
-		}
-		return r.User(b.Owner)
-	})
+	if s.node.shards.count() <= 1 {
+		return readAs(ctx, s, func(r *meta.Reader) (*meta.User, error) {
+			b, err := r.BucketAt(bucket, 0)
+			if err != nil || b.Owner == "" {
+				return nil, err
+			}
+			return r.User(b.Owner)
+		})
+	}
+	b, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Bucket, error) { return r.BucketAt(bucket, 0) })
+	if err != nil || b.Owner == "" {
+		return nil, err
+	}
+	return s.User(ctx, b.Owner)
 }

@@ -324,7 +324,8 @@ func TestResultCodesStable(t *testing.T) {
 		20: ErrACLNotSupported, 21: ErrInvalidBucketACL, 28: ErrPublicPolicyBlocked, 40: ErrNodeRetired,
 		50: ErrReadOnlyView, 51: ErrNotAView,
 		60: ErrObjectLocked, 61: ErrInvalidLockRequest, 62: ErrInvalidBucketState, 63: ErrLockNeedsChecksum,
-		70: ErrNoSuchUser, 71: ErrUserExists, 72: ErrUserOwnsBuckets, 73: ErrNotBucketOwner, 74: ErrEmailInUse}
+		70: ErrNoSuchUser, 71: ErrUserExists, 72: ErrUserOwnsBuckets, 73: ErrNotBucketOwner, 74: ErrEmailInUse,
+		80: ErrShardCount, 81: ErrNameElsewhere}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)

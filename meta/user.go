@@ -168,6 +168,18 @@ func (r *Reader) KeyUser(id string) (*User, UserKey, bool, error) {
 	return u, uk, true, nil
 }
 
+// KeyOwner returns the user an access key belongs to (ok false: a key of
+// the root account), without reading the user's record (which lives in
+// the directory shard only).
+func (r *Reader) KeyOwner(id string) (UserKey, bool, error) {
+	v, ok, err := getValue(r.txn, keyUserKey(id))
+	if err != nil || !ok {
+		return UserKey{}, false, err
+	}
+	uk, err := decodeUserKey(v)
+	return uk, err == nil, err
+}
+
 // userKeys lists the access key ids of a user.
 func (r *Reader) userKeys(name string) ([]string, []UserKey, error) {
 	var ids []string
@@ -314,11 +326,11 @@ func (a *applier) deleteUser(c *DeleteUser) (*Result, error) {
 			return nil, err
 		}
 	}
-	if !directory {
-		return nil, nil
-	}
 	if err := a.removeUserKeys(c.Name, false); err != nil {
 		return nil, err
+	}
+	if !directory {
+		return nil, nil
 	}
 	return nil, a.del(keyUser(c.Name))
 }
@@ -367,8 +379,11 @@ func (a *applier) rotateUserKey(c *RotateUserKey) (*Result, error) {
 }
 
 func (a *applier) createUserKey(c *CreateUserKey) (*Result, error) {
-	if _, err := a.r.User(c.User); err != nil {
-		return nil, err
+	// On a shard other than the directory the proposer checked the user.
+	if a.shard <= DirectoryShard {
+		if _, err := a.r.User(c.User); err != nil {
+			return nil, err
+		}
 	}
 	for _, kb := range c.Key.Buckets {
 		b, err := a.r.liveBucket(kb.Name)

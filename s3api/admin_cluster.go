@@ -69,7 +69,15 @@ func (s *Server) adminCluster(r *request, seg []string) (*response, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &response{json: map[string]any{"version": u64(d.Version), "digests": d.Digests, "errors": d.Errors}}, nil
+			out := map[string]any{"version": u64(d.Version), "digests": d.Digests, "errors": d.Errors}
+			if len(d.Shards) > 0 {
+				shards := map[string]any{}
+				for id, sd := range d.Shards {
+					shards[id] = map[string]any{"version": u64(sd.Version), "digests": sd.Digests, "errors": sd.Errors}
+				}
+				out["shards"] = shards
+			}
+			return &response{json: out}, nil
 		}
 	case len(seg) == 2 && seg[1] == "scrub":
 		if r.method == http.MethodPost {

@@ -147,7 +147,7 @@ func (s *Server) copyObject(r *request) (*response, error) {
 	}
 	o, err := s.svc.CopyObject(r.ctx, &gateway.CopyObjectInput{
 		SSE: sse, CustomerKey: ck, SourceCustomerKey: srcKey,
-		Source: src, DstBucket: r.route.Bucket, DstKey: r.route.Key,
+		Source: src, SourceBucket: cs.bucket, DstBucket: r.route.Bucket, DstKey: r.route.Key,
 		Replace: replace, Object: obj, IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
 		ReplaceTags: tagDirective == "REPLACE", Tags: tags, ACL: acl,
 		ChecksumAlgorithm: strings.TrimSpace(r.header.Get("X-Amz-Checksum-Algorithm")),

@@ -67,6 +67,8 @@ var (
 	errKeyLimit           = &APIError{"InvalidRequest", "Too many buckets for one access key, or too many access keys for one bucket.", http.StatusBadRequest}
 	errInvalidLease       = &APIError{"InvalidArgument", "A lease (TTL) must be a duration from 1s to 10 years, such as 90m, 2h or 7d.", http.StatusBadRequest}
 	errInvalidForkCount   = &APIError{"InvalidArgument", "The number of forks is out of range.", http.StatusBadRequest}
+	errOperationAborted   = &APIError{"OperationAborted", "A conflicting conditional operation is currently in progress against this resource. Please try again.", http.StatusConflict}
+	errKeyShards          = &APIError{"InvalidArgument", "The buckets of one access key must belong to one bucket family's metadata shard.", http.StatusBadRequest}
 
 	// Object Lock.
 	errObjectLocked             = &APIError{"AccessDenied", "Access Denied because object protected by object lock.", http.StatusForbidden}
@@ -159,6 +161,8 @@ var errorTable = []errorRow{
 	{gateway.ErrInvalidMember, errInvalidMember},
 	{gateway.ErrInvalidLease, errInvalidLease},
 	{gateway.ErrInvalidForkCount, errInvalidForkCount},
+	{gateway.ErrConflictingOperation, errOperationAborted},
+	{gateway.ErrKeyShards, errKeyShards},
 	{gateway.ErrNoObjectLockConfiguration, errObjectLockConfigNotFound},
 	{gateway.ErrNotImplemented, ErrNotImplemented},
 	{gateway.ErrKMSNotConfigured, errSSENotConfigured},

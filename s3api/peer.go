@@ -41,7 +41,13 @@ func (s *Server) peer(r *request) (*response, error) {
 		if err != nil {
 			return nil, invalidRequest("version must be a decimal version")
 		}
-		d, err := s.svc.LocalDigest(r.ctx, v)
+		shard := uint64(1)
+		if q := r.query.Get("shard"); q != "" {
+			if shard, err = strconv.ParseUint(q, 10, 64); err != nil || shard == 0 {
+				return nil, invalidRequest("shard must be a shard id")
+			}
+		}
+		d, err := s.svc.LocalDigest(r.ctx, shard, v)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -34,6 +36,11 @@ func Config(t testing.TB) gateway.Config {
 	// A small threshold: a test node's reserve file (half of it) is
 	// allocated in the test's temporary directory.
 	cfg.MinFreeSpace = gateway.MinFreeSpace{Bytes: 16 << 20}
+	// FORKSTORE_TEST_META_SHARDS runs the tests over several metadata
+	// shards.
+	if n, err := strconv.Atoi(os.Getenv("FORKSTORE_TEST_META_SHARDS")); err == nil {
+		cfg.MetaShards = n
+	}
 	return cfg
 }
 

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -350,6 +351,11 @@ func (s *Server) args() []string {
 		"--raft-addr", s.RaftAddr,
 		"--node-id", strconv.Itoa(s.opts.NodeID),
 		"--region", s.opts.Region,
+	}
+	// FORKSTORE_TEST_META_SHARDS runs the servers over several metadata
+	// shards (a node that joins takes its cluster's count).
+	if n := os.Getenv("FORKSTORE_TEST_META_SHARDS"); n != "" && !slices.Contains(s.opts.Args, "--join") {
+		a = append(a, "--meta-shards", n)
 	}
 	if s.opts.Domain != "" {
 		a = append(a, "--domain", s.opts.Domain)

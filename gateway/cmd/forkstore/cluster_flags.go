@@ -20,6 +20,7 @@ type clusterFlags struct {
 	tlsCA, tlsCert, tlsKey                            string
 	rttMS, electionRTT, heartbeatRTT, snapshotEntries string
 	replicas, repairInterval, scrubInterval           string
+	metaShards                                        string
 }
 
 func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
@@ -34,6 +35,7 @@ func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
 	envString(a, fs, &f.heartbeatRTT, "heartbeat-rtt", "4", "ticks between a leader's heartbeats")
 	envString(a, fs, &f.snapshotEntries, "snapshot-entries", "10000", "Raft log entries between snapshots; a node further behind is rebuilt from one")
 	envString(a, fs, &f.replicas, "replicas", "3", "copies of each chunk (at most the number of members)")
+	envString(a, fs, &f.metaShards, "meta-shards", "", "metadata shards (Raft groups) of a new cluster, 1 to 256 (default 1); fixed at creation: a restarted or joining node takes its cluster's")
 	envString(a, fs, &f.repairInterval, "repair-interval", "1m", "how often a node pulls the chunks it should hold and lacks")
 	envString(a, fs, &f.scrubInterval, "scrub-interval", "24h", "how often local chunk files are re-verified (0: only on request)")
 }
@@ -109,6 +111,11 @@ func (f *clusterFlags) apply(a *app, cfg *gateway.Config, tlsCert, tlsKey string
 	cfg.Raft.SnapshotEntries, cfg.Raft.CompactionOverhead = se, min(5000, se/2)
 	if cfg.Replicas, err = strconv.Atoi(f.replicas); err != nil {
 		return usagef("--replicas: want an integer, got %q", f.replicas)
+	}
+	if f.metaShards != "" {
+		if cfg.MetaShards, err = strconv.Atoi(f.metaShards); err != nil || cfg.MetaShards < 1 || cfg.MetaShards > 256 {
+			return usagef("--meta-shards: want an integer from 1 to 256, got %q", f.metaShards)
+		}
 	}
 	if cfg.RepairInterval, err = parseDuration(f.repairInterval); err != nil || cfg.RepairInterval == 0 {
 		return usagef("--repair-interval: want a positive duration, got %q", f.repairInterval)

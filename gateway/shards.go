@@ -1,0 +1,417 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// Metadata shards. The metadata of a cluster is split over S Raft shards
+// (--meta-shards, fixed when the cluster is created), with ids 1..S. Shard
+// 1 (meta.DirectoryShard) also holds the directory (meta/directory.go):
+// which shard each bucket name lives on, the users, the node records and
+// the shard count. A bucket lives on one shard with its whole family: its
+// forks, snapshots, snapshot views and the scoped keys naming it. Every
+// node holds a replica of every shard; each shard has its own leader, so
+// writes to buckets on different shards are ordered, replicated and
+// applied independently.
+//
+// With S = 1 (the default) everything lives on shard 1 and no directory
+// entry is written: the layout of every cluster made before shards.
+
+// metaShardsFile records, in the data dir, how many metadata shards the
+// node's cluster has (written once known).
+const metaShardsFile = "meta-shards"
+
+// shardSet is the node's list of metadata shards.
+type shardSet struct {
+	mu  sync.RWMutex
+	ids []uint64 // 1..S once started
+	// names caches the shard of bucket names (S > 1 only): a live
+	// bucket's claim never moves, so an entry is only wrong once its
+	// bucket is gone, which the shard then says (ErrNoSuchBucket).
+	names sync.Map // string -> uint64
+}
+
+func (s *shardSet) list() []uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ids
+}
+
+func (s *shardSet) count() int { return len(s.list()) }
+
+func (s *shardSet) set(count int) {
+	ids := make([]uint64, count)
+	for i := range ids {
+		ids[i] = uint64(i) + 1
+	}
+	s.mu.Lock()
+	s.ids = ids
+	s.mu.Unlock()
+}
+
+// errShardsUnknown: a node that joined has not learnt the shard count yet.
+var errShardsUnknown = fmt.Errorf("%w: this node has not learnt the metadata shards of its cluster yet", ErrUnavailable)
+
+// readMetaShards returns the count recorded in the data dir (0: none).
+func readMetaShards(dataDir string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, metaShardsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n < 1 || n > meta.MaxMetaShards {
+		return 0, fmt.Errorf("gateway: %s: bad shard count %q", metaShardsFile, b)
+	}
+	return n, nil
+}
+
+func writeMetaShards(dataDir string, n int) error {
+	p := filepath.Join(dataDir, metaShardsFile)
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(n)+"\n"), 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return err
+	}
+	return syncDir(dataDir)
+}
+
+// shardCountAtStart decides how many shards a starting node runs: what its
+// data dir recorded, else the configured count when it creates a cluster;
+// 0 for a node joining with an empty data dir (it learns the count from
+// the directory once it has caught up, adoptShards).
+func shardCountAtStart(cfg Config) (int, error) {
+	recorded, err := readMetaShards(cfg.DataDir)
+	if err != nil {
+		return 0, err
+	}
+	want := max(cfg.MetaShards, 1)
+	switch {
+	case recorded != 0:
+		if cfg.MetaShards > 0 && cfg.MetaShards != recorded {
+			return 0, fmt.Errorf("gateway: this data dir belongs to a cluster of %d metadata shards, not %d (--meta-shards is fixed when the cluster is created)", recorded, cfg.MetaShards)
+		}
+		return recorded, nil
+	case cfg.Raft.Join:
+		return 0, nil
+	}
+	return want, writeMetaShards(cfg.DataDir, want)
+}
+
+// startShards starts this node's replicas of shards 2..count.
+func (n *Node) startShards(count int) error {
+	for id := uint64(2); id <= uint64(count); id++ {
+		if err := n.startShard(id); err != nil {
+			return err
+		}
+	}
+	n.shards.set(count)
+	return nil
+}
+
+// adoptShards runs on a node that joined with an empty data dir: once a
+// linearizable read of the directory answers, it knows the cluster's shard
+// count and starts its other replicas (the node that added it added them
+// to every shard first, clusteradmin.go).
+func (n *Node) adoptShards() {
+	defer n.wg.Done()
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		v, err := n.svc.read(ctx, func(r *meta.Reader) (any, error) { return r.MetaShards() })
+		cancel()
+		if err == nil {
+			count := max(v.(int), 1)
+			if err = writeMetaShards(n.cfg.DataDir, count); err == nil {
+				if err = n.startShards(count); err == nil {
+					n.log.Info("metadata shards started", "shards", count)
+					return
+				}
+			}
+			n.log.Error("cannot start the metadata shards", "err", err)
+			return
+		}
+		select {
+		case <-n.stop:
+			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// recordShards records the shard count in the directory (once; the
+// command is idempotent and refuses another count).
+func (n *Node) recordShards(ctx context.Context) error {
+	count := n.shards.count()
+	if count == 0 {
+		return fmt.Errorf("%w: metadata shards not started yet", ErrUnavailable)
+	}
+	_, err := n.svc.propose(ctx, &meta.InitShards{Count: count})
+	return err
+}
+
+// placeBucket returns the shard a new bucket with no parent goes to: a hash
+// of its name over the shards, so that buckets spread evenly.
+func placeBucket(name string, count int) uint64 {
+	if count <= 1 {
+		return meta.DirectoryShard
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()%uint64(count) + 1
+}
+
+// shardOf returns the shard a bucket lives on; cached says the answer came
+// from the node's cache (it may be stale once the bucket is gone). A name
+// no shard holds is ErrNoSuchBucket.
+func (s *Service) shardOf(ctx context.Context, bucket string, fresh bool) (shard uint64, cached bool, err error) {
+	set := &s.node.shards
+	switch set.count() {
+	case 0:
+		return 0, false, errShardsUnknown
+	case 1:
+		return meta.DirectoryShard, false, nil
+	}
+	if !fresh {
+		if v, ok := set.names.Load(bucket); ok {
+			return v.(uint64), true, nil
+		}
+	}
+	type found struct {
+		shard uint64
+		ok    bool
+	}
+	f, err := readAs(ctx, s, func(r *meta.Reader) (found, error) {
+		sh, ok, err := r.NameShard(bucket)
+		return found{sh, ok}, err
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	if !f.ok {
+		return 0, false, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
+	}
+	set.names.Store(bucket, f.shard)
+	return f.shard, false, nil
+}
+
+// onBucket runs op on the shard of bucket. When the shard came from the
+// cache and says the bucket does not exist, the name is looked up again
+// (the bucket may have been deleted and made again on another shard) and
+// op runs once more there. op must change nothing when it fails with
+// ErrNoSuchBucket.
+func (s *Service) onBucket(ctx context.Context, bucket string, op func(shard uint64) error) error {
+	shard, cached, err := s.shardOf(ctx, bucket, false)
+	if err != nil {
+		return err
+	}
+	err = op(shard)
+	if !cached || !errors.Is(err, meta.ErrNoSuchBucket) {
+		return err
+	}
+	s.node.shards.names.Delete(bucket)
+	again, _, err2 := s.shardOf(ctx, bucket, true)
+	if err2 != nil {
+		return err2
+	}
+	if again == shard {
+		return err
+	}
+	return op(again)
+}
+
+// proposeB proposes cmd to the shard of bucket.
+func (s *Service) proposeB(ctx context.Context, bucket string, cmd any) (*meta.Result, error) {
+	var res *meta.Result
+	err := s.onBucket(ctx, bucket, func(shard uint64) error {
+		var err error
+		res, err = s.proposeOn(ctx, shard, cmd)
+		return err
+	})
+	return res, err
+}
+
+// readB runs a linearizable query on the shard of bucket.
+func (s *Service) readB(ctx context.Context, bucket string, q func(r *meta.Reader) (any, error)) (any, error) {
+	var v any
+	err := s.onBucket(ctx, bucket, func(shard uint64) error {
+		var err error
+		v, err = s.readOn(ctx, shard, q)
+		return err
+	})
+	return v, err
+}
+
+// readAsB is readB for a query returning a T.
+func readAsB[T any](ctx context.Context, s *Service, bucket string, q func(r *meta.Reader) (T, error)) (T, error) {
+	v, err := s.readB(ctx, bucket, func(r *meta.Reader) (any, error) { return q(r) })
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v.(T), nil
+}
+
+// readEach runs a linearizable query on every shard (in shard order).
+func readEach[T any](ctx context.Context, s *Service, q func(r *meta.Reader) (T, error)) ([]T, error) {
+	ids := s.node.shards.list()
+	out := make([]T, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := s.readOn(ctx, id, func(r *meta.Reader) (any, error) { return q(r) })
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			out[i], _ = v.(T)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// createNamed creates buckets named names on shard (their family's, or
+// placeBucket's for a new root): it claims the names in the directory,
+// runs create on the shard, then settles the claims with what create made
+// (ids maps a created name to its bucket id). With one shard it only runs
+// create.
+func (s *Service) createNamed(ctx context.Context, shard uint64, names []string, create func(shard uint64) (*meta.Result, error),
+	ids func(*meta.Result) map[string]uint64) (*meta.Result, error) {
+	switch s.node.shards.count() {
+	case 0:
+		return nil, errShardsUnknown
+	case 1:
+		return create(meta.DirectoryShard)
+	}
+	if _, err := s.propose(ctx, &meta.ClaimNames{Shard: shard, Names: names}); err != nil {
+		if errors.Is(err, meta.ErrNameElsewhere) {
+			return nil, s.nameElsewhere(ctx, names)
+		}
+		return nil, err
+	}
+	res, err := create(shard)
+	var made map[string]uint64
+	if err == nil {
+		made = ids(res)
+	}
+	settle := &meta.SettleNames{Shard: shard}
+	for _, name := range names {
+		settle.Items = append(settle.Items, meta.SettledName{Name: name, ID: made[name]})
+		if made[name] != 0 {
+			s.node.shards.names.Store(name, shard)
+		}
+	}
+	// The outcome is settled even when the request's context ended: a
+	// claim left pending keeps its name on this shard (harmless, but
+	// sticky).
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, serr := s.propose(sctx, settle); serr != nil {
+		s.node.log.Warn("settling bucket name claims failed; the names stay on their shard", "shard", shard, "names", len(names), "err", serr)
+	}
+	return res, err
+}
+
+// nameElsewhere explains a claim refused because a name lives on another
+// shard than its family's: the bucket exists there, or a creation or a
+// deletion of it is under way.
+func (s *Service) nameElsewhere(ctx context.Context, names []string) error {
+	for _, name := range names {
+		shard, _, err := s.shardOf(ctx, name, true)
+		if err != nil {
+			continue
+		}
+		live, err := readAsOn(ctx, s, shard, func(r *meta.Reader) (bool, error) {
+			_, err := r.Bucket(name)
+			if errors.Is(err, meta.ErrNoSuchBucket) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+		if err == nil && live {
+			return fmt.Errorf("%w: %q", meta.ErrBucketExists, name)
+		}
+	}
+	return fmt.Errorf("%w: bucket names %q are in use by a creation or a deletion on another metadata shard", ErrConflictingOperation, names)
+}
+
+// released tells the directory that buckets were deleted from shard.
+func (s *Service) released(ctx context.Context, shard uint64, buckets ...meta.Bucket) {
+	if s.node.shards.count() <= 1 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, b := range buckets {
+		if _, err := s.propose(ctx, &meta.ReleaseName{Shard: shard, Name: b.Name, ID: b.ID}); err != nil {
+			s.node.log.Warn("releasing a deleted bucket's name failed; the name stays on its shard", "bucket", b.Name, "err", err)
+		}
+	}
+}
+
+// readAsOn runs a linearizable query returning a T on one shard.
+func readAsOn[T any](ctx context.Context, s *Service, shard uint64, q func(r *meta.Reader) (T, error)) (T, error) {
+	v, err := s.readOn(ctx, shard, func(r *meta.Reader) (any, error) { return q(r) })
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v.(T), nil
+}
+
+// sortBuckets orders buckets gathered from several shards by name.
+func sortBuckets(per [][]meta.Bucket) []meta.Bucket {
+	var out []meta.Bucket
+	for _, bs := range per {
+		out = append(out, bs...)
+	}
+	slices.SortFunc(out, func(a, b meta.Bucket) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// sameShard reports whether two buckets live on the same shard.
+func (s *Service) sameShard(ctx context.Context, a, b string) (bool, error) {
+	sa, _, err := s.shardOf(ctx, a, false)
+	if err != nil {
+		return false, err
+	}
+	sb, _, err := s.shardOf(ctx, b, false)
+	if err != nil {
+		return false, err
+	}
+	return sa == sb, nil
+}
+
+// BucketShard returns the metadata shard a live bucket lives on.
+func (s *Service) BucketShard(ctx context.Context, bucket string) (uint64, error) {
+	var shard uint64
+	err := s.onBucket(ctx, bucket, func(sh uint64) error {
+		_, err := readAsOn(ctx, s, sh, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(bucket) })
+		shard = sh
+		return err
+	})
+	return shard, err
+}
+
+// MetaShards returns the number of metadata shards (0 while a node that
+// joined has not learnt it).
+func (s *Service) MetaShards() int { return s.node.shards.count() }
