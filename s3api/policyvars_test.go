@@ -151,7 +151,7 @@ func TestPolicyAllKeys(t *testing.T) {
 // The automaton behind coversAll and overlapsAny.
 func TestPatternPrefix(t *testing.T) {
 	for _, tc := range []struct {
-		pattern, prefix string
+		pattern, prefix  string
 		covers, overlaps bool
 	}{
 		{"a/*", "a/", true, true},
