@@ -203,3 +203,53 @@ func TestLiveUserForks(t *testing.T) {
 		t.Fatalf("the root reading bob's former fork: %d", r.StatusCode)
 	}
 }
+
+// TestLiveUserForkAtSnapshot (CreateBucket with
+// X-Tigris-Fork-Source-Bucket-Snapshot): a fork of a snapshot reads the
+// source as of the snapshot, so the source's policy of then decides, as
+// for any read at a snapshot.
+func TestLiveUserForkAtSnapshot(t *testing.T) {
+	ls := newLiveServer(t)
+	var alice, bob UserJSON
+	for _, u := range []struct {
+		name string
+		out  *UserJSON
+	}{{"alice", &alice}, {"bob", &bob}} {
+		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
+			t.Fatalf("create %s: %d", u.name, st)
+		}
+	}
+	must := func(want int, u UserJSON, method, target string, body []byte, hdr map[string]string) {
+		t.Helper()
+		if r, b := ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, body, hdr); r.StatusCode != want {
+			t.Fatalf("%s %s %s: %d, want %d: %s", u.Name, method, target, r.StatusCode, want, b)
+		}
+	}
+	forkAt := func(snap string) map[string]string {
+		h := map[string]string{hdrForkSource: "src"}
+		if snap != "" {
+			h[hdrForkSourceSnapshot] = snap
+		}
+		return h
+	}
+	pol := []byte(`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + bob.CanonicalID + `:user/bob"},` +
+		`"Action":["s3:ListBucket","s3:GetObject"],"Resource":["arn:aws:s3:::src","arn:aws:s3:::src/*"]}]}`)
+	must(200, alice, "PUT", "/src", nil, nil)
+	must(200, alice, "PUT", "/src/k", []byte("v"), nil)
+	must(204, alice, "PUT", "/src?policy", pol, nil)
+	must(200, alice, "PUT", "/src", nil, map[string]string{hdrSnapshot: "true; name=open"})
+	must(204, alice, "DELETE", "/src?policy", nil, nil)
+	must(200, alice, "PUT", "/src", nil, map[string]string{hdrSnapshot: "true; name=closed"})
+	must(204, alice, "PUT", "/src?policy", pol, nil)
+	must(200, alice, "PUT", "/src", nil, map[string]string{hdrSnapshot: "true; name=reopened"})
+	must(204, alice, "DELETE", "/src?policy", nil, nil)
+
+	must(403, bob, "PUT", "/f-now", nil, forkAt(""))
+	must(200, bob, "PUT", "/f-open", nil, forkAt("open"))
+	must(403, bob, "PUT", "/f-closed", nil, forkAt("closed"))
+	must(200, bob, "PUT", "/f-reopened", nil, forkAt("reopened"))
+	must(403, bob, "PUT", "/f-none", nil, forkAt("no-such-snapshot"))
+	// The owner forks every snapshot of her bucket.
+	must(200, alice, "PUT", "/a-closed", nil, forkAt("closed"))
+	must(404, alice, "PUT", "/a-none", nil, forkAt("no-such-snapshot"))
+}
