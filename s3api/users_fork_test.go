@@ -185,6 +185,16 @@ func TestLiveUserForks(t *testing.T) {
 	if st := adminAs(carol, "POST", "buckets/alice-acl/forks/batch", map[string]any{"count": 1, "prefix": "carol-sb-"}, nil); st != 403 {
 		t.Fatalf("carol's batch: %d", st)
 	}
+	// Scoped keys: of bob's own buckets (his forks) only, not of a bucket
+	// he may only read or fork.
+	var sk KeyJSON
+	if st := adminAs(bob, "POST", "keys", map[string]any{"buckets": []string{"bob-lease"}, "read_only": true}, &sk); st != 201 {
+		t.Fatalf("bob's key of his fork: %d", st)
+	}
+	must(200, UserJSON{Name: "bob's key", AccessKeyID: sk.AccessKeyID, SecretAccessKey: sk.SecretAccessKey}, "GET", "/bob-lease/k", nil, nil)
+	if st := adminAs(bob, "POST", "keys", map[string]any{"buckets": []string{"alice-acl"}, "read_only": true}, nil); st != 403 {
+		t.Fatalf("bob's key of a bucket he may read: %d", st)
+	}
 	// Still no merge, snapshot or key listing for a user.
 	if st := adminAs(bob, "POST", "buckets/bob-lease/merge", map[string]any{"strategy": "fork-wins"}, nil); st != 403 {
 		t.Fatalf("bob merging: %d", st)
