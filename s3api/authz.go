@@ -19,7 +19,9 @@ import (
 // to fork and under its fork prefix: the key may use the new fork, which
 // expires with the key's earliest expiry),
 // and of the admin API a scoped key may only read its buckets' lineage
-// and diff. An anonymous (unsigned) request has no principal. What the
+// and diff. A fork reads its whole source: who may make one, a user
+// forking another's bucket included, is decided in authz_fork.go. An
+// anonymous (unsigned) request has no principal. What the
 // ACLs grant the AllUsers group (public-read, public-read-write) anybody
 // may do, and what they grant AuthenticatedUsers (authenticated-read) any
 // signed request, scoped keys outside their scope included, as ACL grants
