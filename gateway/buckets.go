@@ -67,14 +67,11 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 	if region == "" {
 		region = s.Region()
 	}
-	if in.Owner != "" && (in.TTL != 0 || in.Grant != "") {
-		return nil, fmt.Errorf("%w: a user's fork takes no lease", ErrMalformedRequest)
-	}
 	if in.ForkSource != "" && (in.TTL != 0 || in.Grant != "") {
 		// A fork with a lease, or made with a scoped key, is a batch of one.
 		batch, err := s.CreateForks(ctx, CreateForksInput{
 			Source: in.ForkSource, Snapshot: in.ForkSnapshot, Names: []string{in.Name},
-			TTL: in.TTL, Grant: in.Grant, Region: region,
+			TTL: in.TTL, Grant: in.Grant, Region: region, Owner: in.Owner,
 		})
 		if err != nil {
 			return nil, err

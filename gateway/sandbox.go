@@ -36,6 +36,9 @@ type CreateForksInput struct {
 	// Grant is a scoped key that may use the new forks too ("" none).
 	Grant  string
 	Region string
+	// Owner is the user the forks (and their keys) are made for ("" the
+	// root account).
+	Owner string
 }
 
 // ForkBatch is a created batch: the shared base version and each fork
@@ -83,7 +86,7 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 	}
 	cmd := &meta.CreateForks{
 		Source: in.Source, Region: region, Names: names, Grant: in.Grant,
-		Expires: s.expiry(in.TTL), MaxForkDepth: s.node.cfg.Meta.MaxForkDepth,
+		Expires: s.expiry(in.TTL), MaxForkDepth: s.node.cfg.Meta.MaxForkDepth, Owner: in.Owner,
 	}
 	if in.Snapshot != "" {
 		if v, ok := parseVersion(in.Snapshot); ok {
@@ -96,6 +99,13 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 	shard, _, err := s.shardOf(ctx, in.Source, true)
 	if err != nil {
 		return nil, err
+	}
+	if in.Owner != "" && shard != metaShard {
+		// Users live in the directory; the shard takes the owner as
+		// checked.
+		if _, err := s.User(ctx, in.Owner); err != nil {
+			return nil, err
+		}
 	}
 	secrets := make([]string, 0, len(names))
 	if in.WithKeys {

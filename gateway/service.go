@@ -23,14 +23,16 @@ type CreateBucketInput struct {
 	// Grant is a scoped key that may use the new fork ("" none).
 	Grant string
 	// Ownership and ACL (a canned ACL, "" is private) are a new bucket's
-	// access settings; a fork takes its source's.
+	// access settings; a fork takes its source's (those of a new bucket
+	// when its owner is not the source's: meta.inheritConfig).
 	Ownership meta.Ownership
 	ACL       string
 	// ObjectLock enables Object Lock (and versioning) on a new bucket
 	// (x-amz-bucket-object-lock-enabled); a fork takes its source's.
 	ObjectLock bool
 	// Owner is the user the new bucket (or fork) belongs to ("" the root
-	// account). A user's fork takes no lease and no grant.
+	// account). With a lease (TTL) a user's fork is a batch of one
+	// (CreateForks with Owner).
 	Owner string
 }
 

@@ -65,6 +65,13 @@ func (a *applier) planForks(c *CreateForks) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if c.Owner != "" && a.shard <= DirectoryShard {
+		// Forks for a user: the user must still exist (users live in the
+		// directory shard; on another the proposer checked there).
+		if _, err := a.r.User(c.Owner); err != nil {
+			return 0, err
+		}
+	}
 	if len(c.Keys) != 0 && len(c.Keys) != len(c.Names) {
 		return 0, fmt.Errorf("%w: %d keys for %d forks", ErrCorrupt, len(c.Keys), len(c.Names))
 	}
@@ -137,7 +144,7 @@ func (a *applier) createFork(c *CreateForks, i int, src *Bucket, base uint64) er
 	b := &Bucket{
 		Name: c.Names[i], Region: c.Region, Created: int64(a.version), State: BucketLive,
 		Parent: &Parent{BucketID: src.ID, Version: base}, Versioning: src.Versioning,
-		Ownership: src.Ownership, ACL: src.ACL, Lock: src.Lock,
+		Ownership: src.Ownership, ACL: src.ACL, Lock: src.Lock, Owner: c.Owner,
 	}
 	if err := a.inheritConfig(b, src, base); err != nil {
 		return err
@@ -162,6 +169,12 @@ func (a *applier) createFork(c *CreateForks, i int, src *Bucket, base uint64) er
 		k.Buckets = []KeyBucket{{ID: b.ID, Name: b.Name}}
 		if err := a.putKey(&k); err != nil {
 			return err
+		}
+		if c.Owner != "" {
+			// The user's key: it goes with the user (user.go).
+			if err := a.set(keyUserKey(k.ID), encodeUserKey(UserKey{User: c.Owner})); err != nil {
+				return err
+			}
 		}
 	}
 	if c.Grant != "" {

@@ -76,12 +76,24 @@ func (a *applier) setBucketConfig(c *SetBucketConfig) (*Result, error) {
 }
 
 // inheritConfig gives a new fork b its source's public access block and
-// tags as of base.
+// tags as of base. A fork whose owner (b.Owner) is not the source's owner
+// at base starts with the access settings of a new bucket instead of the
+// source's ownership setting and ACL: ACLs disabled (which takes the
+// inherited objects' ACLs out of force) and a private bucket ACL. The
+// source's grants were its owner's to give, and would otherwise let the
+// source's owner and grantees into a bucket they do not own.
 func (a *applier) inheritConfig(b, src *Bucket, base uint64) error {
 	x, ok, err := a.r.accessAt(src, base)
-	if err != nil || !ok {
+	if err != nil {
 		return err
 	}
-	b.PublicAccessBlock, b.Tags = x.pab, x.tags
+	owner := src.Owner
+	if ok {
+		b.PublicAccessBlock, b.Tags = x.pab, x.tags
+		owner = x.owner
+	}
+	if owner != b.Owner {
+		b.Ownership, b.ACL = OwnershipEnforced, ""
+	}
 	return nil
 }

@@ -252,6 +252,10 @@ type CreateForks struct {
 	Grant            string
 	Expires          int64
 	MaxForkDepth     int
+	// Owner is the user the forks are made for ("" the root account):
+	// each fork is the user's, and so are the keys of the batch (they go
+	// with the user). Encoded as opCreateOwnedForks.
+	Owner string
 }
 
 // RenewLease sets the lease of a fork to Expires. Now is the proposer's
@@ -360,6 +364,8 @@ const (
 	// CreateUser with an e-mail address (a build without e-mail
 	// addresses refuses it rather than drop the address).
 	opCreateUserEmail byte = 110
+	// 112-119: users' forks. CreateForks for a user (Owner set).
+	opCreateOwnedForks byte = 112
 	// 120-127: the directory of metadata shards (directory.go).
 	opInitShards  byte = 120
 	opClaimNames  byte = 121
@@ -374,7 +380,7 @@ func knownOp(op byte) bool {
 		(op >= opCreateKey && op <= opMergeContinue) || op == opSetBucketCORS || op == opSetBucketEncryption ||
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
-		(op >= opSetBucketConfig && op <= opCreateUserEmail) ||
+		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
 		(op >= opInitShards && op <= opReleaseName)
 }
 
@@ -576,7 +582,11 @@ func EncodeCommand(c any) []byte {
 	case CreateForks:
 		return EncodeCommand(&c)
 	case *CreateForks:
-		hdr(opCreateForks, &c.Header)
+		op := opCreateForks
+		if c.Owner != "" {
+			op = opCreateOwnedForks
+		}
+		hdr(op, &c.Header)
 		e.str(c.Source)
 		e.uvarint(c.ForkVersion)
 		e.str(c.ForkSnapshotName)
@@ -592,6 +602,9 @@ func EncodeCommand(c any) []byte {
 		e.str(c.Grant)
 		e.varint(c.Expires)
 		e.int(c.MaxForkDepth)
+		if c.Owner != "" {
+			e.str(c.Owner)
+		}
 	case RenewLease:
 		return EncodeCommand(&c)
 	case *RenewLease:
@@ -905,7 +918,7 @@ func DecodeCommand(b []byte) (any, error) {
 			p.Items = append(p.Items, Reseal{ID: d.str(), Old: d.bytes(), New: d.bytes()})
 		}
 		c = p
-	case opCreateForks:
+	case opCreateForks, opCreateOwnedForks:
 		p := &CreateForks{Header: h, Source: d.str(), ForkVersion: d.uvarint(), ForkSnapshotName: d.str(), Region: d.str()}
 		n := d.count()
 		for i := 0; i < n && d.err == nil; i++ {
@@ -918,6 +931,9 @@ func DecodeCommand(b []byte) (any, error) {
 		p.Grant = d.str()
 		p.Expires = d.varint()
 		p.MaxForkDepth = d.int()
+		if op == opCreateOwnedForks {
+			p.Owner = d.str()
+		}
 		c = p
 	case opRenewLease:
 		c = &RenewLease{Header: h, Bucket: d.str(), Expires: d.varint(), Now: d.varint()}

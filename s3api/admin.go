@@ -287,7 +287,11 @@ func (s *Server) adminCreateFork(r *request, source string) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.svc.CreateBucket(r.ctx, gateway.CreateBucketInput{Name: in.Name, Region: s.region, ForkSource: source, ForkSnapshot: in.Snapshot, TTL: ttl})
+	if err := s.authorizeAdminFork(r, source, in.Snapshot, in.Name); err != nil {
+		return nil, err
+	}
+	b, err := s.svc.CreateBucket(r.ctx, gateway.CreateBucketInput{Name: in.Name, Region: s.region, ForkSource: source, ForkSnapshot: in.Snapshot, TTL: ttl,
+		Owner: adminForkOwner(r)})
 	if err != nil {
 		if errors.Is(err, meta.ErrBucketExists) {
 			return nil, errBucketAlreadyExists

@@ -228,13 +228,21 @@ func (s *Server) adminCreateForks(r *request, source string) (*response, error) 
 	if in.KeysAllowForks && !in.WithKeys {
 		return nil, invalidArg("keys_allow_forks needs with_keys.", "keys_allow_forks", "true")
 	}
+	if in.KeysAllowForks && userMain(r.principal) {
+		// As for the scoped keys a user makes (CreateUserKey).
+		return nil, invalidArg("A user's sandbox keys cannot be given the permission to fork.", "keys_allow_forks", "true")
+	}
 	ttl, err := jsonTTL(in.TTL)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeAdminFork(r, source, in.Snapshot, in.Prefix); err != nil {
 		return nil, err
 	}
 	batch, err := s.svc.CreateForks(r.ctx, gateway.CreateForksInput{
 		Source: source, Snapshot: in.Snapshot, Count: *in.Count, Prefix: in.Prefix,
 		WithKeys: in.WithKeys, KeysAllowForks: in.KeysAllowForks, TTL: ttl, Region: s.region,
+		Owner: adminForkOwner(r),
 	})
 	if err != nil {
 		if errors.Is(err, meta.ErrBucketExists) {
@@ -266,6 +274,9 @@ func (s *Server) adminRenew(r *request, fork string) (*response, error) {
 	}
 	if ttl == 0 {
 		return nil, invalidArg("ttl (the new lease, from now) is required.", "ttl", "")
+	}
+	if err := s.checkUserOwns(r, fork); err != nil {
+		return nil, err
 	}
 	b, err := s.svc.RenewFork(r.ctx, fork, ttl)
 	if err != nil {

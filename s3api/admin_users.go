@@ -18,7 +18,10 @@ import (
 //	DELETE users/{name}?force=true                        -> {"name","deleted"}
 //	POST   users/{name}/rotate-key                        -> user with its new access key and secret
 //
-// A user's own key may call POST keys to make scoped keys of its buckets.
+// A user's own key may call POST keys to make scoped keys of its
+// buckets, fork (POST buckets/{b}/forks, buckets/{b}/forks/batch) the
+// buckets it may read, and renew its forks' leases (POST
+// buckets/{fork}/renew): authz_fork.go.
 
 // Errors of users.
 var (
@@ -101,14 +104,16 @@ func userMain(p *gateway.Principal) bool { return p != nil && p.User != "" && p.
 // userAllows decides a request of a user's own key: the buckets it owns
 // are its own (what a policy denies excepted, decided before), it may
 // create buckets and list its own, and of the admin API it may only make
-// scoped keys (of its buckets: checked where the key is made). Beyond its
-// buckets, the bucket policy's Allow and the ACLs decide.
+// scoped keys (of its buckets: checked where the key is made), forks and
+// renewals (checked by their handlers: userAdminCall). Beyond its
+// buckets, the bucket policy's Allow and the ACLs decide (forks:
+// forkAllows).
 func (s *Server) userAllows(ctx context.Context, p *gateway.Principal, a access) error {
 	switch a.kind {
 	case accessService, accessCreate:
 		return nil
 	case accessAdmin:
-		if a.req != nil && a.req.method == http.MethodPost && strings.Trim(a.req.route.AdminPath, "/") == "keys" {
+		if userAdminCall(a.req) {
 			return nil
 		}
 		return ErrAccessDenied
@@ -119,10 +124,6 @@ func (s *Server) userAllows(ctx context.Context, p *gateway.Principal, a access)
 	}
 	if b != nil && b.Owner == p.User && !b.AccessUnknown {
 		return nil
-	}
-	if a.kind == accessFork {
-		// Forks of others' buckets: not for a user.
-		return ErrAccessDenied
 	}
 	a.userID = p.UserID
 	return s.aclAllows(ctx, a, groupAllUsers, groupAuthenticatedUsers)

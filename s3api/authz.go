@@ -19,7 +19,9 @@ import (
 // to fork and under its fork prefix: the key may use the new fork, which
 // expires with the key's earliest expiry),
 // and of the admin API a scoped key may only read its buckets' lineage
-// and diff. An anonymous (unsigned) request has no principal. What the
+// and diff. A fork reads its whole source: who may make one, a user
+// forking another's bucket included, is decided in authz_fork.go. An
+// anonymous (unsigned) request has no principal. What the
 // ACLs grant the AllUsers group (public-read, public-read-write) anybody
 // may do, and what they grant AuthenticatedUsers (authenticated-read) any
 // signed request, scoped keys outside their scope included, as ACL grants
@@ -59,6 +61,9 @@ type access struct {
 	// userID is the canonical id of the requesting user, for ACL grants
 	// to it ("" for others).
 	userID string
+	// allKeys: an object read of every key of the bucket at once (what a
+	// fork of it reads; authz_fork.go).
+	allKeys bool
 }
 
 type accessKind int
@@ -135,6 +140,8 @@ func requestAccess(r *request) access {
 	case rt.Op == OpForkBucket:
 		a.kind, a.bucket = accessFork, strings.TrimSpace(r.header.Get(hdrForkSource))
 		a.target = rt.Bucket
+		// A fork of a snapshot reads the source as of it.
+		a.atRef = strings.TrimSpace(r.header.Get(hdrForkSourceSnapshot))
 		return a
 	case bucketAdminOps[rt.Op]:
 		a.kind = accessBucketAdmin
@@ -171,6 +178,10 @@ func (s *Server) authorize(ctx context.Context, p *gateway.Principal, a access) 
 	}
 	if p != nil && p.Expired(s.leaseNow()) {
 		return ErrAccessDenied
+	}
+	if a.kind == accessFork {
+		// Reading the whole source (authz_fork.go).
+		return s.forkAllows(ctx, p, a)
 	}
 	// The bucket's policy: an explicit Deny wins over every grant, an
 	// Allow grants what it names (bucketpolicy.go, policy.go).

@@ -123,10 +123,10 @@ func (s *Server) policyAllows(ctx context.Context, p *gateway.Principal, a acces
 	}
 	resource := "arn:aws:s3:::" + a.bucket
 	objectOp := a.hasKey && !listingOps[a.op]
-	if objectOp {
+	if objectOp || a.allKeys {
 		resource += "/" + a.key
 	}
-	req := &policyRequest{identities: s.identities(p), action: action, resource: resource}
+	req := &policyRequest{identities: s.identities(p), action: action, resource: resource, allKeys: a.allKeys}
 	req.context = s.conditionContext(ctx, p, a, req)
 	// RestrictPublicBuckets: the public statements of a public policy
 	// grant nobody but the owner (the root key, which no policy binds).
@@ -162,8 +162,17 @@ func (s *Server) conditionContext(ctx context.Context, p *gateway.Principal, a a
 			}
 			return one("User")
 		case "aws:username", "aws:userid":
-			if p == nil {
+			// A user (its own key): its name and its canonical id, as
+			// AWS gives an IAM user's name and unique id. A scoped key
+			// is the user named by its access key id
+			// (arn:...:user/<access key id>) for both.
+			switch {
+			case p == nil:
 				return nil, false
+			case userMain(p) && key == "aws:username":
+				return one(p.User)
+			case userMain(p):
+				return one(p.UserID)
 			}
 			return one(p.AccessKey)
 		case "aws:principalarn":

@@ -26,7 +26,10 @@ import (
 // arn:aws:s3:::bucket/key patterns), and Condition with the String*,
 // Arn*, IpAddress/NotIpAddress, Bool, Numeric*, Date* and Null
 // operators, their ...IfExists forms and the ForAnyValue:/ForAllValues:
-// qualifiers. Policy variables (${aws:username}) are not expanded.
+// qualifiers. Policy variables (${aws:username}, ${*}, ${?}, ${$}) are
+// substituted in Resource, NotResource and the values of string and ARN
+// conditions of policies of Version 2012-10-17 (policyvars.go); with
+// 2008-10-17 or no Version they are literal text, as on AWS.
 
 // maxPolicySize is AWS's limit on a bucket policy document.
 const maxPolicySize = 20 << 10
@@ -55,6 +58,9 @@ type PolicyStatement struct {
 	Resources   []string
 	NotResource bool
 	Conditions  []policyCondition
+	// vars: the policy's Version (2012-10-17) substitutes policy
+	// variables in Resources and condition values.
+	vars bool
 }
 
 // policyPrincipals are the principals a statement names.
@@ -71,6 +77,7 @@ type policyCondition struct {
 	forAny   bool // ForAnyValue:
 	key      string
 	values   []string
+	vars     bool // substitute policy variables in values (string and ARN operators)
 }
 
 // errMalformedPolicy is MalformedPolicy with a reason.
@@ -154,6 +161,15 @@ func parsePolicy(data []byte, bucket string) (*Policy, error) {
 			sids[st.Sid] = true
 		}
 		p.Statements = append(p.Statements, st)
+	}
+	if p.Version == "2012-10-17" {
+		for i := range p.Statements {
+			st := &p.Statements[i]
+			st.vars = true
+			for j := range st.Conditions {
+				st.Conditions[j].vars = true
+			}
+		}
 	}
 	return p, nil
 }
@@ -467,6 +483,10 @@ type policyRequest struct {
 	identities []string
 	action     string // "s3:GetObject"
 	resource   string // "arn:aws:s3:::bucket" or "arn:aws:s3:::bucket/key"
+	// allKeys: the request reads every object of the bucket (a fork of
+	// it): resource is "arn:aws:s3:::bucket/" and stands for every key
+	// after it (policyvars.go, resourceMatches).
+	allKeys bool
 	// context returns the values of a condition key (lower case, with
 	// the case of a tag key kept after the "/"); ok is false when the
 	// request has no value for it.
@@ -514,11 +534,20 @@ func (st *PolicyStatement) applies(req *policyRequest) bool {
 	if anyMatch(st.Actions, req.action, true) == st.NotAction {
 		return false
 	}
-	if anyMatch(st.Resources, req.resource, false) == st.NotResource {
+	if !st.resourceMatches(req) {
 		return false
 	}
 	for i := range st.Conditions {
-		if !st.Conditions[i].holds(req) {
+		c := &st.Conditions[i]
+		if req.allKeys && perObjectKey(c.key) {
+			// A condition on each object's own state cannot hold for
+			// every object: an Allow does not apply, a Deny may.
+			if st.Allow {
+				return false
+			}
+			continue
+		}
+		if !c.holds(req) {
 			return false
 		}
 	}
@@ -609,14 +638,14 @@ func (c *policyCondition) holds(req *policyRequest) bool {
 	}
 	if c.forAll {
 		for _, v := range vals {
-			if !c.matchOne(v, negated) {
+			if !c.matchOne(req, v, negated) {
 				return false
 			}
 		}
 		return true
 	}
 	for _, v := range vals {
-		if c.matchOne(v, negated) {
+		if c.matchOne(req, v, negated) {
 			return true
 		}
 	}
@@ -624,9 +653,17 @@ func (c *policyCondition) holds(req *policyRequest) bool {
 }
 
 // matchOne reports whether one request value satisfies the condition.
-func (c *policyCondition) matchOne(v string, negated bool) bool {
+func (c *policyCondition) matchOne(req *policyRequest, v string, negated bool) bool {
 	hit := false
 	for _, want := range c.values {
+		if c.vars && strings.Contains(want, "${") && c.takesVars() {
+			// A value whose variables do not resolve matches nothing.
+			if c.compareVars(req, want, v) {
+				hit = true
+				break
+			}
+			continue
+		}
 		if c.compare(want, v) {
 			hit = true
 			break
@@ -716,7 +753,7 @@ func (st *PolicyStatement) public() bool {
 		}
 		fixed := true
 		for _, v := range c.values {
-			if strings.ContainsAny(v, "*?") {
+			if strings.ContainsAny(v, "*?") || st.vars && strings.Contains(v, "${") {
 				fixed = false
 			}
 			if c.op == "ipaddress" {

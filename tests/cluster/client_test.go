@@ -80,11 +80,18 @@ type Digest struct {
 	Version string            `json:"version"`
 	Digests map[string]string `json:"digests"`
 	Errors  map[string]string `json:"errors"`
+	// Shards are the digests of the other metadata shards, by shard id.
+	Shards map[string]*Digest `json:"shards"`
 }
 
 // allEqual checks that the digest covers every node in want and that all
-// its digests are equal.
+// its digests are equal, on every metadata shard.
 func (d *Digest) allEqual(want []uint64) error {
+	for id, sd := range d.Shards {
+		if err := sd.allEqual(want); err != nil {
+			return fmt.Errorf("metadata shard %s: %w", id, err)
+		}
+	}
 	for _, id := range want {
 		if d.Digests[fmt.Sprint(id)] == "" {
 			return fmt.Errorf("digest at version %s has no entry for node %d: %v (errors %v)", d.Version, id, d.Digests, d.Errors)
