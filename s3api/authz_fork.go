@@ -21,14 +21,14 @@ import (
 //   - an explicit Deny in the source's policy of either action (a Deny of
 //     s3:GetObject on any part of the source included) refuses the fork
 //     to everyone else, its owner included;
-//   - a user forks its own buckets, and another's when each of the two
-//     actions is allowed by the source's policy (a statement whose
-//     resources cover every key, without conditions on the object) or by
-//     the source's bucket ACL granting READ to the user, to
-//     AuthenticatedUsers or to AllUsers (minus what IgnorePublicAcls and
-//     RestrictPublicBuckets take away). A bucket READ grant lists the
-//     bucket on AWS; here it also lets the grantee fork it and so read
-//     its objects in the fork;
+//   - a user forks its own buckets, and another's when the source's
+//     policy allows it s3:GetObject on every object (a statement whose
+//     resources cover every key, without conditions on the object) and
+//     s3:ListBucket, the latter allowed by the policy or by the source's
+//     bucket ACL granting READ to the user, to AuthenticatedUsers or to
+//     AllUsers (minus what IgnorePublicAcls and RestrictPublicBuckets take
+//     away). A bucket READ grant alone is not enough: on AWS it lists the
+//     bucket, and a fork would read every object, private ones included;
 //   - a scoped key forks only as its scope allows (its buckets, with the
 //     fork permission and under its fork prefix: scopeAllows); no policy
 //     or ACL lets it fork beyond;
@@ -68,7 +68,10 @@ func (s *Server) forkAllows(ctx context.Context, p *gateway.Principal, a access)
 	if b != nil && b.Owner == p.User && !b.AccessUnknown {
 		return nil
 	}
-	if listDec == policyAllow && objDec == policyAllow {
+	if objDec != policyAllow {
+		return ErrAccessDenied
+	}
+	if listDec == policyAllow {
 		return nil
 	}
 	list.userID = p.UserID

@@ -122,6 +122,11 @@ func TestLiveUserForks(t *testing.T) {
 	must(403, bob, "PUT", "/bob-acl-f", nil, fork("alice-acl"))
 	must(200, alice, "PUT", "/alice-acl?acl", nil, map[string]string{"X-Amz-Grant-Full-Control": `id="` + alice.CanonicalID + `"`,
 		"X-Amz-Grant-Read": `id="` + bob.CanonicalID + `"`})
+	// A READ grant lists the bucket; a fork also reads every object.
+	must(403, bob, "PUT", "/bob-acl-f", nil, fork("alice-acl"))
+	objPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + bob.CanonicalID +
+		`"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::alice-acl/*"}]}`
+	must(204, alice, "PUT", "/alice-acl?policy", []byte(objPolicy), nil)
 	must(200, bob, "PUT", "/bob-acl-f", nil, fork("alice-acl"))
 	must(403, carol, "PUT", "/carol-acl-f", nil, fork("alice-acl"))
 	// The fork has a new bucket's access settings: bob's, ACLs disabled

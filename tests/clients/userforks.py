@@ -1,8 +1,8 @@
 """Forks between users and policy variables, through boto3: a user forks
 another user's bucket (CreateBucket with X-Tigris-Fork-Source-Bucket)
-when the source's policy allows s3:ListBucket on it and s3:GetObject on
-all its objects, or its ACL grants the user READ; without either it is
-AccessDenied, and so it is when an explicit Deny names some object of
+when the source's policy allows s3:GetObject on all its objects and
+s3:ListBucket on it (or its ACL grants the user READ, which stands for
+the listing only); without them it is AccessDenied, and so it is when an explicit Deny names some object of
 the source. The fork is the forking user's, with no policy and a new
 bucket's ACL. A user forks through the admin API too, with a lease. A
 policy of the root account's bucket gives every user its home
@@ -79,10 +79,14 @@ def forks(s3):
     ca.delete_bucket_policy(Bucket=src)
     expect_error("AccessDenied", create_fork, cb, B + "-f2", src)
 
-    # Allowed by a bucket ACL grant of READ.
+    # A bucket ACL grant of READ lists the bucket: with a policy allowing
+    # the objects it allows a fork, alone it does not.
     ca.put_bucket_ownership_controls(Bucket=src, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
     ca.put_bucket_acl(Bucket=src, GrantFullControl='id="%s"' % alice["canonical_id"], GrantRead='id="%s"' % bob["canonical_id"])
     f3 = B + "-f3"
+    expect_error("AccessDenied", create_fork, cb, f3, src)
+    ca.put_bucket_policy(Bucket=src, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": bob_arn}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::" + src + "/*"}]}))
     create_fork(cb, f3, src)
     acl = cb.get_bucket_acl(Bucket=f3)
     equal(acl["Owner"]["ID"], bob["canonical_id"], "the fork's owner")
