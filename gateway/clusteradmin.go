@@ -62,6 +62,8 @@ type ClusterStatus struct {
 	// membership.
 	UnderReplicated int64 `json:"under_replicated_chunks"`
 	RepairPending   bool  `json:"repair_pending"`
+	// Shards are the metadata shards, their replicas and leaders.
+	Shards []ShardStatus `json:"shards"`
 	// Error says why the membership could not be read now (no majority,
 	// say): the members shown are the last ones this node knew.
 	Error string `json:"error,omitempty"`
@@ -110,6 +112,7 @@ func (s *Service) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
 		out.Error = "membership not current: " + refreshErr.Error()
 	}
 	out.LeaderID, _ = s.node.host.LeaderID(metaShard)
+	out.Shards = s.node.shardStatuses(ctx)
 	c.mu.RLock()
 	out.Retired = append([]uint64{}, c.retired...)
 	c.mu.RUnlock()

@@ -149,8 +149,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	go n.cluster.membershipLoop()
 	go n.cluster.repairLoop()
 	go n.cluster.scrubLoop()
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.applyLifecycle()
+	go n.balanceLoop()
 	log.Info("node started", "data", cfg.DataDir, "replica_id", rc.NodeID, "s3_addr", cfg.AdvertiseS3)
 	return n, nil
 }

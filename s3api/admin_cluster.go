@@ -47,6 +47,17 @@ func (s *Server) adminCluster(r *request, seg []string) (*response, error) {
 			}
 			return &response{json: map[string]any{"node_id": id, "removed": true}}, nil
 		}
+	case len(seg) == 2 && seg[1] == "rebalance":
+		if r.method == http.MethodPost {
+			moves, err := s.svc.Rebalance(r.ctx)
+			if err != nil {
+				return nil, err
+			}
+			if moves == nil {
+				return &response{json: map[string]any{"moves": []any{}}}, nil
+			}
+			return &response{json: map[string]any{"moves": moves}}, nil
+		}
 	case len(seg) == 2 && seg[1] == "leader":
 		if r.method == http.MethodPost {
 			var in struct {

@@ -52,6 +52,15 @@ type ClusterStatus struct {
 	Replicas int            `json:"replicas"`
 	Members  []MemberStatus `json:"members"`
 	Retired  []uint64       `json:"retired"`
+	Shards   []ShardStatus  `json:"shards"`
+}
+
+// ShardStatus is a metadata shard in ClusterStatus.
+type ShardStatus struct {
+	ShardID  uint64   `json:"shard_id"`
+	Replicas []uint64 `json:"replicas"`
+	LeaderID uint64   `json:"leader_id"`
+	Buckets  int      `json:"buckets"`
 }
 
 // member returns the member with id, or nil.

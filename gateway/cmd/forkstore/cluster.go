@@ -102,6 +102,29 @@ func newClusterCmd(a *app) *cobra.Command {
 	}
 	transfer.Flags().Uint64Var(&to, "to", 0, "the `ID` of the node to lead")
 
+	rebalance := &cobra.Command{
+		Use:   "rebalance",
+		Short: "Spread the metadata shards' leaders evenly over the nodes now (the cluster also does it by itself)",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out struct {
+				Moves []gateway.LeaderMove `json:"moves"`
+			}
+			c := call{method: http.MethodPost, path: adminPath("cluster", "rebalance")}
+			return a.show(cmd, c, &out, func(w io.Writer) error {
+				if len(out.Moves) == 0 {
+					_, err := fmt.Fprintln(w, "the shards' leaders are spread evenly")
+					return err
+				}
+				t := newTable(w, "SHARD", "FROM", "TO")
+				for _, m := range out.Moves {
+					t.row(strconv.FormatUint(m.Shard, 10), strconv.FormatUint(m.From, 10), strconv.FormatUint(m.To, 10))
+				}
+				return t.flush()
+			})
+		},
+	}
+
 	digest := &cobra.Command{
 		Use:   "digest",
 		Short: "Every node's metadata digest at one point of the log (equal = identical metadata)",
@@ -153,7 +176,7 @@ func newClusterCmd(a *app) *cobra.Command {
 
 	return group("cluster", "Manage the cluster: members, leadership, status, consistency, scrubbing",
 		"A cluster is 1, 3 or 5 nodes; every node serves S3. See docs/operations.md.",
-		status, add, remove, transfer, digest, scrub)
+		status, add, remove, transfer, rebalance, digest, scrub)
 }
 
 func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
@@ -189,6 +212,21 @@ func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
 	}
 	if len(st.Retired) > 0 {
 		fmt.Fprintf(w, "retired ids: %v\n", st.Retired)
+	}
+	if len(st.Shards) > 1 {
+		fmt.Fprintln(w)
+		t := newTable(w, "SHARD", "ROLE", "LEADER", "REPLICAS", "APPLIED", "BUCKETS")
+		for _, sh := range st.Shards {
+			buckets := "?"
+			if sh.Buckets >= 0 {
+				buckets = strconv.Itoa(sh.Buckets)
+			}
+			t.row(strconv.FormatUint(sh.ShardID, 10), sh.Role, strconv.FormatUint(sh.LeaderID, 10),
+				fmt.Sprint(sh.Replicas), strconv.FormatUint(sh.AppliedIndex, 10), buckets)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
 	}
 	if st.Error != "" {
 		fmt.Fprintf(w, "warning: %s\n", st.Error)

@@ -1,0 +1,48 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// ShardStatus is one metadata shard as this node sees it.
+type ShardStatus struct {
+	ShardID      uint64   `json:"shard_id"`
+	Role         string   `json:"role"`          // "directory", "data" or "directory+data"
+	Replicas     []uint64 `json:"replicas"`      // node ids holding a replica
+	LeaderID     uint64   `json:"leader_id"`     // 0 when unknown
+	AppliedIndex uint64   `json:"applied_index"` // of this node's replica, 0 if it holds none
+	Buckets      int      `json:"buckets"`       // buckets placed on it, -1 when unknown
+}
+
+// shardStatuses returns every metadata shard this node knows of, from its
+// own replicas (no Raft round trip but the membership reads).
+func (n *Node) shardStatuses(ctx context.Context) []ShardStatus {
+	ids := n.shards.list()
+	out := make([]ShardStatus, 0, len(ids))
+	for _, id := range ids {
+		st := ShardStatus{ShardID: id, Role: "data", Buckets: -1,
+			AppliedIndex: n.local.Applied(id, n.cfg.Raft.NodeID)}
+		if id == meta.DirectoryShard {
+			st.Role = "directory+data"
+		}
+		if voters, _, err := n.host.MembershipInfo(ctx, id); err == nil {
+			st.Replicas = slices.Sorted(maps.Keys(voters))
+		}
+		st.LeaderID, _ = n.host.LeaderID(id)
+		if v, err := n.localReadOn(id, func(r *meta.Reader) (any, error) {
+			bs, err := r.Buckets()
+			return len(bs), err
+		}); err == nil {
+			st.Buckets = v.(int)
+		} else if !errors.Is(err, meta.ErrNotOpen) {
+			n.log.Debug("shard status: counting buckets", "shard", id, "err", err)
+		}
+		out = append(out, st)
+	}
+	return out
+}
