@@ -105,8 +105,7 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 type blockSealer struct {
 	aead  cipher.AEAD
 	w     io.Writer
-	buf   []byte // plaintext of the block being filled (cap sseBlock)
-	out   []byte // one sealed block
+	buf   []byte // plaintext of the block being filled, sealed in place (cap sseBlock+sseTag)
 	block int64
 	nonce [12]byte
 	err   error
@@ -117,14 +116,14 @@ func newBlockSealer(key []byte, w io.Writer) (*blockSealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &blockSealer{aead: aead, w: w, buf: make([]byte, 0, sseBlock), out: make([]byte, 0, sseBlock+sseTag)}, nil
+	return &blockSealer{aead: aead, w: w, buf: make([]byte, 0, sseBlock+sseTag)}, nil
 }
 
 func (s *blockSealer) flush(last bool) error {
-	s.out = s.aead.Seal(s.out[:0], sseNonce(&s.nonce, s.block), s.buf, sseAAD(last))
+	sealed := s.aead.Seal(s.buf[:0], sseNonce(&s.nonce, s.block), s.buf, sseAAD(last))
 	s.block++
 	s.buf = s.buf[:0]
-	if _, err := s.w.Write(s.out); err != nil {
+	if _, err := s.w.Write(sealed); err != nil {
 		s.err = err
 	}
 	return s.err
