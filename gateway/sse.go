@@ -215,8 +215,8 @@ var sseBufs = sync.Pool{New: func() any {
 // server uses, lets r push them instead when r has a WriteTo (the chunk
 // store's): the chunk store then checks each whole chunk against its
 // CRC32C before sending it, as it does for a plaintext GET (once per
-// verifiedTTL, so a corrupt local copy is served from another node before
-// any byte is sent), and hands the file to the opener's ReadFrom, which
+// verifiedTTL; in a cluster a corrupt local copy is then replaced by a
+// peer's before any byte of it is sent), and hands the file to the opener's ReadFrom, which
 // reads it straight into the buffer in large reads. The CRC32C check
 // could be dropped for an encrypted chunk without losing integrity (a
 // block that was changed, cut, moved or taken from another object fails
