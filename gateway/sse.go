@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/forkstore/forkstore/meta"
 )
@@ -73,17 +74,21 @@ func sseStoredSize(n int64) int64 {
 	return n + (n+sseBlock-1)/sseBlock*sseTag
 }
 
-func sseNonce(block int64) []byte {
-	var n [12]byte
+// sseNonce writes block's nonce into n.
+func sseNonce(n *[12]byte, block int64) []byte {
 	binary.BigEndian.PutUint64(n[4:], uint64(block))
 	return n[:]
 }
 
+// The additional data of a block: whether it is the body's last. GCM
+// never writes to it, so the two are shared.
+var sseAADLast, sseAADMore = []byte{1}, []byte{0}
+
 func sseAAD(last bool) []byte {
 	if last {
-		return []byte{1}
+		return sseAADLast
 	}
-	return []byte{0}
+	return sseAADMore
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {
@@ -100,9 +105,9 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 type blockSealer struct {
 	aead  cipher.AEAD
 	w     io.Writer
-	buf   []byte // plaintext of the block being filled (cap sseBlock)
-	out   []byte // one sealed block
+	buf   []byte // plaintext of the block being filled, sealed in place (cap sseBlock+sseTag)
 	block int64
+	nonce [12]byte
 	err   error
 }
 
@@ -111,14 +116,14 @@ func newBlockSealer(key []byte, w io.Writer) (*blockSealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &blockSealer{aead: aead, w: w, buf: make([]byte, 0, sseBlock), out: make([]byte, 0, sseBlock+sseTag)}, nil
+	return &blockSealer{aead: aead, w: w, buf: make([]byte, 0, sseBlock+sseTag)}, nil
 }
 
 func (s *blockSealer) flush(last bool) error {
-	s.out = s.aead.Seal(s.out[:0], sseNonce(s.block), s.buf, sseAAD(last))
+	sealed := s.aead.Seal(s.buf[:0], sseNonce(&s.nonce, s.block), s.buf, sseAAD(last))
 	s.block++
 	s.buf = s.buf[:0]
-	if _, err := s.w.Write(s.out); err != nil {
+	if _, err := s.w.Write(sealed); err != nil {
 		s.err = err
 	}
 	return s.err
@@ -187,20 +192,50 @@ func sseRange(size, off, n int64) (first, soff, sn int64) {
 	return first, soff, end - soff
 }
 
-// sseReadBlocks is how many blocks a reader fetches with one read.
+// sseReadBlocks is how many blocks an opener holds: its buffer takes that
+// many stored blocks, read in one go.
 const sseReadBlocks = 4
 
+// sseBufSize is the size of an opener's buffer.
+const sseBufSize = sseReadBlocks * (sseBlock + sseTag)
+
+// sseBufs holds openers' buffers between requests: a 1 MiB GET would
+// otherwise allocate (and the runtime zero) a quarter of a MiB.
+var sseBufs = sync.Pool{New: func() any {
+	b := make([]byte, sseBufSize)
+	return &b
+}}
+
 // blockOpener decrypts the stored blocks [first, ...) read from r and
-// serves the plaintext range [skip, skip+n) of them.
+// serves the plaintext range [skip, skip+n) of them. Every block is
+// opened in place in one pooled buffer, and only a block that
+// authenticates is served.
+//
+// Read pulls the stored bytes through r.Read. WriteTo, what the HTTP
+// server uses, lets r push them instead when r has a WriteTo (the chunk
+// store's): the chunk store then checks each whole chunk against its
+// CRC32C before sending it, as it does for a plaintext GET (once per
+// verifiedTTL; in a cluster a corrupt local copy is then replaced by a
+// peer's before any byte of it is sent), and hands the file to the opener's ReadFrom, which
+// reads it straight into the buffer in large reads. The CRC32C check
+// could be dropped for an encrypted chunk without losing integrity (a
+// block that was changed, cut, moved or taken from another object fails
+// its GCM tag under this object's key and nonce), but keeping the chunk
+// store's path keeps its fallback to a peer's copy, and it costs the
+// same as for a plaintext GET.
 type blockOpener struct {
 	aead   cipher.AEAD
 	r      io.ReadCloser
 	size   int64 // plaintext size of the whole body
-	block  int64 // next block to read
+	block  int64 // next block to open
 	skip   int64 // plaintext bytes still to drop from the front
 	remain int64 // plaintext bytes still to serve (decrypted or not)
-	in     []byte
-	segs   [][]byte // decrypted, not yet served, in order
+	buf    *[]byte
+	in     []byte   // *buf: stored bytes not yet opened, from in[0]
+	have   int      // bytes in in[:have] (WriteTo)
+	segs   [][]byte // decrypted, not yet served, in order (Read)
+	segArr [sseReadBlocks][]byte
+	nonce  [12]byte
 	err    error
 }
 
@@ -216,9 +251,43 @@ func sseOpen(key []byte, size, off, n int64, open func(soff, sn int64) (io.ReadC
 	if err != nil {
 		return nil, err
 	}
-	nb := min(int64(sseReadBlocks), (sn+sseBlock+sseTag-1)/(sseBlock+sseTag))
+	buf := sseBufs.Get().(*[]byte)
 	return &blockOpener{aead: aead, r: r, size: size, block: first, skip: off - first*sseBlock, remain: n,
-		in: make([]byte, max(nb, 1)*(sseBlock+sseTag))}, nil
+		buf: buf, in: *buf}, nil
+}
+
+// storedLen is the stored size of block b.
+func (o *blockOpener) storedLen(b int64) int {
+	return int(min(int64(sseBlock), o.size-b*sseBlock)) + sseTag
+}
+
+// open authenticates and decrypts stored block o.block, ct, in place and
+// returns the part of its plaintext still to serve (possibly none).
+func (o *blockOpener) open(ct []byte) ([]byte, error) {
+	last := o.block*sseBlock+int64(len(ct)-sseTag) == o.size
+	plain, err := o.aead.Open(ct[:0], sseNonce(&o.nonce, o.block), ct, sseAAD(last))
+	if err != nil {
+		return nil, fmt.Errorf("%w: block %d", ErrDecrypt, o.block)
+	}
+	o.block++
+	if o.skip > 0 {
+		d := min(o.skip, int64(len(plain)))
+		plain, o.skip = plain[d:], o.skip-d
+	}
+	if int64(len(plain)) > o.remain {
+		plain = plain[:o.remain]
+	}
+	o.remain -= int64(len(plain))
+	return plain, nil
+}
+
+// needBlocks is how many more stored blocks the range needs.
+func (o *blockOpener) needBlocks() int64 {
+	if o.remain == 0 {
+		return 0
+	}
+	end := (o.block*sseBlock + o.skip + o.remain + sseBlock - 1) / sseBlock
+	return end - o.block
 }
 
 // fill reads and decrypts the next blocks (at most sseReadBlocks).
@@ -229,25 +298,20 @@ func (o *blockOpener) fill() error {
 	if o.remain == 0 {
 		return io.EOF
 	}
-	// How many stored bytes the next blocks take, up to the ones the
-	// range still needs (each block's stored size follows from the
-	// plaintext size).
-	start := o.block * sseBlock
-	need := o.skip + o.remain
-	var plainLens [sseReadBlocks]int64
-	k, total := 0, 0
-	for k < sseReadBlocks && k*(sseBlock+sseTag) < len(o.in) && int64(k)*sseBlock < need {
-		l := min(int64(sseBlock), o.size-start-int64(k)*sseBlock)
-		if l <= 0 {
-			break
-		}
-		plainLens[k] = l
-		total += int(l) + sseTag
-		k++
-	}
-	if k == 0 {
-		o.err = fmt.Errorf("%w: block %d beyond the body", ErrDecrypt, o.block)
+	if o.in == nil {
+		o.err = errOpenerClosed
 		return o.err
+	}
+	// How many stored bytes the next blocks take (each block's stored
+	// size follows from the plaintext size).
+	k := int(min(o.needBlocks(), sseReadBlocks))
+	total := 0
+	for i := 0; i < k; i++ {
+		if o.block+int64(i) >= (o.size+sseBlock-1)/sseBlock {
+			o.err = fmt.Errorf("%w: block %d beyond the body", ErrDecrypt, o.block+int64(i))
+			return o.err
+		}
+		total += o.storedLen(o.block + int64(i))
 	}
 	in := o.in[:total]
 	if _, err := io.ReadFull(o.r, in); err != nil {
@@ -257,25 +321,15 @@ func (o *blockOpener) fill() error {
 		o.err = err
 		return err
 	}
-	o.segs = o.segs[:0]
+	o.segs = o.segArr[:0]
 	for i := 0; i < k; i++ {
-		ct := in[:plainLens[i]+sseTag]
+		ct := in[:o.storedLen(o.block)]
 		in = in[len(ct):]
-		last := start+int64(i)*sseBlock+plainLens[i] == o.size
-		plain, err := o.aead.Open(ct[:0], sseNonce(o.block), ct, sseAAD(last))
+		plain, err := o.open(ct)
 		if err != nil {
-			o.err = fmt.Errorf("%w: block %d", ErrDecrypt, o.block)
-			return o.err
+			o.err = err
+			return err
 		}
-		o.block++
-		if o.skip > 0 {
-			d := min(o.skip, int64(len(plain)))
-			plain, o.skip = plain[d:], o.skip-d
-		}
-		if int64(len(plain)) > o.remain {
-			plain = plain[:o.remain]
-		}
-		o.remain -= int64(len(plain))
 		if len(plain) > 0 {
 			o.segs = append(o.segs, plain)
 		}
@@ -296,29 +350,152 @@ func (o *blockOpener) Read(p []byte) (int, error) {
 	return k, nil
 }
 
-// WriteTo writes the decrypted blocks straight from the buffer they were
-// decrypted in.
+// WriteTo writes the rest of the range to w, each block as soon as it is
+// opened, straight from the buffer it was opened in.
 func (o *blockOpener) WriteTo(w io.Writer) (int64, error) {
 	var n int64
-	for {
-		for len(o.segs) > 0 {
-			k, err := w.Write(o.segs[0])
-			n += int64(k)
-			if err != nil {
+	for len(o.segs) > 0 {
+		k, err := w.Write(o.segs[0])
+		n += int64(k)
+		if err != nil {
+			return n, err
+		}
+		o.segs = o.segs[1:]
+	}
+	if o.err != nil || o.remain == 0 {
+		return n, o.err
+	}
+	wt, ok := o.r.(io.WriterTo)
+	if !ok {
+		for {
+			if err := o.fill(); err != nil {
+				if err == io.EOF {
+					return n, nil
+				}
 				return n, err
 			}
-			o.segs = o.segs[1:]
-		}
-		if err := o.fill(); err != nil {
-			if err == io.EOF {
-				return n, nil
+			for len(o.segs) > 0 {
+				k, err := w.Write(o.segs[0])
+				n += int64(k)
+				if err != nil {
+					return n, err
+				}
+				o.segs = o.segs[1:]
 			}
+		}
+	}
+	if o.in == nil {
+		o.err = errOpenerClosed
+		return n, o.err
+	}
+	sink := openerSink{o: o, w: w}
+	_, err := wt.WriteTo(&sink)
+	n += sink.n
+	if err == nil && o.remain > 0 {
+		err = fmt.Errorf("%w: stored body ends before block %d", ErrDecrypt, o.block)
+	}
+	if err != nil && o.err == nil {
+		o.err = err
+	}
+	return n, err
+}
+
+// openerSink is the writer a blockOpener's source pushes stored bytes
+// into (WriteTo): it opens every whole block it holds and writes its
+// plaintext to w.
+type openerSink struct {
+	o *blockOpener
+	w io.Writer
+	n int64 // plaintext bytes written to w
+}
+
+func (s *openerSink) Write(p []byte) (int, error) {
+	o, done := s.o, 0
+	for len(p) > 0 {
+		k := copy(o.in[o.have:], p)
+		o.have += k
+		done += k
+		p = p[k:]
+		if err := s.drain(); err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// ReadFrom reads a stored stream (a chunk file) straight into the buffer.
+func (s *openerSink) ReadFrom(r io.Reader) (int64, error) {
+	o := s.o
+	var n int64
+	for {
+		k, err := r.Read(o.in[o.have:])
+		o.have += k
+		n += int64(k)
+		if o.have == len(o.in) || err != nil {
+			if derr := s.drain(); derr != nil {
+				return n, derr
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
 			return n, err
 		}
 	}
 }
 
-func (o *blockOpener) Close() error { return o.r.Close() }
+// drain opens the whole blocks in the buffer, writes their plaintext and
+// moves what is left (the start of the next block) to the front. The
+// buffer always begins at a block boundary and holds whole blocks, so
+// what is left is only ever a block cut by the end of a chunk.
+func (s *openerSink) drain() error {
+	o := s.o
+	pos := 0
+	for o.remain > 0 {
+		if o.block >= (o.size+sseBlock-1)/sseBlock {
+			return fmt.Errorf("%w: block %d beyond the body", ErrDecrypt, o.block)
+		}
+		l := o.storedLen(o.block)
+		if o.have-pos < l {
+			break
+		}
+		plain, err := o.open(o.in[pos : pos+l])
+		if err != nil {
+			return err
+		}
+		pos += l
+		if len(plain) > 0 {
+			k, err := s.w.Write(plain)
+			s.n += int64(k)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if o.remain == 0 && o.have > pos {
+		return fmt.Errorf("%w: %d stored bytes after the range", ErrDecrypt, o.have-pos)
+	}
+	o.have = copy(o.in, o.in[pos:o.have])
+	if o.have == len(o.in) {
+		// Cannot happen (a block is smaller than the buffer); never
+		// loop on a full buffer.
+		return fmt.Errorf("%w: block %d does not fit the buffer", ErrDecrypt, o.block)
+	}
+	return nil
+}
+
+var errOpenerClosed = errors.New("gateway: read of a closed encrypted body")
+
+// Close closes the stored reader and gives the buffer back.
+func (o *blockOpener) Close() error {
+	if o.buf != nil {
+		o.segs, o.in = nil, nil
+		sseBufs.Put(o.buf)
+		o.buf = nil
+	}
+	return o.r.Close()
+}
 
 // Keyring holds the operator's master keys: the first seals new data keys,
 // every one opens the data keys it sealed (so a rotated-out key stays
