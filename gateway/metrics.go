@@ -92,13 +92,27 @@ func (m *nodeMetrics) metaStats() (meta.Stats, bool) {
 	if m.statsOK && time.Since(m.statsAt) < statsTTL {
 		return m.stats, true
 	}
-	cursor := m.n.gc.of(metaShard).cursor.Load()
-	v, err := m.n.localRead(func(r *meta.Reader) (any, error) { return r.Stats(cursor) })
-	if err != nil {
-		m.n.log.Warn("metrics: reading metadata counts", "err", err)
-		return meta.Stats{}, false
+	// The counts are the sums over the shards; the applied index is the
+	// directory shard's (each shard's is in forkstore_raft_applied_index).
+	var sum meta.Stats
+	for _, shard := range m.n.shards.list() {
+		cursor := m.n.gc.of(shard).cursor.Load()
+		v, err := m.n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.Stats(cursor) })
+		if err != nil {
+			m.n.log.Warn("metrics: reading metadata counts", "shard", shard, "err", err)
+			return meta.Stats{}, false
+		}
+		st := v.(meta.Stats)
+		if shard == metaShard {
+			sum.AppliedIndex = st.AppliedIndex
+		}
+		sum.Buckets += st.Buckets
+		sum.Forks += st.Forks
+		sum.Snapshots += st.Snapshots
+		sum.GCQueued += st.GCQueued
+		sum.GCPending += st.GCPending
 	}
-	m.stats, m.statsAt, m.statsOK = v.(meta.Stats), time.Now(), true
+	m.stats, m.statsAt, m.statsOK = sum, time.Now(), true
 	return m.stats, true
 }
 
@@ -176,6 +190,11 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	files, bytes := n.chunks.Usage()
 	gauge(c.chunkFiles, float64(files))
 	gauge(c.chunkBytes, float64(bytes))
+	for _, id := range n.shards.list() {
+		if id != metaShard {
+			gauge(c.applied, float64(n.local.Applied(id, n.cfg.Raft.NodeID)), shardLabel(id))
+		}
+	}
 	if s, ok := c.m.metaStats(); ok {
 		gauge(c.applied, float64(s.AppliedIndex), shard)
 		gauge(c.gcQueued, float64(s.GCQueued))
