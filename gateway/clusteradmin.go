@@ -20,6 +20,7 @@ type NodeStatus struct {
 	NodeID       uint64 `json:"node_id"`
 	RaftAddr     string `json:"raft_addr"`
 	S3Addr       string `json:"s3_addr"`
+	Zone         string `json:"zone,omitempty"` // failure zone, empty when not set
 	Reachable    bool   `json:"reachable"`
 	Ready        bool   `json:"ready"`
 	AppliedIndex uint64 `json:"applied_index"`
@@ -60,6 +61,8 @@ type ClusterStatus struct {
 	// membership.
 	UnderReplicated int64 `json:"under_replicated_chunks"`
 	RepairPending   bool  `json:"repair_pending"`
+	// Shards are the metadata shards as this node sees them.
+	Shards []ShardStatus `json:"shards"`
 	// Error says why the membership could not be read now (no majority,
 	// say): the members shown are the last ones this node knew.
 	Error string `json:"error,omitempty"`
@@ -107,6 +110,7 @@ func (s *Service) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
 		out.Error = "membership not current: " + refreshErr.Error()
 	}
 	out.LeaderID, _ = s.node.host.LeaderID(metaShard)
+	out.Shards = s.node.shardStatuses(ctx)
 	c.mu.RLock()
 	out.Retired = append([]uint64{}, c.retired...)
 	c.mu.RUnlock()
