@@ -63,6 +63,10 @@ type Config struct {
 	// Figures, if set, returns a few live figures for the cluster page
 	// (name -> value), read from the node's metrics.
 	Figures func() []Figure
+	// History, if set, keeps the samples the cluster page charts
+	// (requests/s, p99 latency, bytes in and out); its last sample's
+	// rates are shown among the figures too. The caller runs it.
+	History *History
 	Logger  *slog.Logger
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
@@ -131,7 +135,7 @@ func New(cfg Config) (*Console, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{cfg: cfg, svc: cfg.Service, access: cfg.Access, log: cfg.Logger, sessions: map[string]*session{}, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"bytes": humanBytes, "visible": visible, "when": when, "version": versionTime, "u64": func(v uint64) string { return strconv.FormatUint(v, 10) }, "left": func(ns int64) string { return leftString(time.Unix(0, ns).Sub(cfg.Now())) }}
+	funcs := template.FuncMap{"bytes": humanBytes, "visible": visible, "when": when, "version": versionTime, "u64": func(v uint64) string { return strconv.FormatUint(v, 10) }, "replicas": replicaList, "left": func(ns int64) string { return leftString(time.Unix(0, ns).Sub(cfg.Now())) }}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -187,6 +191,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST "+Prefix+"forks/create", c.form(c.createForks))
 	m.HandleFunc("POST "+Prefix+"renew", c.form(c.renew))
 	m.HandleFunc("GET "+Prefix+"cluster", c.page(c.cluster))
+	m.HandleFunc("GET "+Prefix+"cluster/live", c.page(c.clusterLive))
 	c.mux = m
 }
 
