@@ -42,11 +42,17 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the console's session key.
+func newEnvWith(t testing.TB, sessionKey []byte) *env {
+	t.Helper()
 	node := gatewaytest.NewNode(t, gatewaytest.Config(t))
 	svc := node.Service()
 	srv := s3api.New(s3api.DefaultConfig(), svc, slog.New(slog.DiscardHandler))
 	e := &env{svc: svc, clock: time.Now(), hist: console.NewHistory(5*time.Second, 120)}
-	con, err := console.New(console.Config{Service: svc, Access: srv, Now: e.now, History: e.hist,
+	con, err := console.New(console.Config{Service: svc, Access: srv, Now: e.now, History: e.hist, SessionKey: sessionKey,
 		Figures: func() []console.Figure { return []console.Figure{{Name: "S3 requests (total)", Value: "7"}} }})
 	if err != nil {
 		t.Fatal(err)

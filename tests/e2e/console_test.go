@@ -182,11 +182,18 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	}
 
-	// The cluster page: this node, and live figures from the metrics.
-	do("cluster", chromedp.Navigate(console+"cluster"), chromedp.WaitVisible(chromedp.CSS("#nodes")), chromedp.WaitVisible(chromedp.CSS("#figures")))
+	// The cluster page: this node, the metadata shard, live figures from
+	// the metrics and their charts, which the page's script refreshes
+	// (under the strict CSP) until they draw the node's samples.
+	do("cluster", chromedp.Navigate(console+"cluster"), chromedp.WaitVisible(chromedp.CSS("#nodes")), chromedp.WaitVisible(chromedp.CSS("#figures")),
+		chromedp.WaitVisible(chromedp.CSS("#shards")), chromedp.WaitVisible(chromedp.CSS("#chart-requests")))
 	if got := text("cluster", "#figures"); !strings.Contains(got, "S3 requests (total)") {
 		fail("cluster", "figures %q", got)
 	}
+	if got := text("cluster", "#shards tr[data-shard]"); !strings.Contains(got, "directory+data") {
+		fail("cluster", "shards %q", got)
+	}
+	do("cluster refresh", chromedp.WaitReady(chromedp.CSS("#live[data-updated] #chart-requests polyline")))
 	saveShot(t, step, shots, "console-cluster.png")
 
 	// Sign out; a scoped key sees only its bucket.

@@ -65,3 +65,19 @@ func figure(figs []console.Figure, name string) string {
 	}
 	return ""
 }
+
+// TestConsoleSessionKey: the nodes of a cluster derive one session key
+// from their cluster key (not the cluster key itself); a node without
+// one leaves the console to pick its own.
+func TestConsoleSessionKey(t *testing.T) {
+	a, b := consoleSessionKey("cluster-key-0123456789"), consoleSessionKey("cluster-key-0123456789")
+	if len(a) != 32 || string(a) != string(b) {
+		t.Fatalf("keys %x and %x", a, b)
+	}
+	if string(consoleSessionKey("cluster-key-other-0123")) == string(a) || string(a) == "cluster-key-0123456789" {
+		t.Error("the key does not depend on the cluster key, or is it")
+	}
+	if consoleSessionKey("") != nil {
+		t.Error("a key without a cluster key")
+	}
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"math"
 	"slices"
 	"strconv"
@@ -122,4 +124,17 @@ func (m *s3Meter) figures() []console.Figure {
 		{Name: "Bytes received (total)", Value: f(r.in)},
 		{Name: "Bytes sent (total)", Value: f(r.out)},
 	}
+}
+
+// consoleSessionKey derives the key of the console's session cookies from
+// the cluster key, so that a session signed in on one node is good on
+// every node; none without a cluster key (a node of its own: the console
+// picks a random key, and its sessions end when it restarts).
+func consoleSessionKey(clusterKey string) []byte {
+	if clusterKey == "" {
+		return nil
+	}
+	h := hmac.New(sha256.New, []byte(clusterKey))
+	h.Write([]byte("forkstore console session key v1"))
+	return h.Sum(nil)
 }

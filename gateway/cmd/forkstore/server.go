@@ -352,7 +352,7 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	history := console.NewHistory(console.DefaultSampleEvery, console.DefaultSamples)
 	go history.Run(ctx, meter.sample)
 	con, err := console.New(console.Config{Service: node.Service(), Access: srv, Secure: cert != nil,
-		Figures: meter.figures, History: history, Logger: logger.With("component", "console")})
+		SessionKey: consoleSessionKey(cfg.ClusterKey), Figures: meter.figures, History: history, Logger: logger.With("component", "console")})
 	if err != nil {
 		return err
 	}
