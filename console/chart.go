@@ -16,8 +16,11 @@ type Chart struct {
 	// ID is the svg element's id.
 	ID    string
 	Title string
-	// Unit renders a value of the y axis.
+	// Unit renders a value of the y axis; Base is the base of its
+	// multiples (1024 for bytes; 0 is 1000), which the axis's bound is
+	// a round number of.
 	Unit   func(float64) string
+	Base   float64
 	At     []time.Time
 	Series []Series
 	// End and Span are the time window drawn: the x axis runs from
@@ -35,7 +38,7 @@ type Series struct {
 
 // Layout of a chart, in SVG user units.
 const (
-	chartW      = 560
+	chartW      = 520
 	chartH      = 170
 	chartLeft   = 64
 	chartRight  = 12
@@ -61,7 +64,7 @@ func (c Chart) SVG() template.HTML {
 			}
 		}
 	}
-	top = niceCeil(top)
+	top = niceCeilIn(top, c.Base)
 	n := len(c.At)
 	for _, s := range c.Series {
 		n = max(n, len(s.Values))
@@ -147,6 +150,25 @@ func niceCeil(v float64) float64 {
 			}
 			return c
 		}
+	}
+	return v
+}
+
+// niceCeilIn is niceCeil of v in the largest power of base (1000 when
+// 0) not above it: 10 KiB rather than 9.77 KiB for bytes.
+func niceCeilIn(v, base float64) float64 {
+	if base <= 1 {
+		base = 1000
+	}
+	if !(v > 0) || math.IsInf(v, 0) {
+		return niceCeil(v)
+	}
+	p := 1.0
+	for v/p >= base && !math.IsInf(p*base, 0) {
+		p *= base
+	}
+	if c := niceCeil(v/p) * p; !math.IsInf(c, 0) {
+		return c
 	}
 	return v
 }

@@ -133,7 +133,7 @@ func TestChartSVGEmptyAndZero(t *testing.T) {
 func TestChartSVGHugeValues(t *testing.T) {
 	for _, big := range []float64{1e18, 1e300, math.MaxFloat64} {
 		c := testChart(5, func(i int) float64 { return big / float64(5-i) })
-		c.Unit = byteUnit
+		c.Unit, c.Base = byteUnit, 1024
 		svg := string(c.SVG())
 		lines, texts := chartParts(t, svg)
 		if len(lines) != 1 || len(lines[0]) != 5 {
@@ -201,6 +201,9 @@ func TestUnits(t *testing.T) {
 		{"bytes", byteUnit(512), "512 B/s"},
 		{"mebibytes", byteUnit(3 << 20), "3.00 MiB/s"},
 		{"nan", byteUnit(math.NaN()), "–"},
+		{"byte axis", byteUnit(niceCeilIn(9000, 1024)), "10.0 KiB/s"},
+		{"plain axis", plainUnit(niceCeilIn(9000, 0)), "10.0k"},
+		{"small axis", plainUnit(niceCeilIn(0.3, 1000)), "0.50"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.got != c.want {

@@ -117,7 +117,7 @@ func liveCharts(h *History) []Chart {
 			Series: []Series{{Name: "requests/s", Values: reqs}}},
 		{ID: "chart-p99", Title: "S3 p99 latency (ms)", Unit: plainUnit, At: at, End: end, Span: span,
 			Series: []Series{{Name: "p99 ms", Values: p99}}},
-		{ID: "chart-bytes", Title: "Bytes in and out per second", Unit: byteUnit, At: at, End: end, Span: span,
+		{ID: "chart-bytes", Title: "Bytes/s in and out", Unit: byteUnit, Base: 1024, At: at, End: end, Span: span,
 			Series: []Series{{Name: "in", Values: in}, {Name: "out", Values: out}}},
 	}
 }

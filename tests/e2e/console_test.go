@@ -20,8 +20,9 @@ import (
 // the real binary: a wrong secret is refused; the root key signs in,
 // sees the fork tree, opens a fork's diff (a key named like a script
 // shows as text), merges and sees the parent change, uploads and
-// downloads a file; a forged CSRF token is refused; a scoped key sees
-// only its bucket. A failing step saves a screenshot of the page in the
+// downloads a file; a forged CSRF token is refused; the cluster page
+// shows the metadata shard and charts its script keeps current; a scoped
+// key sees only its bucket. A failing step saves a screenshot of the page in the
 // test's artifact directory (go test -artifacts keeps it);
 // FORKSTORE_CONSOLE_SCREENSHOTS=dir saves the pages docs/console.md
 // shows.
@@ -194,6 +195,7 @@ func TestConsoleBrowser(t *testing.T) {
 		fail("cluster", "shards %q", got)
 	}
 	do("cluster refresh", chromedp.WaitReady(chromedp.CSS("#live[data-updated] #chart-requests polyline")))
+	eval[bool](t, step, "cluster scroll", `window.scrollTo(0, document.querySelector("#shards").getBoundingClientRect().top + window.scrollY - 40); true`)
 	saveShot(t, step, shots, "console-cluster.png")
 
 	// Sign out; a scoped key sees only its bucket.
