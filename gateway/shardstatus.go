@@ -17,11 +17,20 @@ type ShardStatus struct {
 
 // shardStatuses returns every metadata shard this node knows of. Today
 // the metadata is one shard, holding both the bucket directory and the
-// buckets' data; its replicas are the shard's voting members (the last
-// membership this node knew when the shard cannot answer now).
+// buckets' data; its replicas are the shard's voting members, or the
+// last membership this node knew when the shard cannot answer now (no
+// leader known, or no answer within readyTimeout), so that a status
+// request of a cluster without quorum stays quick.
 func (n *Node) shardStatuses(ctx context.Context) []ShardStatus {
 	st := ShardStatus{ShardID: metaShard, Role: "directory+data", Buckets: -1}
-	if voters, _, err := n.host.MembershipInfo(ctx, metaShard); err == nil {
+	st.LeaderID, _ = n.host.LeaderID(metaShard)
+	var voters map[uint64]string
+	if st.LeaderID != 0 {
+		mctx, cancel := context.WithTimeout(ctx, readyTimeout)
+		voters, _, _ = n.host.MembershipInfo(mctx, metaShard)
+		cancel()
+	}
+	if voters != nil {
 		for id := range voters {
 			st.Replicas = append(st.Replicas, id)
 		}
@@ -34,7 +43,6 @@ func (n *Node) shardStatuses(ctx context.Context) []ShardStatus {
 	if st.Replicas == nil {
 		st.Replicas = []uint64{}
 	}
-	st.LeaderID, _ = n.host.LeaderID(metaShard)
 	if slices.Contains(st.Replicas, n.cfg.Raft.NodeID) {
 		st.AppliedIndex = n.local.Applied(metaShard, n.cfg.Raft.NodeID)
 	}
