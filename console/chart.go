@@ -110,24 +110,31 @@ func (c Chart) SVG() template.HTML {
 	legendX := chartLeft + 200
 	for si, s := range c.Series {
 		cls := "s" + strconv.Itoa(si%4)
-		var pts []string
+		pts := make([]byte, 0, 12*len(s.Values))
 		flush := func() {
 			if len(pts) > 0 {
-				fmt.Fprintf(&b, `<polyline class="line %s" points="%s"/>`, cls, strings.Join(pts, " "))
+				b.WriteString(`<polyline class="line ` + cls + `" points="`)
+				b.Write(pts)
+				b.WriteString(`"/>`)
 				pts = pts[:0]
 			}
 		}
-		last := "–"
+		last := math.NaN() // unit renders it "–"
 		for i, v := range s.Values {
 			if !finite(v) {
 				flush()
 				continue
 			}
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v)))
-			last = unit(v)
+			if len(pts) > 0 {
+				pts = append(pts, ' ')
+			}
+			pts = strconv.AppendFloat(pts, x(i), 'f', 1, 64)
+			pts = append(pts, ',')
+			pts = strconv.AppendFloat(pts, y(v), 'f', 1, 64)
+			last = v
 		}
 		flush()
-		fmt.Fprintf(&b, `<text class="legend %s" x="%d" y="16">%s</text>`, cls, legendX, html.EscapeString(s.Name+": "+last))
+		fmt.Fprintf(&b, `<text class="legend %s" x="%d" y="16">%s</text>`, cls, legendX, html.EscapeString(s.Name+": "+unit(last)))
 		legendX += 150
 	}
 	b.WriteString(`</svg>`)

@@ -212,3 +212,19 @@ func TestUnits(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkClusterCharts draws the cluster page's three charts from a
+// full ring (120 samples).
+func BenchmarkClusterCharts(b *testing.B) {
+	h := NewHistory(DefaultSampleEvery, DefaultSamples)
+	at := time.Now()
+	for i := range DefaultSamples {
+		h.Add(Sample{At: at.Add(time.Duration(i) * DefaultSampleEvery), Requests: float64(i), P99: 0.01, BytesIn: float64(i) * 1e6, BytesOut: 2e6})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range liveCharts(h) {
+			_ = c.SVG()
+		}
+	}
+}
