@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forkstore/forkstore/console"
 	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/gateway/gatewaytest"
 	"github.com/forkstore/forkstore/meta"
@@ -108,6 +109,29 @@ func BenchmarkConsolePages(b *testing.B) {
 				st, body := br.get(p.path)
 				if st != http.StatusOK || !strings.Contains(body, p.want) {
 					b.Fatalf("%s: status %d, %q not in the page:\n%s", p.path, st, p.want, body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkClusterPage measures the server time of the cluster page and
+// of its live fragment, with a full ring of samples to chart (the page
+// does not depend on the buckets).
+func BenchmarkClusterPage(b *testing.B) {
+	e := newEnv(b)
+	at := time.Now()
+	for i := range console.DefaultSamples {
+		e.hist.Add(console.Sample{At: at.Add(time.Duration(i) * console.DefaultSampleEvery), Requests: float64(i), P99: 0.01, BytesIn: float64(i) * 1e6, BytesOut: 2e6})
+	}
+	br := e.browser(b)
+	br.signIn(gatewaytest.AccessKey, gatewaytest.SecretKey)
+	for _, p := range []string{"cluster", "cluster/live"} {
+		b.Run(p, func(b *testing.B) {
+			br.t = b
+			for b.Loop() {
+				if st, body := br.get(p); st != http.StatusOK || !strings.Contains(body, "chart-bytes") {
+					b.Fatalf("%s: status %d", p, st)
 				}
 			}
 		})

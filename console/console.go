@@ -7,9 +7,13 @@
 // Content-Security-Policy says so to the browser).
 //
 // A person signs in with an access key id and its secret (the root key or
-// a scoped key) and gets a server-side session: a random id in an
-// HttpOnly, SameSite=Strict cookie (Secure over TLS) that expires, and a
-// CSRF token every form carries. Every page asks Access, the same
+// a scoped key) and gets a session: a cookie (HttpOnly, SameSite=Strict,
+// Secure over TLS) holding a random session id, the access key and the
+// expiry, signed with an HMAC under the session key, and a CSRF token
+// every form carries, derived from the session id under the same key.
+// Consoles given the same session key (the nodes of a cluster) accept
+// each other's sessions; sign-out ends a session on the node that
+// signs it out. Every page asks Access, the same
 // authorization the S3 and admin API requests go through, whether the
 // signed-in key may do what the page does: the console never does more
 // than that key could with an S3 client.
@@ -17,7 +21,9 @@ package console
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
@@ -58,11 +64,20 @@ type Config struct {
 	Access  Access
 	// SessionTTL is how long a session lasts after sign-in (default 1h).
 	SessionTTL time.Duration
+	// SessionKey signs the session cookies and derives the CSRF tokens:
+	// consoles given the same key accept each other's sessions (main
+	// derives it from the cluster key, which every node of a cluster
+	// has). Empty: a random key, so only this process accepts them.
+	SessionKey []byte
 	// Secure marks the cookies Secure (the console is served over TLS).
 	Secure bool
 	// Figures, if set, returns a few live figures for the cluster page
 	// (name -> value), read from the node's metrics.
 	Figures func() []Figure
+	// History, if set, keeps the samples the cluster page charts
+	// (requests/s, p99 latency, bytes in and out); its last sample's
+	// rates are shown among the figures too. The caller runs it.
+	History *History
 	Logger  *slog.Logger
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
@@ -90,8 +105,15 @@ type Console struct {
 	static http.Handler
 	mux    *http.ServeMux
 
-	mu       sync.Mutex
-	sessions map[string]*session
+	key []byte // SessionKey
+
+	mu sync.Mutex
+	// started are the sessions signed in here (id -> expiry), until
+	// they expire or sign out: the Sessions figure.
+	started map[string]time.Time
+	// signedOut are the sessions signed out here (id -> expiry), which
+	// this console refuses until they expire.
+	signedOut map[string]time.Time
 }
 
 // session is a signed-in browser.
@@ -107,7 +129,8 @@ type session struct {
 const (
 	sessionCookie = "forkstore_console"
 	preCookie     = "forkstore_console_pre"
-	// maxSessions bounds the sessions kept in memory.
+	// maxSessions bounds the sessions remembered as started or signed
+	// out.
 	maxSessions = 10000
 )
 
@@ -130,8 +153,16 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Console{cfg: cfg, svc: cfg.Service, access: cfg.Access, log: cfg.Logger, sessions: map[string]*session{}, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"bytes": humanBytes, "visible": visible, "when": when, "version": versionTime, "u64": func(v uint64) string { return strconv.FormatUint(v, 10) }, "left": func(ns int64) string { return leftString(time.Unix(0, ns).Sub(cfg.Now())) }}
+	key := cfg.SessionKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+	}
+	c := &Console{cfg: cfg, svc: cfg.Service, access: cfg.Access, log: cfg.Logger, key: key,
+		started: map[string]time.Time{}, signedOut: map[string]time.Time{}, pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{"bytes": humanBytes, "visible": visible, "when": when, "version": versionTime, "u64": func(v uint64) string { return strconv.FormatUint(v, 10) }, "replicas": replicaList, "left": func(ns int64) string { return leftString(time.Unix(0, ns).Sub(cfg.Now())) }}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -187,6 +218,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST "+Prefix+"forks/create", c.form(c.createForks))
 	m.HandleFunc("POST "+Prefix+"renew", c.form(c.renew))
 	m.HandleFunc("GET "+Prefix+"cluster", c.page(c.cluster))
+	m.HandleFunc("GET "+Prefix+"cluster/live", c.page(c.clusterLive))
 	c.mux = m
 }
 
@@ -287,7 +319,7 @@ func (c *Console) signedIn(w http.ResponseWriter, r *http.Request) (*req, bool) 
 	p, ok := c.access.Principal(r.Context(), s.accessKey)
 	if !ok {
 		// The key was deleted or expired: so is its session.
-		c.drop(s.id)
+		c.drop(s)
 		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
 		return nil, false
 	}
@@ -301,55 +333,114 @@ func (c *Console) session(r *http.Request) *session {
 	if err != nil || ck.Value == "" {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.sessions[ck.Value]
+	s := c.parseSession(ck.Value)
 	if s == nil {
 		return nil
 	}
-	if !c.cfg.Now().Before(s.expires) {
-		delete(c.sessions, s.id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, out := c.signedOut[s.id]; out {
 		return nil
 	}
 	return s
 }
 
-func (c *Console) drop(id string) {
-	c.mu.Lock()
-	delete(c.sessions, id)
-	c.mu.Unlock()
-}
-
-// newSession starts a session for accessKey, dropping expired ones (and,
-// at the cap, the one closest to expiry).
-func (c *Console) newSession(accessKey string) *session {
-	now := c.cfg.Now()
-	s := &session{id: randomToken(), accessKey: accessKey, csrf: randomToken(), expires: now.Add(c.cfg.SessionTTL)}
+// drop ends session s on this console: it refuses its cookie until the
+// session would have expired.
+func (c *Console) drop(s *session) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for id, o := range c.sessions {
-		if !now.Before(o.expires) {
-			delete(c.sessions, id)
+	delete(c.started, s.id)
+	remember(c.signedOut, s.id, s.expires, c.cfg.Now())
+}
+
+// remember records id until expires in m, first forgetting what expired
+// by now and, at the cap, what expires first.
+func remember(m map[string]time.Time, id string, expires, now time.Time) {
+	for k, e := range m {
+		if !now.Before(e) {
+			delete(m, k)
 		}
 	}
-	if len(c.sessions) >= maxSessions {
-		var oldest *session
-		for _, o := range c.sessions {
-			if oldest == nil || o.expires.Before(oldest.expires) {
-				oldest = o
+	if len(m) >= maxSessions {
+		first := ""
+		for k, e := range m {
+			if first == "" || e.Before(m[first]) {
+				first = k
 			}
 		}
-		delete(c.sessions, oldest.id)
+		delete(m, first)
 	}
-	c.sessions[s.id] = s
+	m[id] = expires
+}
+
+// newSession starts a session for accessKey.
+func (c *Console) newSession(accessKey string) *session {
+	now := c.cfg.Now()
+	id := randomToken()[:22] // 128 bits
+	s := &session{id: id, accessKey: accessKey, csrf: c.csrfToken(id), expires: now.Add(c.cfg.SessionTTL).Truncate(time.Second)}
+	c.mu.Lock()
+	remember(c.started, s.id, s.expires, now)
+	c.mu.Unlock()
 	return s
 }
 
-// Sessions is the number of live sessions (tests, figures).
+// sessionVersion starts every session cookie; a cookie of another
+// version is refused.
+const sessionVersion = "1"
+
+// sessionValue is s's cookie: version, id, expiry (Unix seconds) and
+// access key (base64url), and the HMAC of the four under the session
+// key, joined by dots.
+func (c *Console) sessionValue(s *session) string {
+	body := sessionVersion + "." + s.id + "." + strconv.FormatInt(s.expires.Unix(), 10) + "." + base64.RawURLEncoding.EncodeToString([]byte(s.accessKey))
+	return body + "." + c.mac("session", body)
+}
+
+// parseSession returns the session of a cookie value, or nil when the
+// value is not one this console's key signed, or it expired.
+func (c *Console) parseSession(v string) *session {
+	parts := strings.Split(v, ".")
+	if len(parts) != 5 || parts[0] != sessionVersion || parts[1] == "" {
+		return nil
+	}
+	body := strings.Join(parts[:4], ".")
+	if !tokenEqual(parts[4], c.mac("session", body)) {
+		return nil
+	}
+	exp, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || !c.cfg.Now().Before(time.Unix(exp, 0)) {
+		return nil
+	}
+	key, err := base64.RawURLEncoding.DecodeString(parts[3])
+	if err != nil || len(key) == 0 {
+		return nil
+	}
+	return &session{id: parts[1], accessKey: string(key), csrf: c.csrfToken(parts[1]), expires: time.Unix(exp, 0)}
+}
+
+// csrfToken is the CSRF token of session id.
+func (c *Console) csrfToken(id string) string { return c.mac("csrf", id) }
+
+// mac is the HMAC-SHA256 of what under the session key, for purpose.
+func (c *Console) mac(purpose, what string) string {
+	h := hmac.New(sha256.New, c.key)
+	h.Write([]byte("forkstore console " + purpose + "\x00" + what))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// Sessions is the number of sessions signed in on this console that have
+// neither expired nor signed out (tests, figures).
 func (c *Console) Sessions() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.sessions)
+	now, n := c.cfg.Now(), 0
+	for _, e := range c.started {
+		if now.Before(e) {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *Console) cookie(name, value string, maxAge int) *http.Cookie {
@@ -386,12 +477,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s := c.newSession(id)
 	http.SetCookie(w, c.cookie(preCookie, "", -1))
-	http.SetCookie(w, c.cookie(sessionCookie, s.id, int(c.cfg.SessionTTL.Seconds())))
+	http.SetCookie(w, c.cookie(sessionCookie, c.sessionValue(s), int(c.cfg.SessionTTL.Seconds())))
 	http.Redirect(w, r, Prefix+"buckets", http.StatusSeeOther)
 }
 
 func (c *Console) logout(q *req) error {
-	c.drop(q.s.id)
+	c.drop(q.s)
 	http.SetCookie(q.w, c.cookie(sessionCookie, "", -1))
 	http.Redirect(q.w, q.r, Prefix+"login", http.StatusSeeOther)
 	return nil

@@ -33,6 +33,8 @@ type env struct {
 	base string // http://addr/_forkstore/console/
 	svc  *gateway.Service
 	con  *console.Console
+	// hist is the cluster page's history of live samples.
+	hist *console.History
 	// clock is the console's clock (sessions expire on it).
 	mu    sync.Mutex
 	clock time.Time
@@ -40,11 +42,17 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the console's session key.
+func newEnvWith(t testing.TB, sessionKey []byte) *env {
+	t.Helper()
 	node := gatewaytest.NewNode(t, gatewaytest.Config(t))
 	svc := node.Service()
 	srv := s3api.New(s3api.DefaultConfig(), svc, slog.New(slog.DiscardHandler))
-	e := &env{svc: svc, clock: time.Now()}
-	con, err := console.New(console.Config{Service: svc, Access: srv, Now: e.now,
+	e := &env{svc: svc, clock: time.Now(), hist: console.NewHistory(5*time.Second, 120)}
+	con, err := console.New(console.Config{Service: svc, Access: srv, Now: e.now, History: e.hist, SessionKey: sessionKey,
 		Figures: func() []console.Figure { return []console.Figure{{Name: "S3 requests (total)", Value: "7"}} }})
 	if err != nil {
 		t.Fatal(err)
@@ -593,6 +601,71 @@ func TestKeysAndCluster(t *testing.T) {
 	st, body = b.get("cluster")
 	if st != http.StatusOK || !strings.Contains(body, `id="nodes"`) || !strings.Contains(body, "S3 requests (total)") {
 		t.Fatalf("cluster: %d\n%s", st, body)
+	}
+}
+
+// TestClusterPage: the cluster page shows the metadata shards (no zone
+// column while no node has a zone) and charts of the live samples, drawn
+// on the server, with the last sample's rates among the figures; its
+// live part is served alone as a fragment for the page's script, to the
+// root key only.
+func TestClusterPage(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(t)
+	b.signIn(gatewaytest.AccessKey, gatewaytest.SecretKey)
+	// No samples yet: the charts say so.
+	st, body := b.get("cluster")
+	if st != http.StatusOK || strings.Count(body, "no samples yet") != 3 {
+		t.Fatalf("cluster without samples: %d\n%s", st, body)
+	}
+	at := time.Now()
+	for i := range 30 {
+		e.hist.Add(console.Sample{At: at.Add(time.Duration(i) * 5 * time.Second), Requests: float64(i), P99: 0.025, BytesIn: 1 << 20, BytesOut: float64(i) * 1e6})
+	}
+	for _, path := range []string{"cluster", "cluster/live"} {
+		st, body := b.get(path)
+		if st != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", path, st, body)
+		}
+		for _, want := range []string{`id="shards"`, `<tr data-shard="1"><td>1</td><td>directory&#43;data</td><td>1</td><td>node 1</td>`,
+			`id="chart-requests"`, `id="chart-p99"`, `id="chart-bytes"`, "S3 requests/s</th><td class=\"num\">29.0<", "≤ 25 ms", "S3 requests (total)"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s lacks %q\n%s", path, want, body)
+			}
+		}
+		if strings.Contains(body, "<th>Zone</th>") {
+			t.Errorf("%s: a zone column without zones", path)
+		}
+		// Four lines (requests, p99, bytes in, bytes out) of 30 points each.
+		lines := regexp.MustCompile(`<polyline class="line s\d" points="([^"]*)"`).FindAllStringSubmatch(body, -1)
+		if len(lines) != 4 {
+			t.Fatalf("%s: %d lines", path, len(lines))
+		}
+		for _, l := range lines {
+			if n := len(strings.Fields(l[1])); n != 30 {
+				t.Errorf("%s: a line of %d points", path, n)
+			}
+		}
+		if isFragment := !strings.Contains(body, "<html"); isFragment != (path == "cluster/live") {
+			t.Errorf("%s: fragment %v", path, isFragment)
+		}
+	}
+	// The page's script replaces the live part from the fragment.
+	if !strings.Contains(body, `data-live="/_forkstore/console/cluster/live"`) {
+		t.Errorf("no live part on the page:\n%s", body)
+	}
+	// A scoped key sees neither.
+	mustBucket(t, e.svc, gateway.CreateBucketInput{Name: "mine"})
+	k, err := e.svc.CreateKey(context.Background(), gateway.KeyInput{Buckets: []string{"mine"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scoped := e.browser(t)
+	scoped.signIn(k.Key.ID, k.Secret)
+	for _, path := range []string{"cluster", "cluster/live"} {
+		if st, body := scoped.get(path); st != http.StatusForbidden || strings.Contains(body, "chart") {
+			t.Errorf("%s for a scoped key: %d\n%s", path, st, body)
+		}
 	}
 }
 

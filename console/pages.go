@@ -720,16 +720,8 @@ func (c *Console) renew(q *req) error {
 }
 
 func (c *Console) cluster(q *req) error {
-	if !q.allow(c, "Admin", "", "") {
-		return denied("see the cluster (the root key does)")
-	}
-	st, err := c.svc.ClusterStatus(q.ctx)
-	if err != nil {
+	if err := c.clusterData(q); err != nil {
 		return err
-	}
-	q.data["Cluster"] = st
-	if c.cfg.Figures != nil {
-		q.data["Figures"] = c.cfg.Figures()
 	}
 	c.render(q, "cluster")
 	return nil

@@ -20,6 +20,7 @@ type NodeStatus struct {
 	NodeID       uint64 `json:"node_id"`
 	RaftAddr     string `json:"raft_addr"`
 	S3Addr       string `json:"s3_addr"`
+	Zone         string `json:"zone,omitempty"` // failure zone, empty when not set
 	Reachable    bool   `json:"reachable"`
 	Ready        bool   `json:"ready"`
 	AppliedIndex uint64 `json:"applied_index"`
@@ -62,7 +63,7 @@ type ClusterStatus struct {
 	// membership.
 	UnderReplicated int64 `json:"under_replicated_chunks"`
 	RepairPending   bool  `json:"repair_pending"`
-	// Shards are the metadata shards, their replicas and leaders.
+	// Shards are the metadata shards as this node sees them.
 	Shards []ShardStatus `json:"shards"`
 	// Error says why the membership could not be read now (no majority,
 	// say): the members shown are the last ones this node knew.

@@ -20,20 +20,39 @@ type ShardStatus struct {
 }
 
 // shardStatuses returns every metadata shard this node knows of, from its
-// own replicas (no Raft round trip but the membership reads).
+// own replicas. A shard's replicas are its voting members, or the last
+// membership this node knew when the shard cannot answer now (no leader
+// known, or no answer within readyTimeout), so that a status request of a
+// cluster without quorum stays quick.
 func (n *Node) shardStatuses(ctx context.Context) []ShardStatus {
 	ids := n.shards.list()
 	out := make([]ShardStatus, 0, len(ids))
 	for _, id := range ids {
-		st := ShardStatus{ShardID: id, Role: "data", Buckets: -1,
-			AppliedIndex: n.local.Applied(id, n.cfg.Raft.NodeID)}
+		st := ShardStatus{ShardID: id, Role: "data", Buckets: -1}
 		if id == meta.DirectoryShard {
 			st.Role = "directory+data"
 		}
-		if voters, _, err := n.host.MembershipInfo(ctx, id); err == nil {
-			st.Replicas = slices.Sorted(maps.Keys(voters))
-		}
 		st.LeaderID, _ = n.host.LeaderID(id)
+		var voters map[uint64]string
+		if st.LeaderID != 0 {
+			mctx, cancel := context.WithTimeout(ctx, readyTimeout)
+			voters, _, _ = n.host.MembershipInfo(mctx, id)
+			cancel()
+		}
+		if voters != nil {
+			st.Replicas = slices.Sorted(maps.Keys(voters))
+		} else {
+			for _, m := range n.cluster.snapshot() {
+				st.Replicas = append(st.Replicas, m.ID)
+			}
+			slices.Sort(st.Replicas)
+		}
+		if st.Replicas == nil {
+			st.Replicas = []uint64{}
+		}
+		if slices.Contains(st.Replicas, n.cfg.Raft.NodeID) {
+			st.AppliedIndex = n.local.Applied(id, n.cfg.Raft.NodeID)
+		}
 		if v, err := n.localReadOn(id, func(r *meta.Reader) (any, error) {
 			bs, err := r.Buckets()
 			return len(bs), err

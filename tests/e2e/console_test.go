@@ -20,8 +20,9 @@ import (
 // the real binary: a wrong secret is refused; the root key signs in,
 // sees the fork tree, opens a fork's diff (a key named like a script
 // shows as text), merges and sees the parent change, uploads and
-// downloads a file; a forged CSRF token is refused; a scoped key sees
-// only its bucket. A failing step saves a screenshot of the page in the
+// downloads a file; a forged CSRF token is refused; the cluster page
+// shows the metadata shard and charts its script keeps current; a scoped
+// key sees only its bucket. A failing step saves a screenshot of the page in the
 // test's artifact directory (go test -artifacts keeps it);
 // FORKSTORE_CONSOLE_SCREENSHOTS=dir saves the pages docs/console.md
 // shows.
@@ -182,11 +183,19 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	}
 
-	// The cluster page: this node, and live figures from the metrics.
-	do("cluster", chromedp.Navigate(console+"cluster"), chromedp.WaitVisible(chromedp.CSS("#nodes")), chromedp.WaitVisible(chromedp.CSS("#figures")))
+	// The cluster page: this node, the metadata shard, live figures from
+	// the metrics and their charts, which the page's script refreshes
+	// (under the strict CSP) until they draw the node's samples.
+	do("cluster", chromedp.Navigate(console+"cluster"), chromedp.WaitVisible(chromedp.CSS("#nodes")), chromedp.WaitVisible(chromedp.CSS("#figures")),
+		chromedp.WaitVisible(chromedp.CSS("#shards")), chromedp.WaitVisible(chromedp.CSS("#chart-requests")))
 	if got := text("cluster", "#figures"); !strings.Contains(got, "S3 requests (total)") {
 		fail("cluster", "figures %q", got)
 	}
+	if got := text("cluster", "#shards tr[data-shard]"); !strings.Contains(got, "directory+data") {
+		fail("cluster", "shards %q", got)
+	}
+	do("cluster refresh", chromedp.WaitReady(chromedp.CSS("#live[data-updated] #chart-requests polyline")))
+	eval[bool](t, step, "cluster scroll", `window.scrollTo(0, document.querySelector("#shards").getBoundingClientRect().top + window.scrollY - 40); true`)
 	saveShot(t, step, shots, "console-cluster.png")
 
 	// Sign out; a scoped key sees only its bucket.

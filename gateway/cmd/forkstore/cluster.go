@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -180,7 +181,12 @@ func newClusterCmd(a *app) *cobra.Command {
 }
 
 func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
-	t := newTable(w, "NODE", "RAFT ADDR", "S3 ADDR", "ROLE", "READY", "APPLIED", "REPAIR BACKLOG", "CHUNKS")
+	header := []string{"NODE", "RAFT ADDR", "S3 ADDR", "ROLE", "READY", "APPLIED", "REPAIR BACKLOG", "CHUNKS"}
+	zones := slices.ContainsFunc(st.Members, func(m gateway.NodeStatus) bool { return m.Zone != "" })
+	if zones {
+		header = append(header, "ZONE")
+	}
+	t := newTable(w, header...)
 	for _, m := range st.Members {
 		role := "follower"
 		switch {
@@ -195,9 +201,16 @@ func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
 		if m.Reachable {
 			applied, backlog, chunks = strconv.FormatUint(m.AppliedIndex, 10), strconv.FormatInt(m.RepairBacklog, 10), strconv.FormatInt(m.ChunkFiles, 10)
 		}
-		t.row(strconv.FormatUint(m.NodeID, 10), m.RaftAddr, m.S3Addr, role, yesNo(m.Ready), applied, backlog, chunks)
+		row := []string{strconv.FormatUint(m.NodeID, 10), m.RaftAddr, m.S3Addr, role, yesNo(m.Ready), applied, backlog, chunks}
+		if zones {
+			row = append(row, m.Zone)
+		}
+		t.row(row...)
 	}
 	if err := t.flush(); err != nil {
+		return err
+	}
+	if err := shardTable(w, st.Shards); err != nil {
 		return err
 	}
 	pending := ""
@@ -213,25 +226,38 @@ func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
 	if len(st.Retired) > 0 {
 		fmt.Fprintf(w, "retired ids: %v\n", st.Retired)
 	}
-	if len(st.Shards) > 1 {
-		fmt.Fprintln(w)
-		t := newTable(w, "SHARD", "ROLE", "LEADER", "REPLICAS", "APPLIED", "BUCKETS")
-		for _, sh := range st.Shards {
-			buckets := "?"
-			if sh.Buckets >= 0 {
-				buckets = strconv.Itoa(sh.Buckets)
-			}
-			t.row(strconv.FormatUint(sh.ShardID, 10), sh.Role, strconv.FormatUint(sh.LeaderID, 10),
-				fmt.Sprint(sh.Replicas), strconv.FormatUint(sh.AppliedIndex, 10), buckets)
-		}
-		if err := t.flush(); err != nil {
-			return err
-		}
-	}
 	if st.Error != "" {
 		fmt.Fprintf(w, "warning: %s\n", st.Error)
 	}
 	return nil
+}
+
+// shardTable prints the metadata shards under the members (nothing for
+// a server that does not report them).
+func shardTable(w io.Writer, shards []gateway.ShardStatus) error {
+	if len(shards) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	t := newTable(w, "SHARD", "ROLE", "REPLICAS", "LEADER", "APPLIED", "BUCKETS")
+	for _, s := range shards {
+		ids := make([]string, len(s.Replicas))
+		for i, id := range s.Replicas {
+			ids[i] = strconv.FormatUint(id, 10)
+		}
+		leader, applied, buckets := "-", "-", "-"
+		if s.LeaderID != 0 {
+			leader = strconv.FormatUint(s.LeaderID, 10)
+		}
+		if s.AppliedIndex != 0 {
+			applied = strconv.FormatUint(s.AppliedIndex, 10)
+		}
+		if s.Buckets >= 0 {
+			buckets = strconv.Itoa(s.Buckets)
+		}
+		t.row(strconv.FormatUint(s.ShardID, 10), s.Role, strings.Join(ids, ","), leader, applied, buckets)
+	}
+	return t.flush()
 }
 
 // nodeIDs returns the keys of the maps, once each, in numeric order.

@@ -58,3 +58,53 @@ func TestClusterTableUnreachableMember(t *testing.T) {
 		t.Fatalf("unreachable member row %q\n%s", down, buf.String())
 	}
 }
+
+// TestClusterTableShardsAndZones: `cluster status` lists the metadata
+// shards under the members (an unknown leader, applied index or bucket
+// count as "-"), and a ZONE column only when some member has a zone.
+func TestClusterTableShardsAndZones(t *testing.T) {
+	st := &gateway.ClusterStatus{Replicas: 3, LeaderID: 1,
+		Members: []gateway.NodeStatus{{NodeID: 1, Reachable: true, Ready: true}, {NodeID: 2, Reachable: true, Ready: true}},
+		Shards: []gateway.ShardStatus{
+			{ShardID: 1, Role: "directory+data", Replicas: []uint64{1, 2, 3}, LeaderID: 2, AppliedIndex: 77, Buckets: -1},
+			{ShardID: 9, Role: "data", Replicas: []uint64{2}, Buckets: 12},
+		}}
+	var buf bytes.Buffer
+	if err := clusterTable(&buf, st); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, "ZONE") {
+		t.Errorf("a ZONE column without zones:\n%s", out)
+	}
+	rows := map[string][]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) == 6 {
+			rows[f[0]] = f
+		}
+	}
+	if got := strings.Join(rows["SHARD"], " "); got != "SHARD ROLE REPLICAS LEADER APPLIED BUCKETS" {
+		t.Fatalf("shard header %q\n%s", got, out)
+	}
+	if got := strings.Join(rows["1"], " "); got != "1 directory+data 1,2,3 2 77 -" {
+		t.Errorf("shard 1 row %q\n%s", got, out)
+	}
+	if got := strings.Join(rows["9"], " "); got != "9 data 2 - - 12" {
+		t.Errorf("shard 9 row %q\n%s", got, out)
+	}
+
+	st.Members[1].Zone = "eu-west-1b"
+	buf.Reset()
+	if err := clusterTable(&buf, st); err != nil {
+		t.Fatal(err)
+	}
+	var zoned string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "2" && len(f) == 9 {
+			zoned = f[8]
+		}
+	}
+	if !strings.Contains(buf.String(), "ZONE") || zoned != "eu-west-1b" {
+		t.Errorf("zone of node 2 = %q\n%s", zoned, buf.String())
+	}
+}

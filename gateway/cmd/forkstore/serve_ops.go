@@ -5,9 +5,6 @@ package main
 
 import (
 	"crypto/tls"
-	"slices"
-	"strconv"
-	"sync"
 
 	"context"
 	"errors"
@@ -93,83 +90,6 @@ func serveMetrics(addr, token string, g prometheus.Gatherer, logger *slog.Logger
 		defer cancel()
 		hs.Shutdown(ctx)
 	}, nil
-}
-
-// consoleFigures reads the console's live figures from the node's
-// metrics: S3 requests per second, their p99 latency and bytes in and
-// out per second since the previous reading (the cluster page reloads
-// every few seconds), requests in flight, and the totals.
-func consoleFigures(g prometheus.Gatherer) func() []console.Figure {
-	type sample struct {
-		at            time.Time
-		reqs, in, out float64
-		buckets       map[float64]float64 // latency histogram: upper bound -> cumulative count
-		bucketsTotal  float64
-	}
-	var mu sync.Mutex
-	var prev *sample
-	return func() []console.Figure {
-		mfs, err := g.Gather()
-		if err != nil {
-			return nil
-		}
-		cur := &sample{at: time.Now(), buckets: map[float64]float64{}}
-		var inflight float64
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				switch mf.GetName() {
-				case "forkstore_s3_requests_total":
-					cur.reqs += m.GetCounter().GetValue()
-				case "forkstore_s3_received_bytes_total":
-					cur.in += m.GetCounter().GetValue()
-				case "forkstore_s3_sent_bytes_total":
-					cur.out += m.GetCounter().GetValue()
-				case "forkstore_s3_requests_in_flight":
-					inflight += m.GetGauge().GetValue()
-				case "forkstore_s3_request_duration_seconds":
-					h := m.GetHistogram()
-					for _, b := range h.GetBucket() {
-						cur.buckets[b.GetUpperBound()] += float64(b.GetCumulativeCount())
-					}
-					cur.bucketsTotal += float64(h.GetSampleCount())
-				}
-			}
-		}
-		mu.Lock()
-		p := prev
-		prev = cur
-		mu.Unlock()
-		out := []console.Figure{{Name: "S3 requests in flight", Value: strconv.FormatFloat(inflight, 'f', -1, 64)}}
-		if p != nil {
-			secs := cur.at.Sub(p.at).Seconds()
-			if secs > 0 {
-				out = append(out,
-					console.Figure{Name: "S3 requests/s", Value: strconv.FormatFloat((cur.reqs-p.reqs)/secs, 'f', 1, 64)},
-					console.Figure{Name: "Bytes in/s", Value: strconv.FormatFloat((cur.in-p.in)/secs, 'f', 0, 64)},
-					console.Figure{Name: "Bytes out/s", Value: strconv.FormatFloat((cur.out-p.out)/secs, 'f', 0, 64)})
-			}
-			if n := cur.bucketsTotal - p.bucketsTotal; n > 0 {
-				var bounds []float64
-				for b := range cur.buckets {
-					bounds = append(bounds, b)
-				}
-				slices.Sort(bounds)
-				p99 := "over the largest bucket"
-				for _, b := range bounds {
-					if cur.buckets[b]-p.buckets[b] >= 0.99*n {
-						p99 = "≤ " + strconv.FormatFloat(b*1000, 'f', -1, 64) + " ms"
-						break
-					}
-				}
-				out = append(out, console.Figure{Name: "S3 p99 latency", Value: p99})
-			}
-		}
-		out = append(out,
-			console.Figure{Name: "S3 requests (total)", Value: strconv.FormatFloat(cur.reqs, 'f', 0, 64)},
-			console.Figure{Name: "Bytes received (total)", Value: strconv.FormatFloat(cur.in, 'f', 0, 64)},
-			console.Figure{Name: "Bytes sent (total)", Value: strconv.FormatFloat(cur.out, 'f', 0, 64)})
-		return out
-	}
 }
 
 // serveConsole serves the web console on its own address (when set),

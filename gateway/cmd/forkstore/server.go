@@ -348,8 +348,11 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 		reloadOnHangup(ctx, cert, logger)
 	}
 	srv := s3api.New(scfg, node.Service(), logger.With("component", "s3api"))
+	meter := newS3Meter(reg)
+	history := console.NewHistory(console.DefaultSampleEvery, console.DefaultSamples)
+	go history.Run(ctx, meter.sample)
 	con, err := console.New(console.Config{Service: node.Service(), Access: srv, Secure: cert != nil,
-		Figures: consoleFigures(reg), Logger: logger.With("component", "console")})
+		SessionKey: consoleSessionKey(cfg.ClusterKey), Figures: meter.figures, History: history, Logger: logger.With("component", "console")})
 	if err != nil {
 		return err
 	}
