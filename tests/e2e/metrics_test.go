@@ -92,7 +92,8 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, harness.WithEnv("FORKSTORE_METRICS_TOKEN="+token), harness.WithArgs("--metrics-addr", maddr))
+	// One metadata shard: the test follows the Raft figures of shard 1.
+	s := startServer(t, harness.WithEnv("FORKSTORE_METRICS_TOKEN="+token), harness.WithArgs("--metrics-addr", maddr, "--meta-shards", "1"))
 	if s.IsExternal() {
 		t.Skip("needs a server started with a metrics token")
 	}
