@@ -14,6 +14,53 @@ import (
 	"github.com/forkstore/forkstore/meta"
 )
 
+// Rendezvous placement: every node computes the same holders for a chunk,
+// chunks spread evenly, and adding a member moves only the chunks that the
+// new member takes (about R/N of them), never between old members.
+func TestPlacementStableAndBalanced(t *testing.T) {
+	three := []Member{{ID: 1}, {ID: 2}, {ID: 3}}
+	four := append(three[:3:3], Member{ID: 4})
+	const n = 4000
+	load := map[uint64]int{}
+	moved := 0
+	for i := range n {
+		id := fmt.Sprintf("%032x", i*7919)
+		before := placement(three, id)[:3]
+		after := placement(four, id)[:3]
+		for _, m := range after {
+			load[m.ID]++
+		}
+		inAfter := map[uint64]bool{}
+		for _, m := range after {
+			inAfter[m.ID] = true
+		}
+		lost := 0
+		for _, m := range before {
+			if !inAfter[m.ID] {
+				lost++
+			}
+		}
+		if lost > 1 || (lost == 1 && !inAfter[4]) {
+			t.Fatalf("chunk %s: holders %v -> %v: a move not caused by the new member", id, before, after)
+		}
+		moved += lost
+		again := placement([]Member{{ID: 4}, {ID: 2}, {ID: 3}, {ID: 1}}, id)[:3]
+		for j := range after {
+			if after[j].ID != again[j].ID {
+				t.Fatalf("placement depends on member order: %v vs %v", after, again)
+			}
+		}
+	}
+	for id, l := range load {
+		if want := n * 3 / 4; l < want*9/10 || l > want*11/10 {
+			t.Errorf("node %d holds %d chunks, want about %d", id, l, want)
+		}
+	}
+	if want := n * 3 / 4; moved < want*8/10 || moved > want*12/10 {
+		t.Errorf("%d chunk copies moved to the new node, want about %d", moved, want)
+	}
+}
+
 // peerNode is a member's chunk store behind the peer chunk PUT, as a node
 // serves it (s3api answers ErrStorageFull with 507).
 type peerNode struct {
