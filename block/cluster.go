@@ -25,12 +25,12 @@ import (
 // each chunk belongs (rendezvous hashing of the chunk id over the members),
 // and moving chunk copies between nodes.
 
-// Member is a member of the cluster with the address its HTTP API is
-// reached at ("" while its node record is not known yet).
+// Member is a member of the cluster: its node id and the address
+// (host:port) its HTTP API, which serves the peer requests, is reached at
+// ("" while not known yet).
 type Member struct {
-	ID       uint64
-	RaftAddr string
-	S3Addr   string
+	ID   uint64
+	Addr string
 }
 
 // Refs is what the chunk layer reads of the metadata: which chunks are
@@ -177,7 +177,7 @@ func (c *Manager) UnderReplicated() int64 { return c.underReplicated.Load() }
 // AddressesKnown reports whether every member's HTTP address is known.
 func (c *Manager) AddressesKnown() bool {
 	for _, m := range c.Members() {
-		if m.S3Addr == "" {
+		if m.Addr == "" {
 			return false
 		}
 	}
@@ -242,12 +242,13 @@ func placement(ms []Member, chunkID string) []Member {
 	return out
 }
 
-// Replicas is R for the membership ms: min(Replicas, len(ms)).
-func (c *Manager) Replicas(ms []Member) int { return min(c.cfg.Replicas, len(ms)) }
+// Replicas is R for a cluster of the given number of members:
+// min(Replicas, members).
+func (c *Manager) Replicas(members int) int { return min(c.cfg.Replicas, members) }
 
 // holds reports whether this node is one of chunkID's R holders.
 func (c *Manager) holds(ms []Member, chunkID string) bool {
-	for _, m := range placement(ms, chunkID)[:c.Replicas(ms)] {
+	for _, m := range placement(ms, chunkID)[:c.Replicas(len(ms))] {
 		if m.ID == c.self {
 			return true
 		}
@@ -328,7 +329,7 @@ func isStorageFull(err error) bool {
 // drops the copies beyond them.)
 func (r *Replication) Add(ch meta.Chunk) {
 	order := placement(r.ms, ch.ID)
-	R := r.c.Replicas(r.ms)
+	R := r.c.Replicas(len(r.ms))
 	need := R/2 + 1
 	have := 0
 	var targets, spare []Member
@@ -441,7 +442,7 @@ func (r *Replication) Wait(ctx context.Context) error {
 
 // push copies a local chunk to member m; sum gives the chunk's SHA-256.
 func (c *Manager) push(ctx context.Context, m Member, ch meta.Chunk, sum func() ([sha256.Size]byte, error)) error {
-	if m.S3Addr == "" {
+	if m.Addr == "" {
 		return fmt.Errorf("block: node %d has no known address", m.ID)
 	}
 	h, err := sum()
@@ -472,7 +473,7 @@ func (c *Manager) fetch(ctx context.Context, ch meta.Chunk) ([]byte, error) {
 	ms := c.Members()
 	var lastErr error = fmt.Errorf("%w: %s: no other node holds it", ErrChunkMissing, ch.ID)
 	for _, m := range placement(ms, ch.ID) {
-		if m.ID == c.self || m.S3Addr == "" {
+		if m.ID == c.self || m.Addr == "" {
 			continue
 		}
 		data, err := c.fetchFrom(ctx, m, ch)

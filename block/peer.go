@@ -223,7 +223,7 @@ func (p *Peer) Do(ctx context.Context, method string, m Member, pathAndQuery str
 }
 
 func (p *Peer) send(ctx context.Context, hc *http.Client, method string, m Member, pathAndQuery string, body io.Reader, size int64, digest string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, p.scheme+m.S3Addr+PeerPrefix+pathAndQuery, body)
+	req, err := http.NewRequestWithContext(ctx, method, p.scheme+m.Addr+PeerPrefix+pathAndQuery, body)
 	if err != nil {
 		return nil, err
 	}

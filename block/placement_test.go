@@ -117,7 +117,7 @@ func TestPlacementSkipsFullMember(t *testing.T) {
 	ms := []Member{{ID: 1}}
 	for id := uint64(2); id <= 4; id++ {
 		peers[id] = newPeerNode(t)
-		ms = append(ms, Member{ID: id, S3Addr: strings.TrimPrefix(peers[id].srv.URL, "http://")})
+		ms = append(ms, Member{ID: id, Addr: strings.TrimPrefix(peers[id].srv.URL, "http://")})
 	}
 	// A chunk of which this node (1) is one of the 3 holders: the other
 	// two holders and one spare member.

@@ -181,10 +181,10 @@ type underCounter struct {
 }
 
 func (c *Manager) newUnderCounter(ms []Member) *underCounter {
-	u := &underCounter{c: c, ms: ms, r: c.Replicas(ms), live: map[uint64]bool{c.self: true},
+	u := &underCounter{c: c, ms: ms, r: c.Replicas(len(ms)), live: map[uint64]bool{c.self: true},
 		ask: map[uint64][]meta.Chunk{}, have: map[string]int{}}
 	for _, m := range ms {
-		if m.ID == c.self || m.S3Addr == "" {
+		if m.ID == c.self || m.Addr == "" {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -275,13 +275,13 @@ func (c *Manager) dropExtra(ms []Member, extra []meta.Chunk) {
 		confirmed := make(map[string]int, len(batch))
 		asked := map[uint64][]meta.Chunk{}
 		for _, ch := range batch {
-			for _, m := range placement(ms, ch.ID)[:c.Replicas(ms)] {
+			for _, m := range placement(ms, ch.ID)[:c.Replicas(len(ms))] {
 				asked[m.ID] = append(asked[m.ID], ch)
 			}
 		}
 		for _, m := range ms {
 			list := asked[m.ID]
-			if len(list) == 0 || m.S3Addr == "" {
+			if len(list) == 0 || m.Addr == "" {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -296,7 +296,7 @@ func (c *Manager) dropExtra(ms []Member, extra []meta.Chunk) {
 			}
 		}
 		for _, ch := range batch {
-			if confirmed[ch.ID] >= c.Replicas(ms) {
+			if confirmed[ch.ID] >= c.Replicas(len(ms)) {
 				if err := c.store.Delete(ch.ID); err != nil {
 					c.log.Warn("repair: deleting a moved chunk copy", "chunk", ch.ID, "err", err)
 				}

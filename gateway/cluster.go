@@ -18,17 +18,25 @@ import (
 
 // member is a voting member with the address its HTTP API is reached at
 // ("" while its node record is not known yet).
-type member = block.Member
+type member struct {
+	ID       uint64
+	RaftAddr string
+	S3Addr   string
+}
+
+// peer is m as the chunk layer and the peer client know it.
+func (m member) peer() block.Member { return block.Member{ID: m.ID, Addr: m.S3Addr} }
 
 // cluster keeps the current member list, refreshed in the background.
 type cluster struct {
 	n    *Node
 	self uint64
 	peer *block.Peer
-	// blocks is the chunk layer; it holds the current member list.
+	// blocks is the chunk layer; refresh pushes the member list to it.
 	blocks *block.Manager
 
 	mu      sync.RWMutex
+	members []member // sorted by id
 	retired []uint64
 	// lastLookup is when isMember last refreshed the members (Unix ns).
 	lastLookup atomic.Int64
@@ -53,7 +61,8 @@ func newCluster(n *Node) *cluster {
 	if n.disk != nil {
 		cfg.Refuse, cfg.NoteError = n.disk.refuse, n.disk.noteError
 	}
-	c.blocks = block.New(cfg, member{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3})
+	c.members = []member{{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}}
+	c.blocks = block.New(cfg, c.members[0].peer())
 	return c
 }
 
@@ -86,13 +95,14 @@ func (c *cluster) isMember(id uint64) bool {
 }
 
 // snapshot returns the current members.
-func (c *cluster) snapshot() []member { return c.blocks.Members() }
-
-// multi reports whether there is any other member to copy chunks to.
-func (c *cluster) multi() bool { return c.blocks.Multi() }
+func (c *cluster) snapshot() []member {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.members
+}
 
 // replicas is R for the membership ms.
-func (c *cluster) replicas(ms []member) int { return c.blocks.Replicas(ms) }
+func (c *cluster) replicas(ms []member) int { return c.blocks.Replicas(len(ms)) }
 
 // kickRepair asks the repair loop for a pass now.
 func (c *cluster) kickRepair() { c.blocks.Kick() }
@@ -127,10 +137,16 @@ func (c *cluster) refresh(ctx context.Context) error {
 		ms = append(ms, m)
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+	peers := make([]block.Member, len(ms))
+	for i, m := range ms {
+		peers[i] = m.peer()
+	}
 	c.mu.Lock()
-	c.retired = removed
+	c.members, c.retired = ms, removed
+	// Under the lock, so that the chunk layer's list follows this one in
+	// the same order when refreshes race.
+	c.blocks.SetMembers(peers) // a change starts a repair pass at once
 	c.mu.Unlock()
-	c.blocks.SetMembers(ms) // a change starts a repair pass at once
 	return nil
 }
 

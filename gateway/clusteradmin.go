@@ -140,7 +140,7 @@ func (c *cluster) memberStatus(ctx context.Context, m member) NodeStatus {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*readyTimeout)
 	defer cancel()
-	if err := c.peer.GetJSON(ctx, "GET", m, "status", &st); err != nil {
+	if err := c.peer.GetJSON(ctx, "GET", m.peer(), "status", &st); err != nil {
 		st = NodeStatus{NodeID: m.ID, RaftAddr: m.RaftAddr, S3Addr: m.S3Addr, Error: err.Error()}
 	}
 	return st
@@ -345,7 +345,7 @@ func (c *cluster) memberDigest(ctx context.Context, m member, version uint64) (s
 	var out struct {
 		Digest string `json:"digest"`
 	}
-	err := c.peer.GetJSON(ctx, "GET", m, "digest?version="+strconv.FormatUint(version, 10), &out)
+	err := c.peer.GetJSON(ctx, "GET", m.peer(), "digest?version="+strconv.FormatUint(version, 10), &out)
 	return out.Digest, err
 }
 
@@ -388,7 +388,7 @@ func (s *Service) ClusterScrub(ctx context.Context) (map[string]ScrubResult, map
 		case m.S3Addr == "":
 			return res, errors.New("address not known yet")
 		}
-		err := c.peer.GetJSON(ctx, "POST", m, "scrub", &res)
+		err := c.peer.GetJSON(ctx, "POST", m.peer(), "scrub", &res)
 		return res, err
 	})
 	return results, errs, nil

@@ -30,7 +30,7 @@ func TestVerifyPeer(t *testing.T) {
 		cfg.Raft.NodeID = self
 		n := &Node{cfg: cfg}
 		n.cluster = newCluster(n)
-		n.cluster.blocks.SetMembers([]member{{ID: 1}, {ID: 2}, {ID: 3}})
+		n.cluster.members = []member{{ID: 1}, {ID: 2}, {ID: 3}}
 		// No Raft host here: the members above are all there is.
 		n.cluster.lastLookup.Store(math.MaxInt64)
 		return &Service{node: n}
