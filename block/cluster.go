@@ -454,7 +454,7 @@ func (c *Manager) push(ctx context.Context, m Member, ch meta.Chunk, sum func() 
 		return err
 	}
 	defer f.Close()
-	resp, err := c.peer.Do(ctx, "PUT", m, "chunks/"+ch.ID+"?digest="+chunkDigest(ch.Size, ch.CRC32C), f, ch.Size, PeerBodyDigest(ch.Size, h))
+	resp, err := c.peer.do(ctx, "PUT", m, "chunks/"+ch.ID+"?digest="+chunkDigest(ch.Size, ch.CRC32C), f, ch.Size, PeerBodyDigest(ch.Size, h))
 	if err != nil {
 		return err
 	}

@@ -215,10 +215,10 @@ func (e *errPeerStatus) Error() string {
 	return fmt.Sprintf("block: peer answered %d: %s", e.status, e.body)
 }
 
-// Do sends a signed request to member m and returns the response of a 2xx
+// do sends a signed request to member m and returns the response of a 2xx
 // answer (the caller closes its body); other answers are errPeerStatus.
 // digest is the body's PeerBodyDigest ("" or "-" without a body).
-func (p *Peer) Do(ctx context.Context, method string, m Member, pathAndQuery string, body io.Reader, size int64, digest string) (*http.Response, error) {
+func (p *Peer) do(ctx context.Context, method string, m Member, pathAndQuery string, body io.Reader, size int64, digest string) (*http.Response, error) {
 	return p.send(ctx, p.http, method, m, pathAndQuery, body, size, digest)
 }
 
@@ -256,7 +256,7 @@ func (p *Peer) send(ctx context.Context, hc *http.Client, method string, m Membe
 
 // GetJSON sends a signed request without a body and decodes a JSON answer.
 func (p *Peer) GetJSON(ctx context.Context, method string, m Member, pathAndQuery string, out any) error {
-	resp, err := p.Do(ctx, method, m, pathAndQuery, nil, 0, "")
+	resp, err := p.do(ctx, method, m, pathAndQuery, nil, 0, "")
 	if err != nil {
 		return err
 	}

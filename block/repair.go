@@ -315,7 +315,7 @@ func (c *Manager) peerHas(ctx context.Context, m Member, chunks []meta.Chunk) ([
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.peer.Do(ctx, "POST", m, "has", bytes.NewReader(body), int64(len(body)), PeerBodyDigest(int64(len(body)), sha256.Sum256(body)))
+	resp, err := c.peer.do(ctx, "POST", m, "has", bytes.NewReader(body), int64(len(body)), PeerBodyDigest(int64(len(body)), sha256.Sum256(body)))
 	if err != nil {
 		return nil, err
 	}
