@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Helpers of the tests that write through the chunk store (ingest_test.go);
+// Shared by the tests that write through the chunk store (ingest_test.go);
 // the store's own tests are in package block.
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
