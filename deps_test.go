@@ -87,11 +87,16 @@ func hasPrefix(path string, prefixes []string) bool {
 //   - meta knows Badger and the keyspace; of Dragonboat it may use only
 //     the statemachine interfaces (and what they import);
 //   - raft moves opaque commands: no meta, s3api, gateway or HTTP stack;
-//   - s3api knows HTTP and S3, not Raft or Badger (direct imports);
+//   - block (the chunk layer: store, placement, replication, repair) knows
+//     meta's types and the standard library: no gateway, s3api, raft or
+//     console, no HTTP framework, and of Dragonboat only what meta brings;
+//     gateway hands it the metadata it needs (Refs, the member list);
+//   - s3api knows HTTP and S3, not Raft, Badger or the chunk layer (direct
+//     imports: it goes through gateway);
 //   - gateway never reaches up into s3api or the HTTP stack;
 //   - console (the web console) uses gateway's use cases and is handed
-//     s3api's authorization as an interface: no s3api, Fiber, Raft or
-//     Badger of its own (direct imports).
+//     s3api's authorization as an interface: no s3api, Fiber, Raft,
+//     Badger or chunk layer of its own (direct imports).
 func TestForbiddenImports(t *testing.T) {
 	const (
 		fiber      = "github.com/gofiber/fiber"
@@ -116,9 +121,10 @@ func TestForbiddenImports(t *testing.T) {
 	}{
 		{mod + "meta", true, []string{fiber, fasthttp, mod + "s3api", mod + "gateway", mod + "raft", mod + "console", dragonboat}, allowedInMeta},
 		{mod + "raft", true, []string{mod + "meta", mod + "s3api", mod + "gateway", fiber, fasthttp, badger}, nil},
-		{mod + "s3api", false, []string{mod + "raft", dragonboat, badger}, nil},
+		{mod + "block", true, []string{mod + "gateway", mod + "s3api", mod + "raft", mod + "console", fiber, fasthttp, dragonboat}, allowedInMeta},
+		{mod + "s3api", false, []string{mod + "raft", mod + "block", dragonboat, badger}, nil},
 		{mod + "gateway", true, []string{mod + "s3api", mod + "console", fiber, fasthttp}, nil},
-		{mod + "console", false, []string{mod + "s3api", mod + "raft", fiber, fasthttp, dragonboat, badger}, nil},
+		{mod + "console", false, []string{mod + "s3api", mod + "raft", mod + "block", fiber, fasthttp, dragonboat, badger}, nil},
 		{mod + "s3api", true, []string{mod + "console"}, nil},
 	}
 	for _, r := range rules {

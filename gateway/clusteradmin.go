@@ -81,8 +81,8 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 		NodeID: n.cfg.Raft.NodeID, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3,
 		Reachable:       true,
 		AppliedIndex:    n.local.Applied(metaShard, n.cfg.Raft.NodeID),
-		RepairBacklog:   n.cluster.backlog.Load(),
-		UnderReplicated: n.cluster.underReplicated.Load(),
+		RepairBacklog:   n.cluster.blocks.Backlog(),
+		UnderReplicated: n.cluster.blocks.UnderReplicated(),
 		RepairPending:   n.cluster.repairPending(),
 		GCCursor:        n.gc.of(metaShard).cursor.Load(),
 		GCCursors:       n.gc.cursors(),
@@ -147,7 +147,7 @@ func (c *cluster) memberStatus(ctx context.Context, m member) NodeStatus {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*readyTimeout)
 	defer cancel()
-	if err := c.peer.getJSON(ctx, "GET", m, "status", &st); err != nil {
+	if err := c.peer.GetJSON(ctx, "GET", m.peer(), "status", &st); err != nil {
 		st = NodeStatus{NodeID: m.ID, RaftAddr: m.RaftAddr, S3Addr: m.S3Addr, Error: err.Error()}
 	}
 	return st
@@ -406,7 +406,7 @@ func (c *cluster) memberDigest(ctx context.Context, m member, shard, version uin
 	if shard != metaShard {
 		q += "&shard=" + strconv.FormatUint(shard, 10)
 	}
-	err := c.peer.getJSON(ctx, "GET", m, q, &out)
+	err := c.peer.GetJSON(ctx, "GET", m.peer(), q, &out)
 	return out.Digest, err
 }
 
@@ -449,7 +449,7 @@ func (s *Service) ClusterScrub(ctx context.Context) (map[string]ScrubResult, map
 		case m.S3Addr == "":
 			return res, errors.New("address not known yet")
 		}
-		err := c.peer.getJSON(ctx, "POST", m, "scrub", &res)
+		err := c.peer.GetJSON(ctx, "POST", m.peer(), "scrub", &res)
 		return res, err
 	})
 	return results, errs, nil
@@ -466,12 +466,7 @@ func (s *Service) ReceiveChunk(ctx context.Context, id string, size int64, crc u
 	if !ok || n != size {
 		return fmt.Errorf("%w: chunk copy %s: signed body digest %q does not match size %d", ErrChunkMissing, id, bodyDigest, size)
 	}
-	if err := s.node.disk.refuse(); err != nil {
-		return err
-	}
-	err := s.node.chunks.putCopy(meta.Chunk{ID: id, Size: size, CRC32C: crc}, body, &sum)
-	s.node.disk.noteError(err)
-	return err
+	return s.node.cluster.blocks.Receive(meta.Chunk{ID: id, Size: size, CRC32C: crc}, body, sum)
 }
 
 // ReadPeerBody reads the whole body of a peer request (at most limit
@@ -494,7 +489,7 @@ func ReadPeerBody(bodyDigest string, r io.Reader, limit int64) ([]byte, error) {
 // HasLocalChunk reports whether this node has a copy of the chunk of the
 // given size.
 func (s *Service) HasLocalChunk(id string, size int64) bool {
-	return validChunkID(id) && s.node.chunks.hasSize(meta.Chunk{ID: id, Size: size})
+	return s.node.chunks.HasCopy(id, size)
 }
 
 // OpenLocalChunk opens this node's copy of a chunk for another node,

@@ -35,7 +35,7 @@ import (
 //     the disk is "low": the node refuses new data with ErrStorageFull
 //     (507 InsufficientStorage): PUTs, uploads, copies, new buckets,
 //     snapshots, forks, keys, and chunk copies from other nodes (which
-//     then place the copy elsewhere, see replication.add). Reads, deletes
+//     then place the copy elsewhere, see block.Replication.Add). Reads, deletes
 //     and the replicated applies of writes taken by other nodes go on:
 //     they live on the space below the threshold.
 //   - A reserve file (reserveFile, half the threshold, at most 256 MiB)

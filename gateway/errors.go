@@ -3,10 +3,14 @@ package gateway
 import (
 	"errors"
 	"fmt"
+
+	"github.com/forkstore/forkstore/block"
 )
 
 // Errors of the gateway's use cases. s3api maps each to an S3 error code in
-// one table; meta's sentinels pass through unchanged.
+// one table; meta's sentinels pass through unchanged. The chunk layer's
+// (package block) are re-exported here under the same names, so that s3api
+// and console know only gateway's.
 var (
 	ErrUnavailable = errors.New("gateway: service unavailable, retry")
 	// ErrNoQuorum: the metadata shard has no leader this node knows of
@@ -23,12 +27,12 @@ var (
 	ErrEntityTooSmall    = errors.New("gateway: part too small")
 	ErrInvalidPartOrder  = errors.New("gateway: parts not in ascending order")
 	ErrInvalidPartNumber = errors.New("gateway: invalid part number")
-	ErrInvalidRange      = errors.New("gateway: invalid range")
+	ErrInvalidRange      = block.ErrInvalidRange
 	ErrSnapshotReadOnly  = errors.New("gateway: snapshots are read-only")
 	ErrInvalidSnapshot   = errors.New("gateway: malformed snapshot version")
 	ErrMalformedRequest  = errors.New("gateway: malformed request")
-	ErrChunkMissing      = errors.New("gateway: chunk missing or corrupt")
-	ErrStorageFull       = errors.New("gateway: no space left")
+	ErrChunkMissing      = block.ErrChunkMissing
+	ErrStorageFull       = block.ErrStorageFull
 	ErrInvalidLease      = errors.New("gateway: invalid lease duration")
 	ErrInvalidForkCount  = errors.New("gateway: fork count out of range")
 	// ErrConflictingOperation: a bucket name is being created or deleted

@@ -342,12 +342,12 @@ func (in *ingest) write(p []byte) error {
 			}
 			in.w = w
 		}
-		k := int(min(int64(len(p)), in.chunkSize-in.w.size))
+		k := int(min(int64(len(p)), in.chunkSize-in.w.Size()))
 		if _, err := in.w.Write(p[:k]); err != nil {
 			return err
 		}
 		p = p[k:]
-		if in.w.size == in.chunkSize {
+		if in.w.Size() == in.chunkSize {
 			if err := in.commitAsync(); err != nil {
 				return err
 			}

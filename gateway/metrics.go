@@ -47,11 +47,11 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 		repairBacklog: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "forkstore_repair_backlog_chunks",
 			Help: "Chunks this node should hold and lacks, which repair has yet to copy here.",
-		}, func() float64 { return float64(n.cluster.backlog.Load()) }),
+		}, func() float64 { return float64(n.cluster.blocks.Backlog()) }),
 		underRepl: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "forkstore_chunks_under_replicated",
 			Help: "Chunks with fewer than R copies on their holders, among those this node counts (each chunk is counted by one node: sum over the nodes for the cluster's figure).",
-		}, func() float64 { return float64(n.cluster.underReplicated.Load()) }),
+		}, func() float64 { return float64(n.cluster.blocks.UnderReplicated()) }),
 		repairPending: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "forkstore_repair_pending",
 			Help: "1 until a repair pass has scanned every chunk since the membership last changed (the repair figures are not yet current), else 0.",

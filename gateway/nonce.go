@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"sync"
@@ -14,14 +13,7 @@ import (
 // sender retries) rather than remembered partly.
 const maxPeerNonces = 1 << 18
 
-// newNonce returns 128 random bits in hex, the nonce of one peer request.
-func newNonce() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather than return short)
-	return hex.EncodeToString(b[:])
-}
-
-// parseNonce reads a nonce as newNonce writes it.
+// parseNonce reads a nonce as block.NewNonce writes it.
 func parseNonce(s string) (n [16]byte, ok bool) {
 	if len(s) != 2*len(n) {
 		return n, false

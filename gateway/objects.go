@@ -166,10 +166,7 @@ func (s *Service) OpenObjectKey(ctx context.Context, obj *meta.Object, customerK
 
 // openStored reads the stored bytes [offset, offset+length) of obj.
 func (s *Service) openStored(obj *meta.Object, offset, length int64) ReadCloser {
-	rc := s.node.chunks.NewObjectReader(obj.Inline, obj.Chunks, offset, length)
-	if r, ok := rc.(*objectReader); ok && s.node.cluster.multi() {
-		r.remote = s.node.cluster.fetchRemote
-	}
+	rc := s.newObjectReader(obj.Inline, obj.Chunks, offset, length)
 	return rc
 }
 

@@ -89,7 +89,12 @@ func writeMetaShards(dataDir string, n int) error {
 	if err := os.Rename(tmp, p); err != nil {
 		return err
 	}
-	return syncDir(dataDir)
+	d, err := os.Open(dataDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // shardCountAtStart decides how many shards a starting node runs: what its

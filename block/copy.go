@@ -1,4 +1,4 @@
-package gateway
+package block
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,16 +31,22 @@ import (
 // tmpSuffix ends the names of copies being received.
 const tmpSuffix = ".tmp"
 
+// copyBufs are the buffers copies are received through.
+var copyBufs = sync.Pool{New: func() any {
+	b := make([]byte, 256<<10)
+	return &b
+}}
+
 // PutCopy stores a copy of chunk c read from r, unless a copy of the right
 // size is already there. It fails with ErrChunkMissing (and stores
 // nothing) when r does not hold exactly c's bytes.
-func (s *ChunkStore) PutCopy(c meta.Chunk, r io.Reader) error {
+func (s *Store) PutCopy(c meta.Chunk, r io.Reader) error {
 	return s.putCopy(c, r, nil)
 }
 
 // putCopy is PutCopy that, with sum, also checks the bytes' SHA-256
 // (computed as they stream, before the copy gets its name).
-func (s *ChunkStore) putCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) error {
+func (s *Store) putCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) error {
 	if !validChunkID(c.ID) {
 		return fmt.Errorf("%w: malformed chunk id %q", ErrChunkMissing, c.ID)
 	}
@@ -67,9 +74,9 @@ func (s *ChunkStore) putCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) 
 		sh = sha256.New()
 		w = io.MultiWriter(f, h, sh)
 	}
-	buf := ingestBufs.Get().(*[]byte)
+	buf := copyBufs.Get().(*[]byte)
 	n, err := io.CopyBuffer(w, io.LimitReader(r, c.Size+1), *buf)
-	ingestBufs.Put(buf)
+	copyBufs.Put(buf)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) || errors.Is(err, syscall.ENOSPC) {
@@ -108,14 +115,14 @@ func (s *ChunkStore) putCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) 
 }
 
 // hasSize reports whether a file of c's size is stored under c's id.
-func (s *ChunkStore) hasSize(c meta.Chunk) bool {
+func (s *Store) hasSize(c meta.Chunk) bool {
 	fi, err := os.Stat(s.path(c.ID))
 	return err == nil && fi.Size() == c.Size
 }
 
 // sha256 reads the whole local copy of c and returns its SHA-256, checking
 // its CRC32C on the way (a bad copy is never sent to another node).
-func (s *ChunkStore) sha256(c meta.Chunk) ([sha256.Size]byte, error) {
+func (s *Store) sha256(c meta.Chunk) ([sha256.Size]byte, error) {
 	var out [sha256.Size]byte
 	f, err := s.openChunk(c)
 	if err != nil {
@@ -124,7 +131,7 @@ func (s *ChunkStore) sha256(c meta.Chunk) ([sha256.Size]byte, error) {
 	defer f.Close()
 	h, sh := crc32.New(castagnoli), sha256.New()
 	if _, err := io.Copy(io.MultiWriter(h, sh), f); err != nil {
-		return out, fmt.Errorf("gateway: chunk store: read %s: %w", c.ID, err)
+		return out, fmt.Errorf("block: chunk store: read %s: %w", c.ID, err)
 	}
 	if h.Sum32() != c.CRC32C {
 		s.verified.forget(c.ID)
@@ -136,7 +143,7 @@ func (s *ChunkStore) sha256(c meta.Chunk) ([sha256.Size]byte, error) {
 
 // Verify reads the whole local copy of c and checks its size and CRC32C.
 // It returns ErrChunkMissing when the copy is absent, short or corrupt.
-func (s *ChunkStore) Verify(c meta.Chunk) error {
+func (s *Store) Verify(c meta.Chunk) error {
 	f, err := s.openChunk(c)
 	if err != nil {
 		return err
@@ -144,7 +151,7 @@ func (s *ChunkStore) Verify(c meta.Chunk) error {
 	defer f.Close()
 	h := crc32.New(castagnoli)
 	if _, err := io.Copy(h, f); err != nil {
-		return fmt.Errorf("gateway: chunk store: read %s: %w", c.ID, err)
+		return fmt.Errorf("block: chunk store: read %s: %w", c.ID, err)
 	}
 	if h.Sum32() != c.CRC32C {
 		s.verified.forget(c.ID)
@@ -155,7 +162,7 @@ func (s *ChunkStore) Verify(c meta.Chunk) error {
 
 // sweepTemp removes copies whose receipt was interrupted: temporary files
 // older than age.
-func (s *ChunkStore) sweepTemp(age time.Duration) {
+func (s *Store) sweepTemp(age time.Duration) {
 	cutoff := time.Now().Add(-age)
 	tops, _ := os.ReadDir(s.dir)
 	for _, top := range tops {

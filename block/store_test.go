@@ -1,4 +1,4 @@
-package gateway
+package block
 
 import (
 	"bytes"
@@ -16,9 +16,9 @@ import (
 	"github.com/forkstore/forkstore/meta"
 )
 
-func openTestChunkStore(t *testing.T) *ChunkStore {
+func openTestStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := OpenChunkStore(filepath.Join(t.TempDir(), "chunks"))
+	s, err := OpenStore(filepath.Join(t.TempDir(), "chunks"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func randBytes(seed uint64, n int) []byte {
 	return b
 }
 
-func putChunk(t *testing.T, s *ChunkStore, data []byte) meta.Chunk {
+func putChunk(t *testing.T, s *Store, data []byte) meta.Chunk {
 	t.Helper()
 	w, err := s.Create()
 	if err != nil {
@@ -50,7 +50,7 @@ func putChunk(t *testing.T, s *ChunkStore, data []byte) meta.Chunk {
 	return c
 }
 
-func readChunk(s *ChunkStore, c meta.Chunk, off, n int64) ([]byte, error) {
+func readChunk(s *Store, c meta.Chunk, off, n int64) ([]byte, error) {
 	r, err := s.Open(c, off, n)
 	if err != nil {
 		return nil, err
@@ -60,7 +60,7 @@ func readChunk(s *ChunkStore, c meta.Chunk, off, n int64) ([]byte, error) {
 }
 
 // storedIDs lists the committed chunks.
-func storedIDs(t *testing.T, s *ChunkStore) []string {
+func storedIDs(t *testing.T, s *Store) []string {
 	t.Helper()
 	var ids []string
 	if err := s.Walk(func(id string, _ time.Time) error {
@@ -74,7 +74,7 @@ func storedIDs(t *testing.T, s *ChunkStore) []string {
 }
 
 // assertEmpty checks that no chunk and no temporary file is left.
-func assertEmpty(t *testing.T, s *ChunkStore) {
+func assertEmpty(t *testing.T, s *Store) {
 	t.Helper()
 	if ids := storedIDs(t, s); len(ids) != 0 {
 		t.Fatalf("chunks left behind: %v", ids)
@@ -89,7 +89,7 @@ func assertEmpty(t *testing.T, s *ChunkStore) {
 }
 
 func TestChunkRoundTrip(t *testing.T) {
-	s := openTestChunkStore(t)
+	s := openTestStore(t)
 	data := randBytes(1, 100_000)
 	c := putChunk(t, s, data)
 	if !validChunkID(c.ID) || c.Size != int64(len(data)) {
@@ -128,7 +128,7 @@ func TestChunkRoundTrip(t *testing.T) {
 }
 
 func TestChunkIDsAreFresh(t *testing.T) {
-	s := openTestChunkStore(t)
+	s := openTestStore(t)
 	seen := map[string]bool{}
 	for range 200 {
 		w, err := s.Create()
@@ -181,7 +181,7 @@ func TestChunkCorruptionDetected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := openTestChunkStore(t)
+			s := openTestStore(t)
 			data := randBytes(2, 300_000)
 			c := putChunk(t, s, data)
 			tt.damage(t, s.path(c.ID))
@@ -204,7 +204,7 @@ func TestChunkCorruptionDetected(t *testing.T) {
 }
 
 func TestChunkMalformedIDs(t *testing.T) {
-	s := openTestChunkStore(t)
+	s := openTestStore(t)
 	for _, id := range []string{"", "../../../../etc/passwd", "0123456789abcdef0123456789ABCDEF", "0123456789abcdef0123456789abcde/"} {
 		if err := s.Delete(id); err == nil {
 			t.Errorf("Delete(%q) accepted", id)
@@ -224,7 +224,7 @@ func TestChunkMalformedIDs(t *testing.T) {
 // directory are removed at open.
 func TestUncommittedChunkIsLeftForTheSweeper(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "chunks")
-	s, err := OpenChunkStore(dir)
+	s, err := OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestUncommittedChunkIsLeftForTheSweeper(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The process "dies" here: reopen without Abort.
-	s2, err := OpenChunkStore(dir)
+	s2, err := OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestUncommittedChunkIsLeftForTheSweeper(t *testing.T) {
 }
 
 func TestWalk(t *testing.T) {
-	s := openTestChunkStore(t)
+	s := openTestStore(t)
 	var want []string
 	for i := range 20 {
 		want = append(want, putChunk(t, s, []byte(fmt.Sprint(i))).ID)
@@ -296,7 +296,7 @@ func TestWalk(t *testing.T) {
 // GetObject with Range over chunked and inline objects: every range
 // (including ones crossing chunk boundaries) returns exactly those bytes.
 func TestObjectReaderRanges(t *testing.T) {
-	s := openTestChunkStore(t)
+	s := openTestStore(t)
 	data := randBytes(3, 2500)
 	var chunks []meta.Chunk
 	for _, sz := range []int{1000, 1000, 1, 499} {
@@ -372,7 +372,7 @@ func TestObjectReaderRanges(t *testing.T) {
 // WriteTo to a TCP connection takes the sendfile path; the bytes that
 // arrive are the object's, across chunk boundaries and from an offset.
 func TestObjectReaderWriteToTCP(t *testing.T) {
-	s := openTestChunkStore(t)
+	s := openTestStore(t)
 	data := randBytes(8, 3<<20)
 	var chunks []meta.Chunk
 	for off := 0; off < len(data); off += 1 << 20 {
@@ -442,7 +442,7 @@ func TestVerifiedCache(t *testing.T) {
 // there, counts once); opening a store counts what a previous process
 // left, and so does Recount.
 func TestChunkUsage(t *testing.T) {
-	s := openTestChunkStore(t)
+	s := openTestStore(t)
 	a := putChunk(t, s, randBytes(1, 1000))
 	putChunk(t, s, randBytes(2, 3000))
 	w, err := s.Create()
@@ -464,7 +464,7 @@ func TestChunkUsage(t *testing.T) {
 	}
 	// A store opened again (a restarted node) counts what is on disk at
 	// once: cluster status must not show 0 chunk files for it.
-	again, err := OpenChunkStore(s.dir)
+	again, err := OpenStore(s.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +479,7 @@ func TestChunkUsage(t *testing.T) {
 	}
 	stop := make(chan struct{})
 	close(stop)
-	if err := again.Recount(stop); !errors.Is(err, errStopped) {
+	if err := again.Recount(stop); !errors.Is(err, ErrStopped) {
 		t.Fatalf("recount after stop: %v", err)
 	}
 }

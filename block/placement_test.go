@@ -1,10 +1,9 @@
-package gateway
+package block
 
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,33 +12,85 @@ import (
 	"time"
 
 	"github.com/forkstore/forkstore/meta"
-	"github.com/forkstore/forkstore/raft"
 )
+
+// Rendezvous placement: every node computes the same holders for a chunk,
+// chunks spread evenly, and adding a member moves only the chunks that the
+// new member takes (about R/N of them), never between old members.
+func TestPlacementStableAndBalanced(t *testing.T) {
+	three := []Member{{ID: 1}, {ID: 2}, {ID: 3}}
+	four := append(three[:3:3], Member{ID: 4})
+	const n = 4000
+	load := map[uint64]int{}
+	moved := 0
+	for i := range n {
+		id := fmt.Sprintf("%032x", i*7919)
+		before := placement(three, id)[:3]
+		after := placement(four, id)[:3]
+		for _, m := range after {
+			load[m.ID]++
+		}
+		inAfter := map[uint64]bool{}
+		for _, m := range after {
+			inAfter[m.ID] = true
+		}
+		lost := 0
+		for _, m := range before {
+			if !inAfter[m.ID] {
+				lost++
+			}
+		}
+		if lost > 1 || (lost == 1 && !inAfter[4]) {
+			t.Fatalf("chunk %s: holders %v -> %v: a move not caused by the new member", id, before, after)
+		}
+		moved += lost
+		again := placement([]Member{{ID: 4}, {ID: 2}, {ID: 3}, {ID: 1}}, id)[:3]
+		for j := range after {
+			if after[j].ID != again[j].ID {
+				t.Fatalf("placement depends on member order: %v vs %v", after, again)
+			}
+		}
+	}
+	for id, l := range load {
+		if want := n * 3 / 4; l < want*9/10 || l > want*11/10 {
+			t.Errorf("node %d holds %d chunks, want about %d", id, l, want)
+		}
+	}
+	if want := n * 3 / 4; moved < want*8/10 || moved > want*12/10 {
+		t.Errorf("%d chunk copies moved to the new node, want about %d", moved, want)
+	}
+}
 
 // peerNode is a member's chunk store behind the peer chunk PUT, as a node
 // serves it (s3api answers ErrStorageFull with 507).
 type peerNode struct {
-	svc  *Service
+	m    *Manager
+	low  atomic.Bool // the disk watch says the disk is low
 	srv  *httptest.Server
 	puts atomic.Int64
 }
 
-func newPeerNode(t *testing.T, key string) *peerNode {
+func newPeerNode(t *testing.T) *peerNode {
 	t.Helper()
-	p := &peerNode{svc: &Service{node: &Node{
-		cfg:    Config{ClusterKey: key},
-		chunks: openTestChunkStore(t),
-		disk:   newDiskGuard(t.TempDir(), MinFreeSpace{}, slog.New(slog.NewTextHandler(io.Discard, nil))),
-	}}}
+	p := &peerNode{}
+	p.m = New(Config{Store: openTestStore(t), Refuse: func() error {
+		if p.low.Load() {
+			return fmt.Errorf("%w: low", ErrStorageFull)
+		}
+		return nil
+	}}, Member{})
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.puts.Add(1)
-		// Placement is under test here, not the peer signature (cluster_test.go).
+		// Placement is under test here, not the peer signature (gateway's
+		// TestVerifyPeer).
 		size, crc, ok := ParseChunkDigest(r.URL.Query().Get("digest"))
-		if !ok {
+		_, sum, sumOK := ParsePeerBodyDigest(r.Header.Get(hdrPeerBody))
+		if !ok || !sumOK {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
-		err := p.svc.ReceiveChunk(r.Context(), strings.TrimPrefix(r.URL.Path, PeerPrefix+"chunks/"), size, crc, r.Header.Get(hdrPeerBody), r.Body)
+		ch := meta.Chunk{ID: strings.TrimPrefix(r.URL.Path, PeerPrefix+"chunks/"), Size: size, CRC32C: crc}
+		err := p.m.Receive(ch, r.Body, sum)
 		switch {
 		case errors.Is(err, ErrStorageFull):
 			w.WriteHeader(http.StatusInsufficientStorage)
@@ -60,25 +111,21 @@ func newPeerNode(t *testing.T, key string) *peerNode {
 // request reaches it) until it has had time to free space.
 func TestPlacementSkipsFullMember(t *testing.T) {
 	const key = "0123456789abcdef-key"
-	n := &Node{
-		cfg:    Config{ClusterKey: key, Replicas: 3, Raft: raft.Config{NodeID: 1}},
-		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		chunks: openTestChunkStore(t),
-	}
-	c := newCluster(n)
+	store := openTestStore(t)
+	c := New(Config{Self: 1, Replicas: 3, Store: store, Peer: NewPeer(1, key, nil)}, Member{ID: 1})
 	peers := map[uint64]*peerNode{}
-	ms := []member{{ID: 1}}
+	ms := []Member{{ID: 1}}
 	for id := uint64(2); id <= 4; id++ {
-		peers[id] = newPeerNode(t, key)
-		ms = append(ms, member{ID: id, S3Addr: strings.TrimPrefix(peers[id].srv.URL, "http://")})
+		peers[id] = newPeerNode(t)
+		ms = append(ms, Member{ID: id, Addr: strings.TrimPrefix(peers[id].srv.URL, "http://")})
 	}
 	// A chunk of which this node (1) is one of the 3 holders: the other
 	// two holders and one spare member.
 	var ch meta.Chunk
-	var holders []member
-	var spare member
+	var holders []Member
+	var spare Member
 	for {
-		w, err := n.chunks.Create()
+		w, err := store.Create()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,21 +149,21 @@ func TestPlacementSkipsFullMember(t *testing.T) {
 			}
 		}
 	}
-	peers[full].svc.node.disk.low.Store(true)
+	peers[full].low.Store(true)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rep := &replication{c: c, ms: ms}
-	rep.add(ch)
-	if err := rep.wait(ctx); err != nil {
+	rep := &Replication{c: c, ms: ms}
+	rep.Add(ch)
+	if err := rep.Wait(ctx); err != nil {
 		t.Fatalf("upload with a full holder: %v", err)
 	}
 	rep.wg.Wait() // the copies beyond the majority too
-	if peers[full].svc.node.chunks.Has(ch.ID) {
+	if peers[full].m.Store().Has(ch.ID) {
 		t.Errorf("the full member %d stored a copy", full)
 	}
 	for _, id := range []uint64{other, spare.ID} {
-		if !peers[id].svc.node.chunks.Has(ch.ID) {
+		if !peers[id].m.Store().Has(ch.ID) {
 			t.Errorf("member %d has no copy (full member %d, spare %d)", id, full, spare.ID)
 		}
 	}
@@ -127,7 +174,7 @@ func TestPlacementSkipsFullMember(t *testing.T) {
 	// The next chunks leave the full member out without asking it.
 	asked := peers[full].puts.Load()
 	for range 8 {
-		w, err := n.chunks.Create()
+		w, err := store.Create()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,9 +183,9 @@ func TestPlacementSkipsFullMember(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := &replication{c: c, ms: ms}
-		rep.add(ch)
-		if err := rep.wait(ctx); err != nil {
+		rep := &Replication{c: c, ms: ms}
+		rep.Add(ch)
+		if err := rep.Wait(ctx); err != nil {
 			t.Fatalf("upload while member %d is full: %v", full, err)
 		}
 		rep.wg.Wait()

@@ -1,4 +1,4 @@
-package gateway
+package block
 
 import (
 	"bytes"
@@ -37,9 +37,9 @@ import (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// ChunkStore is the node's local store of chunk files. It is safe for
+// Store is the node's local store of chunk files. It is safe for
 // concurrent use.
-type ChunkStore struct {
+type Store struct {
 	dir string
 	tmp string
 
@@ -49,7 +49,7 @@ type ChunkStore struct {
 	verified verifiedCache
 
 	// files and bytes count the committed chunk files: set by Recount
-	// (OpenChunkStore's first), moved by Commit and Delete in between.
+	// (OpenStore's first), moved by Commit and Delete in between.
 	files, bytes atomic.Int64
 }
 
@@ -113,28 +113,28 @@ func (v *verifiedCache) forget(id string) {
 	v.mu.Unlock()
 }
 
-// OpenChunkStore opens (creating if needed) the chunk store rooted at dir,
+// OpenStore opens (creating if needed) the chunk store rooted at dir,
 // removes temporary files left by a previous process and counts the chunk
 // files (Usage).
-func OpenChunkStore(dir string) (*ChunkStore, error) {
-	s := &ChunkStore{dir: dir, tmp: filepath.Join(dir, "tmp")}
+func OpenStore(dir string) (*Store, error) {
+	s := &Store{dir: dir, tmp: filepath.Join(dir, "tmp")}
 	if err := os.MkdirAll(s.tmp, 0o700); err != nil {
-		return nil, fmt.Errorf("gateway: chunk store: %w", err)
+		return nil, fmt.Errorf("block: chunk store: %w", err)
 	}
 	ents, err := os.ReadDir(s.tmp)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: chunk store: %w", err)
+		return nil, fmt.Errorf("block: chunk store: %w", err)
 	}
 	for _, e := range ents {
 		if err := os.Remove(filepath.Join(s.tmp, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("gateway: chunk store: removing leftover %s: %w", e.Name(), err)
+			return nil, fmt.Errorf("block: chunk store: removing leftover %s: %w", e.Name(), err)
 		}
 	}
 	if err := syncDir(dir); err != nil {
-		return nil, fmt.Errorf("gateway: chunk store: %w", err)
+		return nil, fmt.Errorf("block: chunk store: %w", err)
 	}
 	if err := syncDir(filepath.Dir(dir)); err != nil {
-		return nil, fmt.Errorf("gateway: chunk store: %w", err)
+		return nil, fmt.Errorf("block: chunk store: %w", err)
 	}
 	// Usage is true from the start: a restarted node reports the chunk
 	// files it holds, not 0 until its first periodic recount.
@@ -167,13 +167,16 @@ func validChunkID(id string) bool {
 	return true
 }
 
-func (s *ChunkStore) path(id string) string {
+// Dir returns the directory the store is rooted at.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(id string) string {
 	return filepath.Join(s.dir, id[0:2], id[2:4], id)
 }
 
 // ensureDir creates the fan-out directories of id, making each new one
 // durable in its parent, once per process.
-func (s *ChunkStore) ensureDir(id string) error {
+func (s *Store) ensureDir(id string) error {
 	key := id[0:4]
 	if _, ok := s.dirs.Load(key); ok {
 		return nil
@@ -218,13 +221,13 @@ func diskError(op string, err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		return fmt.Errorf("%w: %s: %v", ErrStorageFull, op, err)
 	}
-	return fmt.Errorf("gateway: chunk store: %s: %w", op, err)
+	return fmt.Errorf("block: chunk store: %s: %w", op, err)
 }
 
-// ChunkWriter writes one new chunk. It is not safe for concurrent use.
+// Writer writes one new chunk. It is not safe for concurrent use.
 // Exactly one of Commit or Abort ends it (Abort after Commit does nothing).
-type ChunkWriter struct {
-	s    *ChunkStore
+type Writer struct {
+	s    *Store
 	id   string
 	f    *os.File
 	crc  uint32
@@ -233,7 +236,7 @@ type ChunkWriter struct {
 }
 
 // Create starts a new chunk with a fresh id.
-func (s *ChunkStore) Create() (*ChunkWriter, error) {
+func (s *Store) Create() (*Writer, error) {
 	id := newChunkID()
 	if err := s.ensureDir(id); err != nil {
 		return nil, diskError("create", err)
@@ -242,19 +245,19 @@ func (s *ChunkStore) Create() (*ChunkWriter, error) {
 	if err != nil {
 		return nil, diskError("create", err)
 	}
-	return &ChunkWriter{s: s, id: id, f: f}, nil
+	return &Writer{s: s, id: id, f: f}, nil
 }
 
 // ID returns the chunk's id.
-func (w *ChunkWriter) ID() string { return w.id }
+func (w *Writer) ID() string { return w.id }
 
 // Size returns the number of bytes written so far.
-func (w *ChunkWriter) Size() int64 { return w.size }
+func (w *Writer) Size() int64 { return w.size }
 
 // Write appends p to the chunk, updating its CRC32C.
-func (w *ChunkWriter) Write(p []byte) (int, error) {
+func (w *Writer) Write(p []byte) (int, error) {
 	if w.done {
-		return 0, errors.New("gateway: chunk writer already finished")
+		return 0, errors.New("block: chunk writer already finished")
 	}
 	n, err := w.f.Write(p)
 	w.crc = crc32.Update(w.crc, castagnoli, p[:n])
@@ -267,9 +270,9 @@ func (w *ChunkWriter) Write(p []byte) (int, error) {
 
 // Commit makes the chunk durable: fsync of the file, then of its
 // directory (which holds the new name). On failure the file is removed.
-func (w *ChunkWriter) Commit() (meta.Chunk, error) {
+func (w *Writer) Commit() (meta.Chunk, error) {
 	if w.done {
-		return meta.Chunk{}, errors.New("gateway: chunk writer already finished")
+		return meta.Chunk{}, errors.New("block: chunk writer already finished")
 	}
 	w.done = true
 	name := w.f.Name()
@@ -290,7 +293,7 @@ func (w *ChunkWriter) Commit() (meta.Chunk, error) {
 }
 
 // Abort discards an uncommitted chunk.
-func (w *ChunkWriter) Abort() {
+func (w *Writer) Abort() {
 	if w.done {
 		return
 	}
@@ -304,7 +307,7 @@ func (w *ChunkWriter) Abort() {
 // ErrChunkMissing at the end on a mismatch; a missing file or one of the
 // wrong size fails at once with ErrChunkMissing. (Partial reads are not
 // verified; the scrubber re-verifies whole chunks.)
-func (s *ChunkStore) Open(c meta.Chunk, off, n int64) (io.ReadCloser, error) {
+func (s *Store) Open(c meta.Chunk, off, n int64) (io.ReadCloser, error) {
 	if !validChunkID(c.ID) {
 		return nil, fmt.Errorf("%w: malformed chunk id %q", ErrChunkMissing, c.ID)
 	}
@@ -322,18 +325,18 @@ func (s *ChunkStore) Open(c meta.Chunk, off, n int64) (io.ReadCloser, error) {
 }
 
 // openChunk opens c's file and checks its size.
-func (s *ChunkStore) openChunk(c meta.Chunk) (*os.File, error) {
+func (s *Store) openChunk(c meta.Chunk) (*os.File, error) {
 	f, err := os.Open(s.path(c.ID))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s", ErrChunkMissing, c.ID)
 		}
-		return nil, fmt.Errorf("gateway: chunk store: open %s: %w", c.ID, err)
+		return nil, fmt.Errorf("block: chunk store: open %s: %w", c.ID, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("gateway: chunk store: stat %s: %w", c.ID, err)
+		return nil, fmt.Errorf("block: chunk store: stat %s: %w", c.ID, err)
 	}
 	if fi.Size() != c.Size {
 		f.Close()
@@ -347,7 +350,7 @@ func (s *ChunkStore) openChunk(c meta.Chunk) (*os.File, error) {
 // the file (no copy); the bytes then go out through io.Copy, which for a
 // TCP connection is sendfile: the page cache is never copied through user
 // space. Chunks are immutable, so the verified bytes are the bytes sent.
-func (s *ChunkStore) sendChunk(w io.Writer, c meta.Chunk, off, n int64) (int64, error) {
+func (s *Store) sendChunk(w io.Writer, c meta.Chunk, off, n int64) (int64, error) {
 	f, err := s.openChunk(c)
 	if err != nil {
 		return 0, err
@@ -356,7 +359,7 @@ func (s *ChunkStore) sendChunk(w io.Writer, c meta.Chunk, off, n int64) (int64, 
 	if off == 0 && n == c.Size && n > 0 && !s.verified.has(c, time.Now()) {
 		data, err := syscall.Mmap(int(f.Fd()), 0, int(n), syscall.PROT_READ, syscall.MAP_SHARED|syscall.MAP_POPULATE)
 		if err != nil {
-			return 0, fmt.Errorf("gateway: chunk store: map %s: %w", c.ID, err)
+			return 0, fmt.Errorf("block: chunk store: map %s: %w", c.ID, err)
 		}
 		sum := crc32.Checksum(data, castagnoli)
 		syscall.Munmap(data)
@@ -367,7 +370,7 @@ func (s *ChunkStore) sendChunk(w io.Writer, c meta.Chunk, off, n int64) (int64, 
 	}
 	if off > 0 {
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
-			return 0, fmt.Errorf("gateway: chunk store: seek %s: %w", c.ID, err)
+			return 0, fmt.Errorf("block: chunk store: seek %s: %w", c.ID, err)
 		}
 	}
 	written, err := io.Copy(w, &io.LimitedReader{R: f, N: n})
@@ -405,7 +408,7 @@ func (r *verifyingReader) Read(p []byte) (int, error) {
 		return n, fmt.Errorf("%w: %s truncated", ErrChunkMissing, r.c.ID)
 	}
 	if err != nil {
-		return n, fmt.Errorf("gateway: chunk store: read %s: %w", r.c.ID, err)
+		return n, fmt.Errorf("block: chunk store: read %s: %w", r.c.ID, err)
 	}
 	return n, nil
 }
@@ -420,9 +423,9 @@ type sectionReader struct {
 func (r *sectionReader) Close() error { return r.f.Close() }
 
 // Delete removes a chunk. A chunk that is not there is not an error.
-func (s *ChunkStore) Delete(id string) error {
+func (s *Store) Delete(id string) error {
 	if !validChunkID(id) {
-		return fmt.Errorf("gateway: chunk store: malformed chunk id %q", id)
+		return fmt.Errorf("block: chunk store: malformed chunk id %q", id)
 	}
 	s.verified.forget(id)
 	fi, statErr := os.Stat(s.path(id))
@@ -430,7 +433,7 @@ func (s *ChunkStore) Delete(id string) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("gateway: chunk store: delete %s: %w", id, err)
+		return fmt.Errorf("block: chunk store: delete %s: %w", id, err)
 	}
 	if statErr == nil {
 		s.files.Add(-1)
@@ -442,18 +445,18 @@ func (s *ChunkStore) Delete(id string) error {
 // Usage returns the number of chunk files and their bytes. Between two
 // Recounts it follows this process's commits and deletes; a recount that
 // races with them may be off by those, until the next.
-func (s *ChunkStore) Usage() (files, bytes int64) {
+func (s *Store) Usage() (files, bytes int64) {
 	return max(s.files.Load(), 0), max(s.bytes.Load(), 0)
 }
 
 // Recount walks the store and sets Usage from what it finds. Closing stop
-// ends the walk early (errStopped) without changing Usage.
-func (s *ChunkStore) Recount(stop <-chan struct{}) error {
+// ends the walk early (ErrStopped) without changing Usage.
+func (s *Store) Recount(stop <-chan struct{}) error {
 	var files, bytes int64
 	err := s.walk(func(id string, info fs.FileInfo) error {
 		select {
 		case <-stop:
-			return errStopped
+			return ErrStopped
 		default:
 		}
 		files++
@@ -468,8 +471,14 @@ func (s *ChunkStore) Recount(stop <-chan struct{}) error {
 	return nil
 }
 
+// HasCopy reports whether a copy of chunk id of the given size is here
+// (false for a malformed id).
+func (s *Store) HasCopy(id string, size int64) bool {
+	return validChunkID(id) && s.hasSize(meta.Chunk{ID: id, Size: size})
+}
+
 // Has reports whether the chunk file exists.
-func (s *ChunkStore) Has(id string) bool {
+func (s *Store) Has(id string) bool {
 	if !validChunkID(id) {
 		return false
 	}
@@ -481,15 +490,15 @@ func (s *ChunkStore) Has(id string) bool {
 // time, in no particular order, for orphan sweeping. Chunks deleted during
 // the walk may or may not be visited; an error from fn stops the walk and is
 // returned.
-func (s *ChunkStore) Walk(fn func(id string, modTime time.Time) error) error {
+func (s *Store) Walk(fn func(id string, modTime time.Time) error) error {
 	return s.walk(func(id string, info fs.FileInfo) error { return fn(id, info.ModTime()) })
 }
 
 // walk calls fn for every committed chunk file with its FileInfo.
-func (s *ChunkStore) walk(fn func(id string, info fs.FileInfo) error) error {
+func (s *Store) walk(fn func(id string, info fs.FileInfo) error) error {
 	tops, err := os.ReadDir(s.dir)
 	if err != nil {
-		return fmt.Errorf("gateway: chunk store: %w", err)
+		return fmt.Errorf("block: chunk store: %w", err)
 	}
 	for _, top := range tops {
 		if !top.IsDir() || !isHex2(top.Name()) {
@@ -500,7 +509,7 @@ func (s *ChunkStore) walk(fn func(id string, info fs.FileInfo) error) error {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			return fmt.Errorf("gateway: chunk store: %w", err)
+			return fmt.Errorf("block: chunk store: %w", err)
 		}
 		for _, leaf := range leaves {
 			if !leaf.IsDir() || !isHex2(leaf.Name()) {
@@ -512,7 +521,7 @@ func (s *ChunkStore) walk(fn func(id string, info fs.FileInfo) error) error {
 				if errors.Is(err, fs.ErrNotExist) {
 					continue
 				}
-				return fmt.Errorf("gateway: chunk store: %w", err)
+				return fmt.Errorf("block: chunk store: %w", err)
 			}
 			for _, f := range files {
 				id := f.Name()
@@ -524,7 +533,7 @@ func (s *ChunkStore) walk(fn func(id string, info fs.FileInfo) error) error {
 					if errors.Is(err, fs.ErrNotExist) {
 						continue
 					}
-					return fmt.Errorf("gateway: chunk store: %w", err)
+					return fmt.Errorf("block: chunk store: %w", err)
 				}
 				if err := fn(id, info); err != nil {
 					return err
@@ -544,7 +553,14 @@ func isHex2(s string) bool {
 // lazily, one at a time, as the reader reaches them; a chunk read whole is
 // verified (see Open). A range outside the object fails on the first Read
 // with ErrInvalidRange.
-func (s *ChunkStore) NewObjectReader(inline []byte, chunks []meta.Chunk, off, n int64) io.ReadCloser {
+func (s *Store) NewObjectReader(inline []byte, chunks []meta.Chunk, off, n int64) io.ReadCloser {
+	return s.newObjectReader(inline, chunks, off, n, nil)
+}
+
+// newObjectReader is NewObjectReader that, with remote, reads a chunk that
+// is missing here (or fails its check before any of its bytes was
+// returned) from remote instead.
+func (s *Store) newObjectReader(inline []byte, chunks []meta.Chunk, off, n int64, remote func(meta.Chunk) ([]byte, error)) io.ReadCloser {
 	var size int64
 	if len(chunks) == 0 {
 		size = int64(len(inline))
@@ -562,7 +578,7 @@ func (s *ChunkStore) NewObjectReader(inline []byte, chunks []meta.Chunk, off, n 
 	if len(chunks) == 0 {
 		return io.NopCloser(bytes.NewReader(inline[off : off+n]))
 	}
-	r := &objectReader{s: s, chunks: chunks, left: n}
+	r := &objectReader{s: s, remote: remote, chunks: chunks, left: n}
 	for len(r.chunks) > 0 && off >= r.chunks[0].Size {
 		off -= r.chunks[0].Size
 		r.chunks = r.chunks[1:]
@@ -573,7 +589,7 @@ func (s *ChunkStore) NewObjectReader(inline []byte, chunks []meta.Chunk, off, n 
 
 // objectReader reads a byte range across chunks.
 type objectReader struct {
-	s      *ChunkStore
+	s      *Store
 	remote func(meta.Chunk) ([]byte, error) // another node's copy, when set
 	chunks []meta.Chunk                     // chunks[0] is the next to open (or the open one)
 	off    int64                            // offset in chunks[0] to start at

@@ -1,4 +1,4 @@
-package gateway
+package block
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 
 // Repair and scrubbing keep every referenced chunk at R verified copies.
 //
-// Repair runs on every node: it walks the chunk reference table of its
-// local replica (one consistent read per batch) and pulls each chunk that
+// Repair runs on every node: it walks the chunk references (Refs: gateway
+// reads them from the local metadata replicas) and pulls each chunk that
 // it is a holder of and lacks from another member. That one loop covers a
 // node that was down while writes happened, a new node, a copy that a
 // replication push did not deliver, and the copies a lost node held (once
@@ -30,27 +30,28 @@ import (
 // size and CRC32C in the metadata and replaces a bad copy with a good one
 // from another holder.
 
-// repairBatch is how many chunk records one read returns.
+// repairBatch is how many chunks are asked about at once (the holders'
+// copies, the sweeper's references).
 const repairBatch = 1000
 
 // repairWorkers is how many chunks are pulled at once.
 const repairWorkers = 4
 
-// repairLoop runs repair passes every RepairInterval, or when kicked.
-func (c *cluster) repairLoop() {
-	defer c.n.wg.Done()
-	t := time.NewTicker(c.n.cfg.RepairInterval)
+// RepairLoop runs repair passes every RepairInterval, or when kicked,
+// until Stop closes.
+func (c *Manager) RepairLoop() {
+	t := time.NewTicker(c.cfg.RepairInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-c.n.stop:
+		case <-c.cfg.Stop:
 			return
 		case <-t.C:
 		case <-c.kick:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		if err := c.refresh(ctx); err != nil {
-			c.n.log.Debug("membership refresh failed", "err", err)
+			c.log.Debug("membership refresh failed", "err", err)
 		}
 		cancel()
 		c.repairPass()
@@ -62,8 +63,8 @@ func (c *cluster) repairLoop() {
 // holders, each chunk on one node only: the first member in its placement
 // order that answers (see underCounter). It returns how many chunks it
 // could not get.
-func (c *cluster) repairPass() int {
-	ms := c.snapshot()
+func (c *Manager) repairPass() int {
+	ms := c.Members()
 	if len(ms) < 2 {
 		c.underReplicated.Store(0)
 		c.backlog.Store(0)
@@ -72,62 +73,40 @@ func (c *cluster) repairPass() int {
 	}
 	uc := c.newUnderCounter(ms)
 	var missing, extra []meta.Chunk
-	// Each chunk is referenced from one shard (a copy into another
-	// shard's bucket writes new chunks).
-	for _, shard := range c.n.shards.list() {
-		var ok bool
-		if missing, extra, ok = c.repairShard(shard, ms, uc, missing, extra); !ok {
-			return -1
-		}
-	}
-	return c.repairPassRest(ms, uc, missing, extra)
-}
-
-// repairShard reads the chunk records of one shard, adding to missing
-// (chunks this node should hold and lacks) and extra (chunks it holds and
-// should not); ok is false when it could not (or the node stops).
-func (c *cluster) repairShard(shard uint64, ms []member, uc *underCounter, missing, extra []meta.Chunk) (_, _ []meta.Chunk, ok bool) {
-	after := ""
-	for {
-		v, err := c.n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.Chunks(after, repairBatch) })
-		if err != nil {
-			c.n.log.Warn("repair: reading chunk records", "shard", shard, "err", err)
-			return missing, extra, false
-		}
-		batch := v.([]meta.ChunkInfo)
-		for _, ci := range batch {
-			ch := meta.Chunk{ID: ci.ID, Size: ci.Size, CRC32C: ci.CRC32C}
-			uc.add(ch)
-			if !c.holds(ms, ci.ID) {
-				if c.n.chunks.Has(ci.ID) {
-					extra = append(extra, ch)
-				}
-				continue
+	inBatch := 0
+	err := c.cfg.Refs.EachChunk(context.Background(), func(ch meta.Chunk) error {
+		uc.add(ch)
+		switch {
+		case !c.holds(ms, ch.ID):
+			if c.store.Has(ch.ID) {
+				extra = append(extra, ch)
 			}
-			if c.n.chunks.Has(ci.ID) {
-				continue
-			}
-			if ci.Size == 0 && ci.CRC32C == 0 {
-				continue // recorded before sizes were: cannot verify a copy
-			}
+		case c.store.Has(ch.ID):
+		case ch.Size == 0 && ch.CRC32C == 0:
+			// recorded before sizes were: cannot verify a copy
+		default:
 			missing = append(missing, ch)
 		}
+		if inBatch++; inBatch < repairBatch {
+			return nil
+		}
+		inBatch = 0
 		uc.flush()
-		if len(batch) < repairBatch {
-			break
-		}
-		after = batch[len(batch)-1].ID
 		select {
-		case <-c.n.stop:
-			return missing, extra, false
+		case <-c.cfg.Stop:
+			return ErrStopped
 		default:
+			return nil
 		}
+	})
+	if errors.Is(err, ErrStopped) {
+		return -1
 	}
-	return missing, extra, true
-}
-
-// repairPassRest is the rest of repairPass, once every shard was read.
-func (c *cluster) repairPassRest(ms []member, uc *underCounter, missing, extra []meta.Chunk) int {
+	if err != nil {
+		c.log.Warn("repair: reading chunk records", "err", err)
+		return -1
+	}
+	uc.flush()
 	c.underReplicated.Store(uc.under)
 	c.scanned.Store(memberKey(ms))
 	c.backlog.Store(int64(len(missing)))
@@ -135,10 +114,10 @@ func (c *cluster) repairPassRest(ms []member, uc *underCounter, missing, extra [
 		c.dropExtra(ms, extra)
 		return 0
 	}
-	if c.n.disk.isLow() {
+	if c.refuse() != nil {
 		return len(missing) // pulled once the disk has room again
 	}
-	c.n.log.Info("repair: pulling missing chunks", "chunks", len(missing))
+	c.log.Info("repair: pulling missing chunks", "chunks", len(missing))
 	var (
 		wg     sync.WaitGroup
 		failed int
@@ -157,7 +136,7 @@ func (c *cluster) repairPassRest(ms []member, uc *underCounter, missing, extra [
 					mu.Lock()
 					failed++
 					mu.Unlock()
-					c.n.log.Warn("repair: pull failed", "chunk", ch.ID, "err", err)
+					c.log.Warn("repair: pull failed", "chunk", ch.ID, "err", err)
 					continue
 				}
 				c.backlog.Add(-1)
@@ -168,19 +147,19 @@ feed:
 	for _, ch := range missing {
 		select {
 		case work <- ch:
-		case <-c.n.stop:
+		case <-c.cfg.Stop:
 			break feed
 		}
 	}
 	close(work)
 	wg.Wait()
 	if failed == 0 {
-		c.n.log.Info("repair: done", "chunks", len(missing))
+		c.log.Info("repair: done", "chunks", len(missing))
 	}
 	if failed < len(missing) {
 		// Copies arrived: count again now rather than at the next interval,
 		// so that the figures in cluster status drain as repair goes on.
-		c.kickRepair()
+		c.Kick()
 	}
 	return failed
 }
@@ -192,8 +171,8 @@ feed:
 // member comes next). A member that does not answer counts as holding
 // nothing. Summed over the members, the counts are the cluster's.
 type underCounter struct {
-	c     *cluster
-	ms    []member
+	c     *Manager
+	ms    []Member
 	r     int
 	live  map[uint64]bool
 	ask   map[uint64][]meta.Chunk // holder -> chunks to ask it about
@@ -201,11 +180,11 @@ type underCounter struct {
 	under int64
 }
 
-func (c *cluster) newUnderCounter(ms []member) *underCounter {
-	u := &underCounter{c: c, ms: ms, r: c.replicas(ms), live: map[uint64]bool{c.self: true},
+func (c *Manager) newUnderCounter(ms []Member) *underCounter {
+	u := &underCounter{c: c, ms: ms, r: c.Replicas(len(ms)), live: map[uint64]bool{c.self: true},
 		ask: map[uint64][]meta.Chunk{}, have: map[string]int{}}
 	for _, m := range ms {
-		if m.ID == c.self || m.S3Addr == "" {
+		if m.ID == c.self || m.Addr == "" {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -235,7 +214,7 @@ func (u *underCounter) add(ch meta.Chunk) {
 	for _, m := range order[:u.r] {
 		switch {
 		case m.ID == u.c.self:
-			if u.c.n.chunks.hasSize(ch) {
+			if u.c.store.hasSize(ch) {
 				u.have[ch.ID]++
 			}
 		case u.live[m.ID]:
@@ -256,7 +235,7 @@ func (u *underCounter) flush() {
 		have, err := u.c.peerHas(ctx, m, list)
 		cancel()
 		if err != nil {
-			u.c.n.log.Debug("repair: asking a holder what it has", "node", m.ID, "err", err)
+			u.c.log.Debug("repair: asking a holder what it has", "node", m.ID, "err", err)
 			continue
 		}
 		for _, id := range have {
@@ -275,7 +254,7 @@ func (u *underCounter) flush() {
 }
 
 // memberKey identifies a member list (its ids in order).
-func memberKey(ms []member) string {
+func memberKey(ms []Member) string {
 	var b strings.Builder
 	for _, m := range ms {
 		b.WriteString(strconv.FormatUint(m.ID, 10))
@@ -289,27 +268,27 @@ func memberKey(ms []member) string {
 // upload taken here), once every one of the chunk's holders confirms it
 // has a copy of the right size. Reads find chunks on any member, so a copy
 // is only ever removed when R others exist.
-func (c *cluster) dropExtra(ms []member, extra []meta.Chunk) {
+func (c *Manager) dropExtra(ms []Member, extra []meta.Chunk) {
 	for len(extra) > 0 {
 		batch := extra[:min(len(extra), repairBatch)]
 		extra = extra[len(batch):]
 		confirmed := make(map[string]int, len(batch))
 		asked := map[uint64][]meta.Chunk{}
 		for _, ch := range batch {
-			for _, m := range placement(ms, ch.ID)[:c.replicas(ms)] {
+			for _, m := range placement(ms, ch.ID)[:c.Replicas(len(ms))] {
 				asked[m.ID] = append(asked[m.ID], ch)
 			}
 		}
 		for _, m := range ms {
 			list := asked[m.ID]
-			if len(list) == 0 || m.S3Addr == "" {
+			if len(list) == 0 || m.Addr == "" {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			have, err := c.peerHas(ctx, m, list)
 			cancel()
 			if err != nil {
-				c.n.log.Debug("repair: asking a holder what it has", "node", m.ID, "err", err)
+				c.log.Debug("repair: asking a holder what it has", "node", m.ID, "err", err)
 				continue
 			}
 			for _, id := range have {
@@ -317,9 +296,9 @@ func (c *cluster) dropExtra(ms []member, extra []meta.Chunk) {
 			}
 		}
 		for _, ch := range batch {
-			if confirmed[ch.ID] >= c.replicas(ms) {
-				if err := c.n.chunks.Delete(ch.ID); err != nil {
-					c.n.log.Warn("repair: deleting a moved chunk copy", "chunk", ch.ID, "err", err)
+			if confirmed[ch.ID] >= c.Replicas(len(ms)) {
+				if err := c.store.Delete(ch.ID); err != nil {
+					c.log.Warn("repair: deleting a moved chunk copy", "chunk", ch.ID, "err", err)
 				}
 			}
 		}
@@ -327,7 +306,7 @@ func (c *cluster) dropExtra(ms []member, extra []meta.Chunk) {
 }
 
 // peerHas asks member m which of chunks it holds (with the right size).
-func (c *cluster) peerHas(ctx context.Context, m member, chunks []meta.Chunk) ([]string, error) {
+func (c *Manager) peerHas(ctx context.Context, m Member, chunks []meta.Chunk) ([]string, error) {
 	req := make([]HasItem, len(chunks))
 	for i, ch := range chunks {
 		req[i] = HasItem{ID: ch.ID, Size: ch.Size}
@@ -355,10 +334,10 @@ type HasItem struct {
 }
 
 // HasChunks answers another node's "which of these do you have".
-func (s *Service) HasChunks(items []HasItem) []string {
+func (s *Store) HasChunks(items []HasItem) []string {
 	have := []string{}
 	for _, it := range items {
-		if s.HasLocalChunk(it.ID, it.Size) {
+		if s.HasCopy(it.ID, it.Size) {
 			have = append(have, it.ID)
 		}
 	}
@@ -372,41 +351,40 @@ type ScrubResult struct {
 	Repaired int `json:"repaired"`
 }
 
-var errScrubStopped = errors.New("gateway: scrub stopped")
+var errScrubStopped = errors.New("block: scrub stopped")
 
-// scrub verifies every local chunk file that the metadata references and
+// Scrub verifies every local chunk file that the metadata references and
 // replaces each bad copy with a good one from another member.
-func (c *cluster) scrub(ctx context.Context) (ScrubResult, error) {
+func (c *Manager) Scrub(ctx context.Context) (ScrubResult, error) {
 	c.scrubMu.Lock()
 	defer c.scrubMu.Unlock()
 	var res ScrubResult
-	err := c.n.chunks.Walk(func(id string, _ time.Time) error {
+	err := c.store.Walk(func(id string, _ time.Time) error {
 		select {
-		case <-c.n.stop:
+		case <-c.cfg.Stop:
 			return errScrubStopped
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
 		}
-		ci, err := c.n.chunkInfo(id)
+		ch, ok, err := c.cfg.Refs.Lookup(ctx, id)
 		if err != nil {
 			return err
 		}
-		if ci == nil || (ci.Size == 0 && ci.CRC32C == 0) {
+		if !ok || (ch.Size == 0 && ch.CRC32C == 0) {
 			return nil // unreferenced (the sweeper's business) or unverifiable
 		}
-		ch := meta.Chunk{ID: id, Size: ci.Size, CRC32C: ci.CRC32C}
 		res.Checked++
-		if err := c.n.chunks.Verify(ch); err == nil || !errors.Is(err, ErrChunkMissing) {
+		if err := c.store.Verify(ch); err == nil || !errors.Is(err, ErrChunkMissing) {
 			return nil
 		}
 		res.Corrupt++
-		c.n.log.Error("scrub: corrupt chunk copy", "chunk", id)
-		if err := c.n.chunks.Delete(id); err != nil {
+		c.log.Error("scrub: corrupt chunk copy", "chunk", id)
+		if err := c.store.Delete(id); err != nil {
 			return err
 		}
 		if err := c.pull(ctx, ch); err != nil {
-			c.n.log.Error("scrub: no good copy of chunk found", "chunk", id, "err", err)
+			c.log.Error("scrub: no good copy of chunk found", "chunk", id, "err", err)
 			return nil
 		}
 		res.Repaired++
@@ -418,46 +396,24 @@ func (c *cluster) scrub(ctx context.Context) (ScrubResult, error) {
 	return res, err
 }
 
-// scrubLoop runs a scrub pass every ScrubInterval.
-func (c *cluster) scrubLoop() {
-	defer c.n.wg.Done()
-	if c.n.cfg.ScrubInterval <= 0 {
+// ScrubLoop runs a scrub pass every ScrubInterval until Stop closes.
+func (c *Manager) ScrubLoop() {
+	if c.cfg.ScrubInterval <= 0 {
 		return
 	}
-	t := time.NewTicker(c.n.cfg.ScrubInterval)
+	t := time.NewTicker(c.cfg.ScrubInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-c.n.stop:
+		case <-c.cfg.Stop:
 			return
 		case <-t.C:
 		}
-		res, err := c.scrub(context.Background())
+		res, err := c.Scrub(context.Background())
 		if err != nil {
-			c.n.log.Warn("scrub failed", "err", err)
+			c.log.Warn("scrub failed", "err", err)
 			continue
 		}
-		c.n.log.Info("scrub done", "checked", res.Checked, "corrupt", res.Corrupt, "repaired", res.Repaired)
+		c.log.Info("scrub done", "checked", res.Checked, "corrupt", res.Corrupt, "repaired", res.Repaired)
 	}
-}
-
-// chunkInfo returns the record of a chunk from the shard that references
-// it (nil when none does), read from the local replicas.
-func (n *Node) chunkInfo(id string) (*meta.ChunkInfo, error) {
-	for _, shard := range n.shards.list() {
-		v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) {
-			ci, ok, err := r.Chunk(id)
-			if !ok {
-				return nil, err
-			}
-			return &ci, err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if ci, _ := v.(*meta.ChunkInfo); ci != nil {
-			return ci, nil
-		}
-	}
-	return nil, nil
 }
