@@ -31,6 +31,9 @@ import (
 type Member struct {
 	ID   uint64
 	Addr string
+	// Zone is the member's failure domain ("" none): a chunk's holders
+	// are taken from as many zones as there are, then by score.
+	Zone string
 }
 
 // Refs is what the chunk layer reads of the metadata: which chunks are
@@ -234,12 +237,42 @@ func rendezvous(chunkID string, node uint64) uint64 {
 // placement returns every member in the order in which it should hold
 // chunkID: the first R are the chunk's holders, the rest are where a copy
 // may still be found after membership changes.
+//
+// With zones, the order takes the best-scored member of each zone first
+// (zones in the order of their best scores), then the others by score:
+// the first R holders span min(R, zones) zones, so a whole zone down
+// leaves a copy of every chunk elsewhere. Without zones (all "") it is
+// the plain rendezvous order.
 func placement(ms []Member, chunkID string) []Member {
 	out := slices.Clone(ms)
 	sort.Slice(out, func(i, j int) bool {
 		return rendezvous(chunkID, out[i].ID) > rendezvous(chunkID, out[j].ID)
 	})
-	return out
+	if !zoned(out) {
+		return out
+	}
+	first := make([]Member, 0, len(out))
+	rest := make([]Member, 0, len(out))
+	seen := map[string]bool{}
+	for _, m := range out {
+		if seen[m.Zone] {
+			rest = append(rest, m)
+			continue
+		}
+		seen[m.Zone] = true
+		first = append(first, m)
+	}
+	return append(first, rest...)
+}
+
+// zoned reports whether the members are in more than one zone.
+func zoned(ms []Member) bool {
+	for _, m := range ms[min(1, len(ms)):] {
+		if m.Zone != ms[0].Zone {
+			return true
+		}
+	}
+	return false
 }
 
 // Replicas is R for a cluster of the given number of members:

@@ -194,3 +194,51 @@ func TestPlacementSkipsFullMember(t *testing.T) {
 		t.Errorf("the full member was sent %d more copies", got-asked)
 	}
 }
+
+// With zones, a chunk's holders span as many zones as there are (up to
+// R): a whole zone down leaves a copy of every chunk; the holders still
+// spread evenly over the members, and every node computes the same ones.
+func TestPlacementZonesFirst(t *testing.T) {
+	ms := []Member{{ID: 1, Zone: "a"}, {ID: 2, Zone: "a"}, {ID: 3, Zone: "b"}, {ID: 4, Zone: "b"}, {ID: 5, Zone: "c"}}
+	load := map[uint64]int{}
+	const n = 5000
+	for i := range n {
+		id := fmt.Sprintf("%032x", i*104729)
+		for _, r := range []int{2, 3} {
+			holders := placement(ms, id)[:r]
+			zones := map[string]bool{}
+			for _, m := range holders {
+				zones[m.Zone] = true
+			}
+			if len(zones) != r {
+				t.Fatalf("chunk %s, R=%d: holders %v span %d zones", id, r, holders, len(zones))
+			}
+		}
+		for _, m := range placement(ms, id)[:2] {
+			load[m.ID]++
+		}
+		rev := []Member{ms[4], ms[3], ms[2], ms[1], ms[0]}
+		if a, b := placement(ms, id), placement(rev, id); fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Fatalf("placement depends on member order: %v vs %v", a, b)
+		}
+	}
+	// Zone c's one node holds a copy of about 2/3 of the chunks (it is
+	// one of three zones, two copies each); the others share the rest.
+	for id, l := range load {
+		if l < n/4 {
+			t.Errorf("node %d holds %d of %d chunks", id, l, n)
+		}
+	}
+	// Without zones the order is the plain rendezvous order.
+	plain := []Member{{ID: 1}, {ID: 2}, {ID: 3}}
+	same := []Member{{ID: 1, Zone: "x"}, {ID: 2, Zone: "x"}, {ID: 3, Zone: "x"}}
+	for i := range 100 {
+		id := fmt.Sprintf("%032x", i)
+		a, b := placement(plain, id), placement(same, id)
+		for j := range a {
+			if a[j].ID != b[j].ID {
+				t.Fatalf("one zone changed the order: %v vs %v", a, b)
+			}
+		}
+	}
+}

@@ -258,6 +258,11 @@ func memberKey(ms []Member) string {
 	var b strings.Builder
 	for _, m := range ms {
 		b.WriteString(strconv.FormatUint(m.ID, 10))
+		if m.Zone != "" {
+			// A zone moves placement too.
+			b.WriteByte('@')
+			b.WriteString(m.Zone)
+		}
 		b.WriteByte(',')
 	}
 	return b.String()

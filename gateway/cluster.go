@@ -22,10 +22,11 @@ type member struct {
 	ID       uint64
 	RaftAddr string
 	S3Addr   string
+	Zone     string // from its node record ("" none)
 }
 
 // peer is m as the chunk layer and the peer client know it.
-func (m member) peer() block.Member { return block.Member{ID: m.ID, Addr: m.S3Addr} }
+func (m member) peer() block.Member { return block.Member{ID: m.ID, Addr: m.S3Addr, Zone: m.Zone} }
 
 // cluster keeps the current member list, refreshed in the background.
 type cluster struct {
@@ -61,7 +62,7 @@ func newCluster(n *Node) *cluster {
 	if n.disk != nil {
 		cfg.Refuse, cfg.NoteError = n.disk.refuse, n.disk.noteError
 	}
-	c.members = []member{{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}}
+	c.members = []member{{ID: c.self, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3, Zone: n.cfg.Zone}}
 	c.blocks = block.New(cfg, c.members[0].peer())
 	return c
 }
@@ -124,13 +125,13 @@ func (c *cluster) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	addrs := map[uint64]string{}
+	records := map[uint64]meta.Node{}
 	for _, nd := range v.([]meta.Node) {
-		addrs[nd.ID] = nd.S3Addr
+		records[nd.ID] = nd
 	}
 	ms := make([]member, 0, len(voters))
 	for id, raftAddr := range voters {
-		m := member{ID: id, RaftAddr: raftAddr, S3Addr: addrs[id]}
+		m := member{ID: id, RaftAddr: raftAddr, S3Addr: records[id].S3Addr, Zone: records[id].Zone}
 		if id == c.self && m.S3Addr == "" {
 			m.S3Addr = c.n.cfg.AdvertiseS3
 		}

@@ -78,7 +78,7 @@ const readyTimeout = 2 * time.Second
 func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 	n := s.node
 	st := NodeStatus{
-		NodeID: n.cfg.Raft.NodeID, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3,
+		NodeID: n.cfg.Raft.NodeID, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3, Zone: n.cfg.Zone,
 		Reachable:       true,
 		AppliedIndex:    n.local.Applied(metaShard, n.cfg.Raft.NodeID),
 		RepairBacklog:   n.cluster.blocks.Backlog(),

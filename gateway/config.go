@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/forkstore/forkstore/meta"
@@ -28,6 +29,9 @@ type Config struct {
 	// restarted node takes the count from its data dir, a joining node
 	// from the cluster.
 	MetaShards int
+	// Zone is this node's failure domain (a rack, a room, a cloud zone;
+	// "" none): chunk copies are spread over zones first.
+	Zone string
 
 	// ChunkSize is the size of the chunks large bodies are cut into.
 	ChunkSize int64
@@ -131,6 +135,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: inline max %d out of range [0, 1MiB]", c.InlineMax)
 	case c.GCInterval <= 0 || c.GCReadGrace < 0 || c.OrphanGrace <= 0 || c.GCTrimAge < 0:
 		return errors.New("gateway: gc interval and graces must be positive")
+	case len(c.Zone) > 64 || strings.ContainsFunc(c.Zone, func(r rune) bool { return r < 0x21 || r > 0x7e }):
+		return fmt.Errorf("gateway: zone %q: at most 64 printable ASCII characters, no spaces", c.Zone)
 	case c.MetaShards < 0 || c.MetaShards > meta.MaxMetaShards:
 		return fmt.Errorf("gateway: %d metadata shards out of range [1, %d]", c.MetaShards, meta.MaxMetaShards)
 	case c.Meta.MaxForkDepth < 0 || c.Meta.MaxForkDepth > meta.MaxForkDepthLimit:

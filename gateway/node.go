@@ -185,7 +185,7 @@ func (n *Node) waitReady(ctx context.Context) error {
 // learns the current membership.
 func (n *Node) register() {
 	defer n.wg.Done()
-	self := meta.Node{ID: n.cfg.Raft.NodeID, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3}
+	self := meta.Node{ID: n.cfg.Raft.NodeID, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3, Zone: n.cfg.Zone}
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		v, err := n.svc.read(ctx, func(r *meta.Reader) (any, error) { return r.Nodes() })
@@ -226,7 +226,7 @@ func (n *Node) registerSelf(ctx context.Context, self meta.Node, known []meta.No
 			if k.State == meta.NodeRetired {
 				return meta.ErrNodeRetired
 			}
-			if k.RaftAddr == self.RaftAddr && k.S3Addr == self.S3Addr {
+			if k.RaftAddr == self.RaftAddr && k.S3Addr == self.S3Addr && k.Zone == self.Zone {
 				return nil
 			}
 		}

@@ -31,6 +31,9 @@ type Node struct {
 	RaftAddr string
 	S3Addr   string // where peers and clients reach the node's HTTP API
 	State    NodeState
+	// Zone is the node's failure domain ("" none): chunk copies spread
+	// over zones first (block placement).
+	Zone string
 }
 
 // RegisterNode records (or updates) a node's addresses. A retired id is
@@ -89,12 +92,20 @@ func (a *applier) digest() (*Result, error) {
 	return &Result{}, nil
 }
 
+// A node record is fmtV1 without a zone, fmtV2 with one (after the state).
 func encodeNode(n *Node) []byte {
 	e := encoder{b: make([]byte, 0, 48)}
-	e.u8(fmtV1)
+	if n.Zone == "" {
+		e.u8(fmtV1)
+	} else {
+		e.u8(fmtV2)
+	}
 	e.str(n.RaftAddr)
 	e.str(n.S3Addr)
 	e.u8(byte(n.State))
+	if n.Zone != "" {
+		e.str(n.Zone)
+	}
 	return e.b
 }
 
@@ -102,6 +113,9 @@ func decodeNode(id uint64, v []byte) (Node, error) {
 	d := decoder{b: v}
 	d.fmtByte()
 	n := Node{ID: id, RaftAddr: d.str(), S3Addr: d.str(), State: NodeState(d.u8())}
+	if d.v2 {
+		n.Zone = d.str()
+	}
 	if err := d.done(); err != nil {
 		return Node{}, fmt.Errorf("%w: node %d: %w", ErrCorrupt, id, err)
 	}

@@ -11,12 +11,14 @@ func TestNodeRegistry(t *testing.T) {
 	tf.must(&RegisterNode{Node: Node{ID: 1, RaftAddr: "127.0.0.1:7001", S3Addr: "127.0.0.1:9001"}})
 	tf.must(&RegisterNode{Node: Node{ID: 2, RaftAddr: "127.0.0.1:7002", S3Addr: "127.0.0.1:9002"}})
 	tf.must(&RegisterNode{Node: Node{ID: 2, RaftAddr: "127.0.0.1:7002", S3Addr: "127.0.0.2:9002"}})
+	tf.must(&RegisterNode{Node: Node{ID: 3, RaftAddr: "127.0.0.1:7003", S3Addr: "127.0.0.1:9003", Zone: "rack-b"}})
 	tf.must(&RetireNode{ID: 1})
 	tf.mustFail(&RegisterNode{Node: Node{ID: 1, RaftAddr: "127.0.0.1:7001", S3Addr: "127.0.0.1:9001"}}, ErrNodeRetired)
 	nodes := tf.read(func(r *Reader) (any, error) { return r.Nodes() }).([]Node)
 	want := []Node{
 		{ID: 1, RaftAddr: "127.0.0.1:7001", S3Addr: "127.0.0.1:9001", State: NodeRetired},
 		{ID: 2, RaftAddr: "127.0.0.1:7002", S3Addr: "127.0.0.2:9002", State: NodeActive},
+		{ID: 3, RaftAddr: "127.0.0.1:7003", S3Addr: "127.0.0.1:9003", State: NodeActive, Zone: "rack-b"},
 	}
 	if len(nodes) != len(want) {
 		t.Fatalf("nodes = %+v, want %+v", nodes, want)

@@ -371,6 +371,8 @@ const (
 	opClaimNames  byte = 121
 	opSettleNames byte = 122
 	opReleaseName byte = 123
+	// RegisterNode with a zone (a build without zones refuses it).
+	opRegisterNodeZone byte = 124
 )
 
 // knownOp reports the op codes this build applies.
@@ -381,7 +383,7 @@ func knownOp(op byte) bool {
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
-		(op >= opInitShards && op <= opReleaseName)
+		(op >= opInitShards && op <= opRegisterNodeZone)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -535,10 +537,19 @@ func EncodeCommand(c any) []byte {
 	case RegisterNode:
 		return EncodeCommand(&c)
 	case *RegisterNode:
-		hdr(opRegisterNode, &c.Header)
+		// With a zone, its own op: a build without zones refuses it
+		// rather than drop the zone.
+		op := opRegisterNode
+		if c.Node.Zone != "" {
+			op = opRegisterNodeZone
+		}
+		hdr(op, &c.Header)
 		e.uvarint(c.Node.ID)
 		e.str(c.Node.RaftAddr)
 		e.str(c.Node.S3Addr)
+		if c.Node.Zone != "" {
+			e.str(c.Node.Zone)
+		}
 	case RetireNode:
 		return EncodeCommand(&c)
 	case *RetireNode:
@@ -900,6 +911,8 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &GCBucket{Header: h, Bucket: d.uvarint(), Limit: d.int()}
 	case opRegisterNode:
 		c = &RegisterNode{Header: h, Node: Node{ID: d.uvarint(), RaftAddr: d.str(), S3Addr: d.str()}}
+	case opRegisterNodeZone:
+		c = &RegisterNode{Header: h, Node: Node{ID: d.uvarint(), RaftAddr: d.str(), S3Addr: d.str(), Zone: d.str()}}
 	case opRetireNode:
 		c = &RetireNode{Header: h, ID: d.uvarint()}
 	case opDigest:

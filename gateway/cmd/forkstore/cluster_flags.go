@@ -20,7 +20,7 @@ type clusterFlags struct {
 	tlsCA, tlsCert, tlsKey                            string
 	rttMS, electionRTT, heartbeatRTT, snapshotEntries string
 	replicas, repairInterval, scrubInterval           string
-	metaShards                                        string
+	metaShards, zone                                  string
 }
 
 func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
@@ -35,6 +35,7 @@ func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
 	envString(a, fs, &f.heartbeatRTT, "heartbeat-rtt", "4", "ticks between a leader's heartbeats")
 	envString(a, fs, &f.snapshotEntries, "snapshot-entries", "10000", "Raft log entries between snapshots; a node further behind is rebuilt from one")
 	envString(a, fs, &f.replicas, "replicas", "3", "copies of each chunk (at most the number of members)")
+	envString(a, fs, &f.zone, "zone", "", "this node's failure domain (rack, room, cloud zone): chunk copies spread over zones first")
 	envString(a, fs, &f.metaShards, "meta-shards", "", "metadata shards (Raft groups) of a new cluster, 1 to 256 (default 1); fixed at creation: a restarted or joining node takes its cluster's")
 	envString(a, fs, &f.repairInterval, "repair-interval", "1m", "how often a node pulls the chunks it should hold and lacks")
 	envString(a, fs, &f.scrubInterval, "scrub-interval", "24h", "how often local chunk files are re-verified (0: only on request)")
@@ -112,6 +113,7 @@ func (f *clusterFlags) apply(a *app, cfg *gateway.Config, tlsCert, tlsKey string
 	if cfg.Replicas, err = strconv.Atoi(f.replicas); err != nil {
 		return usagef("--replicas: want an integer, got %q", f.replicas)
 	}
+	cfg.Zone = f.zone
 	if f.metaShards != "" {
 		if cfg.MetaShards, err = strconv.Atoi(f.metaShards); err != nil || cfg.MetaShards < 1 || cfg.MetaShards > 256 {
 			return usagef("--meta-shards: want an integer from 1 to 256, got %q", f.metaShards)
