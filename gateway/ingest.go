@@ -86,6 +86,7 @@ func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts I
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedRequest, err)
 	}
+	defer m.Close()
 	if size >= 0 && size <= opts.InlineMax {
 		return ingestInline(r, size, m)
 	}
