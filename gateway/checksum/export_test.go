@@ -21,3 +21,6 @@ func LargeStreams() int64 { return largeStreams.Load() }
 
 // UsesSIMD reports whether m's MD5 runs on md5-simd.
 func UsesSIMD(m *Multi) bool { return m.md5.simd != nil }
+
+// SIMDMinStreams is how many large streams make md5-simd the choice.
+const SIMDMinStreams = simdMinStreams

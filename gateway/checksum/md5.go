@@ -5,6 +5,7 @@ import (
 	"hash"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	md5simd "github.com/minio/md5-simd"
 	"golang.org/x/sys/cpu"
@@ -21,6 +22,14 @@ import (
 // write is large and at least simdMinStreams large streams are being hashed
 // at that moment, itself included; small bodies and lone uploads keep
 // crypto/md5. The digests are the same either way.
+//
+// md5-simd's server hashes whatever lanes have data the moment it is free,
+// and on this kind of CPU (AMD Zen, slow vector gathers) a round costs
+// about what 3 to 4 scalar lanes do: uploads whose bytes trickle in from
+// the network would mostly get rounds of one or two lanes, which cost more
+// than crypto/md5. So writes to md5-simd pass a gate that lets them in
+// together: a write waits until simdBatch writes (or all the md5-simd
+// streams, if fewer) are waiting, or at most simdWait.
 
 const (
 	// simdMinWrite is the smallest first write that makes a stream large
@@ -29,7 +38,11 @@ const (
 	simdMinWrite = 64<<10 + 1
 	// simdMinStreams is how many large streams must be under way for a new
 	// one to use md5-simd (it runs fewer than 3 lanes with scalar code).
-	simdMinStreams = 3
+	simdMinStreams = 6
+	// simdBatch is how many writes the gate lets into md5-simd together.
+	simdBatch = 8
+	// simdWait bounds how long a write waits at the gate.
+	simdWait = 500 * time.Microsecond
 	// simdIdleMax bounds the md5-simd hashers kept for reuse. md5-simd
 	// v1.1.2 never forgets a closed hasher (its server keeps it in a map it
 	// walks on every round), so hashers are reset and reused rather than
@@ -43,8 +56,57 @@ var md5simdState struct {
 	idle chan md5simd.Hasher
 }
 
-// largeStreams counts the large MD5 streams under way, either kind.
-var largeStreams atomic.Int64
+// largeStreams counts the large MD5 streams under way, either kind;
+// simdStreams those of them on md5-simd.
+var largeStreams, simdStreams atomic.Int64
+
+// simdGate lets writes into md5-simd in batches.
+var simdGate gate
+
+type gate struct {
+	mu      sync.Mutex
+	waiters []chan struct{}
+	timer   *time.Timer
+	gen     uint64 // bumped by each release, so a stale timer does nothing
+}
+
+// enter returns once the caller's write may go to md5-simd.
+func (g *gate) enter() {
+	want := min(simdBatch, int(simdStreams.Load()))
+	g.mu.Lock()
+	if len(g.waiters)+1 >= want {
+		g.releaseLocked()
+		g.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	g.waiters = append(g.waiters, ch)
+	if len(g.waiters) == 1 {
+		gen := g.gen
+		g.timer = time.AfterFunc(simdWait, func() {
+			g.mu.Lock()
+			if g.gen == gen {
+				g.releaseLocked()
+			}
+			g.mu.Unlock()
+		})
+	}
+	g.mu.Unlock()
+	<-ch
+}
+
+func (g *gate) releaseLocked() {
+	for _, ch := range g.waiters {
+		close(ch)
+	}
+	clear(g.waiters)
+	g.waiters = g.waiters[:0]
+	if g.timer != nil {
+		g.timer.Stop()
+		g.timer = nil
+	}
+	g.gen++
+}
 
 // simdServer returns the process's md5-simd server, or nil if this CPU
 // would only get md5-simd's fallback to crypto/md5.
@@ -110,6 +172,9 @@ func (s *md5Stream) Write(p []byte) {
 	if !s.decided {
 		s.decide(len(p))
 	}
+	if s.simd != nil && len(p) >= simdMinWrite {
+		simdGate.enter()
+	}
 	s.h.Write(p)
 }
 
@@ -121,6 +186,7 @@ func (s *md5Stream) decide(n int) {
 		if s.mode == md5SIMD || (s.mode == md5ByLoad && under >= simdMinStreams) {
 			if h := getSIMDHasher(); h != nil {
 				s.simd, s.h = h, h
+				simdStreams.Add(1)
 				return
 			}
 		}
@@ -147,6 +213,7 @@ func (s *md5Stream) release() {
 		s.large = false
 	}
 	if s.simd != nil {
+		simdStreams.Add(-1)
 		putSIMDHasher(s.simd)
 		s.simd = nil
 	}

@@ -98,11 +98,11 @@ func TestMD5ChoiceByLoad(t *testing.T) {
 	if checksum.UsesSIMD(small) {
 		t.Fatal("a 4 KiB first write chose md5-simd")
 	}
-	for i := range 4 {
+	for i := range checksum.SIMDMinStreams + 1 {
 		m, _ := checksum.NewMulti("")
 		m.Write(big)
 		ms = append(ms, m)
-		if want := i >= 2; checksum.UsesSIMD(m) != want {
+		if want := i+1 >= checksum.SIMDMinStreams; checksum.UsesSIMD(m) != want {
 			t.Fatalf("large stream %d of %d under way: md5-simd %v, want %v", i+1, i+1, checksum.UsesSIMD(m), want)
 		}
 	}
@@ -134,7 +134,7 @@ func BenchmarkMD5(b *testing.B) {
 		name string
 		mode int
 	}{{"std", checksum.MD5Std}, {"simd", checksum.MD5SIMD}, {"byload", checksum.MD5ByLoad}}
-	for _, streams := range []int{1, 8} {
+	for _, streams := range []int{1, 8, 16, 32} {
 		for _, md := range modes {
 			b.Run(fmt.Sprintf("streams%d/%s", streams, md.name), func(b *testing.B) {
 				b.SetBytes(int64(len(body)))
