@@ -191,13 +191,15 @@ func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts I
 	if size >= 0 && total < size {
 		return fail(fmt.Errorf("%w: got %d of %d bytes", ErrIncompleteBody, total, size))
 	}
-	h.stop()
 	if sealer != nil {
 		if err := sealer.Close(); err != nil {
 			return fail(err)
 		}
 	}
+	// The last chunk is committed (fsynced) while the hasher finishes,
+	// which gives a batched MD5 (checksum.Multi) time to fill its lanes.
 	chunks, err := in.finish()
+	h.stop()
 	if err != nil {
 		return nil, err
 	}

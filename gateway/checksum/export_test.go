@@ -22,5 +22,19 @@ func LargeStreams() int64 { return largeStreams.Load() }
 // UsesSIMD reports whether m's MD5 runs on md5-simd.
 func UsesSIMD(m *Multi) bool { return m.md5.simd != nil }
 
-// SIMDMinStreams is how many large streams make md5-simd the choice.
-const SIMDMinStreams = simdMinStreams
+// SetLanes sets the average lanes per md5-simd round (the choice by
+// load follows it) and returns a function restoring it.
+func SetLanes(n float64) (restore func()) {
+	old := lanes.Swap(int64(n * 256))
+	probeAt.Store(0)
+	return func() { lanes.Store(old) }
+}
+
+// Lanes is the average lanes per md5-simd round.
+func Lanes() float64 { return float64(lanes.Load()) / 256 }
+
+// SIMDMinLanes and SIMDMinStreams are the thresholds of the choice.
+const (
+	SIMDMinLanes   = simdMinLanes
+	SIMDMinStreams = simdMinStreams
+)

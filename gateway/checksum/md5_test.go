@@ -78,39 +78,89 @@ func TestMD5Implementations(t *testing.T) {
 	}
 }
 
+// openLarge opens n large streams hashed with crypto/md5 and closes them
+// at the end of the test.
+func openLarge(t *testing.T, n int) {
+	t.Helper()
+	big := make([]byte, 128<<10)
+	for range n {
+		m, _ := checksum.NewMultiMode("", checksum.MD5Std)
+		m.Write(big)
+		t.Cleanup(m.Close)
+	}
+}
+
 // TestMD5ChoiceByLoad checks when md5-simd is chosen: never for a small
 // first write, and for a large one only with enough large streams under
-// way.
+// way and md5-simd rounds full enough of late.
 func TestMD5ChoiceByLoad(t *testing.T) {
 	if !checksum.SIMDMD5() {
 		t.Skip("no AVX2/AVX-512 on this CPU")
 	}
 	big := make([]byte, 128<<10)
-	var ms []*checksum.Multi
-	defer func() {
-		for _, m := range ms {
-			m.Close()
-		}
-	}()
-	small, _ := checksum.NewMulti("")
-	small.Write(big[:4<<10])
-	ms = append(ms, small)
-	if checksum.UsesSIMD(small) {
-		t.Fatal("a 4 KiB first write chose md5-simd")
+	want := md5.Sum(big)
+	tests := []struct {
+		name   string
+		others int // large streams already under way
+		lanes  float64
+		first  int
+		simd   bool
+	}{
+		{"small body", checksum.SIMDMinStreams, checksum.SIMDMinLanes + 4, 4 << 10, false},
+		{"few streams", checksum.SIMDMinStreams - 2, checksum.SIMDMinLanes + 4, len(big), false},
+		{"thin rounds", checksum.SIMDMinStreams, checksum.SIMDMinLanes - 0.5, len(big), false},
+		{"busy", checksum.SIMDMinStreams - 1, checksum.SIMDMinLanes, len(big), true},
 	}
-	for i := range checksum.SIMDMinStreams + 1 {
-		m, _ := checksum.NewMulti("")
-		m.Write(big)
-		ms = append(ms, m)
-		if want := i+1 >= checksum.SIMDMinStreams; checksum.UsesSIMD(m) != want {
-			t.Fatalf("large stream %d of %d under way: md5-simd %v, want %v", i+1, i+1, checksum.UsesSIMD(m), want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			openLarge(t, tt.others)
+			restore := checksum.SetLanes(tt.lanes)
+			defer restore()
+			m, _ := checksum.NewMulti("")
+			defer m.Close()
+			m.Write(big[:tt.first])
+			if checksum.UsesSIMD(m) != tt.simd {
+				t.Fatalf("md5-simd %v, want %v", checksum.UsesSIMD(m), tt.simd)
+			}
+			m.Write(big[tt.first:])
+			if got := m.Digests().MD5; !bytes.Equal(got, want[:]) {
+				t.Fatalf("md5 %x, want %x", got, want)
+			}
+		})
 	}
-	for _, m := range ms[1:] {
-		want := md5.Sum(big)
-		if got := m.Digests().MD5; !bytes.Equal(got, want[:]) {
-			t.Fatalf("md5 %x, want %x", got, want)
+}
+
+// TestMD5LanesFollowLoad checks the average the choice follows: md5-simd
+// writes fed one at a time bring it below the threshold, many at once
+// above it.
+func TestMD5LanesFollowLoad(t *testing.T) {
+	if !checksum.SIMDMD5() {
+		t.Skip("no AVX2/AVX-512 on this CPU")
+	}
+	big := make([]byte, 256<<10)
+	hash := func(streams int) {
+		var wg sync.WaitGroup
+		for range streams {
+			wg.Go(func() {
+				for range 8 {
+					m, _ := checksum.NewMultiMode("", checksum.MD5SIMD)
+					writeIn(m, big, 128<<10)
+					m.Digests()
+					m.Close()
+				}
+			})
 		}
+		wg.Wait()
+	}
+	restore := checksum.SetLanes(checksum.SIMDMinLanes + 4)
+	defer restore()
+	hash(1)
+	if l := checksum.Lanes(); l >= checksum.SIMDMinLanes {
+		t.Fatalf("%.1f lanes per round on average after streams hashed one at a time", l)
+	}
+	hash(16)
+	if l := checksum.Lanes(); l < checksum.SIMDMinLanes {
+		t.Fatalf("%.1f lanes per round on average after 16 streams hashed at once", l)
 	}
 }
 
