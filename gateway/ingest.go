@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"sync"
@@ -86,8 +87,18 @@ func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts I
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedRequest, err)
 	}
+	defer m.Close()
 	if size >= 0 && size <= opts.InlineMax {
 		return ingestInline(r, size, m)
+	}
+	// A CRC32C of a chunked body is combined from the chunks' own, which
+	// the chunk store computes as it writes them, rather than computed
+	// twice (not when sealed: the chunks then hold ciphertext). hm is what
+	// the chunked body is hashed with.
+	hm, crcOfChunks := m, m.Algorithm() == checksum.CRC32C && opts.Seal == nil
+	if crcOfChunks {
+		hm, _ = checksum.NewMulti("")
+		defer hm.Close()
 	}
 
 	bufA := ingestBufs.Get().(*[]byte)
@@ -140,7 +151,7 @@ func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts I
 		}
 		out = sealer
 	}
-	h := startHasher(m, free)
+	h := startHasher(hm, free)
 	defer h.stop()
 	fail := func(err error) (*IngestResult, error) {
 		h.stop()
@@ -190,17 +201,41 @@ func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts I
 	if size >= 0 && total < size {
 		return fail(fmt.Errorf("%w: got %d of %d bytes", ErrIncompleteBody, total, size))
 	}
-	h.stop()
 	if sealer != nil {
 		if err := sealer.Close(); err != nil {
 			return fail(err)
 		}
 	}
+	// The last chunk is committed (fsynced) while the hasher finishes,
+	// which gives a batched MD5 (checksum.Multi) time to fill its lanes.
 	chunks, err := in.finish()
+	h.stop()
 	if err != nil {
 		return nil, err
 	}
-	return &IngestResult{Size: total, Chunks: chunks, Digests: m.Digests()}, nil
+	d := hm.Digests()
+	if crcOfChunks {
+		if d, err = withChunksCRC(d, chunks); err != nil {
+			s.Discard(chunks)
+			return nil, err
+		}
+	}
+	return &IngestResult{Size: total, Chunks: chunks, Digests: d}, nil
+}
+
+// withChunksCRC returns d with the CRC32C of the body the chunks hold,
+// combined from theirs.
+func withChunksCRC(d checksum.Digests, chunks []meta.Chunk) (checksum.Digests, error) {
+	sums, sizes := make([][]byte, len(chunks)), make([]int64, len(chunks))
+	for i, c := range chunks {
+		sums[i], sizes[i] = binary.BigEndian.AppendUint32(nil, c.CRC32C), c.Size
+	}
+	sum, err := checksum.Combine(checksum.CRC32C, sums, sizes)
+	if err != nil {
+		return d, err
+	}
+	d.Algorithm, d.Sum = checksum.CRC32C, sum
+	return d, nil
 }
 
 // hasher feeds buffers to a checksum.Multi on its own goroutine, in order,

@@ -110,6 +110,28 @@ func TestIngestRoundTrip(t *testing.T) {
 	}
 }
 
+// A chunked body's CRC32C is combined from its chunks' CRC32Cs; with no
+// inline limit (multipart parts) an empty body of unknown size has no
+// chunks at all, and its CRC32C is that of nothing.
+func TestIngestCRC32CFromChunks(t *testing.T) {
+	for _, size := range []int{0, 1, testChunk, 5*testChunk + 3} {
+		for _, declared := range []int64{int64(size), -1} {
+			t.Run(fmt.Sprintf("size=%d/declared=%d", size, declared), func(t *testing.T) {
+				s := openTestChunkStore(t)
+				body := randBytes(uint64(size)+9, size)
+				opts := testIngestOptions()
+				opts.InlineMax = 0
+				res, err := s.Ingest(t.Context(), bytes.NewReader(body), declared, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkIngested(t, s, res, body, opts)
+				s.Discard(res.Chunks)
+			})
+		}
+	}
+}
+
 func TestIngestOptionsDefaults(t *testing.T) {
 	s := openTestChunkStore(t)
 	// InlineMax 0 (multipart parts): never inline, even for one byte.
