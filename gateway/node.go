@@ -101,9 +101,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	if shardCount > 1 {
-		// The memory budget is the node's, whatever the shard count.
-		mopts.BadgerMemTableSize = max(1<<20, mopts.BadgerMemTableSize*2/int64(shardCount))
-		mopts.IndexCacheSize = max(1<<20, mopts.IndexCacheSize/int64(shardCount))
+		// The memory budget and the space Badger takes up front are the
+		// node's, whatever the shard count.
+		d := meta.DefaultOptions()
+		share := func(v, def, least int64) int64 {
+			if v <= 0 {
+				v = def
+			}
+			return max(least, v/int64(shardCount))
+		}
+		mopts.BadgerMemTableSize = share(2*mopts.BadgerMemTableSize, 2*d.BadgerMemTableSize, 1<<20)
+		mopts.IndexCacheSize = share(mopts.IndexCacheSize, d.IndexCacheSize, 1<<20)
+		mopts.ValueLogFileSize = share(mopts.ValueLogFileSize, d.ValueLogFileSize, 4<<20)
 	}
 	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), mopts, log.With("component", "meta"))
 	n.local = local

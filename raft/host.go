@@ -177,7 +177,7 @@ func (h *Host) shardConfig(shardID uint64) config.Config {
 // cfg.InitialMembers (or a single-node shard), or joins when cfg.Join is
 // set; on a restart it recovers from its own data and ignores both. It
 // returns once the replica is running, usually before it has a leader (see
-// WaitReady).
+// WaitReady); a replica running already is left as it is.
 func (h *Host) StartOnDiskShard(shardID uint64, create sm.CreateOnDiskStateMachineFunc) error {
 	var members map[uint64]string
 	join := false
@@ -186,7 +186,11 @@ func (h *Host) StartOnDiskShard(shardID uint64, create sm.CreateOnDiskStateMachi
 		members = h.cfg.members()
 		join = h.cfg.Join
 	}
-	if err := h.nh.StartOnDiskReplica(members, join, create, h.shardConfig(shardID)); err != nil {
+	err := h.nh.StartOnDiskReplica(members, join, create, h.shardConfig(shardID))
+	if errors.Is(err, dragonboat.ErrShardAlreadyExist) {
+		return nil // running already
+	}
+	if err != nil {
 		return fmt.Errorf("raft: start shard %d replica %d: %w", shardID, h.cfg.NodeID, err)
 	}
 	h.log.Info("raft shard started", "shard_id", shardID, "replica_id", h.cfg.NodeID,
@@ -196,9 +200,11 @@ func (h *Host) StartOnDiskShard(shardID uint64, create sm.CreateOnDiskStateMachi
 
 // StopShard stops this node's replica of shardID without leaving the
 // membership (the others see it as down); StartOnDiskShard starts it
-// again from its own data.
+// again from its own data. A replica not running is left as it is.
 func (h *Host) StopShard(shardID uint64) error {
-	if err := h.nh.StopShard(shardID); err != nil {
+	if err := h.nh.StopShard(shardID); errors.Is(err, dragonboat.ErrShardNotFound) {
+		return nil // stopped already
+	} else if err != nil {
 		return fmt.Errorf("raft: stop shard %d: %w", shardID, err)
 	}
 	h.log.Info("raft shard stopped", "shard_id", shardID, "replica_id", h.cfg.NodeID)
