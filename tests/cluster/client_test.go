@@ -32,6 +32,7 @@ type MemberStatus struct {
 	NodeID        uint64 `json:"node_id"`
 	RaftAddr      string `json:"raft_addr"`
 	S3Addr        string `json:"s3_addr"`
+	Zone          string `json:"zone"`
 	Reachable     bool   `json:"reachable"`
 	Ready         bool   `json:"ready"`
 	AppliedIndex  uint64 `json:"applied_index"`
