@@ -19,6 +19,22 @@ func TestZoneDownLosesNothing(t *testing.T) {
 		withNodeArgs(3, "--zone", "b"), withNodeArgs(4, "--zone", "b"),
 		withNodeArgs(5, "--zone", "c"))
 	n1 := c.Node(1)
+	// Every node publishes its addresses and zone as it starts: wait for
+	// them, so that the first chunks are placed by zone.
+	waitFor(t, convergeTimout, "every node to reach every other and see its zone", func() error {
+		for _, n := range c.Nodes() {
+			st, err := n.ClusterStatus()
+			if err != nil {
+				return err
+			}
+			for _, m := range st.Members {
+				if !m.Reachable || m.Zone == "" {
+					return fmt.Errorf("node %d sees node %d reachable %v, zone %q", n.ID, m.NodeID, m.Reachable, m.Zone)
+				}
+			}
+		}
+		return nil
+	})
 	must(t, "create bucket", n1.makeBucket("zones"))
 	bodies := map[string][]byte{}
 	for i := range 30 {
@@ -27,22 +43,6 @@ func TestZoneDownLosesNothing(t *testing.T) {
 		bodies[key] = b
 		must(t, "put "+key, c.Node(uint64(1+i%5)).putObject("zones", key, b))
 	}
-	st, err := n1.ClusterStatus()
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, convergeTimout, "every node to report its zone", func() error {
-		st, err = n1.ClusterStatus()
-		if err != nil {
-			return err
-		}
-		for _, m := range st.Members {
-			if m.Zone == "" {
-				return fmt.Errorf("node %d has no zone yet", m.NodeID)
-			}
-		}
-		return nil
-	})
 	c.WaitConverged(t)
 	c.Node(1).Kill()
 	c.Node(2).Kill()
