@@ -108,7 +108,7 @@ fuzz:
 # table (docs/benchmarks.md says how to read and record them), then the
 # soak (15 minutes of mixed traffic on one node and on three, per minute).
 bench:
-	$(GO) test -count=1 -timeout 60m -tags bench -run '^TestBench(Cluster|SSE)?$$' -bench . -benchtime 1x -v ./tests/bench/... | tee bench.out
+	$(GO) test -count=1 -timeout 60m -tags bench -run '^TestBench(Cluster|SSE|Shards)?$$' -bench . -benchtime 1x -v ./tests/bench/... | tee bench.out
 	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'ForkCreate|Merge' -benchtime 1x ./meta/ | tee -a bench.out
 	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'ConsolePages' -benchtime 20x ./console/ | tee -a bench.out
 	$(MAKE) --no-print-directory soak

@@ -266,7 +266,7 @@ type benchCluster struct {
 
 // newBenchCluster starts size founding members (ids 1..size) and waits
 // until every one is ready.
-func newBenchCluster(t testing.TB, bin, name string, size int, profile bool) *benchCluster {
+func newBenchCluster(t testing.TB, bin, name string, size int, profile bool, extra ...string) *benchCluster {
 	c := &benchCluster{t: t, bin: bin, dir: t.TempDir(), name: name, profile: profile, nodes: map[int]*procNode{}, admin: newSignedClient()}
 	t.Cleanup(c.killAll)
 	var members []string
@@ -277,6 +277,7 @@ func newBenchCluster(t testing.TB, bin, name string, size int, profile bool) *be
 	for id := 1; id <= size; id++ {
 		n := c.nodes[id]
 		n.args = append(n.args, "--initial-members", strings.Join(members, ","))
+		n.args = append(n.args, extra...)
 		if err := n.start(); err != nil {
 			t.Fatal(err)
 		}

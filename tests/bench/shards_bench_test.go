@@ -1,0 +1,105 @@
+//go:build bench
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/forkstore/forkstore/tests/harness"
+)
+
+// TestBenchShards compares a 3-node cluster whose metadata is one Raft
+// shard with the same cluster over 8 shards (--meta-shards), under PUTs
+// and GETs of 4 KiB objects into 16 buckets (one per writer, requests
+// round robin over the nodes): throughput, p99 and the server CPU per
+// operation summed over the nodes. With one shard every write of every
+// bucket goes through one leader and one apply loop; with 8 the buckets
+// spread over 8 logs whose leaders are spread over the nodes.
+//
+//	FORKSTORE_BENCH_DURATION   per figure (default 10s)
+func TestBenchShards(t *testing.T) {
+	dur := envDuration("FORKSTORE_BENCH_DURATION", 10*time.Second)
+	const writers, buckets = 16, 16
+	if os.Getenv("FORKSTORE_E2E_ENDPOINT") != "" {
+		t.Skip("the shard benchmark starts its own nodes (FORKSTORE_E2E_ENDPOINT is set)")
+	}
+	bin, err := harness.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadStart := loadAvg()
+	data := make([]byte, 4<<10)
+	rand.Read(data)
+	type row struct {
+		shards   int
+		put, get opFigure
+	}
+	var rows []row
+	for _, shards := range []int{1, 8} {
+		cl := newBenchCluster(t, bin, "shards-"+strconv.Itoa(shards), 3, false, "--meta-shards", strconv.Itoa(shards))
+		var addrs []string
+		for _, n := range cl.running() {
+			addrs = append(addrs, n.S3Addr)
+		}
+		tg := newObjectTarget(t, fmt.Sprintf("s%d", shards), addrs, cl.pids, nil)
+		names := make([]string, buckets)
+		for b := range names {
+			names[b] = fmt.Sprintf("%s-%02d", tg.bucket, b)
+			if err := tg.clients[b%len(tg.clients)].MakeBucket(context.Background(), names[b], minio.MakeBucketOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Let the shards' leaders spread over the nodes first.
+		if shards > 1 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if _, err := cl.admin.must(ctx, "POST", cl.running()[0].S3Addr, "/_forkstore/v1/cluster/rebalance", nil); err != nil {
+				t.Logf("rebalance: %v", err)
+			}
+			cancel()
+		}
+		var written atomic.Int64
+		const keys = 100000
+		put := measureOps(context.Background(), cl.pids(), writers, dur, keys, int64(len(data)), func(ctx context.Context, i int64) error {
+			b := names[i%buckets]
+			_, err := tg.client(i/buckets).PutObject(ctx, b, fmt.Sprintf("k%08d", i/buckets), bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{DisableMultipart: true})
+			if err == nil {
+				written.Add(1)
+			}
+			return err
+		})
+		have := max(written.Load()/buckets, 1)
+		get := measureOps(context.Background(), cl.pids(), writers, dur, keys, int64(len(data)), func(ctx context.Context, i int64) error {
+			b := names[i%buckets]
+			obj, err := tg.client(i/buckets).GetObject(ctx, b, fmt.Sprintf("k%08d", (i/buckets)%have), minio.GetObjectOptions{})
+			if err != nil {
+				return err
+			}
+			defer obj.Close()
+			_, err = obj.Stat()
+			return err
+		})
+		fmt.Fprintf(os.Stderr, "bench: 3 nodes, %d shards: PUT 4 KiB %s p99 %v; GET 4 KiB %s p99 %v\n", shards, put.cell(), put.p99, get.cell(), get.p99)
+		rows = append(rows, row{shards, put, get})
+		cl.killAll()
+	}
+	fmt.Printf("\n### Metadata shards: 3 nodes, 16 writers into 16 buckets (load %s -> %s)\n\n", loadStart, loadAvg())
+	fmt.Println("| shards | PUT 4 KiB | PUT CPU/op | PUT p99 | GET 4 KiB | GET CPU/op | GET p99 |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Printf("| %d | %.0f/s | %.2f ms | %v | %.0f/s | %.2f ms | %v |\n", r.shards,
+			r.put.rate(), r.put.cpuPerOp(), r.put.p99.Round(time.Millisecond), r.get.rate(), r.get.cpuPerOp(), r.get.p99.Round(time.Millisecond))
+	}
+	if len(rows) == 2 && rows[0].put.rate() > 0 && rows[0].get.rate() > 0 {
+		fmt.Printf("\n8 shards / 1 shard: PUT %.2fx, GET %.2fx\n", rows[1].put.rate()/rows[0].put.rate(), rows[1].get.rate()/rows[0].get.rate())
+	}
+}
