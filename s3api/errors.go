@@ -68,6 +68,7 @@ var (
 	errInvalidLease       = &APIError{"InvalidArgument", "A lease (TTL) must be a duration from 1s to 10 years, such as 90m, 2h or 7d.", http.StatusBadRequest}
 	errInvalidForkCount   = &APIError{"InvalidArgument", "The number of forks is out of range.", http.StatusBadRequest}
 	errOperationAborted   = &APIError{"OperationAborted", "A conflicting conditional operation is currently in progress against this resource. Please try again.", http.StatusConflict}
+	errShardCount         = &APIError{"InvalidRequest", "The number of metadata shards is fixed when the cluster is created.", http.StatusConflict}
 	errKeyShards          = &APIError{"InvalidArgument", "The buckets of one access key must belong to one bucket family's metadata shard.", http.StatusBadRequest}
 
 	// Object Lock.
@@ -109,6 +110,8 @@ var errorTable = []errorRow{
 	{meta.ErrMethodNotAllowed, errMethodNotAllowedResource},
 	{meta.ErrInvalidVersion, errInvalidVersionID},
 	{meta.ErrNodeRetired, errNodeIDRetired},
+	{meta.ErrNameElsewhere, errOperationAborted},
+	{meta.ErrShardCount, errShardCount},
 	{meta.ErrNoSuchAccessKey, errNoSuchAccessKey},
 	{meta.ErrAccessKeyExists, errAccessKeyExists},
 	{meta.ErrNotAFork, errNotAFork},
