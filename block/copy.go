@@ -51,6 +51,12 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) error
 		return fmt.Errorf("%w: malformed chunk id %q", ErrChunkMissing, c.ID)
 	}
 	if s.hasSize(c) {
+		if sum != nil {
+			// A signed copy of a chunk held already is not stored,
+			// but a body that is not the signed one is still refused:
+			// nothing forged is ever acknowledged.
+			return checkCopy(c, r, sum)
+		}
 		return nil
 	}
 	if err := s.ensureDir(c.ID); err != nil {
@@ -186,3 +192,19 @@ func (s *Store) sweepTemp(age time.Duration) {
 }
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// checkCopy reads a copy's body without storing it and checks its size
+// and signed SHA-256.
+func checkCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) error {
+	sh := sha256.New()
+	buf := copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(sh, io.LimitReader(r, c.Size+1), *buf)
+	copyBufs.Put(buf)
+	if err != nil {
+		return fmt.Errorf("%w: receiving %s: %w", ErrChunkMissing, c.ID, err)
+	}
+	if n != c.Size || !bytes.Equal(sh.Sum(nil), sum[:]) {
+		return fmt.Errorf("%w: copy of %s does not have the signed size and SHA-256", ErrChunkMissing, c.ID)
+	}
+	return nil
+}

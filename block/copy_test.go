@@ -2,6 +2,7 @@ package block
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"hash/crc32"
 	"os"
@@ -40,6 +41,18 @@ func TestPutCopy(t *testing.T) {
 	}
 	if err := s.PutCopy(c, bytes.NewReader(nil)); err != nil {
 		t.Fatalf("copy of a present chunk: %v", err)
+	}
+	// A signed copy of a chunk held already is checked all the same: a
+	// body other than the signed one is refused, never acknowledged.
+	sum := sha256.Sum256(data)
+	if err := s.putCopy(c, bytes.NewReader(data), &sum); err != nil {
+		t.Fatalf("signed copy of a present chunk: %v", err)
+	}
+	if err := s.putCopy(c, bytes.NewReader(bad), &sum); !errors.Is(err, ErrChunkMissing) {
+		t.Fatalf("forged signed copy of a present chunk: got %v, want ErrChunkMissing", err)
+	}
+	if err := s.Verify(c); err != nil {
+		t.Fatalf("the held copy after a forged one: %v", err)
 	}
 	// A received copy counts in Usage (cluster status's chunk_files)
 	// once, like a chunk written here.
