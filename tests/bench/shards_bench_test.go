@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -27,8 +28,12 @@ import (
 // spread over 8 logs whose leaders are spread over the nodes.
 //
 //	FORKSTORE_BENCH_DURATION   per figure (default 10s)
+//	FORKSTORE_BENCH_NODE_CPU   cap each node at this many cores (e.g. 0.3), each
+//	                           in its own cgroup (v1 cpu controller, root), so
+//	                           that each node stands for a machine of its own
 func TestBenchShards(t *testing.T) {
 	dur := envDuration("FORKSTORE_BENCH_DURATION", 10*time.Second)
+	nodeCPU, _ := strconv.ParseFloat(os.Getenv("FORKSTORE_BENCH_NODE_CPU"), 64)
 	const writers, buckets = 16, 16
 	if os.Getenv("FORKSTORE_E2E_ENDPOINT") != "" {
 		t.Skip("the shard benchmark starts its own nodes (FORKSTORE_E2E_ENDPOINT is set)")
@@ -50,6 +55,9 @@ func TestBenchShards(t *testing.T) {
 		var addrs []string
 		for _, n := range cl.running() {
 			addrs = append(addrs, n.S3Addr)
+			if nodeCPU > 0 {
+				capCPU(t, fmt.Sprintf("forkstore-bench-%d-n%d", shards, n.ID), n.pid(), nodeCPU)
+			}
 		}
 		tg := newObjectTarget(t, fmt.Sprintf("s%d", shards), addrs, cl.pids, nil)
 		names := make([]string, buckets)
@@ -92,7 +100,11 @@ func TestBenchShards(t *testing.T) {
 		rows = append(rows, row{shards, put, get})
 		cl.killAll()
 	}
-	fmt.Printf("\n### Metadata shards: 3 nodes, 16 writers into 16 buckets (load %s -> %s)\n\n", loadStart, loadAvg())
+	capped := ""
+	if nodeCPU > 0 {
+		capped = fmt.Sprintf(", each node capped at %.2f core", nodeCPU)
+	}
+	fmt.Printf("\n### Metadata shards: 3 nodes, 16 writers into 16 buckets%s (load %s -> %s)\n\n", capped, loadStart, loadAvg())
 	fmt.Println("| shards | PUT 4 KiB | PUT CPU/op | PUT p99 | GET 4 KiB | GET CPU/op | GET p99 |")
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, r := range rows {
@@ -101,5 +113,31 @@ func TestBenchShards(t *testing.T) {
 	}
 	if len(rows) == 2 && rows[0].put.rate() > 0 && rows[0].get.rate() > 0 {
 		fmt.Printf("\n8 shards / 1 shard: PUT %.2fx, GET %.2fx\n", rows[1].put.rate()/rows[0].put.rate(), rows[1].get.rate()/rows[0].get.rate())
+	}
+}
+
+// capCPU moves process pid into a cgroup of its own (v1 cpu controller)
+// capped at cores; the cgroup goes when the test ends (after the process).
+func capCPU(t *testing.T, name string, pid int, cores float64) {
+	t.Helper()
+	dir := filepath.Join("/sys/fs/cgroup/cpu", name)
+	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+		t.Fatalf("cgroup %s (the v1 cpu controller, as root): %v", dir, err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for os.Remove(dir) != nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond) // its process is still exiting
+		}
+	})
+	const period = 100000
+	for _, w := range []struct{ file, val string }{
+		{"cpu.cfs_period_us", strconv.Itoa(period)},
+		{"cpu.cfs_quota_us", strconv.Itoa(int(cores * period))},
+		{"cgroup.procs", strconv.Itoa(pid)},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, w.file), []byte(w.val), 0o644); err != nil {
+			t.Fatalf("cgroup %s: %s: %v", dir, w.file, err)
+		}
 	}
 }
