@@ -85,7 +85,7 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 		UnderReplicated: n.cluster.blocks.UnderReplicated(),
 		RepairPending:   n.cluster.repairPending(),
 		GCCursor:        n.gc.of(metaShard).cursor.Load(),
-		GCCursors:       n.gc.cursors(),
+		GCCursors:       gcCursors(&n.gc),
 		Disk:            n.disk.Status(),
 	}
 	st.ChunkFiles, _ = n.chunks.Usage()

@@ -121,24 +121,7 @@ func (c *keyCache) reset(gen uint64) {
 // keyCaches holds a keyCache per metadata shard: keys live on the shard
 // of their buckets (users' own keys on the directory shard), and each
 // cache follows its shard's generation.
-type keyCaches struct {
-	mu sync.Mutex
-	m  map[uint64]*keyCache
-}
-
-func (k *keyCaches) of(shard uint64) *keyCache {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	c := k.m[shard]
-	if c == nil {
-		if k.m == nil {
-			k.m = map[uint64]*keyCache{}
-		}
-		c = &keyCache{}
-		k.m[shard] = c
-	}
-	return c
-}
+type keyCaches = perShard[keyCache]
 
 func (c *keyCache) get(id string) *Principal {
 	c.mu.Lock()

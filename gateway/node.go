@@ -404,10 +404,7 @@ func (n *Node) runRetention(shard uint64, all bool) {
 }
 
 // gcStates holds the collector's state of each shard's GC queue.
-type gcStates struct {
-	mu sync.Mutex
-	m  map[uint64]*shardGC
-}
+type gcStates = perShard[shardGC]
 
 // shardGC is the collector's state of one shard's GC queue.
 type shardGC struct {
@@ -421,35 +418,19 @@ type shardGC struct {
 	trimHeld time.Time
 }
 
-func (g *gcStates) of(shard uint64) *shardGC {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	s := g.m[shard]
-	if s == nil {
-		if g.m == nil {
-			g.m = map[uint64]*shardGC{}
-		}
-		s = &shardGC{}
-		g.m[shard] = s
-	}
-	return s
-}
-
-// cursors returns the GC cursor of every shard but the directory's (for
+// gcCursors returns the GC cursor of every shard but the directory's (for
 // NodeStatus; nil with one shard).
-func (g *gcStates) cursors() map[uint64]uint64 {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+func gcCursors(g *gcStates) map[uint64]uint64 {
 	var out map[uint64]uint64
-	for id, s := range g.m {
+	g.each(func(id uint64, s *shardGC) {
 		if id == metaShard {
-			continue
+			return
 		}
 		if out == nil {
 			out = map[uint64]uint64{}
 		}
 		out[id] = s.cursor.Load()
-	}
+	})
 	return out
 }
 

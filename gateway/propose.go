@@ -111,7 +111,11 @@ func (s *Service) readOn(ctx context.Context, shard uint64, q func(r *meta.Reade
 
 // readAs runs a query returning a T.
 func readAs[T any](ctx context.Context, s *Service, q func(r *meta.Reader) (T, error)) (T, error) {
-	v, err := s.read(ctx, func(r *meta.Reader) (any, error) { return q(r) })
+	return typed[T](s.read(ctx, func(r *meta.Reader) (any, error) { return q(r) }))
+}
+
+// typed is the T a query returned, or its error.
+func typed[T any](v any, err error) (T, error) {
 	if err != nil {
 		var zero T
 		return zero, err

@@ -264,12 +264,7 @@ func (s *Service) readB(ctx context.Context, bucket string, q func(r *meta.Reade
 
 // readAsB is readB for a query returning a T.
 func readAsB[T any](ctx context.Context, s *Service, bucket string, q func(r *meta.Reader) (T, error)) (T, error) {
-	v, err := s.readB(ctx, bucket, func(r *meta.Reader) (any, error) { return q(r) })
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return v.(T), nil
+	return typed[T](s.readB(ctx, bucket, func(r *meta.Reader) (any, error) { return q(r) }))
 }
 
 // readEach runs a linearizable query on every shard (in shard order).
@@ -375,12 +370,7 @@ func (s *Service) released(ctx context.Context, shard uint64, buckets ...meta.Bu
 
 // readAsOn runs a linearizable query returning a T on one shard.
 func readAsOn[T any](ctx context.Context, s *Service, shard uint64, q func(r *meta.Reader) (T, error)) (T, error) {
-	v, err := s.readOn(ctx, shard, func(r *meta.Reader) (any, error) { return q(r) })
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return v.(T), nil
+	return typed[T](s.readOn(ctx, shard, func(r *meta.Reader) (any, error) { return q(r) }))
 }
 
 // sortBuckets orders buckets gathered from several shards by name.
@@ -420,3 +410,32 @@ func (s *Service) BucketShard(ctx context.Context, bucket string) (uint64, error
 // MetaShards returns the number of metadata shards (0 while a node that
 // joined has not learnt it).
 func (s *Service) MetaShards() int { return s.node.shards.count() }
+
+// perShard holds a T per metadata shard, made on first use.
+type perShard[T any] struct {
+	mu sync.Mutex
+	m  map[uint64]*T
+}
+
+func (p *perShard[T]) of(shard uint64) *T {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v := p.m[shard]
+	if v == nil {
+		if p.m == nil {
+			p.m = map[uint64]*T{}
+		}
+		v = new(T)
+		p.m[shard] = v
+	}
+	return v
+}
+
+// each calls fn for every shard's T made so far.
+func (p *perShard[T]) each(fn func(shard uint64, v *T)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, v := range p.m {
+		fn(id, v)
+	}
+}

@@ -350,9 +350,8 @@ func (o *blockOpener) Read(p []byte) (int, error) {
 	return k, nil
 }
 
-// WriteTo writes the rest of the range to w, each block as soon as it is
-// opened, straight from the buffer it was opened in.
-func (o *blockOpener) WriteTo(w io.Writer) (int64, error) {
+// writeSegs writes the opened plaintext segments still held to w.
+func (o *blockOpener) writeSegs(w io.Writer) (int64, error) {
 	var n int64
 	for len(o.segs) > 0 {
 		k, err := w.Write(o.segs[0])
@@ -361,6 +360,16 @@ func (o *blockOpener) WriteTo(w io.Writer) (int64, error) {
 			return n, err
 		}
 		o.segs = o.segs[1:]
+	}
+	return n, nil
+}
+
+// WriteTo writes the rest of the range to w, each block as soon as it is
+// opened, straight from the buffer it was opened in.
+func (o *blockOpener) WriteTo(w io.Writer) (int64, error) {
+	n, err := o.writeSegs(w)
+	if err != nil {
+		return n, err
 	}
 	if o.err != nil || o.remain == 0 {
 		return n, o.err
@@ -374,13 +383,10 @@ func (o *blockOpener) WriteTo(w io.Writer) (int64, error) {
 				}
 				return n, err
 			}
-			for len(o.segs) > 0 {
-				k, err := w.Write(o.segs[0])
-				n += int64(k)
-				if err != nil {
-					return n, err
-				}
-				o.segs = o.segs[1:]
+			k, err := o.writeSegs(w)
+			n += k
+			if err != nil {
+				return n, err
 			}
 		}
 	}
@@ -389,7 +395,7 @@ func (o *blockOpener) WriteTo(w io.Writer) (int64, error) {
 		return n, o.err
 	}
 	sink := openerSink{o: o, w: w}
-	_, err := wt.WriteTo(&sink)
+	_, err = wt.WriteTo(&sink)
 	n += sink.n
 	if err == nil && o.remain > 0 {
 		err = fmt.Errorf("%w: stored body ends before block %d", ErrDecrypt, o.block)
