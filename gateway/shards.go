@@ -40,7 +40,38 @@ type shardSet struct {
 	// names caches the shard of bucket names (S > 1 only): a live
 	// bucket's claim never moves, so an entry is only wrong once its
 	// bucket is gone, which the shard then says (ErrNoSuchBucket).
-	names sync.Map // string -> uint64
+	names nameCache
+}
+
+// maxCachedNames bounds the name cache; past it, the cache starts over.
+const maxCachedNames = 100000
+
+// nameCache maps bucket names to their shards.
+type nameCache struct {
+	mu sync.RWMutex
+	m  map[string]uint64
+}
+
+func (c *nameCache) load(name string) (uint64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.m[name]
+	return v, ok
+}
+
+func (c *nameCache) store(name string, shard uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedNames {
+		c.m = map[string]uint64{}
+	}
+	c.m[name] = shard
+}
+
+func (c *nameCache) forget(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, name)
 }
 
 func (s *shardSet) list() []uint64 {
@@ -193,8 +224,8 @@ func (s *Service) shardOf(ctx context.Context, bucket string, fresh bool) (shard
 		return meta.DirectoryShard, false, nil
 	}
 	if !fresh {
-		if v, ok := set.names.Load(bucket); ok {
-			return v.(uint64), true, nil
+		if v, ok := set.names.load(bucket); ok {
+			return v, true, nil
 		}
 	}
 	type found struct {
@@ -211,7 +242,7 @@ func (s *Service) shardOf(ctx context.Context, bucket string, fresh bool) (shard
 	if !f.ok {
 		return 0, false, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	set.names.Store(bucket, f.shard)
+	set.names.store(bucket, f.shard)
 	return f.shard, false, nil
 }
 
@@ -229,7 +260,7 @@ func (s *Service) onBucket(ctx context.Context, bucket string, op func(shard uin
 	if !cached || !errors.Is(err, meta.ErrNoSuchBucket) {
 		return err
 	}
-	s.node.shards.names.Delete(bucket)
+	s.node.shards.names.forget(bucket)
 	again, _, err2 := s.shardOf(ctx, bucket, true)
 	if err2 != nil {
 		return err2
@@ -317,7 +348,7 @@ func (s *Service) createNamed(ctx context.Context, shard uint64, names []string,
 	for _, name := range names {
 		settle.Items = append(settle.Items, meta.SettledName{Name: name, ID: made[name]})
 		if made[name] != 0 {
-			s.node.shards.names.Store(name, shard)
+			s.node.shards.names.store(name, shard)
 		}
 	}
 	// The outcome is settled even when the request's context ended: a

@@ -16,8 +16,11 @@ type ShardStatus struct {
 	Replicas     []uint64 `json:"replicas"`      // node ids holding a replica
 	LeaderID     uint64   `json:"leader_id"`     // 0 when unknown
 	AppliedIndex uint64   `json:"applied_index"` // of this node's replica, 0 if it holds none
-	Buckets      int      `json:"buckets"`       // buckets placed on it, -1 when unknown
+	Buckets      int      `json:"buckets"`       // buckets placed on it, -1 when unknown (or more than 100,000)
 }
+
+// maxShardBucketCount bounds the buckets counted per shard for a status.
+const maxShardBucketCount = 100000
 
 // shardStatuses returns every metadata shard this node knows of, from its
 // own replicas. A shard's replicas are its voting members, or the last
@@ -54,8 +57,11 @@ func (n *Node) shardStatuses(ctx context.Context) []ShardStatus {
 			st.AppliedIndex = n.local.Applied(id, n.cfg.Raft.NodeID)
 		}
 		if v, err := n.localReadOn(id, func(r *meta.Reader) (any, error) {
-			bs, err := r.Buckets()
-			return len(bs), err
+			c, more, err := r.BucketCount(maxShardBucketCount)
+			if more {
+				c = -1 // too many to count on every status call
+			}
+			return c, err
 		}); err == nil {
 			st.Buckets = v.(int)
 		} else if !errors.Is(err, meta.ErrNotOpen) {

@@ -211,6 +211,20 @@ func (r *Reader) Buckets() ([]Bucket, error) {
 	return out, nil
 }
 
+// BucketCount counts the live buckets, up to limit (more says there are
+// others), reading names only.
+func (r *Reader) BucketCount(limit int) (n int, more bool, err error) {
+	it := txnKeysOnly(r.txn, []byte{pfxBucketName})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if n == limit {
+			return n, true, nil
+		}
+		n++
+	}
+	return n, false, nil
+}
+
 // depth returns the number of ancestors of b.
 func (r *Reader) depth(b *Bucket) (int, error) {
 	n := 0
