@@ -116,6 +116,13 @@ func (s *Service) createBucketOn(ctx context.Context, name, source string, creat
 		if shard, _, err = s.shardOf(ctx, source, true); err != nil {
 			return nil, err
 		}
+	} else if s.node.shards.count() > 1 {
+		// A bucket with no parent may live on any shard: where its name
+		// is claimed already (by an earlier bucket of that name), if it
+		// is.
+		if claimed, _, err := s.shardOf(ctx, name, true); err == nil {
+			shard = claimed
+		}
 	}
 	return s.createNamed(ctx, shard, []string{name}, create, func(res *meta.Result) map[string]uint64 {
 		return map[string]uint64{name: res.Bucket.ID}

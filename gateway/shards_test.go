@@ -309,3 +309,39 @@ func TestShardsFixedAtCreation(t *testing.T) {
 		t.Fatalf("start with another shard count: %v", err)
 	}
 }
+
+// A creation cut short between its claim and the bucket leaves the name
+// claimed on its shard: a bucket of that name with no parent is made
+// there, and a fork of a bucket on another shard is refused with
+// OperationAborted (never a second live name).
+func TestShardsPendingClaim(t *testing.T) {
+	s, _ := newShardedService(t, 4)
+	name := "pending-claim"
+	other := gateway.PlaceBucket(name, 4)%4 + 1
+	if err := gateway.ClaimName(ctx(t), s, name, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.HeadBucket(ctx(t), name); !errors.Is(err, meta.ErrNoSuchBucket) {
+		t.Fatalf("a claimed name with no bucket: %v", err)
+	}
+	var src string
+	for i := 0; src == ""; i++ {
+		n := fmt.Sprintf("src-%d", i)
+		if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: n}); err != nil {
+			t.Fatal(err)
+		}
+		if sh, _ := s.BucketShard(ctx(t), n); sh != other {
+			src = n
+		}
+	}
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: name, ForkSource: src}); !errors.Is(err, gateway.ErrConflictingOperation) {
+		t.Fatalf("a fork under a name claimed on another shard: %v", err)
+	}
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: name}); err != nil {
+		t.Fatalf("a bucket under a name claimed with no bucket: %v", err)
+	}
+	if sh, err := s.BucketShard(ctx(t), name); err != nil || sh != other {
+		t.Fatalf("the bucket is on shard %d (%v), its name was claimed on %d", sh, err, other)
+	}
+	put(t, s, name, "k", []byte("v"))
+}
