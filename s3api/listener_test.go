@@ -269,7 +269,11 @@ func TestStalledReaderClosed(t *testing.T) {
 	// Read nothing until the server has given up on the connection (the
 	// only one not waiting for a request).
 	busy := func() bool {
-		open, waiting := s.ln.counts()
+		l := s.ln.Load()
+		if l == nil {
+			return false // Serve has not started yet
+		}
+		open, waiting := l.counts()
 		return open > waiting
 	}
 	waitFor(t, 20*time.Second, "the GET being answered", busy)

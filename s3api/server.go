@@ -149,8 +149,9 @@ type Server struct {
 	handlers map[Operation]handlerFunc
 	metrics  *requestMetrics
 
-	// ln is the listener Serve wraps around its net.Listener.
-	ln *listener
+	// ln is the listener Serve wraps around its net.Listener (set by
+	// Serve, read by tests on other goroutines).
+	ln atomic.Pointer[listener]
 
 	// console serves /_forkstore/console/ (SetConsole; console.go).
 	console atomic.Pointer[consoleHandler]
@@ -300,11 +301,12 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.cfg.TLS != nil {
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
-	s.ln = newListener(ln, s.cfg, s.log)
+	l := newListener(ln, s.cfg, s.log)
+	s.ln.Store(l)
 	s.log.Info("serving", "addr", ln.Addr().String(), "max_connections", s.cfg.MaxConnections,
 		"idle_timeout", s.cfg.IdleTimeout.String(), "header_timeout", s.cfg.HeaderTimeout.String(),
 		"min_body_rate", s.cfg.MinBodyRate, "body_rate_window", s.cfg.BodyRateWindow.String())
-	return s.app.Listener(s.ln)
+	return s.app.Listener(l)
 }
 
 // Shutdown stops accepting connections and waits for requests in flight

@@ -414,7 +414,11 @@ func TestConnectionCap(t *testing.T) {
 		fmt.Fprintf(dial(t, addr), "GET /health/live HTTP/1.1\r\n")
 	}
 	waitFor(t, 20*time.Second, "two busy connections", func() bool {
-		open, waiting := s.ln.counts()
+		l := s.ln.Load()
+		if l == nil {
+			return false // Serve has not started yet
+		}
+		open, waiting := l.counts()
 		return open == 2 && waiting == 0
 	})
 	n := dial(t, addr)
