@@ -18,15 +18,7 @@ import (
 // renews only its own, and its sandbox keys use only their forks.
 func TestLiveUserForks(t *testing.T) {
 	ls := newLiveServer(t)
-	var alice, bob, carol UserJSON
-	for _, u := range []struct {
-		name string
-		out  *UserJSON
-	}{{"alice", &alice}, {"bob", &bob}, {"carol", &carol}} {
-		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
-			t.Fatalf("create %s: %d", u.name, st)
-		}
-	}
+	alice, bob, carol := ls.user(t, "alice"), ls.user(t, "bob"), ls.user(t, "carol")
 	call := func(u UserJSON, method, target string, body []byte, hdr map[string]string) (int, []byte) {
 		t.Helper()
 		r, b := ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, body, hdr)
@@ -225,15 +217,7 @@ func TestLiveUserForks(t *testing.T) {
 // for any read at a snapshot.
 func TestLiveUserForkAtSnapshot(t *testing.T) {
 	ls := newLiveServer(t)
-	var alice, bob UserJSON
-	for _, u := range []struct {
-		name string
-		out  *UserJSON
-	}{{"alice", &alice}, {"bob", &bob}} {
-		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
-			t.Fatalf("create %s: %d", u.name, st)
-		}
-	}
+	alice, bob := ls.user(t, "alice"), ls.user(t, "bob")
 	must := func(want int, u UserJSON, method, target string, body []byte, hdr map[string]string) {
 		t.Helper()
 		if r, b := ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, body, hdr); r.StatusCode != want {

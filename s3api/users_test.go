@@ -201,15 +201,7 @@ func TestLiveUsers(t *testing.T) {
 // stays InvalidArgument.
 func TestLiveUserACLGrants(t *testing.T) {
 	ls := newLiveServer(t)
-	var alice, bob, carol UserJSON
-	for _, u := range []struct {
-		name string
-		out  *UserJSON
-	}{{"alice", &alice}, {"bob", &bob}, {"carol", &carol}} {
-		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
-			t.Fatalf("create %s: %d", u.name, st)
-		}
-	}
+	alice, bob, carol := ls.user(t, "alice"), ls.user(t, "bob"), ls.user(t, "carol")
 	as := func(u UserJSON, method, target string, body []byte, hdr map[string]string) int {
 		t.Helper()
 		r, _ := ls.rawWith(t, u.AccessKeyID, u.SecretAccessKey, method, target, body, hdr)
@@ -273,15 +265,7 @@ func TestLiveUserACLGrants(t *testing.T) {
 // AccessDenied and copies nothing.
 func TestLiveSourceExpectedBucketOwner(t *testing.T) {
 	ls := newLiveServer(t)
-	var alice, bob UserJSON
-	for _, u := range []struct {
-		name string
-		out  *UserJSON
-	}{{"alice", &alice}, {"bob", &bob}} {
-		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
-			t.Fatalf("create %s: %d", u.name, st)
-		}
-	}
+	alice, bob := ls.user(t, "alice"), ls.user(t, "bob")
 	as := func(method, target string, hdr map[string]string) (int, []byte) {
 		t.Helper()
 		r, b := ls.rawWith(t, alice.AccessKeyID, alice.SecretAccessKey, method, target, nil, hdr)
@@ -349,15 +333,7 @@ func TestLiveSourceExpectedBucketOwner(t *testing.T) {
 // operation, not the objects, not the bucket's objects' ACLs).
 func TestLiveUserACPGrants(t *testing.T) {
 	ls := newLiveServer(t)
-	var alice, bob, carol UserJSON
-	for _, u := range []struct {
-		name string
-		out  *UserJSON
-	}{{"alice", &alice}, {"bob", &bob}, {"carol", &carol}} {
-		if st := ls.admin(t, "POST", "users", map[string]any{"name": u.name}, u.out); st != 201 {
-			t.Fatalf("create %s: %d", u.name, st)
-		}
-	}
+	alice, bob, carol := ls.user(t, "alice"), ls.user(t, "bob"), ls.user(t, "carol")
 	id := func(u UserJSON) string { return `id="` + u.CanonicalID + `"` }
 	check := func(u UserJSON, method, target string, hdr map[string]string, want int) {
 		t.Helper()
@@ -481,4 +457,14 @@ func TestLiveUserEmailGrants(t *testing.T) {
 	if st != 400 || !strings.Contains(string(b), "UnresolvableGrantByEmailAddress") {
 		t.Fatalf("grant to nobody's address: %d %s", st, b)
 	}
+}
+
+// user creates a user through the admin API.
+func (ls *liveServer) user(t *testing.T, name string) UserJSON {
+	t.Helper()
+	var u UserJSON
+	if st := ls.admin(t, "POST", "users", map[string]any{"name": name}, &u); st != 201 {
+		t.Fatalf("create %s: %d", name, st)
+	}
+	return u
 }

@@ -20,21 +20,9 @@ import (
 func TestUsersForkCLI(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	type user struct {
-		Name            string `json:"name"`
-		CanonicalID     string `json:"canonical_id"`
-		AccessKeyID     string `json:"access_key_id"`
-		SecretAccessKey string `json:"secret_access_key"`
-	}
-	create := func(name string) user {
-		var u user
-		if err := json.Unmarshal([]byte(mustCLI(t, s, "user", "create", name, "--json")), &u); err != nil || u.SecretAccessKey == "" {
-			t.Fatalf("user create %s: %+v %v", name, u, err)
-		}
-		return u
-	}
+	create := func(name string) cliUser { return createCLIUser(t, s, name) }
 	alice, bob, carol := create("alice"), create("bob"), create("carol")
-	as := func(u user, args ...string) cliResult {
+	as := func(u cliUser, args ...string) cliResult {
 		t.Helper()
 		return forkstoreCLIEnv(t, []string{"FORKSTORE_ENDPOINT=" + s.URL(), "AWS_ACCESS_KEY_ID=" + u.AccessKeyID,
 			"AWS_SECRET_ACCESS_KEY=" + u.SecretAccessKey, "AWS_REGION=" + s.Region()}, args...)

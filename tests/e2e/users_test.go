@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/forkstore/forkstore/tests/harness"
 )
 
 // Users through the CLI (forkstore user create|list|rotate-key|delete),
@@ -18,19 +20,7 @@ import (
 func TestUsersClients(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	type user struct {
-		Name            string `json:"name"`
-		CanonicalID     string `json:"canonical_id"`
-		AccessKeyID     string `json:"access_key_id"`
-		SecretAccessKey string `json:"secret_access_key"`
-	}
-	create := func(name string) user {
-		var u user
-		if err := json.Unmarshal([]byte(mustCLI(t, s, "user", "create", name, "--json")), &u); err != nil || u.SecretAccessKey == "" {
-			t.Fatalf("user create %s: %+v %v", name, u, err)
-		}
-		return u
-	}
+	create := func(name string) cliUser { return createCLIUser(t, s, name) }
 	alice, bob := create("alice"), create("bob")
 	if out := mustCLI(t, s, "user", "list"); !strings.Contains(out, "alice") || !strings.Contains(out, bob.CanonicalID) {
 		t.Fatalf("user list:\n%s", out)
@@ -74,7 +64,7 @@ func TestUsersClients(t *testing.T) {
 	if r.Err == nil || !strings.Contains(r.Stderr, "UserOwnsBuckets") {
 		t.Fatalf("user delete of an owner: %v\n%s", r.Err, r.Stderr)
 	}
-	var rot user
+	var rot cliUser
 	if err := json.Unmarshal([]byte(mustCLI(t, s, "user", "rotate-key", "alice", "--json")), &rot); err != nil || rot.AccessKeyID == alice.AccessKeyID {
 		t.Fatalf("rotate-key: %+v %v", rot, err)
 	}
@@ -87,4 +77,22 @@ func TestUsersClients(t *testing.T) {
 	if out := mustCLI(t, s, "user", "list", "--json"); strings.Contains(out, "alice") {
 		t.Fatalf("user list after deletes:\n%s", out)
 	}
+}
+
+// cliUser is what forkstore user create --json prints.
+type cliUser struct {
+	Name            string `json:"name"`
+	CanonicalID     string `json:"canonical_id"`
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+}
+
+// createCLIUser creates a user with the CLI.
+func createCLIUser(t *testing.T, s *harness.Server, name string) cliUser {
+	t.Helper()
+	var u cliUser
+	if err := json.Unmarshal([]byte(mustCLI(t, s, "user", "create", name, "--json")), &u); err != nil || u.SecretAccessKey == "" {
+		t.Fatalf("user create %s: %+v %v", name, u, err)
+	}
+	return u
 }
