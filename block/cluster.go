@@ -564,7 +564,9 @@ func (c *Manager) fetchRemote(ch meta.Chunk) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 	defer cancel()
 	data, err := c.fetch(ctx, ch)
-	if err == nil && c.holds(c.Members(), ch.ID) {
+	if err != nil {
+		c.log.Warn("chunk unreadable here and on every other member", "chunk", ch.ID, "err", err)
+	} else if c.holds(c.Members(), ch.ID) {
 		c.Kick()
 	}
 	return data, err

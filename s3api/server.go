@@ -681,7 +681,8 @@ func (s *Server) writeResponse(r *request, resp *response) {
 		c.Response().SetBodyRaw(append(data, '\n'))
 		r.bytesOut = int64(len(data) + 1)
 	case resp.body != nil:
-		c.Context().SetBodyStream(resp.body, int(resp.size))
+		c.Context().SetBodyStream(&streamedBody{body: resp.body, log: s.log, id: r.id, op: r.route.Op,
+			bucket: r.route.Bucket, key: r.route.Key}, int(resp.size))
 		if resp.size > 0 {
 			r.bytesOut = resp.size
 		}
@@ -690,6 +691,47 @@ func (s *Server) writeResponse(r *request, resp *response) {
 	default:
 		c.Response().Header.SetContentLength(0)
 	}
+}
+
+// streamedBody is a response body that logs why it stopped early: the
+// status line and headers are gone by then, so the client sees only a
+// short body and the server log is the one place that says why.
+type streamedBody struct {
+	body   io.Reader
+	log    *slog.Logger
+	id     string
+	op     Operation
+	bucket string
+	key    string
+	failed bool
+}
+
+func (b *streamedBody) failure(n int64, err error) {
+	if err != nil && err != io.EOF && !b.failed {
+		b.failed = true
+		b.log.Error("response body failed after its headers were sent", "request_id", b.id, "op", string(b.op),
+			"bucket", b.bucket, "key", b.key, "sent", n, "err", err.Error())
+	}
+}
+
+func (b *streamedBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	b.failure(int64(n), err)
+	return n, err
+}
+
+// WriteTo keeps the body's own WriteTo (sendfile of chunk files).
+func (b *streamedBody) WriteTo(w io.Writer) (int64, error) {
+	n, err := io.Copy(w, b.body)
+	b.failure(n, err)
+	return n, err
+}
+
+func (b *streamedBody) Close() error {
+	if c, ok := b.body.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // writeError renders err as an S3 error (or admin JSON). Errors that map
