@@ -503,8 +503,19 @@ const fetchTimeout = time.Minute
 // other member (copies stay where they were after membership changes
 // until repair moves them).
 func (c *Manager) fetch(ctx context.Context, ch meta.Chunk) ([]byte, error) {
+	if !c.AddressesKnown() {
+		// A member published its address since the last refresh (this
+		// node started, or was cut off, before it did): look again, or
+		// the chunk looks held by no one.
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c.refresh(rctx)
+		cancel()
+	}
 	ms := c.Members()
 	var lastErr error = fmt.Errorf("%w: %s: no other node holds it", ErrChunkMissing, ch.ID)
+	if !c.AddressesKnown() {
+		lastErr = fmt.Errorf("%w: %s: no other node with a known address holds it", ErrChunkMissing, ch.ID)
+	}
 	for _, m := range placement(ms, ch.ID) {
 		if m.ID == c.self || m.Addr == "" {
 			continue

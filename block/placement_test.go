@@ -1,9 +1,11 @@
 package block
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -80,6 +82,19 @@ func newPeerNode(t *testing.T) *peerNode {
 		return nil
 	}}, Member{})
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			// A chunk read (a GET on another node that lacks it).
+			size, crc, ok := ParseChunkDigest(r.URL.Query().Get("digest"))
+			ch := meta.Chunk{ID: strings.TrimPrefix(r.URL.Path, PeerPrefix+"chunks/"), Size: size, CRC32C: crc}
+			f, err := p.m.Store().Open(ch, 0, size)
+			if !ok || err != nil {
+				w.WriteHeader(http.StatusNotFound)
+				return
+			}
+			defer f.Close()
+			io.Copy(w, f)
+			return
+		}
 		p.puts.Add(1)
 		// Placement is under test here, not the peer signature (gateway's
 		// TestVerifyPeer).
@@ -240,5 +255,82 @@ func TestPlacementZonesFirst(t *testing.T) {
 				t.Fatalf("one zone changed the order: %v vs %v", a, b)
 			}
 		}
+	}
+}
+
+// TestFetchRefreshesUnknownAddresses: a node that was cut off while the
+// others published their addresses holds a member list without them. A
+// GET of a chunk it lacks reads the membership again before it gives up
+// (it answered a truncated body, "no other node holds it", while its
+// list was a second stale).
+func TestFetchRefreshesUnknownAddresses(t *testing.T) {
+	const key = "0123456789abcdef-key"
+	peer := newPeerNode(t)
+	known := []Member{{ID: 1}, {ID: 2, Addr: strings.TrimPrefix(peer.srv.URL, "http://")}}
+	var c *Manager
+	refreshes := 0
+	c = New(Config{Self: 1, Replicas: 2, Store: openTestStore(t), Peer: NewPeer(1, key, nil),
+		Refresh: func(context.Context) error {
+			refreshes++
+			c.SetMembers(known)
+			return nil
+		}}, Member{ID: 1})
+	c.SetMembers([]Member{{ID: 1}, {ID: 2}})
+
+	data := randBytes(7, 3000)
+	w, err := peer.m.Store().Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	ch, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.NewObjectReader(nil, []meta.Chunk{ch}, 0, -1)
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("read of a chunk held by a member whose address was not yet known: %v", err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, want the chunk's %d", len(got), len(data))
+	}
+	if refreshes != 1 {
+		t.Errorf("membership read %d times, want once", refreshes)
+	}
+
+	// An object whose first chunk is elsewhere and second here: Prime
+	// reads the first before anything is sent, the second is sent from
+	// the local file.
+	local := randBytes(8, 5000)
+	lw, err := c.Store().Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw.Write(local)
+	lch, err := lw.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := c.NewObjectReader(nil, []meta.Chunk{ch, lch}, 100, -1)
+	defer r2.Close()
+	if err := r2.(interface{ Prime() error }).Prime(); err != nil {
+		t.Fatalf("prime: %v", err)
+	}
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, r2); err != nil {
+		t.Fatalf("read after prime: %v", err)
+	}
+	if want := append(append([]byte{}, data[100:]...), local...); !bytes.Equal(buf.Bytes(), want) {
+		t.Fatalf("read %d bytes after prime, want %d", buf.Len(), len(want))
+	}
+
+	// A chunk no member holds fails Prime, before any byte.
+	peer.srv.Close()
+	gone := c.NewObjectReader(nil, []meta.Chunk{ch}, 0, -1)
+	defer gone.Close()
+	if err := gone.(interface{ Prime() error }).Prime(); !errors.Is(err, ErrChunkMissing) {
+		t.Fatalf("prime of a chunk no member can serve: %v, want ErrChunkMissing", err)
 	}
 }

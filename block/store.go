@@ -595,7 +595,36 @@ type objectReader struct {
 	off    int64                            // offset in chunks[0] to start at
 	left   int64                            // bytes still to return
 	cur    io.ReadCloser
+	// primed is chunks[0]'s bytes of the range, read from another member
+	// by Prime.
+	primed []byte
 	err    error
+}
+
+// Prime makes sure the first chunk of the range can be read before any
+// byte is sent: a chunk missing here is read from another member now.
+// So a chunk that no member can serve fails the request with an error
+// instead of cutting its body short after the status line and headers.
+// A copy here is checked as it is sent, as before.
+func (r *objectReader) Prime() error {
+	if r.err != nil || r.cur != nil || r.primed != nil || r.left == 0 || len(r.chunks) == 0 {
+		return r.err
+	}
+	c := r.chunks[0]
+	if r.s.Has(c.ID) {
+		return nil
+	}
+	if r.remote == nil {
+		r.err = fmt.Errorf("%w: %s is not on this node", ErrChunkMissing, c.ID)
+		return r.err
+	}
+	data, err := r.remote(c)
+	if err != nil {
+		r.err = err
+		return err
+	}
+	r.primed = data[r.off : r.off+min(c.Size-r.off, r.left)]
+	return nil
 }
 
 func (r *objectReader) Read(p []byte) (int, error) {
@@ -613,6 +642,10 @@ func (r *objectReader) Read(p []byte) (int, error) {
 			}
 			c := r.chunks[0]
 			n := min(c.Size-r.off, r.left)
+			if r.primed != nil {
+				r.cur, r.primed = io.NopCloser(bytes.NewReader(r.primed)), nil
+				continue
+			}
 			cur, err := r.s.Open(c, r.off, n)
 			if errors.Is(err, ErrChunkMissing) && r.remote != nil {
 				var data []byte
@@ -671,6 +704,19 @@ func (r *objectReader) WriteTo(w io.Writer) (int64, error) {
 		}
 		c := r.chunks[0]
 		want := min(c.Size-r.off, r.left)
+		if r.primed != nil {
+			k, err := w.Write(r.primed)
+			r.primed = nil
+			total += int64(k)
+			r.left -= int64(k)
+			if err != nil {
+				r.err = err
+				return total, err
+			}
+			r.chunks = r.chunks[1:]
+			r.off = 0
+			continue
+		}
 		n, err := r.s.sendChunk(w, c, r.off, want)
 		if n == 0 && errors.Is(err, ErrChunkMissing) && r.remote != nil {
 			// Nothing was sent yet: serve another node's copy instead.

@@ -148,7 +148,7 @@ func (s *Service) OpenObjectKey(ctx context.Context, obj *meta.Object, customerK
 		return nil, err
 	}
 	if !obj.SSE.Encrypted() {
-		return s.openStored(obj, offset, length), nil
+		return primed(s.openStored(obj, offset, length))
 	}
 	key, err := s.dataKey(obj, customerKey)
 	if err != nil {
@@ -160,8 +160,21 @@ func (s *Service) OpenObjectKey(ctx context.Context, obj *meta.Object, customerK
 		}), nil
 	}
 	return sseOpen(key, obj.Size, offset, length, func(soff, sn int64) (io.ReadCloser, error) {
-		return s.openStored(obj, soff, sn), nil
+		return primed(s.openStored(obj, soff, sn))
 	})
+}
+
+// primed returns rc once the first chunk it reads is known to be readable
+// (block's Prime): a chunk that neither this node nor another member can
+// serve is then an error answer, not a body cut short.
+func primed(rc ReadCloser) (ReadCloser, error) {
+	if p, ok := rc.(interface{ Prime() error }); ok {
+		if err := p.Prime(); err != nil {
+			rc.Close()
+			return nil, err
+		}
+	}
+	return rc, nil
 }
 
 // openStored reads the stored bytes [offset, offset+length) of obj.
