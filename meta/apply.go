@@ -312,6 +312,20 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.settleNames(c)
 	case *ReleaseName:
 		return a.releaseName(c)
+	case *ReserveBucketIDs:
+		return a.reserveBucketIDs(c)
+	case *PinRemoteForks:
+		return a.pinRemoteForks(c)
+	case *CreateRemoteForks:
+		return a.createRemoteForks(c)
+	case *SettleRemotePins:
+		return a.settleRemotePins(c)
+	case *AbortRemoteForks:
+		return a.abortRemoteForks(c)
+	case *ReleaseRemotePins:
+		return a.releaseRemotePins(c)
+	case *ClearPinReleases:
+		return a.clearPinReleases(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -929,6 +943,11 @@ func (a *applier) deleteKey(b *Bucket, key, versionID string) (DeleteOutcome, er
 		}
 	}
 	inherited, err := a.inheritedView(b, key)
+	if errors.Is(err, ErrRemoteParent) {
+		// The parent is on another shard: the tombstone hides whatever
+		// it shows (and stays internal, as any).
+		return out, a.writeMarker(b, key, true)
+	}
 	if err != nil {
 		return out, err
 	}
@@ -943,7 +962,7 @@ func (a *applier) inheritedView(b *Bucket, key string) (*Object, error) {
 	if b.Parent == nil {
 		return nil, nil
 	}
-	ls, err := a.r.chain(b, latest)
+	ls, remote, err := a.r.chainRemote(b, latest)
 	if err != nil {
 		return nil, err
 	}
@@ -952,6 +971,9 @@ func (a *applier) inheritedView(b *Bucket, key string) (*Object, error) {
 		if err != nil || o != nil {
 			return o, err
 		}
+	}
+	if remote != nil {
+		return nil, remote
 	}
 	return nil, nil
 }

@@ -373,6 +373,14 @@ const (
 	opReleaseName byte = 123
 	// RegisterNode with a zone (a build without zones refuses it).
 	opRegisterNodeZone byte = 124
+	// 125-139: forks on another shard than their parent (xfork.go).
+	opReserveBucketIDs  byte = 125
+	opPinRemoteForks    byte = 126
+	opCreateRemoteForks byte = 127
+	opSettleRemotePins  byte = 128
+	opAbortRemoteForks  byte = 129
+	opReleaseRemotePins byte = 130
+	opClearPinReleases  byte = 131
 )
 
 // knownOp reports the op codes this build applies.
@@ -383,7 +391,7 @@ func knownOp(op byte) bool {
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
-		(op >= opInitShards && op <= opRegisterNodeZone)
+		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opClearPinReleases)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -718,6 +726,55 @@ func EncodeCommand(c any) []byte {
 			e.str(it.Name)
 			e.u64(it.ID)
 		}
+	case ReserveBucketIDs:
+		return EncodeCommand(&c)
+	case *ReserveBucketIDs:
+		hdr(opReserveBucketIDs, &c.Header)
+		e.int(c.Count)
+	case PinRemoteForks:
+		return EncodeCommand(&c)
+	case *PinRemoteForks:
+		hdr(opPinRemoteForks, &c.Header)
+		e.str(c.Source)
+		e.uvarint(c.ForkVersion)
+		e.str(c.ForkSnapshotName)
+		e.int(c.MaxForkDepth)
+		e.str(c.Region)
+		e.u64(c.Target)
+		e.varint(c.Deadline)
+		encodeRemoteForks(&e, c.Forks)
+	case CreateRemoteForks:
+		return EncodeCommand(&c)
+	case *CreateRemoteForks:
+		hdr(opCreateRemoteForks, &c.Header)
+		e.bytes(c.Template)
+		encodeRemoteForks(&e, c.Forks)
+	case SettleRemotePins:
+		return EncodeCommand(&c)
+	case *SettleRemotePins:
+		hdr(opSettleRemotePins, &c.Header)
+		e.u64(c.Parent)
+		encodeIDs(&e, c.IDs)
+	case AbortRemoteForks:
+		return EncodeCommand(&c)
+	case *AbortRemoteForks:
+		hdr(opAbortRemoteForks, &c.Header)
+		encodeIDs(&e, c.IDs)
+	case ReleaseRemotePins:
+		return EncodeCommand(&c)
+	case *ReleaseRemotePins:
+		hdr(opReleaseRemotePins, &c.Header)
+		e.uvarint(uint64(len(c.Pins)))
+		for _, p := range c.Pins {
+			e.u64(p.Parent)
+			e.u64(p.Base)
+			e.u64(p.Child)
+		}
+	case ClearPinReleases:
+		return EncodeCommand(&c)
+	case *ClearPinReleases:
+		hdr(opClearPinReleases, &c.Header)
+		encodeIDs(&e, c.IDs)
 	case ReleaseName:
 		return EncodeCommand(&c)
 	case *ReleaseName:
@@ -994,6 +1051,25 @@ func DecodeCommand(b []byte) (any, error) {
 			sn.Items = append(sn.Items, SettledName{Name: d.str(), ID: d.u64()})
 		}
 		c = sn
+	case opReserveBucketIDs:
+		c = &ReserveBucketIDs{Header: h, Count: d.int()}
+	case opPinRemoteForks:
+		c = &PinRemoteForks{Header: h, Source: d.str(), ForkVersion: d.uvarint(), ForkSnapshotName: d.str(),
+			MaxForkDepth: d.int(), Region: d.str(), Target: d.u64(), Deadline: d.varint(), Forks: decodeRemoteForks(&d)}
+	case opCreateRemoteForks:
+		c = &CreateRemoteForks{Header: h, Template: d.bytes(), Forks: decodeRemoteForks(&d)}
+	case opSettleRemotePins:
+		c = &SettleRemotePins{Header: h, Parent: d.u64(), IDs: decodeIDs(&d)}
+	case opAbortRemoteForks:
+		c = &AbortRemoteForks{Header: h, IDs: decodeIDs(&d)}
+	case opReleaseRemotePins:
+		rp := &ReleaseRemotePins{Header: h}
+		for i, n := 0, d.count(); i < n && d.err == nil; i++ {
+			rp.Pins = append(rp.Pins, PinRef{Parent: d.u64(), Base: d.u64(), Child: d.u64()})
+		}
+		c = rp
+	case opClearPinReleases:
+		c = &ClearPinReleases{Header: h, IDs: decodeIDs(&d)}
 	case opReleaseName:
 		c = &ReleaseName{Header: h, Shard: d.u64(), Name: d.str(), ID: d.u64()}
 	case opSetLifecycle:

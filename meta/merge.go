@@ -58,6 +58,9 @@ func (r *Reader) mergeSource(fork string) (*mergeSource, error) {
 	if f.Parent == nil {
 		return nil, fmt.Errorf("%w: %q", ErrNotAFork, fork)
 	}
+	if remoteParent(f) {
+		return nil, fmt.Errorf("%w: fork %q", ErrCrossShardMerge, fork)
+	}
 	p, err := r.bucketByID(f.Parent.BucketID)
 	if err != nil {
 		return nil, err
