@@ -87,6 +87,15 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 			cmd.ForkSnapshotName = in.ForkSnapshot
 		}
 	}
+	if in.ForkSource != "" && in.Owner == "" && s.node.cfg.ForksAcrossShards {
+		target, srcShard, err := s.forkShard(ctx, in.Name, in.ForkSource)
+		if err != nil {
+			return nil, err
+		}
+		if target != srcShard {
+			return s.createRemoteFork(ctx, in.Name, in.ForkSource, region, cmd.ForkVersion, cmd.ForkSnapshotName, target, srcShard)
+		}
+	}
 	var prop any = cmd
 	if in.Owner != "" {
 		if s.node.shards.count() > 1 {
@@ -178,6 +187,11 @@ func (s *Service) deleteNamed(ctx context.Context, name string, cmd any) error {
 		}
 		if b != nil {
 			s.released(ctx, shard, *b)
+			if b.Parent != nil && meta.ShardOfBucketID(b.Parent.BucketID) != shard {
+				// A fork whose parent is on another shard: its pin
+				// there goes now (else the leader's recovery pass).
+				s.node.sendPinReleases(context.WithoutCancel(ctx), shard)
+			}
 		}
 		return nil
 	})
@@ -322,6 +336,9 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 		o, err = r.GetObject(in.Bucket, in.Key, in.VersionID, in.At)
 		return nil, err
 	})
+	if b != nil {
+		o, err = s.readInherited(ctx, o, err, in.Key, in.VersionID)
+	}
 	return b, o, err
 }
 

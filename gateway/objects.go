@@ -129,7 +129,7 @@ func (s *Service) HeadObject(ctx context.Context, in GetObjectInput) (*meta.Obje
 		obj = o
 		return nil, err
 	})
-	return obj, err
+	return s.readInherited(ctx, obj, err, in.Key, in.VersionID)
 }
 
 // OpenObject returns a reader of obj's bytes [offset, offset+length)
@@ -424,7 +424,12 @@ func (s *Service) ListObjects(ctx context.Context, bucket string, opts meta.List
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.ListResult, error) { return r.List(bucket, opts) })
+	res, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.ListResult, error) { return r.List(bucket, opts) })
+	var rr *meta.RemoteRead
+	if errors.As(err, &rr) {
+		return s.listMerged(ctx, bucket, rr, opts)
+	}
+	return res, err
 }
 
 // ListObjectVersions pages through a bucket's versions.

@@ -236,6 +236,14 @@ func (r *Reader) pageMerger(bucket string, at uint64, prefix string, maxKeys int
 	if err != nil || maxKeys <= 0 {
 		return nil, err
 	}
+	// A fork whose parent is on another shard is listed by the gateway,
+	// merging LocalEntries and InheritedEntries (xfork.go).
+	if _, remote, err := r.chainRemote(b, t); err != nil || remote != nil {
+		if err == nil {
+			err = remote
+		}
+		return nil, err
+	}
 	return r.newMerger(b, t, prefix)
 }
 
@@ -497,9 +505,12 @@ func (r *Reader) Diff(bucket, prefix, after string, max int) (*DiffResult, error
 	if max <= 0 {
 		return res, nil
 	}
-	ls, err := r.chain(b, latest)
+	ls, remote, err := r.chainRemote(b, latest)
 	if err != nil {
 		return nil, err
+	}
+	if remote != nil {
+		return nil, remote
 	}
 	own := newLayerIter(r.txn, b.ID, latest, prefix)
 	defer own.close()

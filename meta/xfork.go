@@ -559,3 +559,89 @@ func decodeIDs(d *decoder) []uint64 {
 	}
 	return out
 }
+
+// EntryPage is a page of a raw listing: for each key, in key order, the
+// record the nearest layer shows (LocalEntries: delete markers included,
+// as they hide the parent's keys).
+type EntryPage struct {
+	Entries []Object
+	More    bool // keys remain after the last entry
+	// Remote is where the chain of a LocalEntries listing goes on (nil
+	// when the whole chain is local).
+	Remote *RemoteRead
+}
+
+// LocalEntries lists up to limit keys >= from with prefix of a live
+// bucket's local layers as of at (0: now), delete markers included.
+func (r *Reader) LocalEntries(bucket string, at uint64, prefix, from string, limit int) (*EntryPage, error) {
+	b, err := r.liveBucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.checkAt(b, at)
+	if err != nil {
+		return nil, err
+	}
+	ls, remote, err := r.chainRemote(b, t)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.entries(ls, prefix, from, limit, true)
+	if err != nil {
+		return nil, err
+	}
+	p.Remote = remote
+	return p, nil
+}
+
+// InheritedEntries lists up to limit objects (no delete markers) with keys
+// >= from and prefix of bucket id (live or retained: a remote fork's
+// parent) as of at, through its chain.
+func (r *Reader) InheritedEntries(id, at uint64, prefix, from string, limit int) (*EntryPage, error) {
+	b, err := r.bucketByID(id)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, fmt.Errorf("%w: id %d", ErrNoSuchBucket, id)
+	}
+	ls, err := r.chain(b, at)
+	if err != nil {
+		return nil, err
+	}
+	return r.entries(ls, prefix, from, limit, false)
+}
+
+func (r *Reader) entries(ls []layer, prefix, from string, limit int, markers bool) (*EntryPage, error) {
+	m := &merger{ls: ls}
+	for _, l := range ls {
+		m.iters = append(m.iters, newLayerIter(r.txn, l.bucket.ID, l.at, prefix))
+	}
+	defer m.close()
+	if from < prefix {
+		from = prefix
+	}
+	if err := m.seekRel(appendEscaped([]byte{}, from)); err != nil {
+		return nil, err
+	}
+	p := &EntryPage{}
+	for {
+		key, ok := m.minKey()
+		if !ok {
+			break
+		}
+		if len(p.Entries) >= limit {
+			p.More = true
+			break
+		}
+		o, _, err := m.resolve(key, false)
+		if err != nil {
+			return nil, err
+		}
+		if o == nil || (o.DeleteMarker && !markers) {
+			continue
+		}
+		p.Entries = append(p.Entries, *o)
+	}
+	return p, nil
+}

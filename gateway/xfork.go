@@ -1,0 +1,429 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+)
+
+// Forks on another metadata shard than their parent (meta/xfork.go for
+// the records). With Config.ForksAcrossShards a fork is placed by a hash
+// of its own name, as a bucket with no parent; its reads fall through to
+// the parent's shard at the fork point:
+//   - GET/HEAD: the fork's shard answers from its local layers, or says
+//     where to go on (meta.RemoteRead); the parent's shard is then read
+//     once, as of the fork point (history no command changes any more);
+//   - ListObjects(V2): a merge of the fork's local entries (delete markers
+//     included, they hide the parent's keys) and the parent's entries at
+//     the fork point, with the prefix, delimiter and markers of S3.
+//
+// Creating one: ReserveBucketIDs on the fork's shard, PinRemoteForks on
+// the parent's (the pin and an intent), CreateRemoteForks on the fork's,
+// SettleRemotePins on the parent's; the name is claimed in the directory
+// around it (createNamed). resolveRemoteForks, on each shard's leader,
+// settles or aborts intents past their deadline and releases the pins of
+// deleted forks.
+
+// defaultForkIntentTimeout is how long the creation of a fork on another
+// shard may take before recovery resolves it.
+const defaultForkIntentTimeout = 30 * time.Second
+
+func (s *Service) forkIntentTimeout() time.Duration {
+	if d := s.node.cfg.ForkIntentTimeout; d > 0 {
+		return d
+	}
+	return defaultForkIntentTimeout
+}
+
+// forkShard returns the shard a new fork named name of source goes to
+// and the source's shard: by the hash of its name with ForksAcrossShards
+// (unless the source's own chain reaches another shard already, or it is
+// a snapshot view), else the source's.
+func (s *Service) forkShard(ctx context.Context, name, source string) (target, srcShard uint64, err error) {
+	srcShard, _, err = s.shardOf(ctx, source, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	count := s.node.shards.count()
+	if !s.node.cfg.ForksAcrossShards || count <= 1 {
+		return srcShard, srcShard, nil
+	}
+	target = placeBucket(name, count)
+	if claimed, _, err := s.shardOf(ctx, name, true); err == nil {
+		target = claimed // a claim left by an earlier bucket of the name
+	}
+	if target == srcShard {
+		return target, srcShard, nil
+	}
+	src, err := readAsOn(ctx, s, srcShard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(source) })
+	if err != nil {
+		return 0, 0, err
+	}
+	if src.View || (src.Parent != nil && meta.ShardOfBucketID(src.Parent.BucketID) != srcShard) {
+		return srcShard, srcShard, nil
+	}
+	return target, srcShard, nil
+}
+
+// createRemoteFork creates the fork name of source on shard target (not
+// the source's shard srcShard), at version (0: now) or a named snapshot.
+func (s *Service) createRemoteFork(ctx context.Context, name, source, region string, version uint64, snapName string,
+	target, srcShard uint64) (*meta.Bucket, error) {
+	res, err := s.createNamed(ctx, target, []string{name}, func(shard uint64) (*meta.Result, error) {
+		return s.forkAcross(ctx, srcShard, shard, &meta.PinRemoteForks{Source: source, ForkVersion: version,
+			ForkSnapshotName: snapName, MaxForkDepth: s.node.cfg.Meta.MaxForkDepth, Region: region}, []string{name})
+	}, func(res *meta.Result) map[string]uint64 {
+		return map[string]uint64{name: res.Buckets[0].ID}
+	})
+	if err != nil {
+		return nil, err
+	}
+	b := res.Buckets[0]
+	b.ParentName = source
+	return &b, nil
+}
+
+// forkAcross runs the steps of the creation of forks names on shard
+// target whose parent pin is on shard parent (pin: the fork point). A
+// failed creation is undone at once when it can be; recovery does it
+// otherwise.
+func (s *Service) forkAcross(ctx context.Context, parent, target uint64, pin *meta.PinRemoteForks, names []string) (*meta.Result, error) {
+	res, err := s.proposeOn(ctx, target, &meta.ReserveBucketIDs{Count: len(names)})
+	if err != nil {
+		return nil, err
+	}
+	first := res.Bucket.ID
+	for i, n := range names {
+		pin.Forks = append(pin.Forks, meta.RemoteFork{ID: first + uint64(i), Name: n})
+	}
+	pin.Target = target
+	pin.Deadline = time.Now().Add(s.forkIntentTimeout()).UnixNano()
+	res, err = s.proposeOn(ctx, parent, pin)
+	if err != nil {
+		return nil, err
+	}
+	if hook := s.node.cfg.forkStepHook; hook != nil && !hook(1) {
+		return nil, errStepStopped
+	}
+	created, err := s.proposeOn(ctx, target, &meta.CreateRemoteForks{Template: res.Template, Forks: pin.Forks})
+	if err != nil {
+		// Nothing was made: abort the intents and release the pins now.
+		s.node.resolveIntents(context.WithoutCancel(ctx), parent, true, func(in meta.PinIntent) bool {
+			return in.Child >= first && in.Child < first+uint64(len(names))
+		})
+		return nil, err
+	}
+	if hook := s.node.cfg.forkStepHook; hook != nil && !hook(2) {
+		return created, nil // the intents stay, as after a crash here
+	}
+	ids := make([]uint64, len(pin.Forks))
+	for i, f := range pin.Forks {
+		ids[i] = f.ID
+	}
+	pid := created.Buckets[0].Parent.BucketID
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := s.proposeOn(sctx, parent, &meta.SettleRemotePins{Parent: pid, IDs: ids}); err != nil {
+		s.node.log.Warn("settling the pins of forks on another shard failed; recovery settles them", "forks", len(ids), "err", err)
+	}
+	return created, nil
+}
+
+// errStepStopped: a test stopped the creation of a fork between steps.
+var errStepStopped = fmt.Errorf("%w: stopped between the steps of a fork's creation", ErrUnavailable)
+
+// resolveRemoteForks is the recovery pass of the forks pinned on shard
+// (its leader runs it): intents past their deadline are settled or
+// aborted, and the pins of forks of this shard's buckets that were
+// deleted on other shards are released; then the releases this shard
+// recorded for its own deleted forks are sent to their parents' shards.
+func (n *Node) resolveRemoteForks(shard uint64) {
+	if n.shards.count() <= 1 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	now := time.Now().UnixNano()
+	n.resolveIntents(ctx, shard, false, func(in meta.PinIntent) bool { return in.Deadline <= now })
+	n.sendPinReleases(ctx, shard)
+}
+
+// maxRecoveryBatch bounds the intents or releases one round resolves.
+const maxRecoveryBatch = 1000
+
+// resolveIntents resolves the intents on shard that due selects: a fork
+// that exists settles its pin; any other is aborted on its shard (a late
+// creation is refused from then on) and its pin released. With linear the
+// intents are read linearizably (right after a failed creation), else
+// from the local replica of the leader.
+func (n *Node) resolveIntents(ctx context.Context, shard uint64, linear bool, due func(meta.PinIntent) bool) {
+	q := func(r *meta.Reader) (any, error) { return r.PinIntents(maxRecoveryBatch) }
+	var (
+		v   any
+		err error
+	)
+	if linear {
+		v, err = n.svc.readOn(ctx, shard, q)
+	} else {
+		v, err = n.localReadOn(shard, q)
+	}
+	if err != nil {
+		n.log.Warn("reading the intents of forks on other shards failed", "shard", shard, "err", err)
+		return
+	}
+	byTarget := map[uint64][]meta.PinIntent{}
+	for _, in := range v.([]meta.PinIntent) {
+		if due(in) {
+			byTarget[in.Target] = append(byTarget[in.Target], in)
+		}
+	}
+	for target, ins := range byTarget {
+		ids := make([]uint64, len(ins))
+		for i, in := range ins {
+			ids[i] = in.Child
+		}
+		res, err := n.svc.proposeOn(ctx, target, &meta.AbortRemoteForks{IDs: ids})
+		if err != nil {
+			n.log.Warn("asking a shard about forks whose creation did not finish failed", "shard", target, "err", err)
+			continue
+		}
+		made := map[uint64]bool{}
+		for _, b := range res.Buckets {
+			made[b.ID] = true
+		}
+		settle := map[uint64][]uint64{}
+		var release []meta.PinRef
+		for _, in := range ins {
+			if made[in.Child] {
+				settle[in.Parent] = append(settle[in.Parent], in.Child)
+			} else {
+				release = append(release, meta.PinRef{Parent: in.Parent, Base: in.Base, Child: in.Child})
+			}
+		}
+		for parent, ids := range settle {
+			if _, err := n.svc.proposeOn(ctx, shard, &meta.SettleRemotePins{Parent: parent, IDs: ids}); err != nil {
+				n.log.Warn("settling the pins of forks on another shard failed", "shard", shard, "err", err)
+			}
+		}
+		if len(release) > 0 {
+			if _, err := n.svc.proposeOn(ctx, shard, &meta.ReleaseRemotePins{Pins: release}); err != nil {
+				n.log.Warn("releasing the pins of forks never made failed", "shard", shard, "err", err)
+				continue
+			}
+			n.log.Info("forks whose creation did not finish were given up; their pins released", "shard", shard, "forks", len(release))
+		}
+	}
+}
+
+// sendPinReleases releases, on their parents' shards, the pins of the
+// forks of shard that were deleted, then clears the recorded releases.
+func (n *Node) sendPinReleases(ctx context.Context, shard uint64) {
+	v, err := n.svc.readOn(ctx, shard, func(r *meta.Reader) (any, error) { return r.PinReleases(maxRecoveryBatch) })
+	if err != nil {
+		n.log.Warn("reading the pins to release failed", "shard", shard, "err", err)
+		return
+	}
+	byParent := map[uint64][]meta.PinRef{}
+	for _, p := range v.([]meta.PinRef) {
+		sh := meta.ShardOfBucketID(p.Parent)
+		byParent[sh] = append(byParent[sh], p)
+	}
+	for sh, pins := range byParent {
+		if _, err := n.svc.proposeOn(ctx, sh, &meta.ReleaseRemotePins{Pins: pins}); err != nil {
+			n.log.Warn("releasing the pins of deleted forks failed", "shard", sh, "err", err)
+			continue
+		}
+		ids := make([]uint64, len(pins))
+		for i, p := range pins {
+			ids[i] = p.Child
+		}
+		if _, err := n.svc.proposeOn(ctx, shard, &meta.ClearPinReleases{IDs: ids}); err != nil {
+			n.log.Warn("clearing released pins failed", "shard", shard, "err", err)
+		}
+	}
+}
+
+// readInherited finishes a read that the fork's shard sent on (err is a
+// *meta.RemoteRead): one read of the parent's shard as of the fork point.
+// Any other err comes back unchanged.
+func (s *Service) readInherited(ctx context.Context, o *meta.Object, err error, key, versionID string) (*meta.Object, error) {
+	var rr *meta.RemoteRead
+	if !errors.As(err, &rr) {
+		return o, err
+	}
+	return readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (*meta.Object, error) {
+		o, err := r.GetInherited(rr.BucketID, key, versionID, rr.At)
+		if o != nil {
+			c := *o
+			o = &c
+		}
+		return o, err
+	})
+}
+
+// entrySource is one side of a merged listing: pages of entries fetched
+// from a shard on demand, from a position on.
+type entrySource struct {
+	fetch   func(from string, limit int) (*meta.EntryPage, error)
+	limit   int
+	buf     []meta.Object
+	from    string // where the next fetch starts
+	more    bool
+	started bool
+	done    bool // past the end (a seek with no position after)
+}
+
+// peek returns the smallest entry not consumed, nil at the end.
+func (e *entrySource) peek() (*meta.Object, error) {
+	for len(e.buf) == 0 {
+		if e.done || (e.started && !e.more) {
+			return nil, nil
+		}
+		p, err := e.fetch(e.from, e.limit)
+		if err != nil {
+			return nil, err
+		}
+		e.started = true
+		e.buf, e.more = p.Entries, p.More
+		if n := len(e.buf); n > 0 {
+			e.from = e.buf[n-1].Key + "\x00"
+		} else if e.more {
+			return nil, fmt.Errorf("%w: an empty listing page with more to come", meta.ErrCorrupt)
+		}
+	}
+	return &e.buf[0], nil
+}
+
+func (e *entrySource) pop() { e.buf = e.buf[1:] }
+
+// seek drops the entries below pos; ok false is past every key.
+func (e *entrySource) seek(pos string, ok bool) {
+	if !ok {
+		e.buf, e.done = nil, true
+		return
+	}
+	for len(e.buf) > 0 && e.buf[0].Key < pos {
+		e.buf = e.buf[1:]
+	}
+	if len(e.buf) == 0 && pos > e.from {
+		e.from = pos
+	}
+}
+
+// stringSuccessor returns the smallest string after every string that
+// starts with p (ok false: there is none).
+func stringSuccessor(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0xFF {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// commonPrefixOf returns the rolled-up prefix of key, if any.
+func commonPrefixOf(key, prefix, delim string) (string, bool) {
+	if delim == "" {
+		return "", false
+	}
+	i := strings.Index(key[len(prefix):], delim)
+	if i < 0 {
+		return "", false
+	}
+	return key[:len(prefix)+i+len(delim)], true
+}
+
+// listMerged is ListObjects of a fork whose chain goes on at rr on
+// another shard: the fork's local entries override the parent's at the
+// fork point (a delete marker hides the key), then prefixes, delimiter
+// and markers apply as meta.Reader.List applies them.
+func (s *Service) listMerged(ctx context.Context, bucket string, rr *meta.RemoteRead, opts meta.ListOptions) (*meta.ListResult, error) {
+	limit := min(max(opts.MaxKeys+1, 2), 1001)
+	local := &entrySource{limit: limit, fetch: func(from string, limit int) (*meta.EntryPage, error) {
+		return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.EntryPage, error) {
+			return r.LocalEntries(bucket, opts.At, opts.Prefix, from, limit)
+		})
+	}}
+	parent := &entrySource{limit: limit, fetch: func(from string, limit int) (*meta.EntryPage, error) {
+		return readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (*meta.EntryPage, error) {
+			return r.InheritedEntries(rr.BucketID, rr.At, opts.Prefix, from, limit)
+		})
+	}}
+	seek := func(pos string, ok bool) {
+		local.seek(pos, ok)
+		parent.seek(pos, ok)
+	}
+	start := opts.Prefix
+	if opts.After != "" && opts.After >= opts.Prefix {
+		start = opts.After + "\x00"
+	}
+	seek(start, true)
+	res := &meta.ListResult{}
+	n := 0
+	for {
+		lo, err := local.peek()
+		if err != nil {
+			return nil, err
+		}
+		po, err := parent.peek()
+		if err != nil {
+			return nil, err
+		}
+		if lo == nil && po == nil {
+			break
+		}
+		key := ""
+		switch {
+		case lo == nil:
+			key = po.Key
+		case po == nil || lo.Key <= po.Key:
+			key = lo.Key
+		default:
+			key = po.Key
+		}
+		cp, isCP := commonPrefixOf(key, opts.Prefix, opts.Delimiter)
+		if isCP && cp <= opts.After {
+			// The marker is inside this group: it was listed already.
+			seek(stringSuccessor(cp))
+			continue
+		}
+		var o meta.Object
+		found := false
+		if lo != nil && lo.Key == key {
+			o, found = *lo, true
+			local.pop()
+		}
+		if po != nil && po.Key == key {
+			if !found {
+				o = *po
+			}
+			parent.pop()
+		}
+		if o.DeleteMarker {
+			continue
+		}
+		if n == opts.MaxKeys {
+			res.IsTruncated = true
+			break
+		}
+		n++
+		if isCP {
+			res.CommonPrefixes = append(res.CommonPrefixes, cp)
+			res.Next = cp
+			seek(stringSuccessor(cp))
+			continue
+		}
+		res.Objects = append(res.Objects, o)
+		res.Next = key
+	}
+	if !res.IsTruncated {
+		res.Next = ""
+	}
+	return res, nil
+}

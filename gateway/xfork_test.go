@@ -1,0 +1,300 @@
+package gateway_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/gateway/gatewaytest"
+	"github.com/forkstore/forkstore/meta"
+)
+
+const xShards = 4
+
+func newXForkService(t *testing.T, hook func(step int) bool) *gateway.Service {
+	t.Helper()
+	cfg := gatewaytest.Config(t)
+	cfg.InlineMax = 1 << 10
+	cfg.MetaShards = xShards
+	cfg.ForksAcrossShards = true
+	if hook != nil {
+		gateway.SetForkStepHook(&cfg, hook)
+		cfg.ForkIntentTimeout = time.Millisecond
+	}
+	return gatewaytest.NewNode(t, cfg).Service()
+}
+
+// remoteNames returns n fork names that the placement puts on another
+// shard than shard.
+func remoteNames(prefix string, shard uint64, n int) []string {
+	var out []string
+	for i := 0; len(out) < n && i < 1000; i++ {
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		if gateway.PlaceBucket(name, xShards) != shard {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// listAll pages through a listing with page size page and returns its keys
+// and common prefixes in order ("/"-suffixed entries are prefixes).
+func listAll(t *testing.T, s *gateway.Service, bucket, prefix, delim string, page int) []string {
+	t.Helper()
+	var out []string
+	after := ""
+	for range 1000 {
+		res, err := s.ListObjects(ctx(t), bucket, meta.ListOptions{Prefix: prefix, Delimiter: delim, After: after, MaxKeys: page})
+		if err != nil {
+			t.Fatalf("list %s: %v", bucket, err)
+		}
+		// Keys and prefixes of one page come in key order together.
+		var got []string
+		for _, o := range res.Objects {
+			got = append(got, o.Key)
+		}
+		got = append(got, res.CommonPrefixes...)
+		sort.Strings(got)
+		out = append(out, got...)
+		if !res.IsTruncated {
+			return out
+		}
+		if len(got) != page {
+			t.Fatalf("a truncated page of %d entries, asked %d", len(got), page)
+		}
+		after = res.Next
+	}
+	t.Fatal("listing does not end")
+	return nil
+}
+
+// expected lists a model of keys as ListObjects would.
+func expected(keys []string, prefix, delim string) []string {
+	seen := map[string]bool{}
+	var out []string
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		if delim != "" {
+			if i := strings.Index(k[len(prefix):], delim); i >= 0 {
+				cp := k[:len(prefix)+i+len(delim)]
+				if !seen[cp] {
+					seen[cp] = true
+					out = append(out, cp)
+				}
+				continue
+			}
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+func body(t *testing.T, s *gateway.Service, bucket, key string) string {
+	t.Helper()
+	b, err := get(t, s, gateway.GetObjectInput{Bucket: bucket, Key: key})
+	if err != nil {
+		t.Fatalf("get %s/%s: %v", bucket, key, err)
+	}
+	return string(b)
+}
+
+// A fork placed on another shard than its parent reads through to the
+// parent at the fork point; its own writes and deletes override the
+// parent's keys in GET and in listings (pages, delimiters, markers);
+// merging it is refused; deleting it releases its pin; deleting the
+// parent leaves what the fork reads.
+func TestForksAcrossShards(t *testing.T) {
+	s := newXForkService(t, nil)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	baseShard, _ := s.BucketShard(ctx(t), "base")
+	model := map[string]string{}
+	for i := range 12 {
+		for _, k := range []string{fmt.Sprintf("k%02d", i), fmt.Sprintf("dir/%02d", i), fmt.Sprintf("d%d/x", i%3)} {
+			put(t, s, "base", k, []byte("base:"+k))
+			model[k] = "base:" + k
+		}
+	}
+	names := remoteNames("agent", baseShard, 2)
+	for _, n := range names {
+		b, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: n, ForkSource: "base"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Parent == nil || b.ParentName != "base" {
+			t.Fatalf("fork %s: %+v", n, b)
+		}
+		if sh, _ := s.BucketShard(ctx(t), n); sh == baseShard {
+			t.Fatalf("fork %s on its parent's shard %d", n, sh)
+		}
+	}
+	fork := names[0]
+	// The parent moves on; the fork keeps the fork point.
+	put(t, s, "base", "k00", []byte("later"))
+	if _, err := s.DeleteObject(ctx(t), "base", "k01", "", meta.DeleteCondition{}, false); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "base", "k99", []byte("later"))
+	if got := body(t, s, fork, "k00"); got != "base:k00" {
+		t.Fatalf("fork k00 = %q", got)
+	}
+	if got := body(t, s, fork, "k01"); got != "base:k01" {
+		t.Fatalf("fork k01 = %q", got)
+	}
+	if _, err := get(t, s, gateway.GetObjectInput{Bucket: fork, Key: "k99"}); !errors.Is(err, meta.ErrNoSuchKey) {
+		t.Fatalf("fork k99 (after the fork point): %v", err)
+	}
+	// The fork's writes and deletes.
+	put(t, s, fork, "k02", []byte("fork"))
+	put(t, s, fork, "k50", []byte("fork"))
+	put(t, s, fork, "dir/50", []byte("fork"))
+	model["k02"], model["k50"], model["dir/50"] = "fork", "fork", "fork"
+	for _, k := range []string{"k03", "dir/04", "d1/x", "k50"} {
+		if _, err := s.DeleteObject(ctx(t), fork, k, "", meta.DeleteCondition{}, false); err != nil {
+			t.Fatal(err)
+		}
+		delete(model, k)
+	}
+	if _, err := get(t, s, gateway.GetObjectInput{Bucket: fork, Key: "k03"}); !errors.Is(err, meta.ErrNoSuchKey) {
+		t.Fatalf("deleted k03: %v", err)
+	}
+	for k, want := range model {
+		if got := body(t, s, fork, k); got != want {
+			t.Fatalf("fork %s = %q, want %q", k, got, want)
+		}
+	}
+	var keys []string
+	for k := range model {
+		keys = append(keys, k)
+	}
+	for _, c := range []struct {
+		prefix, delim string
+	}{{"", ""}, {"", "/"}, {"dir/", ""}, {"d", "/"}, {"k0", "/"}, {"zz", ""}} {
+		want := expected(keys, c.prefix, c.delim)
+		for _, page := range []int{1, 2, 3, 7, 1000} {
+			if got := listAll(t, s, fork, c.prefix, c.delim, page); !slices.Equal(got, want) {
+				t.Fatalf("list prefix %q delim %q page %d:\n got %v\nwant %v", c.prefix, c.delim, page, got, want)
+			}
+		}
+	}
+	// Merging into a parent on another shard is refused, changing nothing.
+	if _, _, err := s.MergeFork(ctx(t), gateway.MergeInput{Fork: fork}); !errors.Is(err, meta.ErrCrossShardMerge) {
+		t.Fatalf("merge across shards: %v", err)
+	}
+	// Operations that would need the parent's view in a command are refused.
+	cond := &gateway.PutObjectInput{Bucket: fork, Key: "k05", Body: strings.NewReader("x"), Size: 1, IfNoneMatch: "*"}
+	if _, err := s.PutObject(ctx(t), cond); !errors.Is(err, meta.ErrRemoteParent) {
+		t.Fatalf("conditional put over an inherited key: %v", err)
+	}
+
+	// Deleting the fork releases its pin on the parent's shard.
+	for _, k := range []string{"k02", "dir/50"} {
+		if _, err := s.DeleteObject(ctx(t), fork, k, "", meta.DeleteCondition{}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forkID := mustBucket(t, s, fork).ID
+	if err := s.DeleteBucket(ctx(t), fork); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deleted fork's pin released", func() bool {
+		l, err := s.Lineage(ctx(t), "base")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range l.Forks {
+			if f.BucketID == forkID {
+				return false
+			}
+		}
+		return true
+	})
+
+	// Deleting the parent (emptied) as with a local fork: the other fork
+	// still reads the parent's objects at its fork point.
+	other := names[1]
+	if err := deleteAll(t, s, "base"); err != nil { // and the bucket
+		t.Fatal(err)
+	}
+	if got := body(t, s, other, "k00"); got != "base:k00" {
+		t.Fatalf("after the parent's deletion, k00 = %q", got)
+	}
+	if got := listAll(t, s, other, "dir/", "", 5); len(got) != 12 {
+		t.Fatalf("after the parent's deletion, dir/ lists %v", got)
+	}
+}
+
+func mustBucket(t *testing.T, s *gateway.Service, name string) *meta.Bucket {
+	t.Helper()
+	b, err := s.HeadBucket(ctx(t), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A creation cut short after the pin leaves no fork and, after recovery,
+// no pin; one cut short after the fork's record is settled by recovery:
+// the fork stays and its pin with it.
+func TestForksAcrossShardsCrash(t *testing.T) {
+	stopAt := 0
+	s := newXForkService(t, func(step int) bool { return step != stopAt })
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "base", "k", []byte("v1"))
+	baseShard, _ := s.BucketShard(ctx(t), "base")
+	names := remoteNames("crash", baseShard, 2)
+
+	stopAt = 1
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: names[0], ForkSource: "base"}); err == nil {
+		t.Fatal("a creation stopped after its pin succeeded")
+	}
+	stopAt = 2
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: names[1], ForkSource: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	stopAt = 0
+	intents := func() []meta.PinIntent {
+		v, err := gateway.ReadOn(ctx(t), s, baseShard, func(r *meta.Reader) (any, error) { return r.PinIntents(100) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.([]meta.PinIntent)
+	}
+	// Recovery (the leader's pass also runs it in the background).
+	waitFor(t, "the intents resolved", func() bool {
+		gateway.ResolveRemoteForks(s, baseShard)
+		return len(intents()) == 0
+	})
+	if _, err := s.HeadBucket(ctx(t), names[0]); !errors.Is(err, meta.ErrNoSuchBucket) {
+		t.Fatalf("half fork %s: %v", names[0], err)
+	}
+	l, err := s.Lineage(ctx(t), "base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := mustBucket(t, s, names[1])
+	if len(l.Forks) != 1 || l.Forks[0].BucketID != made.ID {
+		t.Fatalf("pins after recovery %+v (want only %d's)", l.Forks, made.ID)
+	}
+	if got := body(t, s, names[1], "k"); got != "v1" {
+		t.Fatalf("settled fork reads %q", got)
+	}
+	// The name of the fork never made can be used again.
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: names[0], ForkSource: "base"}); err != nil {
+		t.Fatalf("creating %s again: %v", names[0], err)
+	}
+	if got := body(t, s, names[0], "k"); got != "v1" {
+		t.Fatalf("recreated fork reads %q", got)
+	}
+}
