@@ -307,13 +307,14 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 	if reencrypt(src, sse, in.SourceCustomerKey) {
 		return s.copyReencrypt(ctx, in, obj, sse)
 	}
-	if len(src.Chunks) > 0 && in.SourceBucket != in.DstBucket && s.node.shards.count() > 1 {
+	if len(src.Chunks) > 0 && (in.SourceBucket != in.DstBucket || src.ChunkShard != 0) && s.node.shards.count() > 1 {
 		// Chunk references are counted per shard: a copy into another
-		// shard's bucket shares no chunk.
+		// shard's bucket, or of a version a fork inherits from its
+		// parent on another shard, shares no chunk.
 		same := false
 		if in.SourceBucket != "" {
 			var err error
-			if same, err = s.sameShard(ctx, in.SourceBucket, in.DstBucket); err != nil {
+			if same, err = s.sameChunkShard(ctx, in.SourceBucket, src.ChunkShard, in.DstBucket); err != nil {
 				return nil, err
 			}
 		}

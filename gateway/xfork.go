@@ -259,6 +259,7 @@ func (s *Service) readInherited(ctx context.Context, o *meta.Object, err error, 
 		o, err := r.GetInherited(rr.BucketID, key, versionID, rr.At)
 		if o != nil {
 			c := *o
+			c.ChunkShard = meta.ShardOfBucketID(rr.BucketID)
 			o = &c
 		}
 		return o, err

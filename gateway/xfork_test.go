@@ -298,3 +298,60 @@ func TestForksAcrossShardsCrash(t *testing.T) {
 		t.Fatalf("recreated fork reads %q", got)
 	}
 }
+
+// A copy, inside a fork on another shard, of a version the fork inherits
+// writes new chunks (the parent's shard references the inherited ones);
+// once the parent and its pin are gone, the copy reads whole and the
+// parent's chunks are collected.
+func TestForksAcrossShardsCopy(t *testing.T) {
+	cfg := gatewaytest.Config(t)
+	cfg.InlineMax = 1 << 10
+	cfg.ChunkSize = 64 << 10
+	cfg.MetaShards = xShards
+	cfg.ForksAcrossShards = true
+	s := gatewaytest.NewNode(t, cfg).Service()
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	data := randBytes(3, 200<<10)
+	src := put(t, s, "base", "big", data)
+	baseShard, _ := s.BucketShard(ctx(t), "base")
+	fork := remoteNames("copier", baseShard, 1)[0]
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: fork, ForkSource: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	inh, err := s.HeadObject(ctx(t), gateway.GetObjectInput{Bucket: fork, Key: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := s.CopyObject(ctx(t), &gateway.CopyObjectInput{Source: inh, SourceBucket: fork, DstBucket: fork, DstKey: "copy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cp.Chunks {
+		for _, o := range src.Chunks {
+			if c.ID == o.ID {
+				t.Fatalf("the copy shares chunk %s with the parent on another shard", c.ID)
+			}
+		}
+	}
+	if err := deleteAll(t, s, "base"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteObject(ctx(t), fork, "big", "", meta.DeleteCondition{}, false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := get(t, s, gateway.GetObjectInput{Bucket: fork, Key: "copy"})
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("copy: %v", err)
+	}
+	// Deleting the fork releases the pin: the parent (deleted) goes, and
+	// its chunks with it.
+	if _, err := s.DeleteObject(ctx(t), fork, "copy", "", meta.DeleteCondition{}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteBucket(ctx(t), fork); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every chunk collected", func() bool { return chunkFiles(t, cfg) == 0 })
+}
