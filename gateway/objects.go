@@ -92,7 +92,7 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 // applied and refused (a business outcome), the chunks are deleted at
 // once; when its fate is unknown (timeout), they are left for the sweeper.
 func (s *Service) commitObject(ctx context.Context, cmd *meta.PutObject, fresh []meta.Chunk) (*meta.Object, error) {
-	res, err := s.proposeB(ctx, cmd.Bucket, cmd)
+	res, err := s.proposePut(ctx, cmd)
 	if err != nil {
 		if !isUnavailable(err) {
 			s.node.chunks.Discard(fresh)
@@ -178,8 +178,22 @@ func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID strin
 	if err := checkBucketKey(bucket, key); err != nil {
 		return DeleteResult{}, err
 	}
-	res, err := s.proposeB(ctx, bucket, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond,
-		BypassGovernance: bypassGovernance})
+	cmd := &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond,
+		BypassGovernance: bypassGovernance}
+	res, err := s.proposeB(ctx, bucket, cmd)
+	if errors.Is(err, meta.ErrRemoteParent) && cond != (meta.DeleteCondition{}) {
+		// The condition needs the view of the fork's parent on another
+		// shard (xfork.go).
+		var v *meta.InheritedView
+		if v, err = s.inheritedView(ctx, bucket, key); err == nil {
+			cmd.Header = meta.Header{}
+			if v == nil {
+				res, err = s.proposeB(ctx, bucket, cmd)
+			} else {
+				res, err = s.proposeB(ctx, bucket, &meta.DeleteObjectInherited{DeleteObject: *cmd, Inherited: *v})
+			}
+		}
+	}
 	if err != nil {
 		return DeleteResult{}, err
 	}
@@ -338,7 +352,7 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 	} else if in.ChecksumAlgorithm != "" && alg == "" {
 		return nil, fmt.Errorf("%w: checksum algorithm %q", ErrMalformedRequest, in.ChecksumAlgorithm)
 	}
-	res, err := s.proposeB(ctx, in.DstBucket, &meta.PutObject{
+	res, err := s.proposePut(ctx, &meta.PutObject{
 		Bucket: in.DstBucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
 		SharedChunks: len(obj.Chunks) > 0, Checked: true,
 	})

@@ -428,3 +428,42 @@ func (s *Service) listMerged(ctx context.Context, bucket string, rr *meta.Remote
 	}
 	return res, nil
 }
+
+// proposePut proposes a write; when its conditions need the view of the
+// fork's parent on another shard (meta.ErrRemoteParent: nothing changed),
+// that view is read (once, immutable) and the write proposed again with
+// it.
+func (s *Service) proposePut(ctx context.Context, cmd *meta.PutObject) (*meta.Result, error) {
+	res, err := s.proposeB(ctx, cmd.Bucket, cmd)
+	if !errors.Is(err, meta.ErrRemoteParent) || (cmd.IfMatch == "" && cmd.IfNoneMatch == "") {
+		return res, err
+	}
+	v, err := s.inheritedView(ctx, cmd.Bucket, cmd.Object.Key)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Header = meta.Header{}
+	if v == nil {
+		return s.proposeB(ctx, cmd.Bucket, cmd)
+	}
+	return s.proposeB(ctx, cmd.Bucket, &meta.PutObjectInherited{PutObject: *cmd, Inherited: *v})
+}
+
+// inheritedView returns what the parent on another shard of a fork shows
+// of key at the fork point; nil when the fork's local layers decide the
+// key (now).
+func (s *Service) inheritedView(ctx context.Context, bucket, key string) (*meta.InheritedView, error) {
+	_, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Object, error) { return r.GetObject(bucket, key, "", 0) })
+	var rr *meta.RemoteRead
+	if !errors.As(err, &rr) {
+		return nil, nil
+	}
+	o, err := readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (*meta.Object, error) {
+		return r.GetInherited(rr.BucketID, key, "", rr.At)
+	})
+	v, err := meta.InheritedViewOf(rr, key, o, err)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}

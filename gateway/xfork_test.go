@@ -190,11 +190,40 @@ func TestForksAcrossShards(t *testing.T) {
 	if _, _, err := s.MergeFork(ctx(t), gateway.MergeInput{Fork: fork}); !errors.Is(err, meta.ErrCrossShardMerge) {
 		t.Fatalf("merge across shards: %v", err)
 	}
-	// Operations that would need the parent's view in a command are refused.
-	cond := &gateway.PutObjectInput{Bucket: fork, Key: "k05", Body: strings.NewReader("x"), Size: 1, IfNoneMatch: "*"}
-	if _, err := s.PutObject(ctx(t), cond); !errors.Is(err, meta.ErrRemoteParent) {
-		t.Fatalf("conditional put over an inherited key: %v", err)
+	// Conditions see the parent's objects at the fork point.
+	condPut := func(key, ifMatch, ifNoneMatch string) error {
+		_, err := s.PutObject(ctx(t), &gateway.PutObjectInput{Bucket: fork, Key: key, Body: strings.NewReader("x"), Size: 1,
+			IfMatch: ifMatch, IfNoneMatch: ifNoneMatch})
+		return err
 	}
+	if err := condPut("k05", "", "*"); !errors.Is(err, meta.ErrPreconditionFailed) {
+		t.Fatalf("create-only put over an inherited key: %v", err)
+	}
+	if err := condPut("k99", "", "*"); err != nil { // written in the parent after the fork point only
+		t.Fatalf("create-only put of a new key: %v", err)
+	}
+	inh, err := s.HeadObject(ctx(t), gateway.GetObjectInput{Bucket: fork, Key: "k06"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := condPut("k06", `"nope"`, ""); !errors.Is(err, meta.ErrPreconditionFailed) {
+		t.Fatalf("put if-match another etag: %v", err)
+	}
+	if err := condPut("k06", inh.ETag, ""); err != nil {
+		t.Fatalf("put if-match the inherited etag: %v", err)
+	}
+	if _, err := s.DeleteObject(ctx(t), fork, "k07", "", meta.DeleteCondition{IfMatch: `"nope"`}, false); !errors.Is(err, meta.ErrPreconditionFailed) {
+		t.Fatalf("delete if-match another etag: %v", err)
+	}
+	if err := condPut("k03", "", "*"); err != nil { // deleted in the fork
+		t.Fatalf("create-only put of a key the fork deleted: %v", err)
+	}
+	for _, k := range []string{"k99", "k06", "k03"} {
+		if _, err := s.DeleteObject(ctx(t), fork, k, "", meta.DeleteCondition{}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delete(model, "k06")
 
 	// Deleting the fork releases its pin on the parent's shard.
 	for _, k := range []string{"k02", "dir/50"} {

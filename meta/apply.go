@@ -52,6 +52,9 @@ type applier struct {
 	// shard is the replica's shard id: bucket ids come from its range
 	// (directory.go).
 	shard uint64
+	// inherited is the view of a fork's parent on another shard that
+	// the command carries (PutObjectInherited, DeleteObjectInherited).
+	inherited *InheritedView
 }
 
 // applyEntry applies one encoded command and returns its sm.Result. It
@@ -312,6 +315,12 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.settleNames(c)
 	case *ReleaseName:
 		return a.releaseName(c)
+	case *PutObjectInherited:
+		a.inherited = &c.Inherited
+		return a.putObject(&c.PutObject)
+	case *DeleteObjectInherited:
+		a.inherited = &c.Inherited
+		return a.deleteObject(&c.DeleteObject)
 	case *ReserveBucketIDs:
 		return a.reserveBucketIDs(c)
 	case *PinRemoteForks:
@@ -748,7 +757,7 @@ func (a *applier) checkConditions(b *Bucket, key, ifMatch, ifNoneMatch string) e
 	if ifMatch == "" && ifNoneMatch == "" {
 		return nil
 	}
-	cur, err := a.r.view(b, key, latest, false)
+	cur, err := a.conditionView(b, key)
 	if err != nil {
 		return err
 	}
@@ -773,7 +782,7 @@ func (a *applier) checkDelete(b *Bucket, key string, c *DeleteCondition) error {
 	if !c.any() {
 		return nil
 	}
-	cur, err := a.r.view(b, key, latest, false)
+	cur, err := a.conditionView(b, key)
 	if err != nil {
 		return err
 	}

@@ -381,6 +381,10 @@ const (
 	opAbortRemoteForks  byte = 129
 	opReleaseRemotePins byte = 130
 	opClearPinReleases  byte = 131
+	// PutObject and DeleteObject with the view a fork's parent on
+	// another shard gives of the key (for their conditions).
+	opPutObjectInherited    byte = 132
+	opDeleteObjectInherited byte = 133
 )
 
 // knownOp reports the op codes this build applies.
@@ -391,7 +395,7 @@ func knownOp(op byte) bool {
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
-		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opClearPinReleases)
+		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opDeleteObjectInherited)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -726,6 +730,18 @@ func EncodeCommand(c any) []byte {
 			e.str(it.Name)
 			e.u64(it.ID)
 		}
+	case PutObjectInherited:
+		return EncodeCommand(&c)
+	case *PutObjectInherited:
+		e.b = EncodeCommand(&c.PutObject)
+		e.b[0] = opPutObjectInherited
+		encodeInheritedView(&e, &c.Inherited)
+	case DeleteObjectInherited:
+		return EncodeCommand(&c)
+	case *DeleteObjectInherited:
+		e.b = EncodeCommand(&c.DeleteObject)
+		e.b[0] = opDeleteObjectInherited
+		encodeInheritedView(&e, &c.Inherited)
 	case ReserveBucketIDs:
 		return EncodeCommand(&c)
 	case *ReserveBucketIDs:
@@ -905,7 +921,7 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &DeleteSnapshot{Header: h, Bucket: d.str(), Version: d.uvarint()}
 	case opSetVersioning:
 		c = &SetVersioning{Header: h, Bucket: d.str(), Status: Versioning(d.u8())}
-	case opPutObject:
+	case opPutObject, opPutObjectInherited:
 		p := &PutObject{Header: h, Bucket: d.str()}
 		p.Object = decodeObjectFull(&d)
 		p.IfMatch = d.str()
@@ -917,7 +933,10 @@ func DecodeCommand(b []byte) (any, error) {
 			p.Checked = true
 		}
 		c = p
-	case opDeleteObject:
+		if op == opPutObjectInherited {
+			c = &PutObjectInherited{PutObject: *p, Inherited: decodeInheritedView(&d)}
+		}
+	case opDeleteObject, opDeleteObjectInherited:
 		p := &DeleteObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str()}
 		if format == 1 {
 			p.IfMatch = d.str()
@@ -928,6 +947,9 @@ func DecodeCommand(b []byte) (any, error) {
 			p.BypassGovernance = d.boolean()
 		}
 		c = p
+		if op == opDeleteObjectInherited {
+			c = &DeleteObjectInherited{DeleteObject: *p, Inherited: decodeInheritedView(&d)}
+		}
 	case opDeleteObjects:
 		p := &DeleteObjects{Header: h, Bucket: d.str()}
 		n := d.count()

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -644,4 +645,79 @@ func (r *Reader) entries(ls []layer, prefix, from string, limit int, markers boo
 		p.Entries = append(p.Entries, *o)
 	}
 	return p, nil
+}
+
+// InheritedView is what a fork's parent on another shard shows of Key at
+// the fork point (Parent and At as a RemoteRead says): history that no
+// command changes, so a command on the fork's shard may carry it.
+type InheritedView struct {
+	Parent, At   uint64
+	Key          string
+	Present      bool // an object (not a delete marker, not nothing)
+	ETag         string
+	LastModified int64
+	Size         int64
+}
+
+// PutObjectInherited is PutObject whose conditions see Inherited where
+// the fork's local layers have nothing for the key.
+type PutObjectInherited struct {
+	PutObject
+	Inherited InheritedView
+}
+
+// DeleteObjectInherited is DeleteObject whose conditions see Inherited
+// where the fork's local layers have nothing for the key.
+type DeleteObjectInherited struct {
+	DeleteObject
+	Inherited InheritedView
+}
+
+func encodeInheritedView(e *encoder, v *InheritedView) {
+	e.u64(v.Parent)
+	e.u64(v.At)
+	e.str(v.Key)
+	e.boolean(v.Present)
+	e.str(v.ETag)
+	e.varint(v.LastModified)
+	e.varint(v.Size)
+}
+
+func decodeInheritedView(d *decoder) InheritedView {
+	return InheritedView{Parent: d.u64(), At: d.u64(), Key: d.str(), Present: d.boolean(), ETag: d.str(),
+		LastModified: d.varint(), Size: d.varint()}
+}
+
+// conditionView is the view of key that a command's conditions are
+// checked against: through the fork chain, then, when the chain goes on
+// on another shard, the view the command carries for it (a command
+// without one is refused with ErrRemoteParent).
+func (a *applier) conditionView(b *Bucket, key string) (*Object, error) {
+	cur, err := a.r.view(b, key, latest, false)
+	var rr *RemoteRead
+	if !errors.As(err, &rr) {
+		return cur, err
+	}
+	in := a.inherited
+	if in == nil || in.Parent != rr.BucketID || in.At != rr.At || in.Key != key {
+		return nil, err
+	}
+	if !in.Present {
+		return nil, nil
+	}
+	return &Object{Key: key, ETag: in.ETag, LastModified: in.LastModified, Size: in.Size}, nil
+}
+
+// InheritedViewOf returns the InheritedView of key for a read that went
+// on at rr: o and err are GetInherited's answer.
+func InheritedViewOf(rr *RemoteRead, key string, o *Object, err error) (InheritedView, error) {
+	v := InheritedView{Parent: rr.BucketID, At: rr.At, Key: key}
+	switch {
+	case err == nil:
+		v.Present, v.ETag, v.LastModified, v.Size = true, o.ETag, o.LastModified, o.Size
+	case errors.Is(err, ErrNoSuchKey):
+	default:
+		return v, err
+	}
+	return v, nil
 }
