@@ -452,7 +452,12 @@ func (s *Service) ListObjectVersions(ctx context.Context, bucket string, opts me
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.VersionListResult, error) { return r.ListVersions(bucket, opts) })
+	res, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.VersionListResult, error) { return r.ListVersions(bucket, opts) })
+	var rr *meta.RemoteRead
+	if errors.As(err, &rr) {
+		return s.listVersionsMerged(ctx, bucket, rr, opts)
+	}
+	return res, err
 }
 
 // AnnotateObjectInput changes what S3 lets a client change on an object

@@ -266,12 +266,14 @@ func (s *Service) readInherited(ctx context.Context, o *meta.Object, err error, 
 	})
 }
 
-// entrySource is one side of a merged listing: pages of entries fetched
-// from a shard on demand, from a position on.
-type entrySource struct {
-	fetch   func(from string, limit int) (*meta.EntryPage, error)
+// entrySource is one side of a merged listing: pages of entries (of
+// type T, in key order) fetched from a shard on demand, from a position
+// on.
+type entrySource[T any] struct {
+	fetch   func(from string, limit int) ([]T, bool, error)
+	key     func(*T) string
 	limit   int
-	buf     []meta.Object
+	buf     []T
 	from    string // where the next fetch starts
 	more    bool
 	started bool
@@ -279,19 +281,19 @@ type entrySource struct {
 }
 
 // peek returns the smallest entry not consumed, nil at the end.
-func (e *entrySource) peek() (*meta.Object, error) {
+func (e *entrySource[T]) peek() (*T, error) {
 	for len(e.buf) == 0 {
 		if e.done || (e.started && !e.more) {
 			return nil, nil
 		}
-		p, err := e.fetch(e.from, e.limit)
+		buf, more, err := e.fetch(e.from, e.limit)
 		if err != nil {
 			return nil, err
 		}
 		e.started = true
-		e.buf, e.more = p.Entries, p.More
+		e.buf, e.more = buf, more
 		if n := len(e.buf); n > 0 {
-			e.from = e.buf[n-1].Key + "\x00"
+			e.from = e.key(&e.buf[n-1]) + "\x00"
 		} else if e.more {
 			return nil, fmt.Errorf("%w: an empty listing page with more to come", meta.ErrCorrupt)
 		}
@@ -299,20 +301,40 @@ func (e *entrySource) peek() (*meta.Object, error) {
 	return &e.buf[0], nil
 }
 
-func (e *entrySource) pop() { e.buf = e.buf[1:] }
+func (e *entrySource[T]) pop() { e.buf = e.buf[1:] }
 
 // seek drops the entries below pos; ok false is past every key.
-func (e *entrySource) seek(pos string, ok bool) {
+func (e *entrySource[T]) seek(pos string, ok bool) {
 	if !ok {
 		e.buf, e.done = nil, true
 		return
 	}
-	for len(e.buf) > 0 && e.buf[0].Key < pos {
+	for len(e.buf) > 0 && e.key(&e.buf[0]) < pos {
 		e.buf = e.buf[1:]
 	}
 	if len(e.buf) == 0 && pos > e.from {
 		e.from = pos
 	}
+}
+
+func objectKey(o *meta.Object) string { return o.Key }
+
+// pageLimit is the page size of the fetches of a merged listing of
+// maxKeys entries.
+func pageLimit(maxKeys int) int { return min(max(maxKeys+1, 2), 1001) }
+
+// parentSource reads the parent's entries at the fork point.
+func (s *Service) parentSource(ctx context.Context, rr *meta.RemoteRead, prefix string, maxKeys int) *entrySource[meta.Object] {
+	return &entrySource[meta.Object]{limit: pageLimit(maxKeys), key: objectKey,
+		fetch: func(from string, limit int) ([]meta.Object, bool, error) {
+			p, err := readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (*meta.EntryPage, error) {
+				return r.InheritedEntries(rr.BucketID, rr.At, prefix, from, limit)
+			})
+			if err != nil {
+				return nil, false, err
+			}
+			return p.Entries, p.More, nil
+		}}
 }
 
 // stringSuccessor returns the smallest string after every string that
@@ -345,17 +367,17 @@ func commonPrefixOf(key, prefix, delim string) (string, bool) {
 // fork point (a delete marker hides the key), then prefixes, delimiter
 // and markers apply as meta.Reader.List applies them.
 func (s *Service) listMerged(ctx context.Context, bucket string, rr *meta.RemoteRead, opts meta.ListOptions) (*meta.ListResult, error) {
-	limit := min(max(opts.MaxKeys+1, 2), 1001)
-	local := &entrySource{limit: limit, fetch: func(from string, limit int) (*meta.EntryPage, error) {
-		return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.EntryPage, error) {
-			return r.LocalEntries(bucket, opts.At, opts.Prefix, from, limit)
-		})
-	}}
-	parent := &entrySource{limit: limit, fetch: func(from string, limit int) (*meta.EntryPage, error) {
-		return readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (*meta.EntryPage, error) {
-			return r.InheritedEntries(rr.BucketID, rr.At, opts.Prefix, from, limit)
-		})
-	}}
+	local := &entrySource[meta.Object]{limit: pageLimit(opts.MaxKeys), key: objectKey,
+		fetch: func(from string, limit int) ([]meta.Object, bool, error) {
+			p, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.EntryPage, error) {
+				return r.LocalEntries(bucket, opts.At, opts.Prefix, from, limit)
+			})
+			if err != nil {
+				return nil, false, err
+			}
+			return p.Entries, p.More, nil
+		}}
+	parent := s.parentSource(ctx, rr, opts.Prefix, opts.MaxKeys)
 	seek := func(pos string, ok bool) {
 		local.seek(pos, ok)
 		parent.seek(pos, ok)
@@ -466,4 +488,124 @@ func (s *Service) inheritedView(ctx context.Context, bucket, key string) (*meta.
 		return nil, err
 	}
 	return &v, nil
+}
+
+// listVersionsMerged is ListObjectVersions of a fork whose chain goes on
+// at rr on another shard: each key's own versions, then the one version
+// it inherits (from a local ancestor when one has a record of the key,
+// else from the parent at the fork point), as meta.Reader.ListVersions
+// lists them.
+func (s *Service) listVersionsMerged(ctx context.Context, bucket string, rr *meta.RemoteRead, opts meta.VersionListOptions) (*meta.VersionListResult, error) {
+	local := &entrySource[meta.VersionEntry]{limit: pageLimit(opts.MaxKeys), key: func(e *meta.VersionEntry) string { return e.Key },
+		fetch: func(from string, limit int) ([]meta.VersionEntry, bool, error) {
+			p, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.VersionEntryPage, error) {
+				return r.LocalVersionEntries(bucket, opts.At, opts.Prefix, from, limit)
+			})
+			if err != nil {
+				return nil, false, err
+			}
+			return p.Entries, p.More, nil
+		}}
+	parent := s.parentSource(ctx, rr, opts.Prefix, opts.MaxKeys)
+	seek := func(pos string, ok bool) {
+		local.seek(pos, ok)
+		parent.seek(pos, ok)
+	}
+	start := opts.Prefix
+	if opts.KeyMarker != "" && opts.KeyMarker >= opts.Prefix {
+		start = opts.KeyMarker + "\x00"
+		if opts.VersionIDMarker != "" {
+			start = opts.KeyMarker
+		}
+	}
+	seek(start, true)
+	res := &meta.VersionListResult{}
+	n := 0
+	full := func() bool {
+		if n == opts.MaxKeys {
+			res.IsTruncated = true
+			return true
+		}
+		n++
+		return false
+	}
+	for {
+		lo, err := local.peek()
+		if err != nil {
+			return nil, err
+		}
+		po, err := parent.peek()
+		if err != nil {
+			return nil, err
+		}
+		if lo == nil && po == nil {
+			break
+		}
+		key := ""
+		switch {
+		case lo == nil:
+			key = po.Key
+		case po == nil || lo.Key <= po.Key:
+			key = lo.Key
+		default:
+			key = po.Key
+		}
+		cp, isCP := commonPrefixOf(key, opts.Prefix, opts.Delimiter)
+		if isCP && cp <= opts.KeyMarker {
+			seek(stringSuccessor(cp))
+			continue
+		}
+		var vs []meta.ObjectVersion
+		var inh *meta.Object
+		decided := false
+		if lo != nil && lo.Key == key {
+			for _, o := range lo.Own {
+				vs = append(vs, meta.ObjectVersion{Object: o})
+			}
+			inh, decided = lo.Inherited, lo.Local
+			local.pop()
+		}
+		if po != nil && po.Key == key {
+			if !decided {
+				o := *po
+				inh = &o
+			}
+			parent.pop()
+		}
+		if inh != nil && !inh.DeleteMarker {
+			vs = append(vs, meta.ObjectVersion{Object: *inh})
+		}
+		if len(vs) == 0 {
+			continue
+		}
+		vs[0].IsLatest = true
+		if isCP {
+			if full() {
+				break
+			}
+			res.CommonPrefixes = append(res.CommonPrefixes, cp)
+			res.NextKeyMarker, res.NextVersionIDMarker = cp, ""
+			seek(stringSuccessor(cp))
+			continue
+		}
+		if key == opts.KeyMarker && opts.VersionIDMarker != "" {
+			vs = meta.VersionsAfter(vs, opts.VersionIDMarker)
+		}
+		stop := false
+		for _, v := range vs {
+			if full() {
+				stop = true
+				break
+			}
+			res.Versions = append(res.Versions, v)
+			res.NextKeyMarker, res.NextVersionIDMarker = key, meta.VersionID(&v.Object)
+		}
+		if stop {
+			break
+		}
+	}
+	if !res.IsTruncated {
+		res.NextKeyMarker, res.NextVersionIDMarker = "", ""
+	}
+	return res, nil
 }

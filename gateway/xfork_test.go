@@ -384,3 +384,115 @@ func TestForksAcrossShardsCopy(t *testing.T) {
 	}
 	waitFor(t, "every chunk collected", func() bool { return chunkFiles(t, cfg) == 0 })
 }
+
+// localName returns a fork name that the placement keeps on shard.
+func localName(prefix string, shard uint64) string {
+	for i := 0; i < 1000; i++ {
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		if gateway.PlaceBucket(name, xShards) == shard {
+			return name
+		}
+	}
+	return ""
+}
+
+// listVersionsAll pages through ListObjectVersions and returns one line
+// per entry: key, etag, marker, latest (version ids differ between
+// shards), or a common prefix.
+func listVersionsAll(t *testing.T, s *gateway.Service, bucket, prefix, delim string, page int) []string {
+	t.Helper()
+	var out []string
+	opts := meta.VersionListOptions{Prefix: prefix, Delimiter: delim, MaxKeys: page}
+	for range 1000 {
+		res, err := s.ListObjectVersions(ctx(t), bucket, opts)
+		if err != nil {
+			t.Fatalf("list versions %s: %v", bucket, err)
+		}
+		var got []string
+		for _, v := range res.Versions {
+			got = append(got, fmt.Sprintf("%s %s marker=%v latest=%v", v.Key, v.ETag, v.DeleteMarker, v.IsLatest))
+		}
+		for _, cp := range res.CommonPrefixes {
+			got = append(got, cp+" (prefix)")
+		}
+		out = append(out, got...)
+		if !res.IsTruncated {
+			return out
+		}
+		opts.KeyMarker, opts.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
+	}
+	t.Fatal("listing does not end")
+	return nil
+}
+
+// A fork on another shard lists what the same fork on its parent's shard
+// lists, versions included, whatever the page size, prefix or delimiter.
+func TestForksAcrossShardsListsAsLocal(t *testing.T) {
+	s := newXForkService(t, nil)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetVersioning(ctx(t), "base", meta.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	baseShard, _ := s.BucketShard(ctx(t), "base")
+	for i := range 8 {
+		for _, k := range []string{fmt.Sprintf("k%d", i), fmt.Sprintf("p/%d", i), fmt.Sprintf("q%d/x", i%2)} {
+			put(t, s, "base", k, []byte("v1"))
+			if i%3 == 0 {
+				put(t, s, "base", k, []byte("v2"))
+			}
+		}
+	}
+	if _, err := s.DeleteObject(ctx(t), "base", "k5", "", meta.DeleteCondition{}, false); err != nil {
+		t.Fatal(err)
+	}
+	remote, local := remoteNames("far", baseShard, 1)[0], localName("near", baseShard)
+	for _, n := range []string{remote, local} {
+		if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: n, ForkSource: "base"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sh, _ := s.BucketShard(ctx(t), local); sh != baseShard {
+		t.Fatalf("local fork on shard %d", sh)
+	}
+	put(t, s, "base", "k1", []byte("after")) // after the fork point
+	for _, n := range []string{remote, local} {
+		put(t, s, n, "k0", []byte("own"))
+		put(t, s, n, "k0", []byte("own2"))
+		put(t, s, n, "p/9", []byte("own"))
+		put(t, s, n, "z", []byte("own"))
+		for _, k := range []string{"k3", "p/2", "q1/x", "nothing"} {
+			if _, err := s.DeleteObject(ctx(t), n, k, "", meta.DeleteCondition{}, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct{ prefix, delim string }{{"", ""}, {"", "/"}, {"p/", ""}, {"q", "/"}, {"k", ""}} {
+		for _, page := range []int{1, 2, 3, 1000} {
+			want := listVersionsAll(t, s, local, c.prefix, c.delim, page)
+			if got := listVersionsAll(t, s, remote, c.prefix, c.delim, page); !slices.Equal(got, want) {
+				t.Fatalf("versions prefix %q delim %q page %d:\n got %v\nwant %v", c.prefix, c.delim, page, got, want)
+			}
+			want = listAll(t, s, local, c.prefix, c.delim, page)
+			if got := listAll(t, s, remote, c.prefix, c.delim, page); !slices.Equal(got, want) {
+				t.Fatalf("objects prefix %q delim %q page %d:\n got %v\nwant %v", c.prefix, c.delim, page, got, want)
+			}
+		}
+	}
+	// Reads by version id: the inherited version, not an older one of the parent.
+	lv, err := s.ListObjectVersions(ctx(t), remote, meta.VersionListOptions{Prefix: "k6", MaxKeys: 10})
+	if err != nil || len(lv.Versions) != 1 {
+		t.Fatalf("k6 versions %+v %v", lv, err)
+	}
+	if _, err := get(t, s, gateway.GetObjectInput{Bucket: remote, Key: "k6", VersionID: meta.VersionID(&lv.Versions[0].Object)}); err != nil {
+		t.Fatalf("inherited version by id: %v", err)
+	}
+	old, err := s.ListObjectVersions(ctx(t), "base", meta.VersionListOptions{Prefix: "k6", MaxKeys: 10})
+	if err != nil || len(old.Versions) != 2 {
+		t.Fatalf("base k6 versions %+v %v", old, err)
+	}
+	if _, err := get(t, s, gateway.GetObjectInput{Bucket: remote, Key: "k6", VersionID: meta.VersionID(&old.Versions[1].Object)}); !errors.Is(err, meta.ErrNoSuchVersion) {
+		t.Fatalf("an older version of the parent through the fork: %v", err)
+	}
+}

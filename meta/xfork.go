@@ -721,3 +721,86 @@ func InheritedViewOf(rr *RemoteRead, key string, o *Object, err error) (Inherite
 	}
 	return v, nil
 }
+
+// VersionEntry is one key of LocalVersionEntries: the fork's own versions
+// (newest first) and, when a local ancestor has a record of the key
+// (Local), the version it inherits from it (nil for a delete marker).
+type VersionEntry struct {
+	Key       string
+	Own       []Object
+	Inherited *Object
+	Local     bool
+}
+
+// VersionEntryPage is a page of LocalVersionEntries.
+type VersionEntryPage struct {
+	Entries []VersionEntry
+	More    bool
+	Remote  *RemoteRead
+}
+
+// LocalVersionEntries lists, for ListObjectVersions of a fork whose chain
+// goes on on another shard, up to limit keys >= from with prefix of its
+// local layers as of at (0: now).
+func (r *Reader) LocalVersionEntries(bucket string, at uint64, prefix, from string, limit int) (*VersionEntryPage, error) {
+	b, err := r.liveBucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.checkAt(b, at)
+	if err != nil {
+		return nil, err
+	}
+	ls, remote, err := r.chainRemote(b, t)
+	if err != nil {
+		return nil, err
+	}
+	m := &merger{ls: ls}
+	for _, l := range ls {
+		m.iters = append(m.iters, newLayerIter(r.txn, l.bucket.ID, l.at, prefix))
+	}
+	defer m.close()
+	if from < prefix {
+		from = prefix
+	}
+	if err := m.seekRel(appendEscaped([]byte{}, from)); err != nil {
+		return nil, err
+	}
+	p := &VersionEntryPage{Remote: remote}
+	for {
+		key, ok := m.minKey()
+		if !ok {
+			break
+		}
+		if len(p.Entries) >= limit {
+			p.More = true
+			break
+		}
+		e := VersionEntry{Key: key}
+		if own := m.iters[0]; own.valid && own.key == key {
+			err := own.versions(false, func(o *Object) bool {
+				e.Own = append(e.Own, *o)
+				return true
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		inh, wl, err := m.resolve(key, true)
+		if err != nil {
+			return nil, err
+		}
+		if inh != nil && wl >= 1 {
+			e.Local = true
+			if !inh.DeleteMarker {
+				e.Inherited = inh
+			}
+		}
+		p.Entries = append(p.Entries, e)
+	}
+	return p, nil
+}
+
+// VersionsAfter drops the versions of one key (newest first) up to and
+// including the version id marker, as ListObjectVersions does.
+func VersionsAfter(vs []ObjectVersion, marker string) []ObjectVersion { return versionsAfter(vs, marker) }
