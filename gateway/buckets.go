@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -344,7 +345,12 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 
 // Lineage returns a bucket's parent, snapshots and forks.
 func (s *Service) Lineage(ctx context.Context, bucket string) (*meta.Lineage, error) {
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Lineage, error) { return r.Lineage(bucket) })
+	l, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Lineage, error) { return r.Lineage(bucket) })
+	if err != nil {
+		return nil, err
+	}
+	s.nameRemoteLineage(ctx, l)
+	return l, nil
 }
 
 // Diff pages through the keys under prefix that a fork changed against
@@ -353,7 +359,12 @@ func (s *Service) Diff(ctx context.Context, bucket, prefix, after string, max in
 	if max <= 0 || max > 1000 {
 		max = 1000
 	}
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, prefix, after, max) })
+	res, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, prefix, after, max) })
+	var rr *meta.RemoteRead
+	if errors.As(err, &rr) {
+		return s.diffMerged(ctx, bucket, rr, prefix, after, max)
+	}
+	return res, err
 }
 
 // SetBucketCORS replaces a bucket's CORS rules; no rules deletes them.

@@ -609,3 +609,120 @@ func (s *Service) listVersionsMerged(ctx context.Context, bucket string, rr *met
 	}
 	return res, nil
 }
+
+// diffMerged is Diff of a fork whose chain goes on at rr on another
+// shard: its own keys against what its local ancestors or, for keys they
+// do not have, the parent at the fork point show (one read of the
+// parent's shard per page).
+func (s *Service) diffMerged(ctx context.Context, bucket string, rr *meta.RemoteRead, prefix, after string, max int) (*meta.DiffResult, error) {
+	res := &meta.DiffResult{}
+	from := prefix
+	if after != "" && after >= prefix {
+		from = after + "\x00"
+	}
+	for range 1 << 20 {
+		page, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.VersionEntryPage, error) {
+			return r.LocalVersionEntries(bucket, 0, prefix, from, pageLimit(max))
+		})
+		if err != nil {
+			return nil, err
+		}
+		var ask []string
+		for _, e := range page.Entries {
+			if len(e.Own) > 0 && !e.Local {
+				ask = append(ask, e.Key)
+			}
+		}
+		bases := map[string]*meta.Object{}
+		if len(ask) > 0 {
+			if bases, err = readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (map[string]*meta.Object, error) {
+				return r.InheritedObjects(rr.BucketID, rr.At, ask)
+			}); err != nil {
+				return nil, err
+			}
+		}
+		for _, e := range page.Entries {
+			if len(e.Own) == 0 {
+				continue
+			}
+			mine := e.Own[0]
+			base := e.Inherited
+			if !e.Local {
+				base = bases[e.Key]
+			}
+			var d meta.DiffEntry
+			switch {
+			case mine.DeleteMarker && base == nil:
+				continue
+			case mine.DeleteMarker:
+				d = meta.DiffEntry{Key: e.Key, Change: "deleted"}
+			case base == nil:
+				d = meta.DiffEntry{Key: e.Key, Change: "added", Object: &mine}
+			case base.ETag != mine.ETag:
+				d = meta.DiffEntry{Key: e.Key, Change: "changed", Object: &mine}
+			default:
+				continue
+			}
+			if len(res.Entries) == max {
+				res.IsTruncated = true
+				return res, nil
+			}
+			res.Entries = append(res.Entries, d)
+			res.Next = e.Key
+		}
+		if !page.More || len(page.Entries) == 0 {
+			break
+		}
+		from = page.Entries[len(page.Entries)-1].Key + "\x00"
+	}
+	res.Next = ""
+	return res, nil
+}
+
+// nameRemoteLineage fills the names (and leases) a bucket's shard does
+// not know in its lineage: of a parent and of forks that live on other
+// shards (one read per other shard; a failed read leaves names empty).
+func (s *Service) nameRemoteLineage(ctx context.Context, l *meta.Lineage) {
+	home := meta.ShardOfBucketID(l.Bucket.ID)
+	want := map[uint64][]uint64{}
+	if p := l.Parent; p != nil && p.Name == "" && meta.ShardOfBucketID(p.BucketID) != home {
+		want[meta.ShardOfBucketID(p.BucketID)] = append(want[meta.ShardOfBucketID(p.BucketID)], p.BucketID)
+	}
+	for _, f := range l.Forks {
+		if sh := meta.ShardOfBucketID(f.BucketID); f.Name == "" && sh != home {
+			want[sh] = append(want[sh], f.BucketID)
+		}
+	}
+	for sh, ids := range want {
+		found, err := readAsOn(ctx, s, sh, func(r *meta.Reader) (map[uint64]meta.Bucket, error) {
+			out := map[uint64]meta.Bucket{}
+			for _, id := range ids {
+				b, err := r.BucketByID(id)
+				if errors.Is(err, meta.ErrNoSuchBucket) {
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
+				if b.State == meta.BucketLive {
+					out[id] = *b
+				}
+			}
+			return out, nil
+		})
+		if err != nil {
+			continue
+		}
+		if p := l.Parent; p != nil {
+			if b, ok := found[p.BucketID]; ok {
+				p.Name = b.Name
+				l.Bucket.ParentName = b.Name
+			}
+		}
+		for i := range l.Forks {
+			if b, ok := found[l.Forks[i].BucketID]; ok {
+				l.Forks[i].Name, l.Forks[i].Expires = b.Name, b.Expires
+			}
+		}
+	}
+}

@@ -186,6 +186,43 @@ func TestForksAcrossShards(t *testing.T) {
 			}
 		}
 	}
+	// Diff against the parent at the fork point, in pages.
+	var diff []string
+	after := ""
+	for range 100 {
+		d, err := s.Diff(ctx(t), fork, "", after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range d.Entries {
+			diff = append(diff, e.Key+":"+e.Change)
+		}
+		if !d.IsTruncated {
+			break
+		}
+		after = d.Next
+	}
+	wantDiff := []string{"d1/x:deleted", "dir/04:deleted", "dir/50:added", "k02:changed", "k03:deleted"}
+	if !slices.Equal(diff, wantDiff) {
+		t.Fatalf("diff %v, want %v", diff, wantDiff)
+	}
+	// Lineage names the fork from the parent's side and the parent from
+	// the fork's, across shards.
+	l, err := s.Lineage(ctx(t), "base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var forkNames []string
+	for _, f := range l.Forks {
+		forkNames = append(forkNames, f.Name)
+	}
+	slices.Sort(forkNames)
+	if !slices.Equal(forkNames, slices.Sorted(slices.Values(names))) {
+		t.Fatalf("lineage forks %v, want %v", forkNames, names)
+	}
+	if fl, err := s.Lineage(ctx(t), fork); err != nil || fl.Parent == nil || fl.Parent.Name != "base" {
+		t.Fatalf("fork's lineage %+v %v", fl, err)
+	}
 	// Merging into a parent on another shard is refused, changing nothing.
 	if _, _, err := s.MergeFork(ctx(t), gateway.MergeInput{Fork: fork}); !errors.Is(err, meta.ErrCrossShardMerge) {
 		t.Fatalf("merge across shards: %v", err)

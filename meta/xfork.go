@@ -804,3 +804,21 @@ func (r *Reader) LocalVersionEntries(bucket string, at uint64, prefix, from stri
 // VersionsAfter drops the versions of one key (newest first) up to and
 // including the version id marker, as ListObjectVersions does.
 func VersionsAfter(vs []ObjectVersion, marker string) []ObjectVersion { return versionsAfter(vs, marker) }
+
+// InheritedObjects reads keys in bucket id as of at (GetInherited, no
+// version id): the object each shows, absent for none or a delete marker.
+func (r *Reader) InheritedObjects(id, at uint64, keys []string) (map[string]*Object, error) {
+	out := map[string]*Object{}
+	for _, k := range keys {
+		o, err := r.GetInherited(id, k, "", at)
+		if errors.Is(err, ErrNoSuchKey) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		o.Inline = nil
+		out[k] = o
+	}
+	return out, nil
+}
