@@ -803,7 +803,9 @@ func (r *Reader) LocalVersionEntries(bucket string, at uint64, prefix, from stri
 
 // VersionsAfter drops the versions of one key (newest first) up to and
 // including the version id marker, as ListObjectVersions does.
-func VersionsAfter(vs []ObjectVersion, marker string) []ObjectVersion { return versionsAfter(vs, marker) }
+func VersionsAfter(vs []ObjectVersion, marker string) []ObjectVersion {
+	return versionsAfter(vs, marker)
+}
 
 // InheritedObjects reads keys in bucket id as of at (GetInherited, no
 // version id): the object each shows, absent for none or a delete marker.
