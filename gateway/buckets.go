@@ -94,7 +94,12 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 			return nil, err
 		}
 		if target != srcShard {
-			return s.createRemoteFork(ctx, in.Name, in.ForkSource, region, cmd.ForkVersion, cmd.ForkSnapshotName, target, srcShard)
+			b, err := s.createRemoteFork(ctx, in.Name, in.ForkSource, region, cmd.ForkVersion, cmd.ForkSnapshotName, target, srcShard)
+			if !errors.Is(err, meta.ErrForkAcrossShards) {
+				return b, err
+			}
+			// The source's chain reaches another shard already (an
+			// ancestor of it): the fork stays on the source's shard.
 		}
 	}
 	var prop any = cmd

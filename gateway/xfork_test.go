@@ -223,6 +223,32 @@ func TestForksAcrossShards(t *testing.T) {
 	if fl, err := s.Lineage(ctx(t), fork); err != nil || fl.Parent == nil || fl.Parent.Name != "base" {
 		t.Fatalf("fork's lineage %+v %v", fl, err)
 	}
+	// Forks of the fork stay on its shard (one shard hop per chain), and
+	// so do forks of those.
+	sub := remoteNames("sub", mustShard(t, s, fork), 1)[0]
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: sub, ForkSource: fork}); err != nil {
+		t.Fatal(err)
+	}
+	subsub := remoteNames("subsub", mustShard(t, s, fork), 1)[0]
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: subsub, ForkSource: sub}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{sub, subsub} {
+		if mustShard(t, s, n) != mustShard(t, s, fork) {
+			t.Fatalf("%s is not on its source's shard", n)
+		}
+		if got := body(t, s, n, "k00"); got != "base:k00" {
+			t.Fatalf("%s k00 = %q", n, got)
+		}
+		if got := listAll(t, s, n, "", "/", 3); !slices.Equal(got, expected(keys, "", "/")) {
+			t.Fatalf("%s lists %v", n, got)
+		}
+	}
+	for _, n := range []string{subsub, sub} {
+		if err := s.DeleteBucket(ctx(t), n); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Merging into a parent on another shard is refused, changing nothing.
 	if _, _, err := s.MergeFork(ctx(t), gateway.MergeInput{Fork: fork}); !errors.Is(err, meta.ErrCrossShardMerge) {
 		t.Fatalf("merge across shards: %v", err)
@@ -532,4 +558,13 @@ func TestForksAcrossShardsListsAsLocal(t *testing.T) {
 	if _, err := get(t, s, gateway.GetObjectInput{Bucket: remote, Key: "k6", VersionID: meta.VersionID(&old.Versions[1].Object)}); !errors.Is(err, meta.ErrNoSuchVersion) {
 		t.Fatalf("an older version of the parent through the fork: %v", err)
 	}
+}
+
+func mustShard(t *testing.T, s *gateway.Service, name string) uint64 {
+	t.Helper()
+	sh, err := s.BucketShard(ctx(t), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh
 }
