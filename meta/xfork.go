@@ -178,16 +178,24 @@ func decodePinIntent(parent, child uint64, v []byte) (PinIntent, error) {
 }
 
 // encodeTemplate encodes the record template of remote forks: the
-// parent reference and the settings a fork takes from its source.
-func encodeTemplate(b *Bucket) []byte {
+// parent reference and the settings a fork takes from its source,
+// including the default encryption it would inherit (enc, nil for none:
+// a fork on the parent's shard reads its ancestors' at each write, one on
+// another shard keeps a copy of the one in force when it was made).
+func encodeTemplate(b *Bucket, enc *BucketEncryption) []byte {
 	e := encoder{b: []byte{fmtV1}}
 	encodeBucketFields(&e, b)
 	e.u8(byte(b.PublicAccessBlock))
 	e.stringMap(b.Tags)
+	e.boolean(enc != nil)
+	if enc != nil {
+		e.str(enc.Algorithm)
+		e.boolean(enc.BucketKey)
+	}
 	return e.b
 }
 
-func decodeTemplate(v []byte) (*Bucket, error) {
+func decodeTemplate(v []byte) (*Bucket, *BucketEncryption, error) {
 	d := decoder{b: v}
 	d.fmtByte()
 	d.v3, d.v5 = true, true
@@ -195,13 +203,17 @@ func decodeTemplate(v []byte) (*Bucket, error) {
 	decodeBucketFields(&d, b)
 	b.PublicAccessBlock = PublicAccessBlock(d.u8())
 	b.Tags = d.stringMap()
+	var enc *BucketEncryption
+	if d.boolean() {
+		enc = &BucketEncryption{Algorithm: d.str(), BucketKey: d.boolean()}
+	}
 	if err := d.done(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if b.Parent == nil {
-		return nil, fmt.Errorf("%w: remote fork template without a parent", ErrCorrupt)
+		return nil, nil, fmt.Errorf("%w: remote fork template without a parent", ErrCorrupt)
 	}
-	return b, nil
+	return b, enc, nil
 }
 
 func (a *applier) reserveBucketIDs(c *ReserveBucketIDs) (*Result, error) {
@@ -258,12 +270,16 @@ func (a *applier) pinRemoteForks(c *PinRemoteForks) (*Result, error) {
 			return nil, err
 		}
 	}
+	enc, err := a.r.BucketEncryption(c.Source)
+	if err != nil {
+		return nil, err
+	}
 	delete(a.pins, src.ID)
-	return &Result{Template: encodeTemplate(tb)}, nil
+	return &Result{Template: encodeTemplate(tb, enc)}, nil
 }
 
 func (a *applier) createRemoteForks(c *CreateRemoteForks) (*Result, error) {
-	tb, err := decodeTemplate(c.Template)
+	tb, enc, err := decodeTemplate(c.Template)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidRemoteFork, err)
 	}
@@ -310,6 +326,11 @@ func (a *applier) createRemoteForks(c *CreateRemoteForks) (*Result, error) {
 		}
 		if err := a.set(keyBucketName(b.Name), u64Value(b.ID)); err != nil {
 			return nil, err
+		}
+		if enc != nil {
+			if _, err := a.setBucketEncryption(&SetBucketEncryption{Bucket: b.Name, Algorithm: enc.Algorithm, BucketKey: enc.BucketKey}); err != nil {
+				return nil, err
+			}
 		}
 		filled, err := a.r.fill(&b)
 		if err != nil {

@@ -51,8 +51,14 @@ func TestRemoteForkReadThrough(t *testing.T) {
 	p.createBucket("base")
 	p.put("base", "a", "a1")
 	p.put("base", "b", "b1")
+	p.must(&SetBucketEncryption{Bucket: "base", Algorithm: "AES256"})
 	forks := xfork(t, p, f, "base", 3, "agent")
 	pid := p.bucketID("base")
+	// The fork keeps the default encryption it inherited when made.
+	enc := f.read(func(r *Reader) (any, error) { return r.BucketEncryption("agent") }).(*BucketEncryption)
+	if enc == nil || enc.Algorithm != "AES256" {
+		t.Fatalf("fork's default encryption %+v", enc)
+	}
 	p.put("base", "a", "a2") // after the fork point
 	p.del("base", "b")
 
@@ -184,7 +190,7 @@ func TestRemoteForkCrashRecovery(t *testing.T) {
 }
 
 func decodeBase(t *testing.T, tmpl []byte) uint64 {
-	b, err := decodeTemplate(tmpl)
+	b, _, err := decodeTemplate(tmpl)
 	if err != nil {
 		t.Fatal(err)
 	}
