@@ -278,7 +278,11 @@ func (s *Service) DeleteSnapshot(ctx context.Context, bucket string, version uin
 
 // HeadBucket returns a live bucket (with ParentName and IsForkParent).
 func (s *Service) HeadBucket(ctx context.Context, name string) (*meta.Bucket, error) {
-	return readAsB(ctx, s, name, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(name) })
+	b, err := readAsB(ctx, s, name, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(name) })
+	if err == nil {
+		s.nameRemoteParent(ctx, b)
+	}
+	return b, err
 }
 
 // ListBuckets lists live buckets by name.
@@ -287,7 +291,7 @@ func (s *Service) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sortBuckets(per), nil
+	return nameRemoteParents(sortBuckets(per)), nil
 }
 
 // DeleteBucket deletes an empty bucket.

@@ -726,3 +726,44 @@ func (s *Service) nameRemoteLineage(ctx context.Context, l *meta.Lineage) {
 		}
 	}
 }
+
+// remoteParentOf reports whether b is a fork whose parent lives on
+// another shard.
+func remoteParentOf(b *meta.Bucket) bool {
+	return b.Parent != nil && meta.ShardOfBucketID(b.Parent.BucketID) != meta.ShardOfBucketID(b.ID)
+}
+
+// nameRemoteParent fills the ParentName of a fork whose parent lives on
+// another shard (one read of that shard; left empty when it fails or the
+// parent was deleted).
+func (s *Service) nameRemoteParent(ctx context.Context, b *meta.Bucket) {
+	if !remoteParentOf(b) || b.ParentName != "" {
+		return
+	}
+	p, err := readAsOn(ctx, s, meta.ShardOfBucketID(b.Parent.BucketID), func(r *meta.Reader) (*meta.Bucket, error) {
+		return r.BucketByID(b.Parent.BucketID)
+	})
+	if err == nil && p.State == meta.BucketLive {
+		b.ParentName = p.Name
+	}
+}
+
+// nameRemoteParents fills, in a listing of every live bucket, the
+// ParentName of forks whose parents live on other shards.
+func nameRemoteParents(bs []meta.Bucket) []meta.Bucket {
+	var byID map[uint64]string
+	for i := range bs {
+		b := &bs[i]
+		if !remoteParentOf(b) || b.ParentName != "" {
+			continue
+		}
+		if byID == nil {
+			byID = make(map[uint64]string, len(bs))
+			for _, o := range bs {
+				byID[o.ID] = o.Name
+			}
+		}
+		b.ParentName = byID[b.Parent.BucketID]
+	}
+	return bs
+}

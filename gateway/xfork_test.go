@@ -223,6 +223,18 @@ func TestForksAcrossShards(t *testing.T) {
 	if fl, err := s.Lineage(ctx(t), fork); err != nil || fl.Parent == nil || fl.Parent.Name != "base" {
 		t.Fatalf("fork's lineage %+v %v", fl, err)
 	}
+	if b := mustBucket(t, s, fork); b.ParentName != "base" {
+		t.Fatalf("HeadBucket of the fork: parent %q", b.ParentName)
+	}
+	all, err := s.ListBuckets(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range all {
+		if slices.Contains(names, b.Name) && b.ParentName != "base" {
+			t.Fatalf("ListBuckets: %s's parent %q", b.Name, b.ParentName)
+		}
+	}
 	// Forks of the fork stay on its shard (one shard hop per chain), and
 	// so do forks of those.
 	sub := remoteNames("sub", mustShard(t, s, fork), 1)[0]
