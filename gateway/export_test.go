@@ -28,3 +28,8 @@ func ResolveRemoteForks(s *Service, shard uint64) { s.node.resolveRemoteForks(sh
 func ReadOn(ctx context.Context, s *Service, shard uint64, q func(r *meta.Reader) (any, error)) (any, error) {
 	return s.readOn(ctx, shard, q)
 }
+
+// ProposeOn proposes a command to one shard.
+func ProposeOn(ctx context.Context, s *Service, shard uint64, cmd any) (*meta.Result, error) {
+	return s.proposeOn(ctx, shard, cmd)
+}

@@ -580,3 +580,51 @@ func mustShard(t *testing.T, s *gateway.Service, name string) uint64 {
 	}
 	return sh
 }
+
+// A fork on another shard deleted by a node that dies before releasing
+// its pin: the fork's shard recorded the release, and the recovery pass
+// of its leader sends it; the parent's versions only that pin kept go.
+// A fork made from a snapshot of its parent reads the snapshot.
+func TestForksAcrossShardsDeleteCrash(t *testing.T) {
+	s := newXForkService(t, nil)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "base", "k", []byte("v1"))
+	if _, err := s.CreateSnapshot(ctx(t), "base", "s1"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "base", "k", []byte("v2"))
+	baseShard := mustShard(t, s, "base")
+	fork := remoteNames("snapfork", baseShard, 1)[0]
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: fork, ForkSource: "base", ForkSnapshot: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := body(t, s, fork, "k"); got != "v1" {
+		t.Fatalf("fork of snapshot s1 reads %q", got)
+	}
+	forkShard, forkID := mustShard(t, s, fork), mustBucket(t, s, fork).ID
+	// The DELETE applied on the fork's shard, then the node "dies": no
+	// release sent.
+	if _, err := gateway.ProposeOn(ctx(t), s, forkShard, &meta.DeleteBucket{Name: fork}); err != nil {
+		t.Fatal(err)
+	}
+	pinned := func() bool {
+		l, err := s.Lineage(ctx(t), "base")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(l.Forks, func(r meta.LineageRef) bool { return r.BucketID == forkID })
+	}
+	if !pinned() {
+		t.Fatal("the pin went with no release sent")
+	}
+	waitFor(t, "the pin released by recovery", func() bool {
+		gateway.ResolveRemoteForks(s, forkShard)
+		return !pinned()
+	})
+	v, err := gateway.ReadOn(ctx(t), s, forkShard, func(r *meta.Reader) (any, error) { return r.PinReleases(10) })
+	if err != nil || len(v.([]meta.PinRef)) != 0 {
+		t.Fatalf("releases left %v %v", v, err)
+	}
+}
