@@ -234,9 +234,9 @@ func (r *Reader) depth(b *Bucket) (int, error) {
 			return 0, fmt.Errorf("%w: fork chain of bucket %d too long", ErrCorrupt, b.ID)
 		}
 		if remoteParent(b) {
-			// A parent on another shard has a local chain only
-			// (PinRemoteForks): it counts as one.
-			return n + 1, nil
+			// A parent on another shard (counted above) is not
+			// read here: its own ancestors are not counted.
+			return n, nil
 		}
 		p, err := r.bucketByID(b.Parent.BucketID)
 		if err != nil {
