@@ -603,6 +603,31 @@ func TestForksAcrossShardsDeleteCrash(t *testing.T) {
 	if got := body(t, s, fork, "k"); got != "v1" {
 		t.Fatalf("fork of snapshot s1 reads %q", got)
 	}
+	// A snapshot of the fork reads through to the parent too.
+	sn, err := s.CreateSnapshot(ctx(t), fork, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, fork, "k", []byte("mine"))
+	put(t, s, fork, "n", []byte("mine"))
+	if got, err := get(t, s, gateway.GetObjectInput{Bucket: fork, Key: "k", At: sn.Version}); err != nil || string(got) != "v1" {
+		t.Fatalf("k at the fork's snapshot: %q %v", got, err)
+	}
+	if got := body(t, s, fork, "k"); got != "mine" {
+		t.Fatalf("k now %q", got)
+	}
+	res, err := s.ListObjects(ctx(t), fork, meta.ListOptions{MaxKeys: 10, At: sn.Version})
+	if err != nil || len(res.Objects) != 1 || res.Objects[0].Key != "k" || res.Objects[0].Size != 2 {
+		t.Fatalf("listing at the fork's snapshot: %+v %v", res, err)
+	}
+	for _, k := range []string{"k", "n"} {
+		if _, err := s.DeleteObject(ctx(t), fork, k, "", meta.DeleteCondition{}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteSnapshot(ctx(t), fork, sn.Version); err != nil {
+		t.Fatal(err)
+	}
 	forkShard, forkID := mustShard(t, s, fork), mustBucket(t, s, fork).ID
 	// The DELETE applied on the fork's shard, then the node "dies": no
 	// release sent.
