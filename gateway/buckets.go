@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -196,7 +197,9 @@ func (s *Service) deleteNamed(ctx context.Context, name string, cmd any) error {
 			if b.Parent != nil && meta.ShardOfBucketID(b.Parent.BucketID) != shard {
 				// A fork whose parent is on another shard: its pin
 				// there goes now (else the leader's recovery pass).
-				s.node.sendPinReleases(context.WithoutCancel(ctx), shard)
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				s.node.sendPinReleases(rctx, shard, true)
+				cancel()
 			}
 		}
 		return nil

@@ -149,7 +149,7 @@ func (n *Node) resolveRemoteForks(shard uint64) {
 	defer cancel()
 	now := time.Now().UnixNano()
 	n.resolveIntents(ctx, shard, false, func(in meta.PinIntent) bool { return in.Deadline <= now })
-	n.sendPinReleases(ctx, shard)
+	n.sendPinReleases(ctx, shard, false)
 }
 
 // maxRecoveryBatch bounds the intents or releases one round resolves.
@@ -221,8 +221,20 @@ func (n *Node) resolveIntents(ctx context.Context, shard uint64, linear bool, du
 
 // sendPinReleases releases, on their parents' shards, the pins of the
 // forks of shard that were deleted, then clears the recorded releases.
-func (n *Node) sendPinReleases(ctx context.Context, shard uint64) {
-	v, err := n.svc.readOn(ctx, shard, func(r *meta.Reader) (any, error) { return r.PinReleases(maxRecoveryBatch) })
+// With linear the releases are read linearizably (right after a delete),
+// else from the local replica of the leader (the recovery round: a
+// release read twice is released twice, which changes nothing).
+func (n *Node) sendPinReleases(ctx context.Context, shard uint64, linear bool) {
+	q := func(r *meta.Reader) (any, error) { return r.PinReleases(maxRecoveryBatch) }
+	var (
+		v   any
+		err error
+	)
+	if linear {
+		v, err = n.svc.readOn(ctx, shard, q)
+	} else {
+		v, err = n.localReadOn(shard, q)
+	}
 	if err != nil {
 		n.log.Warn("reading the pins to release failed", "shard", shard, "err", err)
 		return
