@@ -136,16 +136,14 @@ type merger struct {
 	iters []*layerIter
 }
 
-func (r *Reader) newMerger(b *Bucket, t uint64, keyPrefix string) (*merger, error) {
-	ls, err := r.chain(b, t)
-	if err != nil {
-		return nil, err
-	}
+// layerMerger opens the merge of the layers ls over the keys with
+// keyPrefix.
+func (r *Reader) layerMerger(ls []layer, keyPrefix string) *merger {
 	m := &merger{ls: ls}
 	for _, l := range ls {
 		m.iters = append(m.iters, newLayerIter(r.txn, l.bucket.ID, l.at, keyPrefix))
 	}
-	return m, nil
+	return m
 }
 
 func (m *merger) close() {
@@ -238,13 +236,14 @@ func (r *Reader) pageMerger(bucket string, at uint64, prefix string, maxKeys int
 	}
 	// A fork whose parent is on another shard is listed by the gateway,
 	// merging LocalEntries and InheritedEntries (xfork.go).
-	if _, remote, err := r.chainRemote(b, t); err != nil || remote != nil {
-		if err == nil {
-			err = remote
-		}
+	ls, remote, err := r.chainRemote(b, t)
+	if err != nil {
 		return nil, err
 	}
-	return r.newMerger(b, t, prefix)
+	if remote != nil {
+		return nil, remote
+	}
+	return r.layerMerger(ls, prefix), nil
 }
 
 // List returns a page of a bucket's latest visible objects (or as of

@@ -635,10 +635,7 @@ func (r *Reader) InheritedEntries(id, at uint64, prefix, from string, limit int)
 }
 
 func (r *Reader) entries(ls []layer, prefix, from string, limit int, markers bool) (*EntryPage, error) {
-	m := &merger{ls: ls}
-	for _, l := range ls {
-		m.iters = append(m.iters, newLayerIter(r.txn, l.bucket.ID, l.at, prefix))
-	}
+	m := r.layerMerger(ls, prefix)
 	defer m.close()
 	if from < prefix {
 		from = prefix
@@ -776,10 +773,7 @@ func (r *Reader) LocalVersionEntries(bucket string, at uint64, prefix, from stri
 	if err != nil {
 		return nil, err
 	}
-	m := &merger{ls: ls}
-	for _, l := range ls {
-		m.iters = append(m.iters, newLayerIter(r.txn, l.bucket.ID, l.at, prefix))
-	}
+	m := r.layerMerger(ls, prefix)
 	defer m.close()
 	if from < prefix {
 		from = prefix
