@@ -181,9 +181,9 @@ func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID strin
 	cmd := &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond,
 		BypassGovernance: bypassGovernance}
 	res, err := s.proposeB(ctx, bucket, cmd)
-	if errors.Is(err, meta.ErrRemoteParent) && cond != (meta.DeleteCondition{}) {
-		// The condition needs the view of the fork's parent on another
-		// shard (xfork.go).
+	if errors.Is(err, meta.ErrRemoteParent) {
+		// The condition, or the tombstone of an unversioned fork, needs
+		// the view of the fork's parent on another shard (xfork.go).
 		var v *meta.InheritedView
 		if v, err = s.inheritedView(ctx, bucket, key); err == nil {
 			cmd.Header = meta.Header{}
@@ -264,6 +264,22 @@ func (s *Service) DeleteObjects(ctx context.Context, bucket string, items []meta
 		if err != nil {
 			return nil, err
 		}
+	}
+	for i, r := range out {
+		if !errors.Is(r.Err, meta.ErrRemoteParent) {
+			continue
+		}
+		// A key a fork on another shard than its parent inherits (or
+		// not): deleted on its own, with the parent's view (xfork.go).
+		it := items[i]
+		d, err := s.DeleteObject(ctx, bucket, it.Key, it.VersionID, it.DeleteCondition, bypassGovernance)
+		if err != nil {
+			if isUnavailable(err) {
+				return nil, err
+			}
+			d = DeleteResult{Key: it.Key, VersionID: it.VersionID, Err: err}
+		}
+		out[i] = d
 	}
 	return out, nil
 }

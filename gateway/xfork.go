@@ -484,13 +484,13 @@ func (s *Service) proposePut(ctx context.Context, cmd *meta.PutObject) (*meta.Re
 }
 
 // inheritedView returns what the parent on another shard of a fork shows
-// of key at the fork point; nil when the fork's local layers decide the
-// key (now).
+// of key at the fork point (for a command to carry: apply uses it only
+// where the fork's local layers have nothing); nil when the bucket's
+// chain stays on its shard.
 func (s *Service) inheritedView(ctx context.Context, bucket, key string) (*meta.InheritedView, error) {
-	_, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Object, error) { return r.GetObject(bucket, key, "", 0) })
-	var rr *meta.RemoteRead
-	if !errors.As(err, &rr) {
-		return nil, nil
+	rr, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.RemoteRead, error) { return r.RemoteOf(bucket) })
+	if err != nil || rr == nil {
+		return nil, err
 	}
 	o, err := readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (*meta.Object, error) {
 		return r.GetInherited(rr.BucketID, key, "", rr.At)

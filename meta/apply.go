@@ -946,19 +946,28 @@ func (a *applier) deleteKey(b *Bucket, key, versionID string) (DeleteOutcome, er
 	if own != nil && own.DeleteMarker {
 		return out, nil
 	}
+	// Whether a tombstone is needed is known before anything is written:
+	// for a parent on another shard the command must carry its view
+	// (ErrRemoteParent otherwise, nothing changed).
+	inherited, err := a.inheritedView(b, key)
+	var rr *RemoteRead
+	if errors.As(err, &rr) {
+		in := a.inherited
+		if in == nil || in.Parent != rr.BucketID || in.At != rr.At || in.Key != key {
+			return out, err
+		}
+		inherited, err = nil, nil
+		if in.Present {
+			inherited = &Object{Key: key, ETag: in.ETag}
+		}
+	}
+	if err != nil {
+		return out, err
+	}
 	if own != nil {
 		if err := a.supersede(b, key, own.Version); err != nil {
 			return out, err
 		}
-	}
-	inherited, err := a.inheritedView(b, key)
-	if errors.Is(err, ErrRemoteParent) {
-		// The parent is on another shard: the tombstone hides whatever
-		// it shows (and stays internal, as any).
-		return out, a.writeMarker(b, key, true)
-	}
-	if err != nil {
-		return out, err
 	}
 	if inherited != nil && !inherited.DeleteMarker {
 		return out, a.writeMarker(b, key, true)

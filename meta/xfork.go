@@ -839,3 +839,14 @@ func (r *Reader) InheritedObjects(id, at uint64, keys []string) (map[string]*Obj
 	}
 	return out, nil
 }
+
+// RemoteOf returns where the chain of a live bucket, read now, goes on
+// on another shard (nil when it stays on this one).
+func (r *Reader) RemoteOf(bucket string) (*RemoteRead, error) {
+	b, err := r.liveBucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	_, remote, err := r.chainRemote(b, latest)
+	return remote, err
+}

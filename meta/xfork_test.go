@@ -76,9 +76,21 @@ func TestRemoteForkReadThrough(t *testing.T) {
 	if _, err := p.readErr(func(r *Reader) (any, error) { return r.GetInherited(rr.BucketID, "b", "", rr.At) }); err != nil {
 		t.Fatalf("inherited b deleted in the parent after the fork point: %v", err)
 	}
-	// A delete in the fork hides the parent's object: no remote read.
-	f.del("agent", "a")
+	// A delete in the fork needs the parent's view (whether to leave a
+	// tombstone); with it, the tombstone hides the parent's object.
+	f.mustFail(&DeleteObject{Bucket: "agent", Key: "a"}, ErrRemoteParent)
+	view, err := InheritedViewOf(rr, "a", o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.must(&DeleteObjectInherited{DeleteObject: DeleteObject{Bucket: "agent", Key: "a"}, Inherited: view})
 	f.mustMiss("agent", "a", 0)
+	// A key the parent does not show needs no tombstone.
+	none, _ := InheritedViewOf(rr, "zz", nil, ErrNoSuchKey)
+	f.must(&DeleteObjectInherited{DeleteObject: DeleteObject{Bucket: "agent", Key: "zz"}, Inherited: none})
+	if n := f.objectCount(forks[0].ID); n != 2 { // c and a's tombstone
+		t.Fatalf("%d records in the fork's layer, want 2", n)
+	}
 	if _, err := f.get("agent", "a", 0); errors.As(err, &rr) {
 		t.Fatal("a deleted key in the fork still reads through")
 	}
