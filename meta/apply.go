@@ -55,6 +55,10 @@ type applier struct {
 	// inherited is the view of a fork's parent on another shard that
 	// the command carries (PutObjectInherited, DeleteObjectInherited).
 	inherited *InheritedView
+	// tombstoneRemote makes deleteKey leave a tombstone for a key a
+	// fork's parent on another shard may show, without its view
+	// (lifecycle expiry, which cannot ask).
+	tombstoneRemote bool
 }
 
 // applyEntry applies one encoded command and returns its sm.Result. It
@@ -953,12 +957,16 @@ func (a *applier) deleteKey(b *Bucket, key, versionID string) (DeleteOutcome, er
 	var rr *RemoteRead
 	if errors.As(err, &rr) {
 		in := a.inherited
-		if in == nil || in.Parent != rr.BucketID || in.At != rr.At || in.Key != key {
+		switch {
+		case a.tombstoneRemote:
+			inherited, err = &Object{Key: key}, nil
+		case in == nil || in.Parent != rr.BucketID || in.At != rr.At || in.Key != key:
 			return out, err
-		}
-		inherited, err = nil, nil
-		if in.Present {
-			inherited = &Object{Key: key, ETag: in.ETag}
+		default:
+			inherited, err = nil, nil
+			if in.Present {
+				inherited = &Object{Key: key, ETag: in.ETag}
+			}
 		}
 	}
 	if err != nil {

@@ -222,4 +222,27 @@ func TestRemoteForkOneHop(t *testing.T) {
 	if !errors.Is(err, ErrRemoteParent) {
 		t.Fatalf("fork of a remote fork: %v", err)
 	}
+	// Merging it into the remote fork would need the other shard's view.
+	f.put("sub", "n", "x")
+	f.mustFail(&MergeFork{Fork: "sub"}, ErrCrossShardMerge)
+}
+
+// Lifecycle expiry in a fork on another shard cannot ask the parent: an
+// expired own object leaves a tombstone (hiding whatever the parent
+// shows), and the pass goes on.
+func TestRemoteForkLifecycle(t *testing.T) {
+	p, f := twoShards(t)
+	p.createBucket("base")
+	p.put("base", "tmp/a", "A")
+	xfork(t, p, f, "base", 3, "agent")
+	f.put("agent", "tmp/a", "mine")
+	f.put("agent", "tmp/b", "mine")
+	f.must(&SetLifecycle{Bucket: "agent", Config: &Lifecycle{Rules: []LifecycleRule{{ID: "r", Enabled: true, Prefix: "tmp/", ExpirationDays: 1}}}})
+	_, out := f.lifecycleRun(10*day, 0)
+	if len(out) != 2 {
+		t.Fatalf("expired %+v", out)
+	}
+	for _, k := range []string{"tmp/a", "tmp/b"} {
+		f.mustMiss("agent", k, 0)
+	}
 }
