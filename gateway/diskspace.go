@@ -487,7 +487,7 @@ func (s *Service) DiskStatus() string { return s.node.disk.Status() }
 func growsData(cmd any) bool {
 	switch cmd.(type) {
 	case *meta.CreateBucket, *meta.CreateSnapshot, *meta.PutObject, *meta.PutObjectInherited, *meta.CreateUpload,
-		*meta.PutPart, *meta.CompleteUpload, *meta.CreateKey, *meta.CreateForks, *meta.MergeFork:
+		*meta.PutPart, *meta.CompleteUpload, *meta.CompleteUploadInherited, *meta.CreateKey, *meta.CreateForks, *meta.MergeFork:
 		return true
 	}
 	return false

@@ -294,6 +294,29 @@ func TestForksAcrossShards(t *testing.T) {
 	if err := condPut("k03", "", "*"); err != nil { // deleted in the fork
 		t.Fatalf("create-only put of a key the fork deleted: %v", err)
 	}
+	// A create-only multipart completion too.
+	complete := func(key string) error {
+		id, err := s.CreateMultipartUpload(ctx(t), fork, meta.Object{Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.UploadPart(ctx(t), &gateway.UploadPartInput{Bucket: fork, Key: key, UploadID: id, Number: 1, Body: strings.NewReader("part"), Size: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: fork, Key: key, UploadID: id,
+			Parts: []gateway.CompletePartInput{{Number: 1, ETag: p.ETag}}, IfNoneMatch: "*"})
+		return err
+	}
+	if err := complete("k08"); !errors.Is(err, meta.ErrPreconditionFailed) {
+		t.Fatalf("create-only completion over an inherited key: %v", err)
+	}
+	if err := complete("mp-new"); err != nil {
+		t.Fatalf("create-only completion of a new key: %v", err)
+	}
+	if _, err := s.DeleteObject(ctx(t), fork, "mp-new", "", meta.DeleteCondition{}, false); err != nil {
+		t.Fatal(err)
+	}
 	for _, k := range []string{"k99", "k06", "k03"} {
 		if _, err := s.DeleteObject(ctx(t), fork, k, "", meta.DeleteCondition{}, false); err != nil {
 			t.Fatal(err)

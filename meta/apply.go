@@ -325,6 +325,9 @@ func (a *applier) apply(c any) (*Result, error) {
 	case *DeleteObjectInherited:
 		a.inherited = &c.Inherited
 		return a.deleteObject(&c.DeleteObject)
+	case *CompleteUploadInherited:
+		a.inherited = &c.Inherited
+		return a.completeUpload(&c.CompleteUpload)
 	case *ReserveBucketIDs:
 		return a.reserveBucketIDs(c)
 	case *PinRemoteForks:

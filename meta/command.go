@@ -385,6 +385,7 @@ const (
 	// another shard gives of the key (for their conditions).
 	opPutObjectInherited    byte = 132
 	opDeleteObjectInherited byte = 133
+	opCompleteUploadInherit byte = 134 // CompleteUploadInherited
 )
 
 // knownOp reports the op codes this build applies.
@@ -395,7 +396,7 @@ func knownOp(op byte) bool {
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
-		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opDeleteObjectInherited)
+		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -742,6 +743,12 @@ func EncodeCommand(c any) []byte {
 		e.b = EncodeCommand(&c.DeleteObject)
 		e.b[0] = opDeleteObjectInherited
 		encodeInheritedView(&e, &c.Inherited)
+	case CompleteUploadInherited:
+		return EncodeCommand(&c)
+	case *CompleteUploadInherited:
+		e.b = EncodeCommand(&c.CompleteUpload)
+		e.b[0] = opCompleteUploadInherit
+		encodeInheritedView(&e, &c.Inherited)
 	case ReserveBucketIDs:
 		return EncodeCommand(&c)
 	case *ReserveBucketIDs:
@@ -972,7 +979,7 @@ func DecodeCommand(b []byte) (any, error) {
 		p := &PutPart{Header: h, Bucket: d.str(), Key: d.str(), UploadID: d.str()}
 		p.Part = decodePart(&d)
 		c = p
-	case opCompleteUpload:
+	case opCompleteUpload, opCompleteUploadInherit:
 		p := &CompleteUpload{Header: h, Bucket: d.str(), UploadID: d.str()}
 		n := d.count()
 		for i := 0; i < n && d.err == nil; i++ {
@@ -982,6 +989,9 @@ func DecodeCommand(b []byte) (any, error) {
 		p.IfMatch = d.str()
 		p.IfNoneMatch = d.str()
 		c = p
+		if op == opCompleteUploadInherit {
+			c = &CompleteUploadInherited{CompleteUpload: *p, Inherited: decodeInheritedView(&d)}
+		}
 	case opAbortUpload:
 		c = &AbortUpload{Header: h, Bucket: d.str(), Key: d.str(), UploadID: d.str()}
 	case opTrimGC:

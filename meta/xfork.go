@@ -691,6 +691,13 @@ type DeleteObjectInherited struct {
 	Inherited InheritedView
 }
 
+// CompleteUploadInherited is CompleteUpload whose conditions see
+// Inherited where the fork's local layers have nothing for the key.
+type CompleteUploadInherited struct {
+	CompleteUpload
+	Inherited InheritedView
+}
+
 func encodeInheritedView(e *encoder, v *InheritedView) {
 	e.u64(v.Parent)
 	e.u64(v.At)
