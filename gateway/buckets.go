@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -85,6 +87,20 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 			cmd.ForkVersion = v
 		} else {
 			cmd.ForkSnapshotName = in.ForkSnapshot
+		}
+	}
+	if in.ForkSource != "" && in.Owner == "" && s.node.cfg.ForksAcrossShards {
+		target, srcShard, err := s.forkShard(ctx, in.Name, in.ForkSource)
+		if err != nil {
+			return nil, err
+		}
+		if target != srcShard {
+			b, err := s.createRemoteFork(ctx, in.Name, in.ForkSource, region, cmd.ForkVersion, cmd.ForkSnapshotName, target, srcShard)
+			if !errors.Is(err, meta.ErrForkAcrossShards) {
+				return b, err
+			}
+			// The source's chain reaches another shard already (an
+			// ancestor of it): the fork stays on the source's shard.
 		}
 	}
 	var prop any = cmd
@@ -178,6 +194,13 @@ func (s *Service) deleteNamed(ctx context.Context, name string, cmd any) error {
 		}
 		if b != nil {
 			s.released(ctx, shard, *b)
+			if b.Parent != nil && meta.ShardOfBucketID(b.Parent.BucketID) != shard {
+				// A fork whose parent is on another shard: its pin
+				// there goes now (else the leader's recovery pass).
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				s.node.sendPinReleases(rctx, shard, true)
+				cancel()
+			}
 		}
 		return nil
 	})
@@ -258,7 +281,11 @@ func (s *Service) DeleteSnapshot(ctx context.Context, bucket string, version uin
 
 // HeadBucket returns a live bucket (with ParentName and IsForkParent).
 func (s *Service) HeadBucket(ctx context.Context, name string) (*meta.Bucket, error) {
-	return readAsB(ctx, s, name, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(name) })
+	b, err := readAsB(ctx, s, name, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(name) })
+	if err == nil {
+		s.nameRemoteParent(ctx, b)
+	}
+	return b, err
 }
 
 // ListBuckets lists live buckets by name.
@@ -267,7 +294,7 @@ func (s *Service) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sortBuckets(per), nil
+	return nameRemoteParents(sortBuckets(per)), nil
 }
 
 // DeleteBucket deletes an empty bucket.
@@ -322,12 +349,20 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 		o, err = r.GetObject(in.Bucket, in.Key, in.VersionID, in.At)
 		return nil, err
 	})
+	if b != nil {
+		o, err = s.readInherited(ctx, o, err, in.Key, in.VersionID)
+	}
 	return b, o, err
 }
 
 // Lineage returns a bucket's parent, snapshots and forks.
 func (s *Service) Lineage(ctx context.Context, bucket string) (*meta.Lineage, error) {
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Lineage, error) { return r.Lineage(bucket) })
+	l, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Lineage, error) { return r.Lineage(bucket) })
+	if err != nil {
+		return nil, err
+	}
+	s.nameRemoteLineage(ctx, l)
+	return l, nil
 }
 
 // Diff pages through the keys under prefix that a fork changed against
@@ -336,7 +371,12 @@ func (s *Service) Diff(ctx context.Context, bucket, prefix, after string, max in
 	if max <= 0 || max > 1000 {
 		max = 1000
 	}
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, prefix, after, max) })
+	res, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, prefix, after, max) })
+	var rr *meta.RemoteRead
+	if errors.As(err, &rr) {
+		return s.diffMerged(ctx, bucket, rr, prefix, after, max)
+	}
+	return res, err
 }
 
 // SetBucketCORS replaces a bucket's CORS rules; no rules deletes them.

@@ -92,6 +92,19 @@ type Config struct {
 	// LifecycleClockOffset shifts the clock lifecycle rules are applied
 	// at (tests move time days forward with it instead of waiting).
 	LifecycleClockOffset time.Duration
+	// ForksAcrossShards places a fork (CreateBucket with a fork source,
+	// no lease and no owner) by a hash of its own name, as a bucket with
+	// no parent, instead of on its source's shard (xfork.go). Not a flag
+	// yet: merges of such forks are refused.
+	ForksAcrossShards bool
+	// ForkIntentTimeout is how long the creation of a fork on another
+	// shard may take before recovery settles or aborts it (0: 30s).
+	ForkIntentTimeout time.Duration
+	// forkStepHook, when set (tests), runs after step 1 (pin) and step 2
+	// (creation) of a fork's creation on another shard; false stops the
+	// creation there, as a crash would (after step 2 the fork is made and
+	// its pin's intent left unsettled).
+	forkStepHook func(step int) bool
 }
 
 // DefaultConfig returns the configuration `make run` uses.

@@ -486,8 +486,8 @@ func (s *Service) DiskStatus() string { return s.node.disk.Status() }
 // space or keep the cluster running).
 func growsData(cmd any) bool {
 	switch cmd.(type) {
-	case *meta.CreateBucket, *meta.CreateSnapshot, *meta.PutObject, *meta.CreateUpload,
-		*meta.PutPart, *meta.CompleteUpload, *meta.CreateKey, *meta.CreateForks, *meta.MergeFork:
+	case *meta.CreateBucket, *meta.CreateSnapshot, *meta.PutObject, *meta.PutObjectInherited, *meta.CreateUpload,
+		*meta.PutPart, *meta.CompleteUpload, *meta.CompleteUploadInherited, *meta.CreateKey, *meta.CreateForks, *meta.MergeFork:
 		return true
 	}
 	return false

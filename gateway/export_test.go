@@ -15,3 +15,21 @@ func ClaimName(ctx context.Context, s *Service, name string, shard uint64) error
 
 // PlaceBucket is placeBucket.
 var PlaceBucket = placeBucket
+
+// SetForkStepHook sets the hook run between the steps of the creation of
+// a fork on another shard (false stops it there).
+func SetForkStepHook(cfg *Config, hook func(step int) bool) { cfg.forkStepHook = hook }
+
+// ResolveRemoteForks runs the recovery pass of a shard's forks on other
+// shards, as the shard's leader does.
+func ResolveRemoteForks(s *Service, shard uint64) { s.node.resolveRemoteForks(shard) }
+
+// ReadOn runs a linearizable query on one shard.
+func ReadOn(ctx context.Context, s *Service, shard uint64, q func(r *meta.Reader) (any, error)) (any, error) {
+	return s.readOn(ctx, shard, q)
+}
+
+// ProposeOn proposes a command to one shard.
+func ProposeOn(ctx context.Context, s *Service, shard uint64, cmd any) (*meta.Result, error) {
+	return s.proposeOn(ctx, shard, cmd)
+}

@@ -319,10 +319,24 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 			return nil, fmt.Errorf("%w: whole-object %s", ErrChecksumMismatch, alg)
 		}
 	}
-	res, err := s.proposeB(ctx, in.Bucket, &meta.CompleteUpload{
+	cmd := &meta.CompleteUpload{
 		Bucket: in.Bucket, UploadID: in.UploadID, Parts: cmdParts, Object: obj,
 		IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
-	})
+	}
+	res, err := s.proposeB(ctx, in.Bucket, cmd)
+	if errors.Is(err, meta.ErrRemoteParent) {
+		// The conditions need the view of the fork's parent on another
+		// shard (xfork.go).
+		var v *meta.InheritedView
+		if v, err = s.inheritedView(ctx, in.Bucket, in.Key); err == nil {
+			cmd.Header = meta.Header{}
+			if v == nil {
+				res, err = s.proposeB(ctx, in.Bucket, cmd)
+			} else {
+				res, err = s.proposeB(ctx, in.Bucket, &meta.CompleteUploadInherited{CompleteUpload: *cmd, Inherited: *v})
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

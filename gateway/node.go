@@ -327,6 +327,7 @@ func (n *Node) collectGarbage() {
 			if n.leads(shard) {
 				n.expireLeases(shard)
 				n.resumeMerges(shard)
+				n.resolveRemoteForks(shard)
 				n.runRetention(shard, false)
 				if history {
 					n.runRetention(shard, true)

@@ -92,7 +92,7 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 // applied and refused (a business outcome), the chunks are deleted at
 // once; when its fate is unknown (timeout), they are left for the sweeper.
 func (s *Service) commitObject(ctx context.Context, cmd *meta.PutObject, fresh []meta.Chunk) (*meta.Object, error) {
-	res, err := s.proposeB(ctx, cmd.Bucket, cmd)
+	res, err := s.proposePut(ctx, cmd)
 	if err != nil {
 		if !isUnavailable(err) {
 			s.node.chunks.Discard(fresh)
@@ -129,7 +129,7 @@ func (s *Service) HeadObject(ctx context.Context, in GetObjectInput) (*meta.Obje
 		obj = o
 		return nil, err
 	})
-	return obj, err
+	return s.readInherited(ctx, obj, err, in.Key, in.VersionID)
 }
 
 // OpenObject returns a reader of obj's bytes [offset, offset+length)
@@ -191,8 +191,22 @@ func (s *Service) DeleteObject(ctx context.Context, bucket, key, versionID strin
 	if err := checkBucketKey(bucket, key); err != nil {
 		return DeleteResult{}, err
 	}
-	res, err := s.proposeB(ctx, bucket, &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond,
-		BypassGovernance: bypassGovernance})
+	cmd := &meta.DeleteObject{Bucket: bucket, Key: key, VersionID: versionID, DeleteCondition: cond,
+		BypassGovernance: bypassGovernance}
+	res, err := s.proposeB(ctx, bucket, cmd)
+	if errors.Is(err, meta.ErrRemoteParent) {
+		// The condition, or the tombstone of an unversioned fork, needs
+		// the view of the fork's parent on another shard (xfork.go).
+		var v *meta.InheritedView
+		if v, err = s.inheritedView(ctx, bucket, key); err == nil {
+			cmd.Header = meta.Header{}
+			if v == nil {
+				res, err = s.proposeB(ctx, bucket, cmd)
+			} else {
+				res, err = s.proposeB(ctx, bucket, &meta.DeleteObjectInherited{DeleteObject: *cmd, Inherited: *v})
+			}
+		}
+	}
 	if err != nil {
 		return DeleteResult{}, err
 	}
@@ -264,6 +278,22 @@ func (s *Service) DeleteObjects(ctx context.Context, bucket string, items []meta
 			return nil, err
 		}
 	}
+	for i, r := range out {
+		if !errors.Is(r.Err, meta.ErrRemoteParent) {
+			continue
+		}
+		// A key a fork on another shard than its parent inherits (or
+		// not): deleted on its own, with the parent's view (xfork.go).
+		it := items[i]
+		d, err := s.DeleteObject(ctx, bucket, it.Key, it.VersionID, it.DeleteCondition, bypassGovernance)
+		if err != nil {
+			if isUnavailable(err) {
+				return nil, err
+			}
+			d = DeleteResult{Key: it.Key, VersionID: it.VersionID, Err: err}
+		}
+		out[i] = d
+	}
 	return out, nil
 }
 
@@ -320,13 +350,14 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 	if reencrypt(src, sse, in.SourceCustomerKey) {
 		return s.copyReencrypt(ctx, in, obj, sse)
 	}
-	if len(src.Chunks) > 0 && in.SourceBucket != in.DstBucket && s.node.shards.count() > 1 {
+	if len(src.Chunks) > 0 && (in.SourceBucket != in.DstBucket || src.ChunkShard != 0) && s.node.shards.count() > 1 {
 		// Chunk references are counted per shard: a copy into another
-		// shard's bucket shares no chunk.
+		// shard's bucket, or of a version a fork inherits from its
+		// parent on another shard, shares no chunk.
 		same := false
 		if in.SourceBucket != "" {
 			var err error
-			if same, err = s.sameShard(ctx, in.SourceBucket, in.DstBucket); err != nil {
+			if same, err = s.sameChunkShard(ctx, in.SourceBucket, src.ChunkShard, in.DstBucket); err != nil {
 				return nil, err
 			}
 		}
@@ -350,7 +381,7 @@ func (s *Service) CopyObject(ctx context.Context, in *CopyObjectInput) (*meta.Ob
 	} else if in.ChecksumAlgorithm != "" && alg == "" {
 		return nil, fmt.Errorf("%w: checksum algorithm %q", ErrMalformedRequest, in.ChecksumAlgorithm)
 	}
-	res, err := s.proposeB(ctx, in.DstBucket, &meta.PutObject{
+	res, err := s.proposePut(ctx, &meta.PutObject{
 		Bucket: in.DstBucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch,
 		SharedChunks: len(obj.Chunks) > 0, Checked: true,
 	})
@@ -437,7 +468,12 @@ func (s *Service) ListObjects(ctx context.Context, bucket string, opts meta.List
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.ListResult, error) { return r.List(bucket, opts) })
+	res, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.ListResult, error) { return r.List(bucket, opts) })
+	var rr *meta.RemoteRead
+	if errors.As(err, &rr) {
+		return s.listMerged(ctx, bucket, rr, opts)
+	}
+	return res, err
 }
 
 // ListObjectVersions pages through a bucket's versions.
@@ -445,7 +481,12 @@ func (s *Service) ListObjectVersions(ctx context.Context, bucket string, opts me
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.VersionListResult, error) { return r.ListVersions(bucket, opts) })
+	res, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.VersionListResult, error) { return r.ListVersions(bucket, opts) })
+	var rr *meta.RemoteRead
+	if errors.As(err, &rr) {
+		return s.listVersionsMerged(ctx, bucket, rr, opts)
+	}
+	return res, err
 }
 
 // AnnotateObjectInput changes what S3 lets a client change on an object

@@ -414,11 +414,16 @@ func sortBuckets(per [][]meta.Bucket) []meta.Bucket {
 	return out
 }
 
-// sameShard reports whether two buckets live on the same shard.
-func (s *Service) sameShard(ctx context.Context, a, b string) (bool, error) {
-	sa, _, err := s.shardOf(ctx, a, false)
-	if err != nil {
-		return false, err
+// sameChunkShard reports whether the chunks of a version read in bucket
+// a (whose records live on shard chunkShard when it is set, else on a's)
+// are referenced from the shard of bucket b.
+func (s *Service) sameChunkShard(ctx context.Context, a string, chunkShard uint64, b string) (bool, error) {
+	sa := chunkShard
+	if sa == 0 {
+		var err error
+		if sa, _, err = s.shardOf(ctx, a, false); err != nil {
+			return false, err
+		}
 	}
 	sb, _, err := s.shardOf(ctx, b, false)
 	if err != nil {

@@ -125,8 +125,11 @@ func (r *Reader) annotate(o *Object, ls []layer, owner int) error {
 
 // locate finds the version an annotation or a read by version id names in
 // b's view at t: the record and the index of its layer in ls.
+//
+// When the key is not in the local layers and the chain goes on at a
+// parent on another shard, the error is a *RemoteRead.
 func (r *Reader) locate(b *Bucket, key, versionID string, t uint64) (*Object, []layer, int, error) {
-	ls, err := r.chain(b, t)
+	ls, remote, err := r.chainRemote(b, t)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -143,6 +146,9 @@ func (r *Reader) locate(b *Bucket, key, versionID string, t uint64) (*Object, []
 				return o, ls, i, fmt.Errorf("%w: %q", ErrNoSuchKey, key)
 			}
 			return o, ls, i, nil
+		}
+		if remote != nil {
+			return nil, nil, 0, remote
 		}
 		return nil, nil, 0, fmt.Errorf("%w: %q", ErrNoSuchKey, key)
 	}
@@ -174,7 +180,10 @@ func (r *Reader) locate(b *Bucket, key, versionID string, t uint64) (*Object, []
 		if !o.DeleteMarker && o.Null == null && (null || o.Version == version) {
 			return o, ls, i + 1, nil
 		}
-		break
+		return nil, nil, 0, fmt.Errorf("%w: %q version %s", ErrNoSuchVersion, key, versionID)
+	}
+	if remote != nil {
+		return nil, nil, 0, remote
 	}
 	return nil, nil, 0, fmt.Errorf("%w: %q version %s", ErrNoSuchVersion, key, versionID)
 }

@@ -52,6 +52,13 @@ type applier struct {
 	// shard is the replica's shard id: bucket ids come from its range
 	// (directory.go).
 	shard uint64
+	// inherited is the view of a fork's parent on another shard that
+	// the command carries (PutObjectInherited, DeleteObjectInherited).
+	inherited *InheritedView
+	// tombstoneRemote makes deleteKey leave a tombstone for a key a
+	// fork's parent on another shard may show, without its view
+	// (lifecycle expiry, which cannot ask).
+	tombstoneRemote bool
 }
 
 // applyEntry applies one encoded command and returns its sm.Result. It
@@ -312,6 +319,29 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.settleNames(c)
 	case *ReleaseName:
 		return a.releaseName(c)
+	case *PutObjectInherited:
+		a.inherited = &c.Inherited
+		return a.putObject(&c.PutObject)
+	case *DeleteObjectInherited:
+		a.inherited = &c.Inherited
+		return a.deleteObject(&c.DeleteObject)
+	case *CompleteUploadInherited:
+		a.inherited = &c.Inherited
+		return a.completeUpload(&c.CompleteUpload)
+	case *ReserveBucketIDs:
+		return a.reserveBucketIDs(c)
+	case *PinRemoteForks:
+		return a.pinRemoteForks(c)
+	case *CreateRemoteForks:
+		return a.createRemoteForks(c)
+	case *SettleRemotePins:
+		return a.settleRemotePins(c)
+	case *AbortRemoteForks:
+		return a.abortRemoteForks(c)
+	case *ReleaseRemotePins:
+		return a.releaseRemotePins(c)
+	case *ClearPinReleases:
+		return a.clearPinReleases(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }
@@ -734,7 +764,7 @@ func (a *applier) checkConditions(b *Bucket, key, ifMatch, ifNoneMatch string) e
 	if ifMatch == "" && ifNoneMatch == "" {
 		return nil
 	}
-	cur, err := a.r.view(b, key, latest, false)
+	cur, err := a.conditionView(b, key)
 	if err != nil {
 		return err
 	}
@@ -759,7 +789,7 @@ func (a *applier) checkDelete(b *Bucket, key string, c *DeleteCondition) error {
 	if !c.any() {
 		return nil
 	}
-	cur, err := a.r.view(b, key, latest, false)
+	cur, err := a.conditionView(b, key)
 	if err != nil {
 		return err
 	}
@@ -923,14 +953,32 @@ func (a *applier) deleteKey(b *Bucket, key, versionID string) (DeleteOutcome, er
 	if own != nil && own.DeleteMarker {
 		return out, nil
 	}
+	// Whether a tombstone is needed is known before anything is written:
+	// for a parent on another shard the command must carry its view
+	// (ErrRemoteParent otherwise, nothing changed).
+	inherited, err := a.inheritedView(b, key)
+	var rr *RemoteRead
+	if errors.As(err, &rr) {
+		in := a.inherited
+		switch {
+		case a.tombstoneRemote:
+			inherited, err = &Object{Key: key}, nil
+		case in == nil || in.Parent != rr.BucketID || in.At != rr.At || in.Key != key:
+			return out, err
+		default:
+			inherited, err = nil, nil
+			if in.Present {
+				inherited = &Object{Key: key, ETag: in.ETag}
+			}
+		}
+	}
+	if err != nil {
+		return out, err
+	}
 	if own != nil {
 		if err := a.supersede(b, key, own.Version); err != nil {
 			return out, err
 		}
-	}
-	inherited, err := a.inheritedView(b, key)
-	if err != nil {
-		return out, err
 	}
 	if inherited != nil && !inherited.DeleteMarker {
 		return out, a.writeMarker(b, key, true)
@@ -943,7 +991,7 @@ func (a *applier) inheritedView(b *Bucket, key string) (*Object, error) {
 	if b.Parent == nil {
 		return nil, nil
 	}
-	ls, err := a.r.chain(b, latest)
+	ls, remote, err := a.r.chainRemote(b, latest)
 	if err != nil {
 		return nil, err
 	}
@@ -952,6 +1000,9 @@ func (a *applier) inheritedView(b *Bucket, key string) (*Object, error) {
 		if err != nil || o != nil {
 			return o, err
 		}
+	}
+	if remote != nil {
+		return nil, remote
 	}
 	return nil, nil
 }

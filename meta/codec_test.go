@@ -325,7 +325,8 @@ func TestResultCodesStable(t *testing.T) {
 		50: ErrReadOnlyView, 51: ErrNotAView,
 		60: ErrObjectLocked, 61: ErrInvalidLockRequest, 62: ErrInvalidBucketState, 63: ErrLockNeedsChecksum,
 		70: ErrNoSuchUser, 71: ErrUserExists, 72: ErrUserOwnsBuckets, 73: ErrNotBucketOwner, 74: ErrEmailInUse,
-		80: ErrShardCount, 81: ErrNameElsewhere}
+		80: ErrShardCount, 81: ErrNameElsewhere,
+		82: ErrForkAcrossShards, 83: ErrForkAborted, 84: ErrInvalidRemoteFork, 85: ErrRemoteParent, 86: ErrCrossShardMerge}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)

@@ -373,6 +373,19 @@ const (
 	opReleaseName byte = 123
 	// RegisterNode with a zone (a build without zones refuses it).
 	opRegisterNodeZone byte = 124
+	// 125-139: forks on another shard than their parent (xfork.go).
+	opReserveBucketIDs  byte = 125
+	opPinRemoteForks    byte = 126
+	opCreateRemoteForks byte = 127
+	opSettleRemotePins  byte = 128
+	opAbortRemoteForks  byte = 129
+	opReleaseRemotePins byte = 130
+	opClearPinReleases  byte = 131
+	// PutObject and DeleteObject with the view a fork's parent on
+	// another shard gives of the key (for their conditions).
+	opPutObjectInherited    byte = 132
+	opDeleteObjectInherited byte = 133
+	opCompleteUploadInherit byte = 134 // CompleteUploadInherited
 )
 
 // knownOp reports the op codes this build applies.
@@ -383,7 +396,7 @@ func knownOp(op byte) bool {
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
-		(op >= opInitShards && op <= opRegisterNodeZone)
+		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -718,6 +731,73 @@ func EncodeCommand(c any) []byte {
 			e.str(it.Name)
 			e.u64(it.ID)
 		}
+	case PutObjectInherited:
+		return EncodeCommand(&c)
+	case *PutObjectInherited:
+		e.b = EncodeCommand(&c.PutObject)
+		e.b[0] = opPutObjectInherited
+		encodeInheritedView(&e, &c.Inherited)
+	case DeleteObjectInherited:
+		return EncodeCommand(&c)
+	case *DeleteObjectInherited:
+		e.b = EncodeCommand(&c.DeleteObject)
+		e.b[0] = opDeleteObjectInherited
+		encodeInheritedView(&e, &c.Inherited)
+	case CompleteUploadInherited:
+		return EncodeCommand(&c)
+	case *CompleteUploadInherited:
+		e.b = EncodeCommand(&c.CompleteUpload)
+		e.b[0] = opCompleteUploadInherit
+		encodeInheritedView(&e, &c.Inherited)
+	case ReserveBucketIDs:
+		return EncodeCommand(&c)
+	case *ReserveBucketIDs:
+		hdr(opReserveBucketIDs, &c.Header)
+		e.int(c.Count)
+	case PinRemoteForks:
+		return EncodeCommand(&c)
+	case *PinRemoteForks:
+		hdr(opPinRemoteForks, &c.Header)
+		e.str(c.Source)
+		e.uvarint(c.ForkVersion)
+		e.str(c.ForkSnapshotName)
+		e.int(c.MaxForkDepth)
+		e.str(c.Region)
+		e.u64(c.Target)
+		e.varint(c.Deadline)
+		encodeRemoteForks(&e, c.Forks)
+	case CreateRemoteForks:
+		return EncodeCommand(&c)
+	case *CreateRemoteForks:
+		hdr(opCreateRemoteForks, &c.Header)
+		e.bytes(c.Template)
+		encodeRemoteForks(&e, c.Forks)
+	case SettleRemotePins:
+		return EncodeCommand(&c)
+	case *SettleRemotePins:
+		hdr(opSettleRemotePins, &c.Header)
+		e.u64(c.Parent)
+		encodeIDs(&e, c.IDs)
+	case AbortRemoteForks:
+		return EncodeCommand(&c)
+	case *AbortRemoteForks:
+		hdr(opAbortRemoteForks, &c.Header)
+		encodeIDs(&e, c.IDs)
+	case ReleaseRemotePins:
+		return EncodeCommand(&c)
+	case *ReleaseRemotePins:
+		hdr(opReleaseRemotePins, &c.Header)
+		e.uvarint(uint64(len(c.Pins)))
+		for _, p := range c.Pins {
+			e.u64(p.Parent)
+			e.u64(p.Base)
+			e.u64(p.Child)
+		}
+	case ClearPinReleases:
+		return EncodeCommand(&c)
+	case *ClearPinReleases:
+		hdr(opClearPinReleases, &c.Header)
+		encodeIDs(&e, c.IDs)
 	case ReleaseName:
 		return EncodeCommand(&c)
 	case *ReleaseName:
@@ -848,7 +928,7 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &DeleteSnapshot{Header: h, Bucket: d.str(), Version: d.uvarint()}
 	case opSetVersioning:
 		c = &SetVersioning{Header: h, Bucket: d.str(), Status: Versioning(d.u8())}
-	case opPutObject:
+	case opPutObject, opPutObjectInherited:
 		p := &PutObject{Header: h, Bucket: d.str()}
 		p.Object = decodeObjectFull(&d)
 		p.IfMatch = d.str()
@@ -860,7 +940,10 @@ func DecodeCommand(b []byte) (any, error) {
 			p.Checked = true
 		}
 		c = p
-	case opDeleteObject:
+		if op == opPutObjectInherited {
+			c = &PutObjectInherited{PutObject: *p, Inherited: decodeInheritedView(&d)}
+		}
+	case opDeleteObject, opDeleteObjectInherited:
 		p := &DeleteObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str()}
 		if format == 1 {
 			p.IfMatch = d.str()
@@ -871,6 +954,9 @@ func DecodeCommand(b []byte) (any, error) {
 			p.BypassGovernance = d.boolean()
 		}
 		c = p
+		if op == opDeleteObjectInherited {
+			c = &DeleteObjectInherited{DeleteObject: *p, Inherited: decodeInheritedView(&d)}
+		}
 	case opDeleteObjects:
 		p := &DeleteObjects{Header: h, Bucket: d.str()}
 		n := d.count()
@@ -893,7 +979,7 @@ func DecodeCommand(b []byte) (any, error) {
 		p := &PutPart{Header: h, Bucket: d.str(), Key: d.str(), UploadID: d.str()}
 		p.Part = decodePart(&d)
 		c = p
-	case opCompleteUpload:
+	case opCompleteUpload, opCompleteUploadInherit:
 		p := &CompleteUpload{Header: h, Bucket: d.str(), UploadID: d.str()}
 		n := d.count()
 		for i := 0; i < n && d.err == nil; i++ {
@@ -903,6 +989,9 @@ func DecodeCommand(b []byte) (any, error) {
 		p.IfMatch = d.str()
 		p.IfNoneMatch = d.str()
 		c = p
+		if op == opCompleteUploadInherit {
+			c = &CompleteUploadInherited{CompleteUpload: *p, Inherited: decodeInheritedView(&d)}
+		}
 	case opAbortUpload:
 		c = &AbortUpload{Header: h, Bucket: d.str(), Key: d.str(), UploadID: d.str()}
 	case opTrimGC:
@@ -994,6 +1083,25 @@ func DecodeCommand(b []byte) (any, error) {
 			sn.Items = append(sn.Items, SettledName{Name: d.str(), ID: d.u64()})
 		}
 		c = sn
+	case opReserveBucketIDs:
+		c = &ReserveBucketIDs{Header: h, Count: d.int()}
+	case opPinRemoteForks:
+		c = &PinRemoteForks{Header: h, Source: d.str(), ForkVersion: d.uvarint(), ForkSnapshotName: d.str(),
+			MaxForkDepth: d.int(), Region: d.str(), Target: d.u64(), Deadline: d.varint(), Forks: decodeRemoteForks(&d)}
+	case opCreateRemoteForks:
+		c = &CreateRemoteForks{Header: h, Template: d.bytes(), Forks: decodeRemoteForks(&d)}
+	case opSettleRemotePins:
+		c = &SettleRemotePins{Header: h, Parent: d.u64(), IDs: decodeIDs(&d)}
+	case opAbortRemoteForks:
+		c = &AbortRemoteForks{Header: h, IDs: decodeIDs(&d)}
+	case opReleaseRemotePins:
+		rp := &ReleaseRemotePins{Header: h}
+		for i, n := 0, d.count(); i < n && d.err == nil; i++ {
+			rp.Pins = append(rp.Pins, PinRef{Parent: d.u64(), Base: d.u64(), Child: d.u64()})
+		}
+		c = rp
+	case opClearPinReleases:
+		c = &ClearPinReleases{Header: h, IDs: decodeIDs(&d)}
 	case opReleaseName:
 		c = &ReleaseName{Header: h, Shard: d.u64(), Name: d.str(), ID: d.u64()}
 	case opSetLifecycle:

@@ -43,6 +43,21 @@ var (
 	ErrShardCount    = errors.New("meta: wrong number of metadata shards")
 	ErrNameElsewhere = errors.New("meta: bucket name claimed on another shard")
 
+	// Forks on another shard than their parent (xfork.go).
+	// ErrForkAcrossShards: the source's own chain reaches another shard
+	// (its forks stay on its shard).
+	ErrForkAcrossShards = errors.New("meta: the fork source's parent is on another shard")
+	// ErrForkAborted: recovery gave up the fork's creation.
+	ErrForkAborted = errors.New("meta: the creation of the fork was aborted")
+	// ErrInvalidRemoteFork: a malformed step of a remote fork's creation.
+	ErrInvalidRemoteFork = errors.New("meta: invalid remote fork")
+	// ErrRemoteParent: the key is not in the local layers of a fork whose
+	// parent is on another shard (a *RemoteRead says where to go on), and
+	// the command or read cannot go there itself.
+	ErrRemoteParent = errors.New("meta: the key is inherited from a parent on another shard")
+	// ErrCrossShardMerge: a merge of a fork into a parent on another shard.
+	ErrCrossShardMerge = errors.New("meta: merging a fork into a parent on another shard is not supported")
+
 	// Access keys, leases and merges.
 	ErrNoSuchAccessKey = errors.New("meta: no such access key")
 	ErrAccessKeyExists = errors.New("meta: access key already exists")

@@ -131,6 +131,11 @@ const (
 	pfxView byte = 0x50
 	// 0x5C-0x5F: the directory of metadata shards.
 	pfxNameClaim byte = 0x5C
+	// 0x5D-0x5E: forks on another shard than their parent (xfork.go):
+	// pins not settled yet (parent's shard), aborted intents and pins to
+	// release (fork's shard).
+	pfxPinIntent  byte = 0x5D
+	pfxRemoteFork byte = 0x5E
 )
 
 // Counter ids under pfxCounter.

@@ -3,6 +3,7 @@ package meta
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -736,7 +737,11 @@ func (a *applier) lifecycleKey(b *Bucket, l *Lifecycle, k lcKey, now int64, res 
 			}
 		}
 		if ok {
+			// A fork's parent on another shard cannot be asked here:
+			// the tombstone is left whatever it shows.
+			a.tombstoneRemote = true
 			out, err := a.deleteKey(b, k.key, "")
+			a.tombstoneRemote = false
 			if err != nil {
 				return err
 			}
@@ -747,10 +752,11 @@ func (a *applier) lifecycleKey(b *Bucket, l *Lifecycle, k lcKey, now int64, res 
 		// In a fork a lone marker may hide what an ancestor holds: it
 		// is not "expired", removing it would bring that back.
 		inherited, err := a.inheritedView(b, k.key)
-		if err != nil {
+		remote := errors.Is(err, ErrRemoteParent) // a parent on another shard: kept
+		if err != nil && !remote {
 			return err
 		}
-		if inherited == nil || inherited.DeleteMarker {
+		if !remote && (inherited == nil || inherited.DeleteMarker) {
 			if err := a.supersede(b, k.key, k.vs[0].version); err != nil {
 				return err
 			}

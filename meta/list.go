@@ -136,16 +136,14 @@ type merger struct {
 	iters []*layerIter
 }
 
-func (r *Reader) newMerger(b *Bucket, t uint64, keyPrefix string) (*merger, error) {
-	ls, err := r.chain(b, t)
-	if err != nil {
-		return nil, err
-	}
+// layerMerger opens the merge of the layers ls over the keys with
+// keyPrefix.
+func (r *Reader) layerMerger(ls []layer, keyPrefix string) *merger {
 	m := &merger{ls: ls}
 	for _, l := range ls {
 		m.iters = append(m.iters, newLayerIter(r.txn, l.bucket.ID, l.at, keyPrefix))
 	}
-	return m, nil
+	return m
 }
 
 func (m *merger) close() {
@@ -236,7 +234,16 @@ func (r *Reader) pageMerger(bucket string, at uint64, prefix string, maxKeys int
 	if err != nil || maxKeys <= 0 {
 		return nil, err
 	}
-	return r.newMerger(b, t, prefix)
+	// A fork whose parent is on another shard is listed by the gateway,
+	// merging LocalEntries and InheritedEntries (xfork.go).
+	ls, remote, err := r.chainRemote(b, t)
+	if err != nil {
+		return nil, err
+	}
+	if remote != nil {
+		return nil, remote
+	}
+	return r.layerMerger(ls, prefix), nil
 }
 
 // List returns a page of a bucket's latest visible objects (or as of
@@ -497,9 +504,12 @@ func (r *Reader) Diff(bucket, prefix, after string, max int) (*DiffResult, error
 	if max <= 0 {
 		return res, nil
 	}
-	ls, err := r.chain(b, latest)
+	ls, remote, err := r.chainRemote(b, latest)
 	if err != nil {
 		return nil, err
+	}
+	if remote != nil {
+		return nil, remote
 	}
 	own := newLayerIter(r.txn, b.ID, latest, prefix)
 	defer own.close()

@@ -58,12 +58,22 @@ func (r *Reader) mergeSource(fork string) (*mergeSource, error) {
 	if f.Parent == nil {
 		return nil, fmt.Errorf("%w: %q", ErrNotAFork, fork)
 	}
+	if remoteParent(f) {
+		return nil, fmt.Errorf("%w: fork %q", ErrCrossShardMerge, fork)
+	}
 	p, err := r.bucketByID(f.Parent.BucketID)
 	if err != nil {
 		return nil, err
 	}
 	if p == nil || p.State != BucketLive {
 		return nil, fmt.Errorf("%w: the parent of fork %q was deleted", ErrNoSuchBucket, fork)
+	}
+	// A parent whose own chain goes on on another shard shows keys this
+	// shard cannot read: merging into it is refused too.
+	if _, remote, err := r.chainRemote(p, latest); err != nil {
+		return nil, err
+	} else if remote != nil {
+		return nil, fmt.Errorf("%w: the parent %q of fork %q inherits from another shard", ErrCrossShardMerge, p.Name, fork)
 	}
 	for _, b := range []*Bucket{f, p} {
 		view, err := r.isView(b.ID)

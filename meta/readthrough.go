@@ -233,6 +233,11 @@ func (r *Reader) depth(b *Bucket) (int, error) {
 		if n > maxChain {
 			return 0, fmt.Errorf("%w: fork chain of bucket %d too long", ErrCorrupt, b.ID)
 		}
+		if remoteParent(b) {
+			// A parent on another shard (counted above) is not
+			// read here: its own ancestors are not counted.
+			return n, nil
+		}
 		p, err := r.bucketByID(b.Parent.BucketID)
 		if err != nil {
 			return 0, err
@@ -251,25 +256,11 @@ type layer struct {
 	at     uint64
 }
 
-// chain returns b at `at`, then each ancestor at its fork's base version.
+// chain returns b at `at`, then each ancestor at its fork's base version,
+// up to the first ancestor on another shard (chainRemote says which).
 func (r *Reader) chain(b *Bucket, at uint64) ([]layer, error) {
-	ls := []layer{{b, at}}
-	for b.Parent != nil {
-		if len(ls) > maxChain {
-			return nil, fmt.Errorf("%w: fork chain of bucket %d too long", ErrCorrupt, b.ID)
-		}
-		at = min(at, b.Parent.Version)
-		p, err := r.bucketByID(b.Parent.BucketID)
-		if err != nil {
-			return nil, err
-		}
-		if p == nil {
-			return nil, fmt.Errorf("%w: bucket %d has missing parent %d", ErrCorrupt, b.ID, b.Parent.BucketID)
-		}
-		b = p
-		ls = append(ls, layer{b, at})
-	}
-	return ls, nil
+	ls, _, err := r.chainRemote(b, at)
+	return ls, err
 }
 
 // checkAt validates a read version of b and returns the version to read
@@ -358,9 +349,10 @@ func beTail(k []byte) uint64 {
 }
 
 // view is view(B, T) of key: the nearest layer's visible record (possibly
-// a delete marker), or nil when no layer has one.
+// a delete marker), or nil when no layer has one; a *RemoteRead when the
+// local layers have none and the chain goes on on another shard.
 func (r *Reader) view(b *Bucket, key string, t uint64, inline bool) (*Object, error) {
-	ls, err := r.chain(b, t)
+	ls, remote, err := r.chainRemote(b, t)
 	if err != nil {
 		return nil, err
 	}
@@ -369,6 +361,9 @@ func (r *Reader) view(b *Bucket, key string, t uint64, inline bool) (*Object, er
 		if err != nil || o != nil {
 			return o, err
 		}
+	}
+	if remote != nil {
+		return nil, remote
 	}
 	return nil, nil
 }

@@ -59,6 +59,12 @@ const (
 	// 80-83: the directory of metadata shards.
 	codeShardCount    uint64 = 80
 	codeNameElsewhere uint64 = 81
+	// 82-89: forks on another shard than their parent.
+	codeForkAcrossShards  uint64 = 82
+	codeForkAborted       uint64 = 83
+	codeInvalidRemoteFork uint64 = 84
+	codeRemoteParent      uint64 = 85
+	codeCrossShardMerge   uint64 = 86
 )
 
 // resultCodes maps codes to sentinels. A map, not a slice indexed by code:
@@ -103,6 +109,11 @@ var resultCodes = map[uint64]error{
 	codeNotBucketOwner:       ErrNotBucketOwner,
 	codeShardCount:           ErrShardCount,
 	codeNameElsewhere:        ErrNameElsewhere,
+	codeForkAcrossShards:     ErrForkAcrossShards,
+	codeForkAborted:          ErrForkAborted,
+	codeInvalidRemoteFork:    ErrInvalidRemoteFork,
+	codeRemoteParent:         ErrRemoteParent,
+	codeCrossShardMerge:      ErrCrossShardMerge,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is
@@ -154,6 +165,8 @@ type Result struct {
 	Keys []AccessKey
 	// Merge reports a merge (MergeFork; also set with ErrMergeConflict).
 	Merge *MergeReport
+	// Template is the record template of remote forks (PinRemoteForks).
+	Template []byte
 }
 
 // DeleteOutcome is the outcome of deleting one key or version.
@@ -243,6 +256,9 @@ func encodeResult(r *Result) []byte {
 		e.boolean(m.DryRun)
 		e.boolean(m.UnderWay)
 	}
+	if r.Template != nil {
+		e.bytes(r.Template)
+	}
 	return e.b
 }
 
@@ -309,6 +325,9 @@ func decodeResultData(b []byte) (*Result, error) {
 				m.UnderWay = d.boolean()
 			}
 			r.Merge = m
+		}
+		if len(d.b) > 0 { // results before remote forks end here
+			r.Template = d.bytes()
 		}
 	}
 	if err := d.done(); err != nil {

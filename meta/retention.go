@@ -489,6 +489,11 @@ func (a *applier) maybePurge(b *Bucket, budget *int) (bool, error) {
 	if b.Parent == nil {
 		return false, nil
 	}
+	if remoteParent(b) {
+		// The parent's pin is on its shard: released from there
+		// (PinReleases, xfork.go).
+		return false, a.recordPinRelease(b)
+	}
 	if err := a.del(keyFork(b.Parent.BucketID, b.Parent.Version, b.ID)); err != nil {
 		return false, err
 	}

@@ -203,6 +203,12 @@ type Object struct {
 	Inline []byte     // the whole body when small; nil otherwise
 	Chunks []Chunk    // the body's chunks in order when not inline
 	Parts  []PartInfo // non-nil for multipart objects
+
+	// ChunkShard, filled by the gateway and not stored, is the metadata
+	// shard whose records reference the chunks when it is not the shard
+	// of the bucket read (a version a fork inherits from its parent on
+	// another shard); 0 otherwise.
+	ChunkShard uint64
 }
 
 // Upload is an in-progress multipart upload.

@@ -69,6 +69,8 @@ var (
 	errInvalidForkCount   = &APIError{"InvalidArgument", "The number of forks is out of range.", http.StatusBadRequest}
 	errOperationAborted   = &APIError{"OperationAborted", "A conflicting conditional operation is currently in progress against this resource. Please try again.", http.StatusConflict}
 	errShardCount         = &APIError{"InvalidRequest", "The number of metadata shards is fixed when the cluster is created.", http.StatusConflict}
+	errCrossShardMerge    = &APIError{"NotImplemented", "The fork lives on another metadata shard than its parent: merging it is not supported yet. Copy its changes into the parent instead.", http.StatusNotImplemented}
+	errRemoteParent       = &APIError{"NotImplemented", "The key is inherited from the fork's parent on another metadata shard, and this request (a conditional write, a tag or ACL change, a lock, a diff or a versions listing) cannot read through to it yet.", http.StatusNotImplemented}
 	errKeyShards          = &APIError{"InvalidArgument", "The buckets of one access key must belong to one bucket family's metadata shard.", http.StatusBadRequest}
 
 	// Object Lock.
@@ -112,6 +114,11 @@ var errorTable = []errorRow{
 	{meta.ErrNodeRetired, errNodeIDRetired},
 	{meta.ErrNameElsewhere, errOperationAborted},
 	{meta.ErrShardCount, errShardCount},
+	{meta.ErrForkAborted, errOperationAborted},
+	{meta.ErrForkAcrossShards, ErrInternalError},
+	{meta.ErrInvalidRemoteFork, ErrInternalError},
+	{meta.ErrRemoteParent, errRemoteParent},
+	{meta.ErrCrossShardMerge, errCrossShardMerge},
 	{meta.ErrNoSuchAccessKey, errNoSuchAccessKey},
 	{meta.ErrAccessKeyExists, errAccessKeyExists},
 	{meta.ErrNotAFork, errNotAFork},

@@ -1,0 +1,77 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/gateway/gatewaytest"
+)
+
+// BenchmarkForkGetAcrossShards is a GET of 4 KiB (HeadObject, then the
+// bytes) through a real single-node Service of 4 metadata shards: a key
+// inherited by a fork on its parent's shard ("local"), the same through a
+// fork on another shard ("remote-inherited": one more metadata read, of
+// the parent's shard), and a key the remote fork holds itself
+// ("remote-own"). cpu-ms/op is the process's CPU per GET.
+func BenchmarkForkGetAcrossShards(b *testing.B) {
+	cfg := gatewaytest.Config(b)
+	cfg.MetaShards = 4
+	cfg.ForksAcrossShards = true
+	s := gatewaytest.NewNode(b, cfg).Service()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if _, err := s.CreateBucket(ctx, gateway.CreateBucketInput{Name: "base"}); err != nil {
+		b.Fatal(err)
+	}
+	const keys = 64
+	body := make([]byte, 4<<10)
+	for i := range keys {
+		if _, err := s.PutObject(ctx, &gateway.PutObjectInput{Bucket: "base", Key: fmt.Sprintf("k%02d", i),
+			Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	baseShard, err := s.BucketShard(ctx, "base")
+	if err != nil {
+		b.Fatal(err)
+	}
+	local, remote := localName("near", baseShard), remoteNames("far", baseShard, 1)[0]
+	for _, n := range []string{local, remote} {
+		if _, err := s.CreateBucket(ctx, gateway.CreateBucketInput{Name: n, ForkSource: "base"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range keys {
+		if _, err := s.PutObject(ctx, &gateway.PutObjectInput{Bucket: remote, Key: fmt.Sprintf("own%02d", i),
+			Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ name, bucket, prefix string }{
+		{"local", local, "k"}, {"remote-inherited", remote, "k"}, {"remote-own", remote, "own"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			cpu := processCPU()
+			for i := 0; b.Loop(); i++ {
+				o, err := s.HeadObject(ctx, gateway.GetObjectInput{Bucket: c.bucket, Key: fmt.Sprintf("%s%02d", c.prefix, i%keys)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rc, err := s.OpenObject(ctx, o, 0, o.Size)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.Copy(io.Discard, rc); err != nil {
+					b.Fatal(err)
+				}
+				rc.Close()
+			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
