@@ -584,9 +584,7 @@ func (s *Service) listVersionsMerged(ctx context.Context, bucket string, rr *met
 			}
 			parent.pop()
 		}
-		if inh != nil && !inh.DeleteMarker {
-			vs = append(vs, meta.ObjectVersion{Object: *inh})
-		}
+		vs = meta.WithInherited(vs, inh)
 		if len(vs) == 0 {
 			continue
 		}

@@ -363,9 +363,7 @@ func (r *Reader) ListVersions(bucket string, opts VersionListOptions) (*VersionL
 		if err != nil {
 			return nil, err
 		}
-		if inh != nil && !inh.DeleteMarker {
-			vs = append(vs, ObjectVersion{Object: *inh})
-		}
+		vs = WithInherited(vs, inh)
 		if len(vs) == 0 {
 			continue
 		}
@@ -401,6 +399,26 @@ func (r *Reader) ListVersions(bucket string, opts VersionListOptions) (*VersionL
 		res.NextKeyMarker, res.NextVersionIDMarker = "", ""
 	}
 	return res, nil
+}
+
+// WithInherited appends the version a key inherits (nil: none) to its own
+// versions (newest first), unless it is a delete marker or a null version
+// that an own null version replaced: a key has one null version, and a
+// fork's own replaces the one it inherits, as a PUT in an unversioned or
+// suspended bucket replaces the null version. (Listed twice under the
+// one id, the marker "null" could not tell them apart.)
+func WithInherited(own []ObjectVersion, inh *Object) []ObjectVersion {
+	if inh == nil || inh.DeleteMarker {
+		return own
+	}
+	if inh.Null {
+		for i := range own {
+			if own[i].Null {
+				return own
+			}
+		}
+	}
+	return append(own, ObjectVersion{Object: *inh})
 }
 
 // versionsAfter drops the entries up to and including the marker version
