@@ -175,7 +175,7 @@ func TestBenchShardsIdle(t *testing.T) {
 		took := time.Since(start)
 		r := row{shards: shards}
 		for i, p := range pids {
-			r.cores = append(r.cores, (cpuTime(p) - cpu0[i]).Seconds()/took.Seconds())
+			r.cores = append(r.cores, (cpuTime(p)-cpu0[i]).Seconds()/took.Seconds())
 		}
 		fmt.Fprintf(os.Stderr, "bench: idle, 3 nodes, %d shards: cores per node %.3f\n", shards, r.cores)
 		rows = append(rows, r)
