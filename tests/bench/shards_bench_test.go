@@ -33,6 +33,8 @@ import (
 //	                           in its own cgroup (v1 cpu controller, root), so
 //	                           that each node stands for a machine of its own
 //	FORKSTORE_BENCH_SHARDS     the shard counts compared (default "1,8")
+//	FORKSTORE_BENCH_SERVER_ARGS more server flags, space-separated (e.g.
+//	                           "--raft-quiesce=false")
 //
 // The peak RSS is the largest VmHWM of the three nodes after both phases.
 func TestBenchShards(t *testing.T) {
@@ -56,7 +58,7 @@ func TestBenchShards(t *testing.T) {
 	}
 	var rows []row
 	for _, shards := range shardCounts(t, "1,8") {
-		cl := newBenchCluster(t, bin, "shards-"+strconv.Itoa(shards), 3, false, "--meta-shards", strconv.Itoa(shards))
+		cl := newBenchCluster(t, bin, "shards-"+strconv.Itoa(shards), 3, false, serverArgs("--meta-shards", strconv.Itoa(shards))...)
 		var addrs []string
 		for _, n := range cl.running() {
 			addrs = append(addrs, n.S3Addr)
@@ -113,7 +115,7 @@ func TestBenchShards(t *testing.T) {
 	if nodeCPU > 0 {
 		capped = fmt.Sprintf(", each node capped at %.2f core", nodeCPU)
 	}
-	fmt.Printf("\n### Metadata shards: 3 nodes, 16 writers into 16 buckets%s (load %s -> %s)\n\n", capped, loadStart, loadAvg())
+	fmt.Printf("\n### Metadata shards: 3 nodes, 16 writers into 16 buckets%s%s (load %s -> %s)\n\n", capped, argsNote(), loadStart, loadAvg())
 	fmt.Println("| shards | PUT 4 KiB | PUT CPU/op | PUT p99 | GET 4 KiB | GET CPU/op | GET p99 | peak RSS |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
@@ -130,7 +132,8 @@ func TestBenchShards(t *testing.T) {
 // TestBenchShardsIdle measures the CPU a node of an idle 3-node cluster
 // uses, at each shard count (FORKSTORE_BENCH_SHARDS, default "1,16"): the
 // cluster is started, its leaders spread, a bucket written to, and then
-// nothing is sent for FORKSTORE_BENCH_IDLE (default 30s) while the CPU time
+// nothing is sent for FORKSTORE_BENCH_IDLE (default 30s; more server flags
+// in FORKSTORE_BENCH_SERVER_ARGS) while the CPU time
 // of every node is read from /proc. What an idle node costs comes from its
 // Raft shards: ticks, heartbeats, the workers they wake.
 func TestBenchShardsIdle(t *testing.T) {
@@ -149,7 +152,7 @@ func TestBenchShardsIdle(t *testing.T) {
 	}
 	var rows []row
 	for _, shards := range shardCounts(t, "1,16") {
-		cl := newBenchCluster(t, bin, "idle-"+strconv.Itoa(shards), 3, false, "--meta-shards", strconv.Itoa(shards))
+		cl := newBenchCluster(t, bin, "idle-"+strconv.Itoa(shards), 3, false, serverArgs("--meta-shards", strconv.Itoa(shards))...)
 		var addrs []string
 		for _, n := range cl.running() {
 			addrs = append(addrs, n.S3Addr)
@@ -181,7 +184,7 @@ func TestBenchShardsIdle(t *testing.T) {
 		rows = append(rows, r)
 		cl.killAll()
 	}
-	fmt.Printf("\n### Idle CPU of a node: 3 nodes, %v idle (load %s -> %s)\n\n", idle, loadStart, loadAvg())
+	fmt.Printf("\n### Idle CPU of a node: 3 nodes, %v idle%s (load %s -> %s)\n\n", idle, argsNote(), loadStart, loadAvg())
 	fmt.Println("| shards | node 1 | node 2 | node 3 |")
 	fmt.Println("|---|---|---|---|")
 	for _, r := range rows {
@@ -191,6 +194,19 @@ func TestBenchShardsIdle(t *testing.T) {
 		}
 		fmt.Println()
 	}
+}
+
+// serverArgs returns args and the flags of FORKSTORE_BENCH_SERVER_ARGS.
+func serverArgs(args ...string) []string {
+	return append(args, strings.Fields(os.Getenv("FORKSTORE_BENCH_SERVER_ARGS"))...)
+}
+
+// argsNote names the flags of FORKSTORE_BENCH_SERVER_ARGS for a title.
+func argsNote() string {
+	if a := os.Getenv("FORKSTORE_BENCH_SERVER_ARGS"); a != "" {
+		return ", " + a
+	}
+	return ""
 }
 
 // shardCounts returns the shard counts of FORKSTORE_BENCH_SHARDS, or def.
