@@ -51,7 +51,7 @@ type Host struct {
 	// without a leader; cleared when a leader is known again (here or by
 	// the leader listener). Operations of one request share the wait.
 	noLeader  *sync.Map
-	waking    sync.Map // shard id -> struct{}: a wake is under way
+	woken     sync.Map // shard id -> time.Time of its last wake (wake.go)
 	closed    atomic.Bool
 	closeOnce sync.Once
 }

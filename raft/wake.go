@@ -35,15 +35,18 @@ func (h *Host) electionTimeout() time.Duration {
 
 // wake makes this node's replica of shardID leave quiesce, by a
 // ReadIndex whose answer nobody waits for (a request's state is buffered:
-// an unread answer blocks nothing). One wake per shard at a time.
+// an unread answer blocks nothing). A shard is woken at most once per
+// election timeout: under a load slow enough that many requests wait that
+// long, the wakes stay one cheap read per shard.
 func (h *Host) wake(shardID uint64) {
 	if h.closed.Load() {
 		return
 	}
-	if _, busy := h.waking.LoadOrStore(shardID, struct{}{}); busy {
+	now := time.Now()
+	if last, ok := h.woken.Load(shardID); ok && now.Sub(last.(time.Time)) < h.electionTimeout() {
 		return
 	}
-	defer h.waking.Delete(shardID)
+	h.woken.Store(shardID, now)
 	if _, err := h.nh.ReadIndex(shardID, max(h.electionTimeout(), time.Second)); err != nil {
 		h.log.Debug("raft shard not woken", "shard_id", shardID, "err", err)
 		return
