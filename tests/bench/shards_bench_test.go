@@ -33,6 +33,8 @@ import (
 //	                           in its own cgroup (v1 cpu controller, root), so
 //	                           that each node stands for a machine of its own
 //	FORKSTORE_BENCH_SHARDS     the shard counts compared (default "1,8")
+//	FORKSTORE_BENCH_PROFILE    a directory: CPU profiles of every node during
+//	                           each PUT and GET phase are written there
 //	FORKSTORE_BENCH_SERVER_ARGS more server flags, space-separated (e.g.
 //	                           "--raft-quiesce=false")
 //
@@ -57,11 +59,20 @@ func TestBenchShards(t *testing.T) {
 		rss      int64
 	}
 	var rows []row
+	profDir := os.Getenv("FORKSTORE_BENCH_PROFILE")
 	for _, shards := range shardCounts(t, "1,8") {
-		cl := newBenchCluster(t, bin, "shards-"+strconv.Itoa(shards), 3, false, serverArgs("--meta-shards", strconv.Itoa(shards))...)
+		cl := newBenchCluster(t, bin, "shards-"+strconv.Itoa(shards), 3, profDir != "", serverArgs("--meta-shards", strconv.Itoa(shards))...)
+		pprofs := map[string]string{}
+		profile := func(phase string) (wait func()) {
+			if profDir == "" {
+				return func() {}
+			}
+			return profileNodes(profDir, fmt.Sprintf("s%d-%s", shards, phase), pprofs, int(dur/time.Second))
+		}
 		var addrs []string
 		for _, n := range cl.running() {
 			addrs = append(addrs, n.S3Addr)
+			pprofs[fmt.Sprintf("n%d", n.ID)] = n.PprofAddr
 			if nodeCPU > 0 {
 				capCPU(t, fmt.Sprintf("forkstore-bench-%d-n%d", shards, n.ID), n.pid(), nodeCPU)
 			}
@@ -84,6 +95,7 @@ func TestBenchShards(t *testing.T) {
 		}
 		var written atomic.Int64
 		const keys = 100000
+		wait := profile("put")
 		put := measureOps(context.Background(), cl.pids(), writers, dur, keys, int64(len(data)), func(ctx context.Context, i int64) error {
 			b := names[i%buckets]
 			_, err := tg.client(i/buckets).PutObject(ctx, b, fmt.Sprintf("k%08d", i/buckets), bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{DisableMultipart: true})
@@ -92,7 +104,9 @@ func TestBenchShards(t *testing.T) {
 			}
 			return err
 		})
+		wait()
 		have := max(written.Load()/buckets, 1)
+		wait = profile("get")
 		get := measureOps(context.Background(), cl.pids(), writers, dur, keys, int64(len(data)), func(ctx context.Context, i int64) error {
 			b := names[i%buckets]
 			obj, err := tg.client(i/buckets).GetObject(ctx, b, fmt.Sprintf("k%08d", (i/buckets)%have), minio.GetObjectOptions{})
@@ -103,6 +117,7 @@ func TestBenchShards(t *testing.T) {
 			_, err = obj.Stat()
 			return err
 		})
+		wait()
 		fmt.Fprintf(os.Stderr, "bench: 3 nodes, %d shards: PUT 4 KiB %s p99 %v; GET 4 KiB %s p99 %v\n", shards, put.cell(), put.p99, get.cell(), get.p99)
 		var rss int64
 		for _, p := range cl.pids() {
