@@ -143,12 +143,18 @@ func engineConfig(cfg Config, log *slog.Logger) (config.EngineConfig, config.Log
 		workers = StepWorkersFor(runtime.GOMAXPROCS(0))
 	}
 	e.ExecShards, l.Shards = workers, workers
-	if st, ok := storedStatus(cfg.DataDir); ok && st.StepWorkerCount > 0 && st.LogdbShardCount > 0 {
-		if st.StepWorkerCount != workers || st.LogdbShardCount != workers {
-			log.Info("raft data dir keeps the step workers and log shards it was created with",
-				"step_workers", st.StepWorkerCount, "logdb_shards", st.LogdbShardCount, "default", workers)
+	if st, ok := storedStatus(cfg.DataDir); ok {
+		stored, logShards := st.StepWorkerCount, st.LogdbShardCount
+		if stored == 0 || logShards == 0 {
+			// A flag file that does not record them (only a hash of
+			// them): the data dir was made under Dragonboat's defaults.
+			stored, logShards = maxStepWorkers, maxStepWorkers
 		}
-		e.ExecShards, l.Shards = st.StepWorkerCount, st.LogdbShardCount
+		if stored != workers || logShards != workers {
+			log.Info("raft data dir keeps the step workers and log shards it was created with",
+				"step_workers", stored, "logdb_shards", logShards, "default", workers)
+		}
+		e.ExecShards, l.Shards = stored, logShards
 	}
 	return e, l
 }
