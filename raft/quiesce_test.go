@@ -181,6 +181,16 @@ func TestDeadLeaderOfQuiescedShardReplaced(t *testing.T) {
 	if leader == 0 {
 		t.Fatal("no leader")
 	}
+	// The awake shard led by another node: its leader's heartbeats to the
+	// dead node are what fail.
+	if l, _ := leaderTerm(hosts[1], awake); l == leader {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		err := hosts[1].TransferLeader(ctx, awake, leader%3+1)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	waitFor(t, 20*time.Second, "the idle shard's replicas to quiesce", func() bool { return lg.count(idle) == 3 })
 	if n := lg.count(awake); n != 0 {
 		t.Fatalf("%d replicas of the awake shard quiesced", n)
