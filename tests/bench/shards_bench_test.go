@@ -33,6 +33,10 @@ import (
 //	                           in its own cgroup (v1 cpu controller, root), so
 //	                           that each node stands for a machine of its own
 //	FORKSTORE_BENCH_SHARDS     the shard counts compared (default "1,8")
+//	FORKSTORE_BENCH_OPS        at most this many operations per phase (default
+//	                           100000): with a count reached within the
+//	                           duration, every setup takes the same load, and
+//	                           their peak RSS compare
 //	FORKSTORE_BENCH_PROFILE    a directory: CPU profiles of every node during
 //	                           each PUT and GET phase are written there
 //	FORKSTORE_BENCH_SERVER_ARGS more server flags, space-separated (e.g.
@@ -94,7 +98,7 @@ func TestBenchShards(t *testing.T) {
 			cancel()
 		}
 		var written atomic.Int64
-		const keys = 100000
+		keys := int64(envInt("FORKSTORE_BENCH_OPS", 100000))
 		wait := profile("put")
 		put := measureOps(context.Background(), cl.pids(), writers, dur, keys, int64(len(data)), func(ctx context.Context, i int64) error {
 			b := names[i%buckets]
