@@ -23,7 +23,7 @@ type quiesceLog struct {
 
 type quiesceState struct {
 	mu       sync.Mutex
-	quiesced map[string]bool // "[shard:replica]" -> in quiesce now
+	quiesced map[string]bool // "shard:replica" -> in quiesce now
 }
 
 var quiesceRecord = regexp.MustCompile(`\[0*(\d+):0*(\d+)\] (entered quiesce|exited from quiesce)`)
