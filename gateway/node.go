@@ -77,6 +77,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	// The cluster key authenticates the Raft transport too; without one
 	// the node is alone and does not listen for Raft at all.
 	rc.Key = []byte(cfg.ClusterKey)
+	// The directory never quiesces: every node reads it, so its messages
+	// reach every node and a dead one is noticed (raft/wake.go).
+	rc.AwakeShard = metaShard
 	host, err := raft.NewHost(rc, log.With("component", "raft"))
 	if err != nil {
 		return nil, err

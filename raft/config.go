@@ -54,6 +54,28 @@ type Config struct {
 	// followers can catch up from the log.
 	SnapshotEntries    uint64
 	CompactionOverhead uint64
+	// StepWorkers is how many workers step the shards' Raft state and save
+	// their logs (Dragonboat's ExecShards), and how many stores the Raft
+	// log is split over (its LogDB shards): the shards of one worker have
+	// their entries saved in one write and one fsync per round, and every
+	// tick wakes each worker once. 0 means one per core (GOMAXPROCS), 2 at
+	// least and 16 at most (StepWorkersFor). Dragonboat fixes both counts
+	// when the data dir is created: a data dir keeps the counts it was
+	// made with, whatever this says.
+	StepWorkers uint64
+	// Quiesce lets a shard with no traffic stop ticking its election and
+	// heartbeat clocks after ten election timeouts without a request or a
+	// message: an idle shard then costs no messages; the first request or
+	// message on any replica wakes it.
+	Quiesce bool
+	// AwakeShard is a shard that never quiesces (0: none). A quiesced
+	// shard sends nothing, so nothing tells its followers that its leader
+	// died; the awake shard's heartbeats reach every node all the time,
+	// and when this node fails to reach a node, it wakes its replicas of
+	// the shards led from there, which then elect a leader among the
+	// living (wake.go).
+	AwakeShard uint64
+
 	// MaxInMemLogSize bounds the in-memory Raft log per shard in bytes;
 	// beyond it proposals fail with ErrSystemBusy until followers catch up.
 	MaxInMemLogSize uint64
@@ -73,21 +95,36 @@ type Config struct {
 }
 
 // DefaultConfig returns a single-node configuration on loopback, with
-// timings for a LAN: 5 ms ticks, election after 200 ms, heartbeat every
-// 20 ms.
+// timings for a LAN: 10 ms ticks, election after 200 ms, heartbeat every
+// 20 ms. Every tick steps every shard, quiesced or not, so the tick is
+// what an idle node pays per shard; reads and proposals never wait for
+// one (Dragonboat steps a shard as soon as a request arrives).
 func DefaultConfig() Config {
 	return Config{
 		NodeID:             1,
 		RaftAddr:           "127.0.0.1:7100",
-		RTTMillisecond:     5,
-		ElectionRTT:        40,
-		HeartbeatRTT:       4,
+		RTTMillisecond:     10,
+		ElectionRTT:        20,
+		HeartbeatRTT:       2,
 		SnapshotEntries:    10000,
 		CompactionOverhead: 5000,
 		MaxInMemLogSize:    32 << 20,
 		MaxQueueSize:       128 << 20,
 		MaxEntrySize:       64 << 20,
+		Quiesce:            true,
 	}
+}
+
+// maxStepWorkers is Dragonboat's default step worker and LogDB shard count.
+const maxStepWorkers = 16
+
+// StepWorkersFor is the step worker count StepWorkers 0 means on a
+// machine of procs cores: one per core, so that stepping and saving can use
+// every core, and no more, so that the shards of each worker share a log
+// write and its fsync; 2 at least, so that one worker's fsync does not
+// stall every shard.
+func StepWorkersFor(procs int) uint64 {
+	return uint64(min(max(procs, 2), maxStepWorkers))
 }
 
 // Validate reports the first problem with c. It does not require DataDir
@@ -138,6 +175,9 @@ func (c Config) Validate() error {
 	}
 	if c.SnapshotEntries > 0 && c.CompactionOverhead > c.SnapshotEntries {
 		return fmt.Errorf("raft: compaction overhead %d exceeds snapshot interval %d", c.CompactionOverhead, c.SnapshotEntries)
+	}
+	if c.StepWorkers > maxStepWorkers {
+		return fmt.Errorf("raft: %d step workers, at most %d", c.StepWorkers, maxStepWorkers)
 	}
 	if c.MaxInMemLogSize != 0 && c.MaxInMemLogSize < 1<<20 {
 		return fmt.Errorf("raft: max in-memory log size %d below 1 MiB", c.MaxInMemLogSize)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,7 @@ type Host struct {
 	// without a leader; cleared when a leader is known again (here or by
 	// the leader listener). Operations of one request share the wait.
 	noLeader  *sync.Map
+	woken     sync.Map // shard id -> time.Time of its last wake (wake.go)
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -77,6 +79,8 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 		factory.auth = newPeerAuth(cfg.Key, did, randReader)
 	}
 	noLeader := &sync.Map{}
+	wakes := &wakeListener{}
+	engine, logdb := engineConfig(cfg, log)
 	nhc := config.NodeHostConfig{
 		DeploymentID:        did,
 		NodeHostDir:         cfg.DataDir,
@@ -90,8 +94,10 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 		MaxSendQueueSize:    cfg.MaxQueueSize,
 		MaxReceiveQueueSize: cfg.MaxQueueSize,
 		RaftEventListener:   leaderListener{log: log, noLeader: noLeader},
+		SystemEventListener: wakes,
 		Expert: config.ExpertConfig{
-			LogDB:            logDBConfig(cfg),
+			Engine:           engine,
+			LogDB:            logdb,
 			TransportFactory: factory,
 		},
 	}
@@ -101,20 +107,56 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 		return nil, fmt.Errorf("raft: start node host: %w", err)
 	}
 	log.Info("raft host started", "replica_id", cfg.NodeID, "raft_addr", cfg.RaftAddr, "dir", cfg.DataDir,
-		"deployment_id", did, "listening", factory.auth != nil)
-	return &Host{cfg: cfg, nh: nh, log: log, noLeader: noLeader}, nil
+		"deployment_id", did, "listening", factory.auth != nil, "step_workers", engine.ExecShards, "logdb_shards", logdb.Shards)
+	h := &Host{cfg: cfg, nh: nh, log: log, noLeader: noLeader}
+	wakes.host.Store(h)
+	return h, nil
 }
 
-// logDBConfig sizes the Raft log's store. Dragonboat's default sizing
-// can take 8 GiB of memory; its small one up to 1 GiB (16 MiB memtables,
-// 4 of them, per LogDB shard that is written). Only the write buffers
-// change here: the shard count is part of the on-disk layout.
-func logDBConfig(cfg Config) config.LogDBConfig {
-	c := config.GetSmallMemLogDBConfig()
+// engineConfig is the NodeHost's execution engine and Raft log store.
+//
+// Step workers: Dragonboat steps every shard of a worker in one loop and
+// saves all their new entries and states in one write and one fsync of
+// the worker's LogDB shard (shard id mod workers). With its default of 16
+// workers and 16 LogDB shards, 16 metadata shards make 16 writes, 16
+// fsyncs and 16 goroutine wake-ups where one would do, and 16 sets of
+// LogDB memtables; on a small machine the workers only contend for the
+// same cores and disk. So the workers are as many as the cores
+// (StepWorkersFor) and the LogDB shards as many as the workers (a LogDB
+// shard beyond the workers would never be written).
+//
+// Both counts are written in the data dir when it is created and
+// Dragonboat refuses to open it under others: an existing data dir keeps
+// its own (16 and 16 for the data dirs made before these defaults).
+//
+// LogDB memory: Dragonboat's default sizing can take 8 GiB; its small one
+// up to 1 GiB (16 MiB memtables, 4 of them, per LogDB shard that is
+// written). cfg.LogDBWriteBuffer sizes the memtables.
+func engineConfig(cfg Config, log *slog.Logger) (config.EngineConfig, config.LogDBConfig) {
+	e := config.GetDefaultEngineConfig()
+	l := config.GetSmallMemLogDBConfig()
 	if b := cfg.LogDBWriteBuffer; b > 0 {
-		c.KVWriteBufferSize = b
+		l.KVWriteBufferSize = b
 	}
-	return c
+	workers := cfg.StepWorkers
+	if workers == 0 {
+		workers = StepWorkersFor(runtime.GOMAXPROCS(0))
+	}
+	e.ExecShards, l.Shards = workers, workers
+	if st, ok := storedStatus(cfg.DataDir); ok {
+		stored, logShards := st.StepWorkerCount, st.LogdbShardCount
+		if stored == 0 || logShards == 0 {
+			// A flag file that does not record them (only a hash of
+			// them): the data dir was made under Dragonboat's defaults.
+			stored, logShards = maxStepWorkers, maxStepWorkers
+		}
+		if stored != workers || logShards != workers {
+			log.Info("raft data dir keeps the step workers and log shards it was created with",
+				"step_workers", stored, "logdb_shards", logShards, "default", workers)
+		}
+		e.ExecShards, l.Shards = stored, logShards
+	}
+	return e, l
 }
 
 // hostDeploymentID is the deployment id of the NodeHost in cfg.DataDir:
@@ -139,18 +181,28 @@ func hostDeploymentID(cfg Config, log *slog.Logger) uint64 {
 }
 
 // storedDeploymentID reads the deployment id recorded in a NodeHost
-// directory's flag file (dragonboat.ds: an 8-byte hash, then a
-// RaftDataStatus).
+// directory's flag file.
 func storedDeploymentID(dir string) (uint64, bool) {
-	b, err := os.ReadFile(filepath.Join(dir, "dragonboat.ds"))
-	if err != nil || len(b) < 8 {
-		return 0, false
-	}
-	var s raftpb.RaftDataStatus
-	if err := s.Unmarshal(b[8:]); err != nil || s.DeploymentId == 0 {
+	s, ok := storedStatus(dir)
+	if !ok || s.DeploymentId == 0 {
 		return 0, false
 	}
 	return s.DeploymentId, true
+}
+
+// storedStatus reads a NodeHost directory's flag file (dragonboat.ds: an
+// 8-byte hash, then a RaftDataStatus): the settings the directory was
+// created with.
+func storedStatus(dir string) (*raftpb.RaftDataStatus, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "dragonboat.ds"))
+	if err != nil || len(b) < 8 {
+		return nil, false
+	}
+	var s raftpb.RaftDataStatus
+	if err := s.Unmarshal(b[8:]); err != nil {
+		return nil, false
+	}
+	return &s, true
 }
 
 // ReplicaID returns this node's replica id.
@@ -169,6 +221,7 @@ func (h *Host) shardConfig(shardID uint64) config.Config {
 		CompactionOverhead:  h.cfg.CompactionOverhead,
 		OrderedConfigChange: true,
 		MaxInMemLogSize:     h.cfg.MaxInMemLogSize,
+		Quiesce:             h.cfg.Quiesce && shardID != h.cfg.AwakeShard,
 	}
 }
 
@@ -637,6 +690,7 @@ func (h *Host) waitResult(ctx context.Context, rs *dragonboat.RequestState, shar
 	}
 	watch := time.NewTicker(max(time.Duration(h.cfg.RTTMillisecond)*time.Millisecond, time.Millisecond) * 4)
 	defer watch.Stop()
+	wakeAt := time.Now().Add(h.electionTimeout())
 	for {
 		select {
 		case r := <-rs.AppliedC():
@@ -648,6 +702,12 @@ func (h *Host) waitResult(ctx context.Context, rs *dragonboat.RequestState, shar
 			// the request will not complete, try again (or fail fast).
 			if now, _ := h.LeaderID(shardID); now != leader {
 				return dragonboat.RequestResult{}, dragonboat.ErrTimeout
+			}
+			if h.cfg.Quiesce && !wakeAt.IsZero() && time.Now().After(wakeAt) {
+				// No answer within an election timeout: the replica may
+				// be quiesced under a leader that is gone (wake.go).
+				wakeAt = time.Time{}
+				h.wake(shardID)
 			}
 		}
 	}

@@ -21,6 +21,8 @@ type clusterFlags struct {
 	rttMS, electionRTT, heartbeatRTT, snapshotEntries string
 	replicas, repairInterval, scrubInterval           string
 	metaShards, zone                                  string
+	stepWorkers                                       string
+	quiesce                                           bool
 }
 
 func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
@@ -30,9 +32,11 @@ func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
 	envString(a, fs, &f.advertise, "advertise-s3", "", "host:port other nodes reach this node's S3 address at (default --s3-addr)")
 	fs.StringVar(&f.clusterKey, "cluster-key", "", "shared secret of node-to-node traffic, 16+ characters, the same on every node (env FORKSTORE_CLUSTER_KEY, preferred)")
 	envString(a, fs, &f.tlsCA, "tls-ca", "", "CA certificate: with --tls-cert and --tls-key, mutual TLS between nodes' Raft transports")
-	envString(a, fs, &f.rttMS, "rtt-ms", "5", "Raft tick in milliseconds, about the round trip between nodes")
-	envString(a, fs, &f.electionRTT, "election-rtt", "40", "ticks without a leader's heartbeat before an election")
-	envString(a, fs, &f.heartbeatRTT, "heartbeat-rtt", "4", "ticks between a leader's heartbeats")
+	envString(a, fs, &f.rttMS, "rtt-ms", "10", "Raft tick in milliseconds, about the round trip between nodes")
+	envString(a, fs, &f.electionRTT, "election-rtt", "20", "ticks without a leader's heartbeat before an election")
+	envString(a, fs, &f.heartbeatRTT, "heartbeat-rtt", "2", "ticks between a leader's heartbeats")
+	envBool(a, fs, &f.quiesce, "raft-quiesce", true, "idle metadata shards stop heartbeating until their next request")
+	envString(a, fs, &f.stepWorkers, "raft-step-workers", "0", "Raft workers, each saving the logs of its shards in one write and fsync, of a new data dir (0: one per core, 2 to 16)")
 	envString(a, fs, &f.snapshotEntries, "snapshot-entries", "10000", "Raft log entries between snapshots; a node further behind is rebuilt from one")
 	envString(a, fs, &f.replicas, "replicas", "3", "copies of each chunk (at most the number of members)")
 	envString(a, fs, &f.zone, "zone", "", "this node's failure domain (rack, room, cloud zone): chunk copies spread over zones first")
@@ -104,6 +108,10 @@ func (f *clusterFlags) apply(a *app, cfg *gateway.Config, tlsCert, tlsKey string
 			return usagef("%s: want a positive integer, got %q", u.name, u.val)
 		}
 		*u.dst = v
+	}
+	cfg.Raft.Quiesce = f.quiesce
+	if cfg.Raft.StepWorkers, err = strconv.ParseUint(f.stepWorkers, 10, 64); err != nil || cfg.Raft.StepWorkers > 16 {
+		return usagef("--raft-step-workers: want an integer from 0 to 16, got %q", f.stepWorkers)
 	}
 	se, err := strconv.ParseUint(f.snapshotEntries, 10, 64)
 	if err != nil || se < 10 {

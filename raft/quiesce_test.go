@@ -1,0 +1,215 @@
+package raft
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lni/dragonboat/v4/logger"
+)
+
+// quiesceLog records which replicas Dragonboat reports as quiesced (its
+// "entered quiesce" records, at its INFO level, which Host logs at Debug)
+// and passes the records at Info and above on to next.
+type quiesceLog struct {
+	state *quiesceState
+	next  slog.Handler
+}
+
+type quiesceState struct {
+	mu       sync.Mutex
+	quiesced map[string]bool // "shard:replica" -> in quiesce now
+}
+
+var quiesceRecord = regexp.MustCompile(`\[0*(\d+):0*(\d+)\] (entered quiesce|exited from quiesce)`)
+
+func newQuiesceLog(next slog.Handler) *quiesceLog {
+	return &quiesceLog{state: &quiesceState{quiesced: map[string]bool{}}, next: next}
+}
+
+func (q *quiesceLog) Enabled(context.Context, slog.Level) bool { return true }
+
+func (q *quiesceLog) Handle(ctx context.Context, r slog.Record) error {
+	if m := quiesceRecord.FindStringSubmatch(r.Message); m != nil {
+		q.state.mu.Lock()
+		q.state.quiesced[m[1]+":"+m[2]] = m[3] == "entered quiesce"
+		q.state.mu.Unlock()
+	}
+	if r.Level < slog.LevelInfo {
+		return nil
+	}
+	return q.next.Handle(ctx, r)
+}
+
+func (q *quiesceLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return &quiesceLog{state: q.state, next: q.next.WithAttrs(as)}
+}
+
+func (q *quiesceLog) WithGroup(g string) slog.Handler {
+	return &quiesceLog{state: q.state, next: q.next.WithGroup(g)}
+}
+
+// count returns how many replicas of shard are quiesced now.
+func (q *quiesceLog) count(shard uint64) int {
+	q.state.mu.Lock()
+	defer q.state.mu.Unlock()
+	n := 0
+	for k, in := range q.state.quiesced {
+		if in && strings.HasPrefix(k, strconv.FormatUint(shard, 10)+":") {
+			n++
+		}
+	}
+	return n
+}
+
+// startQuiescing starts three hosts with Quiesce on, each with a replica
+// of every shard in shards (awake is Config.AwakeShard), and waits until
+// every shard has a leader. Dragonboat's INFO records are turned on for
+// the test, to see the replicas quiesce.
+func startQuiescing(t *testing.T, awake uint64, shards ...uint64) (map[uint64]*Host, *quiesceLog) {
+	t.Helper()
+	lg := newQuiesceLog(testLogger(t).Handler())
+	log := slog.New(lg)
+	addrs := map[uint64]string{1: freeAddr(t), 2: freeAddr(t), 3: freeAddr(t)}
+	hosts := map[uint64]*Host{}
+	for id := uint64(1); id <= 3; id++ {
+		c := testConfig(id, addrs[id], t.TempDir())
+		c.InitialMembers = addrs
+		c.Quiesce = true
+		c.AwakeShard = awake
+		h, err := NewHost(c, log.With("node", id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(h.Close)
+		for _, sh := range shards {
+			if err := h.StartOnDiskShard(sh, newCounter(c.DataDir)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hosts[id] = h
+	}
+	logger.GetLogger("dragonboat").SetLevel(logger.INFO)
+	t.Cleanup(func() { logger.GetLogger("dragonboat").SetLevel(logger.WARNING) })
+	for _, h := range hosts {
+		for _, sh := range shards {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			err := h.WaitReady(ctx, sh)
+			cancel()
+			if err != nil {
+				t.Fatalf("replica %d of shard %d not ready: %v", h.ReplicaID(), sh, err)
+			}
+		}
+	}
+	return hosts, lg
+}
+
+// leaderTerm returns the leader and term of shard as h knows them.
+func leaderTerm(h *Host, shard uint64) (uint64, uint64) {
+	id, term, ok, err := h.nh.GetLeaderID(shard)
+	if err != nil || !ok {
+		return 0, 0
+	}
+	return id, term
+}
+
+// TestQuiescedShardWakes: the replicas of an idle shard quiesce (no ticks,
+// no heartbeats); a read or a proposal through a follower then wakes it
+// without an election (the leader and term stay), several times in a row;
+// and when the leader of a quiesced shard dies, a proposal through a
+// survivor wakes the others, which elect a new leader and apply it.
+func TestQuiescedShardWakes(t *testing.T) {
+	hosts, lg := startQuiescing(t, 0, testShard)
+	want := propose(t, hosts[1], 1)
+	leader, term0 := leaderTerm(hosts[1], testShard)
+	if leader == 0 {
+		t.Fatal("no leader")
+	}
+	follower := hosts[leader%3+1]
+	for round := range 3 {
+		waitFor(t, 20*time.Second, "every replica to quiesce", func() bool { return lg.count(testShard) == 3 })
+		start := time.Now()
+		if got := readCount(t, follower); got != want {
+			t.Fatalf("round %d: read %d, want %d", round, got, want)
+		}
+		read := time.Since(start)
+		want++
+		if got := propose(t, follower, 1); got != want {
+			t.Fatalf("round %d: proposal returned %d, want %d", round, got, want)
+		}
+		t.Logf("round %d: woke with a read in %v, then a proposal in %v", round, read, time.Since(start)-read)
+		for id, h := range hosts {
+			if l, tm := leaderTerm(h, testShard); l != leader || tm != term0 {
+				t.Fatalf("round %d: replica %d sees leader %d term %d after waking, want %d term %d (an election)", round, id, l, tm, leader, term0)
+			}
+		}
+	}
+
+	// The leader of a quiesced shard dies. A proposal through a follower
+	// is forwarded to it and lost; after an election timeout without an
+	// answer the follower is woken, elects a leader, and the proposal is
+	// made again.
+	waitFor(t, 20*time.Second, "every replica to quiesce", func() bool { return lg.count(testShard) == 3 })
+	hosts[leader].Close()
+	start := time.Now()
+	want++
+	if got := propose(t, follower, 1); got != want {
+		t.Fatalf("proposal after the leader died returned %d, want %d", got, want)
+	}
+	took := time.Since(start)
+	now, _ := leaderTerm(follower, testShard)
+	if now == 0 || now == leader {
+		t.Fatalf("leader after the kill: %d (old %d)", now, leader)
+	}
+	t.Logf("leader %d of a quiesced shard killed: replica %d leads, a proposal applied in %v", leader, now, took)
+}
+
+// TestDeadLeaderOfQuiescedShardReplaced: when the node leading a quiesced
+// shard dies, the others elect a new leader of it with no request on it:
+// the awake shard's traffic fails to reach the dead node, which wakes the
+// shards led from there.
+func TestDeadLeaderOfQuiescedShardReplaced(t *testing.T) {
+	const awake, idle = testShard, testShard + 1
+	hosts, lg := startQuiescing(t, awake, awake, idle)
+	propose(t, hosts[1], 1)
+	leader, _ := leaderTerm(hosts[1], idle)
+	if leader == 0 {
+		t.Fatal("no leader")
+	}
+	// The awake shard led by another node: its leader's heartbeats to the
+	// dead node are what fail.
+	if l, _ := leaderTerm(hosts[1], awake); l == leader {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		err := hosts[1].TransferLeader(ctx, awake, leader%3+1)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 20*time.Second, "the idle shard's replicas to quiesce", func() bool { return lg.count(idle) == 3 })
+	if n := lg.count(awake); n != 0 {
+		t.Fatalf("%d replicas of the awake shard quiesced", n)
+	}
+	hosts[leader].Close()
+	start := time.Now()
+	var survivors []*Host
+	for id, h := range hosts {
+		if id != leader {
+			survivors = append(survivors, h)
+		}
+	}
+	waitFor(t, 10*time.Second, "a new leader of the idle shard on both survivors", func() bool {
+		for _, h := range survivors {
+			if l, _ := leaderTerm(h, idle); l == 0 || l == leader {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("leader %d killed: the idle shard had a new leader after %v", leader, time.Since(start))
+}
