@@ -225,6 +225,8 @@ type FSM struct {
 	stats applyStats
 	// firstLive bounds the age indexes within a transaction (ageindex.go).
 	firstLive firstLive
+	// mappedDir is dir as /proc/self/maps names it (trim.go).
+	mappedDir string
 }
 
 // applyStats counts work done by apply that tests check stays bounded.
@@ -266,6 +268,7 @@ func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
 	}
 	f.mu.Lock()
 	f.db = db
+	f.mappedDir = resolvedDir(f.dir)
 	f.firstLive.reset()
 	f.applied = applied
 	f.appliedIndex.Store(applied)
