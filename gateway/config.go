@@ -92,6 +92,10 @@ type Config struct {
 	// LifecycleClockOffset shifts the clock lifecycle rules are applied
 	// at (tests move time days forward with it instead of waiting).
 	LifecycleClockOffset time.Duration
+	// ReleaseStep is how much the node's file-backed resident memory
+	// grows before it releases the pages of the metadata store's mapped
+	// tables (memory.go); 0 is DefaultReleaseStep, < 0 never releases.
+	ReleaseStep int64
 }
 
 // DefaultConfig returns the configuration `make run` uses.
