@@ -44,7 +44,7 @@ func (c *Config) SizeMemory(budget int64) (goLimit int64, err error) {
 	if c.ReleaseStep >= 0 {
 		c.ReleaseStep = clamp(budget/32, 2<<20, 256<<20)
 	}
-	return budget / 2, nil
+	return budget * 3 / 4, nil
 }
 
 func clamp(v, lo, hi int64) int64 {

@@ -19,7 +19,7 @@ func TestSizeMemory(t *testing.T) {
 	if c.ReleaseStep != DefaultReleaseStep || DefaultReleaseStep != 5<<20 {
 		t.Errorf("release step %d", c.ReleaseStep)
 	}
-	if limit != 80<<20 {
+	if limit != 120<<20 {
 		t.Errorf("go limit %d", limit)
 	}
 
@@ -29,7 +29,7 @@ func TestSizeMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if big.Meta.BadgerMemTableSize != 64<<20 || big.Raft.LogDBWriteBuffer != 64<<20 || limit != 2<<30 || big.ReleaseStep != 128<<20 {
+	if big.Meta.BadgerMemTableSize != 64<<20 || big.Raft.LogDBWriteBuffer != 64<<20 || limit != 3<<30 || big.ReleaseStep != 128<<20 {
 		t.Errorf("4 GiB: memtable %d, raft buffer %d, limit %d", big.Meta.BadgerMemTableSize, big.Raft.LogDBWriteBuffer, limit)
 	}
 	if err := big.Raft.Validate(); err != nil {

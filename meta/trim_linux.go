@@ -3,9 +3,11 @@ package meta
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 )
@@ -43,8 +45,19 @@ func releaseMapped(dir string, pinned map[uint64]bool) (int64, error) {
 	if err := sc.Err(); err != nil {
 		return 0, fmt.Errorf("meta: release mapped tables: read maps: %w", err)
 	}
-	var total int64
+	// Badger's mappings are mostly next to each other: one call per run of
+	// adjacent table mappings.
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	merged := spans[:0]
 	for _, s := range spans {
+		if n := len(merged); n > 0 && merged[n-1].end == s.start {
+			merged[n-1].end = s.end
+			continue
+		}
+		merged = append(merged, s)
+	}
+	var total int64
+	for _, s := range merged {
 		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, s.start, s.end-s.start, syscall.MADV_DONTNEED); e != 0 {
 			return total, fmt.Errorf("meta: release mapped tables: madvise: %w", e)
 		}
