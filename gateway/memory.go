@@ -107,10 +107,13 @@ func (n *Node) releaseMemory() {
 		}
 		if step > 0 {
 			if file, ok := fileRSS(); ok && (file >= lastFile+step || file > lastFile && now.Sub(lastRelease) >= releaseEvery) {
-				if _, err := n.local.ReleaseMapped(); err != nil {
+				start := time.Now()
+				advised, err := n.local.ReleaseMapped()
+				if err != nil {
 					n.log.Warn("release mapped tables", "err", err)
 				}
 				lastFile, _ = fileRSS()
+				n.log.Debug("released mapped tables", "advised", advised, "file_rss_before", file, "file_rss_after", lastFile, "took", time.Since(start))
 				lastRelease = now
 			} else if ok && file < lastFile {
 				lastFile = file
