@@ -268,12 +268,7 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 		// keeps its own deadlines instead (listener.go), and each request
 		// has a context deadline.
 		ReadBufferSize: cfg.MaxHeaderBytes,
-		// A keep-alive connection waiting for its next request gives its
-		// read and write buffers back to fasthttp's pools: 82 KiB of heap
-		// per idle connection without, 7 KiB with (agents keep many
-		// connections open); no measurable cost per request.
-		ReduceMemoryUsage: true,
-		ErrorHandler:      s.frameworkError,
+		ErrorHandler:   s.frameworkError,
 	})
 	fs := s.app.Server()
 	fs.HeaderReceived = s.headerReceived
