@@ -105,6 +105,10 @@ type Config struct {
 	// creation there, as a crash would (after step 2 the fork is made and
 	// its pin's intent left unsettled).
 	forkStepHook func(step int) bool
+	// ReleaseStep is how much the node's file-backed resident memory
+	// grows before it releases the pages of the metadata store's mapped
+	// tables (memory.go); 0 is DefaultReleaseStep, < 0 never releases.
+	ReleaseStep int64
 }
 
 // DefaultConfig returns the configuration `make run` uses.

@@ -1,6 +1,14 @@
 package gateway
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"time"
+)
 
 // Memory budget: the resident memory a node aims to stay within under
 // load (--memory-budget). It sizes what grows with the load rather than
@@ -14,6 +22,9 @@ const (
 	DefaultMemoryBudget = 160 << 20
 	MinMemoryBudget     = 64 << 20
 	MaxMemoryBudget     = 1 << 40
+
+	// DefaultReleaseStep is Config.ReleaseStep for the default budget.
+	DefaultReleaseStep = DefaultMemoryBudget / 32
 )
 
 // SizeMemory sizes c's caches and buffers for budget bytes and returns the
@@ -30,9 +41,111 @@ func (c *Config) SizeMemory(budget int64) (goLimit int64, err error) {
 	// memtables fill faster than they are flushed) and proposals fail as
 	// busy.
 	c.Raft.LogDBWriteBuffer = uint64(clamp(2*unit, 8<<20, 64<<20))
+	if c.ReleaseStep >= 0 {
+		c.ReleaseStep = clamp(budget/32, 2<<20, 256<<20)
+	}
 	return budget * 3 / 4, nil
 }
 
 func clamp(v, lo, hi int64) int64 {
 	return min(max(v, lo), hi)
+}
+
+// Releasing memory. Two parts of a node's resident memory stay after the
+// load that brought them in, though nothing needs them resident:
+//
+//   - the pages of the metadata store's memory-mapped tables (Badger
+//     writes and reads its tables through shared file mappings): every
+//     table written, compacted or read stays in the process's RSS, which
+//     so grows with the data written. The node watches its file-backed
+//     RSS and, when it has grown by ReleaseStep (and at most every
+//     releaseEvery while it grows more slowly), releases those pages
+//     (meta.Handle.ReleaseMapped: they stay in the page cache, a later
+//     read maps them again with a minor fault);
+//   - the Go heap a burst grew and the garbage collector has not yet given
+//     back (its scavenger returns memory slowly, and not at all while
+//     nothing allocates). Once the node has gone idle after a burst
+//     (allocating less than idleAllocRate for idleFor), it returns it
+//     (debug.FreeOSMemory: one collection), at most every freeEvery.
+const (
+	memoryTick     = 100 * time.Millisecond
+	releaseEvery   = 10 * time.Second
+	idleAllocRate  = 2 << 20 // bytes per second
+	idleFor        = 2 * time.Second
+	burstAlloc     = 64 << 20 // bytes allocated since the last FreeOSMemory
+	freeEvery      = 15 * time.Second
+	statmSharedCol = 2 // resident shared (file-backed) pages in /proc/self/statm
+)
+
+// releaseMemory is the node's loop that gives memory back (see above).
+func (n *Node) releaseMemory() {
+	defer n.wg.Done()
+	step := n.cfg.ReleaseStep
+	if step == 0 {
+		step = DefaultReleaseStep
+	}
+	t := time.NewTicker(memoryTick)
+	defer t.Stop()
+	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	readAllocs := func() uint64 {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return sample[0].Value.Uint64()
+	}
+	now := time.Now()
+	lastFile, _ := fileRSS()
+	lastRelease, lastFree, busy := now, now, now
+	prevAllocs := readAllocs()
+	freedAllocs := prevAllocs
+	for {
+		select {
+		case <-n.stop:
+			return
+		case now = <-t.C:
+		}
+		if step > 0 {
+			if file, ok := fileRSS(); ok && (file >= lastFile+step || file > lastFile && now.Sub(lastRelease) >= releaseEvery) {
+				start := time.Now()
+				advised, err := n.local.ReleaseMapped()
+				if err != nil {
+					n.log.Warn("release mapped tables", "err", err)
+				}
+				lastFile, _ = fileRSS()
+				n.log.Debug("released mapped tables", "advised", advised, "file_rss_before", file, "file_rss_after", lastFile, "took", time.Since(start))
+				lastRelease = now
+			} else if ok && file < lastFile {
+				lastFile = file
+			}
+		}
+		allocs := readAllocs()
+		if allocs-prevAllocs > uint64(idleAllocRate*memoryTick/time.Second) {
+			busy = now
+		}
+		prevAllocs = allocs
+		if now.Sub(busy) >= idleFor && allocs-freedAllocs >= burstAlloc && now.Sub(lastFree) >= freeEvery {
+			debug.FreeOSMemory()
+			lastFree = time.Now()
+			freedAllocs = readAllocs()
+		}
+	}
+}
+
+// fileRSS returns the process's resident file-backed (and shared) memory
+// in bytes, from /proc/self/statm; false where there is none.
+func fileRSS() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := bytes.Fields(b)
+	if len(f) <= statmSharedCol {
+		return 0, false
+	}
+	pages, err := strconv.ParseInt(string(f[statmSharedCol]), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * int64(os.Getpagesize()), true
 }

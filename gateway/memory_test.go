@@ -16,6 +16,9 @@ func TestSizeMemory(t *testing.T) {
 	if c.Raft.LogDBWriteBuffer != 8<<20 {
 		t.Errorf("raft log write buffer %d", c.Raft.LogDBWriteBuffer)
 	}
+	if c.ReleaseStep != DefaultReleaseStep || DefaultReleaseStep != 5<<20 {
+		t.Errorf("release step %d", c.ReleaseStep)
+	}
 	if limit != 120<<20 {
 		t.Errorf("go limit %d", limit)
 	}
@@ -26,7 +29,7 @@ func TestSizeMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if big.Meta.BadgerMemTableSize != 64<<20 || big.Raft.LogDBWriteBuffer != 64<<20 || limit != 3<<30 {
+	if big.Meta.BadgerMemTableSize != 64<<20 || big.Raft.LogDBWriteBuffer != 64<<20 || limit != 3<<30 || big.ReleaseStep != 128<<20 {
 		t.Errorf("4 GiB: memtable %d, raft buffer %d, limit %d", big.Meta.BadgerMemTableSize, big.Raft.LogDBWriteBuffer, limit)
 	}
 	if err := big.Raft.Validate(); err != nil {
@@ -40,6 +43,12 @@ func TestSizeMemory(t *testing.T) {
 	}
 	if small.Raft.LogDBWriteBuffer < 8<<20 || small.Meta.BadgerMemTableSize < 2<<20 {
 		t.Errorf("min budget: raft buffer %d, memtable %d", small.Raft.LogDBWriteBuffer, small.Meta.BadgerMemTableSize)
+	}
+	// Releasing mapped pages stays off when it was turned off.
+	off := DefaultConfig()
+	off.ReleaseStep = -1
+	if _, err := off.SizeMemory(DefaultMemoryBudget); err != nil || off.ReleaseStep != -1 {
+		t.Errorf("release step %d, %v; want -1", off.ReleaseStep, err)
 	}
 	for _, b := range []int64{0, MinMemoryBudget - 1, MaxMemoryBudget + 1} {
 		c := DefaultConfig()

@@ -164,6 +164,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	n.wg.Add(2)
 	go n.applyLifecycle()
 	go n.balanceLoop()
+	n.wg.Add(1)
+	go n.releaseMemory()
 	log.Info("node started", "data", cfg.DataDir, "replica_id", rc.NodeID, "s3_addr", cfg.AdvertiseS3)
 	return n, nil
 }
