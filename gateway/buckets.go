@@ -329,7 +329,8 @@ func (s *Service) SetBucketAccess(ctx context.Context, bucket string, in BucketA
 // object version in.VersionID names as HeadObject does (with its ACL as
 // of in.At). The bucket comes back with the object's error
 // (meta.ErrNoSuchKey, ...); it is nil only with the bucket's error (or
-// that of the version in.At).
+// that of the version in.At). With in.Encryption (and in.At 0) the same
+// read fills the bucket's default encryption (meta.Bucket.Encryption).
 func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bucket, *meta.Object, error) {
 	if !ValidBucketName(in.Bucket) {
 		return nil, nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, in.Bucket)
@@ -340,8 +341,17 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 	)
 	_, err := s.readB(ctx, in.Bucket, func(r *meta.Reader) (any, error) {
 		var err error
-		if b, err = r.BucketAt(in.Bucket, in.At); err != nil || in.Key == "" {
+		if b, err = r.BucketAt(in.Bucket, in.At); err != nil {
 			return nil, err
+		}
+		if in.Encryption && in.At == 0 {
+			// Left unread on an error: the write reads it again.
+			if enc, err := r.BucketEncryption(in.Bucket); err == nil {
+				b.Encryption, b.EncryptionRead = enc, true
+			}
+		}
+		if in.Key == "" {
+			return nil, nil
 		}
 		if err := checkKey(in.Key); err != nil {
 			return nil, err

@@ -47,7 +47,7 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 	}
 	// Before streaming a large body anywhere, make sure it has a home
 	// (reading the bucket's default encryption checks that too).
-	sse, err := s.objectSSE(ctx, in.Bucket, in.Object.SSE)
+	sse, err := s.objectSSEKnown(ctx, in.Bucket, in.Object.SSE, in.Read)
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,13 @@ type PutObjectInput struct {
 	// CustomerKey is the SSE-C key (Object.SSE.Algorithm SSECustomer).
 	// Object.SSE.Algorithm "" takes the bucket's default encryption.
 	CustomerKey []byte
+	// Read, when set, is the live bucket as a linearizable read made
+	// after the request arrived returned it with its default encryption
+	// (ObjectAccess with GetObjectInput.Encryption, as the request's
+	// authorization reads it): the write takes the default from it
+	// rather than reading the bucket again. Ignored unless it is
+	// Bucket's and Read.EncryptionRead is set.
+	Read *meta.Bucket
 }
 
 // GetObjectInput selects one object version to read.
@@ -68,6 +75,9 @@ type GetObjectInput struct {
 	Key       string
 	VersionID string // "" latest; "null"; or a decimal version
 	At        uint64 // read at this snapshot/history version (0 = latest)
+	// Encryption asks ObjectAccess to read the live bucket's default
+	// encryption too (meta.Bucket.Encryption), for a write that follows.
+	Encryption bool
 }
 
 // DeleteResult is the outcome of deleting one key.

@@ -656,9 +656,21 @@ func (s *Service) SSEAvailable() bool { return s.node.cfg.KMS != nil }
 // asks for, else the bucket's default. It also checks that the bucket
 // exists.
 func (s *Service) objectSSE(ctx context.Context, bucket string, requested meta.SSE) (meta.SSE, error) {
-	cfg, err := s.BucketEncryption(ctx, bucket)
-	if err != nil {
-		return meta.SSE{}, err
+	return s.objectSSEKnown(ctx, bucket, requested, nil)
+}
+
+// objectSSEKnown is objectSSE that takes the bucket's default encryption
+// (and its existence) from read when that is a linearizable read of the
+// live bucket with its encryption (PutObjectInput.Read), else reads it.
+func (s *Service) objectSSEKnown(ctx context.Context, bucket string, requested meta.SSE, read *meta.Bucket) (meta.SSE, error) {
+	var cfg *meta.BucketEncryption
+	if read != nil && read.EncryptionRead && read.Name == bucket {
+		cfg = read.Encryption
+	} else {
+		var err error
+		if cfg, err = s.BucketEncryption(ctx, bucket); err != nil {
+			return meta.SSE{}, err
+		}
 	}
 	if requested.Algorithm == "" && cfg != nil {
 		requested.Algorithm = cfg.Algorithm

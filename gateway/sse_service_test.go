@@ -109,3 +109,53 @@ func TestSSEChunksAndScrub(t *testing.T) {
 		t.Fatalf("SSE PUT without a master key: %v", err)
 	}
 }
+
+// PutObjectInput.Read: a write takes the bucket's default encryption from
+// the bucket its request's authorization read (ObjectAccess with
+// Encryption) rather than reading it again, and ignores a Read of another
+// bucket or one without the encryption read.
+func TestPutObjectTakesEncryptionFromRead(t *testing.T) {
+	cfg := gatewaytest.Config(t)
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, err := gateway.NewKeyring([][]byte{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.KMS = kr
+	s := gatewaytest.NewNode(t, cfg).Service()
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetBucketEncryption(ctx(t), "bk1", meta.SSEAES256, false); err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := s.ObjectAccess(ctx(t), gateway.GetObjectInput{Bucket: "bk1", Encryption: true})
+	if err != nil || !b.EncryptionRead || b.Encryption == nil || b.Encryption.Algorithm != meta.SSEAES256 {
+		t.Fatalf("ObjectAccess with Encryption: %+v, %v", b, err)
+	}
+	if b, _, err := s.ObjectAccess(ctx(t), gateway.GetObjectInput{Bucket: "bk1"}); err != nil || b.EncryptionRead || b.Encryption != nil {
+		t.Fatalf("ObjectAccess without Encryption read it: %+v, %v", b, err)
+	}
+	// Taken from Read: the default as that read saw it (here told
+	// otherwise than the bucket's, to see which one decides).
+	put := func(name string, read *meta.Bucket) *meta.Object {
+		t.Helper()
+		o, err := s.PutObject(ctx(t), &gateway.PutObjectInput{Bucket: "bk1", Key: name, Body: bytes.NewReader([]byte("x")), Size: 1, Read: read})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	if o := put("a", b); o.SSE.Algorithm != meta.SSEAES256 {
+		t.Fatalf("with the read bucket: SSE %q", o.SSE.Algorithm)
+	}
+	if o := put("b", &meta.Bucket{Name: "bk1", EncryptionRead: true}); o.SSE.Algorithm != "" {
+		t.Fatalf("Read saying no default: SSE %q", o.SSE.Algorithm)
+	}
+	for _, read := range []*meta.Bucket{nil, {Name: "other", EncryptionRead: true}, {Name: "bk1"}} {
+		if o := put("c", read); o.SSE.Algorithm != meta.SSEAES256 {
+			t.Fatalf("Read %+v not to be used: SSE %q", read, o.SSE.Algorithm)
+		}
+	}
+}

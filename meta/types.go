@@ -126,6 +126,11 @@ type Bucket struct {
 	// Owner is the user that owns the bucket ("" the root account;
 	// user.go), filled by BucketAt and BucketsOwnedBy.
 	Owner string
+	// Encryption is the bucket's default encryption (its own or its
+	// nearest ancestor's, nil for none, as BucketEncryption reads it),
+	// filled only by reads that ask for it; EncryptionRead says one did.
+	Encryption     *BucketEncryption
+	EncryptionRead bool
 
 	// annotations says whether the bucket's own layer may hold
 	// annotations (annotation.go); kept in the record only.

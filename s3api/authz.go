@@ -306,6 +306,13 @@ type aclCache struct {
 	b *meta.Bucket
 }
 
+// readsEncryption says whether op writes a new object version whose
+// encryption the bucket's default decides: the read of the bucket that
+// authorizes it reads that default too, and the write takes it from the
+// request's aclCache (gateway.PutObjectInput.Read) instead of reading
+// the bucket a second time.
+func readsEncryption(op Operation) bool { return op == OpPutObject }
+
 // aclAllows decides by the ACLs: nil when the bucket's (or, for object
 // reads and object ACL operations, the object's) ACL gives one of groups
 // (or the requesting user) the permission a needs: READ_ACP opens
@@ -344,7 +351,7 @@ func (s *Server) aclAllows(ctx context.Context, a access, groups ...string) erro
 	case at == 0 && a.acl != nil && a.acl.b != nil && a.acl.b.Name == a.bucket:
 		b = a.acl.b
 	default:
-		b, _, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, At: at})
+		b, _, err = s.svc.ObjectAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, At: at, Encryption: at == 0 && readsEncryption(a.op)})
 		if b != nil && at == 0 && a.acl != nil {
 			a.acl.b = b
 		}

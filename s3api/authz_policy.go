@@ -91,7 +91,7 @@ func (s *Server) policyBucket(ctx context.Context, a access) (*meta.Bucket, erro
 	if at == 0 && a.acl != nil && a.acl.b != nil && a.acl.b.Name == a.bucket {
 		return a.acl.b, nil
 	}
-	b, _, err := s.bucketAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, At: at})
+	b, _, err := s.bucketAccess(ctx, gateway.GetObjectInput{Bucket: a.bucket, At: at, Encryption: at == 0 && readsEncryption(a.op)})
 	if err != nil {
 		if errors.Is(err, meta.ErrNoSuchBucket) || notReadableAt(err) {
 			return nil, nil

@@ -63,7 +63,7 @@ func (s *Server) putObject(r *request) (*response, error) {
 	o, err := s.svc.PutObject(r.ctx, &gateway.PutObjectInput{
 		Bucket: r.route.Bucket, Key: k, Body: r.auth.Body, Size: size, Object: obj,
 		IfMatch: ifMatch, IfNoneMatch: ifNoneMatch, Verify: cs.verify(r), Checked: cs.sent(),
-		CustomerKey: ck,
+		CustomerKey: ck, Read: r.aclCache.b,
 	})
 	if err != nil {
 		return nil, err

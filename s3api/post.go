@@ -468,7 +468,7 @@ func (s *Server) postObject(r *request) (*response, error) {
 	}
 	body := &sizeRange{r: file, min: pol.minSize, max: pol.maxSize}
 	o, err := s.svc.PutObject(r.ctx, &gateway.PutObjectInput{
-		Bucket: r.route.Bucket, Key: key, Body: body, Size: -1, Object: obj, CustomerKey: ck,
+		Bucket: r.route.Bucket, Key: key, Body: body, Size: -1, Object: obj, CustomerKey: ck, Read: r.aclCache.b,
 		Verify: func(*checksum.Digests) error {
 			if body.n < body.min {
 				return errPostTooSmall
