@@ -105,6 +105,12 @@ type Config struct {
 	// creation there, as a crash would (after step 2 the fork is made and
 	// its pin's intent left unsettled).
 	forkStepHook func(step int) bool
+	// mergeStepHook, when set (tests), runs before each entry of a merge
+	// across shards (false stops the merge there, as a crash would).
+	mergeStepHook func(entry int) bool
+	// mergeEntryLimit, when > 0 (tests), cuts merges across shards into
+	// entries of at most that many changes.
+	mergeEntryLimit int
 }
 
 // DefaultConfig returns the configuration `make run` uses.

@@ -186,6 +186,13 @@ type MergeInput struct {
 // conflicts.
 func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeReport, uint64, error) {
 	if in.DryRun {
+		if shard, _, err := s.shardOf(ctx, in.Fork, true); err == nil && s.node.shards.count() > 1 {
+			if remote, err := s.forkOfRemoteParent(ctx, shard, in.Fork); err != nil {
+				return nil, 0, err
+			} else if remote {
+				return s.planAcross(ctx, in, shard)
+			}
+		}
 		var version uint64
 		rep, err := readAsB(ctx, s, in.Fork, func(r *meta.Reader) (*meta.MergeReport, error) {
 			version = r.LastVersion()
@@ -210,6 +217,13 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 		}
 	}
 	res, err := s.proposeOn(ctx, shard, &meta.MergeFork{Fork: in.Fork, Strategy: in.Strategy, DeleteFork: in.DeleteFork})
+	if errors.Is(err, meta.ErrCrossShardMerge) {
+		if remote, rerr := s.forkOfRemoteParent(ctx, shard, in.Fork); rerr != nil {
+			return nil, 0, rerr
+		} else if remote {
+			return s.mergeAcross(ctx, in, shard)
+		}
+	}
 	for err == nil && res.Merge != nil && res.Merge.UnderWay {
 		res, err = s.proposeOn(ctx, shard, &meta.MergeContinue{Fork: in.Fork})
 	}

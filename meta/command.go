@@ -386,6 +386,15 @@ const (
 	opPutObjectInherited    byte = 132
 	opDeleteObjectInherited byte = 133
 	opCompleteUploadInherit byte = 134 // CompleteUploadInherited
+	// 135-149: merges of forks into their parents on other shards
+	// (xmerge.go).
+	opHoldRemoteMerge   byte = 135
+	opBeginRemoteMerge  byte = 136
+	opRemoteMergeEntry  byte = 137
+	opEndRemoteMerge    byte = 138
+	opSettleRemoteMerge byte = 139
+	opClearRemoteMerges byte = 140
+	opAbortRemoteMerge  byte = 141
 )
 
 // knownOp reports the op codes this build applies.
@@ -396,7 +405,8 @@ func knownOp(op byte) bool {
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
-		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit)
+		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit) ||
+		(op >= opHoldRemoteMerge && op <= opAbortRemoteMerge)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -798,6 +808,61 @@ func EncodeCommand(c any) []byte {
 	case *ClearPinReleases:
 		hdr(opClearPinReleases, &c.Header)
 		encodeIDs(&e, c.IDs)
+	case HoldRemoteMerge:
+		return EncodeCommand(&c)
+	case *HoldRemoteMerge:
+		hdr(opHoldRemoteMerge, &c.Header)
+		e.str(c.Fork)
+		e.boolean(c.DeleteFork)
+		e.varint(c.Deadline)
+	case BeginRemoteMerge:
+		return EncodeCommand(&c)
+	case *BeginRemoteMerge:
+		hdr(opBeginRemoteMerge, &c.Header)
+		e.u64(c.Parent)
+		e.u64(c.Fork)
+		e.u64(c.Base)
+		e.u64(c.Hold)
+		e.str(c.ForkName)
+		e.u8(byte(c.Strategy))
+		e.boolean(c.DeleteFork)
+	case RemoteMergeEntry:
+		return EncodeCommand(&c)
+	case *RemoteMergeEntry:
+		hdr(opRemoteMergeEntry, &c.Header)
+		e.u64(c.Fork)
+		e.u64(c.Hold)
+		e.u8(c.Phase)
+		e.str(c.After)
+		e.str(c.Next)
+		e.boolean(c.More)
+		encodeRemoteChanges(&e, c.Changes)
+	case EndRemoteMerge:
+		return EncodeCommand(&c)
+	case *EndRemoteMerge:
+		hdr(opEndRemoteMerge, &c.Header)
+		e.u64(c.Fork)
+		e.u64(c.Hold)
+		e.boolean(c.Abandon)
+	case SettleRemoteMerge:
+		return EncodeCommand(&c)
+	case *SettleRemoteMerge:
+		hdr(opSettleRemoteMerge, &c.Header)
+		e.u64(c.Fork)
+		e.u64(c.Hold)
+		e.boolean(c.Merged)
+		e.boolean(c.DeleteFork)
+	case ClearRemoteMerges:
+		return EncodeCommand(&c)
+	case *ClearRemoteMerges:
+		hdr(opClearRemoteMerges, &c.Header)
+		encodeIDs(&e, c.Forks)
+	case AbortRemoteMerge:
+		return EncodeCommand(&c)
+	case *AbortRemoteMerge:
+		hdr(opAbortRemoteMerge, &c.Header)
+		e.u64(c.Fork)
+		e.u64(c.Hold)
 	case ReleaseName:
 		return EncodeCommand(&c)
 	case *ReleaseName:
@@ -1102,6 +1167,22 @@ func DecodeCommand(b []byte) (any, error) {
 		c = rp
 	case opClearPinReleases:
 		c = &ClearPinReleases{Header: h, IDs: decodeIDs(&d)}
+	case opHoldRemoteMerge:
+		c = &HoldRemoteMerge{Header: h, Fork: d.str(), DeleteFork: d.boolean(), Deadline: d.varint()}
+	case opBeginRemoteMerge:
+		c = &BeginRemoteMerge{Header: h, Parent: d.u64(), Fork: d.u64(), Base: d.u64(), Hold: d.u64(), ForkName: d.str(),
+			Strategy: MergeStrategy(d.u8()), DeleteFork: d.boolean()}
+	case opRemoteMergeEntry:
+		c = &RemoteMergeEntry{Header: h, Fork: d.u64(), Hold: d.u64(), Phase: d.u8(), After: d.str(), Next: d.str(),
+			More: d.boolean(), Changes: decodeRemoteChanges(&d)}
+	case opEndRemoteMerge:
+		c = &EndRemoteMerge{Header: h, Fork: d.u64(), Hold: d.u64(), Abandon: d.boolean()}
+	case opSettleRemoteMerge:
+		c = &SettleRemoteMerge{Header: h, Fork: d.u64(), Hold: d.u64(), Merged: d.boolean(), DeleteFork: d.boolean()}
+	case opClearRemoteMerges:
+		c = &ClearRemoteMerges{Header: h, Forks: decodeIDs(&d)}
+	case opAbortRemoteMerge:
+		c = &AbortRemoteMerge{Header: h, Fork: d.u64(), Hold: d.u64()}
 	case opReleaseName:
 		c = &ReleaseName{Header: h, Shard: d.u64(), Name: d.str(), ID: d.u64()}
 	case opSetLifecycle:

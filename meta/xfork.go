@@ -376,6 +376,13 @@ func (a *applier) releaseRemotePins(c *ReleaseRemotePins) (*Result, error) {
 		if err := a.del(keyPinIntent(p.Parent, p.Child)); err != nil {
 			return nil, err
 		}
+		// The fork's merges into the parent (xmerge.go) leave nothing.
+		if _, err := a.delPrefix(keyMergePointsOf(p.Parent, p.Child)); err != nil {
+			return nil, err
+		}
+		if _, err := a.delPrefix(keyMergedKeys(p.Child)); err != nil {
+			return nil, err
+		}
 		parent, err := a.r.bucketByID(p.Parent)
 		if err != nil {
 			return nil, err
