@@ -111,6 +111,9 @@ type Config struct {
 	// mergeEntryLimit, when > 0 (tests), cuts merges across shards into
 	// entries of at most that many changes.
 	mergeEntryLimit int
+	// mergeStallAfter, when > 0 (tests), is how long a merge across
+	// shards may stay without moving before the leader carries it on.
+	mergeStallAfter time.Duration
 }
 
 // DefaultConfig returns the configuration `make run` uses.

@@ -235,7 +235,10 @@ func (n *Node) resolveRemoteMerges(shard uint64) {
 		n.log.Warn("reading merges across shards failed", "shard", shard, "err", err)
 		return
 	}
-	stall := min(mergeStall, n.svc.forkIntentTimeout())
+	stall := mergeStall
+	if d := n.cfg.mergeStallAfter; d > 0 {
+		stall = d
+	}
 	for _, st := range v.([]meta.RemoteMergeState) {
 		if time.Since(time.Unix(0, int64(st.Moved))) < stall {
 			continue
