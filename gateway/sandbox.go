@@ -107,6 +107,11 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 			return nil, err
 		}
 	}
+	if s.node.cfg.ForksAcrossShards && s.node.shards.count() > 1 && !in.WithKeys && in.Grant == "" && in.TTL == 0 && in.Owner == "" {
+		if b, err := s.createForksSpread(ctx, cmd, shard); !errors.Is(err, errNoSpread) {
+			return b, err
+		}
+	}
 	secrets := make([]string, 0, len(names))
 	if in.WithKeys {
 		for _, name := range names {

@@ -770,3 +770,75 @@ func TestForksAcrossShardsRandomAsLocal(t *testing.T) {
 		}
 	}
 }
+
+// fork create-many spreads its forks over the shards other than its
+// source's, at one fork point, all or none: stopped after the forks were
+// made on their shards but before the commit (a crash there), recovery
+// rolls the whole batch back: no fork, no pin, no intent, and the names
+// can be used again.
+func TestForkBatchAcrossShards(t *testing.T) {
+	stop := false
+	s := newXForkService(t, func(step int) bool { return !stop || step != 2 })
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "base", "k", []byte("v1"))
+	baseShard := mustShard(t, s, "base")
+	batch, err := s.CreateForks(ctx(t), gateway.CreateForksInput{Source: "base", Count: 12, Prefix: "agent-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "base", "k", []byte("v2")) // after the fork point
+	shards := map[uint64]bool{}
+	for _, f := range batch.Forks {
+		sh := mustShard(t, s, f.Bucket.Name)
+		if sh == baseShard || f.Bucket.Parent == nil || f.Bucket.Parent.Version != batch.Base {
+			t.Fatalf("fork %s on shard %d (base's %d), parent %+v, batch base %d", f.Bucket.Name, sh, baseShard, f.Bucket.Parent, batch.Base)
+		}
+		shards[sh] = true
+		if got := body(t, s, f.Bucket.Name, "k"); got != "v1" {
+			t.Fatalf("%s reads %q", f.Bucket.Name, got)
+		}
+	}
+	if len(shards) < 2 {
+		t.Fatalf("12 forks on %d shards", len(shards))
+	}
+	l, err := s.Lineage(ctx(t), "base")
+	if err != nil || len(l.Forks) != 12 {
+		t.Fatalf("pins of the batch: %+v %v", l, err)
+	}
+
+	stop = true
+	if _, err := s.CreateForks(ctx(t), gateway.CreateForksInput{Source: "base", Count: 6, Prefix: "crash-"}); err == nil {
+		t.Fatal("a batch stopped before its commit succeeded")
+	}
+	stop = false
+	intents := func() []meta.PinIntent {
+		v, err := gateway.ReadOn(ctx(t), s, baseShard, func(r *meta.Reader) (any, error) { return r.PinIntents(100) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.([]meta.PinIntent)
+	}
+	waitFor(t, "the batch rolled back", func() bool {
+		gateway.ResolveRemoteForks(s, baseShard)
+		if len(intents()) != 0 {
+			return false
+		}
+		for i := 1; i <= 6; i++ {
+			if _, err := s.HeadBucket(ctx(t), fmt.Sprintf("crash-%d", i)); !errors.Is(err, meta.ErrNoSuchBucket) {
+				return false
+			}
+		}
+		l, err := s.Lineage(ctx(t), "base")
+		return err == nil && len(l.Forks) == 12
+	})
+	// The names can be used again.
+	again, err := s.CreateForks(ctx(t), gateway.CreateForksInput{Source: "base", Count: 6, Prefix: "crash-"})
+	if err != nil {
+		t.Fatalf("the batch again: %v", err)
+	}
+	if got := body(t, s, again.Forks[5].Bucket.Name, "k"); got != "v2" {
+		t.Fatalf("a fork of the second batch reads %q", got)
+	}
+}

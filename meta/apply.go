@@ -356,6 +356,8 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.clearRemoteMerges(c)
 	case *AbortRemoteMerge:
 		return a.abortRemoteMerge(c)
+	case *RollBackRemoteForks:
+		return a.rollBackRemoteForks(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }

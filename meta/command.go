@@ -395,6 +395,14 @@ const (
 	opSettleRemoteMerge byte = 139
 	opClearRemoteMerges byte = 140
 	opAbortRemoteMerge  byte = 141
+	// fork create-many spreading its forks over shards (xfork.go):
+	// PinRemoteForks, SettleRemotePins, AbortRemoteForks and ClaimNames
+	// of a batch, and the rollback of a batch.
+	opPinRemoteBatch    byte = 142
+	opSettleRemoteBatch byte = 143
+	opRollBackRemote    byte = 144
+	opRetireRemoteForks byte = 145
+	opClaimNamesOn      byte = 146
 )
 
 // knownOp reports the op codes this build applies.
@@ -406,7 +414,7 @@ func knownOp(op byte) bool {
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
 		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit) ||
-		(op >= opHoldRemoteMerge && op <= opAbortRemoteMerge)
+		(op >= opHoldRemoteMerge && op <= opClaimNamesOn)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -725,11 +733,14 @@ func EncodeCommand(c any) []byte {
 	case ClaimNames:
 		return EncodeCommand(&c)
 	case *ClaimNames:
-		hdr(opClaimNames, &c.Header)
+		hdr(cond(c.Shards != nil, opClaimNamesOn, opClaimNames), &c.Header)
 		e.u64(c.Shard)
 		e.uvarint(uint64(len(c.Names)))
 		for _, n := range c.Names {
 			e.str(n)
+		}
+		if c.Shards != nil {
+			encodeIDs(&e, c.Shards)
 		}
 	case SettleNames:
 		return EncodeCommand(&c)
@@ -767,7 +778,7 @@ func EncodeCommand(c any) []byte {
 	case PinRemoteForks:
 		return EncodeCommand(&c)
 	case *PinRemoteForks:
-		hdr(opPinRemoteForks, &c.Header)
+		hdr(cond(c.Batch, opPinRemoteBatch, opPinRemoteForks), &c.Header)
 		e.str(c.Source)
 		e.uvarint(c.ForkVersion)
 		e.str(c.ForkSnapshotName)
@@ -785,13 +796,13 @@ func EncodeCommand(c any) []byte {
 	case SettleRemotePins:
 		return EncodeCommand(&c)
 	case *SettleRemotePins:
-		hdr(opSettleRemotePins, &c.Header)
+		hdr(cond(c.All, opSettleRemoteBatch, opSettleRemotePins), &c.Header)
 		e.u64(c.Parent)
 		encodeIDs(&e, c.IDs)
 	case AbortRemoteForks:
 		return EncodeCommand(&c)
 	case *AbortRemoteForks:
-		hdr(opAbortRemoteForks, &c.Header)
+		hdr(cond(c.Retire, opRetireRemoteForks, opAbortRemoteForks), &c.Header)
 		encodeIDs(&e, c.IDs)
 	case ReleaseRemotePins:
 		return EncodeCommand(&c)
@@ -857,6 +868,12 @@ func EncodeCommand(c any) []byte {
 	case *ClearRemoteMerges:
 		hdr(opClearRemoteMerges, &c.Header)
 		encodeIDs(&e, c.Forks)
+	case RollBackRemoteForks:
+		return EncodeCommand(&c)
+	case *RollBackRemoteForks:
+		hdr(opRollBackRemote, &c.Header)
+		e.u64(c.Parent)
+		encodeIDs(&e, c.IDs)
 	case AbortRemoteMerge:
 		return EncodeCommand(&c)
 	case *AbortRemoteMerge:
@@ -1136,10 +1153,13 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &UnmountView{Header: h, Name: d.str()}
 	case opInitShards:
 		c = &InitShards{Header: h, Count: d.int()}
-	case opClaimNames:
+	case opClaimNames, opClaimNamesOn:
 		cn := &ClaimNames{Header: h, Shard: d.u64()}
 		for i, n := 0, d.count(); i < n && d.err == nil; i++ {
 			cn.Names = append(cn.Names, d.str())
+		}
+		if op == opClaimNamesOn {
+			cn.Shards = decodeIDs(&d)
 		}
 		c = cn
 	case opSettleNames:
@@ -1150,15 +1170,18 @@ func DecodeCommand(b []byte) (any, error) {
 		c = sn
 	case opReserveBucketIDs:
 		c = &ReserveBucketIDs{Header: h, Count: d.int()}
-	case opPinRemoteForks:
+	case opPinRemoteForks, opPinRemoteBatch:
 		c = &PinRemoteForks{Header: h, Source: d.str(), ForkVersion: d.uvarint(), ForkSnapshotName: d.str(),
-			MaxForkDepth: d.int(), Region: d.str(), Target: d.u64(), Deadline: d.varint(), Forks: decodeRemoteForks(&d)}
+			MaxForkDepth: d.int(), Region: d.str(), Target: d.u64(), Deadline: d.varint(), Forks: decodeRemoteForks(&d),
+			Batch: op == opPinRemoteBatch}
 	case opCreateRemoteForks:
 		c = &CreateRemoteForks{Header: h, Template: d.bytes(), Forks: decodeRemoteForks(&d)}
-	case opSettleRemotePins:
-		c = &SettleRemotePins{Header: h, Parent: d.u64(), IDs: decodeIDs(&d)}
-	case opAbortRemoteForks:
-		c = &AbortRemoteForks{Header: h, IDs: decodeIDs(&d)}
+	case opSettleRemotePins, opSettleRemoteBatch:
+		c = &SettleRemotePins{Header: h, Parent: d.u64(), IDs: decodeIDs(&d), All: op == opSettleRemoteBatch}
+	case opAbortRemoteForks, opRetireRemoteForks:
+		c = &AbortRemoteForks{Header: h, IDs: decodeIDs(&d), Retire: op == opRetireRemoteForks}
+	case opRollBackRemote:
+		c = &RollBackRemoteForks{Header: h, Parent: d.u64(), IDs: decodeIDs(&d)}
 	case opReleaseRemotePins:
 		rp := &ReleaseRemotePins{Header: h}
 		for i, n := 0, d.count(); i < n && d.err == nil; i++ {
@@ -1219,4 +1242,12 @@ func DecodeCommand(b []byte) (any, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// cond is a if c, else b.
+func cond[T any](c bool, a, b T) T {
+	if c {
+		return a
+	}
+	return b
 }

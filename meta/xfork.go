@@ -87,6 +87,10 @@ type PinRemoteForks struct {
 	Target           uint64
 	Deadline         int64
 	Forks            []RemoteFork
+	// Batch: the forks of one fork create-many, each on the shard of its
+	// id (Target is 0), all or none: SettleRemotePins with All commits
+	// them, recovery rolls back a batch not committed by its deadline.
+	Batch bool
 }
 
 // CreateRemoteForks creates, on the forks' shard, forks whose parent and
@@ -104,6 +108,9 @@ type SettleRemotePins struct {
 	Header
 	Parent uint64
 	IDs    []uint64
+	// All: every intent of IDs must be there and not rolling back (the
+	// commit of a batch), else ErrForkAborted and nothing changes.
+	All bool
 }
 
 // AbortRemoteForks answers, on the forks' shard, which of IDs exist (live
@@ -112,6 +119,19 @@ type SettleRemotePins struct {
 type AbortRemoteForks struct {
 	Header
 	IDs []uint64
+	// Retire: the forks of IDs that exist are retired (deleted with what
+	// they hold, as when a lease runs out): the rollback of a batch.
+	Retire bool
+}
+
+// RollBackRemoteForks marks, on the parent's shard, the intents of a batch
+// of Parent's forks as rolling back: a SettleRemotePins with All is
+// refused from then on, and recovery retires the forks made and releases
+// the pins. Result.Buckets: the ids marked.
+type RollBackRemoteForks struct {
+	Header
+	Parent uint64
+	IDs    []uint64
 }
 
 // PinRef names one fork-base pin of a remote fork.
@@ -139,6 +159,9 @@ type PinIntent struct {
 	Target              uint64
 	Deadline            int64
 	Name                string
+	// Batch: a fork of a batch spread over shards; RollingBack: that
+	// batch is rolled back.
+	Batch, RollingBack bool
 }
 
 func keyPinIntentPrefix(parent uint64) []byte { return appendU64([]byte{pfxPinIntent}, parent) }
@@ -167,6 +190,10 @@ func encodePinIntent(p PinIntent) []byte {
 	e.u64(p.Target)
 	e.varint(p.Deadline)
 	e.str(p.Name)
+	if p.Batch || p.RollingBack { // written by batches only (ops a build without them refuses)
+		e.boolean(p.Batch)
+		e.boolean(p.RollingBack)
+	}
 	return e.b
 }
 
@@ -174,6 +201,9 @@ func decodePinIntent(parent, child uint64, v []byte) (PinIntent, error) {
 	d := decoder{b: v}
 	d.fmtByte()
 	p := PinIntent{Parent: parent, Child: child, Base: d.u64(), Target: d.u64(), Deadline: d.varint(), Name: d.str()}
+	if d.err == nil && len(d.b) > 0 {
+		p.Batch, p.RollingBack = d.boolean(), d.boolean()
+	}
 	return p, d.done()
 }
 
@@ -232,7 +262,7 @@ func (a *applier) reserveBucketIDs(c *ReserveBucketIDs) (*Result, error) {
 }
 
 func (a *applier) pinRemoteForks(c *PinRemoteForks) (*Result, error) {
-	if len(c.Forks) == 0 || len(c.Forks) > MaxRemoteForks || c.Target == a.shard {
+	if len(c.Forks) == 0 || len(c.Forks) > MaxRemoteForks || c.Target == a.shard || (c.Batch && c.Target != 0) || (!c.Batch && c.Target == 0) {
 		return nil, fmt.Errorf("%w: %d forks for shard %d", ErrInvalidRemoteFork, len(c.Forks), c.Target)
 	}
 	src, base, err := a.forkPoint(c.Source, c.ForkVersion, c.ForkSnapshotName, c.MaxForkDepth)
@@ -257,7 +287,7 @@ func (a *applier) pinRemoteForks(c *PinRemoteForks) (*Result, error) {
 		return nil, err
 	}
 	for i, f := range c.Forks {
-		if ShardOfBucketID(f.ID) != c.Target || slices.ContainsFunc(c.Forks[:i], func(g RemoteFork) bool { return g.ID == f.ID }) {
+		if target := ShardOfBucketID(f.ID); (target != c.Target && !c.Batch) || target == a.shard || slices.ContainsFunc(c.Forks[:i], func(g RemoteFork) bool { return g.ID == f.ID }) {
 			return nil, fmt.Errorf("%w: fork id %d for shard %d", ErrInvalidRemoteFork, f.ID, c.Target)
 		}
 	}
@@ -265,7 +295,7 @@ func (a *applier) pinRemoteForks(c *PinRemoteForks) (*Result, error) {
 		if err := a.set(keyFork(src.ID, base, f.ID), []byte{fmtV1}); err != nil {
 			return nil, err
 		}
-		in := PinIntent{Base: base, Target: c.Target, Deadline: c.Deadline, Name: f.Name}
+		in := PinIntent{Base: base, Target: ShardOfBucketID(f.ID), Deadline: c.Deadline, Name: f.Name, Batch: c.Batch}
 		if err := a.set(keyPinIntent(src.ID, f.ID), encodePinIntent(in)); err != nil {
 			return nil, err
 		}
@@ -343,6 +373,25 @@ func (a *applier) createRemoteForks(c *CreateRemoteForks) (*Result, error) {
 
 func (a *applier) settleRemotePins(c *SettleRemotePins) (*Result, error) {
 	for _, id := range c.IDs {
+		if !c.All {
+			break
+		}
+		v, ok, err := getValue(a.txn, keyPinIntent(c.Parent, id))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: fork id %d (rolled back)", ErrForkAborted, id)
+		}
+		in, err := decodePinIntent(c.Parent, id, v)
+		if err != nil {
+			return nil, err
+		}
+		if in.RollingBack {
+			return nil, fmt.Errorf("%w: fork %q (rolling back)", ErrForkAborted, in.Name)
+		}
+	}
+	for _, id := range c.IDs {
 		if err := a.del(keyPinIntent(c.Parent, id)); err != nil {
 			return nil, err
 		}
@@ -359,11 +408,39 @@ func (a *applier) abortRemoteForks(c *AbortRemoteForks) (*Result, error) {
 		}
 		if b != nil {
 			res.Buckets = append(res.Buckets, Bucket{ID: id, Name: b.Name})
+			if c.Retire && b.State == BucketLive {
+				if err := a.retireBucket(b); err != nil {
+					return nil, err
+				}
+			}
 			continue
 		}
 		if err := a.set(keyForkAborted(id), []byte{fmtV1}); err != nil {
 			return nil, err
 		}
+	}
+	return res, nil
+}
+
+func (a *applier) rollBackRemoteForks(c *RollBackRemoteForks) (*Result, error) {
+	res := &Result{}
+	for _, id := range c.IDs {
+		v, ok, err := getValue(a.txn, keyPinIntent(c.Parent, id))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue // settled (the batch committed) or released
+		}
+		in, err := decodePinIntent(c.Parent, id, v)
+		if err != nil {
+			return nil, err
+		}
+		in.RollingBack = true
+		if err := a.set(keyPinIntent(c.Parent, id), encodePinIntent(in)); err != nil {
+			return nil, err
+		}
+		res.Buckets = append(res.Buckets, Bucket{ID: id, Name: in.Name})
 	}
 	return res, nil
 }
