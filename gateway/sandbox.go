@@ -107,8 +107,10 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 			return nil, err
 		}
 	}
-	if s.node.cfg.ForksAcrossShards && s.node.shards.count() > 1 && !in.WithKeys && in.Grant == "" && in.TTL == 0 && in.Owner == "" {
-		if b, err := s.createForksSpread(ctx, cmd, shard); !errors.Is(err, errNoSpread) {
+	if s.node.cfg.ForksAcrossShards && s.node.shards.count() > 1 && in.Grant == "" {
+		// A granted key lives with its buckets, on one shard: a batch
+		// made with one stays on its source's shard.
+		if b, err := s.createForksSpread(ctx, cmd, shard, in.WithKeys, in.KeysAllowForks); !errors.Is(err, errNoSpread) {
 			return b, err
 		}
 	}

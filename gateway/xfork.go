@@ -872,8 +872,15 @@ var errNoSpread = errors.New("gateway: the batch stays on its source's shard")
 // SettleRemotePins (All) commits them; any failure rolls the batch back
 // (rollBackBatch), as recovery does for a batch not committed by its
 // deadline. errNoSpread: the source keeps its forks on its shard.
-func (s *Service) createForksSpread(ctx context.Context, cmd *meta.CreateForks, srcShard uint64) (*ForkBatch, error) {
+func (s *Service) createForksSpread(ctx context.Context, cmd *meta.CreateForks, srcShard uint64, withKeys, keysFork bool) (*ForkBatch, error) {
 	count := s.node.shards.count()
+	if cmd.Owner != "" {
+		// Users live in the directory; the forks' shards take the owner
+		// as checked.
+		if _, err := s.User(ctx, cmd.Owner); err != nil {
+			return nil, err
+		}
+	}
 	src, err := readAsOn(ctx, s, srcShard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(cmd.Source) })
 	if err != nil {
 		return nil, err
@@ -898,7 +905,7 @@ func (s *Service) createForksSpread(ctx context.Context, cmd *meta.CreateForks, 
 		}
 		return nil, err
 	}
-	made, err := s.spreadForks(ctx, cmd, srcShard, groups)
+	made, err := s.spreadForks(ctx, cmd, srcShard, groups, withKeys, keysFork)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	for t, idx := range groups {
@@ -909,7 +916,7 @@ func (s *Service) createForksSpread(ctx context.Context, cmd *meta.CreateForks, 
 		for _, i := range idx {
 			var id uint64
 			if err == nil {
-				id = made[i].ID
+				id = made[i].Bucket.ID
 				s.node.shards.names.store(names[i], t)
 			}
 			settle.Items = append(settle.Items, meta.SettledName{Name: names[i], ID: id})
@@ -921,18 +928,17 @@ func (s *Service) createForksSpread(ctx context.Context, cmd *meta.CreateForks, 
 	if err != nil {
 		return nil, err
 	}
-	out := &ForkBatch{}
-	for _, b := range made {
-		b.ParentName = cmd.Source
-		out.Base = b.Parent.Version
-		out.Forks = append(out.Forks, ForkGrant{Bucket: b})
+	out := &ForkBatch{Forks: made}
+	for i := range made {
+		made[i].Bucket.ParentName = cmd.Source
+		out.Base = made[i].Bucket.Parent.Version
 	}
 	return out, nil
 }
 
 // spreadForks runs the steps of createForksSpread after the names are
 // claimed; groups maps each shard to the indexes of its forks' names.
-func (s *Service) spreadForks(ctx context.Context, cmd *meta.CreateForks, srcShard uint64, groups map[uint64][]int) ([]meta.Bucket, error) {
+func (s *Service) spreadForks(ctx context.Context, cmd *meta.CreateForks, srcShard uint64, groups map[uint64][]int, withKeys, keysFork bool) ([]ForkGrant, error) {
 	names := cmd.Names
 	forks := make([]meta.RemoteFork, len(names))
 	for t, idx := range groups {
@@ -945,7 +951,7 @@ func (s *Service) spreadForks(ctx context.Context, cmd *meta.CreateForks, srcSha
 		}
 	}
 	pin := &meta.PinRemoteForks{Source: cmd.Source, ForkVersion: cmd.ForkVersion, ForkSnapshotName: cmd.ForkSnapshotName,
-		MaxForkDepth: cmd.MaxForkDepth, Region: cmd.Region, Batch: true,
+		MaxForkDepth: cmd.MaxForkDepth, Region: cmd.Region, Batch: true, Owner: cmd.Owner,
 		Deadline: time.Now().Add(s.forkIntentTimeout()).UnixNano(), Forks: forks}
 	res, err := s.proposeOn(ctx, srcShard, pin)
 	if err != nil {
@@ -965,18 +971,31 @@ func (s *Service) spreadForks(ctx context.Context, cmd *meta.CreateForks, srcSha
 		return nil, errStepStopped
 	}
 	byID := make(map[uint64]meta.Bucket, len(forks))
+	out := make([]ForkGrant, len(forks))
 	for t, idx := range groups {
-		gf := make([]meta.RemoteFork, len(idx))
-		for j, i := range idx {
-			gf[j] = forks[i]
+		create := &meta.CreateRemoteForks{Template: res.Template, Expires: cmd.Expires, Owner: cmd.Owner}
+		for _, i := range idx {
+			create.Forks = append(create.Forks, forks[i])
+			if withKeys {
+				// A key lives on the shard of the fork it may use.
+				k, secret := s.newKey(t, nil, "", false, 0)
+				if keysFork {
+					k.AllowForks, k.ForkPrefix = true, names[i]+"-"
+				}
+				create.Keys = append(create.Keys, k)
+				out[i].KeyID, out[i].Secret = k.ID, secret
+			}
 		}
-		created, err := s.proposeOn(ctx, t, &meta.CreateRemoteForks{Template: res.Template, Forks: gf})
+		created, err := s.proposeOn(ctx, t, create)
 		if err != nil {
 			undo()
 			return nil, err
 		}
 		for _, b := range created.Buckets {
 			byID[b.ID] = b
+		}
+		if withKeys || cmd.Expires != 0 {
+			s.node.keys.of(t).reset(created.Version)
 		}
 	}
 	if hook := s.node.cfg.forkStepHook; hook != nil && !hook(2) {
@@ -992,9 +1011,8 @@ func (s *Service) spreadForks(ctx context.Context, cmd *meta.CreateForks, srcSha
 		undo()
 		return nil, err
 	}
-	out := make([]meta.Bucket, len(forks))
 	for i, f := range forks {
-		out[i] = byID[f.ID]
+		out[i].Bucket = byID[f.ID]
 	}
 	return out, nil
 }

@@ -842,3 +842,55 @@ func TestForkBatchAcrossShards(t *testing.T) {
 		t.Fatalf("a fork of the second batch reads %q", got)
 	}
 }
+
+// A batch spread over shards with a lease, keys and an owner: each key
+// lives on its fork's shard and may use its fork alone, the forks belong
+// to the user, and when the lease runs out the forks go (on their shards)
+// and so do their keys and the pins on the source's shard.
+func TestForkBatchAcrossShardsLeaseKeysOwner(t *testing.T) {
+	s := newXForkService(t, nil)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "base", "k", []byte("v1"))
+	if _, err := s.CreateUser(ctx(t), "alice", "Alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	baseShard := mustShard(t, s, "base")
+	batch, err := s.CreateForks(ctx(t), gateway.CreateForksInput{Source: "base", Count: 6, Prefix: "sbx-",
+		WithKeys: true, TTL: time.Second, Owner: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range batch.Forks {
+		sh := mustShard(t, s, f.Bucket.Name)
+		v, err := gateway.ReadOn(ctx(t), s, sh, func(r *meta.Reader) (any, error) { return r.BucketAt(f.Bucket.Name, 0) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := v.(*meta.Bucket); sh == baseShard || b.Owner != "alice" || b.Ownership != meta.OwnershipEnforced {
+			t.Fatalf("fork %s on shard %d (base's %d), owner %q, ownership %v", b.Name, sh, baseShard, b.Owner, b.Ownership)
+		}
+		p, ok := s.Principal(ctx(t), f.KeyID)
+		if !ok || !p.CanUse(f.Bucket.Name, s.LeaseNow()) || p.CanUse("base", s.LeaseNow()) {
+			t.Fatalf("key of %s: %+v %v", f.Bucket.Name, p, ok)
+		}
+		if sec, ok := s.SecretKey(f.KeyID); !ok || sec != f.Secret {
+			t.Fatalf("the secret of the key of %s", f.Bucket.Name)
+		}
+	}
+	waitFor(t, "the forks collected and their pins released", func() bool {
+		for _, f := range batch.Forks {
+			if _, err := s.HeadBucket(ctx(t), f.Bucket.Name); !errors.Is(err, meta.ErrNoSuchBucket) {
+				return false
+			}
+		}
+		l, err := s.Lineage(ctx(t), "base")
+		return err == nil && len(l.Forks) == 0
+	})
+	for _, f := range batch.Forks {
+		if p, ok := s.Principal(ctx(t), f.KeyID); ok && p.CanUse(f.Bucket.Name, s.LeaseNow()) {
+			t.Fatalf("the key of the expired fork %s still works", f.Bucket.Name)
+		}
+	}
+}

@@ -403,6 +403,8 @@ const (
 	opRollBackRemote    byte = 144
 	opRetireRemoteForks byte = 145
 	opClaimNamesOn      byte = 146
+	// CreateRemoteForks with leases, keys or an owner.
+	opCreateRemoteFor byte = 147
 )
 
 // knownOp reports the op codes this build applies.
@@ -414,7 +416,7 @@ func knownOp(op byte) bool {
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
 		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit) ||
-		(op >= opHoldRemoteMerge && op <= opClaimNamesOn)
+		(op >= opHoldRemoteMerge && op <= opCreateRemoteFor)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -787,12 +789,24 @@ func EncodeCommand(c any) []byte {
 		e.u64(c.Target)
 		e.varint(c.Deadline)
 		encodeRemoteForks(&e, c.Forks)
+		if c.Batch {
+			e.str(c.Owner)
+		}
 	case CreateRemoteForks:
 		return EncodeCommand(&c)
 	case *CreateRemoteForks:
-		hdr(opCreateRemoteForks, &c.Header)
+		extended := c.Expires != 0 || len(c.Keys) > 0 || c.Owner != ""
+		hdr(cond(extended, opCreateRemoteFor, opCreateRemoteForks), &c.Header)
 		e.bytes(c.Template)
 		encodeRemoteForks(&e, c.Forks)
+		if extended {
+			e.varint(c.Expires)
+			e.uvarint(uint64(len(c.Keys)))
+			for i := range c.Keys {
+				encodeAccessKey(&e, &c.Keys[i])
+			}
+			e.str(c.Owner)
+		}
 	case SettleRemotePins:
 		return EncodeCommand(&c)
 	case *SettleRemotePins:
@@ -1174,8 +1188,19 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &PinRemoteForks{Header: h, Source: d.str(), ForkVersion: d.uvarint(), ForkSnapshotName: d.str(),
 			MaxForkDepth: d.int(), Region: d.str(), Target: d.u64(), Deadline: d.varint(), Forks: decodeRemoteForks(&d),
 			Batch: op == opPinRemoteBatch}
-	case opCreateRemoteForks:
-		c = &CreateRemoteForks{Header: h, Template: d.bytes(), Forks: decodeRemoteForks(&d)}
+		if op == opPinRemoteBatch {
+			c.(*PinRemoteForks).Owner = d.str()
+		}
+	case opCreateRemoteForks, opCreateRemoteFor:
+		cr := &CreateRemoteForks{Header: h, Template: d.bytes(), Forks: decodeRemoteForks(&d)}
+		if op == opCreateRemoteFor {
+			cr.Expires = d.varint()
+			for i, n := 0, d.count(); i < n && d.err == nil; i++ {
+				cr.Keys = append(cr.Keys, decodeAccessKey(&d))
+			}
+			cr.Owner = d.str()
+		}
+		c = cr
 	case opSettleRemotePins, opSettleRemoteBatch:
 		c = &SettleRemotePins{Header: h, Parent: d.u64(), IDs: decodeIDs(&d), All: op == opSettleRemoteBatch}
 	case opAbortRemoteForks, opRetireRemoteForks:

@@ -91,6 +91,9 @@ type PinRemoteForks struct {
 	// id (Target is 0), all or none: SettleRemotePins with All commits
 	// them, recovery rolls back a batch not committed by its deadline.
 	Batch bool
+	// Owner (a batch only) is the user the forks are made for: the
+	// template's access settings are those of a fork of that owner.
+	Owner string
 }
 
 // CreateRemoteForks creates, on the forks' shard, forks whose parent and
@@ -100,6 +103,13 @@ type CreateRemoteForks struct {
 	Header
 	Template []byte
 	Forks    []RemoteFork
+	// Expires, when not 0, is every fork's lease (Unix ns); Keys, when
+	// set, one key per fork that may use it (ids of this shard), as
+	// CreateForks gives them; Owner, the user the forks and keys are made
+	// for (checked in the directory by the proposer).
+	Expires int64
+	Keys    []AccessKey
+	Owner   string
 }
 
 // SettleRemotePins drops the intents of forks of Parent that exist: their
@@ -282,7 +292,7 @@ func (a *applier) pinRemoteForks(c *PinRemoteForks) (*Result, error) {
 		return nil, fmt.Errorf("%w: %q is a snapshot view", ErrForkAcrossShards, c.Source)
 	}
 	tb := &Bucket{Region: c.Region, State: BucketLive, Parent: &Parent{BucketID: src.ID, Version: base},
-		Versioning: src.Versioning, Ownership: src.Ownership, ACL: src.ACL, Lock: src.Lock}
+		Versioning: src.Versioning, Ownership: src.Ownership, ACL: src.ACL, Lock: src.Lock, Owner: c.Owner}
 	if err := a.inheritConfig(tb, src, base); err != nil {
 		return nil, err
 	}
@@ -343,10 +353,30 @@ func (a *applier) createRemoteForks(c *CreateRemoteForks) (*Result, error) {
 			return nil, err
 		}
 	}
+	if len(c.Keys) != 0 && len(c.Keys) != len(c.Forks) {
+		return nil, fmt.Errorf("%w: %d keys for %d forks", ErrInvalidRemoteFork, len(c.Keys), len(c.Forks))
+	}
+	if c.Owner != "" && a.shard <= DirectoryShard {
+		if _, err := a.r.User(c.Owner); err != nil {
+			return nil, err
+		}
+	}
+	for i := range c.Keys {
+		k := &c.Keys[i]
+		if k.ID == "" || len(k.Sealed) == 0 || slices.ContainsFunc(c.Keys[:i], func(o AccessKey) bool { return o.ID == k.ID }) {
+			return nil, fmt.Errorf("%w: key %q repeated or empty", ErrAccessKeyExists, k.ID)
+		}
+		if ok, err := exists(a.txn, keyAccessKey(k.ID)); err != nil || ok {
+			if err == nil {
+				err = fmt.Errorf("%w: %q", ErrAccessKeyExists, k.ID)
+			}
+			return nil, err
+		}
+	}
 	res := &Result{}
-	for _, f := range c.Forks {
+	for i, f := range c.Forks {
 		b := *tb
-		b.ID, b.Name, b.Created, b.State = f.ID, f.Name, int64(a.version), BucketLive
+		b.ID, b.Name, b.Created, b.State, b.Owner = f.ID, f.Name, int64(a.version), BucketLive, c.Owner
 		b.annotations = annNone
 		if err := a.putBucket(&b); err != nil {
 			return nil, err
@@ -361,6 +391,25 @@ func (a *applier) createRemoteForks(c *CreateRemoteForks) (*Result, error) {
 			if _, err := a.setBucketEncryption(&SetBucketEncryption{Bucket: b.Name, Algorithm: enc.Algorithm, BucketKey: enc.BucketKey}); err != nil {
 				return nil, err
 			}
+		}
+		if c.Expires != 0 {
+			if err := a.setLease(b.ID, c.Expires); err != nil {
+				return nil, err
+			}
+		}
+		if len(c.Keys) > 0 {
+			k := c.Keys[i]
+			k.Buckets = []KeyBucket{{ID: b.ID, Name: b.Name}}
+			if err := a.putKey(&k); err != nil {
+				return nil, err
+			}
+			if c.Owner != "" {
+				if err := a.set(keyUserKey(k.ID), encodeUserKey(UserKey{User: c.Owner})); err != nil {
+					return nil, err
+				}
+			}
+			k.Sealed = nil
+			res.Keys = append(res.Keys, k)
 		}
 		filled, err := a.r.fill(&b)
 		if err != nil {
