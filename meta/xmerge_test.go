@@ -2,6 +2,7 @@ package meta
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -80,4 +81,43 @@ func TestRemoteMergeSteps(t *testing.T) {
 func forks0Base(t *testing.T, f *testFSM, name string) uint64 {
 	t.Helper()
 	return f.read(func(r *Reader) (any, error) { return r.Bucket(name) }).(*Bucket).Parent.Version
+}
+
+// Every command of merges across shards and of batches spread over shards
+// decodes as it was encoded.
+func TestRemoteCommandsRoundTrip(t *testing.T) {
+	obj := &Object{Key: "k", Size: 3, ETag: `"e"`, Chunks: []Chunk{{ID: "c1", Size: 3, CRC32C: 7}}, Tags: map[string]string{"a": "b"}}
+	for _, c := range []any{
+		&HoldRemoteMerge{Fork: "f", DeleteFork: true, Deadline: 5},
+		&BeginRemoteMerge{Parent: 1, Fork: 2, Base: 3, Hold: 4, ForkName: "f", Strategy: MergeParentWins, DeleteFork: true},
+		&RemoteMergeEntry{Fork: 2, Hold: 4, Phase: XMergeApplying, After: "a", Next: "k", More: true,
+			Changes: []RemoteChange{{Key: "b", Kind: ChangeDelete}, {Key: "c", Kind: ChangeInherit}, {Key: "k", Kind: ChangePut, Object: obj}}},
+		&EndRemoteMerge{Fork: 2, Hold: 4, Abandon: true},
+		&SettleRemoteMerge{Fork: 2, Hold: 4, Merged: true, DeleteFork: true},
+		&ClearRemoteMerges{Forks: []uint64{2, 3}},
+		&AbortRemoteMerge{Fork: 2, Hold: 4},
+		&PinRemoteForks{Source: "s", Forks: []RemoteFork{{ID: 9, Name: "n"}}, Batch: true, Owner: "alice", Deadline: 3},
+		&SettleRemotePins{Parent: 1, IDs: []uint64{9}, All: true},
+		&RollBackRemoteForks{Parent: 1, IDs: []uint64{9}},
+		&AbortRemoteForks{IDs: []uint64{9}, Retire: true},
+		&ClaimNames{Names: []string{"a", "b"}, Shards: []uint64{2, 3}},
+		&CreateRemoteForks{Template: []byte{1}, Forks: []RemoteFork{{ID: 9, Name: "n"}}, Expires: 7,
+			Keys: []AccessKey{{ID: "k1", Sealed: []byte{1}}}, Owner: "alice"},
+	} {
+		got, err := DecodeCommand(EncodeCommand(c))
+		if err != nil {
+			t.Fatalf("%T: %v", c, err)
+		}
+		if e, ok := got.(*RemoteMergeEntry); ok {
+			o := e.Changes[2].Object
+			if o == nil || o.Key != obj.Key || o.Size != obj.Size || o.ETag != obj.ETag ||
+				fmt.Sprint(o.Chunks) != fmt.Sprint(obj.Chunks) || fmt.Sprint(o.Tags) != fmt.Sprint(obj.Tags) {
+				t.Fatalf("the object of a change: %+v", o)
+			}
+			e.Changes[2].Object = obj
+		}
+		if a, b := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", c); a != b {
+			t.Fatalf("%T round trip:\n got %s\nwant %s", c, a, b)
+		}
+	}
 }
