@@ -304,6 +304,13 @@ func (a *applier) beginRemoteMerge(c *BeginRemoteMerge) (*Result, error) {
 		}
 		return &Result{Template: encodeXMergeState(s)}, nil // a retry
 	}
+	if v, ok, err := getValue(a.txn, keyXMergeDone(c.Fork)); err != nil {
+		return nil, err
+	} else if ok {
+		if d, err := DecodeRemoteMergeState(v); err == nil && d.Hold == c.Hold {
+			return &Result{Template: v}, nil // ended already (a late retry)
+		}
+	}
 	if ok, err := exists(a.txn, keyXMergeAborted(c.Fork, c.Hold)); err != nil {
 		return nil, err
 	} else if ok {
