@@ -209,6 +209,11 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 			}
 			return rep, err
 		})
+		if errors.Is(err, meta.ErrCrossShardMerge) && s.node.shards.count() > 1 {
+			if shard, _, serr := s.shardOf(ctx, in.Fork, true); serr == nil {
+				return s.planAcross(ctx, in, shard)
+			}
+		}
 		return rep, version, err
 	}
 	// A large merge goes on in several entries (meta/merge.go), so that
@@ -225,10 +230,11 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 	}
 	res, err := s.proposeOn(ctx, shard, &meta.MergeFork{Fork: in.Fork, Strategy: in.Strategy, DeleteFork: in.DeleteFork})
 	if errors.Is(err, meta.ErrCrossShardMerge) {
-		if remote, rerr := s.forkOfRemoteParent(ctx, shard, in.Fork); rerr != nil {
-			return nil, 0, rerr
-		} else if remote {
-			return s.mergeAcross(ctx, in, shard)
+		// The fork's parent, or the parent's own chain, is on another
+		// shard (the hold refuses any other fork).
+		rep, version, aerr := s.mergeAcross(ctx, in, shard)
+		if !errors.Is(aerr, meta.ErrInvalidRemoteFork) {
+			return rep, version, aerr
 		}
 	}
 	for err == nil && res.Merge != nil && res.Merge.UnderWay {

@@ -83,6 +83,9 @@ func (s *Service) driveRemoteMerge(ctx context.Context, st *meta.RemoteMergeStat
 		if err != nil {
 			return nil, 0, err
 		}
+		if err := s.fillRemote(ctx, page.Changes, keysOnly); err != nil {
+			return nil, 0, err
+		}
 		var fresh []meta.Chunk
 		for i := range page.Changes {
 			if o := page.Changes[i].Object; o != nil && len(o.Chunks) > 0 {
@@ -300,6 +303,9 @@ func (s *Service) planAcross(ctx context.Context, in MergeInput, shard uint64) (
 		if err != nil {
 			return nil, 0, err
 		}
+		if err := s.fillRemote(ctx, page.Changes, true); err != nil {
+			return nil, 0, err
+		}
 		next, err := readAsOn(ctx, s, ps, func(r *meta.Reader) (*meta.MergeReport, error) {
 			version = r.LastVersion()
 			tmp := *rep
@@ -316,4 +322,66 @@ func (s *Service) planAcross(ctx context.Context, in MergeInput, shard uint64) (
 		after = page.Changes[len(page.Changes)-1].Key
 	}
 	return rep, version, nil
+}
+
+// fillRemote reads, on the shard where the chain of a merge's parent goes
+// on, what changes need (a parent on the fork's shard whose own parent
+// lives on another): the record the fork inherits from there
+// (InheritRead) and what the parent shows from there (ParentRead).
+// History at those fork points never changes. keysOnly keeps only the
+// versions of inherited records (a conflict check).
+func (s *Service) fillRemote(ctx context.Context, cs []meta.RemoteChange, keysOnly bool) error {
+	type ask struct {
+		rr      *meta.RemoteRead
+		i       int
+		inherit bool
+	}
+	byShard := map[uint64][]ask{}
+	for i := range cs {
+		if rr := cs[i].InheritRead; rr != nil {
+			byShard[meta.ShardOfBucketID(rr.BucketID)] = append(byShard[meta.ShardOfBucketID(rr.BucketID)], ask{rr, i, true})
+		}
+		if rr := cs[i].ParentRead; rr != nil {
+			byShard[meta.ShardOfBucketID(rr.BucketID)] = append(byShard[meta.ShardOfBucketID(rr.BucketID)], ask{rr, i, false})
+		}
+	}
+	for shard, asks := range byShard {
+		got, err := readAsOn(ctx, s, shard, func(r *meta.Reader) ([]*meta.Object, error) {
+			out := make([]*meta.Object, len(asks))
+			for j, a := range asks {
+				o, err := r.GetInherited(a.rr.BucketID, cs[a.i].Key, "", a.rr.At)
+				if errors.Is(err, meta.ErrNoSuchKey) {
+					continue // nothing, or a delete marker
+				}
+				if err != nil {
+					return nil, err
+				}
+				out[j] = o
+			}
+			return out, nil
+		})
+		if err != nil {
+			return err
+		}
+		for j, a := range asks {
+			c, o := &cs[a.i], got[j]
+			if !a.inherit {
+				c.ParentRemote, c.ParentID, c.ParentAt = true, a.rr.BucketID, a.rr.At
+				if o != nil {
+					c.ParentPresent, c.ParentVersion = true, o.Version
+				}
+				continue
+			}
+			if o == nil {
+				c.Kind, c.Object = meta.ChangeDelete, nil
+				continue
+			}
+			c.Kind, c.FromParent = meta.ChangePut, true
+			if keysOnly {
+				o = &meta.Object{Key: o.Key, Version: o.Version}
+			}
+			c.Object = o
+		}
+	}
+	return nil
 }

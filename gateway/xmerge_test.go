@@ -303,3 +303,108 @@ func TestMergeAcrossShardsInterrupted(t *testing.T) {
 		t.Fatalf("after the second merge: across shards %v, local %v", g, w)
 	}
 }
+
+// A fork of a fork on another shard (on that fork's shard) merges into it
+// as the same chain on one shard does: the merged fork's view of keys it
+// inherits from its parent on the other shard is read there, what the
+// merged fork shows from there is written with new chunks; same reports
+// (dry runs too) and same resulting buckets, for every strategy, over
+// rounds with conflicts and writes in the parent after the fork points.
+func TestMergeIntoForkAcrossShardsAsLocal(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	for _, strategy := range []meta.MergeStrategy{meta.MergeFail, meta.MergeForkWins, meta.MergeParentWins} {
+		t.Run(fmt.Sprint(strategy), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 10+uint64(strategy)))
+			fail := func(format string, args ...any) {
+				t.Helper()
+				t.Fatalf("seed %d: "+format, append([]any{seed}, args...)...)
+			}
+			s := newXMergeService(t, nil, 3)
+			p := newMergePair(t, s, rng.IntN(2) == 0)
+			keys := []string{"a", "a/b", "b", "c/x", "c/y", "d", "e", "f/g", "h", "i"}
+			text := func(i int) string {
+				if rng.IntN(3) == 0 {
+					return fmt.Sprintf("big%d:%s", i, strings.Repeat("z", 2500))
+				}
+				return fmt.Sprintf("v%d", i)
+			}
+			for i, k := range keys {
+				if rng.IntN(3) > 0 {
+					p.put(true, k, text(i))
+				}
+			}
+			p.fork()
+			// The merged forks: each takes a few writes of its own first.
+			for i := range 4 {
+				k := keys[rng.IntN(len(keys))]
+				if rng.IntN(3) == 0 {
+					p.del(false, k)
+				} else {
+					p.put(false, k, text(500+i))
+				}
+			}
+			mid := [2]string{p.localFork, p.remoteFork}
+			leaf := [2]string{"leaf-local", "leaf-remote"}
+			for j := range 2 {
+				if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: leaf[j], ForkSource: mid[j]}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if mustShard(t, s, leaf[1]) != mustShard(t, s, mid[1]) {
+				t.Fatal("a fork of a fork on another shard left its shard")
+			}
+			do := func(bs [2]string, k string, del bool, body string) {
+				for _, b := range bs {
+					if del {
+						if _, err := s.DeleteObject(ctx(t), b, k, "", meta.DeleteCondition{}, false); err != nil {
+							fail("delete %s/%s: %v", b, k, err)
+						}
+					} else {
+						put(t, s, b, k, []byte(body))
+					}
+				}
+			}
+			parents := [2]string{p.localParent, p.remoteParent}
+			for round := range 3 {
+				for i := range 12 {
+					k := keys[rng.IntN(len(keys))]
+					switch op := rng.IntN(10); {
+					case op < 4:
+						do(leaf, k, false, text(100*round+i))
+					case op < 6:
+						do(leaf, k, true, "")
+					case op < 8:
+						do(mid, k, rng.IntN(3) == 0, text(1000+100*round+i)) // conflicts
+					default:
+						do(parents, k, rng.IntN(3) == 0, text(2000+100*round+i)) // after every fork point
+					}
+				}
+				var reps, plans [2]*meta.MergeReport
+				var errs [2]error
+				for j, f := range leaf {
+					plan, _, err := s.MergeFork(ctx(t), gateway.MergeInput{Fork: f, Strategy: strategy, DryRun: true})
+					if err != nil {
+						fail("dry run %s: %v", f, err)
+					}
+					plans[j] = plan
+					reps[j], _, errs[j] = s.MergeFork(ctx(t), gateway.MergeInput{Fork: f, Strategy: strategy})
+					if errs[j] != nil && !errors.Is(errs[j], meta.ErrMergeConflict) {
+						fail("round %d merge %s: %v", round, f, errs[j])
+					}
+				}
+				if !sameReport(plans[0], plans[1]) {
+					fail("round %d: dry run local %s, across shards %s", round, reportString(plans[0]), reportString(plans[1]))
+				}
+				if !sameReport(reps[0], reps[1]) || errClass(errs[0]) != errClass(errs[1]) {
+					fail("round %d: local %s (%v), across shards %s (%v)", round, reportString(reps[0]), errs[0], reportString(reps[1]), errs[1])
+				}
+				if g, w := state(t, s, mid[1]), state(t, s, mid[0]); !slices.Equal(g, w) {
+					fail("round %d: merged fork across shards %v, local %v", round, g, w)
+				}
+				if g, w := state(t, s, leaf[1]), state(t, s, leaf[0]); !slices.Equal(g, w) {
+					fail("round %d: leaf across shards %v, local %v", round, g, w)
+				}
+			}
+		})
+	}
+}

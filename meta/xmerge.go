@@ -143,7 +143,21 @@ const (
 type RemoteChange struct {
 	Key    string
 	Kind   byte
-	Object *Object // ChangePut, with its tags and ACL (nil in a conflict check)
+	Object *Object // ChangePut, with its tags and ACL (in a conflict check, its version only)
+	// FromParent: Object is the record the fork inherits from the
+	// parent's own parent on another shard (a parent whose chain reaches
+	// another shard), read there.
+	FromParent bool
+	// ParentRemote: what the parent shows of the key below its own layer
+	// goes on at ParentID on another shard, as of ParentAt: ParentPresent,
+	// at version ParentVersion (read there by the proposer).
+	ParentRemote       bool
+	ParentID, ParentAt uint64
+	ParentPresent      bool
+	ParentVersion      uint64
+	// InheritRead and ParentRead (RemoteMergeChanges, not encoded) say
+	// where the proposer reads what FromParent and ParentRemote need.
+	InheritRead, ParentRead *RemoteRead
 }
 
 func encodeRemoteChanges(e *encoder, cs []RemoteChange) {
@@ -155,6 +169,14 @@ func encodeRemoteChanges(e *encoder, cs []RemoteChange) {
 		if c.Object != nil {
 			encodeObjectFull(e, c.Object)
 		}
+		e.boolean(c.FromParent)
+		e.boolean(c.ParentRemote)
+		if c.ParentRemote {
+			e.u64(c.ParentID)
+			e.u64(c.ParentAt)
+			e.boolean(c.ParentPresent)
+			e.u64(c.ParentVersion)
+		}
 	}
 }
 
@@ -165,6 +187,10 @@ func decodeRemoteChanges(d *decoder) []RemoteChange {
 		if d.boolean() {
 			o := decodeObjectFull(d)
 			c.Object = &o
+		}
+		c.FromParent, c.ParentRemote = d.boolean(), d.boolean()
+		if c.ParentRemote {
+			c.ParentID, c.ParentAt, c.ParentPresent, c.ParentVersion = d.u64(), d.u64(), d.boolean(), d.u64()
 		}
 		out = append(out, c)
 	}
@@ -256,7 +282,19 @@ func (a *applier) holdRemoteMerge(c *HoldRemoteMerge) (*Result, error) {
 		return nil, fmt.Errorf("%w: %q", ErrNotAFork, c.Fork)
 	}
 	if !remoteParent(f) {
-		return nil, fmt.Errorf("%w: the parent of %q is on its shard", ErrInvalidRemoteFork, c.Fork)
+		// A parent on this shard whose own chain reaches another.
+		p, err := a.r.bucketByID(f.Parent.BucketID)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil || p.State != BucketLive {
+			return nil, fmt.Errorf("%w: the parent of fork %q was deleted", ErrNoSuchBucket, c.Fork)
+		}
+		if _, remote, err := a.r.chainRemote(p, latest); err != nil {
+			return nil, err
+		} else if remote == nil {
+			return nil, fmt.Errorf("%w: the parent of %q is on its shard", ErrInvalidRemoteFork, c.Fork)
+		}
 	}
 	if view, err := a.r.isView(f.ID); err != nil {
 		return nil, err
@@ -316,7 +354,7 @@ func (a *applier) beginRemoteMerge(c *BeginRemoteMerge) (*Result, error) {
 	} else if ok {
 		return nil, fmt.Errorf("%w: the merge of fork %d was given up", ErrForkAborted, c.Fork)
 	}
-	if ShardOfBucketID(c.Fork) == a.shard || ShardOfBucketID(c.Parent) != a.shard {
+	if ShardOfBucketID(c.Parent) != a.shard {
 		return nil, fmt.Errorf("%w: fork %d, parent %d", ErrInvalidRemoteFork, c.Fork, c.Parent)
 	}
 	p, err := a.r.bucketByID(c.Parent)
@@ -328,8 +366,11 @@ func (a *applier) beginRemoteMerge(c *BeginRemoteMerge) (*Result, error) {
 	}
 	if _, remote, err := a.r.chainRemote(p, latest); err != nil {
 		return nil, err
-	} else if remote != nil {
-		return nil, fmt.Errorf("%w: the parent %q of fork %q inherits from another shard", ErrCrossShardMerge, p.Name, c.ForkName)
+	} else if (remote != nil) != (ShardOfBucketID(c.Fork) == a.shard) {
+		// One shard hop per chain: a fork on another shard has a parent
+		// whose chain stays on its shard, a fork on the parent's shard
+		// comes this way only when the parent's chain does not.
+		return nil, fmt.Errorf("%w: the parent %q of fork %q", ErrCrossShardMerge, p.Name, c.ForkName)
 	}
 	if view, err := a.r.isView(p.ID); err != nil {
 		return nil, err
@@ -389,6 +430,16 @@ func (a *applier) remoteMergeEntry(c *RemoteMergeEntry) (*Result, error) {
 		s.Phase = XMergeStopped
 	}
 	for _, ch := range c.Changes {
+		// Every view of the parent that goes on on another shard is
+		// carried, checked before anything is written.
+		if m == nil {
+			break
+		}
+		if _, err := a.parentView(m, ch); err != nil {
+			return nil, err
+		}
+	}
+	for _, ch := range c.Changes {
 		if m == nil {
 			break
 		}
@@ -413,7 +464,7 @@ func (a *applier) remoteMergeEntry(c *RemoteMergeEntry) (*Result, error) {
 				}
 			}
 			if s.Phase == XMergeApplying {
-				if err := a.xmergeApply(m, eff, o, ch.Key, &s.Report); err != nil {
+				if err := a.xmergeApply(m, eff, o, ch, &s.Report); err != nil {
 					return nil, err
 				}
 			}
@@ -460,7 +511,7 @@ func (a *applier) xmergeEffect(m *mergeSource, ch RemoteChange) (mergeEffect, *O
 	default:
 		return 0, nil, fmt.Errorf("%w: change kind %d", ErrInvalidRemoteFork, ch.Kind)
 	}
-	cur, err := a.r.view(m.parent, ch.Key, latest, false)
+	cur, err := a.parentView(m, ch)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -471,14 +522,35 @@ func (a *applier) xmergeEffect(m *mergeSource, ch RemoteChange) (mergeEffect, *O
 			return effectNone, nil, nil
 		}
 		return effectDelete, nil, nil
-	case present && ch.Kind == ChangeInherit && cur.Version == o.Version:
+	case present && ch.Kind == ChangeInherit && !ch.ParentRemote && cur.Version == o.Version,
+		present && ch.FromParent && ch.ParentRemote && cur.Version == o.Version:
+		// The fork shows the very record the parent shows.
 		return effectNone, nil, nil
 	}
 	return effectPut, o, nil
 }
 
+// parentView is what the parent of merge m shows of ch's key: through
+// its chain, then as ch carries it where the chain goes on on another
+// shard (ErrRemoteParent when ch does not carry it).
+func (a *applier) parentView(m *mergeSource, ch RemoteChange) (*Object, error) {
+	cur, err := a.r.view(m.parent, ch.Key, latest, false)
+	var rr *RemoteRead
+	if !errors.As(err, &rr) {
+		return cur, err
+	}
+	if !ch.ParentRemote || ch.ParentID != rr.BucketID || ch.ParentAt != rr.At {
+		return nil, fmt.Errorf("%w: the parent's view of %q", ErrRemoteParent, ch.Key)
+	}
+	if !ch.ParentPresent {
+		return nil, nil
+	}
+	return &Object{Key: ch.Key, Version: ch.ParentVersion}, nil
+}
+
 // xmergeApply writes one change into the parent (as mergeKey does).
-func (a *applier) xmergeApply(m *mergeSource, eff mergeEffect, o *Object, key string, rep *MergeReport) error {
+func (a *applier) xmergeApply(m *mergeSource, eff mergeEffect, o *Object, ch RemoteChange, rep *MergeReport) error {
+	key := ch.Key
 	if eff == effectPut {
 		w := *o
 		w.Parts = slices.Clone(o.Parts)
@@ -491,7 +563,14 @@ func (a *applier) xmergeApply(m *mergeSource, eff mergeEffect, o *Object, key st
 		}
 		rep.Puts++
 	} else {
-		if _, err := a.deleteKey(m.parent, key, ""); err != nil {
+		if ch.ParentRemote {
+			// An unversioned parent leaves a tombstone where what it
+			// inherits shows the key.
+			a.inherited = &InheritedView{Parent: ch.ParentID, At: ch.ParentAt, Key: key, Present: ch.ParentPresent}
+		}
+		_, err := a.deleteKey(m.parent, key, "")
+		a.inherited = nil
+		if err != nil {
 			return err
 		}
 		rep.Deletes++
@@ -639,8 +718,17 @@ func (r *Reader) RemoteMergeChanges(id, hold uint64, after string, limit int, ke
 	if err != nil {
 		return nil, err
 	}
-	if f == nil || f.State != BucketLive || !remoteParent(f) {
+	if f == nil || f.State != BucketLive || f.Parent == nil {
 		return nil, fmt.Errorf("%w: fork id %d", ErrNoSuchBucket, id)
+	}
+	var parent *Bucket // on this shard (its chain reaches another)
+	if !remoteParent(f) {
+		if parent, err = r.bucketByID(f.Parent.BucketID); err != nil {
+			return nil, err
+		}
+		if parent == nil {
+			return nil, fmt.Errorf("%w: the parent of fork id %d", ErrNoSuchBucket, id)
+		}
 	}
 	if hold != 0 {
 		v, ok, err := getValue(r.txn, keyXMergeHold(id))
@@ -669,6 +757,28 @@ func (r *Reader) RemoteMergeChanges(id, hold uint64, after string, limit int, ke
 	p := &RemoteChangePage{More: more}
 	for _, c := range cs {
 		rc := RemoteChange{Key: c.key, Kind: ChangeInherit}
+		if c.version == 0 && parent != nil {
+			// What the fork inherits may live on the other shard.
+			_, _, _, err := r.locate(f, c.key, "", latest)
+			var rr *RemoteRead
+			if errors.As(err, &rr) {
+				rc.InheritRead = rr
+			} else if err != nil && !errors.Is(err, ErrNoSuchKey) {
+				return nil, err
+			}
+		}
+		if parent != nil {
+			// What the parent shows below its own layer, when that goes
+			// on on the other shard (its view, or what a delete in it
+			// leaves, depends on it).
+			_, err := (&applier{r: r, txn: r.txn}).inheritedView(parent, c.key)
+			var rr *RemoteRead
+			if errors.As(err, &rr) {
+				rc.ParentRead = rr
+			} else if err != nil {
+				return nil, err
+			}
+		}
 		if c.version != 0 {
 			o, err := m.resolve(r, c)
 			if err != nil {
