@@ -92,11 +92,11 @@ type Config struct {
 	// LifecycleClockOffset shifts the clock lifecycle rules are applied
 	// at (tests move time days forward with it instead of waiting).
 	LifecycleClockOffset time.Duration
-	// ForksAcrossShards places a fork (CreateBucket with a fork source,
-	// no lease and no owner) by a hash of its own name, as a bucket with
-	// no parent, instead of on its source's shard (xfork.go). Not a flag
-	// yet: merges of such forks are refused.
-	ForksAcrossShards bool
+	// ForksOnSourceShard keeps every fork on its source's shard (tests
+	// compare with it). By default, with more than one metadata shard, a
+	// fork is placed by a hash of its own name, as a bucket with no
+	// parent, and a batch spreads its forks (xfork.go).
+	ForksOnSourceShard bool
 	// ForkIntentTimeout is how long the creation of a fork on another
 	// shard may take before recovery settles or aborts it (0: 30s).
 	ForkIntentTimeout time.Duration

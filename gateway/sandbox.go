@@ -107,7 +107,7 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 			return nil, err
 		}
 	}
-	if s.node.cfg.ForksAcrossShards && s.node.shards.count() > 1 && in.Grant == "" {
+	if !s.node.cfg.ForksOnSourceShard && s.node.shards.count() > 1 && in.Grant == "" {
 		// A granted key lives with its buckets, on one shard: a batch
 		// made with one stays on its source's shard.
 		if b, err := s.createForksSpread(ctx, cmd, shard, in.WithKeys, in.KeysAllowForks); !errors.Is(err, errNoSpread) {

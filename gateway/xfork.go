@@ -11,7 +11,7 @@ import (
 )
 
 // Forks on another metadata shard than their parent (meta/xfork.go for
-// the records). With Config.ForksAcrossShards a fork is placed by a hash
+// the records). With more than one shard a fork is placed by a hash
 // of its own name, as a bucket with no parent; its reads fall through to
 // the parent's shard at the fork point:
 //   - GET/HEAD: the fork's shard answers from its local layers, or says
@@ -40,7 +40,7 @@ func (s *Service) forkIntentTimeout() time.Duration {
 }
 
 // forkShard returns the shard a new fork named name of source goes to
-// and the source's shard: by the hash of its name with ForksAcrossShards
+// and the source's shard: by the hash of its name (unless ForksOnSourceShard)
 // (unless the source's own chain reaches another shard already, or it is
 // a snapshot view), else the source's.
 func (s *Service) forkShard(ctx context.Context, name, source string) (target, srcShard uint64, err error) {
@@ -49,7 +49,7 @@ func (s *Service) forkShard(ctx context.Context, name, source string) (target, s
 		return 0, 0, err
 	}
 	count := s.node.shards.count()
-	if !s.node.cfg.ForksAcrossShards || count <= 1 {
+	if s.node.cfg.ForksOnSourceShard || count <= 1 {
 		return srcShard, srcShard, nil
 	}
 	target = placeBucket(name, count)

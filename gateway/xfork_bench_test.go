@@ -21,7 +21,6 @@ import (
 func BenchmarkForkGetAcrossShards(b *testing.B) {
 	cfg := gatewaytest.Config(b)
 	cfg.MetaShards = 4
-	cfg.ForksAcrossShards = true
 	s := gatewaytest.NewNode(b, cfg).Service()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -22,7 +22,6 @@ func newXForkService(t *testing.T, hook func(step int) bool) *gateway.Service {
 	cfg := gatewaytest.Config(t)
 	cfg.InlineMax = 1 << 10
 	cfg.MetaShards = xShards
-	cfg.ForksAcrossShards = true
 	if hook != nil {
 		gateway.SetForkStepHook(&cfg, hook)
 		cfg.ForkIntentTimeout = time.Millisecond
@@ -437,7 +436,6 @@ func TestForksAcrossShardsCopy(t *testing.T) {
 	cfg.InlineMax = 1 << 10
 	cfg.ChunkSize = 64 << 10
 	cfg.MetaShards = xShards
-	cfg.ForksAcrossShards = true
 	s := gatewaytest.NewNode(t, cfg).Service()
 	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
 		t.Fatal(err)

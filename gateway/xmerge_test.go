@@ -20,7 +20,6 @@ func newXMergeService(t *testing.T, hook func(entry int) bool, perEntry int) *ga
 	cfg := gatewaytest.Config(t)
 	cfg.InlineMax = 1 << 10
 	cfg.MetaShards = xShards
-	cfg.ForksAcrossShards = true
 	var stall time.Duration
 	if hook != nil {
 		stall = 100 * time.Millisecond
