@@ -50,7 +50,8 @@ type stepBudget struct {
 
 // steppedOp reports whether a command op is applied in steps.
 func steppedOp(cmd []byte) bool {
-	return len(cmd) > 0 && (cmd[0] == opCreateForks || cmd[0] == opCreateOwnedForks || cmd[0] == opMergeFork || cmd[0] == opMergeContinue)
+	return len(cmd) > 0 && (cmd[0] == opCreateForks || cmd[0] == opCreateOwnedForks || cmd[0] == opMergeFork || cmd[0] == opMergeContinue ||
+		cmd[0] == opPinRemoteBatch || cmd[0] == opCreateRemoteForks || cmd[0] == opCreateRemoteFor || cmd[0] == opRemoteMergeEntry)
 }
 
 // stepWrites is the writes of one step. Every iterator a read-write

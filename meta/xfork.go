@@ -272,43 +272,65 @@ func (a *applier) reserveBucketIDs(c *ReserveBucketIDs) (*Result, error) {
 }
 
 func (a *applier) pinRemoteForks(c *PinRemoteForks) (*Result, error) {
+	src, base, err := a.pinPrepare(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range c.Forks {
+		if err := a.pinWrite(c, src, base, f); err != nil {
+			return nil, err
+		}
+	}
+	return a.pinResult(c, src, base)
+}
+
+// pinPrepare checks a PinRemoteForks before anything is written and
+// returns its source and fork point.
+func (a *applier) pinPrepare(c *PinRemoteForks) (*Bucket, uint64, error) {
 	if len(c.Forks) == 0 || len(c.Forks) > MaxRemoteForks || c.Target == a.shard || (c.Batch && c.Target != 0) || (!c.Batch && c.Target == 0) {
-		return nil, fmt.Errorf("%w: %d forks for shard %d", ErrInvalidRemoteFork, len(c.Forks), c.Target)
+		return nil, 0, fmt.Errorf("%w: %d forks for shard %d", ErrInvalidRemoteFork, len(c.Forks), c.Target)
 	}
 	src, base, err := a.forkPoint(c.Source, c.ForkVersion, c.ForkSnapshotName, c.MaxForkDepth)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	// One shard hop at most: a source whose chain reaches another shard
 	// keeps its forks on its own shard.
 	if _, remote, err := a.r.chainRemote(src, latest); err != nil {
-		return nil, err
+		return nil, 0, err
 	} else if remote != nil {
-		return nil, fmt.Errorf("%w: %q", ErrForkAcrossShards, c.Source)
+		return nil, 0, fmt.Errorf("%w: %q", ErrForkAcrossShards, c.Source)
 	}
 	if view, err := a.r.isView(src.ID); err != nil {
-		return nil, err
+		return nil, 0, err
 	} else if view {
-		return nil, fmt.Errorf("%w: %q is a snapshot view", ErrForkAcrossShards, c.Source)
+		return nil, 0, fmt.Errorf("%w: %q is a snapshot view", ErrForkAcrossShards, c.Source)
 	}
+	seen := make(map[uint64]bool, len(c.Forks))
+	for _, f := range c.Forks {
+		if target := ShardOfBucketID(f.ID); (target != c.Target && !c.Batch) || target == a.shard || seen[f.ID] {
+			return nil, 0, fmt.Errorf("%w: fork id %d for shard %d", ErrInvalidRemoteFork, f.ID, c.Target)
+		}
+		seen[f.ID] = true
+	}
+	return src, base, nil
+}
+
+// pinWrite writes the pin and the intent of fork f.
+func (a *applier) pinWrite(c *PinRemoteForks, src *Bucket, base uint64, f RemoteFork) error {
+	if err := a.set(keyFork(src.ID, base, f.ID), []byte{fmtV1}); err != nil {
+		return err
+	}
+	in := PinIntent{Base: base, Target: ShardOfBucketID(f.ID), Deadline: c.Deadline, Name: f.Name, Batch: c.Batch}
+	return a.set(keyPinIntent(src.ID, f.ID), encodePinIntent(in))
+}
+
+// pinResult is the result of a PinRemoteForks: the forks' template.
+func (a *applier) pinResult(c *PinRemoteForks, src *Bucket, base uint64) (*Result, error) {
 	tb := &Bucket{Region: c.Region, State: BucketLive, Parent: &Parent{BucketID: src.ID, Version: base},
 		Versioning: src.Versioning, Ownership: src.Ownership, ACL: src.ACL, Lock: src.Lock, Owner: c.Owner}
 	if err := a.inheritConfig(tb, src, base); err != nil {
 		return nil, err
-	}
-	for i, f := range c.Forks {
-		if target := ShardOfBucketID(f.ID); (target != c.Target && !c.Batch) || target == a.shard || slices.ContainsFunc(c.Forks[:i], func(g RemoteFork) bool { return g.ID == f.ID }) {
-			return nil, fmt.Errorf("%w: fork id %d for shard %d", ErrInvalidRemoteFork, f.ID, c.Target)
-		}
-	}
-	for _, f := range c.Forks {
-		if err := a.set(keyFork(src.ID, base, f.ID), []byte{fmtV1}); err != nil {
-			return nil, err
-		}
-		in := PinIntent{Base: base, Target: ShardOfBucketID(f.ID), Deadline: c.Deadline, Name: f.Name, Batch: c.Batch}
-		if err := a.set(keyPinIntent(src.ID, f.ID), encodePinIntent(in)); err != nil {
-			return nil, err
-		}
 	}
 	enc, err := a.r.BucketEncryption(c.Source)
 	if err != nil {
@@ -319,103 +341,146 @@ func (a *applier) pinRemoteForks(c *PinRemoteForks) (*Result, error) {
 }
 
 func (a *applier) createRemoteForks(c *CreateRemoteForks) (*Result, error) {
-	tb, enc, err := decodeTemplate(c.Template)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidRemoteFork, err)
-	}
-	if ShardOfBucketID(tb.Parent.BucketID) == a.shard || len(c.Forks) == 0 {
-		return nil, fmt.Errorf("%w: parent %d is on this shard", ErrInvalidRemoteFork, tb.Parent.BucketID)
-	}
-	next, err := getCounter(a.txn, ctrNextBucketID)
+	tb, enc, err := a.createRemotePrepare(c)
 	if err != nil {
 		return nil, err
 	}
+	for i := range c.Forks {
+		if _, err := a.createRemoteFork(c, i, tb, enc); err != nil {
+			return nil, err
+		}
+	}
+	return a.createRemoteResult(c)
+}
+
+// createRemotePrepare checks a CreateRemoteForks before anything is
+// written and returns its decoded template.
+func (a *applier) createRemotePrepare(c *CreateRemoteForks) (*Bucket, *BucketEncryption, error) {
+	tb, enc, err := decodeTemplate(c.Template)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidRemoteFork, err)
+	}
+	if ShardOfBucketID(tb.Parent.BucketID) == a.shard || len(c.Forks) == 0 {
+		return nil, nil, fmt.Errorf("%w: parent %d is on this shard", ErrInvalidRemoteFork, tb.Parent.BucketID)
+	}
+	next, err := getCounter(a.txn, ctrNextBucketID)
+	if err != nil {
+		return nil, nil, err
+	}
 	for i, f := range c.Forks {
 		if ShardOfBucketID(f.ID) != a.shard || f.ID > next || slices.ContainsFunc(c.Forks[:i], func(g RemoteFork) bool { return g.ID == f.ID || g.Name == f.Name }) {
-			return nil, fmt.Errorf("%w: fork id %d", ErrInvalidRemoteFork, f.ID)
+			return nil, nil, fmt.Errorf("%w: fork id %d", ErrInvalidRemoteFork, f.ID)
 		}
 		if ok, err := exists(a.txn, keyForkAborted(f.ID)); err != nil || ok {
 			if err == nil {
 				err = fmt.Errorf("%w: fork %q (id %d)", ErrForkAborted, f.Name, f.ID)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		if ok, err := exists(a.txn, keyBucket(f.ID)); err != nil || ok {
 			if err == nil {
 				err = fmt.Errorf("%w: fork id %d is taken", ErrInvalidRemoteFork, f.ID)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		if ok, err := exists(a.txn, keyBucketName(f.Name)); err != nil || ok {
 			if err == nil {
 				err = fmt.Errorf("%w: %q", ErrBucketExists, f.Name)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if len(c.Keys) != 0 && len(c.Keys) != len(c.Forks) {
-		return nil, fmt.Errorf("%w: %d keys for %d forks", ErrInvalidRemoteFork, len(c.Keys), len(c.Forks))
+		return nil, nil, fmt.Errorf("%w: %d keys for %d forks", ErrInvalidRemoteFork, len(c.Keys), len(c.Forks))
 	}
 	if c.Owner != "" && a.shard <= DirectoryShard {
 		if _, err := a.r.User(c.Owner); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for i := range c.Keys {
 		k := &c.Keys[i]
 		if k.ID == "" || len(k.Sealed) == 0 || slices.ContainsFunc(c.Keys[:i], func(o AccessKey) bool { return o.ID == k.ID }) {
-			return nil, fmt.Errorf("%w: key %q repeated or empty", ErrAccessKeyExists, k.ID)
+			return nil, nil, fmt.Errorf("%w: key %q repeated or empty", ErrAccessKeyExists, k.ID)
 		}
 		if ok, err := exists(a.txn, keyAccessKey(k.ID)); err != nil || ok {
 			if err == nil {
 				err = fmt.Errorf("%w: %q", ErrAccessKeyExists, k.ID)
 			}
+			return nil, nil, err
+		}
+	}
+	return tb, enc, nil
+}
+
+// createRemoteFork creates fork i of c (checked by createRemotePrepare).
+func (a *applier) createRemoteFork(c *CreateRemoteForks, i int, tb *Bucket, enc *BucketEncryption) (*Bucket, error) {
+	f := c.Forks[i]
+	b := *tb
+	b.ID, b.Name, b.Created, b.State, b.Owner = f.ID, f.Name, int64(a.version), BucketLive, c.Owner
+	b.annotations = annNone
+	if err := a.putBucket(&b); err != nil {
+		return nil, err
+	}
+	if err := a.putAccessRecord(&b); err != nil {
+		return nil, err
+	}
+	if err := a.set(keyBucketName(b.Name), u64Value(b.ID)); err != nil {
+		return nil, err
+	}
+	if enc != nil {
+		if _, err := a.setBucketEncryption(&SetBucketEncryption{Bucket: b.Name, Algorithm: enc.Algorithm, BucketKey: enc.BucketKey}); err != nil {
 			return nil, err
 		}
 	}
+	if c.Expires != 0 {
+		if err := a.setLease(b.ID, c.Expires); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.Keys) > 0 {
+		k := c.Keys[i]
+		k.Buckets = []KeyBucket{{ID: b.ID, Name: b.Name}}
+		if err := a.putKey(&k); err != nil {
+			return nil, err
+		}
+		if c.Owner != "" {
+			if err := a.set(keyUserKey(k.ID), encodeUserKey(UserKey{User: c.Owner})); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &b, nil
+}
+
+// createRemoteResult is the result of a CreateRemoteForks: the forks and
+// their keys (without their sealed secrets).
+func (a *applier) createRemoteResult(c *CreateRemoteForks) (*Result, error) {
 	res := &Result{}
-	for i, f := range c.Forks {
-		b := *tb
-		b.ID, b.Name, b.Created, b.State, b.Owner = f.ID, f.Name, int64(a.version), BucketLive, c.Owner
-		b.annotations = annNone
-		if err := a.putBucket(&b); err != nil {
+	for _, f := range c.Forks {
+		b, err := a.r.bucketByID(f.ID)
+		if err != nil {
 			return nil, err
 		}
-		if err := a.putAccessRecord(&b); err != nil {
-			return nil, err
+		if b == nil {
+			return nil, fmt.Errorf("%w: fork %d vanished mid-command", ErrCorrupt, f.ID)
 		}
-		if err := a.set(keyBucketName(b.Name), u64Value(b.ID)); err != nil {
-			return nil, err
-		}
-		if enc != nil {
-			if _, err := a.setBucketEncryption(&SetBucketEncryption{Bucket: b.Name, Algorithm: enc.Algorithm, BucketKey: enc.BucketKey}); err != nil {
-				return nil, err
-			}
-		}
-		if c.Expires != 0 {
-			if err := a.setLease(b.ID, c.Expires); err != nil {
-				return nil, err
-			}
-		}
-		if len(c.Keys) > 0 {
-			k := c.Keys[i]
-			k.Buckets = []KeyBucket{{ID: b.ID, Name: b.Name}}
-			if err := a.putKey(&k); err != nil {
-				return nil, err
-			}
-			if c.Owner != "" {
-				if err := a.set(keyUserKey(k.ID), encodeUserKey(UserKey{User: c.Owner})); err != nil {
-					return nil, err
-				}
-			}
-			k.Sealed = nil
-			res.Keys = append(res.Keys, k)
-		}
-		filled, err := a.r.fill(&b)
+		filled, err := a.r.fill(b)
 		if err != nil {
 			return nil, err
 		}
 		res.Buckets = append(res.Buckets, *filled)
+	}
+	for i := range c.Keys {
+		k, err := a.r.accessKey(c.Keys[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		if k == nil {
+			return nil, fmt.Errorf("%w: key %q vanished mid-command", ErrCorrupt, c.Keys[i].ID)
+		}
+		k.Sealed = nil
+		res.Keys = append(res.Keys, *k)
 	}
 	return res, nil
 }

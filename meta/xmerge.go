@@ -411,67 +411,94 @@ func (a *applier) xmergeSource(s *RemoteMergeState) (*mergeSource, error) {
 }
 
 func (a *applier) remoteMergeEntry(c *RemoteMergeEntry) (*Result, error) {
-	s, err := a.r.xmergeState(c.Fork)
-	if err != nil {
-		return nil, err
-	}
-	if s == nil || s.Hold != c.Hold {
-		return nil, fmt.Errorf("%w: no merge of fork %d under way", ErrNoSuchBucket, c.Fork)
-	}
-	if s.Phase != c.Phase || s.Cursor != c.After || len(c.Changes) > mergeEntryChanges {
-		return &Result{Template: encodeXMergeState(s)}, nil // not the next entry: the state says which is
-	}
 	a.r.mergeBypass = true
+	s, res, err := a.remoteEntryPrepare(c)
+	if err != nil || res != nil {
+		return res, err
+	}
 	m, err := a.xmergeSource(s)
 	if err != nil {
 		return nil, err
 	}
+	for i := 0; m != nil && i < len(c.Changes); i++ {
+		if err := a.remoteEntryChange(m, s, c.Changes[i]); err != nil {
+			return nil, err
+		}
+	}
+	return a.remoteEntryEnd(c, s, m)
+}
+
+// remoteEntryPrepare checks entry c before anything is written: the
+// merge's state, or a result when the entry is not the next one (it
+// changes nothing and answers the state).
+func (a *applier) remoteEntryPrepare(c *RemoteMergeEntry) (*RemoteMergeState, *Result, error) {
+	s, err := a.r.xmergeState(c.Fork)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s == nil || s.Hold != c.Hold {
+		return nil, nil, fmt.Errorf("%w: no merge of fork %d under way", ErrNoSuchBucket, c.Fork)
+	}
+	if s.Phase != c.Phase || s.Cursor != c.After || len(c.Changes) > mergeEntryChanges {
+		return nil, &Result{Template: encodeXMergeState(s)}, nil // not the next entry: the state says which is
+	}
+	m, err := a.xmergeSource(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	prev := s.Cursor
+	for _, ch := range c.Changes {
+		if m == nil {
+			break
+		}
+		if prev != "" && ch.Key <= prev {
+			return nil, nil, fmt.Errorf("%w: change %q out of order", ErrInvalidRemoteFork, ch.Key)
+		}
+		prev = ch.Key
+		// Every view of the parent that goes on on another shard is
+		// carried.
+		if _, err := a.parentView(m, ch); err != nil {
+			return nil, nil, err
+		}
+	}
+	return s, nil, nil
+}
+
+// remoteEntryChange checks or applies one change of merge s.
+func (a *applier) remoteEntryChange(m *mergeSource, s *RemoteMergeState, ch RemoteChange) error {
+	eff, o, err := a.xmergeEffect(m, ch)
+	if err != nil {
+		return err
+	}
+	if eff != effectNone {
+		conflict, err := m.parentChanged(a.r, ch.Key)
+		if err != nil {
+			return err
+		}
+		if conflict {
+			s.Report.conflict(ch.Key)
+			if s.Phase == XMergeApplying && s.Strategy == MergeParentWins {
+				s.Report.Kept++
+				s.Cursor = ch.Key
+				return nil
+			}
+		}
+		if s.Phase == XMergeApplying {
+			if err := a.xmergeApply(m, eff, o, ch, &s.Report); err != nil {
+				return err
+			}
+		}
+	}
+	s.Cursor = ch.Key
+	return nil
+}
+
+// remoteEntryEnd records the state of merge s after entry c (m nil: the
+// parent went away).
+func (a *applier) remoteEntryEnd(c *RemoteMergeEntry, s *RemoteMergeState, m *mergeSource) (*Result, error) {
 	if m == nil {
 		s.Phase = XMergeStopped
-	}
-	for _, ch := range c.Changes {
-		// Every view of the parent that goes on on another shard is
-		// carried, checked before anything is written.
-		if m == nil {
-			break
-		}
-		if _, err := a.parentView(m, ch); err != nil {
-			return nil, err
-		}
-	}
-	for _, ch := range c.Changes {
-		if m == nil {
-			break
-		}
-		if ch.Key <= s.Cursor && s.Cursor != "" {
-			return nil, fmt.Errorf("%w: change %q out of order", ErrInvalidRemoteFork, ch.Key)
-		}
-		eff, o, err := a.xmergeEffect(m, ch)
-		if err != nil {
-			return nil, err
-		}
-		if eff != effectNone {
-			conflict, err := m.parentChanged(a.r, ch.Key)
-			if err != nil {
-				return nil, err
-			}
-			if conflict {
-				s.Report.conflict(ch.Key)
-				if s.Phase == XMergeApplying && s.Strategy == MergeParentWins {
-					s.Report.Kept++
-					s.Cursor = ch.Key
-					continue
-				}
-			}
-			if s.Phase == XMergeApplying {
-				if err := a.xmergeApply(m, eff, o, ch, &s.Report); err != nil {
-					return nil, err
-				}
-			}
-		}
-		s.Cursor = ch.Key
-	}
-	if m != nil {
+	} else {
 		s.Cursor = c.Next
 		if !c.More {
 			switch {
