@@ -14,7 +14,9 @@ import (
 // their keys, writes far more than one Badger transaction holds (about
 // 13,000 writes or 1.2 MiB with the default memtable), and an entry that
 // does not fit one transaction would stop the node. Such commands
-// (CreateForks, MergeFork, MergeContinue) are applied in several
+// (CreateForks, MergeFork, MergeContinue, and across shards a batch's
+// PinRemoteForks, CreateRemoteForks and RemoteMergeEntry: xsteps.go) are
+// applied in several
 // transactions, the steps,
 // while the FSM's lock keeps every reader out: Lookups see the state
 // before the command or after it, never in between.
