@@ -89,7 +89,7 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 			cmd.ForkSnapshotName = in.ForkSnapshot
 		}
 	}
-	if in.ForkSource != "" && in.Owner == "" && s.node.cfg.ForksAcrossShards {
+	if in.ForkSource != "" && in.Owner == "" && !s.node.cfg.ForksOnSourceShard {
 		target, srcShard, err := s.forkShard(ctx, in.Name, in.ForkSource)
 		if err != nil {
 			return nil, err

@@ -92,11 +92,11 @@ type Config struct {
 	// LifecycleClockOffset shifts the clock lifecycle rules are applied
 	// at (tests move time days forward with it instead of waiting).
 	LifecycleClockOffset time.Duration
-	// ForksAcrossShards places a fork (CreateBucket with a fork source,
-	// no lease and no owner) by a hash of its own name, as a bucket with
-	// no parent, instead of on its source's shard (xfork.go). Not a flag
-	// yet: merges of such forks are refused.
-	ForksAcrossShards bool
+	// ForksOnSourceShard keeps every fork on its source's shard (tests
+	// compare with it). By default, with more than one metadata shard, a
+	// fork is placed by a hash of its own name, as a bucket with no
+	// parent, and a batch spreads its forks (xfork.go).
+	ForksOnSourceShard bool
 	// ForkIntentTimeout is how long the creation of a fork on another
 	// shard may take before recovery settles or aborts it (0: 30s).
 	ForkIntentTimeout time.Duration
@@ -109,6 +109,15 @@ type Config struct {
 	// grows before it releases the pages of the metadata store's mapped
 	// tables (memory.go); 0 is DefaultReleaseStep, < 0 never releases.
 	ReleaseStep int64
+	// mergeStepHook, when set (tests), runs before each entry of a merge
+	// across shards (false stops the merge there, as a crash would).
+	mergeStepHook func(entry int) bool
+	// mergeEntryLimit, when > 0 (tests), cuts merges across shards into
+	// entries of at most that many changes.
+	mergeEntryLimit int
+	// mergeStallAfter, when > 0 (tests), is how long a merge across
+	// shards may stay without moving before the leader carries it on.
+	mergeStallAfter time.Duration
 }
 
 // DefaultConfig returns the configuration `make run` uses.

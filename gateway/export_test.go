@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"time"
 
 	"github.com/forkstore/forkstore/meta"
 )
@@ -33,3 +34,14 @@ func ReadOn(ctx context.Context, s *Service, shard uint64, q func(r *meta.Reader
 func ProposeOn(ctx context.Context, s *Service, shard uint64, cmd any) (*meta.Result, error) {
 	return s.proposeOn(ctx, shard, cmd)
 }
+
+// SetMergeStepHook sets the hook run before each entry of a merge across
+// shards (false stops it there), the changes per entry (0: default) and
+// how long a merge may stall before recovery carries it on (0: default).
+func SetMergeStepHook(cfg *Config, hook func(entry int) bool, perEntry int, stall time.Duration) {
+	cfg.mergeStepHook, cfg.mergeEntryLimit, cfg.mergeStallAfter = hook, perEntry, stall
+}
+
+// ResolveRemoteMerges runs the recovery pass of merges across shards on a
+// shard, as the shard's leader does.
+func ResolveRemoteMerges(s *Service, shard uint64) { s.node.resolveRemoteMerges(shard) }

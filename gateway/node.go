@@ -333,6 +333,7 @@ func (n *Node) collectGarbage() {
 				n.expireLeases(shard)
 				n.resumeMerges(shard)
 				n.resolveRemoteForks(shard)
+				n.resolveRemoteMerges(shard)
 				n.runRetention(shard, false)
 				if history {
 					n.runRetention(shard, true)

@@ -107,6 +107,13 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 			return nil, err
 		}
 	}
+	if !s.node.cfg.ForksOnSourceShard && s.node.shards.count() > 1 && in.Grant == "" {
+		// A granted key lives with its buckets, on one shard: a batch
+		// made with one stays on its source's shard.
+		if b, err := s.createForksSpread(ctx, cmd, shard, in.WithKeys, in.KeysAllowForks); !errors.Is(err, errNoSpread) {
+			return b, err
+		}
+	}
 	secrets := make([]string, 0, len(names))
 	if in.WithKeys {
 		for _, name := range names {
@@ -186,6 +193,13 @@ type MergeInput struct {
 // conflicts.
 func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeReport, uint64, error) {
 	if in.DryRun {
+		if shard, _, err := s.shardOf(ctx, in.Fork, true); err == nil && s.node.shards.count() > 1 {
+			if remote, err := s.forkOfRemoteParent(ctx, shard, in.Fork); err != nil {
+				return nil, 0, err
+			} else if remote {
+				return s.planAcross(ctx, in, shard)
+			}
+		}
 		var version uint64
 		rep, err := readAsB(ctx, s, in.Fork, func(r *meta.Reader) (*meta.MergeReport, error) {
 			version = r.LastVersion()
@@ -195,6 +209,11 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 			}
 			return rep, err
 		})
+		if errors.Is(err, meta.ErrCrossShardMerge) && s.node.shards.count() > 1 {
+			if shard, _, serr := s.shardOf(ctx, in.Fork, true); serr == nil {
+				return s.planAcross(ctx, in, shard)
+			}
+		}
 		return rep, version, err
 	}
 	// A large merge goes on in several entries (meta/merge.go), so that
@@ -210,6 +229,14 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 		}
 	}
 	res, err := s.proposeOn(ctx, shard, &meta.MergeFork{Fork: in.Fork, Strategy: in.Strategy, DeleteFork: in.DeleteFork})
+	if errors.Is(err, meta.ErrCrossShardMerge) {
+		// The fork's parent, or the parent's own chain, is on another
+		// shard (the hold refuses any other fork).
+		rep, version, aerr := s.mergeAcross(ctx, in, shard)
+		if !errors.Is(aerr, meta.ErrInvalidRemoteFork) {
+			return rep, version, aerr
+		}
+	}
 	for err == nil && res.Merge != nil && res.Merge.UnderWay {
 		res, err = s.proposeOn(ctx, shard, &meta.MergeContinue{Fork: in.Fork})
 	}

@@ -22,11 +22,24 @@ func newShardedService(t *testing.T, shards int) (*gateway.Service, gateway.Conf
 	return gatewaytest.NewNode(t, cfg).Service(), cfg
 }
 
+// newFamilyService is newShardedService keeping every fork on its
+// source's shard (ForksOnSourceShard), as forks were placed before they
+// could live on other shards (xfork_test.go tests that placement).
+func newFamilyService(t *testing.T, shards int) *gateway.Service {
+	t.Helper()
+	cfg := gatewaytest.Config(t)
+	cfg.ChunkSize = 64 << 10
+	cfg.InlineMax = 1 << 10
+	cfg.MetaShards = shards
+	cfg.ForksOnSourceShard = true
+	return gatewaytest.NewNode(t, cfg).Service()
+}
+
 // Buckets spread over the metadata shards; a bucket's family (forks,
 // snapshot views, scoped keys) stays on its shard; listings and names are
 // the cluster's, whatever the shard.
 func TestShardsSpreadBuckets(t *testing.T) {
-	s, _ := newShardedService(t, 4)
+	s := newFamilyService(t, 4)
 	if s.MetaShards() != 4 {
 		t.Fatalf("MetaShards = %d", s.MetaShards())
 	}
@@ -315,7 +328,7 @@ func TestShardsFixedAtCreation(t *testing.T) {
 // there, and a fork of a bucket on another shard is refused with
 // OperationAborted (never a second live name).
 func TestShardsPendingClaim(t *testing.T) {
-	s, _ := newShardedService(t, 4)
+	s := newFamilyService(t, 4)
 	name := "pending-claim"
 	other := gateway.PlaceBucket(name, 4)%4 + 1
 	if err := gateway.ClaimName(ctx(t), s, name, other); err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // Forks on another metadata shard than their parent (meta/xfork.go for
-// the records). With Config.ForksAcrossShards a fork is placed by a hash
+// the records). With more than one shard a fork is placed by a hash
 // of its own name, as a bucket with no parent; its reads fall through to
 // the parent's shard at the fork point:
 //   - GET/HEAD: the fork's shard answers from its local layers, or says
@@ -40,7 +40,7 @@ func (s *Service) forkIntentTimeout() time.Duration {
 }
 
 // forkShard returns the shard a new fork named name of source goes to
-// and the source's shard: by the hash of its name with ForksAcrossShards
+// and the source's shard: by the hash of its name (unless ForksOnSourceShard)
 // (unless the source's own chain reaches another shard already, or it is
 // a snapshot view), else the source's.
 func (s *Service) forkShard(ctx context.Context, name, source string) (target, srcShard uint64, err error) {
@@ -49,7 +49,7 @@ func (s *Service) forkShard(ctx context.Context, name, source string) (target, s
 		return 0, 0, err
 	}
 	count := s.node.shards.count()
-	if !s.node.cfg.ForksAcrossShards || count <= 1 {
+	if s.node.cfg.ForksOnSourceShard || count <= 1 {
 		return srcShard, srcShard, nil
 	}
 	target = placeBucket(name, count)
@@ -148,7 +148,7 @@ func (n *Node) resolveRemoteForks(shard uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	now := time.Now().UnixNano()
-	n.resolveIntents(ctx, shard, false, func(in meta.PinIntent) bool { return in.Deadline <= now })
+	n.resolveIntents(ctx, shard, false, func(in meta.PinIntent) bool { return in.Deadline <= now || in.RollingBack })
 	n.sendPinReleases(ctx, shard, false)
 }
 
@@ -176,10 +176,18 @@ func (n *Node) resolveIntents(ctx context.Context, shard uint64, linear bool, du
 		return
 	}
 	byTarget := map[uint64][]meta.PinIntent{}
+	var batch []meta.PinIntent
 	for _, in := range v.([]meta.PinIntent) {
-		if due(in) {
+		switch {
+		case !due(in):
+		case in.Batch || in.RollingBack:
+			batch = append(batch, in)
+		default:
 			byTarget[in.Target] = append(byTarget[in.Target], in)
 		}
+	}
+	if len(batch) > 0 {
+		n.rollBackBatch(ctx, shard, batch)
 	}
 	for target, ins := range byTarget {
 		ids := make([]uint64, len(ins))
@@ -776,4 +784,233 @@ func nameRemoteParents(bs []meta.Bucket) []meta.Bucket {
 		b.ParentName = byID[b.Parent.BucketID]
 	}
 	return bs
+}
+
+// rollBackBatch rolls back the forks of batches spread over shards whose
+// intents ins (on shard, their parents' shard) were not committed: the
+// intents are marked (a late commit is refused), the forks made are
+// retired on their shards (their pins go when they are purged) and the
+// pins of the others released.
+func (n *Node) rollBackBatch(ctx context.Context, shard uint64, ins []meta.PinIntent) {
+	byParent := map[uint64][]meta.PinIntent{}
+	for _, in := range ins {
+		byParent[in.Parent] = append(byParent[in.Parent], in)
+	}
+	for parent, pins := range byParent {
+		ids := make([]uint64, len(pins))
+		for i, in := range pins {
+			ids[i] = in.Child
+		}
+		res, err := n.svc.proposeOn(ctx, shard, &meta.RollBackRemoteForks{Parent: parent, IDs: ids})
+		if err != nil {
+			n.log.Warn("rolling back a batch of forks failed", "shard", shard, "err", err)
+			continue
+		}
+		marked := map[uint64]bool{}
+		for _, b := range res.Buckets {
+			marked[b.ID] = true
+		}
+		byTarget := map[uint64][]meta.PinIntent{}
+		for _, in := range pins {
+			if marked[in.Child] {
+				byTarget[in.Target] = append(byTarget[in.Target], in)
+			}
+		}
+		for target, tins := range byTarget {
+			tids := make([]uint64, len(tins))
+			for i, in := range tins {
+				tids[i] = in.Child
+			}
+			res, err := n.svc.proposeOn(ctx, target, &meta.AbortRemoteForks{IDs: tids, Retire: true})
+			if err != nil {
+				n.log.Warn("retiring the forks of a rolled back batch failed", "shard", target, "err", err)
+				continue
+			}
+			made := map[uint64]bool{}
+			var retired []uint64
+			for _, b := range res.Buckets {
+				made[b.ID] = true
+				retired = append(retired, b.ID)
+			}
+			var release []meta.PinRef
+			for _, in := range tins {
+				if !made[in.Child] {
+					release = append(release, meta.PinRef{Parent: in.Parent, Base: in.Base, Child: in.Child})
+				}
+			}
+			if len(retired) > 0 {
+				// Their pins stay until they are purged (forks of them
+				// may read through them meanwhile).
+				if _, err := n.svc.proposeOn(ctx, shard, &meta.SettleRemotePins{Parent: parent, IDs: retired}); err != nil {
+					n.log.Warn("dropping the intents of retired forks failed", "shard", shard, "err", err)
+				}
+				n.sendPinReleases(ctx, target, true)
+			}
+			if len(release) > 0 {
+				if _, err := n.svc.proposeOn(ctx, shard, &meta.ReleaseRemotePins{Pins: release}); err != nil {
+					n.log.Warn("releasing the pins of forks never made failed", "shard", shard, "err", err)
+				}
+			}
+		}
+		n.log.Info("a batch of forks whose creation did not finish was rolled back", "shard", shard, "forks", len(res.Buckets))
+	}
+}
+
+// errOutcomeUnknown: a batch spread over shards may have been committed.
+var errOutcomeUnknown = errors.New("gateway: the outcome of the batch is unknown")
+
+// errNoSpread: a batch of forks stays on its source's shard.
+var errNoSpread = errors.New("gateway: the batch stays on its source's shard")
+
+// createForksSpread creates the forks of cmd (a batch without keys,
+// leases, grants or owner) spread over the shards other than the
+// source's srcShard, all or none: the names are claimed in one directory
+// command, ids reserved on each shard, the pins and intents written in one
+// command on the source's shard, the forks created per shard, and one
+// SettleRemotePins (All) commits them; any failure rolls the batch back
+// (rollBackBatch), as recovery does for a batch not committed by its
+// deadline. errNoSpread: the source keeps its forks on its shard.
+func (s *Service) createForksSpread(ctx context.Context, cmd *meta.CreateForks, srcShard uint64, withKeys, keysFork bool) (*ForkBatch, error) {
+	count := s.node.shards.count()
+	if cmd.Owner != "" {
+		// Users live in the directory; the forks' shards take the owner
+		// as checked.
+		if _, err := s.User(ctx, cmd.Owner); err != nil {
+			return nil, err
+		}
+	}
+	src, err := readAsOn(ctx, s, srcShard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(cmd.Source) })
+	if err != nil {
+		return nil, err
+	}
+	if src.View || (src.Parent != nil && meta.ShardOfBucketID(src.Parent.BucketID) != srcShard) {
+		return nil, errNoSpread
+	}
+	names := cmd.Names
+	shards := make([]uint64, len(names))
+	groups := map[uint64][]int{}
+	for i, n := range names {
+		t := placeBucket(n, count)
+		if t == srcShard {
+			t = t%uint64(count) + 1 // a fork on its source's shard would take another fork point
+		}
+		shards[i] = t
+		groups[t] = append(groups[t], i)
+	}
+	if _, err := s.propose(ctx, &meta.ClaimNames{Names: names, Shards: shards}); err != nil {
+		if errors.Is(err, meta.ErrNameElsewhere) {
+			return nil, s.nameElsewhere(ctx, names)
+		}
+		return nil, err
+	}
+	made, err := s.spreadForks(ctx, cmd, srcShard, groups, withKeys, keysFork)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for t, idx := range groups {
+		if errors.Is(err, errOutcomeUnknown) {
+			break // the claims stay pending, as after a crash: the names keep their shards
+		}
+		settle := &meta.SettleNames{Shard: t}
+		for _, i := range idx {
+			var id uint64
+			if err == nil {
+				id = made[i].Bucket.ID
+				s.node.shards.names.store(names[i], t)
+			}
+			settle.Items = append(settle.Items, meta.SettledName{Name: names[i], ID: id})
+		}
+		if _, serr := s.propose(sctx, settle); serr != nil {
+			s.node.log.Warn("settling bucket name claims failed; the names stay on their shard", "shard", t, "names", len(idx), "err", serr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &ForkBatch{Forks: made}
+	for i := range made {
+		made[i].Bucket.ParentName = cmd.Source
+		out.Base = made[i].Bucket.Parent.Version
+	}
+	return out, nil
+}
+
+// spreadForks runs the steps of createForksSpread after the names are
+// claimed; groups maps each shard to the indexes of its forks' names.
+func (s *Service) spreadForks(ctx context.Context, cmd *meta.CreateForks, srcShard uint64, groups map[uint64][]int, withKeys, keysFork bool) ([]ForkGrant, error) {
+	names := cmd.Names
+	forks := make([]meta.RemoteFork, len(names))
+	for t, idx := range groups {
+		res, err := s.proposeOn(ctx, t, &meta.ReserveBucketIDs{Count: len(idx)})
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			forks[i] = meta.RemoteFork{ID: res.Bucket.ID + uint64(j), Name: names[i]}
+		}
+	}
+	pin := &meta.PinRemoteForks{Source: cmd.Source, ForkVersion: cmd.ForkVersion, ForkSnapshotName: cmd.ForkSnapshotName,
+		MaxForkDepth: cmd.MaxForkDepth, Region: cmd.Region, Batch: true, Owner: cmd.Owner,
+		Deadline: time.Now().Add(s.forkIntentTimeout()).UnixNano(), Forks: forks}
+	res, err := s.proposeOn(ctx, srcShard, pin)
+	if err != nil {
+		return nil, err // nothing pinned, or recovery rolls it back after the deadline
+	}
+	ids := make(map[uint64]bool, len(forks))
+	list := make([]uint64, len(forks))
+	for i, f := range forks {
+		ids[f.ID], list[i] = true, f.ID
+	}
+	undo := func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		s.node.resolveIntents(uctx, srcShard, true, func(in meta.PinIntent) bool { return ids[in.Child] })
+	}
+	if hook := s.node.cfg.forkStepHook; hook != nil && !hook(1) {
+		return nil, errStepStopped
+	}
+	byID := make(map[uint64]meta.Bucket, len(forks))
+	out := make([]ForkGrant, len(forks))
+	for t, idx := range groups {
+		create := &meta.CreateRemoteForks{Template: res.Template, Expires: cmd.Expires, Owner: cmd.Owner}
+		for _, i := range idx {
+			create.Forks = append(create.Forks, forks[i])
+			if withKeys {
+				// A key lives on the shard of the fork it may use.
+				k, secret := s.newKey(t, nil, "", false, 0)
+				if keysFork {
+					k.AllowForks, k.ForkPrefix = true, names[i]+"-"
+				}
+				create.Keys = append(create.Keys, k)
+				out[i].KeyID, out[i].Secret = k.ID, secret
+			}
+		}
+		created, err := s.proposeOn(ctx, t, create)
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		for _, b := range created.Buckets {
+			byID[b.ID] = b
+		}
+		if withKeys || cmd.Expires != 0 {
+			s.node.keys.of(t).reset(created.Version)
+		}
+	}
+	if hook := s.node.cfg.forkStepHook; hook != nil && !hook(2) {
+		return nil, fmt.Errorf("%w: %w", errOutcomeUnknown, errStepStopped) // the intents stay, as after a crash here
+	}
+	pid := byID[forks[0].ID].Parent.BucketID
+	if _, err := s.proposeOn(ctx, srcShard, &meta.SettleRemotePins{Parent: pid, IDs: list, All: true}); err != nil {
+		if isUnavailable(err) {
+			// Committed or not: recovery rolls the batch back unless
+			// it was committed.
+			return nil, fmt.Errorf("%w: %w", errOutcomeUnknown, err)
+		}
+		undo()
+		return nil, err
+	}
+	for i, f := range forks {
+		out[i].Bucket = byID[f.ID]
+	}
+	return out, nil
 }

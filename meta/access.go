@@ -427,8 +427,8 @@ func (a *applier) forgetMergePoints(b *Bucket) error {
 		return err
 	}
 	for i, f := range forks {
-		if i > 0 && f == forks[i-1] {
-			continue
+		if (i > 0 && f == forks[i-1]) || ShardOfBucketID(f) != a.shard {
+			continue // a fork on another shard keeps its own merge points
 		}
 		if err := a.markPending(f); err != nil {
 			return err
@@ -438,8 +438,8 @@ func (a *applier) forgetMergePoints(b *Bucket) error {
 		return nil
 	}
 	n, err := a.delPrefix(keyMergePointsOf(b.Parent.BucketID, b.ID))
-	if err != nil || n == 0 {
-		return err
+	if err != nil || n == 0 || remoteParent(b) {
+		return err // a parent on another shard: its merge points go with the pin
 	}
 	// The parent's versions those merge points kept may go now.
 	return a.markPending(b.Parent.BucketID)

@@ -342,6 +342,22 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.releaseRemotePins(c)
 	case *ClearPinReleases:
 		return a.clearPinReleases(c)
+	case *HoldRemoteMerge:
+		return a.holdRemoteMerge(c)
+	case *BeginRemoteMerge:
+		return a.beginRemoteMerge(c)
+	case *RemoteMergeEntry:
+		return a.remoteMergeEntry(c)
+	case *EndRemoteMerge:
+		return a.endRemoteMerge(c)
+	case *SettleRemoteMerge:
+		return a.settleRemoteMerge(c)
+	case *ClearRemoteMerges:
+		return a.clearRemoteMerges(c)
+	case *AbortRemoteMerge:
+		return a.abortRemoteMerge(c)
+	case *RollBackRemoteForks:
+		return a.rollBackRemoteForks(c)
 	}
 	panic(fmt.Sprintf("meta: no apply for %T", c))
 }

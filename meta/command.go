@@ -386,6 +386,25 @@ const (
 	opPutObjectInherited    byte = 132
 	opDeleteObjectInherited byte = 133
 	opCompleteUploadInherit byte = 134 // CompleteUploadInherited
+	// 135-149: merges of forks into their parents on other shards
+	// (xmerge.go).
+	opHoldRemoteMerge   byte = 135
+	opBeginRemoteMerge  byte = 136
+	opRemoteMergeEntry  byte = 137
+	opEndRemoteMerge    byte = 138
+	opSettleRemoteMerge byte = 139
+	opClearRemoteMerges byte = 140
+	opAbortRemoteMerge  byte = 141
+	// fork create-many spreading its forks over shards (xfork.go):
+	// PinRemoteForks, SettleRemotePins, AbortRemoteForks and ClaimNames
+	// of a batch, and the rollback of a batch.
+	opPinRemoteBatch    byte = 142
+	opSettleRemoteBatch byte = 143
+	opRollBackRemote    byte = 144
+	opRetireRemoteForks byte = 145
+	opClaimNamesOn      byte = 146
+	// CreateRemoteForks with leases, keys or an owner.
+	opCreateRemoteFor byte = 147
 )
 
 // knownOp reports the op codes this build applies.
@@ -396,7 +415,8 @@ func knownOp(op byte) bool {
 		op == opMountView || op == opUnmountView ||
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
-		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit)
+		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit) ||
+		(op >= opHoldRemoteMerge && op <= opCreateRemoteFor)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -715,11 +735,14 @@ func EncodeCommand(c any) []byte {
 	case ClaimNames:
 		return EncodeCommand(&c)
 	case *ClaimNames:
-		hdr(opClaimNames, &c.Header)
+		hdr(cond(c.Shards != nil, opClaimNamesOn, opClaimNames), &c.Header)
 		e.u64(c.Shard)
 		e.uvarint(uint64(len(c.Names)))
 		for _, n := range c.Names {
 			e.str(n)
+		}
+		if c.Shards != nil {
+			encodeIDs(&e, c.Shards)
 		}
 	case SettleNames:
 		return EncodeCommand(&c)
@@ -757,7 +780,7 @@ func EncodeCommand(c any) []byte {
 	case PinRemoteForks:
 		return EncodeCommand(&c)
 	case *PinRemoteForks:
-		hdr(opPinRemoteForks, &c.Header)
+		hdr(cond(c.Batch, opPinRemoteBatch, opPinRemoteForks), &c.Header)
 		e.str(c.Source)
 		e.uvarint(c.ForkVersion)
 		e.str(c.ForkSnapshotName)
@@ -766,22 +789,34 @@ func EncodeCommand(c any) []byte {
 		e.u64(c.Target)
 		e.varint(c.Deadline)
 		encodeRemoteForks(&e, c.Forks)
+		if c.Batch {
+			e.str(c.Owner)
+		}
 	case CreateRemoteForks:
 		return EncodeCommand(&c)
 	case *CreateRemoteForks:
-		hdr(opCreateRemoteForks, &c.Header)
+		extended := c.Expires != 0 || len(c.Keys) > 0 || c.Owner != ""
+		hdr(cond(extended, opCreateRemoteFor, opCreateRemoteForks), &c.Header)
 		e.bytes(c.Template)
 		encodeRemoteForks(&e, c.Forks)
+		if extended {
+			e.varint(c.Expires)
+			e.uvarint(uint64(len(c.Keys)))
+			for i := range c.Keys {
+				encodeAccessKey(&e, &c.Keys[i])
+			}
+			e.str(c.Owner)
+		}
 	case SettleRemotePins:
 		return EncodeCommand(&c)
 	case *SettleRemotePins:
-		hdr(opSettleRemotePins, &c.Header)
+		hdr(cond(c.All, opSettleRemoteBatch, opSettleRemotePins), &c.Header)
 		e.u64(c.Parent)
 		encodeIDs(&e, c.IDs)
 	case AbortRemoteForks:
 		return EncodeCommand(&c)
 	case *AbortRemoteForks:
-		hdr(opAbortRemoteForks, &c.Header)
+		hdr(cond(c.Retire, opRetireRemoteForks, opAbortRemoteForks), &c.Header)
 		encodeIDs(&e, c.IDs)
 	case ReleaseRemotePins:
 		return EncodeCommand(&c)
@@ -798,6 +833,67 @@ func EncodeCommand(c any) []byte {
 	case *ClearPinReleases:
 		hdr(opClearPinReleases, &c.Header)
 		encodeIDs(&e, c.IDs)
+	case HoldRemoteMerge:
+		return EncodeCommand(&c)
+	case *HoldRemoteMerge:
+		hdr(opHoldRemoteMerge, &c.Header)
+		e.str(c.Fork)
+		e.boolean(c.DeleteFork)
+		e.varint(c.Deadline)
+	case BeginRemoteMerge:
+		return EncodeCommand(&c)
+	case *BeginRemoteMerge:
+		hdr(opBeginRemoteMerge, &c.Header)
+		e.u64(c.Parent)
+		e.u64(c.Fork)
+		e.u64(c.Base)
+		e.u64(c.Hold)
+		e.str(c.ForkName)
+		e.u8(byte(c.Strategy))
+		e.boolean(c.DeleteFork)
+	case RemoteMergeEntry:
+		return EncodeCommand(&c)
+	case *RemoteMergeEntry:
+		hdr(opRemoteMergeEntry, &c.Header)
+		e.u64(c.Fork)
+		e.u64(c.Hold)
+		e.u8(c.Phase)
+		e.str(c.After)
+		e.str(c.Next)
+		e.boolean(c.More)
+		encodeRemoteChanges(&e, c.Changes)
+	case EndRemoteMerge:
+		return EncodeCommand(&c)
+	case *EndRemoteMerge:
+		hdr(opEndRemoteMerge, &c.Header)
+		e.u64(c.Fork)
+		e.u64(c.Hold)
+		e.boolean(c.Abandon)
+	case SettleRemoteMerge:
+		return EncodeCommand(&c)
+	case *SettleRemoteMerge:
+		hdr(opSettleRemoteMerge, &c.Header)
+		e.u64(c.Fork)
+		e.u64(c.Hold)
+		e.boolean(c.Merged)
+		e.boolean(c.DeleteFork)
+	case ClearRemoteMerges:
+		return EncodeCommand(&c)
+	case *ClearRemoteMerges:
+		hdr(opClearRemoteMerges, &c.Header)
+		encodeIDs(&e, c.Forks)
+	case RollBackRemoteForks:
+		return EncodeCommand(&c)
+	case *RollBackRemoteForks:
+		hdr(opRollBackRemote, &c.Header)
+		e.u64(c.Parent)
+		encodeIDs(&e, c.IDs)
+	case AbortRemoteMerge:
+		return EncodeCommand(&c)
+	case *AbortRemoteMerge:
+		hdr(opAbortRemoteMerge, &c.Header)
+		e.u64(c.Fork)
+		e.u64(c.Hold)
 	case ReleaseName:
 		return EncodeCommand(&c)
 	case *ReleaseName:
@@ -1071,10 +1167,13 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &UnmountView{Header: h, Name: d.str()}
 	case opInitShards:
 		c = &InitShards{Header: h, Count: d.int()}
-	case opClaimNames:
+	case opClaimNames, opClaimNamesOn:
 		cn := &ClaimNames{Header: h, Shard: d.u64()}
 		for i, n := 0, d.count(); i < n && d.err == nil; i++ {
 			cn.Names = append(cn.Names, d.str())
+		}
+		if op == opClaimNamesOn {
+			cn.Shards = decodeIDs(&d)
 		}
 		c = cn
 	case opSettleNames:
@@ -1085,15 +1184,29 @@ func DecodeCommand(b []byte) (any, error) {
 		c = sn
 	case opReserveBucketIDs:
 		c = &ReserveBucketIDs{Header: h, Count: d.int()}
-	case opPinRemoteForks:
+	case opPinRemoteForks, opPinRemoteBatch:
 		c = &PinRemoteForks{Header: h, Source: d.str(), ForkVersion: d.uvarint(), ForkSnapshotName: d.str(),
-			MaxForkDepth: d.int(), Region: d.str(), Target: d.u64(), Deadline: d.varint(), Forks: decodeRemoteForks(&d)}
-	case opCreateRemoteForks:
-		c = &CreateRemoteForks{Header: h, Template: d.bytes(), Forks: decodeRemoteForks(&d)}
-	case opSettleRemotePins:
-		c = &SettleRemotePins{Header: h, Parent: d.u64(), IDs: decodeIDs(&d)}
-	case opAbortRemoteForks:
-		c = &AbortRemoteForks{Header: h, IDs: decodeIDs(&d)}
+			MaxForkDepth: d.int(), Region: d.str(), Target: d.u64(), Deadline: d.varint(), Forks: decodeRemoteForks(&d),
+			Batch: op == opPinRemoteBatch}
+		if op == opPinRemoteBatch {
+			c.(*PinRemoteForks).Owner = d.str()
+		}
+	case opCreateRemoteForks, opCreateRemoteFor:
+		cr := &CreateRemoteForks{Header: h, Template: d.bytes(), Forks: decodeRemoteForks(&d)}
+		if op == opCreateRemoteFor {
+			cr.Expires = d.varint()
+			for i, n := 0, d.count(); i < n && d.err == nil; i++ {
+				cr.Keys = append(cr.Keys, decodeAccessKey(&d))
+			}
+			cr.Owner = d.str()
+		}
+		c = cr
+	case opSettleRemotePins, opSettleRemoteBatch:
+		c = &SettleRemotePins{Header: h, Parent: d.u64(), IDs: decodeIDs(&d), All: op == opSettleRemoteBatch}
+	case opAbortRemoteForks, opRetireRemoteForks:
+		c = &AbortRemoteForks{Header: h, IDs: decodeIDs(&d), Retire: op == opRetireRemoteForks}
+	case opRollBackRemote:
+		c = &RollBackRemoteForks{Header: h, Parent: d.u64(), IDs: decodeIDs(&d)}
 	case opReleaseRemotePins:
 		rp := &ReleaseRemotePins{Header: h}
 		for i, n := 0, d.count(); i < n && d.err == nil; i++ {
@@ -1102,6 +1215,22 @@ func DecodeCommand(b []byte) (any, error) {
 		c = rp
 	case opClearPinReleases:
 		c = &ClearPinReleases{Header: h, IDs: decodeIDs(&d)}
+	case opHoldRemoteMerge:
+		c = &HoldRemoteMerge{Header: h, Fork: d.str(), DeleteFork: d.boolean(), Deadline: d.varint()}
+	case opBeginRemoteMerge:
+		c = &BeginRemoteMerge{Header: h, Parent: d.u64(), Fork: d.u64(), Base: d.u64(), Hold: d.u64(), ForkName: d.str(),
+			Strategy: MergeStrategy(d.u8()), DeleteFork: d.boolean()}
+	case opRemoteMergeEntry:
+		c = &RemoteMergeEntry{Header: h, Fork: d.u64(), Hold: d.u64(), Phase: d.u8(), After: d.str(), Next: d.str(),
+			More: d.boolean(), Changes: decodeRemoteChanges(&d)}
+	case opEndRemoteMerge:
+		c = &EndRemoteMerge{Header: h, Fork: d.u64(), Hold: d.u64(), Abandon: d.boolean()}
+	case opSettleRemoteMerge:
+		c = &SettleRemoteMerge{Header: h, Fork: d.u64(), Hold: d.u64(), Merged: d.boolean(), DeleteFork: d.boolean()}
+	case opClearRemoteMerges:
+		c = &ClearRemoteMerges{Header: h, Forks: decodeIDs(&d)}
+	case opAbortRemoteMerge:
+		c = &AbortRemoteMerge{Header: h, Fork: d.u64(), Hold: d.u64()}
 	case opReleaseName:
 		c = &ReleaseName{Header: h, Shard: d.u64(), Name: d.str(), ID: d.u64()}
 	case opSetLifecycle:
@@ -1138,4 +1267,12 @@ func DecodeCommand(b []byte) (any, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// cond is a if c, else b.
+func cond[T any](c bool, a, b T) T {
+	if c {
+		return a
+	}
+	return b
 }

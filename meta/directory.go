@@ -74,6 +74,9 @@ type ClaimNames struct {
 	Header
 	Shard uint64
 	Names []string
+	// Shards, when set, is each name's shard (a batch of forks spread
+	// over shards); Shard is then unused.
+	Shards []uint64
 }
 
 // SettleNames records the outcome of the creations ClaimNames announced:
@@ -166,7 +169,14 @@ func (a *applier) initShards(c *InitShards) (*Result, error) {
 
 func (a *applier) claimNames(c *ClaimNames) (*Result, error) {
 	claims := make([]NameClaim, len(c.Names))
+	if c.Shards != nil && len(c.Shards) != len(c.Names) {
+		return nil, fmt.Errorf("%w: %d shards for %d names", ErrInvalidRemoteFork, len(c.Shards), len(c.Names))
+	}
 	for i, name := range c.Names {
+		shard := c.Shard
+		if c.Shards != nil {
+			shard = c.Shards[i]
+		}
 		if slices.Contains(c.Names[:i], name) {
 			return nil, fmt.Errorf("%w: %q named twice", ErrBucketExists, name)
 		}
@@ -174,10 +184,10 @@ func (a *applier) claimNames(c *ClaimNames) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ok && cl.Shard != c.Shard {
+		if ok && cl.Shard != shard {
 			return nil, fmt.Errorf("%w: %q is on shard %d", ErrNameElsewhere, name, cl.Shard)
 		}
-		cl.Shard = c.Shard
+		cl.Shard = shard
 		cl.Pending++
 		claims[i] = cl
 	}

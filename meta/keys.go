@@ -136,6 +136,10 @@ const (
 	// release (fork's shard).
 	pfxPinIntent  byte = 0x5D
 	pfxRemoteFork byte = 0x5E
+	// 0x5F: merges of forks into their parents on other shards
+	// (xmerge.go): merges under way, ended and given up (parent's shard),
+	// forks held (fork's shard).
+	pfxRemoteMerge byte = 0x5F
 )
 
 // Counter ids under pfxCounter.

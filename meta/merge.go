@@ -211,6 +211,10 @@ const mergeBatch = 64
 // that tests can cut merges finer).
 var mergeEntryChanges = 128
 
+// MergeEntryChanges is how many changes one Raft entry of a merge
+// examines or applies (the gateway cuts merges across shards so).
+func MergeEntryChanges() int { return mergeEntryChanges }
+
 // mergeState is a merge under way: the journal state of a MergeFork or
 // MergeContinue entry, and what the merge-under-way record keeps between
 // entries.

@@ -14,7 +14,9 @@ import (
 // their keys, writes far more than one Badger transaction holds (about
 // 13,000 writes or 1.2 MiB with the default memtable), and an entry that
 // does not fit one transaction would stop the node. Such commands
-// (CreateForks, MergeFork, MergeContinue) are applied in several
+// (CreateForks, MergeFork, MergeContinue, and across shards a batch's
+// PinRemoteForks, CreateRemoteForks and RemoteMergeEntry: xsteps.go) are
+// applied in several
 // transactions, the steps,
 // while the FSM's lock keeps every reader out: Lookups see the state
 // before the command or after it, never in between.
@@ -50,7 +52,8 @@ type stepBudget struct {
 
 // steppedOp reports whether a command op is applied in steps.
 func steppedOp(cmd []byte) bool {
-	return len(cmd) > 0 && (cmd[0] == opCreateForks || cmd[0] == opCreateOwnedForks || cmd[0] == opMergeFork || cmd[0] == opMergeContinue)
+	return len(cmd) > 0 && (cmd[0] == opCreateForks || cmd[0] == opCreateOwnedForks || cmd[0] == opMergeFork || cmd[0] == opMergeContinue ||
+		cmd[0] == opPinRemoteBatch || cmd[0] == opCreateRemoteForks || cmd[0] == opCreateRemoteFor || cmd[0] == opRemoteMergeEntry)
 }
 
 // stepWrites is the writes of one step. Every iterator a read-write

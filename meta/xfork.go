@@ -87,6 +87,13 @@ type PinRemoteForks struct {
 	Target           uint64
 	Deadline         int64
 	Forks            []RemoteFork
+	// Batch: the forks of one fork create-many, each on the shard of its
+	// id (Target is 0), all or none: SettleRemotePins with All commits
+	// them, recovery rolls back a batch not committed by its deadline.
+	Batch bool
+	// Owner (a batch only) is the user the forks are made for: the
+	// template's access settings are those of a fork of that owner.
+	Owner string
 }
 
 // CreateRemoteForks creates, on the forks' shard, forks whose parent and
@@ -96,6 +103,13 @@ type CreateRemoteForks struct {
 	Header
 	Template []byte
 	Forks    []RemoteFork
+	// Expires, when not 0, is every fork's lease (Unix ns); Keys, when
+	// set, one key per fork that may use it (ids of this shard), as
+	// CreateForks gives them; Owner, the user the forks and keys are made
+	// for (checked in the directory by the proposer).
+	Expires int64
+	Keys    []AccessKey
+	Owner   string
 }
 
 // SettleRemotePins drops the intents of forks of Parent that exist: their
@@ -104,6 +118,9 @@ type SettleRemotePins struct {
 	Header
 	Parent uint64
 	IDs    []uint64
+	// All: every intent of IDs must be there and not rolling back (the
+	// commit of a batch), else ErrForkAborted and nothing changes.
+	All bool
 }
 
 // AbortRemoteForks answers, on the forks' shard, which of IDs exist (live
@@ -112,6 +129,19 @@ type SettleRemotePins struct {
 type AbortRemoteForks struct {
 	Header
 	IDs []uint64
+	// Retire: the forks of IDs that exist are retired (deleted with what
+	// they hold, as when a lease runs out): the rollback of a batch.
+	Retire bool
+}
+
+// RollBackRemoteForks marks, on the parent's shard, the intents of a batch
+// of Parent's forks as rolling back: a SettleRemotePins with All is
+// refused from then on, and recovery retires the forks made and releases
+// the pins. Result.Buckets: the ids marked.
+type RollBackRemoteForks struct {
+	Header
+	Parent uint64
+	IDs    []uint64
 }
 
 // PinRef names one fork-base pin of a remote fork.
@@ -139,6 +169,9 @@ type PinIntent struct {
 	Target              uint64
 	Deadline            int64
 	Name                string
+	// Batch: a fork of a batch spread over shards; RollingBack: that
+	// batch is rolled back.
+	Batch, RollingBack bool
 }
 
 func keyPinIntentPrefix(parent uint64) []byte { return appendU64([]byte{pfxPinIntent}, parent) }
@@ -167,6 +200,10 @@ func encodePinIntent(p PinIntent) []byte {
 	e.u64(p.Target)
 	e.varint(p.Deadline)
 	e.str(p.Name)
+	if p.Batch || p.RollingBack { // written by batches only (ops a build without them refuses)
+		e.boolean(p.Batch)
+		e.boolean(p.RollingBack)
+	}
 	return e.b
 }
 
@@ -174,6 +211,9 @@ func decodePinIntent(parent, child uint64, v []byte) (PinIntent, error) {
 	d := decoder{b: v}
 	d.fmtByte()
 	p := PinIntent{Parent: parent, Child: child, Base: d.u64(), Target: d.u64(), Deadline: d.varint(), Name: d.str()}
+	if d.err == nil && len(d.b) > 0 {
+		p.Batch, p.RollingBack = d.boolean(), d.boolean()
+	}
 	return p, d.done()
 }
 
@@ -232,43 +272,65 @@ func (a *applier) reserveBucketIDs(c *ReserveBucketIDs) (*Result, error) {
 }
 
 func (a *applier) pinRemoteForks(c *PinRemoteForks) (*Result, error) {
-	if len(c.Forks) == 0 || len(c.Forks) > MaxRemoteForks || c.Target == a.shard {
-		return nil, fmt.Errorf("%w: %d forks for shard %d", ErrInvalidRemoteFork, len(c.Forks), c.Target)
+	src, base, err := a.pinPrepare(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range c.Forks {
+		if err := a.pinWrite(c, src, base, f); err != nil {
+			return nil, err
+		}
+	}
+	return a.pinResult(c, src, base)
+}
+
+// pinPrepare checks a PinRemoteForks before anything is written and
+// returns its source and fork point.
+func (a *applier) pinPrepare(c *PinRemoteForks) (*Bucket, uint64, error) {
+	if len(c.Forks) == 0 || len(c.Forks) > MaxRemoteForks || c.Target == a.shard || (c.Batch && c.Target != 0) || (!c.Batch && c.Target == 0) {
+		return nil, 0, fmt.Errorf("%w: %d forks for shard %d", ErrInvalidRemoteFork, len(c.Forks), c.Target)
 	}
 	src, base, err := a.forkPoint(c.Source, c.ForkVersion, c.ForkSnapshotName, c.MaxForkDepth)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	// One shard hop at most: a source whose chain reaches another shard
 	// keeps its forks on its own shard.
 	if _, remote, err := a.r.chainRemote(src, latest); err != nil {
-		return nil, err
+		return nil, 0, err
 	} else if remote != nil {
-		return nil, fmt.Errorf("%w: %q", ErrForkAcrossShards, c.Source)
+		return nil, 0, fmt.Errorf("%w: %q", ErrForkAcrossShards, c.Source)
 	}
 	if view, err := a.r.isView(src.ID); err != nil {
-		return nil, err
+		return nil, 0, err
 	} else if view {
-		return nil, fmt.Errorf("%w: %q is a snapshot view", ErrForkAcrossShards, c.Source)
+		return nil, 0, fmt.Errorf("%w: %q is a snapshot view", ErrForkAcrossShards, c.Source)
 	}
+	seen := make(map[uint64]bool, len(c.Forks))
+	for _, f := range c.Forks {
+		if target := ShardOfBucketID(f.ID); (target != c.Target && !c.Batch) || target == a.shard || seen[f.ID] {
+			return nil, 0, fmt.Errorf("%w: fork id %d for shard %d", ErrInvalidRemoteFork, f.ID, c.Target)
+		}
+		seen[f.ID] = true
+	}
+	return src, base, nil
+}
+
+// pinWrite writes the pin and the intent of fork f.
+func (a *applier) pinWrite(c *PinRemoteForks, src *Bucket, base uint64, f RemoteFork) error {
+	if err := a.set(keyFork(src.ID, base, f.ID), []byte{fmtV1}); err != nil {
+		return err
+	}
+	in := PinIntent{Base: base, Target: ShardOfBucketID(f.ID), Deadline: c.Deadline, Name: f.Name, Batch: c.Batch}
+	return a.set(keyPinIntent(src.ID, f.ID), encodePinIntent(in))
+}
+
+// pinResult is the result of a PinRemoteForks: the forks' template.
+func (a *applier) pinResult(c *PinRemoteForks, src *Bucket, base uint64) (*Result, error) {
 	tb := &Bucket{Region: c.Region, State: BucketLive, Parent: &Parent{BucketID: src.ID, Version: base},
-		Versioning: src.Versioning, Ownership: src.Ownership, ACL: src.ACL, Lock: src.Lock}
+		Versioning: src.Versioning, Ownership: src.Ownership, ACL: src.ACL, Lock: src.Lock, Owner: c.Owner}
 	if err := a.inheritConfig(tb, src, base); err != nil {
 		return nil, err
-	}
-	for i, f := range c.Forks {
-		if ShardOfBucketID(f.ID) != c.Target || slices.ContainsFunc(c.Forks[:i], func(g RemoteFork) bool { return g.ID == f.ID }) {
-			return nil, fmt.Errorf("%w: fork id %d for shard %d", ErrInvalidRemoteFork, f.ID, c.Target)
-		}
-	}
-	for _, f := range c.Forks {
-		if err := a.set(keyFork(src.ID, base, f.ID), []byte{fmtV1}); err != nil {
-			return nil, err
-		}
-		in := PinIntent{Base: base, Target: c.Target, Deadline: c.Deadline, Name: f.Name}
-		if err := a.set(keyPinIntent(src.ID, f.ID), encodePinIntent(in)); err != nil {
-			return nil, err
-		}
 	}
 	enc, err := a.r.BucketEncryption(c.Source)
 	if err != nil {
@@ -279,69 +341,170 @@ func (a *applier) pinRemoteForks(c *PinRemoteForks) (*Result, error) {
 }
 
 func (a *applier) createRemoteForks(c *CreateRemoteForks) (*Result, error) {
-	tb, enc, err := decodeTemplate(c.Template)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidRemoteFork, err)
-	}
-	if ShardOfBucketID(tb.Parent.BucketID) == a.shard || len(c.Forks) == 0 {
-		return nil, fmt.Errorf("%w: parent %d is on this shard", ErrInvalidRemoteFork, tb.Parent.BucketID)
-	}
-	next, err := getCounter(a.txn, ctrNextBucketID)
+	tb, enc, err := a.createRemotePrepare(c)
 	if err != nil {
 		return nil, err
 	}
+	for i := range c.Forks {
+		if _, err := a.createRemoteFork(c, i, tb, enc); err != nil {
+			return nil, err
+		}
+	}
+	return a.createRemoteResult(c)
+}
+
+// createRemotePrepare checks a CreateRemoteForks before anything is
+// written and returns its decoded template.
+func (a *applier) createRemotePrepare(c *CreateRemoteForks) (*Bucket, *BucketEncryption, error) {
+	tb, enc, err := decodeTemplate(c.Template)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidRemoteFork, err)
+	}
+	if ShardOfBucketID(tb.Parent.BucketID) == a.shard || len(c.Forks) == 0 {
+		return nil, nil, fmt.Errorf("%w: parent %d is on this shard", ErrInvalidRemoteFork, tb.Parent.BucketID)
+	}
+	next, err := getCounter(a.txn, ctrNextBucketID)
+	if err != nil {
+		return nil, nil, err
+	}
 	for i, f := range c.Forks {
 		if ShardOfBucketID(f.ID) != a.shard || f.ID > next || slices.ContainsFunc(c.Forks[:i], func(g RemoteFork) bool { return g.ID == f.ID || g.Name == f.Name }) {
-			return nil, fmt.Errorf("%w: fork id %d", ErrInvalidRemoteFork, f.ID)
+			return nil, nil, fmt.Errorf("%w: fork id %d", ErrInvalidRemoteFork, f.ID)
 		}
 		if ok, err := exists(a.txn, keyForkAborted(f.ID)); err != nil || ok {
 			if err == nil {
 				err = fmt.Errorf("%w: fork %q (id %d)", ErrForkAborted, f.Name, f.ID)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		if ok, err := exists(a.txn, keyBucket(f.ID)); err != nil || ok {
 			if err == nil {
 				err = fmt.Errorf("%w: fork id %d is taken", ErrInvalidRemoteFork, f.ID)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		if ok, err := exists(a.txn, keyBucketName(f.Name)); err != nil || ok {
 			if err == nil {
 				err = fmt.Errorf("%w: %q", ErrBucketExists, f.Name)
 			}
+			return nil, nil, err
+		}
+	}
+	if len(c.Keys) != 0 && len(c.Keys) != len(c.Forks) {
+		return nil, nil, fmt.Errorf("%w: %d keys for %d forks", ErrInvalidRemoteFork, len(c.Keys), len(c.Forks))
+	}
+	if c.Owner != "" && a.shard <= DirectoryShard {
+		if _, err := a.r.User(c.Owner); err != nil {
+			return nil, nil, err
+		}
+	}
+	for i := range c.Keys {
+		k := &c.Keys[i]
+		if k.ID == "" || len(k.Sealed) == 0 || slices.ContainsFunc(c.Keys[:i], func(o AccessKey) bool { return o.ID == k.ID }) {
+			return nil, nil, fmt.Errorf("%w: key %q repeated or empty", ErrAccessKeyExists, k.ID)
+		}
+		if ok, err := exists(a.txn, keyAccessKey(k.ID)); err != nil || ok {
+			if err == nil {
+				err = fmt.Errorf("%w: %q", ErrAccessKeyExists, k.ID)
+			}
+			return nil, nil, err
+		}
+	}
+	return tb, enc, nil
+}
+
+// createRemoteFork creates fork i of c (checked by createRemotePrepare).
+func (a *applier) createRemoteFork(c *CreateRemoteForks, i int, tb *Bucket, enc *BucketEncryption) (*Bucket, error) {
+	f := c.Forks[i]
+	b := *tb
+	b.ID, b.Name, b.Created, b.State, b.Owner = f.ID, f.Name, int64(a.version), BucketLive, c.Owner
+	b.annotations = annNone
+	if err := a.putBucket(&b); err != nil {
+		return nil, err
+	}
+	if err := a.putAccessRecord(&b); err != nil {
+		return nil, err
+	}
+	if err := a.set(keyBucketName(b.Name), u64Value(b.ID)); err != nil {
+		return nil, err
+	}
+	if enc != nil {
+		if _, err := a.setBucketEncryption(&SetBucketEncryption{Bucket: b.Name, Algorithm: enc.Algorithm, BucketKey: enc.BucketKey}); err != nil {
 			return nil, err
 		}
 	}
-	res := &Result{}
-	for _, f := range c.Forks {
-		b := *tb
-		b.ID, b.Name, b.Created, b.State = f.ID, f.Name, int64(a.version), BucketLive
-		b.annotations = annNone
-		if err := a.putBucket(&b); err != nil {
+	if c.Expires != 0 {
+		if err := a.setLease(b.ID, c.Expires); err != nil {
 			return nil, err
 		}
-		if err := a.putAccessRecord(&b); err != nil {
+	}
+	if len(c.Keys) > 0 {
+		k := c.Keys[i]
+		k.Buckets = []KeyBucket{{ID: b.ID, Name: b.Name}}
+		if err := a.putKey(&k); err != nil {
 			return nil, err
 		}
-		if err := a.set(keyBucketName(b.Name), u64Value(b.ID)); err != nil {
-			return nil, err
-		}
-		if enc != nil {
-			if _, err := a.setBucketEncryption(&SetBucketEncryption{Bucket: b.Name, Algorithm: enc.Algorithm, BucketKey: enc.BucketKey}); err != nil {
+		if c.Owner != "" {
+			if err := a.set(keyUserKey(k.ID), encodeUserKey(UserKey{User: c.Owner})); err != nil {
 				return nil, err
 			}
 		}
-		filled, err := a.r.fill(&b)
+	}
+	return &b, nil
+}
+
+// createRemoteResult is the result of a CreateRemoteForks: the forks and
+// their keys (without their sealed secrets).
+func (a *applier) createRemoteResult(c *CreateRemoteForks) (*Result, error) {
+	res := &Result{}
+	for _, f := range c.Forks {
+		b, err := a.r.bucketByID(f.ID)
+		if err != nil {
+			return nil, err
+		}
+		if b == nil {
+			return nil, fmt.Errorf("%w: fork %d vanished mid-command", ErrCorrupt, f.ID)
+		}
+		filled, err := a.r.fill(b)
 		if err != nil {
 			return nil, err
 		}
 		res.Buckets = append(res.Buckets, *filled)
 	}
+	for i := range c.Keys {
+		k, err := a.r.accessKey(c.Keys[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		if k == nil {
+			return nil, fmt.Errorf("%w: key %q vanished mid-command", ErrCorrupt, c.Keys[i].ID)
+		}
+		k.Sealed = nil
+		res.Keys = append(res.Keys, *k)
+	}
 	return res, nil
 }
 
 func (a *applier) settleRemotePins(c *SettleRemotePins) (*Result, error) {
+	for _, id := range c.IDs {
+		if !c.All {
+			break
+		}
+		v, ok, err := getValue(a.txn, keyPinIntent(c.Parent, id))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: fork id %d (rolled back)", ErrForkAborted, id)
+		}
+		in, err := decodePinIntent(c.Parent, id, v)
+		if err != nil {
+			return nil, err
+		}
+		if in.RollingBack {
+			return nil, fmt.Errorf("%w: fork %q (rolling back)", ErrForkAborted, in.Name)
+		}
+	}
 	for _, id := range c.IDs {
 		if err := a.del(keyPinIntent(c.Parent, id)); err != nil {
 			return nil, err
@@ -359,11 +522,39 @@ func (a *applier) abortRemoteForks(c *AbortRemoteForks) (*Result, error) {
 		}
 		if b != nil {
 			res.Buckets = append(res.Buckets, Bucket{ID: id, Name: b.Name})
+			if c.Retire && b.State == BucketLive {
+				if err := a.retireBucket(b); err != nil {
+					return nil, err
+				}
+			}
 			continue
 		}
 		if err := a.set(keyForkAborted(id), []byte{fmtV1}); err != nil {
 			return nil, err
 		}
+	}
+	return res, nil
+}
+
+func (a *applier) rollBackRemoteForks(c *RollBackRemoteForks) (*Result, error) {
+	res := &Result{}
+	for _, id := range c.IDs {
+		v, ok, err := getValue(a.txn, keyPinIntent(c.Parent, id))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue // settled (the batch committed) or released
+		}
+		in, err := decodePinIntent(c.Parent, id, v)
+		if err != nil {
+			return nil, err
+		}
+		in.RollingBack = true
+		if err := a.set(keyPinIntent(c.Parent, id), encodePinIntent(in)); err != nil {
+			return nil, err
+		}
+		res.Buckets = append(res.Buckets, Bucket{ID: id, Name: in.Name})
 	}
 	return res, nil
 }
@@ -374,6 +565,13 @@ func (a *applier) releaseRemotePins(c *ReleaseRemotePins) (*Result, error) {
 			return nil, err
 		}
 		if err := a.del(keyPinIntent(p.Parent, p.Child)); err != nil {
+			return nil, err
+		}
+		// The fork's merges into the parent (xmerge.go) leave nothing.
+		if _, err := a.delPrefix(keyMergePointsOf(p.Parent, p.Child)); err != nil {
+			return nil, err
+		}
+		if _, err := a.delPrefix(keyMergedKeys(p.Child)); err != nil {
 			return nil, err
 		}
 		parent, err := a.r.bucketByID(p.Parent)
