@@ -323,6 +323,27 @@ func (e *entrySource[T]) peek() (*T, error) {
 
 func (e *entrySource[T]) pop() { e.buf = e.buf[1:] }
 
+// nextMerged peeks at both sides of a merged listing and returns the key
+// that comes next (both entries nil at the end).
+func nextMerged[L, P any](local *entrySource[L], parent *entrySource[P]) (lo *L, po *P, key string, err error) {
+	if lo, err = local.peek(); err != nil {
+		return nil, nil, "", err
+	}
+	if po, err = parent.peek(); err != nil {
+		return nil, nil, "", err
+	}
+	switch {
+	case lo == nil && po == nil:
+	case lo == nil:
+		key = parent.key(po)
+	case po == nil || local.key(lo) <= parent.key(po):
+		key = local.key(lo)
+	default:
+		key = parent.key(po)
+	}
+	return lo, po, key, nil
+}
+
 // seek drops the entries below pos; ok false is past every key.
 func (e *entrySource[T]) seek(pos string, ok bool) {
 	if !ok {
@@ -410,25 +431,12 @@ func (s *Service) listMerged(ctx context.Context, bucket string, rr *meta.Remote
 	res := &meta.ListResult{}
 	n := 0
 	for {
-		lo, err := local.peek()
-		if err != nil {
-			return nil, err
-		}
-		po, err := parent.peek()
+		lo, po, key, err := nextMerged(local, parent)
 		if err != nil {
 			return nil, err
 		}
 		if lo == nil && po == nil {
 			break
-		}
-		key := ""
-		switch {
-		case lo == nil:
-			key = po.Key
-		case po == nil || lo.Key <= po.Key:
-			key = lo.Key
-		default:
-			key = po.Key
 		}
 		cp, isCP := commonPrefixOf(key, opts.Prefix, opts.Delimiter)
 		if isCP && cp <= opts.After {
@@ -550,25 +558,12 @@ func (s *Service) listVersionsMerged(ctx context.Context, bucket string, rr *met
 		return false
 	}
 	for {
-		lo, err := local.peek()
-		if err != nil {
-			return nil, err
-		}
-		po, err := parent.peek()
+		lo, po, key, err := nextMerged(local, parent)
 		if err != nil {
 			return nil, err
 		}
 		if lo == nil && po == nil {
 			break
-		}
-		key := ""
-		switch {
-		case lo == nil:
-			key = po.Key
-		case po == nil || lo.Key <= po.Key:
-			key = lo.Key
-		default:
-			key = po.Key
 		}
 		cp, isCP := commonPrefixOf(key, opts.Prefix, opts.Delimiter)
 		if isCP && cp <= opts.KeyMarker {
