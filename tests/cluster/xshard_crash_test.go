@@ -196,8 +196,20 @@ func TestXShardForkBatchCrash(t *testing.T) {
 			} `json:"forks"`
 		}
 		again := time.Now()
-		must(t, "the batch again", survivors[0].Admin(3*opTimeout, http.MethodPost, "buckets/"+base+"/forks/batch",
-			map[string]any{"count": count, "prefix": prefix}, &batch))
+		// Retried on a 503 only (the shards may still be settling after
+		// the kill). A 503 whose batch was committed after all would make
+		// the retry find the names taken, and the test fail.
+		err := survivors[0].Admin(3*opTimeout, http.MethodPost, "buckets/"+base+"/forks/batch",
+			map[string]any{"count": count, "prefix": prefix}, &batch)
+		for tries := 0; err != nil && tries < 3; tries++ {
+			if code, _ := adminCode(err); code != http.StatusServiceUnavailable {
+				break
+			}
+			t.Logf("the batch again: %v; retried", err)
+			err = survivors[0].Admin(3*opTimeout, http.MethodPost, "buckets/"+base+"/forks/batch",
+				map[string]any{"count": count, "prefix": prefix}, &batch)
+		}
+		must(t, "the batch again", err)
 		t.Logf("the batch made again through node %d in %v", survivors[0].ID, time.Since(again).Round(time.Millisecond))
 		if len(batch.Forks) != count {
 			t.Fatalf("the batch again made %d forks", len(batch.Forks))
@@ -243,8 +255,19 @@ func TestXShardForkBatchCrash(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				if err := survivors[i%2].removeBucket(prefix + strconv.Itoa(i)); err != nil {
-					errs <- fmt.Errorf("delete %s%d: %s", prefix, i, describe(err))
+				// A 503 (or a timeout) is retried, as clients do: the
+				// shards may still be settling after the kill; a retry
+				// of a delete that went through answers NoSuchBucket.
+				name := prefix + strconv.Itoa(i)
+				err := poll(90*time.Second, func() error {
+					err := survivors[i%2].removeBucket(name)
+					if err != nil && !isNoSuchBucket(err) {
+						return err
+					}
+					return nil
+				})
+				if err != nil {
+					errs <- fmt.Errorf("delete %s: %s", name, describe(err))
 				}
 			}
 		}()
