@@ -271,6 +271,32 @@ func (rep *MergeReport) conflict(key string) {
 	}
 }
 
+// plan counts in rep what a dry run would do with a change of key whose
+// effect on the parent is eff: nothing, a conflict (kept under
+// parent-wins), a put or a delete.
+func (m *mergeSource) plan(r *Reader, rep *MergeReport, key string, eff mergeEffect, strategy MergeStrategy) error {
+	if eff == effectNone {
+		return nil
+	}
+	conflict, err := m.parentChanged(r, key)
+	if err != nil {
+		return err
+	}
+	if conflict {
+		rep.conflict(key)
+		if strategy == MergeParentWins {
+			rep.Kept++
+			return nil
+		}
+	}
+	if eff == effectPut {
+		rep.Puts++
+	} else {
+		rep.Deletes++
+	}
+	return nil
+}
+
 // MergePlan reports what merging fork with strategy would do, writing
 // nothing (a dry run). With strategy fail and conflicts, the report lists
 // them and the error is ErrMergeConflict, as the merge would answer.
@@ -293,24 +319,8 @@ func (r *Reader) MergePlan(fork string, strategy MergeStrategy) (*MergeReport, e
 			if err != nil {
 				return nil, err
 			}
-			if eff == effectNone {
-				continue
-			}
-			conflict, err := m.parentChanged(r, c.key)
-			if err != nil {
+			if err := m.plan(r, &rep, c.key, eff, strategy); err != nil {
 				return nil, err
-			}
-			if conflict {
-				rep.conflict(c.key)
-				if strategy == MergeParentWins {
-					rep.Kept++
-					continue
-				}
-			}
-			if eff == effectPut {
-				rep.Puts++
-			} else {
-				rep.Deletes++
 			}
 		}
 		if !more {

@@ -843,24 +843,8 @@ func (r *Reader) RemoteMergePlan(parent, fork, base uint64, strategy MergeStrate
 		if err != nil {
 			return err
 		}
-		if eff == effectNone {
-			continue
-		}
-		conflict, err := m.parentChanged(r, ch.Key)
-		if err != nil {
+		if err := m.plan(r, rep, ch.Key, eff, strategy); err != nil {
 			return err
-		}
-		if conflict {
-			rep.conflict(ch.Key)
-			if strategy == MergeParentWins {
-				rep.Kept++
-				continue
-			}
-		}
-		if eff == effectPut {
-			rep.Puts++
-		} else {
-			rep.Deletes++
 		}
 	}
 	return nil
