@@ -27,7 +27,7 @@ func ResolveRemoteForks(s *Service, shard uint64) { s.node.resolveRemoteForks(sh
 
 // ReadOn runs a linearizable query on one shard.
 func ReadOn(ctx context.Context, s *Service, shard uint64, q func(r *meta.Reader) (any, error)) (any, error) {
-	return s.readOn(ctx, shard, q)
+	return s.readOn(ctx, shard, meta.Query(q))
 }
 
 // ProposeOn proposes a command to one shard.

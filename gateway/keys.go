@@ -217,7 +217,7 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 	v, err := n.localReadOn(shard, q)
 	if errors.Is(err, meta.ErrNoSuchAccessKey) || errors.Is(err, meta.ErrNotOpen) {
 		// Perhaps created a moment ago through another node.
-		v, err = s.readOn(ctx, shard, q)
+		v, err = s.readOn(ctx, shard, meta.Query(q))
 	}
 	if err == nil {
 		if ka := v.(keyAt); ka.user == nil && ka.uk.User != "" {

@@ -91,14 +91,17 @@ func stampHeader(cmd any) {
 // read runs a linearizable metadata query on the directory shard; readB
 // (shards.go) on a bucket's shard.
 func (s *Service) read(ctx context.Context, q func(r *meta.Reader) (any, error)) (any, error) {
-	return s.readOn(ctx, meta.DirectoryShard, q)
+	return s.readOn(ctx, meta.DirectoryShard, meta.Query(q))
 }
 
 // readOn runs a linearizable metadata query on one shard.
 // A read of a bucket that a merge under way holds waits for the merge.
-func (s *Service) readOn(ctx context.Context, shard uint64, q func(r *meta.Reader) (any, error)) (any, error) {
+//
+// q may be a meta.Query closure or a registered query value (meta.Q); only
+// a value can be sent to another node.
+func (s *Service) readOn(ctx context.Context, shard uint64, q meta.Q) (any, error) {
 	for try := 0; ; try++ {
-		v, err := s.node.host.Read(ctx, shard, meta.Query(q))
+		v, err := s.node.host.Read(ctx, shard, q)
 		if errors.Is(err, meta.ErrMergeInProgress) && waitMerge(ctx, try) {
 			continue
 		}

@@ -287,7 +287,7 @@ func (s *Service) readB(ctx context.Context, bucket string, q func(r *meta.Reade
 	var v any
 	err := s.onBucket(ctx, bucket, func(shard uint64) error {
 		var err error
-		v, err = s.readOn(ctx, shard, q)
+		v, err = s.readOn(ctx, shard, meta.Query(q))
 		return err
 	})
 	return v, err
@@ -308,7 +308,7 @@ func readEach[T any](ctx context.Context, s *Service, q func(r *meta.Reader) (T,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			v, err := s.readOn(ctx, id, func(r *meta.Reader) (any, error) { return q(r) })
+			v, err := s.readOn(ctx, id, meta.Query(func(r *meta.Reader) (any, error) { return q(r) }))
 			if err != nil {
 				errs[i] = err
 				return
@@ -401,7 +401,7 @@ func (s *Service) released(ctx context.Context, shard uint64, buckets ...meta.Bu
 
 // readAsOn runs a linearizable query returning a T on one shard.
 func readAsOn[T any](ctx context.Context, s *Service, shard uint64, q func(r *meta.Reader) (T, error)) (T, error) {
-	return typed[T](s.readOn(ctx, shard, func(r *meta.Reader) (any, error) { return q(r) }))
+	return typed[T](s.readOn(ctx, shard, meta.Query(func(r *meta.Reader) (any, error) { return q(r) })))
 }
 
 // sortBuckets orders buckets gathered from several shards by name.

@@ -167,7 +167,7 @@ func (n *Node) resolveIntents(ctx context.Context, shard uint64, linear bool, du
 		err error
 	)
 	if linear {
-		v, err = n.svc.readOn(ctx, shard, q)
+		v, err = n.svc.readOn(ctx, shard, meta.Query(q))
 	} else {
 		v, err = n.localReadOn(shard, q)
 	}
@@ -239,7 +239,7 @@ func (n *Node) sendPinReleases(ctx context.Context, shard uint64, linear bool) {
 		err error
 	)
 	if linear {
-		v, err = n.svc.readOn(ctx, shard, q)
+		v, err = n.svc.readOn(ctx, shard, meta.Query(q))
 	} else {
 		v, err = n.localReadOn(shard, q)
 	}

@@ -159,7 +159,7 @@ func (h *Handle) unregister(f *FSM) {
 // Read runs q on the local replica of (shardID, replicaID), on one
 // consistent read-only transaction. It fails with ErrNotOpen when that
 // replica is not open here.
-func (h *Handle) Read(ctx context.Context, shardID, replicaID uint64, q Query) (any, error) {
+func (h *Handle) Read(ctx context.Context, shardID, replicaID uint64, q Q) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -308,15 +308,15 @@ func readApplied(txn *badger.Txn) (uint64, error) {
 	return v, err
 }
 
-// Lookup runs a Query (or a func(*Reader) (any, error)) on a fresh
+// Lookup runs a Q (or a func(*Reader) (any, error)) on a fresh
 // read-only transaction.
 func (f *FSM) Lookup(q any) (any, error) {
-	var fn Query
+	var fn Q
 	switch q := q.(type) {
-	case Query:
+	case Q:
 		fn = q
 	case func(*Reader) (any, error):
-		fn = q
+		fn = Query(q)
 	default:
 		return nil, fmt.Errorf("meta: unsupported query type %T", q)
 	}
@@ -331,7 +331,7 @@ func (f *FSM) Lookup(q any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fn(r)
+	return fn.Run(r)
 }
 
 // Sync flushes Badger's writes to disk (Update writes without fsync; the

@@ -1,0 +1,150 @@
+package meta
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+)
+
+// Q is a read of one shard's state machine, run on one consistent
+// read-only transaction (through Raft's linearizable read, or on the local
+// replica through a Handle).
+//
+// A node that holds no replica of a shard sends the shard's reads to a
+// node that does. So a query that may cross nodes is a value: a struct
+// with exported fields whose Run calls the Reader, registered with
+// RegisterQuery along with what it returns. A Query (a closure) runs
+// only where it was made: EncodeQuery refuses it with ErrLocalQuery.
+type Q interface {
+	Run(r *Reader) (any, error)
+}
+
+// Run runs the closure.
+func (q Query) Run(r *Reader) (any, error) { return q(r) }
+
+// ErrLocalQuery: a query that cannot be sent to another node.
+var ErrLocalQuery = errors.New("meta: the query is a closure and runs only on a node holding the shard")
+
+// RegisterQuery registers a query type and the concrete types of what it
+// returns, so that both cross the wire. Call it from init.
+func RegisterQuery(q Q, results ...any) {
+	gob.Register(q)
+	for _, r := range results {
+		if r != nil {
+			gob.Register(r)
+		}
+	}
+}
+
+// queryEnvelope carries a query (an interface value, for gob).
+type queryEnvelope struct{ Q Q }
+
+// resultEnvelope carries a query's result (an interface value).
+type resultEnvelope struct{ V any }
+
+// EncodeQuery encodes a registered query value.
+func EncodeQuery(q Q) ([]byte, error) {
+	switch q.(type) {
+	case Query, nil:
+		return nil, ErrLocalQuery
+	}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(queryEnvelope{Q: q}); err != nil {
+		return nil, fmt.Errorf("meta: encode query %T: %w", q, err)
+	}
+	return b.Bytes(), nil
+}
+
+// DecodeQuery decodes what EncodeQuery made.
+func DecodeQuery(b []byte) (Q, error) {
+	var e queryEnvelope
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&e); err != nil {
+		return nil, fmt.Errorf("%w: query: %v", ErrCorrupt, err)
+	}
+	if e.Q == nil {
+		return nil, fmt.Errorf("%w: empty query", ErrCorrupt)
+	}
+	return e.Q, nil
+}
+
+// EncodeQueryResult encodes what a query returned: a business error (a
+// sentinel of this package) by its result code and message, any other
+// error by its message, a value with gob.
+//
+// Layout: uvarint code (0: no error, codeQueryFailed: an error without a
+// code), uvarint message length, message, then the gob of the value.
+func EncodeQueryResult(v any, err error) ([]byte, error) {
+	var b bytes.Buffer
+	code := uint64(codeOK)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+		c, ok := businessCode(err)
+		if !ok {
+			c = codeQueryFailed
+		}
+		code = c
+	}
+	var hdr [2 * binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(hdr[:], code)
+	n += binary.PutUvarint(hdr[n:], uint64(len(msg)))
+	b.Write(hdr[:n])
+	b.WriteString(msg)
+	if err == nil && v != nil {
+		if err := gob.NewEncoder(&b).Encode(resultEnvelope{V: v}); err != nil {
+			return nil, fmt.Errorf("meta: encode query result %T: %w", v, err)
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// ErrQueryFailed wraps an error that a query returned on another node and
+// that is none of this package's sentinels.
+var ErrQueryFailed = errors.New("meta: query failed")
+
+// codeQueryFailed is the code of an error without a result code; it is
+// never a command's result code.
+const codeQueryFailed = 1<<32 - 1
+
+// DecodeQueryResult decodes what EncodeQueryResult made: the value, or
+// the error (a sentinel of this package keeps its identity for errors.Is).
+func DecodeQueryResult(b []byte) (any, error) {
+	r := bytes.NewReader(b)
+	code, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: query result: %v", ErrCorrupt, err)
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil || n > uint64(r.Len()) {
+		return nil, fmt.Errorf("%w: query result message", ErrCorrupt)
+	}
+	msg := make([]byte, n)
+	_, _ = r.Read(msg)
+	switch code {
+	case codeOK:
+	case codeQueryFailed:
+		return nil, fmt.Errorf("%w: %s", ErrQueryFailed, msg)
+	default:
+		return nil, remoteError{sentinel: errOfCode(code), msg: string(msg)}
+	}
+	if r.Len() == 0 {
+		return nil, nil
+	}
+	var e resultEnvelope
+	if err := gob.NewDecoder(r).Decode(&e); err != nil {
+		return nil, fmt.Errorf("%w: query result: %v", ErrCorrupt, err)
+	}
+	return e.V, nil
+}
+
+// remoteError is a business error that crossed the wire: its message as
+// the other node wrote it, and its sentinel for errors.Is.
+type remoteError struct {
+	sentinel error
+	msg      string
+}
+
+func (e remoteError) Error() string { return e.msg }
+func (e remoteError) Unwrap() error { return e.sentinel }
