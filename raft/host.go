@@ -52,6 +52,7 @@ type Host struct {
 	// the leader listener). Operations of one request share the wait.
 	noLeader  *sync.Map
 	woken     sync.Map // shard id -> time.Time of its last wake (wake.go)
+	running   sync.Map // shard id -> replica id, of the replicas started here
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -246,6 +247,7 @@ func (h *Host) StartOnDiskShard(shardID uint64, create sm.CreateOnDiskStateMachi
 	if err != nil {
 		return fmt.Errorf("raft: start shard %d replica %d: %w", shardID, h.cfg.NodeID, err)
 	}
+	h.running.Store(shardID, h.cfg.NodeID)
 	h.log.Info("raft shard started", "shard_id", shardID, "replica_id", h.cfg.NodeID,
 		"restart", restart, "join", join, "members", len(members))
 	return nil
@@ -256,10 +258,12 @@ func (h *Host) StartOnDiskShard(shardID uint64, create sm.CreateOnDiskStateMachi
 // again from its own data. A replica not running is left as it is.
 func (h *Host) StopShard(shardID uint64) error {
 	if err := h.nh.StopShard(shardID); errors.Is(err, dragonboat.ErrShardNotFound) {
+		h.running.Delete(shardID)
 		return nil // stopped already
 	} else if err != nil {
 		return fmt.Errorf("raft: stop shard %d: %w", shardID, err)
 	}
+	h.running.Delete(shardID)
 	h.log.Info("raft shard stopped", "shard_id", shardID, "replica_id", h.cfg.NodeID)
 	return nil
 }
@@ -367,6 +371,26 @@ func (h *Host) HasOtherMembers(shardID uint64) bool {
 		}
 	}
 	return false
+}
+
+// Hosts reports whether a replica of shardID was started on this node
+// (and not stopped since).
+func (h *Host) Hosts(shardID uint64) bool {
+	_, ok := h.running.Load(shardID)
+	return ok
+}
+
+// NodeOfReplica is the node id of a replica id. A node's replica of a
+// shard has the id epoch<<32 | node id, where epoch counts the times the
+// node was added to that shard again after its replica was removed (a
+// removed replica id is never reused); the first replica has epoch 0, so
+// its id is the node id.
+func NodeOfReplica(replicaID uint64) uint64 { return replicaID & (1<<32 - 1) }
+
+// LeaderNode returns the node id of shardID's leader as this node knows it.
+func (h *Host) LeaderNode(shardID uint64) (uint64, bool) {
+	id, ok := h.LeaderID(shardID)
+	return NodeOfReplica(id), ok
 }
 
 // LeaderID returns the leader of shardID as this node knows it.
