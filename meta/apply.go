@@ -313,6 +313,10 @@ func (a *applier) apply(c any) (*Result, error) {
 		return a.createOwnedBucket(c)
 	case *InitShards:
 		return a.initShards(c)
+	case *SetPlacement:
+		return a.setPlacement(c)
+	case *SetLeaving:
+		return a.setLeaving(c)
 	case *ClaimNames:
 		return a.claimNames(c)
 	case *SettleNames:

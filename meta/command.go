@@ -405,6 +405,11 @@ const (
 	opClaimNamesOn      byte = 146
 	// CreateRemoteForks with leases, keys or an owner.
 	opCreateRemoteFor byte = 147
+	// 148-151: the placement of data shard replicas (placement.go).
+	// InitShards with the replicas of each data shard.
+	opInitShardsReplicas byte = 148
+	opSetPlacement       byte = 149
+	opSetLeaving         byte = 150
 )
 
 // knownOp reports the op codes this build applies.
@@ -416,7 +421,7 @@ func knownOp(op byte) bool {
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
 		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit) ||
-		(op >= opHoldRemoteMerge && op <= opCreateRemoteFor)
+		(op >= opHoldRemoteMerge && op <= opCreateRemoteFor) || (op >= opInitShardsReplicas && op <= opSetLeaving)
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -730,8 +735,25 @@ func EncodeCommand(c any) []byte {
 	case InitShards:
 		return EncodeCommand(&c)
 	case *InitShards:
-		hdr(opInitShards, &c.Header)
+		// With replicas, its own op: a build without placement refuses
+		// it rather than drop them.
+		hdr(cond(c.Replicas != 0, opInitShardsReplicas, opInitShards), &c.Header)
 		e.int(c.Count)
+		if c.Replicas != 0 {
+			e.int(c.Replicas)
+		}
+	case SetPlacement:
+		return EncodeCommand(&c)
+	case *SetPlacement:
+		hdr(opSetPlacement, &c.Header)
+		e.uvarint(c.Shard)
+		encodeShardReplicas(&e, c.Replicas)
+	case SetLeaving:
+		return EncodeCommand(&c)
+	case *SetLeaving:
+		hdr(opSetLeaving, &c.Header)
+		e.uvarint(c.Node)
+		e.boolean(c.Leaving)
 	case ClaimNames:
 		return EncodeCommand(&c)
 	case *ClaimNames:
@@ -1167,6 +1189,12 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &UnmountView{Header: h, Name: d.str()}
 	case opInitShards:
 		c = &InitShards{Header: h, Count: d.int()}
+	case opInitShardsReplicas:
+		c = &InitShards{Header: h, Count: d.int(), Replicas: d.int()}
+	case opSetPlacement:
+		c = &SetPlacement{Header: h, Shard: d.uvarint(), Replicas: decodeShardReplicas(&d)}
+	case opSetLeaving:
+		c = &SetLeaving{Header: h, Node: d.uvarint(), Leaving: d.boolean()}
 	case opClaimNames, opClaimNamesOn:
 		cn := &ClaimNames{Header: h, Shard: d.u64()}
 		for i, n := 0, d.count(); i < n && d.err == nil; i++ {

@@ -63,6 +63,10 @@ func firstBucketCounter(shard uint64) uint64 {
 type InitShards struct {
 	Header
 	Count int
+	// Replicas is the number of replicas of each data shard (0: every
+	// member holds every shard; placement.go), recorded with Count and
+	// fixed as it is: a different value is ErrShardCount too.
+	Replicas int
 }
 
 // ClaimNames claims bucket names for creations on Shard (directory shard
@@ -161,8 +165,24 @@ func (a *applier) initShards(c *InitShards) (*Result, error) {
 	if n != 0 && n != c.Count {
 		return nil, fmt.Errorf("%w: the cluster was created with %d metadata shards, not %d", ErrShardCount, n, c.Count)
 	}
+	if c.Replicas < 0 {
+		return nil, fmt.Errorf("%w: %d replicas per shard", ErrShardCount, c.Replicas)
+	}
 	if n == 0 {
-		return nil, a.set(keyCounter(ctrMetaShards), u64Value(uint64(c.Count)))
+		if err := a.set(keyCounter(ctrMetaShards), u64Value(uint64(c.Count))); err != nil {
+			return nil, err
+		}
+		if c.Replicas == 0 {
+			return nil, nil
+		}
+		return nil, a.set(keyCounter(ctrMetaReplicas), u64Value(uint64(c.Replicas)))
+	}
+	r, err := a.r.MetaReplicas()
+	if err != nil {
+		return nil, err
+	}
+	if r != c.Replicas {
+		return nil, fmt.Errorf("%w: the cluster was created with %d replicas per metadata shard (--meta-replicas), not %d", ErrShardCount, r, c.Replicas)
 	}
 	return nil, nil
 }

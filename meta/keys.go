@@ -68,6 +68,9 @@ import (
 //	snapshot view   0x50 | be64 bucket id                            fmt  (the bucket is a read-only snapshot view, view.go)
 //	name claim      0x5C | name(bucket name)                         fmt | be64 shard | uvarint pending creations |
 //	                                                                 be64 bucket id (directory shard only, directory.go)
+//	placement       0x60 | be64 shard                                fmt | uvarint n | n * (uvarint node id | uvarint
+//	                                                                 replica id) (directory shard only, placement.go)
+//	leaving         0x61 | be64 node id                              fmt (the node is leaving, placement.go)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -140,6 +143,10 @@ const (
 	// (xmerge.go): merges under way, ended and given up (parent's shard),
 	// forks held (fork's shard).
 	pfxRemoteMerge byte = 0x5F
+	// 0x60-0x61: the placement of data shard replicas (placement.go,
+	// directory shard only).
+	pfxPlacement byte = 0x60
+	pfxLeaving   byte = 0x61
 )
 
 // Counter ids under pfxCounter.
@@ -153,6 +160,9 @@ const (
 	// ctrMetaShards is the number of metadata shards of the cluster
 	// (directory shard only; directory.go).
 	ctrMetaShards byte = 31
+	// ctrMetaReplicas is the number of replicas of each data shard
+	// (directory shard only; placement.go). Absent: 0.
+	ctrMetaReplicas byte = 32
 )
 
 // Value formats. fmtV1 is the first; fmtV2 marks values that embed object
