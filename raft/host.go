@@ -209,11 +209,12 @@ func storedStatus(dir string) (*raftpb.RaftDataStatus, bool) {
 // ReplicaID returns this node's replica id.
 func (h *Host) ReplicaID() uint64 { return h.cfg.NodeID }
 
-// shardConfig is the Dragonboat configuration of a replica of shardID.
-func (h *Host) shardConfig(shardID uint64) config.Config {
+// shardConfig is the Dragonboat configuration of replica replicaID of
+// shardID.
+func (h *Host) shardConfig(shardID, replicaID uint64) config.Config {
 	return config.Config{
 		ShardID:             shardID,
-		ReplicaID:           h.cfg.NodeID,
+		ReplicaID:           replicaID,
 		ElectionRTT:         h.cfg.ElectionRTT,
 		HeartbeatRTT:        h.cfg.HeartbeatRTT,
 		CheckQuorum:         true,
@@ -240,7 +241,7 @@ func (h *Host) StartOnDiskShard(shardID uint64, create sm.CreateOnDiskStateMachi
 		members = h.cfg.members()
 		join = h.cfg.Join
 	}
-	err := h.nh.StartOnDiskReplica(members, join, create, h.shardConfig(shardID))
+	err := h.nh.StartOnDiskReplica(members, join, create, h.shardConfig(shardID, h.cfg.NodeID))
 	if errors.Is(err, dragonboat.ErrShardAlreadyExist) {
 		return nil // running already
 	}
@@ -250,6 +251,66 @@ func (h *Host) StartOnDiskShard(shardID uint64, create sm.CreateOnDiskStateMachi
 	h.running.Store(shardID, h.cfg.NodeID)
 	h.log.Info("raft shard started", "shard_id", shardID, "replica_id", h.cfg.NodeID,
 		"restart", restart, "join", join, "members", len(members))
+	return nil
+}
+
+// StartReplica starts replica replicaID of shardID on this node with the
+// state machine create builds: from its own data when it has some, else
+// as a new member of the running shard when join is set (it must have
+// been added first, AddReplica), else as the only member of a new shard.
+// A shard running here already is left as it is (whatever its replica).
+func (h *Host) StartReplica(shardID, replicaID uint64, join bool, create sm.CreateOnDiskStateMachineFunc) error {
+	if replicaID == 0 {
+		return errors.New("raft: replica id must be positive")
+	}
+	restart := h.nh.HasNodeInfo(shardID, replicaID)
+	var members map[uint64]string
+	if restart {
+		join = false
+	} else if !join {
+		members = map[uint64]string{replicaID: h.cfg.RaftAddr}
+	}
+	err := h.nh.StartOnDiskReplica(members, join, create, h.shardConfig(shardID, replicaID))
+	if errors.Is(err, dragonboat.ErrShardAlreadyExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("raft: start shard %d replica %d: %w", shardID, replicaID, err)
+	}
+	h.running.Store(shardID, replicaID)
+	h.log.Info("raft shard started", "shard_id", shardID, "replica_id", replicaID, "restart", restart, "join", join)
+	return nil
+}
+
+// Replica returns the id of this node's replica of shardID (ok false when
+// none is running here).
+func (h *Host) Replica(shardID uint64) (uint64, bool) {
+	v, ok := h.running.Load(shardID)
+	if !ok {
+		return 0, false
+	}
+	return v.(uint64), true
+}
+
+// HasReplicaData reports whether this node keeps Raft data of replica
+// replicaID of shardID (it ran here and its data was not removed).
+func (h *Host) HasReplicaData(shardID, replicaID uint64) bool {
+	return h.nh.HasNodeInfo(shardID, replicaID)
+}
+
+// RemoveReplicaData deletes the Raft data (log, snapshots) of this node's
+// replica replicaID of shardID, which must be stopped and should have been
+// removed from the shard's membership (it can never run again).
+func (h *Host) RemoveReplicaData(ctx context.Context, shardID, replicaID uint64) error {
+	if v, ok := h.running.Load(shardID); ok && v.(uint64) == replicaID {
+		return fmt.Errorf("raft: shard %d replica %d is running", shardID, replicaID)
+	}
+	ctx, cancel := withDefaultDeadline(ctx)
+	defer cancel()
+	if err := h.nh.SyncRemoveData(ctx, shardID, replicaID); err != nil {
+		return fmt.Errorf("raft: remove the data of shard %d replica %d: %w", shardID, replicaID, err)
+	}
+	h.log.Info("raft replica data removed", "shard_id", shardID, "replica_id", replicaID)
 	return nil
 }
 
@@ -263,8 +324,8 @@ func (h *Host) StopShard(shardID uint64) error {
 	} else if err != nil {
 		return fmt.Errorf("raft: stop shard %d: %w", shardID, err)
 	}
-	h.running.Delete(shardID)
-	h.log.Info("raft shard stopped", "shard_id", shardID, "replica_id", h.cfg.NodeID)
+	rid, _ := h.running.LoadAndDelete(shardID)
+	h.log.Info("raft shard stopped", "shard_id", shardID, "replica_id", rid)
 	return nil
 }
 

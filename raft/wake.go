@@ -66,7 +66,7 @@ func (h *Host) wakeLedFrom(addr string) {
 	}
 	for _, si := range info.ShardInfoList {
 		lid, ok := h.LeaderID(si.ShardID)
-		if !ok || lid == h.cfg.NodeID || si.Replicas[lid] != addr {
+		if !ok || lid == si.ReplicaID || si.Replicas[lid] != addr {
 			continue
 		}
 		h.log.Info("raft shard woken: its leader is unreachable", "shard_id", si.ShardID, "leader_id", lid, "addr", addr)
