@@ -39,7 +39,7 @@ func (n *Node) balanceLoop() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), balanceInterval)
 		if mv, ok := n.nextLeaderMove(); ok {
-			if err := n.host.TransferLeader(ctx, mv.Shard, mv.To); err != nil {
+			if err := n.host.TransferLeader(ctx, mv.Shard, n.replicaIDOf(mv.Shard, mv.To)); err != nil {
 				n.log.Debug("leader balancing: transfer did not take", "shard", mv.Shard, "to", mv.To, "err", err)
 			}
 		}
@@ -48,7 +48,8 @@ func (n *Node) balanceLoop() {
 }
 
 // nextLeaderMove picks the next leadership to move (ok false: balanced, or
-// some shard has no leader now).
+// some shard has no leader now). A shard's leadership only moves to one
+// of its holders (placement.go).
 func (n *Node) nextLeaderMove() (LeaderMove, bool) {
 	shards := n.shards.list()
 	ms := n.cluster.snapshot()
@@ -56,45 +57,67 @@ func (n *Node) nextLeaderMove() (LeaderMove, bool) {
 		return LeaderMove{}, false
 	}
 	led := map[uint64][]uint64{}
-	ids := make([]uint64, 0, len(ms))
 	for _, m := range ms {
 		led[m.ID] = nil
-		ids = append(ids, m.ID)
 	}
-	slices.Sort(ids)
+	leaders := map[uint64]uint64{}
 	for _, sh := range shards {
-		lid, ok := n.host.LeaderID(sh)
+		if !n.hosts(sh) {
+			continue // its leader is not known here
+		}
+		lid, ok := n.host.LeaderNode(sh)
 		if !ok {
 			return LeaderMove{}, false // an election is under way
 		}
+		leaders[sh] = lid
 		if _, member := led[lid]; member {
 			led[lid] = append(led[lid], sh)
 		}
 	}
-	most, least := ids[0], ids[0]
-	for _, id := range ids {
-		if len(led[id]) > len(led[most]) {
-			most = id
+	ids := make([]uint64, 0, len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.ID)
+	}
+	// From the node leading most, the shard whose least loaded holder
+	// leads least; a data shard rather than the directory's own.
+	slices.SortStableFunc(ids, func(a, b uint64) int { return len(led[b]) - len(led[a]) })
+	for _, from := range ids {
+		best, bestShard := uint64(0), uint64(0)
+		for i := len(led[from]) - 1; i >= 0; i-- {
+			sh := led[from][i]
+			for _, h := range n.holderIDs(sh) {
+				if _, member := led[h]; !member || h == from {
+					continue
+				}
+				better := best == 0 || len(led[h]) < len(led[best]) ||
+					(len(led[h]) == len(led[best]) && bestShard == metaShard && sh != metaShard)
+				if better {
+					best, bestShard = h, sh
+				}
+			}
 		}
-		if len(led[id]) < len(led[least]) {
-			least = id
+		if best != 0 && len(led[from])-len(led[best]) > 1 {
+			return LeaderMove{Shard: bestShard, From: from, To: best}, true
 		}
 	}
-	if len(led[most])-len(led[least]) <= 1 {
-		return LeaderMove{}, false
-	}
-	// Move a data shard rather than the directory's own.
-	from := led[most]
-	shard := from[len(from)-1]
-	if shard == metaShard && len(from) > 1 {
-		shard = from[len(from)-2]
-	}
-	return LeaderMove{Shard: shard, From: most, To: least}, true
+	return LeaderMove{}, false
 }
 
-// Rebalance moves shard leaderships until they are spread evenly over the
-// members (or ctx ends) and returns the moves made.
-func (s *Service) Rebalance(ctx context.Context) ([]LeaderMove, error) {
+// Rebalance runs a placement pass over the data shards this node leads
+// (with --meta-replicas; other nodes' passes are kicked by their own
+// loops every few seconds), then moves shard leaderships until they are
+// spread evenly over the members (or ctx ends), and returns the moves
+// made.
+func (s *Service) Rebalance(ctx context.Context) ([]LeaderMove, []ReplicaMove, error) {
+	var replicaMoves []ReplicaMove
+	if s.node.placed() {
+		replicaMoves = s.node.reconcile(ctx)
+	}
+	moves, err := s.rebalanceLeaders(ctx)
+	return moves, replicaMoves, err
+}
+
+func (s *Service) rebalanceLeaders(ctx context.Context) ([]LeaderMove, error) {
 	var moves []LeaderMove
 	for len(moves) < 4*len(s.node.shards.list()) {
 		mv, ok := s.node.nextLeaderMove()
@@ -102,7 +125,7 @@ func (s *Service) Rebalance(ctx context.Context) ([]LeaderMove, error) {
 			return moves, nil
 		}
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := s.node.host.TransferLeader(tctx, mv.Shard, mv.To)
+		err := s.node.host.TransferLeader(tctx, mv.Shard, s.node.replicaIDOf(mv.Shard, mv.To))
 		cancel()
 		if err != nil {
 			return moves, unavailable(err)

@@ -43,10 +43,20 @@ type cluster struct {
 	lastLookup atomic.Int64
 	// nonces are the peer requests accepted within PeerSkew (replays).
 	nonces *nonceCache
+	// follow asks the membership loop to follow the placement record now.
+	follow chan struct{}
+}
+
+// kickFollow asks the membership loop to follow the placement now.
+func (c *cluster) kickFollow() {
+	select {
+	case c.follow <- struct{}{}:
+	default:
+	}
 }
 
 func newCluster(n *Node) *cluster {
-	c := &cluster{n: n, self: n.cfg.Raft.NodeID, nonces: newNonceCache(maxPeerNonces)}
+	c := &cluster{n: n, self: n.cfg.Raft.NodeID, nonces: newNonceCache(maxPeerNonces), follow: make(chan struct{}, 1)}
 	c.peer = block.NewPeer(c.self, n.cfg.ClusterKey, n.cfg.PeerTLS)
 	var store *block.Store
 	if n.chunks != nil {
@@ -154,12 +164,18 @@ func (c *cluster) refresh(ctx context.Context) error {
 // membershipLoop keeps the member list current: every second while some
 // member's address is still unknown (nodes publish theirs as they start),
 // every two seconds after that (a change starts a repair pass at once).
+// With placed data shards (placement.go) it also starts and stops this
+// node's replicas as the placement record says, every second.
 func (c *cluster) membershipLoop() {
 	defer c.n.wg.Done()
 	for {
 		wait := 2 * time.Second
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := c.refresh(ctx)
+		if c.n.placed() {
+			c.n.followPlacement(ctx)
+			wait = time.Second
+		}
 		cancel()
 		if err != nil || !c.blocks.AddressesKnown() {
 			wait = time.Second
@@ -167,6 +183,7 @@ func (c *cluster) membershipLoop() {
 		select {
 		case <-c.n.stop:
 			return
+		case <-c.follow:
 		case <-time.After(wait):
 		}
 	}

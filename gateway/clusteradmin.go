@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,12 @@ type NodeStatus struct {
 	GCCursor uint64 `json:"gc_cursor"`
 	// GCCursors are the same for the other metadata shards.
 	GCCursors map[uint64]uint64 `json:"gc_cursors,omitempty"`
+	// Applied is the applied index of each shard replica this node runs,
+	// by shard id.
+	Applied map[uint64]uint64 `json:"applied,omitempty"`
+	// Leaders is the leader (node id) of each shard this node runs a
+	// replica of, as it knows it.
+	Leaders map[uint64]uint64 `json:"leaders,omitempty"`
 	// Disk is "ok: ..." or "low: ..." (below --min-free-space: the node
 	// refuses new data), with the free space and the threshold.
 	Disk  string `json:"disk,omitempty"`
@@ -81,12 +88,20 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 		NodeID: n.cfg.Raft.NodeID, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3, Zone: n.cfg.Zone,
 		Reachable:       true,
 		AppliedIndex:    n.local.Applied(metaShard, n.cfg.Raft.NodeID),
+		Applied:         map[uint64]uint64{},
+		Leaders:         map[uint64]uint64{},
 		RepairBacklog:   n.cluster.blocks.Backlog(),
 		UnderReplicated: n.cluster.blocks.UnderReplicated(),
 		RepairPending:   n.cluster.repairPending(),
 		GCCursor:        n.gc.of(metaShard).cursor.Load(),
 		GCCursors:       gcCursors(&n.gc),
 		Disk:            n.disk.Status(),
+	}
+	for _, id := range n.hostedShards() {
+		st.Applied[id] = n.local.Applied(id, n.replicaOf(id))
+		if lid, ok := n.host.LeaderNode(id); ok {
+			st.Leaders[id] = lid
+		}
 	}
 	st.ChunkFiles, _ = n.chunks.Usage()
 	st.LeaderID, _ = n.host.LeaderID(metaShard)
@@ -130,6 +145,21 @@ func (s *Service) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
 		if m.Reachable {
 			out.UnderReplicated += m.UnderReplicated
 			out.RepairPending = out.RepairPending || m.RepairPending
+		}
+	}
+	// Each shard's replicas as their holders report them.
+	for i := range out.Shards {
+		sh := &out.Shards[i]
+		for _, m := range out.Members {
+			if a, ok := m.Applied[sh.ShardID]; ok && slices.Contains(sh.Replicas, m.NodeID) {
+				if sh.ReplicaApplied == nil {
+					sh.ReplicaApplied = map[string]uint64{}
+				}
+				sh.ReplicaApplied[strconv.FormatUint(m.NodeID, 10)] = a
+			}
+			if lid := m.Leaders[sh.ShardID]; sh.LeaderID == 0 && lid != 0 {
+				sh.LeaderID = lid
+			}
 		}
 	}
 	return out, nil
@@ -222,12 +252,14 @@ func (s *Service) AddMember(ctx context.Context, id uint64, raftAddr, s3Addr str
 		return nil, err
 	}
 	// The new node learns the shard count from the directory: record it,
-	// and make the node a member of every other shard first.
+	// and make the node a member of every other shard first (with placed
+	// shards, of the directory shard only: placement moves data shard
+	// replicas onto it once it is a member).
 	if err := s.node.recordShards(ctx); err != nil {
 		return nil, err
 	}
 	for _, shard := range s.node.shards.list() {
-		if shard == metaShard {
+		if shard == metaShard || s.node.placed() {
 			continue
 		}
 		if err := s.node.host.AddReplica(ctx, shard, id, raftAddr); err != nil && !strings.Contains(err.Error(), "already a member") {
@@ -246,6 +278,7 @@ func (s *Service) AddMember(ctx context.Context, id uint64, raftAddr, s3Addr str
 	if err := c.refresh(ctx); err != nil {
 		return nil, err
 	}
+	s.node.kickPlacement()
 	s.node.log.Info("cluster member added", "node", id, "raft_addr", raftAddr, "s3_addr", s3Addr)
 	return &NodeStatus{NodeID: id, RaftAddr: raftAddr, S3Addr: s3Addr}, nil
 }
@@ -273,8 +306,13 @@ func (s *Service) RemoveMember(ctx context.Context, id uint64) error {
 	if found && len(ms) == 1 {
 		return fmt.Errorf("%w: node %d is the last member", ErrInvalidMember, id)
 	}
+	if found && s.node.placed() {
+		if err := s.moveOff(ctx, id); err != nil {
+			return err
+		}
+	}
 	for _, shard := range s.node.shards.list() {
-		if shard == metaShard {
+		if shard == metaShard || s.node.placed() {
 			continue
 		}
 		if err := s.node.host.RemoveReplica(ctx, shard, id); err != nil {
@@ -291,8 +329,54 @@ func (s *Service) RemoveMember(ctx context.Context, id uint64) error {
 		return err
 	}
 	c.kickRepair()
+	if s.node.placed() {
+		if _, err := s.propose(ctx, &meta.SetLeaving{Node: id}); err != nil {
+			s.node.log.Warn("the leaving mark of a removed node stays", "node", id, "err", err)
+		}
+	}
 	s.node.log.Info("cluster member removed", "node", id)
 	return nil
+}
+
+// moveOff marks node as leaving and waits until placement has moved every
+// data shard replica off it (or ctx ends: ErrUnavailable, the moves go on
+// and the removal can be asked again).
+func (s *Service) moveOff(ctx context.Context, id uint64) error {
+	if _, err := s.propose(ctx, &meta.SetLeaving{Node: id, Leaving: true}); err != nil {
+		return err
+	}
+	s.node.log.Info("cluster member leaving: moving its shard replicas off", "node", id)
+	if d, ok := ctx.Deadline(); ok {
+		// Keep time for the rest of the removal.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-time.Until(d)/5))
+		defer cancel()
+	}
+	var left []uint64
+	for {
+		s.node.kickPlacement()
+		left = left[:0]
+		if err := s.node.loadPlacement(ctx); err == nil {
+			for _, shard := range s.node.shards.list() {
+				if shard == metaShard {
+					continue
+				}
+				rs, ok := s.node.place.record(shard)
+				if !ok || slices.ContainsFunc(rs, func(r meta.ShardReplica) bool { return r.Node == id }) {
+					left = append(left, shard)
+				}
+			}
+			if len(left) == 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: node %d still holds replicas of metadata shards %v; they are being moved off it: run the removal again to wait for the rest",
+				ErrUnavailable, id, left)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // TransferLeader moves the metadata shard's leadership to node id.
@@ -357,7 +441,7 @@ func (s *Service) shardDigest(ctx context.Context, shard uint64) (*DigestResult,
 		return nil, err
 	}
 	c := s.node.cluster
-	digests, errs := fanOut(c.snapshot(), func(m member) (string, error) {
+	digests, errs := fanOut(s.node.holders(shard), func(m member) (string, error) {
 		return c.memberDigest(ctx, m, shard, res.Version)
 	})
 	return &DigestResult{Version: res.Version, Digests: digests, Errors: errs}, nil
@@ -418,7 +502,7 @@ func (s *Service) LocalDigest(ctx context.Context, shard, version uint64) (strin
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if d, ok := s.node.local.Digest(shard, s.node.cfg.Raft.NodeID, version); ok {
+		if d, ok := s.node.local.Digest(shard, s.node.replicaOf(shard), version); ok {
 			return d, nil
 		}
 		select {

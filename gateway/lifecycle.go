@@ -59,7 +59,7 @@ func (s *Service) ObjectExpiry(ctx context.Context, bucket string, o *meta.Objec
 	if err != nil {
 		return time.Time{}, "", false
 	}
-	v, err := s.node.local.Read(ctx, shard, s.node.cfg.Raft.NodeID, meta.Query(func(r *meta.Reader) (any, error) {
+	v, err := s.node.local.Read(ctx, shard, s.node.replicaOf(shard), meta.Query(func(r *meta.Reader) (any, error) {
 		at, rule, ok, err := r.ObjectExpiry(bucket, o)
 		return expiry{at, rule, ok}, err
 	}))

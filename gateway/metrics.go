@@ -192,7 +192,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.chunkBytes, float64(bytes))
 	for _, id := range n.shards.list() {
 		if id != metaShard {
-			gauge(c.applied, float64(n.local.Applied(id, n.cfg.Raft.NodeID)), shardLabel(id))
+			gauge(c.applied, float64(n.local.Applied(id, n.replicaOf(id))), shardLabel(id))
 		}
 	}
 	if s, ok := c.m.metaStats(); ok {

@@ -39,6 +39,10 @@ type Node struct {
 	// this node's replica of one.
 	shards     shardSet
 	startShard func(shardID uint64) error
+	// startReplica starts this node's replica rid of a data shard
+	// (placement.go); place is the placement of data shard replicas.
+	startReplica func(shardID, rid uint64, join bool) error
+	place        placement
 
 	metrics *nodeMetrics
 	// gc is the collector's state of each shard's GC queue.
@@ -98,11 +102,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	n.metrics = newNodeMetrics(n)
 	mopts := cfg.Meta
 	mopts.BeforeWrite, mopts.AfterWrite = disk.beforeApply, disk.afterApply
+	// The replicas per shard first: the shard count's file tells a data
+	// dir made before placement.
+	replicas, err := replicasAtStart(cfg)
+	if err != nil {
+		host.Close()
+		return nil, err
+	}
 	shardCount, err := shardCountAtStart(cfg)
 	if err != nil {
 		host.Close()
 		return nil, err
 	}
+	n.place.r.Store(int64(replicas))
+	n.place.kick = make(chan struct{}, 1)
+	restart := host.HasReplicaData(metaShard, rc.NodeID)
 	if shardCount > 1 {
 		// The memory budget and the space Badger takes up front are the
 		// node's, whatever the shard count.
@@ -120,15 +134,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), mopts, log.With("component", "meta"))
 	n.local = local
 	n.startShard = func(id uint64) error { return host.StartOnDiskShard(id, create) }
+	n.startReplica = func(id, rid uint64, join bool) error { return host.StartReplica(id, rid, join, create) }
 	if err := host.StartOnDiskShard(metaShard, create); err != nil {
 		host.Close()
 		return nil, err
 	}
-	if shardCount > 0 {
-		if err := n.startShards(shardCount); err != nil {
-			host.Close()
-			return nil, err
-		}
+	if shardCount > 0 && replicas > 0 && restart {
+		// Placed shards: this node's replicas are those in its data dir;
+		// the placement record says which others to start (placement.go).
+		err = n.startOnDisk(shardCount)
+	} else if shardCount > 0 {
+		err = n.startShards(shardCount)
+	}
+	if err != nil {
+		host.Close()
+		return nil, err
 	}
 	if err := n.waitReady(ctx); err != nil {
 		host.Close()
@@ -140,19 +160,27 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	}
 	n.wg.Add(8)
 	go n.disk.loop(n.stop, n.wg.Done)
+	// The replicas the disk guard stopped, by shard, to start again under
+	// the same replica ids.
+	var suspended sync.Map
 	go n.disk.suspender(n.stop, n.wg.Done,
 		func() error {
 			var errs []error
 			for _, id := range n.shards.list() {
-				errs = append(errs, host.StopShard(id))
+				if rid, ok := host.Replica(id); ok {
+					suspended.Store(id, rid)
+					errs = append(errs, host.StopShard(id))
+				}
 			}
 			return errors.Join(errs...)
 		},
 		func() error {
 			var errs []error
-			for _, id := range n.shards.list() {
-				errs = append(errs, host.StartOnDiskShard(id, create))
-			}
+			suspended.Range(func(k, v any) bool {
+				errs = append(errs, host.StartReplica(k.(uint64), v.(uint64), false, create))
+				suspended.Delete(k)
+				return true
+			})
 			return errors.Join(errs...)
 		})
 	go n.collectGarbage()
@@ -164,8 +192,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	n.wg.Add(2)
 	go n.applyLifecycle()
 	go n.balanceLoop()
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.releaseMemory()
+	go n.placeLoop()
 	log.Info("node started", "data", cfg.DataDir, "replica_id", rc.NodeID, "s3_addr", cfg.AdvertiseS3)
 	return n, nil
 }
@@ -182,7 +211,7 @@ func (n *Node) waitReady(ctx context.Context) error {
 	var err error
 	for ctx.Err() == nil {
 		err = nil
-		for _, shard := range n.shards.list() {
+		for _, shard := range n.hostedShards() {
 			if err = n.host.WaitReady(ctx, shard); err != nil {
 				break
 			}
@@ -277,11 +306,14 @@ func (n *Node) Ready(ctx context.Context) error {
 		return errShardsUnknown
 	}
 	for _, shard := range shards {
+		if !n.hosts(shard) {
+			continue // placed elsewhere (placement.go)
+		}
 		if _, ok := n.host.LeaderID(shard); !ok {
 			return fmt.Errorf("%w: no leader known for metadata shard %d", ErrNoQuorum, shard)
 		}
 	}
-	_, err := readEach(ctx, n.svc, func(r *meta.Reader) (any, error) { return nil, nil })
+	err := n.readHosted(ctx)
 	switch {
 	case err == nil:
 		n.readyAt.Store(time.Now().UnixNano())
@@ -291,6 +323,23 @@ func (n *Node) Ready(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// readHosted runs an empty linearizable read on each shard this node
+// holds a replica of.
+func (n *Node) readHosted(ctx context.Context) error {
+	shards := n.hostedShards()
+	errs := make([]error, len(shards))
+	var wg sync.WaitGroup
+	for i, id := range shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = n.svc.readOn(ctx, id, meta.Query(func(r *meta.Reader) (any, error) { return nil, nil }))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // readyGrace is how long a successful readiness read vouches for the node
@@ -329,6 +378,12 @@ func (n *Node) collectGarbage() {
 			lastHistory = time.Now()
 		}
 		for _, shard := range n.shards.list() {
+			if !n.hosts(shard) {
+				// Not held here (placed shards): its GC queue is read
+				// through a holder.
+				n.deleteQueuedRemote(shard)
+				continue
+			}
 			if n.leads(shard) {
 				n.expireLeases(shard)
 				n.resumeMerges(shard)
@@ -353,10 +408,11 @@ func (n *Node) collectGarbage() {
 // isLeader reports whether this node leads the directory shard.
 func (n *Node) isLeader() bool { return n.leads(metaShard) }
 
-// leads reports whether this node leads a shard.
+// leads reports whether this node's replica leads a shard.
 func (n *Node) leads(shard uint64) bool {
+	rid, hosted := n.host.Replica(shard)
 	lid, ok := n.host.LeaderID(shard)
-	return ok && lid == n.cfg.Raft.NodeID
+	return hosted && ok && lid == rid
 }
 
 // localRead runs a query on the local replica of the directory shard
@@ -370,7 +426,7 @@ func (n *Node) localRead(q func(r *meta.Reader) (any, error)) (any, error) {
 func (n *Node) localReadOn(shard uint64, q func(r *meta.Reader) (any, error)) (any, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return n.local.Read(ctx, shard, n.cfg.Raft.NodeID, meta.Query(q))
+	return n.local.Read(ctx, shard, n.replicaOf(shard), meta.Query(q))
 }
 
 // gcSteps bounds the retention steps one collector round proposes, so a
@@ -442,13 +498,49 @@ func gcCursors(g *gcStates) map[uint64]uint64 {
 }
 
 func (n *Node) deleteQueued(shard uint64, g *shardGC) uint64 {
+	return n.deleteFromQueue(shard, g, func(after uint64) (any, error) {
+		return n.localReadOn(shard, func(r *meta.Reader) (any, error) {
+			return r.GCQueue(after, 1000)
+		})
+	})
+}
+
+// GCQueueQuery reads up to Limit entries of a shard's GC queue after
+// version After: a query value, which a node that holds no replica of the
+// shard sends to one that does.
+type GCQueueQuery struct {
+	After uint64
+	Limit int
+}
+
+// Run runs the query.
+func (q GCQueueQuery) Run(r *meta.Reader) (any, error) { return r.GCQueue(q.After, q.Limit) }
+
+func init() { meta.RegisterQuery(GCQueueQuery{}, []meta.GCEntry(nil)) }
+
+// deleteQueuedRemote is deleteQueued for a shard this node holds no
+// replica of (placement.go): it reads the shard's GC queue through a
+// holder, so that the chunk copies here that only that shard referenced
+// are deleted too.
+func (n *Node) deleteQueuedRemote(shard uint64) {
+	g := n.gc.of(shard)
+	g.cursor.Store(n.deleteFromQueue(shard, g, func(after uint64) (any, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return n.svc.readOn(ctx, shard, GCQueueQuery{After: after, Limit: 1000})
+	}))
+}
+
+func (n *Node) deleteFromQueue(shard uint64, g *shardGC, read func(after uint64) (any, error)) uint64 {
 	cursor := g.cursor.Load()
 	for {
-		v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) {
-			return r.GCQueue(cursor, 1000)
-		})
+		v, err := read(cursor)
 		if err != nil {
-			n.log.Warn("gc queue read failed", "err", err)
+			if n.hosts(shard) {
+				n.log.Warn("gc queue read failed", "shard_id", shard, "err", err)
+			} else {
+				n.log.Debug("gc queue read through a holder failed", "shard_id", shard, "err", err)
+			}
 			return cursor
 		}
 		entries := v.([]meta.GCEntry)

@@ -22,7 +22,8 @@ import (
 // which shard each bucket name lives on, the users, the node records and
 // the shard count. A bucket lives on one shard with its whole family: its
 // forks, snapshots, snapshot views and the scoped keys naming it. Every
-// node holds a replica of every shard; each shard has its own leader, so
+// node holds a replica of every shard (or, with --meta-replicas R, R
+// nodes hold each data shard: placement.go); each shard has its own leader, so
 // writes to buckets on different shards are ordered, replicated and
 // applied independently.
 //
@@ -150,6 +151,71 @@ func shardCountAtStart(cfg Config) (int, error) {
 	return want, writeMetaShards(cfg.DataDir, want)
 }
 
+// metaReplicasFile records, in the data dir, the replicas per data shard
+// of the node's cluster (written with metaShardsFile; absent: 0).
+const metaReplicasFile = "meta-replicas"
+
+// replicasAtStart decides the replicas per data shard a starting node
+// places with: what its data dir recorded, else the configured value (a
+// joining node checks it against its cluster's once it has caught up).
+// A data dir of another value refuses to start.
+func replicasAtStart(cfg Config) (int, error) {
+	b, err := os.ReadFile(filepath.Join(cfg.DataDir, metaReplicasFile))
+	if errors.Is(err, os.ErrNotExist) {
+		shards, err := readMetaShards(cfg.DataDir)
+		if err != nil {
+			return 0, err
+		}
+		if shards != 0 && !cfg.Raft.Join {
+			// A data dir made before placement: R = 0.
+			if cfg.MetaReplicas != 0 {
+				return 0, fmt.Errorf("gateway: this data dir belongs to a cluster whose every member holds every metadata shard, not %d replicas of each (--meta-replicas is fixed when the cluster is created)", cfg.MetaReplicas)
+			}
+			return 0, nil
+		}
+		if shards != 0 || !cfg.Raft.Join {
+			return cfg.MetaReplicas, writeMetaReplicas(cfg.DataDir, cfg.MetaReplicas)
+		}
+		return cfg.MetaReplicas, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	r, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || r < 0 || r > MaxMetaReplicas {
+		return 0, fmt.Errorf("gateway: %s: bad replica count %q", metaReplicasFile, b)
+	}
+	if r != cfg.MetaReplicas {
+		return 0, fmt.Errorf("gateway: this data dir belongs to a cluster of %d replicas per metadata shard, not %d (--meta-replicas is fixed when the cluster is created)", r, cfg.MetaReplicas)
+	}
+	return r, nil
+}
+
+func writeMetaReplicas(dataDir string, r int) error {
+	p := filepath.Join(dataDir, metaReplicasFile)
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(r)+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+// startOnDisk starts the data shard replicas kept in this node's data dir
+// (placed shards, on a restart); the placement record says which others
+// to start (followPlacement).
+func (n *Node) startOnDisk(count int) error {
+	for shard, rid := range n.onDiskReplicas() {
+		if shard > uint64(count) {
+			continue
+		}
+		if err := n.startReplica(shard, rid, false); err != nil {
+			return err
+		}
+	}
+	n.shards.set(count)
+	return nil
+}
+
 // startShards starts this node's replicas of shards 2..count.
 func (n *Node) startShards(count int) error {
 	for id := uint64(2); id <= uint64(count); id++ {
@@ -169,11 +235,34 @@ func (n *Node) adoptShards() {
 	defer n.wg.Done()
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		v, err := n.svc.read(ctx, func(r *meta.Reader) (any, error) { return r.MetaShards() })
+		v, err := n.svc.read(ctx, func(r *meta.Reader) (any, error) {
+			s, err := r.MetaShards()
+			if err != nil {
+				return nil, err
+			}
+			rep, err := r.MetaReplicas()
+			return [2]int{s, rep}, err
+		})
 		cancel()
 		if err == nil {
-			count := max(v.(int), 1)
-			if err = writeMetaShards(n.cfg.DataDir, count); err == nil {
+			count, replicas := max(v.([2]int)[0], 1), v.([2]int)[1]
+			if count > 1 && replicas != n.place.replicas() {
+				n.log.Error("this node's --meta-replicas is not its cluster's: restart it with the cluster's value",
+					"meta_replicas", n.place.replicas(), "cluster", replicas)
+				return
+			}
+			if err = writeMetaReplicas(n.cfg.DataDir, replicas); err == nil {
+				err = writeMetaShards(n.cfg.DataDir, count)
+			}
+			if err == nil && replicas > 0 && count > 1 {
+				// Placed shards: the placement record says which
+				// replicas this node holds (followPlacement).
+				n.shards.set(count)
+				n.log.Info("metadata shards known; replicas follow the placement", "shards", count, "meta_replicas", replicas)
+				n.cluster.kickFollow()
+				return
+			}
+			if err == nil {
 				if err = n.startShards(count); err == nil {
 					n.log.Info("metadata shards started", "shards", count)
 					return
@@ -197,7 +286,7 @@ func (n *Node) recordShards(ctx context.Context) error {
 	if count == 0 {
 		return fmt.Errorf("%w: metadata shards not started yet", ErrUnavailable)
 	}
-	_, err := n.svc.propose(ctx, &meta.InitShards{Count: count})
+	_, err := n.svc.propose(ctx, &meta.InitShards{Count: count, Replicas: n.place.replicas()})
 	return err
 }
 

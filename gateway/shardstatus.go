@@ -3,10 +3,10 @@ package gateway
 import (
 	"context"
 	"errors"
-	"maps"
 	"slices"
 
 	"github.com/forkstore/forkstore/meta"
+	"github.com/forkstore/forkstore/raft"
 )
 
 // ShardStatus is one metadata shard as this node sees it.
@@ -16,7 +16,10 @@ type ShardStatus struct {
 	Replicas     []uint64 `json:"replicas"`      // node ids holding a replica
 	LeaderID     uint64   `json:"leader_id"`     // 0 when unknown
 	AppliedIndex uint64   `json:"applied_index"` // of this node's replica, 0 if it holds none
-	Buckets      int      `json:"buckets"`       // buckets placed on it, -1 when unknown (or more than 100,000)
+	// ReplicaApplied is each replica's applied index, by node id, as the
+	// holders report it (cluster status only; absent: not reachable).
+	ReplicaApplied map[string]uint64 `json:"replica_applied,omitempty"`
+	Buckets        int               `json:"buckets"` // buckets placed on it, -1 when unknown (or more than 100,000)
 }
 
 // maxShardBucketCount bounds the buckets counted per shard for a status.
@@ -35,26 +38,33 @@ func (n *Node) shardStatuses(ctx context.Context) []ShardStatus {
 		if id == meta.DirectoryShard {
 			st.Role = "directory+data"
 		}
-		st.LeaderID, _ = n.host.LeaderID(id)
+		st.LeaderID, _ = n.host.LeaderNode(id)
 		var voters map[uint64]string
 		if st.LeaderID != 0 {
 			mctx, cancel := context.WithTimeout(ctx, readyTimeout)
 			voters, _, _ = n.host.MembershipInfo(mctx, id)
 			cancel()
 		}
-		if voters != nil {
-			st.Replicas = slices.Sorted(maps.Keys(voters))
-		} else {
-			for _, m := range n.cluster.snapshot() {
-				st.Replicas = append(st.Replicas, m.ID)
+		switch {
+		case voters != nil:
+			for rid := range voters {
+				st.Replicas = append(st.Replicas, raft.NodeOfReplica(rid))
 			}
 			slices.Sort(st.Replicas)
+		default:
+			// Not held here, or no answer now: the placement record (or
+			// every member, without one).
+			st.Replicas = slices.Sorted(slices.Values(n.holderIDs(id)))
 		}
 		if st.Replicas == nil {
 			st.Replicas = []uint64{}
 		}
-		if slices.Contains(st.Replicas, n.cfg.Raft.NodeID) {
-			st.AppliedIndex = n.local.Applied(id, n.cfg.Raft.NodeID)
+		if n.hosts(id) {
+			st.AppliedIndex = n.local.Applied(id, n.replicaOf(id))
+		}
+		if !n.hosts(id) {
+			out = append(out, st)
+			continue
 		}
 		if v, err := n.localReadOn(id, func(r *meta.Reader) (any, error) {
 			c, more, err := r.BucketCount(maxShardBucketCount)

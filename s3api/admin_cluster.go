@@ -49,14 +49,18 @@ func (s *Server) adminCluster(r *request, seg []string) (*response, error) {
 		}
 	case len(seg) == 2 && seg[1] == "rebalance":
 		if r.method == http.MethodPost {
-			moves, err := s.svc.Rebalance(r.ctx)
+			moves, replicaMoves, err := s.svc.Rebalance(r.ctx)
 			if err != nil {
 				return nil, err
 			}
-			if moves == nil {
-				return &response{json: map[string]any{"moves": []any{}}}, nil
+			out := map[string]any{"moves": []any{}}
+			if moves != nil {
+				out["moves"] = moves
 			}
-			return &response{json: map[string]any{"moves": moves}}, nil
+			if replicaMoves != nil {
+				out["replica_moves"] = replicaMoves
+			}
+			return &response{json: out}, nil
 		}
 	case len(seg) == 2 && seg[1] == "leader":
 		if r.method == http.MethodPost {

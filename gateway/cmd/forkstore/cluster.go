@@ -109,10 +109,20 @@ func newClusterCmd(a *app) *cobra.Command {
 		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out struct {
-				Moves []gateway.LeaderMove `json:"moves"`
+				Moves        []gateway.LeaderMove  `json:"moves"`
+				ReplicaMoves []gateway.ReplicaMove `json:"replica_moves"`
 			}
 			c := call{method: http.MethodPost, path: adminPath("cluster", "rebalance")}
 			return a.show(cmd, c, &out, func(w io.Writer) error {
+				if len(out.ReplicaMoves) > 0 {
+					t := newTable(w, "SHARD", "REPLICA", "NODE", "REPLICA ID")
+					for _, m := range out.ReplicaMoves {
+						t.row(strconv.FormatUint(m.Shard, 10), m.Op, strconv.FormatUint(m.Node, 10), strconv.FormatUint(m.Replica, 10))
+					}
+					if err := t.flush(); err != nil {
+						return err
+					}
+				}
 				if len(out.Moves) == 0 {
 					_, err := fmt.Fprintln(w, "the shards' leaders are spread evenly")
 					return err
@@ -251,6 +261,14 @@ func shardTable(w io.Writer, shards []gateway.ShardStatus) error {
 		}
 		if s.AppliedIndex != 0 {
 			applied = strconv.FormatUint(s.AppliedIndex, 10)
+		}
+		if len(s.ReplicaApplied) > 0 {
+			// Each replica's applied index: node=index.
+			parts := make([]string, 0, len(s.ReplicaApplied))
+			for _, id := range nodeIDs(s.ReplicaApplied, map[string]string{}) {
+				parts = append(parts, id+"="+strconv.FormatUint(s.ReplicaApplied[id], 10))
+			}
+			applied = strings.Join(parts, ",")
 		}
 		if s.Buckets >= 0 {
 			buckets = strconv.Itoa(s.Buckets)

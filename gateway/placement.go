@@ -1,0 +1,595 @@
+package gateway
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/forkstore/forkstore/meta"
+	"github.com/forkstore/forkstore/raft"
+)
+
+// Placement of the data shards' replicas (--meta-replicas R > 0). Each
+// data shard (ids 2..S) has min(R, N) replicas over the N members that
+// are not leaving; the directory shard stays on every member. So a
+// cluster of more nodes holds more shards, and each node applies R/N of
+// the writes instead of all of them.
+//
+//   - Desired placement: rendezvous hashing of (shard, node id), zones
+//     first (desiredReplicas): adding or removing a node moves only the
+//     replicas it gains or loses.
+//   - The record: per data shard, its replicas (node id and replica id) in
+//     the directory (meta.SetPlacement), written by the shard's leader
+//     after each membership change it makes, always re-derived from the
+//     shard's Raft membership, so a crash between a change and its record
+//     is repaired by the next pass.
+//   - Every node follows the record in its membership loop
+//     (followPlacement): it starts a replica listed for it that does not
+//     run here and stops and deletes one the record no longer lists.
+//   - The reconciler (reconcileShard) runs on each data shard's leader: it
+//     adds a desired node (under a fresh replica id), waits for it to catch
+//     up, then removes a replica that is not desired. One move per shard
+//     at a time, at most maxMovesUnderWay in the cluster.
+//
+// Replica ids: a node's replica of a shard has the id epoch<<32 | node id.
+// A node added again to a shard it was removed from takes the next epoch
+// whose id the shard never removed (Dragonboat refuses a removed id).
+
+// MaxMetaReplicas bounds --meta-replicas.
+const MaxMetaReplicas = 7
+
+// Timing of placement.
+const (
+	// placeInterval is how often each data shard's leader compares the
+	// desired placement with the actual one.
+	placeInterval = 3 * time.Second
+	// catchUpWait bounds the wait for a new replica to catch up.
+	catchUpWait = 60 * time.Second
+	// maxMovesUnderWay bounds the shards with a move under way (a replica
+	// added and the surplus one not removed yet) in the cluster.
+	maxMovesUnderWay = 2
+)
+
+// placeNode is a member as placement sees it.
+type placeNode struct {
+	ID   uint64
+	Zone string
+}
+
+// placeScore is the rendezvous weight of node for shard.
+func placeScore(shard, node uint64) uint64 {
+	x := shard*0x9E3779B97F4A7C15 ^ node*0xC2B2AE3D27D4EB4F
+	x ^= x >> 30
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 27
+	x *= 0x94D049BB133111EB
+	x ^= x >> 31
+	return x
+}
+
+// desiredReplicas returns the nodes that should hold shard's replicas:
+// min(r, len(nodes)) of them, in rendezvous order of (shard, node), taking
+// first the best node of each zone not yet used, then the best of the
+// rest. Nodes without a zone are each a zone of their own.
+func desiredReplicas(shard uint64, nodes []placeNode, r int) []uint64 {
+	ranked := slices.Clone(nodes)
+	slices.SortFunc(ranked, func(a, b placeNode) int {
+		if c := cmp.Compare(placeScore(shard, b.ID), placeScore(shard, a.ID)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	r = min(r, len(ranked))
+	out := make([]uint64, 0, r)
+	zones := map[string]bool{}
+	taken := map[uint64]bool{}
+	for _, nd := range ranked {
+		if len(out) == r {
+			break
+		}
+		if nd.Zone == "" || !zones[nd.Zone] {
+			zones[nd.Zone] = nd.Zone != ""
+			taken[nd.ID] = true
+			out = append(out, nd.ID)
+		}
+	}
+	for _, nd := range ranked {
+		if len(out) == r {
+			break
+		}
+		if !taken[nd.ID] {
+			taken[nd.ID] = true
+			out = append(out, nd.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// nextReplicaID is the replica id node takes in a shard whose removed ids
+// are removed and whose current replica ids are current: the first epoch
+// whose id is in neither.
+func nextReplicaID(node uint64, removed []uint64, current map[uint64]string) uint64 {
+	for epoch := uint64(0); ; epoch++ {
+		id := epoch<<32 | node
+		if _, ok := current[id]; ok {
+			continue
+		}
+		if !slices.Contains(removed, id) {
+			return id
+		}
+	}
+}
+
+// placement is the node's view of the placement record.
+type placement struct {
+	// r is R (0: every member holds every shard).
+	r atomic.Int64
+
+	mu      sync.RWMutex
+	records map[uint64][]meta.ShardReplica
+	leaving []uint64
+
+	// kick asks the reconciler for a pass now.
+	kick chan struct{}
+	// moving counts this node's moves under way.
+	moving atomic.Int32
+	// followMu serialises followPlacement.
+	followMu sync.Mutex
+}
+
+func (p *placement) replicas() int { return int(p.r.Load()) }
+
+func (p *placement) record(shard uint64) ([]meta.ShardReplica, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	rs, ok := p.records[shard]
+	return rs, ok
+}
+
+func (p *placement) isLeaving(id uint64) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Contains(p.leaving, id)
+}
+
+func (p *placement) set(records map[uint64][]meta.ShardReplica, leaving []uint64) {
+	p.mu.Lock()
+	p.records, p.leaving = records, leaving
+	p.mu.Unlock()
+}
+
+// kickPlacement asks for a reconciling pass now.
+func (n *Node) kickPlacement() {
+	select {
+	case n.place.kick <- struct{}{}:
+	default:
+	}
+}
+
+// placed reports whether data shards are placed on a subset of the
+// members (R > 0).
+func (n *Node) placed() bool { return n.place.replicas() > 0 }
+
+// replicaOf is this node's replica id of shard (its node id when none
+// runs here, which reads then find not open).
+func (n *Node) replicaOf(shard uint64) uint64 {
+	if rid, ok := n.host.Replica(shard); ok {
+		return rid
+	}
+	return n.cfg.Raft.NodeID
+}
+
+// hostedShards lists the shards this node runs a replica of.
+func (n *Node) hostedShards() []uint64 {
+	var out []uint64
+	for _, id := range n.shards.list() {
+		if n.hosts(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// holderIDs returns the node ids holding a replica of shard (every
+// member with R = 0, for the directory shard, or while the shard has no
+// record yet).
+func (n *Node) holderIDs(shard uint64) []uint64 {
+	ms := n.cluster.snapshot()
+	if shard != metaShard && n.placed() {
+		if rs, ok := n.place.record(shard); ok {
+			out := make([]uint64, len(rs))
+			for i, r := range rs {
+				out[i] = r.Node
+			}
+			return out
+		}
+	}
+	out := make([]uint64, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+// loadPlacement reads the placement record (linearizably) into n.place.
+func (n *Node) loadPlacement(ctx context.Context) error {
+	type snap struct {
+		records map[uint64][]meta.ShardReplica
+		leaving []uint64
+	}
+	v, err := readAs(ctx, n.svc, func(r *meta.Reader) (snap, error) {
+		recs, err := r.Placements()
+		if err != nil {
+			return snap{}, err
+		}
+		l, err := r.Leaving()
+		return snap{recs, l}, err
+	})
+	if err != nil {
+		return err
+	}
+	n.place.set(v.records, v.leaving)
+	return nil
+}
+
+// followPlacement makes this node's replicas those the record lists for
+// it: it starts a listed replica that does not run here (joining the
+// shard when it has no data of it) and stops and deletes a replica that
+// the record no longer lists (it was removed from the shard). A shard
+// without a record is left as it is.
+func (n *Node) followPlacement(ctx context.Context) {
+	if !n.placed() || n.shards.count() < 2 {
+		return
+	}
+	n.place.followMu.Lock()
+	defer n.place.followMu.Unlock()
+	if err := n.loadPlacement(ctx); err != nil {
+		n.log.Debug("placement: record not read", "err", err)
+		return
+	}
+	self := n.cfg.Raft.NodeID
+	for _, shard := range n.shards.list() {
+		if shard == metaShard {
+			continue
+		}
+		rs, ok := n.place.record(shard)
+		if !ok {
+			continue
+		}
+		var mine uint64
+		for _, r := range rs {
+			if r.Node == self {
+				mine = r.ID
+			}
+		}
+		running, isRunning := n.host.Replica(shard)
+		switch {
+		case mine != 0 && isRunning && running == mine:
+		case mine != 0:
+			if isRunning {
+				n.dropReplica(ctx, shard, running)
+			}
+			join := !n.host.HasReplicaData(shard, mine)
+			if err := n.startReplica(shard, mine, join); err != nil {
+				n.log.Warn("placement: replica not started", "shard_id", shard, "replica_id", mine, "err", err)
+				continue
+			}
+			n.log.Info("placement: replica started", "shard_id", shard, "replica_id", mine, "join", join)
+		case isRunning:
+			n.dropReplica(ctx, shard, running)
+		}
+	}
+}
+
+// dropReplica stops this node's replica of shard and deletes its data.
+func (n *Node) dropReplica(ctx context.Context, shard, rid uint64) {
+	if err := n.host.StopShard(shard); err != nil {
+		n.log.Warn("placement: replica not stopped", "shard_id", shard, "replica_id", rid, "err", err)
+		return
+	}
+	if err := n.removeReplicaData(ctx, shard, rid); err != nil {
+		n.log.Warn("placement: replica data not removed", "shard_id", shard, "replica_id", rid, "err", err)
+		return
+	}
+	n.log.Info("placement: replica removed from this node", "shard_id", shard, "replica_id", rid)
+}
+
+// removeReplicaData deletes a stopped replica's Raft data and metadata
+// store. The state machine closes shortly after its shard stops.
+func (n *Node) removeReplicaData(ctx context.Context, shard, rid uint64) error {
+	if err := n.host.RemoveReplicaData(ctx, shard, rid); err != nil {
+		return err
+	}
+	dir := filepath.Join(n.cfg.DataDir, "meta")
+	for {
+		err := n.local.RemoveReplicaData(dir, shard, rid)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// onDiskReplicas lists the data shard replicas whose metadata store and
+// Raft data are in this node's data dir, by shard (the newest replica id
+// of a shard when there are several).
+func (n *Node) onDiskReplicas() map[uint64]uint64 {
+	ents, _ := os.ReadDir(filepath.Join(n.cfg.DataDir, "meta"))
+	out := map[uint64]uint64{}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), "shard-")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		ss, rs, ok := strings.Cut(rest, "-replica-")
+		if !ok {
+			continue
+		}
+		shard, err1 := strconv.ParseUint(ss, 10, 64)
+		rid, err2 := strconv.ParseUint(rs, 10, 64)
+		if err1 != nil || err2 != nil || shard == metaShard || raft.NodeOfReplica(rid) != n.cfg.Raft.NodeID {
+			continue
+		}
+		if n.host.HasReplicaData(shard, rid) && rid > out[shard] {
+			out[shard] = rid
+		}
+	}
+	return out
+}
+
+// placeLoop runs the reconciler of the data shards this node leads.
+func (n *Node) placeLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(placeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		case <-n.place.kick:
+		}
+		if !n.placed() {
+			continue
+		}
+		n.reconcile(context.Background())
+	}
+}
+
+// reconcile runs one pass over the data shards this node leads, one at a
+// time; it returns the moves made.
+func (n *Node) reconcile(ctx context.Context) []ReplicaMove {
+	var moves []ReplicaMove
+	for _, shard := range n.shards.list() {
+		if shard == metaShard || !n.leads(shard) {
+			continue
+		}
+		mv, err := n.reconcileShard(ctx, shard)
+		if err != nil {
+			n.log.Warn("placement: pass failed", "shard_id", shard, "err", err)
+		}
+		moves = append(moves, mv...)
+	}
+	return moves
+}
+
+// ReplicaMove is one change of a data shard's replicas.
+type ReplicaMove struct {
+	Shard   uint64 `json:"shard_id"`
+	Op      string `json:"op"` // "add" or "remove"
+	Node    uint64 `json:"node"`
+	Replica uint64 `json:"replica_id"`
+}
+
+// eligible returns the members a data shard may be placed on: those not
+// leaving whose Raft address is known.
+func (n *Node) eligible() []placeNode {
+	var out []placeNode
+	for _, m := range n.cluster.snapshot() {
+		if m.RaftAddr == "" || n.place.isLeaving(m.ID) {
+			continue
+		}
+		out = append(out, placeNode{ID: m.ID, Zone: m.Zone})
+	}
+	return out
+}
+
+// movesUnderWay counts the data shards whose record has more replicas
+// than R (a move between its add and its remove), other than shard.
+func (n *Node) movesUnderWay(shard uint64) int {
+	r := n.place.replicas()
+	count := 0
+	n.place.mu.RLock()
+	defer n.place.mu.RUnlock()
+	for id, rs := range n.place.records {
+		if id != shard && len(rs) > r {
+			count++
+		}
+	}
+	return count
+}
+
+// reconcileShard brings one data shard this node leads one step closer to
+// its desired placement: record the actual replicas, add a desired node
+// that holds none and wait until it has caught up, then remove a replica
+// that is not desired (handing the leadership over first when it is this
+// node's). Every step is idempotent: a pass after a crash anywhere starts
+// again from the shard's Raft membership.
+func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove, error) {
+	ctx, cancel := context.WithTimeout(ctx, catchUpWait+30*time.Second)
+	defer cancel()
+	if err := n.loadPlacement(ctx); err != nil {
+		return nil, err
+	}
+	voters, removed, err := n.host.MembershipInfo(ctx, shard)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.recordPlacement(ctx, shard, voters); err != nil {
+		return nil, err
+	}
+	nodes := n.eligible()
+	if len(nodes) == 0 {
+		return nil, nil
+	}
+	want := desiredReplicas(shard, nodes, n.place.replicas())
+	actual := map[uint64]uint64{} // node -> replica id
+	for rid := range voters {
+		actual[raft.NodeOfReplica(rid)] = rid
+	}
+	var moves []ReplicaMove
+	for _, node := range want {
+		if _, ok := actual[node]; ok {
+			continue
+		}
+		if n.movesUnderWay(shard) >= maxMovesUnderWay {
+			n.log.Debug("placement: waiting for other moves", "shard_id", shard)
+			return moves, nil
+		}
+		addr := n.raftAddrOf(node)
+		if addr == "" {
+			continue
+		}
+		rid := nextReplicaID(node, removed, voters)
+		target := n.local.Applied(shard, n.replicaOf(shard))
+		if err := n.host.AddReplica(ctx, shard, rid, addr); err != nil {
+			return moves, err
+		}
+		n.log.Info("placement: replica added", "shard_id", shard, "node", node, "replica_id", rid)
+		moves = append(moves, ReplicaMove{Shard: shard, Op: "add", Node: node, Replica: rid})
+		voters[rid] = addr
+		actual[node] = rid
+		if err := n.recordPlacement(ctx, shard, voters); err != nil {
+			return moves, err
+		}
+		if err := n.waitCaughtUp(ctx, shard, node, target); err != nil {
+			return moves, err
+		}
+		break // one move at a time: the surplus goes next
+	}
+	if len(actual) <= len(want) {
+		return moves, nil
+	}
+	// A replica too many: remove one that is not desired, a leaving
+	// node's first.
+	var victim uint64
+	for node := range actual {
+		if slices.Contains(want, node) {
+			continue
+		}
+		if victim == 0 || (n.place.isLeaving(node) && !n.place.isLeaving(victim)) ||
+			(n.place.isLeaving(node) == n.place.isLeaving(victim) && node < victim) {
+			victim = node
+		}
+	}
+	if victim == 0 {
+		return moves, nil
+	}
+	for _, node := range want {
+		if _, ok := actual[node]; !ok {
+			return moves, nil // a desired node still lacks its replica
+		}
+	}
+	if victim == n.cfg.Raft.NodeID {
+		// Hand the leadership to a desired replica; its leader removes
+		// this one.
+		to := actual[want[0]]
+		if err := n.host.TransferLeader(ctx, shard, to); err != nil {
+			return moves, err
+		}
+		n.log.Info("placement: leadership handed over before this node's replica goes", "shard_id", shard, "to", want[0])
+		return moves, nil
+	}
+	rid := actual[victim]
+	if err := n.host.RemoveReplica(ctx, shard, rid); err != nil {
+		return moves, err
+	}
+	n.log.Info("placement: replica removed", "shard_id", shard, "node", victim, "replica_id", rid)
+	moves = append(moves, ReplicaMove{Shard: shard, Op: "remove", Node: victim, Replica: rid})
+	delete(voters, rid)
+	return moves, n.recordPlacement(ctx, shard, voters)
+}
+
+// recordPlacement writes shard's record from its voters when it differs.
+func (n *Node) recordPlacement(ctx context.Context, shard uint64, voters map[uint64]string) error {
+	rs := make([]meta.ShardReplica, 0, len(voters))
+	for rid := range voters {
+		rs = append(rs, meta.ShardReplica{Node: raft.NodeOfReplica(rid), ID: rid})
+	}
+	slices.SortFunc(rs, func(a, b meta.ShardReplica) int { return cmp.Compare(a.Node, b.Node) })
+	if old, ok := n.place.record(shard); ok && slices.Equal(old, rs) {
+		return nil
+	}
+	if _, err := n.svc.propose(ctx, &meta.SetPlacement{Shard: shard, Replicas: rs}); err != nil {
+		return err
+	}
+	n.place.mu.Lock()
+	if n.place.records == nil {
+		n.place.records = map[uint64][]meta.ShardReplica{}
+	}
+	n.place.records[shard] = rs
+	n.place.mu.Unlock()
+	return nil
+}
+
+// raftAddrOf returns a member's Raft address ("" when not a member).
+func (n *Node) raftAddrOf(id uint64) string {
+	for _, m := range n.cluster.snapshot() {
+		if m.ID == id {
+			return m.RaftAddr
+		}
+	}
+	return ""
+}
+
+// waitCaughtUp waits until node's replica of shard has applied target,
+// asking its status.
+func (n *Node) waitCaughtUp(ctx context.Context, shard, node, target uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	var m member
+	for _, x := range n.cluster.snapshot() {
+		if x.ID == node {
+			m = x
+		}
+	}
+	for {
+		st := n.cluster.memberStatus(ctx, m)
+		if st.Applied[shard] >= target && st.Applied[shard] > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: node %d has not caught up with shard %d (index %d of %d)", ErrUnavailable, node, shard, st.Applied[shard], target)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// replicasOn counts the data shard replicas the record lists on node.
+func (n *Node) replicasOn(node uint64) int {
+	n.place.mu.RLock()
+	defer n.place.mu.RUnlock()
+	count := 0
+	for _, rs := range n.place.records {
+		for _, r := range rs {
+			if r.Node == node {
+				count++
+			}
+		}
+	}
+	return count
+}

@@ -1,0 +1,158 @@
+package gateway
+
+import (
+	"slices"
+	"testing"
+)
+
+func nodesOf(ids ...uint64) []placeNode {
+	out := make([]placeNode, len(ids))
+	for i, id := range ids {
+		out[i] = placeNode{ID: id}
+	}
+	return out
+}
+
+// holds counts the replicas each node is given over shards 2..shards.
+func holds(shards int, nodes []placeNode, r int) map[uint64]int {
+	out := map[uint64]int{}
+	for s := uint64(2); s <= uint64(shards); s++ {
+		for _, id := range desiredReplicas(s, nodes, r) {
+			out[id]++
+		}
+	}
+	return out
+}
+
+func TestDesiredReplicasCountAndSpread(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		nodes  int
+		r      int
+		shards int
+	}{
+		{name: "fewer nodes than R", nodes: 2, r: 3, shards: 16},
+		{name: "as many nodes as R", nodes: 3, r: 3, shards: 16},
+		{name: "5 nodes", nodes: 5, r: 3, shards: 64},
+		{name: "9 nodes", nodes: 9, r: 3, shards: 256},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ids []uint64
+			for i := 1; i <= tc.nodes; i++ {
+				ids = append(ids, uint64(i))
+			}
+			nodes := nodesOf(ids...)
+			for s := uint64(2); s <= uint64(tc.shards); s++ {
+				got := desiredReplicas(s, nodes, tc.r)
+				if len(got) != min(tc.r, tc.nodes) {
+					t.Fatalf("shard %d: %d replicas, want %d", s, len(got), min(tc.r, tc.nodes))
+				}
+				if !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
+					t.Fatalf("shard %d: replicas %v not distinct and sorted", s, got)
+				}
+			}
+			// Every node holds about its share: within half of it.
+			share := float64((tc.shards-1)*min(tc.r, tc.nodes)) / float64(tc.nodes)
+			for id, c := range holds(tc.shards, nodes, tc.r) {
+				if float64(c) < share/2 || float64(c) > share*1.5 {
+					t.Fatalf("node %d holds %d replicas, share %.1f", id, c, share)
+				}
+			}
+		})
+	}
+}
+
+// Adding a node moves only the replicas it gains; removing one only those
+// it loses (rendezvous hashing).
+func TestDesiredReplicasMinimalMoves(t *testing.T) {
+	before := nodesOf(1, 2, 3, 4)
+	after := nodesOf(1, 2, 3, 4, 5)
+	gained := 0
+	for s := uint64(2); s <= 200; s++ {
+		a, b := desiredReplicas(s, before, 3), desiredReplicas(s, after, 3)
+		var added, removed []uint64
+		for _, id := range b {
+			if !slices.Contains(a, id) {
+				added = append(added, id)
+			}
+		}
+		for _, id := range a {
+			if !slices.Contains(b, id) {
+				removed = append(removed, id)
+			}
+		}
+		switch {
+		case len(added) == 0 && len(removed) == 0:
+		case len(added) == 1 && added[0] == 5 && len(removed) == 1:
+			gained++
+		default:
+			t.Fatalf("shard %d: %v -> %v moves more than the new node's replica", s, a, b)
+		}
+		// Removing node 5 again moves only its replica back.
+		if c := desiredReplicas(s, before, 3); !slices.Equal(c, a) {
+			t.Fatalf("shard %d: removing the new node gives %v, not %v", s, c, a)
+		}
+	}
+	// The new node gains about its share (3/5 of the shards).
+	if gained < 199*3/5/2 || gained > 199*3/5*3/2 {
+		t.Fatalf("the new node gained %d of 199 shards", gained)
+	}
+	// Removing node 2 of 5: only the shards it held change, by one.
+	without := nodesOf(1, 3, 4, 5)
+	for s := uint64(2); s <= 200; s++ {
+		a, b := desiredReplicas(s, after, 3), desiredReplicas(s, without, 3)
+		diff := 0
+		for _, id := range b {
+			if !slices.Contains(a, id) {
+				diff++
+			}
+		}
+		if slices.Contains(a, 2) != (diff == 1) || diff > 1 {
+			t.Fatalf("shard %d: %v -> %v", s, a, b)
+		}
+	}
+}
+
+// Replicas spread over zones first, then nodes.
+func TestDesiredReplicasZones(t *testing.T) {
+	nodes := []placeNode{
+		{ID: 1, Zone: "a"}, {ID: 2, Zone: "a"}, {ID: 3, Zone: "a"},
+		{ID: 4, Zone: "b"}, {ID: 5, Zone: "b"},
+		{ID: 6, Zone: "c"},
+	}
+	zoneOf := map[uint64]string{}
+	for _, n := range nodes {
+		zoneOf[n.ID] = n.Zone
+	}
+	for s := uint64(2); s <= 100; s++ {
+		got := desiredReplicas(s, nodes, 3)
+		zones := map[string]bool{}
+		for _, id := range got {
+			zones[zoneOf[id]] = true
+		}
+		if len(zones) != 3 {
+			t.Fatalf("shard %d: replicas %v in %d zones, want 3", s, got, len(zones))
+		}
+	}
+	// Two zones for three replicas: both zones used.
+	two := []placeNode{{ID: 1, Zone: "a"}, {ID: 2, Zone: "a"}, {ID: 3, Zone: "a"}, {ID: 4, Zone: "b"}}
+	for s := uint64(2); s <= 100; s++ {
+		if got := desiredReplicas(s, two, 3); !slices.Contains(got, 4) {
+			t.Fatalf("shard %d: replicas %v leave zone b out", s, got)
+		}
+	}
+}
+
+// A node added again to a shard takes the first epoch whose replica id the
+// shard never removed.
+func TestNextReplicaID(t *testing.T) {
+	if id := nextReplicaID(4, nil, map[uint64]string{1: "x"}); id != 4 {
+		t.Fatalf("first replica id %d", id)
+	}
+	if id := nextReplicaID(4, []uint64{4}, nil); id != 1<<32|4 {
+		t.Fatalf("after one removal: %#x", id)
+	}
+	if id := nextReplicaID(4, []uint64{4, 1<<32 | 4}, nil); id != 2<<32|4 {
+		t.Fatalf("after two removals: %#x", id)
+	}
+}
