@@ -39,6 +39,8 @@ type Node struct {
 	// this node's replica of one.
 	shards     shardSet
 	startShard func(shardID uint64) error
+	// hints are the leaders of shards held elsewhere (forward.go).
+	hints leaderHints
 
 	metrics *nodeMetrics
 	// gc is the collector's state of each shard's GC queue.
@@ -373,6 +375,17 @@ func (n *Node) localReadOn(shard uint64, q func(r *meta.Reader) (any, error)) (a
 	return n.local.Read(ctx, shard, n.cfg.Raft.NodeID, meta.Query(q))
 }
 
+// readAnywhere runs a background query on the local replica of shard
+// when this node holds one (possibly stale), else linearizably on a holder.
+func (n *Node) readAnywhere(shard uint64, q meta.Q) (any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n.hosts(shard) {
+		return n.local.Read(ctx, shard, n.cfg.Raft.NodeID, q)
+	}
+	return n.svc.readOn(ctx, shard, q)
+}
+
 // gcSteps bounds the retention steps one collector round proposes, so a
 // large pass is spread over rounds instead of monopolising the log.
 const gcSteps = 64
@@ -444,9 +457,7 @@ func gcCursors(g *gcStates) map[uint64]uint64 {
 func (n *Node) deleteQueued(shard uint64, g *shardGC) uint64 {
 	cursor := g.cursor.Load()
 	for {
-		v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) {
-			return r.GCQueue(cursor, 1000)
-		})
+		v, err := n.readAnywhere(shard, meta.GCQueueQuery{After: cursor, Limit: 1000})
 		if err != nil {
 			n.log.Warn("gc queue read failed", "err", err)
 			return cursor
