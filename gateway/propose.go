@@ -141,7 +141,8 @@ func typed[T any](v any, err error) (T, error) {
 		var zero T
 		return zero, err
 	}
-	return v.(T), nil
+	t, _ := v.(T) // a nil result (it crossed nodes as nil) is T's zero value
+	return t, nil
 }
 
 // unavailable turns Raft-level failures into ErrUnavailable and leaves
