@@ -56,7 +56,14 @@ func (q ChunksReferencedQuery) Run(r *Reader) (any, error) {
 	return out, nil
 }
 
+// StatsQuery reads a shard's counts (Reader.Stats).
+type StatsQuery struct{ GCAfter uint64 }
+
+// Run runs the query.
+func (q StatsQuery) Run(r *Reader) (any, error) { return r.Stats(q.GCAfter) }
+
 func init() {
+	RegisterQuery(StatsQuery{}, Stats{})
 	RegisterQuery(GCQueueQuery{}, []GCEntry{})
 	RegisterQuery(KeysGenerationQuery{}, uint64(0))
 	RegisterQuery(ChunksQuery{}, []ChunkInfo{})
