@@ -1,6 +1,7 @@
 package block
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -265,6 +266,25 @@ func (p *Peer) GetJSON(ctx context.Context, method string, m Member, pathAndQuer
 		return fmt.Errorf("block: peer answer: %w", err)
 	}
 	return nil
+}
+
+// Post sends a signed request with body to member m and returns the
+// whole answer (at most limit bytes) of a 2xx answer.
+func (p *Peer) Post(ctx context.Context, m Member, pathAndQuery string, body []byte, limit int64) ([]byte, error) {
+	resp, err := p.do(ctx, http.MethodPost, m, pathAndQuery, bytes.NewReader(body), int64(len(body)),
+		PeerBodyDigest(int64(len(body)), sha256.Sum256(body)))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("block: peer answer: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("block: peer answer over %d bytes", limit)
+	}
+	return b, nil
 }
 
 // isNotFound reports whether a peer answered 404.

@@ -40,7 +40,9 @@ type HasItem = block.HasItem
 
 // metaRefs gives the chunk layer the chunk references of the metadata,
 // read from the local replicas of every metadata shard (possibly stale;
-// see block.Refs). A chunk is referenced from one shard only: a copy into
+// see block.Refs), and, for a shard held by other nodes only, from one of
+// them (linearizably). A shard that cannot be read fails the whole
+// answer: an unknown reference is never taken for none. A chunk is referenced from one shard only: a copy into
 // another shard's bucket writes new chunks (CopyObject).
 type metaRefs struct{ n *Node }
 
@@ -64,11 +66,11 @@ func (m metaRefs) EachChunk(ctx context.Context, fn func(meta.Chunk) error) erro
 func (m metaRefs) eachChunk(ctx context.Context, shard uint64, fn func(meta.Chunk) error) error {
 	after := ""
 	for {
-		v, err := m.n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.Chunks(after, refsBatch) })
+		v, err := m.n.readAnywhere(shard, meta.ChunksQuery{After: after, Limit: refsBatch})
 		if err != nil {
 			return err
 		}
-		batch := v.([]meta.ChunkInfo)
+		batch, _ := v.([]meta.ChunkInfo)
 		for _, ci := range batch {
 			if err := fn(meta.Chunk{ID: ci.ID, Size: ci.Size, CRC32C: ci.CRC32C}); err != nil {
 				return err
@@ -87,13 +89,7 @@ func (m metaRefs) eachChunk(ctx context.Context, shard uint64, fn func(meta.Chun
 // Lookup reads one chunk's record from the shard that references it.
 func (m metaRefs) Lookup(ctx context.Context, id string) (meta.Chunk, bool, error) {
 	for _, shard := range m.n.shards.list() {
-		v, err := m.n.localReadOn(shard, func(r *meta.Reader) (any, error) {
-			ci, ok, err := r.Chunk(id)
-			if !ok {
-				return nil, err
-			}
-			return &ci, err
-		})
+		v, err := m.n.readAnywhere(shard, meta.ChunkQuery{ID: id})
 		if err != nil {
 			return meta.Chunk{}, false, err
 		}
@@ -109,13 +105,16 @@ func (m metaRefs) Lookup(ctx context.Context, id string) (meta.Chunk, bool, erro
 func (m metaRefs) Referenced(ctx context.Context, ids []string) ([]bool, error) {
 	refs := make([]bool, len(ids))
 	for _, shard := range m.n.shards.list() {
-		if _, err := m.n.localReadOn(shard, func(r *meta.Reader) (any, error) {
-			for i, id := range ids {
-				refs[i] = refs[i] || r.ChunkReferenced(id)
-			}
-			return nil, nil
-		}); err != nil {
+		v, err := m.n.readAnywhere(shard, meta.ChunksReferencedQuery{IDs: ids})
+		if err != nil {
 			return nil, err
+		}
+		got, _ := v.([]bool)
+		if len(got) != len(ids) {
+			return nil, fmt.Errorf("%w: shard %d answered %d of %d chunk references", ErrUnavailable, shard, len(got), len(ids))
+		}
+		for i, ref := range got {
+			refs[i] = refs[i] || ref
 		}
 	}
 	return refs, nil

@@ -147,8 +147,14 @@ func (c *keyCache) put(p *Principal) {
 // generation.
 const keysPollInterval = 200 * time.Millisecond
 
-// watchKeys drops the node's cached keys whenever the local replica's
-// keys generation moves (a key was created, deleted or expired, or a
+// remoteKeysPolls: the keys generation of a shard held by other nodes is
+// read from one of them every remoteKeysPolls polls (1 s), so that a
+// revoked key stops working on this node within about a second.
+const remoteKeysPolls = 5
+
+// watchKeys drops the node's cached keys of a shard whenever the shard's
+// keys generation moves (read from the local replica, or from a holder
+// for a shard held elsewhere; a key was created, deleted or expired, or a
 // lease changed), and re-seals, on the leader, secrets still sealed under
 // the previous root password.
 func (n *Node) watchKeys() {
@@ -156,14 +162,19 @@ func (n *Node) watchKeys() {
 	t := time.NewTicker(keysPollInterval)
 	defer t.Stop()
 	resealed := false
+	polls := 0
 	for {
 		select {
 		case <-n.stop:
 			return
 		case <-t.C:
 		}
+		polls++
 		for _, shard := range n.shards.list() {
-			v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.KeysGeneration() })
+			if !n.hosts(shard) && polls%remoteKeysPolls != 0 {
+				continue
+			}
+			v, err := n.readAnywhere(shard, meta.KeysGenerationQuery{})
 			if err == nil {
 				n.keys.of(shard).reset(v.(uint64))
 			}

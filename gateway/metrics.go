@@ -97,7 +97,7 @@ func (m *nodeMetrics) metaStats() (meta.Stats, bool) {
 	var sum meta.Stats
 	for _, shard := range m.n.shards.list() {
 		cursor := m.n.gc.of(shard).cursor.Load()
-		v, err := m.n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.Stats(cursor) })
+		v, err := m.n.readAnywhere(shard, meta.StatsQuery{GCAfter: cursor})
 		if err != nil {
 			m.n.log.Warn("metrics: reading metadata counts", "shard", shard, "err", err)
 			return meta.Stats{}, false

@@ -43,6 +43,8 @@ type Node struct {
 	// (placement.go); place is the placement of data shard replicas.
 	startReplica func(shardID, rid uint64, join bool) error
 	place        placement
+	// hints are the leaders of shards held elsewhere (forward.go).
+	hints leaderHints
 
 	metrics *nodeMetrics
 	// gc is the collector's state of each shard's GC queue.
@@ -378,12 +380,6 @@ func (n *Node) collectGarbage() {
 			lastHistory = time.Now()
 		}
 		for _, shard := range n.shards.list() {
-			if !n.hosts(shard) {
-				// Not held here (placed shards): its GC queue is read
-				// through a holder.
-				n.deleteQueuedRemote(shard)
-				continue
-			}
 			if n.leads(shard) {
 				n.expireLeases(shard)
 				n.resumeMerges(shard)
@@ -427,6 +423,17 @@ func (n *Node) localReadOn(shard uint64, q func(r *meta.Reader) (any, error)) (a
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return n.local.Read(ctx, shard, n.replicaOf(shard), meta.Query(q))
+}
+
+// readAnywhere runs a background query on the local replica of shard
+// when this node holds one (possibly stale), else linearizably on a holder.
+func (n *Node) readAnywhere(shard uint64, q meta.Q) (any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n.hosts(shard) {
+		return n.local.Read(ctx, shard, n.replicaOf(shard), q)
+	}
+	return n.svc.readOn(ctx, shard, q)
 }
 
 // gcSteps bounds the retention steps one collector round proposes, so a
@@ -498,43 +505,9 @@ func gcCursors(g *gcStates) map[uint64]uint64 {
 }
 
 func (n *Node) deleteQueued(shard uint64, g *shardGC) uint64 {
-	return n.deleteFromQueue(shard, g, func(after uint64) (any, error) {
-		return n.localReadOn(shard, func(r *meta.Reader) (any, error) {
-			return r.GCQueue(after, 1000)
-		})
-	})
-}
-
-// GCQueueQuery reads up to Limit entries of a shard's GC queue after
-// version After: a query value, which a node that holds no replica of the
-// shard sends to one that does.
-type GCQueueQuery struct {
-	After uint64
-	Limit int
-}
-
-// Run runs the query.
-func (q GCQueueQuery) Run(r *meta.Reader) (any, error) { return r.GCQueue(q.After, q.Limit) }
-
-func init() { meta.RegisterQuery(GCQueueQuery{}, []meta.GCEntry(nil)) }
-
-// deleteQueuedRemote is deleteQueued for a shard this node holds no
-// replica of (placement.go): it reads the shard's GC queue through a
-// holder, so that the chunk copies here that only that shard referenced
-// are deleted too.
-func (n *Node) deleteQueuedRemote(shard uint64) {
-	g := n.gc.of(shard)
-	g.cursor.Store(n.deleteFromQueue(shard, g, func(after uint64) (any, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return n.svc.readOn(ctx, shard, GCQueueQuery{After: after, Limit: 1000})
-	}))
-}
-
-func (n *Node) deleteFromQueue(shard uint64, g *shardGC, read func(after uint64) (any, error)) uint64 {
 	cursor := g.cursor.Load()
 	for {
-		v, err := read(cursor)
+		v, err := n.readAnywhere(shard, meta.GCQueueQuery{After: cursor, Limit: 1000})
 		if err != nil {
 			if n.hosts(shard) {
 				n.log.Warn("gc queue read failed", "shard_id", shard, "err", err)

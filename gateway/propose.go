@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	sm "github.com/lni/dragonboat/v4/statemachine"
+
 	"github.com/forkstore/forkstore/meta"
 	"github.com/forkstore/forkstore/raft"
 )
@@ -48,9 +50,17 @@ func (s *Service) proposeOn(ctx context.Context, shard uint64, cmd any) (*meta.R
 	}
 	stampHeader(cmd)
 	for try := 0; ; try++ {
-		start := time.Now()
-		raw, err := s.node.host.Propose(ctx, shard, meta.EncodeCommand(cmd))
-		s.node.metrics.observeProposal(shard, time.Since(start))
+		var (
+			raw sm.Result
+			err error
+		)
+		if s.node.hosts(shard) {
+			start := time.Now()
+			raw, err = s.node.host.Propose(ctx, shard, meta.EncodeCommand(cmd))
+			s.node.metrics.observeProposal(shard, time.Since(start))
+		} else {
+			raw, err = s.forwardPropose(ctx, shard, meta.EncodeCommand(cmd))
+		}
 		if err != nil {
 			return nil, unavailable(err)
 		}
@@ -101,7 +111,15 @@ func (s *Service) read(ctx context.Context, q func(r *meta.Reader) (any, error))
 // a value can be sent to another node.
 func (s *Service) readOn(ctx context.Context, shard uint64, q meta.Q) (any, error) {
 	for try := 0; ; try++ {
-		v, err := s.node.host.Read(ctx, shard, q)
+		var (
+			v   any
+			err error
+		)
+		if s.node.hosts(shard) {
+			v, err = s.node.host.Read(ctx, shard, q)
+		} else {
+			v, err = s.forwardRead(ctx, shard, q)
+		}
 		if errors.Is(err, meta.ErrMergeInProgress) && waitMerge(ctx, try) {
 			continue
 		}
@@ -123,7 +141,8 @@ func typed[T any](v any, err error) (T, error) {
 		var zero T
 		return zero, err
 	}
-	return v.(T), nil
+	t, _ := v.(T) // a nil result (it crossed nodes as nil) is T's zero value
+	return t, nil
 }
 
 // unavailable turns Raft-level failures into ErrUnavailable and leaves

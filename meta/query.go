@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // Q is a read of one shard's state machine, run on one consistent
@@ -92,12 +93,26 @@ func EncodeQueryResult(v any, err error) ([]byte, error) {
 	n += binary.PutUvarint(hdr[n:], uint64(len(msg)))
 	b.Write(hdr[:n])
 	b.WriteString(msg)
-	if err == nil && v != nil {
+	if err == nil && !isNil(v) {
 		if err := gob.NewEncoder(&b).Encode(resultEnvelope{V: v}); err != nil {
 			return nil, fmt.Errorf("meta: encode query result %T: %w", v, err)
 		}
 	}
 	return b.Bytes(), nil
+}
+
+// isNil reports whether v is nil or a nil pointer, slice, map or
+// interface (gob cannot carry those inside an interface: they decode as a
+// nil result).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // ErrQueryFailed wraps an error that a query returned on another node and

@@ -49,6 +49,10 @@ func TestQueryWire(t *testing.T) {
 	if v, err := DecodeQueryResult(raw); v != nil || err != nil {
 		t.Fatalf("nil: %v %v", v, err)
 	}
+	raw, err = EncodeQueryResult((*Bucket)(nil), nil)
+	if v, derr := DecodeQueryResult(raw); err != nil || derr != nil || v != nil {
+		t.Fatalf("nil pointer: %v %v %v", v, err, derr)
+	}
 	if _, err := DecodeQueryResult([]byte{0x80}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("truncated: %v", err)
 	}

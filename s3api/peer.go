@@ -1,11 +1,14 @@
 package s3api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/forkstore/forkstore/gateway"
 )
@@ -20,6 +23,10 @@ import (
 //	GET  digest?version=V     this replica's state digest at V           -> {"digest"}
 //	POST has                  [{id,size}]: which copies are here          -> [id]
 //	POST scrub                a scrub pass on this node                  -> gateway.ScrubResult
+//	POST meta/propose?shard=&timeout_ms=  body: an encoded command, proposed
+//	                          through this node's replica of the shard   -> answer (gateway.PeerMeta)
+//	POST meta/read?shard=&timeout_ms=     body: an encoded query, run
+//	                          linearizably on this node's replica        -> answer (gateway.PeerMeta)
 
 // peer dispatches /_forkstore/peer/ requests; dispatch has verified the
 // cluster key signature (r.peerBody is the signed body digest).
@@ -62,6 +69,8 @@ func (s *Server) peer(r *request) (*response, error) {
 			return nil, invalidRequest("want a JSON list of {id, size}")
 		}
 		return &response{json: s.svc.HasChunks(items)}, nil
+	case (path == "meta/propose" || path == "meta/read") && r.method == http.MethodPost:
+		return s.peerMeta(r, strings.TrimPrefix(path, "meta/"))
 	case path == "scrub" && r.method == http.MethodPost:
 		res, err := s.svc.Scrub(r.ctx)
 		if err != nil {
@@ -72,6 +81,33 @@ func (s *Server) peer(r *request) (*response, error) {
 		return nil, errAdminNotFound
 	}
 	return nil, ErrMethodNotAllowed
+}
+
+// maxPeerMetaBody bounds a forwarded command or query (a command is at
+// most the Raft max entry size, 64 MiB by default).
+const maxPeerMetaBody = 64 << 20
+
+// peerMeta serves a proposal or a read that a node without a replica of
+// the shard forwards to this one.
+func (s *Server) peerMeta(r *request, op string) (*response, error) {
+	shard, err := strconv.ParseUint(r.query.Get("shard"), 10, 64)
+	if err != nil || shard == 0 {
+		return nil, invalidRequest("shard must be a shard id")
+	}
+	var timeout time.Duration
+	if t := r.query.Get("timeout_ms"); t != "" {
+		ms, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || ms <= 0 {
+			return nil, invalidRequest("timeout_ms must be a positive number of milliseconds")
+		}
+		timeout = time.Duration(ms) * time.Millisecond
+	}
+	b, err := gateway.ReadPeerBody(r.peerBody, r.raw, maxPeerMetaBody)
+	if err != nil {
+		return nil, err
+	}
+	out := s.svc.PeerMeta(r.ctx, op, shard, timeout, b)
+	return &response{body: io.NopCloser(bytes.NewReader(out)), size: int64(len(out))}, nil
 }
 
 func (s *Server) peerPutChunk(r *request, id string) (*response, error) {

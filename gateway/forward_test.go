@@ -1,0 +1,73 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/forkstore/forkstore/gateway/gatewaytest"
+	"github.com/forkstore/forkstore/meta"
+)
+
+// TestPeerMetaAnswers checks the answers a node gives to forwarded
+// proposals and reads: the outcome through its replica, "not a holder"
+// for a shard it does not hold (never forwarded again), and a failure for
+// a body that is not a query.
+func TestPeerMetaAnswers(t *testing.T) {
+	cfg := gatewaytest.Config(t)
+	cfg.MetaShards = 2
+	n := gatewaytest.NewNode(t, cfg)
+	s := n.Service()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	parse := func(b []byte) (byte, uint64, []byte) {
+		t.Helper()
+		if len(b) < 2 {
+			t.Fatalf("short answer %x", b)
+		}
+		lead, k := binary.Uvarint(b[1:])
+		if k <= 0 {
+			t.Fatalf("malformed answer %x", b)
+		}
+		return b[0], lead, b[1+k:]
+	}
+
+	q, err := meta.EncodeQuery(meta.KeysGenerationQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, lead, out := parse(s.PeerMeta(ctx, "read", 2, time.Second, q))
+	if status != 0 || lead != 1 {
+		t.Fatalf("read: status %d leader %d: %s", status, lead, out)
+	}
+	if v, err := meta.DecodeQueryResult(out); err != nil {
+		t.Fatalf("read result: %v", err)
+	} else if _, ok := v.(uint64); !ok && v != nil {
+		t.Fatalf("read result %T", v)
+	}
+
+	if status, _, out := parse(s.PeerMeta(ctx, "read", 9, time.Second, q)); status != 2 {
+		t.Fatalf("shard not held: status %d: %s", status, out)
+	}
+	if status, _, _ := parse(s.PeerMeta(ctx, "read", 2, time.Second, []byte("not a query"))); status != 1 {
+		t.Fatalf("garbage query: status %d", status)
+	}
+
+	// A proposal: the shard count, recorded once (idempotent).
+	cmd := meta.EncodeCommand(&meta.InitShards{Header: meta.Header{RequestID: "fwd-test-1"}, Count: 2})
+	status, _, out = parse(s.PeerMeta(ctx, "propose", 1, 5*time.Second, cmd))
+	if status != 0 {
+		t.Fatalf("propose: status %d: %s", status, out)
+	}
+	v, k := binary.Uvarint(out)
+	if k <= 0 {
+		t.Fatalf("propose answer %x", out)
+	}
+	if _, err := meta.DecodeResult(sm.Result{Value: v, Data: out[k:]}); err != nil {
+		t.Fatalf("propose result: %v", err)
+	}
+}
