@@ -516,7 +516,7 @@ func (n *Node) deleteQueued(shard uint64, g *shardGC) uint64 {
 			}
 			return cursor
 		}
-		entries := v.([]meta.GCEntry)
+		entries, _ := v.([]meta.GCEntry) // nil: an empty queue read through a holder
 		full := len(entries) >= 1000
 		// Leave recent entries alone for a while so that reads which
 		// fetched a record just before its last reference went away can

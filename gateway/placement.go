@@ -568,7 +568,7 @@ func (n *Node) waitCaughtUp(ctx context.Context, shard, node, target uint64) err
 	}
 	for {
 		st := n.cluster.memberStatus(ctx, m)
-		if st.Applied[shard] >= target && st.Applied[shard] > 0 {
+		if applied, running := st.Applied[shard]; running && applied >= target {
 			return nil
 		}
 		select {

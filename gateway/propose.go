@@ -58,6 +58,9 @@ func (s *Service) proposeOn(ctx context.Context, shard uint64, cmd any) (*meta.R
 			start := time.Now()
 			raw, err = s.node.host.Propose(ctx, shard, meta.EncodeCommand(cmd))
 			s.node.metrics.observeProposal(shard, time.Since(start))
+			if movedAway(s.node, shard, err) {
+				continue // the same command (request id) through a holder
+			}
 		} else {
 			raw, err = s.forwardPropose(ctx, shard, meta.EncodeCommand(cmd))
 		}
@@ -70,6 +73,13 @@ func (s *Service) proposeOn(ctx context.Context, shard uint64, cmd any) (*meta.R
 		}
 		*cmd.(interface{ CommandHeader() *meta.Header }).CommandHeader() = header()
 	}
+}
+
+// movedAway reports whether a request failed because this node's replica
+// of shard was stopped meanwhile (placement moved it to other nodes): the
+// request then goes to a holder.
+func movedAway(n *Node, shard uint64, err error) bool {
+	return err != nil && errors.Is(err, raft.ErrShardNotReady) && !n.hosts(shard)
 }
 
 // waitMerge waits before the next try of a request that met a merge under
@@ -117,6 +127,9 @@ func (s *Service) readOn(ctx context.Context, shard uint64, q meta.Q) (any, erro
 		)
 		if s.node.hosts(shard) {
 			v, err = s.node.host.Read(ctx, shard, q)
+			if movedAway(s.node, shard, err) {
+				continue
+			}
 		} else {
 			v, err = s.forwardRead(ctx, shard, q)
 		}

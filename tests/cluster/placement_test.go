@@ -1,0 +1,221 @@
+//go:build cluster
+
+package cluster
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// placedShard is a metadata shard in the status, with each replica's
+// applied index (--meta-replicas).
+type placedShard struct {
+	ShardID        uint64            `json:"shard_id"`
+	Replicas       []uint64          `json:"replicas"`
+	LeaderID       uint64            `json:"leader_id"`
+	Buckets        int               `json:"buckets"`
+	ReplicaApplied map[string]uint64 `json:"replica_applied"`
+}
+
+func placedShards(n *Node) ([]placedShard, error) {
+	var out struct {
+		Shards []placedShard `json:"shards"`
+	}
+	err := n.Admin(statusTimeout*3, "GET", "cluster/status", nil, &out)
+	return out.Shards, err
+}
+
+// checkPlaced checks that the directory shard is on every member in
+// members and each data shard on exactly want of them, with a leader among
+// its replicas and every replica reporting its applied index.
+func checkPlaced(shards []placedShard, members []uint64, want int) error {
+	if len(shards) == 0 {
+		return fmt.Errorf("no shards in the status")
+	}
+	for _, sh := range shards {
+		n := want
+		if sh.ShardID == 1 {
+			n = len(members)
+		}
+		if len(sh.Replicas) != n {
+			return fmt.Errorf("shard %d has replicas %v, want %d", sh.ShardID, sh.Replicas, n)
+		}
+		for _, id := range sh.Replicas {
+			if !slices.Contains(members, id) {
+				return fmt.Errorf("shard %d has a replica on node %d, not a member of %v", sh.ShardID, id, members)
+			}
+			if _, ok := sh.ReplicaApplied[fmt.Sprint(id)]; sh.ShardID != 1 && !ok {
+				return fmt.Errorf("shard %d: no applied index from its replica on node %d (%v)", sh.ShardID, id, sh.ReplicaApplied)
+			}
+		}
+		if !slices.Contains(sh.Replicas, sh.LeaderID) {
+			return fmt.Errorf("shard %d: leader %d is not one of its replicas %v", sh.ShardID, sh.LeaderID, sh.Replicas)
+		}
+	}
+	return nil
+}
+
+// digestsOverHolders checks every shard's digests are equal over exactly
+// its holders.
+func digestsOverHolders(d *Digest, shards []placedShard) error {
+	for _, sh := range shards {
+		sd := d
+		if sh.ShardID != 1 {
+			sd = d.Shards[fmt.Sprint(sh.ShardID)]
+		}
+		if sd == nil {
+			return fmt.Errorf("no digest of shard %d", sh.ShardID)
+		}
+		if len(sd.Digests) != len(sh.Replicas) {
+			return fmt.Errorf("shard %d: digests of %v (errors %v), holders %v", sh.ShardID, sd.Digests, sd.Errors, sh.Replicas)
+		}
+		first := ""
+		for _, id := range sh.Replicas {
+			v := sd.Digests[fmt.Sprint(id)]
+			if first == "" {
+				first = v
+			}
+			if v == "" || v != first {
+				return fmt.Errorf("shard %d: digests differ or miss at version %s: %v", sh.ShardID, sd.Version, sd.Digests)
+			}
+		}
+	}
+	return nil
+}
+
+// Data shard replicas on a subset of the nodes (--meta-replicas 3 over 4
+// and 5 nodes): each data shard has exactly 3 replicas, a node that joins
+// receives its share, a node that is removed has its replicas moved off
+// first, nothing is lost, and a data shard whose leader is killed takes
+// writes under a new leader among its holders within 3 s.
+func TestPlacedShards(t *testing.T) {
+	c := startCluster(t, 4, withArgs("--meta-shards", "4", "--meta-replicas", "3"))
+	n1 := c.Node(1)
+	var shards []placedShard
+	waitFor(t, convergeTimout, "each data shard on 3 of 4 nodes", func() error {
+		var err error
+		if shards, err = placedShards(n1); err != nil {
+			return err
+		}
+		return checkPlaced(shards, []uint64{1, 2, 3, 4}, 3)
+	})
+	t.Logf("placement over 4 nodes: %+v", shards)
+
+	// Buckets on every data shard, written through node 1, which holds
+	// a replica of every data shard throughout this test (rendezvous
+	// order of node ids 1 to 5 over shards 2 to 4): requests that read a
+	// shard through closures run on a holder only.
+	var buckets []string
+	for i := range 12 {
+		b := fmt.Sprintf("placed-%02d", i)
+		buckets = append(buckets, b)
+		must(t, "create "+b, n1.makeBucket(b))
+		must(t, "put into "+b, n1.putObject(b, "k", []byte(b)))
+	}
+	shards, err := placedShards(n1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range shards {
+		if sh.ShardID != 1 && sh.Buckets == 0 {
+			t.Fatalf("no bucket on shard %d: %+v", sh.ShardID, shards)
+		}
+	}
+
+	// Grow to 5: the new node receives its share (shards 3 and 4 for
+	// node ids 1 to 5), and every shard converges over its holders.
+	n5 := c.Add(t, n1, true)
+	start := time.Now()
+	waitFor(t, convergeTimout, "node 5 to receive its replicas", func() error {
+		var err error
+		if shards, err = placedShards(n1); err != nil {
+			return err
+		}
+		if err := checkPlaced(shards, []uint64{1, 2, 3, 4, 5}, 3); err != nil {
+			return err
+		}
+		held := 0
+		for _, sh := range shards {
+			if sh.ShardID != 1 && slices.Contains(sh.Replicas, n5.ID) {
+				held++
+			}
+		}
+		if held != 2 {
+			return fmt.Errorf("node 5 holds %d data shards: %+v", held, shards)
+		}
+		return nil
+	})
+	t.Logf("node 5 received its replicas in %v: %+v", time.Since(start).Round(time.Millisecond), shards)
+	waitFor(t, convergeTimout, "digests equal over each shard's holders", func() error {
+		d, err := n1.Digest()
+		if err != nil {
+			return err
+		}
+		return digestsOverHolders(d, shards)
+	})
+	for _, b := range buckets {
+		got, err := n1.getObject(b, "k", "")
+		if err != nil || string(got) != b {
+			t.Fatalf("%s/k after node 5 joined: %q %v", b, got, err)
+		}
+	}
+
+	// Remove node 2: its replicas move off before it goes.
+	n2 := c.Node(2)
+	start = time.Now()
+	c.Remove(t, n1, n2, true)
+	t.Logf("node 2 removed in %v", time.Since(start).Round(time.Millisecond))
+	if shards, err = placedShards(n1); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkPlaced(shards, []uint64{1, 3, 4, 5}, 3); err != nil {
+		t.Fatalf("right after the removal: %v", err)
+	}
+	for _, b := range buckets {
+		got, err := n1.getObject(b, "k", "")
+		if err != nil || string(got) != b {
+			t.Fatalf("%s/k after node 2 left: %q %v", b, got, err)
+		}
+	}
+
+	// Kill the leader of a data shard (not node 1, which the test talks
+	// through): every shard it led gets a new leader among its holders,
+	// and every bucket takes writes, within 3 s.
+	var victim *Node
+	var shard placedShard
+	for _, sh := range shards {
+		if sh.ShardID != 1 && sh.LeaderID != 1 {
+			victim, shard = c.Node(sh.LeaderID), sh
+			break
+		}
+	}
+	if victim == nil {
+		t.Skipf("node 1 leads every data shard: %+v", shards)
+	}
+	victim.Kill()
+	killed := time.Now()
+	waitFor(t, 10*time.Second, fmt.Sprintf("shard %d to take writes without node %d", shard.ShardID, victim.ID), func() error {
+		for _, b := range buckets {
+			if err := n1.putObject(b, "after-kill", []byte("x")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	took := time.Since(killed)
+	t.Logf("shard %d took writes %v after its leader (node %d) was killed", shard.ShardID, took.Round(time.Millisecond), victim.ID)
+	if took > 3*time.Second {
+		t.Errorf("shard %d took writes only %v after its leader was killed, want within 3 s", shard.ShardID, took)
+	}
+	shards, err = placedShards(n1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range shards {
+		if sh.ShardID == shard.ShardID && (sh.LeaderID == victim.ID || !slices.Contains(sh.Replicas, sh.LeaderID)) {
+			t.Fatalf("shard %d leader %d after node %d was killed: %+v", sh.ShardID, sh.LeaderID, victim.ID, sh)
+		}
+	}
+}
