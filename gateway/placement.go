@@ -560,13 +560,15 @@ func (n *Node) raftAddrOf(id uint64) string {
 func (n *Node) waitCaughtUp(ctx context.Context, shard, node, target uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
 	defer cancel()
-	var m member
-	for _, x := range n.cluster.snapshot() {
-		if x.ID == node {
-			m = x
-		}
-	}
 	for {
+		// The member again each time: its address may have been
+		// unknown here when it was added.
+		m := member{ID: node}
+		for _, x := range n.cluster.snapshot() {
+			if x.ID == node {
+				m = x
+			}
+		}
 		st := n.cluster.memberStatus(ctx, m)
 		if applied, running := st.Applied[shard]; running && applied >= target {
 			return nil
