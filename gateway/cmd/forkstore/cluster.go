@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -8,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -58,6 +61,9 @@ func newClusterCmd(a *app) *cobra.Command {
 	add.Flags().StringVar(&raftAddr, "raft-addr", "", "the new node's Raft `HOST:PORT`")
 	add.Flags().StringVar(&s3Addr, "s3-addr", "", "the new node's S3 `HOST:PORT`, as the other nodes reach it")
 
+	// removeWait bounds how long cluster remove waits for the node's
+	// metadata shard replicas to be moved off it.
+	const removeWait = 15 * time.Minute
 	var removeID uint64
 	remove := &cobra.Command{
 		Use:     "remove --node-id N",
@@ -73,10 +79,32 @@ func newClusterCmd(a *app) *cobra.Command {
 				Removed bool   `json:"removed"`
 			}
 			c := call{method: http.MethodDelete, path: adminPath("cluster", "members", strconv.FormatUint(removeID, 10))}
-			return a.show(cmd, c, &out, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "removed node %d; its id is retired\n", out.NodeID)
+			// With placed metadata shards the node's replicas are moved
+			// off it first: a 503 saying they still are being moved is
+			// asked again until removeWait.
+			deadline := time.Now().Add(removeWait)
+			var raw json.RawMessage
+			for {
+				var err error
+				raw, err = a.call(cmd, c)
+				var ae *apiError
+				if err == nil {
+					break
+				}
+				if !errors.As(err, &ae) || ae.status != http.StatusServiceUnavailable ||
+					!strings.Contains(ae.message, "being moved off") || time.Now().After(deadline) {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s\n", ae.message)
+			}
+			if a.json {
+				return writeJSON(cmd.OutOrStdout(), raw)
+			}
+			if err := json.Unmarshal(raw, &out); err != nil {
 				return err
-			})
+			}
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "removed node %d; its id is retired\n", out.NodeID)
+			return err
 		},
 	}
 	remove.Flags().Uint64Var(&removeID, "node-id", 0, "the `ID` of the node to remove")
