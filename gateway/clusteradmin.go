@@ -372,8 +372,7 @@ func (s *Service) moveOff(ctx context.Context, id uint64) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: node %d still holds replicas of metadata shards %v; they are being moved off it: run the removal again to wait for the rest",
-				ErrUnavailable, id, left)
+			return fmt.Errorf("%w: node %d still holds replicas of metadata shards %v", ErrReplicasMoving, id, left)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

@@ -16,7 +16,11 @@ var (
 	// ErrNoQuorum: the metadata shard has no leader this node knows of
 	// (a majority of the members is down or cut off). It wraps
 	// ErrUnavailable.
-	ErrNoQuorum          = fmt.Errorf("%w: the metadata shard has no quorum (leader unknown)", ErrUnavailable)
+	ErrNoQuorum = fmt.Errorf("%w: the metadata shard has no quorum (leader unknown)", ErrUnavailable)
+	// ErrReplicasMoving: a node being removed still holds metadata shard
+	// replicas that placement is moving off it (the removal goes on; ask
+	// again). It wraps ErrUnavailable.
+	ErrReplicasMoving    = fmt.Errorf("%w: the node's metadata shard replicas are being moved off it", ErrUnavailable)
 	ErrInvalidBucketName = errors.New("gateway: invalid bucket name")
 	ErrKeyTooLong        = errors.New("gateway: key too long")
 	ErrInvalidKey        = errors.New("gateway: invalid key")

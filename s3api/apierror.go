@@ -43,6 +43,7 @@ var (
 	ErrServiceUnavailable           = &APIError{"ServiceUnavailable", "Please reduce your request rate.", http.StatusServiceUnavailable}
 	// errNoQuorum is ServiceUnavailable when the metadata shard has no
 	// leader: retrying soon is right, reducing the request rate is not.
+	errReplicasMoving               = &APIError{"ServiceUnavailable", "The node's metadata shard replicas are being moved off it; the removal goes on: ask again to wait for the rest.", http.StatusServiceUnavailable}
 	errNoQuorum                     = &APIError{"ServiceUnavailable", "The metadata shard has no quorum (leader unknown); retry later.", http.StatusServiceUnavailable}
 	ErrBadRequest                   = &APIError{"BadRequest", "Bad Request", http.StatusBadRequest}
 	ErrEntityTooLarge               = &APIError{"EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", http.StatusBadRequest}

@@ -146,6 +146,7 @@ var errorTable = []errorRow{
 
 	// gateway: use-case validation and the data path.
 	{gateway.ErrNoQuorum, errNoQuorum},
+	{gateway.ErrReplicasMoving, errReplicasMoving},
 	{gateway.ErrUnavailable, ErrServiceUnavailable},
 	{gateway.ErrInvalidBucketName, errInvalidBucketName},
 	{gateway.ErrKeyTooLong, errKeyTooLong},

@@ -180,6 +180,26 @@ func TestPlacedShards(t *testing.T) {
 		}
 	}
 
+	// Restart node 3: it starts the data shard replicas in its data dir
+	// and holds the same ones as before.
+	n3 := c.Node(3)
+	n3.Restart()
+	n3.WaitReady(t)
+	waitFor(t, convergeTimout, "the shards to converge after node 3 restarted", func() error {
+		var err error
+		if shards, err = placedShards(n1); err != nil {
+			return err
+		}
+		if err := checkPlaced(shards, []uint64{1, 3, 4, 5}, 3); err != nil {
+			return err
+		}
+		d, err := n1.Digest()
+		if err != nil {
+			return err
+		}
+		return digestsOverHolders(d, shards)
+	})
+
 	// Kill the leader of a data shard (not node 1, which the test talks
 	// through): every shard it led gets a new leader among its holders,
 	// and every bucket takes writes, within 3 s.
