@@ -104,13 +104,14 @@ func (c *cluster) canLead(ctx context.Context, id uint64) bool {
 	if id == c.self {
 		return true
 	}
-	i := slices.IndexFunc(c.snapshot(), func(m member) bool { return m.ID == id })
+	ms := c.snapshot()
+	i := slices.IndexFunc(ms, func(m member) bool { return m.ID == id })
 	if i < 0 {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, balanceCheckTimeout)
 	defer cancel()
-	return c.memberStatus(ctx, c.snapshot()[i]).Ready
+	return c.memberStatus(ctx, ms[i]).Ready
 }
 
 // planLeaderMove picks the leadership to move from the member of ids
