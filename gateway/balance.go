@@ -28,6 +28,9 @@ func (n *Node) balanceLoop() {
 	defer n.wg.Done()
 	t := time.NewTicker(balanceInterval)
 	defer t.Stop()
+	// held: members a transfer did not reach, left out until then.
+	held := map[uint64]time.Time{}
+	skip := func(id uint64) bool { return time.Now().Before(held[id]) }
 	for {
 		select {
 		case <-n.stop:
@@ -38,8 +41,9 @@ func (n *Node) balanceLoop() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), balanceInterval)
-		if mv, ok := n.nextLeaderMove(); ok {
+		if mv, ok := n.nextLeaderMove(ctx, skip); ok {
 			if err := n.host.TransferLeader(ctx, mv.Shard, n.replicaIDOf(mv.Shard, mv.To)); err != nil {
+				held[mv.To] = time.Now().Add(balanceHold)
 				n.log.Debug("leader balancing: transfer did not take", "shard", mv.Shard, "to", mv.To, "err", err)
 			}
 		}
@@ -47,51 +51,88 @@ func (n *Node) balanceLoop() {
 	}
 }
 
-// nextLeaderMove picks the next leadership to move (ok false: balanced, or
-// some shard has no leader now). A shard's leadership only moves to one
-// of its holders (placement.go).
-func (n *Node) nextLeaderMove() (LeaderMove, bool) {
+// A leadership may only go to a member that can take it now. While a
+// transfer is under way the leader drops every proposal of the shard,
+// until the target takes over or an election timeout passes; a transfer
+// to a member that is down never takes, and re-issued round after round
+// it stalled the shard for as long as the member stayed down (a dead
+// member leads nothing, so it always looked like the least loaded). So
+// the spread is that of the members that answer their status ready (up,
+// and every replica caught up with its shard), and a member a transfer
+// did not reach is left out for balanceHold.
+const (
+	// balanceCheckTimeout bounds the status request to a move's target.
+	balanceCheckTimeout = time.Second
+	// balanceHold is how long a member a transfer did not reach is left
+	// out of the spread.
+	balanceHold = 30 * time.Second
+)
+
+// nextLeaderMove picks the next leadership to move among the members that
+// can take one and that skip (nil: none) does not leave out (ok false:
+// balanced, or some shard has no leader now).
+func (n *Node) nextLeaderMove(ctx context.Context, skip func(id uint64) bool) (LeaderMove, bool) {
 	shards := n.shards.list()
 	ms := n.cluster.snapshot()
-	if len(shards) < 2 || len(ms) < 2 {
+	ids := make([]uint64, 0, len(ms))
+	for _, m := range ms {
+		if skip == nil || !skip(m.ID) {
+			ids = append(ids, m.ID)
+		}
+	}
+	canLead := func(id uint64) bool { return n.cluster.canLead(ctx, id) }
+	if !n.placed() {
+		return chooseLeaderMove(shards, ids, n.host.LeaderNode, canLead)
+	}
+	// Placed shards: the leaders known here are those of the shards held
+	// here, and a leadership goes to one of its shard's holders only.
+	ids = slices.Clone(ids)
+	for {
+		mv, ok := planPlacedLeaderMove(n.hostedShards(), ids, n.host.LeaderNode, n.holderIDs)
+		if !ok {
+			return LeaderMove{}, false
+		}
+		if canLead(mv.To) {
+			return mv, true
+		}
+		ids = slices.DeleteFunc(ids, func(id uint64) bool { return id == mv.To })
+	}
+}
+
+// planPlacedLeaderMove is planLeaderMove when each shard is held by some
+// of the members (holdersOf): from the member of ids leading most, the
+// shard whose least loaded holder in ids leads least, when that holder
+// leads at least two fewer; a data shard rather than the directory's own.
+func planPlacedLeaderMove(shards, ids []uint64, leaderOf func(shard uint64) (uint64, bool),
+	holdersOf func(shard uint64) []uint64) (LeaderMove, bool) {
+	if len(shards) < 2 || len(ids) < 2 {
 		return LeaderMove{}, false
 	}
 	led := map[uint64][]uint64{}
-	for _, m := range ms {
-		led[m.ID] = nil
+	for _, id := range ids {
+		led[id] = nil
 	}
-	leaders := map[uint64]uint64{}
 	for _, sh := range shards {
-		if !n.hosts(sh) {
-			continue // its leader is not known here
-		}
-		lid, ok := n.host.LeaderNode(sh)
+		lid, ok := leaderOf(sh)
 		if !ok {
 			return LeaderMove{}, false // an election is under way
 		}
-		leaders[sh] = lid
 		if _, member := led[lid]; member {
 			led[lid] = append(led[lid], sh)
 		}
 	}
-	ids := make([]uint64, 0, len(ms))
-	for _, m := range ms {
-		ids = append(ids, m.ID)
-	}
-	// From the node leading most, the shard whose least loaded holder
-	// leads least; a data shard rather than the directory's own.
-	slices.SortStableFunc(ids, func(a, b uint64) int { return len(led[b]) - len(led[a]) })
-	for _, from := range ids {
+	order := slices.Sorted(slices.Values(ids))
+	slices.SortStableFunc(order, func(a, b uint64) int { return len(led[b]) - len(led[a]) })
+	for _, from := range order {
 		best, bestShard := uint64(0), uint64(0)
 		for i := len(led[from]) - 1; i >= 0; i-- {
 			sh := led[from][i]
-			for _, h := range n.holderIDs(sh) {
+			for _, h := range holdersOf(sh) {
 				if _, member := led[h]; !member || h == from {
 					continue
 				}
-				better := best == 0 || len(led[h]) < len(led[best]) ||
-					(len(led[h]) == len(led[best]) && bestShard == metaShard && sh != metaShard)
-				if better {
+				if best == 0 || len(led[h]) < len(led[best]) ||
+					(len(led[h]) == len(led[best]) && bestShard == metaShard && sh != metaShard) {
 					best, bestShard = h, sh
 				}
 			}
@@ -103,11 +144,84 @@ func (n *Node) nextLeaderMove() (LeaderMove, bool) {
 	return LeaderMove{}, false
 }
 
+// chooseLeaderMove is planLeaderMove over the members of ids that canLead
+// says can take a leadership, asking it about each target planned only.
+func chooseLeaderMove(shards, ids []uint64, leaderOf func(shard uint64) (uint64, bool), canLead func(id uint64) bool) (LeaderMove, bool) {
+	ids = slices.Clone(ids)
+	for {
+		mv, ok := planLeaderMove(shards, ids, leaderOf)
+		if !ok {
+			return LeaderMove{}, false
+		}
+		if canLead(mv.To) {
+			return mv, true
+		}
+		ids = slices.DeleteFunc(ids, func(id uint64) bool { return id == mv.To })
+	}
+}
+
+// canLead reports whether member id answers its status ready now.
+func (c *cluster) canLead(ctx context.Context, id uint64) bool {
+	if id == c.self {
+		return true
+	}
+	ms := c.snapshot()
+	i := slices.IndexFunc(ms, func(m member) bool { return m.ID == id })
+	if i < 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, balanceCheckTimeout)
+	defer cancel()
+	return c.memberStatus(ctx, ms[i]).Ready
+}
+
+// planLeaderMove picks the leadership to move from the member of ids
+// leading most of shards to the one leading least (leaderOf: a shard's
+// leader, ok false during an election), or says there is none to move
+// (balanced, fewer than 2 shards or members, an election under way).
+func planLeaderMove(shards, ids []uint64, leaderOf func(shard uint64) (uint64, bool)) (LeaderMove, bool) {
+	if len(shards) < 2 || len(ids) < 2 {
+		return LeaderMove{}, false
+	}
+	ids = slices.Sorted(slices.Values(ids))
+	led := map[uint64][]uint64{}
+	for _, id := range ids {
+		led[id] = nil
+	}
+	for _, sh := range shards {
+		lid, ok := leaderOf(sh)
+		if !ok {
+			return LeaderMove{}, false // an election is under way
+		}
+		if _, member := led[lid]; member {
+			led[lid] = append(led[lid], sh)
+		}
+	}
+	most, least := ids[0], ids[0]
+	for _, id := range ids {
+		if len(led[id]) > len(led[most]) {
+			most = id
+		}
+		if len(led[id]) < len(led[least]) {
+			least = id
+		}
+	}
+	if len(led[most])-len(led[least]) <= 1 {
+		return LeaderMove{}, false
+	}
+	// Move a data shard rather than the directory's own.
+	from := led[most]
+	shard := from[len(from)-1]
+	if shard == metaShard && len(from) > 1 {
+		shard = from[len(from)-2]
+	}
+	return LeaderMove{Shard: shard, From: most, To: least}, true
+}
+
 // Rebalance runs a placement pass over the data shards this node leads
-// (with --meta-replicas; other nodes' passes are kicked by their own
-// loops every few seconds), then moves shard leaderships until they are
-// spread evenly over the members (or ctx ends), and returns the moves
-// made.
+// (with --meta-replicas; other nodes' passes run by themselves every few
+// seconds), then moves shard leaderships until they are spread evenly over
+// the members (or ctx ends), and returns the moves made.
 func (s *Service) Rebalance(ctx context.Context) ([]LeaderMove, []ReplicaMove, error) {
 	var replicaMoves []ReplicaMove
 	if s.node.placed() {
@@ -120,7 +234,7 @@ func (s *Service) Rebalance(ctx context.Context) ([]LeaderMove, []ReplicaMove, e
 func (s *Service) rebalanceLeaders(ctx context.Context) ([]LeaderMove, error) {
 	var moves []LeaderMove
 	for len(moves) < 4*len(s.node.shards.list()) {
-		mv, ok := s.node.nextLeaderMove()
+		mv, ok := s.node.nextLeaderMove(ctx, nil)
 		if !ok {
 			return moves, nil
 		}

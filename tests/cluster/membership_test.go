@@ -131,26 +131,55 @@ func TestReplaceWipedNode(t *testing.T) {
 	load.Log.Verify(t, c.Nodes())
 
 	// With three members and three replicas every node holds every
-	// referenced chunk (the old members may also hold unreferenced
-	// chunks of failed writes, until garbage collection). chunk_files is
-	// counted by each node's repair pass (every second here).
-	var st *ClusterStatus
+	// referenced chunk. The files on disk may differ: the old members may
+	// also hold unreferenced chunks, copies pushed for a write that never
+	// committed (one under way through node 3 when it was killed, say),
+	// which only the orphan sweeper removes (6 h later: OrphanGrace); the
+	// new node only pulled referenced ones. So the referenced copies are
+	// counted by a scrub (each node checks the chunk files its metadata
+	// replica references) and must be as many on every member, none
+	// corrupt. A referenced chunk missing on the new node would be a copy
+	// short: data at risk.
+	members := []*Node{n1, c.Node(2), n4}
+	var res *ScrubResult
 	waitFor(t, convergeTimout, "every member to hold every referenced chunk", func() error {
 		var err error
-		if st, err = n1.ClusterStatus(); err != nil {
+		if res, err = n1.Scrub(); err != nil {
 			return err
 		}
-		for _, m := range st.Members {
-			if m.ChunkFiles == 0 || m.ChunkFiles != st.Members[0].ChunkFiles {
-				return fmt.Errorf("referenced chunk files per member differ or are 0: %+v", st.Members)
+		want := -1
+		for _, n := range members {
+			r, ok := res.Nodes[fmt.Sprint(n.ID)]
+			if !ok {
+				return fmt.Errorf("no scrub result of node %d: %+v", n.ID, res.Nodes)
+			}
+			if r.Corrupt != 0 {
+				t.Fatalf("node %d: scrub found %d corrupt chunk copies: %+v", n.ID, r.Corrupt, res.Nodes)
+			}
+			if want < 0 {
+				want = r.Checked
+			}
+			if r.Checked == 0 || r.Checked != want {
+				return fmt.Errorf("referenced chunk copies per member differ or are 0: %+v", res.Nodes)
 			}
 		}
 		return nil
 	})
-	got := chunkIDs(t, n4)
-	if m := st.member(n4.ID); m == nil || int64(len(got)) < m.ChunkFiles {
-		t.Errorf("node %d has %d chunk files on disk, status says %+v", n4.ID, len(got), m)
+	for _, n := range members {
+		t.Logf("node %d: %d chunk files, %d referenced", n.ID, len(chunkIDs(t, n)), res.Nodes[fmt.Sprint(n.ID)].Checked)
 	}
+	// The new node's status counts no file it does not have (asked again
+	// when the collector deleted one between the status and the walk).
+	waitFor(t, convergeTimout, "the new node's chunk files on disk to cover its status", func() error {
+		st, err := n1.ClusterStatus()
+		if err != nil {
+			return err
+		}
+		if m, got := st.member(n4.ID), chunkIDs(t, n4); m == nil || int64(len(got)) < m.ChunkFiles {
+			return fmt.Errorf("node %d has %d chunk files on disk, status says %+v", n4.ID, len(got), m)
+		}
+		return nil
+	})
 }
 
 // TestJoinDuringWritesAndForks: a node joins a cluster that holds forks
