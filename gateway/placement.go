@@ -325,7 +325,8 @@ func (n *Node) removeReplicaData(ctx context.Context, shard, rid uint64) error {
 
 // onDiskReplicas lists the data shard replicas whose metadata store and
 // Raft data are in this node's data dir, by shard (the newest replica id
-// of a shard when there are several).
+// of a shard when there are several), and deletes the metadata stores
+// left without Raft data. It runs before any data shard replica starts.
 func (n *Node) onDiskReplicas() map[uint64]uint64 {
 	ents, _ := os.ReadDir(filepath.Join(n.cfg.DataDir, "meta"))
 	out := map[uint64]uint64{}
@@ -343,7 +344,15 @@ func (n *Node) onDiskReplicas() map[uint64]uint64 {
 		if err1 != nil || err2 != nil || shard == metaShard || raft.NodeOfReplica(rid) != n.cfg.Raft.NodeID {
 			continue
 		}
-		if n.host.HasReplicaData(shard, rid) && rid > out[shard] {
+		if !n.host.HasReplicaData(shard, rid) {
+			// A dropped replica whose Raft data went and whose metadata
+			// store outlived it (a stop between the two deletions).
+			if err := os.RemoveAll(meta.ReplicaDir(filepath.Join(n.cfg.DataDir, "meta"), shard, rid)); err != nil {
+				n.log.Warn("placement: leftover replica store not removed", "shard_id", shard, "replica_id", rid, "err", err)
+			}
+			continue
+		}
+		if rid > out[shard] {
 			out[shard] = rid
 		}
 	}
