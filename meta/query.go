@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // Q is a read of one shard's state machine, run on one consistent
@@ -92,12 +93,26 @@ func EncodeQueryResult(v any, err error) ([]byte, error) {
 	n += binary.PutUvarint(hdr[n:], uint64(len(msg)))
 	b.Write(hdr[:n])
 	b.WriteString(msg)
-	if err == nil && v != nil {
+	if err == nil && !isNil(v) {
 		if err := gob.NewEncoder(&b).Encode(resultEnvelope{V: v}); err != nil {
 			return nil, fmt.Errorf("meta: encode query result %T: %w", v, err)
 		}
 	}
 	return b.Bytes(), nil
+}
+
+// isNil reports whether v is nil or a nil pointer, map or slice: sent as
+// no value (gob cannot send a nil pointer; it sends an empty slice or map
+// as nil anyway), which the caller reads as its type's zero value.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // ErrQueryFailed wraps an error that a query returned on another node and
@@ -110,6 +125,7 @@ const codeQueryFailed = 1<<32 - 1
 
 // DecodeQueryResult decodes what EncodeQueryResult made: the value, or
 // the error (a sentinel of this package keeps its identity for errors.Is).
+// A nil value (or a nil pointer, map or slice) comes back as nil.
 func DecodeQueryResult(b []byte) (any, error) {
 	r := bytes.NewReader(b)
 	code, err := binary.ReadUvarint(r)
