@@ -271,9 +271,10 @@ func (q LifecycleQuery) Run(r *Reader) (any, error) { return r.Lifecycle(q.Bucke
 
 // GetObjectQuery reads an object (Reader.GetObject). Its result is an
 // ObjectRead, which keeps what GetObject returns beside an error (the
-// delete marker of ErrNoSuchKey and ErrMethodNotAllowed, the RemoteRead
-// of a key inherited from another shard); ObjectRead.Result gives them
-// back.
+// delete marker of ErrNoSuchKey and ErrMethodNotAllowed) and where the
+// read goes on for a key inherited from another shard (the *RemoteRead
+// error), so that BucketObjectQuery returns its bucket with them;
+// ObjectRead.Result gives them back.
 type GetObjectQuery struct {
 	Bucket, Key, VersionID string
 	At                     uint64

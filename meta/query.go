@@ -32,12 +32,17 @@ var ErrLocalQuery = errors.New("meta: the query is a closure and runs only on a 
 // returns, so that both cross the wire. Call it from init.
 func RegisterQuery(q Q, results ...any) {
 	gob.Register(q)
+	queryTypes = append(queryTypes, reflect.TypeOf(q))
 	for _, r := range results {
 		if r != nil {
 			gob.Register(r)
+			resultTypes = append(resultTypes, reflect.TypeOf(r))
 		}
 	}
 }
+
+// queryTypes and resultTypes are the registered types (for the tests).
+var queryTypes, resultTypes []reflect.Type
 
 // queryEnvelope carries a query (an interface value, for gob).
 type queryEnvelope struct{ Q Q }
@@ -70,16 +75,19 @@ func DecodeQuery(b []byte) (Q, error) {
 	return e.Q, nil
 }
 
-// EncodeQueryResult encodes what a query returned: a business error (a
-// sentinel of this package) by its result code and message, any other
+// EncodeQueryResult encodes what a query returned: a *RemoteRead (a
+// read that goes on on another shard) with its fields, a business error
+// (a sentinel of this package) by its result code and message, any other
 // error by its message, a value with gob.
 //
 // Layout: uvarint code (0: no error, codeQueryFailed: an error without a
-// code), uvarint message length, message, then the gob of the value.
+// code, codeRemoteRead: a *RemoteRead), uvarint message length, message;
+// for codeRemoteRead uvarint BucketID and At; then the gob of the value.
 func EncodeQueryResult(v any, err error) ([]byte, error) {
 	var b bytes.Buffer
 	code := uint64(codeOK)
 	msg := ""
+	var rr *RemoteRead
 	if err != nil {
 		msg = err.Error()
 		c, ok := businessCode(err)
@@ -87,12 +95,20 @@ func EncodeQueryResult(v any, err error) ([]byte, error) {
 			c = codeQueryFailed
 		}
 		code = c
+		if errors.As(err, &rr) {
+			code = codeRemoteRead
+		}
 	}
-	var hdr [2 * binary.MaxVarintLen64]byte
+	var hdr [4 * binary.MaxVarintLen64]byte
 	n := binary.PutUvarint(hdr[:], code)
 	n += binary.PutUvarint(hdr[n:], uint64(len(msg)))
 	b.Write(hdr[:n])
 	b.WriteString(msg)
+	if rr != nil {
+		n = binary.PutUvarint(hdr[:], rr.BucketID)
+		n += binary.PutUvarint(hdr[n:], rr.At)
+		b.Write(hdr[:n])
+	}
 	if err == nil && !isNil(v) {
 		if err := gob.NewEncoder(&b).Encode(resultEnvelope{V: v}); err != nil {
 			return nil, fmt.Errorf("meta: encode query result %T: %w", v, err)
@@ -119,9 +135,12 @@ func isNil(v any) bool {
 // that is none of this package's sentinels.
 var ErrQueryFailed = errors.New("meta: query failed")
 
-// codeQueryFailed is the code of an error without a result code; it is
-// never a command's result code.
-const codeQueryFailed = 1<<32 - 1
+// codeQueryFailed is the code of an error without a result code, and
+// codeRemoteRead of a *RemoteRead; they are never a command's result code.
+const (
+	codeQueryFailed = 1<<32 - 1
+	codeRemoteRead  = 1<<32 - 2
+)
 
 // DecodeQueryResult decodes what EncodeQueryResult made: the value, or
 // the error (a sentinel of this package keeps its identity for errors.Is).
@@ -142,6 +161,13 @@ func DecodeQueryResult(b []byte) (any, error) {
 	case codeOK:
 	case codeQueryFailed:
 		return nil, fmt.Errorf("%w: %s", ErrQueryFailed, msg)
+	case codeRemoteRead:
+		id, err1 := binary.ReadUvarint(r)
+		at, err2 := binary.ReadUvarint(r)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%w: query result: remote read", ErrCorrupt)
+		}
+		return nil, &RemoteRead{BucketID: id, At: at}
 	default:
 		return nil, remoteError{sentinel: errOfCode(code), msg: string(msg)}
 	}
