@@ -195,7 +195,7 @@ func TestQueriesOverTheWire(t *testing.T) {
 		case gerr != nil:
 			t.Errorf("%#v: error %v over the wire", q, gerr)
 		case !sameValue(reflect.ValueOf(want), reflect.ValueOf(got)) && !(isNil(want) && got == nil):
-			t.Errorf("%#v:\nover the wire %#v\nhere         %#v", q, got, want)
+			t.Errorf("%#v:\nover the wire %.1000v\nhere         %.1000v", q, fmt.Sprintf("%#v", got), fmt.Sprintf("%#v", want))
 		}
 	}
 	for _, ty := range queryTypes {
