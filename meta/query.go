@@ -56,17 +56,41 @@ func EncodeQuery(q Q) ([]byte, error) {
 	case Query, nil:
 		return nil, ErrLocalQuery
 	}
+	if g, ok := q.(GetObjectQuery); ok {
+		return encodeGetObjectQuery(g), nil
+	}
 	var b bytes.Buffer
+	b.WriteByte(wireGob)
 	if err := gob.NewEncoder(&b).Encode(queryEnvelope{Q: q}); err != nil {
 		return nil, fmt.Errorf("meta: encode query %T: %w", q, err)
 	}
 	return b.Bytes(), nil
 }
 
+// The first byte of an encoded query, and of an encoded result's value:
+// gob, or the binary form of the hottest read (GetObjectQuery and its
+// ObjectRead, querycodec.go), which gob would encode with the
+// description of its types every time.
+const (
+	wireGob        = 0
+	wireGetObject  = 1
+	wireObjectRead = 1
+)
+
 // DecodeQuery decodes what EncodeQuery made.
 func DecodeQuery(b []byte) (Q, error) {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: empty query", ErrCorrupt)
+	}
+	switch b[0] {
+	case wireGob:
+	case wireGetObject:
+		return decodeGetObjectQuery(b[1:])
+	default:
+		return nil, fmt.Errorf("%w: query form %d", ErrCorrupt, b[0])
+	}
 	var e queryEnvelope
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&e); err != nil {
+	if err := gob.NewDecoder(bytes.NewReader(b[1:])).Decode(&e); err != nil {
 		return nil, fmt.Errorf("%w: query: %v", ErrCorrupt, err)
 	}
 	if e.Q == nil {
@@ -109,7 +133,11 @@ func EncodeQueryResult(v any, err error) ([]byte, error) {
 		n += binary.PutUvarint(hdr[n:], rr.At)
 		b.Write(hdr[:n])
 	}
-	if err == nil && !isNil(v) {
+	if x, ok := v.(*ObjectRead); ok && err == nil && x != nil {
+		b.WriteByte(wireObjectRead)
+		b.Write(encodeObjectRead(x))
+	} else if err == nil && !isNil(v) {
+		b.WriteByte(wireGob)
 		if err := gob.NewEncoder(&b).Encode(resultEnvelope{V: v}); err != nil {
 			return nil, fmt.Errorf("meta: encode query result %T: %w", v, err)
 		}
@@ -173,6 +201,13 @@ func DecodeQueryResult(b []byte) (any, error) {
 	}
 	if r.Len() == 0 {
 		return nil, nil
+	}
+	switch form, _ := r.ReadByte(); form {
+	case wireGob:
+	case wireObjectRead:
+		return decodeObjectRead(b[len(b)-r.Len():])
+	default:
+		return nil, fmt.Errorf("%w: query result form %d", ErrCorrupt, form)
 	}
 	var e resultEnvelope
 	if err := gob.NewDecoder(r).Decode(&e); err != nil {
