@@ -276,7 +276,8 @@ func (q LifecycleQuery) Run(r *Reader) (any, error) { return r.Lifecycle(q.Bucke
 // ObjectRead, which keeps what GetObject returns beside an error (the
 // delete marker of ErrNoSuchKey and ErrMethodNotAllowed) and where the
 // read goes on for a key inherited from another shard (the *RemoteRead
-// error), so that BucketObjectQuery returns its bucket with them;
+// error), so that BucketObjectQuery returns its bucket with them and with
+// a business error (ErrNoSuchKey: authorization needs the bucket);
 // ObjectRead.Result gives them back.
 type GetObjectQuery struct {
 	Bucket, Key, VersionID string
@@ -297,8 +298,9 @@ type ObjectRead struct {
 	Msg    string
 }
 
-// objectRead makes GetObject's outcome a value when it is more than an
-// error; any other error stays an error.
+// objectRead makes GetObject's outcome a value: the object, a business
+// error (with the object that comes with it: a delete marker) or a
+// RemoteRead; any other error stays an error.
 func objectRead(o *Object, err error) (*ObjectRead, error) {
 	if err == nil {
 		return &ObjectRead{Object: o}, nil
@@ -307,10 +309,8 @@ func objectRead(o *Object, err error) (*ObjectRead, error) {
 	if errors.As(err, &rr) {
 		return &ObjectRead{Remote: rr}, nil
 	}
-	if o != nil {
-		if code, ok := businessCode(err); ok {
-			return &ObjectRead{Object: o, Code: code, Msg: err.Error()}, nil
-		}
+	if code, ok := businessCode(err); ok {
+		return &ObjectRead{Object: o, Code: code, Msg: err.Error()}, nil
 	}
 	return nil, err
 }
