@@ -185,7 +185,7 @@ func (s *Service) deleteNamed(ctx context.Context, name string, cmd any) error {
 		var b *meta.Bucket
 		if s.node.shards.count() > 1 {
 			var err error
-			if b, err = readAsOn(ctx, s, shard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(name) }); err != nil {
+			if b, err = readAsOn[*meta.Bucket](ctx, s, shard, meta.BucketQuery{Name: name}); err != nil {
 				return err
 			}
 		}
@@ -248,7 +248,7 @@ func checkSnapshotName(name string) error {
 
 // ListSnapshots lists a bucket's snapshots, oldest first.
 func (s *Service) ListSnapshots(ctx context.Context, bucket string) ([]meta.Snapshot, error) {
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) ([]meta.Snapshot, error) { return r.Snapshots(bucket) })
+	return readAsB[[]meta.Snapshot](ctx, s, bucket, meta.SnapshotsQuery{Bucket: bucket})
 }
 
 // ResolveSnapshot parses a snapshot reference (decimal version or name) of
@@ -281,7 +281,7 @@ func (s *Service) DeleteSnapshot(ctx context.Context, bucket string, version uin
 
 // HeadBucket returns a live bucket (with ParentName and IsForkParent).
 func (s *Service) HeadBucket(ctx context.Context, name string) (*meta.Bucket, error) {
-	b, err := readAsB(ctx, s, name, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(name) })
+	b, err := readAsB[*meta.Bucket](ctx, s, name, meta.BucketQuery{Name: name})
 	if err == nil {
 		s.nameRemoteParent(ctx, b)
 	}
@@ -290,7 +290,7 @@ func (s *Service) HeadBucket(ctx context.Context, name string) (*meta.Bucket, er
 
 // ListBuckets lists live buckets by name.
 func (s *Service) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
-	per, err := readEach(ctx, s, func(r *meta.Reader) ([]meta.Bucket, error) { return r.Buckets() })
+	per, err := readEach[[]meta.Bucket](ctx, s, meta.BucketsQuery{})
 	if err != nil {
 		return nil, err
 	}
@@ -335,30 +335,25 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 	if !ValidBucketName(in.Bucket) {
 		return nil, nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, in.Bucket)
 	}
-	var (
-		b *meta.Bucket
-		o *meta.Object
-	)
-	_, err := s.readB(ctx, in.Bucket, func(r *meta.Reader) (any, error) {
-		var err error
-		if b, err = r.BucketAt(in.Bucket, in.At); err != nil {
-			return nil, err
+	// An invalid key is refused once the bucket is read (a bucket that
+	// does not exist comes first).
+	q := meta.BucketObjectQuery{Bucket: in.Bucket, Key: in.Key, VersionID: in.VersionID, At: in.At, Encryption: in.Encryption}
+	keyErr := error(nil)
+	if in.Key != "" {
+		if keyErr = checkKey(in.Key); keyErr != nil {
+			q.Key = ""
 		}
-		if in.Encryption && in.At == 0 {
-			// Left unread on an error: the write reads it again.
-			if enc, err := r.BucketEncryption(in.Bucket); err == nil {
-				b.Encryption, b.EncryptionRead = enc, true
-			}
-		}
-		if in.Key == "" {
-			return nil, nil
-		}
-		if err := checkKey(in.Key); err != nil {
-			return nil, err
-		}
-		o, err = r.GetObject(in.Bucket, in.Key, in.VersionID, in.At)
-		return nil, err
-	})
+	}
+	// The encryption is left unread on an error: the write reads it again.
+	bo, err := readAsB[*meta.BucketObject](ctx, s, in.Bucket, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := bo.Bucket
+	if keyErr != nil {
+		return b, nil, keyErr
+	}
+	o, err := bo.Object.Result()
 	if b != nil {
 		o, err = s.readInherited(ctx, o, err, in.Key, in.VersionID)
 	}
@@ -367,7 +362,7 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 
 // Lineage returns a bucket's parent, snapshots and forks.
 func (s *Service) Lineage(ctx context.Context, bucket string) (*meta.Lineage, error) {
-	l, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Lineage, error) { return r.Lineage(bucket) })
+	l, err := readAsB[*meta.Lineage](ctx, s, bucket, meta.LineageQuery{Bucket: bucket})
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +376,7 @@ func (s *Service) Diff(ctx context.Context, bucket, prefix, after string, max in
 	if max <= 0 || max > 1000 {
 		max = 1000
 	}
-	res, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.DiffResult, error) { return r.Diff(bucket, prefix, after, max) })
+	res, err := readAsB[*meta.DiffResult](ctx, s, bucket, meta.DiffQuery{Bucket: bucket, Prefix: prefix, After: after, Max: max})
 	var rr *meta.RemoteRead
 	if errors.As(err, &rr) {
 		return s.diffMerged(ctx, bucket, rr, prefix, after, max)
@@ -400,5 +395,5 @@ func (s *Service) BucketCORS(ctx context.Context, bucket string) ([]meta.CORSRul
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) ([]meta.CORSRule, error) { return r.BucketCORS(bucket) })
+	return readAsB[[]meta.CORSRule](ctx, s, bucket, meta.BucketCORSQuery{Bucket: bucket})
 }

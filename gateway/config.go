@@ -107,6 +107,11 @@ type Config struct {
 	// ForkIntentTimeout is how long the creation of a fork on another
 	// shard may take before recovery settles or aborts it (0: 30s).
 	ForkIntentTimeout time.Duration
+	// WireReads (tests) sends every linearizable metadata read through
+	// the codec of a read sent to another node, even to this node's own
+	// replica: a read that could not cross nodes fails. The gateway's
+	// tests set it with FORKSTORE_TEST_WIRE_READS=1 (gatewaytest).
+	WireReads bool
 	// forkStepHook, when set (tests), runs after step 1 (pin) and step 2
 	// (creation) of a fork's creation on another shard; false stops the
 	// creation there, as a crash would (after step 2 the fork is made and

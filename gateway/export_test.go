@@ -26,8 +26,8 @@ func SetForkStepHook(cfg *Config, hook func(step int) bool) { cfg.forkStepHook =
 func ResolveRemoteForks(s *Service, shard uint64) { s.node.resolveRemoteForks(shard) }
 
 // ReadOn runs a linearizable query on one shard.
-func ReadOn(ctx context.Context, s *Service, shard uint64, q func(r *meta.Reader) (any, error)) (any, error) {
-	return s.readOn(ctx, shard, meta.Query(q))
+func ReadOn(ctx context.Context, s *Service, shard uint64, q meta.Q) (any, error) {
+	return s.readOn(ctx, shard, q)
 }
 
 // ProposeOn proposes a command to one shard.

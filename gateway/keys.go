@@ -204,37 +204,17 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 	if p := cache.get(id); p != nil {
 		return p, true
 	}
-	q := func(r *meta.Reader) (any, error) {
-		gen, err := r.KeysGeneration()
-		if err != nil {
-			return nil, err
-		}
-		k, err := r.AccessKey(id)
-		if err != nil {
-			return nil, err
-		}
-		if shard != meta.DirectoryShard {
-			// A user's scoped key: the user's record is in the
-			// directory (read below).
-			uk, _, err := r.KeyOwner(id)
-			return keyAt{key: k, gen: gen, uk: uk}, err
-		}
-		u, uk, _, err := r.KeyUser(id)
-		if err != nil {
-			return nil, err
-		}
-		return keyAt{k, gen, u, uk}, nil
-	}
-	v, err := n.localReadOn(shard, q)
+	q := meta.KeyLookupQuery{ID: id, Directory: shard == meta.DirectoryShard}
+	v, err := n.localReadOn(shard, q.Run)
 	if errors.Is(err, meta.ErrNoSuchAccessKey) || errors.Is(err, meta.ErrNotOpen) {
 		// Perhaps created a moment ago through another node.
-		v, err = s.readOn(ctx, shard, meta.Query(q))
+		v, err = s.readOn(ctx, shard, q)
 	}
 	if err == nil {
-		if ka := v.(keyAt); ka.user == nil && ka.uk.User != "" {
+		if ka := v.(meta.KeyLookup); ka.User == nil && ka.UserKey.User != "" {
 			var u *meta.User
-			if u, err = s.User(ctx, ka.uk.User); err == nil {
-				ka.user = u
+			if u, err = s.User(ctx, ka.UserKey.User); err == nil {
+				ka.User = u
 				v = ka
 			}
 		}
@@ -245,8 +225,8 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 		}
 		return nil, false
 	}
-	ka := v.(keyAt)
-	secret, _, err := n.seal.open(ka.key.ID, ka.key.Sealed)
+	ka := v.(meta.KeyLookup)
+	secret, _, err := n.seal.open(ka.Key.ID, ka.Key.Sealed)
 	if err != nil {
 		if cache.warnOnce(id) {
 			n.log.Warn("access key unusable: sealed under another root password (see FORKSTORE_PREVIOUS_ROOT_PASSWORD)", "access_key", id, "err", err)
@@ -254,25 +234,18 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 		return nil, false
 	}
 	p := &Principal{
-		AccessKey: id, Buckets: map[string]int64{}, Prefix: ka.key.Prefix,
-		ReadOnly: ka.key.ReadOnly, Expires: ka.key.Expires, secret: secret, gen: ka.gen,
-		AllowForks: ka.key.AllowForks, ForkPrefix: ka.key.ForkPrefix,
+		AccessKey: id, Buckets: map[string]int64{}, Prefix: ka.Key.Prefix,
+		ReadOnly: ka.Key.ReadOnly, Expires: ka.Key.Expires, secret: secret, gen: ka.Gen,
+		AllowForks: ka.Key.AllowForks, ForkPrefix: ka.Key.ForkPrefix,
 	}
-	for _, b := range ka.key.Buckets {
+	for _, b := range ka.Key.Buckets {
 		p.Buckets[b.Name] = b.Expires
 	}
-	if ka.user != nil {
-		p.User, p.UserID, p.UserMain = ka.user.Name, ka.user.ID, ka.uk.Main
+	if ka.User != nil {
+		p.User, p.UserID, p.UserMain = ka.User.Name, ka.User.ID, ka.UserKey.Main
 	}
 	cache.put(p)
 	return p, true
-}
-
-type keyAt struct {
-	key  *meta.AccessKey
-	gen  uint64
-	user *meta.User // nil: the root account's key
-	uk   meta.UserKey
 }
 
 // Principal returns the principal of an access key that has not expired
@@ -518,11 +491,11 @@ func (s *Service) ListKeys(ctx context.Context, bucket string) ([]KeyInfo, error
 	var ks []meta.AccessKey
 	if bucket != "" {
 		var err error
-		if ks, err = readAsB(ctx, s, bucket, func(r *meta.Reader) ([]meta.AccessKey, error) { return r.AccessKeys(bucket) }); err != nil {
+		if ks, err = readAsB[[]meta.AccessKey](ctx, s, bucket, meta.AccessKeysQuery{Bucket: bucket}); err != nil {
 			return nil, err
 		}
 	} else {
-		per, err := readEach(ctx, s, func(r *meta.Reader) ([]meta.AccessKey, error) { return r.AccessKeys("") })
+		per, err := readEach[[]meta.AccessKey](ctx, s, meta.AccessKeysQuery{Bucket: ""})
 		if err != nil {
 			return nil, err
 		}

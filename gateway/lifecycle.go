@@ -43,11 +43,7 @@ func (s *Service) DeleteBucketLifecycle(ctx context.Context, bucket string) erro
 // BucketLifecycle returns a bucket's lifecycle configuration, nil when it
 // has none (meta.ErrNoSuchBucket when the bucket does not exist).
 func (s *Service) BucketLifecycle(ctx context.Context, bucket string) (*meta.Lifecycle, error) {
-	v, err := s.readB(ctx, bucket, func(r *meta.Reader) (any, error) { return r.Lifecycle(bucket) })
-	if err != nil {
-		return nil, err
-	}
-	return v.(*meta.Lifecycle), nil
+	return readAsB[*meta.Lifecycle](ctx, s, bucket, meta.LifecycleQuery{Bucket: bucket})
 }
 
 // ObjectExpiry says when lifecycle will expire o, the current version of

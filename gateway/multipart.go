@@ -96,7 +96,7 @@ func (s *Service) upload(ctx context.Context, bucket, key, uploadID string) (*me
 	if err := checkBucketKey(bucket, key); err != nil {
 		return nil, err
 	}
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Upload, error) { return r.Upload(bucket, key, uploadID) })
+	return readAsB[*meta.Upload](ctx, s, bucket, meta.UploadQuery{Bucket: bucket, Key: key, UploadID: uploadID})
 }
 
 func checkPartNumber(n int) error {
@@ -218,9 +218,7 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 		for i, p := range in.Parts {
 			parts[i] = meta.CompletedPart{Number: p.Number, ETag: normalizeETag(p.ETag)}
 		}
-		return readAsB(ctx, s, in.Bucket, func(r *meta.Reader) (*meta.Object, error) {
-			return r.CompletedUpload(in.Bucket, in.Key, in.UploadID, parts)
-		})
+		return readAsB[*meta.Object](ctx, s, in.Bucket, meta.CompletedUploadQuery{Bucket: in.Bucket, Key: in.Key, UploadID: in.UploadID, Parts: parts})
 	}
 	if err != nil {
 		return nil, err
@@ -228,9 +226,7 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 	if len(in.Parts) == 0 {
 		return nil, fmt.Errorf("%w: no parts", ErrMalformedRequest)
 	}
-	stored, err := readAsB(ctx, s, in.Bucket, func(r *meta.Reader) (*meta.PartListResult, error) {
-		return r.Parts(in.UploadID, 0, MaxParts)
-	})
+	stored, err := readAsB[*meta.PartListResult](ctx, s, in.Bucket, meta.PartsQuery{UploadID: in.UploadID, Max: MaxParts})
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +367,7 @@ func (s *Service) ListParts(ctx context.Context, bucket, key, uploadID string, m
 	if err != nil {
 		return nil, nil, err
 	}
-	parts, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.PartListResult, error) { return r.Parts(uploadID, marker, max) })
+	parts, err := readAsB[*meta.PartListResult](ctx, s, bucket, meta.PartsQuery{UploadID: uploadID, Marker: marker, Max: max})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -383,5 +379,5 @@ func (s *Service) ListMultipartUploads(ctx context.Context, bucket string, opts 
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.UploadListResult, error) { return r.Uploads(bucket, opts) })
+	return readAsB[*meta.UploadListResult](ctx, s, bucket, meta.UploadsQuery{Bucket: bucket, Opts: opts})
 }

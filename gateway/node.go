@@ -233,9 +233,9 @@ func (n *Node) register() {
 	self := meta.Node{ID: n.cfg.Raft.NodeID, RaftAddr: n.cfg.Raft.RaftAddr, S3Addr: n.cfg.AdvertiseS3, Zone: n.cfg.Zone}
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		v, err := n.svc.read(ctx, func(r *meta.Reader) (any, error) { return r.Nodes() })
+		nodes, err := readAs[[]meta.Node](ctx, n.svc, meta.NodesQuery{})
 		if err == nil {
-			err = n.registerSelf(ctx, self, v.([]meta.Node))
+			err = n.registerSelf(ctx, self, nodes)
 		}
 		if err == nil {
 			err = n.cluster.refresh(ctx)
@@ -337,7 +337,7 @@ func (n *Node) readHosted(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = n.svc.readOn(ctx, id, meta.Query(func(r *meta.Reader) (any, error) { return nil, nil }))
+			_, errs[i] = n.svc.readOn(ctx, id, meta.PingQuery{})
 		}()
 	}
 	wg.Wait()

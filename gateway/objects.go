@@ -123,12 +123,11 @@ func (s *Service) HeadObject(ctx context.Context, in GetObjectInput) (*meta.Obje
 		}
 		return nil, err
 	}
-	var obj *meta.Object
-	_, err := s.readB(ctx, in.Bucket, func(r *meta.Reader) (any, error) {
-		o, err := r.GetObject(in.Bucket, in.Key, in.VersionID, in.At)
-		obj = o
+	x, err := readAsB[*meta.ObjectRead](ctx, s, in.Bucket, meta.GetObjectQuery{Bucket: in.Bucket, Key: in.Key, VersionID: in.VersionID, At: in.At})
+	if err != nil {
 		return nil, err
-	})
+	}
+	obj, err := x.Result()
 	return s.readInherited(ctx, obj, err, in.Key, in.VersionID)
 }
 
@@ -468,7 +467,7 @@ func (s *Service) ListObjects(ctx context.Context, bucket string, opts meta.List
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	res, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.ListResult, error) { return r.List(bucket, opts) })
+	res, err := readAsB[*meta.ListResult](ctx, s, bucket, meta.ListQuery{Bucket: bucket, Opts: opts})
 	var rr *meta.RemoteRead
 	if errors.As(err, &rr) {
 		return s.listMerged(ctx, bucket, rr, opts)
@@ -481,7 +480,7 @@ func (s *Service) ListObjectVersions(ctx context.Context, bucket string, opts me
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	res, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.VersionListResult, error) { return r.ListVersions(bucket, opts) })
+	res, err := readAsB[*meta.VersionListResult](ctx, s, bucket, meta.ListVersionsQuery{Bucket: bucket, Opts: opts})
 	var rr *meta.RemoteRead
 	if errors.As(err, &rr) {
 		return s.listVersionsMerged(ctx, bucket, rr, opts)

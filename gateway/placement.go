@@ -222,22 +222,11 @@ func (n *Node) holderIDs(shard uint64) []uint64 {
 
 // loadPlacement reads the placement record (linearizably) into n.place.
 func (n *Node) loadPlacement(ctx context.Context) error {
-	type snap struct {
-		records map[uint64][]meta.ShardReplica
-		leaving []uint64
-	}
-	v, err := readAs(ctx, n.svc, func(r *meta.Reader) (snap, error) {
-		recs, err := r.Placements()
-		if err != nil {
-			return snap{}, err
-		}
-		l, err := r.Leaving()
-		return snap{recs, l}, err
-	})
+	v, err := readAs[meta.PlacementState](ctx, n.svc, meta.PlacementQuery{})
 	if err != nil {
 		return err
 	}
-	n.place.set(v.records, v.leaving)
+	n.place.set(v.Records, v.Leaving)
 	return nil
 }
 

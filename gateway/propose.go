@@ -110,15 +110,15 @@ func stampHeader(cmd any) {
 
 // read runs a linearizable metadata query on the directory shard; readB
 // (shards.go) on a bucket's shard.
-func (s *Service) read(ctx context.Context, q func(r *meta.Reader) (any, error)) (any, error) {
-	return s.readOn(ctx, meta.DirectoryShard, meta.Query(q))
+func (s *Service) read(ctx context.Context, q meta.Q) (any, error) {
+	return s.readOn(ctx, meta.DirectoryShard, q)
 }
 
 // readOn runs a linearizable metadata query on one shard.
 // A read of a bucket that a merge under way holds waits for the merge.
 //
-// q may be a meta.Query closure or a registered query value (meta.Q); only
-// a value can be sent to another node.
+// q is a registered query value (meta/queries.go), which can be sent to
+// another node; a meta.Query closure runs only on the local replica.
 func (s *Service) readOn(ctx context.Context, shard uint64, q meta.Q) (any, error) {
 	for try := 0; ; try++ {
 		var (
@@ -126,7 +126,7 @@ func (s *Service) readOn(ctx context.Context, shard uint64, q meta.Q) (any, erro
 			err error
 		)
 		if s.node.hosts(shard) {
-			v, err = s.node.host.Read(ctx, shard, q)
+			v, err = s.readQuery(ctx, shard, q)
 			if movedAway(s.node, shard, err) {
 				continue
 			}
@@ -143,18 +143,22 @@ func (s *Service) readOn(ctx context.Context, shard uint64, q meta.Q) (any, erro
 	}
 }
 
-// readAs runs a query returning a T.
-func readAs[T any](ctx context.Context, s *Service, q func(r *meta.Reader) (T, error)) (T, error) {
-	return typed[T](s.read(ctx, func(r *meta.Reader) (any, error) { return q(r) }))
+// readAs runs a query returning a T on the directory shard.
+func readAs[T any](ctx context.Context, s *Service, q meta.Q) (T, error) {
+	return typed[T](s.read(ctx, q))
 }
 
-// typed is the T a query returned, or its error.
+// typed is the T a query returned (its zero value for nil: a nil pointer,
+// map or slice crosses the wire as nil), or its error.
 func typed[T any](v any, err error) (T, error) {
-	if err != nil {
-		var zero T
+	var zero T
+	if err != nil || v == nil {
 		return zero, err
 	}
-	t, _ := v.(T) // a nil result (it crossed nodes as nil) is T's zero value
+	t, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("gateway: a query returned %T, not %T", v, zero)
+	}
 	return t, nil
 }
 

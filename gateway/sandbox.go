@@ -201,14 +201,11 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 			}
 		}
 		var version uint64
-		rep, err := readAsB(ctx, s, in.Fork, func(r *meta.Reader) (*meta.MergeReport, error) {
-			version = r.LastVersion()
-			rep, err := r.MergePlan(in.Fork, in.Strategy)
-			if errors.Is(err, meta.ErrMergeConflict) {
-				return rep, nil
-			}
-			return rep, err
-		})
+		var rep *meta.MergeReport
+		plan, err := readAsB[*meta.MergePlanResult](ctx, s, in.Fork, meta.MergePlanQuery{Fork: in.Fork, Strategy: in.Strategy})
+		if err == nil {
+			rep, version = plan.Report, plan.Version
+		}
 		if errors.Is(err, meta.ErrCrossShardMerge) && s.node.shards.count() > 1 {
 			if shard, _, serr := s.shardOf(ctx, in.Fork, true); serr == nil {
 				return s.planAcross(ctx, in, shard)
@@ -224,7 +221,7 @@ func (s *Service) MergeFork(ctx context.Context, in MergeInput) (*meta.MergeRepo
 	}
 	var fork *meta.Bucket
 	if in.DeleteFork && s.node.shards.count() > 1 {
-		if fork, err = readAsOn(ctx, s, shard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(in.Fork) }); err != nil {
+		if fork, err = readAsOn[*meta.Bucket](ctx, s, shard, meta.BucketQuery{Name: in.Fork}); err != nil {
 			return nil, 0, err
 		}
 	}

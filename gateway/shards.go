@@ -235,17 +235,17 @@ func (n *Node) adoptShards() {
 	defer n.wg.Done()
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		v, err := n.svc.read(ctx, func(r *meta.Reader) (any, error) {
-			s, err := r.MetaShards()
-			if err != nil {
-				return nil, err
-			}
-			rep, err := r.MetaReplicas()
-			return [2]int{s, rep}, err
-		})
+		v, err := n.svc.read(ctx, meta.MetaShardsQuery{})
+		var replicas int
+		if err == nil {
+			var st meta.PlacementState
+			st, err = readAs[meta.PlacementState](ctx, n.svc, meta.PlacementQuery{})
+			replicas = st.Replicas
+		}
 		cancel()
 		if err == nil {
-			count, replicas := max(v.([2]int)[0], 1), v.([2]int)[1]
+			count, _ := v.(int)
+			count = max(count, 1)
 			if count > 1 && replicas != n.place.replicas() {
 				n.log.Error("this node's --meta-replicas is not its cluster's: restart it with the cluster's value",
 					"meta_replicas", n.place.replicas(), "cluster", replicas)
@@ -317,22 +317,15 @@ func (s *Service) shardOf(ctx context.Context, bucket string, fresh bool) (shard
 			return v, true, nil
 		}
 	}
-	type found struct {
-		shard uint64
-		ok    bool
-	}
-	f, err := readAs(ctx, s, func(r *meta.Reader) (found, error) {
-		sh, ok, err := r.NameShard(bucket)
-		return found{sh, ok}, err
-	})
+	f, err := readAs[meta.NameShardResult](ctx, s, meta.NameShardQuery{Name: bucket})
 	if err != nil {
 		return 0, false, err
 	}
-	if !f.ok {
+	if !f.OK {
 		return 0, false, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	set.names.store(bucket, f.shard)
-	return f.shard, false, nil
+	set.names.store(bucket, f.Shard)
+	return f.Shard, false, nil
 }
 
 // onBucket runs op on the shard of bucket. When the shard came from the
@@ -372,23 +365,23 @@ func (s *Service) proposeB(ctx context.Context, bucket string, cmd any) (*meta.R
 }
 
 // readB runs a linearizable query on the shard of bucket.
-func (s *Service) readB(ctx context.Context, bucket string, q func(r *meta.Reader) (any, error)) (any, error) {
+func (s *Service) readB(ctx context.Context, bucket string, q meta.Q) (any, error) {
 	var v any
 	err := s.onBucket(ctx, bucket, func(shard uint64) error {
 		var err error
-		v, err = s.readOn(ctx, shard, meta.Query(q))
+		v, err = s.readOn(ctx, shard, q)
 		return err
 	})
 	return v, err
 }
 
 // readAsB is readB for a query returning a T.
-func readAsB[T any](ctx context.Context, s *Service, bucket string, q func(r *meta.Reader) (T, error)) (T, error) {
-	return typed[T](s.readB(ctx, bucket, func(r *meta.Reader) (any, error) { return q(r) }))
+func readAsB[T any](ctx context.Context, s *Service, bucket string, q meta.Q) (T, error) {
+	return typed[T](s.readB(ctx, bucket, q))
 }
 
 // readEach runs a linearizable query on every shard (in shard order).
-func readEach[T any](ctx context.Context, s *Service, q func(r *meta.Reader) (T, error)) ([]T, error) {
+func readEach[T any](ctx context.Context, s *Service, q meta.Q) ([]T, error) {
 	ids := s.node.shards.list()
 	out := make([]T, len(ids))
 	errs := make([]error, len(ids))
@@ -397,12 +390,7 @@ func readEach[T any](ctx context.Context, s *Service, q func(r *meta.Reader) (T,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			v, err := s.readOn(ctx, id, meta.Query(func(r *meta.Reader) (any, error) { return q(r) }))
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			out[i], _ = v.(T)
+			out[i], errs[i] = typed[T](s.readOn(ctx, id, q))
 		}()
 	}
 	wg.Wait()
@@ -460,13 +448,7 @@ func (s *Service) nameElsewhere(ctx context.Context, names []string) error {
 		if err != nil {
 			continue
 		}
-		live, err := readAsOn(ctx, s, shard, func(r *meta.Reader) (bool, error) {
-			_, err := r.Bucket(name)
-			if errors.Is(err, meta.ErrNoSuchBucket) {
-				return false, nil
-			}
-			return err == nil, err
-		})
+		live, err := readAsOn[bool](ctx, s, shard, meta.BucketLiveQuery{Name: name})
 		if err == nil && live {
 			return fmt.Errorf("%w: %q", meta.ErrBucketExists, name)
 		}
@@ -489,8 +471,8 @@ func (s *Service) released(ctx context.Context, shard uint64, buckets ...meta.Bu
 }
 
 // readAsOn runs a linearizable query returning a T on one shard.
-func readAsOn[T any](ctx context.Context, s *Service, shard uint64, q func(r *meta.Reader) (T, error)) (T, error) {
-	return typed[T](s.readOn(ctx, shard, meta.Query(func(r *meta.Reader) (any, error) { return q(r) })))
+func readAsOn[T any](ctx context.Context, s *Service, shard uint64, q meta.Q) (T, error) {
+	return typed[T](s.readOn(ctx, shard, q))
 }
 
 // sortBuckets orders buckets gathered from several shards by name.
@@ -525,7 +507,7 @@ func (s *Service) sameChunkShard(ctx context.Context, a string, chunkShard uint6
 func (s *Service) BucketShard(ctx context.Context, bucket string) (uint64, error) {
 	var shard uint64
 	err := s.onBucket(ctx, bucket, func(sh uint64) error {
-		_, err := readAsOn(ctx, s, sh, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(bucket) })
+		_, err := readAsOn[*meta.Bucket](ctx, s, sh, meta.BucketQuery{Name: bucket})
 		shard = sh
 		return err
 	})

@@ -632,7 +632,7 @@ func (s *Service) BucketEncryption(ctx context.Context, bucket string) (*meta.Bu
 	if !ValidBucketName(bucket) {
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
-	return readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.BucketEncryption, error) { return r.BucketEncryption(bucket) })
+	return readAsB[*meta.BucketEncryption](ctx, s, bucket, meta.BucketEncryptionQuery{Bucket: bucket})
 }
 
 // SetBucketEncryption sets a bucket's default encryption (only

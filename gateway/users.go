@@ -57,12 +57,12 @@ func (s *Service) CreateUser(ctx context.Context, name, displayName, email strin
 
 // Users lists the users.
 func (s *Service) Users(ctx context.Context) ([]meta.User, error) {
-	return readAs(ctx, s, func(r *meta.Reader) ([]meta.User, error) { return r.Users() })
+	return readAs[[]meta.User](ctx, s, meta.UsersQuery{})
 }
 
 // User returns a user (meta.ErrNoSuchUser).
 func (s *Service) User(ctx context.Context, name string) (*meta.User, error) {
-	return readAs(ctx, s, func(r *meta.Reader) (*meta.User, error) { return r.User(name) })
+	return readAs[*meta.User](ctx, s, meta.UserQuery{Name: name})
 }
 
 // DeleteUser deletes a user and its keys (meta.ErrUserOwnsBuckets while
@@ -147,7 +147,7 @@ func (s *Service) CreateUserKey(ctx context.Context, user string, in KeyInput) (
 // BucketsOwnedBy lists the live buckets a user owns ("" the root
 // account's).
 func (s *Service) BucketsOwnedBy(ctx context.Context, owner string) ([]meta.Bucket, error) {
-	per, err := readEach(ctx, s, func(r *meta.Reader) ([]meta.Bucket, error) { return r.BucketsOwnedBy(owner) })
+	per, err := readEach[[]meta.Bucket](ctx, s, meta.BucketsOwnedByQuery{Owner: owner})
 	if err != nil {
 		return nil, err
 	}
@@ -161,15 +161,9 @@ func (s *Service) BucketOwner(ctx context.Context, bucket string) (*meta.User, e
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
 	if s.node.shards.count() <= 1 {
-		return readAs(ctx, s, func(r *meta.Reader) (*meta.User, error) {
-			b, err := r.BucketAt(bucket, 0)
-			if err != nil || b.Owner == "" {
-				return nil, err
-			}
-			return r.User(b.Owner)
-		})
+		return readAs[*meta.User](ctx, s, meta.BucketOwnerQuery{Bucket: bucket})
 	}
-	b, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.Bucket, error) { return r.BucketAt(bucket, 0) })
+	b, err := readAsB[*meta.Bucket](ctx, s, bucket, meta.BucketAtQuery{Name: bucket, At: 0})
 	if err != nil || b.Owner == "" {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func (s *Service) forkShard(ctx context.Context, name, source string) (target, s
 	if target == srcShard {
 		return target, srcShard, nil
 	}
-	src, err := readAsOn(ctx, s, srcShard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(source) })
+	src, err := readAsOn[*meta.Bucket](ctx, s, srcShard, meta.BucketQuery{Name: source})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -161,15 +161,15 @@ const maxRecoveryBatch = 1000
 // intents are read linearizably (right after a failed creation), else
 // from the local replica of the leader.
 func (n *Node) resolveIntents(ctx context.Context, shard uint64, linear bool, due func(meta.PinIntent) bool) {
-	q := func(r *meta.Reader) (any, error) { return r.PinIntents(maxRecoveryBatch) }
+	q := meta.PinIntentsQuery{Max: maxRecoveryBatch}
 	var (
 		v   any
 		err error
 	)
 	if linear {
-		v, err = n.svc.readOn(ctx, shard, meta.Query(q))
+		v, err = n.svc.readOn(ctx, shard, q)
 	} else {
-		v, err = n.localReadOn(shard, q)
+		v, err = n.localReadOn(shard, q.Run)
 	}
 	if err != nil {
 		n.log.Warn("reading the intents of forks on other shards failed", "shard", shard, "err", err)
@@ -177,7 +177,8 @@ func (n *Node) resolveIntents(ctx context.Context, shard uint64, linear bool, du
 	}
 	byTarget := map[uint64][]meta.PinIntent{}
 	var batch []meta.PinIntent
-	for _, in := range v.([]meta.PinIntent) {
+	intents, _ := v.([]meta.PinIntent)
+	for _, in := range intents {
 		switch {
 		case !due(in):
 		case in.Batch || in.RollingBack:
@@ -233,22 +234,23 @@ func (n *Node) resolveIntents(ctx context.Context, shard uint64, linear bool, du
 // else from the local replica of the leader (the recovery round: a
 // release read twice is released twice, which changes nothing).
 func (n *Node) sendPinReleases(ctx context.Context, shard uint64, linear bool) {
-	q := func(r *meta.Reader) (any, error) { return r.PinReleases(maxRecoveryBatch) }
+	q := meta.PinReleasesQuery{Max: maxRecoveryBatch}
 	var (
 		v   any
 		err error
 	)
 	if linear {
-		v, err = n.svc.readOn(ctx, shard, meta.Query(q))
+		v, err = n.svc.readOn(ctx, shard, q)
 	} else {
-		v, err = n.localReadOn(shard, q)
+		v, err = n.localReadOn(shard, q.Run)
 	}
 	if err != nil {
 		n.log.Warn("reading the pins to release failed", "shard", shard, "err", err)
 		return
 	}
 	byParent := map[uint64][]meta.PinRef{}
-	for _, p := range v.([]meta.PinRef) {
+	pins, _ := v.([]meta.PinRef)
+	for _, p := range pins {
 		sh := meta.ShardOfBucketID(p.Parent)
 		byParent[sh] = append(byParent[sh], p)
 	}
@@ -275,15 +277,13 @@ func (s *Service) readInherited(ctx context.Context, o *meta.Object, err error, 
 	if !errors.As(err, &rr) {
 		return o, err
 	}
-	return readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (*meta.Object, error) {
-		o, err := r.GetInherited(rr.BucketID, key, versionID, rr.At)
-		if o != nil {
-			c := *o
-			c.ChunkShard = meta.ShardOfBucketID(rr.BucketID)
-			o = &c
-		}
-		return o, err
-	})
+	o, err = readAsOn[*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), meta.GetInheritedQuery{ID: rr.BucketID, Key: key, VersionID: versionID, At: rr.At})
+	if o != nil {
+		c := *o
+		c.ChunkShard = meta.ShardOfBucketID(rr.BucketID)
+		o = &c
+	}
+	return o, err
 }
 
 // entrySource is one side of a merged listing: pages of entries (of
@@ -368,9 +368,7 @@ func pageLimit(maxKeys int) int { return min(max(maxKeys+1, 2), 1001) }
 func (s *Service) parentSource(ctx context.Context, rr *meta.RemoteRead, prefix string, maxKeys int) *entrySource[meta.Object] {
 	return &entrySource[meta.Object]{limit: pageLimit(maxKeys), key: objectKey,
 		fetch: func(from string, limit int) ([]meta.Object, bool, error) {
-			p, err := readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (*meta.EntryPage, error) {
-				return r.InheritedEntries(rr.BucketID, rr.At, prefix, from, limit)
-			})
+			p, err := readAsOn[*meta.EntryPage](ctx, s, meta.ShardOfBucketID(rr.BucketID), meta.InheritedEntriesQuery{ID: rr.BucketID, At: rr.At, Prefix: prefix, From: from, Limit: limit})
 			if err != nil {
 				return nil, false, err
 			}
@@ -410,9 +408,7 @@ func commonPrefixOf(key, prefix, delim string) (string, bool) {
 func (s *Service) listMerged(ctx context.Context, bucket string, rr *meta.RemoteRead, opts meta.ListOptions) (*meta.ListResult, error) {
 	local := &entrySource[meta.Object]{limit: pageLimit(opts.MaxKeys), key: objectKey,
 		fetch: func(from string, limit int) ([]meta.Object, bool, error) {
-			p, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.EntryPage, error) {
-				return r.LocalEntries(bucket, opts.At, opts.Prefix, from, limit)
-			})
+			p, err := readAsB[*meta.EntryPage](ctx, s, bucket, meta.LocalEntriesQuery{Bucket: bucket, At: opts.At, Prefix: opts.Prefix, From: from, Limit: limit})
 			if err != nil {
 				return nil, false, err
 			}
@@ -504,13 +500,11 @@ func (s *Service) proposePut(ctx context.Context, cmd *meta.PutObject) (*meta.Re
 // where the fork's local layers have nothing); nil when the bucket's
 // chain stays on its shard.
 func (s *Service) inheritedView(ctx context.Context, bucket, key string) (*meta.InheritedView, error) {
-	rr, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.RemoteRead, error) { return r.RemoteOf(bucket) })
+	rr, err := readAsB[*meta.RemoteRead](ctx, s, bucket, meta.RemoteOfQuery{Bucket: bucket})
 	if err != nil || rr == nil {
 		return nil, err
 	}
-	o, err := readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (*meta.Object, error) {
-		return r.GetInherited(rr.BucketID, key, "", rr.At)
-	})
+	o, err := readAsOn[*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), meta.GetInheritedQuery{ID: rr.BucketID, Key: key, At: rr.At})
 	v, err := meta.InheritedViewOf(rr, key, o, err)
 	if err != nil {
 		return nil, err
@@ -526,9 +520,7 @@ func (s *Service) inheritedView(ctx context.Context, bucket, key string) (*meta.
 func (s *Service) listVersionsMerged(ctx context.Context, bucket string, rr *meta.RemoteRead, opts meta.VersionListOptions) (*meta.VersionListResult, error) {
 	local := &entrySource[meta.VersionEntry]{limit: pageLimit(opts.MaxKeys), key: func(e *meta.VersionEntry) string { return e.Key },
 		fetch: func(from string, limit int) ([]meta.VersionEntry, bool, error) {
-			p, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.VersionEntryPage, error) {
-				return r.LocalVersionEntries(bucket, opts.At, opts.Prefix, from, limit)
-			})
+			p, err := readAsB[*meta.VersionEntryPage](ctx, s, bucket, meta.LocalVersionEntriesQuery{Bucket: bucket, At: opts.At, Prefix: opts.Prefix, From: from, Limit: limit})
 			if err != nil {
 				return nil, false, err
 			}
@@ -634,9 +626,7 @@ func (s *Service) diffMerged(ctx context.Context, bucket string, rr *meta.Remote
 		from = after + "\x00"
 	}
 	for range 1 << 20 {
-		page, err := readAsB(ctx, s, bucket, func(r *meta.Reader) (*meta.VersionEntryPage, error) {
-			return r.LocalVersionEntries(bucket, 0, prefix, from, pageLimit(max))
-		})
+		page, err := readAsB[*meta.VersionEntryPage](ctx, s, bucket, meta.LocalVersionEntriesQuery{Bucket: bucket, Prefix: prefix, From: from, Limit: pageLimit(max)})
 		if err != nil {
 			return nil, err
 		}
@@ -648,9 +638,7 @@ func (s *Service) diffMerged(ctx context.Context, bucket string, rr *meta.Remote
 		}
 		bases := map[string]*meta.Object{}
 		if len(ask) > 0 {
-			if bases, err = readAsOn(ctx, s, meta.ShardOfBucketID(rr.BucketID), func(r *meta.Reader) (map[string]*meta.Object, error) {
-				return r.InheritedObjects(rr.BucketID, rr.At, ask)
-			}); err != nil {
+			if bases, err = readAsOn[map[string]*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), meta.InheritedObjectsQuery{ID: rr.BucketID, At: rr.At, Keys: ask}); err != nil {
 				return nil, err
 			}
 		}
@@ -707,22 +695,7 @@ func (s *Service) nameRemoteLineage(ctx context.Context, l *meta.Lineage) {
 		}
 	}
 	for sh, ids := range want {
-		found, err := readAsOn(ctx, s, sh, func(r *meta.Reader) (map[uint64]meta.Bucket, error) {
-			out := map[uint64]meta.Bucket{}
-			for _, id := range ids {
-				b, err := r.BucketByID(id)
-				if errors.Is(err, meta.ErrNoSuchBucket) {
-					continue
-				}
-				if err != nil {
-					return nil, err
-				}
-				if b.State == meta.BucketLive {
-					out[id] = *b
-				}
-			}
-			return out, nil
-		})
+		found, err := readAsOn[map[uint64]meta.Bucket](ctx, s, sh, meta.LiveBucketsByIDQuery{IDs: ids})
 		if err != nil {
 			continue
 		}
@@ -753,9 +726,7 @@ func (s *Service) nameRemoteParent(ctx context.Context, b *meta.Bucket) {
 	if !remoteParentOf(b) || b.ParentName != "" {
 		return
 	}
-	p, err := readAsOn(ctx, s, meta.ShardOfBucketID(b.Parent.BucketID), func(r *meta.Reader) (*meta.Bucket, error) {
-		return r.BucketByID(b.Parent.BucketID)
-	})
+	p, err := readAsOn[*meta.Bucket](ctx, s, meta.ShardOfBucketID(b.Parent.BucketID), meta.BucketByIDQuery{ID: b.Parent.BucketID})
 	if err == nil && p.State == meta.BucketLive {
 		b.ParentName = p.Name
 	}
@@ -874,7 +845,7 @@ func (s *Service) createForksSpread(ctx context.Context, cmd *meta.CreateForks, 
 			return nil, err
 		}
 	}
-	src, err := readAsOn(ctx, s, srcShard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(cmd.Source) })
+	src, err := readAsOn[*meta.Bucket](ctx, s, srcShard, meta.BucketQuery{Name: cmd.Source})
 	if err != nil {
 		return nil, err
 	}

@@ -393,11 +393,12 @@ func TestForksAcrossShardsCrash(t *testing.T) {
 	}
 	stopAt = 0
 	intents := func() []meta.PinIntent {
-		v, err := gateway.ReadOn(ctx(t), s, baseShard, func(r *meta.Reader) (any, error) { return r.PinIntents(100) })
+		v, err := gateway.ReadOn(ctx(t), s, baseShard, meta.PinIntentsQuery{Max: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v.([]meta.PinIntent)
+		ins, _ := v.([]meta.PinIntent) // none: nil after the wire
+		return ins
 	}
 	// Recovery (the leader's pass also runs it in the background).
 	waitFor(t, "the intents resolved", func() bool {
@@ -671,8 +672,8 @@ func TestForksAcrossShardsDeleteCrash(t *testing.T) {
 		gateway.ResolveRemoteForks(s, forkShard)
 		return !pinned()
 	})
-	v, err := gateway.ReadOn(ctx(t), s, forkShard, func(r *meta.Reader) (any, error) { return r.PinReleases(10) })
-	if err != nil || len(v.([]meta.PinRef)) != 0 {
+	v, err := gateway.ReadOn(ctx(t), s, forkShard, meta.PinReleasesQuery{Max: 10})
+	if pins, _ := v.([]meta.PinRef); err != nil || len(pins) != 0 {
 		t.Fatalf("releases left %v %v", v, err)
 	}
 }
@@ -805,11 +806,12 @@ func TestForkBatchAcrossShards(t *testing.T) {
 	}
 	stop = false
 	intents := func() []meta.PinIntent {
-		v, err := gateway.ReadOn(ctx(t), s, baseShard, func(r *meta.Reader) (any, error) { return r.PinIntents(100) })
+		v, err := gateway.ReadOn(ctx(t), s, baseShard, meta.PinIntentsQuery{Max: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v.([]meta.PinIntent)
+		ins, _ := v.([]meta.PinIntent) // none: nil after the wire
+		return ins
 	}
 	waitFor(t, "the batch rolled back", func() bool {
 		gateway.ResolveRemoteForks(s, baseShard)
@@ -860,7 +862,7 @@ func TestForkBatchAcrossShardsLeaseKeysOwner(t *testing.T) {
 	}
 	for _, f := range batch.Forks {
 		sh := mustShard(t, s, f.Bucket.Name)
-		v, err := gateway.ReadOn(ctx(t), s, sh, func(r *meta.Reader) (any, error) { return r.BucketAt(f.Bucket.Name, 0) })
+		v, err := gateway.ReadOn(ctx(t), s, sh, meta.BucketAtQuery{Name: f.Bucket.Name})
 		if err != nil {
 			t.Fatal(err)
 		}

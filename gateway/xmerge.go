@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/forkstore/forkstore/meta"
@@ -73,9 +72,7 @@ func (s *Service) driveRemoteMerge(ctx context.Context, st *meta.RemoteMergeStat
 			return nil, 0, errMergeStopped
 		}
 		keysOnly := st.Phase == meta.XMergeChecking
-		page, err := readAsOn(ctx, s, fs, func(r *meta.Reader) (*meta.RemoteChangePage, error) {
-			return r.RemoteMergeChanges(st.Fork, st.Hold, st.Cursor, s.mergeEntryLimit(), keysOnly)
-		})
+		page, err := readAsOn[*meta.RemoteChangePage](ctx, s, fs, meta.RemoteMergeChangesQuery{ID: st.Fork, Hold: st.Hold, After: st.Cursor, Limit: s.mergeEntryLimit(), KeysOnly: keysOnly})
 		if errors.Is(err, meta.ErrNoSuchBucket) {
 			abandon = true // the fork went away (its lease ran out): the merge ends where it is
 			break
@@ -278,7 +275,7 @@ func (n *Node) resolveRemoteMerges(shard uint64) {
 // forkOfRemoteParent reports whether fork (on shard) has its parent on
 // another shard.
 func (s *Service) forkOfRemoteParent(ctx context.Context, shard uint64, fork string) (bool, error) {
-	b, err := readAsOn(ctx, s, shard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(fork) })
+	b, err := readAsOn[*meta.Bucket](ctx, s, shard, meta.BucketQuery{Name: fork})
 	if err != nil {
 		return false, err
 	}
@@ -288,7 +285,7 @@ func (s *Service) forkOfRemoteParent(ctx context.Context, shard uint64, fork str
 // planAcross is the dry run of a merge across shards: the fork's changes
 // read a page at a time, each page weighed against the parent.
 func (s *Service) planAcross(ctx context.Context, in MergeInput, shard uint64) (*meta.MergeReport, uint64, error) {
-	fork, err := readAsOn(ctx, s, shard, func(r *meta.Reader) (*meta.Bucket, error) { return r.Bucket(in.Fork) })
+	fork, err := readAsOn[*meta.Bucket](ctx, s, shard, meta.BucketQuery{Name: in.Fork})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -297,25 +294,20 @@ func (s *Service) planAcross(ctx context.Context, in MergeInput, shard uint64) (
 	var version uint64
 	after := ""
 	for range 1 << 20 {
-		page, err := readAsOn(ctx, s, shard, func(r *meta.Reader) (*meta.RemoteChangePage, error) {
-			return r.RemoteMergeChanges(fork.ID, 0, after, s.mergeEntryLimit(), true)
-		})
+		page, err := readAsOn[*meta.RemoteChangePage](ctx, s, shard, meta.RemoteMergeChangesQuery{ID: fork.ID, After: after, Limit: s.mergeEntryLimit(), KeysOnly: true})
 		if err != nil {
 			return nil, 0, err
 		}
 		if err := s.fillRemote(ctx, page.Changes, true); err != nil {
 			return nil, 0, err
 		}
-		next, err := readAsOn(ctx, s, ps, func(r *meta.Reader) (*meta.MergeReport, error) {
-			version = r.LastVersion()
-			tmp := *rep
-			tmp.Conflicts = slices.Clone(rep.Conflicts)
-			return &tmp, r.RemoteMergePlan(fork.Parent.BucketID, fork.ID, fork.Parent.Version, in.Strategy, page.Changes, &tmp)
-		})
+		next, err := readAsOn[*meta.MergePlanResult](ctx, s, ps, meta.RemoteMergePlanQuery{
+			Parent: fork.Parent.BucketID, Fork: fork.ID, Base: fork.Parent.Version,
+			Strategy: in.Strategy, Changes: page.Changes, Report: *rep})
 		if err != nil {
 			return nil, 0, err
 		}
-		rep = next
+		rep, version = next.Report, next.Version
 		if !page.More || len(page.Changes) == 0 {
 			break
 		}
@@ -346,25 +338,20 @@ func (s *Service) fillRemote(ctx context.Context, cs []meta.RemoteChange, keysOn
 		}
 	}
 	for shard, asks := range byShard {
-		got, err := readAsOn(ctx, s, shard, func(r *meta.Reader) ([]*meta.Object, error) {
-			out := make([]*meta.Object, len(asks))
-			for j, a := range asks {
-				o, err := r.GetInherited(a.rr.BucketID, cs[a.i].Key, "", a.rr.At)
-				if errors.Is(err, meta.ErrNoSuchKey) {
-					continue // nothing, or a delete marker
-				}
-				if err != nil {
-					return nil, err
-				}
-				out[j] = o
-			}
-			return out, nil
-		})
+		reads := make([]meta.InheritedRead, len(asks))
+		for j, a := range asks {
+			reads[j] = meta.InheritedRead{BucketID: a.rr.BucketID, Key: cs[a.i].Key, At: a.rr.At}
+		}
+		// Nothing found for a key: no record, or a delete marker.
+		got, err := readAsOn[[]meta.FoundObject](ctx, s, shard, meta.InheritedReadsQuery{Reads: reads})
 		if err != nil {
 			return err
 		}
+		if len(got) != len(asks) {
+			return fmt.Errorf("gateway: %d inherited reads answered %d", len(asks), len(got))
+		}
 		for j, a := range asks {
-			c, o := &cs[a.i], got[j]
+			c, o := &cs[a.i], got[j].Object
 			if !a.inherit {
 				c.ParentRemote, c.ParentID, c.ParentAt = true, a.rr.BucketID, a.rr.At
 				if o != nil {

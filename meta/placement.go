@@ -156,3 +156,31 @@ func (h *Handle) RemoveReplicaData(dir string, shardID, replicaID uint64) error 
 	}
 	return os.RemoveAll(ReplicaDir(dir, shardID, replicaID))
 }
+
+// PlacementState is the whole placement record: R, each data shard's
+// replicas, the nodes leaving.
+type PlacementState struct {
+	Replicas int
+	Records  map[uint64][]ShardReplica
+	Leaving  []uint64
+}
+
+// PlacementQuery reads the placement record (MetaReplicas, Placements,
+// Leaving) on one transaction.
+type PlacementQuery struct{}
+
+// Run runs the query.
+func (PlacementQuery) Run(r *Reader) (any, error) {
+	rep, err := r.MetaReplicas()
+	if err != nil {
+		return nil, err
+	}
+	recs, err := r.Placements()
+	if err != nil {
+		return nil, err
+	}
+	l, err := r.Leaving()
+	return PlacementState{Replicas: rep, Records: recs, Leaving: l}, err
+}
+
+func init() { RegisterQuery(PlacementQuery{}, PlacementState{}) }

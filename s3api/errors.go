@@ -137,6 +137,10 @@ var errorTable = []errorRow{
 	{meta.ErrUserOwnsBuckets, errUserOwnsBuckets},
 	{meta.ErrNotBucketOwner, ErrAccessDenied},
 	{meta.ErrCorrupt, ErrInternalError},
+	// A read that could not cross nodes (a closure: a bug), and one that
+	// failed on the node holding the shard with no business outcome.
+	{meta.ErrLocalQuery, ErrInternalError},
+	{meta.ErrQueryFailed, ErrInternalError},
 	// The replica's state machine is not open (starting or stopping).
 	{meta.ErrNotOpen, ErrServiceUnavailable},
 	{meta.ErrObjectLocked, errObjectLocked},

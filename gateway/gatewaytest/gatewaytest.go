@@ -41,6 +41,9 @@ func Config(t testing.TB) gateway.Config {
 	if n, err := strconv.Atoi(os.Getenv("FORKSTORE_TEST_META_SHARDS")); err == nil {
 		cfg.MetaShards = n
 	}
+	// FORKSTORE_TEST_WIRE_READS=1 sends every linearizable read through
+	// the codec of a read sent to another node (Config.WireReads).
+	cfg.WireReads = os.Getenv("FORKSTORE_TEST_WIRE_READS") == "1"
 	return cfg
 }
 
