@@ -318,13 +318,17 @@ func (h *Host) RemoveReplicaData(ctx context.Context, shardID, replicaID uint64)
 // membership (the others see it as down); StartOnDiskShard starts it
 // again from its own data. A replica not running is left as it is.
 func (h *Host) StopShard(shardID uint64) error {
+	// Not hosted any more before it stops: a request that finds the shard
+	// gone then knows it went (Hosts false) and goes elsewhere.
+	rid, wasRunning := h.running.LoadAndDelete(shardID)
 	if err := h.nh.StopShard(shardID); errors.Is(err, dragonboat.ErrShardNotFound) {
-		h.running.Delete(shardID)
 		return nil // stopped already
 	} else if err != nil {
+		if wasRunning {
+			h.running.Store(shardID, rid)
+		}
 		return fmt.Errorf("raft: stop shard %d: %w", shardID, err)
 	}
-	rid, _ := h.running.LoadAndDelete(shardID)
 	h.log.Info("raft shard stopped", "shard_id", shardID, "replica_id", rid)
 	return nil
 }

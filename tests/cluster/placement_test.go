@@ -103,16 +103,16 @@ func TestPlacedShards(t *testing.T) {
 	})
 	t.Logf("placement over 4 nodes: %+v", shards)
 
-	// Buckets on every data shard, written through node 1, which holds
-	// a replica of every data shard throughout this test (rendezvous
-	// order of node ids 1 to 5 over shards 2 to 4): requests that read a
-	// shard through closures run on a holder only.
+	// Buckets on every data shard, written through every node: a node
+	// that holds no replica of a bucket's shard sends its requests to one
+	// that does.
 	var buckets []string
 	for i := range 12 {
 		b := fmt.Sprintf("placed-%02d", i)
 		buckets = append(buckets, b)
-		must(t, "create "+b, n1.makeBucket(b))
-		must(t, "put into "+b, n1.putObject(b, "k", []byte(b)))
+		via := c.Nodes()[i%4]
+		must(t, "create "+b+" through node "+fmt.Sprint(via.ID), via.makeBucket(b))
+		must(t, "put into "+b+" through node "+fmt.Sprint(via.ID), via.putObject(b, "k", []byte(b)))
 	}
 	shards, err := placedShards(n1)
 	if err != nil {
@@ -156,9 +156,11 @@ func TestPlacedShards(t *testing.T) {
 		return digestsOverHolders(d, shards)
 	})
 	for _, b := range buckets {
-		got, err := n1.getObject(b, "k", "")
-		if err != nil || string(got) != b {
-			t.Fatalf("%s/k after node 5 joined: %q %v", b, got, err)
+		for _, via := range []*Node{n1, n5} {
+			got, err := via.getObject(b, "k", "")
+			if err != nil || string(got) != b {
+				t.Fatalf("%s/k through node %d after node 5 joined: %q %v", b, via.ID, got, err)
+			}
 		}
 	}
 
@@ -174,9 +176,9 @@ func TestPlacedShards(t *testing.T) {
 		t.Fatalf("right after the removal: %v", err)
 	}
 	for _, b := range buckets {
-		got, err := n1.getObject(b, "k", "")
+		got, err := n5.getObject(b, "k", "")
 		if err != nil || string(got) != b {
-			t.Fatalf("%s/k after node 2 left: %q %v", b, got, err)
+			t.Fatalf("%s/k through node 5 after node 2 left: %q %v", b, got, err)
 		}
 	}
 
