@@ -260,7 +260,7 @@ func (n *Node) followPlacement(ctx context.Context) {
 				mine = r.ID
 			}
 		}
-		running, isRunning := n.host.Replica(shard)
+		running, isRunning := n.host.Started(shard)
 		switch {
 		case mine != 0 && isRunning && running == mine:
 		case mine != 0:

@@ -289,6 +289,20 @@ func (h *Host) Replica(shardID uint64) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
+	if _, _, _, err := h.nh.GetLeaderID(shardID); errors.Is(err, dragonboat.ErrShardNotFound) {
+		return 0, false // removed from the shard: Dragonboat stopped it
+	}
+	return v.(uint64), true
+}
+
+// Started returns the id of the replica of shardID this node started and
+// has not stopped itself (Dragonboat may have stopped it since, when the
+// replica applied its own removal; Replica says whether it runs).
+func (h *Host) Started(shardID uint64) (uint64, bool) {
+	v, ok := h.running.Load(shardID)
+	if !ok {
+		return 0, false
+	}
 	return v.(uint64), true
 }
 
@@ -439,9 +453,10 @@ func (h *Host) HasOtherMembers(shardID uint64) bool {
 }
 
 // Hosts reports whether a replica of shardID was started on this node
-// (and not stopped since).
+// and still runs: not stopped since, and not stopped by Dragonboat when
+// the replica applied its own removal from the shard.
 func (h *Host) Hosts(shardID uint64) bool {
-	_, ok := h.running.Load(shardID)
+	_, ok := h.Replica(shardID)
 	return ok
 }
 
