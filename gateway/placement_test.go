@@ -156,3 +156,40 @@ func TestNextReplicaID(t *testing.T) {
 		t.Fatalf("after two removals: %#x", id)
 	}
 }
+
+// --meta-replicas is fixed when the cluster is created: a data dir keeps
+// the value it was made with and refuses another; a data dir made before
+// placement has 0; a joining node takes its cluster's later.
+func TestReplicasAtStart(t *testing.T) {
+	cfg := func(dir string, r int, join bool) Config {
+		c := Config{DataDir: dir, MetaReplicas: r}
+		c.Raft.Join = join
+		return c
+	}
+	dir := t.TempDir()
+	if r, err := replicasAtStart(cfg(dir, 3, false)); err != nil || r != 3 {
+		t.Fatalf("a new cluster: %d, %v", r, err)
+	}
+	if r, err := replicasAtStart(cfg(dir, 3, false)); err != nil || r != 3 {
+		t.Fatalf("a restart: %d, %v", r, err)
+	}
+	if _, err := replicasAtStart(cfg(dir, 2, false)); err == nil {
+		t.Fatal("a restart with another value was not refused")
+	}
+
+	old := t.TempDir()
+	if err := writeMetaShards(old, 4); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := replicasAtStart(cfg(old, 0, false)); err != nil || r != 0 {
+		t.Fatalf("a data dir made before placement: %d, %v", r, err)
+	}
+	if _, err := replicasAtStart(cfg(old, 3, false)); err == nil {
+		t.Fatal("a data dir made before placement started with --meta-replicas 3 was not refused")
+	}
+
+	joining := t.TempDir()
+	if r, err := replicasAtStart(cfg(joining, 3, true)); err != nil || r != 3 {
+		t.Fatalf("a joining node: %d, %v", r, err)
+	}
+}
