@@ -165,7 +165,7 @@ func TestBenchCapacity(t *testing.T) {
 	if cgroupNote != "" {
 		fmt.Fprintf(&out, "(%s)\n\n", cgroupNote)
 	}
-	fmt.Fprintln(&out, "| nodes | shards | CPU | PUT 4 KiB | p50 | p99 | CPU/op | GET 4 KiB (inherited) | p50 | p99 | CPU/op | forks per shard |")
+	fmt.Fprintln(&out, "| nodes | shards | CPU | PUT 4 KiB | p50 | p99 | CPU/op | GET 4 KiB (inherited) | p50 | p99 | CPU/op | buckets per shard (base and forks) |")
 	fmt.Fprintln(&out, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		fmt.Fprintf(&out, "| %d | %d | %s | %s | %s | %s | %.2f ms | %s | %s | %s | %.2f ms | %s |\n", r.nodes, r.shards, r.cpuNote,
