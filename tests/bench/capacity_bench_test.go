@@ -71,6 +71,10 @@ import (
 //	                              node joins (default 10000; issue #15's
 //	                              figure is 100000); filling the cluster
 //	                              up to it runs at the 3 nodes' PUT rate
+//	FORKSTORE_BENCH_JOIN_SHARDS   the shards of the cluster the node joins
+//	                              when the join runs alone (parts "join";
+//	                              default 16): with the other parts it joins
+//	                              their 3-node cluster at S=16
 //	FORKSTORE_BENCH_CAPACITY_PARTS which parts run (default "capped,cpu,join")
 //	FORKSTORE_BENCH_SERVER_ARGS   more server flags, space-separated, given
 //	                              to every node (the joining one too), e.g.
@@ -93,6 +97,7 @@ func TestBenchCapacity(t *testing.T) {
 		o.nodeCPU = v
 	}
 	joinObjects := envInt("FORKSTORE_BENCH_JOIN_OBJECTS", 10000)
+	joinShards := envInt("FORKSTORE_BENCH_JOIN_SHARDS", 16)
 	parts := os.Getenv("FORKSTORE_BENCH_CAPACITY_PARTS")
 	if parts == "" {
 		parts = "capped,cpu,join"
@@ -147,7 +152,7 @@ func TestBenchCapacity(t *testing.T) {
 	var jn capJoin
 	if part("join") {
 		if three == nil {
-			three = newCapCluster(t, bin, "three-s16", 3, 16, o, false)
+			three = newCapCluster(t, bin, fmt.Sprintf("join-s%d", joinShards), 3, joinShards, o, false)
 		}
 		jn = three.join(t, joinObjects)
 	}
@@ -191,8 +196,8 @@ func TestBenchCapacity(t *testing.T) {
 	ratio("server CPU per PUT, uncapped, S=16: 3 nodes / 1 node", u3.put.cpuPerOp(), u1.put.cpuPerOp(), "at most 2.5x", atMost(2.5))
 	ratio("server CPU per GET, uncapped, S=16: 3 nodes / 1 node", u3.get.cpuPerOp(), u1.get.cpuPerOp(), "at most 1.3x", atMost(1.3))
 	if jn.total > 0 {
-		fmt.Fprintf(&out, "- a 4th node joins 3 nodes holding %d objects in 16 shards: %.1f s from `cluster add` until it is ready, holds a caught-up replica of every shard and has no chunk left to pull (add %.1f s; after its start: ready %.1f s, shards caught up %.1f s, repair pass done with backlog 0 %.1f s; %d shard replicas, %d chunk files)\n",
-			jn.objects, jn.total.Seconds(), jn.add.Seconds(), jn.ready.Seconds(), jn.shards.Seconds(), jn.chunks.Seconds(), jn.replicas, jn.chunkFiles)
+		fmt.Fprintf(&out, "- a 4th node joins 3 nodes holding %d objects in %d shards: %.1f s from `cluster add` until it is ready, holds a caught-up replica of every shard and has no chunk left to pull (add %.1f s; after its start: ready %.1f s, shards caught up %.1f s, repair pass done with backlog 0 %.1f s; %d shard replicas, %d chunk files)\n",
+			jn.objects, three.shards, jn.total.Seconds(), jn.add.Seconds(), jn.ready.Seconds(), jn.shards.Seconds(), jn.chunks.Seconds(), jn.replicas, jn.chunkFiles)
 	}
 	fmt.Print(out.String())
 	for _, r := range rows {
