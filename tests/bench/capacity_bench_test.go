@@ -48,12 +48,13 @@ import (
 // (PUT, goal >= 1.4x). Uncapped, S=16: the server CPU per operation summed
 // over the nodes (/proc/PID/stat), 3 nodes against 1 (PUT goal <= 2.5x, GET
 // goal <= 1.3x); the 3-node figure is taken on the capped 3-node cluster
-// once its nodes are moved out of their cgroups. Then that cluster is filled up to the join's
-// object count and a 4th node joins it (`forkstore cluster add`, then
-// --join): the time until its /health/ready answers 200, until cluster
-// status through it shows each shard with a replica on it that has
-// applied what node 1's replica had applied before the join, and until a
-// repair pass with the new membership leaves it no chunk to pull.
+// once its nodes are moved out of their cgroups. Then that cluster is
+// filled up to the join's object count and a 4th node joins it
+// (`forkstore cluster add`, then --join): the time until its /health/ready
+// answers 200, until cluster status through it shows it holding its share
+// of the shard replicas (every shard while every node holds every shard),
+// each having applied what the shard had applied before the join, and
+// until a repair pass with the new membership leaves it no chunk to pull.
 //
 // The capped part needs root and the v1 cpu controller at
 // /sys/fs/cgroup/cpu; without them it is skipped (and says so) and the
@@ -196,7 +197,7 @@ func TestBenchCapacity(t *testing.T) {
 	ratio("server CPU per PUT, uncapped, S=16: 3 nodes / 1 node", u3.put.cpuPerOp(), u1.put.cpuPerOp(), "at most 2.5x", atMost(2.5))
 	ratio("server CPU per GET, uncapped, S=16: 3 nodes / 1 node", u3.get.cpuPerOp(), u1.get.cpuPerOp(), "at most 1.3x", atMost(1.3))
 	if jn.total > 0 {
-		fmt.Fprintf(&out, "- a 4th node joins 3 nodes holding %d objects in %d shards: %.1f s from `cluster add` until it is ready, holds a caught-up replica of every shard and has no chunk left to pull (add %.1f s; after its start: ready %.1f s, shards caught up %.1f s, repair pass done with backlog 0 %.1f s; %d shard replicas, %d chunk files)\n",
+		fmt.Fprintf(&out, "- a 4th node joins 3 nodes holding %d objects in %d shards: %.1f s from `cluster add` until it is ready, holds its share of the shard replicas, caught up, and has no chunk left to pull (add %.1f s; after its start: ready %.1f s, shards caught up %.1f s, repair pass done with backlog 0 %.1f s; it holds %d shard replicas and %d chunk files)\n",
 			jn.objects, three.shards, jn.total.Seconds(), jn.add.Seconds(), jn.ready.Seconds(), jn.shards.Seconds(), jn.chunks.Seconds(), jn.replicas, jn.chunkFiles)
 	}
 	fmt.Print(out.String())
@@ -502,10 +503,20 @@ func (c *capCluster) join(t *testing.T, objects int) capJoin {
 	if _, err := c.cl.waitSettled(3*time.Minute, len(c.cl.nodes)); err != nil {
 		t.Fatalf("join: %v", err)
 	}
+	// What every shard had applied before the join: the highest index of
+	// its replicas on the members (each status gives the answering node's).
 	first := c.cl.running()[0]
-	ref, err := c.shardStatus(ctx, first)
-	if err != nil {
-		t.Fatalf("join: %v", err)
+	ref := map[uint64]capShard{}
+	for _, n := range c.cl.running() {
+		st, err := c.shardStatus(ctx, n)
+		if err != nil {
+			t.Fatalf("join: %v", err)
+		}
+		for id, sh := range st {
+			if sh.AppliedIndex >= ref[id].AppliedIndex {
+				ref[id] = sh
+			}
+		}
 	}
 	n4 := c.cl.newNode(len(c.cl.nodes) + 1)
 	n4.args = append(n4.args, serverArgs()...)
@@ -543,11 +554,10 @@ func (c *capCluster) join(t *testing.T, objects int) capJoin {
 		if res.ready != 0 && res.shards == 0 {
 			st, err := c.shardStatus(ctx, n4)
 			if err == nil {
-				err = caughtUp(st, ref, uint64(n4.ID))
+				res.replicas, err = caughtUp(st, ref, uint64(n4.ID), len(c.cl.nodes))
 			}
 			if err == nil {
 				res.shards = time.Since(t1)
-				res.replicas = len(st)
 			} else {
 				res.lastError = err.Error()
 			}
@@ -598,23 +608,32 @@ func (c *capCluster) shardStatus(ctx context.Context, n *procNode) (map[uint64]c
 	return out, nil
 }
 
-// caughtUp says why the shards st (as node id sees them) are not all
-// held by id and applied up to ref's indexes, or nil.
-func caughtUp(st, ref map[uint64]capShard, id uint64) error {
+// caughtUp says why node id does not yet hold its share of the shards
+// st (as it sees them), each applied up to ref's index, or returns the
+// shards it holds. Its share is the replicas of all shards over the
+// members: every shard while every node holds every shard, fewer once
+// shard replicas are placed on a subset of the nodes.
+func caughtUp(st, ref map[uint64]capShard, id uint64, members int) (int, error) {
 	if len(st) != len(ref) {
-		return fmt.Errorf("%d shards, want %d", len(st), len(ref))
+		return 0, fmt.Errorf("%d shards, want %d", len(st), len(ref))
 	}
+	held, replicas := 0, 0
 	for sid, r := range ref {
 		s := st[sid]
+		replicas += len(s.Replicas)
 		if !slices.Contains(s.Replicas, id) {
-			return fmt.Errorf("shard %d: no replica on node %d (%v)", sid, id, s.Replicas)
+			continue
 		}
+		held++
 		if s.LeaderID == 0 {
-			return fmt.Errorf("shard %d: no leader known", sid)
+			return 0, fmt.Errorf("shard %d: no leader known", sid)
 		}
 		if s.AppliedIndex < r.AppliedIndex {
-			return fmt.Errorf("shard %d: applied %d, want %d", sid, s.AppliedIndex, r.AppliedIndex)
+			return 0, fmt.Errorf("shard %d: applied %d, want %d", sid, s.AppliedIndex, r.AppliedIndex)
 		}
 	}
-	return nil
+	if share := replicas / members; held == 0 || held < share {
+		return 0, fmt.Errorf("node %d holds %d shard replicas, its share is %d", id, held, share)
+	}
+	return held, nil
 }
