@@ -105,7 +105,7 @@ fuzz:
 
 # System benchmarks against started binaries: TestBench (PUT/GET/list/RSS),
 # the cluster, shard and capacity figures (TestBenchCapacity: issue #15's
-# forks on capped nodes, about 6 minutes) and BenchmarkForks (snapshot and
+# forks on capped nodes, about 7 minutes) and BenchmarkForks (snapshot and
 # fork figures), each printing a markdown table (docs/benchmarks.md says how
 # to read and record them), then the soak (15 minutes of mixed traffic on
 # one node and on three, per minute).
