@@ -359,6 +359,7 @@ type nodeStatus struct {
 	AppliedIndex  uint64 `json:"applied_index"`
 	LeaderID      int    `json:"leader_id"`
 	RepairBacklog int64  `json:"repair_backlog"`
+	RepairPending bool   `json:"repair_pending"`
 	ChunkFiles    int64  `json:"chunk_files"`
 	Error         string `json:"error"`
 }
