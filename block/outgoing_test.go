@@ -88,6 +88,44 @@ func TestStreamedCopy(t *testing.T) {
 		}
 	})
 
+	t.Run("holder full", func(t *testing.T) {
+		// A holder whose disk is low answers 507 before reading the
+		// copy; the other holder's copy still makes the majority.
+		peers[0].low.Store(true)
+		defer peers[0].low.Store(false)
+		defer func() {
+			c.fullMu.Lock()
+			clear(c.full)
+			c.fullMu.Unlock()
+		}()
+		rep := &Replication{c: c, ms: ms}
+		w, err := store.Create()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := rep.Stream(w.ID(), size)
+		w.Write(data)
+		o.Write(data)
+		ch, err := w.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Commit(ch)
+		if err := rep.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rep.wg.Wait()
+		if peers[0].m.Store().Has(ch.ID) {
+			t.Error("the full holder stored a copy")
+		}
+		if err := peers[1].m.Store().Verify(ch); err != nil {
+			t.Errorf("the other holder: %v", err)
+		}
+		if !c.isFull(2) {
+			t.Error("the holder that answered 507 is not marked full")
+		}
+	})
+
 	t.Run("aborted", func(t *testing.T) {
 		rep := &Replication{c: c, ms: ms}
 		w, err := store.Create()
