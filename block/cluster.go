@@ -501,6 +501,7 @@ func (c *Manager) push(ctx context.Context, m Member, o *Outgoing, streamed bool
 		return fmt.Errorf("block: node %d has no known address", m.ID)
 	}
 	var body io.Reader
+	length := o.size + macTrailerSize
 	if streamed {
 		f, err := os.Open(c.store.path(o.id))
 		if err != nil {
@@ -511,6 +512,7 @@ func (c *Manager) push(ctx context.Context, m Member, o *Outgoing, streamed bool
 		}
 		defer f.Close()
 		body = &streamBody{o: o, f: f}
+		length = -1 // chunked: see streamBody
 	} else {
 		tr, err := o.fromFile()
 		if err != nil {
@@ -525,7 +527,7 @@ func (c *Manager) push(ctx context.Context, m Member, o *Outgoing, streamed bool
 		body = io.MultiReader(f, bytes.NewReader(tr[:]))
 	}
 	uri := "chunks/" + o.id + "?size=" + strconv.FormatInt(o.size, 10)
-	resp, err := c.peer.do(ctx, "PUT", m, uri, body, o.size+macTrailerSize, ChunkBodyDigest(o.size, o.salt))
+	resp, err := c.peer.do(ctx, "PUT", m, uri, body, length, ChunkBodyDigest(o.size, o.salt))
 	if err != nil {
 		return err
 	}

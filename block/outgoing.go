@@ -124,7 +124,10 @@ func (o *Outgoing) aborted() bool {
 }
 
 // streamBody is the body of one streamed copy: the chunk's bytes read
-// back from the local file as they are written, then the trailer.
+// back from the local file as they are written, then the trailer. It is
+// sent with chunked transfer encoding, so that the HTTP client hands it
+// the connection (WriteTo) and each write takes what has arrived, up to a
+// buffer of 256 KiB, rather than the client's 32 KiB at a time.
 type streamBody struct {
 	o   *Outgoing
 	f   *os.File
@@ -136,12 +139,7 @@ type streamBody struct {
 func (b *streamBody) Read(p []byte) (int, error) {
 	o := b.o
 	if b.off < o.size {
-		o.mu.Lock()
-		for o.written <= b.off && o.err == nil {
-			o.cond.Wait()
-		}
-		avail, err := o.written, o.err
-		o.mu.Unlock()
+		avail, err := o.wait(b.off)
 		if err != nil {
 			return 0, err
 		}
@@ -157,16 +155,11 @@ func (b *streamBody) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	if !b.end {
-		o.mu.Lock()
-		for o.trailer == nil && o.err == nil {
-			o.cond.Wait()
-		}
-		tr, err := o.trailer, o.err
-		o.mu.Unlock()
+		tr, err := o.waitTrailer()
 		if err != nil {
 			return 0, err
 		}
-		b.tr, b.end = tr[:], true
+		b.tr, b.end = tr, true
 	}
 	if len(b.tr) == 0 {
 		return 0, io.EOF
@@ -174,4 +167,67 @@ func (b *streamBody) Read(p []byte) (int, error) {
 	n := copy(p, b.tr)
 	b.tr = b.tr[n:]
 	return n, nil
+}
+
+// wait returns how many bytes of the chunk are written here once it is
+// more than off, or the failure.
+func (o *Outgoing) wait(off int64) (int64, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.written <= off && o.err == nil {
+		o.cond.Wait()
+	}
+	return o.written, o.err
+}
+
+// waitTrailer returns the trailer once the chunk is committed here, or
+// the failure.
+func (o *Outgoing) waitTrailer() ([]byte, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.trailer == nil && o.err == nil {
+		o.cond.Wait()
+	}
+	if o.err != nil {
+		return nil, o.err
+	}
+	return o.trailer[:], nil
+}
+
+// WriteTo writes the rest of the body to w as it becomes available.
+func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	var total int64
+	for b.off < b.o.size {
+		avail, err := b.o.wait(b.off)
+		if err != nil {
+			return total, err
+		}
+		n := int(min(int64(len(buf)), avail-b.off))
+		k, err := b.f.ReadAt(buf[:n], b.off)
+		if k < n {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return total, err
+		}
+		k, err = w.Write(buf[:n])
+		b.off += int64(k)
+		total += int64(k)
+		if err != nil {
+			return total, err
+		}
+	}
+	if !b.end {
+		tr, err := b.o.waitTrailer()
+		if err != nil {
+			return total, err
+		}
+		b.tr, b.end = tr, true
+	}
+	k, err := w.Write(b.tr)
+	b.tr = b.tr[k:]
+	return total + int64(k), err
 }
