@@ -59,7 +59,8 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC) (meta.Chunk, erro
 		}
 		return c, nil
 	}
-	if err := s.ensureDir(c.ID); err != nil {
+	dirs, err := s.ensureDir(c.ID)
+	if err != nil {
 		return c, diskError("copy", err)
 	}
 	final := s.path(c.ID)
@@ -112,6 +113,9 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC) (meta.Chunk, erro
 	}
 	s.verified.add(c, time.Now())
 	if err := syncDir(filepath.Dir(final)); err != nil {
+		return c, diskError("copy", err)
+	}
+	if err := s.finishDirs(dirs); err != nil {
 		return c, diskError("copy", err)
 	}
 	return c, nil
