@@ -104,12 +104,14 @@ fuzz:
 	  done; \
 	done
 
-# System benchmarks against started binaries: TestBench (PUT/GET/list/RSS)
-# and BenchmarkForks (snapshot and fork figures), each printing a markdown
-# table (docs/benchmarks.md says how to read and record them), then the
-# soak (15 minutes of mixed traffic on one node and on three, per minute).
+# System benchmarks against started binaries: TestBench (PUT/GET/list/RSS),
+# the cluster, shard and capacity figures (TestBenchCapacity: issue #15's
+# forks on capped nodes, about 7 minutes) and BenchmarkForks (snapshot and
+# fork figures), each printing a markdown table (docs/benchmarks.md says how
+# to read and record them), then the soak (15 minutes of mixed traffic on
+# one node and on three, per minute).
 bench:
-	$(GO) test -count=1 -timeout 60m -tags bench -run '^TestBench(Cluster|SSE|Shards)?$$' -bench . -benchtime 1x -v ./tests/bench/... | tee bench.out
+	$(GO) test -count=1 -timeout 60m -tags bench -run '^TestBench(Cluster|SSE|Shards|Capacity)?$$' -bench . -benchtime 1x -v ./tests/bench/... | tee bench.out
 	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'ForkCreate|Merge' -benchtime 1x ./meta/ | tee -a bench.out
 	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'ConsolePages' -benchtime 20x ./console/ | tee -a bench.out
 	$(MAKE) --no-print-directory soak

@@ -3,7 +3,6 @@ package block
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,8 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -354,14 +355,34 @@ func isStorageFull(err error) bool {
 	return errors.As(err, &ps) && ps.status == http.StatusInsufficientStorage
 }
 
-// Add starts copying a committed local chunk to its holders: the first R
-// members in the chunk's placement order, leaving out those that refused
-// a copy for want of space lately. A holder that refuses one now is left
-// out too, and the next member in placement order takes the copy. (Repair
-// brings the chunk to its rendezvous holders once they have room, and then
-// drops the copies beyond them.)
+// Add starts copying a committed local chunk to its holders (see start).
 func (r *Replication) Add(ch meta.Chunk) {
-	order := placement(r.ms, ch.ID)
+	o := newOutgoing(r.c, ch.ID, ch.Size)
+	o.written = ch.Size
+	o.chunk = ch
+	r.start(o, false)
+}
+
+// Stream starts copying a chunk that is being written here, of exactly
+// size bytes, to its holders (see start) while it is written: the caller
+// tells the returned Outgoing of every byte written, then of the commit
+// (or the failure). Its copies count once they and the chunk are durable:
+// the caller waits for Wait only after the chunk is committed here.
+func (r *Replication) Stream(id string, size int64) *Outgoing {
+	o := newOutgoing(r.c, id, size)
+	o.mac = newBodyMAC(r.c.peer.key, o.salt)
+	r.start(o, true)
+	return o
+}
+
+// start copies chunk o to its holders: the first R members in the
+// chunk's placement order, leaving out those that refused a copy for want
+// of space lately. A holder that refuses one now is left out too, and the
+// next member in placement order takes the copy, sent from the committed
+// file. (Repair brings the chunk to its rendezvous holders once they have
+// room, and then drops the copies beyond them.)
+func (r *Replication) start(o *Outgoing, streamed bool) {
+	order := placement(r.ms, o.id)
 	R := r.c.Replicas(len(r.ms))
 	need := R/2 + 1
 	have := 0
@@ -395,33 +416,33 @@ func (r *Replication) Add(ch meta.Chunk) {
 		pending        = len(targets)
 		lastErr  error = errors.New("no other member can take a copy")
 		reported       = have >= need
-		start    func(m Member)
+		begin    func(m Member, streamed bool)
 	)
-	// The copy's SHA-256 (which its signature covers) is read once from
-	// the local file for all the targets, off the upload's path.
-	sum := sync.OnceValues(func() ([sha256.Size]byte, error) { return r.c.store.sha256(ch) })
-	start = func(m Member) {
+	begin = func(m Member, streamed bool) {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
-			err := r.c.push(ctx, m, ch, sum)
+			err := r.c.push(ctx, m, o, streamed)
 			cancel()
 			mu.Lock()
 			defer mu.Unlock()
 			pending--
 			if err != nil {
 				lastErr = err
-				if isStorageFull(err) {
+				switch {
+				case isStorageFull(err):
 					r.c.markFull(m.ID)
 					if len(spare) > 0 {
 						next := spare[0]
 						spare = spare[1:]
 						pending++
-						start(next)
+						begin(next, false)
 					}
-				} else {
-					r.c.copyFails.failed(m.ID, ch.ID, err)
+				case o.aborted():
+					// The chunk failed here: so does the upload.
+				default:
+					r.c.copyFails.failed(m.ID, o.id, err)
 				}
 			} else {
 				ok++
@@ -435,17 +456,17 @@ func (r *Replication) Add(ch meta.Chunk) {
 				done <- nil
 			} else if have+ok+pending < need {
 				reported = true
-				done <- fmt.Errorf("%w: chunk %s reached %d of %d holders: %v", ErrTooFewCopies, ch.ID, have+ok, need, lastErr)
+				done <- fmt.Errorf("%w: chunk %s reached %d of %d holders: %v", ErrTooFewCopies, o.id, have+ok, need, lastErr)
 			}
 		}()
 	}
 	if !reported && have+len(targets) < need {
 		reported = true
-		done <- fmt.Errorf("%w: chunk %s can reach %d of %d holders: %v", ErrTooFewCopies, ch.ID, have+len(targets), need, lastErr)
+		done <- fmt.Errorf("%w: chunk %s can reach %d of %d holders: %v", ErrTooFewCopies, o.id, have+len(targets), need, lastErr)
 	}
 	mu.Lock()
 	for _, m := range targets {
-		start(m)
+		begin(m, streamed)
 	}
 	mu.Unlock()
 }
@@ -473,21 +494,40 @@ func (r *Replication) Wait(ctx context.Context) error {
 	return nil
 }
 
-// push copies a local chunk to member m; sum gives the chunk's SHA-256.
-func (c *Manager) push(ctx context.Context, m Member, ch meta.Chunk, sum func() ([sha256.Size]byte, error)) error {
+// push copies chunk o to member m: streamed as it is written here, or
+// from the committed file.
+func (c *Manager) push(ctx context.Context, m Member, o *Outgoing, streamed bool) error {
 	if m.Addr == "" {
 		return fmt.Errorf("block: node %d has no known address", m.ID)
 	}
-	h, err := sum()
-	if err != nil {
-		return err
+	var body io.Reader
+	length := o.size + macTrailerSize
+	if streamed {
+		f, err := os.Open(c.store.path(o.id))
+		if err != nil {
+			if o.aborted() {
+				return errChunkAborted
+			}
+			return err
+		}
+		defer f.Close()
+		body = &streamBody{o: o, f: f}
+		length = -1 // chunked: see streamBody
+	} else {
+		tr, err := o.fromFile()
+		if err != nil {
+			return err
+		}
+		ch, _ := o.committed()
+		f, err := c.store.openChunk(ch)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		body = io.MultiReader(f, bytes.NewReader(tr[:]))
 	}
-	f, err := c.store.openChunk(ch)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	resp, err := c.peer.do(ctx, "PUT", m, "chunks/"+ch.ID+"?digest="+chunkDigest(ch.Size, ch.CRC32C), f, ch.Size, PeerBodyDigest(ch.Size, h))
+	uri := "chunks/" + o.id + "?size=" + strconv.FormatInt(o.size, 10)
+	resp, err := c.peer.do(ctx, "PUT", m, uri, body, length, ChunkBodyDigest(o.size, o.salt))
 	if err != nil {
 		return err
 	}
@@ -594,16 +634,19 @@ func (c *Manager) NewObjectReader(inline []byte, chunks []meta.Chunk, off, n int
 }
 
 // Receive stores a chunk copy sent by another node: r must hold exactly
-// c's size and CRC32C bytes with SHA-256 sum (the signed body digest),
-// checked as it streams and before the copy is visible; otherwise nothing
-// is stored and the error is ErrChunkMissing. A node whose disk is low
-// refuses it with ErrStorageFull, and the sender places the copy
-// elsewhere.
-func (c *Manager) Receive(ch meta.Chunk, r io.Reader, sum [sha256.Size]byte) error {
+// size bytes and the trailer that authenticates them under salt (the
+// signed body digest) with the chunk's CRC32C, checked as they stream and
+// before the copy is visible; otherwise nothing is stored and the error
+// is ErrChunkMissing. A node whose disk is low refuses it with
+// ErrStorageFull, and the sender places the copy elsewhere.
+func (c *Manager) Receive(id string, size int64, salt string, r io.Reader) error {
 	if err := c.refuse(); err != nil {
 		return err
 	}
-	err := c.store.putCopy(ch, r, &sum)
+	if c.peer == nil {
+		return fmt.Errorf("%w: this node has no cluster key", ErrChunkMissing)
+	}
+	_, err := c.store.putCopy(meta.Chunk{ID: id, Size: size}, r, newBodyMAC(c.peer.key, salt))
 	c.noteError(err)
 	return err
 }

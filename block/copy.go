@@ -1,11 +1,8 @@
 package block
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -41,48 +38,43 @@ var copyBufs = sync.Pool{New: func() any {
 // size is already there. It fails with ErrChunkMissing (and stores
 // nothing) when r does not hold exactly c's bytes.
 func (s *Store) PutCopy(c meta.Chunk, r io.Reader) error {
-	return s.putCopy(c, r, nil)
+	_, err := s.putCopy(c, r, nil)
+	return err
 }
 
-// putCopy is PutCopy that, with sum, also checks the bytes' SHA-256
-// (computed as they stream, before the copy gets its name).
-func (s *Store) putCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) error {
+// putCopy is PutCopy that, with m, reads a signed copy (bodymac.go): r
+// holds c.Size bytes and their trailer, c.CRC32C is taken from the
+// trailer, and the copy gets its name only once the trailer's tag and
+// CRC32C match the bytes. It returns the chunk stored.
+func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC) (meta.Chunk, error) {
 	if !validChunkID(c.ID) {
-		return fmt.Errorf("%w: malformed chunk id %q", ErrChunkMissing, c.ID)
+		return c, fmt.Errorf("%w: malformed chunk id %q", ErrChunkMissing, c.ID)
 	}
 	if s.hasSize(c) {
-		if sum != nil {
+		if m != nil {
 			// A signed copy of a chunk held already is not stored,
 			// but a body that is not the signed one is still refused:
 			// nothing forged is ever acknowledged.
-			return checkCopy(c, r, sum)
+			return checkCopy(c, r, m)
 		}
-		return nil
+		return c, nil
 	}
-	if err := s.ensureDir(c.ID); err != nil {
-		return diskError("copy", err)
+	dirs, err := s.ensureDir(c.ID)
+	if err != nil {
+		return c, diskError("copy", err)
 	}
 	final := s.path(c.ID)
 	f, err := os.CreateTemp(filepath.Dir(final), "."+c.ID+".*"+tmpSuffix)
 	if err != nil {
-		return diskError("copy", err)
+		return c, diskError("copy", err)
 	}
 	tmp := f.Name()
-	fail := func(err error) error {
+	fail := func(err error) (meta.Chunk, error) {
 		f.Close()
 		os.Remove(tmp)
-		return err
+		return c, err
 	}
-	h := crc32.New(castagnoli)
-	w := io.MultiWriter(f, h)
-	var sh hash.Hash
-	if sum != nil {
-		sh = sha256.New()
-		w = io.MultiWriter(f, h, sh)
-	}
-	buf := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(w, io.LimitReader(r, c.Size+1), *buf)
-	copyBufs.Put(buf)
+	crc, n, err := receiveCopy(c, f, r, m)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) || errors.Is(err, syscall.ENOSPC) {
@@ -90,24 +82,30 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) error
 		}
 		return fail(fmt.Errorf("%w: receiving %s: %w", ErrChunkMissing, c.ID, err))
 	}
-	if n != c.Size || h.Sum32() != c.CRC32C {
-		return fail(fmt.Errorf("%w: copy of %s has %d bytes, crc32c %08x; want %d, %08x",
-			ErrChunkMissing, c.ID, n, h.Sum32(), c.Size, c.CRC32C))
+	if m != nil {
+		tcrc, err := readTrailer(c, r, m)
+		if err != nil {
+			return fail(err)
+		}
+		if n == c.Size {
+			c.CRC32C = tcrc
+		}
 	}
-	if sh != nil && !bytes.Equal(sh.Sum(nil), sum[:]) {
-		return fail(fmt.Errorf("%w: copy of %s does not have the signed SHA-256", ErrChunkMissing, c.ID))
+	if n != c.Size || crc != c.CRC32C {
+		return fail(fmt.Errorf("%w: copy of %s has %d bytes, crc32c %08x; want %d, %08x",
+			ErrChunkMissing, c.ID, n, crc, c.Size, c.CRC32C))
 	}
 	if err := f.Sync(); err != nil {
 		return fail(diskError("copy", err))
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
-		return diskError("copy", err)
+		return c, diskError("copy", err)
 	}
 	_, statErr := os.Stat(final)
 	if err := os.Rename(tmp, final); err != nil {
 		os.Remove(tmp)
-		return diskError("copy", err)
+		return c, diskError("copy", err)
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
 		s.files.Add(1)
@@ -115,9 +113,68 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) error
 	}
 	s.verified.add(c, time.Now())
 	if err := syncDir(filepath.Dir(final)); err != nil {
-		return diskError("copy", err)
+		return c, diskError("copy", err)
 	}
-	return nil
+	if err := s.finishDirs(dirs); err != nil {
+		return c, diskError("copy", err)
+	}
+	return c, nil
+}
+
+// receiveCopy reads at most c.Size bytes of a copy from r into w (nil:
+// nowhere), with their CRC32C and, with m, their MAC, in one pass over
+// each buffer. A short body is not an error here: n says how much came.
+func receiveCopy(c meta.Chunk, w io.Writer, r io.Reader, m *bodyMAC) (crc uint32, n int64, err error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	for n < c.Size {
+		want := int(min(int64(len(buf)), c.Size-n))
+		k, rerr := io.ReadFull(r, buf[:want])
+		p := buf[:k]
+		if w != nil {
+			if _, err := w.Write(p); err != nil {
+				return crc, n, err
+			}
+		}
+		crc = crc32.Update(crc, castagnoli, p)
+		if m != nil {
+			m.Write(p)
+		}
+		n += int64(k)
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			return crc, n, nil
+		}
+		if rerr != nil {
+			return crc, n, rerr
+		}
+	}
+	if m == nil {
+		// An unsigned copy ends with its bytes: one more is too many.
+		var probe [1]byte
+		if k, _ := io.ReadFull(r, probe[:]); k > 0 {
+			n++
+		}
+	}
+	return crc, n, nil
+}
+
+// readTrailer reads and checks a signed copy's trailer (the body must end
+// there) and returns the CRC32C it carries.
+func readTrailer(c meta.Chunk, r io.Reader, m *bodyMAC) (uint32, error) {
+	var tr [macTrailerSize + 1]byte
+	k, err := io.ReadFull(r, tr[:])
+	if k != macTrailerSize || (err != io.ErrUnexpectedEOF && err != io.EOF) {
+		if err == nil {
+			return 0, fmt.Errorf("%w: copy of %s is longer than signed", ErrChunkMissing, c.ID)
+		}
+		return 0, fmt.Errorf("%w: receiving %s: no trailer: %v", ErrChunkMissing, c.ID, err)
+	}
+	crc, ok := m.check(tr[:macTrailerSize])
+	if !ok {
+		return 0, errBadTrailer(c.ID)
+	}
+	return crc, nil
 }
 
 // hasSize reports whether a file of c's size is stored under c's id.
@@ -126,25 +183,25 @@ func (s *Store) hasSize(c meta.Chunk) bool {
 	return err == nil && fi.Size() == c.Size
 }
 
-// sha256 reads the whole local copy of c and returns its SHA-256, checking
-// its CRC32C on the way (a bad copy is never sent to another node).
-func (s *Store) sha256(c meta.Chunk) ([sha256.Size]byte, error) {
-	var out [sha256.Size]byte
+// trailer reads the whole local copy of c and returns the trailer of its
+// copies under m, checking its CRC32C on the way (a bad copy is never
+// sent to another node).
+func (s *Store) trailer(c meta.Chunk, m *bodyMAC) ([macTrailerSize]byte, error) {
+	var out [macTrailerSize]byte
 	f, err := s.openChunk(c)
 	if err != nil {
 		return out, err
 	}
 	defer f.Close()
-	h, sh := crc32.New(castagnoli), sha256.New()
-	if _, err := io.Copy(io.MultiWriter(h, sh), f); err != nil {
+	crc, n, err := receiveCopy(c, nil, f, m)
+	if err != nil {
 		return out, fmt.Errorf("block: chunk store: read %s: %w", c.ID, err)
 	}
-	if h.Sum32() != c.CRC32C {
+	if n != c.Size || crc != c.CRC32C {
 		s.verified.forget(c.ID)
-		return out, fmt.Errorf("%w: %s fails its checksum (crc32c %08x, want %08x)", ErrChunkMissing, c.ID, h.Sum32(), c.CRC32C)
+		return out, fmt.Errorf("%w: %s fails its checksum (crc32c %08x, want %08x)", ErrChunkMissing, c.ID, crc, c.CRC32C)
 	}
-	sh.Sum(out[:0])
-	return out, nil
+	return m.trailer(crc), nil
 }
 
 // Verify reads the whole local copy of c and checks its size and CRC32C.
@@ -193,18 +250,20 @@ func (s *Store) sweepTemp(age time.Duration) {
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 
-// checkCopy reads a copy's body without storing it and checks its size
-// and signed SHA-256.
-func checkCopy(c meta.Chunk, r io.Reader, sum *[sha256.Size]byte) error {
-	sh := sha256.New()
-	buf := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(sh, io.LimitReader(r, c.Size+1), *buf)
-	copyBufs.Put(buf)
+// checkCopy reads a signed copy's body and trailer without storing it
+// and checks them.
+func checkCopy(c meta.Chunk, r io.Reader, m *bodyMAC) (meta.Chunk, error) {
+	crc, n, err := receiveCopy(c, nil, r, m)
 	if err != nil {
-		return fmt.Errorf("%w: receiving %s: %w", ErrChunkMissing, c.ID, err)
+		return c, fmt.Errorf("%w: receiving %s: %w", ErrChunkMissing, c.ID, err)
 	}
-	if n != c.Size || !bytes.Equal(sh.Sum(nil), sum[:]) {
-		return fmt.Errorf("%w: copy of %s does not have the signed size and SHA-256", ErrChunkMissing, c.ID)
+	tcrc, err := readTrailer(c, r, m)
+	if err != nil {
+		return c, err
 	}
-	return nil
+	if n != c.Size || crc != tcrc {
+		return c, fmt.Errorf("%w: copy of %s does not have the signed size and CRC32C", ErrChunkMissing, c.ID)
+	}
+	c.CRC32C = crc
+	return c, nil
 }

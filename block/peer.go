@@ -30,22 +30,28 @@ import (
 //	X-Forkstore-Peer-To         the destination's node id
 //	X-Forkstore-Peer-Date       the sender's clock, Unix nanoseconds
 //	X-Forkstore-Peer-Nonce      32 random hex digits, never sent twice
-//	X-Forkstore-Peer-Body       the body's digest: "<size>:<sha256 hex>" or "-"
-//	X-Forkstore-Peer-Signature  hex HMAC-SHA256(key, "forkstore-peer-v2" \n
+//	X-Forkstore-Peer-Body       the body's digest: "<size>:<sha256 hex>", for
+//	                            a chunk copy "<size>:gmac:<salt>" (the body
+//	                            is then followed by a trailer that
+//	                            authenticates it, bodymac.go), or "-"
+//	X-Forkstore-Peer-Signature  hex HMAC-SHA256(key, "forkstore-peer-v3" \n
 //	                            method \n uri \n node \n to \n date \n nonce \n body)
 //
 // and is refused (403) when the signature does not match, the date is more
 // than PeerSkew away, the destination is another node, the sender is not a
 // current member, or the nonce was already seen (a replay). A body is then
-// checked against the size and SHA-256 it was signed with while it streams
-// (a chunk copy becomes visible only after that check), so the receiver
+// checked against the size and SHA-256 (or trailer) it was signed with
+// while it streams (a chunk copy becomes visible only after that check),
+// so the receiver
 // stores nothing that the holder of the key did not send to it. Without
 // TLS the traffic can still be read on the wire, and answers are not
 // signed: see docs/security.md.
 //
-// The v2 format (destination, nonce, SHA-256) replaced one with neither
-// and a CRC32C body digest: nodes of the two formats refuse each other's
-// requests, so every node of a cluster runs the same version.
+// The v3 format (chunk copies authenticated by a trailer) replaced v2
+// (chunk copies signed with their SHA-256 in the headers), which replaced
+// one with neither destination nor nonce and a CRC32C body digest: nodes
+// of two formats refuse each other's requests, so every node of a cluster
+// runs the same version.
 
 // PeerPrefix is the path under which nodes serve each other.
 const PeerPrefix = "/_forkstore/peer/"
@@ -66,7 +72,7 @@ const (
 
 // peerSigVersion starts every signed string, so that a signature of one
 // format never verifies as another.
-const peerSigVersion = "forkstore-peer-v2"
+const peerSigVersion = "forkstore-peer-v3"
 
 // peerSignature is the HMAC of a peer request.
 func peerSignature(key []byte, method, uri, node, to, date, nonce, body string) string {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -70,12 +71,25 @@ type peerNode struct {
 	low  atomic.Bool // the disk watch says the disk is low
 	srv  *httptest.Server
 	puts atomic.Int64
+	got  atomic.Int64 // bytes of chunk copies read so far
+}
+
+// countingBody counts what a chunk copy's receiver has read.
+type countingBody struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (b countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n.Add(int64(n))
+	return n, err
 }
 
 func newPeerNode(t *testing.T) *peerNode {
 	t.Helper()
 	p := &peerNode{}
-	p.m = New(Config{Store: openTestStore(t), Refuse: func() error {
+	p.m = New(Config{Store: openTestStore(t), Peer: NewPeer(0, testClusterKey, nil), Refuse: func() error {
 		if p.low.Load() {
 			return fmt.Errorf("%w: low", ErrStorageFull)
 		}
@@ -98,14 +112,12 @@ func newPeerNode(t *testing.T) *peerNode {
 		p.puts.Add(1)
 		// Placement is under test here, not the peer signature (gateway's
 		// TestVerifyPeer).
-		size, crc, ok := ParseChunkDigest(r.URL.Query().Get("digest"))
-		_, sum, sumOK := ParsePeerBodyDigest(r.Header.Get(hdrPeerBody))
-		if !ok || !sumOK {
+		size, salt, ok := ParseChunkBodyDigest(r.Header.Get(hdrPeerBody))
+		if !ok || r.URL.Query().Get("size") != strconv.FormatInt(size, 10) {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
-		ch := meta.Chunk{ID: strings.TrimPrefix(r.URL.Path, PeerPrefix+"chunks/"), Size: size, CRC32C: crc}
-		err := p.m.Receive(ch, r.Body, sum)
+		err := p.m.Receive(strings.TrimPrefix(r.URL.Path, PeerPrefix+"chunks/"), size, salt, countingBody{r.Body, &p.got})
 		switch {
 		case errors.Is(err, ErrStorageFull):
 			w.WriteHeader(http.StatusInsufficientStorage)
@@ -125,7 +137,7 @@ func newPeerNode(t *testing.T) *peerNode {
 // its copies, and the next chunks are placed without the full member (no
 // request reaches it) until it has had time to free space.
 func TestPlacementSkipsFullMember(t *testing.T) {
-	const key = "0123456789abcdef-key"
+	const key = testClusterKey
 	store := openTestStore(t)
 	c := New(Config{Self: 1, Replicas: 3, Store: store, Peer: NewPeer(1, key, nil)}, Member{ID: 1})
 	peers := map[uint64]*peerNode{}
@@ -264,7 +276,7 @@ func TestPlacementZonesFirst(t *testing.T) {
 // (it answered a truncated body, "no other node holds it", while its
 // list was a second stale).
 func TestFetchRefreshesUnknownAddresses(t *testing.T) {
-	const key = "0123456789abcdef-key"
+	const key = testClusterKey
 	peer := newPeerNode(t)
 	known := []Member{{ID: 1}, {ID: 2, Addr: strings.TrimPrefix(peer.srv.URL, "http://")}}
 	var c *Manager
@@ -334,3 +346,6 @@ func TestFetchRefreshesUnknownAddresses(t *testing.T) {
 		t.Fatalf("prime of a chunk no member can serve: %v, want ErrChunkMissing", err)
 	}
 }
+
+// testClusterKey is the cluster key of the nodes in these tests.
+const testClusterKey = "0123456789abcdef-key"

@@ -44,7 +44,7 @@ type Store struct {
 	tmp string
 
 	mkdirMu sync.Mutex
-	dirs    sync.Map // "ab/cd" -> struct{}: fan-out directories known durable
+	dirs    sync.Map // "ab" and "ab/cd" -> *fanDir: fan-out directories that exist
 
 	verified verifiedCache
 
@@ -174,33 +174,80 @@ func (s *Store) path(id string) string {
 	return filepath.Join(s.dir, id[0:2], id[2:4], id)
 }
 
-// ensureDir creates the fan-out directories of id, making each new one
-// durable in its parent, once per process.
-func (s *Store) ensureDir(id string) error {
-	key := id[0:4]
-	if _, ok := s.dirs.Load(key); ok {
-		return nil
+// fanDir is a fan-out directory that exists; durable once its entry in
+// its parent is (the parent fsynced after its mkdir).
+type fanDir struct{ durable atomic.Bool }
+
+// dirSyncs are the directory fsyncs a new chunk still needs after its
+// own directory's, to be durable: the entries of fan-out directories
+// created (by it or by a writer that has not finished yet) but not yet
+// made durable, deepest first.
+type dirSyncs struct {
+	dirs  []string
+	marks []*fanDir
+}
+
+// ensureDir creates the fan-out directories of id and returns the
+// directory fsyncs that the chunk needs after its own directory's
+// (finishDirs). A new directory's entry is made durable after the chunk
+// is written rather than before: on a journaling filesystem the chunk's
+// own fsyncs commit the mkdirs too, so the later directory fsyncs find
+// nothing left to write, where fsyncing the parent first cost a journal
+// commit of its own for nearly every chunk of a young store.
+func (s *Store) ensureDir(id string) (dirSyncs, error) {
+	top, leaf := id[0:2], id[0:4]
+	if durableDir(&s.dirs, leaf) && durableDir(&s.dirs, top) {
+		return dirSyncs{}, nil
 	}
 	s.mkdirMu.Lock()
 	defer s.mkdirMu.Unlock()
-	if _, ok := s.dirs.Load(key); ok {
-		return nil
-	}
-	top := filepath.Join(s.dir, id[0:2])
-	leaf := filepath.Join(top, id[2:4])
-	for _, d := range []string{top, leaf} {
-		err := os.Mkdir(d, 0o700)
-		if errors.Is(err, fs.ErrExist) {
+	topPath := filepath.Join(s.dir, top)
+	leafPath := filepath.Join(topPath, id[2:4])
+	for _, d := range []struct{ key, path string }{{top, topPath}, {leaf, leafPath}} {
+		if _, ok := s.dirs.Load(d.key); ok {
 			continue
 		}
-		if err != nil {
-			return err
+		fd := &fanDir{}
+		switch err := os.Mkdir(d.path, 0o700); {
+		case errors.Is(err, fs.ErrExist):
+			// Made by an earlier run: taken as durable, as its
+			// chunks were.
+			fd.durable.Store(true)
+		case err != nil:
+			return dirSyncs{}, err
 		}
-		if err := syncDir(filepath.Dir(d)); err != nil {
-			return err
+		s.dirs.Store(d.key, fd)
+	}
+	// Deepest first: the leaf's entry is in the top directory, the top
+	// directory's in the store's.
+	var out dirSyncs
+	for _, d := range []struct{ key, parent string }{{leaf, topPath}, {top, s.dir}} {
+		v, _ := s.dirs.Load(d.key)
+		if fd := v.(*fanDir); !fd.durable.Load() {
+			out.dirs, out.marks = append(out.dirs, d.parent), append(out.marks, fd)
 		}
 	}
-	s.dirs.Store(key, struct{}{})
+	return out, nil
+}
+
+// durableDir reports whether fan-out directory key is known durable.
+func durableDir(dirs *sync.Map, key string) bool {
+	v, ok := dirs.Load(key)
+	return ok && v.(*fanDir).durable.Load()
+}
+
+// finishDirs makes durable the fan-out directories a chunk needs (after
+// the fsync of its own directory).
+func (s *Store) finishDirs(ds dirSyncs) error {
+	for i, dir := range ds.dirs {
+		if ds.marks[i].durable.Load() {
+			continue // another chunk's writer did it since
+		}
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+		ds.marks[i].durable.Store(true)
+	}
 	return nil
 }
 
@@ -228,6 +275,7 @@ func diskError(op string, err error) error {
 // Exactly one of Commit or Abort ends it (Abort after Commit does nothing).
 type Writer struct {
 	s    *Store
+	dirs dirSyncs // fan-out directories to make durable at Commit
 	id   string
 	f    *os.File
 	crc  uint32
@@ -238,14 +286,15 @@ type Writer struct {
 // Create starts a new chunk with a fresh id.
 func (s *Store) Create() (*Writer, error) {
 	id := newChunkID()
-	if err := s.ensureDir(id); err != nil {
+	dirs, err := s.ensureDir(id)
+	if err != nil {
 		return nil, diskError("create", err)
 	}
 	f, err := os.OpenFile(s.path(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, diskError("create", err)
 	}
-	return &Writer{s: s, id: id, f: f}, nil
+	return &Writer{s: s, dirs: dirs, id: id, f: f}, nil
 }
 
 // ID returns the chunk's id.
@@ -269,7 +318,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 }
 
 // Commit makes the chunk durable: fsync of the file, then of its
-// directory (which holds the new name). On failure the file is removed.
+// directory (which holds the new name), then of the directories holding
+// fan-out directories created for it and not yet durable. On failure the
+// file is removed.
 func (w *Writer) Commit() (meta.Chunk, error) {
 	if w.done {
 		return meta.Chunk{}, errors.New("block: chunk writer already finished")
@@ -282,6 +333,9 @@ func (w *Writer) Commit() (meta.Chunk, error) {
 	}
 	if err == nil {
 		err = syncDir(filepath.Dir(name))
+	}
+	if err == nil {
+		err = w.s.finishDirs(w.dirs)
 	}
 	if err != nil {
 		os.Remove(name)

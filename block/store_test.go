@@ -9,7 +9,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -481,5 +483,58 @@ func TestChunkUsage(t *testing.T) {
 	close(stop)
 	if err := again.Recount(stop); !errors.Is(err, ErrStopped) {
 		t.Fatalf("recount after stop: %v", err)
+	}
+}
+
+// A new fan-out directory's entry is made durable when the first chunk
+// in it commits (after the chunk's own fsyncs), and a directory whose
+// entry is not durable yet is fsynced by every chunk that needs it until
+// one has.
+func TestFanOutDirsDurableAtCommit(t *testing.T) {
+	s := openTestStore(t)
+	w, err := s.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := w.ID()
+	top := filepath.Join(s.dir, id[:2])
+	if want := []string{top, s.dir}; !slices.Equal(w.dirs.dirs, want) {
+		t.Fatalf("a chunk in new directories syncs %q, want %q", w.dirs.dirs, want)
+	}
+	if durableDir(&s.dirs, id[:4]) || durableDir(&s.dirs, id[:2]) {
+		t.Fatal("new directories durable before any chunk in them committed")
+	}
+	// A second chunk in the same new leaf, begun before the first
+	// commits, needs the same syncs.
+	other := id[:4] + strings.Repeat("0", 28)
+	if ds, err := s.ensureDir(other); err != nil || !slices.Equal(ds.dirs, w.dirs.dirs) {
+		t.Fatalf("second chunk in the new leaf syncs %q (%v), want %q", ds.dirs, err, w.dirs.dirs)
+	}
+	w.Write([]byte("x"))
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !durableDir(&s.dirs, id[:4]) || !durableDir(&s.dirs, id[:2]) {
+		t.Fatal("directories not durable after the first chunk in them committed")
+	}
+	if ds, _ := s.ensureDir(other); len(ds.dirs) != 0 {
+		t.Fatalf("after the commit a chunk there still syncs %q", ds.dirs)
+	}
+	// A copy received into a new leaf under a durable top directory
+	// syncs that top directory only.
+	leaf := "ff"
+	if id[2:4] == leaf {
+		leaf = "fe"
+	}
+	cid := id[:2] + leaf + strings.Repeat("1", 28)
+	if ds, _ := s.ensureDir(cid); !slices.Equal(ds.dirs, []string{top}) {
+		t.Fatalf("a copy in a new leaf syncs %q, want %q", ds.dirs, []string{top})
+	}
+	data := []byte("copy")
+	if err := s.PutCopy(meta.Chunk{ID: cid, Size: int64(len(data)), CRC32C: crc32c(data)}, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if !durableDir(&s.dirs, cid[:4]) {
+		t.Fatal("the copy's new leaf is not durable after the copy")
 	}
 }

@@ -130,7 +130,7 @@ func (s *Service) ingest(ctx context.Context, r io.Reader, size int64, opts Inge
 	}
 	rep := s.node.cluster.blocks.StartReplication()
 	if rep != nil {
-		opts.OnChunk = rep.Add
+		opts.OnChunk, opts.Stream = rep.Add, rep.Stream
 	}
 	ing, err := s.node.chunks.Ingest(ctx, r, size, opts)
 	if err != nil {

@@ -539,17 +539,16 @@ func (s *Service) ClusterScrub(ctx context.Context) (map[string]ScrubResult, map
 }
 
 // ReceiveChunk stores a chunk copy sent by another node: the body must
-// hold exactly size bytes with the given CRC32C and the SHA-256 of the
-// signed body digest (VerifyPeer), checked as it streams and before the
-// copy is visible; otherwise nothing is stored and the error is
-// ErrChunkMissing. A node whose disk is low refuses it with ErrStorageFull
-// (507), and the sender places the copy elsewhere.
-func (s *Service) ReceiveChunk(ctx context.Context, id string, size int64, crc uint32, bodyDigest string, body io.Reader) error {
-	n, sum, ok := ParsePeerBodyDigest(bodyDigest)
+// be size bytes followed by the trailer that authenticates them under the
+// signed body digest ("<size>:gmac:<salt>", block/bodymac.go), checked
+// as it streams; otherwise nothing is stored and the error is
+// ErrChunkMissing.
+func (s *Service) ReceiveChunk(ctx context.Context, id string, size int64, bodyDigest string, body io.Reader) error {
+	n, salt, ok := ParseChunkBodyDigest(bodyDigest)
 	if !ok || n != size {
 		return fmt.Errorf("%w: chunk copy %s: signed body digest %q does not match size %d", ErrChunkMissing, id, bodyDigest, size)
 	}
-	return s.node.cluster.blocks.Receive(meta.Chunk{ID: id, Size: size, CRC32C: crc}, body, sum)
+	return s.node.cluster.blocks.Receive(id, size, salt, body)
 }
 
 // ReadPeerBody reads the whole body of a peer request (at most limit

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/forkstore/forkstore/block"
 	"github.com/forkstore/forkstore/gateway/checksum"
 	"github.com/forkstore/forkstore/meta"
 )
@@ -43,6 +44,12 @@ type IngestOptions struct {
 	// (from a background goroutine, in order; it must not block), so that
 	// copying it elsewhere overlaps with reading the rest of the body.
 	OnChunk func(meta.Chunk)
+	// Stream, when set, is asked for the copies elsewhere of each chunk
+	// whose exact size is known as it begins (a body of declared size,
+	// not sealed), so that they travel while the body arrives: it is
+	// told of every byte written here, then of the commit or of the
+	// failure. OnChunk is not called for such a chunk.
+	Stream func(id string, size int64) *block.Outgoing
 	// Seal, when set, wraps what goes into chunks (encryption at rest,
 	// sse.go): the body is hashed as it arrives, the chunks hold what the
 	// returned writer writes to w, and Close flushes it. Inline bodies are
@@ -143,6 +150,9 @@ func (s *ChunkStore) Ingest(ctx context.Context, r io.Reader, size int64, opts I
 	}
 
 	in := ingest{s: s, chunkSize: opts.ChunkSize, onChunk: opts.OnChunk}
+	if opts.Stream != nil && size >= 0 && opts.Seal == nil {
+		in.stream, in.size = opts.Stream, size
+	}
 	var out io.Writer = chunkWriterFunc(in.write)
 	var sealer io.WriteCloser
 	if opts.Seal != nil {
@@ -357,8 +367,12 @@ type ingest struct {
 	s         *ChunkStore
 	chunkSize int64
 	onChunk   func(meta.Chunk)
-	w         *ChunkWriter // chunk being filled, nil between chunks
-	chunks    []meta.Chunk // committed, in order
+	stream    func(id string, size int64) *block.Outgoing
+	size      int64           // the body's size, with stream
+	begun     int64           // bytes in the chunks before w
+	w         *ChunkWriter    // chunk being filled, nil between chunks
+	out       *block.Outgoing // w's copies in flight, nil if not streamed
+	chunks    []meta.Chunk    // committed, in order
 	pending   *pendingCommit
 }
 
@@ -376,11 +390,15 @@ func (in *ingest) write(p []byte) error {
 				return err
 			}
 			in.w = w
+			if in.stream != nil {
+				in.out = in.stream(w.ID(), min(in.chunkSize, in.size-in.begun))
+			}
 		}
 		k := int(min(int64(len(p)), in.chunkSize-in.w.Size()))
 		if _, err := in.w.Write(p[:k]); err != nil {
 			return err
 		}
+		in.out.Write(p[:k])
 		p = p[k:]
 		if in.w.Size() == in.chunkSize {
 			if err := in.commitAsync(); err != nil {
@@ -397,18 +415,29 @@ func (in *ingest) commitAsync() error {
 	if err := in.wait(); err != nil {
 		return err
 	}
-	w := in.w
-	in.w = nil
+	w, out := in.w, in.out
+	in.w, in.out = nil, nil
+	in.begun += w.Size()
 	pc := &pendingCommit{done: make(chan struct{})}
 	in.pending = pc
 	go func() {
 		defer close(pc.done)
 		pc.chunk, pc.err = w.Commit()
-		if pc.err == nil && in.onChunk != nil {
-			in.onChunk(pc.chunk)
-		}
+		in.committed(pc.chunk, pc.err, out)
 	}()
 	return nil
+}
+
+// committed passes a chunk's commit on to its copies.
+func (in *ingest) committed(c meta.Chunk, err error, out *block.Outgoing) {
+	switch {
+	case err != nil:
+		out.Abort()
+	case out != nil:
+		out.Commit(c)
+	case in.onChunk != nil:
+		in.onChunk(c)
+	}
 }
 
 // wait collects the commit in flight, if any.
@@ -434,13 +463,12 @@ func (in *ingest) finish() ([]meta.Chunk, error) {
 	}
 	if in.w != nil {
 		c, err := in.w.Commit()
-		in.w = nil
+		out := in.out
+		in.w, in.out = nil, nil
+		in.committed(c, err, out)
 		if err != nil {
 			in.fail()
 			return nil, err
-		}
-		if in.onChunk != nil {
-			in.onChunk(c)
 		}
 		in.chunks = append(in.chunks, c)
 	}
@@ -453,7 +481,8 @@ func (in *ingest) fail() {
 	in.wait() // a failed commit has already removed its file
 	if in.w != nil {
 		in.w.Abort()
-		in.w = nil
+		in.out.Abort()
+		in.w, in.out = nil, nil
 	}
 	in.s.Discard(in.chunks)
 	in.chunks = nil

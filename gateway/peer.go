@@ -28,6 +28,16 @@ func ParsePeerBodyDigest(d string) (size int64, sum [sha256.Size]byte, ok bool) 
 	return block.ParsePeerBodyDigest(d)
 }
 
+// PeerBodyLength is the length on the wire of a body with signed digest d
+// ("-": none), false when d is malformed.
+func PeerBodyLength(d string) (int64, bool) { return block.PeerBodyLength(d) }
+
+// ParseChunkBodyDigest reads a chunk copy's signed body digest
+// ("<size>:gmac:<salt>").
+func ParseChunkBodyDigest(d string) (size int64, salt string, ok bool) {
+	return block.ParseChunkBodyDigest(d)
+}
+
 // ParseChunkDigest reads a chunk's size and CRC32C ("<size>:<crc32c hex>").
 func ParseChunkDigest(d string) (size int64, crc uint32, ok bool) { return block.ParseChunkDigest(d) }
 

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -589,11 +590,44 @@ type PinReleasesQuery struct{ Max int }
 
 func (q PinReleasesQuery) Run(r *Reader) (any, error) { return r.PinReleases(q.Max) }
 
-// GobEncode writes an Object for the wire as the command codec writes it
-// (encodeObjectFull, codec.go), then ChunkShard. Objects are most of what
-// reads return: this keeps nil and empty Inline and Parts apart (Parts
-// non-nil marks a multipart object), and costs a fraction of gob's
-// field-by-field encoding (docs/benchmarks.md).
+// MarshalJSON writes an Object for the wire as the command codec writes
+// it (GobEncode), in a JSON string. Objects are most of what reads
+// return: this keeps nil and empty Inline and Parts apart (Parts non-nil
+// marks a multipart object), and costs a fraction of a field-by-field
+// encoding (docs/benchmarks.md).
+// A value receiver, so that an Object in a struct passed by value takes
+// the same form as one behind a pointer.
+func (o Object) MarshalJSON() ([]byte, error) { return binaryJSON(o.GobEncode()) }
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (o *Object) UnmarshalJSON(b []byte) error { return fromBinaryJSON(b, o.GobDecode) }
+
+// MarshalJSON writes an ObjectVersion as GobEncode does, in a JSON string.
+// (It must be its own: the embedded Object's would stand for the whole.)
+func (v ObjectVersion) MarshalJSON() ([]byte, error) { return binaryJSON(v.GobEncode()) }
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (v *ObjectVersion) UnmarshalJSON(b []byte) error { return fromBinaryJSON(b, v.GobDecode) }
+
+// binaryJSON is a binary form as a JSON string (base64).
+func binaryJSON(b []byte, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(b)
+}
+
+// fromBinaryJSON decodes a binary form from a JSON string.
+func fromBinaryJSON(j []byte, decode func([]byte) error) error {
+	var b []byte
+	if err := json.Unmarshal(j, &b); err != nil {
+		return err
+	}
+	return decode(b)
+}
+
+// GobEncode writes an Object as the command codec writes it
+// (encodeObjectFull, codec.go), then ChunkShard.
 func (o *Object) GobEncode() ([]byte, error) {
 	e := encoder{b: make([]byte, 0, 128+len(o.Key)+len(o.Inline)+40*len(o.Chunks))}
 	encodeObjectFull(&e, o)

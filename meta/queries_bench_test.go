@@ -67,3 +67,21 @@ func BenchmarkQueryCodecList1000(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "wire-bytes")
 }
+
+// BenchmarkQueryCodecBucketObject: the read that authorizes an object
+// request (a bucket with its access settings, and the object).
+func BenchmarkQueryCodecBucketObject(b *testing.B) {
+	q := BucketObjectQuery{Bucket: "photos", Key: "2026/12/06/img-0001.jpg"}
+	v := &BucketObject{
+		Bucket: &Bucket{ID: 1 << 48, Name: "photos", Region: "us-east-1", Created: 1796540571320736396,
+			Versioning: VersioningEnabled, Ownership: OwnershipEnforced, ACL: "private",
+			Parent: &Parent{BucketID: 7, Version: 1796540571320736000}, ParentName: "base"},
+		Object: &ObjectRead{Object: benchObject(q.Key)},
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n = roundTrip(b, q, v)
+	}
+	b.ReportMetric(float64(n), "wire-bytes")
+}

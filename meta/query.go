@@ -3,7 +3,7 @@ package meta
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/gob"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -31,12 +31,10 @@ var ErrLocalQuery = errors.New("meta: the query is a closure and runs only on a 
 // RegisterQuery registers a query type and the concrete types of what it
 // returns, so that both cross the wire. Call it from init.
 func RegisterQuery(q Q, results ...any) {
-	gob.Register(q)
-	queryTypes = append(queryTypes, reflect.TypeOf(q))
+	queryTypes = append(queryTypes, registerWire(q))
 	for _, r := range results {
 		if r != nil {
-			gob.Register(r)
-			resultTypes = append(resultTypes, reflect.TypeOf(r))
+			resultTypes = append(resultTypes, registerWire(r))
 		}
 	}
 }
@@ -44,11 +42,56 @@ func RegisterQuery(q Q, results ...any) {
 // queryTypes and resultTypes are the registered types (for the tests).
 var queryTypes, resultTypes []reflect.Type
 
-// queryEnvelope carries a query (an interface value, for gob).
-type queryEnvelope struct{ Q Q }
+// wireTypes maps the name a value crosses the wire under to its type, and
+// wireNames back.
+var (
+	wireTypes = map[string]reflect.Type{}
+	wireNames = map[reflect.Type]string{}
+)
 
-// resultEnvelope carries a query's result (an interface value).
-type resultEnvelope struct{ V any }
+// registerWire registers v's type under its name (e.g. "*meta.Bucket").
+func registerWire(v any) reflect.Type {
+	t := reflect.TypeOf(v)
+	name := t.String()
+	if prev, ok := wireTypes[name]; ok && prev != t {
+		panic(fmt.Sprintf("meta: two wire types named %s", name))
+	}
+	wireTypes[name], wireNames[t] = t, name
+	return t
+}
+
+// appendValue appends a registered value: uvarint name length, name, then
+// its JSON. JSON rather than gob: gob describes the types in every
+// message, which made a small read cost ten times its JSON
+// (docs/benchmarks.md, "Reads that cross nodes").
+func appendValue(b *bytes.Buffer, v any) error {
+	name, ok := wireNames[reflect.TypeOf(v)]
+	if !ok {
+		return fmt.Errorf("meta: %T is not registered for the wire", v)
+	}
+	var hdr [binary.MaxVarintLen64]byte
+	b.Write(hdr[:binary.PutUvarint(hdr[:], uint64(len(name)))])
+	b.WriteString(name)
+	return json.NewEncoder(b).Encode(v)
+}
+
+// readValue reads what appendValue wrote.
+func readValue(b []byte) (any, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, fmt.Errorf("%w: wire value name", ErrCorrupt)
+	}
+	name := string(b[k : k+int(n)])
+	t, ok := wireTypes[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown wire type %q", ErrCorrupt, name)
+	}
+	p := reflect.New(t)
+	if err := json.Unmarshal(b[k+int(n):], p.Interface()); err != nil {
+		return nil, fmt.Errorf("%w: wire value %s: %v", ErrCorrupt, name, err)
+	}
+	return p.Elem().Interface(), nil
+}
 
 // EncodeQuery encodes a registered query value.
 func EncodeQuery(q Q) ([]byte, error) {
@@ -60,19 +103,18 @@ func EncodeQuery(q Q) ([]byte, error) {
 		return encodeGetObjectQuery(g), nil
 	}
 	var b bytes.Buffer
-	b.WriteByte(wireGob)
-	if err := gob.NewEncoder(&b).Encode(queryEnvelope{Q: q}); err != nil {
+	b.WriteByte(wireJSON)
+	if err := appendValue(&b, q); err != nil {
 		return nil, fmt.Errorf("meta: encode query %T: %w", q, err)
 	}
 	return b.Bytes(), nil
 }
 
 // The first byte of an encoded query, and of an encoded result's value:
-// gob, or the binary form of the hottest read (GetObjectQuery and its
-// ObjectRead, querycodec.go), which gob would encode with the
-// description of its types every time.
+// a registered value in JSON (appendValue), or the binary form of the
+// hottest read (GetObjectQuery and its ObjectRead, querycodec.go).
 const (
-	wireGob        = 0
+	wireJSON       = 2
 	wireGetObject  = 1
 	wireObjectRead = 1
 )
@@ -83,30 +125,32 @@ func DecodeQuery(b []byte) (Q, error) {
 		return nil, fmt.Errorf("%w: empty query", ErrCorrupt)
 	}
 	switch b[0] {
-	case wireGob:
+	case wireJSON:
 	case wireGetObject:
 		return decodeGetObjectQuery(b[1:])
 	default:
 		return nil, fmt.Errorf("%w: query form %d", ErrCorrupt, b[0])
 	}
-	var e queryEnvelope
-	if err := gob.NewDecoder(bytes.NewReader(b[1:])).Decode(&e); err != nil {
-		return nil, fmt.Errorf("%w: query: %v", ErrCorrupt, err)
+	v, err := readValue(b[1:])
+	if err != nil {
+		return nil, err
 	}
-	if e.Q == nil {
-		return nil, fmt.Errorf("%w: empty query", ErrCorrupt)
+	q, ok := v.(Q)
+	if !ok {
+		return nil, fmt.Errorf("%w: %T is not a query", ErrCorrupt, v)
 	}
-	return e.Q, nil
+	return q, nil
 }
 
 // EncodeQueryResult encodes what a query returned: a *RemoteRead (a
 // read that goes on on another shard) with its fields, a business error
 // (a sentinel of this package) by its result code and message, any other
-// error by its message, a value with gob.
+// error by its message, a value as appendValue writes it.
 //
 // Layout: uvarint code (0: no error, codeQueryFailed: an error without a
 // code, codeRemoteRead: a *RemoteRead), uvarint message length, message;
-// for codeRemoteRead uvarint BucketID and At; then the gob of the value.
+// for codeRemoteRead uvarint BucketID and At; then the value's form and
+// the value.
 func EncodeQueryResult(v any, err error) ([]byte, error) {
 	var b bytes.Buffer
 	code := uint64(codeOK)
@@ -137,8 +181,8 @@ func EncodeQueryResult(v any, err error) ([]byte, error) {
 		b.WriteByte(wireObjectRead)
 		b.Write(encodeObjectRead(x))
 	} else if err == nil && !isNil(v) {
-		b.WriteByte(wireGob)
-		if err := gob.NewEncoder(&b).Encode(resultEnvelope{V: v}); err != nil {
+		b.WriteByte(wireJSON)
+		if err := appendValue(&b, v); err != nil {
 			return nil, fmt.Errorf("meta: encode query result %T: %w", v, err)
 		}
 	}
@@ -146,8 +190,7 @@ func EncodeQueryResult(v any, err error) ([]byte, error) {
 }
 
 // isNil reports whether v is nil or a nil pointer, map or slice: sent as
-// no value (gob cannot send a nil pointer; it sends an empty slice or map
-// as nil anyway), which the caller reads as its type's zero value.
+// no value, which the caller reads as its type's zero value.
 func isNil(v any) bool {
 	if v == nil {
 		return true
@@ -203,17 +246,13 @@ func DecodeQueryResult(b []byte) (any, error) {
 		return nil, nil
 	}
 	switch form, _ := r.ReadByte(); form {
-	case wireGob:
+	case wireJSON:
+		return readValue(b[len(b)-r.Len():])
 	case wireObjectRead:
 		return decodeObjectRead(b[len(b)-r.Len():])
 	default:
 		return nil, fmt.Errorf("%w: query result form %d", ErrCorrupt, form)
 	}
-	var e resultEnvelope
-	if err := gob.NewDecoder(r).Decode(&e); err != nil {
-		return nil, fmt.Errorf("%w: query result: %v", ErrCorrupt, err)
-	}
-	return e.V, nil
 }
 
 // remoteError is a business error that crossed the wire: its message as

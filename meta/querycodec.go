@@ -66,6 +66,13 @@ func decodeObjectRead(b []byte) (*ObjectRead, error) {
 	return x, nil
 }
 
+// MarshalJSON writes a page of a listing as GobEncode does, in a JSON
+// string.
+func (l ListResult) MarshalJSON() ([]byte, error) { return binaryJSON(l.GobEncode()) }
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (l *ListResult) UnmarshalJSON(b []byte) error { return fromBinaryJSON(b, l.GobDecode) }
+
 // GobEncode writes a page of a listing in one buffer (the Objects one
 // after the other as commands carry them) rather than one GobEncode per
 // Object.

@@ -153,8 +153,11 @@ func (s *Server) prepare(r *request, fc *fasthttp.RequestCtx) error {
 			return err
 		}
 		// The signed digest names the body's exact length ("-": none);
-		// its SHA-256 is checked as the handler reads it.
-		if n, _, ok := gateway.ParsePeerBodyDigest(body); (body == "-" && (r.rawLength > 0 || r.chunked)) || (body != "-" && (!ok || n != r.rawLength)) {
+		// its SHA-256 or MAC is checked as the handler reads it. A
+		// chunk copy may come chunked (streamed as it is written): its
+		// receiver reads exactly the signed length and then the end.
+		_, _, chunkCopy := gateway.ParseChunkBodyDigest(body)
+		if n, ok := gateway.PeerBodyLength(body); !ok || (r.chunked && !chunkCopy) || (!r.chunked && n != r.rawLength && (body != "-" || r.rawLength > 0)) {
 			return errPeerBody
 		}
 		r.peerBody = body

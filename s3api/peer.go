@@ -16,8 +16,8 @@ import (
 // Node-to-node API under /_forkstore/peer/, authenticated with the cluster
 // key (gateway.VerifyPeer) instead of SigV4. Answers are JSON.
 //
-//	PUT  chunks/{id}?digest=  body: the chunk (digest: size:crc32c; the
-//	                          body's signed size and SHA-256 checked)    -> 204
+//	PUT  chunks/{id}?size=    body: the chunk, then its CRC32C and tag
+//	                          (block/bodymac.go), checked as it streams  -> 204
 //	GET  chunks/{id}?digest=  the local copy, verified                   -> bytes
 //	GET  status                                                          -> gateway.NodeStatus
 //	GET  digest?version=V     this replica's state digest at V           -> {"digest"}
@@ -111,11 +111,11 @@ func (s *Server) peerMeta(r *request, op string) (*response, error) {
 }
 
 func (s *Server) peerPutChunk(r *request, id string) (*response, error) {
-	size, crc, ok := gateway.ParseChunkDigest(r.query.Get("digest"))
-	if !ok || r.rawLength != size {
-		return nil, invalidRequest("a chunk copy needs a digest=size:crc32c matching its Content-Length")
+	size, err := strconv.ParseInt(r.query.Get("size"), 10, 64)
+	if err != nil || size < 0 {
+		return nil, invalidRequest("a chunk copy needs its size=")
 	}
-	if err := s.svc.ReceiveChunk(r.ctx, id, size, crc, r.peerBody, r.raw); err != nil {
+	if err := s.svc.ReceiveChunk(r.ctx, id, size, r.peerBody, r.raw); err != nil {
 		if errors.Is(err, gateway.ErrChunkMissing) {
 			return nil, errPeerBody
 		}

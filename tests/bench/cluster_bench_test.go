@@ -37,6 +37,8 @@ package bench
 //	FORKSTORE_BENCH_JOIN_FORKS       forks in that cluster (default 100)
 //	FORKSTORE_BENCH_CLUSTER_PARTS    which parts to run (default
 //	                                 "throughput,failover,catchup,join")
+//	FORKSTORE_BENCH_CLUSTER_SIZES    the object sizes of the throughput
+//	                                 figures (default "4KiB,1MiB")
 //	FORKSTORE_BENCH_LOGS             a directory to keep the nodes' logs in
 //	FORKSTORE_BENCH_PROFILE          a directory: CPU profiles of every node
 //	                                 during each throughput figure and the
@@ -359,6 +361,7 @@ type nodeStatus struct {
 	AppliedIndex  uint64 `json:"applied_index"`
 	LeaderID      int    `json:"leader_id"`
 	RepairBacklog int64  `json:"repair_backlog"`
+	RepairPending bool   `json:"repair_pending"`
 	ChunkFiles    int64  `json:"chunk_files"`
 	Error         string `json:"error"`
 }
@@ -832,6 +835,16 @@ func throughput(t *testing.T, bin string, cl *benchCluster, conc int, dur time.D
 	}{
 		{"4 KiB", 4 << 10, 200000, 200000},
 		{"1 MiB", 1 << 20, 20000, 2000},
+	}
+	if only := os.Getenv("FORKSTORE_BENCH_CLUSTER_SIZES"); only != "" {
+		sizes = slices.DeleteFunc(sizes, func(sz struct {
+			name  string
+			size  int
+			limit int64
+			keys  int64
+		}) bool {
+			return !slices.Contains(strings.Split(only, ","), strings.ReplaceAll(sz.name, " ", ""))
+		})
 	}
 	for _, sz := range sizes {
 		data := make([]byte, sz.size)

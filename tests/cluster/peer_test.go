@@ -19,8 +19,8 @@ import (
 // Node-to-node chunk copies (PUT /_forkstore/peer/chunks/<id>) as an
 // attacker on the cluster network sees them. Node 2 advertises the address
 // of a recording proxy, so every chunk node 1 copies to node 2 passes
-// through the test: the first copy is tampered with in flight (its body
-// swapped for other bytes with the same CRC32C), the others are recorded
+// through the test: the first copy is tampered with in flight (its bytes
+// swapped for others with the same CRC32C, its trailer kept), the others are recorded
 // and later replayed, as they were and with a swapped body, to node 2
 // and to node 3. None of it may be accepted, and no node may ever serve
 // the forged bytes.
@@ -57,7 +57,8 @@ func TestPeerChunkCopiesCannotBeTamperedOrReplayed(t *testing.T) {
 	}
 
 	// A body swapped in flight for one with the same size and CRC32C:
-	// the signed digest is SHA-256, so node 2 refuses it.
+	// the trailer's tag (a MAC under the cluster key) does not match it,
+	// so node 2 refuses it.
 	if tampered.status/100 == 2 {
 		t.Errorf("node 2 accepted a copy whose body was swapped in flight (same CRC32C): %d", tampered.status)
 	}
@@ -65,7 +66,7 @@ func TestPeerChunkCopiesCannotBeTamperedOrReplayed(t *testing.T) {
 		t.Errorf("node 2 serves other bytes than were written (err %v)", err)
 	}
 
-	forged := forgeSameCRC(replay.body)
+	forged := forgeCopy(replay.body)
 	cases := []struct {
 		name string
 		to   *Node
@@ -96,7 +97,7 @@ type peerExchange struct {
 	uri      string
 	header   http.Header
 	body     []byte // as node 1 sent it
-	tampered bool   // the proxy sent forgeSameCRC(body) instead
+	tampered bool   // the proxy sent forgeCopy(body) instead
 	status   int    // what node 2 answered
 }
 
@@ -156,7 +157,7 @@ func (p *peerProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	send := body
 	if isCopy && first {
-		send = forgeSameCRC(body)
+		send = forgeCopy(body)
 	}
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+target+r.URL.RequestURI(), bytes.NewReader(send))
 	if err != nil {
@@ -203,6 +204,20 @@ func (p *peerProxy) replay(t *testing.T, addr string, ex peerExchange, body []by
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	return resp.StatusCode, strings.TrimSpace(string(msg))
+}
+
+// copyTrailer is the length of what follows a chunk copy's bytes: their
+// CRC32C and a tag (block/bodymac.go).
+const copyTrailer = 4 + 16
+
+// forgeCopy returns a chunk copy's wire body with other chunk bytes of the
+// same CRC32C and the trailer as it was.
+func forgeCopy(b []byte) []byte {
+	if len(b) < copyTrailer+4 {
+		return forgeSameCRC(b)
+	}
+	n := len(b) - copyTrailer
+	return append(forgeSameCRC(b[:n]), b[n:]...)
 }
 
 // forgeSameCRC returns other bytes of b's length with b's CRC32C: the
