@@ -4,7 +4,9 @@ package cluster
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,6 +104,11 @@ func TestPlacedShards(t *testing.T) {
 		return checkPlaced(shards, []uint64{1, 2, 3, 4}, 3)
 	})
 	t.Logf("placement over 4 nodes: %+v", shards)
+	// The CLI's table lists each replica's applied index (node=index).
+	out, err := n1.CLI("cluster", "status")
+	if err != nil || !strings.Contains(out, "SHARD") || !regexp.MustCompile(`\b2\s+data\s+\d+,\d+,\d+\s+\d+\s+\d+=\d+,\d+=\d+,\d+=\d+`).MatchString(out) {
+		t.Fatalf("cluster status: %v\n%s", err, out)
+	}
 
 	// Buckets on every data shard, written through every node: a node
 	// that holds no replica of a bucket's shard sends its requests to one
@@ -114,7 +121,7 @@ func TestPlacedShards(t *testing.T) {
 		must(t, "create "+b+" through node "+fmt.Sprint(via.ID), via.makeBucket(b))
 		must(t, "put into "+b+" through node "+fmt.Sprint(via.ID), via.putObject(b, "k", []byte(b)))
 	}
-	shards, err := placedShards(n1)
+	shards, err = placedShards(n1)
 	if err != nil {
 		t.Fatal(err)
 	}
