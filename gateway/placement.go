@@ -500,6 +500,17 @@ func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove,
 		if _, ok := actual[node]; !ok {
 			return moves, nil // a desired node still lacks its replica
 		}
+		// The surplus goes only once every desired replica runs and has
+		// caught up (a pass that timed out waiting left one that may
+		// not have).
+		if node != n.cfg.Raft.NodeID {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := n.waitCaughtUp(cctx, shard, node, n.local.Applied(shard, n.replicaOf(shard)))
+			cancel()
+			if err != nil {
+				return moves, err
+			}
+		}
 	}
 	if victim == n.cfg.Raft.NodeID {
 		// Hand the leadership to a desired replica; its leader removes
