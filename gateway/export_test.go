@@ -45,3 +45,6 @@ func SetMergeStepHook(cfg *Config, hook func(entry int) bool, perEntry int, stal
 // ResolveRemoteMerges runs the recovery pass of merges across shards on a
 // shard, as the shard's leader does.
 func ResolveRemoteMerges(s *Service, shard uint64) { s.node.resolveRemoteMerges(shard) }
+
+// ReadsAtLocal is how many reads of a fork point the local replica served.
+func ReadsAtLocal(s *Service) uint64 { return s.node.readsAtLocal.Load() }

@@ -45,6 +45,9 @@ type Node struct {
 	place        placement
 	// hints are the leaders of shards held elsewhere (forward.go).
 	hints leaderHints
+	// readsAtLocal counts the reads of a fork point served by the local
+	// replica (readat.go).
+	readsAtLocal atomic.Uint64
 
 	metrics *nodeMetrics
 	// gc is the collector's state of each shard's GC queue.

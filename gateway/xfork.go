@@ -277,7 +277,7 @@ func (s *Service) readInherited(ctx context.Context, o *meta.Object, err error, 
 	if !errors.As(err, &rr) {
 		return o, err
 	}
-	o, err = readAsOn[*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), meta.GetInheritedQuery{ID: rr.BucketID, Key: key, VersionID: versionID, At: rr.At})
+	o, err = readAtOn[*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), rr.At, meta.GetInheritedQuery{ID: rr.BucketID, Key: key, VersionID: versionID, At: rr.At})
 	if o != nil {
 		c := *o
 		c.ChunkShard = meta.ShardOfBucketID(rr.BucketID)
@@ -368,7 +368,7 @@ func pageLimit(maxKeys int) int { return min(max(maxKeys+1, 2), 1001) }
 func (s *Service) parentSource(ctx context.Context, rr *meta.RemoteRead, prefix string, maxKeys int) *entrySource[meta.Object] {
 	return &entrySource[meta.Object]{limit: pageLimit(maxKeys), key: objectKey,
 		fetch: func(from string, limit int) ([]meta.Object, bool, error) {
-			p, err := readAsOn[*meta.EntryPage](ctx, s, meta.ShardOfBucketID(rr.BucketID), meta.InheritedEntriesQuery{ID: rr.BucketID, At: rr.At, Prefix: prefix, From: from, Limit: limit})
+			p, err := readAtOn[*meta.EntryPage](ctx, s, meta.ShardOfBucketID(rr.BucketID), rr.At, meta.InheritedEntriesQuery{ID: rr.BucketID, At: rr.At, Prefix: prefix, From: from, Limit: limit})
 			if err != nil {
 				return nil, false, err
 			}
@@ -504,7 +504,7 @@ func (s *Service) inheritedView(ctx context.Context, bucket, key string) (*meta.
 	if err != nil || rr == nil {
 		return nil, err
 	}
-	o, err := readAsOn[*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), meta.GetInheritedQuery{ID: rr.BucketID, Key: key, At: rr.At})
+	o, err := readAtOn[*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), rr.At, meta.GetInheritedQuery{ID: rr.BucketID, Key: key, At: rr.At})
 	v, err := meta.InheritedViewOf(rr, key, o, err)
 	if err != nil {
 		return nil, err
@@ -638,7 +638,7 @@ func (s *Service) diffMerged(ctx context.Context, bucket string, rr *meta.Remote
 		}
 		bases := map[string]*meta.Object{}
 		if len(ask) > 0 {
-			if bases, err = readAsOn[map[string]*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), meta.InheritedObjectsQuery{ID: rr.BucketID, At: rr.At, Keys: ask}); err != nil {
+			if bases, err = readAtOn[map[string]*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), rr.At, meta.InheritedObjectsQuery{ID: rr.BucketID, At: rr.At, Keys: ask}); err != nil {
 				return nil, err
 			}
 		}

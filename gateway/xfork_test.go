@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -149,6 +150,9 @@ func TestForksAcrossShards(t *testing.T) {
 	}
 	if got := body(t, s, fork, "k01"); got != "base:k01" {
 		t.Fatalf("fork k01 = %q", got)
+	}
+	if os.Getenv("FORKSTORE_TEST_WIRE_READS") == "" && gateway.ReadsAtLocal(s) == 0 {
+		t.Fatal("the reads at the fork point went to the leader, not to the local replica that has applied them")
 	}
 	if _, err := get(t, s, gateway.GetObjectInput{Bucket: fork, Key: "k99"}); !errors.Is(err, meta.ErrNoSuchKey) {
 		t.Fatalf("fork k99 (after the fork point): %v", err)
