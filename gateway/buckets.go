@@ -355,7 +355,7 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 	}
 	o, err := bo.Object.Result()
 	if b != nil {
-		o, err = s.readInherited(ctx, o, err, in.Key, in.VersionID)
+		o, err = s.readInherited(ctx, in.Bucket, in.At, o, err, in.Key, in.VersionID)
 	}
 	return b, o, err
 }

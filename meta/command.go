@@ -405,6 +405,10 @@ const (
 	opClaimNamesOn      byte = 146
 	// CreateRemoteForks with leases, keys or an owner.
 	opCreateRemoteFor byte = 147
+	// 160-169: changes of a version a fork inherits from its parent on
+	// another shard, with the parent's view of it (xannotate.go).
+	opAnnotateInherited byte = 160
+	opSetLockInherited  byte = 161
 )
 
 // knownOp reports the op codes this build applies.
@@ -416,7 +420,7 @@ func knownOp(op byte) bool {
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
 		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit) ||
-		(op >= opHoldRemoteMerge && op <= opCreateRemoteFor)
+		(op >= opHoldRemoteMerge && op <= opCreateRemoteFor) || op == opAnnotateInherited || op == opSetLockInherited
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -766,6 +770,18 @@ func EncodeCommand(c any) []byte {
 		e.b = EncodeCommand(&c.DeleteObject)
 		e.b[0] = opDeleteObjectInherited
 		encodeInheritedView(&e, &c.Inherited)
+	case AnnotateObjectInherited:
+		return EncodeCommand(&c)
+	case *AnnotateObjectInherited:
+		e.b = EncodeCommand(&c.AnnotateObject)
+		e.b[0] = opAnnotateInherited
+		encodeInheritedVersion(&e, &c.Inherited)
+	case SetObjectLockInherited:
+		return EncodeCommand(&c)
+	case *SetObjectLockInherited:
+		e.b = EncodeCommand(&c.SetObjectLock)
+		e.b[0] = opSetLockInherited
+		encodeInheritedVersion(&e, &c.Inherited)
 	case CompleteUploadInherited:
 		return EncodeCommand(&c)
 	case *CompleteUploadInherited:
@@ -1102,9 +1118,13 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &RetireNode{Header: h, ID: d.uvarint()}
 	case opDigest:
 		c = &Digest{Header: h}
-	case opAnnotateObject:
-		c = &AnnotateObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(),
+	case opAnnotateObject, opAnnotateInherited:
+		p := &AnnotateObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(),
 			SetTags: d.boolean(), Tags: d.stringMap(), SetACL: d.boolean(), ACL: d.str()}
+		c = p
+		if op == opAnnotateInherited {
+			c = &AnnotateObjectInherited{AnnotateObject: *p, Inherited: decodeInheritedVersion(&d)}
+		}
 	case opCreateKey:
 		c = &CreateKey{Header: h, Key: decodeAccessKey(&d)}
 	case opDeleteKey:
@@ -1156,10 +1176,14 @@ func DecodeCommand(b []byte) (any, error) {
 		p := &SetObjectLockConfig{Header: h, Bucket: d.str()}
 		p.Lock = ObjectLock{Enabled: d.boolean(), Mode: LockMode(d.u8()), Days: d.int(), Years: d.int()}
 		c = p
-	case opSetObjectLock:
-		c = &SetObjectLock{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(), SetRetention: d.boolean(),
+	case opSetObjectLock, opSetLockInherited:
+		p := &SetObjectLock{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(), SetRetention: d.boolean(),
 			Mode: LockMode(d.u8()), RetainUntil: d.varint(), SetLegalHold: d.boolean(), LegalHold: d.boolean(),
 			BypassGovernance: d.boolean()}
+		c = p
+		if op == opSetLockInherited {
+			c = &SetObjectLockInherited{SetObjectLock: *p, Inherited: decodeInheritedVersion(&d)}
+		}
 	case opMountView:
 		c = &MountView{Header: h, Name: d.str(), Region: d.str(), Bucket: d.str(), Version: d.uvarint(),
 			SnapshotName: d.str(), MaxForkDepth: d.int()}

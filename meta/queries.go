@@ -69,6 +69,7 @@ func init() {
 	RegisterQuery(LocalEntriesQuery{}, &EntryPage{})
 	RegisterQuery(LocalVersionEntriesQuery{}, &VersionEntryPage{})
 	RegisterQuery(RemoteOfQuery{}, &RemoteRead{})
+	RegisterQuery(InheritedAnnotationQuery{}, &InheritedAnnotation{})
 	RegisterQuery(PinIntentsQuery{}, []PinIntent(nil))
 	RegisterQuery(PinReleasesQuery{}, []PinRef(nil))
 }
@@ -569,6 +570,18 @@ type LocalVersionEntriesQuery struct {
 
 func (q LocalVersionEntriesQuery) Run(r *Reader) (any, error) {
 	return r.LocalVersionEntries(q.Bucket, q.At, q.Prefix, q.From, q.Limit)
+}
+
+// InheritedAnnotationQuery reads the tags and ACL a bucket's chain gives
+// a version of key it inherits from its parent on another shard
+// (Reader.InheritedAnnotation).
+type InheritedAnnotationQuery struct {
+	Bucket, Key string
+	Version, At uint64
+}
+
+func (q InheritedAnnotationQuery) Run(r *Reader) (any, error) {
+	return r.InheritedAnnotation(q.Bucket, q.Key, q.Version, q.At)
 }
 
 // RemoteOfQuery reads where a bucket's chain goes on on another shard

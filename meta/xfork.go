@@ -43,6 +43,10 @@ import (
 type RemoteRead struct {
 	BucketID uint64
 	At       uint64
+	// Annotated: a layer of the chain on this shard holds annotations of
+	// versions inherited from there (the reader then asks for the one of
+	// the version it read: Reader.InheritedAnnotation).
+	Annotated bool
 }
 
 // Unwrap makes a RemoteRead an ErrRemoteParent (the outcome of a command
@@ -680,7 +684,11 @@ func (r *Reader) chainRemote(b *Bucket, at uint64) ([]layer, *RemoteRead, error)
 		}
 		at = min(at, b.Parent.Version)
 		if remoteParent(b) {
-			return ls, &RemoteRead{BucketID: b.Parent.BucketID, At: at}, nil
+			annotated, err := r.remoteAnnotated(ls)
+			if err != nil {
+				return nil, nil, err
+			}
+			return ls, &RemoteRead{BucketID: b.Parent.BucketID, At: at, Annotated: annotated}, nil
 		}
 		p, err := r.bucketByID(b.Parent.BucketID)
 		if err != nil {
