@@ -213,6 +213,11 @@ type GCBucket struct {
 type CreateKey struct {
 	Header
 	Key AccessKey
+	// Across: the key's buckets live on several shards and this is its
+	// home copy (the shard its id names): a bucket of Key whose ID is of
+	// another shard is recorded as it is, unchecked (that shard's copy of
+	// the key, which names it, answers for it; access.go).
+	Across bool
 }
 
 // DeleteKey removes an access key.
@@ -409,6 +414,9 @@ const (
 	// another shard, with the parent's view of it (xannotate.go).
 	opAnnotateInherited byte = 160
 	opSetLockInherited  byte = 161
+	// CreateKey of the home copy of a key whose buckets live on several
+	// shards (gateway/keys.go).
+	opCreateKeyAcross byte = 162
 )
 
 // knownOp reports the op codes this build applies.
@@ -420,7 +428,7 @@ func knownOp(op byte) bool {
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
 		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit) ||
-		(op >= opHoldRemoteMerge && op <= opCreateRemoteFor) || op == opAnnotateInherited || op == opSetLockInherited
+		(op >= opHoldRemoteMerge && op <= opCreateRemoteFor) || op == opAnnotateInherited || op == opSetLockInherited || op == opCreateKeyAcross
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -610,7 +618,11 @@ func EncodeCommand(c any) []byte {
 	case CreateKey:
 		return EncodeCommand(&c)
 	case *CreateKey:
-		hdr(opCreateKey, &c.Header)
+		op := opCreateKey
+		if c.Across {
+			op = opCreateKeyAcross
+		}
+		hdr(op, &c.Header)
 		encodeAccessKey(&e, &c.Key)
 	case DeleteKey:
 		return EncodeCommand(&c)
@@ -1125,8 +1137,8 @@ func DecodeCommand(b []byte) (any, error) {
 		if op == opAnnotateInherited {
 			c = &AnnotateObjectInherited{AnnotateObject: *p, Inherited: decodeInheritedVersion(&d)}
 		}
-	case opCreateKey:
-		c = &CreateKey{Header: h, Key: decodeAccessKey(&d)}
+	case opCreateKey, opCreateKeyAcross:
+		c = &CreateKey{Header: h, Key: decodeAccessKey(&d), Across: op == opCreateKeyAcross}
 	case opDeleteKey:
 		c = &DeleteKey{Header: h, ID: d.str()}
 	case opResealKeys:
