@@ -269,6 +269,27 @@ func (n *Node) sendPinReleases(ctx context.Context, shard uint64, linear bool) {
 	}
 }
 
+// sendPinRelease releases, on its parent's shard, the pin of the fork
+// child of shard if its purge recorded a release, then clears that
+// release: only this one, so that deletes of forks of one shard do not
+// repeat each other's releases.
+func (n *Node) sendPinRelease(ctx context.Context, shard, child uint64) {
+	ref, err := readAsOn[*meta.PinRef](ctx, n.svc, shard, meta.PinReleaseQuery{Child: child})
+	if err != nil || ref == nil {
+		if err != nil {
+			n.log.Warn("reading the pin to release failed", "shard", shard, "err", err)
+		}
+		return
+	}
+	if _, err := n.svc.proposeOn(ctx, meta.ShardOfBucketID(ref.Parent), &meta.ReleaseRemotePins{Pins: []meta.PinRef{*ref}}); err != nil {
+		n.log.Warn("releasing the pin of a deleted fork failed", "shard", meta.ShardOfBucketID(ref.Parent), "err", err)
+		return
+	}
+	if _, err := n.svc.proposeOn(ctx, shard, &meta.ClearPinReleases{IDs: []uint64{child}}); err != nil {
+		n.log.Warn("clearing a released pin failed", "shard", shard, "err", err)
+	}
+}
+
 // readInherited finishes a read of bucket (at at, as GetObject reads
 // it) that the fork's shard sent on (err is a *meta.RemoteRead): one
 // read of the parent's shard as of the fork point and, when the fork's

@@ -72,6 +72,7 @@ func init() {
 	RegisterQuery(InheritedAnnotationQuery{}, &InheritedAnnotation{})
 	RegisterQuery(PinIntentsQuery{}, []PinIntent(nil))
 	RegisterQuery(PinReleasesQuery{}, []PinRef(nil))
+	RegisterQuery(PinReleaseQuery{}, &PinRef{})
 }
 
 // --- directory and cluster ---
@@ -595,6 +596,12 @@ func (q RemoteOfQuery) Run(r *Reader) (any, error) { return r.RemoteOf(q.Bucket)
 type PinIntentsQuery struct{ Max int }
 
 func (q PinIntentsQuery) Run(r *Reader) (any, error) { return r.PinIntents(q.Max) }
+
+// PinReleaseQuery reads the release recorded for one purged fork
+// (Reader.PinRelease; nil when there is none).
+type PinReleaseQuery struct{ Child uint64 }
+
+func (q PinReleaseQuery) Run(r *Reader) (any, error) { return r.PinRelease(q.Child) }
 
 // PinReleasesQuery reads the pins to release on other shards
 // (Reader.PinReleases).

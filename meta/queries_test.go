@@ -176,7 +176,7 @@ func TestQueriesOverTheWire(t *testing.T) {
 		InheritedEntriesQuery{ID: b.ID, At: at, Limit: 20}, LocalEntriesQuery{Bucket: "f", Limit: 20},
 		LocalVersionEntriesQuery{Bucket: "f", Limit: 20}, RemoteOfQuery{Bucket: "f"},
 		InheritedAnnotationQuery{Bucket: "f", Key: "rich", Version: at, At: 0},
-		PinIntentsQuery{Max: 10}, PinReleasesQuery{Max: 10},
+		PinIntentsQuery{Max: 10}, PinReleasesQuery{Max: 10}, PinReleaseQuery{Child: f.ID},
 		StatsQuery{}, GCQueueQuery{Limit: 10}, KeysGenerationQuery{},
 		ChunksQuery{Limit: 10}, ChunkQuery{ID: "none"}, ChunksReferencedQuery{IDs: []string{"none", "other"}},
 	}

@@ -638,6 +638,19 @@ func (r *Reader) PinIntents(max int) ([]PinIntent, error) {
 	return out, nil
 }
 
+// PinRelease returns the release recorded for the purged fork child, nil
+// when there is none.
+func (r *Reader) PinRelease(child uint64) (*PinRef, error) {
+	v, ok, err := getValue(r.txn, keyPinRelease(child))
+	if err != nil || !ok {
+		return nil, err
+	}
+	d := decoder{b: v}
+	d.fmtByte()
+	ref := &PinRef{Child: child, Parent: d.u64(), Base: d.u64()}
+	return ref, d.done()
+}
+
 // PinReleases returns the releases recorded on this shard for purged
 // forks whose parents live on other shards (at most max).
 func (r *Reader) PinReleases(max int) ([]PinRef, error) {
