@@ -71,7 +71,7 @@ var (
 	errShardCount         = &APIError{"InvalidRequest", "The number of metadata shards is fixed when the cluster is created.", http.StatusConflict}
 	errCrossShardMerge    = &APIError{"NotImplemented", "The fork lives on another metadata shard than its parent: merging it is not supported yet. Copy its changes into the parent instead.", http.StatusNotImplemented}
 	errRemoteParent       = &APIError{"NotImplemented", "The key is inherited from the fork's parent on another metadata shard, and this request cannot read through to it.", http.StatusNotImplemented}
-	errKeyShards          = &APIError{"InvalidArgument", "The buckets of an access key that may fork must live on one metadata shard.", http.StatusBadRequest}
+	errKeyShards          = &APIError{"InvalidArgument", "The buckets of an access key that may fork, or of a user's scoped key, must live on one metadata shard.", http.StatusBadRequest}
 
 	// Object Lock.
 	errObjectLocked             = &APIError{"AccessDenied", "Access Denied because object protected by object lock.", http.StatusForbidden}
