@@ -78,6 +78,28 @@ func TestKeysAcrossShards(t *testing.T) {
 		t.Fatal("a new bucket of a deleted one's name joined the key")
 	}
 
+	// The key outlives its home shard's buckets while another lives.
+	b2, err := s.CreateKey(ctx(t), gateway.KeyInput{Buckets: []string{"base", forks[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteBucket(ctx(t), "base"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deleted base leaves the key's scope", func() bool { return !canUse(b2.Key.ID, "base") })
+	if !canUse(b2.Key.ID, forks[1]) {
+		t.Fatal("deleting the base took its fork on another shard from the key")
+	}
+	if err := s.DeleteKey(ctx(t), b2.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	if canUse(b2.Key.ID, forks[1]) {
+		t.Fatal("a deleted key still uses the fork")
+	}
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Deleted: refused everywhere, no copy left.
 	if err := s.DeleteKey(ctx(t), k.Key.ID); err != nil {
 		t.Fatal(err)
