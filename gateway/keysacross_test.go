@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/forkstore/forkstore/gateway"
+	"github.com/forkstore/forkstore/meta"
 )
 
 // A scoped key naming a base and forks of it on other shards: its id
@@ -125,4 +126,40 @@ func TestKeysAcrossShards(t *testing.T) {
 		_, ok := s.Principal(ctx(t), e.Key.ID)
 		return !ok && listed("base", e.Key.ID) == 0 && listed(forks[1], e.Key.ID) == 0
 	})
+}
+
+// A create across shards that stopped after the home copy (the node died
+// before the other shards' copies) leaves a key that is listed, uses
+// only its home shard's buckets, and that DeleteKey removes.
+func TestKeysAcrossShardsHalfMade(t *testing.T) {
+	s := newXForkService(t, nil)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	baseShard := mustShard(t, s, "base")
+	fork := remoteNames("agent", baseShard, 1)[0]
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: fork, ForkSource: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprintf("FS%03dAAAAAAAAAAAAAAA", baseShard)
+	if baseShard <= 1 {
+		id = "FSKAAAAAAAAAAAAAAAAA"
+	}
+	k := meta.AccessKey{ID: id, Sealed: []byte("sealed"), Buckets: []meta.KeyBucket{{Name: "base"}, {Name: fork, ID: mustBucket(t, s, fork).ID}}}
+	if _, err := gateway.ProposeOn(ctx(t), s, baseShard, &meta.CreateKey{Key: k, Across: true}); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := s.ListKeys(ctx(t), "")
+	if err != nil || !containsKey(ks, id) {
+		t.Fatalf("the half-made key is not listed: %v", err)
+	}
+	if ks, err := s.ListKeys(ctx(t), fork); err != nil || containsKey(ks, id) {
+		t.Fatalf("the fork's shard lists a copy it does not have: %v", err)
+	}
+	if err := s.DeleteKey(ctx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if ks, err := s.ListKeys(ctx(t), ""); err != nil || containsKey(ks, id) {
+		t.Fatalf("the half-made key outlived DeleteKey: %v", err)
+	}
 }
