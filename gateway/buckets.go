@@ -196,9 +196,11 @@ func (s *Service) deleteNamed(ctx context.Context, name string, cmd any) error {
 			s.released(ctx, shard, *b)
 			if b.Parent != nil && meta.ShardOfBucketID(b.Parent.BucketID) != shard {
 				// A fork whose parent is on another shard: its pin
-				// there goes now (else the leader's recovery pass).
+				// there goes now when this delete purged it (else when
+				// it is purged, by the leader's recovery pass, which
+				// also sends the releases of other deletes).
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				s.node.sendPinReleases(rctx, shard, true)
+				s.node.sendPinRelease(rctx, shard, b.ID)
 				cancel()
 			}
 		}
@@ -355,7 +357,7 @@ func (s *Service) ObjectAccess(ctx context.Context, in GetObjectInput) (*meta.Bu
 	}
 	o, err := bo.Object.Result()
 	if b != nil {
-		o, err = s.readInherited(ctx, o, err, in.Key, in.VersionID)
+		o, err = s.readInherited(ctx, in.Bucket, in.At, o, err, in.Key, in.VersionID)
 	}
 	return b, o, err
 }

@@ -42,8 +42,9 @@ var (
 	// ErrConflictingOperation: a bucket name is being created or deleted
 	// on another metadata shard (shards.go); S3's OperationAborted.
 	ErrConflictingOperation = errors.New("gateway: a conflicting operation is under way")
-	// ErrKeyShards: a scoped key naming buckets on several metadata shards.
-	ErrKeyShards = errors.New("gateway: the buckets of a key live on several metadata shards")
+	// ErrKeyShards: a scoped key that may fork, or a user's scoped key,
+	// naming buckets on several metadata shards.
+	ErrKeyShards = errors.New("gateway: the buckets of a key that may fork, or of a user's key, live on several metadata shards")
 	// ErrNotImplemented: a feature forkstore does not have (yet).
 	ErrNotImplemented = errors.New("gateway: not implemented")
 	// ErrNoObjectLockConfiguration is GetObjectLockConfiguration of a

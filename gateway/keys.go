@@ -48,6 +48,9 @@ type Principal struct {
 
 	secret string
 	gen    uint64 // keys generation it was read at
+	// foreign: the keys generation of each other shard whose copy of the
+	// key was read (keysacross.go).
+	foreign map[uint64]uint64
 }
 
 // Expired reports whether a scoped key has expired at now (lease clock).
@@ -201,7 +204,7 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 		return nil, false
 	}
 	cache := n.keys.of(shard)
-	if p := cache.get(id); p != nil {
+	if p := cache.get(id); p != nil && n.fresh(p) {
 		return p, true
 	}
 	q := meta.KeyLookupQuery{ID: id, Directory: shard == meta.DirectoryShard}
@@ -243,6 +246,9 @@ func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
 	}
 	if ka.User != nil {
 		p.User, p.UserID, p.UserMain = ka.User.Name, ka.User.ID, ka.UserKey.Main
+	}
+	if !s.addForeignBuckets(ctx, p, ka, shard) {
+		return nil, false
 	}
 	cache.put(p)
 	return p, true
@@ -372,18 +378,30 @@ func keyShard(id string, count int) (uint64, bool) {
 // keysShard returns the shard of a new key's buckets: all of them must
 // live on one (ErrKeyShards).
 func (s *Service) keysShard(ctx context.Context, buckets []string) (uint64, error) {
-	var shard uint64
+	shard, byShard, err := s.keyShards(ctx, buckets)
+	if err == nil && len(byShard) > 1 {
+		err = fmt.Errorf("%w: %q", ErrKeyShards, buckets)
+	}
+	return shard, err
+}
+
+// keyShards returns the home shard of a new key (its first bucket's) and
+// its buckets' names per shard.
+func (s *Service) keyShards(ctx context.Context, buckets []string) (uint64, map[uint64][]string, error) {
+	var home uint64
+	byShard := map[uint64][]string{}
 	for _, b := range buckets {
 		sh, _, err := s.shardOf(ctx, b, true)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		if shard != 0 && sh != shard {
-			return 0, fmt.Errorf("%w: %q", ErrKeyShards, buckets)
+		sh = max(sh, meta.DirectoryShard)
+		if home == 0 {
+			home = sh
 		}
-		shard = sh
+		byShard[sh] = append(byShard[sh], b)
 	}
-	return max(shard, meta.DirectoryShard), nil
+	return max(home, meta.DirectoryShard), byShard, nil
 }
 
 // newSecret returns a fresh 40-character secret key.
@@ -445,9 +463,12 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*NewKey, error) {
 	if err := checkKeyInput(in); err != nil {
 		return nil, err
 	}
-	shard, err := s.keysShard(ctx, in.Buckets)
+	shard, byShard, err := s.keyShards(ctx, in.Buckets)
 	if err != nil {
 		return nil, err
+	}
+	if len(byShard) > 1 {
+		return s.createKeyAcross(ctx, in, shard, byShard)
 	}
 	k, secret := s.newKey(shard, in.Buckets, in.Prefix, in.ReadOnly, s.expiry(in.TTL))
 	k.AllowForks, k.ForkPrefix = in.AllowForks, in.ForkPrefix
@@ -499,8 +520,14 @@ func (s *Service) ListKeys(ctx context.Context, bucket string) ([]KeyInfo, error
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range per {
-			ks = append(ks, p...)
+		count, shards := s.node.shards.count(), s.node.shards.list()
+		for i, p := range per {
+			for _, k := range p {
+				// A key across shards is listed once, by its home copy.
+				if home, ok := keyShard(k.ID, count); !ok || max(shards[i], meta.DirectoryShard) == home {
+					ks = append(ks, k)
+				}
+			}
 		}
 		slices.SortFunc(ks, func(a, b meta.AccessKey) int { return strings.Compare(a.ID, b.ID) })
 	}
@@ -522,6 +549,9 @@ func (s *Service) DeleteKey(ctx context.Context, id string) error {
 	shard, ok := keyShard(id, s.node.shards.count())
 	if !ok {
 		return fmt.Errorf("%w: %q", meta.ErrNoSuchAccessKey, id)
+	}
+	if err := s.deleteKeyAcross(ctx, id, shard); err != nil {
+		return err
 	}
 	res, err := s.proposeOn(ctx, shard, &meta.DeleteKey{ID: id})
 	if err == nil {

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/forkstore/forkstore/meta"
@@ -50,11 +52,23 @@ func (s *Service) SetObjectLock(ctx context.Context, in ObjectLockInput) (*meta.
 	if err := checkBucketKey(in.Bucket, in.Key); err != nil {
 		return nil, err
 	}
-	res, err := s.proposeB(ctx, in.Bucket, &meta.SetObjectLock{
+	cmd := meta.SetObjectLock{
 		Bucket: in.Bucket, Key: in.Key, VersionID: in.VersionID,
 		SetRetention: in.SetRetention, Mode: in.Mode, RetainUntil: in.RetainUntil,
 		SetLegalHold: in.SetLegalHold, LegalHold: in.LegalHold, BypassGovernance: in.BypassGovernance,
-	})
+	}
+	res, err := s.proposeB(ctx, in.Bucket, &cmd)
+	if errors.Is(err, meta.ErrRemoteParent) {
+		// A version the fork inherits from its parent on another shard:
+		// apply decides with the parent's view of it (as on one shard, a
+		// version that lives in the parent keeps its lock).
+		v, verr := s.inheritedVersion(ctx, in.Bucket, in.Key, in.VersionID)
+		if verr != nil || v == nil {
+			return nil, cmp.Or(verr, err)
+		}
+		cmd.Header = meta.Header{}
+		res, err = s.proposeB(ctx, in.Bucket, &meta.SetObjectLockInherited{SetObjectLock: cmd, Inherited: *v})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -128,7 +129,7 @@ func (s *Service) HeadObject(ctx context.Context, in GetObjectInput) (*meta.Obje
 		return nil, err
 	}
 	obj, err := x.Result()
-	return s.readInherited(ctx, obj, err, in.Key, in.VersionID)
+	return s.readInherited(ctx, in.Bucket, in.At, obj, err, in.Key, in.VersionID)
 }
 
 // OpenObject returns a reader of obj's bytes [offset, offset+length)
@@ -506,10 +507,21 @@ func (s *Service) AnnotateObject(ctx context.Context, in AnnotateObjectInput) (*
 	if err := checkBucketKey(in.Bucket, in.Key); err != nil {
 		return nil, err
 	}
-	res, err := s.proposeB(ctx, in.Bucket, &meta.AnnotateObject{
+	cmd := meta.AnnotateObject{
 		Bucket: in.Bucket, Key: in.Key, VersionID: in.VersionID,
 		SetTags: in.SetTags, Tags: in.Tags, SetACL: in.SetACL, ACL: in.ACL,
-	})
+	}
+	res, err := s.proposeB(ctx, in.Bucket, &cmd)
+	if errors.Is(err, meta.ErrRemoteParent) {
+		// A version the fork inherits from its parent on another shard:
+		// read it there (immutable history) and propose again with it.
+		v, verr := s.inheritedVersion(ctx, in.Bucket, in.Key, in.VersionID)
+		if verr != nil || v == nil {
+			return nil, cmp.Or(verr, err)
+		}
+		cmd.Header = meta.Header{}
+		res, err = s.proposeB(ctx, in.Bucket, &meta.AnnotateObjectInherited{AnnotateObject: cmd, Inherited: *v})
+	}
 	if err != nil {
 		return nil, err
 	}

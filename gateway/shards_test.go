@@ -238,8 +238,13 @@ func TestShardsKeys(t *testing.T) {
 			t.Fatalf("deleted key %s still authenticates", k.Key.ID)
 		}
 	}
-	if _, err := s.CreateKey(ctx(t), gateway.KeyInput{Buckets: two}); !errors.Is(err, gateway.ErrKeyShards) {
+	// A key of two shards works (keysacross_test.go); one that may fork
+	// keeps to one shard.
+	if _, err := s.CreateKey(ctx(t), gateway.KeyInput{Buckets: two}); err != nil {
 		t.Fatalf("a key of two shards: %v", err)
+	}
+	if _, err := s.CreateKey(ctx(t), gateway.KeyInput{Buckets: two, AllowForks: true, ForkPrefix: "f-"}); !errors.Is(err, gateway.ErrKeyShards) {
+		t.Fatalf("a key of two shards that may fork: %v", err)
 	}
 
 	// A user's bucket on another shard than the directory, its scoped

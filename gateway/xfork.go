@@ -269,21 +269,70 @@ func (n *Node) sendPinReleases(ctx context.Context, shard uint64, linear bool) {
 	}
 }
 
-// readInherited finishes a read that the fork's shard sent on (err is a
-// *meta.RemoteRead): one read of the parent's shard as of the fork point.
-// Any other err comes back unchanged.
-func (s *Service) readInherited(ctx context.Context, o *meta.Object, err error, key, versionID string) (*meta.Object, error) {
+// sendPinRelease releases, on its parent's shard, the pin of the fork
+// child of shard if its purge recorded a release, then clears that
+// release: only this one, so that deletes of forks of one shard do not
+// repeat each other's releases.
+func (n *Node) sendPinRelease(ctx context.Context, shard, child uint64) {
+	ref, err := readAsOn[*meta.PinRef](ctx, n.svc, shard, meta.PinReleaseQuery{Child: child})
+	if err != nil || ref == nil {
+		if err != nil {
+			n.log.Warn("reading the pin to release failed", "shard", shard, "err", err)
+		}
+		return
+	}
+	if _, err := n.svc.proposeOn(ctx, meta.ShardOfBucketID(ref.Parent), &meta.ReleaseRemotePins{Pins: []meta.PinRef{*ref}}); err != nil {
+		n.log.Warn("releasing the pin of a deleted fork failed", "shard", meta.ShardOfBucketID(ref.Parent), "err", err)
+		return
+	}
+	if _, err := n.svc.proposeOn(ctx, shard, &meta.ClearPinReleases{IDs: []uint64{child}}); err != nil {
+		n.log.Warn("clearing a released pin failed", "shard", shard, "err", err)
+	}
+}
+
+// readInherited finishes a read of bucket (at at, as GetObject reads
+// it) that the fork's shard sent on (err is a *meta.RemoteRead): one
+// read of the parent's shard as of the fork point and, when the fork's
+// chain has changed tags or ACLs of versions it inherits from there
+// (RemoteRead.Annotated), one more of the fork's shard for the version
+// read. Any other err comes back unchanged.
+func (s *Service) readInherited(ctx context.Context, bucket string, at uint64, o *meta.Object, err error, key, versionID string) (*meta.Object, error) {
 	var rr *meta.RemoteRead
 	if !errors.As(err, &rr) {
 		return o, err
 	}
 	o, err = readAtOn[*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), rr.At, meta.GetInheritedQuery{ID: rr.BucketID, Key: key, VersionID: versionID, At: rr.At})
-	if o != nil {
-		c := *o
-		c.ChunkShard = meta.ShardOfBucketID(rr.BucketID)
-		o = &c
+	if o == nil {
+		return o, err
 	}
-	return o, err
+	c := *o
+	c.ChunkShard = meta.ShardOfBucketID(rr.BucketID)
+	if err == nil && rr.Annotated {
+		a, aerr := readAsB[*meta.InheritedAnnotation](ctx, s, bucket, meta.InheritedAnnotationQuery{Bucket: bucket, Key: key, Version: o.Version, At: at})
+		if aerr != nil {
+			return nil, aerr
+		}
+		if a != nil && a.Found {
+			c.Tags, c.ACL = a.Tags, a.ACL
+		}
+	}
+	return &c, err
+}
+
+// inheritedVersion returns the version that the parent on another shard
+// of the fork bucket shows for key and versionID at the fork point, for a
+// change of it to carry (nil when the bucket's chain stays on its shard).
+func (s *Service) inheritedVersion(ctx context.Context, bucket, key, versionID string) (*meta.InheritedVersion, error) {
+	rr, err := readAsB[*meta.RemoteRead](ctx, s, bucket, meta.RemoteOfQuery{Bucket: bucket})
+	if err != nil || rr == nil {
+		return nil, err
+	}
+	o, err := readAsOn[*meta.Object](ctx, s, meta.ShardOfBucketID(rr.BucketID), meta.GetInheritedQuery{ID: rr.BucketID, Key: key, VersionID: versionID, At: rr.At})
+	v, err := meta.InheritedVersionOf(rr, key, versionID, o, err)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // entrySource is one side of a merged listing: pages of entries (of

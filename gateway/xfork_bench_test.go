@@ -18,7 +18,9 @@ import (
 // inherited by a fork on its parent's shard ("local"), the same through a
 // fork on another shard ("remote-inherited": one more metadata read, of
 // the parent's shard), and a key the remote fork holds itself
-// ("remote-own"). cpu-ms/op is the process's CPU per GET.
+// ("remote-own"), and an inherited key through a remote fork that changed
+// the tags of an inherited version ("remote-inherited-annotated": one more
+// read, of the fork's shard). cpu-ms/op is the process's CPU per GET.
 func BenchmarkForkGetAcrossShards(b *testing.B) {
 	cfg := gatewaytest.Config(b)
 	cfg.MetaShards = 4
@@ -52,8 +54,18 @@ func BenchmarkForkGetAcrossShards(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// A remote fork that changed the tags of one inherited version: its
+	// reads of inherited keys also ask its shard for their annotation.
+	annotated := remoteNames("tagged", baseShard, 1)[0]
+	if _, err := s.CreateBucket(ctx, gateway.CreateBucketInput{Name: annotated, ForkSource: "base"}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.AnnotateObject(ctx, gateway.AnnotateObjectInput{Bucket: annotated, Key: "k00", SetTags: true, Tags: map[string]string{"a": "1"}}); err != nil {
+		b.Fatal(err)
+	}
 	for _, c := range []struct{ name, bucket, prefix string }{
 		{"local", local, "k"}, {"remote-inherited", remote, "k"}, {"remote-own", remote, "own"},
+		{"remote-inherited-annotated", annotated, "k"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			cpu := processCPU()

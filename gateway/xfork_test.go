@@ -896,3 +896,67 @@ func TestForkBatchAcrossShardsLeaseKeysOwner(t *testing.T) {
 		}
 	}
 }
+
+// Deleting a fork on another shard releases its own pin at once and only
+// its own: a release another delete left (its node stopped before sending
+// it) stays for the leader's recovery round, which sends it; none is left
+// behind.
+func TestForksAcrossShardsDeleteReleasesOwnPin(t *testing.T) {
+	s := newXForkService(t, nil)
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	baseShard := mustShard(t, s, "base")
+	// Two forks on one shard other than the base's.
+	var a, b string
+	byShard := map[uint64]string{}
+	for _, n := range remoteNames("del", baseShard, 20) {
+		sh := gateway.PlaceBucket(n, xShards)
+		if byShard[sh] != "" {
+			a, b = byShard[sh], n
+			break
+		}
+		byShard[sh] = n
+	}
+	for _, n := range []string{a, b} {
+		if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: n, ForkSource: "base"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forkShard, aID, bID := mustShard(t, s, a), mustBucket(t, s, a).ID, mustBucket(t, s, b).ID
+	pinned := func(id uint64) bool {
+		l, err := s.Lineage(ctx(t), "base")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(l.Forks, func(r meta.LineageRef) bool { return r.BucketID == id })
+	}
+	releases := func() []meta.PinRef {
+		v, err := gateway.ReadOn(ctx(t), s, forkShard, meta.PinReleasesQuery{Max: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pins, _ := v.([]meta.PinRef)
+		return pins
+	}
+	// a's DELETE applied, its release never sent.
+	if _, err := gateway.ProposeOn(ctx(t), s, forkShard, &meta.DeleteBucket{Name: a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteBucket(ctx(t), b); err != nil {
+		t.Fatal(err)
+	}
+	if pinned(bID) {
+		t.Fatal("the deleted fork's pin was not released")
+	}
+	if rs := releases(); len(rs) != 1 || rs[0].Child != aID || !pinned(aID) {
+		t.Fatalf("the delete of %s touched another delete's release: releases %+v, pinned %v", b, rs, pinned(aID))
+	}
+	waitFor(t, "the release left behind sent by recovery", func() bool {
+		gateway.ResolveRemoteForks(s, forkShard)
+		return !pinned(aID)
+	})
+	if rs := releases(); len(rs) != 0 {
+		t.Fatalf("releases left %+v", rs)
+	}
+}

@@ -194,6 +194,12 @@ func (a *applier) bumpKeys() error {
 // have too many keys. It resolves the bucket ids in k. extra are buckets
 // created by the same command (they resolve without a name lookup).
 func (a *applier) checkNewKey(k *AccessKey, extra ...*Bucket) error {
+	return a.checkKey(k, false, extra...)
+}
+
+// checkKey is checkNewKey; across accepts buckets of other shards (by an
+// ID of theirs) unchecked: the home copy of a key across shards.
+func (a *applier) checkKey(k *AccessKey, across bool, extra ...*Bucket) error {
 	if k.ID == "" || len(k.Sealed) == 0 {
 		return fmt.Errorf("%w: empty id or secret", ErrCorrupt)
 	}
@@ -215,6 +221,9 @@ func (a *applier) checkNewKey(k *AccessKey, extra ...*Bucket) error {
 		seen[kb.Name] = true
 		if j := slices.IndexFunc(extra, func(b *Bucket) bool { return b.Name == kb.Name }); j >= 0 {
 			kb.ID = extra[j].ID
+			continue
+		}
+		if across && kb.ID != 0 && ShardOfBucketID(kb.ID) != max(a.shard, DirectoryShard) {
 			continue
 		}
 		b, err := a.r.liveBucket(kb.Name)
@@ -288,7 +297,7 @@ func (a *applier) removeKey(k *AccessKey) error {
 func (a *applier) createAccessKey(c *CreateKey) (*Result, error) {
 	k := c.Key
 	k.Buckets = slices.Clone(k.Buckets)
-	if err := a.checkNewKey(&k); err != nil {
+	if err := a.checkKey(&k, c.Across); err != nil {
 		return nil, err
 	}
 	if err := a.putKey(&k); err != nil {

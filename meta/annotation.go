@@ -194,10 +194,20 @@ func (a *applier) annotateObject(c *AnnotateObject) (*Result, error) {
 		return nil, err
 	}
 	o, ls, owner, err := a.r.locate(b, c.Key, c.VersionID, latest)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.r.annotate(o, ls, owner); err != nil {
+	// A version inherited from the parent on another shard: the one the
+	// command carries (xannotate.go), annotated in its own family.
+	remote := err != nil
+	if remote {
+		if o, err = a.carriedVersion(err, c.Key, c.VersionID); err != nil {
+			return nil, err
+		}
+		if ls, _, err = a.r.chainRemote(b, latest); err != nil {
+			return nil, err
+		}
+		if _, err := a.r.annotateInherited(o, ls); err != nil {
+			return nil, err
+		}
+	} else if err := a.r.annotate(o, ls, owner); err != nil {
 		return nil, err
 	}
 	next := annotation{tags: o.Tags, acl: o.ACL}
@@ -218,11 +228,19 @@ func (a *applier) annotateObject(c *AnnotateObject) (*Result, error) {
 		return &Result{Object: out}, nil
 	}
 	// The annotation this one replaces in b's layer, if any.
-	prev, prevStamp, err := a.newestStamp(b.ID, c.Key, o.Version)
+	keyOf := keyAnnotation
+	var prev bool
+	var prevStamp uint64
+	if remote {
+		keyOf = keyRemoteAnnotation
+		prev, prevStamp, err = a.newestRemoteStamp(keyRemoteAnnotationVersion(b.ID, c.Key, o.Version))
+	} else {
+		prev, prevStamp, err = a.newestStamp(b.ID, c.Key, o.Version)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := a.set(keyAnnotation(b.ID, c.Key, o.Version, a.version), encodeAnnotation(&next)); err != nil {
+	if err := a.set(keyOf(b.ID, c.Key, o.Version, a.version), encodeAnnotation(&next)); err != nil {
 		return nil, err
 	}
 	if b.annotations != annSome {
@@ -238,7 +256,7 @@ func (a *applier) annotateObject(c *AnnotateObject) (*Result, error) {
 			return nil, err
 		}
 		if !pins.covers(prevStamp, a.version) {
-			if err := a.del(keyAnnotation(b.ID, c.Key, o.Version, prevStamp)); err != nil {
+			if err := a.del(keyOf(b.ID, c.Key, o.Version, prevStamp)); err != nil {
 				return nil, err
 			}
 		}

@@ -55,6 +55,10 @@ type applier struct {
 	// inherited is the view of a fork's parent on another shard that
 	// the command carries (PutObjectInherited, DeleteObjectInherited).
 	inherited *InheritedView
+	// inheritedVersion is the version a fork's parent on another shard
+	// shows that a change of an inherited version carries
+	// (AnnotateObjectInherited, SetObjectLockInherited).
+	inheritedVersion *InheritedVersion
 	// tombstoneRemote makes deleteKey leave a tombstone for a key a
 	// fork's parent on another shard may show, without its view
 	// (lifecycle expiry, which cannot ask).
@@ -329,6 +333,12 @@ func (a *applier) apply(c any) (*Result, error) {
 	case *DeleteObjectInherited:
 		a.inherited = &c.Inherited
 		return a.deleteObject(&c.DeleteObject)
+	case *AnnotateObjectInherited:
+		a.inheritedVersion = &c.Inherited
+		return a.annotateObject(&c.AnnotateObject)
+	case *SetObjectLockInherited:
+		a.inheritedVersion = &c.Inherited
+		return a.setObjectLock(&c.SetObjectLock)
 	case *CompleteUploadInherited:
 		a.inherited = &c.Inherited
 		return a.completeUpload(&c.CompleteUpload)

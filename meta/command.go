@@ -213,6 +213,11 @@ type GCBucket struct {
 type CreateKey struct {
 	Header
 	Key AccessKey
+	// Across: the key's buckets live on several shards and this is its
+	// home copy (the shard its id names): a bucket of Key whose ID is of
+	// another shard is recorded as it is, unchecked (that shard's copy of
+	// the key, which names it, answers for it; access.go).
+	Across bool
 }
 
 // DeleteKey removes an access key.
@@ -410,6 +415,13 @@ const (
 	opInitShardsReplicas byte = 148
 	opSetPlacement       byte = 149
 	opSetLeaving         byte = 150
+	// 160-169: changes of a version a fork inherits from its parent on
+	// another shard, with the parent's view of it (xannotate.go).
+	opAnnotateInherited byte = 160
+	opSetLockInherited  byte = 161
+	// CreateKey of the home copy of a key whose buckets live on several
+	// shards (gateway/keys.go).
+	opCreateKeyAcross byte = 162
 )
 
 // knownOp reports the op codes this build applies.
@@ -421,7 +433,8 @@ func knownOp(op byte) bool {
 		op == opSetLifecycle || op == opApplyLifecycle ||
 		(op >= opSetBucketConfig && op <= opCreateUserEmail) || op == opCreateOwnedForks ||
 		(op >= opInitShards && op <= opRegisterNodeZone) || (op >= opReserveBucketIDs && op <= opCompleteUploadInherit) ||
-		(op >= opHoldRemoteMerge && op <= opCreateRemoteFor) || (op >= opInitShardsReplicas && op <= opSetLeaving)
+		(op >= opHoldRemoteMerge && op <= opCreateRemoteFor) || (op >= opInitShardsReplicas && op <= opSetLeaving) ||
+		op == opAnnotateInherited || op == opSetLockInherited || op == opCreateKeyAcross
 }
 
 // cmdFormat is the body format version written after the op byte.
@@ -611,7 +624,11 @@ func EncodeCommand(c any) []byte {
 	case CreateKey:
 		return EncodeCommand(&c)
 	case *CreateKey:
-		hdr(opCreateKey, &c.Header)
+		op := opCreateKey
+		if c.Across {
+			op = opCreateKeyAcross
+		}
+		hdr(op, &c.Header)
 		encodeAccessKey(&e, &c.Key)
 	case DeleteKey:
 		return EncodeCommand(&c)
@@ -788,6 +805,18 @@ func EncodeCommand(c any) []byte {
 		e.b = EncodeCommand(&c.DeleteObject)
 		e.b[0] = opDeleteObjectInherited
 		encodeInheritedView(&e, &c.Inherited)
+	case AnnotateObjectInherited:
+		return EncodeCommand(&c)
+	case *AnnotateObjectInherited:
+		e.b = EncodeCommand(&c.AnnotateObject)
+		e.b[0] = opAnnotateInherited
+		encodeInheritedVersion(&e, &c.Inherited)
+	case SetObjectLockInherited:
+		return EncodeCommand(&c)
+	case *SetObjectLockInherited:
+		e.b = EncodeCommand(&c.SetObjectLock)
+		e.b[0] = opSetLockInherited
+		encodeInheritedVersion(&e, &c.Inherited)
 	case CompleteUploadInherited:
 		return EncodeCommand(&c)
 	case *CompleteUploadInherited:
@@ -1124,11 +1153,15 @@ func DecodeCommand(b []byte) (any, error) {
 		c = &RetireNode{Header: h, ID: d.uvarint()}
 	case opDigest:
 		c = &Digest{Header: h}
-	case opAnnotateObject:
-		c = &AnnotateObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(),
+	case opAnnotateObject, opAnnotateInherited:
+		p := &AnnotateObject{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(),
 			SetTags: d.boolean(), Tags: d.stringMap(), SetACL: d.boolean(), ACL: d.str()}
-	case opCreateKey:
-		c = &CreateKey{Header: h, Key: decodeAccessKey(&d)}
+		c = p
+		if op == opAnnotateInherited {
+			c = &AnnotateObjectInherited{AnnotateObject: *p, Inherited: decodeInheritedVersion(&d)}
+		}
+	case opCreateKey, opCreateKeyAcross:
+		c = &CreateKey{Header: h, Key: decodeAccessKey(&d), Across: op == opCreateKeyAcross}
 	case opDeleteKey:
 		c = &DeleteKey{Header: h, ID: d.str()}
 	case opResealKeys:
@@ -1178,10 +1211,14 @@ func DecodeCommand(b []byte) (any, error) {
 		p := &SetObjectLockConfig{Header: h, Bucket: d.str()}
 		p.Lock = ObjectLock{Enabled: d.boolean(), Mode: LockMode(d.u8()), Days: d.int(), Years: d.int()}
 		c = p
-	case opSetObjectLock:
-		c = &SetObjectLock{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(), SetRetention: d.boolean(),
+	case opSetObjectLock, opSetLockInherited:
+		p := &SetObjectLock{Header: h, Bucket: d.str(), Key: d.str(), VersionID: d.str(), SetRetention: d.boolean(),
 			Mode: LockMode(d.u8()), RetainUntil: d.varint(), SetLegalHold: d.boolean(), LegalHold: d.boolean(),
 			BypassGovernance: d.boolean()}
+		c = p
+		if op == opSetLockInherited {
+			c = &SetObjectLockInherited{SetObjectLock: *p, Inherited: decodeInheritedVersion(&d)}
+		}
 	case opMountView:
 		c = &MountView{Header: h, Name: d.str(), Region: d.str(), Bucket: d.str(), Version: d.uvarint(),
 			SnapshotName: d.str(), MaxForkDepth: d.int()}

@@ -71,6 +71,9 @@ import (
 //	placement       0x60 | be64 shard                                fmt | uvarint n | n * (uvarint node id | uvarint
 //	                                                                 replica id) (directory shard only, placement.go)
 //	leaving         0x61 | be64 node id                              fmt (the node is leaving, placement.go)
+//	inherited annotation 0x68 | be64 bucket id | name(key) | be64 ^version of the parent's shard | be64 ^stamp
+//	                                                                 fmt | tags | acl (a fork's annotation of a version
+//	                                                                 it inherits from its parent on another shard)
 //
 // name(s) is the order-preserving, prefix-free encoding of arbitrary bytes:
 // 0x00 becomes 0x00 0xFF and the string ends with 0x00 0x01. So
@@ -147,6 +150,9 @@ const (
 	// directory shard only).
 	pfxPlacement byte = 0x60
 	pfxLeaving   byte = 0x61
+	// 0x68: annotations a fork on another shard than its parent makes of
+	// versions it inherits from there (xannotate.go).
+	pfxRemoteAnnotation byte = 0x68
 )
 
 // Counter ids under pfxCounter.
@@ -403,6 +409,21 @@ func parseAnnotationKey(k []byte) (bucket uint64, key string, version, stamp uin
 		return 0, "", 0, 0, false
 	}
 	return bucket, key, ^binary.BigEndian.Uint64(rest[:8]), ^binary.BigEndian.Uint64(rest[8:]), true
+}
+
+func keyRemoteAnnotationBucket(bucket uint64) []byte {
+	return appendU64([]byte{pfxRemoteAnnotation}, bucket)
+}
+
+// keyRemoteAnnotationVersion is the prefix of a fork's annotations of
+// one version it inherits from its parent on another shard (a version of
+// that shard, so a family of its own: it may equal one of the fork's).
+func keyRemoteAnnotationVersion(bucket uint64, key string, version uint64) []byte {
+	return appendU64(appendName(keyRemoteAnnotationBucket(bucket), key), ^version)
+}
+
+func keyRemoteAnnotation(bucket uint64, key string, version, stamp uint64) []byte {
+	return appendU64(keyRemoteAnnotationVersion(bucket, key, version), ^stamp)
 }
 
 func keyAnnotated(bucket uint64) []byte { return appendU64([]byte{pfxAnnotated}, bucket) }

@@ -195,7 +195,12 @@ func (a *applier) setObjectLock(c *SetObjectLock) (*Result, error) {
 	}
 	o, _, owner, err := a.r.locate(b, c.Key, c.VersionID, latest)
 	if err != nil {
-		return nil, err
+		// A version inherited from the parent on another shard (the
+		// command carries it, xannotate.go) lives in the parent too.
+		if o, err = a.carriedVersion(err, c.Key, c.VersionID); err != nil {
+			return nil, err
+		}
+		owner = -1
 	}
 	if owner != 0 {
 		return nil, fmt.Errorf("%w: %q version %s lives in the fork's parent", ErrInvalidLockRequest, c.Key, VersionID(o))

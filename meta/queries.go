@@ -70,8 +70,10 @@ func init() {
 	RegisterQuery(LocalEntriesQuery{}, &EntryPage{})
 	RegisterQuery(LocalVersionEntriesQuery{}, &VersionEntryPage{})
 	RegisterQuery(RemoteOfQuery{}, &RemoteRead{})
+	RegisterQuery(InheritedAnnotationQuery{}, &InheritedAnnotation{})
 	RegisterQuery(PinIntentsQuery{}, []PinIntent(nil))
 	RegisterQuery(PinReleasesQuery{}, []PinRef(nil))
+	RegisterQuery(PinReleaseQuery{}, &PinRef{})
 }
 
 // --- directory and cluster ---
@@ -572,6 +574,18 @@ func (q LocalVersionEntriesQuery) Run(r *Reader) (any, error) {
 	return r.LocalVersionEntries(q.Bucket, q.At, q.Prefix, q.From, q.Limit)
 }
 
+// InheritedAnnotationQuery reads the tags and ACL a bucket's chain gives
+// a version of key it inherits from its parent on another shard
+// (Reader.InheritedAnnotation).
+type InheritedAnnotationQuery struct {
+	Bucket, Key string
+	Version, At uint64
+}
+
+func (q InheritedAnnotationQuery) Run(r *Reader) (any, error) {
+	return r.InheritedAnnotation(q.Bucket, q.Key, q.Version, q.At)
+}
+
 // RemoteOfQuery reads where a bucket's chain goes on on another shard
 // (Reader.RemoteOf; nil when it stays on this one).
 type RemoteOfQuery struct{ Bucket string }
@@ -583,6 +597,12 @@ func (q RemoteOfQuery) Run(r *Reader) (any, error) { return r.RemoteOf(q.Bucket)
 type PinIntentsQuery struct{ Max int }
 
 func (q PinIntentsQuery) Run(r *Reader) (any, error) { return r.PinIntents(q.Max) }
+
+// PinReleaseQuery reads the release recorded for one purged fork
+// (Reader.PinRelease; nil when there is none).
+type PinReleaseQuery struct{ Child uint64 }
+
+func (q PinReleaseQuery) Run(r *Reader) (any, error) { return r.PinRelease(q.Child) }
 
 // PinReleasesQuery reads the pins to release on other shards
 // (Reader.PinReleases).

@@ -177,7 +177,8 @@ func TestQueriesOverTheWire(t *testing.T) {
 		InheritedObjectsQuery{ID: b.ID, At: at, Keys: []string{"rich", "gone", "k0001"}},
 		InheritedEntriesQuery{ID: b.ID, At: at, Limit: 20}, LocalEntriesQuery{Bucket: "f", Limit: 20},
 		LocalVersionEntriesQuery{Bucket: "f", Limit: 20}, RemoteOfQuery{Bucket: "f"},
-		PinIntentsQuery{Max: 10}, PinReleasesQuery{Max: 10},
+		InheritedAnnotationQuery{Bucket: "f", Key: "rich", Version: at, At: 0},
+		PinIntentsQuery{Max: 10}, PinReleasesQuery{Max: 10}, PinReleaseQuery{Child: f.ID},
 		StatsQuery{}, GCQueueQuery{Limit: 10}, KeysGenerationQuery{},
 		ChunksQuery{Limit: 10}, ChunkQuery{ID: "none"}, ChunksReferencedQuery{IDs: []string{"none", "other"}},
 	}
@@ -226,13 +227,13 @@ func TestQueriesOverTheWire(t *testing.T) {
 // TestRemoteReadCrossesTheWire: the error that sends a read on to another
 // shard keeps its fields (errors.As) and stays an ErrRemoteParent.
 func TestRemoteReadCrossesTheWire(t *testing.T) {
-	raw, err := EncodeQueryResult(nil, fmt.Errorf("list: %w", &RemoteRead{BucketID: 1 << 50, At: 77}))
+	raw, err := EncodeQueryResult(nil, fmt.Errorf("list: %w", &RemoteRead{BucketID: 1 << 50, At: 77, Annotated: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = DecodeQueryResult(raw)
 	var rr *RemoteRead
-	if !errors.As(err, &rr) || rr.BucketID != 1<<50 || rr.At != 77 || !errors.Is(err, ErrRemoteParent) {
+	if !errors.As(err, &rr) || rr.BucketID != 1<<50 || rr.At != 77 || !rr.Annotated || !errors.Is(err, ErrRemoteParent) {
 		t.Fatalf("%v", err)
 	}
 	if _, err := DecodeQueryResult(raw[:len(raw)-1]); !errors.Is(err, ErrCorrupt) {
@@ -282,7 +283,7 @@ func TestObjectCrossesTheWire(t *testing.T) {
 	var v ObjectVersion
 	fill(reflect.ValueOf(&v).Elem())
 	o := v.Object
-	remote := &RemoteRead{BucketID: 9, At: 8}
+	remote := &RemoteRead{BucketID: 9, At: 8, Annotated: true}
 	for _, c := range []struct {
 		v    any
 		get  func(any) any

@@ -149,8 +149,8 @@ func DecodeQuery(b []byte) (Q, error) {
 //
 // Layout: uvarint code (0: no error, codeQueryFailed: an error without a
 // code, codeRemoteRead: a *RemoteRead), uvarint message length, message;
-// for codeRemoteRead uvarint BucketID and At; then the value's form and
-// the value.
+// for codeRemoteRead uvarint BucketID, At and Annotated (0 or 1); then
+// the value's form and the value.
 func EncodeQueryResult(v any, err error) ([]byte, error) {
 	var b bytes.Buffer
 	code := uint64(codeOK)
@@ -175,6 +175,7 @@ func EncodeQueryResult(v any, err error) ([]byte, error) {
 	if rr != nil {
 		n = binary.PutUvarint(hdr[:], rr.BucketID)
 		n += binary.PutUvarint(hdr[n:], rr.At)
+		n += binary.PutUvarint(hdr[n:], boolFlag(rr.Annotated))
 		b.Write(hdr[:n])
 	}
 	if x, ok := v.(*ObjectRead); ok && err == nil && x != nil {
@@ -235,10 +236,11 @@ func DecodeQueryResult(b []byte) (any, error) {
 	case codeRemoteRead:
 		id, err1 := binary.ReadUvarint(r)
 		at, err2 := binary.ReadUvarint(r)
-		if err1 != nil || err2 != nil {
+		flag, err3 := binary.ReadUvarint(r)
+		if err1 != nil || err2 != nil || err3 != nil {
 			return nil, fmt.Errorf("%w: query result: remote read", ErrCorrupt)
 		}
-		return nil, &RemoteRead{BucketID: id, At: at}
+		return nil, &RemoteRead{BucketID: id, At: at, Annotated: flag == 1}
 	default:
 		return nil, remoteError{sentinel: errOfCode(code), msg: string(msg)}
 	}
@@ -264,3 +266,10 @@ type remoteError struct {
 
 func (e remoteError) Error() string { return e.msg }
 func (e remoteError) Unwrap() error { return e.sentinel }
+
+func boolFlag(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -41,6 +41,7 @@ func encodeObjectRead(x *ObjectRead) []byte {
 	if x.Remote != nil {
 		e.uvarint(x.Remote.BucketID)
 		e.uvarint(x.Remote.At)
+		e.boolean(x.Remote.Annotated)
 	}
 	e.uvarint(x.Code)
 	e.str(x.Msg)
@@ -56,7 +57,7 @@ func decodeObjectRead(b []byte) (*ObjectRead, error) {
 		x.Object = &o
 	}
 	if d.boolean() {
-		x.Remote = &RemoteRead{BucketID: d.uvarint(), At: d.uvarint()}
+		x.Remote = &RemoteRead{BucketID: d.uvarint(), At: d.uvarint(), Annotated: d.boolean()}
 	}
 	x.Code = d.uvarint()
 	x.Msg = d.str()

@@ -473,6 +473,9 @@ func (a *applier) maybePurge(b *Bucket, budget *int) (bool, error) {
 	if err := a.del(keyBucket(b.ID)); err != nil {
 		return false, err
 	}
+	if err := a.dropRemoteAnnotations(b); err != nil {
+		return false, err
+	}
 	if err := a.del(keyAnnotated(b.ID)); err != nil {
 		return false, err
 	}

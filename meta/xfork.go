@@ -43,6 +43,10 @@ import (
 type RemoteRead struct {
 	BucketID uint64
 	At       uint64
+	// Annotated: a layer of the chain on this shard holds annotations of
+	// versions inherited from there (the reader then asks for the one of
+	// the version it read: Reader.InheritedAnnotation).
+	Annotated bool
 }
 
 // Unwrap makes a RemoteRead an ErrRemoteParent (the outcome of a command
@@ -634,6 +638,19 @@ func (r *Reader) PinIntents(max int) ([]PinIntent, error) {
 	return out, nil
 }
 
+// PinRelease returns the release recorded for the purged fork child, nil
+// when there is none.
+func (r *Reader) PinRelease(child uint64) (*PinRef, error) {
+	v, ok, err := getValue(r.txn, keyPinRelease(child))
+	if err != nil || !ok {
+		return nil, err
+	}
+	d := decoder{b: v}
+	d.fmtByte()
+	ref := &PinRef{Child: child, Parent: d.u64(), Base: d.u64()}
+	return ref, d.done()
+}
+
 // PinReleases returns the releases recorded on this shard for purged
 // forks whose parents live on other shards (at most max).
 func (r *Reader) PinReleases(max int) ([]PinRef, error) {
@@ -680,7 +697,11 @@ func (r *Reader) chainRemote(b *Bucket, at uint64) ([]layer, *RemoteRead, error)
 		}
 		at = min(at, b.Parent.Version)
 		if remoteParent(b) {
-			return ls, &RemoteRead{BucketID: b.Parent.BucketID, At: at}, nil
+			annotated, err := r.remoteAnnotated(ls)
+			if err != nil {
+				return nil, nil, err
+			}
+			return ls, &RemoteRead{BucketID: b.Parent.BucketID, At: at, Annotated: annotated}, nil
 		}
 		p, err := r.bucketByID(b.Parent.BucketID)
 		if err != nil {

@@ -70,8 +70,8 @@ var (
 	errOperationAborted   = &APIError{"OperationAborted", "A conflicting conditional operation is currently in progress against this resource. Please try again.", http.StatusConflict}
 	errShardCount         = &APIError{"InvalidRequest", "The number of metadata shards is fixed when the cluster is created.", http.StatusConflict}
 	errCrossShardMerge    = &APIError{"NotImplemented", "The fork lives on another metadata shard than its parent: merging it is not supported yet. Copy its changes into the parent instead.", http.StatusNotImplemented}
-	errRemoteParent       = &APIError{"NotImplemented", "The key is inherited from the fork's parent on another metadata shard, and this request (a conditional write, a tag or ACL change, a lock, a diff or a versions listing) cannot read through to it yet.", http.StatusNotImplemented}
-	errKeyShards          = &APIError{"InvalidArgument", "The buckets of one access key must belong to one bucket family's metadata shard.", http.StatusBadRequest}
+	errRemoteParent       = &APIError{"NotImplemented", "The key is inherited from the fork's parent on another metadata shard, and this request cannot read through to it.", http.StatusNotImplemented}
+	errKeyShards          = &APIError{"InvalidArgument", "The buckets of an access key that may fork, or of a user's scoped key, must live on one metadata shard.", http.StatusBadRequest}
 
 	// Object Lock.
 	errObjectLocked             = &APIError{"AccessDenied", "Access Denied because object protected by object lock.", http.StatusForbidden}
