@@ -34,7 +34,9 @@ type Config struct {
 	// every shard on every member. The directory shard is on every member
 	// either way. It is a cluster setting, recorded with the shard count
 	// when the cluster is created: a node started with another value is
-	// refused.
+	// refused. ClusterMetaReplicas (the command line's default) takes the
+	// value of the node's cluster: the one its data dir recorded, the one
+	// it learns when it joins, DefaultMetaReplicas for a new cluster.
 	MetaReplicas int
 	// Zone is this node's failure domain (a rack, a room, a cloud zone;
 	// "" none): chunk copies are spread over zones first.
@@ -177,7 +179,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: zone %q: at most 64 printable ASCII characters, no spaces", c.Zone)
 	case c.MetaShards < 0 || c.MetaShards > meta.MaxMetaShards:
 		return fmt.Errorf("gateway: %d metadata shards out of range [1, %d]", c.MetaShards, meta.MaxMetaShards)
-	case c.MetaReplicas < 0 || c.MetaReplicas > MaxMetaReplicas:
+	case c.MetaReplicas < ClusterMetaReplicas || c.MetaReplicas > MaxMetaReplicas:
 		return fmt.Errorf("gateway: %d replicas per metadata shard out of range [0, %d]", c.MetaReplicas, MaxMetaReplicas)
 	case c.Meta.MaxForkDepth < 0 || c.Meta.MaxForkDepth > meta.MaxForkDepthLimit:
 		return fmt.Errorf("gateway: max fork depth %d out of range [1, %d]", c.Meta.MaxForkDepth, meta.MaxForkDepthLimit)

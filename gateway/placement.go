@@ -46,6 +46,15 @@ import (
 // MaxMetaReplicas bounds --meta-replicas.
 const MaxMetaReplicas = 7
 
+// DefaultMetaReplicas is R of a new cluster when --meta-replicas is not
+// given: three copies survive the loss of one node with a majority left,
+// and each node of a cluster of N applies 3/N of the writes.
+const DefaultMetaReplicas = 3
+
+// ClusterMetaReplicas, as Config.MetaReplicas, takes the cluster's R (a
+// new cluster's: DefaultMetaReplicas).
+const ClusterMetaReplicas = -1
+
 // Timing of placement.
 const (
 	// placeInterval is how often each data shard's leader compares the

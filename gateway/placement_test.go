@@ -192,4 +192,21 @@ func TestReplicasAtStart(t *testing.T) {
 	if r, err := replicasAtStart(cfg(joining, 3, true)); err != nil || r != 3 {
 		t.Fatalf("a joining node: %d, %v", r, err)
 	}
+
+	// Without --meta-replicas: a new cluster takes the default, a restart
+	// its data dir's, a data dir made before placement 0, a joining node
+	// nothing until it learns its cluster's.
+	fresh := t.TempDir()
+	if r, err := replicasAtStart(cfg(fresh, ClusterMetaReplicas, false)); err != nil || r != DefaultMetaReplicas {
+		t.Fatalf("a new cluster without the flag: %d, %v", r, err)
+	}
+	if r, err := replicasAtStart(cfg(dir, ClusterMetaReplicas, false)); err != nil || r != 3 {
+		t.Fatalf("a restart without the flag: %d, %v", r, err)
+	}
+	if r, err := replicasAtStart(cfg(old, ClusterMetaReplicas, false)); err != nil || r != 0 {
+		t.Fatalf("a data dir made before placement, without the flag: %d, %v", r, err)
+	}
+	if r, err := replicasAtStart(cfg(t.TempDir(), ClusterMetaReplicas, true)); err != nil || r != 0 {
+		t.Fatalf("a joining node without the flag: %d, %v", r, err)
+	}
 }

@@ -160,6 +160,7 @@ const metaReplicasFile = "meta-replicas"
 // joining node checks it against its cluster's once it has caught up).
 // A data dir of another value refuses to start.
 func replicasAtStart(cfg Config) (int, error) {
+	given := cfg.MetaReplicas != ClusterMetaReplicas
 	b, err := os.ReadFile(filepath.Join(cfg.DataDir, metaReplicasFile))
 	if errors.Is(err, os.ErrNotExist) {
 		shards, err := readMetaShards(cfg.DataDir)
@@ -168,15 +169,24 @@ func replicasAtStart(cfg Config) (int, error) {
 		}
 		if shards != 0 && !cfg.Raft.Join {
 			// A data dir made before placement: R = 0.
-			if cfg.MetaReplicas != 0 {
+			if given && cfg.MetaReplicas != 0 {
 				return 0, fmt.Errorf("gateway: this data dir belongs to a cluster whose every member holds every metadata shard, not %d replicas of each (--meta-replicas is fixed when the cluster is created)", cfg.MetaReplicas)
 			}
 			return 0, nil
 		}
-		if shards != 0 || !cfg.Raft.Join {
-			return cfg.MetaReplicas, writeMetaReplicas(cfg.DataDir, cfg.MetaReplicas)
+		r := cfg.MetaReplicas
+		if !given {
+			// A new cluster takes the default; a joining node learns
+			// its cluster's (adoptShards) and places nothing until then.
+			r = DefaultMetaReplicas
+			if cfg.Raft.Join {
+				r = 0
+			}
 		}
-		return cfg.MetaReplicas, nil
+		if shards != 0 || !cfg.Raft.Join {
+			return r, writeMetaReplicas(cfg.DataDir, r)
+		}
+		return r, nil
 	}
 	if err != nil {
 		return 0, err
@@ -185,7 +195,7 @@ func replicasAtStart(cfg Config) (int, error) {
 	if err != nil || r < 0 || r > MaxMetaReplicas {
 		return 0, fmt.Errorf("gateway: %s: bad replica count %q", metaReplicasFile, b)
 	}
-	if r != cfg.MetaReplicas {
+	if given && r != cfg.MetaReplicas {
 		return 0, fmt.Errorf("gateway: this data dir belongs to a cluster of %d replicas per metadata shard, not %d (--meta-replicas is fixed when the cluster is created)", r, cfg.MetaReplicas)
 	}
 	return r, nil
@@ -246,6 +256,9 @@ func (n *Node) adoptShards() {
 		if err == nil {
 			count, _ := v.(int)
 			count = max(count, 1)
+			if n.cfg.MetaReplicas == ClusterMetaReplicas {
+				n.place.r.Store(int64(replicas)) // the cluster's
+			}
 			if count > 1 && replicas != n.place.replicas() {
 				n.log.Error("this node's --meta-replicas is not its cluster's: restart it with the cluster's value",
 					"meta_replicas", n.place.replicas(), "cluster", replicas)

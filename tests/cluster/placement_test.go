@@ -87,13 +87,14 @@ func digestsOverHolders(d *Digest, shards []placedShard) error {
 	return nil
 }
 
-// Data shard replicas on a subset of the nodes (--meta-replicas 3 over 4
-// and 5 nodes): each data shard has exactly 3 replicas, a node that joins
+// Data shard replicas on a subset of the nodes (the default R = 3 over 4
+// and 5 nodes, no --meta-replicas given: a joining node takes its
+// cluster's): each data shard has exactly 3 replicas, a node that joins
 // receives its share, a node that is removed has its replicas moved off
 // first, nothing is lost, and a data shard whose leader is killed takes
 // writes under a new leader among its holders within 3 s.
 func TestPlacedShards(t *testing.T) {
-	c := startCluster(t, 4, withArgs("--meta-shards", "4", "--meta-replicas", "3"))
+	c := startCluster(t, 4, withArgs("--meta-shards", "4"))
 	n1 := c.Node(1)
 	var shards []placedShard
 	waitFor(t, convergeTimout, "each data shard on 3 of 4 nodes", func() error {

@@ -11,9 +11,11 @@ import (
 // over the shards, the shards' leaders spread over the nodes, every shard
 // gets a new leader and takes writes after its leader is killed, every
 // shard converges to equal digests on every node, and a node that joins
-// takes the cluster's shard count and holds a replica of each.
+// takes the cluster's shard count and holds a replica of each: with
+// --meta-replicas 0 every member holds every shard (TestPlacedShards
+// places them).
 func TestShardedCluster(t *testing.T) {
-	c := startCluster(t, 3, withArgs("--meta-shards", "4"))
+	c := startCluster(t, 3, withArgs("--meta-shards", "4", "--meta-replicas", "0"))
 	n1 := c.Node(1)
 	var buckets []string
 	for i := range 12 {

@@ -41,7 +41,7 @@ func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
 	envString(a, fs, &f.replicas, "replicas", "3", "copies of each chunk (at most the number of members)")
 	envString(a, fs, &f.zone, "zone", "", "this node's failure domain (rack, room, cloud zone): chunk copies spread over zones first")
 	envString(a, fs, &f.metaShards, "meta-shards", "", "metadata shards (Raft groups) of a new cluster, 1 to 256 (default 1); fixed at creation: a restarted or joining node takes its cluster's")
-	envString(a, fs, &f.metaReplicas, "meta-replicas", "0", "replicas of each data metadata shard of a new cluster, placed over the members (0: every member holds every shard); fixed at creation, the same on every node")
+	envString(a, fs, &f.metaReplicas, "meta-replicas", "", "replicas of each data metadata shard of a new cluster, placed over the members, 0 to 7 (default 3; 0: every member holds every shard); fixed at creation: a restarted or joining node takes its cluster's")
 	envString(a, fs, &f.repairInterval, "repair-interval", "1m", "how often a node pulls the chunks it should hold and lacks")
 	envString(a, fs, &f.scrubInterval, "scrub-interval", "24h", "how often local chunk files are re-verified (0: only on request)")
 }
@@ -128,8 +128,11 @@ func (f *clusterFlags) apply(a *app, cfg *gateway.Config, tlsCert, tlsKey string
 			return usagef("--meta-shards: want an integer from 1 to 256, got %q", f.metaShards)
 		}
 	}
-	if cfg.MetaReplicas, err = strconv.Atoi(f.metaReplicas); err != nil || cfg.MetaReplicas < 0 || cfg.MetaReplicas > gateway.MaxMetaReplicas {
-		return usagef("--meta-replicas: want an integer from 0 to %d, got %q", gateway.MaxMetaReplicas, f.metaReplicas)
+	cfg.MetaReplicas = gateway.ClusterMetaReplicas // the cluster's (gateway.DefaultMetaReplicas for a new one)
+	if f.metaReplicas != "" {
+		if cfg.MetaReplicas, err = strconv.Atoi(f.metaReplicas); err != nil || cfg.MetaReplicas < 0 || cfg.MetaReplicas > gateway.MaxMetaReplicas {
+			return usagef("--meta-replicas: want an integer from 0 to %d, got %q", gateway.MaxMetaReplicas, f.metaReplicas)
+		}
 	}
 	if cfg.RepairInterval, err = parseDuration(f.repairInterval); err != nil || cfg.RepairInterval == 0 {
 		return usagef("--repair-interval: want a positive duration, got %q", f.repairInterval)
