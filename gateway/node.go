@@ -48,6 +48,9 @@ type Node struct {
 	// readsAtLocal counts the reads of a fork point served by the local
 	// replica (readat.go).
 	readsAtLocal atomic.Uint64
+	// registered: this node's record (its addresses) is in the directory
+	// and its member list was read since (register).
+	registered atomic.Bool
 
 	metrics *nodeMetrics
 	// gc is the collector's state of each shard's GC queue.
@@ -252,6 +255,7 @@ func (n *Node) register() {
 		}
 		cancel()
 		if err == nil {
+			n.registered.Store(true)
 			n.cluster.kickRepair()
 			return
 		}
@@ -300,7 +304,8 @@ func (n *Node) Close() error {
 }
 
 // Ready reports whether the node can serve now: it knows a leader and has
-// applied everything the leader had committed when asked (a ReadIndex).
+// applied everything the leader had committed when asked (a ReadIndex),
+// and, in a cluster, its addresses are in the directory (register).
 // A node that knows no leader is not ready, at once (no read is tried). A
 // read cut short by ctx's deadline (a probe's short one, on a loaded
 // machine) counts as ready while a read succeeded within readyGrace and a
@@ -317,6 +322,11 @@ func (n *Node) Ready(ctx context.Context) error {
 		if _, ok := n.host.LeaderID(shard); !ok {
 			return fmt.Errorf("%w: no leader known for metadata shard %d", ErrNoQuorum, shard)
 		}
+	}
+	if !n.registered.Load() && len(n.cluster.snapshot()) > 1 {
+		// The others cannot copy chunks to this node or read from it
+		// before its address is in the directory.
+		return fmt.Errorf("%w: this node has not published its address to its cluster yet", ErrUnavailable)
 	}
 	err := n.readHosted(ctx)
 	switch {
