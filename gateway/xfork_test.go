@@ -902,7 +902,14 @@ func TestForkBatchAcrossShardsLeaseKeysOwner(t *testing.T) {
 // it) stays for the leader's recovery round, which sends it; none is left
 // behind.
 func TestForksAcrossShardsDeleteReleasesOwnPin(t *testing.T) {
-	s := newXForkService(t, nil)
+	cfg := gatewaytest.Config(t)
+	cfg.InlineMax = 1 << 10
+	cfg.MetaShards = xShards
+	// The leader's recovery round runs only when the test calls it: run
+	// every 50 ms, it may send the release left behind before the test
+	// looks at it.
+	cfg.GCInterval = time.Hour
+	s := gatewaytest.NewNode(t, cfg).Service()
 	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
 		t.Fatal(err)
 	}
