@@ -43,6 +43,9 @@ type Node struct {
 	// (placement.go); place is the placement of data shard replicas.
 	startReplica func(shardID, rid uint64, join bool) error
 	place        placement
+	// startShardAmong starts a data shard of a new cluster on its placed
+	// founding replicas (startPlaced).
+	startShardAmong func(shardID uint64, members map[uint64]string) error
 	// hints are the leaders of shards held elsewhere (forward.go).
 	hints leaderHints
 	// readsAtLocal counts the reads of a fork point served by the local
@@ -143,6 +146,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	n.local = local
 	n.startShard = func(id uint64) error { return host.StartOnDiskShard(id, create) }
 	n.startReplica = func(id, rid uint64, join bool) error { return host.StartReplica(id, rid, join, create) }
+	n.startShardAmong = func(id uint64, members map[uint64]string) error { return host.StartShardAmong(id, members, create) }
 	if err := host.StartOnDiskShard(metaShard, create); err != nil {
 		host.Close()
 		return nil, err
@@ -151,6 +155,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		// Placed shards: this node's replicas are those in its data dir;
 		// the placement record says which others to start (placement.go).
 		err = n.startOnDisk(shardCount)
+	} else if shardCount > 0 && replicas > 0 && !restart && !cfg.Raft.Join && len(cfg.Raft.InitialMembers) > replicas {
+		// A new cluster of more founding nodes than R: each data shard
+		// starts on its placed replicas only, rather than on every node
+		// for placement to trim.
+		err = n.startPlaced(shardCount, replicas)
 	} else if shardCount > 0 {
 		err = n.startShards(shardCount)
 	}

@@ -226,6 +226,36 @@ func (n *Node) startOnDisk(count int) error {
 	return nil
 }
 
+// startPlaced starts, in a new cluster of more founding nodes than R
+// (replicas), this node's replicas of the data shards placed on it:
+// each data shard's founding replicas are its desired ones over the
+// founding nodes (desiredReplicas; zones are not known yet, so a later
+// placement pass may move a replica for them). The shards' leaders then
+// record the placement from their memberships (placement.go).
+func (n *Node) startPlaced(count, replicas int) error {
+	founders := n.cfg.Raft.InitialMembers
+	nodes := make([]placeNode, 0, len(founders))
+	for id := range founders {
+		nodes = append(nodes, placeNode{ID: id})
+	}
+	self := n.cfg.Raft.NodeID
+	for id := uint64(2); id <= uint64(count); id++ {
+		want := desiredReplicas(id, nodes, replicas)
+		if !slices.Contains(want, self) {
+			continue
+		}
+		members := make(map[uint64]string, len(want))
+		for _, m := range want {
+			members[m] = founders[m]
+		}
+		if err := n.startShardAmong(id, members); err != nil {
+			return err
+		}
+	}
+	n.shards.set(count)
+	return nil
+}
+
 // startShards starts this node's replicas of shards 2..count.
 func (n *Node) startShards(count int) error {
 	for id := uint64(2); id <= uint64(count); id++ {

@@ -282,6 +282,29 @@ func (h *Host) StartReplica(shardID, replicaID uint64, join bool, create sm.Crea
 	return nil
 }
 
+// StartShardAmong starts this node's replica of shardID (replica id: the
+// node id) in a new cluster whose founding replicas of the shard are
+// members (replica id to Raft address, this node among them), rather
+// than every founding node; on a restart it recovers from its own data.
+func (h *Host) StartShardAmong(shardID uint64, members map[uint64]string, create sm.CreateOnDiskStateMachineFunc) error {
+	rid := h.cfg.NodeID
+	if h.nh.HasNodeInfo(shardID, rid) {
+		members = nil
+	} else if _, ok := members[rid]; !ok {
+		return fmt.Errorf("raft: shard %d: node %d is not among its founding replicas", shardID, rid)
+	}
+	err := h.nh.StartOnDiskReplica(members, false, create, h.shardConfig(shardID, rid))
+	if errors.Is(err, dragonboat.ErrShardAlreadyExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("raft: start shard %d replica %d: %w", shardID, rid, err)
+	}
+	h.running.Store(shardID, rid)
+	h.log.Info("raft shard started", "shard_id", shardID, "replica_id", rid, "members", len(members))
+	return nil
+}
+
 // Replica returns the id of this node's replica of shardID (ok false when
 // none is running here).
 func (h *Host) Replica(shardID uint64) (uint64, bool) {
