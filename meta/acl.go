@@ -179,18 +179,8 @@ func (a *applier) replaceAccessRecord(b *Bucket, change func(*accessRecord)) err
 
 // dropAccessRecords removes every access record of a purged bucket.
 func (a *applier) dropAccessRecords(bucket uint64) error {
-	var dead [][]byte
-	it := txnKeysOnly(a.txn, keyBucketAccessPrefix(bucket))
-	for it.Rewind(); it.Valid(); it.Next() {
-		dead = append(dead, it.Item().KeyCopy(nil))
-	}
-	it.Close()
-	for _, k := range dead {
-		if err := a.del(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := a.delPrefix(keyBucketAccessPrefix(bucket))
+	return err
 }
 
 // accessAt returns b's access record as of t (t may be latest); ok is

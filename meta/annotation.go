@@ -92,7 +92,13 @@ func (r *Reader) newestAnnotation(b *Bucket, key string, version, t uint64) (*an
 	if ok, err := r.hasAnnotations(b); err != nil || !ok {
 		return nil, err
 	}
-	prefix := keyAnnotationVersion(b.ID, key, version)
+	return r.newestUnder(keyAnnotationVersion(b.ID, key, version), t)
+}
+
+// newestUnder returns the newest annotation with stamp <= t under prefix,
+// the key of one version's annotations (keyAnnotationVersion,
+// keyRemoteAnnotationVersion: the stamp follows, inverted), or nil.
+func (r *Reader) newestUnder(prefix []byte, t uint64) (*annotation, error) {
 	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	it.Seek(appendU64(append([]byte(nil), prefix...), ^t))
@@ -297,18 +303,8 @@ func (a *applier) dropAnnotations(b *Bucket, key string, version uint64) error {
 	if ok, err := a.r.hasAnnotations(b); err != nil || !ok {
 		return err
 	}
-	var dead [][]byte
-	it := txnKeysOnly(a.txn, keyAnnotationVersion(b.ID, key, version))
-	for it.Rewind(); it.Valid(); it.Next() {
-		dead = append(dead, it.Item().KeyCopy(nil))
-	}
-	it.Close()
-	for _, k := range dead {
-		if err := a.del(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := a.delPrefix(keyAnnotationVersion(b.ID, key, version))
+	return err
 }
 
 // gcAnnotations continues the annotation phase of b's GC pass after the

@@ -226,11 +226,7 @@ func commonPrefix(key, prefix, delim string) (string, bool) {
 // keys with prefix, for one page of a listing; it returns nil (and no
 // error) when maxKeys asks for nothing.
 func (r *Reader) pageMerger(bucket string, at uint64, prefix string, maxKeys int) (*merger, error) {
-	b, err := r.liveBucket(bucket)
-	if err != nil {
-		return nil, err
-	}
-	t, err := r.checkAt(b, at)
+	b, t, err := r.liveBucketAt(bucket, at)
 	if err != nil || maxKeys <= 0 {
 		return nil, err
 	}

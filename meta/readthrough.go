@@ -263,6 +263,17 @@ func (r *Reader) chain(b *Bucket, at uint64) ([]layer, error) {
 	return ls, err
 }
 
+// liveBucketAt returns the live bucket named bucket and the version to
+// read it at (checkAt).
+func (r *Reader) liveBucketAt(bucket string, at uint64) (*Bucket, uint64, error) {
+	b, err := r.liveBucket(bucket)
+	if err != nil {
+		return nil, 0, err
+	}
+	t, err := r.checkAt(b, at)
+	return b, t, err
+}
+
 // checkAt validates a read version of b and returns the version to read
 // (latest for 0). A version is readable when it is a snapshot of b or lies
 // inside the history window, and b existed then: a bucket has no past
@@ -419,11 +430,7 @@ func VersionID(o *Object) string {
 // ErrNoSuchKey; a delete marker named by versionID yields the marker with
 // ErrMethodNotAllowed.
 func (r *Reader) GetObject(bucket, key, versionID string, at uint64) (*Object, error) {
-	b, err := r.liveBucket(bucket)
-	if err != nil {
-		return nil, err
-	}
-	t, err := r.checkAt(b, at)
+	b, t, err := r.liveBucketAt(bucket, at)
 	if err != nil {
 		return nil, err
 	}

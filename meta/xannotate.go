@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // Changes of a version a fork inherits from its parent on another shard.
@@ -122,19 +120,7 @@ func (r *Reader) newestRemoteAnnotation(b *Bucket, key string, version, t uint64
 	if ok, err := r.hasAnnotations(b); err != nil || !ok {
 		return nil, err
 	}
-	prefix := keyRemoteAnnotationVersion(b.ID, key, version)
-	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	it.Seek(appendU64(append([]byte(nil), prefix...), ^t))
-	if !it.Valid() {
-		return nil, nil
-	}
-	var a *annotation
-	err := it.Item().Value(func(v []byte) (err error) {
-		a, err = decodeAnnotation(v)
-		return err
-	})
-	return a, err
+	return r.newestUnder(keyRemoteAnnotationVersion(b.ID, key, version), t)
 }
 
 // annotateInherited applies to o, a version read from the parent on
@@ -182,11 +168,7 @@ type InheritedAnnotation struct {
 // it), annotates of the version (of its parent's shard) of key it
 // inherits from there.
 func (r *Reader) InheritedAnnotation(bucket, key string, version, at uint64) (*InheritedAnnotation, error) {
-	b, err := r.liveBucket(bucket)
-	if err != nil {
-		return nil, err
-	}
-	t, err := r.checkAt(b, at)
+	b, t, err := r.liveBucketAt(bucket, at)
 	if err != nil {
 		return nil, err
 	}
@@ -224,16 +206,6 @@ func (a *applier) dropRemoteAnnotations(b *Bucket) error {
 	if ok, err := a.r.hasAnnotations(b); err != nil || !ok {
 		return err
 	}
-	var dead [][]byte
-	it := txnKeysOnly(a.txn, keyRemoteAnnotationBucket(b.ID))
-	for it.Rewind(); it.Valid(); it.Next() {
-		dead = append(dead, it.Item().KeyCopy(nil))
-	}
-	it.Close()
-	for _, k := range dead {
-		if err := a.del(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := a.delPrefix(keyRemoteAnnotationBucket(b.ID))
+	return err
 }

@@ -815,11 +815,7 @@ type EntryPage struct {
 // LocalEntries lists up to limit keys >= from with prefix of a live
 // bucket's local layers as of at (0: now), delete markers included.
 func (r *Reader) LocalEntries(bucket string, at uint64, prefix, from string, limit int) (*EntryPage, error) {
-	b, err := r.liveBucket(bucket)
-	if err != nil {
-		return nil, err
-	}
-	t, err := r.checkAt(b, at)
+	b, t, err := r.liveBucketAt(bucket, at)
 	if err != nil {
 		return nil, err
 	}
@@ -987,11 +983,7 @@ type VersionEntryPage struct {
 // goes on on another shard, up to limit keys >= from with prefix of its
 // local layers as of at (0: now).
 func (r *Reader) LocalVersionEntries(bucket string, at uint64, prefix, from string, limit int) (*VersionEntryPage, error) {
-	b, err := r.liveBucket(bucket)
-	if err != nil {
-		return nil, err
-	}
-	t, err := r.checkAt(b, at)
+	b, t, err := r.liveBucketAt(bucket, at)
 	if err != nil {
 		return nil, err
 	}
