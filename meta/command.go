@@ -796,33 +796,23 @@ func EncodeCommand(c any) []byte {
 	case PutObjectInherited:
 		return EncodeCommand(&c)
 	case *PutObjectInherited:
-		e.b = EncodeCommand(&c.PutObject)
-		e.b[0] = opPutObjectInherited
-		encodeInheritedView(&e, &c.Inherited)
+		return encodeCarrying(opPutObjectInherited, &c.PutObject, &c.Inherited, encodeInheritedView)
 	case DeleteObjectInherited:
 		return EncodeCommand(&c)
 	case *DeleteObjectInherited:
-		e.b = EncodeCommand(&c.DeleteObject)
-		e.b[0] = opDeleteObjectInherited
-		encodeInheritedView(&e, &c.Inherited)
+		return encodeCarrying(opDeleteObjectInherited, &c.DeleteObject, &c.Inherited, encodeInheritedView)
 	case AnnotateObjectInherited:
 		return EncodeCommand(&c)
 	case *AnnotateObjectInherited:
-		e.b = EncodeCommand(&c.AnnotateObject)
-		e.b[0] = opAnnotateInherited
-		encodeInheritedVersion(&e, &c.Inherited)
+		return encodeCarrying(opAnnotateInherited, &c.AnnotateObject, &c.Inherited, encodeInheritedVersion)
 	case SetObjectLockInherited:
 		return EncodeCommand(&c)
 	case *SetObjectLockInherited:
-		e.b = EncodeCommand(&c.SetObjectLock)
-		e.b[0] = opSetLockInherited
-		encodeInheritedVersion(&e, &c.Inherited)
+		return encodeCarrying(opSetLockInherited, &c.SetObjectLock, &c.Inherited, encodeInheritedVersion)
 	case CompleteUploadInherited:
 		return EncodeCommand(&c)
 	case *CompleteUploadInherited:
-		e.b = EncodeCommand(&c.CompleteUpload)
-		e.b[0] = opCompleteUploadInherit
-		encodeInheritedView(&e, &c.Inherited)
+		return encodeCarrying(opCompleteUploadInherit, &c.CompleteUpload, &c.Inherited, encodeInheritedView)
 	case ReserveBucketIDs:
 		return EncodeCommand(&c)
 	case *ReserveBucketIDs:
@@ -1332,6 +1322,16 @@ func DecodeCommand(b []byte) (any, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// encodeCarrying encodes a command that wraps base and carries v, what a
+// fork's parent on another shard shows (the *Inherited commands): base's
+// encoding under the command's own op, then v.
+func encodeCarrying[T any](op byte, base any, v *T, encode func(*encoder, *T)) []byte {
+	e := encoder{b: EncodeCommand(base)}
+	e.b[0] = op
+	encode(&e, v)
+	return e.b
 }
 
 // cond is a if c, else b.

@@ -562,13 +562,8 @@ func (q LocalEntriesQuery) Run(r *Reader) (any, error) {
 }
 
 // LocalVersionEntriesQuery reads a page of a fork's own versions
-// (Reader.LocalVersionEntries).
-type LocalVersionEntriesQuery struct {
-	Bucket       string
-	At           uint64
-	Prefix, From string
-	Limit        int
-}
+// (Reader.LocalVersionEntries); it asks what LocalEntriesQuery asks.
+type LocalVersionEntriesQuery LocalEntriesQuery
 
 func (q LocalVersionEntriesQuery) Run(r *Reader) (any, error) {
 	return r.LocalVersionEntries(q.Bucket, q.At, q.Prefix, q.From, q.Limit)
