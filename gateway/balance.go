@@ -108,18 +108,9 @@ func planPlacedLeaderMove(shards, ids []uint64, leaderOf func(shard uint64) (uin
 	if len(shards) < 2 || len(ids) < 2 {
 		return LeaderMove{}, false
 	}
-	led := map[uint64][]uint64{}
-	for _, id := range ids {
-		led[id] = nil
-	}
-	for _, sh := range shards {
-		lid, ok := leaderOf(sh)
-		if !ok {
-			return LeaderMove{}, false // an election is under way
-		}
-		if _, member := led[lid]; member {
-			led[lid] = append(led[lid], sh)
-		}
+	led, ok := leadership(shards, ids, leaderOf)
+	if !ok {
+		return LeaderMove{}, false // an election is under way
 	}
 	order := slices.Sorted(slices.Values(ids))
 	slices.SortStableFunc(order, func(a, b uint64) int { return len(led[b]) - len(led[a]) })
@@ -175,6 +166,26 @@ func (c *cluster) canLead(ctx context.Context, id uint64) bool {
 	return c.memberStatus(ctx, ms[i]).Ready
 }
 
+// leadership maps each member of ids to the shards it leads, in the
+// order of shards (leaderOf: a shard's leader); ok is false when a shard
+// has no leader (an election is under way).
+func leadership(shards, ids []uint64, leaderOf func(shard uint64) (uint64, bool)) (map[uint64][]uint64, bool) {
+	led := make(map[uint64][]uint64, len(ids))
+	for _, id := range ids {
+		led[id] = nil
+	}
+	for _, sh := range shards {
+		lid, ok := leaderOf(sh)
+		if !ok {
+			return nil, false
+		}
+		if _, member := led[lid]; member {
+			led[lid] = append(led[lid], sh)
+		}
+	}
+	return led, true
+}
+
 // planLeaderMove picks the leadership to move from the member of ids
 // leading most of shards to the one leading least (leaderOf: a shard's
 // leader, ok false during an election), or says there is none to move
@@ -184,18 +195,9 @@ func planLeaderMove(shards, ids []uint64, leaderOf func(shard uint64) (uint64, b
 		return LeaderMove{}, false
 	}
 	ids = slices.Sorted(slices.Values(ids))
-	led := map[uint64][]uint64{}
-	for _, id := range ids {
-		led[id] = nil
-	}
-	for _, sh := range shards {
-		lid, ok := leaderOf(sh)
-		if !ok {
-			return LeaderMove{}, false // an election is under way
-		}
-		if _, member := led[lid]; member {
-			led[lid] = append(led[lid], sh)
-		}
+	led, ok := leadership(shards, ids, leaderOf)
+	if !ok {
+		return LeaderMove{}, false // an election is under way
 	}
 	most, least := ids[0], ids[0]
 	for _, id := range ids {

@@ -70,20 +70,9 @@ func (h *leaderHints) set(shard, node uint64) {
 // forwardOrder is the order in which the holders of shard are asked: the
 // leader named last first.
 func (n *Node) forwardOrder(shard uint64) []member {
-	hs := n.holders(shard)
-	lead := n.hints.get(shard)
-	out := make([]member, 0, len(hs))
-	for _, m := range hs {
-		if m.ID == n.cfg.Raft.NodeID || m.S3Addr == "" {
-			continue
-		}
-		if m.ID == lead {
-			out = append([]member{m}, out...)
-		} else {
-			out = append(out, m)
-		}
-	}
-	return out
+	return leaderFirst(n.holders(shard), n.hints.get(shard), func(m member) bool {
+		return m.ID != n.cfg.Raft.NodeID && m.S3Addr != ""
+	})
 }
 
 // forwardPropose proposes cmd (encoded) through a holder of shard.

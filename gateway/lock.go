@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/forkstore/forkstore/meta"
@@ -57,18 +55,11 @@ func (s *Service) SetObjectLock(ctx context.Context, in ObjectLockInput) (*meta.
 		SetRetention: in.SetRetention, Mode: in.Mode, RetainUntil: in.RetainUntil,
 		SetLegalHold: in.SetLegalHold, LegalHold: in.LegalHold, BypassGovernance: in.BypassGovernance,
 	}
-	res, err := s.proposeB(ctx, in.Bucket, &cmd)
-	if errors.Is(err, meta.ErrRemoteParent) {
-		// A version the fork inherits from its parent on another shard:
-		// apply decides with the parent's view of it (as on one shard, a
-		// version that lives in the parent keeps its lock).
-		v, verr := s.inheritedVersion(ctx, in.Bucket, in.Key, in.VersionID)
-		if verr != nil || v == nil {
-			return nil, cmp.Or(verr, err)
-		}
-		cmd.Header = meta.Header{}
-		res, err = s.proposeB(ctx, in.Bucket, &meta.SetObjectLockInherited{SetObjectLock: cmd, Inherited: *v})
-	}
+	// A version the fork inherits from its parent on another shard: as on
+	// one shard, a version that lives in the parent keeps its lock.
+	res, err := s.proposeChangeOfVersion(ctx, in.Bucket, in.Key, in.VersionID, &cmd, &cmd.Header, func(v meta.InheritedVersion) any {
+		return &meta.SetObjectLockInherited{SetObjectLock: cmd, Inherited: v}
+	})
 	if err != nil {
 		return nil, err
 	}

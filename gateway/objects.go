@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -511,17 +510,9 @@ func (s *Service) AnnotateObject(ctx context.Context, in AnnotateObjectInput) (*
 		Bucket: in.Bucket, Key: in.Key, VersionID: in.VersionID,
 		SetTags: in.SetTags, Tags: in.Tags, SetACL: in.SetACL, ACL: in.ACL,
 	}
-	res, err := s.proposeB(ctx, in.Bucket, &cmd)
-	if errors.Is(err, meta.ErrRemoteParent) {
-		// A version the fork inherits from its parent on another shard:
-		// read it there (immutable history) and propose again with it.
-		v, verr := s.inheritedVersion(ctx, in.Bucket, in.Key, in.VersionID)
-		if verr != nil || v == nil {
-			return nil, cmp.Or(verr, err)
-		}
-		cmd.Header = meta.Header{}
-		res, err = s.proposeB(ctx, in.Bucket, &meta.AnnotateObjectInherited{AnnotateObject: cmd, Inherited: *v})
-	}
+	res, err := s.proposeChangeOfVersion(ctx, in.Bucket, in.Key, in.VersionID, &cmd, &cmd.Header, func(v meta.InheritedVersion) any {
+		return &meta.AnnotateObjectInherited{AnnotateObject: cmd, Inherited: v}
+	})
 	if err != nil {
 		return nil, err
 	}

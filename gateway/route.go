@@ -24,9 +24,15 @@ func (n *Node) holders(shard uint64) []member {
 		// known; the record's order will do.
 		lead = 0
 	}
-	out := make([]member, 0, len(ids))
+	return leaderFirst(ms, lead, func(m member) bool { return slices.Contains(ids, m.ID) })
+}
+
+// leaderFirst returns the members of ms that keep accepts, in their order
+// but for lead's, which comes first.
+func leaderFirst(ms []member, lead uint64, keep func(member) bool) []member {
+	out := make([]member, 0, len(ms))
 	for _, m := range ms {
-		if !slices.Contains(ids, m.ID) {
+		if !keep(m) {
 			continue
 		}
 		if m.ID == lead {

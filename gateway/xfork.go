@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -333,6 +334,26 @@ func (s *Service) inheritedVersion(ctx context.Context, bucket, key, versionID s
 		return nil, err
 	}
 	return &v, nil
+}
+
+// proposeChangeOfVersion proposes cmd, a change of version versionID of
+// key in bucket. When apply answers ErrRemoteParent (the version is one
+// the fork inherits from its parent on another shard), it reads that
+// version there (immutable history), clears cmd's header (hdr, stamped
+// again) and proposes carrying(it) instead: cmd carrying the version, for
+// apply to decide with the parent's view of it.
+func (s *Service) proposeChangeOfVersion(ctx context.Context, bucket, key, versionID string, cmd any, hdr *meta.Header,
+	carrying func(meta.InheritedVersion) any) (*meta.Result, error) {
+	res, err := s.proposeB(ctx, bucket, cmd)
+	if !errors.Is(err, meta.ErrRemoteParent) {
+		return res, err
+	}
+	v, verr := s.inheritedVersion(ctx, bucket, key, versionID)
+	if verr != nil || v == nil {
+		return nil, cmp.Or(verr, err)
+	}
+	*hdr = meta.Header{}
+	return s.proposeB(ctx, bucket, carrying(*v))
 }
 
 // entrySource is one side of a merged listing: pages of entries (of
