@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/forkstore/forkstore/meta"
 )
 
@@ -46,5 +48,5 @@ func SetMergeStepHook(cfg *Config, hook func(entry int) bool, perEntry int, stal
 // shard, as the shard's leader does.
 func ResolveRemoteMerges(s *Service, shard uint64) { s.node.resolveRemoteMerges(shard) }
 
-// ReadsAtLocal is how many reads of a fork point the local replica served.
-func ReadsAtLocal(s *Service) uint64 { return s.node.readsAtLocal.Load() }
+// RegisterMetrics registers the metrics of s's node with reg.
+func RegisterMetrics(s *Service, reg prometheus.Registerer) error { return s.node.RegisterMetrics(reg) }

@@ -72,7 +72,8 @@ func (m *nodeMetrics) observeProposal(shardID uint64, d time.Duration) {
 }
 
 // RegisterMetrics registers the node's metrics (Raft, chunk store, GC and
-// repair backlogs, bucket counts, proposal latency) with reg.
+// repair backlogs, bucket counts, proposal latency, reads at fork points)
+// with reg.
 func (n *Node) RegisterMetrics(reg prometheus.Registerer) error {
 	cs := []prometheus.Collector{n.metrics.proposals, n.metrics.repairBacklog, n.metrics.underRepl, n.metrics.repairPending, n.metrics.collector}
 	for _, c := range append(cs, n.disk.collectors()...) {
@@ -126,6 +127,7 @@ type nodeCollector struct {
 	chunkFiles, chunkBytes                                    *prometheus.Desc
 	gcQueued, gcPending                                       *prometheus.Desc
 	buckets, forks, snapshots                                 *prometheus.Desc
+	forkPointReads                                            *prometheus.Desc
 }
 
 func newNodeCollector(m *nodeMetrics) *nodeCollector {
@@ -149,13 +151,15 @@ func newNodeCollector(m *nodeMetrics) *nodeCollector {
 		buckets:    d("forkstore_buckets", "Live buckets, forks included."),
 		forks:      d("forkstore_forks", "Live buckets that are forks."),
 		snapshots:  d("forkstore_snapshots", "Snapshots of all buckets."),
+		forkPointReads: d("forkstore_fork_point_reads_total", "Reads of a parent's history at a fork point for a fork on another shard, "+
+			"by how this node served them: local (its replica, applied up to the fork point, without a leader round) or linearizable.", "served"),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.role, c.hasLeader, c.leaderID, c.term, c.commit, c.applied, c.members,
-		c.chunkFiles, c.chunkBytes, c.gcQueued, c.gcPending, c.buckets, c.forks, c.snapshots} {
+		c.chunkFiles, c.chunkBytes, c.gcQueued, c.gcPending, c.buckets, c.forks, c.snapshots, c.forkPointReads} {
 		ch <- d
 	}
 }
@@ -169,6 +173,8 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
+	ch <- prometheus.MustNewConstMetric(c.forkPointReads, prometheus.CounterValue, float64(n.readsAtLocal.Load()), "local")
+	ch <- prometheus.MustNewConstMetric(c.forkPointReads, prometheus.CounterValue, float64(n.readsAtLinear.Load()), "linearizable")
 	shard := shardLabel(metaShard)
 	for _, id := range n.shards.list() {
 		in, err := n.host.Info(id)

@@ -48,9 +48,10 @@ type Node struct {
 	startShardAmong func(shardID uint64, members map[uint64]string) error
 	// hints are the leaders of shards held elsewhere (forward.go).
 	hints leaderHints
-	// readsAtLocal counts the reads of a fork point served by the local
-	// replica (readat.go).
-	readsAtLocal atomic.Uint64
+	// readsAtLocal and readsAtLinear count the reads of a fork point that
+	// the local replica served and those that went the linearizable way
+	// (readat.go; forkstore_fork_point_reads_total).
+	readsAtLocal, readsAtLinear atomic.Uint64
 	// registered: this node's record (its addresses) is in the directory
 	// and its member list was read since (register).
 	registered atomic.Bool

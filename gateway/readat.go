@@ -14,7 +14,8 @@ import (
 // exactly as the leader would. When this node holds a replica of shard
 // that has, q runs there without a round to the leader (a ReadIndex);
 // otherwise, or when the local read fails in any way, it runs
-// linearizably (readOn).
+// linearizably (readOn). Each call counts as one or the other in
+// forkstore_fork_point_reads_total.
 func readAtOn[T any](ctx context.Context, s *Service, shard, at uint64, q meta.Q) (T, error) {
 	n := s.node
 	if at > 0 && n.hosts(shard) && !n.cfg.WireReads {
@@ -31,6 +32,7 @@ func readAtOn[T any](ctx context.Context, s *Service, shard, at uint64, q meta.Q
 			}
 		}
 	}
+	n.readsAtLinear.Add(1)
 	return readAsOn[T](ctx, s, shard, q)
 }
 

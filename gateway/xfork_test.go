@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/gateway/gatewaytest"
 	"github.com/forkstore/forkstore/meta"
@@ -114,6 +116,10 @@ func body(t *testing.T, s *gateway.Service, bucket, key string) string {
 // parent leaves what the fork reads.
 func TestForksAcrossShards(t *testing.T) {
 	s := newXForkService(t, nil)
+	reg := prometheus.NewRegistry()
+	if err := gateway.RegisterMetrics(s, reg); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "base"}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,8 +157,17 @@ func TestForksAcrossShards(t *testing.T) {
 	if got := body(t, s, fork, "k01"); got != "base:k01" {
 		t.Fatalf("fork k01 = %q", got)
 	}
-	if os.Getenv("FORKSTORE_TEST_WIRE_READS") == "" && gateway.ReadsAtLocal(s) == 0 {
-		t.Fatal("the reads at the fork point went to the leader, not to the local replica that has applied them")
+	// The parent's shard has its replica on this node, applied past the
+	// fork point: each of the two reads there is served by it, without a
+	// leader round (with wire reads, each goes the linearizable way).
+	served, notServed := "local", "linearizable"
+	if os.Getenv("FORKSTORE_TEST_WIRE_READS") == "1" {
+		served, notServed = notServed, served
+	}
+	g := gauges(t, reg)
+	reads := func(how string) float64 { return g["forkstore_fork_point_reads_total{served="+how+"}"] }
+	if reads(served) < 2 || reads(notServed) != 0 {
+		t.Fatalf("reads at the fork point: %v %s, %v %s; want them all %s", reads(served), served, reads(notServed), notServed, served)
 	}
 	if _, err := get(t, s, gateway.GetObjectInput{Bucket: fork, Key: "k99"}); !errors.Is(err, meta.ErrNoSuchKey) {
 		t.Fatalf("fork k99 (after the fork point): %v", err)
