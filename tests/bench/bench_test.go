@@ -106,6 +106,12 @@ func cpuTime(pid int) time.Duration {
 // runFor runs op with n workers until d has passed or limit operations
 // have started, and returns the operations completed.
 func runFor(ctx context.Context, n int, d time.Duration, limit int64, op func(ctx context.Context, i int64) error) (ops, errs int64, took time.Duration) {
+	return runWorkers(ctx, n, d, limit, func(ctx context.Context, _ int, _, i int64) error { return op(ctx, i) })
+}
+
+// runWorkers is runFor calling op(ctx, w, j, i) for the j-th operation of
+// worker w, the i-th started in all.
+func runWorkers(ctx context.Context, n int, d time.Duration, limit int64, op func(ctx context.Context, w int, j, i int64) error) (ops, errs int64, took time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, d+2*time.Minute) // a slow last op may finish
 	defer cancel()
 	var next, done, failed atomic.Int64
@@ -116,12 +122,12 @@ func runFor(ctx context.Context, n int, d time.Duration, limit int64, op func(ct
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(deadline) {
+			for j := int64(0); time.Now().Before(deadline); j++ {
 				i := next.Add(1) - 1
 				if i >= limit {
 					return
 				}
-				if err := op(ctx, i); err != nil {
+				if err := op(ctx, w, j, i); err != nil {
 					if failed.Add(1) == 1 {
 						fmt.Fprintf(os.Stderr, "bench: first error: %v\n", err)
 					}

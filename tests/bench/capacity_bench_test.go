@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -356,7 +355,7 @@ func (c *capCluster) measure(t *testing.T, label string, capped bool) capRow {
 		return profileNodes(c.o.profDir, fmt.Sprintf("%s-%s-%s", c.name, label, op), c.pprofs, int(c.o.dur/time.Second))
 	}
 	wait := prof("put")
-	r.put = measureWorkers(ctx, c.cl.pids(), capWriters, c.o.dur, c.o.ops, int64(len(data)), func(ctx context.Context, w int, j int64) error {
+	r.put = measureWorkers(ctx, c.cl.pids(), capWriters, c.o.dur, c.o.ops, int64(len(data)), func(ctx context.Context, w int, j, _ int64) error {
 		_, err := c.tg.client(int64(w)+j).PutObject(ctx, c.fork(w, j), fmt.Sprintf("put%d/%08d", phase, j), bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{DisableMultipart: true})
 		if err == nil {
 			c.objects.Add(1)
@@ -367,7 +366,7 @@ func (c *capCluster) measure(t *testing.T, label string, capped bool) capRow {
 	fmt.Fprintf(os.Stderr, "bench: capacity: %d nodes, S=%d, %s: PUT 4 KiB %s p50 %v p99 %v, %.2f ms CPU/op\n", r.nodes, r.shards, r.cpuNote, r.put.cell(), r.put.p50, r.put.p99, r.put.cpuPerOp())
 	base := int64(c.o.baseObjects)
 	wait = prof("get")
-	r.get = measureWorkers(ctx, c.cl.pids(), capWriters, c.o.dur, c.o.ops, int64(len(data)), func(ctx context.Context, w int, j int64) error {
+	r.get = measureWorkers(ctx, c.cl.pids(), capWriters, c.o.dur, c.o.ops, int64(len(data)), func(ctx context.Context, w int, j, _ int64) error {
 		key := capBaseKey((int64(w)*7919 + j*104729) % base)
 		obj, err := c.tg.client(int64(w)+j).GetObject(ctx, c.fork(w, j), key, minio.GetObjectOptions{})
 		if err != nil {
@@ -421,53 +420,6 @@ func (c *capCluster) uncap(t *testing.T) {
 			t.Fatalf("moving node %d out of its cgroup: %v", n.ID, err)
 		}
 	}
-}
-
-// measureWorkers runs op with workers workers, worker w calling op(ctx, w,
-// j) for its j-th operation, until d has passed or limit operations have
-// started in all; it records each successful operation's latency and the
-// servers' CPU time, as measureOps does.
-func measureWorkers(ctx context.Context, pids []int, workers int, d time.Duration, limit, bytesPerOp int64, op func(ctx context.Context, w int, j int64) error) opFigure {
-	ctx, cancel := context.WithTimeout(ctx, d+2*time.Minute) // a slow last op may finish
-	defer cancel()
-	var mu sync.Mutex
-	lat := make(latencies, 0, 4096)
-	cpu0 := time.Duration(0)
-	for _, p := range pids {
-		cpu0 += cpuTime(p)
-	}
-	var started, done, failed atomic.Int64
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := int64(0); time.Now().Before(deadline) && started.Add(1) <= limit; j++ {
-				t0 := time.Now()
-				if err := op(ctx, w, j); err != nil {
-					if failed.Add(1) == 1 {
-						fmt.Fprintf(os.Stderr, "bench: first error: %v\n", err)
-					}
-					continue
-				}
-				el := time.Since(t0)
-				done.Add(1)
-				mu.Lock()
-				lat = append(lat, el)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	took := time.Since(start)
-	cpu1 := time.Duration(0)
-	for _, p := range pids {
-		cpu1 += cpuTime(p)
-	}
-	ops := done.Load()
-	return opFigure{ops: ops, errs: failed.Load(), bytes: ops * bytesPerOp, dur: took, p50: lat.pct(50), p99: lat.pct(99), cpu: cpu1 - cpu0}
 }
 
 // capJoin is the join figure.

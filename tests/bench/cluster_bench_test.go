@@ -594,15 +594,21 @@ func (f opFigure) cell() string {
 // measureOps runs op as runFor does and records each successful
 // operation's latency and the servers' CPU time.
 func measureOps(ctx context.Context, pids []int, conc int, d time.Duration, limit, bytesPerOp int64, op func(ctx context.Context, i int64) error) opFigure {
+	return measureWorkers(ctx, pids, conc, d, limit, bytesPerOp, func(ctx context.Context, _ int, _, i int64) error { return op(ctx, i) })
+}
+
+// measureWorkers is measureOps calling op as runWorkers does: op(ctx, w,
+// j, i) for the j-th operation of worker w, the i-th started in all.
+func measureWorkers(ctx context.Context, pids []int, workers int, d time.Duration, limit, bytesPerOp int64, op func(ctx context.Context, w int, j, i int64) error) opFigure {
 	var mu sync.Mutex
 	lat := make(latencies, 0, 4096)
 	cpu0 := int64(0)
 	for _, p := range pids {
 		cpu0 += int64(cpuTime(p))
 	}
-	ops, errs, took := runFor(ctx, conc, d, limit, func(ctx context.Context, i int64) error {
+	ops, errs, took := runWorkers(ctx, workers, d, limit, func(ctx context.Context, w int, j, i int64) error {
 		start := time.Now()
-		err := op(ctx, i)
+		err := op(ctx, w, j, i)
 		if err == nil {
 			el := time.Since(start)
 			mu.Lock()
