@@ -123,17 +123,7 @@ func TestLeaseExpiryStaysFlat(t *testing.T) {
 }
 
 // countPrefix counts the live keys under a family prefix.
-func (tf *testFSM) countPrefix(prefix byte) int {
-	return tf.read(func(r *Reader) (any, error) {
-		it := txnKeysOnly(r.txn, []byte{prefix})
-		defer it.Close()
-		n := 0
-		for it.Rewind(); it.Valid(); it.Next() {
-			n++
-		}
-		return n, nil
-	}).(int)
-}
+func (tf *testFSM) countPrefix(prefix byte) int { return tf.countKeys([]byte{prefix}) }
 
 // Overwriting one key again and again (a progress file, a lock object)
 // walks a bounded number of entries per PUT and DELETE, not one more for

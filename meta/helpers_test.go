@@ -246,8 +246,14 @@ func (tf *testFSM) drainGC() {
 // objectCount counts the object version records of a bucket id.
 func (tf *testFSM) objectCount(id uint64) int {
 	tf.t.Helper()
+	return tf.countKeys(keyObjectBucket(id))
+}
+
+// countKeys counts the keys under prefix.
+func (tf *testFSM) countKeys(prefix []byte) int {
+	tf.t.Helper()
 	return tf.read(func(r *Reader) (any, error) {
-		it := txnKeysOnly(r.txn, keyObjectBucket(id))
+		it := txnKeysOnly(r.txn, prefix)
 		defer it.Close()
 		n := 0
 		for it.Rewind(); it.Valid(); it.Next() {

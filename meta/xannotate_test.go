@@ -54,16 +54,7 @@ func TestRemoteForkAnnotations(t *testing.T) {
 	// Purging the fork removes its annotations of inherited versions.
 	f.must(&DeleteBucket{Name: "agent"})
 	f.drainGC()
-	n := f.read(func(r *Reader) (any, error) {
-		it := txnKeysOnly(r.txn, keyRemoteAnnotationBucket(forks[0].ID))
-		defer it.Close()
-		n := 0
-		for it.Rewind(); it.Valid(); it.Next() {
-			n++
-		}
-		return n, nil
-	}).(int)
-	if n != 0 {
+	if n := f.countKeys(keyRemoteAnnotationBucket(forks[0].ID)); n != 0 {
 		t.Fatalf("%d annotations left after the purge", n)
 	}
 }
