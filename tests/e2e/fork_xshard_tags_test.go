@@ -22,23 +22,32 @@ func shardOfName(name string, count uint64) uint64 {
 	return h.Sum64()%count + 1
 }
 
+// forkOnAnotherShard starts a server with 4 metadata shards, makes a base
+// bucket (named after prefix) holding the key "k" put with opts, and forks
+// it to a bucket that the server places on another shard.
+func forkOnAnotherShard(t *testing.T, prefix string, opts minio.PutObjectOptions) (s *harness.Server, c *minio.Client, base, fork string) {
+	t.Helper()
+	s = startServer(t, harness.WithArgs("--meta-shards", "4"))
+	c = newForkClient(t, s)
+	base = bucketName(t, prefix+"base")
+	fork = bucketName(t, prefix+"fork")
+	for shardOfName(fork, 4) == shardOfName(base, 4) {
+		fork = bucketName(t, prefix+"fork")
+	}
+	makeBucket(t, c, base)
+	putBytes(t, c, base, "k", []byte("inherited"), opts)
+	forkBucket(t, s, base, fork, "")
+	return s, c, base, fork
+}
+
 // PutObjectTagging, GetObjectTagging and RemoveObjectTagging through
 // minio-go of a key a fork inherits from its parent on another metadata
 // shard: the fork shows its own tags, the parent keeps its.
 func TestForkAcrossShardsTagging(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, harness.WithArgs("--meta-shards", "4"))
-	c := newForkClient(t, s)
-	ctx := testCtx(t)
-	base := bucketName(t, "xbase")
-	fork := bucketName(t, "xfork")
-	for shardOfName(fork, 4) == shardOfName(base, 4) {
-		fork = bucketName(t, "xfork")
-	}
-	makeBucket(t, c, base)
 	parentTags := map[string]string{"from": "parent"}
-	putBytes(t, c, base, "k", []byte("inherited"), minio.PutObjectOptions{UserTags: parentTags})
-	forkBucket(t, s, base, fork, "")
+	_, c, base, fork := forkOnAnotherShard(t, "x", minio.PutObjectOptions{UserTags: parentTags})
+	ctx := testCtx(t)
 
 	nt, _ := tags.NewTags(map[string]string{"in": "fork"}, true)
 	if err := c.PutObjectTagging(ctx, fork, "k", nt, minio.PutObjectTaggingOptions{}); err != nil {
@@ -68,17 +77,8 @@ func TestForkAcrossShardsTagging(t *testing.T) {
 // deleted.
 func TestForkAcrossShardsScopedKey(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, harness.WithArgs("--meta-shards", "4"))
-	c := newForkClient(t, s)
+	s, c, base, fork := forkOnAnotherShard(t, "k", minio.PutObjectOptions{})
 	ctx := testCtx(t)
-	base := bucketName(t, "kbase")
-	fork := bucketName(t, "kfork")
-	for shardOfName(fork, 4) == shardOfName(base, 4) {
-		fork = bucketName(t, "kfork")
-	}
-	makeBucket(t, c, base)
-	putBytes(t, c, base, "k", []byte("inherited"), minio.PutObjectOptions{})
-	forkBucket(t, s, base, fork, "")
 	var k struct {
 		AccessKeyID     string `json:"access_key_id"`
 		SecretAccessKey string `json:"secret_access_key"`
