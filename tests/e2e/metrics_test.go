@@ -115,6 +115,7 @@ func TestMetrics(t *testing.T) {
 		`forkstore_raft_term{shard_id="1"}`, `forkstore_raft_applied_index{shard_id="1"}`,
 		"forkstore_chunk_store_bytes", "forkstore_chunk_store_files", "forkstore_gc_queued_chunks", "forkstore_gc_pending_buckets",
 		"forkstore_repair_backlog_chunks", "forkstore_chunks_under_replicated", "forkstore_repair_pending", "forkstore_buckets", "forkstore_forks", "forkstore_snapshots",
+		`forkstore_fork_point_reads_total{served="local"}`, `forkstore_fork_point_reads_total{served="linearizable"}`,
 		"forkstore_s3_requests_in_flight", "go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "process_open_fds",
 	} {
 		if _, ok := before[name]; !ok {
