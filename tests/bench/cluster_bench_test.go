@@ -304,6 +304,9 @@ func (c *benchCluster) newNode(id int) *procNode {
 		logPath: filepath.Join(c.dir, fmt.Sprintf("n%d.log", id)),
 	}
 	if dir := os.Getenv("FORKSTORE_BENCH_LOGS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			c.t.Fatal(err)
+		}
 		n.logPath = filepath.Join(dir, fmt.Sprintf("%s-n%d.log", strings.ReplaceAll(c.name, " ", "-"), id))
 	}
 	n.args = []string{"server", "--node-id", strconv.Itoa(id), "--data", n.DataDir,
