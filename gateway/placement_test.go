@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"maps"
 	"slices"
 	"testing"
 )
@@ -139,6 +140,132 @@ func TestDesiredReplicasZones(t *testing.T) {
 	for s := uint64(2); s <= 100; s++ {
 		if got := desiredReplicas(s, two, 3); !slices.Contains(got, 4) {
 			t.Fatalf("shard %d: replicas %v leave zone b out", s, got)
+		}
+	}
+}
+
+// loads counts the replicas each node holds in a placement.
+func loads(p map[uint64][]uint64, nodes []placeNode) map[uint64]int {
+	out := map[uint64]int{}
+	for _, nd := range nodes {
+		out[nd.ID] = 0
+	}
+	for _, ids := range p {
+		for _, id := range ids {
+			out[id]++
+		}
+	}
+	return out
+}
+
+func spread(l map[uint64]int) (lo, hi int) {
+	lo, hi = -1, 0
+	for _, c := range l {
+		if lo < 0 || c < lo {
+			lo = c
+		}
+		hi = max(hi, c)
+	}
+	return lo, hi
+}
+
+// The desired placement holds R distinct replicas per shard and evens
+// the nodes out: none holds more than one replica more than another.
+// Rendezvous alone leaves 16 shards on 4 nodes at 15, 11, 11 and 8.
+func TestDesiredPlacementEven(t *testing.T) {
+	for _, shards := range []int{2, 4, 8, 16, 17, 64, 256} {
+		for n := 1; n <= 9; n++ {
+			var ids []uint64
+			for i := 1; i <= n; i++ {
+				ids = append(ids, uint64(i))
+			}
+			nodes := nodesOf(ids...)
+			p := desiredPlacement(shards, nodes, 3)
+			if len(p) != shards-1 {
+				t.Fatalf("S=%d N=%d: %d shards placed", shards, n, len(p))
+			}
+			for s, got := range p {
+				if len(got) != min(3, n) || !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
+					t.Fatalf("S=%d N=%d shard %d: replicas %v", shards, n, s, got)
+				}
+			}
+			if lo, hi := spread(loads(p, nodes)); hi-lo > 1 {
+				t.Fatalf("S=%d N=%d: nodes hold between %d and %d replicas (%v)", shards, n, lo, hi, loads(p, nodes))
+			}
+			if !maps.EqualFunc(p, desiredPlacement(shards, nodes, 3), slices.Equal) {
+				t.Fatalf("S=%d N=%d: two computations differ", shards, n)
+			}
+		}
+	}
+	if lo, hi := spread(holds(16, nodesOf(1, 2, 3, 4), 3)); hi-lo < 4 {
+		t.Fatalf("rendezvous alone spreads 16 shards on 4 nodes between %d and %d: the case above no longer shows it", lo, hi)
+	}
+}
+
+// Evening out keeps the zones: each shard spans as many zones as its
+// rendezvous choice, and balanced zones give balanced nodes.
+func TestDesiredPlacementZones(t *testing.T) {
+	nodes := []placeNode{
+		{ID: 1, Zone: "a"}, {ID: 2, Zone: "a"},
+		{ID: 3, Zone: "b"}, {ID: 4, Zone: "b"},
+		{ID: 5, Zone: "c"}, {ID: 6, Zone: "c"},
+	}
+	zoneOf := map[uint64]string{}
+	for _, nd := range nodes {
+		zoneOf[nd.ID] = nd.Zone
+	}
+	p := desiredPlacement(64, nodes, 3)
+	for s, ids := range p {
+		zones := map[string]bool{}
+		for _, id := range ids {
+			zones[zoneOf[id]] = true
+		}
+		if len(zones) != 3 {
+			t.Fatalf("shard %d: replicas %v in %d zones, want 3", s, ids, len(zones))
+		}
+	}
+	if lo, hi := spread(loads(p, nodes)); hi-lo > 1 {
+		t.Fatalf("nodes hold between %d and %d replicas", lo, hi)
+	}
+	// One node alone in its zone holds every shard: zones come first.
+	uneven := []placeNode{{ID: 1, Zone: "a"}, {ID: 2, Zone: "a"}, {ID: 3, Zone: "a"}, {ID: 4, Zone: "b"}}
+	for s, ids := range desiredPlacement(16, uneven, 3) {
+		if !slices.Contains(ids, 4) {
+			t.Fatalf("shard %d: replicas %v leave zone b out", s, ids)
+		}
+	}
+}
+
+// Growing or shrinking the cluster by one node moves few replicas beyond
+// the ones the node gains or loses.
+func TestDesiredPlacementMoves(t *testing.T) {
+	for _, shards := range []int{16, 64} {
+		var prev map[uint64][]uint64
+		for _, n := range []int{3, 4, 5, 6, 5, 4, 3} {
+			var ids []uint64
+			for i := 1; i <= n; i++ {
+				ids = append(ids, uint64(i))
+			}
+			p := desiredPlacement(shards, nodesOf(ids...), 3)
+			if prev != nil {
+				moved, least := 0, 0
+				before, after := loads(prev, nil), loads(p, nil)
+				for id, c := range after {
+					least += max(0, c-before[id]) // what the nodes must gain at the least
+				}
+				for s, ids := range p {
+					for _, id := range ids {
+						if !slices.Contains(prev[s], id) {
+							moved++
+						}
+					}
+				}
+				t.Logf("S=%d, to %d nodes: %d replicas move, %d at the least", shards, n, moved, least)
+				if moved > least+least/2+2 {
+					t.Fatalf("S=%d, to %d nodes: %d replicas move, %d at the least", shards, n, moved, least)
+				}
+			}
+			prev = p
 		}
 	}
 }

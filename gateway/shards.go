@@ -229,7 +229,7 @@ func (n *Node) startOnDisk(count int) error {
 // startPlaced starts, in a new cluster of more founding nodes than R
 // (replicas), this node's replicas of the data shards placed on it:
 // each data shard's founding replicas are its desired ones over the
-// founding nodes (desiredReplicas; zones are not known yet, so a later
+// founding nodes (desiredPlacement; zones are not known yet, so a later
 // placement pass may move a replica for them). The shards' leaders then
 // record the placement from their memberships (placement.go).
 func (n *Node) startPlaced(count, replicas int) error {
@@ -239,8 +239,9 @@ func (n *Node) startPlaced(count, replicas int) error {
 		nodes = append(nodes, placeNode{ID: id})
 	}
 	self := n.cfg.Raft.NodeID
+	placed := desiredPlacement(count, nodes, replicas)
 	for id := uint64(2); id <= uint64(count); id++ {
-		want := desiredReplicas(id, nodes, replicas)
+		want := placed[id]
 		if !slices.Contains(want, self) {
 			continue
 		}

@@ -562,21 +562,27 @@ func (c *capCluster) shardStatus(ctx context.Context, n *procNode) (map[uint64]c
 
 // caughtUp says why node id does not yet hold its share of the shards
 // st (as it sees them), each applied up to ref's index, or returns the
-// shards it holds. Its share is the replicas of all shards over the
-// members: every shard while every node holds every shard, fewer once
-// shard replicas are placed on a subset of the nodes.
+// shards it holds. Its share of the data shards (all but the directory,
+// shard 1, which every member holds) is at least their replicas over the
+// members, rounded down: placement evens the nodes out to within one
+// replica of each other.
 func caughtUp(st, ref map[uint64]capShard, id uint64, members int) (int, error) {
 	if len(st) != len(ref) {
 		return 0, fmt.Errorf("%d shards, want %d", len(st), len(ref))
 	}
-	held, replicas := 0, 0
+	held, dataHeld, replicas := 0, 0, 0
 	for sid, r := range ref {
 		s := st[sid]
-		replicas += len(s.Replicas)
+		if sid != 1 {
+			replicas += len(s.Replicas)
+		}
 		if !slices.Contains(s.Replicas, id) {
 			continue
 		}
 		held++
+		if sid != 1 {
+			dataHeld++
+		}
 		if s.LeaderID == 0 {
 			return 0, fmt.Errorf("shard %d: no leader known", sid)
 		}
@@ -584,8 +590,8 @@ func caughtUp(st, ref map[uint64]capShard, id uint64, members int) (int, error) 
 			return 0, fmt.Errorf("shard %d: applied %d, want %d", sid, s.AppliedIndex, r.AppliedIndex)
 		}
 	}
-	if share := replicas / members; held == 0 || held < share {
-		return 0, fmt.Errorf("node %d holds %d shard replicas, its share is %d", id, held, share)
+	if share := replicas / members; held == 0 || dataHeld < share {
+		return 0, fmt.Errorf("node %d holds %d data shard replicas, its share is %d", id, dataHeld, share)
 	}
 	return held, nil
 }
