@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,11 +91,24 @@ func (s *Service) forwardPropose(ctx context.Context, shard uint64, cmd []byte) 
 
 // forwardRead runs q on a holder of shard.
 func (s *Service) forwardRead(ctx context.Context, shard uint64, q meta.Q) (any, error) {
+	return s.forwardReadAt(ctx, shard, 0, q)
+}
+
+// forwardReadAt runs q, a read of shard's history as of the fork point at
+// (0: a linearizable read), on a holder of shard, which answers it from
+// its own replica without a leader round when that has applied up to at
+// (readAtOn). A holder that does not know the parameter (an older node)
+// reads linearizably: the same answer.
+func (s *Service) forwardReadAt(ctx context.Context, shard, at uint64, q meta.Q) (any, error) {
 	body, err := meta.EncodeQuery(q)
 	if err != nil {
 		return nil, fmt.Errorf("%w: shard %d is not held here: %v", ErrUnavailable, shard, err)
 	}
-	b, err := s.forward(ctx, shard, "read", body)
+	op := "read"
+	if at > 0 {
+		op += "?at=" + strconv.FormatUint(at, 10)
+	}
+	b, err := s.forward(ctx, shard, op, body)
 	if err != nil {
 		return nil, err
 	}
@@ -102,8 +116,10 @@ func (s *Service) forwardRead(ctx context.Context, shard uint64, q meta.Q) (any,
 }
 
 // forward sends a request of shard to its holders until one answers or
-// ctx ends, and returns the outcome part of the answer.
+// ctx ends, and returns the outcome part of the answer. op may carry
+// query parameters of its own ("read?at=N").
 func (s *Service) forward(ctx context.Context, shard uint64, op string, body []byte) ([]byte, error) {
+	op, params, _ := strings.Cut(op, "?")
 	ctx, cancel := withDeadline(ctx, 10*time.Second)
 	defer cancel()
 	n := s.node
@@ -115,7 +131,7 @@ func (s *Service) forward(ctx context.Context, shard uint64, op string, body []b
 		}
 		for _, m := range order {
 			deadline, _ := ctx.Deadline()
-			q := url.Values{}
+			q, _ := url.ParseQuery(params)
 			q.Set("shard", strconv.FormatUint(shard, 10))
 			q.Set("timeout_ms", strconv.FormatInt(max(1, time.Until(deadline).Milliseconds()), 10))
 			b, err := n.cluster.peer.Post(ctx, m.peer(), "meta/"+op+"?"+q.Encode(), body, maxForwardAnswer)
@@ -177,8 +193,10 @@ func withDeadline(ctx context.Context, d time.Duration) (context.Context, contex
 
 // PeerMeta serves a forwarded request (op "propose" or "read") of shard
 // through this node's replica and returns the answer. It never forwards
-// again: a node without a replica of shard says so.
-func (s *Service) PeerMeta(ctx context.Context, op string, shard uint64, timeout time.Duration, body []byte) []byte {
+// again: a node without a replica of shard says so. A read with at > 0
+// reads shard's history as of that fork point: from this node's replica
+// without a leader round when it has applied up to at.
+func (s *Service) PeerMeta(ctx context.Context, op string, shard, at uint64, timeout time.Duration, body []byte) []byte {
 	n := s.node
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -223,7 +241,17 @@ func (s *Service) PeerMeta(ctx context.Context, op string, shard uint64, timeout
 		if err != nil {
 			return answer(fwdUnavailable, []byte(err.Error()))
 		}
-		v, err := n.host.Read(ctx, shard, q)
+		var v any
+		ok := false
+		if at > 0 {
+			v, ok = n.readAtLocal(shard, at, q)
+		}
+		if !ok {
+			if at > 0 {
+				n.readsAtLinear.Add(1)
+			}
+			v, err = n.host.Read(ctx, shard, q)
+		}
 		if err != nil && isRaftFailure(err) {
 			return failed(err)
 		}

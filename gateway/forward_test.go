@@ -3,11 +3,15 @@ package gateway_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
+	"math"
 	"testing"
 	"time"
 
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/gateway/gatewaytest"
 	"github.com/forkstore/forkstore/meta"
 )
@@ -40,7 +44,7 @@ func TestPeerMetaAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, lead, out := parse(s.PeerMeta(ctx, "read", 2, time.Second, q))
+	status, lead, out := parse(s.PeerMeta(ctx, "read", 2, 0, time.Second, q))
 	if status != 0 || lead != 1 {
 		t.Fatalf("read: status %d leader %d: %s", status, lead, out)
 	}
@@ -50,16 +54,47 @@ func TestPeerMetaAnswers(t *testing.T) {
 		t.Fatalf("read result %T", v)
 	}
 
-	if status, _, out := parse(s.PeerMeta(ctx, "read", 9, time.Second, q)); status != 2 {
+	// A read at a fork point is answered from the replica without a
+	// leader round once it has applied up to it, and linearizably before.
+	// A write on shard 2 gives it a version 1.
+	name := "fwd-at"
+	for i := 0; gateway.PlaceBucket(name, 2) != 2; i++ {
+		name = fmt.Sprintf("fwd-at-%d", i)
+	}
+	if _, err := s.CreateBucket(ctx, gateway.CreateBucketInput{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, name, "k", []byte("v"))
+	reg := prometheus.NewRegistry()
+	if err := gateway.RegisterMetrics(s, reg); err != nil {
+		t.Fatal(err)
+	}
+	reads := func(how string) float64 {
+		return gauges(t, reg)["forkstore_fork_point_reads_total{served="+how+"}"]
+	}
+	if status, _, out := parse(s.PeerMeta(ctx, "read", 2, 1, time.Second, q)); status != 0 {
+		t.Fatalf("read at 1: status %d: %s", status, out)
+	}
+	if reads("local") != 1 || reads("linearizable") != 0 {
+		t.Fatalf("read at 1: %v local, %v linearizable; want it local", reads("local"), reads("linearizable"))
+	}
+	if status, _, out := parse(s.PeerMeta(ctx, "read", 2, math.MaxUint64, time.Second, q)); status != 0 {
+		t.Fatalf("read at a version not applied yet: status %d: %s", status, out)
+	}
+	if reads("local") != 1 || reads("linearizable") != 1 {
+		t.Fatalf("read ahead of the replica: %v local, %v linearizable; want it linearizable", reads("local"), reads("linearizable"))
+	}
+
+	if status, _, out := parse(s.PeerMeta(ctx, "read", 9, 0, time.Second, q)); status != 2 {
 		t.Fatalf("shard not held: status %d: %s", status, out)
 	}
-	if status, _, _ := parse(s.PeerMeta(ctx, "read", 2, time.Second, []byte("not a query"))); status != 1 {
+	if status, _, _ := parse(s.PeerMeta(ctx, "read", 2, 0, time.Second, []byte("not a query"))); status != 1 {
 		t.Fatalf("garbage query: status %d", status)
 	}
 
 	// A proposal: the shard count, recorded once (idempotent).
 	cmd := meta.EncodeCommand(&meta.InitShards{Header: meta.Header{RequestID: "fwd-test-1"}, Count: 2})
-	status, _, out = parse(s.PeerMeta(ctx, "propose", 1, 5*time.Second, cmd))
+	status, _, out = parse(s.PeerMeta(ctx, "propose", 1, 0, 5*time.Second, cmd))
 	if status != 0 {
 		t.Fatalf("propose: status %d: %s", status, out)
 	}

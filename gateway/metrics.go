@@ -175,6 +175,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.forkPointReads, prometheus.CounterValue, float64(n.readsAtLocal.Load()), "local")
 	ch <- prometheus.MustNewConstMetric(c.forkPointReads, prometheus.CounterValue, float64(n.readsAtLinear.Load()), "linearizable")
+	ch <- prometheus.MustNewConstMetric(c.forkPointReads, prometheus.CounterValue, float64(n.readsAtForwarded.Load()), "forwarded")
 	shard := shardLabel(metaShard)
 	for _, id := range n.shards.list() {
 		in, err := n.host.Info(id)

@@ -51,7 +51,7 @@ type Node struct {
 	// readsAtLocal and readsAtLinear count the reads of a fork point that
 	// the local replica served and those that went the linearizable way
 	// (readat.go; forkstore_fork_point_reads_total).
-	readsAtLocal, readsAtLinear atomic.Uint64
+	readsAtLocal, readsAtLinear, readsAtForwarded atomic.Uint64
 	// registered: this node's record (its addresses) is in the directory
 	// and its member list was read since (register).
 	registered atomic.Bool

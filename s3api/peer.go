@@ -102,11 +102,17 @@ func (s *Server) peerMeta(r *request, op string) (*response, error) {
 		}
 		timeout = time.Duration(ms) * time.Millisecond
 	}
+	var at uint64
+	if v := r.query.Get("at"); v != "" {
+		if at, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return nil, invalidRequest("at must be a version of the shard")
+		}
+	}
 	b, err := gateway.ReadPeerBody(r.peerBody, r.raw, maxPeerMetaBody)
 	if err != nil {
 		return nil, err
 	}
-	out := s.svc.PeerMeta(r.ctx, op, shard, timeout, b)
+	out := s.svc.PeerMeta(r.ctx, op, shard, at, timeout, b)
 	return &response{body: io.NopCloser(bytes.NewReader(out)), size: int64(len(out))}, nil
 }
 

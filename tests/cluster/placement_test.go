@@ -94,7 +94,7 @@ func digestsOverHolders(d *Digest, shards []placedShard) error {
 // first, nothing is lost, and a data shard whose leader is killed takes
 // writes under a new leader among its holders within 3 s.
 func TestPlacedShards(t *testing.T) {
-	c := startCluster(t, 4, withArgs("--meta-shards", "4"))
+	c := startCluster(t, 4, withArgs("--meta-shards", "4"), withEnv("FORKSTORE_METRICS_TOKEN="+metricsToken))
 	n1 := c.Node(1)
 	var shards []placedShard
 	waitFor(t, convergeTimout, "each data shard on 3 of 4 nodes", func() error {
@@ -130,6 +130,32 @@ func TestPlacedShards(t *testing.T) {
 		if sh.ShardID != 1 && sh.Buckets == 0 {
 			t.Fatalf("no bucket on shard %d: %+v", sh.ShardID, shards)
 		}
+	}
+
+	// Forks of a base, read through every node: a node that holds no
+	// replica of the base's shard sends the reads of the base's history at
+	// the fork point to a holder, which answers from its replica.
+	must(t, "put into placed-00", n1.putObject("placed-00", "inherited", []byte("base")))
+	for i := range 6 {
+		f := fmt.Sprintf("placed-fork-%d", i)
+		must(t, "fork "+f, n1.CreateFork("placed-00", f, ""))
+		for _, via := range c.Nodes() {
+			got, err := via.getObject(f, "inherited", "")
+			if err != nil || string(got) != "base" {
+				t.Fatalf("%s/inherited through node %d: %q %v", f, via.ID, got, err)
+			}
+		}
+	}
+	forwarded := 0.0
+	for _, via := range c.Nodes() {
+		v, err := via.metric(`forkstore_fork_point_reads_total{served="forwarded"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forwarded += v
+	}
+	if forwarded == 0 {
+		t.Fatal("no read at a fork point was sent to a holder of the base's shard")
 	}
 
 	// Grow to 5: the new node receives its share (shards 3 and 4 for
