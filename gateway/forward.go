@@ -133,6 +133,9 @@ func (s *Service) forward(ctx context.Context, shard uint64, op string, body []b
 			deadline, _ := ctx.Deadline()
 			q, _ := url.ParseQuery(params)
 			q.Set("shard", strconv.FormatUint(shard, 10))
+			if op == "read" {
+				q.Set("objects", "binary") // an *Object answer in its binary form
+			}
 			q.Set("timeout_ms", strconv.FormatInt(max(1, time.Until(deadline).Milliseconds()), 10))
 			b, err := n.cluster.peer.Post(ctx, m.peer(), "meta/"+op+"?"+q.Encode(), body, maxForwardAnswer)
 			if err != nil {
@@ -191,16 +194,31 @@ func withDeadline(ctx context.Context, d time.Duration) (context.Context, contex
 	return context.WithTimeout(ctx, d)
 }
 
-// PeerMeta serves a forwarded request (op "propose" or "read") of shard
-// through this node's replica and returns the answer. It never forwards
-// again: a node without a replica of shard says so. A read with at > 0
-// reads shard's history as of that fork point: from this node's replica
-// without a leader round when it has applied up to at.
-func (s *Service) PeerMeta(ctx context.Context, op string, shard, at uint64, timeout time.Duration, body []byte) []byte {
+// PeerMetaRequest is a request that a node holding no replica of a shard
+// forwards to one that holds it.
+type PeerMetaRequest struct {
+	Op      string // "propose" or "read"
+	Shard   uint64
+	Timeout time.Duration // 0: none beyond the request's
+	// At > 0 makes a read one of the shard's history as of that fork
+	// point (readAtOn).
+	At uint64
+	// BinaryObjects asks for an *Object answer in its binary form
+	// (meta.EncodeQueryResultBinary): senders before it read JSON only.
+	BinaryObjects bool
+	Body          []byte
+}
+
+// PeerMeta serves a forwarded request through this node's replica and
+// returns the answer. It never forwards again: a node without a replica
+// of the shard says so. A read at a fork point runs on this node's
+// replica without a leader round when it has applied up to it.
+func (s *Service) PeerMeta(ctx context.Context, req PeerMetaRequest) []byte {
 	n := s.node
-	if timeout > 0 {
+	op, shard, at, body := req.Op, req.Shard, req.At, req.Body
+	if req.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
 		defer cancel()
 	}
 	answer := func(status byte, out []byte) []byte {
@@ -255,7 +273,11 @@ func (s *Service) PeerMeta(ctx context.Context, op string, shard, at uint64, tim
 		if err != nil && isRaftFailure(err) {
 			return failed(err)
 		}
-		out, eerr := meta.EncodeQueryResult(v, err)
+		encode := meta.EncodeQueryResult
+		if req.BinaryObjects {
+			encode = meta.EncodeQueryResultBinary
+		}
+		out, eerr := encode(v, err)
 		if eerr != nil {
 			return answer(fwdUnavailable, []byte(eerr.Error()))
 		}

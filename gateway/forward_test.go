@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ func TestPeerMetaAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, lead, out := parse(s.PeerMeta(ctx, "read", 2, 0, time.Second, q))
+	status, lead, out := parse(s.PeerMeta(ctx, gateway.PeerMetaRequest{Op: "read", Shard: 2, Timeout: time.Second, Body: q}))
 	if status != 0 || lead != 1 {
 		t.Fatalf("read: status %d leader %d: %s", status, lead, out)
 	}
@@ -61,10 +62,33 @@ func TestPeerMetaAnswers(t *testing.T) {
 	for i := 0; gateway.PlaceBucket(name, 2) != 2; i++ {
 		name = fmt.Sprintf("fwd-at-%d", i)
 	}
-	if _, err := s.CreateBucket(ctx, gateway.CreateBucketInput{Name: name}); err != nil {
+	b, err := s.CreateBucket(ctx, gateway.CreateBucketInput{Name: name})
+	if err != nil {
 		t.Fatal(err)
 	}
-	put(t, s, name, "k", []byte("v"))
+	o := put(t, s, name, "k", []byte("v"))
+	// An object answer, asked for in its binary form or not: the same
+	// object either way.
+	oq, err := meta.EncodeQuery(meta.GetInheritedQuery{ID: b.ID, Key: "k", At: o.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objects []*meta.Object
+	for _, bin := range []bool{false, true} {
+		status, _, out := parse(s.PeerMeta(ctx, gateway.PeerMetaRequest{Op: "read", Shard: 2, At: o.Version, Timeout: time.Second, BinaryObjects: bin, Body: oq}))
+		if status != 0 {
+			t.Fatalf("object read (binary %v): status %d: %s", bin, status, out)
+		}
+		v, err := meta.DecodeQueryResult(out)
+		got, ok := v.(*meta.Object)
+		if err != nil || !ok || string(got.Inline) != "v" {
+			t.Fatalf("object read (binary %v): %#v %v", bin, v, err)
+		}
+		objects = append(objects, got)
+	}
+	if !reflect.DeepEqual(objects[0], objects[1]) {
+		t.Fatalf("the object read in JSON and in binary differ:\n%+v\n%+v", objects[0], objects[1])
+	}
 	reg := prometheus.NewRegistry()
 	if err := gateway.RegisterMetrics(s, reg); err != nil {
 		t.Fatal(err)
@@ -72,29 +96,30 @@ func TestPeerMetaAnswers(t *testing.T) {
 	reads := func(how string) float64 {
 		return gauges(t, reg)["forkstore_fork_point_reads_total{served="+how+"}"]
 	}
-	if status, _, out := parse(s.PeerMeta(ctx, "read", 2, 1, time.Second, q)); status != 0 {
+	local0 := reads("local")
+	if status, _, out := parse(s.PeerMeta(ctx, gateway.PeerMetaRequest{Op: "read", Shard: 2, At: 1, Timeout: time.Second, Body: q})); status != 0 {
 		t.Fatalf("read at 1: status %d: %s", status, out)
 	}
-	if reads("local") != 1 || reads("linearizable") != 0 {
-		t.Fatalf("read at 1: %v local, %v linearizable; want it local", reads("local"), reads("linearizable"))
+	if reads("local") != local0+1 || reads("linearizable") != 0 {
+		t.Fatalf("read at 1: %v local, %v linearizable; want it local", reads("local")-local0, reads("linearizable"))
 	}
-	if status, _, out := parse(s.PeerMeta(ctx, "read", 2, math.MaxUint64, time.Second, q)); status != 0 {
+	if status, _, out := parse(s.PeerMeta(ctx, gateway.PeerMetaRequest{Op: "read", Shard: 2, At: math.MaxUint64, Timeout: time.Second, Body: q})); status != 0 {
 		t.Fatalf("read at a version not applied yet: status %d: %s", status, out)
 	}
-	if reads("local") != 1 || reads("linearizable") != 1 {
-		t.Fatalf("read ahead of the replica: %v local, %v linearizable; want it linearizable", reads("local"), reads("linearizable"))
+	if reads("local") != local0+1 || reads("linearizable") != 1 {
+		t.Fatalf("read ahead of the replica: %v local, %v linearizable; want it linearizable", reads("local")-local0, reads("linearizable"))
 	}
 
-	if status, _, out := parse(s.PeerMeta(ctx, "read", 9, 0, time.Second, q)); status != 2 {
+	if status, _, out := parse(s.PeerMeta(ctx, gateway.PeerMetaRequest{Op: "read", Shard: 9, Timeout: time.Second, Body: q})); status != 2 {
 		t.Fatalf("shard not held: status %d: %s", status, out)
 	}
-	if status, _, _ := parse(s.PeerMeta(ctx, "read", 2, 0, time.Second, []byte("not a query"))); status != 1 {
+	if status, _, _ := parse(s.PeerMeta(ctx, gateway.PeerMetaRequest{Op: "read", Shard: 2, Timeout: time.Second, Body: []byte("not a query")})); status != 1 {
 		t.Fatalf("garbage query: status %d", status)
 	}
 
 	// A proposal: the shard count, recorded once (idempotent).
 	cmd := meta.EncodeCommand(&meta.InitShards{Header: meta.Header{RequestID: "fwd-test-1"}, Count: 2})
-	status, _, out = parse(s.PeerMeta(ctx, "propose", 1, 0, 5*time.Second, cmd))
+	status, _, out = parse(s.PeerMeta(ctx, gateway.PeerMetaRequest{Op: "propose", Shard: 1, Timeout: 5 * time.Second, Body: cmd}))
 	if status != 0 {
 		t.Fatalf("propose: status %d: %s", status, out)
 	}

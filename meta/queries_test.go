@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -306,9 +307,35 @@ func TestObjectCrossesTheWire(t *testing.T) {
 			t.Errorf("%T: %v\n got %+v\nwant %+v", c.v, err, c.get(got), c.want)
 		}
 	}
+	// An *Object result, in JSON and in its binary form: both decode the
+	// same, and the binary one is the smaller.
+	js, err := EncodeQueryResult(&o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := EncodeQueryResultBinary(&o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bin) >= len(js) || bytes.Equal(bin, js) {
+		t.Errorf("the binary form of an object (%d bytes) is not the smaller than its JSON (%d)", len(bin), len(js))
+	}
+	for _, raw := range [][]byte{js, bin} {
+		got, err := DecodeQueryResult(raw)
+		if err != nil || !reflect.DeepEqual(got, &o) {
+			t.Errorf("object: %v\n got %+v\nwant %+v", err, got, &o)
+		}
+	}
+	if got, err := DecodeQueryResult(bin[:len(bin)-1]); err == nil {
+		t.Errorf("a truncated binary object decoded: %+v", got)
+	}
 	e := &Object{Key: "empty", Inline: []byte{}, Parts: []PartInfo{}}
-	for _, v := range []any{&ObjectRead{Object: e}, &EntryPage{Entries: []Object{*e}}} {
-		raw, _ := EncodeQueryResult(v, nil)
+	for i, v := range []any{&ObjectRead{Object: e}, &EntryPage{Entries: []Object{*e}}, e, e} {
+		encode := EncodeQueryResult
+		if i == 3 {
+			encode = EncodeQueryResultBinary
+		}
+		raw, _ := encode(v, nil)
 		x, err := DecodeQueryResult(raw)
 		var g *Object
 		switch x := x.(type) {
@@ -316,6 +343,8 @@ func TestObjectCrossesTheWire(t *testing.T) {
 			g = x.Object
 		case *EntryPage:
 			g = &x.Entries[0]
+		case *Object:
+			g = x
 		}
 		if err != nil || g.Inline == nil || g.Parts == nil {
 			t.Errorf("%T: %v %#v", v, err, g)

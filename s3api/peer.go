@@ -112,7 +112,10 @@ func (s *Server) peerMeta(r *request, op string) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := s.svc.PeerMeta(r.ctx, op, shard, at, timeout, b)
+	out := s.svc.PeerMeta(r.ctx, gateway.PeerMetaRequest{
+		Op: op, Shard: shard, Timeout: timeout, At: at,
+		BinaryObjects: r.query.Get("objects") == "binary", Body: b,
+	})
 	return &response{body: io.NopCloser(bytes.NewReader(out)), size: int64(len(out))}, nil
 }
 
