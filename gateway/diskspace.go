@@ -165,6 +165,9 @@ type diskGuard struct {
 	// dirTimes are the modification times of Badger's directories at the
 	// last preallocation (a new file changes its directory's).
 	dirTimes atomic.Pointer[map[string]time.Time]
+	// walked are the directories afterApply walked for once, not having
+	// seen them before.
+	walked sync.Map
 
 	// prealloc remembers the size each Badger file was allocated to.
 	prealloc map[string]int64
@@ -213,10 +216,29 @@ func (g *diskGuard) poll() {
 	}
 }
 
-// afterApply runs after the metadata wrote a batch: when Badger created a
-// file (its directory changed), the file is allocated now.
-func (g *diskGuard) afterApply() {
-	for dir, mod := range *g.dirTimes.Load() {
+// afterApply runs after the metadata wrote a batch into the Badger in dir:
+// when Badger created a file (its directory changed), the file is
+// allocated now. Only dir is looked at (one stat, not one per shard
+// replica). A dir not seen yet (a replica's first batch) has its files
+// allocated at once; one that the walk of Badger's directories does not
+// name as given makes every directory looked at.
+func (g *diskGuard) afterApply(dir string) {
+	dirs := *g.dirTimes.Load()
+	if mod, ok := dirs[dir]; ok {
+		if fi, err := os.Stat(dir); err == nil && !fi.ModTime().Equal(mod) {
+			g.mu.Lock()
+			g.preallocate()
+			g.mu.Unlock()
+		}
+		return
+	}
+	if _, walked := g.walked.LoadOrStore(dir, true); !walked {
+		g.mu.Lock()
+		g.preallocate()
+		g.mu.Unlock()
+		return
+	}
+	for dir, mod := range dirs {
 		if fi, err := os.Stat(dir); err == nil && !fi.ModTime().Equal(mod) {
 			g.mu.Lock()
 			g.preallocate()

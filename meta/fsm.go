@@ -44,8 +44,10 @@ type Options struct {
 	// cluster's: the free-space guard (gateway/diskspace.go) makes room
 	// before Badger takes pages of its memory-mapped files, and allocates
 	// the files Badger created. They see no entry and return nothing, so
-	// apply stays deterministic.
-	BeforeWrite, AfterWrite func()
+	// apply stays deterministic. AfterWrite is given the directory of the
+	// replica's Badger.
+	BeforeWrite func()
+	AfterWrite  func(dir string)
 
 	// BaseTableSize is the size of the tables Badger compacts into
 	// (default 2 MiB; existing tables keep theirs). Each table is written
@@ -388,7 +390,7 @@ func (f *FSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		f.opts.BeforeWrite()
 	}
 	if f.opts.AfterWrite != nil {
-		defer f.opts.AfterWrite()
+		defer f.opts.AfterWrite(f.dir)
 	}
 	for len(entries) > 0 {
 		if steppedOp(entries[0].Cmd) {
