@@ -394,11 +394,16 @@ func (c *Cluster) WaitConverged(t testing.TB) *Digest {
 		if d, err = up[0].Digest(); err != nil {
 			return err
 		}
-		if err := d.allEqual(ids(up)); err != nil {
-			return err
-		}
 		st, err := up[0].ClusterStatus()
 		if err != nil {
+			return err
+		}
+		// Each data shard over the nodes that hold it.
+		holders := map[string][]uint64{}
+		for _, sh := range st.Shards {
+			holders[fmt.Sprint(sh.ShardID)] = sh.Replicas
+		}
+		if err := d.allEqualOver(ids(up), holders); err != nil {
 			return err
 		}
 		for _, m := range st.Members {
