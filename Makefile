@@ -83,6 +83,10 @@ e2e:
 
 # Clusters of 3 to 5 server processes on loopback with faults (kills,
 # pauses, membership changes, partitions with iptables when root).
+# The cluster tests that grow, shrink, partition and kill nodes run again
+# over 4 metadata shards (placed on 3 of the nodes where there are more).
+CLUSTER_SHARDED_RUN = TestJoinDuringWritesAndForks|TestRepairAfterNodeLoss|TestZoneDownLosesNothing|TestGrowAndShrinkUnderLoad|TestLinearizability$$|TestPartition|TestLeaderKillUnderLoad
+
 cluster:
 	@if [ "$$(id -u)" = 0 ] && ! command -v iptables >/dev/null 2>&1; then \
 	  echo "installing iptables (cluster partitions)"; \
@@ -91,7 +95,9 @@ cluster:
 	fi
 	@if ls tests/cluster/*_test.go >/dev/null 2>&1; then \
 	  echo "$(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster ./tests/cluster/..."; \
-	  $(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster ./tests/cluster/...; \
+	  $(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster ./tests/cluster/... && \
+	  echo "FORKSTORE_TEST_META_SHARDS=4 $(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster -run '$(CLUSTER_SHARDED_RUN)' ./tests/cluster/..."; \
+	  FORKSTORE_TEST_META_SHARDS=4 $(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster -run '$(CLUSTER_SHARDED_RUN)' ./tests/cluster/...; \
 	else echo "cluster: no tests in tests/cluster yet"; fi
 
 # Each fuzz target of every package for FUZZTIME (go test runs one target
