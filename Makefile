@@ -72,7 +72,7 @@ lint:
 # read through the codec of a read sent to another node.
 unit:
 	$(GO) test -race -count=1 -timeout $(UNIT_TIMEOUT) ./...
-	FORKSTORE_TEST_META_SHARDS=4 FORKSTORE_TEST_WIRE_READS=1 $(GO) test -count=1 -timeout $(UNIT_TIMEOUT) ./gateway/
+	FORKSTORE_TEST_META_SHARDS=4 FORKSTORE_TEST_WIRE_READS=1 $(GO) test -count=1 -timeout $(UNIT_TIMEOUT) ./gateway/ ./s3api/ ./console/
 
 # The built binary against minio-go, the aws CLI (v1 and v2) and boto3.
 # The server is built with the race detector (a race in its log fails the
