@@ -154,9 +154,13 @@ func TestBenchShards(t *testing.T) {
 // nothing is sent for FORKSTORE_BENCH_IDLE (default 30s; more server flags
 // in FORKSTORE_BENCH_SERVER_ARGS) while the CPU time
 // of every node is read from /proc. What an idle node costs comes from its
-// Raft shards: ticks, heartbeats, the workers they wake.
+// Raft shards: ticks, heartbeats, the workers they wake. With
+// FORKSTORE_BENCH_PROFILE set to a directory, a CPU profile of every node
+// over the idle time is written there (the profiling adds a little to the
+// figures: take them from runs without it).
 func TestBenchShardsIdle(t *testing.T) {
 	idle := envDuration("FORKSTORE_BENCH_IDLE", 30*time.Second)
+	profDir := os.Getenv("FORKSTORE_BENCH_PROFILE")
 	if os.Getenv("FORKSTORE_E2E_ENDPOINT") != "" {
 		t.Skip("the shard benchmark starts its own nodes (FORKSTORE_E2E_ENDPOINT is set)")
 	}
@@ -171,7 +175,7 @@ func TestBenchShardsIdle(t *testing.T) {
 	}
 	var rows []row
 	for _, shards := range shardCounts(t, "1,16") {
-		cl := newBenchCluster(t, bin, "idle-"+strconv.Itoa(shards), 3, false, serverArgs("--meta-shards", strconv.Itoa(shards))...)
+		cl := newBenchCluster(t, bin, "idle-"+strconv.Itoa(shards), 3, profDir != "", serverArgs("--meta-shards", strconv.Itoa(shards))...)
 		var addrs []string
 		for _, n := range cl.running() {
 			addrs = append(addrs, n.S3Addr)
@@ -192,13 +196,19 @@ func TestBenchShardsIdle(t *testing.T) {
 		for i, p := range pids {
 			cpu0[i] = cpuTime(p)
 		}
+		pprofs := map[string]string{}
+		for _, n := range cl.running() {
+			pprofs[fmt.Sprintf("n%d", n.ID)] = n.PprofAddr
+		}
 		start := time.Now()
+		wait := profileNodes(profDir, fmt.Sprintf("idle-%d", shards), pprofs, int(idle/time.Second))
 		time.Sleep(idle) // the measurement itself: nothing is sent meanwhile
 		took := time.Since(start)
 		r := row{shards: shards}
 		for i, p := range pids {
 			r.cores = append(r.cores, (cpuTime(p)-cpu0[i]).Seconds()/took.Seconds())
 		}
+		wait()
 		fmt.Fprintf(os.Stderr, "bench: idle, 3 nodes, %d shards: cores per node %.3f\n", shards, r.cores)
 		rows = append(rows, r)
 		cl.killAll()
