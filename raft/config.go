@@ -73,7 +73,8 @@ type Config struct {
 	// died; the awake shard's heartbeats reach every node all the time,
 	// and when this node fails to reach a node, it wakes its replicas of
 	// the shards led from there, which then elect a leader among the
-	// living (wake.go).
+	// living (wake.go). Its heartbeats are what an idle node sends, so
+	// they are sparser than the other shards' (awakeTiming).
 	AwakeShard uint64
 
 	// MaxInMemLogSize bounds the in-memory Raft log per shard in bytes;
@@ -113,6 +114,31 @@ func DefaultConfig() Config {
 		MaxEntrySize:       64 << 20,
 		Quiesce:            true,
 	}
+}
+
+// awakeTiming is the election and heartbeat of the awake shard, in ticks:
+// an election 2.5 times as long as the other shards' and a heartbeat a
+// tenth of that (500 ms and 50 ms under the defaults, against 200 ms and
+// 20 ms; a tenth is the ratio Dragonboat asks for). The awake shard's
+// heartbeats are the whole Raft traffic of an idle cluster (every other
+// shard quiesces): at the others' pace they were most of an idle node's
+// CPU. What they are for needs no such pace: a node that died is noticed
+// within a heartbeat of the awake shard's leader (its connection fails)
+// or within an election of the awake shard when the dead node led it
+// (its followers' vote requests to it fail), well within the seconds a
+// dead node's shards have to get new leaders.
+func (c Config) awakeTiming() (election, heartbeat uint64) {
+	election = c.ElectionRTT * 5 / 2
+	heartbeat = max(1, min(c.HeartbeatRTT*5/2, election/10))
+	return election, heartbeat
+}
+
+// timing is the election and heartbeat of shardID, in ticks.
+func (c Config) timing(shardID uint64) (election, heartbeat uint64) {
+	if c.AwakeShard != 0 && shardID == c.AwakeShard {
+		return c.awakeTiming()
+	}
+	return c.ElectionRTT, c.HeartbeatRTT
 }
 
 // maxStepWorkers is Dragonboat's default step worker and LogDB shard count.
