@@ -96,17 +96,19 @@ type Config struct {
 }
 
 // DefaultConfig returns a single-node configuration on loopback, with
-// timings for a LAN: 10 ms ticks, election after 200 ms, heartbeat every
-// 20 ms. Every tick steps every shard, quiesced or not, so the tick is
-// what an idle node pays per shard; reads and proposals never wait for
-// one (Dragonboat steps a shard as soon as a request arrives).
+// timings for a LAN: 20 ms ticks, election after 200 ms (10 ticks),
+// heartbeat every 20 ms (every tick). Every tick steps every shard,
+// quiesced or not, so the tick is what an idle node pays per shard: the
+// tick is as long as the heartbeat, the longest that keeps the same
+// election and heartbeat. Reads and proposals never wait for one
+// (Dragonboat steps a shard as soon as a request arrives).
 func DefaultConfig() Config {
 	return Config{
 		NodeID:             1,
 		RaftAddr:           "127.0.0.1:7100",
-		RTTMillisecond:     10,
-		ElectionRTT:        20,
-		HeartbeatRTT:       2,
+		RTTMillisecond:     20,
+		ElectionRTT:        10,
+		HeartbeatRTT:       1,
 		SnapshotEntries:    10000,
 		CompactionOverhead: 5000,
 		MaxInMemLogSize:    32 << 20,
