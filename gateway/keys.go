@@ -185,7 +185,7 @@ func (n *Node) watchKeys() {
 			if n.hosts(shard) {
 				applied = n.local.Applied(shard, n.replicaOf(shard))
 				if at, ok := readAt[shard]; ok && at == applied {
-					continue // the state it was read from, if not a copy of it
+					continue // nothing applied since the last read
 				}
 			} else if polls%remoteKeysPolls != 0 {
 				continue

@@ -148,6 +148,7 @@ type placement struct {
 	mu      sync.RWMutex
 	records map[uint64][]meta.ShardReplica
 	leaving []uint64
+	read    bool // records and leaving were read from the directory
 
 	// kick asks the reconciler for a pass now.
 	kick chan struct{}
@@ -174,8 +175,15 @@ func (p *placement) isLeaving(id uint64) bool {
 
 func (p *placement) set(records map[uint64][]meta.ShardReplica, leaving []uint64) {
 	p.mu.Lock()
-	p.records, p.leaving = records, leaving
+	p.records, p.leaving, p.read = records, leaving, true
 	p.mu.Unlock()
+}
+
+// loaded reports whether the record was read from the directory yet.
+func (p *placement) loaded() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.read
 }
 
 // kickPlacement asks for a reconciling pass now.
@@ -245,16 +253,20 @@ func (n *Node) loadPlacement(ctx context.Context) error {
 // it: it starts a listed replica that does not run here (joining the
 // shard when it has no data of it) and stops and deletes a replica that
 // the record no longer lists (it was removed from the shard). A shard
-// without a record is left as it is.
-func (n *Node) followPlacement(ctx context.Context) {
+// without a record is left as it is. With reload it reads the record
+// first, else it follows the one read last; false when the record could
+// not be read.
+func (n *Node) followPlacement(ctx context.Context, reload bool) bool {
 	if !n.placed() || n.shards.count() < 2 {
-		return
+		return true
 	}
 	n.place.followMu.Lock()
 	defer n.place.followMu.Unlock()
-	if err := n.loadPlacement(ctx); err != nil {
-		n.log.Debug("placement: record not read", "err", err)
-		return
+	if reload || !n.place.loaded() {
+		if err := n.loadPlacement(ctx); err != nil {
+			n.log.Debug("placement: record not read", "err", err)
+			return false
+		}
 	}
 	self := n.cfg.Raft.NodeID
 	for _, shard := range n.shards.list() {
@@ -288,6 +300,7 @@ func (n *Node) followPlacement(ctx context.Context) {
 			n.dropReplica(ctx, shard, running)
 		}
 	}
+	return true
 }
 
 // dropReplica stops this node's replica of shard and deletes its data.
