@@ -32,7 +32,7 @@ import (
 //   - Every 100 ms, before each batch of applies, and at once when a write
 //     meets ENOSPC, it reads the free space of the data directory
 //     (statfs); every second it checks everything (while the free space
-//     does not move, on an idle node: every second and every 10 s).
+//     does not fall, on an idle node: every second and every 10 s).
 //     Below --min-free-space the disk is "low": the node refuses new
 //     data with ErrStorageFull (507 InsufficientStorage): PUTs, uploads,
 //     copies, new buckets, snapshots, forks, keys, and chunk copies from
@@ -145,10 +145,10 @@ const reserveFile = "reserved-space"
 // diskCheckInterval is how often the guard checks everything (status,
 // reserve, Badger's files); diskPollInterval how often it reads the free
 // space alone (one statfs), to act at once when something fills the disk.
-// While the free space holds still from one poll to the next (nothing is
-// written: an idle node) and the disk is not low, it polls every
+// While the free space does not fall from one poll to the next (nothing
+// is written: an idle node) and the disk is not low, it polls every
 // diskIdlePoll and checks every diskIdleCheck instead; the first poll
-// that sees the free space move brings the fast pace back.
+// that sees it fall brings the fast pace back.
 const (
 	diskCheckInterval = time.Second
 	diskPollInterval  = 100 * time.Millisecond
@@ -290,7 +290,7 @@ func (g *diskGuard) loop(stop <-chan struct{}, done func()) {
 			last = time.Now()
 		}
 		avail, ok := g.poll()
-		still = ok && avail == prev && !g.low.Load()
+		still = ok && avail >= prev && !g.low.Load() // freed space is no danger
 		prev = avail
 		if !kicked {
 			if still {
