@@ -529,6 +529,14 @@ func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove,
 	if err := n.loadPlacement(ctx); err != nil {
 		return nil, false, err
 	}
+	// The members after the record: a removal retires its node, then
+	// clears its leaving mark, so a record without the mark comes with a
+	// member list without the node. With the list the membership loop
+	// read last, a pass right after a removal took the retired node, no
+	// longer leaving, for a member to place replicas on, and added it back.
+	if err := n.cluster.refresh(ctx); err != nil {
+		return nil, false, err
+	}
 	voters, removed, err := n.host.MembershipInfo(ctx, shard)
 	if err != nil {
 		return nil, false, err
