@@ -73,9 +73,13 @@ type Config struct {
 	// died; the awake shard's heartbeats reach every node all the time,
 	// and when this node fails to reach a node, it wakes its replicas of
 	// the shards led from there, which then elect a leader among the
-	// living (wake.go). Its heartbeats are what an idle node sends, so
-	// they are sparser than the other shards' (awakeTiming).
+	// living (wake.go).
 	AwakeShard uint64
+	// SparseAwake gives the awake shard a sparser heartbeat and a longer
+	// election than the others' (awakeTiming): its heartbeats are what an
+	// idle node sends. For a cluster where it is not the only shard (with
+	// one shard, its election is the cluster's failover).
+	SparseAwake bool
 
 	// MaxInMemLogSize bounds the in-memory Raft log per shard in bytes;
 	// beyond it proposals fail with ErrSystemBusy until followers catch up.
@@ -137,7 +141,7 @@ func (c Config) awakeTiming() (election, heartbeat uint64) {
 
 // timing is the election and heartbeat of shardID, in ticks.
 func (c Config) timing(shardID uint64) (election, heartbeat uint64) {
-	if c.AwakeShard != 0 && shardID == c.AwakeShard {
+	if c.SparseAwake && c.AwakeShard != 0 && shardID == c.AwakeShard {
 		return c.awakeTiming()
 	}
 	return c.ElectionRTT, c.HeartbeatRTT

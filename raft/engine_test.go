@@ -60,10 +60,11 @@ func TestStepWorkersValidate(t *testing.T) {
 	}
 }
 
-// TestAwakeShardTiming: the awake shard elects after 2.5 times the other
-// shards' election timeout and heartbeats ten times per election (500 ms
-// and 50 ms under the defaults), a timing Dragonboat accepts for every
-// valid Config; the other shards keep the configured one.
+// TestAwakeShardTiming: with SparseAwake, the awake shard elects after 2.5
+// times the other shards' election timeout and heartbeats ten times per
+// election (500 ms and 50 ms under the defaults), a timing Dragonboat
+// accepts for every valid Config; the other shards keep the configured
+// one, and so does the awake shard without SparseAwake.
 func TestAwakeShardTiming(t *testing.T) {
 	for _, c := range []struct {
 		election, heartbeat uint64
@@ -78,7 +79,7 @@ func TestAwakeShardTiming(t *testing.T) {
 	} {
 		cfg := DefaultConfig()
 		cfg.ElectionRTT, cfg.HeartbeatRTT = c.election, c.heartbeat
-		cfg.AwakeShard = 1
+		cfg.AwakeShard, cfg.SparseAwake = 1, true
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("%d/%d: %v", c.election, c.heartbeat, err)
 		}
@@ -97,5 +98,9 @@ func TestAwakeShardTiming(t *testing.T) {
 	cfg := DefaultConfig()
 	if e, h := cfg.timing(1); e != cfg.ElectionRTT || h != cfg.HeartbeatRTT {
 		t.Errorf("no awake shard: shard 1 has %d/%d", e, h)
+	}
+	cfg.AwakeShard = 1
+	if e, h := cfg.timing(1); e != cfg.ElectionRTT || h != cfg.HeartbeatRTT {
+		t.Errorf("an awake shard without SparseAwake: %d/%d", e, h)
 	}
 }
