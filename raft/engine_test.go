@@ -60,18 +60,18 @@ func TestStepWorkersValidate(t *testing.T) {
 	}
 }
 
-// TestAwakeShardTiming: with SparseAwake, the awake shard elects after 2.5
-// times the other shards' election timeout and heartbeats ten times per
-// election (500 ms and 50 ms under the defaults), a timing Dragonboat
-// accepts for every valid Config; the other shards keep the configured
-// one, and so does the awake shard without SparseAwake.
+// TestAwakeShardTiming: with SparseAwake, the awake shard's election and
+// heartbeat are 2.5 times the other shards', the heartbeat at most a tenth
+// of the election (500 ms and 40 ms under the defaults), a timing
+// Dragonboat accepts for every valid Config; the other shards keep the
+// configured one, and so does the awake shard without SparseAwake.
 func TestAwakeShardTiming(t *testing.T) {
 	for _, c := range []struct {
 		election, heartbeat uint64
 		wantE, wantH        uint64
 	}{
-		{20, 2, 50, 5},   // the defaults: 10 ms ticks
-		{10, 1, 25, 2},   // 20 ms ticks
+		{20, 2, 50, 5},   // 10 ms ticks
+		{10, 1, 25, 2},   // the defaults: 20 ms ticks
 		{40, 4, 100, 10}, // the cluster tests'
 		{100, 10, 250, 25},
 		{20, 8, 50, 5}, // a heartbeat close to the election: a tenth of it
