@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -125,6 +126,27 @@ func (c *cluster) repairPending() bool { return c.blocks.RepairPending() }
 // scrub runs a scrub pass on this node now.
 func (c *cluster) scrub(ctx context.Context) (ScrubResult, error) { return c.blocks.Scrub(ctx) }
 
+// directoryRecheck is how often the membership loop reads the directory
+// when this node's replica of it applied nothing.
+const directoryRecheck = 30 * time.Second
+
+// errPlacementNotRead: the placement record could not be read.
+var errPlacementNotRead = errors.New("gateway: placement record not read")
+
+// directoryVersion is what this node's directory replica has applied: the
+// index of its last membership change and its applied index.
+type directoryVersion struct{ config, applied uint64 }
+
+// directoryVersion reads it, without a Raft round (ok false when the
+// replica's state cannot be read).
+func (n *Node) directoryVersion() (directoryVersion, bool) {
+	v, ok := n.host.LocalView(metaShard)
+	if !ok {
+		return directoryVersion{}, false
+	}
+	return directoryVersion{config: v.ConfigChangeIndex, applied: n.local.Applied(metaShard, n.replicaOf(metaShard))}, true
+}
+
 // refresh reads the membership (linearizably) and the node records.
 func (c *cluster) refresh(ctx context.Context) error {
 	voters, removed, err := c.n.host.MembershipInfo(ctx, metaShard)
@@ -166,15 +188,37 @@ func (c *cluster) refresh(ctx context.Context) error {
 // every two seconds after that (a change starts a repair pass at once).
 // With placed data shards (placement.go) it also starts and stops this
 // node's replicas as the placement record says, every second.
+//
+// The member list and the placement record are read linearizably from the
+// directory, a read-index round with its leader: only when this node's
+// directory replica has applied something since the last reads (or after
+// directoryRecheck), since whatever they would find new has been applied
+// here by then. An idle cluster's nodes then read nothing.
 func (c *cluster) membershipLoop() {
 	defer c.n.wg.Done()
+	var (
+		readAt   directoryVersion // what the directory replica had applied before the last reads
+		readTime time.Time
+		kicked   bool
+	)
 	for {
 		wait := 2 * time.Second
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := c.refresh(ctx)
+		ver, known := c.n.directoryVersion()
+		var err error
+		read := kicked || !known || ver != readAt || time.Since(readTime) >= directoryRecheck
+		kicked = false
+		if read {
+			err = c.refresh(ctx)
+		}
 		if c.n.placed() {
-			c.n.followPlacement(ctx)
+			if !c.n.followPlacement(ctx, read) {
+				err = errors.Join(err, errPlacementNotRead)
+			}
 			wait = time.Second
+		}
+		if read && err == nil {
+			readAt, readTime = ver, time.Now()
 		}
 		cancel()
 		if err != nil || !c.blocks.AddressesKnown() {
@@ -184,6 +228,7 @@ func (c *cluster) membershipLoop() {
 		case <-c.n.stop:
 			return
 		case <-c.follow:
+			kicked = true
 		case <-time.After(wait):
 		}
 	}

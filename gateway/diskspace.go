@@ -31,13 +31,15 @@ import (
 //
 //   - Every 100 ms, before each batch of applies, and at once when a write
 //     meets ENOSPC, it reads the free space of the data directory
-//     (statfs); every second it checks everything. Below --min-free-space
-//     the disk is "low": the node refuses new data with ErrStorageFull
-//     (507 InsufficientStorage): PUTs, uploads, copies, new buckets,
-//     snapshots, forks, keys, and chunk copies from other nodes (which
-//     then place the copy elsewhere, see block.Replication.Add). Reads, deletes
-//     and the replicated applies of writes taken by other nodes go on:
-//     they live on the space below the threshold.
+//     (statfs); every second it checks everything (while the free space
+//     does not fall, on an idle node: every second and every 10 s).
+//     Below --min-free-space the disk is "low": the node refuses new
+//     data with ErrStorageFull (507 InsufficientStorage): PUTs, uploads,
+//     copies, new buckets, snapshots, forks, keys, and chunk copies from
+//     other nodes (which then place the copy elsewhere, see
+//     block.Replication.Add). Reads, deletes and the replicated applies
+//     of writes taken by other nodes go on: they live on the space below
+//     the threshold.
 //   - A reserve file (reserveFile, half the threshold, at most 256 MiB)
 //     holds half of that margin while the disk is fine. When the free
 //     space falls below criticalFree it is deleted, so that the Raft log
@@ -143,9 +145,15 @@ const reserveFile = "reserved-space"
 // diskCheckInterval is how often the guard checks everything (status,
 // reserve, Badger's files); diskPollInterval how often it reads the free
 // space alone (one statfs), to act at once when something fills the disk.
+// While the free space does not fall from one poll to the next (nothing
+// is written: an idle node) and the disk is not low, it polls every
+// diskIdlePoll and checks every diskIdleCheck instead; the first poll
+// that sees it fall brings the fast pace back.
 const (
 	diskCheckInterval = time.Second
 	diskPollInterval  = 100 * time.Millisecond
+	diskIdlePoll      = time.Second
+	diskIdleCheck     = 10 * time.Second
 )
 
 // diskGuard watches the data directory's free space.
@@ -197,14 +205,15 @@ func (g *diskGuard) beforeApply() { g.poll() }
 
 // poll reads the free space and checks now, rather than at the next tick,
 // when the disk turned low, when it is time to release the reserve, or
-// when the reserve is spent too.
-func (g *diskGuard) poll() {
+// when the reserve is spent too. It returns the free space it read (ok
+// false: none read).
+func (g *diskGuard) poll() (avail uint64, ok bool) {
 	if g.stopped.Load() {
-		return
+		return 0, false
 	}
 	total, avail, err := statDisk(g.dir)
 	if err != nil {
-		return
+		return 0, false
 	}
 	t, held := g.min.Threshold(total), g.held.Load()
 	switch {
@@ -214,6 +223,7 @@ func (g *diskGuard) poll() {
 		held == 0 && avail < criticalFree(t)/2: // the reserve is spent too
 		g.check()
 	}
+	return avail, true
 }
 
 // afterApply runs after the metadata wrote a batch into the Badger in dir:
@@ -275,25 +285,42 @@ func (g *diskGuard) noteError(err error) {
 }
 
 // loop checks every diskCheckInterval, or when kicked, and polls the free
-// space every diskPollInterval, until stop closes.
+// space every diskPollInterval (at the idle pace while the free space
+// holds still), until stop closes.
 func (g *diskGuard) loop(stop <-chan struct{}, done func()) {
 	defer done()
-	t := time.NewTicker(diskPollInterval)
+	t := time.NewTimer(diskPollInterval)
 	defer t.Stop()
 	last := time.Now()
+	var prev uint64 // the free space the last poll read
+	still := false
 	for {
+		kicked := false
 		select {
 		case <-stop:
 			return
 		case <-t.C:
-			if time.Since(last) < diskCheckInterval {
-				g.poll()
-				continue
-			}
 		case <-g.kick:
+			kicked = true
 		}
-		g.check()
-		last = time.Now()
+		every := diskCheckInterval
+		if still {
+			every = diskIdleCheck
+		}
+		if kicked || time.Since(last) >= every {
+			g.check()
+			last = time.Now()
+		}
+		avail, ok := g.poll()
+		still = ok && avail >= prev && !g.low.Load() // freed space is no danger
+		prev = avail
+		if !kicked {
+			if still {
+				t.Reset(diskIdlePoll)
+			} else {
+				t.Reset(diskPollInterval)
+			}
+		}
 	}
 }
 

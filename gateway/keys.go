@@ -159,13 +159,20 @@ const remoteKeysPolls = 5
 // keys generation moves (read from the local replica, or from a holder
 // for a shard held elsewhere; a key was created, deleted or expired, or a
 // lease changed), and re-seals, on the leader, secrets still sealed under
-// the previous root password.
+// the previous root password. The generation of a local replica is read
+// again only once the replica has applied something since the last read
+// (its applied index is stored after each commit): an idle node reads
+// none.
 func (n *Node) watchKeys() {
 	defer n.wg.Done()
 	t := time.NewTicker(keysPollInterval)
 	defer t.Stop()
 	resealed := false
 	polls := 0
+	// readAt maps a shard held here to the applied index of the local
+	// replica its generation was read at (a replica's state at an applied
+	// index is the same wherever and whenever it is read).
+	readAt := map[uint64]uint64{}
 	for {
 		select {
 		case <-n.stop:
@@ -174,12 +181,21 @@ func (n *Node) watchKeys() {
 		}
 		polls++
 		for _, shard := range n.shards.list() {
-			if !n.hosts(shard) && polls%remoteKeysPolls != 0 {
+			var applied uint64
+			if n.hosts(shard) {
+				applied = n.local.Applied(shard, n.replicaOf(shard))
+				if at, ok := readAt[shard]; ok && at == applied {
+					continue // nothing applied since the last read
+				}
+			} else if polls%remoteKeysPolls != 0 {
 				continue
 			}
 			v, err := n.readAnywhere(shard, meta.KeysGenerationQuery{})
 			if err == nil {
 				n.keys.of(shard).reset(v.(uint64))
+				readAt[shard] = applied
+			} else {
+				delete(readAt, shard)
 			}
 		}
 		if !resealed && n.seal.previous != nil && n.isLeader() {

@@ -69,6 +69,7 @@ func clamp(v, lo, hi int64) int64 {
 //     (debug.FreeOSMemory: one collection), at most every freeEvery.
 const (
 	memoryTick     = 100 * time.Millisecond
+	memoryIdleTick = time.Second // while nothing allocates and the file RSS holds
 	releaseEvery   = 10 * time.Second
 	idleAllocRate  = 2 << 20 // bytes per second
 	idleFor        = 2 * time.Second
@@ -84,7 +85,10 @@ func (n *Node) releaseMemory() {
 	if step == 0 {
 		step = DefaultReleaseStep
 	}
-	t := time.NewTicker(memoryTick)
+	// Every memoryTick while the node allocates or its file-backed RSS
+	// moves, every memoryIdleTick once a look found neither: an idle
+	// node wakes for this once a second.
+	t := time.NewTimer(memoryTick)
 	defer t.Stop()
 	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	readAllocs := func() uint64 {
@@ -96,17 +100,23 @@ func (n *Node) releaseMemory() {
 	}
 	now := time.Now()
 	lastFile, _ := fileRSS()
+	prevFile := lastFile
 	lastRelease, lastFree, busy := now, now, now
 	prevAllocs := readAllocs()
 	freedAllocs := prevAllocs
+	prev := now
 	for {
 		select {
 		case <-n.stop:
 			return
 		case now = <-t.C:
 		}
+		moved := false
 		if step > 0 {
-			if file, ok := fileRSS(); ok && (file >= lastFile+step || file > lastFile && now.Sub(lastRelease) >= releaseEvery) {
+			file, ok := fileRSS()
+			moved = ok && file != prevFile
+			prevFile = file
+			if ok && (file >= lastFile+step || file > lastFile && now.Sub(lastRelease) >= releaseEvery) {
 				start := time.Now()
 				advised, err := n.local.ReleaseMapped()
 				if err != nil {
@@ -120,14 +130,20 @@ func (n *Node) releaseMemory() {
 			}
 		}
 		allocs := readAllocs()
-		if allocs-prevAllocs > uint64(idleAllocRate*memoryTick/time.Second) {
+		allocating := allocs-prevAllocs > uint64(float64(idleAllocRate)*now.Sub(prev).Seconds())
+		if allocating {
 			busy = now
 		}
-		prevAllocs = allocs
+		prevAllocs, prev = allocs, now
 		if now.Sub(busy) >= idleFor && allocs-freedAllocs >= burstAlloc && now.Sub(lastFree) >= freeEvery {
 			debug.FreeOSMemory()
 			lastFree = time.Now()
 			freedAllocs = readAllocs()
+		}
+		if allocating || moved {
+			t.Reset(memoryTick)
+		} else {
+			t.Reset(memoryIdleTick)
 		}
 	}
 }

@@ -94,8 +94,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	// the node is alone and does not listen for Raft at all.
 	rc.Key = []byte(cfg.ClusterKey)
 	// The directory never quiesces: every node reads it, so its messages
-	// reach every node and a dead one is noticed (raft/wake.go).
+	// reach every node and a dead one is noticed (raft/wake.go). With
+	// other shards, its heartbeats are sparser: they are an idle
+	// cluster's whole traffic (with one shard, the directory's election
+	// is the cluster's failover). A node joining with an empty data dir
+	// and no --meta-shards learns the count later: its replica keeps the
+	// usual timing until it restarts.
 	rc.AwakeShard = metaShard
+	rc.SparseAwake = metaShardsKnown(cfg) > 1
 	host, err := raft.NewHost(rc, log.With("component", "raft"))
 	if err != nil {
 		return nil, err

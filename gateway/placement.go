@@ -65,8 +65,10 @@ const ClusterMetaReplicas = -1
 // Timing of placement.
 const (
 	// placeInterval is how often each data shard's leader compares the
-	// desired placement with the actual one.
+	// desired placement with the actual one (when its inputs changed).
 	placeInterval = 3 * time.Second
+	// placeRecheck is how often it does so when they did not.
+	placeRecheck = 5 * time.Minute
 	// catchUpWait bounds the wait for a new replica to catch up.
 	catchUpWait = 60 * time.Second
 	// maxMovesUnderWay bounds the shards with a move under way (a replica
@@ -229,6 +231,7 @@ type placement struct {
 	mu      sync.RWMutex
 	records map[uint64][]meta.ShardReplica
 	leaving []uint64
+	read    bool // records and leaving were read from the directory
 
 	// kick asks the reconciler for a pass now.
 	kick chan struct{}
@@ -255,8 +258,15 @@ func (p *placement) isLeaving(id uint64) bool {
 
 func (p *placement) set(records map[uint64][]meta.ShardReplica, leaving []uint64) {
 	p.mu.Lock()
-	p.records, p.leaving = records, leaving
+	p.records, p.leaving, p.read = records, leaving, true
 	p.mu.Unlock()
+}
+
+// loaded reports whether the record was read from the directory yet.
+func (p *placement) loaded() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.read
 }
 
 // kickPlacement asks for a reconciling pass now.
@@ -326,16 +336,20 @@ func (n *Node) loadPlacement(ctx context.Context) error {
 // it: it starts a listed replica that does not run here (joining the
 // shard when it has no data of it) and stops and deletes a replica that
 // the record no longer lists (it was removed from the shard). A shard
-// without a record is left as it is.
-func (n *Node) followPlacement(ctx context.Context) {
+// without a record is left as it is. With reload it reads the record
+// first, else it follows the one read last; false when the record could
+// not be read.
+func (n *Node) followPlacement(ctx context.Context, reload bool) bool {
 	if !n.placed() || n.shards.count() < 2 {
-		return
+		return true
 	}
 	n.place.followMu.Lock()
 	defer n.place.followMu.Unlock()
-	if err := n.loadPlacement(ctx); err != nil {
-		n.log.Debug("placement: record not read", "err", err)
-		return
+	if reload || !n.place.loaded() {
+		if err := n.loadPlacement(ctx); err != nil {
+			n.log.Debug("placement: record not read", "err", err)
+			return false
+		}
 	}
 	self := n.cfg.Raft.NodeID
 	for _, shard := range n.shards.list() {
@@ -369,6 +383,7 @@ func (n *Node) followPlacement(ctx context.Context) {
 			n.dropReplica(ctx, shard, running)
 		}
 	}
+	return true
 }
 
 // dropReplica stops this node's replica of shard and deletes its data.
@@ -440,40 +455,113 @@ func (n *Node) onDiskReplicas() map[uint64]uint64 {
 	return out
 }
 
-// placeLoop runs the reconciler of the data shards this node leads.
+// placeLoop runs the reconciler of the data shards this node leads: a
+// pass at every tick over the shards whose inputs changed (placeInputs),
+// a full pass when kicked.
 func (n *Node) placeLoop() {
 	defer n.wg.Done()
 	t := time.NewTicker(placeInterval)
 	defer t.Stop()
+	settled := map[uint64]placeInputs{}
 	for {
 		select {
 		case <-n.stop:
 			return
 		case <-t.C:
 		case <-n.place.kick:
+			clear(settled)
 		}
 		if !n.placed() {
 			continue
 		}
-		n.reconcile(context.Background())
+		n.reconcileWith(context.Background(), settled)
 	}
 }
 
-// reconcile runs one pass over the data shards this node leads, one at a
-// time; it returns the moves made.
+// reconcile runs one full pass over the data shards this node leads, one
+// at a time; it returns the moves made.
 func (n *Node) reconcile(ctx context.Context) []ReplicaMove {
+	return n.reconcileWith(ctx, nil)
+}
+
+// reconcileWith is reconcile, skipping each shard whose inputs are those
+// settled records for it (a pass that found its placement as desired),
+// and recording in settled the shards a pass finds so. settled nil: a
+// full pass.
+//
+// A pass reads the directory and the shard's membership linearizably,
+// and a linearizable read wakes a quiesced shard: a pass every
+// placeInterval over every shard kept every data shard awake on an idle
+// cluster. Whatever a pass acts on is the local replicas' applied state
+// by the time it could matter, so a pass whose inputs, read locally, did
+// not change since one that found nothing to do would find nothing
+// either; a full pass still runs every placeRecheck.
+func (n *Node) reconcileWith(ctx context.Context, settled map[uint64]placeInputs) []ReplicaMove {
 	var moves []ReplicaMove
 	for _, shard := range n.shards.list() {
 		if shard == metaShard || !n.leads(shard) {
+			delete(settled, shard)
 			continue
 		}
-		mv, err := n.reconcileShard(ctx, shard)
+		in, known := n.placeInputs(shard)
+		if prev, ok := settled[shard]; ok && known && prev.same(in) && time.Since(prev.at) < placeRecheck {
+			continue
+		}
+		mv, done, err := n.reconcileShard(ctx, shard)
 		if err != nil {
 			n.log.Warn("placement: pass failed", "shard_id", shard, "err", err)
 		}
 		moves = append(moves, mv...)
+		if settled == nil {
+			continue
+		}
+		if done && err == nil && known {
+			settled[shard] = in
+		} else {
+			delete(settled, shard)
+		}
 	}
 	return moves
+}
+
+// placeInputs is what a placement pass over a data shard depends on, as
+// this node's replicas have applied it (no Raft round): the shard's
+// membership (the index of its last membership change applied here) and
+// leadership, the directory (its applied index: the placement records,
+// the leaving members, the node records), the member list and R.
+type placeInputs struct {
+	configIndex uint64
+	term        uint64
+	directory   uint64
+	members     string
+	r           int
+	at          time.Time
+}
+
+func (a placeInputs) same(b placeInputs) bool {
+	return a.configIndex == b.configIndex && a.term == b.term && a.directory == b.directory &&
+		a.members == b.members && a.r == b.r
+}
+
+// placeInputs reads shard's placeInputs (ok false when the shard's local
+// view cannot be read).
+func (n *Node) placeInputs(shard uint64) (placeInputs, bool) {
+	v, ok := n.host.LocalView(shard)
+	if !ok {
+		return placeInputs{}, false
+	}
+	var ms strings.Builder
+	for _, m := range n.cluster.snapshot() {
+		fmt.Fprintf(&ms, "%d=%s/%s;", m.ID, m.RaftAddr, m.Zone)
+	}
+	return placeInputs{
+		configIndex: v.ConfigChangeIndex,
+		term:        v.Term,
+		directory:   n.local.Applied(metaShard, n.replicaOf(metaShard)),
+		members:     ms.String(),
+		r:           n.place.replicas(),
+		at:          time.Now(),
+	}, true
 }
 
 // ReplicaMove is one change of a data shard's replicas.
@@ -518,22 +606,30 @@ func (n *Node) movesUnderWay(shard uint64) int {
 // that is not desired (handing the leadership over first when it is this
 // node's). Every step is idempotent: a pass after a crash anywhere starts
 // again from the shard's Raft membership.
-func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove, error) {
+func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, catchUpWait+30*time.Second)
 	defer cancel()
 	if err := n.loadPlacement(ctx); err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	// The members after the record: a removal retires its node, then
+	// clears its leaving mark, so a record without the mark comes with a
+	// member list without the node. With the list the membership loop
+	// read last, a pass right after a removal took the retired node, no
+	// longer leaving, for a member to place replicas on, and added it back.
+	if err := n.cluster.refresh(ctx); err != nil {
+		return nil, false, err
 	}
 	voters, removed, err := n.host.MembershipInfo(ctx, shard)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := n.recordPlacement(ctx, shard, voters); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	nodes := n.eligible()
 	if len(nodes) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	want := desiredPlacement(n.shards.count(), nodes, n.place.replicas())[shard]
 	actual := map[uint64]uint64{} // node -> replica id
@@ -547,7 +643,7 @@ func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove,
 		}
 		if n.movesUnderWay(shard) >= maxMovesUnderWay {
 			n.log.Debug("placement: waiting for other moves", "shard_id", shard)
-			return moves, nil
+			return moves, false, nil
 		}
 		addr := n.raftAddrOf(node)
 		if addr == "" {
@@ -556,22 +652,28 @@ func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove,
 		rid := nextReplicaID(node, removed, voters)
 		target := n.local.Applied(shard, n.replicaOf(shard))
 		if err := n.host.AddReplica(ctx, shard, rid, addr); err != nil {
-			return moves, err
+			return moves, false, err
 		}
 		n.log.Info("placement: replica added", "shard_id", shard, "node", node, "replica_id", rid)
 		moves = append(moves, ReplicaMove{Shard: shard, Op: "add", Node: node, Replica: rid})
 		voters[rid] = addr
 		actual[node] = rid
 		if err := n.recordPlacement(ctx, shard, voters); err != nil {
-			return moves, err
+			return moves, false, err
 		}
 		if err := n.waitCaughtUp(ctx, shard, node, target); err != nil {
-			return moves, err
+			return moves, false, err
 		}
 		break // one move at a time: the surplus goes next
 	}
 	if len(actual) <= len(want) {
-		return moves, nil
+		// As desired when nothing moved and every desired node holds one.
+		settled := len(moves) == 0 && len(actual) == len(want)
+		for _, node := range want {
+			_, ok := actual[node]
+			settled = settled && ok
+		}
+		return moves, settled, nil
 	}
 	// A replica too many: remove one that is not desired, a leaving
 	// node's first.
@@ -586,11 +688,11 @@ func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove,
 		}
 	}
 	if victim == 0 {
-		return moves, nil
+		return moves, false, nil
 	}
 	for _, node := range want {
 		if _, ok := actual[node]; !ok {
-			return moves, nil // a desired node still lacks its replica
+			return moves, false, nil // a desired node still lacks its replica
 		}
 		// The surplus goes only once every desired replica runs and has
 		// caught up (a pass that timed out waiting left one that may
@@ -600,7 +702,7 @@ func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove,
 			err := n.waitCaughtUp(cctx, shard, node, n.local.Applied(shard, n.replicaOf(shard)))
 			cancel()
 			if err != nil {
-				return moves, err
+				return moves, false, err
 			}
 		}
 	}
@@ -609,19 +711,19 @@ func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove,
 		// this one.
 		to := actual[want[0]]
 		if err := n.host.TransferLeader(ctx, shard, to); err != nil {
-			return moves, err
+			return moves, false, err
 		}
 		n.log.Info("placement: leadership handed over before this node's replica goes", "shard_id", shard, "to", want[0])
-		return moves, nil
+		return moves, false, nil
 	}
 	rid := actual[victim]
 	if err := n.host.RemoveReplica(ctx, shard, rid); err != nil {
-		return moves, err
+		return moves, false, err
 	}
 	n.log.Info("placement: replica removed", "shard_id", shard, "node", victim, "replica_id", rid)
 	moves = append(moves, ReplicaMove{Shard: shard, Op: "remove", Node: victim, Replica: rid})
 	delete(voters, rid)
-	return moves, n.recordPlacement(ctx, shard, voters)
+	return moves, false, n.recordPlacement(ctx, shard, voters)
 }
 
 // recordPlacement writes shard's record from its voters when it differs.

@@ -129,6 +129,15 @@ func writeMetaShards(dataDir string, n int) error {
 	return d.Sync()
 }
 
+// metaShardsKnown is the shard count a starting node knows before its
+// directory replica runs: its data dir's, else --meta-shards (0: neither).
+func metaShardsKnown(cfg Config) int {
+	if n, err := readMetaShards(cfg.DataDir); err == nil && n > 0 {
+		return n
+	}
+	return cfg.MetaShards
+}
+
 // shardCountAtStart decides how many shards a starting node runs: what its
 // data dir recorded, else the configured count when it creates a cluster;
 // 0 for a node joining with an empty data dir (it learns the count from

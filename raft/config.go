@@ -75,6 +75,11 @@ type Config struct {
 	// the shards led from there, which then elect a leader among the
 	// living (wake.go).
 	AwakeShard uint64
+	// SparseAwake gives the awake shard a sparser heartbeat and a longer
+	// election than the others' (awakeTiming): its heartbeats are what an
+	// idle node sends. For a cluster where it is not the only shard (with
+	// one shard, its election is the cluster's failover).
+	SparseAwake bool
 
 	// MaxInMemLogSize bounds the in-memory Raft log per shard in bytes;
 	// beyond it proposals fail with ErrSystemBusy until followers catch up.
@@ -95,17 +100,19 @@ type Config struct {
 }
 
 // DefaultConfig returns a single-node configuration on loopback, with
-// timings for a LAN: 10 ms ticks, election after 200 ms, heartbeat every
-// 20 ms. Every tick steps every shard, quiesced or not, so the tick is
-// what an idle node pays per shard; reads and proposals never wait for
-// one (Dragonboat steps a shard as soon as a request arrives).
+// timings for a LAN: 20 ms ticks, election after 200 ms (10 ticks),
+// heartbeat every 20 ms (every tick). Every tick steps every shard,
+// quiesced or not, so the tick is what an idle node pays per shard: the
+// tick is as long as the heartbeat, the longest that keeps the same
+// election and heartbeat. Reads and proposals never wait for one
+// (Dragonboat steps a shard as soon as a request arrives).
 func DefaultConfig() Config {
 	return Config{
 		NodeID:             1,
 		RaftAddr:           "127.0.0.1:7100",
-		RTTMillisecond:     10,
-		ElectionRTT:        20,
-		HeartbeatRTT:       2,
+		RTTMillisecond:     20,
+		ElectionRTT:        10,
+		HeartbeatRTT:       1,
 		SnapshotEntries:    10000,
 		CompactionOverhead: 5000,
 		MaxInMemLogSize:    32 << 20,
@@ -113,6 +120,31 @@ func DefaultConfig() Config {
 		MaxEntrySize:       64 << 20,
 		Quiesce:            true,
 	}
+}
+
+// awakeTiming is the election and heartbeat of the awake shard, in ticks:
+// both 2.5 times the other shards', the heartbeat at most a tenth of the
+// election (the ratio Dragonboat asks for): 500 ms and 40 ms under the
+// defaults, against 200 ms and 20 ms. The awake shard's heartbeats are
+// the whole Raft traffic of an idle cluster (every other shard
+// quiesces): at the others' pace they were a large part of an idle
+// node's CPU. What they are for needs no such pace: a node that died is
+// noticed within a heartbeat of the awake shard's leader (its connection
+// fails) or within an election of the awake shard when the dead node led
+// it (its followers' vote requests to it fail), well within the seconds
+// a dead node's shards have to get new leaders.
+func (c Config) awakeTiming() (election, heartbeat uint64) {
+	election = c.ElectionRTT * 5 / 2
+	heartbeat = max(1, min(c.HeartbeatRTT*5/2, election/10))
+	return election, heartbeat
+}
+
+// timing is the election and heartbeat of shardID, in ticks.
+func (c Config) timing(shardID uint64) (election, heartbeat uint64) {
+	if c.SparseAwake && c.AwakeShard != 0 && shardID == c.AwakeShard {
+		return c.awakeTiming()
+	}
+	return c.ElectionRTT, c.HeartbeatRTT
 }
 
 // maxStepWorkers is Dragonboat's default step worker and LogDB shard count.

@@ -2,6 +2,8 @@ package raft
 
 import (
 	"testing"
+
+	"github.com/lni/dragonboat/v4/config"
 )
 
 func TestStepWorkersFor(t *testing.T) {
@@ -55,5 +57,50 @@ func TestStepWorkersValidate(t *testing.T) {
 	c.StepWorkers = 16
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAwakeShardTiming: with SparseAwake, the awake shard's election and
+// heartbeat are 2.5 times the other shards', the heartbeat at most a tenth
+// of the election (500 ms and 40 ms under the defaults), a timing
+// Dragonboat accepts for every valid Config; the other shards keep the
+// configured one, and so does the awake shard without SparseAwake.
+func TestAwakeShardTiming(t *testing.T) {
+	for _, c := range []struct {
+		election, heartbeat uint64
+		wantE, wantH        uint64
+	}{
+		{20, 2, 50, 5},   // 10 ms ticks
+		{10, 1, 25, 2},   // the defaults: 20 ms ticks
+		{40, 4, 100, 10}, // the cluster tests'
+		{100, 10, 250, 25},
+		{20, 8, 50, 5}, // a heartbeat close to the election: a tenth of it
+		{3, 1, 7, 1},
+	} {
+		cfg := DefaultConfig()
+		cfg.ElectionRTT, cfg.HeartbeatRTT = c.election, c.heartbeat
+		cfg.AwakeShard, cfg.SparseAwake = 1, true
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("%d/%d: %v", c.election, c.heartbeat, err)
+		}
+		e, h := cfg.timing(1)
+		if e != c.wantE || h != c.wantH {
+			t.Errorf("awake shard under %d/%d: %d/%d, want %d/%d", c.election, c.heartbeat, e, h, c.wantE, c.wantH)
+		}
+		dc := config.Config{ShardID: 1, ReplicaID: 1, ElectionRTT: e, HeartbeatRTT: h}
+		if err := dc.Validate(); err != nil {
+			t.Errorf("awake shard under %d/%d: Dragonboat refuses %d/%d: %v", c.election, c.heartbeat, e, h, err)
+		}
+		if e, h := cfg.timing(2); e != c.election || h != c.heartbeat {
+			t.Errorf("another shard under %d/%d: %d/%d", c.election, c.heartbeat, e, h)
+		}
+	}
+	cfg := DefaultConfig()
+	if e, h := cfg.timing(1); e != cfg.ElectionRTT || h != cfg.HeartbeatRTT {
+		t.Errorf("no awake shard: shard 1 has %d/%d", e, h)
+	}
+	cfg.AwakeShard = 1
+	if e, h := cfg.timing(1); e != cfg.ElectionRTT || h != cfg.HeartbeatRTT {
+		t.Errorf("an awake shard without SparseAwake: %d/%d", e, h)
 	}
 }

@@ -212,11 +212,12 @@ func (h *Host) ReplicaID() uint64 { return h.cfg.NodeID }
 // shardConfig is the Dragonboat configuration of replica replicaID of
 // shardID.
 func (h *Host) shardConfig(shardID, replicaID uint64) config.Config {
+	election, heartbeat := h.cfg.timing(shardID)
 	return config.Config{
 		ShardID:             shardID,
 		ReplicaID:           replicaID,
-		ElectionRTT:         h.cfg.ElectionRTT,
-		HeartbeatRTT:        h.cfg.HeartbeatRTT,
+		ElectionRTT:         election,
+		HeartbeatRTT:        heartbeat,
 		CheckQuorum:         true,
 		PreVote:             true,
 		SnapshotEntries:     h.cfg.SnapshotEntries,
@@ -696,7 +697,7 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 		if h.closed.Load() {
 			return fmt.Errorf("%w: %s on shard %d: host closed", ErrClosed, op, shardID)
 		}
-		limit := h.leaderWait()
+		limit := h.leaderWait(shardID)
 		if op == "wait ready" {
 			limit = time.Duration(math.MaxInt64) // until ctx ends or a leader is known
 		}
@@ -708,7 +709,7 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 				return fmt.Errorf("%w: %s on shard %d: host closed", ErrClosed, op, shardID)
 			}
 			if errors.Is(err, errNoLeaderYet) {
-				return fmt.Errorf("%w: %s on shard %d: no leader known for %v", ErrNoQuorum, op, shardID, h.leaderWait())
+				return fmt.Errorf("%w: %s on shard %d: no leader known for %v", ErrNoQuorum, op, shardID, h.leaderWait(shardID))
 			}
 			if last == nil {
 				last = fmt.Errorf("%w: no leader", ErrShardNotReady)
@@ -764,9 +765,8 @@ func (h *Host) retry(ctx context.Context, op string, shardID uint64, firstTry ti
 // milliseconds, a split vote included), short enough that a shard that
 // lost its quorum answers clients (who retry) well within a second
 // instead of holding them for seconds.
-func (h *Host) leaderWait() time.Duration {
-	election := time.Duration(h.cfg.RTTMillisecond*h.cfg.ElectionRTT) * time.Millisecond
-	return max(300*time.Millisecond, min(800*time.Millisecond, 2*election))
+func (h *Host) leaderWait(shardID uint64) time.Duration {
+	return max(300*time.Millisecond, min(800*time.Millisecond, 2*h.electionTimeout(shardID)))
 }
 
 // errNoLeaderYet: the shard has had no leader for the whole limit.
@@ -817,7 +817,7 @@ func (h *Host) waitResult(ctx context.Context, rs *dragonboat.RequestState, shar
 	}
 	watch := time.NewTicker(max(time.Duration(h.cfg.RTTMillisecond)*time.Millisecond, time.Millisecond) * 4)
 	defer watch.Stop()
-	wakeAt := time.Now().Add(h.electionTimeout())
+	wakeAt := time.Now().Add(h.electionTimeout(shardID))
 	for {
 		select {
 		case r := <-rs.AppliedC():

@@ -103,3 +103,35 @@ func (h *Host) commitIndex(shardID uint64) uint64 {
 	}
 	return 0
 }
+
+// LocalView is what this node's replica of a shard has applied and
+// knows, read without a Raft round: it may trail the shard, and it is
+// meant for deciding whether background work has anything new to look
+// at, not for acting on.
+type LocalView struct {
+	// ConfigChangeIndex is the log index of the last membership change
+	// the replica applied.
+	ConfigChangeIndex uint64
+	// LeaderID and Term are the leader the replica knows and its term
+	// (0: none known).
+	LeaderID uint64
+	Term     uint64
+}
+
+// LocalView returns this node's LocalView of shardID (ok false when the
+// shard does not run here or the host is closed).
+func (h *Host) LocalView(shardID uint64) (LocalView, bool) {
+	if h.closed.Load() {
+		return LocalView{}, false
+	}
+	nhi := h.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
+	if nhi == nil {
+		return LocalView{}, false
+	}
+	for _, si := range nhi.ShardInfoList {
+		if si.ShardID == shardID && !si.Pending {
+			return LocalView{ConfigChangeIndex: si.ConfigChangeIndex, LeaderID: si.LeaderID, Term: si.Term}, true
+		}
+	}
+	return LocalView{}, false
+}

@@ -69,8 +69,9 @@ func (q *quiesceLog) count(shard uint64) int {
 
 // startQuiescing starts three hosts with Quiesce on, each with a replica
 // of every shard in shards (awake is Config.AwakeShard), and waits until
-// every shard has a leader. Dragonboat's INFO records are turned on for
-// the test, to see the replicas quiesce.
+// every shard has a leader. The awake shard has the sparse timing the
+// gateway gives it. Dragonboat's INFO records are turned on for the test,
+// to see the replicas quiesce.
 func startQuiescing(t *testing.T, awake uint64, shards ...uint64) (map[uint64]*Host, *quiesceLog) {
 	t.Helper()
 	lg := newQuiesceLog(testLogger(t).Handler())
@@ -81,7 +82,7 @@ func startQuiescing(t *testing.T, awake uint64, shards ...uint64) (map[uint64]*H
 		c := testConfig(id, addrs[id], t.TempDir())
 		c.InitialMembers = addrs
 		c.Quiesce = true
-		c.AwakeShard = awake
+		c.AwakeShard, c.SparseAwake = awake, awake != 0
 		h, err := NewHost(c, log.With("node", id))
 		if err != nil {
 			t.Fatal(err)

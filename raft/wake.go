@@ -28,9 +28,10 @@ import (
 //     awake shard, and the shards it led elect new leaders at once
 //     rather than on their next request.
 
-// electionTimeout is the nominal election timeout.
-func (h *Host) electionTimeout() time.Duration {
-	return time.Duration(h.cfg.RTTMillisecond*h.cfg.ElectionRTT) * time.Millisecond
+// electionTimeout is the nominal election timeout of shardID.
+func (h *Host) electionTimeout(shardID uint64) time.Duration {
+	election, _ := h.cfg.timing(shardID)
+	return time.Duration(h.cfg.RTTMillisecond*election) * time.Millisecond
 }
 
 // wake makes this node's replica of shardID leave quiesce, by a
@@ -43,11 +44,11 @@ func (h *Host) wake(shardID uint64) {
 		return
 	}
 	now := time.Now()
-	if last, ok := h.woken.Load(shardID); ok && now.Sub(last.(time.Time)) < h.electionTimeout() {
+	if last, ok := h.woken.Load(shardID); ok && now.Sub(last.(time.Time)) < h.electionTimeout(shardID) {
 		return
 	}
 	h.woken.Store(shardID, now)
-	if _, err := h.nh.ReadIndex(shardID, max(h.electionTimeout(), time.Second)); err != nil {
+	if _, err := h.nh.ReadIndex(shardID, max(h.electionTimeout(shardID), time.Second)); err != nil {
 		h.log.Debug("raft shard not woken", "shard_id", shardID, "err", err)
 		return
 	}

@@ -154,9 +154,22 @@ func TestBenchShards(t *testing.T) {
 // nothing is sent for FORKSTORE_BENCH_IDLE (default 30s; more server flags
 // in FORKSTORE_BENCH_SERVER_ARGS) while the CPU time
 // of every node is read from /proc. What an idle node costs comes from its
-// Raft shards: ticks, heartbeats, the workers they wake.
+// Raft shards: ticks, heartbeats, the workers they wake. With
+// FORKSTORE_BENCH_PROFILE set to a directory, a CPU profile of every node
+// over the idle time is written there (the profiling adds a little to the
+// figures: take them from runs without it). FORKSTORE_BENCH_NODES sets the
+// cluster's size (default 3; with more nodes than R = 3, each node holds
+// some of the data shards).
 func TestBenchShardsIdle(t *testing.T) {
 	idle := envDuration("FORKSTORE_BENCH_IDLE", 30*time.Second)
+	profDir := os.Getenv("FORKSTORE_BENCH_PROFILE")
+	nodes := 3
+	if v := os.Getenv("FORKSTORE_BENCH_NODES"); v != "" {
+		var err error
+		if nodes, err = strconv.Atoi(v); err != nil || nodes < 1 || nodes > 7 {
+			t.Fatalf("FORKSTORE_BENCH_NODES: %q is not a cluster size from 1 to 7", v)
+		}
+	}
 	if os.Getenv("FORKSTORE_E2E_ENDPOINT") != "" {
 		t.Skip("the shard benchmark starts its own nodes (FORKSTORE_E2E_ENDPOINT is set)")
 	}
@@ -171,7 +184,7 @@ func TestBenchShardsIdle(t *testing.T) {
 	}
 	var rows []row
 	for _, shards := range shardCounts(t, "1,16") {
-		cl := newBenchCluster(t, bin, "idle-"+strconv.Itoa(shards), 3, false, serverArgs("--meta-shards", strconv.Itoa(shards))...)
+		cl := newBenchCluster(t, bin, "idle-"+strconv.Itoa(shards), nodes, profDir != "", serverArgs("--meta-shards", strconv.Itoa(shards))...)
 		var addrs []string
 		for _, n := range cl.running() {
 			addrs = append(addrs, n.S3Addr)
@@ -192,20 +205,29 @@ func TestBenchShardsIdle(t *testing.T) {
 		for i, p := range pids {
 			cpu0[i] = cpuTime(p)
 		}
+		pprofs := map[string]string{}
+		for _, n := range cl.running() {
+			pprofs[fmt.Sprintf("n%d", n.ID)] = n.PprofAddr
+		}
 		start := time.Now()
+		wait := profileNodes(profDir, fmt.Sprintf("idle-%d", shards), pprofs, int(idle/time.Second))
 		time.Sleep(idle) // the measurement itself: nothing is sent meanwhile
 		took := time.Since(start)
 		r := row{shards: shards}
 		for i, p := range pids {
 			r.cores = append(r.cores, (cpuTime(p)-cpu0[i]).Seconds()/took.Seconds())
 		}
-		fmt.Fprintf(os.Stderr, "bench: idle, 3 nodes, %d shards: cores per node %.3f\n", shards, r.cores)
+		wait()
+		fmt.Fprintf(os.Stderr, "bench: idle, %d nodes, %d shards: cores per node %.3f\n", nodes, shards, r.cores)
 		rows = append(rows, r)
 		cl.killAll()
 	}
-	fmt.Printf("\n### Idle CPU of a node: 3 nodes, %v idle%s (load %s -> %s)\n\n", idle, argsNote(), loadStart, loadAvg())
-	fmt.Println("| shards | node 1 | node 2 | node 3 |")
-	fmt.Println("|---|---|---|---|")
+	fmt.Printf("\n### Idle CPU of a node: %d nodes, %v idle%s (load %s -> %s)\n\n", nodes, idle, argsNote(), loadStart, loadAvg())
+	fmt.Print("| shards |")
+	for i := 1; i <= nodes; i++ {
+		fmt.Printf(" node %d |", i)
+	}
+	fmt.Print("\n|---|" + strings.Repeat("---|", nodes) + "\n")
 	for _, r := range rows {
 		fmt.Printf("| %d |", r.shards)
 		for _, c := range r.cores {

@@ -34,14 +34,15 @@ const (
 )
 
 // defaultServerArgs are passed to every node of every cluster. The Raft
-// timing is the documented default (a 10 ms tick, elections after 40
-// ticks) but for the tick, doubled so a loaded machine does not see
-// spurious elections; repair runs every second so the repair scenarios do
-// not wait; scrubbing runs only when a test asks for it.
+// timing is the documented default (a 20 ms tick, a heartbeat every tick)
+// but for the election timeout and the heartbeat, doubled (400 ms and
+// 40 ms) so a loaded machine does not see spurious elections; repair runs
+// every second so the repair scenarios do not wait; scrubbing runs only
+// when a test asks for it.
 var defaultServerArgs = []string{
-	"--rtt-ms", "10",
-	"--election-rtt", "40",
-	"--heartbeat-rtt", "4",
+	"--rtt-ms", "20",
+	"--election-rtt", "20",
+	"--heartbeat-rtt", "2",
 	"--repair-interval", "1s",
 	"--scrub-interval", "0",
 	// Snapshots every 40 entries: a node that misses more than 20 is

@@ -19,9 +19,9 @@ func TestPartition(t *testing.T) {
 	if why := netfilterUsable(); why != "" {
 		t.Skipf("partitions need root and iptables with the owner match: %s", why)
 	}
-	// Elections after 100 ticks (1 s): a spurious election on a busy
+	// Elections after 50 ticks (1 s): a spurious election on a busy
 	// machine would blur the check that the leader survives the heal.
-	c := startCluster(t, 3, withGroups(), withArgs("--election-rtt", "100", "--heartbeat-rtt", "10"))
+	c := startCluster(t, 3, withGroups(), withArgs("--election-rtt", "50", "--heartbeat-rtt", "5"))
 	log := &AckLog{}
 	put := func(n *Node, key string, body []byte) error {
 		start := time.Now()

@@ -68,7 +68,7 @@ func TestShardLeaderKillIdle(t *testing.T) {
 	}
 	// The idle period of the scenario (not a synchronisation): nothing is
 	// sent to the cluster, so the data shards quiesce (ten election
-	// timeouts: 4 s at the tests' 10 ms tick).
+	// timeouts: 4 s under the tests' 400 ms election timeout).
 	time.Sleep(6 * time.Second)
 
 	victim.Kill()
