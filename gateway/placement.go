@@ -302,8 +302,8 @@ func (n *Node) hostedShards() []uint64 {
 }
 
 // holderIDs returns the node ids holding a replica of shard (every
-// member with R = 0, for the directory shard, or while the shard has no
-// record yet).
+// member with R = 0 and for the directory shard; the desired replicas
+// while the shard has no record yet).
 func (n *Node) holderIDs(shard uint64) []uint64 {
 	ms := n.cluster.snapshot()
 	if shard != metaShard && n.placed() {
@@ -313,6 +313,12 @@ func (n *Node) holderIDs(shard uint64) []uint64 {
 				out[i] = r.Node
 			}
 			return out
+		}
+		// No record yet (a new cluster, before its leaders first record
+		// their shards): the replicas placed at its start are the desired
+		// ones over its members.
+		if want := desiredPlacement(n.shards.count(), n.eligible(), n.place.replicas())[shard]; len(want) > 0 {
+			return want
 		}
 	}
 	out := make([]uint64, len(ms))

@@ -630,7 +630,9 @@ func (h *Host) TransferLeader(ctx context.Context, shardID, target uint64) error
 		return err
 	}
 	if _, ok := m.Nodes[target]; !ok {
-		return fmt.Errorf("raft: replica %d is not a voting member of shard %d", target, shardID)
+		// A membership that is moving, or a caller's stale view of it: a
+		// later try may find it.
+		return fmt.Errorf("%w: replica %d is not a voting member of shard %d", ErrShardNotReady, target, shardID)
 	}
 	tick := time.Duration(h.cfg.RTTMillisecond) * time.Millisecond
 	// Give each request about one election timeout to take effect.

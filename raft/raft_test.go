@@ -646,3 +646,17 @@ func TestMembershipChanges(t *testing.T) {
 		t.Fatalf("membership %v, %v", m, err)
 	}
 }
+
+// TestTransferLeaderToNonMember: a transfer to a replica that is not a
+// voting member (a caller's view of a membership that is moving) fails as
+// a temporary error, which the gateway answers with 503, not 500.
+func TestTransferLeaderToNonMember(t *testing.T) {
+	h := startHost(t, testConfig(1, freeAddr(t), t.TempDir()))
+	waitReady(t, h)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	err := h.TransferLeader(ctx, testShard, 99)
+	if !errors.Is(err, ErrShardNotReady) || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("transfer to a non-member: %v, want ErrShardNotReady", err)
+	}
+}

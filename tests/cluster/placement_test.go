@@ -96,6 +96,13 @@ func digestsOverHolders(d *Digest, shards []placedShard) error {
 func TestPlacedShards(t *testing.T) {
 	c := startCluster(t, 4, withArgs("--meta-shards", "4"), withEnv("FORKSTORE_METRICS_TOKEN="+metricsToken))
 	n1 := c.Node(1)
+	// A rebalance right away, before the shards' leaders have recorded
+	// the placement: leaderships move among each shard's placed
+	// replicas only (it failed, asking for a transfer to a node outside
+	// the shard).
+	if out, err := n1.CLI("cluster", "rebalance"); err != nil {
+		t.Fatalf("cluster rebalance of a new cluster: %v\n%s", err, out)
+	}
 	var shards []placedShard
 	waitFor(t, convergeTimout, "each data shard on 3 of 4 nodes", func() error {
 		var err error
