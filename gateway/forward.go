@@ -89,11 +89,6 @@ func (s *Service) forwardPropose(ctx context.Context, shard uint64, cmd []byte) 
 	return sm.Result{Value: v, Data: b[k:]}, nil
 }
 
-// forwardRead runs q on a holder of shard.
-func (s *Service) forwardRead(ctx context.Context, shard uint64, q meta.Q) (any, error) {
-	return s.forwardReadAt(ctx, shard, 0, q)
-}
-
 // forwardReadAt runs q, a read of shard's history as of the fork point at
 // (0: a linearizable read), on a holder of shard, which answers it from
 // its own replica without a leader round when that has applied up to at

@@ -120,6 +120,13 @@ func (s *Service) read(ctx context.Context, q meta.Q) (any, error) {
 // q is a registered query value (meta/queries.go), which can be sent to
 // another node; a meta.Query closure runs only on the local replica.
 func (s *Service) readOn(ctx context.Context, shard uint64, q meta.Q) (any, error) {
+	return s.readOnAt(ctx, shard, 0, q)
+}
+
+// readOnAt is readOn; a node holding no replica of shard sends q to a
+// holder with at, a fork point q reads the history of (0: none), which the
+// holder may answer from its replica without a leader round (readAtOn).
+func (s *Service) readOnAt(ctx context.Context, shard, at uint64, q meta.Q) (any, error) {
 	for try := 0; ; try++ {
 		var (
 			v   any
@@ -131,7 +138,7 @@ func (s *Service) readOn(ctx context.Context, shard uint64, q meta.Q) (any, erro
 				continue
 			}
 		} else {
-			v, err = s.forwardRead(ctx, shard, q)
+			v, err = s.forwardReadAt(ctx, shard, at, q)
 		}
 		if errors.Is(err, meta.ErrMergeInProgress) && waitMerge(ctx, try) {
 			continue

@@ -15,7 +15,7 @@ import (
 // that has, q runs there without a round to the leader (a ReadIndex);
 // otherwise, or when the local read fails in any way, it runs
 // linearizably (readOn). A node that holds no replica of shard sends q to
-// a holder with the fork point (forwardReadAt), and the holder does the
+// a holder with the fork point (readOnAt), and the holder does the
 // same with its own replica. Each call counts in
 // forkstore_fork_point_reads_total as served locally, linearizably or
 // forwarded.
@@ -24,7 +24,7 @@ func readAtOn[T any](ctx context.Context, s *Service, shard, at uint64, q meta.Q
 	if at > 0 && !n.cfg.WireReads {
 		if !n.hosts(shard) {
 			n.readsAtForwarded.Add(1)
-			return typed[T](s.forwardReadAt(ctx, shard, at, q))
+			return typed[T](s.readOnAt(ctx, shard, at, q))
 		}
 		if v, ok := n.readAtLocal(shard, at, q); ok {
 			if t, ok := v.(T); ok || v == nil {
