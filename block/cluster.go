@@ -498,6 +498,18 @@ func (r *Replication) Wait(ctx context.Context) error {
 // from the committed file.
 func (c *Manager) push(ctx context.Context, m Member, o *Outgoing, streamed bool) error {
 	if m.Addr == "" {
+		// The member published its address since the list this upload
+		// took (a cluster that just formed): look again before failing.
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c.refresh(rctx)
+		cancel()
+		for _, cur := range c.Members() {
+			if cur.ID == m.ID {
+				m.Addr = cur.Addr
+			}
+		}
+	}
+	if m.Addr == "" {
 		return fmt.Errorf("block: node %d has no known address", m.ID)
 	}
 	var body io.Reader

@@ -349,3 +349,45 @@ func TestFetchRefreshesUnknownAddresses(t *testing.T) {
 
 // testClusterKey is the cluster key of the nodes in these tests.
 const testClusterKey = "0123456789abcdef-key"
+
+// TestCopyRefreshesUnknownAddresses: a chunk copy to a member whose
+// address was not known when the upload took the member list (it
+// published it moments later, as the members of a cluster that just
+// formed do) reads the membership again and reaches it, instead of
+// failing the upload with "no known address".
+func TestCopyRefreshesUnknownAddresses(t *testing.T) {
+	peer := newPeerNode(t)
+	known := []Member{{ID: 1}, {ID: 2, Addr: strings.TrimPrefix(peer.srv.URL, "http://")}}
+	var c *Manager
+	refreshes := 0
+	c = New(Config{Self: 1, Replicas: 2, Store: openTestStore(t), Peer: NewPeer(1, testClusterKey, nil),
+		Refresh: func(context.Context) error {
+			refreshes++
+			if refreshes > 1 { // the first look, at the upload's start, is too early
+				c.SetMembers(known)
+			}
+			return nil
+		}}, Member{ID: 1})
+	c.SetMembers([]Member{{ID: 1}, {ID: 2}})
+
+	r := c.StartReplication()
+	data := randBytes(9, 4000)
+	w, err := c.Store().Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	ch, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Add(ch)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Wait(ctx); err != nil {
+		t.Fatalf("copy to a member whose address came after the upload started: %v", err)
+	}
+	if !peer.m.Store().HasCopy(ch.ID, ch.Size) {
+		t.Fatal("the member has no copy of the chunk")
+	}
+}
