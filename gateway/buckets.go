@@ -82,6 +82,12 @@ func (s *Service) CreateBucket(ctx context.Context, in CreateBucketInput) (*meta
 	}
 	cmd := &meta.CreateBucket{Name: in.Name, Region: region, ForkSource: in.ForkSource, MaxForkDepth: s.node.cfg.Meta.MaxForkDepth,
 		Ownership: in.Ownership, ACL: in.ACL, ObjectLock: in.ObjectLock && in.ForkSource == ""}
+	if in.ForkSource != "" {
+		var err error
+		if cmd.MaxForkDepth, err = s.forkDepthLimit(ctx, in.ForkSource); err != nil {
+			return nil, err
+		}
+	}
 	if in.ForkSource != "" && in.ForkSnapshot != "" {
 		if v, ok := parseVersion(in.ForkSnapshot); ok {
 			cmd.ForkVersion = v

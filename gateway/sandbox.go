@@ -86,7 +86,11 @@ func (s *Service) CreateForks(ctx context.Context, in CreateForksInput) (*ForkBa
 	}
 	cmd := &meta.CreateForks{
 		Source: in.Source, Region: region, Names: names, Grant: in.Grant,
-		Expires: s.expiry(in.TTL), MaxForkDepth: s.node.cfg.Meta.MaxForkDepth, Owner: in.Owner,
+		Expires: s.expiry(in.TTL), Owner: in.Owner,
+	}
+	var err error
+	if cmd.MaxForkDepth, err = s.forkDepthLimit(ctx, in.Source); err != nil {
+		return nil, err
 	}
 	if in.Snapshot != "" {
 		if v, ok := parseVersion(in.Snapshot); ok {

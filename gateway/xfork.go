@@ -291,6 +291,32 @@ func (n *Node) sendPinRelease(ctx context.Context, shard, child uint64) {
 	}
 }
 
+// forkDepthLimit is the MaxForkDepth of a command making a fork of source
+// on source's shard. When source's chain reaches a parent on another
+// shard, the apply there counts the hop to that parent as one ancestor and
+// cannot read the parent's own (meta Reader.depth): the limit it is given
+// is lowered by them (read once on the parent's shard; that part of the
+// chain never changes), so that the chain is held to the limit as a whole.
+// At least 1: a fork of such a source has 2 ancestors or more here.
+func (s *Service) forkDepthLimit(ctx context.Context, source string) (int, error) {
+	limit := s.node.cfg.Meta.MaxForkDepth
+	if limit <= 0 {
+		limit = meta.DefaultOptions().MaxForkDepth
+	}
+	if s.node.shards.count() <= 1 {
+		return limit, nil
+	}
+	rr, err := readAsB[*meta.RemoteRead](ctx, s, source, meta.RemoteOfQuery{Bucket: source})
+	if err != nil || rr == nil {
+		return limit, err
+	}
+	d, err := readAtOn[int](ctx, s, meta.ShardOfBucketID(rr.BucketID), rr.At, meta.ForkDepthQuery{ID: rr.BucketID})
+	if err != nil {
+		return 0, err
+	}
+	return max(limit-d, 1), nil
+}
+
 // readInherited finishes a read of bucket (at at, as GetObject reads
 // it) that the fork's shard sent on (err is a *meta.RemoteRead): one
 // read of the parent's shard as of the fork point and, when the fork's

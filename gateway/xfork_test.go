@@ -982,3 +982,54 @@ func TestForksAcrossShardsDeleteReleasesOwnPin(t *testing.T) {
 		t.Fatalf("releases left %+v", rs)
 	}
 }
+
+// TestForkDepthAcrossShards: the fork depth limit holds for a chain that
+// moves to another shard in its middle. The shard a fork's chain hopped to
+// counts the hop as one ancestor and cannot read past it, so it must be
+// told of the ancestors on the other side (they count too).
+func TestForkDepthAcrossShards(t *testing.T) {
+	cfg := gatewaytest.Config(t)
+	cfg.MetaShards = xShards
+	cfg.Meta.MaxForkDepth = 4
+	s := gatewaytest.NewNode(t, cfg).Service()
+	// root and f1 on one shard, f2 on another; f3, f4, f5 stay with f2
+	// (a chain crosses shards once).
+	pick := func(prefix string, want func(uint64) bool) string {
+		for i := 0; i < 1000; i++ {
+			name := fmt.Sprintf("%s-%d", prefix, i)
+			if want(gateway.PlaceBucket(name, xShards)) {
+				return name
+			}
+		}
+		t.Fatalf("no name for %s", prefix)
+		return ""
+	}
+	root := pick("depth-root", func(uint64) bool { return true })
+	a := gateway.PlaceBucket(root, xShards)
+	f1 := pick("depth-f1", func(sh uint64) bool { return sh == a })
+	f2 := pick("depth-f2", func(sh uint64) bool { return sh != a })
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: root}); err != nil {
+		t.Fatal(err)
+	}
+	prev := root
+	for _, name := range []string{f1, f2, "depth-f3", "depth-f4"} {
+		if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: name, ForkSource: prev}); err != nil {
+			t.Fatalf("fork %s of %s: %v", name, prev, err)
+		}
+		prev = name
+	}
+	if sh, _ := s.BucketShard(ctx(t), f2); sh == a {
+		t.Fatalf("%s on its parent's shard %d: the chain does not cross shards", f2, sh)
+	}
+	// depth-f4 has 4 ancestors (f3, f2, f1, root): a fork of it would have 5.
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "depth-f5", ForkSource: prev}); !errors.Is(err, meta.ErrForkDepthExceeded) {
+		t.Fatalf("a fork with 5 ancestors, limit 4: %v, want ErrForkDepthExceeded", err)
+	}
+	if _, err := s.CreateForks(ctx(t), gateway.CreateForksInput{Source: prev, Names: []string{"depth-f5b"}}); !errors.Is(err, meta.ErrForkDepthExceeded) {
+		t.Fatalf("a batch of forks with 5 ancestors, limit 4: %v, want ErrForkDepthExceeded", err)
+	}
+	// One level up is within the limit.
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "depth-f4b", ForkSource: "depth-f3"}); err != nil {
+		t.Fatalf("a fork with 4 ancestors, limit 4: %v", err)
+	}
+}

@@ -70,6 +70,7 @@ func init() {
 	RegisterQuery(LocalEntriesQuery{}, &EntryPage{})
 	RegisterQuery(LocalVersionEntriesQuery{}, &VersionEntryPage{})
 	RegisterQuery(RemoteOfQuery{}, &RemoteRead{})
+	RegisterQuery(ForkDepthQuery{}, 0)
 	RegisterQuery(InheritedAnnotationQuery{}, &InheritedAnnotation{})
 	RegisterQuery(PinIntentsQuery{}, []PinIntent(nil))
 	RegisterQuery(PinReleasesQuery{}, []PinRef(nil))
@@ -586,6 +587,12 @@ func (q InheritedAnnotationQuery) Run(r *Reader) (any, error) {
 type RemoteOfQuery struct{ Bucket string }
 
 func (q RemoteOfQuery) Run(r *Reader) (any, error) { return r.RemoteOf(q.Bucket) }
+
+// ForkDepthQuery reads how many ancestors the bucket with id has
+// (Reader.ForkDepth).
+type ForkDepthQuery struct{ ID uint64 }
+
+func (q ForkDepthQuery) Run(r *Reader) (any, error) { return r.ForkDepth(q.ID) }
 
 // PinIntentsQuery reads the intents of forks on other shards
 // (Reader.PinIntents).

@@ -178,6 +178,7 @@ func TestQueriesOverTheWire(t *testing.T) {
 		InheritedObjectsQuery{ID: b.ID, At: at, Keys: []string{"rich", "gone", "k0001"}},
 		InheritedEntriesQuery{ID: b.ID, At: at, Limit: 20}, LocalEntriesQuery{Bucket: "f", Limit: 20},
 		LocalVersionEntriesQuery{Bucket: "f", Limit: 20}, RemoteOfQuery{Bucket: "f"},
+		ForkDepthQuery{ID: f.ID}, ForkDepthQuery{ID: 999},
 		InheritedAnnotationQuery{Bucket: "f", Key: "rich", Version: at, At: 0},
 		PinIntentsQuery{Max: 10}, PinReleasesQuery{Max: 10}, PinReleaseQuery{Child: f.ID},
 		StatsQuery{}, GCQueueQuery{Limit: 10}, KeysGenerationQuery{},

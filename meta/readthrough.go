@@ -250,6 +250,22 @@ func (r *Reader) depth(b *Bucket) (int, error) {
 	return n, nil
 }
 
+// ForkDepth returns how many ancestors the bucket with id has, as a fork
+// of it would count them (depth). A chain reaches another shard at most
+// once, from its fork on this shard, so the depth of a bucket that is the
+// parent of a fork on another shard is whole here: that fork's shard
+// counts the hop to it as one and adds this.
+func (r *Reader) ForkDepth(id uint64) (int, error) {
+	b, err := r.bucketByID(id)
+	if err != nil {
+		return 0, err
+	}
+	if b == nil {
+		return 0, fmt.Errorf("%w: id %d", ErrNoSuchBucket, id)
+	}
+	return r.depth(b)
+}
+
 // layer is one step of a read-through chain: a bucket read at a version.
 type layer struct {
 	bucket *Bucket
