@@ -339,7 +339,8 @@ func (n *Node) Ready(ctx context.Context) error {
 			return fmt.Errorf("%w: no leader known for metadata shard %d", ErrNoQuorum, shard)
 		}
 	}
-	if !n.registered.Load() && len(n.cluster.snapshot()) > 1 {
+	inCluster := len(n.cluster.snapshot()) > 1 || len(n.cfg.Raft.InitialMembers) > 1 || n.cfg.Raft.Join
+	if !n.registered.Load() && inCluster {
 		// The others cannot copy chunks to this node or read from it
 		// before its address is in the directory.
 		return fmt.Errorf("%w: this node has not published its address to its cluster yet", ErrUnavailable)

@@ -349,8 +349,12 @@ func (f *FSM) Sync() error {
 
 // Close closes the DB. Later Lookups fail with ErrNotOpen.
 func (f *FSM) Close() error {
+	// Unregistered only once Badger is closed: until then the replica's
+	// directory must not be removed (Handle.RemoveReplicaData waits for
+	// this), or Badger's close fails on its vanished files and Dragonboat
+	// panics on that error.
 	if f.handle != nil {
-		f.handle.unregister(f)
+		defer f.handle.unregister(f)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
