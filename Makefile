@@ -96,7 +96,7 @@ cluster:
 	@if ls tests/cluster/*_test.go >/dev/null 2>&1; then \
 	  echo "$(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster ./tests/cluster/..."; \
 	  $(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster ./tests/cluster/... && \
-	  echo "FORKSTORE_TEST_META_SHARDS=4 $(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster -run '$(CLUSTER_SHARDED_RUN)' ./tests/cluster/..."; \
+	  echo "FORKSTORE_TEST_META_SHARDS=4 $(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster -run '$(CLUSTER_SHARDED_RUN)' ./tests/cluster/..." && \
 	  FORKSTORE_TEST_META_SHARDS=4 $(GO) test -count=1 -timeout $(CLUSTER_TIMEOUT) -tags cluster -run '$(CLUSTER_SHARDED_RUN)' ./tests/cluster/...; \
 	else echo "cluster: no tests in tests/cluster yet"; fi
 
