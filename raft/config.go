@@ -123,19 +123,18 @@ func DefaultConfig() Config {
 }
 
 // awakeTiming is the election and heartbeat of the awake shard, in ticks:
-// both 2.5 times the other shards', the heartbeat at most a tenth of the
-// election (the ratio Dragonboat asks for): 500 ms and 40 ms under the
-// defaults, against 200 ms and 20 ms. The awake shard's heartbeats are
-// the whole Raft traffic of an idle cluster (every other shard
-// quiesces): at the others' pace they were a large part of an idle
-// node's CPU. What they are for needs no such pace: a node that died is
-// noticed within a heartbeat of the awake shard's leader (its connection
-// fails) or within an election of the awake shard when the dead node led
-// it (its followers' vote requests to it fail), well within the seconds
-// a dead node's shards have to get new leaders.
+// the others' election, and a heartbeat twice as sparse, at most a fifth
+// of the election: 200 ms and 40 ms under the defaults, against 200 ms
+// and 20 ms. The awake shard's heartbeats are the whole Raft traffic of an
+// idle cluster (every other shard quiesces): at the others' pace they were
+// a large part of an idle node's CPU. Its election stays the others':
+// when a node that led it dies, its followers elect within the same time
+// as the dead node's other shards (a longer one left the cluster without
+// a directory after the data shards had new leaders). Dragonboat warns
+// under a tenth of the election per heartbeat and refuses half.
 func (c Config) awakeTiming() (election, heartbeat uint64) {
-	election = c.ElectionRTT * 5 / 2
-	heartbeat = max(1, min(c.HeartbeatRTT*5/2, election/10))
+	election = c.ElectionRTT
+	heartbeat = max(c.HeartbeatRTT, min(c.HeartbeatRTT*2, election/5))
 	return election, heartbeat
 }
 

@@ -60,22 +60,24 @@ func TestStepWorkersValidate(t *testing.T) {
 	}
 }
 
-// TestAwakeShardTiming: with SparseAwake, the awake shard's election and
-// heartbeat are 2.5 times the other shards', the heartbeat at most a tenth
-// of the election (500 ms and 40 ms under the defaults), a timing
-// Dragonboat accepts for every valid Config; the other shards keep the
-// configured one, and so does the awake shard without SparseAwake.
+// TestAwakeShardTiming: with SparseAwake, the awake shard keeps the other
+// shards' election and heartbeats half as often, at most a fifth of the
+// election (200 ms and 40 ms under the defaults), a timing Dragonboat
+// accepts for every valid Config; the other shards keep the configured
+// one, and so does the awake shard without SparseAwake.
 func TestAwakeShardTiming(t *testing.T) {
 	for _, c := range []struct {
 		election, heartbeat uint64
 		wantE, wantH        uint64
 	}{
-		{20, 2, 50, 5},   // 10 ms ticks
-		{10, 1, 25, 2},   // the defaults: 20 ms ticks
-		{40, 4, 100, 10}, // the cluster tests'
-		{100, 10, 250, 25},
-		{20, 8, 50, 5}, // a heartbeat close to the election: a tenth of it
-		{3, 1, 7, 1},
+		{20, 2, 20, 4}, // the raft tests' (5 ms ticks)
+		{10, 1, 10, 2}, // the defaults: 20 ms ticks
+		{20, 1, 20, 2}, // the cluster tests'
+		{40, 4, 40, 8},
+		{100, 10, 100, 20},
+		{20, 8, 20, 8}, // a heartbeat close to the election: kept
+		{3, 1, 3, 1},
+		{5, 2, 5, 2},
 	} {
 		cfg := DefaultConfig()
 		cfg.ElectionRTT, cfg.HeartbeatRTT = c.election, c.heartbeat

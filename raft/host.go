@@ -81,6 +81,7 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 	}
 	noLeader := &sync.Map{}
 	wakes := &wakeListener{}
+	factory.peerGone = wakes.peerGone
 	engine, logdb := engineConfig(cfg, log)
 	nhc := config.NodeHostConfig{
 		DeploymentID:        did,

@@ -57,11 +57,17 @@ func unregisterLogger(l *slog.Logger) {
 	current.Store(loggers[len(loggers)-1])
 }
 
-// defaultLevel quiets the packages whose INFO output is per-entry noise.
+// defaultLevel quiets the packages whose INFO output is per-entry noise,
+// and the config package's warnings, which do not apply here: "mutual TLS
+// disabled" (this transport authenticates every peer without it) and a
+// heartbeat over a tenth of the election (the awake shard's, on purpose:
+// awakeTiming).
 func defaultLevel(pkg string) logger.LogLevel {
 	switch pkg {
 	case "raft", "rsm", "transport", "logdb", "dragonboat", "gossip":
 		return logger.WARNING
+	case "config":
+		return logger.ERROR
 	}
 	return logger.INFO
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ type quiesceLog struct {
 type quiesceState struct {
 	mu       sync.Mutex
 	quiesced map[string]bool // "shard:replica" -> in quiesce now
+	wakes    []string        // "message shard_id=N" of every wake logged
 }
 
 var quiesceRecord = regexp.MustCompile(`\[0*(\d+):0*(\d+)\] (entered quiesce|exited from quiesce)`)
@@ -38,6 +40,18 @@ func (q *quiesceLog) Handle(ctx context.Context, r slog.Record) error {
 	if m := quiesceRecord.FindStringSubmatch(r.Message); m != nil {
 		q.state.mu.Lock()
 		q.state.quiesced[m[1]+":"+m[2]] = m[3] == "entered quiesce"
+		q.state.mu.Unlock()
+	}
+	if strings.HasPrefix(r.Message, "raft shard woken: ") {
+		w := r.Message
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "shard_id" {
+				w += " shard_id=" + a.Value.String()
+			}
+			return true
+		})
+		q.state.mu.Lock()
+		q.state.wakes = append(q.state.wakes, w)
 		q.state.mu.Unlock()
 	}
 	if r.Level < slog.LevelInfo {
@@ -108,6 +122,13 @@ func startQuiescing(t *testing.T, awake uint64, shards ...uint64) (map[uint64]*H
 		}
 	}
 	return hosts, lg
+}
+
+// woken reports whether a wake logged as want has been.
+func (q *quiesceLog) woken(want string) bool {
+	q.state.mu.Lock()
+	defer q.state.mu.Unlock()
+	return slices.Contains(q.state.wakes, want)
 }
 
 // leaderTerm returns the leader and term of shard as h knows them.
@@ -213,4 +234,56 @@ func TestDeadLeaderOfQuiescedShardReplaced(t *testing.T) {
 		return true
 	})
 	t.Logf("leader %d killed: the idle shard had a new leader after %v", leader, time.Since(start))
+}
+
+// TestDeadLeaderOfBothShardsReplaced: when the node leading both the awake
+// shard and a quiesced shard dies, the survivors wake the quiesced shard
+// as soon as the dead node's connections end, not after the awake shard's
+// own election timeout (the first time its followers would send to the
+// dead node), and both shards get new leaders.
+func TestDeadLeaderOfBothShardsReplaced(t *testing.T) {
+	const awake, idle = testShard, testShard + 1
+	hosts, lg := startQuiescing(t, awake, awake, idle)
+	propose(t, hosts[1], 1)
+	leader, _ := leaderTerm(hosts[1], idle)
+	if leader == 0 {
+		t.Fatal("no leader")
+	}
+	if l, _ := leaderTerm(hosts[1], awake); l != leader {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		err := hosts[l].TransferLeader(ctx, awake, leader)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the awake shard's leadership to move", func() bool {
+			l, _ := leaderTerm(hosts[1], awake)
+			return l == leader
+		})
+	}
+	waitFor(t, 20*time.Second, "the idle shard's replicas to quiesce", func() bool { return lg.count(idle) == 3 })
+	hosts[leader].Close()
+	start := time.Now()
+	want := "raft shard woken: its leader's connection ended shard_id=" + strconv.FormatUint(idle, 10)
+	waitFor(t, 10*time.Second, "a survivor to wake the idle shard on the dead leader's connection ending", func() bool {
+		return lg.woken(want)
+	})
+	woke := time.Since(start)
+	var survivors []*Host
+	for id, h := range hosts {
+		if id != leader {
+			survivors = append(survivors, h)
+		}
+	}
+	waitFor(t, 10*time.Second, "new leaders of both shards on both survivors", func() bool {
+		for _, h := range survivors {
+			for _, sh := range []uint64{awake, idle} {
+				if l, _ := leaderTerm(h, sh); l == 0 || l == leader {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	t.Logf("leader %d of both shards killed: the idle shard woken after %v, both led again after %v", leader, woke, time.Since(start))
 }

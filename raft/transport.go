@@ -413,6 +413,9 @@ type transportFactory struct {
 	limits frameLimits
 	did    uint64
 	log    *slog.Logger
+	// peerGone is told the Raft address of a peer whose connection to
+	// this node ended without a fault of its frames (nil: nobody).
+	peerGone func(addr string)
 }
 
 var _ config.TransportFactory = (*transportFactory)(nil)
@@ -420,7 +423,7 @@ var _ config.TransportFactory = (*transportFactory)(nil)
 func (f *transportFactory) Create(nhc config.NodeHostConfig, onBatch raftio.MessageHandler, onChunk raftio.ChunkHandler) raftio.ITransport {
 	return &transport{
 		nhc: nhc, auth: f.auth, limits: f.limits, did: f.did, log: f.log,
-		onBatch: onBatch, onChunk: onChunk,
+		onBatch: onBatch, onChunk: onChunk, peerGone: f.peerGone,
 		conns:       map[net.Conn]struct{}{},
 		pendingByIP: map[string]int{},
 	}
@@ -437,6 +440,8 @@ type transport struct {
 	log     *slog.Logger
 	onBatch raftio.MessageHandler
 	onChunk raftio.ChunkHandler
+	// peerGone: see transportFactory.
+	peerGone func(addr string)
 
 	lastRefuse atomic.Int64 // unix nanos of the last refusal logged
 
@@ -584,6 +589,13 @@ func (t *transport) serveConn(conn net.Conn) {
 
 // serve authenticates the peer on conn, then hands its frames to
 // Dragonboat until the connection ends or a frame is bad.
+//
+// A connection that ends (end of stream, reset) after it carried Raft
+// messages is reported to peerGone with the address the peer sends from:
+// a peer process that dies has its connections closed by its kernel at
+// once, so this is the first sign of its death, well before an election
+// timeout of silence. A peer that merely restarted is reported too, which
+// costs a wake of the shards it led.
 func (t *transport) serve(conn net.Conn, authenticated func()) {
 	sess, err := t.auth.server(conn)
 	if err != nil {
@@ -592,6 +604,7 @@ func (t *transport) serve(conn net.Conn, authenticated func()) {
 	}
 	authenticated()
 	r := newFrameReader(conn, newFrameMAC(sess.frameKey), t.limits)
+	var source string // the peer's Raft address, from its message batches
 	for {
 		method, payload, err := r.next()
 		if errors.Is(err, errPoison) {
@@ -602,6 +615,10 @@ func (t *transport) serve(conn net.Conn, authenticated func()) {
 		if err != nil {
 			if errors.Is(err, errBadFrame) || errors.Is(err, errFrameTooBig) {
 				t.log.Warn("raft transport: closing a peer's connection", "remote", remote(conn), "err", err)
+				return
+			}
+			if source != "" && t.peerGone != nil && !t.isClosed() {
+				t.peerGone(source)
 			}
 			return
 		}
@@ -612,6 +629,7 @@ func (t *transport) serve(conn net.Conn, authenticated func()) {
 				return
 			}
 			b.DeploymentId = t.did
+			source = b.SourceAddress
 			t.onBatch(b)
 			continue
 		}
@@ -668,6 +686,13 @@ func (t *transport) Close() error {
 	t.mu.Unlock()
 	t.wg.Wait()
 	return nil
+}
+
+// isClosed reports whether Close was called.
+func (t *transport) isClosed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed
 }
 
 // dial connects to target and authenticates both ends.

@@ -21,8 +21,10 @@ import (
 //     replica (wake, from waitResult), so a proposal to a quiesced shard
 //     whose leader died is answered after an election rather than never;
 //   - a node the transport fails to reach (a connection refused or
-//     broken) has its shards woken on this node: every replica here whose
-//     leader is at that address (wakeListener). The awake shard
+//     broken), or whose connection to this node ended, has its shards
+//     woken on this node: every replica here whose leader is at that
+//     address (wakeListener). A killed process has its connections closed
+//     by its kernel, so its peers see them end at once. The awake shard
 //     (Config.AwakeShard) keeps messages flowing between all nodes, so a
 //     node that dies is noticed within a heartbeat or an election of the
 //     awake shard, and the shards it led elect new leaders at once
@@ -56,8 +58,8 @@ func (h *Host) wake(shardID uint64) {
 }
 
 // wakeLedFrom wakes this node's replicas of the shards whose leader, as
-// this node knows it, is the replica at addr.
-func (h *Host) wakeLedFrom(addr string) {
+// this node knows it, is the replica at addr; why is logged.
+func (h *Host) wakeLedFrom(addr, why string) {
 	if h.closed.Load() {
 		return
 	}
@@ -70,7 +72,7 @@ func (h *Host) wakeLedFrom(addr string) {
 		if !ok || lid == si.ReplicaID || si.Replicas[lid] != addr {
 			continue
 		}
-		h.log.Info("raft shard woken: its leader is unreachable", "shard_id", si.ShardID, "leader_id", lid, "addr", addr)
+		h.log.Info("raft shard woken: "+why, "shard_id", si.ShardID, "leader_id", lid, "addr", addr)
 		h.wake(si.ShardID)
 	}
 }
@@ -90,7 +92,17 @@ func (w *wakeListener) ConnectionFailed(info raftio.ConnectionInfo) {
 	if h == nil || info.SnapshotConnection || !h.cfg.Quiesce {
 		return
 	}
-	go h.wakeLedFrom(info.Address)
+	go h.wakeLedFrom(info.Address, "its leader is unreachable")
+}
+
+// peerGone is the transport's report of a peer whose connection to this
+// node ended (transportFactory.peerGone).
+func (w *wakeListener) peerGone(addr string) {
+	h := w.host.Load()
+	if h == nil || !h.cfg.Quiesce {
+		return
+	}
+	go h.wakeLedFrom(addr, "its leader's connection ended")
 }
 
 func (w *wakeListener) NodeHostShuttingDown()                       {}
