@@ -110,6 +110,24 @@ func (s *Service) forwardReadAt(ctx context.Context, shard, at uint64, q meta.Q)
 	return meta.DecodeQueryResult(b)
 }
 
+// forwardReadStale runs q on a holder's replica of shard as it stands,
+// without a round to the leader: for background work that any replica's
+// state answers (Node.readBackground). The holder the sender asks first
+// is the leader it was last told of, whose replica is the freshest. A
+// holder that does not know the parameter (an older node) reads
+// linearizably: a newer answer of the same kind.
+func (s *Service) forwardReadStale(ctx context.Context, shard uint64, q meta.Q) (any, error) {
+	body, err := meta.EncodeQuery(q)
+	if err != nil {
+		return nil, fmt.Errorf("%w: shard %d is not held here: %v", ErrUnavailable, shard, err)
+	}
+	b, err := s.forward(ctx, shard, "read?stale=1", body)
+	if err != nil {
+		return nil, err
+	}
+	return meta.DecodeQueryResult(b)
+}
+
 // forward sends a request of shard to its holders until one answers or
 // ctx ends, and returns the outcome part of the answer. op may carry
 // query parameters of its own ("read?at=N").
@@ -198,6 +216,9 @@ type PeerMetaRequest struct {
 	// At > 0 makes a read one of the shard's history as of that fork
 	// point (readAtOn).
 	At uint64
+	// Stale makes a read run on this node's replica as it stands, without
+	// a leader round (forwardReadStale).
+	Stale bool
 	// BinaryObjects asks for an *Object answer in its binary form
 	// (meta.EncodeQueryResultBinary): senders before it read JSON only.
 	BinaryObjects bool
@@ -256,12 +277,19 @@ func (s *Service) PeerMeta(ctx context.Context, req PeerMetaRequest) []byte {
 		}
 		var v any
 		ok := false
-		if at > 0 {
+		switch {
+		case req.Stale:
+			v, err = n.local.Read(ctx, shard, n.replicaOf(shard), q)
+			n.peerReadsStale.Add(1)
+			ok = true
+		case at > 0:
 			v, ok = n.readAtLocal(shard, at, q)
 		}
 		if !ok {
 			if at > 0 {
 				n.readsAtLinear.Add(1)
+			} else {
+				n.peerReadsLinear.Add(1)
 			}
 			v, err = n.host.Read(ctx, shard, q)
 		}

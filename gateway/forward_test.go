@@ -110,6 +110,36 @@ func TestPeerMetaAnswers(t *testing.T) {
 		t.Fatalf("read ahead of the replica: %v local, %v linearizable; want it linearizable", reads("local")-local0, reads("linearizable"))
 	}
 
+	// Background reads (stale) run on the replica as it stands, without a
+	// leader round; the others are linearizable. Both count in
+	// forkstore_peer_reads_total, reads at a fork point do not.
+	peerReads := func(how string) float64 {
+		return gauges(t, reg)["forkstore_peer_reads_total{served="+how+"}"]
+	}
+	stale0, linear0 := peerReads("stale"), peerReads("linearizable")
+	gq, err := meta.EncodeQuery(meta.GCQueueQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, out = parse(s.PeerMeta(ctx, gateway.PeerMetaRequest{Op: "read", Shard: 2, Stale: true, Timeout: time.Second, Body: gq}))
+	if status != 0 {
+		t.Fatalf("stale read: status %d: %s", status, out)
+	}
+	if v, err := meta.DecodeQueryResult(out); err != nil {
+		t.Fatalf("stale read result: %v", err)
+	} else if _, ok := v.([]meta.GCEntry); !ok && v != nil {
+		t.Fatalf("stale read result %T", v)
+	}
+	if peerReads("stale") != stale0+1 || peerReads("linearizable") != linear0 {
+		t.Fatalf("stale read: %v stale, %v linearizable; want it stale", peerReads("stale")-stale0, peerReads("linearizable")-linear0)
+	}
+	if status, _, out := parse(s.PeerMeta(ctx, gateway.PeerMetaRequest{Op: "read", Shard: 2, Timeout: time.Second, Body: gq})); status != 0 {
+		t.Fatalf("read: status %d: %s", status, out)
+	}
+	if peerReads("stale") != stale0+1 || peerReads("linearizable") != linear0+1 {
+		t.Fatalf("read: %v stale, %v linearizable; want it linearizable", peerReads("stale")-stale0, peerReads("linearizable")-linear0)
+	}
+
 	if status, _, out := parse(s.PeerMeta(ctx, gateway.PeerMetaRequest{Op: "read", Shard: 9, Timeout: time.Second, Body: q})); status != 2 {
 		t.Fatalf("shard not held: status %d: %s", status, out)
 	}

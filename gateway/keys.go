@@ -190,7 +190,7 @@ func (n *Node) watchKeys() {
 			} else if polls%remoteKeysPolls != 0 {
 				continue
 			}
-			v, err := n.readAnywhere(shard, meta.KeysGenerationQuery{})
+			v, err := n.readBackground(shard, meta.KeysGenerationQuery{})
 			if err == nil {
 				n.keys.of(shard).reset(v.(uint64))
 				readAt[shard] = applied

@@ -98,7 +98,7 @@ func (m *nodeMetrics) metaStats() (meta.Stats, bool) {
 	var sum meta.Stats
 	for _, shard := range m.n.shards.list() {
 		cursor := m.n.gc.of(shard).cursor.Load()
-		v, err := m.n.readAnywhere(shard, meta.StatsQuery{GCAfter: cursor})
+		v, err := m.n.readBackground(shard, meta.StatsQuery{GCAfter: cursor})
 		if err != nil {
 			m.n.log.Warn("metrics: reading metadata counts", "shard", shard, "err", err)
 			return meta.Stats{}, false
@@ -127,7 +127,7 @@ type nodeCollector struct {
 	chunkFiles, chunkBytes                                    *prometheus.Desc
 	gcQueued, gcPending                                       *prometheus.Desc
 	buckets, forks, snapshots                                 *prometheus.Desc
-	forkPointReads                                            *prometheus.Desc
+	forkPointReads, peerReads                                 *prometheus.Desc
 }
 
 func newNodeCollector(m *nodeMetrics) *nodeCollector {
@@ -153,13 +153,15 @@ func newNodeCollector(m *nodeMetrics) *nodeCollector {
 		snapshots:  d("forkstore_snapshots", "Snapshots of all buckets."),
 		forkPointReads: d("forkstore_fork_point_reads_total", "Reads of a parent's history at a fork point for a fork on another shard, "+
 			"by how this node served them: local (its replica, applied up to the fork point, without a leader round) or linearizable.", "served"),
+		peerReads: d("forkstore_peer_reads_total", "Reads this node served for nodes that hold no replica of the shard, "+
+			"by how: stale (its replica as it stands, for their background work) or linearizable; reads at a fork point are in forkstore_fork_point_reads_total.", "served"),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.role, c.hasLeader, c.leaderID, c.term, c.commit, c.applied, c.members,
-		c.chunkFiles, c.chunkBytes, c.gcQueued, c.gcPending, c.buckets, c.forks, c.snapshots, c.forkPointReads} {
+		c.chunkFiles, c.chunkBytes, c.gcQueued, c.gcPending, c.buckets, c.forks, c.snapshots, c.forkPointReads, c.peerReads} {
 		ch <- d
 	}
 }
@@ -176,6 +178,8 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.forkPointReads, prometheus.CounterValue, float64(n.readsAtLocal.Load()), "local")
 	ch <- prometheus.MustNewConstMetric(c.forkPointReads, prometheus.CounterValue, float64(n.readsAtLinear.Load()), "linearizable")
 	ch <- prometheus.MustNewConstMetric(c.forkPointReads, prometheus.CounterValue, float64(n.readsAtForwarded.Load()), "forwarded")
+	ch <- prometheus.MustNewConstMetric(c.peerReads, prometheus.CounterValue, float64(n.peerReadsStale.Load()), "stale")
+	ch <- prometheus.MustNewConstMetric(c.peerReads, prometheus.CounterValue, float64(n.peerReadsLinear.Load()), "linearizable")
 	shard := shardLabel(metaShard)
 	for _, id := range n.shards.list() {
 		in, err := n.host.Info(id)

@@ -52,6 +52,11 @@ type Node struct {
 	// the local replica served and those that went the linearizable way
 	// (readat.go; forkstore_fork_point_reads_total).
 	readsAtLocal, readsAtLinear, readsAtForwarded atomic.Uint64
+	// peerReadsStale and peerReadsLinear count the reads this node served
+	// for nodes that hold no replica of the shard: from its replica as it
+	// stands (background work) and linearizably
+	// (forkstore_peer_reads_total).
+	peerReadsStale, peerReadsLinear atomic.Uint64
 	// registered: this node's record (its addresses) is in the directory
 	// and its member list was read since (register).
 	registered atomic.Bool
@@ -466,6 +471,21 @@ func (n *Node) readAnywhere(shard uint64, q meta.Q) (any, error) {
 	return n.svc.readOn(ctx, shard, q)
 }
 
+// readBackground runs a query of background work that any replica's
+// applied state answers as well as the leader's (a watch of a counter, an
+// append-only queue, counts for the metrics): on the local replica when
+// this node holds one, else on a holder's replica as it stands, without a
+// ReadIndex (forwardReadStale). Neither wakes a quiesced shard, so the
+// shards of an idle cluster of more nodes than R quiesce.
+func (n *Node) readBackground(shard uint64, q meta.Q) (any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n.hosts(shard) {
+		return n.local.Read(ctx, shard, n.replicaOf(shard), q)
+	}
+	return n.svc.forwardReadStale(ctx, shard, q)
+}
+
 // gcSteps bounds the retention steps one collector round proposes, so a
 // large pass is spread over rounds instead of monopolising the log.
 const gcSteps = 64
@@ -537,7 +557,7 @@ func gcCursors(g *gcStates) map[uint64]uint64 {
 func (n *Node) deleteQueued(shard uint64, g *shardGC) uint64 {
 	cursor := g.cursor.Load()
 	for {
-		v, err := n.readAnywhere(shard, meta.GCQueueQuery{After: cursor, Limit: 1000})
+		v, err := n.readBackground(shard, meta.GCQueueQuery{After: cursor, Limit: 1000})
 		if err != nil {
 			if n.hosts(shard) {
 				n.log.Warn("gc queue read failed", "shard_id", shard, "err", err)

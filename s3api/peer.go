@@ -113,7 +113,7 @@ func (s *Server) peerMeta(r *request, op string) (*response, error) {
 		return nil, err
 	}
 	out := s.svc.PeerMeta(r.ctx, gateway.PeerMetaRequest{
-		Op: op, Shard: shard, Timeout: timeout, At: at,
+		Op: op, Shard: shard, Timeout: timeout, At: at, Stale: r.query.Get("stale") == "1",
 		BinaryObjects: r.query.Get("objects") == "binary", Body: b,
 	})
 	return &response{body: io.NopCloser(bytes.NewReader(out)), size: int64(len(out))}, nil
