@@ -3,6 +3,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -164,6 +165,23 @@ func TestPlacedShards(t *testing.T) {
 	if forwarded == 0 {
 		t.Fatal("no read at a fork point was sent to a holder of the base's shard")
 	}
+	// The background reads of a shard held elsewhere (the keys watch every
+	// second) run on a holder's replica as it stands, not linearizably,
+	// which would keep the shard from quiescing.
+	waitFor(t, 20*time.Second, "a holder to serve a background read of its replica as it stands", func() error {
+		stale := 0.0
+		for _, via := range c.Nodes() {
+			v, err := via.metric(`forkstore_peer_reads_total{served="stale"}`)
+			if err != nil {
+				return err
+			}
+			stale += v
+		}
+		if stale == 0 {
+			return errors.New("no stale peer read served yet")
+		}
+		return nil
+	})
 
 	// Grow to 5: the new node receives its share (shards 3 and 4 for
 	// node ids 1 to 5), and every shard converges over its holders.
