@@ -43,6 +43,7 @@ type Node struct {
 	// (placement.go); place is the placement of data shard replicas.
 	startReplica func(shardID, rid uint64, join bool) error
 	place        placement
+	placeMemo    placementMemo
 	// startShardAmong starts a data shard of a new cluster on its placed
 	// founding replicas (startPlaced).
 	startShardAmong func(shardID uint64, members map[uint64]string) error

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -335,5 +336,40 @@ func TestReplicasAtStart(t *testing.T) {
 	}
 	if r, err := replicasAtStart(cfg(t.TempDir(), ClusterMetaReplicas, true)); err != nil || r != 0 {
 		t.Fatalf("a joining node without the flag: %d, %v", r, err)
+	}
+}
+
+// TestPlacementMemo: the memo answers what desiredPlacement does, keeps
+// its answer while the inputs stay, and computes it again when any input
+// (the shard count, R, a member, a member's zone) changes.
+func TestPlacementMemo(t *testing.T) {
+	var m placementMemo
+	nodes := []placeNode{{ID: 1, Zone: "a"}, {ID: 2, Zone: "b"}, {ID: 3, Zone: "a"}, {ID: 4, Zone: "b"}}
+	first := m.get(16, nodes, 3)
+	if !maps.EqualFunc(first, desiredPlacement(16, nodes, 3), slices.Equal) {
+		t.Fatalf("memo %v, want %v", first, desiredPlacement(16, nodes, 3))
+	}
+	same := func(a, b map[uint64][]uint64) bool {
+		return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer()
+	}
+	if again := m.get(16, slices.Clone(nodes), 3); !same(again, first) {
+		t.Fatal("the same inputs computed the placement again")
+	}
+	rezoned := slices.Clone(nodes)
+	rezoned[3].Zone = "c"
+	for name, in := range map[string]struct {
+		count, r int
+		nodes    []placeNode
+	}{
+		"count":  {32, 3, nodes},
+		"r":      {16, 2, nodes},
+		"member": {16, 3, nodes[:3]},
+		"zone":   {16, 3, rezoned},
+	} {
+		got := m.get(in.count, in.nodes, in.r)
+		if same(got, first) || !maps.EqualFunc(got, desiredPlacement(in.count, in.nodes, in.r), slices.Equal) {
+			t.Errorf("%s changed: memo %v, want %v", name, got, desiredPlacement(in.count, in.nodes, in.r))
+		}
+		first = m.get(16, nodes, 3)
 	}
 }
