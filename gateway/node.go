@@ -464,12 +464,7 @@ func (n *Node) localReadOn(shard uint64, q func(r *meta.Reader) (any, error)) (a
 // readAnywhere runs a background query on the local replica of shard
 // when this node holds one (possibly stale), else linearizably on a holder.
 func (n *Node) readAnywhere(shard uint64, q meta.Q) (any, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if n.hosts(shard) {
-		return n.local.Read(ctx, shard, n.replicaOf(shard), q)
-	}
-	return n.svc.readOn(ctx, shard, q)
+	return n.readHereOr(shard, q, n.svc.readOn)
 }
 
 // readBackground runs a query of background work that any replica's
@@ -479,12 +474,18 @@ func (n *Node) readAnywhere(shard uint64, q meta.Q) (any, error) {
 // ReadIndex (forwardReadStale). Neither wakes a quiesced shard, so the
 // shards of an idle cluster of more nodes than R quiesce.
 func (n *Node) readBackground(shard uint64, q meta.Q) (any, error) {
+	return n.readHereOr(shard, q, n.svc.forwardReadStale)
+}
+
+// readHereOr runs q on the local replica of shard when this node holds
+// one, else through elsewhere, within 10 s.
+func (n *Node) readHereOr(shard uint64, q meta.Q, elsewhere func(context.Context, uint64, meta.Q) (any, error)) (any, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if n.hosts(shard) {
 		return n.local.Read(ctx, shard, n.replicaOf(shard), q)
 	}
-	return n.svc.forwardReadStale(ctx, shard, q)
+	return elsewhere(ctx, shard, q)
 }
 
 // gcSteps bounds the retention steps one collector round proposes, so a

@@ -193,47 +193,10 @@ func TestQuiescedShardWakes(t *testing.T) {
 
 // TestDeadLeaderOfQuiescedShardReplaced: when the node leading a quiesced
 // shard dies, the others elect a new leader of it with no request on it:
-// the awake shard's traffic fails to reach the dead node, which wakes the
-// shards led from there.
+// the awake shard's traffic fails to reach the dead node, or the dead
+// node's connections end, which wakes the shards led from there.
 func TestDeadLeaderOfQuiescedShardReplaced(t *testing.T) {
-	const awake, idle = testShard, testShard + 1
-	hosts, lg := startQuiescing(t, awake, awake, idle)
-	propose(t, hosts[1], 1)
-	leader, _ := leaderTerm(hosts[1], idle)
-	if leader == 0 {
-		t.Fatal("no leader")
-	}
-	// The awake shard led by another node: its leader's heartbeats to the
-	// dead node are what fail.
-	if l, _ := leaderTerm(hosts[1], awake); l == leader {
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		err := hosts[1].TransferLeader(ctx, awake, leader%3+1)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, 20*time.Second, "the idle shard's replicas to quiesce", func() bool { return lg.count(idle) == 3 })
-	if n := lg.count(awake); n != 0 {
-		t.Fatalf("%d replicas of the awake shard quiesced", n)
-	}
-	hosts[leader].Close()
-	start := time.Now()
-	var survivors []*Host
-	for id, h := range hosts {
-		if id != leader {
-			survivors = append(survivors, h)
-		}
-	}
-	waitFor(t, 10*time.Second, "a new leader of the idle shard on both survivors", func() bool {
-		for _, h := range survivors {
-			if l, _ := leaderTerm(h, idle); l == 0 || l == leader {
-				return false
-			}
-		}
-		return true
-	})
-	t.Logf("leader %d killed: the idle shard had a new leader after %v", leader, time.Since(start))
+	testDeadLeaderOfQuiescedShard(t, false)
 }
 
 // TestDeadLeaderOfBothShardsReplaced: when the node leading both the awake
@@ -242,6 +205,12 @@ func TestDeadLeaderOfQuiescedShardReplaced(t *testing.T) {
 // own election timeout (the first time its followers would send to the
 // dead node), and both shards get new leaders.
 func TestDeadLeaderOfBothShardsReplaced(t *testing.T) {
+	testDeadLeaderOfQuiescedShard(t, true)
+}
+
+// testDeadLeaderOfQuiescedShard kills the leader of a quiesced shard,
+// leading the awake shard too or not, and waits for new leaders.
+func testDeadLeaderOfQuiescedShard(t *testing.T, leadsAwake bool) {
 	const awake, idle = testShard, testShard + 1
 	hosts, lg := startQuiescing(t, awake, awake, idle)
 	propose(t, hosts[1], 1)
@@ -249,41 +218,54 @@ func TestDeadLeaderOfBothShardsReplaced(t *testing.T) {
 	if leader == 0 {
 		t.Fatal("no leader")
 	}
-	if l, _ := leaderTerm(hosts[1], awake); l != leader {
+	target := leader%3 + 1 // the awake shard's leader: one whose heartbeats to the dead node fail
+	if leadsAwake {
+		target = leader
+	}
+	if l, _ := leaderTerm(hosts[1], awake); l != target {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		err := hosts[l].TransferLeader(ctx, awake, leader)
+		err := hosts[l].TransferLeader(ctx, awake, target)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 10*time.Second, "the awake shard's leadership to move", func() bool {
 			l, _ := leaderTerm(hosts[1], awake)
-			return l == leader
+			return l == target
 		})
 	}
 	waitFor(t, 20*time.Second, "the idle shard's replicas to quiesce", func() bool { return lg.count(idle) == 3 })
+	if n := lg.count(awake); n != 0 {
+		t.Fatalf("%d replicas of the awake shard quiesced", n)
+	}
 	hosts[leader].Close()
 	start := time.Now()
-	want := "raft shard woken: its leader's connection ended shard_id=" + strconv.FormatUint(idle, 10)
-	waitFor(t, 10*time.Second, "a survivor to wake the idle shard on the dead leader's connection ending", func() bool {
-		return lg.woken(want)
-	})
-	woke := time.Since(start)
-	var survivors []*Host
-	for id, h := range hosts {
-		if id != leader {
-			survivors = append(survivors, h)
-		}
+	if leadsAwake {
+		want := "raft shard woken: its leader's connection ended shard_id=" + strconv.FormatUint(idle, 10)
+		waitFor(t, 10*time.Second, "a survivor to wake the idle shard on the dead leader's connection ending", func() bool {
+			return lg.woken(want)
+		})
+		t.Logf("the idle shard woken after %v", time.Since(start))
 	}
-	waitFor(t, 10*time.Second, "new leaders of both shards on both survivors", func() bool {
-		for _, h := range survivors {
-			for _, sh := range []uint64{awake, idle} {
-				if l, _ := leaderTerm(h, sh); l == 0 || l == leader {
+	waitNewLeaders(t, hosts, leader, awake, idle)
+	t.Logf("leader %d of the idle shard killed (leading the awake shard: %v): both led again after %v", leader, leadsAwake, time.Since(start))
+}
+
+// waitNewLeaders waits until every host but dead knows a leader other
+// than dead of each of shards.
+func waitNewLeaders(t *testing.T, hosts map[uint64]*Host, dead uint64, shards ...uint64) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "new leaders on every survivor", func() bool {
+		for id, h := range hosts {
+			if id == dead {
+				continue
+			}
+			for _, sh := range shards {
+				if l, _ := leaderTerm(h, sh); l == 0 || l == dead {
 					return false
 				}
 			}
 		}
 		return true
 	})
-	t.Logf("leader %d of both shards killed: the idle shard woken after %v, both led again after %v", leader, woke, time.Since(start))
 }
