@@ -28,9 +28,10 @@ import (
 // tmpSuffix ends the names of copies being received.
 const tmpSuffix = ".tmp"
 
-// copyBufs are the buffers copies are received through.
+// copyBufs are the buffers copies are received through, aligned for
+// O_DIRECT writes (direct.go).
 var copyBufs = sync.Pool{New: func() any {
-	b := make([]byte, 256<<10)
+	b := alignedBuf(256 << 10)
 	return &b
 }}
 
@@ -74,7 +75,7 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC) (meta.Chunk, erro
 		os.Remove(tmp)
 		return c, err
 	}
-	crc, n, err := receiveCopy(c, f, r, m)
+	crc, n, err := receiveCopy(c, s.copyFile(f), r, m)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) || errors.Is(err, syscall.ENOSPC) {

@@ -1,0 +1,103 @@
+package block
+
+import (
+	"io/fs"
+	"os"
+	"unsafe"
+)
+
+// Received copies are written with O_DIRECT where the filesystem allows
+// it: a holder that only stores a copy has no use for its bytes in the
+// page cache, and copying every received MiB into it was most of a
+// holder's CPU. The chunks this node writes itself (Create) keep the page
+// cache: their copies to the other holders are read back out of it as the
+// ingest writes them.
+//
+// O_DIRECT asks that a write's buffer address, file offset and length be
+// multiples of the device's logical block size; directAlign (4096) is a
+// multiple of every usual one. The receive buffers are allocated aligned
+// and a copy is written in whole buffers from offset 0, so every write
+// but a copy's last is aligned; the last one's aligned prefix goes direct
+// and its remaining bytes (fewer than directAlign) through the page cache,
+// after O_DIRECT is cleared on the file. The fsyncs are those of a
+// buffered copy: the file's data and size, then its directory.
+
+// directAlign is the alignment of direct writes.
+const directAlign = 4096
+
+// alignedBuf returns a buffer of n bytes whose address is a multiple of
+// directAlign.
+func alignedBuf(n int) []byte {
+	b := make([]byte, n+directAlign)
+	off := 0
+	if r := int(uintptr(unsafe.Pointer(unsafe.SliceData(b))) % directAlign); r != 0 {
+		off = directAlign - r
+	}
+	return b[off : off+n : off+n]
+}
+
+// isAligned reports whether p starts at a multiple of directAlign.
+func isAligned(p []byte) bool {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(p)))%directAlign == 0
+}
+
+// probeDirect reports whether files in dir can be written with O_DIRECT:
+// it sets the flag on a new file there and writes one aligned block.
+// Some filesystems refuse the flag (EINVAL), others only the writes.
+func probeDirect(dir string) bool {
+	f, err := os.CreateTemp(dir, "direct-probe-*")
+	if err != nil {
+		return false
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if setDirect(f, true) != nil {
+		return false
+	}
+	_, err = f.Write(alignedBuf(directAlign))
+	return err == nil
+}
+
+// copyFile is the file a received copy is written to. While direct, its
+// writes go through O_DIRECT; they must then start at an offset that is a
+// multiple of directAlign, which holds as long as every earlier write was
+// aligned. The first write that is not aligned (a copy's last piece, or a
+// piece of a body cut short) writes its aligned prefix direct, clears
+// O_DIRECT and writes the rest through the page cache, as the file's later
+// writes.
+type copyFile struct {
+	*os.File
+	direct bool
+}
+
+// copyFile returns f as a copy's file, with O_DIRECT set when s writes
+// copies direct (f stays buffered if the flag cannot be set).
+func (s *Store) copyFile(f *os.File) *copyFile {
+	return &copyFile{File: f, direct: s.direct && setDirect(f, true) == nil}
+}
+
+func (f *copyFile) Write(p []byte) (int, error) {
+	if !f.direct {
+		return f.File.Write(p)
+	}
+	k := 0
+	if isAligned(p) {
+		k = len(p) &^ (directAlign - 1)
+	}
+	if k == len(p) {
+		return f.File.Write(p)
+	}
+	n := 0
+	if k > 0 {
+		var err error
+		if n, err = f.File.Write(p[:k]); err != nil {
+			return n, err
+		}
+	}
+	if err := setDirect(f.File, false); err != nil {
+		return n, &fs.PathError{Op: "fcntl", Path: f.Name(), Err: err}
+	}
+	f.direct = false
+	m, err := f.File.Write(p[n:])
+	return n + m, err
+}
