@@ -37,17 +37,20 @@ var copyBufs = sync.Pool{New: func() any {
 
 // PutCopy stores a copy of chunk c read from r, unless a copy of the right
 // size is already there. It fails with ErrChunkMissing (and stores
-// nothing) when r does not hold exactly c's bytes.
+// nothing) when r does not hold exactly c's bytes. The copy is written
+// through the page cache (repair's pulls: see direct.go).
 func (s *Store) PutCopy(c meta.Chunk, r io.Reader) error {
-	_, err := s.putCopy(c, r, nil)
+	_, err := s.putCopy(c, r, nil, false)
 	return err
 }
 
 // putCopy is PutCopy that, with m, reads a signed copy (bodymac.go): r
 // holds c.Size bytes and their trailer, c.CRC32C is taken from the
 // trailer, and the copy gets its name only once the trailer's tag and
-// CRC32C match the bytes. It returns the chunk stored.
-func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC) (meta.Chunk, error) {
+// CRC32C match the bytes. With direct, the file is written with O_DIRECT
+// if the store's filesystem allows it (direct.go). It returns the chunk
+// stored.
+func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC, direct bool) (meta.Chunk, error) {
 	if !validChunkID(c.ID) {
 		return c, fmt.Errorf("%w: malformed chunk id %q", ErrChunkMissing, c.ID)
 	}
@@ -75,7 +78,7 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC) (meta.Chunk, erro
 		os.Remove(tmp)
 		return c, err
 	}
-	crc, n, err := receiveCopy(c, s.copyFile(f), r, m)
+	crc, n, err := receiveCopy(c, s.copyFile(f, direct), r, m)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) || errors.Is(err, syscall.ENOSPC) {

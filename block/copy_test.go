@@ -52,11 +52,11 @@ func TestPutCopy(t *testing.T) {
 		tr := m.trailer(crc32.Checksum(body, castagnoli))
 		return append(bytes.Clone(body), tr[:]...)
 	}
-	if _, err := s.putCopy(meta.Chunk{ID: c.ID, Size: c.Size}, bytes.NewReader(signed(data)), newBodyMAC(key, testSalt)); err != nil {
+	if _, err := s.putCopy(meta.Chunk{ID: c.ID, Size: c.Size}, bytes.NewReader(signed(data)), newBodyMAC(key, testSalt), true); err != nil {
 		t.Fatalf("signed copy of a present chunk: %v", err)
 	}
 	forged := append(bad, signed(data)[len(data):]...)
-	if _, err := s.putCopy(meta.Chunk{ID: c.ID, Size: c.Size}, bytes.NewReader(forged), newBodyMAC(key, testSalt)); !errors.Is(err, ErrChunkMissing) {
+	if _, err := s.putCopy(meta.Chunk{ID: c.ID, Size: c.Size}, bytes.NewReader(forged), newBodyMAC(key, testSalt), true); !errors.Is(err, ErrChunkMissing) {
 		t.Fatalf("forged signed copy of a present chunk: got %v, want ErrChunkMissing", err)
 	}
 	if err := s.Verify(c); err != nil {
@@ -137,7 +137,7 @@ func TestPutSignedCopy(t *testing.T) {
 				t.Fatal(err)
 			}
 			id := newChunkID()
-			_, err = s.putCopy(meta.Chunk{ID: id, Size: int64(len(data))}, bytes.NewReader(tc.body), newBodyMAC(key, testSalt))
+			_, err = s.putCopy(meta.Chunk{ID: id, Size: int64(len(data))}, bytes.NewReader(tc.body), newBodyMAC(key, testSalt), true)
 			if !errors.Is(err, ErrChunkMissing) {
 				t.Fatalf("got %v, want ErrChunkMissing", err)
 			}
@@ -154,7 +154,7 @@ func TestPutSignedCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := newChunkID()
-	c, err := s.putCopy(meta.Chunk{ID: id, Size: int64(len(data))}, bytes.NewReader(good), newBodyMAC(key, testSalt))
+	c, err := s.putCopy(meta.Chunk{ID: id, Size: int64(len(data))}, bytes.NewReader(good), newBodyMAC(key, testSalt), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func BenchmarkReceiveCopy(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			cpu0 := processCPU(b)
 			for b.Loop() {
-				if _, err := s.putCopy(meta.Chunk{ID: newChunkID(), Size: int64(len(data))}, bytes.NewReader(wire), newBodyMAC(key, testSalt)); err != nil {
+				if _, err := s.putCopy(meta.Chunk{ID: newChunkID(), Size: int64(len(data))}, bytes.NewReader(wire), newBodyMAC(key, testSalt), true); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -40,35 +40,57 @@ func residentPages(t *testing.T, path string) []bool {
 	return in
 }
 
-// A copy written direct leaves its aligned part out of the page cache
-// (only the unaligned tail, written through it, is there); the fallback
-// writes through the page cache. This is what tells the two paths apart.
+// A pushed copy written direct leaves its aligned part out of the page
+// cache (only the unaligned tail, written through it, is there); the
+// fallback, and repair's pulls (PutCopy), write through the page cache.
+// This is what tells the paths apart.
 func TestPutCopyDirectSkipsPageCache(t *testing.T) {
 	if os.Getpagesize() != directAlign {
 		t.Skipf("page size %d", os.Getpagesize())
 	}
+	key := []byte("cluster key")
 	data := randBytes(7, 1<<20+13)
-	for _, direct := range []bool{false, true} {
-		s := openCopyStore(t, direct)
-		c := meta.Chunk{ID: newChunkID(), Size: int64(len(data)), CRC32C: crc32.Checksum(data, castagnoli)}
-		if err := s.PutCopy(c, bytes.NewReader(data)); err != nil {
-			t.Fatal(err)
-		}
-		in := residentPages(t, s.path(c.ID))
-		last := len(in) - 1
-		cached := 0
-		for _, r := range in[:last] {
-			if r {
-				cached++
+	m := newBodyMAC(key, testSalt)
+	m.Write(data)
+	tr := m.trailer(crc32.Checksum(data, castagnoli))
+	wire := append(bytes.Clone(data), tr[:]...)
+	for _, tc := range []struct {
+		name         string
+		directStore  bool
+		pull, direct bool
+	}{
+		{"pushed, direct", true, false, true},
+		{"pushed, fallback", false, false, false},
+		{"pulled", true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openCopyStore(t, tc.directStore)
+			c := meta.Chunk{ID: newChunkID(), Size: int64(len(data)), CRC32C: crc32.Checksum(data, castagnoli)}
+			var err error
+			if tc.pull {
+				err = s.PutCopy(c, bytes.NewReader(data))
+			} else {
+				_, err = s.putCopy(meta.Chunk{ID: c.ID, Size: c.Size}, bytes.NewReader(wire), newBodyMAC(key, testSalt), true)
 			}
-		}
-		switch {
-		case direct && cached != 0:
-			t.Errorf("direct: %d of the %d aligned pages are in the page cache", cached, last)
-		case direct && !in[last]:
-			t.Errorf("direct: the tail page, written buffered, is not in the page cache")
-		case !direct && cached < last/2:
-			t.Errorf("buffered: only %d of %d pages in the page cache", cached, last)
-		}
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := residentPages(t, s.path(c.ID))
+			last := len(in) - 1
+			cached := 0
+			for _, r := range in[:last] {
+				if r {
+					cached++
+				}
+			}
+			switch {
+			case tc.direct && cached != 0:
+				t.Errorf("%d of the %d aligned pages are in the page cache", cached, last)
+			case tc.direct && !in[last]:
+				t.Errorf("the tail page, written buffered, is not in the page cache")
+			case !tc.direct && cached < last/2:
+				t.Errorf("only %d of %d pages in the page cache", cached, last)
+			}
+		})
 	}
 }

@@ -48,7 +48,7 @@ func noTempFiles(t *testing.T, s *Store) {
 
 // Received copies of every size are stored with their exact bytes, both
 // written direct and through the page cache (the fallback of a filesystem
-// without O_DIRECT), unsigned (repair's pulls) and signed (replication):
+// without O_DIRECT), unsigned and signed (replication's pushes):
 // read back whole and in part, sent on as repair sends them, and signed
 // again with the trailer the sender computed. A body cut short, a
 // corrupt trailer or a wrong CRC32C stores nothing, as before.
@@ -66,26 +66,32 @@ func TestPutCopyDirectAndBuffered(t *testing.T) {
 	}{{"buffered", false}, {"direct", true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			s := openCopyStore(t, mode.direct)
+			// Unsigned copies are written as signed ones are, here:
+			// both paths of putCopy run direct.
+			put := func(c meta.Chunk, body []byte) error {
+				_, err := s.putCopy(c, bytes.NewReader(body), nil, true)
+				return err
+			}
 			for _, size := range copySizes {
 				data := randBytes(uint64(size), size)
 				c := meta.Chunk{ID: newChunkID(), Size: int64(size), CRC32C: crc32.Checksum(data, castagnoli)}
 				if size > 0 {
-					if err := s.PutCopy(c, bytes.NewReader(data[:size-1])); !errors.Is(err, ErrChunkMissing) {
+					if err := put(c, data[:size-1]); !errors.Is(err, ErrChunkMissing) {
 						t.Fatalf("size %d, body cut short: got %v, want ErrChunkMissing", size, err)
 					}
 					bad := bytes.Clone(data)
 					bad[size-1] ^= 1
-					if err := s.PutCopy(c, bytes.NewReader(bad)); !errors.Is(err, ErrChunkMissing) {
+					if err := put(c, bad); !errors.Is(err, ErrChunkMissing) {
 						t.Fatalf("size %d, corrupt body: got %v, want ErrChunkMissing", size, err)
 					}
 					wire := signed(data)
-					if _, err := s.putCopy(meta.Chunk{ID: c.ID, Size: c.Size}, bytes.NewReader(wire[:size-1]), newBodyMAC(key, testSalt)); !errors.Is(err, ErrChunkMissing) {
+					if _, err := s.putCopy(meta.Chunk{ID: c.ID, Size: c.Size}, bytes.NewReader(wire[:size-1]), newBodyMAC(key, testSalt), true); !errors.Is(err, ErrChunkMissing) {
 						t.Fatalf("size %d, signed body cut short: got %v, want ErrChunkMissing", size, err)
 					}
 				}
 				forged := signed(data)
 				forged[len(forged)-1] ^= 1
-				if _, err := s.putCopy(meta.Chunk{ID: c.ID, Size: c.Size}, bytes.NewReader(forged), newBodyMAC(key, testSalt)); !errors.Is(err, ErrChunkMissing) {
+				if _, err := s.putCopy(meta.Chunk{ID: c.ID, Size: c.Size}, bytes.NewReader(forged), newBodyMAC(key, testSalt), true); !errors.Is(err, ErrChunkMissing) {
 					t.Fatalf("size %d, bad tag: got %v, want ErrChunkMissing", size, err)
 				}
 				if s.Has(c.ID) {
@@ -93,10 +99,10 @@ func TestPutCopyDirectAndBuffered(t *testing.T) {
 				}
 				noTempFiles(t, s)
 
-				if err := s.PutCopy(c, bytes.NewReader(data)); err != nil {
+				if err := put(c, data); err != nil {
 					t.Fatalf("size %d: %v", size, err)
 				}
-				sc, err := s.putCopy(meta.Chunk{ID: newChunkID(), Size: c.Size}, bytes.NewReader(signed(data)), newBodyMAC(key, testSalt))
+				sc, err := s.putCopy(meta.Chunk{ID: newChunkID(), Size: c.Size}, bytes.NewReader(signed(data)), newBodyMAC(key, testSalt), true)
 				if err != nil {
 					t.Fatalf("size %d, signed: %v", size, err)
 				}
