@@ -128,16 +128,32 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC, direct bool) (met
 // receiveCopy reads at most c.Size bytes of a copy from r into w (nil:
 // nowhere), with their CRC32C and, with m, their MAC, in one pass over
 // each buffer. A short body is not an error here: n says how much came.
-func receiveCopy(c meta.Chunk, w io.Writer, r io.Reader, m *bodyMAC) (crc uint32, n int64, err error) {
+// Every write to w is over when it returns; an error writing w is returned
+// rather than one reading r.
+func receiveCopy(c meta.Chunk, w *copyFile, r io.Reader, m *bodyMAC) (crc uint32, n int64, err error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	buf := *bp
-	for n < c.Size {
+	bufs := [2][]byte{*bp, *bp}
+	if w != nil && w.direct {
+		// A direct write runs while the next buffer fills (direct.go).
+		bp2 := copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(bp2)
+		bufs[1] = *bp2
+	}
+	if w != nil {
+		defer func() {
+			if werr := w.wait(); werr != nil {
+				err = werr
+			}
+		}()
+	}
+	for i := 0; n < c.Size; i++ {
+		buf := bufs[i%2]
 		want := int(min(int64(len(buf)), c.Size-n))
 		k, rerr := io.ReadFull(r, buf[:want])
 		p := buf[:k]
 		if w != nil {
-			if _, err := w.Write(p); err != nil {
+			if err := w.write(p); err != nil {
 				return crc, n, err
 			}
 		}

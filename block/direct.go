@@ -71,9 +71,16 @@ func probeDirect(dir string) bool {
 // piece of a body cut short) writes its aligned prefix direct, clears
 // O_DIRECT and writes the rest through the page cache, as the file's later
 // writes.
+//
+// A direct write waits for the device; so that the copy's receipt does not
+// wait for it too, a direct write of whole blocks runs on its own goroutine
+// while receiveCopy fills its other buffer. One write at most is in flight:
+// each write, and wait, first waits for it, so the file's writes stay in
+// order and a buffer is reused only once its write is over.
 type copyFile struct {
 	*os.File
-	direct bool
+	direct  bool
+	pending chan error // the result of the write in flight; nil: none
 }
 
 // copyFile returns f as a copy's file, with O_DIRECT set when direct is
@@ -83,28 +90,50 @@ func (s *Store) copyFile(f *os.File, direct bool) *copyFile {
 	return &copyFile{File: f, direct: direct && s.direct && setDirect(f, true) == nil}
 }
 
-func (f *copyFile) Write(p []byte) (int, error) {
+// write writes p, which the caller leaves untouched until its next write
+// or wait has returned. An error of a write in flight is returned by the
+// next write or wait.
+func (f *copyFile) write(p []byte) error {
+	if err := f.wait(); err != nil {
+		return err
+	}
 	if !f.direct {
-		return f.File.Write(p)
+		_, err := f.File.Write(p)
+		return err
 	}
 	k := 0
 	if isAligned(p) {
 		k = len(p) &^ (directAlign - 1)
 	}
 	if k == len(p) {
-		return f.File.Write(p)
+		if k > 0 {
+			f.pending = make(chan error, 1)
+			go func(done chan<- error) {
+				_, err := f.File.Write(p)
+				done <- err
+			}(f.pending)
+		}
+		return nil
 	}
-	n := 0
 	if k > 0 {
-		var err error
-		if n, err = f.File.Write(p[:k]); err != nil {
-			return n, err
+		if _, err := f.File.Write(p[:k]); err != nil {
+			return err
 		}
 	}
 	if err := setDirect(f.File, false); err != nil {
-		return n, &fs.PathError{Op: "fcntl", Path: f.Name(), Err: err}
+		return &fs.PathError{Op: "fcntl", Path: f.Name(), Err: err}
 	}
 	f.direct = false
-	m, err := f.File.Write(p[n:])
-	return n + m, err
+	_, err := f.File.Write(p[k:])
+	return err
+}
+
+// wait waits for the write in flight, if any, and returns its error.
+func (f *copyFile) wait() error {
+	if f.pending == nil {
+		return nil
+	}
+	err := <-f.pending
+	f.pending = nil
+	return err
 }
