@@ -10,14 +10,14 @@ import (
 // written with O_DIRECT where the filesystem allows it: a holder that only
 // stores a copy has no use for its bytes in the page cache, and copying
 // every received MiB into it was most of a holder's CPU. Each direct write
-// waits for the device, which a push can afford (the upload waits for the
-// copy's fsync anyway, and its throughput is bound by CPU) but repair's
-// pulls cannot: a node catching up writes 4 MiB chunks from 4 workers and
-// its rate is bound by how fast they land, about a quarter lower with
-// direct writes of 256 KiB (docs/benchmarks.md), so PutCopy writes through
-// the page cache. The chunks this node writes itself (Create) keep the
-// page cache too: their copies to the other holders are read back out of
-// it as the ingest writes them.
+// waits for the device; a push hides that behind its receipt (copyFile),
+// which arrives as fast as the upload's body. Repair's pulls cannot: a
+// node catching up writes chunks already in memory from 4 workers and its
+// rate is bound by how fast they land, about a quarter lower with direct
+// writes of 256 KiB (docs/benchmarks.md), so PutCopy writes through the
+// page cache. The chunks this node writes itself (Create) keep the page
+// cache too: their copies to the other holders are read back out of it as
+// the ingest writes them.
 //
 // O_DIRECT asks that a write's buffer address, file offset and length be
 // multiples of the device's logical block size; directAlign (4096) is a
