@@ -650,7 +650,8 @@ func (c *Manager) NewObjectReader(inline []byte, chunks []meta.Chunk, off, n int
 // signed body digest) with the chunk's CRC32C, checked as they stream and
 // before the copy is visible; otherwise nothing is stored and the error
 // is ErrChunkMissing. A node whose disk is low refuses it with
-// ErrStorageFull, and the sender places the copy elsewhere.
+// ErrStorageFull, and the sender places the copy elsewhere. The copy is
+// written with O_DIRECT where the filesystem allows it (direct.go).
 func (c *Manager) Receive(id string, size int64, salt string, r io.Reader) error {
 	if err := c.refuse(); err != nil {
 		return err
@@ -658,7 +659,7 @@ func (c *Manager) Receive(id string, size int64, salt string, r io.Reader) error
 	if c.peer == nil {
 		return fmt.Errorf("%w: this node has no cluster key", ErrChunkMissing)
 	}
-	_, err := c.store.putCopy(meta.Chunk{ID: id, Size: size}, r, newBodyMAC(c.peer.key, salt))
+	_, err := c.store.putCopy(meta.Chunk{ID: id, Size: size}, r, newBodyMAC(c.peer.key, salt), true)
 	c.noteError(err)
 	return err
 }

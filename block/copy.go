@@ -28,25 +28,29 @@ import (
 // tmpSuffix ends the names of copies being received.
 const tmpSuffix = ".tmp"
 
-// copyBufs are the buffers copies are received through.
+// copyBufs are the buffers copies are received through, aligned for
+// O_DIRECT writes (direct.go).
 var copyBufs = sync.Pool{New: func() any {
-	b := make([]byte, 256<<10)
+	b := alignedBuf(256 << 10)
 	return &b
 }}
 
 // PutCopy stores a copy of chunk c read from r, unless a copy of the right
 // size is already there. It fails with ErrChunkMissing (and stores
-// nothing) when r does not hold exactly c's bytes.
+// nothing) when r does not hold exactly c's bytes. The copy is written
+// through the page cache (repair's pulls: see direct.go).
 func (s *Store) PutCopy(c meta.Chunk, r io.Reader) error {
-	_, err := s.putCopy(c, r, nil)
+	_, err := s.putCopy(c, r, nil, false)
 	return err
 }
 
 // putCopy is PutCopy that, with m, reads a signed copy (bodymac.go): r
 // holds c.Size bytes and their trailer, c.CRC32C is taken from the
 // trailer, and the copy gets its name only once the trailer's tag and
-// CRC32C match the bytes. It returns the chunk stored.
-func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC) (meta.Chunk, error) {
+// CRC32C match the bytes. With direct, the file is written with O_DIRECT
+// if the store's filesystem allows it (direct.go). It returns the chunk
+// stored.
+func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC, direct bool) (meta.Chunk, error) {
 	if !validChunkID(c.ID) {
 		return c, fmt.Errorf("%w: malformed chunk id %q", ErrChunkMissing, c.ID)
 	}
@@ -74,7 +78,7 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC) (meta.Chunk, erro
 		os.Remove(tmp)
 		return c, err
 	}
-	crc, n, err := receiveCopy(c, f, r, m)
+	crc, n, err := receiveCopy(c, s.copyFile(f, direct), r, m)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) || errors.Is(err, syscall.ENOSPC) {
@@ -124,16 +128,32 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC) (meta.Chunk, erro
 // receiveCopy reads at most c.Size bytes of a copy from r into w (nil:
 // nowhere), with their CRC32C and, with m, their MAC, in one pass over
 // each buffer. A short body is not an error here: n says how much came.
-func receiveCopy(c meta.Chunk, w io.Writer, r io.Reader, m *bodyMAC) (crc uint32, n int64, err error) {
+// Every write to w is over when it returns; an error writing w is returned
+// rather than one reading r.
+func receiveCopy(c meta.Chunk, w *copyFile, r io.Reader, m *bodyMAC) (crc uint32, n int64, err error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	buf := *bp
-	for n < c.Size {
+	bufs := [2][]byte{*bp, *bp}
+	if w != nil && w.direct {
+		// A direct write runs while the next buffer fills (direct.go).
+		bp2 := copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(bp2)
+		bufs[1] = *bp2
+	}
+	if w != nil {
+		defer func() {
+			if werr := w.wait(); werr != nil {
+				err = werr
+			}
+		}()
+	}
+	for i := 0; n < c.Size; i++ {
+		buf := bufs[i%2]
 		want := int(min(int64(len(buf)), c.Size-n))
 		k, rerr := io.ReadFull(r, buf[:want])
 		p := buf[:k]
 		if w != nil {
-			if _, err := w.Write(p); err != nil {
+			if err := w.write(p); err != nil {
 				return crc, n, err
 			}
 		}

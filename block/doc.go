@@ -13,6 +13,7 @@
 // both supplied by gateway, which knows how the metadata is stored and
 // sharded; block knows neither Raft nor shards.
 //
-// block imports meta (for its types) and the standard library; it never
-// imports gateway, s3api or raft. gateway imports block.
+// block imports meta (for its types), the standard library and
+// golang.org/x/sys/unix (O_DIRECT for received copies); it never imports
+// gateway, s3api or raft. gateway imports block.
 package block

@@ -51,6 +51,10 @@ type Store struct {
 	// files and bytes count the committed chunk files: set by Recount
 	// (OpenStore's first), moved by Commit and Delete in between.
 	files, bytes atomic.Int64
+
+	// direct: received copies are written with O_DIRECT (direct.go),
+	// which the filesystem was found to allow when the store was opened.
+	direct bool
 }
 
 // verifiedTTL is how long a chunk that passed its CRC32C check is served
@@ -136,6 +140,10 @@ func OpenStore(dir string) (*Store, error) {
 	if err := syncDir(filepath.Dir(dir)); err != nil {
 		return nil, fmt.Errorf("block: chunk store: %w", err)
 	}
+	// Once per store, not per copy: a filesystem either has direct
+	// I/O or not. (The probe's file, if a crash leaves it, goes with
+	// tmp's other leftovers at the next open.)
+	s.direct = probeDirect(s.tmp)
 	// Usage is true from the start: a restarted node reports the chunk
 	// files it holds, not 0 until its first periodic recount.
 	if err := s.Recount(nil); err != nil {
