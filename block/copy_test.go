@@ -46,12 +46,7 @@ func TestPutCopy(t *testing.T) {
 	// A signed copy of a chunk held already is checked all the same: a
 	// body other than the signed one is refused, never acknowledged.
 	key := []byte("cluster key")
-	signed := func(body []byte) []byte {
-		m := newBodyMAC(key, testSalt)
-		m.Write(body)
-		tr := m.trailer(crc32.Checksum(body, castagnoli))
-		return append(bytes.Clone(body), tr[:]...)
-	}
+	signed := func(body []byte) []byte { return signedCopy(key, body) }
 	if _, err := s.putCopy(meta.Chunk{ID: c.ID, Size: c.Size}, bytes.NewReader(signed(data)), newBodyMAC(key, testSalt), true); err != nil {
 		t.Fatalf("signed copy of a present chunk: %v", err)
 	}
@@ -232,4 +227,13 @@ func processCPU(b *testing.B) int64 {
 		b.Fatal(err)
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// signedCopy is body as a signed copy's request body: the bytes, then
+// their trailer under key and testSalt.
+func signedCopy(key, body []byte) []byte {
+	m := newBodyMAC(key, testSalt)
+	m.Write(body)
+	tr := m.trailer(crc32.Checksum(body, castagnoli))
+	return append(bytes.Clone(body), tr[:]...)
 }

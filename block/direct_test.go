@@ -54,12 +54,7 @@ func noTempFiles(t *testing.T, s *Store) {
 // corrupt trailer or a wrong CRC32C stores nothing, as before.
 func TestPutCopyDirectAndBuffered(t *testing.T) {
 	key := []byte("cluster key")
-	signed := func(body []byte) []byte {
-		m := newBodyMAC(key, testSalt)
-		m.Write(body)
-		tr := m.trailer(crc32.Checksum(body, castagnoli))
-		return append(bytes.Clone(body), tr[:]...)
-	}
+	signed := func(body []byte) []byte { return signedCopy(key, body) }
 	for _, mode := range []struct {
 		name   string
 		direct bool
