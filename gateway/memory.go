@@ -59,7 +59,8 @@ func clamp(v, lo, hi int64) int64 {
 //     table written, compacted or read stays in the process's RSS, which
 //     so grows with the data written. The node watches its file-backed
 //     RSS and, when it has grown by ReleaseStep (and at most every
-//     releaseEvery while it grows more slowly), releases those pages
+//     releaseEvery while it grows more slowly, and once when it goes
+//     quiet after work), releases those pages
 //     (meta.Handle.ReleaseMapped: they stay in the page cache, a later
 //     read maps them again with a minor fault);
 //   - the Go heap a burst grew and the garbage collector has not yet given
@@ -102,6 +103,9 @@ func (n *Node) releaseMemory() {
 	lastFile, _ := fileRSS()
 	prevFile := lastFile
 	lastRelease, lastFree, busy := now, now, now
+	// settled: the mapped tables were released since the node last
+	// allocated or its file RSS last moved.
+	settled := false
 	prevAllocs := readAllocs()
 	freedAllocs := prevAllocs
 	prev := now
@@ -111,30 +115,40 @@ func (n *Node) releaseMemory() {
 			return
 		case now = <-t.C:
 		}
-		moved := false
-		if step > 0 {
-			file, ok := fileRSS()
-			moved = ok && file != prevFile
-			prevFile = file
-			if ok && (file >= lastFile+step || file > lastFile && now.Sub(lastRelease) >= releaseEvery) {
-				start := time.Now()
-				advised, err := n.local.ReleaseMapped()
-				if err != nil {
-					n.log.Warn("release mapped tables", "err", err)
-				}
-				lastFile, _ = fileRSS()
-				n.log.Debug("released mapped tables", "advised", advised, "file_rss_before", file, "file_rss_after", lastFile, "took", time.Since(start))
-				lastRelease = now
-			} else if ok && file < lastFile {
-				lastFile = file
-			}
-		}
 		allocs := readAllocs()
 		allocating := allocs-prevAllocs > uint64(float64(idleAllocRate)*now.Sub(prev).Seconds())
 		if allocating {
 			busy = now
 		}
 		prevAllocs, prev = allocs, now
+		moved := false
+		if step > 0 {
+			file, ok := fileRSS()
+			moved = ok && file != prevFile
+			prevFile = file
+			if allocating || moved {
+				settled = false
+			}
+			// Besides on growth, once when the node has gone quiet after
+			// work: pages a burst made resident while other mapped pages
+			// went (a memtable's, once flushed) leave the file RSS where
+			// it was, and would otherwise stay until the next burst.
+			quiet := !settled && now.Sub(busy) >= idleFor
+			if ok && (file >= lastFile+step || file > lastFile && now.Sub(lastRelease) >= releaseEvery || quiet) {
+				start := time.Now()
+				advised, err := n.local.ReleaseMapped()
+				if err != nil {
+					n.log.Warn("release mapped tables", "err", err)
+				}
+				lastFile, _ = fileRSS()
+				prevFile = lastFile
+				settled = quiet
+				n.log.Debug("released mapped tables", "advised", advised, "file_rss_before", file, "file_rss_after", lastFile, "took", time.Since(start))
+				lastRelease = now
+			} else if ok && file < lastFile {
+				lastFile = file
+			}
+		}
 		if now.Sub(busy) >= idleFor && allocs-freedAllocs >= burstAlloc && now.Sub(lastFree) >= freeEvery {
 			debug.FreeOSMemory()
 			lastFree = time.Now()
