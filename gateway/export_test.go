@@ -16,6 +16,10 @@ func ClaimName(ctx context.Context, s *Service, name string, shard uint64) error
 	return err
 }
 
+// SoloReads is how many linearizable reads the node, alone, served from
+// its replica without a ReadIndex.
+func SoloReads(s *Service) uint64 { return s.node.solo.local.Load() }
+
 // PlaceBucket is placeBucket.
 var PlaceBucket = placeBucket
 

@@ -58,6 +58,8 @@ type Node struct {
 	// stands (background work) and linearizably
 	// (forkstore_peer_reads_total).
 	peerReadsStale, peerReadsLinear atomic.Uint64
+	// solo: linearizable reads of a node that is alone (soloread.go).
+	solo soloReads
 	// registered: this node's record (its addresses) is in the directory
 	// and its member list was read since (register).
 	registered atomic.Bool
@@ -121,6 +123,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, disk: disk, seal: seal, stop: make(chan struct{})}
+	n.solo.alone = cfg.ClusterKey == ""
 	n.svc = &Service{node: n}
 	n.cluster = newCluster(n)
 	n.metrics = newNodeMetrics(n)

@@ -14,7 +14,7 @@ import (
 // codec) fails where the tests see it.
 func (s *Service) readQuery(ctx context.Context, shard uint64, q meta.Q) (any, error) {
 	if !s.node.cfg.WireReads {
-		return s.node.host.Read(ctx, shard, q)
+		return s.node.linearRead(ctx, shard, q)
 	}
 	b, err := meta.EncodeQuery(q)
 	if err != nil {
