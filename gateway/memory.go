@@ -59,8 +59,8 @@ func clamp(v, lo, hi int64) int64 {
 //     table written, compacted or read stays in the process's RSS, which
 //     so grows with the data written. The node watches its file-backed
 //     RSS and, when it has grown by ReleaseStep (and at most every
-//     releaseEvery while it grows more slowly, and once when it goes
-//     quiet after work), releases those pages
+//     releaseEvery while it grows more slowly, and once when it has held
+//     still for idleFor after moving), releases those pages
 //     (meta.Handle.ReleaseMapped: they stay in the page cache, a later
 //     read maps them again with a minor fault);
 //   - the Go heap a burst grew and the garbage collector has not yet given
@@ -103,9 +103,9 @@ func (n *Node) releaseMemory() {
 	lastFile, _ := fileRSS()
 	prevFile := lastFile
 	lastRelease, lastFree, busy := now, now, now
-	// settled: the mapped tables were released since the node last
-	// allocated or its file RSS last moved.
-	settled := false
+	// settled: the mapped tables were released since the file RSS last
+	// moved (at lastMoved).
+	settled, lastMoved := false, now
 	prevAllocs := readAllocs()
 	freedAllocs := prevAllocs
 	prev := now
@@ -126,14 +126,15 @@ func (n *Node) releaseMemory() {
 			file, ok := fileRSS()
 			moved = ok && file != prevFile
 			prevFile = file
-			if allocating || moved {
-				settled = false
+			if moved {
+				settled, lastMoved = false, now
 			}
-			// Besides on growth, once when the node has gone quiet after
-			// work: pages a burst made resident while other mapped pages
-			// went (a memtable's, once flushed) leave the file RSS where
-			// it was, and would otherwise stay until the next burst.
-			quiet := !settled && now.Sub(busy) >= idleFor
+			// Besides on growth, once when the file RSS has held still for
+			// idleFor after moving: pages a burst made resident while other
+			// mapped pages went (a memtable's, once flushed) leave the file
+			// RSS where it was, and would otherwise stay until the next
+			// burst.
+			quiet := !settled && now.Sub(lastMoved) >= idleFor
 			if ok && (file >= lastFile+step || file > lastFile && now.Sub(lastRelease) >= releaseEvery || quiet) {
 				start := time.Now()
 				advised, err := n.local.ReleaseMapped()

@@ -14,6 +14,7 @@ import (
 // right after a restart; a node with a cluster key reads through Raft.
 func TestSoloReads(t *testing.T) {
 	cfg := gatewaytest.Config(t)
+	cfg.WireReads = false // those go through the codec and Raft on purpose
 	n := gatewaytest.NewNode(t, cfg)
 	s := n.Service()
 	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "solo"}); err != nil {
@@ -50,6 +51,7 @@ func TestSoloReads(t *testing.T) {
 	// A node with a cluster key may be joined: every read goes through
 	// Raft.
 	kcfg := gatewaytest.Config(t)
+	kcfg.WireReads = false
 	kcfg.ClusterKey = "a cluster key of 32 bytes or so."
 	k := gatewaytest.NewNode(t, kcfg)
 	ks := k.Service()
