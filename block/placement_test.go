@@ -276,29 +276,11 @@ func TestPlacementZonesFirst(t *testing.T) {
 // (it answered a truncated body, "no other node holds it", while its
 // list was a second stale).
 func TestFetchRefreshesUnknownAddresses(t *testing.T) {
-	const key = testClusterKey
 	peer := newPeerNode(t)
-	known := []Member{{ID: 1}, {ID: 2, Addr: strings.TrimPrefix(peer.srv.URL, "http://")}}
-	var c *Manager
-	refreshes := 0
-	c = New(Config{Self: 1, Replicas: 2, Store: openTestStore(t), Peer: NewPeer(1, key, nil),
-		Refresh: func(context.Context) error {
-			refreshes++
-			c.SetMembers(known)
-			return nil
-		}}, Member{ID: 1})
-	c.SetMembers([]Member{{ID: 1}, {ID: 2}})
+	c, refreshes := lateAddressManager(t, peer, 0)
 
 	data := randBytes(7, 3000)
-	w, err := peer.m.Store().Create()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(data)
-	ch, err := w.Commit()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := putChunk(t, peer.m.Store(), data)
 	r := c.NewObjectReader(nil, []meta.Chunk{ch}, 0, -1)
 	defer r.Close()
 	got, err := io.ReadAll(r)
@@ -308,23 +290,15 @@ func TestFetchRefreshesUnknownAddresses(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatalf("read %d bytes, want the chunk's %d", len(got), len(data))
 	}
-	if refreshes != 1 {
-		t.Errorf("membership read %d times, want once", refreshes)
+	if *refreshes != 1 {
+		t.Errorf("membership read %d times, want once", *refreshes)
 	}
 
 	// An object whose first chunk is elsewhere and second here: Prime
 	// reads the first before anything is sent, the second is sent from
 	// the local file.
 	local := randBytes(8, 5000)
-	lw, err := c.Store().Create()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lw.Write(local)
-	lch, err := lw.Commit()
-	if err != nil {
-		t.Fatal(err)
-	}
+	lch := putChunk(t, c.Store(), local)
 	r2 := c.NewObjectReader(nil, []meta.Chunk{ch, lch}, 100, -1)
 	defer r2.Close()
 	if err := r2.(interface{ Prime() error }).Prime(); err != nil {
@@ -347,6 +321,24 @@ func TestFetchRefreshesUnknownAddresses(t *testing.T) {
 	}
 }
 
+// lateAddressManager returns node 1's Manager of a cluster with peer as
+// node 2, whose member list lacks node 2's address until the membership
+// has been read more than after times; refreshes counts the reads.
+func lateAddressManager(t *testing.T, peer *peerNode, after int) (c *Manager, refreshes *int) {
+	known := []Member{{ID: 1}, {ID: 2, Addr: strings.TrimPrefix(peer.srv.URL, "http://")}}
+	refreshes = new(int)
+	c = New(Config{Self: 1, Replicas: 2, Store: openTestStore(t), Peer: NewPeer(1, testClusterKey, nil),
+		Refresh: func(context.Context) error {
+			*refreshes++
+			if *refreshes > after {
+				c.SetMembers(known)
+			}
+			return nil
+		}}, Member{ID: 1})
+	c.SetMembers([]Member{{ID: 1}, {ID: 2}})
+	return c, refreshes
+}
+
 // testClusterKey is the cluster key of the nodes in these tests.
 const testClusterKey = "0123456789abcdef-key"
 
@@ -357,30 +349,12 @@ const testClusterKey = "0123456789abcdef-key"
 // failing the upload with "no known address".
 func TestCopyRefreshesUnknownAddresses(t *testing.T) {
 	peer := newPeerNode(t)
-	known := []Member{{ID: 1}, {ID: 2, Addr: strings.TrimPrefix(peer.srv.URL, "http://")}}
-	var c *Manager
-	refreshes := 0
-	c = New(Config{Self: 1, Replicas: 2, Store: openTestStore(t), Peer: NewPeer(1, testClusterKey, nil),
-		Refresh: func(context.Context) error {
-			refreshes++
-			if refreshes > 1 { // the first look, at the upload's start, is too early
-				c.SetMembers(known)
-			}
-			return nil
-		}}, Member{ID: 1})
-	c.SetMembers([]Member{{ID: 1}, {ID: 2}})
+	// The first look, at the upload's start, is too early.
+	c, _ := lateAddressManager(t, peer, 1)
 
 	r := c.StartReplication()
 	data := randBytes(9, 4000)
-	w, err := c.Store().Create()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(data)
-	ch, err := w.Commit()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := putChunk(t, c.Store(), data)
 	r.Add(ch)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
