@@ -19,7 +19,7 @@ import (
 // the shard (a ReadIndex: the leader's first entry of its term applied)
 // waits for. From then on a linearizable read of the shard is a read of
 // the local replica, without the ReadIndex round, which cost a single node
-// about a fifth of a small GET's CPU (docs/benchmarks.md).
+// about a tenth of a small GET's CPU (docs/benchmarks.md).
 type soloReads struct {
 	alone bool     // no cluster key: no other node can join
 	ready sync.Map // shard id -> struct{}: a ReadIndex succeeded since the start
