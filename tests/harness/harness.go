@@ -544,9 +544,14 @@ func (s *Server) Stop() {
 	}
 	s.signal(syscall.SIGTERM)
 	if !s.wait(s.opts.StopTimeout) {
-		s.signal(syscall.SIGKILL)
-		s.wait(s.opts.StopTimeout)
-		s.t.Fatalf("server did not exit within %v of SIGTERM\n%s", s.opts.StopTimeout, s.LogTail(16<<10))
+		// SIGQUIT makes the Go runtime write every goroutine's stack to
+		// the log and exit: where the shutdown hung.
+		s.signal(syscall.SIGQUIT)
+		if !s.wait(10 * time.Second) {
+			s.signal(syscall.SIGKILL)
+			s.wait(s.opts.StopTimeout)
+		}
+		s.t.Fatalf("server did not exit within %v of SIGTERM (its goroutines at the end)\n%s", s.opts.StopTimeout, s.LogTail(256<<10))
 	}
 	s.closeLog()
 	if err := s.exitErr(); err != nil {
