@@ -60,6 +60,10 @@ type Node struct {
 	peerReadsStale, peerReadsLinear atomic.Uint64
 	// solo: linearizable reads of a node that is alone (soloread.go).
 	solo soloReads
+	// life ends when the node closes: background reads that wait on other
+	// nodes (readHereOr) end with it rather than hold up the shutdown.
+	life    context.Context
+	endLife context.CancelFunc
 	// registered: this node's record (its addresses) is in the directory
 	// and its member list was read since (register).
 	registered atomic.Bool
@@ -124,6 +128,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, disk: disk, seal: seal, stop: make(chan struct{})}
 	n.solo.alone = cfg.ClusterKey == ""
+	n.life, n.endLife = context.WithCancel(context.Background())
 	n.svc = &Service{node: n}
 	n.cluster = newCluster(n)
 	n.metrics = newNodeMetrics(n)
@@ -323,6 +328,7 @@ func (n *Node) Close() error {
 	default:
 	}
 	close(n.stop)
+	n.endLife()
 	n.wg.Wait()
 	n.host.Close()
 	return nil
@@ -481,9 +487,11 @@ func (n *Node) readBackground(shard uint64, q meta.Q) (any, error) {
 }
 
 // readHereOr runs q on the local replica of shard when this node holds
-// one, else through elsewhere, within 10 s.
+// one, else through elsewhere, within 10 s or until the node closes (a
+// node that holds no shard any more, once removed, would otherwise keep
+// its shutdown waiting 10 s per shard on holders it cannot reach).
 func (n *Node) readHereOr(shard uint64, q meta.Q, elsewhere func(context.Context, uint64, meta.Q) (any, error)) (any, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(n.life, 10*time.Second)
 	defer cancel()
 	if n.hosts(shard) {
 		return n.local.Read(ctx, shard, n.replicaOf(shard), q)
