@@ -44,7 +44,8 @@ type Config struct {
 
 	// ChunkSize is the size of the chunks large bodies are cut into.
 	ChunkSize int64
-	// InlineMax is the largest body stored inside its metadata record.
+	// InlineMax is the largest body stored inside its metadata record
+	// (DefaultInlineMax: see there why it is small).
 	InlineMax int64
 	// MaxObjectSize bounds a single PUT (AWS: 5 GiB).
 	MaxObjectSize int64
@@ -142,7 +143,7 @@ func DefaultConfig() Config {
 		Raft:              raft.DefaultConfig(),
 		Meta:              meta.DefaultOptions(),
 		ChunkSize:         4 << 20,
-		InlineMax:         64 << 10,
+		InlineMax:         DefaultInlineMax,
 		MaxObjectSize:     5 << 30,
 		OrphanGrace:       6 * time.Hour,
 		GCInterval:        2 * time.Second,

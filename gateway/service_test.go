@@ -412,6 +412,33 @@ func TestCompleteClaimsAndCopyChecksum(t *testing.T) {
 	}
 }
 
+// TestDefaultInlineMax: with the default configuration a body of
+// DefaultInlineMax bytes is kept in its record and one byte more goes to
+// a chunk file (larger inline bodies cost far more CPU per PUT:
+// DefaultInlineMax); both read back whole.
+func TestDefaultInlineMax(t *testing.T) {
+	cfg := gatewaytest.Config(t)
+	if cfg.InlineMax != gateway.DefaultInlineMax || gateway.DefaultInlineMax != 4<<10 {
+		t.Fatalf("default inline max %d (DefaultInlineMax %d), want 4 KiB", cfg.InlineMax, gateway.DefaultInlineMax)
+	}
+	s := gatewaytest.NewNode(t, cfg).Service()
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bkt"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{gateway.DefaultInlineMax, gateway.DefaultInlineMax + 1, 16 << 10, 64 << 10} {
+		body := randBytes(uint64(n), n)
+		key := fmt.Sprintf("k%d", n)
+		o := put(t, s, "bkt", key, body)
+		if files := chunkFiles(t, cfg); (n <= gateway.DefaultInlineMax) != (len(o.Chunks) == 0) {
+			t.Errorf("%d bytes: %d chunks (%d chunk files in the store)", n, len(o.Chunks), files)
+		}
+		got, err := get(t, s, gateway.GetObjectInput{Bucket: "bkt", Key: key})
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("%d bytes: read back %d bytes, %v", n, len(got), err)
+		}
+	}
+}
+
 // The sweeper removes chunk files that nothing references once they are
 // older than the grace period (an upload that died mid-way), and never a
 // referenced one.

@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// Object sizes of the load: most objects are stored inline in the
-// metadata (<= 64 KiB), some are cut into chunks on R nodes.
+// Object sizes of the load: most objects are small, up to 48 KiB (the
+// smallest stored inline in the metadata, up to 4 KiB by default, the
+// rest in one chunk on R nodes), some are cut into several chunks.
 const (
 	smallMax = 48 << 10
 	bigMin   = 1 << 20

@@ -109,6 +109,8 @@ func TestExitCodes(t *testing.T) {
 		{"server", "--log-level", "loud"},
 		{"server", "--slow-request", "-1s"},
 		{"server", "--slow-request", "soon"},
+		{"server", "--inline-max", "2MiB"},
+		{"server", "--inline-max", "lots"},
 		{"server", "--tls-cert", "node.pem"},
 		{"server", "--tls-key", "node-key.pem"},
 		{"server", "extra"},

@@ -38,7 +38,7 @@ type serverFlags struct {
 	pprofAddr, logLevel, metricsAddr, maxBatch, minFree                string
 	consoleAddr                                                        string
 	noConsole                                                          bool
-	memoryBudget                                                       string
+	memoryBudget, inlineMax                                            string
 	tlsCert, tlsKey                                                    string
 	kmsKeyFile                                                         string
 	accessLog                                                          bool
@@ -93,6 +93,7 @@ func newServerCmd(a *app) *cobra.Command {
 	envString(a, fs, &f.maxBatch, "max-fork-batch", "1000", "most forks one fork create-many makes")
 	envString(a, fs, &f.minFree, "min-free-space", "auto", "below this much free space on the data directory's filesystem the node refuses new data (507): a size such as 1GiB, a percentage such as 5%, auto (the smaller of 5% and 1GiB, at least 64MiB) or 0 (never)")
 	envString(a, fs, &f.memoryBudget, "memory-budget", "160MiB", "resident memory to stay within under load: sizes the metadata store's and the Raft log's memtables and caches and the Go heap's soft limit (GOMEMLIMIT overrides the last), e.g. 512MiB")
+	envString(a, fs, &f.inlineMax, "inline-max", "4KiB", "largest object body kept in its metadata record instead of a chunk file, 0 to 1MiB (larger inline bodies cost more CPU per PUT: docs/operations.md)")
 	envString(a, fs, &f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this loopback address")
 	envString(a, fs, &f.logLevel, "log-level", "info", "debug, info, warn or error")
 	envBool(a, fs, &f.accessLog, "access-log", false, "log every request at info level (otherwise at debug; server errors and slow requests are always logged)")
@@ -203,6 +204,11 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	if cfg.MinFreeSpace, err = gateway.ParseMinFreeSpace(f.minFree); err != nil {
 		return usagef("--min-free-space: %w", err)
 	}
+	inline, err := humanize.ParseBytes(f.inlineMax)
+	if err != nil || inline > 1<<20 {
+		return usagef("--inline-max: want a size from 0 to 1MiB, such as 4KiB, got %q", f.inlineMax)
+	}
+	cfg.InlineMax = int64(inline)
 	budget, err := humanize.ParseBytes(f.memoryBudget)
 	if err != nil || budget > gateway.MaxMemoryBudget {
 		return usagef("--memory-budget: want a size such as 160MiB or 1GiB, got %q", f.memoryBudget)
