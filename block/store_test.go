@@ -181,27 +181,64 @@ func TestChunkCorruptionDetected(t *testing.T) {
 			}
 		}},
 	}
+	// Over smallSend the GET path verifies over a mapping, under it in
+	// memory.
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := openTestStore(t)
-			data := randBytes(2, 300_000)
-			c := putChunk(t, s, data)
-			tt.damage(t, s.path(c.ID))
-			if _, err := readChunk(s, c, 0, c.Size); !errors.Is(err, ErrChunkMissing) {
-				t.Fatalf("whole read of damaged chunk: %v", err)
-			}
-			// Through an object reader, too.
-			_, err := io.ReadAll(s.NewObjectReader(nil, []meta.Chunk{c}, 0, c.Size))
-			if !errors.Is(err, ErrChunkMissing) {
-				t.Fatalf("object read of damaged chunk: %v", err)
-			}
-			// WriteTo (the GET path) refuses before sending a byte of it.
-			var sent bytes.Buffer
-			_, err = s.NewObjectReader(nil, []meta.Chunk{c}, 0, c.Size).(io.WriterTo).WriteTo(&sent)
-			if !errors.Is(err, ErrChunkMissing) || sent.Len() != 0 {
-				t.Fatalf("WriteTo of damaged chunk: sent %d bytes, %v", sent.Len(), err)
-			}
-		})
+		for _, size := range []int{20_000, 300_000} {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, size), func(t *testing.T) {
+				testChunkDamage(t, size, tt.damage)
+			})
+		}
+	}
+}
+
+func testChunkDamage(t *testing.T, size int, damage func(t *testing.T, path string)) {
+	s := openTestStore(t)
+	data := randBytes(2, size)
+	c := putChunk(t, s, data)
+	damage(t, s.path(c.ID))
+	if _, err := readChunk(s, c, 0, c.Size); !errors.Is(err, ErrChunkMissing) {
+		t.Fatalf("whole read of damaged chunk: %v", err)
+	}
+	// Through an object reader, too.
+	_, err := io.ReadAll(s.NewObjectReader(nil, []meta.Chunk{c}, 0, c.Size))
+	if !errors.Is(err, ErrChunkMissing) {
+		t.Fatalf("object read of damaged chunk: %v", err)
+	}
+	// WriteTo (the GET path) refuses before sending a byte of it.
+	var sent bytes.Buffer
+	_, err = s.NewObjectReader(nil, []meta.Chunk{c}, 0, c.Size).(io.WriterTo).WriteTo(&sent)
+	if !errors.Is(err, ErrChunkMissing) || sent.Len() != 0 {
+		t.Fatalf("WriteTo of damaged chunk: sent %d bytes, %v", sent.Len(), err)
+	}
+}
+
+// TestSmallChunkVerifiedOnEveryGET: a chunk of up to smallSend bytes is
+// verified on every GET (WriteTo), not once per verifiedTTL, so a chunk
+// damaged after a first read is refused at the next, before a byte of it
+// is sent; it is sent whole otherwise.
+func TestSmallChunkVerifiedOnEveryGET(t *testing.T) {
+	s := openTestStore(t)
+	for _, size := range []int{1, 16 << 10, smallSend} {
+		data := randBytes(uint64(size), size)
+		c := putChunk(t, s, data)
+		var sent bytes.Buffer
+		if _, err := s.NewObjectReader(nil, []meta.Chunk{c}, 0, c.Size).(io.WriterTo).WriteTo(&sent); err != nil || !bytes.Equal(sent.Bytes(), data) {
+			t.Fatalf("%d bytes: sent %d bytes, %v", size, sent.Len(), err)
+		}
+		b, err := os.ReadFile(s.path(c.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 0x01
+		if err := os.WriteFile(s.path(c.ID), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sent.Reset()
+		_, err = s.NewObjectReader(nil, []meta.Chunk{c}, 0, c.Size).(io.WriterTo).WriteTo(&sent)
+		if !errors.Is(err, ErrChunkMissing) || sent.Len() != 0 {
+			t.Fatalf("%d bytes, damaged after a first GET: sent %d bytes, %v", size, sent.Len(), err)
+		}
 	}
 }
 

@@ -224,6 +224,7 @@ func TestBench(t *testing.T) {
 		keys  int64 // distinct keys written (ring), bounding disk use
 	}{
 		{"4 KiB", 4 << 10, 200000, 200000},
+		{"16 KiB", 16 << 10, 200000, 20000}, // over --inline-max: a chunk file
 		{"1 MiB", 1 << 20, 20000, 2000},
 		{"64 MiB", 64 << 20, 400, 16},
 	}

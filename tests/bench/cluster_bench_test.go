@@ -38,7 +38,8 @@ package bench
 //	FORKSTORE_BENCH_CLUSTER_PARTS    which parts to run (default
 //	                                 "throughput,failover,catchup,join")
 //	FORKSTORE_BENCH_CLUSTER_SIZES    the object sizes of the throughput
-//	                                 figures (default "4KiB,1MiB")
+//	                                 figures, of 4KiB, 16KiB and 1MiB
+//	                                 (default "4KiB,1MiB")
 //	FORKSTORE_BENCH_LOGS             a directory to keep the nodes' logs in
 //	FORKSTORE_BENCH_PROFILE          a directory: CPU profiles of every node
 //	                                 during each throughput figure and the
@@ -843,18 +844,21 @@ func throughput(t *testing.T, bin string, cl *benchCluster, conc int, dur time.D
 		keys  int64
 	}{
 		{"4 KiB", 4 << 10, 200000, 200000},
+		{"16 KiB", 16 << 10, 200000, 20000}, // over --inline-max: a chunk file
 		{"1 MiB", 1 << 20, 20000, 2000},
 	}
-	if only := os.Getenv("FORKSTORE_BENCH_CLUSTER_SIZES"); only != "" {
-		sizes = slices.DeleteFunc(sizes, func(sz struct {
-			name  string
-			size  int
-			limit int64
-			keys  int64
-		}) bool {
-			return !slices.Contains(strings.Split(only, ","), strings.ReplaceAll(sz.name, " ", ""))
-		})
+	only := os.Getenv("FORKSTORE_BENCH_CLUSTER_SIZES")
+	if only == "" {
+		only = "4KiB,1MiB"
 	}
+	sizes = slices.DeleteFunc(sizes, func(sz struct {
+		name  string
+		size  int
+		limit int64
+		keys  int64
+	}) bool {
+		return !slices.Contains(strings.Split(only, ","), strings.ReplaceAll(sz.name, " ", ""))
+	})
 	for _, sz := range sizes {
 		data := make([]byte, sz.size)
 		rand.NewChaCha8([32]byte{1}).Read(data)
