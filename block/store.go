@@ -66,55 +66,74 @@ const verifiedTTL = 5 * time.Minute
 
 // verifiedSlots bounds the cache: a direct-mapped table indexed by the
 // chunk id's leading bits (ids are random), a collision simply evicts.
-const verifiedSlots = 4096
+// With n chunks read in turn, a read finds its slot taken by another with
+// a chance of about 1-e^(-n/verifiedSlots): 2,000 chunks (TestBench's GET
+// 1 MiB) missed 39% of the time with 4,096 slots, 11% with 16,384. A slot
+// holds no pointer (40 bytes), so the collector never scans the table.
+const verifiedSlots = 16384
 
 // verifiedCache remembers chunks recently verified in full.
 type verifiedCache struct {
 	mu    sync.Mutex
-	slots [verifiedSlots]verifiedSlot
+	slots []verifiedSlot // made at the first add
 }
 
 type verifiedSlot struct {
-	id    string
+	id    [16]byte // the id's bytes (ids are 32 hex digits)
 	crc   uint32
 	size  int64
-	until time.Time
+	until int64 // Unix nanoseconds
 }
 
-func verifiedIndex(id string) int {
-	var x int
-	for i := 0; i < 4 && i < len(id); i++ {
-		x = x<<4 | int(unhex(id[i]))
+// verifiedKey returns id's bytes and its slot (ok false for an id that is
+// not 32 hex digits: never cached).
+func verifiedKey(id string) (key [16]byte, slot int, ok bool) {
+	if len(id) != 2*len(key) {
+		return key, 0, false
 	}
-	return x % verifiedSlots
-}
-
-func unhex(c byte) byte {
-	if c >= 'a' {
-		return c - 'a' + 10
+	if _, err := hex.Decode(key[:], []byte(id)); err != nil {
+		return key, 0, false
 	}
-	return c - '0'
+	return key, (int(key[0])<<8 | int(key[1])) % verifiedSlots, true
 }
 
 func (v *verifiedCache) has(c meta.Chunk, now time.Time) bool {
+	key, i, ok := verifiedKey(c.ID)
+	if !ok {
+		return false
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	sl := &v.slots[verifiedIndex(c.ID)]
-	return sl.id == c.ID && sl.crc == c.CRC32C && sl.size == c.Size && now.Before(sl.until)
+	if v.slots == nil {
+		return false
+	}
+	sl := &v.slots[i]
+	return sl.id == key && sl.crc == c.CRC32C && sl.size == c.Size && now.UnixNano() < sl.until
 }
 
 func (v *verifiedCache) add(c meta.Chunk, now time.Time) {
+	key, i, ok := verifiedKey(c.ID)
+	if !ok {
+		return
+	}
 	v.mu.Lock()
-	v.slots[verifiedIndex(c.ID)] = verifiedSlot{id: c.ID, crc: c.CRC32C, size: c.Size, until: now.Add(verifiedTTL)}
-	v.mu.Unlock()
+	defer v.mu.Unlock()
+	if v.slots == nil {
+		v.slots = make([]verifiedSlot, verifiedSlots)
+	}
+	v.slots[i] = verifiedSlot{id: key, crc: c.CRC32C, size: c.Size, until: now.Add(verifiedTTL).UnixNano()}
 }
 
 func (v *verifiedCache) forget(id string) {
-	v.mu.Lock()
-	if sl := &v.slots[verifiedIndex(id)]; sl.id == id {
-		*sl = verifiedSlot{}
+	key, i, ok := verifiedKey(id)
+	if !ok {
+		return
 	}
-	v.mu.Unlock()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.slots != nil && v.slots[i].id == key {
+		v.slots[i] = verifiedSlot{}
+	}
 }
 
 // OpenStore opens (creating if needed) the chunk store rooted at dir,

@@ -471,6 +471,20 @@ func TestVerifiedCache(t *testing.T) {
 	if v.has(other, now) {
 		t.Fatal("same id with another checksum answers")
 	}
+	// Another chunk of the same slot (same leading bytes) evicts it.
+	rival := c
+	rival.ID = c.ID[:4] + strings.Repeat("0", 28)
+	if rival.ID == c.ID {
+		rival.ID = c.ID[:4] + strings.Repeat("1", 28)
+	}
+	if v.has(rival, now) {
+		t.Fatal("another id of the same slot answers")
+	}
+	v.add(rival, now)
+	if v.has(c, now) || !v.has(rival, now) {
+		t.Fatal("the slot's last chunk is not the one remembered")
+	}
+	v.add(c, now)
 	v.forget(c.ID)
 	if v.has(c, now) {
 		t.Fatal("forgotten chunk still remembered")
