@@ -473,16 +473,23 @@ func (s *Store) sendChunk(w io.Writer, c meta.Chunk, off, n int64) (int64, error
 // 16 KiB objects: munmap was 14% of a GET's CPU, docs/benchmarks.md).
 const smallSend = 256 << 10
 
-var sendBufs = sync.Pool{New: func() any {
-	b := make([]byte, smallSend)
-	return &b
-}}
+// sendBufs are sendSmall's buffers: of 64 KiB (the chunks of small
+// objects) and of smallSend bytes, so that many GETs of small objects at
+// once do not each hold a large one.
+var sendBufs = [2]sync.Pool{
+	{New: func() any { b := make([]byte, 64<<10); return &b }},
+	{New: func() any { b := make([]byte, smallSend); return &b }},
+}
 
 // sendSmall reads all of c from f (opened by openChunk, which checked its
 // size), verifies it and writes it to w.
 func sendSmall(w io.Writer, f *os.File, c meta.Chunk) (int64, error) {
-	bp := sendBufs.Get().(*[]byte)
-	defer sendBufs.Put(bp)
+	pool := &sendBufs[1]
+	if c.Size <= 64<<10 {
+		pool = &sendBufs[0]
+	}
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	buf := (*bp)[:c.Size]
 	if _, err := io.ReadFull(f, buf); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {

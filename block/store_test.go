@@ -219,7 +219,7 @@ func testChunkDamage(t *testing.T, size int, damage func(t *testing.T, path stri
 // is sent; it is sent whole otherwise.
 func TestSmallChunkVerifiedOnEveryGET(t *testing.T) {
 	s := openTestStore(t)
-	for _, size := range []int{1, 16 << 10, smallSend} {
+	for _, size := range []int{1, 16 << 10, 64 << 10, 64<<10 + 1, smallSend} {
 		data := randBytes(uint64(size), size)
 		c := putChunk(t, s, data)
 		var sent bytes.Buffer
