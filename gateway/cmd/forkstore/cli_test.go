@@ -131,6 +131,10 @@ func TestExitCodes(t *testing.T) {
 			t.Errorf("server with %v: exit %d, %q", env, r.code, r.stderr)
 		}
 	}
+	// --inline-max is known and checks its size (not refused as unknown).
+	if r := runCLI(t, creds, "server", "--inline-max", "2MiB"); !strings.Contains(r.stderr, "--inline-max: want a size from 0 to 1MiB") {
+		t.Errorf("--inline-max 2MiB: %q, want the flag's own error", r.stderr)
+	}
 	if r := runCLI(t, creds, "snapshot", "creat", "b"); !strings.Contains(r.stderr, "did you mean create") {
 		t.Errorf("a misspelt subcommand: %q, want a suggestion", r.stderr)
 	}
