@@ -191,8 +191,8 @@ func TestLinearizability(t *testing.T) {
 
 const (
 	linClients   = 4
-	linMaxOps    = 150 // per client
-	linPhaseOps  = 50  // operations recorded before the fault, after it, after the heal
+	linPhaseOps  = 50 // operations recorded before the fault, after it, after the heal
+	linFaultOps  = 100 // at most, started while the fault, and the heal, take effect
 	linKeys      = 3
 	linOpTimeout = 5 * time.Second
 	linPace      = 10 * time.Millisecond
@@ -202,6 +202,12 @@ const (
 // operations, the fault on the leader, linPhaseOps more once another
 // leader is elected, the heal, and linPhaseOps more once all nodes are
 // ready.
+//
+// Clients start an operation only with a token, so the history's length
+// (which the check's cost grows with) does not depend on how long an
+// election or a restart takes. A phase hands out tokens until it has
+// recorded its operations: failed reads are not recorded, so a fixed
+// budget per client could run out before a phase was complete.
 func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) []porcupine.Operation {
 	t.Helper()
 	origin := time.Now()
@@ -209,15 +215,45 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 	var (
 		mu       sync.Mutex
 		history  []porcupine.Operation
+		inflight int // tokens taken whose operation has not ended
 		wg       sync.WaitGroup
 		forkSeq  int
 		unknowns int
 		stop     = make(chan struct{})
+		tokens   = make(chan struct{}, 4*linPhaseOps)
 	)
-	recorded := func() int {
+	recorded := func() (n int, idle bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(history)
+		return len(history), inflight == 0 && len(tokens) == 0
+	}
+	grant := func(n int) {
+		for range n {
+			tokens <- struct{}{}
+		}
+	}
+	// during keeps every client busy (up to linFaultOps operations)
+	// until the returned function is called.
+	during := func() (end func()) {
+		quit, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			tick := time.NewTicker(linPace)
+			defer tick.Stop()
+			for given := 0; given < linFaultOps; {
+				if n := linClients - len(tokens); n > 0 {
+					n = min(n, linFaultOps-given)
+					grant(n)
+					given += n
+				}
+				select {
+				case <-quit:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		return func() { close(quit); <-done }
 	}
 	for cl := range linClients {
 		wg.Add(1)
@@ -227,14 +263,29 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 			tick := time.NewTicker(linPace)
 			defer tick.Stop()
 			var pending []linInput // reads of the fork just created
-			for i := range linMaxOps {
+			for i := 0; ; i++ {
 				select {
 				case <-stop:
 					return
 				case <-tick.C:
 				}
+				mu.Lock()
+				select {
+				case <-tokens:
+					inflight++
+				default:
+					mu.Unlock()
+					continue
+				}
+				mu.Unlock()
+				done := func() {
+					mu.Lock()
+					inflight--
+					mu.Unlock()
+				}
 				up := c.Up()
 				if len(up) == 0 {
+					done()
 					continue
 				}
 				n := up[rng.IntN(len(up))]
@@ -258,6 +309,7 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 				out, ok := doLin(n, in)
 				ret := ts()
 				if !ok {
+					done()
 					continue // a failed read, or a refused write: no effect
 				}
 				if out.unknown {
@@ -274,23 +326,30 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 					unknowns++
 				}
 				history = append(history, porcupine.Operation{ClientId: cl, Input: in, Call: call, Output: out, Return: ret})
+				inflight--
 				mu.Unlock()
 			}
 		}()
 	}
 	phase := func(what string) {
 		t.Helper()
-		target := recorded() + linPhaseOps
+		target, _ := recorded()
+		target += linPhaseOps
 		waitFor(t, 2*time.Minute, what, func() error {
-			if n := recorded(); n < target {
-				return fmt.Errorf("%d operations recorded, want %d", n, target)
+			n, idle := recorded()
+			if n >= target {
+				return nil
 			}
-			return nil
+			if idle {
+				grant(target - n)
+			}
+			return fmt.Errorf("%d operations recorded, want %d", n, target)
 		})
 	}
 	phase("operations before the fault")
 	l, err := c.Leader()
 	must(t, "leader", err)
+	end := during()
 	fault(l)
 	t.Logf("fault on the leader, node %d, at %v", l.ID, time.Duration(ts()).Round(time.Millisecond))
 	waitFor(t, leaderTimeout, "another leader", func() error {
@@ -303,9 +362,12 @@ func runHistory(t *testing.T, c *Cluster, seed uint64, fault, heal func(*Node)) 
 		}
 		return nil
 	})
+	end()
 	phase("operations after the fault")
+	end = during()
 	heal(l)
 	l.WaitReady(t)
+	end()
 	t.Logf("healed node %d at %v", l.ID, time.Duration(ts()).Round(time.Millisecond))
 	phase("operations after the heal")
 	close(stop)
