@@ -258,6 +258,7 @@ type FSM struct {
 	// when the replica has a DB of its own (kv.go).
 	prefix []byte
 	// dbDir is the directory of db: the store's, or dir.
+	dbDir string
 	// applied is the last applied Raft index (Update only); appliedIndex
 	// is the same for readers on other goroutines.
 	applied      uint64
@@ -271,7 +272,6 @@ type FSM struct {
 	stats applyStats
 	// firstLive bounds the age indexes within a transaction (ageindex.go).
 	firstLive firstLive
-	dbDir     string
 	// mappedDir is dbDir as /proc/self/maps names it (trim.go).
 	mappedDir string
 }
@@ -325,8 +325,16 @@ func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
 			f.handle.store.release()
 		}
 	}
-	txn := newKVTxn(db, prefix, false)
+	txn := newKVTxn(db, prefix, prefix != nil)
 	applied, err := readApplied(txn)
+	if err == nil && applied == 0 && prefix != nil {
+		// A replica's range exists from its opening on, as its own DB's
+		// directory did: the node finds it at its next start
+		// (Handle.Replicas) even before anything was applied to it.
+		if err = txn.Set(keyApplied(), u64Value(0)); err == nil {
+			err = txn.Commit()
+		}
+	}
 	txn.Discard()
 	if err != nil {
 		closeDB()

@@ -73,11 +73,13 @@ func TestReplicasShareTheNodeStore(t *testing.T) {
 		t.Fatal("c changed when b recovered a snapshot")
 	}
 
+	// A replica opened and not written to yet is on disk too.
+	openReplica(t, fn, 5, 1)
 	reps, err := h.Replicas(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][2]uint64{{1, 1}, {2, 300}, {128, 1 << 40}}
+	want := [][2]uint64{{1, 1}, {2, 300}, {5, 1}, {128, 1 << 40}}
 	slices.SortFunc(reps, func(x, y [2]uint64) int { return int(x[0]) - int(y[0]) })
 	if !reflect.DeepEqual(reps, want) {
 		t.Fatalf("replicas %v, want %v", reps, want)
@@ -91,12 +93,12 @@ func TestReplicasShareTheNodeStore(t *testing.T) {
 	if err := h.RemoveReplicaData(dir, 128, 1<<40); err != nil {
 		t.Fatal(err)
 	}
-	if reps, _ := h.Replicas(dir); len(reps) != 2 {
+	if reps, _ := h.Replicas(dir); len(reps) != 3 {
 		t.Fatalf("replicas after removing b: %v", reps)
 	}
 	b = openReplica(t, fn, 128, 1<<40)
-	if b.index != 0 || len(b.dump()) != 0 {
-		t.Fatalf("a removed replica reopened with index %d and %d keys", b.index, len(b.dump()))
+	if d := b.dump(); b.index != 0 || len(d) != 1 || d[string(keyApplied())] != string(u64Value(0)) {
+		t.Fatalf("a removed replica reopened with index %d and keys %q, want its applied index 0 alone", b.index, d)
 	}
 	if got := a.dump(); !reflect.DeepEqual(got, wantA) {
 		t.Fatal("a changed when b was removed")
