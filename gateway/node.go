@@ -114,6 +114,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	// usual timing until it restarts.
 	rc.AwakeShard = metaShard
 	rc.SparseAwake = metaShardsKnown(cfg) > 1
+	// With one shard, one LogDB shard takes every write; with more, they
+	// spread over the LogDB shards (one per step worker), each with its
+	// memtables: half the size each keeps the Raft log's memory where one
+	// shard has it (16 MiB more of it kept a node of 16 shards' live heap
+	// above the Go soft limit, so that the collector ran back to back).
+	if rc.SparseAwake && rc.LogDBWriteBuffer > 0 {
+		rc.LogDBWriteBuffer = max(4<<20, rc.LogDBWriteBuffer/2)
+	}
 	host, err := raft.NewHost(rc, log.With("component", "raft"))
 	if err != nil {
 		return nil, err
@@ -149,20 +157,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	n.place.r.Store(int64(replicas))
 	n.place.kick = make(chan struct{}, 1)
 	restart := host.HasReplicaData(metaShard, rc.NodeID)
-	if shardCount > 1 {
-		// The memory budget and the space Badger takes up front are the
-		// node's, whatever the shard count.
-		d := meta.DefaultOptions()
-		share := func(v, def, least int64) int64 {
-			if v <= 0 {
-				v = def
-			}
-			return max(least, v/int64(shardCount))
-		}
-		mopts.BadgerMemTableSize = share(2*mopts.BadgerMemTableSize, 2*d.BadgerMemTableSize, 1<<20)
-		mopts.IndexCacheSize = share(mopts.IndexCacheSize, d.IndexCacheSize, 1<<20)
-		mopts.ValueLogFileSize = share(mopts.ValueLogFileSize, d.ValueLogFileSize, 4<<20)
-	}
+	// The memory budget and the space Badger takes up front are the
+	// node's, whatever the shard count: the node's store takes them whole,
+	// a replica with a DB of its own (a data dir made before the store)
+	// its share.
+	mopts.ReplicaDBs = shardCount
 	create, local := meta.NewStateMachineHandle(filepath.Join(cfg.DataDir, "meta"), mopts, log.With("component", "meta"))
 	n.local = local
 	n.startShard = func(id uint64) error { return host.StartOnDiskShard(id, create) }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -462,26 +461,21 @@ func (n *Node) removeReplicaData(ctx context.Context, shard, rid uint64) error {
 // of a shard when there are several), and deletes the metadata stores
 // left without Raft data. It runs before any data shard replica starts.
 func (n *Node) onDiskReplicas() map[uint64]uint64 {
-	ents, _ := os.ReadDir(filepath.Join(n.cfg.DataDir, "meta"))
+	dir := filepath.Join(n.cfg.DataDir, "meta")
 	out := map[uint64]uint64{}
-	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), "shard-")
-		if !ok || !e.IsDir() {
-			continue
-		}
-		ss, rs, ok := strings.Cut(rest, "-replica-")
-		if !ok {
-			continue
-		}
-		shard, err1 := strconv.ParseUint(ss, 10, 64)
-		rid, err2 := strconv.ParseUint(rs, 10, 64)
-		if err1 != nil || err2 != nil || shard == metaShard || raft.NodeOfReplica(rid) != n.cfg.Raft.NodeID {
+	reps, err := n.local.Replicas(dir)
+	if err != nil {
+		n.log.Warn("placement: replicas in the metadata store not listed", "err", err)
+	}
+	for _, sr := range reps {
+		shard, rid := sr[0], sr[1]
+		if shard == metaShard || raft.NodeOfReplica(rid) != n.cfg.Raft.NodeID {
 			continue
 		}
 		if !n.host.HasReplicaData(shard, rid) {
 			// A dropped replica whose Raft data went and whose metadata
-			// store outlived it (a stop between the two deletions).
-			if err := os.RemoveAll(meta.ReplicaDir(filepath.Join(n.cfg.DataDir, "meta"), shard, rid)); err != nil {
+			// outlived it (a stop between the two deletions).
+			if err := n.local.RemoveReplicaData(dir, shard, rid); err != nil {
 				n.log.Warn("placement: leftover replica store not removed", "shard_id", shard, "replica_id", rid, "err", err)
 			}
 			continue

@@ -3,8 +3,6 @@ package meta
 import (
 	"errors"
 	"testing"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 func (tf *testFSM) bucket(name string) *Bucket {
@@ -137,7 +135,7 @@ func TestAnnotationFlag(t *testing.T) {
 		old.Ownership, old.ACL = 0, ""
 		encodeBucketFields(&e, &old)
 		v := e.b[:len(e.b)-2-4] // no ownership byte, no ACL, no Object Lock
-		err := tf.fsm.db.Update(func(txn *badger.Txn) error {
+		err := tf.update(func(txn *kvTxn) error {
 			if err := txn.Set(keyBucket(b.ID), v); err != nil {
 				return err
 			}
@@ -218,7 +216,7 @@ func TestBucketAccessAt(t *testing.T) {
 	tf.must(&CreateBucket{Name: "old"})
 	old := tf.bucket("old")
 	oldSnap := tf.must(&CreateSnapshot{Bucket: "old"}).Snapshot.Version
-	if err := tf.fsm.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyBucketAccess(old.ID, uint64(old.Created))) }); err != nil {
+	if err := tf.update(func(txn *kvTxn) error { return txn.Delete(keyBucketAccess(old.ID, uint64(old.Created))) }); err != nil {
 		t.Fatal(err)
 	}
 	if got := at("old", oldSnap); !got.AccessUnknown {

@@ -21,7 +21,7 @@ import (
 // live keys and command fields only, so replicas stay identical.
 
 // indexFloor returns the floor of the age index under prefix.
-func indexFloor(txn *badger.Txn, prefix byte) ([]byte, error) {
+func indexFloor(txn *kvTxn, prefix byte) ([]byte, error) {
 	v, ok, err := getValue(txn, keyIndexFloor(prefix))
 	if err != nil {
 		return nil, err
@@ -37,8 +37,8 @@ func indexFloor(txn *badger.Txn, prefix byte) ([]byte, error) {
 
 // scanIndex calls visit with each live key of the index under prefix, in
 // order, from from, until visit returns false; see scanLive.
-func scanIndex(txn *badger.Txn, prefix byte, from []byte, visit func(k []byte) (bool, error)) (int, error) {
-	return scanLive(txn, []byte{prefix}, from, func(item *badger.Item) (bool, error) { return visit(item.Key()) })
+func scanIndex(txn *kvTxn, prefix byte, from []byte, visit func(k []byte) (bool, error)) (int, error) {
+	return scanLive(txn, []byte{prefix}, from, func(item *kvItem) (bool, error) { return visit(item.Key()) })
 }
 
 // scanLive calls visit with each live item under prefix, in order, from
@@ -46,7 +46,7 @@ func scanIndex(txn *badger.Txn, prefix byte, from []byte, visit func(k []byte) (
 // count what Badger steps over (live keys, deletion markers and superseded
 // versions): the returned step count is how tests check that a walk costs
 // the same however much was deleted before.
-func scanLive(txn *badger.Txn, prefix, from []byte, visit func(item *badger.Item) (bool, error)) (int, error) {
+func scanLive(txn *kvTxn, prefix, from []byte, visit func(item *kvItem) (bool, error)) (int, error) {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, AllVersions: true})
 	defer it.Close()
 	steps := 0
@@ -153,12 +153,12 @@ func (a *applier) consumeIndex(prefix byte, end []byte, limit int, consume func(
 // all (reset). It is a cache of reads: the writes are the same with or
 // without it.
 type firstLive struct {
-	txn       *badger.Txn
+	txn       *kvTxn
 	pending   map[byte][]byte // learned in txn, not committed yet
 	committed map[byte][]byte
 }
 
-func (f *firstLive) get(txn *badger.Txn, prefix byte) []byte {
+func (f *firstLive) get(txn *kvTxn, prefix byte) []byte {
 	if f == nil {
 		return nil
 	}
@@ -168,7 +168,7 @@ func (f *firstLive) get(txn *badger.Txn, prefix byte) []byte {
 	return f.committed[prefix]
 }
 
-func (f *firstLive) set(txn *badger.Txn, prefix byte, k []byte, ok bool) {
+func (f *firstLive) set(txn *kvTxn, prefix byte, k []byte, ok bool) {
 	if f == nil || !ok {
 		return
 	}
@@ -180,7 +180,7 @@ func (f *firstLive) set(txn *badger.Txn, prefix byte, k []byte, ok bool) {
 
 // commit makes what txn learned hold for later transactions; call it
 // once txn has committed.
-func (f *firstLive) commit(txn *badger.Txn) {
+func (f *firstLive) commit(txn *kvTxn) {
 	if f.txn != txn {
 		return
 	}

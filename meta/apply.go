@@ -36,7 +36,7 @@ type command interface{ header() *Header }
 type applier struct {
 	digests *digests
 	opts    Options
-	txn     *badger.Txn
+	txn     *kvTxn
 	r       *Reader
 	version uint64
 	pins    map[uint64]*pinSet
@@ -68,7 +68,7 @@ type applier struct {
 // applyEntry applies one encoded command and returns its sm.Result. It
 // returns an error only for storage failures (including
 // badger.ErrTxnTooBig, which Update handles); business outcomes are codes.
-func (f *FSM) applyEntry(txn *badger.Txn, cmd []byte) (sm.Result, error) {
+func (f *FSM) applyEntry(txn *kvTxn, cmd []byte) (sm.Result, error) {
 	c := decodeEntry(cmd)
 	if res, ok, err := dedupe(txn, c); err != nil || ok {
 		return res, err
@@ -101,7 +101,7 @@ func decodeEntry(cmd []byte) any {
 
 // dedupe returns the stored result when the command's request id was
 // applied before (ok true).
-func dedupe(txn *badger.Txn, c any) (sm.Result, bool, error) {
+func dedupe(txn *kvTxn, c any) (sm.Result, bool, error) {
 	h := c.(command).header()
 	if h.RequestID == "" {
 		return sm.Result{}, false, nil
@@ -122,7 +122,7 @@ func dedupe(txn *badger.Txn, c any) (sm.Result, bool, error) {
 }
 
 // begin assigns the command its version and returns its applier.
-func (f *FSM) begin(txn *badger.Txn, c any) (*applier, error) {
+func (f *FSM) begin(txn *kvTxn, c any) (*applier, error) {
 	last, err := getCounter(txn, ctrLastVersion)
 	if err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func (f *FSM) begin(txn *badger.Txn, c any) (*applier, error) {
 	return f.newApplier(txn, version), nil
 }
 
-func (f *FSM) newApplier(txn *badger.Txn, version uint64) *applier {
+func (f *FSM) newApplier(txn *kvTxn, version uint64) *applier {
 	return &applier{
 		digests:   &f.digests,
 		opts:      f.opts,

@@ -3,8 +3,6 @@ package meta
 import (
 	"fmt"
 	"testing"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // digestOf returns the state digest of tf's replica (what Digest commands
@@ -12,7 +10,7 @@ import (
 func (tf *testFSM) digestOf() [32]byte {
 	tf.t.Helper()
 	var sum [32]byte
-	err := tf.fsm.db.View(func(txn *badger.Txn) error {
+	err := tf.view(func(txn *kvTxn) error {
 		var err error
 		sum, err = stateDigest(txn)
 		return err

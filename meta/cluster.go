@@ -122,7 +122,7 @@ func decodeNode(id uint64, v []byte) (Node, error) {
 	return n, nil
 }
 
-func getNode(txn *badger.Txn, id uint64) (Node, bool, error) {
+func getNode(txn *kvTxn, id uint64) (Node, bool, error) {
 	v, ok, err := getValue(txn, keyNode(id))
 	if err != nil || !ok {
 		return Node{}, false, err
@@ -297,7 +297,7 @@ func (f *FSM) Applied() uint64 { return f.appliedIndex.Load() }
 
 // stateDigest hashes every key and value visible in txn except the applied
 // index (which depends on how entries were batched, not on the state).
-func stateDigest(txn *badger.Txn) ([32]byte, error) {
+func stateDigest(txn *kvTxn) ([32]byte, error) {
 	h := sha256.New()
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256})
 	defer it.Close()

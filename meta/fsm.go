@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,12 @@ type Options struct {
 	// records take three times their size), and Badger keeps up to 8 such
 	// arenas for reuse: under write load they are most of the Go heap.
 	BaseTableSize int64
+
+	// ReplicaDBs, above 1, shares the Badger memory above among that many
+	// DBs for a replica that keeps a DB of its own (a data dir made before
+	// the node's store, kv.go): memtables, index cache and value-log files
+	// are divided, with a floor each. The node's store takes them whole.
+	ReplicaDBs int
 
 	// BlockSize is the size of the blocks of Badger's tables (default 16
 	// KiB; existing tables keep theirs). A table builder allocates each
@@ -115,6 +122,19 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// ownShare is o for a replica's own DB: its share of the node's Badger
+// memory (ReplicaDBs).
+func (o Options) ownShare() Options {
+	n := int64(o.ReplicaDBs)
+	if n <= 1 {
+		return o
+	}
+	o.BadgerMemTableSize = max(1<<20, 2*o.BadgerMemTableSize/n)
+	o.IndexCacheSize = max(1<<20, o.IndexCacheSize/n)
+	o.ValueLogFileSize = max(4<<20, o.ValueLogFileSize/n)
+	return o
+}
+
 func (o Options) badger(dir string, logger *slog.Logger) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithLogger(newBadgerLogger(logger)).
@@ -142,6 +162,8 @@ func (o Options) badger(dir string, logger *slog.Logger) badger.Options {
 type Handle struct {
 	mu   sync.Mutex
 	fsms map[[2]uint64]*FSM
+	// store is the node's one Badger DB (kv.go).
+	store *nodeStore
 }
 
 func (h *Handle) register(f *FSM) {
@@ -175,7 +197,9 @@ func (h *Handle) Read(ctx context.Context, shardID, replicaID uint64, q Q) (any,
 }
 
 // NewStateMachine returns the factory Dragonboat calls to create the
-// metadata state machine of a replica. Each replica keeps its Badger DB in
+// metadata state machine of a replica. The replicas keep their keys in one
+// Badger DB in dir/store, each under a prefix of its own (kv.go); a
+// replica of an older data dir keeps its own DB in
 // dir/shard-<shard>-replica-<replica>.
 func NewStateMachine(dir string, opts Options, logger *slog.Logger) sm.CreateOnDiskStateMachineFunc {
 	fn, _ := NewStateMachineHandle(dir, opts, logger)
@@ -189,10 +213,14 @@ func NewStateMachineHandle(dir string, opts Options, logger *slog.Logger) (sm.Cr
 		logger = slog.Default()
 	}
 	opts = opts.withDefaults()
-	h := &Handle{fsms: map[[2]uint64]*FSM{}}
+	storeLog := logger.With("store", "node")
+	h := &Handle{fsms: map[[2]uint64]*FSM{}, store: &nodeStore{
+		dir:  filepath.Join(dir, "store"),
+		opts: func(d string) badger.Options { return opts.badger(d, storeLog) },
+	}}
 	fn := func(shardID, replicaID uint64) sm.IOnDiskStateMachine {
 		return &FSM{
-			dir:       filepath.Join(dir, fmt.Sprintf("shard-%d-replica-%d", shardID, replicaID)),
+			dir:       ReplicaDir(dir, shardID, replicaID),
 			opts:      opts,
 			log:       logger.With("shard_id", shardID, "replica_id", replicaID),
 			shardID:   shardID,
@@ -226,6 +254,11 @@ type FSM struct {
 	// mu guards db against Close and RecoverFromSnapshot while Lookups run.
 	mu sync.RWMutex
 	db *badger.DB
+	// prefix is the replica's key prefix in the node's store (db), nil
+	// when the replica has a DB of its own (kv.go).
+	prefix []byte
+	// dbDir is the directory of db: the store's, or dir.
+	dbDir string
 	// applied is the last applied Raft index (Update only); appliedIndex
 	// is the same for readers on other goroutines.
 	applied      uint64
@@ -239,7 +272,7 @@ type FSM struct {
 	stats applyStats
 	// firstLive bounds the age indexes within a transaction (ageindex.go).
 	firstLive firstLive
-	// mappedDir is dir as /proc/self/maps names it (trim.go).
+	// mappedDir is dbDir as /proc/self/maps names it (trim.go).
 	mappedDir string
 }
 
@@ -259,30 +292,57 @@ type applyStats struct {
 
 var _ sm.IOnDiskStateMachine = (*FSM)(nil)
 
-// Open opens (or creates) the replica's Badger DB and returns the applied
-// index stored in it.
+// Open opens the replica's keys (in the node's store, or in its own DB
+// when it has one) and returns the applied index stored there.
 func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
 	select {
 	case <-stopc:
 		return 0, sm.ErrOpenStopped
 	default:
 	}
-	db, err := badger.Open(f.opts.badger(f.dir, f.log))
-	if err != nil {
-		return 0, fmt.Errorf("meta: open %s: %w", f.dir, err)
+	var (
+		db     *badger.DB
+		prefix []byte
+		dbDir  = f.dir
+		err    error
+	)
+	if f.ownDB() {
+		f.opts = f.opts.ownShare()
+		f.opts.ReplicaDBs = 1
+		if db, err = badger.Open(f.opts.badger(f.dir, f.log)); err != nil {
+			return 0, fmt.Errorf("meta: open %s: %w", f.dir, err)
+		}
+	} else {
+		if db, err = f.handle.store.acquire(); err != nil {
+			return 0, err
+		}
+		prefix, dbDir = replicaPrefix(f.shardID, f.replicaID), f.handle.store.dir
 	}
-	var applied uint64
-	err = db.View(func(txn *badger.Txn) error {
-		applied, err = readApplied(txn)
-		return err
-	})
+	closeDB := func() {
+		if prefix == nil {
+			db.Close()
+		} else {
+			f.handle.store.release()
+		}
+	}
+	txn := newKVTxn(db, prefix, prefix != nil)
+	applied, err := readApplied(txn)
+	if err == nil && applied == 0 && prefix != nil {
+		// A replica's range exists from its opening on, as its own DB's
+		// directory did: the node finds it at its next start
+		// (Handle.Replicas) even before anything was applied to it.
+		if err = txn.Set(keyApplied(), u64Value(0)); err == nil {
+			err = txn.Commit()
+		}
+	}
+	txn.Discard()
 	if err != nil {
-		db.Close()
+		closeDB()
 		return 0, err
 	}
 	f.mu.Lock()
-	f.db = db
-	f.mappedDir = resolvedDir(f.dir)
+	f.db, f.prefix, f.dbDir = db, prefix, dbDir
+	f.mappedDir = resolvedDir(dbDir)
 	f.firstLive.reset()
 	f.applied = applied
 	f.appliedIndex.Store(applied)
@@ -290,11 +350,25 @@ func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
 	if f.handle != nil {
 		f.handle.register(f)
 	}
-	f.log.Info("meta: opened", "dir", f.dir, "index", applied)
+	f.log.Info("meta: opened", "dir", dbDir, "index", applied)
 	return applied, nil
 }
 
-func readApplied(txn *badger.Txn) (uint64, error) {
+// ownDB reports whether the replica keeps its keys in a DB of its own: a
+// replica of a data dir made before the node's store, or one opened
+// without a Handle.
+func (f *FSM) ownDB() bool {
+	if f.handle == nil || f.handle.store == nil {
+		return true
+	}
+	_, err := os.Stat(f.dir)
+	return err == nil
+}
+
+// newTxn starts a transaction over the replica's keys.
+func (f *FSM) newTxn(update bool) *kvTxn { return newKVTxn(f.db, f.prefix, update) }
+
+func readApplied(txn *kvTxn) (uint64, error) {
 	item, err := txn.Get(keyApplied())
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return 0, nil
@@ -327,7 +401,7 @@ func (f *FSM) Lookup(q any) (any, error) {
 	if f.db == nil {
 		return nil, ErrNotOpen
 	}
-	txn := f.db.NewTransaction(false)
+	txn := f.newTxn(false)
 	defer txn.Discard()
 	r, err := newReader(txn, f.opts)
 	if err != nil {
@@ -361,8 +435,13 @@ func (f *FSM) Close() error {
 	if f.db == nil {
 		return nil
 	}
-	err := f.db.Close()
-	f.db = nil
+	var err error
+	if f.prefix == nil {
+		err = f.db.Close()
+	} else {
+		err = f.handle.store.release()
+	}
+	f.db, f.prefix = nil, nil
 	return err
 }
 
@@ -394,7 +473,7 @@ func (f *FSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		f.opts.BeforeWrite()
 	}
 	if f.opts.AfterWrite != nil {
-		defer f.opts.AfterWrite(f.dir)
+		defer f.opts.AfterWrite(f.dbDir)
 	}
 	for len(entries) > 0 {
 		if steppedOp(entries[0].Cmd) {
@@ -436,7 +515,7 @@ func (f *FSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 // fit completely (with room for the applied index), so the caller retries
 // with that many.
 func (f *FSM) applyRun(db *badger.DB, es []sm.Entry) (int, error) {
-	txn := db.NewTransaction(true)
+	txn := newKVTxn(db, f.prefix, true)
 	defer txn.Discard()
 	f.stats.txnWrites = 0
 	for i := range es {

@@ -69,6 +69,24 @@ func (tf *testFSM) reopen() uint64 {
 	return tf.index
 }
 
+// update runs fn in a read-write transaction over the replica's keys and
+// commits it.
+func (tf *testFSM) update(fn func(txn *kvTxn) error) error {
+	txn := tf.fsm.newTxn(true)
+	defer txn.Discard()
+	if err := fn(txn); err != nil {
+		return err
+	}
+	return txn.Commit()
+}
+
+// view runs fn in a read-only transaction over the replica's keys.
+func (tf *testFSM) view(fn func(txn *kvTxn) error) error {
+	txn := tf.fsm.newTxn(false)
+	defer txn.Discard()
+	return fn(txn)
+}
+
 // applyBatch applies commands as one Update call and returns the results.
 func (tf *testFSM) applyBatch(cmds ...any) []sm.Result {
 	tf.t.Helper()

@@ -801,7 +801,7 @@ func (a *applier) lifecycleUploads(b *Bucket, l *Lifecycle, seek []byte, now int
 	prefix := keyUploadBucket(b.ID)
 	var due []*Upload
 	var next []byte
-	steps, err := scanLive(a.txn, prefix, seek, func(item *badger.Item) (bool, error) {
+	steps, err := scanLive(a.txn, prefix, seek, func(item *kvItem) (bool, error) {
 		if *budget <= 0 {
 			next = bytes.Clone(item.Key())
 			return false, nil

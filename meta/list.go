@@ -17,7 +17,7 @@ import (
 
 // layerIter walks the distinct keys of one bucket's own layer.
 type layerIter struct {
-	it     *badger.Iterator
+	it     *kvIter
 	bucket []byte // keyObjectBucket(id)
 	at     uint64
 	valid  bool
@@ -25,7 +25,7 @@ type layerIter struct {
 	encKey []byte // bucket prefix + name(key): the prefix of its versions
 }
 
-func newLayerIter(txn *badger.Txn, bucket uint64, at uint64, keyPrefix string) *layerIter {
+func newLayerIter(txn *kvTxn, bucket uint64, at uint64, keyPrefix string) *layerIter {
 	bp := keyObjectBucket(bucket)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: appendEscaped(append([]byte(nil), bp...), keyPrefix)})
 	return &layerIter{it: it, bucket: bp, at: at}

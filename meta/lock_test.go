@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"testing"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // Object Lock: every path that removes an object version asks MayRemove
@@ -344,7 +342,7 @@ func TestObjectLockGCKeepsLockedVersions(t *testing.T) {
 	o := Object{Key: "k", ETag: etag("k"), Size: 10, Chunks: []Chunk{{ID: "c-keep", Size: 10}},
 		LockMode: LockCompliance, RetainUntil: int64(lockT0) + lockHour}
 	tf.must(&PutObject{Checked: true, Header: Header{Stamp: tf.stamp()}, Bucket: "b", Object: o})
-	err := tf.fsm.db.Update(func(txn *badger.Txn) error {
+	err := tf.update(func(txn *kvTxn) error {
 		a := tf.fsm.newApplier(txn, tf.stamp())
 		live, err := a.r.liveBucket("b")
 		if err != nil {

@@ -115,7 +115,7 @@ type forkChange struct {
 
 // changes returns up to limit keys the fork changed after `after` (""
 // from the start) and whether more may follow.
-func (m *mergeSource) changes(txn *badger.Txn, after string, limit int) ([]forkChange, bool, error) {
+func (m *mergeSource) changes(txn *kvTxn, after string, limit int) ([]forkChange, bool, error) {
 	prefix := keyObjectBucket(m.fork.ID)
 	seek := prefix
 	if after != "" {

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -147,14 +148,56 @@ func ReplicaDir(dir string, shardID, replicaID uint64) string {
 	return filepath.Join(dir, fmt.Sprintf("shard-%d-replica-%d", shardID, replicaID))
 }
 
-// RemoveReplicaData deletes the Badger DB of a replica that was removed
-// from its shard. The replica's state machine must be closed (its shard
-// stopped here); an open one is refused.
+// RemoveReplicaData deletes the keys of a replica that was removed from
+// its shard: its range of the node's store, or its own Badger DB. The
+// replica's state machine must be closed (its shard stopped here); an open
+// one is refused.
 func (h *Handle) RemoveReplicaData(dir string, shardID, replicaID uint64) error {
 	if h.fsm(shardID, replicaID) != nil {
 		return fmt.Errorf("meta: replica %d of shard %d is still open", replicaID, shardID)
 	}
-	return os.RemoveAll(ReplicaDir(dir, shardID, replicaID))
+	if err := os.RemoveAll(ReplicaDir(dir, shardID, replicaID)); err != nil {
+		return err
+	}
+	if _, err := os.Stat(h.store.dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	db, err := h.store.acquire()
+	if err != nil {
+		return err
+	}
+	defer h.store.release()
+	_, err = deleteRange(db, replicaPrefix(shardID, replicaID))
+	return err
+}
+
+// Replicas lists the replicas whose keys are in this node's meta dir: in
+// its store, or in DBs of their own.
+func (h *Handle) Replicas(dir string) ([][2]uint64, error) {
+	var out [][2]uint64
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	for _, e := range ents {
+		var shard, replica uint64
+		if !e.IsDir() {
+			continue
+		}
+		if n, _ := fmt.Sscanf(e.Name(), "shard-%d-replica-%d", &shard, &replica); n == 2 && ReplicaDir(dir, shard, replica) == filepath.Join(dir, e.Name()) {
+			out = append(out, [2]uint64{shard, replica})
+		}
+	}
+	if _, err := os.Stat(h.store.dir); errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	db, err := h.store.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer h.store.release()
+	in, err := storeReplicas(db)
+	return append(out, in...), err
 }
 
 // PlacementState is the whole placement record: R, each data shard's

@@ -25,7 +25,7 @@ const maxChain = MaxForkDepthLimit
 // Lookup and Handle.Read, the apply transaction inside Update. A Reader is
 // not safe for concurrent use and must not outlive its Query.
 type Reader struct {
-	txn  *badger.Txn
+	txn  *kvTxn
 	opts Options
 	// now is the last applied version (reads) or the version being
 	// applied (apply); the history window ends there.
@@ -37,7 +37,7 @@ type Reader struct {
 	mergeBypass bool
 }
 
-func newReader(txn *badger.Txn, opts Options) (*Reader, error) {
+func newReader(txn *kvTxn, opts Options) (*Reader, error) {
 	now, err := getCounter(txn, ctrLastVersion)
 	if err != nil {
 		return nil, err
@@ -48,7 +48,7 @@ func newReader(txn *badger.Txn, opts Options) (*Reader, error) {
 // LastVersion returns the version of the last applied mutation.
 func (r *Reader) LastVersion() uint64 { return r.now }
 
-func getCounter(txn *badger.Txn, id byte) (uint64, error) {
+func getCounter(txn *kvTxn, id byte) (uint64, error) {
 	v, ok, err := getValue(txn, keyCounter(id))
 	if err != nil || !ok {
 		return 0, err
@@ -57,7 +57,7 @@ func getCounter(txn *badger.Txn, id byte) (uint64, error) {
 }
 
 // getValue returns a copy of key's value; ok is false when absent.
-func getValue(txn *badger.Txn, key []byte) ([]byte, bool, error) {
+func getValue(txn *kvTxn, key []byte) ([]byte, bool, error) {
 	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, false, nil
@@ -69,7 +69,7 @@ func getValue(txn *badger.Txn, key []byte) ([]byte, bool, error) {
 	return v, err == nil, err
 }
 
-func exists(txn *badger.Txn, key []byte) (bool, error) {
+func exists(txn *kvTxn, key []byte) (bool, error) {
 	_, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return false, nil
@@ -78,14 +78,14 @@ func exists(txn *badger.Txn, key []byte) (bool, error) {
 }
 
 // hasPrefix reports whether any key starts with p.
-func hasPrefix(txn *badger.Txn, p []byte) (bool, error) {
+func hasPrefix(txn *kvTxn, p []byte) (bool, error) {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 	defer it.Close()
 	it.Seek(p)
 	return it.Valid(), nil
 }
 
-func keyIter(txn *badger.Txn, prefix []byte) *badger.Iterator {
+func keyIter(txn *kvTxn, prefix []byte) *kvIter {
 	return txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 }
 
@@ -530,7 +530,7 @@ func (r *Reader) forks(parent uint64) ([]forkRef, error) {
 	return out, nil
 }
 
-func txnKeysOnly(txn *badger.Txn, prefix []byte) *badger.Iterator {
+func txnKeysOnly(txn *kvTxn, prefix []byte) *kvIter {
 	return txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 }
 

@@ -155,10 +155,10 @@ func (a *applier) keyRecords(bucket uint64, key string, until func(verRec) bool)
 	return recs, err
 }
 
-func keyRecords(txn *badger.Txn, bucket uint64, key string, until func(verRec) bool) ([]verRec, int, error) {
+func keyRecords(txn *kvTxn, bucket uint64, key string, until func(verRec) bool) ([]verRec, int, error) {
 	var out []verRec
 	prefix := keyObjectKey(bucket, key)
-	steps, err := scanLive(txn, prefix, prefix, func(item *badger.Item) (bool, error) {
+	steps, err := scanLive(txn, prefix, prefix, func(item *kvItem) (bool, error) {
 		var rec verRec
 		err := item.Value(func(v []byte) error {
 			h, err := decodeRecordHeader(v)

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -32,13 +33,13 @@ func (f *FSM) PrepareSnapshot() (any, error) {
 	if f.db == nil {
 		return nil, ErrNotOpen
 	}
-	return f.db.NewTransaction(false), nil
+	return f.newTxn(false), nil
 }
 
 // SaveSnapshot streams the prepared transaction to w and releases it. It
 // may run concurrently with Update.
 func (f *FSM) SaveSnapshot(ctx any, w io.Writer, stopc <-chan struct{}) error {
-	txn, ok := ctx.(*badger.Txn)
+	txn, ok := ctx.(*kvTxn)
 	if !ok {
 		return fmt.Errorf("meta: snapshot context %T", ctx)
 	}
@@ -96,6 +97,13 @@ const maxSnapshotField = 64 << 20
 
 // RecoverFromSnapshot replaces the whole state with the stream written by
 // SaveSnapshot. Lookups wait until it is done.
+//
+// The applied index goes first and comes back last: it is deleted before
+// the rest of the old state and written after every other pair of the
+// stream is committed (the write batch commits as it fills), so a
+// recovery cut short (a crash, a broken stream) leaves the replica at
+// applied index 0, and Dragonboat recovers the snapshot again, never a
+// partial state under the snapshot's index.
 func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -111,9 +119,19 @@ func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 		return fmt.Errorf("%w: snapshot header %q", ErrCorrupt, head)
 	}
 	f.firstLive.reset()
-	if err := f.db.DropAll(); err != nil {
+	f.applied = 0
+	f.appliedIndex.Store(0)
+	if err := f.dropApplied(); err != nil {
 		return err
 	}
+	if f.prefix == nil {
+		if err := f.db.DropAll(); err != nil {
+			return err
+		}
+	} else if _, err := deleteRange(f.db, f.prefix); err != nil {
+		return err
+	}
+	var appliedValue []byte
 	wb := f.db.NewWriteBatch()
 	defer wb.Cancel()
 	var n uint64
@@ -135,8 +153,9 @@ func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 		if kl > maxSnapshotField {
 			return fmt.Errorf("%w: snapshot key length %d", ErrCorrupt, kl)
 		}
-		k := make([]byte, kl)
-		if _, err := io.ReadFull(br, k); err != nil {
+		k := make([]byte, len(f.prefix)+int(kl))
+		copy(k, f.prefix)
+		if _, err := io.ReadFull(br, k[len(f.prefix):]); err != nil {
 			return fmt.Errorf("meta: snapshot key: %w", err)
 		}
 		vl, err := binary.ReadUvarint(br)
@@ -150,7 +169,9 @@ func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 		if _, err := io.ReadFull(br, v); err != nil {
 			return fmt.Errorf("meta: snapshot value: %w", err)
 		}
-		if err := wb.Set(k, v); err != nil {
+		if bytes.Equal(k[len(f.prefix):], keyApplied()) {
+			appliedValue = v
+		} else if err := wb.Set(k, v); err != nil {
 			return err
 		}
 		n++
@@ -165,11 +186,20 @@ func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 	if err := wb.Flush(); err != nil {
 		return err
 	}
-	var applied uint64
-	err := f.db.View(func(txn *badger.Txn) (err error) {
-		applied, err = readApplied(txn)
-		return err
-	})
+	if appliedValue != nil {
+		txn := f.newTxn(true)
+		err := txn.Set(keyApplied(), appliedValue)
+		if err == nil {
+			err = txn.Commit()
+		}
+		txn.Discard()
+		if err != nil {
+			return err
+		}
+	}
+	txn := f.newTxn(false)
+	applied, err := readApplied(txn)
+	txn.Discard()
 	if err != nil {
 		return err
 	}
@@ -177,4 +207,14 @@ func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 	f.appliedIndex.Store(applied)
 	f.log.Info("meta: recovered from snapshot", "keys", n, "index", applied)
 	return nil
+}
+
+// dropApplied deletes the applied index (RecoverFromSnapshot).
+func (f *FSM) dropApplied() error {
+	txn := f.newTxn(true)
+	defer txn.Discard()
+	if err := txn.Delete(keyApplied()); err != nil {
+		return err
+	}
+	return txn.Commit()
 }

@@ -3,6 +3,7 @@ package meta
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -80,4 +81,35 @@ func TestRaftSnapshotRoundTrip(t *testing.T) {
 		t.Fatal("truncated snapshot accepted")
 	}
 	var _ sm.IOnDiskStateMachine = dst2.fsm
+}
+
+// A recovery cut short leaves the replica at applied index 0, even when
+// the write batch had committed part of the stream (its applied index
+// among it): a restarted replica then recovers the snapshot again rather
+// than trusting a partial state.
+func TestRaftSnapshotCutShortLeavesNoAppliedIndex(t *testing.T) {
+	src := openTestFSM(t)
+	src.createBucket("b")
+	body := string(bytes.Repeat([]byte("x"), 4000))
+	for i := range 600 { // about 2.4 MB: more than one commit of the batch
+		src.put("b", fmt.Sprintf("k%04d", i), body)
+	}
+	ctx, err := src.fsm.PrepareSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := src.fsm.SaveSnapshot(ctx, &buf, make(chan struct{})); err != nil {
+		t.Fatal(err)
+	}
+	for _, cut := range []int{buf.Len() / 2, buf.Len() - 20} {
+		dst := openTestFSM(t)
+		dst.createBucket("old")
+		if err := dst.fsm.RecoverFromSnapshot(bytes.NewReader(buf.Bytes()[:cut]), make(chan struct{})); err == nil {
+			t.Fatal("a snapshot cut short was accepted")
+		}
+		if got := dst.reopen(); got != 0 {
+			t.Fatalf("cut at %d of %d bytes: applied index %d after reopening, want 0", cut, buf.Len(), got)
+		}
+	}
 }

@@ -105,7 +105,7 @@ func (f *FSM) applyStepped(db *badger.DB, e *sm.Entry) error {
 
 func (f *FSM) runSteps(db *badger.DB, e *sm.Entry, budget stepBudget) error {
 	for {
-		txn := db.NewTransaction(true)
+		txn := newKVTxn(db, f.prefix, true)
 		done, err := f.runStep(txn, e, budget)
 		if err != nil {
 			txn.Discard()
@@ -129,7 +129,7 @@ type journal struct {
 	state   []byte
 }
 
-func readJournal(txn *badger.Txn) (*journal, error) {
+func readJournal(txn *kvTxn) (*journal, error) {
 	v, ok, err := getValue(txn, keyJournal())
 	if err != nil || !ok {
 		return nil, err
@@ -150,7 +150,7 @@ func (a *applier) writeJournal(index uint64, state []byte) error {
 }
 
 // runStep runs one step of e in txn and reports whether the command is done.
-func (f *FSM) runStep(txn *badger.Txn, e *sm.Entry, budget stepBudget) (bool, error) {
+func (f *FSM) runStep(txn *kvTxn, e *sm.Entry, budget stepBudget) (bool, error) {
 	c := decodeEntry(e.Cmd)
 	j, err := readJournal(txn)
 	if err != nil {

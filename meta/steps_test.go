@@ -45,7 +45,7 @@ func TestSteppedCommandResumesAfterRestart(t *testing.T) {
 			e := sm.Entry{Index: tf.index + 1, Cmd: EncodeCommand(cmd)}
 			budget := stepBudget{writes: 5, bytes: 1 << 20}
 			for i := 0; i < 3; i++ {
-				txn := tf.fsm.db.NewTransaction(true)
+				txn := tf.fsm.newTxn(true)
 				done, err := tf.fsm.runStep(txn, &e, budget)
 				if err != nil {
 					t.Fatal(err)

@@ -26,26 +26,45 @@ import (
 // written and dropped as the load goes, the second hold only the values
 // above the value threshold.
 
-// ReleaseMapped releases the resident pages of the replica's mapped tables
-// and returns the bytes of mappings it advised (0 when the DB is not open
-// or on other systems than Linux).
+// ReleaseMapped releases the resident pages of the mapped tables of the
+// replica's DB (the node's store, or its own) and returns the bytes of
+// mappings it advised (0 when the DB is not open or on other systems than
+// Linux).
 func (f *FSM) ReleaseMapped() (int64, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	if f.db == nil || !canReleaseMapped {
+	if f.db == nil {
 		return 0, nil
 	}
-	dir := f.mappedDir
-	if dir == "" {
+	if f.prefix != nil {
+		return f.handle.store.releaseMapped()
+	}
+	return releaseDBMapped(f.db, f.mappedDir)
+}
+
+// releaseMapped releases the store's mapped table pages if it is open.
+func (s *nodeStore) releaseMapped() (int64, error) {
+	db, dir, done := s.hold()
+	if db == nil {
 		return 0, nil
 	}
-	before := tableIDs(f.db)
-	txn := f.db.NewTransaction(false)
+	defer done()
+	return releaseDBMapped(db, dir)
+}
+
+// releaseDBMapped releases the resident pages of db's mapped tables, in
+// dir as /proc/self/maps names it.
+func releaseDBMapped(db *badger.DB, dir string) (int64, error) {
+	if !canReleaseMapped || dir == "" {
+		return 0, nil
+	}
+	before := tableIDs(db)
+	txn := db.NewTransaction(false)
 	defer txn.Discard()
 	it := txn.NewIterator(badger.IteratorOptions{})
 	defer it.Close()
 	pinned := map[uint64]bool{}
-	for _, t := range f.db.Tables() {
+	for _, t := range db.Tables() {
 		if before[t.ID] {
 			pinned[t.ID] = true
 		}
@@ -75,8 +94,9 @@ func resolvedDir(dir string) string {
 	return abs
 }
 
-// ReleaseMapped releases the mapped table pages of every replica opened
-// through h (FSM.ReleaseMapped) and returns the bytes advised.
+// ReleaseMapped releases the mapped table pages of the node's store and of
+// every replica opened through h with a DB of its own (FSM.ReleaseMapped)
+// and returns the bytes advised.
 func (h *Handle) ReleaseMapped() (int64, error) {
 	h.mu.Lock()
 	fsms := make([]*FSM, 0, len(h.fsms))
@@ -86,7 +106,16 @@ func (h *Handle) ReleaseMapped() (int64, error) {
 	h.mu.Unlock()
 	var total int64
 	var first error
+	if h.store != nil {
+		total, first = h.store.releaseMapped()
+	}
 	for _, f := range fsms {
+		f.mu.RLock()
+		inStore := f.prefix != nil
+		f.mu.RUnlock()
+		if inStore {
+			continue
+		}
 		n, err := f.ReleaseMapped()
 		total += n
 		if err != nil && first == nil {

@@ -191,7 +191,7 @@ func TestLinearizability(t *testing.T) {
 
 const (
 	linClients   = 4
-	linPhaseOps  = 50 // operations recorded before the fault, after it, after the heal
+	linPhaseOps  = 50  // operations recorded before the fault, after it, after the heal
 	linFaultOps  = 100 // at most, started while the fault, and the heal, take effect
 	linKeys      = 3
 	linOpTimeout = 5 * time.Second
