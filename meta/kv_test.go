@@ -55,15 +55,7 @@ func TestReplicasShareTheNodeStore(t *testing.T) {
 	wantA, wantC := a.dump(), c.dump()
 
 	// A snapshot of a recovered into b replaces b's keys only.
-	ctx, err := a.fsm.PrepareSnapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := a.fsm.SaveSnapshot(ctx, &buf, make(chan struct{})); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.fsm.RecoverFromSnapshot(bytes.NewReader(buf.Bytes()), make(chan struct{})); err != nil {
+	if err := b.fsm.RecoverFromSnapshot(bytes.NewReader(a.snapshot()), make(chan struct{})); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.dump(); !reflect.DeepEqual(got, wantA) {

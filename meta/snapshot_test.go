@@ -94,22 +94,29 @@ func TestRaftSnapshotCutShortLeavesNoAppliedIndex(t *testing.T) {
 	for i := range 600 { // about 2.4 MB: more than one commit of the batch
 		src.put("b", fmt.Sprintf("k%04d", i), body)
 	}
-	ctx, err := src.fsm.PrepareSnapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := src.fsm.SaveSnapshot(ctx, &buf, make(chan struct{})); err != nil {
-		t.Fatal(err)
-	}
-	for _, cut := range []int{buf.Len() / 2, buf.Len() - 20} {
+	snap := src.snapshot()
+	for _, cut := range []int{len(snap) / 2, len(snap) - 20} {
 		dst := openTestFSM(t)
 		dst.createBucket("old")
-		if err := dst.fsm.RecoverFromSnapshot(bytes.NewReader(buf.Bytes()[:cut]), make(chan struct{})); err == nil {
+		if err := dst.fsm.RecoverFromSnapshot(bytes.NewReader(snap[:cut]), make(chan struct{})); err == nil {
 			t.Fatal("a snapshot cut short was accepted")
 		}
 		if got := dst.reopen(); got != 0 {
-			t.Fatalf("cut at %d of %d bytes: applied index %d after reopening, want 0", cut, buf.Len(), got)
+			t.Fatalf("cut at %d of %d bytes: applied index %d after reopening, want 0", cut, len(snap), got)
 		}
 	}
+}
+
+// snapshot returns a Raft snapshot of the replica's state now.
+func (tf *testFSM) snapshot() []byte {
+	tf.t.Helper()
+	ctx, err := tf.fsm.PrepareSnapshot()
+	if err != nil {
+		tf.t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := tf.fsm.SaveSnapshot(ctx, &buf, make(chan struct{})); err != nil {
+		tf.t.Fatal(err)
+	}
+	return buf.Bytes()
 }
