@@ -230,11 +230,25 @@ func (s *nodeStore) hold() (db *badger.DB, mappedDir string, done func()) {
 	return s.db, s.mappedDir, func() { s.release() }
 }
 
+// ifCreated runs fn on the store, opened for it if need be, unless the
+// store was never created (a data dir whose replicas all have DBs of their
+// own): then there is nothing in it to look at.
+func (s *nodeStore) ifCreated(fn func(db *badger.DB) error) error {
+	if _, err := os.Stat(s.dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	db, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer s.release()
+	return fn(db)
+}
+
 // deleteRange deletes every key beginning with p, in batches of writes
 // (Badger's DropPrefix would block every other replica's writes while it
 // runs).
-func deleteRange(db *badger.DB, p []byte) (int, error) {
-	deleted := 0
+func deleteRange(db *badger.DB, p []byte) error {
 	for {
 		var keys [][]byte
 		txn := db.NewTransaction(false)
@@ -245,19 +259,18 @@ func deleteRange(db *badger.DB, p []byte) (int, error) {
 		it.Close()
 		txn.Discard()
 		if len(keys) == 0 {
-			return deleted, nil
+			return nil
 		}
 		wb := db.NewWriteBatch()
 		for _, k := range keys {
 			if err := wb.Delete(k); err != nil {
 				wb.Cancel()
-				return deleted, err
+				return err
 			}
 		}
 		if err := wb.Flush(); err != nil {
-			return deleted, err
+			return err
 		}
-		deleted += len(keys)
 	}
 }
 

@@ -159,16 +159,9 @@ func (h *Handle) RemoveReplicaData(dir string, shardID, replicaID uint64) error 
 	if err := os.RemoveAll(ReplicaDir(dir, shardID, replicaID)); err != nil {
 		return err
 	}
-	if _, err := os.Stat(h.store.dir); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	db, err := h.store.acquire()
-	if err != nil {
-		return err
-	}
-	defer h.store.release()
-	_, err = deleteRange(db, replicaPrefix(shardID, replicaID))
-	return err
+	return h.store.ifCreated(func(db *badger.DB) error {
+		return deleteRange(db, replicaPrefix(shardID, replicaID))
+	})
 }
 
 // Replicas lists the replicas whose keys are in this node's meta dir: in
@@ -188,16 +181,12 @@ func (h *Handle) Replicas(dir string) ([][2]uint64, error) {
 			out = append(out, [2]uint64{shard, replica})
 		}
 	}
-	if _, err := os.Stat(h.store.dir); errors.Is(err, os.ErrNotExist) {
-		return out, nil
-	}
-	db, err := h.store.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer h.store.release()
-	in, err := storeReplicas(db)
-	return append(out, in...), err
+	err = h.store.ifCreated(func(db *badger.DB) error {
+		in, err := storeReplicas(db)
+		out = append(out, in...)
+		return err
+	})
+	return out, err
 }
 
 // PlacementState is the whole placement record: R, each data shard's

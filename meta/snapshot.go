@@ -128,7 +128,7 @@ func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 		if err := f.db.DropAll(); err != nil {
 			return err
 		}
-	} else if _, err := deleteRange(f.db, f.prefix); err != nil {
+	} else if err := deleteRange(f.db, f.prefix); err != nil {
 		return err
 	}
 	var appliedValue []byte
