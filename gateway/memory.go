@@ -47,6 +47,16 @@ func (c *Config) SizeMemory(budget int64) (goLimit int64, err error) {
 	return budget * 3 / 4, nil
 }
 
+// shardedLogBuffer is the size of the Raft log's memtables for a node of
+// more than one shard, given the size for one (NewNode says why): a
+// quarter, at least 2 MiB. 0 (Dragonboat's default) stays 0.
+func shardedLogBuffer(one uint64) uint64 {
+	if one == 0 {
+		return 0
+	}
+	return max(2<<20, one/4)
+}
+
 func clamp(v, lo, hi int64) int64 {
 	return min(max(v, lo), hi)
 }

@@ -16,6 +16,19 @@ func TestSizeMemory(t *testing.T) {
 	if c.Raft.LogDBWriteBuffer != 8<<20 {
 		t.Errorf("raft log write buffer %d", c.Raft.LogDBWriteBuffer)
 	}
+	// With many shards, the Raft log's memtables are a quarter of that:
+	// Pebble keeps about ten flushed ones reachable while a LogDB shard
+	// is not written, which at 4 MiB kept a node of 16 shards' heap at the
+	// soft limit through a read load (benchmarks.md).
+	if got := shardedLogBuffer(c.Raft.LogDBWriteBuffer); got != 2<<20 {
+		t.Errorf("raft log write buffer with many shards %d", got)
+	}
+	if got := shardedLogBuffer(64 << 20); got != 16<<20 {
+		t.Errorf("raft log write buffer with many shards, large budget %d", got)
+	}
+	if got := shardedLogBuffer(0); got != 0 {
+		t.Errorf("raft log write buffer with many shards, default %d", got)
+	}
 	if c.ReleaseStep != DefaultReleaseStep || DefaultReleaseStep != 5<<20 {
 		t.Errorf("release step %d", c.ReleaseStep)
 	}

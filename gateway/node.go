@@ -116,11 +116,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	rc.SparseAwake = metaShardsKnown(cfg) > 1
 	// With one shard, one LogDB shard takes every write; with more, they
 	// spread over the LogDB shards (one per step worker), each with its
-	// memtables: half the size each keeps the Raft log's memory where one
-	// shard has it (16 MiB more of it kept a node of 16 shards' live heap
-	// above the Go soft limit, so that the collector ran back to back).
-	if rc.SparseAwake && rc.LogDBWriteBuffer > 0 {
-		rc.LogDBWriteBuffer = max(4<<20, rc.LogDBWriteBuffer/2)
+	// memtables, so each is a quarter of the size (2 MiB for the default
+	// budget). Pebble also keeps flushed memtables reachable until its
+	// memtable queue's array is reallocated (it reslices the queue from
+	// the front), so a LogDB shard that stops being written, as under a
+	// read load, can hold ten of them for as long as the reads last: at
+	// 4 MiB that was 40 MB of a 16-shard node's live heap, above the Go
+	// soft limit, and the collector ran back to back (benchmarks.md,
+	// "The Raft log's memtables of a node of many shards").
+	if rc.SparseAwake {
+		rc.LogDBWriteBuffer = shardedLogBuffer(rc.LogDBWriteBuffer)
 	}
 	host, err := raft.NewHost(rc, log.With("component", "raft"))
 	if err != nil {

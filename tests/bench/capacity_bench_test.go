@@ -79,7 +79,7 @@ import (
 //	FORKSTORE_BENCH_SERVER_ARGS   more server flags, space-separated, given
 //	                              to every node (the joining one too), e.g.
 //	                              "--meta-replicas 3"; printed with the figures
-//	FORKSTORE_BENCH_PROFILE       a directory: CPU profiles of every node
+//	FORKSTORE_BENCH_PROFILE       a directory: CPU and allocation profiles of every node
 //	                              during each PUT and GET figure
 //	FORKSTORE_BENCH_LOGS          a directory to keep the nodes' logs in
 func TestBenchCapacity(t *testing.T) {

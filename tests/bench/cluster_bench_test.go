@@ -41,7 +41,7 @@ package bench
 //	                                 figures, of 4KiB, 16KiB and 1MiB
 //	                                 (default "4KiB,1MiB")
 //	FORKSTORE_BENCH_LOGS             a directory to keep the nodes' logs in
-//	FORKSTORE_BENCH_PROFILE          a directory: CPU profiles of every node
+//	FORKSTORE_BENCH_PROFILE          a directory: CPU and allocation profiles of every node
 //	                                 during each throughput figure and the
 //	                                 catch-up are written there (--pprof-addr)
 
@@ -526,9 +526,10 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// profileNodes fetches a CPU profile of secs seconds from every address
-// (by name) concurrently and writes dir/<label>-<name>.pprof. It returns
-// at once; wait waits for the profiles.
+// profileNodes fetches a CPU profile and the allocations of secs seconds,
+// and the live heap halfway through, from every address (by name)
+// concurrently and writes dir/<label>-<name>.pprof, .allocs.pprof and
+// .heap.pprof. It returns at once; wait waits for the profiles.
 func profileNodes(dir, label string, addrs map[string]string, secs int) (wait func()) {
 	var wg sync.WaitGroup
 	if dir == "" {
@@ -540,24 +541,34 @@ func profileNodes(dir, label string, addrs map[string]string, secs int) (wait fu
 		if addr == "" {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := &http.Client{Timeout: time.Duration(secs)*time.Second + time.Minute}
-			resp, err := client.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "bench: profile %s %s: %v\n", label, name, err)
-				return
-			}
-			defer resp.Body.Close()
-			b, err := io.ReadAll(resp.Body)
-			if err == nil {
-				err = os.WriteFile(filepath.Join(dir, label+"-"+name+".pprof"), b, 0o644)
-			}
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "bench: profile %s %s: %v\n", label, name, err)
-			}
-		}()
+		for _, p := range []struct{ path, suffix string }{
+			{fmt.Sprintf("profile?seconds=%d", secs), ".pprof"},
+			{fmt.Sprintf("allocs?seconds=%d", secs), ".allocs.pprof"},
+			{"heap", ".heap.pprof"},
+		} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if p.suffix == ".heap.pprof" {
+					// The live heap halfway through the figure.
+					time.Sleep(time.Duration(secs) * time.Second / 2)
+				}
+				client := &http.Client{Timeout: time.Duration(secs)*time.Second + time.Minute}
+				resp, err := client.Get(fmt.Sprintf("http://%s/debug/pprof/%s", addr, p.path))
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "bench: profile %s %s: %v\n", label, name, err)
+					return
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				if err == nil {
+					err = os.WriteFile(filepath.Join(dir, label+"-"+name+p.suffix), b, 0o644)
+				}
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "bench: profile %s %s: %v\n", label, name, err)
+				}
+			}()
+		}
 	}
 	return wg.Wait
 }

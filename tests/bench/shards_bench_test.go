@@ -37,7 +37,7 @@ import (
 //	                           100000): with a count reached within the
 //	                           duration, every setup takes the same load, and
 //	                           their peak RSS compare
-//	FORKSTORE_BENCH_PROFILE    a directory: CPU profiles of every node during
+//	FORKSTORE_BENCH_PROFILE    a directory: CPU and allocation profiles of every node during
 //	                           each PUT and GET phase are written there
 //	FORKSTORE_BENCH_SERVER_ARGS more server flags, space-separated (e.g.
 //	                           "--raft-quiesce=false")

@@ -21,6 +21,8 @@ package bench
 //	FORKSTORE_BENCH_SOAK         how long each target runs (default 15m)
 //	FORKSTORE_BENCH_SOAK_ROUND   how long one bucket takes the writes (default 50s)
 //	FORKSTORE_BENCH_SOAK_TARGETS "single,cluster" (default both)
+//	FORKSTORE_BENCH_SERVER_ARGS  more server flags, space-separated, given to
+//	                             every node (e.g. "--meta-shards 16")
 
 import (
 	"context"
@@ -231,10 +233,10 @@ func TestBenchSoak(t *testing.T) {
 		var tg *soakTarget
 		switch name {
 		case "single":
-			s := harness.Start(t, bin, harness.WithArgs("--log-level", "warn"))
+			s := harness.Start(t, bin, harness.WithArgs(serverArgs("--log-level", "warn")...))
 			tg = newSoakTarget(t, "single", []string{s.S3Addr})
 		case "cluster":
-			cl := newBenchCluster(t, bin, "soak", 3, false)
+			cl := newBenchCluster(t, bin, "soak", 3, false, serverArgs()...)
 			var addrs []string
 			for _, n := range cl.running() {
 				addrs = append(addrs, n.S3Addr)
@@ -254,7 +256,7 @@ func TestBenchSoak(t *testing.T) {
 func report(t *testing.T, name string, d time.Duration, st *soakStats) {
 	full := min(len(st.mins), int(d/time.Minute)) // the last minute may be partial
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nsoak %s (%s, PUT 4 KiB / DELETE / fork, 8 workers):\n\n| minute | ops/s | p99 | errors |\n|---|---|---|---|\n", name, d)
+	fmt.Fprintf(&b, "\nsoak %s (%s, PUT 4 KiB / DELETE / fork, 8 workers%s):\n\n| minute | ops/s | p99 | errors |\n|---|---|---|---|\n", name, d, argsNote())
 	for i, m := range st.mins[:full] {
 		fmt.Fprintf(&b, "| %d | %.0f | %s | %d |\n", i+1, float64(m.ops)/60, ms(m.lat.pct(99)), m.errs)
 	}
