@@ -34,3 +34,6 @@ func setDirect(f *os.File, on bool) error {
 	}
 	return ferr
 }
+
+// mapPopulate asks a mapping to be read in at once (MAP_POPULATE).
+const mapPopulate = unix.MAP_POPULATE

@@ -15,3 +15,7 @@ func setDirect(f *os.File, on bool) error {
 	}
 	return errors.New("block: O_DIRECT is only used on Linux")
 }
+
+// mapPopulate is 0: other systems fault a mapping's pages in as they are
+// read.
+const mapPopulate = 0

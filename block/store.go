@@ -446,7 +446,7 @@ func (s *Store) sendChunk(w io.Writer, c meta.Chunk, off, n int64) (int64, error
 		return sendSmall(w, f, c)
 	}
 	if off == 0 && n == c.Size && n > 0 && !s.verified.has(c, time.Now()) {
-		data, err := syscall.Mmap(int(f.Fd()), 0, int(n), syscall.PROT_READ, syscall.MAP_SHARED|syscall.MAP_POPULATE)
+		data, err := syscall.Mmap(int(f.Fd()), 0, int(n), syscall.PROT_READ, syscall.MAP_SHARED|mapPopulate)
 		if err != nil {
 			return 0, fmt.Errorf("block: chunk store: map %s: %w", c.ID, err)
 		}

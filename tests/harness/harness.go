@@ -391,11 +391,7 @@ func (s *Server) start() {
 	)
 	cmd.Env = append(cmd.Env, s.opts.Env...)
 	cmd.Stdout, cmd.Stderr = f, f
-	// Own process group: a Ctrl-C on the test run is not delivered to the
-	// server twice, and signals from the harness go to this pid only.
-	// Pdeathsig: the server dies with the test process even when the test
-	// binary is killed (a -timeout panic runs no cleanup).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = procAttr()
 	if s.opts.Group != 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(os.Getuid()), Gid: s.opts.Group, NoSetGroups: true}
 	}
