@@ -564,7 +564,7 @@ func (s *Server) parse(r *request, fc *fasthttp.RequestCtx) error {
 		}
 	}
 	r.rawPath, r.rawQuery, _ = strings.Cut(uri, "?")
-	r.header = make(http.Header, 16)
+	r.header = make(http.Header, fc.Request.Header.Len())
 	fc.Request.Header.VisitAll(func(k, v []byte) {
 		r.header.Add(string(k), string(v))
 	})
