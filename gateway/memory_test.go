@@ -70,3 +70,24 @@ func TestSizeMemory(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedSnapshotEntries(t *testing.T) {
+	for _, c := range []struct {
+		entries, overhead uint64
+		shards            int
+		wantE, wantO      uint64
+	}{
+		{10000, 5000, 1, 10000, 5000},  // one shard keeps the node's
+		{10000, 5000, 0, 10000, 5000},  // a count not known yet
+		{10000, 5000, 4, 2500, 1250},   // divided
+		{10000, 5000, 16, 1000, 500},   // with a floor
+		{100000, 5000, 16, 6250, 3125}, // the overhead at most half
+		{500, 250, 16, 500, 250},       // a small interval is kept
+		{0, 0, 16, 0, 0},               // no periodic snapshots
+	} {
+		e, o := sharedSnapshotEntries(c.entries, c.overhead, c.shards)
+		if e != c.wantE || o != c.wantO {
+			t.Errorf("sharedSnapshotEntries(%d, %d, %d) = %d, %d; want %d, %d", c.entries, c.overhead, c.shards, e, o, c.wantE, c.wantO)
+		}
+	}
+}

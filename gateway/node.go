@@ -127,6 +127,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	if rc.SparseAwake {
 		rc.LogDBWriteBuffer = shardedLogBuffer(rc.LogDBWriteBuffer)
 	}
+	// Each shard keeps its own log tail between snapshots: --snapshot-
+	// entries is the node's, shared by its shards (sharedSnapshotEntries).
+	rc.SnapshotEntries, rc.CompactionOverhead = sharedSnapshotEntries(rc.SnapshotEntries, rc.CompactionOverhead, metaShardsKnown(cfg))
 	host, err := raft.NewHost(rc, log.With("component", "raft"))
 	if err != nil {
 		return nil, err

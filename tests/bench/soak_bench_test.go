@@ -23,6 +23,8 @@ package bench
 //	FORKSTORE_BENCH_SOAK_TARGETS "single,cluster" (default both)
 //	FORKSTORE_BENCH_SERVER_ARGS  more server flags, space-separated, given to
 //	                             every node (e.g. "--meta-shards 16")
+//	FORKSTORE_BENCH_PROFILE      a directory: profiles of the cluster's nodes
+//	                             over the first and the last minute
 
 import (
 	"context"
@@ -229,25 +231,54 @@ func TestBenchSoak(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	profDir := os.Getenv("FORKSTORE_BENCH_PROFILE")
+	if profDir != "" {
+		if err := os.MkdirAll(profDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, name := range strings.Split(targets, ",") {
 		var tg *soakTarget
+		pprofs := map[string]string{}
 		switch name {
 		case "single":
 			s := harness.Start(t, bin, harness.WithArgs(serverArgs("--log-level", "warn")...))
 			tg = newSoakTarget(t, "single", []string{s.S3Addr})
 		case "cluster":
-			cl := newBenchCluster(t, bin, "soak", 3, false, serverArgs()...)
+			cl := newBenchCluster(t, bin, "soak", 3, profDir != "", serverArgs()...)
 			var addrs []string
 			for _, n := range cl.running() {
 				addrs = append(addrs, n.S3Addr)
+				pprofs[fmt.Sprintf("n%d", n.ID)] = n.PprofAddr
 			}
 			tg = newSoakTarget(t, "cluster", addrs)
 		default:
 			t.Fatalf("FORKSTORE_BENCH_SOAK_TARGETS: unknown target %q", name)
 		}
+		wait := profileSoak(profDir, pprofs, d)
 		st := soak(t, tg, conc, d, round)
+		wait()
 		report(t, tg.name, d, st)
 	}
+}
+
+// profileSoak profiles every node (by name, its pprof address) over the
+// first minute of a soak of d and over its last minute, into
+// dir/soak-first-* and dir/soak-last-*. It returns at once; wait waits for
+// the profiles.
+func profileSoak(dir string, addrs map[string]string, d time.Duration) (wait func()) {
+	secs := int(min(time.Minute, d/3) / time.Second)
+	if dir == "" || len(addrs) == 0 || secs < 1 {
+		return func() {}
+	}
+	first := profileNodes(dir, "soak-first", addrs, secs)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(d - time.Duration(secs)*time.Second)
+		profileNodes(dir, "soak-last", addrs, secs)()
+	}()
+	return func() { first(); <-done }
 }
 
 // report prints the per-minute table and checks the last three minutes

@@ -37,7 +37,7 @@ func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
 	envString(a, fs, &f.heartbeatRTT, "heartbeat-rtt", "1", "ticks between a leader's heartbeats")
 	envBool(a, fs, &f.quiesce, "raft-quiesce", true, "idle metadata shards stop heartbeating until their next request")
 	envString(a, fs, &f.stepWorkers, "raft-step-workers", "0", "Raft workers, each saving the logs of its shards in one write and fsync, of a new data dir (0: one per core, 2 to 16)")
-	envString(a, fs, &f.snapshotEntries, "snapshot-entries", "10000", "Raft log entries between snapshots; a node further behind is rebuilt from one")
+	envString(a, fs, &f.snapshotEntries, "snapshot-entries", "10000", "Raft log entries between snapshots, shared by the metadata shards of a node (at least 1000 each); a node further behind is rebuilt from one")
 	envString(a, fs, &f.replicas, "replicas", "3", "copies of each chunk (at most the number of members)")
 	envString(a, fs, &f.zone, "zone", "", "this node's failure domain (rack, room, cloud zone): chunk copies spread over zones first")
 	envString(a, fs, &f.metaShards, "meta-shards", "", "metadata shards (Raft groups) of a new cluster, 1 to 256 (default 1); fixed at creation: a restarted or joining node takes its cluster's")
