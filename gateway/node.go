@@ -113,7 +113,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	// and no --meta-shards learns the count later: its replica keeps the
 	// usual timing until it restarts.
 	rc.AwakeShard = metaShard
-	rc.SparseAwake = metaShardsKnown(cfg) > 1
+	shards := metaShardsKnown(cfg)
+	rc.SparseAwake = shards > 1
 	// With one shard, one LogDB shard takes every write; with more, they
 	// spread over the LogDB shards (one per step worker), each with its
 	// memtables, so each is a quarter of the size (2 MiB for the default
@@ -129,7 +130,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	}
 	// Each shard keeps its own log tail between snapshots: --snapshot-
 	// entries is the node's, shared by its shards (sharedSnapshotEntries).
-	rc.SnapshotEntries, rc.CompactionOverhead = sharedSnapshotEntries(rc.SnapshotEntries, rc.CompactionOverhead, metaShardsKnown(cfg))
+	rc.SnapshotEntries, rc.CompactionOverhead = sharedSnapshotEntries(rc.SnapshotEntries, rc.CompactionOverhead, shards)
 	host, err := raft.NewHost(rc, log.With("component", "raft"))
 	if err != nil {
 		return nil, err

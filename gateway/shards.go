@@ -599,3 +599,26 @@ func (p *perShard[T]) each(fn func(shard uint64, v *T)) {
 		fn(id, v)
 	}
 }
+
+// sharedSnapshotEntries is the snapshot interval and the compaction
+// overhead of each shard of a node of shards shards, given the node's
+// (--snapshot-entries): the interval divided among the shards, at least
+// minSnapshotEntries, and the overhead at most half of it. Each shard
+// keeps up to interval + overhead entries of its log, so with the node's
+// interval for every shard a node of 16 shards kept 16 times the log of a
+// node of one: a gigabyte of Raft log at 4 KiB per entry, whose
+// compactions grew dearer for the first ten minutes of a write load (the
+// cluster soak, benchmarks.md). A snapshot of an on-disk state machine is
+// only a record of its applied index and a sync. 0 (no periodic
+// snapshots) stays 0.
+func sharedSnapshotEntries(entries, overhead uint64, shards int) (uint64, uint64) {
+	if entries == 0 || shards <= 1 {
+		return entries, overhead
+	}
+	e := max(min(entries, minSnapshotEntries), entries/uint64(shards))
+	return e, min(overhead, e/2)
+}
+
+// minSnapshotEntries is the least snapshot interval sharedSnapshotEntries
+// gives a shard.
+const minSnapshotEntries = 1000
