@@ -124,6 +124,11 @@ type Config struct {
 	// grows before it releases the pages of the metadata store's mapped
 	// tables (memory.go); 0 is DefaultReleaseStep, < 0 never releases.
 	ReleaseStep int64
+	// GoMemoryLimit is the Go heap's soft limit of a node of one shard
+	// (SizeMemory's); Start sets the runtime's to it plus what a node's
+	// further shard replicas keep whatever the load (goLimitForShards).
+	// 0 leaves the runtime's limit alone (GOMEMLIMIT, in-process tests).
+	GoMemoryLimit int64
 	// mergeStepHook, when set (tests), runs before each entry of a merge
 	// across shards (false stops the merge there, as a crash would).
 	mergeStepHook func(entry int) bool

@@ -29,6 +29,20 @@ func TestSizeMemory(t *testing.T) {
 	if got := shardedLogBuffer(0); got != 0 {
 		t.Errorf("raft log write buffer with many shards, default %d", got)
 	}
+	// The Go limit of a node of many shards adds what each further
+	// replica keeps whatever the load (Dragonboat's queues): without it a
+	// node of 16 shards collected its heap several times a second.
+	if got := goLimitForShards(limit, 16); got != limit+15*shardReplicaMemory || got != 120<<20+15*(5<<18) {
+		t.Errorf("go limit with 16 shards %d", got)
+	}
+	for _, shards := range []int{0, 1} {
+		if got := goLimitForShards(limit, shards); got != limit {
+			t.Errorf("go limit with %d shards %d, want %d", shards, got, limit)
+		}
+	}
+	if got := goLimitForShards(0, 16); got != 0 {
+		t.Errorf("go limit left to the runtime, with 16 shards: %d", got)
+	}
 	if c.ReleaseStep != DefaultReleaseStep || DefaultReleaseStep != 5<<20 {
 		t.Errorf("release step %d", c.ReleaseStep)
 	}

@@ -145,6 +145,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: log, host: host, chunks: chunks, disk: disk, seal: seal, stop: make(chan struct{})}
 	n.solo.alone = cfg.ClusterKey == ""
+	n.setGoLimit(shards)
 	n.life, n.endLife = context.WithCancel(context.Background())
 	n.svc = &Service{node: n}
 	n.cluster = newCluster(n)

@@ -307,6 +307,9 @@ func (n *Node) adoptShards() {
 			if err = writeMetaReplicas(n.cfg.DataDir, replicas); err == nil {
 				err = writeMetaShards(n.cfg.DataDir, count)
 			}
+			if err == nil {
+				n.setGoLimit(count)
+			}
 			if err == nil && replicas > 0 && count > 1 {
 				// Placed shards: the placement record says which
 				// replicas this node holds (followPlacement).

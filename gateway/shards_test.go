@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -20,6 +21,28 @@ func newShardedService(t *testing.T, shards int) (*gateway.Service, gateway.Conf
 	cfg.InlineMax = 1 << 10
 	cfg.MetaShards = shards
 	return gatewaytest.NewNode(t, cfg).Service(), cfg
+}
+
+// A node that owns the Go heap's soft limit (GoMemoryLimit) raises it by
+// what its further shard replicas keep; one that does not leaves it alone.
+func TestGoLimitGrowsWithShards(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	const base = 120 << 20
+	cfg := gatewaytest.Config(t)
+	cfg.MetaShards = 4
+	cfg.GoMemoryLimit = base
+	gatewaytest.NewNode(t, cfg)
+	if got, want := debug.SetMemoryLimit(-1), int64(base+3*(5<<18)); got != want {
+		t.Errorf("Go limit of a node of 4 shards: %d, want %d", got, want)
+	}
+	debug.SetMemoryLimit(prev)
+	cfg = gatewaytest.Config(t)
+	cfg.MetaShards = 4
+	gatewaytest.NewNode(t, cfg)
+	if got := debug.SetMemoryLimit(-1); got != prev {
+		t.Errorf("Go limit of a node without GoMemoryLimit: %d, want %d (unchanged)", got, prev)
+	}
 }
 
 // newFamilyService is newShardedService keeping every fork on its

@@ -66,7 +66,9 @@ Environment:
   FORKSTORE_PREVIOUS_ROOT_PASSWORD               the root password before the last change: opens
                                                  access key secrets sealed under it until the
                                                  server has re-sealed them
-  GOMEMLIMIT                                     Go heap soft limit (default: 3/4 of --memory-budget)`
+  GOMEMLIMIT                                     Go heap soft limit (default: 3/4 of
+                                                 --memory-budget, plus 1.25 MiB per metadata
+                                                 shard beyond the first)`
 
 func newServerCmd(a *app) *cobra.Command {
 	var f serverFlags
@@ -306,9 +308,12 @@ func runServer(ctx context.Context, a *app, f *serverFlags) error {
 	}
 
 	// A soft heap limit keeps the GC ahead of bursts (64 MiB bodies, many
-	// concurrent uploads) on small machines; GOMEMLIMIT overrides it.
+	// concurrent uploads) on small machines; GOMEMLIMIT overrides it. The
+	// node raises it by what its further metadata shards keep
+	// (gateway.Config.GoMemoryLimit).
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(goLimit)
+		cfg.GoMemoryLimit = goLimit
 	}
 
 	raiseFDLimit(logger)
