@@ -60,7 +60,7 @@ func shardedLogBuffer(one uint64) uint64 {
 // shardReplicaMemory is what a shard replica keeps in the Go heap whatever
 // the load: Dragonboat allocates its receive, proposal and read-index
 // queues up front, about 1.1 MiB per replica (a heap profile of a node of
-// 16 shards under writes: 19.8 MB of 17 replicas).
+// 16 shards under writes: 19.8 MB for its 16 replicas).
 const shardReplicaMemory = 5 << 18 // 1.25 MiB
 
 // goLimitForShards is the Go heap's soft limit of a node of shards
