@@ -95,21 +95,31 @@ func TestConsoleBrowser(t *testing.T) {
 		shot(t, step, name)
 		t.Fatalf(name+": "+format, args...)
 	}
-	signIn := func(name, id, secret string) {
+	// signIn submits the login form and waits for the page it leads to
+	// (not the login page it was sent from, whose nodes the next query
+	// could otherwise find as the browser replaces them); it fails unless
+	// that page's status is want.
+	signIn := func(name, id, secret string, want int64) {
 		t.Helper()
 		do(name, chromedp.Navigate(console+"login"), chromedp.WaitVisible(chromedp.CSS("#login")),
-			chromedp.SendKeys(chromedp.CSS("#access_key"), id), chromedp.SendKeys(chromedp.CSS("#secret"), secret),
-			chromedp.Click(chromedp.CSS("#signin")), chromedp.WaitReady(chromedp.CSS("body")))
+			chromedp.SendKeys(chromedp.CSS("#access_key"), id), chromedp.SendKeys(chromedp.CSS("#secret"), secret))
+		resp, err := chromedp.RunResponse(step, chromedp.Click(chromedp.CSS("#signin")))
+		if err != nil {
+			fail(name, "submit: %v", err)
+		}
+		if resp.Status != want {
+			fail(name, "status %d, want %d", resp.Status, want)
+		}
 	}
 
 	// A wrong secret is refused.
-	signIn("wrong secret", s.User(), "not-the-secret")
+	signIn("wrong secret", s.User(), "not-the-secret", http.StatusUnauthorized)
 	if got := text("wrong secret", "#error"); !strings.Contains(got, "wrong") {
 		fail("wrong secret", "error %q", got)
 	}
 	// The root key signs in and sees every bucket, forks folded under
 	// their root.
-	signIn("sign in", s.User(), s.Password())
+	signIn("sign in", s.User(), s.Password(), http.StatusOK)
 	do("buckets", chromedp.WaitVisible(chromedp.CSS("#buckets")))
 	if got := text("buckets", "#buckets"); !strings.Contains(got, base) || !strings.Contains(got, fork+"-sub") {
 		fail("buckets", "table %q", got)
@@ -200,7 +210,7 @@ func TestConsoleBrowser(t *testing.T) {
 
 	// Sign out; a scoped key sees only its bucket.
 	do("sign out", chromedp.Navigate(console+"buckets"), chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#login")))
-	signIn("scoped", key.ID, key.Secret)
+	signIn("scoped", key.ID, key.Secret, http.StatusOK)
 	do("scoped buckets", chromedp.WaitVisible(chromedp.CSS("#buckets")))
 	rows := eval[[]string](t, step, "scoped buckets", `Array.from(document.querySelectorAll("#buckets tr[data-bucket]")).map(r => r.getAttribute("data-bucket"))`)
 	if fmt.Sprint(rows) != fmt.Sprint([]string{base + "-agent2"}) {
