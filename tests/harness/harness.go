@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -95,7 +96,23 @@ func Build(dir string) (string, error) {
 }
 
 // FreePort returns a loopback TCP address that was free a moment ago.
+//
+// The port is drawn below the kernel's ephemeral range (Linux's default
+// starts at 32768), not asked of the kernel with port 0: a port the kernel
+// hands out that way is in the range it also takes the local ports of
+// outgoing connections from, so one of the tests' own connections could
+// take it before the server binds it, or while a stopped node is down
+// before it restarts on the same address.
 func FreePort() (string, error) {
+	for range 200 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePortMin+rand.IntN(freePortMax-freePortMin)))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return addr, nil
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -103,6 +120,12 @@ func FreePort() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// The ports FreePort draws from: [freePortMin, freePortMax).
+const (
+	freePortMin = 20000
+	freePortMax = 32768
+)
 
 // Options configure a server process.
 type Options struct {
