@@ -55,7 +55,11 @@ func (s *Service) ObjectExpiry(ctx context.Context, bucket string, o *meta.Objec
 	if err != nil {
 		return time.Time{}, "", false
 	}
-	v, err := s.node.local.Read(ctx, shard, s.node.replicaOf(shard), meta.Query(func(r *meta.Reader) (any, error) {
+	replica := s.node.replicaOf(shard)
+	if !s.node.local.MayHaveLifecycle(shard, replica) {
+		return time.Time{}, "", false
+	}
+	v, err := s.node.local.Read(ctx, shard, replica, meta.Query(func(r *meta.Reader) (any, error) {
 		at, rule, ok, err := r.ObjectExpiry(bucket, o)
 		return expiry{at, rule, ok}, err
 	}))

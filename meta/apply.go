@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	sm "github.com/lni/dragonboat/v4/statemachine"
@@ -59,6 +60,9 @@ type applier struct {
 	// shows that a change of an inherited version carries
 	// (AnnotateObjectInherited, SetObjectLockInherited).
 	inheritedVersion *InheritedVersion
+	// mayHaveLifecycle is the FSM's (nil for an applier of no FSM): set
+	// before a lifecycle configuration is written.
+	mayHaveLifecycle *atomic.Bool
 	// tombstoneRemote makes deleteKey leave a tombstone for a key a
 	// fork's parent on another shard may show, without its view
 	// (lifecycle expiry, which cannot ask).
@@ -145,6 +149,8 @@ func (f *FSM) newApplier(txn *kvTxn, version uint64) *applier {
 		stats:     &f.stats,
 		firstLive: &f.firstLive,
 		shard:     f.shardID,
+
+		mayHaveLifecycle: &f.mayHaveLifecycle,
 	}
 }
 

@@ -274,6 +274,11 @@ type FSM struct {
 	firstLive firstLive
 	// mappedDir is dbDir as /proc/self/maps names it (trim.go).
 	mappedDir string
+	// mayHaveLifecycle is false only while the replica is known to hold
+	// no lifecycle configuration (checked at Open and after a snapshot's
+	// recovery, set before a configuration is written), so that every
+	// GET and PUT need not read one to answer x-amz-expiration.
+	mayHaveLifecycle atomic.Bool
 }
 
 // applyStats counts work done by apply that tests check stays bounded.
@@ -346,12 +351,37 @@ func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
 	f.firstLive.reset()
 	f.applied = applied
 	f.appliedIndex.Store(applied)
+	f.checkLifecycle()
 	f.mu.Unlock()
 	if f.handle != nil {
 		f.handle.register(f)
 	}
 	f.log.Info("meta: opened", "dir", dbDir, "index", applied)
 	return applied, nil
+}
+
+// checkLifecycle sets mayHaveLifecycle from what the replica holds; an
+// error reading leaves it true. f.mu is held.
+func (f *FSM) checkLifecycle() {
+	txn := f.newTxn(false)
+	defer txn.Discard()
+	has := true
+	if r, err := newReader(txn, f.opts); err == nil {
+		if h, err := r.HasLifecycle(); err == nil {
+			has = h
+		}
+	}
+	f.mayHaveLifecycle.Store(has)
+}
+
+// MayHaveLifecycle reports whether a replica may hold a lifecycle
+// configuration: false only when it is open here and known to hold none,
+// so that the caller can skip reading one.
+func (h *Handle) MayHaveLifecycle(shardID, replicaID uint64) bool {
+	h.mu.Lock()
+	f := h.fsms[[2]uint64{shardID, replicaID}]
+	h.mu.Unlock()
+	return f == nil || f.mayHaveLifecycle.Load()
 }
 
 // ownDB reports whether the replica keeps its keys in a DB of its own: a

@@ -319,6 +319,11 @@ func (a *applier) setLifecycle(c *SetLifecycle) (*Result, error) {
 	if c.Config == nil {
 		return nil, a.dropLifecycle(b.ID)
 	}
+	if a.mayHaveLifecycle != nil {
+		// Before the write commits: a reader that saw no configuration
+		// read the state before it.
+		a.mayHaveLifecycle.Store(true)
+	}
 	k := keyLifecycle(b.ID)
 	floor, err := indexFloor(a.txn, pfxLifecycle)
 	if err != nil {

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"testing"
@@ -479,4 +480,64 @@ func TestLifecycleKeepsLockedVersions(t *testing.T) {
 	if _, out := tf.lifecycleRun(25*day, 0); len(out) != 1 || out[0].VersionID != VersionID(v1) {
 		t.Fatalf("day 25 expired %+v, want v1", out)
 	}
+}
+
+// TestMayHaveLifecycle: a replica knows it holds no lifecycle
+// configuration (so that reads of one can be skipped) only when it holds
+// none: at Open, once one is set (before the write commits), after a
+// snapshot recovery and a reopen; a drop leaves it conservative until the
+// replica is opened again.
+func TestMayHaveLifecycle(t *testing.T) {
+	tf := openTestFSM(t)
+	may := func(step string, want bool) {
+		t.Helper()
+		if got := tf.fsm.mayHaveLifecycle.Load(); got != want {
+			t.Fatalf("%s: mayHaveLifecycle %v, want %v", step, got, want)
+		}
+		if got := tf.fsm.handle.MayHaveLifecycle(tf.fsm.shardID, tf.fsm.replicaID); got != want {
+			t.Fatalf("%s: Handle.MayHaveLifecycle %v, want %v", step, got, want)
+		}
+	}
+	may("new replica", false)
+	if !tf.fsm.handle.MayHaveLifecycle(tf.fsm.shardID, tf.fsm.replicaID+1) {
+		t.Fatal("a replica not open here is said to hold no lifecycle")
+	}
+	tf.createBucket("b")
+	tf.put("b", "k", "v")
+	may("objects only", false)
+
+	cfg := &Lifecycle{Rules: []LifecycleRule{{ID: "r", Enabled: true, ExpirationDays: 1}}}
+	tf.must(&SetLifecycle{Bucket: "b", Config: cfg})
+	may("set", true)
+	ctx, err := tf.fsm.PrepareSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withConfig bytes.Buffer
+	if err := tf.fsm.SaveSnapshot(ctx, &withConfig, make(chan struct{})); err != nil {
+		t.Fatal(err)
+	}
+	tf.reopen()
+	may("reopened with a configuration", true)
+	tf.must(&SetLifecycle{Bucket: "b"})
+	may("dropped", true)
+	tf.reopen()
+	may("reopened after the drop", false)
+
+	ctx, err = tf.fsm.PrepareSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var without bytes.Buffer
+	if err := tf.fsm.SaveSnapshot(ctx, &without, make(chan struct{})); err != nil {
+		t.Fatal(err)
+	}
+	if err := tf.fsm.RecoverFromSnapshot(bytes.NewReader(withConfig.Bytes()), make(chan struct{})); err != nil {
+		t.Fatal(err)
+	}
+	may("recovered a state with a configuration", true)
+	if err := tf.fsm.RecoverFromSnapshot(bytes.NewReader(without.Bytes()), make(chan struct{})); err != nil {
+		t.Fatal(err)
+	}
+	may("recovered a state without", false)
 }

@@ -121,6 +121,7 @@ func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 	f.firstLive.reset()
 	f.applied = 0
 	f.appliedIndex.Store(0)
+	f.mayHaveLifecycle.Store(true)
 	if err := f.dropApplied(); err != nil {
 		return err
 	}
@@ -205,6 +206,7 @@ func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 	}
 	f.applied = applied
 	f.appliedIndex.Store(applied)
+	f.checkLifecycle()
 	f.log.Info("meta: recovered from snapshot", "keys", n, "index", applied)
 	return nil
 }
