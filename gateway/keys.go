@@ -208,21 +208,12 @@ func (n *Node) watchKeys() {
 // scoped key from the cache, the local replica or, when the local replica
 // has not seen it yet, a linearizable read. ok is false for unknown keys.
 func (s *Service) principal(ctx context.Context, id string) (*Principal, bool) {
+	if p, known, ok := s.knownPrincipal(id); known {
+		return p, ok
+	}
 	n := s.node
-	if id == n.cfg.RootUser {
-		return &Principal{AccessKey: id, Root: true, secret: n.cfg.RootPassword}, true
-	}
-	if id == "" || len(id) > 128 {
-		return nil, false
-	}
-	shard, ok := keyShard(id, n.shards.count())
-	if !ok {
-		return nil, false
-	}
+	shard, _ := keyShard(id, n.shards.count())
 	cache := n.keys.of(shard)
-	if p := cache.get(id); p != nil && n.fresh(p) {
-		return p, true
-	}
 	q := meta.KeyLookupQuery{ID: id, Directory: shard == meta.DirectoryShard}
 	v, err := n.localReadOn(shard, q.Run)
 	if errors.Is(err, meta.ErrNoSuchAccessKey) || errors.Is(err, meta.ErrNotOpen) {
@@ -280,13 +271,38 @@ func (s *Service) Principal(ctx context.Context, accessKey string) (*Principal, 
 	return p, true
 }
 
+// knownPrincipal answers principal without reading the metadata: known
+// is true for the root user, an id that cannot exist, and a key in the
+// cache and fresh; ok then says whether it exists.
+func (s *Service) knownPrincipal(id string) (p *Principal, known, ok bool) {
+	n := s.node
+	if id == n.cfg.RootUser {
+		return &Principal{AccessKey: id, Root: true, secret: n.cfg.RootPassword}, true, true
+	}
+	if id == "" || len(id) > 128 {
+		return nil, true, false
+	}
+	shard, valid := keyShard(id, n.shards.count())
+	if !valid {
+		return nil, true, false
+	}
+	if p := n.keys.of(shard).get(id); p != nil && n.fresh(p) {
+		return p, true, true
+	}
+	return nil, false, false
+}
+
 // SecretKey returns the secret of an access key that exists and has not
-// expired.
+// expired. (Every signed request asks: the root user and cached keys are
+// answered without the context a metadata read needs.)
 func (s *Service) SecretKey(accessKey string) (string, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	p, ok := s.Principal(ctx, accessKey)
-	if !ok {
+	p, known, ok := s.knownPrincipal(accessKey)
+	if !known {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p, ok = s.principal(ctx, accessKey)
+	}
+	if !ok || p.Expired(s.LeaseNow()) {
 		return "", false
 	}
 	return p.secret, true
