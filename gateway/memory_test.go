@@ -32,7 +32,7 @@ func TestSizeMemory(t *testing.T) {
 	// The Go limit of a node of many shards adds what each further
 	// replica keeps whatever the load (Dragonboat's queues): without it a
 	// node of 16 shards collected its heap several times a second.
-	if got := goLimitForShards(limit, 16); got != limit+15*shardReplicaMemory || got != 120<<20+15*(5<<18) {
+	if got := goLimitForShards(limit, 16); got != 120<<20+15*(5<<18) {
 		t.Errorf("go limit with 16 shards %d", got)
 	}
 	for _, shards := range []int{0, 1} {
