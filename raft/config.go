@@ -100,18 +100,18 @@ type Config struct {
 }
 
 // DefaultConfig returns a single-node configuration on loopback, with
-// timings for a LAN: 20 ms ticks, election after 200 ms (10 ticks),
-// heartbeat every 20 ms (every tick). Every tick steps every shard,
-// quiesced or not, so the tick is what an idle node pays per shard: the
-// tick is as long as the heartbeat, the longest that keeps the same
-// election and heartbeat. Reads and proposals never wait for one
-// (Dragonboat steps a shard as soon as a request arrives).
+// timings for a LAN: 40 ms ticks, election after 200 ms (5 ticks),
+// heartbeat every 40 ms (every tick), a fifth of the election. Every tick
+// wakes the node and steps every shard, quiesced or not, so the tick is
+// most of what an idle node costs: the tick is as long as the heartbeat,
+// the longest that keeps the election. Reads and proposals never wait for
+// one (Dragonboat steps a shard as soon as a request arrives).
 func DefaultConfig() Config {
 	return Config{
 		NodeID:             1,
 		RaftAddr:           "127.0.0.1:7100",
-		RTTMillisecond:     20,
-		ElectionRTT:        10,
+		RTTMillisecond:     40,
+		ElectionRTT:        5,
 		HeartbeatRTT:       1,
 		SnapshotEntries:    10000,
 		CompactionOverhead: 5000,
@@ -124,8 +124,9 @@ func DefaultConfig() Config {
 
 // awakeTiming is the election and heartbeat of the awake shard, in ticks:
 // the others' election, and a heartbeat twice as sparse, at most a fifth
-// of the election: 200 ms and 40 ms under the defaults, against 200 ms
-// and 20 ms. The awake shard's heartbeats are the whole Raft traffic of an
+// of the election: under the defaults the others' 200 ms and 40 ms, since
+// their heartbeat is already a fifth (with a 20 ms tick and a 10-tick
+// election, 200 ms and 40 ms against 200 ms and 20 ms). The awake shard's heartbeats are the whole Raft traffic of an
 // idle cluster (every other shard quiesces): at the others' pace they were
 // a large part of an idle node's CPU. Its election stays the others':
 // when a node that led it dies, its followers elect within the same time

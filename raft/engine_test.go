@@ -1,6 +1,8 @@
 package raft
 
 import (
+	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/lni/dragonboat/v4/config"
@@ -48,6 +50,35 @@ func TestDataDirKeepsStepWorkers(t *testing.T) {
 	}
 }
 
+// TestApplyWorkers: the apply workers are as many as the step workers
+// (Dragonboat's default of 16 each wake five times a second, idle or
+// not), and a data dir that keeps other step worker counts does not
+// change them: they are not recorded in it.
+func TestApplyWorkers(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c := DefaultConfig()
+	c.DataDir = t.TempDir()
+	for _, workers := range []uint64{2, 5} {
+		c.StepWorkers = workers
+		e, _ := engineConfig(c, log)
+		if e.ExecShards != workers || e.ApplyShards != workers {
+			t.Errorf("%d step workers: engine has %d step and %d apply workers", workers, e.ExecShards, e.ApplyShards)
+		}
+	}
+
+	dir := t.TempDir()
+	c = testConfig(1, freeAddr(t), dir)
+	c.StepWorkers = 5
+	h := startHost(t, c)
+	waitReady(t, h)
+	h.Close()
+	c.StepWorkers = 3
+	e, _ := engineConfig(c, log)
+	if e.ExecShards != 5 || e.ApplyShards != 3 {
+		t.Errorf("a data dir of 5 step workers, started with 3: %d step and %d apply workers, want 5 and 3", e.ExecShards, e.ApplyShards)
+	}
+}
+
 func TestStepWorkersValidate(t *testing.T) {
 	c := DefaultConfig()
 	c.StepWorkers = 17
@@ -62,7 +93,7 @@ func TestStepWorkersValidate(t *testing.T) {
 
 // TestAwakeShardTiming: with SparseAwake, the awake shard keeps the other
 // shards' election and heartbeats half as often, at most a fifth of the
-// election (200 ms and 40 ms under the defaults), a timing Dragonboat
+// election (200 ms and 40 ms under the defaults, the others' timing already), a timing Dragonboat
 // accepts for every valid Config; the other shards keep the configured
 // one, and so does the awake shard without SparseAwake.
 func TestAwakeShardTiming(t *testing.T) {
@@ -71,7 +102,8 @@ func TestAwakeShardTiming(t *testing.T) {
 		wantE, wantH        uint64
 	}{
 		{20, 2, 20, 4}, // the raft tests' (5 ms ticks)
-		{10, 1, 10, 2}, // the defaults: 20 ms ticks
+		{5, 1, 5, 1},   // the defaults (40 ms ticks): a fifth already
+		{10, 1, 10, 2}, // 20 ms ticks, 200 ms election
 		{20, 1, 20, 2}, // the cluster tests'
 		{40, 4, 40, 8},
 		{100, 10, 100, 20},

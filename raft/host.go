@@ -125,7 +125,11 @@ func NewHost(cfg Config, log *slog.Logger) (*Host, error) {
 // LogDB memtables; on a small machine the workers only contend for the
 // same cores and disk. So the workers are as many as the cores
 // (StepWorkersFor) and the LogDB shards as many as the workers (a LogDB
-// shard beyond the workers would never be written).
+// shard beyond the workers would never be written). The apply workers are
+// as many as the step workers too: Dragonboat's 16 each wake every 200 ms
+// to reload their shard lists, which was a fifth of an idle node's
+// goroutine wake-ups (docs/benchmarks.md, "Idle CPU: the apply workers"),
+// and more of them than cores only take turns on the same cores.
 //
 // Both counts are written in the data dir when it is created and
 // Dragonboat refuses to open it under others: an existing data dir keeps
@@ -145,6 +149,9 @@ func engineConfig(cfg Config, log *slog.Logger) (config.EngineConfig, config.Log
 		workers = StepWorkersFor(runtime.GOMAXPROCS(0))
 	}
 	e.ExecShards, l.Shards = workers, workers
+	// Not recorded in the data dir: a data dir made under other counts
+	// takes the cores' count.
+	e.ApplyShards = workers
 	if st, ok := storedStatus(cfg.DataDir); ok {
 		stored, logShards := st.StepWorkerCount, st.LogdbShardCount
 		if stored == 0 || logShards == 0 {

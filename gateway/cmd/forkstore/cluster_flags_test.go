@@ -28,7 +28,7 @@ func TestRaftShardFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.Raft.Quiesce || cfg.Raft.StepWorkers != 0 || cfg.Raft.RTTMillisecond != 20 || cfg.Raft.ElectionRTT != 10 || cfg.Raft.HeartbeatRTT != 1 {
+	if !cfg.Raft.Quiesce || cfg.Raft.StepWorkers != 0 || cfg.Raft.RTTMillisecond != 40 || cfg.Raft.ElectionRTT != 5 || cfg.Raft.HeartbeatRTT != 1 {
 		t.Fatalf("defaults: quiesce %v, step workers %d, rtt %d/%d/%d", cfg.Raft.Quiesce, cfg.Raft.StepWorkers,
 			cfg.Raft.RTTMillisecond, cfg.Raft.ElectionRTT, cfg.Raft.HeartbeatRTT)
 	}
