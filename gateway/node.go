@@ -349,8 +349,18 @@ func (n *Node) Close() error {
 // A node that knows no leader is not ready, at once (no read is tried). A
 // read cut short by ctx's deadline (a probe's short one, on a loaded
 // machine) counts as ready while a read succeeded within readyGrace and a
-// leader is known.
+// leader is known. The read gets readyTicks ticks at least, whatever ctx
+// allows: a Raft request needs a timeout of two ticks (raft.Host), more
+// than the probe's 150 ms under a tick over 75 ms, and such a node was
+// never ready.
 func (n *Node) Ready(ctx context.Context) error {
+	if least := readyTicks * time.Duration(n.cfg.Raft.RTTMillisecond) * time.Millisecond; least > 0 {
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < least {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), least)
+			defer cancel()
+		}
+	}
 	shards := n.shards.list()
 	if len(shards) == 0 {
 		return errShardsUnknown
@@ -401,6 +411,9 @@ func (n *Node) readHosted(ctx context.Context) error {
 // readyGrace is how long a successful readiness read vouches for the node
 // when a later one runs out of time.
 const readyGrace = time.Second
+
+// readyTicks is the least time Ready's read gets, in Raft ticks.
+const readyTicks = 3
 
 // collectGarbage runs the node's background collection:
 //   - the leader deletes forks and access keys whose lease ran out on the

@@ -493,3 +493,20 @@ func TestSnapshotNames(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyLongTick: the readiness probe's 150 ms is less than the two
+// ticks a Raft request needs under a tick over 75 ms; such a node (a
+// cluster across zones, its tick set to their round trip) was never
+// ready. Ready gives its read three ticks at least. The node has a
+// cluster key, so its reads are Raft reads (soloread.go).
+func TestReadyLongTick(t *testing.T) {
+	cfg := gatewaytest.Config(t)
+	cfg.ClusterKey = "ready-long-tick-cluster-key"
+	cfg.Raft.RTTMillisecond, cfg.Raft.ElectionRTT, cfg.Raft.HeartbeatRTT = 100, 5, 1
+	s := gatewaytest.NewNode(t, cfg).Service()
+	waitFor(t, "ready with a 100 ms tick", func() bool {
+		c, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		defer cancel()
+		return s.Ready(c) == nil
+	})
+}
