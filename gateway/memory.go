@@ -44,7 +44,10 @@ func (c *Config) SizeMemory(budget int64) (goLimit int64, err error) {
 	if c.ReleaseStep >= 0 {
 		c.ReleaseStep = clamp(budget/32, 2<<20, 256<<20)
 	}
-	return budget * 3 / 4, nil
+	// 9/16 of the budget: 90 MiB for the default, 3/4 before the metadata
+	// store kept 2 table-building arenas instead of 8 (meta/arenas.go):
+	// the 30 MiB that Badger's pool no longer holds.
+	return budget * 9 / 16, nil
 }
 
 // shardedLogBuffer is the size of the Raft log's memtables for a node of

@@ -317,6 +317,7 @@ func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
 		if db, err = badger.Open(f.opts.badger(f.dir, f.log)); err != nil {
 			return 0, fmt.Errorf("meta: open %s: %w", f.dir, err)
 		}
+		shrinkArenaPool(db)
 	} else {
 		if db, err = f.handle.store.acquire(); err != nil {
 			return 0, err

@@ -196,6 +196,7 @@ func (s *nodeStore) acquire() (*badger.DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("meta: open %s: %w", s.dir, err)
 		}
+		shrinkArenaPool(db)
 		s.db, s.mappedDir = db, resolvedDir(s.dir)
 	}
 	s.refs++

@@ -1,0 +1,6 @@
+//go:build race
+
+package meta
+
+// raceEnabled: built with the race detector (arenas.go).
+const raceEnabled = true
