@@ -126,9 +126,10 @@ func DefaultConfig() Config {
 // the others' election, and a heartbeat twice as sparse, at most a fifth
 // of the election: under the defaults the others' 200 ms and 40 ms, since
 // their heartbeat is already a fifth (with a 20 ms tick and a 10-tick
-// election, 200 ms and 40 ms against 200 ms and 20 ms). The awake shard's heartbeats are the whole Raft traffic of an
-// idle cluster (every other shard quiesces): at the others' pace they were
-// a large part of an idle node's CPU. Its election stays the others':
+// election, 200 ms and 40 ms against 200 ms and 20 ms). The awake shard's
+// heartbeats are the whole Raft traffic of an idle cluster (every other
+// shard quiesces): at the others' pace they were a large part of an idle
+// node's CPU. Its election stays the others':
 // when a node that led it dies, its followers elect within the same time
 // as the dead node's other shards (a longer one left the cluster without
 // a directory after the data shards had new leaders). Dragonboat warns
