@@ -44,10 +44,12 @@ func (c *Config) SizeMemory(budget int64) (goLimit int64, err error) {
 	if c.ReleaseStep >= 0 {
 		c.ReleaseStep = clamp(budget/32, 2<<20, 256<<20)
 	}
-	// 9/16 of the budget: 90 MiB for the default, 3/4 before the metadata
-	// store kept 2 table-building arenas instead of 8 (meta/arenas.go):
-	// the 30 MiB that Badger's pool no longer holds.
-	return budget * 9 / 16, nil
+	// 5/8 of the budget: 100 MiB for the default. It was 3/4 before the
+	// metadata store kept 2 table-building arenas instead of 8
+	// (meta/arenas.go), 30 MiB less live heap; 9/16, as low as that, made
+	// the collector's work grow with the live heap over the 15-minute
+	// soak (benchmarks.md, "Badger's arenas and the Go heap's limit").
+	return budget * 5 / 8, nil
 }
 
 // shardedLogBuffer is the size of the Raft log's memtables for a node of

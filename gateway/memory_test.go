@@ -32,7 +32,7 @@ func TestSizeMemory(t *testing.T) {
 	// The Go limit of a node of many shards adds what each further
 	// replica keeps whatever the load (Dragonboat's queues): without it a
 	// node of 16 shards collected its heap several times a second.
-	if got := goLimitForShards(limit, 16); got != 90<<20+15*(5<<18) {
+	if got := goLimitForShards(limit, 16); got != 100<<20+15*(5<<18) {
 		t.Errorf("go limit with 16 shards %d", got)
 	}
 	for _, shards := range []int{0, 1} {
@@ -46,7 +46,7 @@ func TestSizeMemory(t *testing.T) {
 	if c.ReleaseStep != DefaultReleaseStep || DefaultReleaseStep != 5<<20 {
 		t.Errorf("release step %d", c.ReleaseStep)
 	}
-	if limit != 90<<20 {
+	if limit != 100<<20 {
 		t.Errorf("go limit %d", limit)
 	}
 
@@ -56,7 +56,7 @@ func TestSizeMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if big.Meta.BadgerMemTableSize != 64<<20 || big.Raft.LogDBWriteBuffer != 64<<20 || limit != 9<<28 || big.ReleaseStep != 128<<20 {
+	if big.Meta.BadgerMemTableSize != 64<<20 || big.Raft.LogDBWriteBuffer != 64<<20 || limit != 5<<29 || big.ReleaseStep != 128<<20 {
 		t.Errorf("4 GiB: memtable %d, raft buffer %d, limit %d", big.Meta.BadgerMemTableSize, big.Raft.LogDBWriteBuffer, limit)
 	}
 	if err := big.Raft.Validate(); err != nil {
