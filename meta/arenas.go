@@ -17,7 +17,7 @@ import (
 // to leave room for. No option sets the pool's size, so the store, once
 // open, replaces the pool by one that keeps tableArenas; the builders
 // beyond those (a compaction runs several at once) take arenas that the
-// collector gets back. The Go heap's limit went down by as much
+// collector gets back. The Go heap's limit went down by two thirds as much
 // (gateway.SizeMemory; benchmarks.md, "Badger's arenas and the Go heap's
 // limit").
 //
@@ -28,7 +28,7 @@ import (
 // old pool or the new one (the Go memory model: a read of a word observes
 // some write of it), and either serves it; the old pool is never released,
 // so an arena taken from it can be put back. Race-enabled builds, whose
-// detector would report it, keep Badger's pool (race_off.go).
+// detector would report it, keep Badger's pool (raceEnabled).
 
 // tableArenas is how many table-building arenas a DB keeps between builds.
 const tableArenas = 2
