@@ -44,16 +44,13 @@ func arenaPool(db *badger.DB) (**z.AllocatorPool, bool) {
 	return (**z.AllocatorPool)(unsafe.Pointer(v.UnsafeAddr())), true
 }
 
-// shrinkArenaPool gives db a pool that keeps tableArenas arenas, and
-// reports whether it did.
-func shrinkArenaPool(db *badger.DB) bool {
+// shrinkArenaPool gives db a pool that keeps tableArenas arenas (not in
+// race-enabled builds, nor when arenaPool finds no pool).
+func shrinkArenaPool(db *badger.DB) {
 	if raceEnabled {
-		return false
+		return
 	}
-	p, ok := arenaPool(db)
-	if !ok {
-		return false
+	if p, ok := arenaPool(db); ok {
+		*p = z.NewAllocatorPool(tableArenas)
 	}
-	*p = z.NewAllocatorPool(tableArenas)
-	return true
 }
