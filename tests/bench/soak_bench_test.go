@@ -23,8 +23,9 @@ package bench
 //	FORKSTORE_BENCH_SOAK_TARGETS "single,cluster" (default both)
 //	FORKSTORE_BENCH_SERVER_ARGS  more server flags, space-separated, given to
 //	                             every node (e.g. "--meta-shards 16")
-//	FORKSTORE_BENCH_PROFILE      a directory: profiles of the cluster's nodes
-//	                             over the first and the last minute
+//	FORKSTORE_BENCH_PROFILE      a directory: profiles of the single node and
+//	                             of the cluster's nodes over the first and
+//	                             the last minute
 
 import (
 	"context"
@@ -242,7 +243,16 @@ func TestBenchSoak(t *testing.T) {
 		pprofs := map[string]string{}
 		switch name {
 		case "single":
-			s := harness.Start(t, bin, harness.WithArgs(serverArgs("--log-level", "warn")...))
+			args := []string{"--log-level", "warn"}
+			if profDir != "" {
+				addr, err := harness.FreePort()
+				if err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "--pprof-addr", addr)
+				pprofs["single"] = addr
+			}
+			s := harness.Start(t, bin, harness.WithArgs(serverArgs(args...)...))
 			tg = newSoakTarget(t, "single", []string{s.S3Addr})
 		case "cluster":
 			cl := newBenchCluster(t, bin, "soak", 3, profDir != "", serverArgs()...)
