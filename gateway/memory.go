@@ -46,9 +46,9 @@ func (c *Config) SizeMemory(budget int64) (goLimit int64, err error) {
 	}
 	// 5/8 of the budget: 100 MiB for the default. It was 3/4 before the
 	// metadata store kept 2 table-building arenas instead of 8
-	// (meta/arenas.go), 30 MiB less live heap; 9/16, as low as that, made
-	// the collector's work grow with the live heap over the 15-minute
-	// soak (benchmarks.md, "Badger's arenas and the Go heap's limit").
+	// (meta/arenas.go), 30 MiB less live heap; at 9/16, as low as that,
+	// the 15-minute soaks slowed down more (benchmarks.md, "Badger's
+	// arenas and the Go heap's limit").
 	return budget * 5 / 8, nil
 }
 
