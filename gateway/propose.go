@@ -50,20 +50,7 @@ func (s *Service) proposeOn(ctx context.Context, shard uint64, cmd any) (*meta.R
 	}
 	stampHeader(cmd)
 	for try := 0; ; try++ {
-		var (
-			raw sm.Result
-			err error
-		)
-		if s.node.hosts(shard) {
-			start := time.Now()
-			raw, err = s.node.host.Propose(ctx, shard, meta.EncodeCommand(cmd))
-			s.node.metrics.observeProposal(shard, time.Since(start))
-			if movedAway(s.node, shard, err) {
-				continue // the same command (request id) through a holder
-			}
-		} else {
-			raw, err = s.forwardPropose(ctx, shard, meta.EncodeCommand(cmd))
-		}
+		raw, err := s.proposeID(ctx, shard, cmd)
 		if err != nil {
 			return nil, unavailable(err)
 		}
@@ -71,7 +58,36 @@ func (s *Service) proposeOn(ctx context.Context, shard uint64, cmd any) (*meta.R
 		if !errors.Is(err, meta.ErrMergeInProgress) || !waitMerge(ctx, try) {
 			return res, err
 		}
-		*cmd.(interface{ CommandHeader() *meta.Header }).CommandHeader() = header()
+		*commandHeader(cmd) = header()
+	}
+}
+
+// proposeID proposes cmd, under its request id, through this node's
+// replica of shard or a holder's, until it is applied, ctx ends or the
+// id's lifetime (meta.RequestIDLifetime after its Stamp) is over: the
+// state machine remembers an id only for a while, and a proposal sent
+// again after that could apply twice. Raft and the forwarding retry the
+// same bytes within that deadline.
+func (s *Service) proposeID(ctx context.Context, shard uint64, cmd any) (sm.Result, error) {
+	limit := time.Unix(0, int64(commandHeader(cmd).Stamp)).Add(meta.RequestIDLifetime)
+	if d, ok := ctx.Deadline(); !ok || d.After(limit) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, limit)
+		defer cancel()
+	}
+	b := meta.EncodeCommand(cmd)
+	for {
+		if !s.node.hosts(shard) {
+			return s.forwardPropose(ctx, shard, b)
+		}
+		start := time.Now()
+		raw, err := s.node.host.Propose(ctx, shard, b)
+		s.node.metrics.observeProposal(shard, time.Since(start))
+		if !movedAway(s.node, shard, err) {
+			return raw, err
+		}
+		// The replica was stopped meanwhile: the same bytes through a
+		// holder.
 	}
 }
 
@@ -99,13 +115,18 @@ func waitMerge(ctx context.Context, try int) bool {
 // stampHeader fills the Header of a command that does not have one yet
 // (a retry of the same logical request keeps its request id).
 func stampHeader(cmd any) {
+	if h := commandHeader(cmd); h.RequestID == "" {
+		*h = header()
+	}
+}
+
+// commandHeader returns a command's Header.
+func commandHeader(cmd any) *meta.Header {
 	c, ok := cmd.(interface{ CommandHeader() *meta.Header })
 	if !ok {
 		panic(fmt.Sprintf("gateway: %T is not a command", cmd))
 	}
-	if h := c.CommandHeader(); h.RequestID == "" {
-		*h = header()
-	}
+	return c.CommandHeader()
 }
 
 // read runs a linearizable metadata query on the directory shard; readB

@@ -7,15 +7,30 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 )
 
 // dedupeWindow is how long (in versions, i.e. nanoseconds) a request id's
-// result is kept for retried proposals. A constant, not an option: apply
-// must not depend on node-local configuration.
-const dedupeWindow = uint64(10 * 60 * 1e9)
+// result is kept for retried proposals: a command of format 8 or later
+// prunes the ids older than this. A constant, not an option: apply must
+// not depend on node-local configuration. It must exceed the time a
+// proposer goes on proposing one request id (RequestIDLifetime) plus the
+// skew between the proposers' clocks, which stamp the versions.
+const dedupeWindow = uint64(2 * 60 * 1e9)
+
+// dedupeWindowBefore8 is the window of the commands of formats 1 to 7,
+// whose proposers retried a request id for as long as its S3 request
+// lasted: a replica applying an older log prunes as its writers did.
+const dedupeWindowBefore8 = uint64(10 * 60 * 1e9)
+
+// RequestIDLifetime is how long after its Stamp a proposer may still
+// propose a command under the same request id; dedupe holds for it with
+// a margin of 90 s for the skew between clocks. A proposer starts a new
+// request (a new id) after that, or fails.
+const RequestIDLifetime = 30 * time.Second
 
 // dedupePrunePerCommand bounds how many expired request ids one command
 // removes; each command adds at most one, so the table keeps up.
@@ -63,6 +78,9 @@ type applier struct {
 	// mayHaveLifecycle is the FSM's (nil for an applier of no FSM): set
 	// before a lifecycle configuration is written.
 	mayHaveLifecycle *atomic.Bool
+	// format is the command's format (its second byte), which decides
+	// the dedupe window it prunes by.
+	format byte
 	// tombstoneRemote makes deleteKey leave a tombstone for a key a
 	// fork's parent on another shard may show, without its view
 	// (lifecycle expiry, which cannot ask).
@@ -81,6 +99,7 @@ func (f *FSM) applyEntry(txn *kvTxn, cmd []byte) (sm.Result, error) {
 	if err != nil {
 		return sm.Result{}, err
 	}
+	a.format = cmd[1]
 	res, err := a.apply(c)
 	return a.finish(c, res, err)
 }
@@ -212,9 +231,13 @@ var resultCodesByCode = func() []uint64 {
 	return out
 }()
 
-// pruneRequests drops request ids older than the dedupe window.
+// pruneRequests drops request ids older than the command's dedupe window.
 func (a *applier) pruneRequests() error {
-	return a.pruneByAge(pfxRequestAge, dedupeWindow, func(id string) error { return a.del(keyRequest(id)) })
+	window := dedupeWindow
+	if a.format < 8 {
+		window = dedupeWindowBefore8
+	}
+	return a.pruneByAge(pfxRequestAge, window, func(id string) error { return a.del(keyRequest(id)) })
 }
 
 // pruneByAge drops entries older than window from an age index (keys

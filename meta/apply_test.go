@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // CreateBucket / DeleteBucket: BucketAlreadyExists, NoSuchBucket,
@@ -398,6 +399,47 @@ func TestRequestDedupe(t *testing.T) {
 	tf.must(&CreateBucket{Header: Header{Stamp: late}, Name: "c"})
 	tf.must(&CreateBucket{Header: Header{Stamp: late + 1}, Name: "d"})
 	tf.must(&CreateBucket{Header: h2, Name: "b"})
+}
+
+// The dedupe window is two minutes for commands of format 8 and ten for
+// older ones: a replica applying a log its predecessors wrote prunes as
+// they did, and a newer log keeps ids for as long as a proposer retries
+// them (RequestIDLifetime) with room for clock skew.
+func TestDedupeWindowByFormat(t *testing.T) {
+	if lifetime := uint64(RequestIDLifetime); lifetime+uint64(60e9) >= dedupeWindow {
+		t.Fatalf("a request id is proposed for %v: a window of %v leaves less than a minute for clock skew",
+			RequestIDLifetime, time.Duration(dedupeWindow))
+	}
+	format7 := func(c any) []byte {
+		b := EncodeCommand(c)
+		b[1] = 7
+		return b
+	}
+	const start = uint64(1e18)
+	for _, tc := range []struct {
+		name   string
+		encode func(any) []byte
+		window uint64
+	}{
+		{"format 8", EncodeCommand, dedupeWindow},
+		{"format 7", format7, dedupeWindowBefore8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tf := openTestFSM(t)
+			tf.createBucket("b")
+			h := Header{RequestID: "first", Stamp: start}
+			tf.must(tc.encode(&PutObject{Header: h, Bucket: "b", Object: obj("k", "v1")}))
+			// Just inside the window: a retry of "first" is still the
+			// first outcome.
+			tf.must(tc.encode(&PutObject{Header: Header{RequestID: "in", Stamp: start + tc.window}, Bucket: "b", Object: obj("j", "x")}))
+			tf.must(tc.encode(&PutObject{Header: h, Bucket: "b", Object: obj("k", "v2")}))
+			tf.mustGet("b", "k", 0, "v1")
+			// Past it: "first" is forgotten and applies again.
+			tf.must(tc.encode(&PutObject{Header: Header{RequestID: "out", Stamp: start + tc.window + 2}, Bucket: "b", Object: obj("j", "y")}))
+			tf.must(tc.encode(&PutObject{Header: h, Bucket: "b", Object: obj("k", "v3")}))
+			tf.mustGet("b", "k", 0, "v3")
+		})
+	}
 }
 
 // Versions: max(last+1, stamp), strictly increasing.

@@ -78,7 +78,7 @@ func TestDecodeObjectRecordFormat5(t *testing.T) {
 	o = sampleObject()
 	o.SSE = SSE{}
 	b := EncodeCommand(&PutObject{Header: Header{RequestID: "r"}, Bucket: "b", Object: o, Checked: true})
-	if b[1] != cmdFormat || cmdFormat != 7 {
+	if b[1] != cmdFormat || cmdFormat != 8 {
 		t.Fatalf("command format %d", b[1])
 	}
 	// PutObject's body ends with the object, then IfMatch, IfNoneMatch,

@@ -443,8 +443,10 @@ func knownOp(op byte) bool {
 // format 5 the fork permission and fork prefix of access keys, format 6
 // Object Lock (the lock of objects, CreateBucket's ObjectLock, the
 // governance bypass of deletes), format 7 the server-side encryption of
-// objects; commands of older formats (an older log) still decode.
-const cmdFormat byte = 7
+// objects, format 8 (the same bodies) a dedupe window of two minutes
+// instead of ten (apply.go); commands of older formats (an older log)
+// still decode.
+const cmdFormat byte = 8
 
 func (e *encoder) deleteCondition(c *DeleteCondition) {
 	e.str(c.IfMatch)

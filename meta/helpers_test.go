@@ -88,12 +88,17 @@ func (tf *testFSM) view(fn func(txn *kvTxn) error) error {
 }
 
 // applyBatch applies commands as one Update call and returns the results.
+// A []byte is an encoded command (of an older format, say).
 func (tf *testFSM) applyBatch(cmds ...any) []sm.Result {
 	tf.t.Helper()
 	es := make([]sm.Entry, len(cmds))
 	for i, c := range cmds {
 		tf.index++
-		es[i] = sm.Entry{Index: tf.index, Cmd: EncodeCommand(c)}
+		b, ok := c.([]byte)
+		if !ok {
+			b = EncodeCommand(c)
+		}
+		es[i] = sm.Entry{Index: tf.index, Cmd: b}
 	}
 	out, err := tf.fsm.Update(es)
 	if err != nil {

@@ -178,7 +178,7 @@ func (f *FSM) runStep(txn *kvTxn, e *sm.Entry, budget stepBudget) (bool, error) 
 			return false, err
 		}
 	}
-	a.budget = budget
+	a.budget, a.format = budget, e.Cmd[1]
 	next, res, done, err := c.(stepper).step(a, state)
 	if err != nil {
 		if _, business := businessCode(err); !business {
