@@ -26,6 +26,7 @@ type quiesceState struct {
 	mu       sync.Mutex
 	quiesced map[string]bool // "shard:replica" -> in quiesce now
 	wakes    []string        // "message shard_id=N" of every wake logged
+	events   []string        // every quiesce record, timed, for a failure's report
 }
 
 var quiesceRecord = regexp.MustCompile(`\[0*(\d+):0*(\d+)\] (entered quiesce|exited from quiesce)`)
@@ -37,9 +38,12 @@ func newQuiesceLog(next slog.Handler) *quiesceLog {
 func (q *quiesceLog) Enabled(context.Context, slog.Level) bool { return true }
 
 func (q *quiesceLog) Handle(ctx context.Context, r slog.Record) error {
-	if m := quiesceRecord.FindStringSubmatch(r.Message); m != nil {
+	if strings.Contains(r.Message, "quiesce") {
 		q.state.mu.Lock()
-		q.state.quiesced[m[1]+":"+m[2]] = m[3] == "entered quiesce"
+		if m := quiesceRecord.FindStringSubmatch(r.Message); m != nil {
+			q.state.quiesced[m[1]+":"+m[2]] = m[3] == "entered quiesce"
+		}
+		q.state.events = append(q.state.events, r.Time.Format("15:04:05.000")+" "+r.Message)
 		q.state.mu.Unlock()
 	}
 	if strings.HasPrefix(r.Message, "raft shard woken: ") {
@@ -66,6 +70,24 @@ func (q *quiesceLog) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (q *quiesceLog) WithGroup(g string) slog.Handler {
 	return &quiesceLog{state: q.state, next: q.next.WithGroup(g)}
+}
+
+// waitQuiesced waits until every replica of shard is quiesced; on a
+// timeout it reports the quiesce records logged.
+func (q *quiesceLog) waitQuiesced(t *testing.T, shard uint64, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for q.count(shard) != 3 {
+		if time.Now().After(deadline) {
+			q.state.mu.Lock()
+			events := strings.Join(q.state.events, "\n")
+			q.state.mu.Unlock()
+			t.Fatalf("timed out waiting for every replica of shard %d to quiesce; quiesce records:\n%s", shard, events)
+		}
+		<-tick.C
+	}
 }
 
 // count returns how many replicas of shard are quiesced now.
@@ -97,6 +119,14 @@ func startQuiescing(t *testing.T, awake uint64, shards ...uint64) (map[uint64]*H
 		c.InitialMembers = addrs
 		c.Quiesce = true
 		c.AwakeShard, c.SparseAwake = awake, awake != 0
+		// Without Dragonboat's rate limiter: an awake follower reports to
+		// its leader every election timeout, and the leader counts the
+		// report as traffic. Under a starved CPU the replicas then fell
+		// into a cycle (a follower quiesces and puts the leader to rest,
+		// the other's report wakes it before it quiesces too, the
+		// leader's heartbeats wake the followers) and never all rested
+		// at once; what these tests check is how a quiesced shard wakes.
+		c.MaxInMemLogSize = 0
 		h, err := NewHost(c, log.With("node", id))
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +184,7 @@ func TestQuiescedShardWakes(t *testing.T) {
 	}
 	follower := hosts[leader%3+1]
 	for round := range 3 {
-		waitFor(t, 20*time.Second, "every replica to quiesce", func() bool { return lg.count(testShard) == 3 })
+		lg.waitQuiesced(t, testShard, 20*time.Second)
 		start := time.Now()
 		if got := readCount(t, follower); got != want {
 			t.Fatalf("round %d: read %d, want %d", round, got, want)
@@ -176,7 +206,7 @@ func TestQuiescedShardWakes(t *testing.T) {
 	// is forwarded to it and lost; after an election timeout without an
 	// answer the follower is woken, elects a leader, and the proposal is
 	// made again.
-	waitFor(t, 20*time.Second, "every replica to quiesce", func() bool { return lg.count(testShard) == 3 })
+	lg.waitQuiesced(t, testShard, 20*time.Second)
 	hosts[leader].Close()
 	start := time.Now()
 	want++
@@ -234,7 +264,7 @@ func testDeadLeaderOfQuiescedShard(t *testing.T, leadsAwake bool) {
 			return l == target
 		})
 	}
-	waitFor(t, 20*time.Second, "the idle shard's replicas to quiesce", func() bool { return lg.count(idle) == 3 })
+	lg.waitQuiesced(t, idle, 20*time.Second)
 	if n := lg.count(awake); n != 0 {
 		t.Fatalf("%d replicas of the awake shard quiesced", n)
 	}
