@@ -26,7 +26,7 @@ type quiesceState struct {
 	mu       sync.Mutex
 	quiesced map[string]bool // "shard:replica" -> in quiesce now
 	wakes    []string        // "message shard_id=N" of every wake logged
-	events   []string        // every quiesce record, timed, for a failure's report
+	events   []string        // every quiesce record, timed, reported when a test fails
 }
 
 var quiesceRecord = regexp.MustCompile(`\[0*(\d+):0*(\d+)\] (entered quiesce|exited from quiesce)`)
@@ -70,24 +70,6 @@ func (q *quiesceLog) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (q *quiesceLog) WithGroup(g string) slog.Handler {
 	return &quiesceLog{state: q.state, next: q.next.WithGroup(g)}
-}
-
-// waitQuiesced waits until every replica of shard is quiesced; on a
-// timeout it reports the quiesce records logged.
-func (q *quiesceLog) waitQuiesced(t *testing.T, shard uint64, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for q.count(shard) != 3 {
-		if time.Now().After(deadline) {
-			q.state.mu.Lock()
-			events := strings.Join(q.state.events, "\n")
-			q.state.mu.Unlock()
-			t.Fatalf("timed out waiting for every replica of shard %d to quiesce; quiesce records:\n%s", shard, events)
-		}
-		<-tick.C
-	}
 }
 
 // count returns how many replicas of shard are quiesced now.
@@ -140,7 +122,14 @@ func startQuiescing(t *testing.T, awake uint64, shards ...uint64) (map[uint64]*H
 		hosts[id] = h
 	}
 	logger.GetLogger("dragonboat").SetLevel(logger.INFO)
-	t.Cleanup(func() { logger.GetLogger("dragonboat").SetLevel(logger.WARNING) })
+	t.Cleanup(func() {
+		logger.GetLogger("dragonboat").SetLevel(logger.WARNING)
+		if t.Failed() {
+			lg.state.mu.Lock()
+			t.Logf("quiesce records:\n%s", strings.Join(lg.state.events, "\n"))
+			lg.state.mu.Unlock()
+		}
+	})
 	for _, h := range hosts {
 		for _, sh := range shards {
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -184,7 +173,7 @@ func TestQuiescedShardWakes(t *testing.T) {
 	}
 	follower := hosts[leader%3+1]
 	for round := range 3 {
-		lg.waitQuiesced(t, testShard, 20*time.Second)
+		waitFor(t, 20*time.Second, "every replica to quiesce", func() bool { return lg.count(testShard) == 3 })
 		start := time.Now()
 		if got := readCount(t, follower); got != want {
 			t.Fatalf("round %d: read %d, want %d", round, got, want)
@@ -206,7 +195,7 @@ func TestQuiescedShardWakes(t *testing.T) {
 	// is forwarded to it and lost; after an election timeout without an
 	// answer the follower is woken, elects a leader, and the proposal is
 	// made again.
-	lg.waitQuiesced(t, testShard, 20*time.Second)
+	waitFor(t, 20*time.Second, "every replica to quiesce", func() bool { return lg.count(testShard) == 3 })
 	hosts[leader].Close()
 	start := time.Now()
 	want++
@@ -264,7 +253,7 @@ func testDeadLeaderOfQuiescedShard(t *testing.T, leadsAwake bool) {
 			return l == target
 		})
 	}
-	lg.waitQuiesced(t, idle, 20*time.Second)
+	waitFor(t, 20*time.Second, "the idle shard's replicas to quiesce", func() bool { return lg.count(idle) == 3 })
 	if n := lg.count(awake); n != 0 {
 		t.Fatalf("%d replicas of the awake shard quiesced", n)
 	}
