@@ -274,6 +274,22 @@ func (p *Peer) GetJSON(ctx context.Context, method string, m Member, pathAndQuer
 	return nil
 }
 
+// Reach sends member m a signed request that asks for nothing (ping)
+// and reports whether it answered at all: any HTTP answer, a refusal
+// included (an older version's 404), comes from a running process.
+func (p *Peer) Reach(ctx context.Context, m Member) error {
+	resp, err := p.do(ctx, http.MethodGet, m, "ping", nil, 0, "")
+	var ps *errPeerStatus
+	if errors.As(err, &ps) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	return resp.Body.Close()
+}
+
 // Post sends a signed request with body to member m and returns the
 // whole answer (at most limit bytes) of a 2xx answer.
 func (p *Peer) Post(ctx context.Context, m Member, pathAndQuery string, body []byte, limit int64) ([]byte, error) {

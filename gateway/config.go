@@ -86,6 +86,10 @@ type Config struct {
 	// ScrubInterval is how often a node re-verifies the checksums of its
 	// chunk files (0: only on request).
 	ScrubInterval time.Duration
+	// ReplaceDownAfter is how long a member must fail to answer before
+	// the data shard replicas it holds are placed on the other members
+	// (downnodes.go; 0: never, until it is removed).
+	ReplaceDownAfter time.Duration
 	// MinFreeSpace is the free space of the data directory's filesystem
 	// below which the node refuses new data (diskspace.go).
 	MinFreeSpace MinFreeSpace
@@ -158,6 +162,7 @@ func DefaultConfig() Config {
 		Replicas:          3,
 		RepairInterval:    time.Minute,
 		ScrubInterval:     24 * time.Hour,
+		ReplaceDownAfter:  DefaultReplaceDownAfter,
 		MinFreeSpace:      DefaultMinFreeSpace,
 		MaxForkBatch:      1000,
 		LifecycleInterval: time.Hour,
@@ -195,6 +200,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: replicas %d out of range [1, 7]", c.Replicas)
 	case c.RepairInterval <= 0 || c.ScrubInterval < 0:
 		return errors.New("gateway: repair interval must be positive, scrub interval not negative")
+	case c.ReplaceDownAfter < 0:
+		return errors.New("gateway: the time before a down node's replicas are replaced must not be negative")
 	case c.ClusterKey != "" && len(c.ClusterKey) < 16:
 		return errors.New("gateway: the cluster key must have at least 16 characters")
 	case c.ClusterKey == "" && (c.Raft.Join || len(c.Raft.InitialMembers) > 1):

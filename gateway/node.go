@@ -44,6 +44,8 @@ type Node struct {
 	startReplica func(shardID, rid uint64, join bool) error
 	place        placement
 	placeMemo    placementMemo
+	// downs is which members fail to answer (downnodes.go).
+	downs downWatch
 	// startShardAmong starts a data shard of a new cluster on its placed
 	// founding replicas (startPlaced).
 	startShardAmong func(shardID uint64, members map[uint64]string) error
@@ -239,9 +241,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 	n.wg.Add(2)
 	go n.applyLifecycle()
 	go n.balanceLoop()
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.releaseMemory()
 	go n.placeLoop()
+	go n.watchDown()
 	log.Info("node started", "data", cfg.DataDir, "replica_id", rc.NodeID, "s3_addr", cfg.AdvertiseS3)
 	return n, nil
 }

@@ -560,19 +560,21 @@ func (n *Node) reconcileWith(ctx context.Context, settled map[uint64]placeInputs
 // this node's replicas have applied it (no Raft round): the shard's
 // membership (the index of its last membership change applied here) and
 // leadership, the directory (its applied index: the placement records,
-// the leaving members, the node records), the member list and R.
+// the leaving members, the node records), the member list, the members
+// this node sees down (downnodes.go) and R.
 type placeInputs struct {
 	configIndex uint64
 	term        uint64
 	directory   uint64
 	members     string
+	down        string
 	r           int
 	at          time.Time
 }
 
 func (a placeInputs) same(b placeInputs) bool {
 	return a.configIndex == b.configIndex && a.term == b.term && a.directory == b.directory &&
-		a.members == b.members && a.r == b.r
+		a.members == b.members && a.down == b.down && a.r == b.r
 }
 
 // placeInputs reads shard's placeInputs (ok false when the shard's local
@@ -591,6 +593,7 @@ func (n *Node) placeInputs(shard uint64) (placeInputs, bool) {
 		term:        v.Term,
 		directory:   n.local.Applied(metaShard, n.replicaOf(metaShard)),
 		members:     ms.String(),
+		down:        downKey(n.downMembers()),
 		r:           n.place.replicas(),
 		at:          time.Now(),
 	}, true
@@ -659,7 +662,7 @@ func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove,
 	if err := n.recordPlacement(ctx, shard, voters); err != nil {
 		return nil, false, err
 	}
-	nodes := n.eligible()
+	nodes := n.placeTargets()
 	if len(nodes) == 0 {
 		return nil, false, nil
 	}

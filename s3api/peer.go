@@ -20,6 +20,7 @@ import (
 //	                          (block/bodymac.go), checked as it streams  -> 204
 //	GET  chunks/{id}?digest=  the local copy, verified                   -> bytes
 //	GET  status                                                          -> gateway.NodeStatus
+//	GET  ping                 nothing: the node answers (block.Peer.Reach) -> 204
 //	GET  digest?version=V     this replica's state digest at V           -> {"digest"}
 //	POST has                  [{id,size}]: which copies are here          -> [id]
 //	POST scrub                a scrub pass on this node                  -> gateway.ScrubResult
@@ -43,6 +44,8 @@ func (s *Server) peer(r *request) (*response, error) {
 		}
 	case path == "status" && r.method == http.MethodGet:
 		return &response{json: s.svc.NodeStatus(r.ctx)}, nil
+	case path == "ping" && r.method == http.MethodGet:
+		return &response{status: http.StatusNoContent}, nil
 	case path == "digest" && r.method == http.MethodGet:
 		v, err := strconv.ParseUint(r.query.Get("version"), 10, 64)
 		if err != nil {

@@ -300,3 +300,149 @@ func TestPlacedShards(t *testing.T) {
 		}
 	}
 }
+
+// checkDataShards checks that each data shard has exactly want replicas,
+// all on nodes in on, a leader among them, and an applied index from each.
+func checkDataShards(shards []placedShard, on []uint64, want int) error {
+	data := 0
+	for _, sh := range shards {
+		if sh.ShardID == 1 {
+			continue
+		}
+		data++
+		if len(sh.Replicas) != want {
+			return fmt.Errorf("shard %d has replicas %v, want %d", sh.ShardID, sh.Replicas, want)
+		}
+		for _, id := range sh.Replicas {
+			if !slices.Contains(on, id) {
+				return fmt.Errorf("shard %d has a replica on node %d, not one of %v", sh.ShardID, id, on)
+			}
+			if _, ok := sh.ReplicaApplied[fmt.Sprint(id)]; !ok {
+				return fmt.Errorf("shard %d: no applied index from its replica on node %d (%v)", sh.ShardID, id, sh.ReplicaApplied)
+			}
+		}
+		if !slices.Contains(sh.Replicas, sh.LeaderID) {
+			return fmt.Errorf("shard %d: leader %d is not one of its replicas %v", sh.ShardID, sh.LeaderID, sh.Replicas)
+		}
+	}
+	if data == 0 {
+		return errors.New("no data shard in the status")
+	}
+	return nil
+}
+
+// A member that stays down has its data shard replicas rebuilt on the
+// other members (--replace-down-after), so that the shards it held have
+// R replicas again before another node fails; nothing is lost, every
+// bucket takes writes, and when the member comes back it takes its share
+// again, its old replicas deleted.
+func TestDownNodeReplaced(t *testing.T) {
+	c := startCluster(t, 4, withArgs("--meta-shards", "4", "--replace-down-after", "3s"))
+	n1 := c.Node(1)
+	var shards []placedShard
+	waitFor(t, convergeTimout, "each data shard on 3 of 4 nodes", func() error {
+		var err error
+		if shards, err = placedShards(n1); err != nil {
+			return err
+		}
+		return checkPlaced(shards, []uint64{1, 2, 3, 4}, 3)
+	})
+	var buckets []string
+	for i := range 8 {
+		b := fmt.Sprintf("down-%02d", i)
+		buckets = append(buckets, b)
+		must(t, "create "+b, n1.makeBucket(b))
+		must(t, "put into "+b, n1.putObject(b, "k", []byte(b)))
+	}
+	// The victim: the node other than node 1 (which the test talks
+	// through) that holds the most data shard replicas.
+	held := map[uint64]int{}
+	for _, sh := range shards {
+		for _, id := range sh.Replicas {
+			if sh.ShardID != 1 && id != 1 {
+				held[id]++
+			}
+		}
+	}
+	var victim *Node
+	for _, id := range []uint64{2, 3, 4} {
+		if victim == nil || held[id] > held[victim.ID] {
+			victim = c.Node(id)
+		}
+	}
+	if held[victim.ID] == 0 {
+		t.Fatalf("no node but node 1 holds a data shard: %+v", shards)
+	}
+	var rest []uint64
+	for _, id := range []uint64{1, 2, 3, 4} {
+		if id != victim.ID {
+			rest = append(rest, id)
+		}
+	}
+	victim.Kill()
+	killed := time.Now()
+	waitFor(t, convergeTimout, fmt.Sprintf("node %d's %d data shard replicas to be rebuilt on nodes %v", victim.ID, held[victim.ID], rest), func() error {
+		var err error
+		if shards, err = placedShards(n1); err != nil {
+			return err
+		}
+		return checkDataShards(shards, rest, 3)
+	})
+	t.Logf("node %d's replicas rebuilt elsewhere %v after it was killed: %+v", victim.ID, time.Since(killed).Round(time.Millisecond), shards)
+	waitFor(t, convergeTimout, "data shard digests equal over their holders", func() error {
+		d, err := n1.Digest()
+		if err != nil {
+			return err
+		}
+		var data []placedShard
+		for _, sh := range shards {
+			if sh.ShardID != 1 {
+				data = append(data, sh)
+			}
+		}
+		return digestsOverHolders(d, data)
+	})
+	for _, b := range buckets {
+		got, err := n1.getObject(b, "k", "")
+		if err != nil || string(got) != b {
+			t.Fatalf("%s/k without node %d: %q %v", b, victim.ID, got, err)
+		}
+		must(t, "put into "+b+" without node "+fmt.Sprint(victim.ID), n1.putObject(b, "while-down", []byte(b)))
+	}
+
+	// Back: it is a placement target again and takes its share, every
+	// shard converging over its holders, the directory included.
+	victim.Start()
+	victim.WaitReady(t)
+	waitFor(t, convergeTimout, fmt.Sprintf("node %d to hold its share again", victim.ID), func() error {
+		var err error
+		if shards, err = placedShards(n1); err != nil {
+			return err
+		}
+		if err := checkPlaced(shards, []uint64{1, 2, 3, 4}, 3); err != nil {
+			return err
+		}
+		back := 0
+		for _, sh := range shards {
+			if sh.ShardID != 1 && slices.Contains(sh.Replicas, victim.ID) {
+				back++
+			}
+		}
+		if back < 2 { // 9 replicas over 4 nodes, evened out: 2 or 3 each
+			return fmt.Errorf("node %d holds %d data shards: %+v", victim.ID, back, shards)
+		}
+		d, err := n1.Digest()
+		if err != nil {
+			return err
+		}
+		return digestsOverHolders(d, shards)
+	})
+	for _, b := range buckets {
+		for _, key := range []string{"k", "while-down"} {
+			got, err := victim.getObject(b, key, "")
+			if err != nil || string(got) != b {
+				t.Fatalf("%s/%s through node %d after it came back: %q %v", b, key, victim.ID, got, err)
+			}
+		}
+	}
+}
