@@ -98,6 +98,9 @@ type Manager struct {
 
 	mu      sync.RWMutex
 	members []Member // sorted by id
+	// down are the members the node sees down for long enough that their
+	// chunks are placed on the others (SetDown).
+	down []uint64
 
 	// repair state, shown by NodeStatus: the chunks this node should hold
 	// and lacks, the chunks it counts with fewer than R copies (see
@@ -155,6 +158,43 @@ func (c *Manager) SetMembers(ms []Member) {
 	}
 }
 
+// SetDown sets the members that are down for long enough that chunks are
+// placed without them (ids sorted; the node's own view, Config of the
+// gateway's --replace-down-after): repair then gives each of their chunks
+// a holder among the others and pulls it there, and uploads copy to the
+// others. When one answers again it is a holder again, and the copies
+// made meanwhile beyond R are dropped as after any membership change. A
+// change starts a repair pass at once.
+func (c *Manager) SetDown(ids []uint64) {
+	c.mu.Lock()
+	changed := !slices.Equal(ids, c.down)
+	c.down = slices.Clone(ids)
+	c.mu.Unlock()
+	if changed {
+		c.Kick()
+	}
+}
+
+// placed returns the members chunks are placed on: the members less those
+// down (SetDown), as long as R of them remain; else every member.
+func (c *Manager) placed() []Member {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if len(c.down) == 0 {
+		return c.members
+	}
+	up := make([]Member, 0, len(c.members))
+	for _, m := range c.members {
+		if m.ID == c.self || !slices.Contains(c.down, m.ID) {
+			up = append(up, m)
+		}
+	}
+	if len(up) < c.Replicas(len(c.members)) {
+		return c.members
+	}
+	return up
+}
+
 // Multi reports whether there is any other member to copy chunks to.
 func (c *Manager) Multi() bool {
 	c.mu.RLock()
@@ -167,7 +207,7 @@ func (c *Manager) Multi() bool {
 // it changed (or since the node started).
 func (c *Manager) RepairPending() bool {
 	done, _ := c.scanned.Load().(string)
-	return done != memberKey(c.Members())
+	return done != memberKey(c.placed())
 }
 
 // Backlog is the number of chunks this node should hold and lacks, as of
@@ -306,7 +346,7 @@ type Replication struct {
 // StartReplication begins replicating an upload's chunks, or returns nil
 // in a cluster of one (a nil Replication's Wait returns nil at once).
 func (c *Manager) StartReplication() *Replication {
-	ms := c.Members()
+	ms := c.placed()
 	if len(ms) < 2 {
 		return nil
 	}
@@ -315,7 +355,7 @@ func (c *Manager) StartReplication() *Replication {
 		// the last refresh: look again before writing anything.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if c.refresh(ctx) == nil {
-			ms = c.Members()
+			ms = c.placed()
 		}
 		cancel()
 	}
@@ -629,7 +669,7 @@ func (c *Manager) fetchRemote(ch meta.Chunk) ([]byte, error) {
 	data, err := c.fetch(ctx, ch)
 	if err != nil {
 		c.log.Warn("chunk unreadable here and on every other member", "chunk", ch.ID, "err", err)
-	} else if c.holds(c.Members(), ch.ID) {
+	} else if c.holds(c.placed(), ch.ID) {
 		c.Kick()
 	}
 	return data, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -363,5 +364,49 @@ func TestCopyRefreshesUnknownAddresses(t *testing.T) {
 	}
 	if !peer.m.Store().HasCopy(ch.ID, ch.Size) {
 		t.Fatal("the member has no copy of the chunk")
+	}
+}
+
+// Members set down are left out of chunk placement while R members
+// remain (never this node), which repair's figures follow; an empty set
+// restores the whole membership.
+func TestPlacementWithoutDownMembers(t *testing.T) {
+	c := New(Config{Self: 1, Replicas: 3, Store: openTestStore(t), Peer: NewPeer(1, testClusterKey, nil)}, Member{ID: 1})
+	ms := []Member{{ID: 1, Addr: "a"}, {ID: 2, Addr: "b"}, {ID: 3, Addr: "c"}, {ID: 4, Addr: "d"}, {ID: 5, Addr: "e"}}
+	c.SetMembers(ms)
+	ids := func(ms []Member) []uint64 {
+		var out []uint64
+		for _, m := range ms {
+			out = append(out, m.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		down, want []uint64
+	}{
+		{nil, []uint64{1, 2, 3, 4, 5}},
+		{[]uint64{4}, []uint64{1, 2, 3, 5}},
+		{[]uint64{2, 4}, []uint64{1, 3, 5}},
+		{[]uint64{2, 3, 4}, []uint64{1, 2, 3, 4, 5}}, // fewer than R would remain
+		{[]uint64{1, 4}, []uint64{1, 2, 3, 5}},       // never this node
+		{nil, []uint64{1, 2, 3, 4, 5}},
+	} {
+		c.SetDown(tc.down)
+		if got := ids(c.placed()); !slices.Equal(got, tc.want) {
+			t.Errorf("down %v: placed on %v, want %v", tc.down, got, tc.want)
+		}
+	}
+	// Repair's figures are those of the placement in force: a pass over
+	// the whole membership is not one over the members less node 4.
+	c.scanned.Store(memberKey(ms))
+	if c.RepairPending() {
+		t.Fatal("repair pending after a pass over the current placement")
+	}
+	c.SetDown([]uint64{4})
+	if !c.RepairPending() {
+		t.Fatal("repair not pending after node 4 was set down")
+	}
+	if slices.ContainsFunc(c.placed(), func(m Member) bool { return m.ID == 4 }) || len(c.Members()) != 5 {
+		t.Fatalf("node 4 placed on (%v) or no longer a member (%v)", ids(c.placed()), ids(c.Members()))
 	}
 }

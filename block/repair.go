@@ -64,7 +64,7 @@ func (c *Manager) RepairLoop() {
 // order that answers (see underCounter). It returns how many chunks it
 // could not get.
 func (c *Manager) repairPass() int {
-	ms := c.Members()
+	ms := c.placed()
 	if len(ms) < 2 {
 		c.underReplicated.Store(0)
 		c.backlog.Store(0)

@@ -70,6 +70,10 @@ type ClusterStatus struct {
 	// membership.
 	UnderReplicated int64 `json:"under_replicated_chunks"`
 	RepairPending   bool  `json:"repair_pending"`
+	// Down are the members this node has seen fail every request for
+	// --replace-down-after: their shard replicas and chunk copies are
+	// placed on the other members (downnodes.go).
+	Down []uint64 `json:"down,omitempty"`
 	// Shards are the metadata shards as this node sees them.
 	Shards []ShardStatus `json:"shards"`
 	// Error says why the membership could not be read now (no majority,
@@ -129,6 +133,7 @@ func (s *Service) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
 	}
 	out.LeaderID, _ = s.node.host.LeaderID(metaShard)
 	out.Shards = s.node.shardStatuses(ctx)
+	out.Down = s.node.downMembers()
 	c.mu.RLock()
 	out.Retired = append([]uint64{}, c.retired...)
 	c.mu.RUnlock()

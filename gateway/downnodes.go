@@ -18,10 +18,13 @@ import (
 // the members the data shards' leaders place replicas on (placeTargets):
 // the reconciler adds a replica on another member, waits until it has
 // caught up, then removes the down member's, as it does for a member that
-// is leaving. A down member stays a member (of the directory shard too):
-// once it answers again it is a placement target again, and its share
-// moves back onto it, each of its old replicas stopped and deleted there
-// as the record no longer lists it (followPlacement).
+// is leaving. The chunk layer places chunks without it too
+// (block.Manager.SetDown), so repair copies its chunks to the others. A
+// down member stays a member (of the directory shard too): once it
+// answers again it is a placement target again, and its share moves back
+// onto it, each of its old replicas stopped and deleted there as the
+// record no longer lists it (followPlacement), the chunk copies made
+// meanwhile beyond R dropped by repair.
 //
 // Each node keeps its own view: the leader of each shard acts on what it
 // saw, and a leader cut off from the others cannot change its shard's
@@ -123,12 +126,13 @@ func (n *Node) watchDown() {
 		}
 		n.probeMembers()
 		now := n.downMembers()
+		n.cluster.blocks.SetDown(now)
 		if slices.Equal(now, was) {
 			continue
 		}
 		for _, id := range now {
 			if !slices.Contains(was, id) {
-				n.log.Warn("placement: member down, its data shard replicas move to other members", "node", id, "down_for_at_least", after)
+				n.log.Warn("placement: member down, its data shard replicas and chunk copies move to other members", "node", id, "down_for_at_least", after)
 			}
 		}
 		for _, id := range was {

@@ -332,12 +332,14 @@ func checkDataShards(shards []placedShard, on []uint64, want int) error {
 }
 
 // A member that stays down has its data shard replicas rebuilt on the
-// other members (--replace-down-after), so that the shards it held have
-// R replicas again before another node fails; nothing is lost, every
-// bucket takes writes, and when the member comes back it takes its share
-// again, its old replicas deleted.
+// other members (--replace-down-after), and its chunk copies made again
+// on them, so that the shards and chunks it held have R copies again
+// before another node fails; nothing is lost, every bucket takes writes,
+// and when the member comes back it takes its share again, its old
+// replicas deleted and the copies made meanwhile beyond R dropped.
 func TestDownNodeReplaced(t *testing.T) {
-	c := startCluster(t, 4, withArgs("--meta-shards", "4", "--replace-down-after", "3s"))
+	c := startCluster(t, 4, withArgs("--meta-shards", "4", "--replace-down-after", "3s"),
+		withEnv("FORKSTORE_METRICS_TOKEN="+metricsToken))
 	n1 := c.Node(1)
 	var shards []placedShard
 	waitFor(t, convergeTimout, "each data shard on 3 of 4 nodes", func() error {
@@ -354,6 +356,24 @@ func TestDownNodeReplaced(t *testing.T) {
 		must(t, "create "+b, n1.makeBucket(b))
 		must(t, "put into "+b, n1.putObject(b, "k", []byte(b)))
 	}
+	// Objects in chunks: 3 copies of each over the 4 nodes.
+	log := &AckLog{}
+	var sizes []int
+	for i := range 8 {
+		sizes = append(sizes, bigMin+i*70001)
+	}
+	must(t, "create down-big", n1.makeBucket("down-big"))
+	writeObjects(t, c, log, "down-big", "big", sizes)
+	waitFor(t, convergeTimout, "3 copies of every chunk before the loss", func() error {
+		st, m, pending, err := underReplicated(c, n1)
+		if err != nil {
+			return err
+		}
+		if st != 0 || m != 0 || pending {
+			return fmt.Errorf("under-replicated: cluster status %d, metrics %d, pending %v", st, m, pending)
+		}
+		return nil
+	})
 	// The victim: the node other than node 1 (which the test talks
 	// through) that holds the most data shard replicas.
 	held := map[uint64]int{}
@@ -389,6 +409,14 @@ func TestDownNodeReplaced(t *testing.T) {
 		return checkDataShards(shards, rest, 3)
 	})
 	t.Logf("node %d's replicas rebuilt elsewhere %v after it was killed: %+v", victim.ID, time.Since(killed).Round(time.Millisecond), shards)
+	downRow := regexp.MustCompile(fmt.Sprintf(`(?m)^%d\s+\S+\s+\S+\s+down\s`, victim.ID))
+	waitFor(t, 20*time.Second, fmt.Sprintf("cluster status to show node %d down", victim.ID), func() error {
+		out, err := n1.CLI("cluster", "status")
+		if err != nil || !downRow.MatchString(out) || !strings.Contains(out, fmt.Sprintf("node %d is down", victim.ID)) {
+			return fmt.Errorf("%v\n%s", err, out)
+		}
+		return nil
+	})
 	waitFor(t, convergeTimout, "data shard digests equal over their holders", func() error {
 		d, err := n1.Digest()
 		if err != nil {
@@ -409,6 +437,33 @@ func TestDownNodeReplaced(t *testing.T) {
 		}
 		must(t, "put into "+b+" without node "+fmt.Sprint(victim.ID), n1.putObject(b, "while-down", []byte(b)))
 	}
+	// Every chunk again on 3 nodes: the 3 left, each holding every one.
+	var all []string
+	for _, n := range c.Nodes() {
+		if n != victim {
+			all = append(all, chunkIDs(t, n)...)
+		}
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	waitFor(t, convergeTimout, fmt.Sprintf("every chunk copied to the nodes left without node %d", victim.ID), func() error {
+		st, m, pending, err := underReplicated(c, n1)
+		if err != nil {
+			return err
+		}
+		if st != 0 || m != 0 || pending {
+			return fmt.Errorf("under-replicated: cluster status %d, metrics %d, pending %v", st, m, pending)
+		}
+		for _, n := range c.Nodes() {
+			if n == victim {
+				continue
+			}
+			if got := chunkIDs(t, n); !slices.Equal(got, all) {
+				return fmt.Errorf("node %d holds %d chunks of %d", n.ID, len(got), len(all))
+			}
+		}
+		return nil
+	})
 
 	// Back: it is a placement target again and takes its share, every
 	// shard converging over its holders, the directory included.
@@ -445,4 +500,24 @@ func TestDownNodeReplaced(t *testing.T) {
 			}
 		}
 	}
+	// Its chunk copies count again, and those made meanwhile beyond R go:
+	// 3 copies of every chunk over the 4 nodes.
+	waitFor(t, convergeTimout, "exactly 3 copies of every chunk over the 4 nodes", func() error {
+		st, m, pending, err := underReplicated(c, n1)
+		if err != nil {
+			return err
+		}
+		if st != 0 || m != 0 || pending {
+			return fmt.Errorf("under-replicated: cluster status %d, metrics %d, pending %v", st, m, pending)
+		}
+		total := 0
+		for _, n := range c.Nodes() {
+			total += len(chunkIDs(t, n))
+		}
+		if total != 3*len(all) {
+			return fmt.Errorf("%d chunk files, want %d", total, 3*len(all))
+		}
+		return nil
+	})
+	log.Verify(t, c.Nodes())
 }

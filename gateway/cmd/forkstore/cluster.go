@@ -230,6 +230,8 @@ func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
 		switch {
 		case m.NodeID == st.LeaderID:
 			role = "leader"
+		case slices.Contains(st.Down, m.NodeID):
+			role = "down"
 		case !m.Reachable:
 			role = "unreachable"
 		}
@@ -256,6 +258,9 @@ func clusterTable(w io.Writer, st *gateway.ClusterStatus) error {
 		pending = " (not yet counted with the current membership: a repair pass is under way)"
 	}
 	fmt.Fprintf(w, "chunks with fewer than %d copies: %d%s\n", st.Replicas, st.UnderReplicated, pending)
+	for _, id := range st.Down {
+		fmt.Fprintf(w, "node %d is down (no answer for --replace-down-after): its shard replicas and chunk copies are made on the other members\n", id)
+	}
 	for _, m := range st.Members {
 		if strings.HasPrefix(m.Disk, "low") {
 			fmt.Fprintf(w, "node %d refuses new data (507): disk %s\n", m.NodeID, m.Disk)

@@ -108,3 +108,29 @@ func TestClusterTableShardsAndZones(t *testing.T) {
 		t.Errorf("zone of node 2 = %q\n%s", zoned, buf.String())
 	}
 }
+
+// A member the node sees down for --replace-down-after shows as "down",
+// with a line saying its replicas and copies are made elsewhere.
+func TestClusterTableDownMember(t *testing.T) {
+	st := &gateway.ClusterStatus{Replicas: 3, LeaderID: 1, Down: []uint64{3}, Members: []gateway.NodeStatus{
+		{NodeID: 1, Reachable: true, Ready: true},
+		{NodeID: 2, Error: "connection refused"},
+		{NodeID: 3, Error: "connection refused"},
+	}}
+	var buf bytes.Buffer
+	if err := clusterTable(&buf, st); err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]string{}
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if f := strings.Fields(l); len(f) == 8 {
+			roles[f[0]] = f[3]
+		}
+	}
+	if roles["2"] != "unreachable" || roles["3"] != "down" {
+		t.Fatalf("roles %v\n%s", roles, buf.String())
+	}
+	if !strings.Contains(buf.String(), "node 3 is down (no answer for --replace-down-after)") || strings.Contains(buf.String(), "node 2 is down") {
+		t.Fatalf("no line for node 3 alone:\n%s", buf.String())
+	}
+}
