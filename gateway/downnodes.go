@@ -51,6 +51,24 @@ type downWatch struct {
 	// failing holds, per member whose last request failed, when the
 	// first request of that run of failures was made.
 	failing map[uint64]time.Time
+	// logged is when a skipped replica was last logged per member
+	// (quietLog).
+	logged map[uint64]time.Time
+}
+
+// quietLog reports whether a replica not added on member id is to be
+// logged at now: once a minute per member, not once per shard and pass.
+func (d *downWatch) quietLog(id uint64, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if last, ok := d.logged[id]; ok && now.Sub(last) < time.Minute {
+		return false
+	}
+	if d.logged == nil {
+		d.logged = map[uint64]time.Time{}
+	}
+	d.logged[id] = now
+	return true
 }
 
 // observe records the outcome of a request to id made at at.
@@ -176,6 +194,22 @@ func (n *Node) probeMembers() {
 	}
 	wg.Wait()
 	n.downs.keep(ids)
+}
+
+// answers reports whether member id answers a request now (this node
+// always does), as a check before a replica is added on it.
+func (n *Node) answers(ctx context.Context, id uint64) bool {
+	if id == n.cfg.Raft.NodeID {
+		return true
+	}
+	for _, m := range n.cluster.snapshot() {
+		if m.ID == id && m.S3Addr != "" {
+			ctx, cancel := context.WithTimeout(ctx, downProbeTimeout)
+			defer cancel()
+			return n.cluster.peer.Reach(ctx, m.peer()) == nil
+		}
+	}
+	return false
 }
 
 // placeTargets returns the members data shards are placed on by the

@@ -684,6 +684,15 @@ func (n *Node) reconcileShard(ctx context.Context, shard uint64) ([]ReplicaMove,
 		if addr == "" {
 			continue
 		}
+		if !n.answers(ctx, node) {
+			// A voter that cannot vote would leave the shard one failure
+			// from losing its majority: say a leader that started after a
+			// member died, not knowing it down yet (downnodes.go).
+			if n.downs.quietLog(node, time.Now()) {
+				n.log.Info("placement: not adding a replica on a member that does not answer", "shard_id", shard, "node", node)
+			}
+			continue
+		}
 		rid := nextReplicaID(node, removed, voters)
 		target := n.local.Applied(shard, n.replicaOf(shard))
 		if err := n.host.AddReplica(ctx, shard, rid, addr); err != nil {
