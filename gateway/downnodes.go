@@ -122,8 +122,9 @@ func (n *Node) downMembers() []uint64 {
 }
 
 // watchDown sends every other member a request each downProbeInterval,
-// while data shards are placed, and kicks the reconcilers when the set of
-// down members changes.
+// hands the members down to the chunk layer and kicks the reconcilers when
+// the set changes (with --meta-replicas 0 every member holds every shard
+// and only chunks move).
 func (n *Node) watchDown() {
 	defer n.wg.Done()
 	after := n.cfg.ReplaceDownAfter
@@ -138,9 +139,6 @@ func (n *Node) watchDown() {
 		case <-n.stop:
 			return
 		case <-t.C:
-		}
-		if !n.placed() {
-			continue
 		}
 		n.probeMembers()
 		now := n.downMembers()
@@ -173,6 +171,16 @@ const downProbeTimeout = 5 * time.Second
 func (n *Node) probeMembers() {
 	ms := n.cluster.snapshot()
 	ids := make([]uint64, 0, len(ms))
+	// The node's stop ends the round at once (its shutdown waits for it).
+	ctx, cancel := context.WithTimeout(context.Background(), downProbeTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-n.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	var wg sync.WaitGroup
 	for _, m := range ms {
 		ids = append(ids, m.ID)
@@ -181,8 +189,6 @@ func (n *Node) probeMembers() {
 		}
 		wg.Go(func() {
 			at := time.Now()
-			ctx, cancel := context.WithTimeout(context.Background(), downProbeTimeout)
-			defer cancel()
 			err := n.cluster.peer.Reach(ctx, m.peer())
 			select {
 			case <-n.stop:
