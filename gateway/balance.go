@@ -2,7 +2,10 @@ package gateway
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -12,6 +15,13 @@ import (
 // proposal of its shards). The directory shard's leader moves one
 // leadership at a time from the node leading most to the one leading
 // least, until no node leads more than one shard above another.
+//
+// With placed data shards (--meta-replicas) the directory's leader holds
+// only some of them, and its replicas know only their leaders. It asks
+// the other members for the leaders their replicas know (peer GET
+// leaders: no Raft round, nothing woken) and has the node leading a
+// shard it does not hold make that shard's transfer (peer POST leader),
+// so that every shard's leadership is spread, not only those it holds.
 
 // balanceInterval is how often the directory's leader looks at the spread.
 const balanceInterval = 3 * time.Second
@@ -42,7 +52,7 @@ func (n *Node) balanceLoop() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), balanceInterval)
 		if mv, ok := n.nextLeaderMove(ctx, skip); ok {
-			if err := n.host.TransferLeader(ctx, mv.Shard, n.replicaIDOf(mv.Shard, mv.To)); err != nil {
+			if err := n.transferLeader(ctx, mv); err != nil {
 				held[mv.To] = time.Now().Add(balanceHold)
 				n.log.Debug("leader balancing: transfer did not take", "shard", mv.Shard, "to", mv.To, "err", err)
 			}
@@ -84,11 +94,26 @@ func (n *Node) nextLeaderMove(ctx context.Context, skip func(id uint64) bool) (L
 	if !n.placed() {
 		return chooseLeaderMove(shards, ids, n.host.LeaderNode, canLead)
 	}
-	// Placed shards: the leaders known here are those of the shards held
-	// here, and a leadership goes to one of its shard's holders only.
+	// Placed shards: a leadership goes to one of its shard's holders
+	// only, and the leaders of the shards held elsewhere are those the
+	// members report (knownLeaders).
+	leaders := n.knownLeaders(ctx)
+	shards = shards[:0:0]
+	for _, sh := range n.shards.list() {
+		if _, ok := leaders[sh]; ok {
+			shards = append(shards, sh)
+		} else if n.hosts(sh) {
+			return LeaderMove{}, false // an election is under way
+		}
+		// else held by members that did not answer: left out
+	}
+	leaderOf := func(sh uint64) (uint64, bool) {
+		lid, ok := leaders[sh]
+		return lid, ok
+	}
 	ids = slices.Clone(ids)
 	for {
-		mv, ok := planPlacedLeaderMove(n.hostedShards(), ids, n.host.LeaderNode, n.holderIDs)
+		mv, ok := planPlacedLeaderMove(shards, ids, leaderOf, n.holderIDs)
 		if !ok {
 			return LeaderMove{}, false
 		}
@@ -241,7 +266,7 @@ func (s *Service) rebalanceLeaders(ctx context.Context) ([]LeaderMove, error) {
 			return moves, nil
 		}
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := s.node.host.TransferLeader(tctx, mv.Shard, s.node.replicaIDOf(mv.Shard, mv.To))
+		err := s.node.transferLeader(tctx, mv)
 		cancel()
 		if err != nil {
 			return moves, unavailable(err)
@@ -249,4 +274,90 @@ func (s *Service) rebalanceLeaders(ctx context.Context) ([]LeaderMove, error) {
 		moves = append(moves, mv)
 	}
 	return moves, nil
+}
+
+// LocalLeaders returns the leader (node id) of each shard with a replica
+// on this node, as its replica knows it (no Raft round).
+func (s *Service) LocalLeaders() map[uint64]uint64 {
+	n := s.node
+	out := map[uint64]uint64{}
+	for _, id := range n.hostedShards() {
+		if lid, ok := n.host.LeaderNode(id); ok {
+			out[id] = lid
+		}
+	}
+	return out
+}
+
+// TransferShardLeader moves the leadership of shard, which has a replica
+// here, to node's replica (a balancing directory leader that holds no
+// replica of the shard asks its leader for it).
+func (s *Service) TransferShardLeader(ctx context.Context, shard, node uint64) error {
+	n := s.node
+	if !n.hosts(shard) {
+		return fmt.Errorf("%w: shard %d has no replica on node %d", ErrUnavailable, shard, n.cfg.Raft.NodeID)
+	}
+	if err := n.host.TransferLeader(ctx, shard, n.replicaIDOf(shard, node)); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// knownLeaders returns the leader of each shard as this node's replicas
+// know it and, with placed shards, as the other members' replicas report
+// it for the shards not held here (a leader's report of itself first).
+// A member that does not answer, or an older one without the request,
+// reports nothing.
+func (n *Node) knownLeaders(ctx context.Context) map[uint64]uint64 {
+	out := n.svc.LocalLeaders()
+	if !n.placed() {
+		return out
+	}
+	sure := make(map[uint64]bool, len(out)) // from a replica here or the leader itself
+	for sh := range out {
+		sure[sh] = true
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, m := range n.cluster.snapshot() {
+		if m.ID == n.cfg.Raft.NodeID || m.S3Addr == "" {
+			continue
+		}
+		wg.Go(func() {
+			var got struct {
+				Leaders map[uint64]uint64 `json:"leaders"`
+			}
+			ctx, cancel := context.WithTimeout(ctx, balanceCheckTimeout)
+			defer cancel()
+			if err := n.cluster.peer.GetJSON(ctx, http.MethodGet, m.peer(), "leaders", &got); err != nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for sh, lid := range got.Leaders {
+				if sure[sh] {
+					continue
+				}
+				out[sh] = lid
+				sure[sh] = lid == m.ID
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// transferLeader makes the move mv: here when a replica of the shard runs
+// here, else by its leader (mv.From).
+func (n *Node) transferLeader(ctx context.Context, mv LeaderMove) error {
+	if n.hosts(mv.Shard) {
+		return n.host.TransferLeader(ctx, mv.Shard, n.replicaIDOf(mv.Shard, mv.To))
+	}
+	for _, m := range n.cluster.snapshot() {
+		if m.ID == mv.From && m.S3Addr != "" {
+			var out struct{}
+			return n.cluster.peer.GetJSON(ctx, http.MethodPost, m.peer(), fmt.Sprintf("leader?shard=%d&to=%d", mv.Shard, mv.To), &out)
+		}
+	}
+	return fmt.Errorf("%w: the address of node %d, leading shard %d, is not known", ErrUnavailable, mv.From, mv.Shard)
 }

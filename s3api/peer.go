@@ -21,6 +21,9 @@ import (
 //	GET  chunks/{id}?digest=  the local copy, verified                   -> bytes
 //	GET  status                                                          -> gateway.NodeStatus
 //	GET  ping                 nothing: the node answers (block.Peer.Reach) -> 204
+//	GET  leaders              the leader of each shard held here, as its
+//	                          replica knows it                           -> {"leaders": {shard: node}}
+//	POST leader?shard=&to=    move the leadership of a shard held here    -> {}
 //	GET  digest?version=V     this replica's state digest at V           -> {"digest"}
 //	POST has                  [{id,size}]: which copies are here          -> [id]
 //	POST scrub                a scrub pass on this node                  -> gateway.ScrubResult
@@ -46,6 +49,21 @@ func (s *Server) peer(r *request) (*response, error) {
 		return &response{json: s.svc.NodeStatus(r.ctx)}, nil
 	case path == "ping" && r.method == http.MethodGet:
 		return &response{status: http.StatusNoContent}, nil
+	case path == "leaders" && r.method == http.MethodGet:
+		return &response{json: map[string]any{"leaders": s.svc.LocalLeaders()}}, nil
+	case path == "leader" && r.method == http.MethodPost:
+		shard, err := strconv.ParseUint(r.query.Get("shard"), 10, 64)
+		if err != nil || shard == 0 {
+			return nil, invalidRequest("shard must be a shard id")
+		}
+		to, err := strconv.ParseUint(r.query.Get("to"), 10, 64)
+		if err != nil || to == 0 {
+			return nil, invalidRequest("to must be a node id")
+		}
+		if err := s.svc.TransferShardLeader(r.ctx, shard, to); err != nil {
+			return nil, err
+		}
+		return &response{json: map[string]any{}}, nil
 	case path == "digest" && r.method == http.MethodGet:
 		v, err := strconv.ParseUint(r.query.Get("version"), 10, 64)
 		if err != nil {

@@ -5,11 +5,14 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/forkstore/forkstore/block"
 )
 
 // placedShard is a metadata shard in the status, with each replica's
@@ -520,4 +523,98 @@ func TestDownNodeReplaced(t *testing.T) {
 		return nil
 	})
 	log.Verify(t, c.Nodes())
+}
+
+// leadersSpread checks the spread of the shards' leaderships over the
+// members ids, as the balancer leaves it: no member leads a shard one of
+// whose holders leads two shards fewer than it. It returns the count
+// each member leads.
+func leadersSpread(shards []placedShard, ids []uint64) (map[uint64]int, error) {
+	led := map[uint64]int{}
+	for _, id := range ids {
+		led[id] = 0
+	}
+	for _, sh := range shards {
+		if sh.LeaderID == 0 {
+			return nil, fmt.Errorf("shard %d has no leader", sh.ShardID)
+		}
+		led[sh.LeaderID]++
+	}
+	for _, sh := range shards {
+		for _, h := range sh.Replicas {
+			if n, ok := led[h]; ok && led[sh.LeaderID]-n > 1 {
+				return led, fmt.Errorf("node %d leads %d shards, shard %d among them, which node %d holds and leads only %d", sh.LeaderID, led[sh.LeaderID], sh.ShardID, h, n)
+			}
+		}
+	}
+	return led, nil
+}
+
+// The leaderships of every shard spread over the members, not only of
+// those the directory's leader holds a replica of: the data shards it does
+// not hold are all given to one of their holders (through the peer API, as
+// a balancing node asks a leader to), and the balancer spreads them again.
+func TestLeadersSpreadOverPlacedShards(t *testing.T) {
+	c := startCluster(t, 5, withArgs("--meta-shards", "16"))
+	n1 := c.Node(1)
+	all := []uint64{1, 2, 3, 4, 5}
+	var shards []placedShard
+	waitFor(t, convergeTimout, "each data shard on 3 of 5 nodes", func() error {
+		var err error
+		if shards, err = placedShards(n1); err != nil {
+			return err
+		}
+		return checkPlaced(shards, all, 3)
+	})
+	// The directory's leader d; the data shards it does not hold; the
+	// node holding most of them.
+	var d uint64
+	held := map[uint64][]uint64{}
+	for _, sh := range shards {
+		if sh.ShardID == 1 {
+			d = sh.LeaderID
+		}
+	}
+	for _, sh := range shards {
+		if sh.ShardID == 1 || slices.Contains(sh.Replicas, d) {
+			continue
+		}
+		for _, id := range sh.Replicas {
+			held[id] = append(held[id], sh.ShardID)
+		}
+	}
+	var heavy uint64
+	for _, id := range all {
+		if id != d && (heavy == 0 || len(held[id]) > len(held[heavy])) {
+			heavy = id
+		}
+	}
+	if len(held[heavy]) < 3 {
+		t.Fatalf("node %d holds only %v of the data shards node %d does not: %+v", heavy, held[heavy], d, shards)
+	}
+	peer := block.NewPeer(d, c.key, nil)
+	to := c.Node(heavy)
+	for _, sh := range held[heavy] {
+		ctx, cancel := opCtx()
+		var out struct{}
+		err := peer.GetJSON(ctx, http.MethodPost, block.Member{ID: heavy, Addr: to.S3Addr}, fmt.Sprintf("leader?shard=%d&to=%d", sh, heavy), &out)
+		cancel()
+		if err != nil {
+			t.Fatalf("move the leadership of shard %d to node %d: %v", sh, heavy, err)
+		}
+	}
+	t.Logf("node %d led shards %v, which the directory's leader (node %d) does not hold", heavy, held[heavy], d)
+	var led map[uint64]int
+	waitFor(t, convergeTimout, "the leaderships spread over the 5 nodes", func() error {
+		var err error
+		if shards, err = placedShards(n1); err != nil {
+			return err
+		}
+		if err := checkPlaced(shards, all, 3); err != nil {
+			return err
+		}
+		led, err = leadersSpread(shards, all)
+		return err
+	})
+	t.Logf("leaderships per node: %v", led)
 }
