@@ -91,6 +91,38 @@ func digestsOverHolders(d *Digest, shards []placedShard) error {
 	return nil
 }
 
+// settledDigests checks the digests of the shards keep selects over
+// their holders, as the placement stands before and after the digest:
+// a replica that moves in between (an evening-out move after a join, say)
+// is a placement not settled yet, not a difference.
+func settledDigests(n *Node, keep func(placedShard) bool) error {
+	before, err := placedShards(n)
+	if err != nil {
+		return err
+	}
+	d, err := n.Digest()
+	if err != nil {
+		return err
+	}
+	after, err := placedShards(n)
+	if err != nil {
+		return err
+	}
+	var shards []placedShard
+	for i, sh := range after {
+		if i >= len(before) || before[i].ShardID != sh.ShardID || !slices.Equal(before[i].Replicas, sh.Replicas) {
+			return fmt.Errorf("placement moved during the digest: %+v, then %+v", before, after)
+		}
+		if keep == nil || keep(sh) {
+			shards = append(shards, sh)
+		}
+	}
+	if len(before) != len(after) {
+		return fmt.Errorf("placement moved during the digest: %+v, then %+v", before, after)
+	}
+	return digestsOverHolders(d, shards)
+}
+
 // Data shard replicas on a subset of the nodes (the default R = 3 over 4
 // and 5 nodes, no --meta-replicas given: a joining node takes its
 // cluster's): each data shard has exactly 3 replicas, a node that joins
@@ -211,11 +243,7 @@ func TestPlacedShards(t *testing.T) {
 	})
 	t.Logf("node 5 received its replicas in %v: %+v", time.Since(start).Round(time.Millisecond), shards)
 	waitFor(t, convergeTimout, "digests equal over each shard's holders", func() error {
-		d, err := n1.Digest()
-		if err != nil {
-			return err
-		}
-		return digestsOverHolders(d, shards)
+		return settledDigests(n1, nil)
 	})
 	for _, b := range buckets {
 		for _, via := range []*Node{n1, n5} {
@@ -257,11 +285,7 @@ func TestPlacedShards(t *testing.T) {
 		if err := checkPlaced(shards, []uint64{1, 3, 4, 5}, 3); err != nil {
 			return err
 		}
-		d, err := n1.Digest()
-		if err != nil {
-			return err
-		}
-		return digestsOverHolders(d, shards)
+		return settledDigests(n1, nil)
 	})
 
 	// Kill the leader of a data shard (not node 1, which the test talks
@@ -421,17 +445,7 @@ func TestDownNodeReplaced(t *testing.T) {
 		return nil
 	})
 	waitFor(t, convergeTimout, "data shard digests equal over their holders", func() error {
-		d, err := n1.Digest()
-		if err != nil {
-			return err
-		}
-		var data []placedShard
-		for _, sh := range shards {
-			if sh.ShardID != 1 {
-				data = append(data, sh)
-			}
-		}
-		return digestsOverHolders(d, data)
+		return settledDigests(n1, func(sh placedShard) bool { return sh.ShardID != 1 })
 	})
 	for _, b := range buckets {
 		got, err := n1.getObject(b, "k", "")
@@ -489,11 +503,7 @@ func TestDownNodeReplaced(t *testing.T) {
 		if back < 2 { // 9 replicas over 4 nodes, evened out: 2 or 3 each
 			return fmt.Errorf("node %d holds %d data shards: %+v", victim.ID, back, shards)
 		}
-		d, err := n1.Digest()
-		if err != nil {
-			return err
-		}
-		return digestsOverHolders(d, shards)
+		return settledDigests(n1, nil)
 	})
 	for _, b := range buckets {
 		for _, key := range []string{"k", "while-down"} {
