@@ -87,8 +87,8 @@ type Config struct {
 	// chunk files (0: only on request).
 	ScrubInterval time.Duration
 	// ReplaceDownAfter is how long a member must fail to answer before
-	// the data shard replicas it holds are placed on the other members
-	// (downnodes.go; 0: never, until it is removed).
+	// the data shard replicas and chunk copies it holds are placed on the
+	// other members (downnodes.go; 0: never, until it is removed).
 	ReplaceDownAfter time.Duration
 	// MinFreeSpace is the free space of the data directory's filesystem
 	// below which the node refuses new data (diskspace.go).

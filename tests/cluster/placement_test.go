@@ -45,22 +45,46 @@ func checkPlaced(shards []placedShard, members []uint64, want int) error {
 		if sh.ShardID == 1 {
 			n = len(members)
 		}
-		if len(sh.Replicas) != n {
-			return fmt.Errorf("shard %d has replicas %v, want %d", sh.ShardID, sh.Replicas, n)
-		}
-		for _, id := range sh.Replicas {
-			if !slices.Contains(members, id) {
-				return fmt.Errorf("shard %d has a replica on node %d, not a member of %v", sh.ShardID, id, members)
-			}
-			if _, ok := sh.ReplicaApplied[fmt.Sprint(id)]; sh.ShardID != 1 && !ok {
-				return fmt.Errorf("shard %d: no applied index from its replica on node %d (%v)", sh.ShardID, id, sh.ReplicaApplied)
-			}
-		}
-		if !slices.Contains(sh.Replicas, sh.LeaderID) {
-			return fmt.Errorf("shard %d: leader %d is not one of its replicas %v", sh.ShardID, sh.LeaderID, sh.Replicas)
+		if err := checkShard(sh, members, n); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkShard checks that sh has n replicas, all on nodes in on, with a
+// leader among them and, for a data shard, an applied index from each.
+func checkShard(sh placedShard, on []uint64, n int) error {
+	if len(sh.Replicas) != n {
+		return fmt.Errorf("shard %d has replicas %v, want %d", sh.ShardID, sh.Replicas, n)
+	}
+	for _, id := range sh.Replicas {
+		if !slices.Contains(on, id) {
+			return fmt.Errorf("shard %d has a replica on node %d, not one of %v", sh.ShardID, id, on)
+		}
+		if _, ok := sh.ReplicaApplied[fmt.Sprint(id)]; sh.ShardID != 1 && !ok {
+			return fmt.Errorf("shard %d: no applied index from its replica on node %d (%v)", sh.ShardID, id, sh.ReplicaApplied)
+		}
+	}
+	if !slices.Contains(sh.Replicas, sh.LeaderID) {
+		return fmt.Errorf("shard %d: leader %d is not one of its replicas %v", sh.ShardID, sh.LeaderID, sh.Replicas)
+	}
+	return nil
+}
+
+// waitPlaced waits until checkPlaced passes on the status through n and
+// returns the shards.
+func waitPlaced(t *testing.T, n *Node, members []uint64, want int) []placedShard {
+	t.Helper()
+	var shards []placedShard
+	waitFor(t, convergeTimout, fmt.Sprintf("each data shard on %d of %d nodes", want, len(members)), func() error {
+		var err error
+		if shards, err = placedShards(n); err != nil {
+			return err
+		}
+		return checkPlaced(shards, members, want)
+	})
+	return shards
 }
 
 // digestsOverHolders checks every shard's digests are equal over exactly
@@ -139,14 +163,7 @@ func TestPlacedShards(t *testing.T) {
 	if out, err := n1.CLI("cluster", "rebalance"); err != nil {
 		t.Fatalf("cluster rebalance of a new cluster: %v\n%s", err, out)
 	}
-	var shards []placedShard
-	waitFor(t, convergeTimout, "each data shard on 3 of 4 nodes", func() error {
-		var err error
-		if shards, err = placedShards(n1); err != nil {
-			return err
-		}
-		return checkPlaced(shards, []uint64{1, 2, 3, 4}, 3)
-	})
+	shards := waitPlaced(t, n1, []uint64{1, 2, 3, 4}, 3)
 	t.Logf("placement over 4 nodes: %+v", shards)
 	// The CLI's table lists each replica's applied index (node=index).
 	out, err := n1.CLI("cluster", "status")
@@ -337,19 +354,8 @@ func checkDataShards(shards []placedShard, on []uint64, want int) error {
 			continue
 		}
 		data++
-		if len(sh.Replicas) != want {
-			return fmt.Errorf("shard %d has replicas %v, want %d", sh.ShardID, sh.Replicas, want)
-		}
-		for _, id := range sh.Replicas {
-			if !slices.Contains(on, id) {
-				return fmt.Errorf("shard %d has a replica on node %d, not one of %v", sh.ShardID, id, on)
-			}
-			if _, ok := sh.ReplicaApplied[fmt.Sprint(id)]; !ok {
-				return fmt.Errorf("shard %d: no applied index from its replica on node %d (%v)", sh.ShardID, id, sh.ReplicaApplied)
-			}
-		}
-		if !slices.Contains(sh.Replicas, sh.LeaderID) {
-			return fmt.Errorf("shard %d: leader %d is not one of its replicas %v", sh.ShardID, sh.LeaderID, sh.Replicas)
+		if err := checkShard(sh, on, want); err != nil {
+			return err
 		}
 	}
 	if data == 0 {
@@ -368,14 +374,7 @@ func TestDownNodeReplaced(t *testing.T) {
 	c := startCluster(t, 4, withArgs("--meta-shards", "4", "--replace-down-after", "3s"),
 		withEnv("FORKSTORE_METRICS_TOKEN="+metricsToken))
 	n1 := c.Node(1)
-	var shards []placedShard
-	waitFor(t, convergeTimout, "each data shard on 3 of 4 nodes", func() error {
-		var err error
-		if shards, err = placedShards(n1); err != nil {
-			return err
-		}
-		return checkPlaced(shards, []uint64{1, 2, 3, 4}, 3)
-	})
+	shards := waitPlaced(t, n1, []uint64{1, 2, 3, 4}, 3)
 	var buckets []string
 	for i := range 8 {
 		b := fmt.Sprintf("down-%02d", i)
@@ -391,16 +390,7 @@ func TestDownNodeReplaced(t *testing.T) {
 	}
 	must(t, "create down-big", n1.makeBucket("down-big"))
 	writeObjects(t, c, log, "down-big", "big", sizes)
-	waitFor(t, convergeTimout, "3 copies of every chunk before the loss", func() error {
-		st, m, pending, err := underReplicated(c, n1)
-		if err != nil {
-			return err
-		}
-		if st != 0 || m != 0 || pending {
-			return fmt.Errorf("under-replicated: cluster status %d, metrics %d, pending %v", st, m, pending)
-		}
-		return nil
-	})
+	waitReplicated(t, c, n1, "3 copies of every chunk before the loss", nil)
 	// The victim: the node other than node 1 (which the test talks
 	// through) that holds the most data shard replicas.
 	held := map[uint64]int{}
@@ -463,14 +453,7 @@ func TestDownNodeReplaced(t *testing.T) {
 	}
 	slices.Sort(all)
 	all = slices.Compact(all)
-	waitFor(t, convergeTimout, fmt.Sprintf("every chunk copied to the nodes left without node %d", victim.ID), func() error {
-		st, m, pending, err := underReplicated(c, n1)
-		if err != nil {
-			return err
-		}
-		if st != 0 || m != 0 || pending {
-			return fmt.Errorf("under-replicated: cluster status %d, metrics %d, pending %v", st, m, pending)
-		}
+	waitReplicated(t, c, n1, fmt.Sprintf("every chunk copied to the nodes left without node %d", victim.ID), func() error {
 		for _, n := range c.Nodes() {
 			if n == victim {
 				continue
@@ -515,14 +498,7 @@ func TestDownNodeReplaced(t *testing.T) {
 	}
 	// Its chunk copies count again, and those made meanwhile beyond R go:
 	// 3 copies of every chunk over the 4 nodes.
-	waitFor(t, convergeTimout, "exactly 3 copies of every chunk over the 4 nodes", func() error {
-		st, m, pending, err := underReplicated(c, n1)
-		if err != nil {
-			return err
-		}
-		if st != 0 || m != 0 || pending {
-			return fmt.Errorf("under-replicated: cluster status %d, metrics %d, pending %v", st, m, pending)
-		}
+	waitReplicated(t, c, n1, "exactly 3 copies of every chunk over the 4 nodes", func() error {
 		total := 0
 		for _, n := range c.Nodes() {
 			total += len(chunkIDs(t, n))
@@ -568,14 +544,7 @@ func TestLeadersSpreadOverPlacedShards(t *testing.T) {
 	c := startCluster(t, 5, withArgs("--meta-shards", "16"))
 	n1 := c.Node(1)
 	all := []uint64{1, 2, 3, 4, 5}
-	var shards []placedShard
-	waitFor(t, convergeTimout, "each data shard on 3 of 5 nodes", func() error {
-		var err error
-		if shards, err = placedShards(n1); err != nil {
-			return err
-		}
-		return checkPlaced(shards, all, 3)
-	})
+	shards := waitPlaced(t, n1, all, 3)
 	// The directory's leader d; the data shards it does not hold; the
 	// node holding most of them.
 	var d uint64

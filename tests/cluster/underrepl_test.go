@@ -69,6 +69,26 @@ func underReplicated(c *Cluster, via *Node) (status, metrics int64, pending bool
 	return st.UnderReplicated, metrics, st.RepairPending, nil
 }
 
+// waitReplicated waits until cluster status through via and the nodes'
+// /metrics count no chunk with fewer than R copies and no repair pass is
+// pending, and also (nil: nothing more) passes.
+func waitReplicated(t *testing.T, c *Cluster, via *Node, what string, also func() error) {
+	t.Helper()
+	waitFor(t, convergeTimout, what, func() error {
+		st, m, pending, err := underReplicated(c, via)
+		if err != nil {
+			return err
+		}
+		if st != 0 || m != 0 || pending {
+			return fmt.Errorf("under-replicated: cluster status %d, metrics %d, pending %v", st, m, pending)
+		}
+		if also != nil {
+			return also()
+		}
+		return nil
+	})
+}
+
 // TestUnderReplicatedChunksCounted: in a 4-node cluster (3 copies of each
 // chunk) a node is lost. cluster status and the nodes' /metrics count the
 // chunks that lost a copy (it held about 3/4 of them), not 0, with no
@@ -87,16 +107,7 @@ func TestUnderReplicatedChunksCounted(t *testing.T) {
 	}
 	writeObjects(t, c, log, "under", "o", sizes)
 	c.WaitConverged(t)
-	waitFor(t, convergeTimout, "no under-replicated chunk before the loss", func() error {
-		st, m, pending, err := underReplicated(c, n1)
-		if err != nil {
-			return err
-		}
-		if st != 0 || m != 0 || pending {
-			return fmt.Errorf("cluster status %d, metrics %d, pending %v", st, m, pending)
-		}
-		return nil
-	})
+	waitReplicated(t, c, n1, "no under-replicated chunk before the loss", nil)
 	lost := len(chunkIDs(t, n4))
 	if lost == 0 {
 		t.Fatal("node 4 holds no chunk")

@@ -43,7 +43,7 @@ func (f *clusterFlags) define(a *app, fs *pflag.FlagSet) {
 	envString(a, fs, &f.zone, "zone", "", "this node's failure domain (rack, room, cloud zone): chunk copies spread over zones first")
 	envString(a, fs, &f.metaShards, "meta-shards", "", "metadata shards (Raft groups) of a new cluster, 1 to 256 (default 1); fixed at creation: a restarted or joining node takes its cluster's")
 	envString(a, fs, &f.metaReplicas, "meta-replicas", "", "replicas of each data metadata shard of a new cluster, placed over the members, 0 to 7 (default 3; 0: every member holds every shard); fixed at creation: a restarted or joining node takes its cluster's")
-	envString(a, fs, &f.replaceDownAfter, "replace-down-after", "10m", "how long a member may fail to answer before the metadata shard replicas it holds are rebuilt on other members (0: never, until 'forkstore cluster remove')")
+	envString(a, fs, &f.replaceDownAfter, "replace-down-after", "10m", "how long a member may fail to answer before the metadata shard replicas and chunk copies it holds are made again on other members (0: never, until 'forkstore cluster remove')")
 	envString(a, fs, &f.repairInterval, "repair-interval", "1m", "how often a node pulls the chunks it should hold and lacks")
 	envString(a, fs, &f.scrubInterval, "scrub-interval", "24h", "how often local chunk files are re-verified (0: only on request)")
 }
