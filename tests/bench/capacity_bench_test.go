@@ -385,27 +385,45 @@ func (c *capCluster) measure(t *testing.T, label string, capped bool) capRow {
 }
 
 // spread returns how many of the forks each shard holds, from cluster
-// status ("-" with one shard).
+// status ("-" with one shard). A node knows the count of the shards it
+// holds only (-1 for the others), so each node is asked until every
+// shard's count is known.
 func (c *capCluster) spread() string {
 	if c.shards == 1 {
 		return "-"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var st struct {
-		Shards []struct {
-			ShardID uint64 `json:"shard_id"`
-			Buckets int    `json:"buckets"`
-		} `json:"shards"`
+	var ids []uint64
+	counts := map[uint64]int{}
+	for _, n := range c.cl.running() {
+		var st struct {
+			Shards []struct {
+				ShardID uint64 `json:"shard_id"`
+				Buckets int    `json:"buckets"`
+			} `json:"shards"`
+		}
+		if err := c.cl.admin.getJSON(ctx, n.S3Addr, "/_forkstore/v1/cluster/status", &st); err != nil {
+			continue
+		}
+		for _, s := range st.Shards {
+			if _, seen := counts[s.ShardID]; !seen {
+				ids = append(ids, s.ShardID)
+				counts[s.ShardID] = -1
+			}
+			if s.Buckets >= 0 {
+				counts[s.ShardID] = s.Buckets
+			}
+		}
 	}
-	if err := c.cl.admin.getJSON(ctx, c.cl.running()[0].S3Addr, "/_forkstore/v1/cluster/status", &st); err != nil {
+	if len(ids) == 0 {
 		return "n/a"
 	}
-	var counts []string
-	for _, s := range st.Shards {
-		counts = append(counts, strconv.Itoa(s.Buckets))
+	var out []string
+	for _, id := range ids {
+		out = append(out, strconv.Itoa(counts[id]))
 	}
-	return strings.Join(counts, " ")
+	return strings.Join(out, " ")
 }
 
 // uncap moves every node of the cluster back to the root cpu cgroup, where
