@@ -277,7 +277,8 @@ func (s *Service) rebalanceLeaders(ctx context.Context) ([]LeaderMove, error) {
 }
 
 // LocalLeaders returns the leader (node id) of each shard with a replica
-// on this node, as its replica knows it (no Raft round).
+// on this node, as its replica knows it (no Raft round): NodeStatus's
+// Leaders, and the peer GET leaders answer.
 func (s *Service) LocalLeaders() map[uint64]uint64 {
 	n := s.node
 	out := map[uint64]uint64{}

@@ -93,7 +93,7 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 		Reachable:       true,
 		AppliedIndex:    n.local.Applied(metaShard, n.cfg.Raft.NodeID),
 		Applied:         map[uint64]uint64{},
-		Leaders:         map[uint64]uint64{},
+		Leaders:         s.LocalLeaders(),
 		RepairBacklog:   n.cluster.blocks.Backlog(),
 		UnderReplicated: n.cluster.blocks.UnderReplicated(),
 		RepairPending:   n.cluster.repairPending(),
@@ -103,9 +103,6 @@ func (s *Service) NodeStatus(ctx context.Context) NodeStatus {
 	}
 	for _, id := range n.hostedShards() {
 		st.Applied[id] = n.local.Applied(id, n.replicaOf(id))
-		if lid, ok := n.host.LeaderNode(id); ok {
-			st.Leaders[id] = lid
-		}
 	}
 	st.ChunkFiles, _ = n.chunks.Usage()
 	st.LeaderID, _ = n.host.LeaderID(metaShard)
