@@ -186,10 +186,16 @@ func (c *cluster) memberStatus(ctx context.Context, m member) NodeStatus {
 }
 
 // minGCCursor returns limit, or the lowest GC cursor of the other
-// members when that is lower; 0 when a member cannot be asked.
+// members when that is lower; 0 when a member cannot be asked. A member
+// down (Config.ReplaceDownAfter) is not asked and does not hold the trim:
+// otherwise the queue of every shard would grow for as long as it stays
+// down. When it returns, its copies of the chunks whose entries were
+// trimmed meanwhile are orphans, and the orphan sweep deletes them
+// (block.Manager.SweepOrphans).
 func (c *cluster) minGCCursor(ctx context.Context, shard, limit uint64) uint64 {
+	down := c.n.downMembers()
 	for _, m := range c.snapshot() {
-		if m.ID == c.self {
+		if m.ID == c.self || slices.Contains(down, m.ID) {
 			continue
 		}
 		st := c.memberStatus(ctx, m)

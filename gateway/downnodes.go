@@ -19,7 +19,8 @@ import (
 // the reconciler adds a replica on another member, waits until it has
 // caught up, then removes the down member's, as it does for a member that
 // is leaving. The chunk layer places chunks without it too
-// (block.Manager.SetDown), so repair copies its chunks to the others. A
+// (block.Manager.SetDown), so repair copies its chunks to the others, and
+// the chunk GC queue is trimmed without waiting for it (minGCCursor). A
 // down member stays a member (of the directory shard too): once it
 // answers again it is a placement target again, and its share moves back
 // onto it, each of its old replicas stopped and deleted there as the
@@ -148,7 +149,7 @@ func (n *Node) watchDown() {
 		}
 		for _, id := range now {
 			if !slices.Contains(was, id) {
-				n.log.Warn("placement: member down, its data shard replicas and chunk copies move to other members", "node", id, "down_for_at_least", after)
+				n.log.Warn("placement: member down, its data shard replicas and chunk copies move to other members and the chunk GC queue no longer waits for it", "node", id, "down_for_at_least", after)
 			}
 		}
 		for _, id := range was {

@@ -111,6 +111,7 @@ func (m *nodeMetrics) metaStats() (meta.Stats, bool) {
 		sum.Forks += st.Forks
 		sum.Snapshots += st.Snapshots
 		sum.GCQueued += st.GCQueued
+		sum.GCQueue += st.GCQueue
 		sum.GCPending += st.GCPending
 	}
 	m.stats, m.statsAt, m.statsOK = sum, time.Now(), true
@@ -125,7 +126,7 @@ type nodeCollector struct {
 
 	role, hasLeader, leaderID, term, commit, applied, members *prometheus.Desc
 	chunkFiles, chunkBytes                                    *prometheus.Desc
-	gcQueued, gcPending                                       *prometheus.Desc
+	gcQueued, gcQueue, gcPending                              *prometheus.Desc
 	buckets, forks, snapshots                                 *prometheus.Desc
 	forkPointReads, peerReads                                 *prometheus.Desc
 }
@@ -147,10 +148,12 @@ func newNodeCollector(m *nodeMetrics) *nodeCollector {
 		chunkFiles: d("forkstore_chunk_store_files", "Chunk files in this node's chunk store."),
 		chunkBytes: d("forkstore_chunk_store_bytes", "Bytes of the chunk files in this node's chunk store."),
 		gcQueued:   d("forkstore_gc_queued_chunks", "Unreferenced chunks this node has yet to delete (GC backlog)."),
-		gcPending:  d("forkstore_gc_pending_buckets", "Buckets with a retention pass under way (after deleting a snapshot, fork or bucket)."),
-		buckets:    d("forkstore_buckets", "Live buckets, forks included."),
-		forks:      d("forkstore_forks", "Live buckets that are forks."),
-		snapshots:  d("forkstore_snapshots", "Snapshots of all buckets."),
+		gcQueue: d("forkstore_gc_queue_entries", "Entries of the metadata's chunk GC queue (summed over the shards): kept until every member "+
+			"that is not down has deleted its copies of their chunks and the shard's leader has trimmed them."),
+		gcPending: d("forkstore_gc_pending_buckets", "Buckets with a retention pass under way (after deleting a snapshot, fork or bucket)."),
+		buckets:   d("forkstore_buckets", "Live buckets, forks included."),
+		forks:     d("forkstore_forks", "Live buckets that are forks."),
+		snapshots: d("forkstore_snapshots", "Snapshots of all buckets."),
 		forkPointReads: d("forkstore_fork_point_reads_total", "Reads of a parent's history at a fork point for a fork on another shard, "+
 			"by how this node served them: local (its replica, applied up to the fork point, without a leader round) or linearizable.", "served"),
 		peerReads: d("forkstore_peer_reads_total", "Reads this node served for nodes that hold no replica of the shard, "+
@@ -161,7 +164,7 @@ func newNodeCollector(m *nodeMetrics) *nodeCollector {
 // Describe implements prometheus.Collector.
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.role, c.hasLeader, c.leaderID, c.term, c.commit, c.applied, c.members,
-		c.chunkFiles, c.chunkBytes, c.gcQueued, c.gcPending, c.buckets, c.forks, c.snapshots, c.forkPointReads, c.peerReads} {
+		c.chunkFiles, c.chunkBytes, c.gcQueued, c.gcQueue, c.gcPending, c.buckets, c.forks, c.snapshots, c.forkPointReads, c.peerReads} {
 		ch <- d
 	}
 }
@@ -209,6 +212,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	if s, ok := c.m.metaStats(); ok {
 		gauge(c.applied, float64(s.AppliedIndex), shard)
 		gauge(c.gcQueued, float64(s.GCQueued))
+		gauge(c.gcQueue, float64(s.GCQueue))
 		gauge(c.gcPending, float64(s.GCPending))
 		gauge(c.buckets, float64(s.Buckets))
 		gauge(c.forks, float64(s.Forks))

@@ -428,9 +428,11 @@ const readyTicks = 3
 //     went away (the GC queue, read from the local replica: an entry only
 //     appears once its chunk is unreachable), and the leader trims the
 //     queue once every member has done the same (each reports its cursor
-//     in its status) and the entries are GCTrimAge old: a member that is
-//     down holds the trim until it returns, however long that takes, and
-//     then deletes what was deleted meanwhile (or until it is removed);
+//     in its status) and the entries are GCTrimAge old: a member that
+//     cannot be asked holds the trim, and when it returns deletes what
+//     was deleted meanwhile; once it has been down for ReplaceDownAfter
+//     it no longer holds it (minGCCursor), and when it returns its
+//     copies of the chunks trimmed meanwhile are left to the orphan sweep;
 //   - old unreferenced chunk files (uploads that never committed) are
 //     swept, first right after the node starts, then every OrphanGrace/4.
 func (n *Node) collectGarbage() {

@@ -18,6 +18,10 @@ type Stats struct {
 	// GCQueued are the chunks in the GC queue after the given version:
 	// unreferenced, to be deleted from every node.
 	GCQueued int
+	// GCQueue are all the entries of the GC queue: an entry stays until
+	// every member has processed it (but one that is down) and the
+	// shard's leader has trimmed it.
+	GCQueue int
 	// GCPending are the buckets with a retention pass under way.
 	GCPending int
 }
@@ -55,6 +59,7 @@ func (r *Reader) Stats(gcAfter uint64) (Stats, error) {
 	}
 	it.Close()
 	s.Snapshots = r.countKeys([]byte{pfxSnapshot}, nil)
+	s.GCQueue = r.countKeys([]byte{pfxGCQueue}, nil)
 	if gcAfter != latest {
 		s.GCQueued = r.countKeys([]byte{pfxGCQueue}, appendU64([]byte{pfxGCQueue}, gcAfter+1))
 	}
