@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -372,8 +373,11 @@ func checkDataShards(shards []placedShard, on []uint64, want int) error {
 // replicas deleted and the copies made meanwhile beyond R dropped. The
 // chunk GC queue does not wait for it either: objects deleted while it is
 // down leave no entry behind once the others have deleted their copies.
+// Nodes that restart while it is dead do not make it a voter again.
 func TestDownNodeReplaced(t *testing.T) {
-	c := startCluster(t, 4, withArgs("--meta-shards", "4", "--replace-down-after", "3s"),
+	// 5 s: long enough for the restarted nodes below to run a placement
+	// pass before they see the dead node down.
+	c := startCluster(t, 4, withArgs("--meta-shards", "4", "--replace-down-after", "5s"),
 		withEnv(append([]string{"FORKSTORE_METRICS_TOKEN=" + metricsToken}, gcTestEnv...)...))
 	n1 := c.Node(1)
 	shards := waitPlaced(t, n1, []uint64{1, 2, 3, 4}, 3)
@@ -484,6 +488,59 @@ func TestDownNodeReplaced(t *testing.T) {
 			}
 		}
 		return nil
+	})
+
+	// The three others restarted at once (their rack lost power, say):
+	// for their first seconds they do not know node X is down, and their
+	// placement wants its share on it again. A replica is only added on a
+	// member that answers right then, so X does not become a voter of a
+	// shard while it is dead (a voter that cannot vote would leave the
+	// shard one failure from losing its majority).
+	var live []*Node
+	logFrom := map[*Node]int64{}
+	for _, n := range c.Nodes() {
+		if n != victim {
+			live = append(live, n)
+			fi, err := os.Stat(n.LogPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logFrom[n] = fi.Size()
+		}
+	}
+	for _, n := range live {
+		n.Stop()
+	}
+	for _, n := range live {
+		n.Start()
+	}
+	for _, n := range live {
+		n.WaitReady(t)
+	}
+	refused := fmt.Sprintf(`msg="placement: not adding a replica on a member that does not answer" .*node=%d\b`, victim.ID)
+	waitFor(t, convergeTimout, fmt.Sprintf("a restarted leader to refuse a replica on node %d", victim.ID), func() error {
+		shards, err := placedShards(n1)
+		if err != nil {
+			return err
+		}
+		for _, sh := range shards {
+			if sh.ShardID != 1 && slices.Contains(sh.Replicas, victim.ID) {
+				t.Fatalf("node %d, dead, is a replica again after the restart: %+v", victim.ID, shards)
+			}
+		}
+		for _, n := range live {
+			b, err := os.ReadFile(n.LogPath)
+			if err != nil {
+				return err
+			}
+			if regexp.MustCompile(refused).Match(b[logFrom[n]:]) {
+				return nil
+			}
+		}
+		return fmt.Errorf("no node logged %s", refused)
+	})
+	waitFor(t, convergeTimout, "data shard digests equal over their holders after the restart", func() error {
+		return settledDigests(n1, func(sh placedShard) bool { return sh.ShardID != 1 })
 	})
 
 	// Back: it is a placement target again and takes its share, every
