@@ -62,6 +62,13 @@ func newLiveServerNode(t *testing.T, node func(*gateway.Config), mutate func(*Co
 // startLiveServer serves the front end of node on a loopback port.
 func startLiveServer(t *testing.T, node *gateway.Node, mutate func(*Config)) *liveServer {
 	t.Helper()
+	return startLiveServerOn(t, node, mutate, nil)
+}
+
+// startLiveServerOn is startLiveServer serving on wrap(the loopback
+// listener) (nil: the listener itself).
+func startLiveServerOn(t *testing.T, node *gateway.Node, mutate func(*Config), wrap func(net.Listener) net.Listener) *liveServer {
+	t.Helper()
 	sink := &logSink{t: t}
 	cfg := DefaultConfig()
 	cfg.Region = testRegion
@@ -86,13 +93,17 @@ func startLiveServer(t *testing.T, node *gateway.Node, mutate func(*Config)) *li
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr := ln.Addr().String()
+	if wrap != nil {
+		ln = wrap(ln)
+	}
 	go s.Serve(ln)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.Shutdown(ctx)
 	})
-	ls := &liveServer{s: s, node: node, addr: ln.Addr().String()}
+	ls := &liveServer{s: s, node: node, addr: addr}
 	ls.mc = newLiveServerClient(t, ls, func(*minio.Options) {})
 	ls.core = &minio.Core{Client: ls.mc}
 	return ls

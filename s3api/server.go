@@ -110,6 +110,10 @@ func DefaultConfig() Config {
 // length (the largest single PUT).
 const maxUnknownBody = 5 << 30
 
+// writeBufferSize is the buffer each connection's answers are written
+// through (fasthttp's WriteBufferSize; its default is 4 KiB).
+const writeBufferSize = 8 << 10
+
 // Server is the S3 (and admin) HTTP front end of a node.
 type Server struct {
 	cfg    Config
@@ -268,7 +272,12 @@ func New(cfg Config, svc *gateway.Service, logger *slog.Logger) *Server {
 		// keeps its own deadlines instead (listener.go), and each request
 		// has a context deadline.
 		ReadBufferSize: cfg.MaxHeaderBytes,
-		ErrorHandler:   s.frameworkError,
+		// An answer's head and a body of up to --inline-max (4 KiB by
+		// default) leave in one write: with fasthttp's 4 KiB buffer a GET
+		// of 4 KiB took two (the buffer filled with the head and most of
+		// the body, then the rest).
+		WriteBufferSize: writeBufferSize,
+		ErrorHandler:    s.frameworkError,
 	})
 	fs := s.app.Server()
 	fs.HeaderReceived = s.headerReceived
