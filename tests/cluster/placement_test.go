@@ -517,7 +517,7 @@ func TestDownNodeReplaced(t *testing.T) {
 	for _, n := range live {
 		n.WaitReady(t)
 	}
-	refused := fmt.Sprintf(`msg="placement: not adding a replica on a member that does not answer" .*node=%d\b`, victim.ID)
+	refused := regexp.MustCompile(fmt.Sprintf(`msg="placement: not adding a replica on a member that does not answer" .*node=%d\b`, victim.ID))
 	waitFor(t, convergeTimout, fmt.Sprintf("a restarted leader to refuse a replica on node %d", victim.ID), func() error {
 		shards, err := placedShards(n1)
 		if err != nil {
@@ -533,7 +533,7 @@ func TestDownNodeReplaced(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if regexp.MustCompile(refused).Match(b[logFrom[n]:]) {
+			if refused.Match(b[logFrom[n]:]) {
 				return nil
 			}
 		}
