@@ -64,6 +64,9 @@ type figure struct {
 	comment string
 }
 
+// figureHeader heads a table of figure rows.
+const figureHeader = "| figure | rate | MiB/s | count | server CPU (cores) | server CPU per op | notes |\n|---|---|---|---|---|---|---|"
+
 func (f figure) row() string {
 	secs := f.dur.Seconds()
 	rate := float64(f.ops) / secs
@@ -71,15 +74,27 @@ func (f figure) row() string {
 	if f.bytes > 0 {
 		mib = fmt.Sprintf("%.1f", float64(f.bytes)/secs/(1<<20))
 	}
-	cpu := "-"
+	cpu, perOp := "-", "-"
 	if f.cpu > 0 {
 		cpu = fmt.Sprintf("%.2f", f.cpu.Seconds()/secs)
+	}
+	if ms := f.cpuPerOp(); ms > 0 {
+		perOp = fmt.Sprintf("%.3f ms", ms)
 	}
 	comment := f.comment
 	if f.errs > 0 {
 		comment = strings.TrimSpace(comment + fmt.Sprintf(" %d errors", f.errs))
 	}
-	return fmt.Sprintf("| %s | %.0f %s/s | %s | %d in %.1fs | %s | %s |", f.name, rate, f.unit, mib, f.ops, secs, cpu, comment)
+	return fmt.Sprintf("| %s | %.0f %s/s | %s | %d in %.1fs | %s | %s | %s |", f.name, rate, f.unit, mib, f.ops, secs, cpu, perOp, comment)
+}
+
+// cpuPerOp is the server's CPU time per operation in milliseconds (0:
+// not measured).
+func (f figure) cpuPerOp() float64 {
+	if f.ops == 0 || f.cpu == 0 {
+		return 0
+	}
+	return float64(f.cpu.Microseconds()) / 1000 / float64(f.ops)
 }
 
 // cpuTime returns the process's user+system CPU time (from /proc).
@@ -205,6 +220,7 @@ func TestBench(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	load0 := loadAvg()
 	var figures []figure
 	measure := func(name, unit string, bytesPerOp int64, n int, d time.Duration, limit int64, comment string, op func(ctx context.Context, i int64) error) {
 		cpu0 := cpuTime(s.PID())
@@ -286,9 +302,9 @@ func TestBench(t *testing.T) {
 	}
 
 	var out strings.Builder
-	fmt.Fprintf(&out, "\nforkstore system benchmark: %s, %d cores, concurrency %d, %v per figure\n\n", runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), conc, dur)
-	fmt.Fprintln(&out, "| figure | rate | MiB/s | count | server CPU (cores) | notes |")
-	fmt.Fprintln(&out, "|---|---|---|---|---|---|")
+	fmt.Fprintf(&out, "\nforkstore system benchmark: %s, %d cores, concurrency %d, %v per figure; load average %s at the start, %s at the end\n\n",
+		runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), conc, dur, load0, loadAvg())
+	fmt.Fprintln(&out, figureHeader)
 	for _, f := range figures {
 		fmt.Fprintln(&out, f.row())
 	}

@@ -122,20 +122,13 @@ func TestBenchSSE(t *testing.T) {
 		runtime.GC()
 	}
 
-	perOp := func(f figure) float64 {
-		if f.ops == 0 || f.cpu == 0 {
-			return 0
-		}
-		return float64(f.cpu.Microseconds()) / 1000 / float64(f.ops)
-	}
 	var out strings.Builder
 	scheme := "HTTP (plain GETs use sendfile)"
 	if useTLS {
 		scheme = "HTTPS (no GET uses sendfile)"
 	}
 	fmt.Fprintf(&out, "\nforkstore SSE benchmark over %s: %s, %d cores, concurrency %d, %v per figure\n\n", scheme, runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), conc, dur)
-	fmt.Fprintln(&out, "| figure | rate | MiB/s | count | server CPU (cores) | notes |")
-	fmt.Fprintln(&out, "|---|---|---|---|---|---|")
+	fmt.Fprintln(&out, figureHeader)
 	for i := range puts {
 		for _, f := range []figure{puts[i].plain, puts[i].enc, gets[i].plain, gets[i].enc} {
 			fmt.Fprintln(&out, f.row())
@@ -144,7 +137,7 @@ func TestBenchSSE(t *testing.T) {
 	fmt.Fprintln(&out, "\n| round | PUT CPU/op plain | PUT CPU/op SSE | ratio | GET CPU/op plain | GET CPU/op SSE | ratio |")
 	fmt.Fprintln(&out, "|---|---|---|---|---|---|---|")
 	for i := range puts {
-		pp, pe, gp, ge := perOp(puts[i].plain), perOp(puts[i].enc), perOp(gets[i].plain), perOp(gets[i].enc)
+		pp, pe, gp, ge := puts[i].plain.cpuPerOp(), puts[i].enc.cpuPerOp(), gets[i].plain.cpuPerOp(), gets[i].enc.cpuPerOp()
 		ratio := func(a, b float64) string {
 			if a == 0 {
 				return "-"
