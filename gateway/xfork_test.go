@@ -27,7 +27,11 @@ func newXForkService(t *testing.T, hook func(step int) bool) *gateway.Service {
 	cfg.MetaShards = xShards
 	if hook != nil {
 		gateway.SetForkStepHook(&cfg, hook)
-		cfg.ForkIntentTimeout = time.Millisecond
+		// Short, for the recovery of a creation cut short to come
+		// soon, yet long enough that the recovery running in the
+		// background does not abort a creation under way (a 1 ms
+		// deadline made TestForkBatchAcrossShards fail under -race).
+		cfg.ForkIntentTimeout = time.Second
 	}
 	return gatewaytest.NewNode(t, cfg).Service()
 }
@@ -845,9 +849,9 @@ func TestForkBatchAcrossShards(t *testing.T) {
 		l, err := s.Lineage(ctx(t), "base")
 		return err == nil && len(l.Forks) == 12
 	})
-	// The names can be used again. (This node's deadline is 1 ms: its
-	// recovery may roll a batch back before its commit, which refuses
-	// the whole batch, as for a creation slower than its deadline.)
+	// The names can be used again. (Should this batch take longer than
+	// this node's deadline, its recovery rolls it back before its
+	// commit, which refuses the whole batch.)
 	var again *gateway.ForkBatch
 	for i := 0; again == nil; i++ {
 		again, err = s.CreateForks(ctx(t), gateway.CreateForksInput{Source: "base", Count: 6, Prefix: "crash-"})
