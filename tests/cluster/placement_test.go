@@ -381,13 +381,7 @@ func TestDownNodeReplaced(t *testing.T) {
 		withEnv(append([]string{"FORKSTORE_METRICS_TOKEN=" + metricsToken}, gcTestEnv...)...))
 	n1 := c.Node(1)
 	shards := waitPlaced(t, n1, []uint64{1, 2, 3, 4}, 3)
-	var buckets []string
-	for i := range 8 {
-		b := fmt.Sprintf("down-%02d", i)
-		buckets = append(buckets, b)
-		must(t, "create "+b, n1.makeBucket(b))
-		must(t, "put into "+b, n1.putObject(b, "k", []byte(b)))
-	}
+	buckets := seedBuckets(t, n1, "down", 8)
 	// Objects in chunks: 3 copies of each over the 4 nodes.
 	log := &AckLog{}
 	var sizes []int

@@ -17,13 +17,7 @@ import (
 func TestShardedCluster(t *testing.T) {
 	c := startCluster(t, 3, withArgs("--meta-shards", "4", "--meta-replicas", "0"))
 	n1 := c.Node(1)
-	var buckets []string
-	for i := range 12 {
-		b := fmt.Sprintf("sharded-%02d", i)
-		buckets = append(buckets, b)
-		must(t, "create "+b, n1.makeBucket(b))
-		must(t, "put into "+b, n1.putObject(b, "k", []byte(b)))
-	}
+	buckets := seedBuckets(t, n1, "sharded", 12)
 	leaders := func(st *ClusterStatus) (map[uint64][]uint64, error) {
 		if len(st.Shards) != 4 {
 			return nil, fmt.Errorf("%d shards in the status", len(st.Shards))
@@ -114,4 +108,19 @@ func TestShardedCluster(t *testing.T) {
 			t.Fatalf("shard %d replicas %v after the join", sh.ShardID, sh.Replicas)
 		}
 	}
+}
+
+// seedBuckets makes count buckets through n, named prefix-00, prefix-01...,
+// each holding key k whose body is the bucket's name, and returns their
+// names.
+func seedBuckets(t *testing.T, n *Node, prefix string, count int) []string {
+	t.Helper()
+	var buckets []string
+	for i := range count {
+		b := fmt.Sprintf("%s-%02d", prefix, i)
+		buckets = append(buckets, b)
+		must(t, "create "+b, n.makeBucket(b))
+		must(t, "put into "+b, n.putObject(b, "k", []byte(b)))
+	}
+	return buckets
 }
