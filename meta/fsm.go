@@ -272,6 +272,9 @@ type FSM struct {
 	stats applyStats
 	// firstLive bounds the age indexes within a transaction (ageindex.go).
 	firstLive firstLive
+	// hot remembers the replica's bucket keys (hotkeys.go); every
+	// transaction over the replica's keys comes from txn.
+	hot hotKeys
 	// mappedDir is dbDir as /proc/self/maps names it (trim.go).
 	mappedDir string
 	// mayHaveLifecycle is false only while the replica is known to hold
@@ -350,6 +353,7 @@ func (f *FSM) Open(stopc <-chan struct{}) (uint64, error) {
 	f.db, f.prefix, f.dbDir = db, prefix, dbDir
 	f.mappedDir = resolvedDir(dbDir)
 	f.firstLive.reset()
+	f.hot.reset()
 	f.applied = applied
 	f.appliedIndex.Store(applied)
 	f.checkLifecycle()
@@ -397,7 +401,14 @@ func (f *FSM) ownDB() bool {
 }
 
 // newTxn starts a transaction over the replica's keys.
-func (f *FSM) newTxn(update bool) *kvTxn { return newKVTxn(f.db, f.prefix, update) }
+func (f *FSM) newTxn(update bool) *kvTxn { return f.txn(f.db, update) }
+
+// txn starts a transaction over the replica's keys in db, with the
+// replica's hot keys.
+func (f *FSM) txn(db *badger.DB, update bool) *kvTxn {
+	s0 := f.hot.seq.Load()
+	return f.hot.attach(newKVTxn(db, f.prefix, update), s0)
+}
 
 func readApplied(txn *kvTxn) (uint64, error) {
 	item, err := txn.Get(keyApplied())
@@ -546,7 +557,7 @@ func (f *FSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 // fit completely (with room for the applied index), so the caller retries
 // with that many.
 func (f *FSM) applyRun(db *badger.DB, es []sm.Entry) (int, error) {
-	txn := newKVTxn(db, f.prefix, true)
+	txn := f.txn(db, true)
 	defer txn.Discard()
 	f.stats.txnWrites = 0
 	for i := range es {

@@ -65,6 +65,14 @@ type kvTxn struct {
 	t *badger.Txn
 	p []byte // nil: the replica's own DB
 	k []byte // scratch for the prefixed key of a read
+	// hot remembers the replica's bucket keys (hotkeys.go): nil for a
+	// transaction that does not use it. hotUsable says whether this
+	// transaction may use it, with the values stamped hotSeq; hotDirty
+	// that it wrote a hot key.
+	hot       *hotKeys
+	hotSeq    uint64
+	hotUsable bool
+	hotDirty  bool
 }
 
 func newKVTxn(db *badger.DB, p []byte, update bool) *kvTxn {
@@ -98,11 +106,32 @@ func (x *kvTxn) Get(k []byte) (*kvItem, error) {
 	return &kvItem{i: it, n: len(x.p)}, nil
 }
 
-func (x *kvTxn) Set(k, v []byte) error { return x.t.Set(x.owned(k), v) }
+func (x *kvTxn) Set(k, v []byte) error {
+	x.wrote(k)
+	return x.t.Set(x.owned(k), v)
+}
 
-func (x *kvTxn) Delete(k []byte) error { return x.t.Delete(x.owned(k)) }
+func (x *kvTxn) Delete(k []byte) error {
+	x.wrote(k)
+	return x.t.Delete(x.owned(k))
+}
 
-func (x *kvTxn) Commit() error { return x.t.Commit() }
+func (x *kvTxn) wrote(k []byte) {
+	if !x.hotDirty && isHotKey(k) {
+		x.hotDirty = true
+	}
+}
+
+// Commit commits x; when x wrote a hot key, seq is odd while it does and
+// moves on (hotkeys.go).
+func (x *kvTxn) Commit() error {
+	if x.hot == nil || !x.hotDirty {
+		return x.t.Commit()
+	}
+	x.hot.seq.Add(1)
+	defer x.hot.seq.Add(1)
+	return x.t.Commit()
+}
 
 func (x *kvTxn) Discard() { x.t.Discard() }
 

@@ -58,21 +58,38 @@ func getCounter(txn *kvTxn, id byte) (uint64, error) {
 
 // getValue returns a copy of key's value; ok is false when absent.
 func getValue(txn *kvTxn, key []byte) ([]byte, bool, error) {
+	if v, ok, found := txn.cached(key); found {
+		return v, ok, nil
+	}
 	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
+		txn.remember(key, nil, false)
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	v, err := item.ValueCopy(nil)
+	if err == nil {
+		txn.remember(key, v, true)
+	}
 	return v, err == nil, err
 }
 
 func exists(txn *kvTxn, key []byte) (bool, error) {
-	_, err := txn.Get(key)
+	if _, ok, found := txn.cached(key); found {
+		return ok, nil
+	}
+	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
+		txn.remember(key, nil, false)
 		return false, nil
+	}
+	if err == nil && isHotKey(key) {
+		// Remembered with its value, for a later getValue.
+		if v, err := item.ValueCopy(nil); err == nil {
+			txn.remember(key, v, true)
+		}
 	}
 	return err == nil, err
 }

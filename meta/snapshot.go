@@ -107,6 +107,8 @@ const maxSnapshotField = 64 << 20
 func (f *FSM) RecoverFromSnapshot(r io.Reader, stopc <-chan struct{}) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// The replica's keys are written around transactions.
+	defer f.hot.reset()
 	if f.db == nil {
 		return ErrNotOpen
 	}

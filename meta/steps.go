@@ -105,7 +105,7 @@ func (f *FSM) applyStepped(db *badger.DB, e *sm.Entry) error {
 
 func (f *FSM) runSteps(db *badger.DB, e *sm.Entry, budget stepBudget) error {
 	for {
-		txn := newKVTxn(db, f.prefix, true)
+		txn := f.txn(db, true)
 		done, err := f.runStep(txn, e, budget)
 		if err != nil {
 			txn.Discard()
