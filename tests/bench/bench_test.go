@@ -36,6 +36,7 @@ import (
 	"github.com/forkstore/forkstore/tests/harness"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"golang.org/x/sys/unix"
 )
 
 func envInt(name string, def int) int {
@@ -62,10 +63,13 @@ type figure struct {
 	unit    string        // "objects" or "keys"
 	errs    int64
 	comment string
+	// disk is what the block device of the server's data dir wrote during
+	// the run, in bytes; -1 or 0 when not measured.
+	disk int64
 }
 
 // figureHeader heads a table of figure rows.
-const figureHeader = "| figure | rate | MiB/s | count | server CPU (cores) | server CPU per op | notes |\n|---|---|---|---|---|---|---|"
+const figureHeader = "| figure | rate | MiB/s | count | server CPU (cores) | server CPU per op | disk written per op | notes |\n|---|---|---|---|---|---|---|---|"
 
 func (f figure) row() string {
 	secs := f.dur.Seconds()
@@ -81,11 +85,43 @@ func (f figure) row() string {
 	if ms := f.cpuPerOp(); ms > 0 {
 		perOp = fmt.Sprintf("%.3f ms", ms)
 	}
+	disk := "-"
+	if f.disk > 0 && f.ops > 0 {
+		disk = fmt.Sprintf("%.1f KiB", float64(f.disk)/float64(f.ops)/1024)
+	}
 	comment := f.comment
 	if f.errs > 0 {
 		comment = strings.TrimSpace(comment + fmt.Sprintf(" %d errors", f.errs))
 	}
-	return fmt.Sprintf("| %s | %.0f %s/s | %s | %d in %.1fs | %s | %s | %s |", f.name, rate, f.unit, mib, f.ops, secs, cpu, perOp, comment)
+	return fmt.Sprintf("| %s | %.0f %s/s | %s | %d in %.1fs | %s | %s | %s | %s |", f.name, rate, f.unit, mib, f.ops, secs, cpu, perOp, disk, comment)
+}
+
+// diskWritten returns the bytes the block device holding dir has written
+// since it came up (its sectors written, /sys/dev/block/MAJ:MIN/stat), -1
+// when it cannot tell. Everything on that device counts, not only the
+// server's files: on a quiet machine that is the server's writes, with the
+// file system's journal and metadata.
+func diskWritten(dir string) int64 {
+	if dir == "" {
+		return -1
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return -1
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/stat", unix.Major(st.Dev), unix.Minor(st.Dev)))
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 7 {
+		return -1
+	}
+	sectors, err := strconv.ParseInt(f[6], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return sectors * 512
 }
 
 // cpuPerOp is the server's CPU time per operation in milliseconds (0:
@@ -222,12 +258,19 @@ func TestBench(t *testing.T) {
 
 	load0 := loadAvg()
 	var figures []figure
+	dataDir := ""
+	if !s.IsExternal() {
+		dataDir = s.DataDir
+	}
 	measure := func(name, unit string, bytesPerOp int64, n int, d time.Duration, limit int64, comment string, op func(ctx context.Context, i int64) error) {
-		cpu0 := cpuTime(s.PID())
+		cpu0, disk0 := cpuTime(s.PID()), diskWritten(dataDir)
 		ops, errs, took := runFor(ctx, n, d, limit, op)
 		f := figure{name: name, ops: ops, bytes: ops * bytesPerOp, dur: took, unit: unit, errs: errs, comment: comment}
 		if cpu0 > 0 {
 			f.cpu = cpuTime(s.PID()) - cpu0
+		}
+		if disk0 >= 0 {
+			f.disk = diskWritten(dataDir) - disk0
 		}
 		figures = append(figures, f)
 		fmt.Fprintf(os.Stderr, "bench: %s\n", f.row())
