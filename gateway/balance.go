@@ -50,7 +50,7 @@ func (n *Node) balanceLoop() {
 		if !n.isLeader() {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), balanceInterval)
+		ctx, cancel := context.WithTimeout(n.life, balanceInterval)
 		if mv, ok := n.nextLeaderMove(ctx, skip); ok {
 			if err := n.transferLeader(ctx, mv); err != nil {
 				held[mv.To] = time.Now().Add(balanceHold)

@@ -62,8 +62,12 @@ type Node struct {
 	peerReadsStale, peerReadsLinear atomic.Uint64
 	// solo: linearizable reads of a node that is alone (soloread.go).
 	solo soloReads
-	// life ends when the node closes: background reads that wait on other
-	// nodes (readHereOr) end with it rather than hold up the shutdown.
+	// life ends when the node closes: background work that waits on other
+	// nodes (readHereOr, placement and leader balancing passes, the
+	// recovery of forks and merges) ends with it rather than hold up the
+	// shutdown. A placement pass waited up to its 90 s deadline for a
+	// leader transfer that could not happen any more, past the 30 s a
+	// stopped server has to exit (TestPlacedShards failed so).
 	life    context.Context
 	endLife context.CancelFunc
 	// registered: this node's record (its addresses) is in the directory

@@ -506,7 +506,7 @@ func (n *Node) placeLoop() {
 		if !n.placed() {
 			continue
 		}
-		n.reconcileWith(context.Background(), settled)
+		n.reconcileWith(n.life, settled)
 	}
 }
 

@@ -274,7 +274,7 @@ func (n *Node) resumeMerges(shard uint64) {
 			continue
 		}
 		n.log.Warn("carrying on a merge left under way", "fork", m.Fork)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		ctx, cancel := context.WithTimeout(n.life, 10*time.Minute)
 		res, err := n.svc.proposeOn(ctx, shard, &meta.MergeContinue{Fork: m.Fork})
 		for err == nil && res.Merge != nil && res.Merge.UnderWay {
 			res, err = n.svc.proposeOn(ctx, shard, &meta.MergeContinue{Fork: m.Fork})

@@ -146,7 +146,7 @@ func (n *Node) resolveRemoteForks(shard uint64) {
 	if n.shards.count() <= 1 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(n.life, 30*time.Second)
 	defer cancel()
 	now := time.Now().UnixNano()
 	n.resolveIntents(ctx, shard, false, func(in meta.PinIntent) bool { return in.Deadline <= now || in.RollingBack })

@@ -228,7 +228,7 @@ func (n *Node) resolveRemoteMerges(shard uint64) {
 	if n.shards.count() <= 1 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(n.life, 5*time.Minute)
 	defer cancel()
 	v, err := n.localReadOn(shard, func(r *meta.Reader) (any, error) { return r.RemoteMerges(maxRecoveryBatch) })
 	if err != nil {
