@@ -37,6 +37,7 @@ func (c *Config) SizeMemory(budget int64) (goLimit int64, err error) {
 	c.Meta.BadgerMemTableSize = clamp(unit, 2<<20, 64<<20)
 	c.Meta.IndexCacheSize = clamp(unit, 2<<20, 256<<20)
 	c.Meta.BaseTableSize = clamp(unit/4, 1<<20, 8<<20)
+	c.Meta.HotKeysBytes = clamp(unit/2, 256<<10, 64<<20)
 	// Below 8 MiB the Raft log store stalls its writes under load (its
 	// memtables fill faster than they are flushed) and proposals fail as
 	// busy.

@@ -16,6 +16,9 @@ func TestSizeMemory(t *testing.T) {
 	if c.Raft.LogDBWriteBuffer != 8<<20 {
 		t.Errorf("raft log write buffer %d", c.Raft.LogDBWriteBuffer)
 	}
+	if c.Meta.HotKeysBytes != 2<<20 {
+		t.Errorf("bucket keys in memory: %d", c.Meta.HotKeysBytes)
+	}
 	// With many shards, the Raft log's memtables are a quarter of that:
 	// Pebble keeps about ten flushed ones reachable while a LogDB shard
 	// is not written, which at 4 MiB kept a node of 16 shards' heap at the

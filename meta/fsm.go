@@ -70,6 +70,10 @@ type Options struct {
 	// Badger's default of 4 KiB every inline 4 KiB object took a block of
 	// its own and three times its size in the arena.
 	BlockSize int
+
+	// HotKeysBytes bounds the memory the node's replicas keep their bucket
+	// keys in, all together (hotkeys.go; default 2 MiB).
+	HotKeysBytes int64
 }
 
 // DefaultOptions returns the defaults.
@@ -87,6 +91,7 @@ func DefaultOptions() Options {
 		ValueLogFileSize: 32 << 20,
 		BaseTableSize:    2 << 20,
 		BlockSize:        16 << 10,
+		HotKeysBytes:     2 << 20,
 	}
 }
 
@@ -118,6 +123,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BlockSize <= 0 {
 		o.BlockSize = d.BlockSize
+	}
+	if o.HotKeysBytes <= 0 {
+		o.HotKeysBytes = d.HotKeysBytes
 	}
 	return o
 }
@@ -164,6 +172,8 @@ type Handle struct {
 	fsms map[[2]uint64]*FSM
 	// store is the node's one Badger DB (kv.go).
 	store *nodeStore
+	// hotBytes is the memory all replicas' hot keys take (hotkeys.go).
+	hotBytes atomic.Int64
 }
 
 func (h *Handle) register(f *FSM) {
@@ -226,6 +236,7 @@ func NewStateMachineHandle(dir string, opts Options, logger *slog.Logger) (sm.Cr
 			shardID:   shardID,
 			replicaID: replicaID,
 			handle:    h,
+			hot:       hotKeys{budget: opts.HotKeysBytes, shared: &h.hotBytes},
 		}
 	}
 	return fn, h

@@ -32,6 +32,13 @@ type hotKeys struct {
 	seq atomic.Uint64
 	mu  sync.RWMutex
 	m   map[string]hotValue
+	// bytes is what m takes (hotValueSize); shared adds up the bytes of
+	// every replica of the node (own when nil), kept within budget (no
+	// bound when 0).
+	bytes  int64
+	shared *atomic.Int64
+	own    atomic.Int64
+	budget int64
 	// hits and misses count the reads of hot keys (tests).
 	hits, misses atomic.Uint64
 }
@@ -42,9 +49,9 @@ type hotValue struct {
 	ok  bool // the key exists
 }
 
-// maxHotKeys bounds the values remembered; past it they are forgotten
-// all at once (a node reads the few buckets in use again).
-const maxHotKeys = 16384
+// hotValueSize is what remembering value v of key k takes: both, the
+// map's entry and the headers of the string and slice.
+func hotValueSize(k, v []byte) int64 { return int64(len(k) + len(v) + 96) }
 
 // isHotKey reports whether k, a key of the replica's keyspace, is one
 // hotKeys remembers. None of these families is written by an object's
@@ -66,7 +73,16 @@ func (h *hotKeys) reset() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq.Add(2)
+	h.forgetLocked()
+}
+
+// forgetLocked forgets every value; h.mu is held.
+func (h *hotKeys) forgetLocked() {
 	clear(h.m)
+	if h.shared != nil {
+		h.shared.Add(-h.bytes)
+	}
+	h.bytes = 0
 }
 
 // attach makes x use h: x must have been opened between the two loads of
@@ -105,13 +121,29 @@ func (x *kvTxn) remember(k, v []byte, ok bool) {
 		return
 	}
 	h := x.hot
+	size := hotValueSize(k, v)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.m == nil {
 		h.m = make(map[string]hotValue)
 	}
-	if len(h.m) >= maxHotKeys {
-		clear(h.m)
+	if h.shared == nil {
+		h.shared = &h.own
+	}
+	if old, found := h.m[string(k)]; found {
+		h.bytes -= hotValueSize(k, old.v)
+		h.shared.Add(-hotValueSize(k, old.v))
+		delete(h.m, string(k))
+	}
+	// Past the budget this replica forgets what it holds: the buckets in
+	// use are read again.
+	if h.budget > 0 && h.shared.Load()+size > h.budget {
+		h.forgetLocked()
+		if size > h.budget {
+			return
+		}
 	}
 	h.m[string(k)] = hotValue{seq: x.hotSeq, v: bytes.Clone(v), ok: ok}
+	h.bytes += size
+	h.shared.Add(size)
 }

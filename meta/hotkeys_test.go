@@ -155,3 +155,38 @@ func TestHotKeysConcurrentChanges(t *testing.T) {
 		t.Fatal("no read took a bucket key from memory")
 	}
 }
+
+// The bucket keys kept in memory stay within their budget, the node's
+// replicas together, and reads past it stay right.
+func TestHotKeysWithinBudget(t *testing.T) {
+	const budget = 16 << 10
+	tf := openTestFSMWith(t, Options{HotKeysBytes: budget})
+	const n = 200
+	for i := range n {
+		name := fmt.Sprintf("bucket-%03d", i)
+		tf.createBucket(name)
+		setCORSMaxAge(tf, name, i+1)
+	}
+	most := int64(0)
+	for round := range 2 {
+		for i := range n {
+			name := fmt.Sprintf("bucket-%03d", i)
+			if got := corsMaxAge(t, tf, name); got != i+1 {
+				t.Fatalf("round %d: %s has max age %d, want %d", round, name, got, i+1)
+			}
+			used := tf.fsm.handle.hotBytes.Load()
+			if used > budget {
+				t.Fatalf("round %d, %s: %d bytes of bucket keys in memory, budget %d", round, name, used, budget)
+			}
+			most = max(most, used)
+		}
+	}
+	if most < budget/2 {
+		t.Fatalf("at most %d bytes of bucket keys in memory for %d buckets, budget %d", most, n, budget)
+	}
+	// What one bucket's keys take, for docs/operations.md.
+	one := openTestFSM(t)
+	one.createBucket("bucket-000")
+	corsMaxAge(t, one, "bucket-000")
+	t.Logf("one bucket's keys read by a CORS lookup: %d bytes", one.fsm.handle.hotBytes.Load())
+}
