@@ -82,19 +82,12 @@ func TestHotKeysServeBucketReads(t *testing.T) {
 	}
 
 	setCORSMaxAge(tf, "b", 3)
-	ctx, err := tf.fsm.PrepareSnapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var snap bytes.Buffer
-	if err := tf.fsm.SaveSnapshot(ctx, &snap, make(chan struct{})); err != nil {
-		t.Fatal(err)
-	}
+	snap := tf.snapshot()
 	setCORSMaxAge(tf, "b", 4)
 	if got := corsMaxAge(t, tf, "b"); got != 4 {
 		t.Fatalf("max age %d, want 4", got)
 	}
-	if err := tf.fsm.RecoverFromSnapshot(bytes.NewReader(snap.Bytes()), make(chan struct{})); err != nil {
+	if err := tf.fsm.RecoverFromSnapshot(bytes.NewReader(snap), make(chan struct{})); err != nil {
 		t.Fatal(err)
 	}
 	if got := corsMaxAge(t, tf, "b"); got != 3 {
