@@ -72,7 +72,8 @@ type Options struct {
 	BlockSize int
 
 	// HotKeysBytes bounds the memory the node's replicas keep their bucket
-	// keys in, all together (hotkeys.go; default 2 MiB).
+	// keys in, all together, each an equal share (hotkeys.go; default 2
+	// MiB).
 	HotKeysBytes int64
 }
 
@@ -176,6 +177,17 @@ type Handle struct {
 	hotBytes atomic.Int64
 }
 
+// hotShare returns what each replica open here may keep of budget bytes
+// of bucket keys (hotkeys.go): an equal share.
+func (h *Handle) hotShare(budget int64) func() int64 {
+	return func() int64 {
+		h.mu.Lock()
+		n := len(h.fsms)
+		h.mu.Unlock()
+		return budget / int64(max(1, n))
+	}
+}
+
 func (h *Handle) register(f *FSM) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -236,7 +248,7 @@ func NewStateMachineHandle(dir string, opts Options, logger *slog.Logger) (sm.Cr
 			shardID:   shardID,
 			replicaID: replicaID,
 			handle:    h,
-			hot:       hotKeys{budget: opts.HotKeysBytes, shared: &h.hotBytes},
+			hot:       hotKeys{share: h.hotShare(opts.HotKeysBytes), shared: &h.hotBytes},
 		}
 	}
 	return fn, h

@@ -32,13 +32,13 @@ type hotKeys struct {
 	seq atomic.Uint64
 	mu  sync.RWMutex
 	m   map[string]hotValue
-	// bytes is what m takes (hotValueSize); shared adds up the bytes of
-	// every replica of the node (own when nil), kept within budget (no
-	// bound when 0).
+	// bytes is what m takes (hotValueSize), at most share() (no bound
+	// when share is nil); shared adds up the bytes of every replica of
+	// the node (own when nil).
 	bytes  int64
+	share  func() int64
 	shared *atomic.Int64
 	own    atomic.Int64
-	budget int64
 	// hits and misses count the reads of hot keys (tests).
 	hits, misses atomic.Uint64
 }
@@ -135,12 +135,15 @@ func (x *kvTxn) remember(k, v []byte, ok bool) {
 		h.shared.Add(-hotValueSize(k, old.v))
 		delete(h.m, string(k))
 	}
-	// Past the budget this replica forgets what it holds: the buckets in
-	// use are read again.
-	if h.budget > 0 && h.shared.Load()+size > h.budget {
-		h.forgetLocked()
-		if size > h.budget {
-			return
+	// Past its share of the budget this replica forgets what it holds:
+	// the buckets in use are read again.
+	if h.share != nil {
+		limit := h.share()
+		if h.bytes+size > limit {
+			h.forgetLocked()
+			if size > limit {
+				return
+			}
 		}
 	}
 	h.m[string(k)] = hotValue{seq: x.hotSeq, v: bytes.Clone(v), ok: ok}
