@@ -173,8 +173,6 @@ type Handle struct {
 	fsms map[[2]uint64]*FSM
 	// store is the node's one Badger DB (kv.go).
 	store *nodeStore
-	// hotBytes is the memory all replicas' hot keys take (hotkeys.go).
-	hotBytes atomic.Int64
 }
 
 // hotShare returns what each replica open here may keep of budget bytes
@@ -248,7 +246,7 @@ func NewStateMachineHandle(dir string, opts Options, logger *slog.Logger) (sm.Cr
 			shardID:   shardID,
 			replicaID: replicaID,
 			handle:    h,
-			hot:       hotKeys{share: h.hotShare(opts.HotKeysBytes), shared: &h.hotBytes},
+			hot:       hotKeys{share: h.hotShare(opts.HotKeysBytes)},
 		}
 	}
 	return fn, h

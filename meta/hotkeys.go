@@ -34,12 +34,9 @@ type hotKeys struct {
 	mu  sync.RWMutex
 	m   map[string]hotValue
 	// bytes is what m takes (hotValueSize), at most share() (no bound
-	// when share is nil); shared adds up the bytes of every replica of
-	// the node (own when nil).
-	bytes  int64
-	share  func() int64
-	shared *atomic.Int64
-	own    atomic.Int64
+	// when share is nil).
+	bytes int64
+	share func() int64
 	// hits counts the reads of hot keys served from m (tests).
 	hits atomic.Uint64
 }
@@ -80,9 +77,6 @@ func (h *hotKeys) reset() {
 // forgetLocked forgets every value; h.mu is held.
 func (h *hotKeys) forgetLocked() {
 	clear(h.m)
-	if h.shared != nil {
-		h.shared.Add(-h.bytes)
-	}
 	h.bytes = 0
 }
 
@@ -126,12 +120,8 @@ func (x *kvTxn) remember(k, v []byte, ok bool) {
 	if h.m == nil {
 		h.m = make(map[string]hotValue)
 	}
-	if h.shared == nil {
-		h.shared = &h.own
-	}
 	if old, found := h.m[string(k)]; found {
 		h.bytes -= hotValueSize(k, old.v)
-		h.shared.Add(-hotValueSize(k, old.v))
 		delete(h.m, string(k))
 	}
 	// Past its share of the budget this replica forgets what it holds:
@@ -147,5 +137,11 @@ func (x *kvTxn) remember(k, v []byte, ok bool) {
 	}
 	h.m[string(k)] = hotValue{seq: x.hotSeq, v: bytes.Clone(v), ok: ok}
 	h.bytes += size
-	h.shared.Add(size)
+}
+
+// size returns the bytes h holds.
+func (h *hotKeys) size() int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.bytes
 }
