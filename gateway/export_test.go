@@ -27,6 +27,13 @@ var PlaceBucket = placeBucket
 // a fork on another shard (false stops it there).
 func SetForkStepHook(cfg *Config, hook func(step int) bool) { cfg.forkStepHook = hook }
 
+// SetStaleDefaultHook sets the hook that replaces the default encryption
+// a PutObject read without a leader round (as a replica behind would
+// show it).
+func SetStaleDefaultHook(cfg *Config, hook func(bucket, alg string) string) {
+	cfg.staleDefaultHook = hook
+}
+
 // ResolveRemoteForks runs the recovery pass of a shard's forks on other
 // shards, as the shard's leader does.
 func ResolveRemoteForks(s *Service, shard uint64) { s.node.resolveRemoteForks(shard) }

@@ -47,10 +47,29 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 	}
 	// Before streaming a large body anywhere, make sure it has a home
 	// (reading the bucket's default encryption checks that too).
-	sse, err := s.objectSSEKnown(ctx, in.Bucket, in.Object.SSE, in.Read)
+	sse, assumed, err := s.putSSE(ctx, in)
 	if err != nil {
 		return nil, err
 	}
+	cmd, err := s.ingestPut(ctx, in, in.Body, in.Size, sse, in.Verify)
+	if err != nil {
+		return nil, err
+	}
+	if assumed != nil {
+		cmd.CheckDefault, cmd.DefaultAssumed = true, *assumed
+	}
+	o, err := s.commitObject(ctx, cmd, cmd.Object.Chunks)
+	if errors.Is(err, meta.ErrDefaultEncryptionChanged) {
+		return s.putUnderDefault(ctx, in, &cmd.Object)
+	}
+	return o, err
+}
+
+// ingestPut stores the body of a PutObject under encryption sse and
+// returns the command that commits it (verify, when set, checks the
+// body's digests first).
+func (s *Service) ingestPut(ctx context.Context, in *PutObjectInput, body io.Reader, size int64, sse meta.SSE,
+	verify func(*checksum.Digests) error) (*meta.PutObject, error) {
 	enc, err := s.newSSEWriter(sse, in.CustomerKey)
 	if err != nil {
 		return nil, err
@@ -68,12 +87,12 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 	if enc != nil {
 		opts.Seal = enc.seal
 	}
-	ing, err := s.ingest(ctx, in.Body, in.Size, opts)
+	ing, err := s.ingest(ctx, body, size, opts)
 	if err != nil {
 		return nil, err
 	}
-	if in.Verify != nil {
-		if err := in.Verify(&ing.Digests); err != nil {
+	if verify != nil {
+		if err := verify(&ing.Digests); err != nil {
 			s.node.chunks.Discard(ing.Chunks)
 			return nil, err
 		}
@@ -83,18 +102,41 @@ func (s *Service) PutObject(ctx context.Context, in *PutObjectInput) (*meta.Obje
 	if err := s.setIngested(&obj, enc, ing, alg); err != nil {
 		return nil, err
 	}
-	return s.commitObject(ctx, &meta.PutObject{
-		Bucket: in.Bucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch, Checked: in.Checked,
-	}, ing.Chunks)
+	return &meta.PutObject{Bucket: in.Bucket, Object: obj, IfMatch: in.IfMatch, IfNoneMatch: in.IfNoneMatch, Checked: in.Checked}, nil
+}
+
+// putUnderDefault writes again a PutObject that apply refused because
+// the bucket's default encryption was not the one its writer had read
+// without a leader round (putSSE): it reads the default linearizably,
+// stores the body it had stored (first) again under that default, as
+// copyReencrypt does, and commits it; then first's chunks go.
+func (s *Service) putUnderDefault(ctx context.Context, in *PutObjectInput, first *meta.Object) (*meta.Object, error) {
+	defer s.node.chunks.Discard(first.Chunks)
+	sse, err := s.objectSSE(ctx, in.Bucket, in.Object.SSE)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := s.OpenObject(ctx, first, 0, first.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	cmd, err := s.ingestPut(ctx, in, rc, first.Size, sse, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.commitObject(ctx, cmd, cmd.Object.Chunks)
 }
 
 // commitObject proposes a write of fresh chunks. When the command was
 // applied and refused (a business outcome), the chunks are deleted at
-// once; when its fate is unknown (timeout), they are left for the sweeper.
+// once, unless the refusal was the bucket's default encryption
+// (putUnderDefault reads them back); when its fate is unknown (timeout),
+// they are left for the sweeper.
 func (s *Service) commitObject(ctx context.Context, cmd *meta.PutObject, fresh []meta.Chunk) (*meta.Object, error) {
 	res, err := s.proposePut(ctx, cmd)
 	if err != nil {
-		if !isUnavailable(err) {
+		if !isUnavailable(err) && !errors.Is(err, meta.ErrDefaultEncryptionChanged) {
 			s.node.chunks.Discard(fresh)
 		}
 		return nil, err

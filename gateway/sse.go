@@ -678,6 +678,59 @@ func (s *Service) objectSSEKnown(ctx context.Context, bucket string, requested m
 	return requested, nil
 }
 
+// putSSE is objectSSEKnown for PutObject. On a node that may have peers
+// (a cluster key), without a linearizable read of the bucket at hand
+// (in.Read), the bucket's default encryption comes from a replica as it
+// stands (this node's, else a holder's), without a leader round: assumed
+// is then what it showed, for the write to carry
+// (meta.PutObject.CheckDefault), and apply refuses the write if the
+// default in force is another (putUnderDefault writes it again). A
+// bucket that replica does not show (it may not have applied its
+// creation yet), and any failure of that read, fall back to the
+// linearizable read. A node alone reads its replica linearizably anyway
+// (soloReads).
+func (s *Service) putSSE(ctx context.Context, in *PutObjectInput) (sse meta.SSE, assumed *string, err error) {
+	if s.node.solo.alone || in.Read != nil && in.Read.EncryptionRead && in.Read.Name == in.Bucket || !ValidBucketName(in.Bucket) {
+		sse, err = s.objectSSEKnown(ctx, in.Bucket, in.Object.SSE, in.Read)
+		return sse, nil, err
+	}
+	cfg, err := s.staleEncryption(ctx, in.Bucket)
+	if err != nil {
+		sse, err = s.objectSSE(ctx, in.Bucket, in.Object.SSE)
+		return sse, nil, err
+	}
+	alg := ""
+	if cfg != nil {
+		alg = cfg.Algorithm
+	}
+	if h := s.node.cfg.staleDefaultHook; h != nil {
+		alg = h(in.Bucket, alg)
+	}
+	sse = in.Object.SSE
+	if sse.Algorithm != "" {
+		return sse, nil, nil
+	}
+	sse.Algorithm = alg
+	return sse, &alg, nil
+}
+
+// staleEncryption reads a bucket's default encryption from a replica of
+// its shard as it stands: this node's, else a holder's.
+func (s *Service) staleEncryption(ctx context.Context, bucket string) (*meta.BucketEncryption, error) {
+	shard, _, err := s.shardOf(ctx, bucket, false)
+	if err != nil {
+		return nil, err
+	}
+	q := meta.BucketEncryptionQuery{Bucket: bucket}
+	var v any
+	if s.node.hosts(shard) {
+		v, err = s.node.local.Read(ctx, shard, s.node.replicaOf(shard), q)
+	} else {
+		v, err = s.forwardReadStale(ctx, shard, q)
+	}
+	return typed[*meta.BucketEncryption](v, err)
+}
+
 // sseWriter is how one new version is encrypted: its data key and the
 // SSE fields of its record.
 type sseWriter struct {

@@ -159,3 +159,89 @@ func TestPutObjectTakesEncryptionFromRead(t *testing.T) {
 		}
 	}
 }
+
+// On a node that may have peers (a cluster key), a PutObject reads the
+// bucket's default encryption from a replica without a leader round; a
+// replica behind (the hook) may show another default than the one in
+// force. Apply refuses such a write, and the gateway writes it again
+// under the default in force: an inline body and a chunked one, whichever
+// way the replica was wrong, end stored as the default says, read back
+// whole, and leave no chunk file of the refused write behind. A write
+// that names its own encryption does not depend on the default.
+func TestPutStaleDefaultEncryption(t *testing.T) {
+	cfg := gatewaytest.Config(t)
+	cfg.ClusterKey = "a cluster key of 32 bytes or so."
+	cfg.ChunkSize = 64 << 10
+	cfg.InlineMax = 1 << 10
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, err := gateway.NewKeyring([][]byte{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.KMS = kr
+	var stale *string // what the replica shows instead (nil: what it holds)
+	calls := 0
+	gateway.SetStaleDefaultHook(&cfg, func(bucket, alg string) string {
+		calls++
+		if stale != nil {
+			return *stale
+		}
+		return alg
+	})
+	s := gatewaytest.NewNode(t, cfg).Service()
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "enc"}); err != nil {
+		t.Fatal(err)
+	}
+	bodies := map[string][]byte{"inline": randBytes(3, 700), "chunked": randBytes(4, 200<<10+9)}
+	check := func(key string, sse meta.SSE, want string) {
+		t.Helper()
+		body := bodies[key]
+		o, err := s.PutObject(ctx(t), &gateway.PutObjectInput{Bucket: "enc", Key: key, Body: bytes.NewReader(body),
+			Size: int64(len(body)), Object: meta.Object{SSE: sse}})
+		if err != nil {
+			t.Fatalf("PUT %s: %v", key, err)
+		}
+		if o.SSE.Algorithm != want {
+			t.Fatalf("PUT %s answered encryption %q, want %q", key, o.SSE.Algorithm, want)
+		}
+		h, err := s.HeadObject(ctx(t), gateway.GetObjectInput{Bucket: "enc", Key: key})
+		if err != nil || h.SSE.Algorithm != want || h.ETag != o.ETag {
+			t.Fatalf("HEAD %s: %+v %v, want encryption %q", key, h, err, want)
+		}
+		got, err := get(t, s, gateway.GetObjectInput{Bucket: "enc", Key: key})
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("GET %s: %d bytes, %v", key, len(got), err)
+		}
+	}
+	none, aes := "", meta.SSEAES256
+
+	// The default set, a replica that has not applied it yet.
+	if err := s.SetBucketEncryption(ctx(t), "enc", meta.SSEAES256, false); err != nil {
+		t.Fatal(err)
+	}
+	stale = &none
+	check("inline", meta.SSE{}, meta.SSEAES256)
+	check("chunked", meta.SSE{}, meta.SSEAES256)
+	if calls == 0 {
+		t.Fatal("a PutObject on a node with a cluster key read the default linearizably")
+	}
+	// The default deleted, a replica that still shows it.
+	if err := s.SetBucketEncryption(ctx(t), "enc", "", false); err != nil {
+		t.Fatal(err)
+	}
+	stale = &aes
+	check("inline", meta.SSE{}, "")
+	check("chunked", meta.SSE{}, "")
+	// A write that names its encryption takes it whatever the default.
+	stale = &none
+	check("chunked", meta.SSE{Algorithm: meta.SSEAES256}, meta.SSEAES256)
+	// A replica up to date.
+	stale = nil
+	check("inline", meta.SSE{}, "")
+	check("chunked", meta.SSE{}, "")
+
+	// One chunk file per 64 KiB of the one chunked version left (the
+	// unversioned bucket keeps the last), none of the refused writes'.
+	waitFor(t, "the chunks of replaced and refused writes to go", func() bool { return chunkFiles(t, cfg) == 4 })
+}

@@ -906,6 +906,15 @@ func (a *applier) putObject(c *PutObject) (*Result, error) {
 	if err := a.applyDefaultLock(b, &c.Object, true); err != nil {
 		return nil, err
 	}
+	if c.CheckDefault {
+		cfg, err := a.r.BucketEncryption(c.Bucket)
+		if err != nil {
+			return nil, err
+		}
+		if cfg == nil && c.DefaultAssumed != "" || cfg != nil && cfg.Algorithm != c.DefaultAssumed {
+			return nil, fmt.Errorf("%w: %q", ErrDefaultEncryptionChanged, c.Bucket)
+		}
+	}
 	if err := a.checkConditions(b, c.Object.Key, c.IfMatch, c.IfNoneMatch); err != nil {
 		return nil, err
 	}

@@ -410,8 +410,9 @@ func TestDedupeWindowByFormat(t *testing.T) {
 		t.Fatalf("a request id is proposed for %v: a window of %v leaves less than a minute for clock skew",
 			RequestIDLifetime, time.Duration(dedupeWindow))
 	}
-	format7 := func(c any) []byte {
+	format7 := func(c any) []byte { // of a PutObject: without format 9's last two fields
 		b := EncodeCommand(c)
+		b = b[:len(b)-2]
 		b[1] = 7
 		return b
 	}
@@ -421,7 +422,7 @@ func TestDedupeWindowByFormat(t *testing.T) {
 		encode func(any) []byte
 		window uint64
 	}{
-		{"format 8", EncodeCommand, dedupeWindow},
+		{"format 8 and later", EncodeCommand, dedupeWindow},
 		{"format 7", format7, dedupeWindowBefore8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

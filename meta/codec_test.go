@@ -78,13 +78,23 @@ func TestDecodeObjectRecordFormat5(t *testing.T) {
 	o = sampleObject()
 	o.SSE = SSE{}
 	b := EncodeCommand(&PutObject{Header: Header{RequestID: "r"}, Bucket: "b", Object: o, Checked: true})
-	if b[1] != cmdFormat || cmdFormat != 8 {
+	if b[1] != cmdFormat || cmdFormat != 9 {
 		t.Fatalf("command format %d", b[1])
 	}
 	// PutObject's body ends with the object, then IfMatch, IfNoneMatch,
-	// SharedChunks and Checked (4 bytes here): cut the 5 SSE bytes before.
-	old := append([]byte{}, b[:len(b)-4-5]...)
-	old = append(old, b[len(b)-4:]...)
+	// SharedChunks and Checked (4 bytes here), then (format 9)
+	// CheckDefault and DefaultAssumed (2 bytes). One of format 8 decodes
+	// without the check.
+	c8, err := DecodeCommand(append([]byte{b[0], 8}, b[2:len(b)-2]...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c8.(*PutObject); p.CheckDefault || !reflect.DeepEqual(p.Object, o) || !p.Checked {
+		t.Fatalf("format 8 PutObject: %+v", p)
+	}
+	// Format 6: cut the 5 SSE bytes before those 4.
+	old := append([]byte{}, b[:len(b)-2-4-5]...)
+	old = append(old, b[len(b)-2-4:len(b)-2]...)
 	old[1] = 6
 	c, err := DecodeCommand(old)
 	if err != nil {
@@ -107,6 +117,7 @@ func sampleCommands() []any {
 		&DeleteSnapshot{Header: h, Bucket: "b", Version: 5},
 		&SetVersioning{Header: h, Bucket: "b", Status: VersioningSuspended},
 		&PutObject{Header: h, Bucket: "b", Object: o, IfMatch: "*", IfNoneMatch: `"e"`, SharedChunks: true, Checked: true},
+		&PutObject{Header: h, Bucket: "b", Object: o, Checked: true, CheckDefault: true, DefaultAssumed: SSEAES256},
 		&DeleteObject{Header: h, Bucket: "b", Key: "k", VersionID: "null", DeleteCondition: DeleteCondition{IfMatch: `"e"`, ModifiedFrom: 5, ModifiedTo: 9, Size: 3, HasSize: true}, BypassGovernance: true},
 		&DeleteObjects{Header: h, Bucket: "b", Items: []DeleteItem{{Key: "k", VersionID: "1"}, {Key: "j", DeleteCondition: DeleteCondition{IfMatch: "*", HasSize: true}}}, BypassGovernance: true},
 		&CreateUpload{Header: h, Bucket: "b", UploadID: "u", Template: o},
@@ -326,7 +337,8 @@ func TestResultCodesStable(t *testing.T) {
 		60: ErrObjectLocked, 61: ErrInvalidLockRequest, 62: ErrInvalidBucketState, 63: ErrLockNeedsChecksum,
 		70: ErrNoSuchUser, 71: ErrUserExists, 72: ErrUserOwnsBuckets, 73: ErrNotBucketOwner, 74: ErrEmailInUse,
 		80: ErrShardCount, 81: ErrNameElsewhere,
-		82: ErrForkAcrossShards, 83: ErrForkAborted, 84: ErrInvalidRemoteFork, 85: ErrRemoteParent, 86: ErrCrossShardMerge}
+		82: ErrForkAcrossShards, 83: ErrForkAborted, 84: ErrInvalidRemoteFork, 85: ErrRemoteParent, 86: ErrCrossShardMerge,
+		90: ErrDefaultEncryptionChanged}
 	for c, e := range want {
 		if errOfCode(c) != e || codeOf(fmt.Errorf("%w: x", e)) != c {
 			t.Fatalf("code %d", c)

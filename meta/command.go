@@ -91,6 +91,14 @@ type PutObject struct {
 	// uploaded (a copy): a write that Object Lock retains needs it, as
 	// on AWS (ErrLockNeedsChecksum).
 	Checked bool
+	// CheckDefault says the writer chose the version's encryption from
+	// the bucket's default encryption as a replica showed it without a
+	// leader round (possibly stale): DefaultAssumed is the algorithm of
+	// that default ("" for none). Apply refuses the write with
+	// ErrDefaultEncryptionChanged when the bucket's default (its own or
+	// its nearest ancestor's) is another.
+	CheckDefault   bool
+	DefaultAssumed string
 }
 
 // DeleteObject deletes a key (writing a delete marker when the bucket is
@@ -444,9 +452,10 @@ func knownOp(op byte) bool {
 // Object Lock (the lock of objects, CreateBucket's ObjectLock, the
 // governance bypass of deletes), format 7 the server-side encryption of
 // objects, format 8 (the same bodies) a dedupe window of two minutes
-// instead of ten (apply.go); commands of older formats (an older log)
-// still decode.
-const cmdFormat byte = 8
+// instead of ten (apply.go), format 9 the default encryption a PutObject
+// assumed (PutObject.CheckDefault); commands of older formats (an older
+// log) still decode.
+const cmdFormat byte = 9
 
 func (e *encoder) deleteCondition(c *DeleteCondition) {
 	e.str(c.IfMatch)
@@ -519,6 +528,8 @@ func EncodeCommand(c any) []byte {
 		e.str(c.IfNoneMatch)
 		e.boolean(c.SharedChunks)
 		e.boolean(c.Checked)
+		e.boolean(c.CheckDefault)
+		e.str(c.DefaultAssumed)
 	case DeleteObject:
 		return EncodeCommand(&c)
 	case *DeleteObject:
@@ -1077,6 +1088,10 @@ func DecodeCommand(b []byte) (any, error) {
 			p.Checked = d.boolean()
 		} else {
 			p.Checked = true
+		}
+		if format >= 9 {
+			p.CheckDefault = d.boolean()
+			p.DefaultAssumed = d.str()
 		}
 		c = p
 		if op == opPutObjectInherited {

@@ -88,4 +88,10 @@ var (
 	// bucket that is not one.
 	ErrReadOnlyView = errors.New("meta: the bucket is a read-only snapshot view")
 	ErrNotAView     = errors.New("meta: the bucket is not a snapshot view")
+
+	// ErrDefaultEncryptionChanged is a PutObject whose writer assumed
+	// another default encryption of the bucket than the one in force
+	// (PutObject.CheckDefault): nothing was written, the writer reads the
+	// default linearizably and writes again.
+	ErrDefaultEncryptionChanged = errors.New("meta: the bucket's default encryption is not the one the write assumed")
 )

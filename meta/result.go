@@ -65,6 +65,9 @@ const (
 	codeInvalidRemoteFork uint64 = 84
 	codeRemoteParent      uint64 = 85
 	codeCrossShardMerge   uint64 = 86
+
+	// 90: encryption at rest.
+	codeDefaultEncryptionChanged uint64 = 90
 )
 
 // resultCodes maps codes to sentinels. A map, not a slice indexed by code:
@@ -114,6 +117,8 @@ var resultCodes = map[uint64]error{
 	codeInvalidRemoteFork:    ErrInvalidRemoteFork,
 	codeRemoteParent:         ErrRemoteParent,
 	codeCrossShardMerge:      ErrCrossShardMerge,
+
+	codeDefaultEncryptionChanged: ErrDefaultEncryptionChanged,
 }
 
 // codeOf returns the code of a sentinel (wrapped or not). An error that is

@@ -119,6 +119,9 @@ var errorTable = []errorRow{
 	{meta.ErrInvalidRemoteFork, ErrInternalError},
 	{meta.ErrRemoteParent, errRemoteParent},
 	{meta.ErrCrossShardMerge, errCrossShardMerge},
+	// A PutObject refused for the default encryption it assumed is
+	// written again by the gateway; a refusal would be a change racing it.
+	{meta.ErrDefaultEncryptionChanged, errOperationAborted},
 	{meta.ErrNoSuchAccessKey, errNoSuchAccessKey},
 	{meta.ErrAccessKeyExists, errAccessKeyExists},
 	{meta.ErrNotAFork, errNotAFork},
