@@ -17,6 +17,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
+	"github.com/minio/minio-go/v7/pkg/sse"
 )
 
 // TestSSEReplicated: every node runs with the same master key. An SSE-S3
@@ -26,7 +27,9 @@ import (
 // for byte, whole and by range, and say AES256; no chunk file of any node
 // (nor any other file of its data directory) holds the marker written in
 // the encrypted bodies, while a plaintext chunked object's marker is found
-// in the chunk files (the scan works).
+// in the chunk files (the scan works). Then a bucket default encryption set
+// or removed holds for the PUTs sent through every node right after
+// (defaultRounds).
 func TestSSEReplicated(t *testing.T) {
 	master := make([]byte, 32)
 	rand.Read(master)
@@ -150,6 +153,60 @@ func TestSSEReplicated(t *testing.T) {
 		must(t, fmt.Sprintf("scan node %d", n.ID), err)
 		if plainFound == 0 {
 			t.Errorf("node %d: no chunk file holds the plaintext object's marker (%d files scanned): the scan proves nothing", n.ID, files)
+		}
+	}
+
+	defaultRounds(t, c, b)
+}
+
+// defaultRounds sets and removes bucket b's default encryption, three
+// times, while a follower is paused, so that its replica may not have
+// applied the change when it resumes; PUTs of a small and a chunked object
+// without an encryption header go through that follower at once, then
+// through the other nodes, and each must be stored as the change says (a
+// node reads the default from its replica without a leader round, and
+// apply checks what it read). Whether the follower is still behind when
+// its PUT reads is up to the scheduler: gateway's
+// TestPutStaleDefaultEncryption makes a replica behind on purpose.
+func defaultRounds(t *testing.T, c *Cluster, b string) {
+	small, big := bytes.Repeat([]byte("d"), 300), bytes.Repeat([]byte("D"), bigMin+5)
+	for round := range 6 {
+		on := round%2 == 0
+		l := c.WaitLeader(t)
+		behind := c.Node(1 + (l.ID+uint64(round%2))%3)
+		behind.Pause()
+		ctx, cancel := opCtx()
+		var err error
+		if on {
+			err = l.S3().SetBucketEncryption(ctx, b, sse.NewConfigurationSSES3())
+		} else {
+			err = l.S3().RemoveBucketEncryption(ctx, b)
+		}
+		cancel()
+		behind.Resume()
+		must(t, fmt.Sprintf("default encryption %v", on), err)
+		want := map[bool]string{true: "AES256", false: ""}[on]
+		nodes := []*Node{behind}
+		for _, n := range c.Nodes() {
+			if n != behind {
+				nodes = append(nodes, n)
+			}
+		}
+		for _, n := range nodes {
+			for name, data := range map[string][]byte{"small": small, "big": big} {
+				key := fmt.Sprintf("default-%d-%d-%s", round, n.ID, name)
+				ctx, cancel := opCtx()
+				_, err := n.S3().PutObject(ctx, b, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{})
+				cancel()
+				must(t, fmt.Sprintf("PUT %s through node %d", key, n.ID), err)
+				ctx, cancel = opCtx()
+				st, err := l.S3().StatObject(ctx, b, key, minio.StatObjectOptions{})
+				cancel()
+				must(t, "stat "+key, err)
+				if h := st.Metadata.Get("X-Amz-Server-Side-Encryption"); h != want {
+					t.Fatalf("%s, PUT through node %d right after the default was set to %q: stored with %q", key, n.ID, want, h)
+				}
+			}
 		}
 	}
 }
