@@ -70,6 +70,9 @@ const (
 	placeRecheck = 5 * time.Minute
 	// catchUpWait bounds the wait for a new replica to catch up.
 	catchUpWait = 60 * time.Second
+	// placementReadWarn is how long reads of the placement record fail
+	// before a node says so at warn level.
+	placementReadWarn = 5 * time.Second
 	// maxMovesUnderWay bounds the shards with a move under way (a replica
 	// added and the surplus one not removed yet) in the cluster.
 	maxMovesUnderWay = 2
@@ -268,8 +271,12 @@ type placement struct {
 	kick chan struct{}
 	// moving counts this node's moves under way.
 	moving atomic.Int32
-	// followMu serialises followPlacement.
-	followMu sync.Mutex
+	// followMu serialises followPlacement; failingSince (under it) is
+	// when its reads of the record started failing, zero while they
+	// succeed, and warned whether that was logged.
+	followMu     sync.Mutex
+	failingSince time.Time
+	warned       bool
 }
 
 func (p *placement) replicas() int { return int(p.r.Load()) }
@@ -384,9 +391,13 @@ func (n *Node) followPlacement(ctx context.Context, reload bool) bool {
 	defer n.place.followMu.Unlock()
 	if reload || !n.place.loaded() {
 		if err := n.loadPlacement(ctx); err != nil {
-			n.log.Debug("placement: record not read", "err", err)
+			n.placementReadFailed(err)
 			return false
 		}
+		if n.place.warned {
+			n.log.Info("placement: record read again", "after", time.Since(n.place.failingSince).Round(time.Second))
+		}
+		n.place.failingSince, n.place.warned = time.Time{}, false
 	}
 	self := n.cfg.Raft.NodeID
 	for _, shard := range n.shards.list() {
@@ -411,16 +422,35 @@ func (n *Node) followPlacement(ctx context.Context, reload bool) bool {
 				n.dropReplica(ctx, shard, running)
 			}
 			join := !n.host.HasReplicaData(shard, mine)
+			n.log.Info("placement: starting a replica the record gives this node", "shard_id", shard, "replica_id", mine, "join", join)
+			start := time.Now()
 			if err := n.startReplica(shard, mine, join); err != nil {
 				n.log.Warn("placement: replica not started", "shard_id", shard, "replica_id", mine, "err", err)
 				continue
 			}
-			n.log.Info("placement: replica started", "shard_id", shard, "replica_id", mine, "join", join)
+			n.log.Info("placement: replica started", "shard_id", shard, "replica_id", mine, "join", join, "took", time.Since(start).Round(time.Millisecond))
 		case isRunning:
 			n.dropReplica(ctx, shard, running)
 		}
 	}
 	return true
+}
+
+// placementReadFailed logs a failed read of the placement record: at
+// debug level while failures are brief (a leader change), once at warn
+// level when they have lasted placementReadWarn, since this node then
+// starts and stops none of the replicas the record gives or takes from it.
+func (n *Node) placementReadFailed(err error) {
+	now := time.Now()
+	if n.place.failingSince.IsZero() {
+		n.place.failingSince = now
+	}
+	if n.place.warned || now.Sub(n.place.failingSince) < placementReadWarn {
+		n.log.Debug("placement: record not read", "err", err)
+		return
+	}
+	n.place.warned = true
+	n.log.Warn("placement: record not read; this node's replicas follow no change of it until it is", "for", now.Sub(n.place.failingSince).Round(time.Second), "err", err)
 }
 
 // dropReplica stops this node's replica of shard and deletes its data.
