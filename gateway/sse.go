@@ -664,7 +664,7 @@ func (s *Service) objectSSE(ctx context.Context, bucket string, requested meta.S
 // live bucket with its encryption (PutObjectInput.Read), else reads it.
 func (s *Service) objectSSEKnown(ctx context.Context, bucket string, requested meta.SSE, read *meta.Bucket) (meta.SSE, error) {
 	var cfg *meta.BucketEncryption
-	if read != nil && read.EncryptionRead && read.Name == bucket {
+	if readsDefault(read, bucket) {
 		cfg = read.Encryption
 	} else {
 		var err error
@@ -676,6 +676,12 @@ func (s *Service) objectSSEKnown(ctx context.Context, bucket string, requested m
 		requested.Algorithm = cfg.Algorithm
 	}
 	return requested, nil
+}
+
+// readsDefault reports whether read, a linearizable read of the live
+// bucket (PutObjectInput.Read), holds bucket's default encryption.
+func readsDefault(read *meta.Bucket, bucket string) bool {
+	return read != nil && read.EncryptionRead && read.Name == bucket
 }
 
 // putSSE is objectSSEKnown for PutObject. On a node that may have peers
@@ -690,7 +696,7 @@ func (s *Service) objectSSEKnown(ctx context.Context, bucket string, requested m
 // linearizable read. A node alone reads its replica linearizably anyway
 // (soloReads).
 func (s *Service) putSSE(ctx context.Context, in *PutObjectInput) (sse meta.SSE, assumed *string, err error) {
-	if s.node.solo.alone || in.Read != nil && in.Read.EncryptionRead && in.Read.Name == in.Bucket || !ValidBucketName(in.Bucket) {
+	if s.node.solo.alone || readsDefault(in.Read, in.Bucket) || !ValidBucketName(in.Bucket) {
 		sse, err = s.objectSSEKnown(ctx, in.Bucket, in.Object.SSE, in.Read)
 		return sse, nil, err
 	}
