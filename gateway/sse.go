@@ -672,8 +672,8 @@ func (s *Service) objectSSEKnown(ctx context.Context, bucket string, requested m
 			return meta.SSE{}, err
 		}
 	}
-	if requested.Algorithm == "" && cfg != nil {
-		requested.Algorithm = cfg.Algorithm
+	if requested.Algorithm == "" {
+		requested.Algorithm = cfg.Alg()
 	}
 	return requested, nil
 }
@@ -705,10 +705,7 @@ func (s *Service) putSSE(ctx context.Context, in *PutObjectInput) (sse meta.SSE,
 		sse, err = s.objectSSE(ctx, in.Bucket, in.Object.SSE)
 		return sse, nil, err
 	}
-	alg := ""
-	if cfg != nil {
-		alg = cfg.Algorithm
-	}
+	alg := cfg.Alg()
 	if h := s.node.cfg.staleDefaultHook; h != nil {
 		alg = h(in.Bucket, alg)
 	}

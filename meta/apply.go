@@ -911,7 +911,7 @@ func (a *applier) putObject(c *PutObject) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if cfg == nil && c.DefaultAssumed != "" || cfg != nil && cfg.Algorithm != c.DefaultAssumed {
+		if cfg.Alg() != c.DefaultAssumed {
 			return nil, fmt.Errorf("%w: %q", ErrDefaultEncryptionChanged, c.Bucket)
 		}
 	}

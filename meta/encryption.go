@@ -52,6 +52,14 @@ type BucketEncryption struct {
 	BucketKey bool
 }
 
+// Alg is the algorithm of a default encryption, "" for none (nil).
+func (b *BucketEncryption) Alg() string {
+	if b == nil {
+		return ""
+	}
+	return b.Algorithm
+}
+
 // encryptionDeleted marks a fork that deleted its configuration (so that
 // it stops inheriting its ancestors').
 const encryptionDeleted = "-"
