@@ -43,13 +43,7 @@ func BenchmarkServiceGet1MiB(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			cfg := gatewaytest.Config(b)
-			key := make([]byte, 32)
-			rand.Read(key)
-			kr, err := gateway.NewKeyring([][]byte{key})
-			if err != nil {
-				b.Fatal(err)
-			}
-			cfg.KMS = kr
+			withMasterKey(b, &cfg)
 			s := gatewaytest.NewNode(b, cfg).Service()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()

@@ -25,13 +25,7 @@ func TestSSEChunksAndScrub(t *testing.T) {
 	cfg := gatewaytest.Config(t)
 	cfg.ChunkSize = 64 << 10
 	cfg.InlineMax = 1 << 10
-	key := make([]byte, 32)
-	rand.Read(key)
-	kr, err := gateway.NewKeyring([][]byte{key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.KMS = kr
+	withMasterKey(t, &cfg)
 	s := gatewaytest.NewNode(t, cfg).Service()
 	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
 		t.Fatal(err)
@@ -116,13 +110,7 @@ func TestSSEChunksAndScrub(t *testing.T) {
 // bucket or one without the encryption read.
 func TestPutObjectTakesEncryptionFromRead(t *testing.T) {
 	cfg := gatewaytest.Config(t)
-	key := make([]byte, 32)
-	rand.Read(key)
-	kr, err := gateway.NewKeyring([][]byte{key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.KMS = kr
+	withMasterKey(t, &cfg)
 	s := gatewaytest.NewNode(t, cfg).Service()
 	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
 		t.Fatal(err)
@@ -173,13 +161,7 @@ func TestPutStaleDefaultEncryption(t *testing.T) {
 	cfg.ClusterKey = "a cluster key of 32 bytes or so."
 	cfg.ChunkSize = 64 << 10
 	cfg.InlineMax = 1 << 10
-	key := make([]byte, 32)
-	rand.Read(key)
-	kr, err := gateway.NewKeyring([][]byte{key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.KMS = kr
+	withMasterKey(t, &cfg)
 	var stale *string // what the replica shows instead (nil: what it holds)
 	calls := 0
 	gateway.SetStaleDefaultHook(&cfg, func(bucket, alg string) string {
@@ -244,4 +226,16 @@ func TestPutStaleDefaultEncryption(t *testing.T) {
 	// One chunk file per 64 KiB of the one chunked version left (the
 	// unversioned bucket keeps the last), none of the refused writes'.
 	waitFor(t, "the chunks of replaced and refused writes to go", func() bool { return chunkFiles(t, cfg) == 4 })
+}
+
+// withMasterKey gives cfg a fresh random master key (SSE-S3).
+func withMasterKey(t testing.TB, cfg *gateway.Config) {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, err := gateway.NewKeyring([][]byte{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.KMS = kr
 }
