@@ -96,6 +96,15 @@ func TestNodeMetrics(t *testing.T) {
 	put(t, s, "base", "big", body)
 	// Counts are cached for a moment; wait for a fresh scan.
 	var last map[string]float64
+	defer func() {
+		if t.Failed() {
+			for _, name := range []string{"forkstore_buckets", "forkstore_forks", "forkstore_snapshots", "forkstore_chunk_store_files",
+				"forkstore_chunk_store_bytes", "forkstore_raft_applied_index{shard_id=1}", "forkstore_raft_proposal_duration_seconds{shard_id=1}_count"} {
+				t.Logf("last read: %s = %v", name, last[name])
+			}
+			t.Logf("commit index before the writes: %v", g["forkstore_raft_commit_index{shard_id=1}"])
+		}
+	}()
 	waitFor(t, "counts, indexes and chunk usage to show the writes", func() bool {
 		last = gauges(t, reg)
 		return last["forkstore_buckets"] == 2 && last["forkstore_forks"] == 1 && last["forkstore_snapshots"] == 1 &&
