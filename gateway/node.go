@@ -524,6 +524,11 @@ func (n *Node) readBackground(shard uint64, q meta.Q) (any, error) {
 func (n *Node) readHereOr(shard uint64, q meta.Q, elsewhere func(context.Context, uint64, meta.Q) (any, error)) (any, error) {
 	ctx, cancel := context.WithTimeout(n.life, 10*time.Second)
 	defer cancel()
+	return n.readHereOrIn(ctx, shard, q, elsewhere)
+}
+
+// readHereOrIn is readHereOr within ctx (a request's).
+func (n *Node) readHereOrIn(ctx context.Context, shard uint64, q meta.Q, elsewhere func(context.Context, uint64, meta.Q) (any, error)) (any, error) {
 	if n.hosts(shard) {
 		return n.local.Read(ctx, shard, n.replicaOf(shard), q)
 	}

@@ -724,14 +724,7 @@ func (s *Service) staleEncryption(ctx context.Context, bucket string) (*meta.Buc
 	if err != nil {
 		return nil, err
 	}
-	q := meta.BucketEncryptionQuery{Bucket: bucket}
-	var v any
-	if s.node.hosts(shard) {
-		v, err = s.node.local.Read(ctx, shard, s.node.replicaOf(shard), q)
-	} else {
-		v, err = s.forwardReadStale(ctx, shard, q)
-	}
-	return typed[*meta.BucketEncryption](v, err)
+	return typed[*meta.BucketEncryption](s.node.readHereOrIn(ctx, shard, meta.BucketEncryptionQuery{Bucket: bucket}, s.forwardReadStale))
 }
 
 // sseWriter is how one new version is encrypted: its data key and the
