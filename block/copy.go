@@ -106,14 +106,17 @@ func (s *Store) putCopy(c meta.Chunk, r io.Reader, m *bodyMAC, direct bool) (met
 		os.Remove(tmp)
 		return c, diskError("copy", err)
 	}
+	s.usage.begin()
 	_, statErr := os.Stat(final)
 	if err := os.Rename(tmp, final); err != nil {
+		s.usage.end(0, 0)
 		os.Remove(tmp)
 		return c, diskError("copy", err)
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
-		s.files.Add(1)
-		s.bytes.Add(c.Size)
+		s.usage.end(1, c.Size)
+	} else {
+		s.usage.end(0, 0)
 	}
 	s.verified.add(c, time.Now())
 	if err := syncDir(filepath.Dir(final)); err != nil {

@@ -48,9 +48,7 @@ type Store struct {
 
 	verified verifiedCache
 
-	// files and bytes count the committed chunk files: set by Recount
-	// (OpenStore's first), moved by Commit and Delete in between.
-	files, bytes atomic.Int64
+	usage usage
 
 	// direct: received copies are written with O_DIRECT (direct.go),
 	// which the filesystem was found to allow when the store was opened.
@@ -317,8 +315,10 @@ func (s *Store) Create() (*Writer, error) {
 	if err != nil {
 		return nil, diskError("create", err)
 	}
+	s.usage.begin()
 	f, err := os.OpenFile(s.path(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
+		s.usage.end(0, 0)
 		return nil, diskError("create", err)
 	}
 	return &Writer{s: s, dirs: dirs, id: id, f: f}, nil
@@ -366,10 +366,10 @@ func (w *Writer) Commit() (meta.Chunk, error) {
 	}
 	if err != nil {
 		os.Remove(name)
+		w.s.usage.end(0, 0)
 		return meta.Chunk{}, diskError("commit", err)
 	}
-	w.s.files.Add(1)
-	w.s.bytes.Add(w.size)
+	w.s.usage.end(1, w.size)
 	return meta.Chunk{ID: w.id, Size: w.size, CRC32C: w.crc}, nil
 }
 
@@ -381,6 +381,7 @@ func (w *Writer) Abort() {
 	w.done = true
 	w.f.Close()
 	os.Remove(w.f.Name())
+	w.s.usage.end(0, 0)
 }
 
 // Open returns a reader of c's bytes [off, off+n). A read of the whole
@@ -552,30 +553,74 @@ func (s *Store) Delete(id string) error {
 		return fmt.Errorf("block: chunk store: malformed chunk id %q", id)
 	}
 	s.verified.forget(id)
+	s.usage.begin()
 	fi, statErr := os.Stat(s.path(id))
 	if err := os.Remove(s.path(id)); err != nil {
+		s.usage.end(0, 0)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		return fmt.Errorf("block: chunk store: delete %s: %w", id, err)
 	}
 	if statErr == nil {
-		s.files.Add(-1)
-		s.bytes.Add(-fi.Size())
+		s.usage.end(-1, -fi.Size())
+	} else {
+		s.usage.end(0, 0)
 	}
 	return nil
 }
 
-// Usage returns the number of chunk files and their bytes. Between two
-// Recounts it follows this process's commits and deletes; a recount that
-// races with them may be off by those, until the next.
-func (s *Store) Usage() (files, bytes int64) {
-	return max(s.files.Load(), 0), max(s.bytes.Load(), 0)
+// usage counts the committed chunk files. Commits, received copies and
+// deletes move it; a recount replaces it with what a walk of the store
+// finds, but only when no change to the store's files was under way when
+// the walk began and none began during it. (A walk that saw a chunk
+// being written and then its commit counted it twice; one that missed a
+// file committed behind it would count it not at all.)
+type usage struct {
+	mu           sync.Mutex
+	files, bytes int64
+	changes      uint64 // changes begun so far
+	pending      int    // changes begun and not ended
 }
 
-// Recount walks the store and sets Usage from what it finds. Closing stop
-// ends the walk early (ErrStopped) without changing Usage.
+// begin is called before a change to the store's files: a chunk file
+// created, renamed into place or removed.
+func (u *usage) begin() {
+	u.mu.Lock()
+	u.changes++
+	u.pending++
+	u.mu.Unlock()
+}
+
+// end is called once the change begun is done, with what it added.
+func (u *usage) end(files, bytes int64) {
+	u.mu.Lock()
+	u.files += files
+	u.bytes += bytes
+	u.pending--
+	u.mu.Unlock()
+}
+
+// Usage returns the number of chunk files and their bytes. Between two
+// Recounts it follows this process's commits, copies and deletes.
+func (s *Store) Usage() (files, bytes int64) {
+	s.usage.mu.Lock()
+	defer s.usage.mu.Unlock()
+	return max(s.usage.files, 0), max(s.usage.bytes, 0)
+}
+
+// Recount walks the store and sets Usage from what it finds, if no chunk
+// file was being written, copied or deleted meanwhile; otherwise Usage
+// stays as the store's own changes moved it, and the next recount tries
+// again. Closing stop ends the walk early (ErrStopped) without changing
+// Usage.
 func (s *Store) Recount(stop <-chan struct{}) error {
+	s.usage.mu.Lock()
+	since, busy := s.usage.changes, s.usage.pending > 0
+	s.usage.mu.Unlock()
+	if busy {
+		return nil
+	}
 	var files, bytes int64
 	err := s.walk(func(id string, info fs.FileInfo) error {
 		select {
@@ -590,8 +635,11 @@ func (s *Store) Recount(stop <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
-	s.files.Store(files)
-	s.bytes.Store(bytes)
+	s.usage.mu.Lock()
+	if s.usage.changes == since {
+		s.usage.files, s.usage.bytes = files, bytes
+	}
+	s.usage.mu.Unlock()
 	return nil
 }
 

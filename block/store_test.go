@@ -589,3 +589,39 @@ func TestFanOutDirsDurableAtCommit(t *testing.T) {
 		t.Fatal("the copy's new leaf is not durable after the copy")
 	}
 }
+
+// A recount while a chunk is being written does not count it twice: the
+// periodic recount of a node under load saw the writer's file and the
+// commit then added it again, so the gauge stayed high until the next.
+func TestRecountDuringWrite(t *testing.T) {
+	s := openTestStore(t)
+	putChunk(t, s, randBytes(1, 1000))
+	w, err := s.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(randBytes(2, 3000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Recount(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if f, b := s.Usage(); f != 2 || b != 4000 {
+		t.Fatalf("usage after a recount during a write: %d files, %d bytes; want 2, 4000", f, b)
+	}
+	// Once nothing is being written, a recount corrects what the counts
+	// missed (a file removed behind the store's back).
+	c := putChunk(t, s, randBytes(3, 500))
+	if err := os.Remove(s.path(c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Recount(nil); err != nil {
+		t.Fatal(err)
+	}
+	if f, b := s.Usage(); f != 2 || b != 4000 {
+		t.Fatalf("usage after a quiet recount: %d files, %d bytes; want 2, 4000", f, b)
+	}
+}
