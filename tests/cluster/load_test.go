@@ -153,7 +153,8 @@ func (l *AckLog) Verify(t testing.TB, nodes []*Node) {
 	for _, n := range nodes {
 		listed := map[objKey]bool{}
 		for b := range buckets {
-			ks, err := n.listKeys(b, "")
+			var ks []string
+			err := retryUnavailable(func() (err error) { ks, err = n.listKeys(b, ""); return err })
 			if err != nil {
 				t.Fatalf("node %d: list %s: %s", n.ID, b, describe(err))
 			}
@@ -178,7 +179,8 @@ func (l *AckLog) Verify(t testing.TB, nodes []*Node) {
 					if i >= len(keys) {
 						return
 					}
-					b, err := n.getObject(keys[i].bucket, keys[i].key, "")
+					var b []byte
+					err := retryUnavailable(func() (err error) { b, err = n.getObject(keys[i].bucket, keys[i].key, ""); return err })
 					switch {
 					case err == nil:
 						got[i] = hashOf(b)
@@ -216,6 +218,24 @@ func (l *AckLog) Verify(t testing.TB, nodes []*Node) {
 	t.Logf("verified %d keys (%d acknowledged writes, %d of unknown outcome) on nodes %v in %v",
 		len(keys), acked, failed, ids(nodes), time.Since(start).Round(time.Millisecond))
 }
+
+// retryUnavailable runs op again while it fails with a 503, as S3 clients
+// do, for up to unavailableRetry: what Verify checks is the data, and a
+// node may answer 503 for a moment after the load (one that has just
+// rejoined lost its shard's leader for under a second while catching up).
+func retryUnavailable(op func() error) error {
+	var err error
+	poll(unavailableRetry, func() error {
+		if err = op(); isUnavailable(err) {
+			return err
+		}
+		return nil
+	})
+	return err
+}
+
+// unavailableRetry bounds retryUnavailable.
+const unavailableRetry = 20 * time.Second
 
 // history renders a key's log entries for a failure message.
 func (l *AckLog) history(k objKey) string {
