@@ -124,10 +124,10 @@ type Config struct {
 	// creation there, as a crash would (after step 2 the fork is made and
 	// its pin's intent left unsettled).
 	forkStepHook func(step int) bool
-	// staleDefaultHook, when set (tests), replaces the default encryption
-	// algorithm a PutObject read without a leader round (putSSE), as a
-	// replica behind the leader would show it.
-	staleDefaultHook func(bucket, alg string) string
+	// staleReadHook, when set (tests), replaces what a read of a replica
+	// as it stands (readStale) returned, as a replica behind the leader
+	// would show it.
+	staleReadHook func(q meta.Q, v any, err error) (any, error)
 	// ReleaseStep is how much the node's file-backed resident memory
 	// grows before it releases the pages of the metadata store's mapped
 	// tables (memory.go); 0 is DefaultReleaseStep, < 0 never releases.

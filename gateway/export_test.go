@@ -27,11 +27,26 @@ var PlaceBucket = placeBucket
 // a fork on another shard (false stops it there).
 func SetForkStepHook(cfg *Config, hook func(step int) bool) { cfg.forkStepHook = hook }
 
-// SetStaleDefaultHook sets the hook that replaces the default encryption
-// a PutObject read without a leader round (as a replica behind would
-// show it).
+// SetStaleReadHook sets the hook that replaces what a read of a replica
+// as it stands returned (as a replica behind would show it).
+func SetStaleReadHook(cfg *Config, hook func(q meta.Q, v any, err error) (any, error)) {
+	cfg.staleReadHook = hook
+}
+
+// SetStaleDefaultHook sets a stale-read hook that replaces the default
+// encryption a PutObject read without a leader round.
 func SetStaleDefaultHook(cfg *Config, hook func(bucket, alg string) string) {
-	cfg.staleDefaultHook = hook
+	SetStaleReadHook(cfg, func(q meta.Q, v any, err error) (any, error) {
+		eq, ok := q.(meta.BucketEncryptionQuery)
+		if !ok || err != nil {
+			return v, err
+		}
+		cur, _ := v.(*meta.BucketEncryption)
+		if alg := hook(eq.Bucket, cur.Alg()); alg != "" {
+			return &meta.BucketEncryption{Algorithm: alg}, nil
+		}
+		return nil, nil
+	})
 }
 
 // ResolveRemoteForks runs the recovery pass of a shard's forks on other

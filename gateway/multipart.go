@@ -99,6 +99,27 @@ func (s *Service) upload(ctx context.Context, bucket, key, uploadID string) (*me
 	return readAsB[*meta.Upload](ctx, s, bucket, meta.UploadQuery{Bucket: bucket, Key: key, UploadID: uploadID})
 }
 
+// partUpload reads the upload a part is for. On a node that may have
+// peers (a cluster key) it reads a replica as it stands (readStale),
+// without a leader round per part: an upload's record does not change
+// while it exists, and PutPart's apply refuses a part of an upload that
+// is gone (completed, aborted, or its bucket deleted), so a replica that
+// still shows such an upload costs the part's ingest, whose chunks are
+// then dropped, and the answer is NoSuchUpload as from a linearizable
+// read. A replica that does not show the upload (it may not have applied
+// its creation yet), and any failure of that read, fall back to the
+// linearizable read. A node alone reads its replica linearizably anyway
+// (soloReads).
+func (s *Service) partUpload(ctx context.Context, bucket, key, uploadID string) (*meta.Upload, error) {
+	if !s.node.solo.alone && ValidBucketName(bucket) && checkBucketKey(bucket, key) == nil {
+		up, err := typed[*meta.Upload](s.readStale(ctx, bucket, meta.UploadQuery{Bucket: bucket, Key: key, UploadID: uploadID}))
+		if err == nil && up != nil {
+			return up, nil
+		}
+	}
+	return s.upload(ctx, bucket, key, uploadID)
+}
+
 func checkPartNumber(n int) error {
 	if n < 1 || n > MaxParts {
 		return fmt.Errorf("%w: %d", ErrInvalidPartNumber, n)
@@ -111,7 +132,7 @@ func (s *Service) UploadPart(ctx context.Context, in *UploadPartInput) (*meta.Pa
 	if err := checkPartNumber(in.Number); err != nil {
 		return nil, err
 	}
-	up, err := s.upload(ctx, in.Bucket, in.Key, in.UploadID)
+	up, err := s.partUpload(ctx, in.Bucket, in.Key, in.UploadID)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +202,7 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *UploadPartCopyInput) (
 	if err := checkPartNumber(in.Number); err != nil {
 		return nil, err
 	}
-	up, err := s.upload(ctx, in.Bucket, in.Key, in.UploadID)
+	up, err := s.partUpload(ctx, in.Bucket, in.Key, in.UploadID)
 	if err != nil {
 		return nil, err
 	}

@@ -510,3 +510,86 @@ func TestReadyLongTick(t *testing.T) {
 		return s.Ready(c) == nil
 	})
 }
+
+// On a node with a cluster key a part reads its upload from a replica as
+// it stands, without a leader round. A replica that still shows an upload
+// aborted meanwhile costs the part's ingest and nothing else: apply
+// refuses the part, its chunks go, and the answer is NoSuchUpload. One
+// that does not show the upload yet falls back to the linearizable read.
+func TestUploadPartStaleUpload(t *testing.T) {
+	cfg := gatewaytest.Config(t)
+	cfg.ClusterKey = "a cluster key of 32 bytes or so."
+	cfg.ChunkSize = 64 << 10
+	var shown *meta.Upload // what the replica shows for any upload (nil: what it holds)
+	hide := false          // the replica shows no upload
+	stale := 0
+	gateway.SetStaleReadHook(&cfg, func(q meta.Q, v any, err error) (any, error) {
+		if _, ok := q.(meta.UploadQuery); !ok {
+			return v, err
+		}
+		stale++
+		switch {
+		case hide:
+			return nil, meta.ErrNoSuchUpload
+		case shown != nil:
+			return shown, nil
+		}
+		return v, err
+	})
+	s := gatewaytest.NewNode(t, cfg).Service()
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
+		t.Fatal(err)
+	}
+	body := randBytes(5, 150<<10) // three chunks
+	part := func(id string) (*meta.Part, error) {
+		return s.UploadPart(ctx(t), &gateway.UploadPartInput{Bucket: "bk1", Key: "mp", UploadID: id, Number: 1,
+			Body: bytes.NewReader(body), Size: int64(len(body))})
+	}
+
+	id, err := s.CreateMultipartUpload(ctx(t), "bk1", meta.Object{Key: "mp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := part(id); err != nil {
+		t.Fatal(err)
+	}
+	if stale == 0 {
+		t.Fatal("UploadPart on a node with a cluster key read its upload linearizably")
+	}
+	// A replica that has not applied the upload's creation yet.
+	hide = true
+	id2, err := s.CreateMultipartUpload(ctx(t), "bk1", meta.Object{Key: "mp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := part(id2); err != nil {
+		t.Fatalf("a part of an upload the replica does not show yet: %v", err)
+	}
+	hide = false
+	// A replica that still shows an upload aborted meanwhile.
+	up, _, err := s.ListParts(ctx(t), "bk1", "mp", id2, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown = up
+	if err := s.AbortMultipartUpload(ctx(t), "bk1", "mp", id2); err != nil {
+		t.Fatal(err)
+	}
+	before := chunkFiles(t, cfg)
+	if _, err := part(id2); !errors.Is(err, meta.ErrNoSuchUpload) {
+		t.Fatalf("a part of an aborted upload a stale replica still shows: %v, want NoSuchUpload", err)
+	}
+	if n := chunkFiles(t, cfg); n != before {
+		t.Fatalf("the refused part left chunk files: %d before, %d after", before, n)
+	}
+	shown = nil
+	// The first upload completes with its part as stored.
+	if _, err := s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: "bk1", Key: "mp", UploadID: id,
+		Parts: []gateway.CompletePartInput{{Number: 1, ETag: fmt.Sprintf("%x", md5.Sum(body))}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := get(t, s, gateway.GetObjectInput{Bucket: "bk1", Key: "mp"})
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("GET mp: %d bytes, %v", len(got), err)
+	}
+}

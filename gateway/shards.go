@@ -431,6 +431,23 @@ func (s *Service) readB(ctx context.Context, bucket string, q meta.Q) (any, erro
 	return v, err
 }
 
+// readStale runs q on a replica of bucket's shard as it stands, without a
+// leader round: this node's when it holds the shard, else a holder's
+// (forwardReadStale). Its answer may be that of some applies ago, so its
+// callers only take from it what a command's apply checks again, and fall
+// back to readB on any error.
+func (s *Service) readStale(ctx context.Context, bucket string, q meta.Q) (any, error) {
+	shard, _, err := s.shardOf(ctx, bucket, false)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.node.readHereOrIn(ctx, shard, q, s.forwardReadStale)
+	if h := s.node.cfg.staleReadHook; h != nil {
+		v, err = h(q, v, err)
+	}
+	return v, err
+}
+
 // readAsB is readB for a query returning a T.
 func readAsB[T any](ctx context.Context, s *Service, bucket string, q meta.Q) (T, error) {
 	return typed[T](s.readB(ctx, bucket, q))

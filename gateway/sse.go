@@ -706,9 +706,6 @@ func (s *Service) putSSE(ctx context.Context, in *PutObjectInput) (sse meta.SSE,
 		return sse, nil, err
 	}
 	alg := cfg.Alg()
-	if h := s.node.cfg.staleDefaultHook; h != nil {
-		alg = h(in.Bucket, alg)
-	}
 	sse = in.Object.SSE
 	if sse.Algorithm != "" {
 		return sse, nil, nil
@@ -718,13 +715,9 @@ func (s *Service) putSSE(ctx context.Context, in *PutObjectInput) (sse meta.SSE,
 }
 
 // staleEncryption reads a bucket's default encryption from a replica of
-// its shard as it stands: this node's, else a holder's.
+// its shard as it stands (readStale).
 func (s *Service) staleEncryption(ctx context.Context, bucket string) (*meta.BucketEncryption, error) {
-	shard, _, err := s.shardOf(ctx, bucket, false)
-	if err != nil {
-		return nil, err
-	}
-	return typed[*meta.BucketEncryption](s.node.readHereOrIn(ctx, shard, meta.BucketEncryptionQuery{Bucket: bucket}, s.forwardReadStale))
+	return typed[*meta.BucketEncryption](s.readStale(ctx, bucket, meta.BucketEncryptionQuery{Bucket: bucket}))
 }
 
 // sseWriter is how one new version is encrypted: its data key and the
