@@ -152,9 +152,10 @@ func (l *AckLog) Verify(t testing.TB, nodes []*Node) {
 	}
 	for _, n := range nodes {
 		listed := map[objKey]bool{}
+		until := time.Now().Add(unavailableRetry) // for all of this node's retries
 		for b := range buckets {
 			var ks []string
-			err := retryUnavailable(func() (err error) { ks, err = n.listKeys(b, ""); return err })
+			err := retryUnavailable(until, func() (err error) { ks, err = n.listKeys(b, ""); return err })
 			if err != nil {
 				t.Fatalf("node %d: list %s: %s", n.ID, b, describe(err))
 			}
@@ -180,7 +181,7 @@ func (l *AckLog) Verify(t testing.TB, nodes []*Node) {
 						return
 					}
 					var b []byte
-					err := retryUnavailable(func() (err error) { b, err = n.getObject(keys[i].bucket, keys[i].key, ""); return err })
+					err := retryUnavailable(until, func() (err error) { b, err = n.getObject(keys[i].bucket, keys[i].key, ""); return err })
 					switch {
 					case err == nil:
 						got[i] = hashOf(b)
@@ -220,12 +221,12 @@ func (l *AckLog) Verify(t testing.TB, nodes []*Node) {
 }
 
 // retryUnavailable runs op again while it fails with a 503, as S3 clients
-// do, for up to unavailableRetry: what Verify checks is the data, and a
-// node may answer 503 for a moment after the load (one that has just
-// rejoined lost its shard's leader for under a second while catching up).
-func retryUnavailable(op func() error) error {
+// do, until until: what Verify checks is the data, and a node may answer
+// 503 for a moment after the load (one that has just rejoined lost its
+// shard's leader for under a second while catching up).
+func retryUnavailable(until time.Time, op func() error) error {
 	var err error
-	poll(unavailableRetry, func() error {
+	poll(time.Until(until), func() error {
 		if err = op(); isUnavailable(err) {
 			return err
 		}
@@ -234,7 +235,9 @@ func retryUnavailable(op func() error) error {
 	return err
 }
 
-// unavailableRetry bounds retryUnavailable.
+// unavailableRetry bounds the retries of one node's check in Verify, so
+// that a node that stays unavailable fails it in that time, not in that
+// time per key.
 const unavailableRetry = 20 * time.Second
 
 // history renders a key's log entries for a failure message.
