@@ -111,13 +111,16 @@ func (s *Service) upload(ctx context.Context, bucket, key, uploadID string) (*me
 // linearizable read. A node alone reads its replica linearizably anyway
 // (soloReads).
 func (s *Service) partUpload(ctx context.Context, bucket, key, uploadID string) (*meta.Upload, error) {
-	if !s.node.solo.alone && ValidBucketName(bucket) && checkBucketKey(bucket, key) == nil {
-		up, err := typed[*meta.Upload](s.readStale(ctx, bucket, meta.UploadQuery{Bucket: bucket, Key: key, UploadID: uploadID}))
-		if err == nil && up != nil {
+	if err := checkBucketKey(bucket, key); err != nil {
+		return nil, err
+	}
+	q := meta.UploadQuery{Bucket: bucket, Key: key, UploadID: uploadID}
+	if !s.node.solo.alone {
+		if up, err := typed[*meta.Upload](s.readStale(ctx, bucket, q)); err == nil && up != nil {
 			return up, nil
 		}
 	}
-	return s.upload(ctx, bucket, key, uploadID)
+	return readAsB[*meta.Upload](ctx, s, bucket, q)
 }
 
 func checkPartNumber(n int) error {

@@ -700,24 +700,18 @@ func (s *Service) putSSE(ctx context.Context, in *PutObjectInput) (sse meta.SSE,
 		sse, err = s.objectSSEKnown(ctx, in.Bucket, in.Object.SSE, in.Read)
 		return sse, nil, err
 	}
-	cfg, err := s.staleEncryption(ctx, in.Bucket)
+	cfg, err := typed[*meta.BucketEncryption](s.readStale(ctx, in.Bucket, meta.BucketEncryptionQuery{Bucket: in.Bucket}))
 	if err != nil {
 		sse, err = s.objectSSE(ctx, in.Bucket, in.Object.SSE)
 		return sse, nil, err
 	}
-	alg := cfg.Alg()
 	sse = in.Object.SSE
 	if sse.Algorithm != "" {
 		return sse, nil, nil
 	}
+	alg := cfg.Alg()
 	sse.Algorithm = alg
 	return sse, &alg, nil
-}
-
-// staleEncryption reads a bucket's default encryption from a replica of
-// its shard as it stands (readStale).
-func (s *Service) staleEncryption(ctx context.Context, bucket string) (*meta.BucketEncryption, error) {
-	return typed[*meta.BucketEncryption](s.readStale(ctx, bucket, meta.BucketEncryptionQuery{Bucket: bucket}))
 }
 
 // sseWriter is how one new version is encrypted: its data key and the
