@@ -552,7 +552,7 @@ func (c *Manager) push(ctx context.Context, m Member, o *Outgoing, streamed bool
 	if m.Addr == "" {
 		return fmt.Errorf("block: node %d has no known address", m.ID)
 	}
-	var body io.Reader
+	body := &streamBody{o: o}
 	length := o.size + macTrailerSize
 	if streamed {
 		f, err := os.Open(c.store.path(o.id))
@@ -563,8 +563,10 @@ func (c *Manager) push(ctx context.Context, m Member, o *Outgoing, streamed bool
 			return err
 		}
 		defer f.Close()
-		body = &streamBody{o: o, f: f}
-		length = -1 // chunked: see streamBody
+		body.f = f
+		if c.peer.tls {
+			length = -1 // chunked: see streamBody
+		}
 	} else {
 		tr, err := o.fromFile()
 		if err != nil {
@@ -576,7 +578,7 @@ func (c *Manager) push(ctx context.Context, m Member, o *Outgoing, streamed bool
 			return err
 		}
 		defer f.Close()
-		body = io.MultiReader(f, bytes.NewReader(tr[:]))
+		body.f, body.tr, body.end = f, tr[:], true
 	}
 	uri := "chunks/" + o.id + "?size=" + strconv.FormatInt(o.size, 10)
 	resp, err := c.peer.do(ctx, "PUT", m, uri, body, length, ChunkBodyDigest(o.size, o.salt))

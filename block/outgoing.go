@@ -123,11 +123,13 @@ func (o *Outgoing) aborted() bool {
 	return o.err != nil
 }
 
-// streamBody is the body of one streamed copy: the chunk's bytes read
-// back from the local file as they are written, then the trailer. It is
-// sent with chunked transfer encoding, so that the HTTP client hands it
-// the connection (WriteTo) and each write takes what has arrived, up to a
-// buffer of 256 KiB, rather than the client's 32 KiB at a time.
+// streamBody is the body of one copy: the chunk's bytes read back from
+// the local file as they are written (or from the committed file), then
+// the trailer. Over plain TCP it has a length and goes out from the file
+// (sendTo, sendfile.go). Over TLS a streamed copy is sent with chunked
+// transfer encoding, so that the HTTP client hands it the connection
+// (WriteTo) and each write takes what has arrived, up to a buffer of
+// 256 KiB, rather than the client's 32 KiB at a time.
 type streamBody struct {
 	o   *Outgoing
 	f   *os.File

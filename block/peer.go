@@ -175,6 +175,7 @@ func ParseChunkDigest(d string) (size int64, crc uint32, ok bool) {
 type Peer struct {
 	self   uint64
 	scheme string // "http://" or "https://"
+	tls    bool
 	key    []byte
 	http   *http.Client
 	// fast is for chunk reads: a peer that does not start answering
@@ -189,9 +190,17 @@ const fetchFirstByte = 3 * time.Second
 // NewPeer returns the client of node self, signing with the cluster key
 // and using TLS with tlsConf (nil: plain HTTP).
 func NewPeer(self uint64, key string, tlsConf *tls.Config) *Peer {
+	dialer := &net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dialer.DialContext(ctx, network, addr)
+		if tc, ok := conn.(*net.TCPConn); ok && err == nil {
+			return peerConn{tc}, nil // chunk copies by sendfile (sendfile.go)
+		}
+		return conn, err
+	}
 	transport := func(header time.Duration) *http.Transport {
 		return &http.Transport{
-			DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           dial,
 			MaxIdleConns:          256,
 			MaxIdleConnsPerHost:   32,
 			IdleConnTimeout:       90 * time.Second,
@@ -206,7 +215,7 @@ func NewPeer(self uint64, key string, tlsConf *tls.Config) *Peer {
 		scheme = "https://"
 	}
 	return &Peer{
-		self: self, key: []byte(key), scheme: scheme,
+		self: self, key: []byte(key), scheme: scheme, tls: tlsConf != nil,
 		http: &http.Client{Transport: transport(0)},
 		fast: &http.Client{Transport: transport(fetchFirstByte)},
 	}
