@@ -250,25 +250,18 @@ func (s *Store) Verify(c meta.Chunk) error {
 // older than age.
 func (s *Store) sweepTemp(age time.Duration) {
 	cutoff := time.Now().Add(-age)
-	tops, _ := os.ReadDir(s.dir)
-	for _, top := range tops {
-		if !top.IsDir() || !isHex2(top.Name()) {
-			continue
-		}
-		leaves, _ := os.ReadDir(filepath.Join(s.dir, top.Name()))
-		for _, leaf := range leaves {
-			dir := filepath.Join(s.dir, top.Name(), leaf.Name())
-			files, _ := os.ReadDir(dir)
-			for _, f := range files {
-				if !strings.HasPrefix(f.Name(), ".") || !strings.HasSuffix(f.Name(), tmpSuffix) {
-					continue
-				}
-				if info, err := f.Info(); err == nil && info.ModTime().Before(cutoff) {
-					os.Remove(filepath.Join(dir, f.Name()))
-				}
+	_ = s.chunkDirs(func(dir, _ string) error {
+		files, _ := os.ReadDir(dir)
+		for _, f := range files {
+			if !strings.HasPrefix(f.Name(), ".") || !strings.HasSuffix(f.Name(), tmpSuffix) {
+				continue
+			}
+			if info, err := f.Info(); err == nil && info.ModTime().Before(cutoff) {
+				os.Remove(filepath.Join(dir, f.Name()))
 			}
 		}
-	}
+		return nil
+	})
 }
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

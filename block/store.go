@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,7 +22,7 @@ import (
 
 // The chunk store keeps each chunk as one immutable file,
 //
-//	<dir>/ab/cd/<id>    id = 32 lower-case hex digits (128 random bits)
+//	<dir>/ab/<id>       id = 32 lower-case hex digits (128 random bits)
 //
 // created under its final name, written, fsynced, and made durable by
 // fsyncing its directory before Commit returns. Nothing refers to a chunk
@@ -34,6 +35,17 @@ import (
 // need no locks and garbage collection can never race with an upload.
 // Older versions wrote through <dir>/tmp; leftovers there are removed at
 // open. One process owns a directory at a time.
+//
+// Layouts. A store made since layout 2 holds an empty directory
+// "layout-2" (a directory, so that every file under the store stays a
+// chunk or a copy being received) and keeps its chunks in 256 fan-out
+// directories. A store made before it has no such directory and keeps its
+// layout 1, <dir>/ab/cd/<id>. Fan-out directories are made as chunks need
+// them, and layout 1 has 65,536 of them: a young store made one (a mkdir
+// and a directory fsync, on every holder) for nearly every chunk it took,
+// where layout 2 has made all of its own within its first two thousand
+// chunks or so (docs/benchmarks.md, "Chunk files in 256 directories").
+const layoutFlat = "layout-2"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -42,6 +54,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type Store struct {
 	dir string
 	tmp string
+
+	// flat: layout 2, chunks in <dir>/ab/ (else <dir>/ab/cd/).
+	flat bool
 
 	mkdirMu sync.Mutex
 	dirs    sync.Map // "ab" and "ab/cd" -> *fanDir: fan-out directories that exist
@@ -151,6 +166,9 @@ func OpenStore(dir string) (*Store, error) {
 			return nil, fmt.Errorf("block: chunk store: removing leftover %s: %w", e.Name(), err)
 		}
 	}
+	if err := s.openLayout(); err != nil {
+		return nil, fmt.Errorf("block: chunk store: %w", err)
+	}
 	if err := syncDir(dir); err != nil {
 		return nil, fmt.Errorf("block: chunk store: %w", err)
 	}
@@ -196,7 +214,49 @@ func validChunkID(id string) bool {
 func (s *Store) Dir() string { return s.dir }
 
 func (s *Store) path(id string) string {
+	if s.flat {
+		return filepath.Join(s.dir, id[0:2], id)
+	}
 	return filepath.Join(s.dir, id[0:2], id[2:4], id)
+}
+
+// ChunkPath returns where the store at dir keeps chunk id, for tools and
+// tests that look at a store's files (a Store finds its own).
+func ChunkPath(dir, id string) string {
+	s := &Store{dir: dir}
+	if fi, err := os.Stat(filepath.Join(dir, layoutFlat)); err == nil && fi.IsDir() {
+		s.flat = true
+	}
+	return s.path(id)
+}
+
+// openLayout reads the store's layout, giving a store without chunks
+// layout 2. Its directory is in place before the store is used: OpenStore
+// fsyncs the store's directory after this.
+func (s *Store) openLayout() error {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	nested := false // layout 1: fan-out directories without the layout's
+	for _, e := range ents {
+		switch name := e.Name(); {
+		case name == layoutFlat:
+			s.flat = true
+		case strings.HasPrefix(name, "layout-"):
+			return fmt.Errorf("%s: unknown layout %q (a newer version's store?)", s.dir, name)
+		case e.IsDir() && isHex2(name):
+			nested = true
+		}
+	}
+	if s.flat || nested {
+		return nil
+	}
+	if err := os.Mkdir(filepath.Join(s.dir, layoutFlat), 0o700); err != nil {
+		return err
+	}
+	s.flat = true
+	return nil
 }
 
 // fanDir is a fan-out directory that exists; durable once its entry in
@@ -221,14 +281,18 @@ type dirSyncs struct {
 // commit of its own for nearly every chunk of a young store.
 func (s *Store) ensureDir(id string) (dirSyncs, error) {
 	top, leaf := id[0:2], id[0:4]
-	if durableDir(&s.dirs, leaf) && durableDir(&s.dirs, top) {
+	if durableDir(&s.dirs, top) && (s.flat || durableDir(&s.dirs, leaf)) {
 		return dirSyncs{}, nil
 	}
 	s.mkdirMu.Lock()
 	defer s.mkdirMu.Unlock()
 	topPath := filepath.Join(s.dir, top)
-	leafPath := filepath.Join(topPath, id[2:4])
-	for _, d := range []struct{ key, path string }{{top, topPath}, {leaf, leafPath}} {
+	// Outermost first; each with the directory that holds its entry.
+	levels := []struct{ key, path, parent string }{{top, topPath, s.dir}}
+	if !s.flat {
+		levels = append(levels, struct{ key, path, parent string }{leaf, filepath.Join(topPath, id[2:4]), topPath})
+	}
+	for _, d := range levels {
 		if _, ok := s.dirs.Load(d.key); ok {
 			continue
 		}
@@ -246,10 +310,10 @@ func (s *Store) ensureDir(id string) (dirSyncs, error) {
 	// Deepest first: the leaf's entry is in the top directory, the top
 	// directory's in the store's.
 	var out dirSyncs
-	for _, d := range []struct{ key, parent string }{{leaf, topPath}, {top, s.dir}} {
-		v, _ := s.dirs.Load(d.key)
+	for i := len(levels) - 1; i >= 0; i-- {
+		v, _ := s.dirs.Load(levels[i].key)
 		if fd := v.(*fanDir); !fd.durable.Load() {
-			out.dirs, out.marks = append(out.dirs, d.parent), append(out.marks, fd)
+			out.dirs, out.marks = append(out.dirs, levels[i].parent), append(out.marks, fd)
 		}
 	}
 	return out, nil
@@ -668,6 +732,38 @@ func (s *Store) Walk(fn func(id string, modTime time.Time) error) error {
 
 // walk calls fn for every committed chunk file with its FileInfo.
 func (s *Store) walk(fn func(id string, info fs.FileInfo) error) error {
+	return s.chunkDirs(func(dir, prefix string) error {
+		files, err := os.ReadDir(dir)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return fmt.Errorf("block: chunk store: %w", err)
+		}
+		for _, f := range files {
+			id := f.Name()
+			if !f.Type().IsRegular() || !validChunkID(id) || id[:len(prefix)] != prefix {
+				continue
+			}
+			info, err := f.Info()
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return fmt.Errorf("block: chunk store: %w", err)
+			}
+			if err := fn(id, info); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// chunkDirs calls fn for every directory that holds chunk files, with the
+// hex digits every chunk id in it starts with; an error from fn stops
+// the walk and is returned.
+func (s *Store) chunkDirs(fn func(dir, prefix string) error) error {
 	tops, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("block: chunk store: %w", err)
@@ -676,7 +772,14 @@ func (s *Store) walk(fn func(id string, info fs.FileInfo) error) error {
 		if !top.IsDir() || !isHex2(top.Name()) {
 			continue
 		}
-		leaves, err := os.ReadDir(filepath.Join(s.dir, top.Name()))
+		topPath := filepath.Join(s.dir, top.Name())
+		if s.flat {
+			if err := fn(topPath, top.Name()); err != nil {
+				return err
+			}
+			continue
+		}
+		leaves, err := os.ReadDir(topPath)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
@@ -687,29 +790,8 @@ func (s *Store) walk(fn func(id string, info fs.FileInfo) error) error {
 			if !leaf.IsDir() || !isHex2(leaf.Name()) {
 				continue
 			}
-			prefix := top.Name() + leaf.Name()
-			files, err := os.ReadDir(filepath.Join(s.dir, top.Name(), leaf.Name()))
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					continue
-				}
-				return fmt.Errorf("block: chunk store: %w", err)
-			}
-			for _, f := range files {
-				id := f.Name()
-				if !f.Type().IsRegular() || !validChunkID(id) || id[:4] != prefix {
-					continue
-				}
-				info, err := f.Info()
-				if err != nil {
-					if errors.Is(err, fs.ErrNotExist) {
-						continue
-					}
-					return fmt.Errorf("block: chunk store: %w", err)
-				}
-				if err := fn(id, info); err != nil {
-					return err
-				}
+			if err := fn(filepath.Join(topPath, leaf.Name()), top.Name()+leaf.Name()); err != nil {
+				return err
 			}
 		}
 	}

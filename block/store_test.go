@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -23,6 +24,25 @@ func openTestStore(t *testing.T) *Store {
 	s, err := OpenStore(filepath.Join(t.TempDir(), "chunks"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	return s
+}
+
+// openLegacyStore opens a new store of layout 1 (<dir>/ab/cd/<id>), as a
+// store made by an older version is: its directory already holds a
+// fan-out directory.
+func openLegacyStore(t *testing.T) *Store {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "chunks")
+	if err := os.MkdirAll(filepath.Join(dir, "00", "00"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.flat {
+		t.Fatal("a store with a layout 1 fan-out directory opened as layout 2")
 	}
 	return s
 }
@@ -97,7 +117,7 @@ func TestChunkRoundTrip(t *testing.T) {
 	if !validChunkID(c.ID) || c.Size != int64(len(data)) {
 		t.Fatalf("chunk %+v", c)
 	}
-	want := filepath.Join(s.dir, c.ID[:2], c.ID[2:4], c.ID)
+	want := filepath.Join(s.dir, c.ID[:2], c.ID)
 	if _, err := os.Stat(want); err != nil {
 		t.Fatalf("chunk file not at %s: %v", want, err)
 	}
@@ -296,39 +316,49 @@ func TestUncommittedChunkIsLeftForTheSweeper(t *testing.T) {
 }
 
 func TestWalk(t *testing.T) {
-	s := openTestStore(t)
-	var want []string
-	for i := range 20 {
-		want = append(want, putChunk(t, s, []byte(fmt.Sprint(i))).ID)
-	}
-	sort.Strings(want)
-	// Foreign files are ignored.
-	os.WriteFile(filepath.Join(s.dir, "README"), []byte("x"), 0o644)
-	os.MkdirAll(filepath.Join(s.dir, "zz", "00"), 0o755)
-	os.WriteFile(filepath.Join(s.dir, want[0][:2], want[0][2:4], "stray"), []byte("x"), 0o644)
-	// A chunk file in the wrong fan-out directory is not reported.
-	wrong := "ffff" + want[0][4:]
-	os.MkdirAll(filepath.Join(s.dir, want[0][:2], want[0][2:4]), 0o755)
-	os.WriteFile(filepath.Join(s.dir, want[0][:2], want[0][2:4], wrong), []byte("x"), 0o644)
+	for _, layout := range []struct {
+		name string
+		open func(*testing.T) *Store
+		dir  func(id string) string // where id's file is, under the store
+	}{
+		{"layout 2", openTestStore, func(id string) string { return id[:2] }},
+		{"layout 1", openLegacyStore, func(id string) string { return filepath.Join(id[:2], id[2:4]) }},
+	} {
+		t.Run(layout.name, func(t *testing.T) {
+			s := layout.open(t)
+			var want []string
+			for i := range 20 {
+				want = append(want, putChunk(t, s, []byte(fmt.Sprint(i))).ID)
+			}
+			sort.Strings(want)
+			// Foreign files are ignored.
+			os.WriteFile(filepath.Join(s.dir, "README"), []byte("x"), 0o644)
+			os.MkdirAll(filepath.Join(s.dir, "zz", "00"), 0o755)
+			os.WriteFile(filepath.Join(s.dir, layout.dir(want[0]), "stray"), []byte("x"), 0o644)
+			// A chunk file in the wrong fan-out directory is not reported.
+			wrong := "ffff" + want[0][4:]
+			os.WriteFile(filepath.Join(s.dir, layout.dir(want[0]), wrong), []byte("x"), 0o644)
 
-	got := storedIDs(t, s)
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("Walk found %v, want %v", got, want)
-	}
-	stop := errors.New("stop")
-	n := 0
-	err := s.Walk(func(id string, mod time.Time) error {
-		if time.Since(mod) > time.Hour || mod.After(time.Now().Add(time.Minute)) {
-			t.Errorf("odd modification time %v", mod)
-		}
-		n++
-		if n == 3 {
-			return stop
-		}
-		return nil
-	})
-	if !errors.Is(err, stop) || n != 3 {
-		t.Fatalf("Walk did not stop: %v after %d", err, n)
+			got := storedIDs(t, s)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("Walk found %v, want %v", got, want)
+			}
+			stop := errors.New("stop")
+			n := 0
+			err := s.Walk(func(id string, mod time.Time) error {
+				if time.Since(mod) > time.Hour || mod.After(time.Now().Add(time.Minute)) {
+					t.Errorf("odd modification time %v", mod)
+				}
+				n++
+				if n == 3 {
+					return stop
+				}
+				return nil
+			})
+			if !errors.Is(err, stop) || n != 3 {
+				t.Fatalf("Walk did not stop: %v after %d", err, n)
+			}
+		})
 	}
 }
 
@@ -537,12 +567,12 @@ func TestChunkUsage(t *testing.T) {
 	}
 }
 
-// A new fan-out directory's entry is made durable when the first chunk
-// in it commits (after the chunk's own fsyncs), and a directory whose
-// entry is not durable yet is fsynced by every chunk that needs it until
-// one has.
+// In a store of layout 1, a new fan-out directory's entry is made durable
+// when the first chunk in it commits (after the chunk's own fsyncs), and a
+// directory whose entry is not durable yet is fsynced by every chunk that
+// needs it until one has.
 func TestFanOutDirsDurableAtCommit(t *testing.T) {
-	s := openTestStore(t)
+	s := openLegacyStore(t)
 	w, err := s.Create()
 	if err != nil {
 		t.Fatal(err)
@@ -624,4 +654,87 @@ func TestRecountDuringWrite(t *testing.T) {
 	if f, b := s.Usage(); f != 2 || b != 4000 {
 		t.Fatalf("usage after a quiet recount: %d files, %d bytes; want 2, 4000", f, b)
 	}
+}
+
+// A new store has layout 2: its layout directory, and chunks in 256 fan-out
+// directories made as chunks need them. A store of layout 1 keeps it, and
+// a store of a layout this version does not know is not opened.
+func TestStoreLayout(t *testing.T) {
+	t.Run("new", func(t *testing.T) {
+		s := openTestStore(t)
+		if fi, err := os.Stat(filepath.Join(s.dir, "layout-2")); err != nil || !fi.IsDir() {
+			t.Fatalf("layout directory: %v", err)
+		}
+		w, err := s.Create()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := w.ID()
+		top := filepath.Join(s.dir, id[:2])
+		if want := []string{s.dir}; !slices.Equal(w.dirs.dirs, want) {
+			t.Fatalf("a chunk in a new fan-out directory syncs %q, want %q", w.dirs.dirs, want)
+		}
+		w.Write([]byte("flat"))
+		c, err := w.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(top, c.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if got := ChunkPath(s.dir, c.ID); got != filepath.Join(top, c.ID) {
+			t.Fatalf("ChunkPath = %s", got)
+		}
+		// Any later chunk under the same two digits needs no directory
+		// of its own.
+		if ds, err := s.ensureDir(id[:2] + strings.Repeat("7", 30)); err != nil || len(ds.dirs) != 0 {
+			t.Fatalf("a chunk in a durable fan-out directory syncs %q (%v)", ds.dirs, err)
+		}
+		again, err := OpenStore(s.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !again.flat {
+			t.Fatal("reopened as layout 1")
+		}
+		if ids := storedIDs(t, again); len(ids) != 1 || ids[0] != c.ID {
+			t.Fatalf("reopened store holds %v, want [%s]", ids, c.ID)
+		}
+		if err := again.Verify(c); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("layout 1", func(t *testing.T) {
+		s := openLegacyStore(t)
+		c := putChunk(t, s, []byte("nested"))
+		want := filepath.Join(s.dir, c.ID[:2], c.ID[2:4], c.ID)
+		if _, err := os.Stat(want); err != nil {
+			t.Fatal(err)
+		}
+		again, err := OpenStore(s.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.flat {
+			t.Fatal("a store of layout 1 reopened as layout 2")
+		}
+		if _, err := os.Stat(filepath.Join(s.dir, "layout-2")); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("a store of layout 1 got layout 2's directory: %v", err)
+		}
+		if err := again.Verify(c); err != nil {
+			t.Fatal(err)
+		}
+		if got := ChunkPath(s.dir, c.ID); got != want {
+			t.Fatalf("ChunkPath = %s, want %s", got, want)
+		}
+	})
+
+	t.Run("unknown", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "chunks")
+		os.MkdirAll(filepath.Join(dir, "layout-3"), 0o700)
+		if _, err := OpenStore(dir); err == nil || !strings.Contains(err.Error(), "unknown layout") {
+			t.Fatalf("a store of layout 3 opened: %v", err)
+		}
+	})
 }

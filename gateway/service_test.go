@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forkstore/forkstore/block"
 	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/gateway/checksum"
 	"github.com/forkstore/forkstore/gateway/gatewaytest"
@@ -455,16 +456,16 @@ func TestOrphanChunksSwept(t *testing.T) {
 	o := put(t, s, "bk1", "k", body)
 	root := filepath.Join(cfg.DataDir, "chunks")
 	orphan := "0123456789abcdef0123456789abcdef"
-	if err := os.MkdirAll(filepath.Join(root, "01", "23"), 0o755); err != nil {
+	old := time.Now().Add(-time.Hour)
+	paths := []string{block.ChunkPath(root, orphan)}
+	if err := os.MkdirAll(filepath.Dir(paths[0]), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	old := time.Now().Add(-time.Hour)
-	paths := []string{filepath.Join(root, "01", "23", orphan)}
 	if err := os.WriteFile(paths[0], []byte("half an upload"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range o.Chunks {
-		paths = append(paths, filepath.Join(root, c.ID[0:2], c.ID[2:4], c.ID))
+		paths = append(paths, block.ChunkPath(root, c.ID))
 	}
 	for _, p := range paths {
 		if err := os.Chtimes(p, old, old); err != nil {

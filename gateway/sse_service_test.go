@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/forkstore/forkstore/block"
 	"github.com/forkstore/forkstore/gateway"
 	"github.com/forkstore/forkstore/gateway/gatewaytest"
 	"github.com/forkstore/forkstore/meta"
@@ -75,7 +76,7 @@ func TestSSEChunksAndScrub(t *testing.T) {
 	}
 	// Damage one byte of the second chunk's ciphertext.
 	c := o.Chunks[1]
-	p := filepath.Join(cfg.DataDir, "chunks", c.ID[0:2], c.ID[2:4], c.ID)
+	p := block.ChunkPath(filepath.Join(cfg.DataDir, "chunks"), c.ID)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/forkstore/forkstore/block"
 )
 
 // chunkName is a chunk file's name: <data>/chunks/ab/cd/<32 hex>.
@@ -44,7 +46,7 @@ func chunkIDs(t testing.TB, n *Node) []string {
 
 // chunkPath is where a node keeps chunk id.
 func chunkPath(n *Node, id string) string {
-	return filepath.Join(n.DataDir, "chunks", id[0:2], id[2:4], id)
+	return block.ChunkPath(filepath.Join(n.DataDir, "chunks"), id)
 }
 
 // writeObjects puts count objects of the given sizes into bucket through
