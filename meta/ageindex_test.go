@@ -152,3 +152,39 @@ func TestHotKeyOverwriteStaysFlat(t *testing.T) {
 		tf.mustGet(bucket, "hot", 0, "last")
 	}
 }
+
+// A chunk GC queue longer than one Badger transaction holds is trimmed a
+// bounded number of entries per command, on the smallest memtable a
+// replica can have: a trim of 10,000 entries in one transaction stopped a
+// node (its apply failed with ErrTxnTooBig), and the same again at every
+// restart.
+func TestTrimGCLongQueueSmallMemtable(t *testing.T) {
+	tf := openTestFSMWith(t, Options{BadgerMemTableSize: 1 << 20})
+	tf.createBucket("b")
+	const objects, chunks = 60, 200 // 12,000 queue entries
+	for i := range objects {
+		ids := make([]string, chunks)
+		for j := range ids {
+			ids[j] = fmt.Sprintf("c-%d-%d", i, j)
+		}
+		key := fmt.Sprintf("k%d", i)
+		tf.putChunks("b", key, ids...)
+		tf.del("b", key)
+	}
+	if n := tf.countPrefix(pfxGCQueue); n != objects*chunks {
+		t.Fatalf("%d gc queue entries, want %d", n, objects*chunks)
+	}
+	trims := 0
+	for more := true; more; trims++ {
+		if trims > objects*chunks/maxTrimPerCommand+1 {
+			t.Fatalf("still more after %d trims", trims)
+		}
+		more = tf.must(&TrimGC{UpTo: latest}).More
+	}
+	if n := tf.countPrefix(pfxGCQueue); n != 0 {
+		t.Fatalf("%d gc queue entries after the trims", n)
+	}
+	if got := tf.reopen(); got != tf.index {
+		t.Fatalf("applied index %d after reopening, want %d", got, tf.index)
+	}
+}

@@ -1096,7 +1096,15 @@ func (a *applier) supersedeNull(b *Bucket, key string) error {
 
 // --- chunk GC queue ---
 
-const maxTrimPerCommand = 10000
+// maxTrimPerCommand bounds the queue entries one TrimGC removes, so that
+// the command fits one Badger transaction on every replica: Badger allows
+// 15% of a memtable per transaction, in entries of up to 96 bytes each,
+// which is 1,638 entries with the smallest memtable a replica gets (1 MiB)
+// and 6,553 with the 4 MiB of the default budget. It was 10,000: a queue
+// that long (one bucket of 10,000 chunked objects emptied between two
+// trims) made the trim's apply fail, which stops a node, and again at
+// every restart. TrimGC says More while entries are left.
+const maxTrimPerCommand = 1000
 
 func (a *applier) trimGC(c *TrimGC) (*Result, error) {
 	more, err := a.consumeIndex(pfxGCQueue, indexEnd(pfxGCQueue, c.UpTo), maxTrimPerCommand, func(k []byte) error {

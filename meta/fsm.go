@@ -563,7 +563,7 @@ func (f *FSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 				return nil, err
 			}
 			if done == 0 {
-				return nil, fmt.Errorf("meta: entry %d alone exceeds a transaction: %w", entries[0].Index, err)
+				return nil, fmt.Errorf("meta: entry %d (op %d, %d bytes) alone exceeds a transaction: %w", entries[0].Index, entries[0].Cmd[0], len(entries[0].Cmd), err)
 			}
 			n = done
 		}
