@@ -156,12 +156,8 @@ func (b *streamBody) Read(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	if !b.end {
-		tr, err := o.waitTrailer()
-		if err != nil {
-			return 0, err
-		}
-		b.tr, b.end = tr, true
+	if err := b.knowTrailer(); err != nil {
+		return 0, err
 	}
 	if len(b.tr) == 0 {
 		return 0, io.EOF
@@ -196,6 +192,20 @@ func (o *Outgoing) waitTrailer() ([]byte, error) {
 	return o.trailer[:], nil
 }
 
+// knowTrailer waits for the trailer (once the chunk is committed here)
+// unless it is known already.
+func (b *streamBody) knowTrailer() error {
+	if b.end {
+		return nil
+	}
+	tr, err := b.o.waitTrailer()
+	if err != nil {
+		return err
+	}
+	b.tr, b.end = tr, true
+	return nil
+}
+
 // WriteTo writes the rest of the body to w as it becomes available.
 func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
 	bp := copyBufs.Get().(*[]byte)
@@ -222,12 +232,8 @@ func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
 			return total, err
 		}
 	}
-	if !b.end {
-		tr, err := b.o.waitTrailer()
-		if err != nil {
-			return total, err
-		}
-		b.tr, b.end = tr, true
+	if err := b.knowTrailer(); err != nil {
+		return total, err
 	}
 	k, err := w.Write(b.tr)
 	b.tr = b.tr[k:]

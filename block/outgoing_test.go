@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/forkstore/forkstore/meta"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -137,18 +139,7 @@ func TestStreamedCopy(t *testing.T) {
 			c.fullMu.Unlock()
 		}()
 		rep := &Replication{c: c, ms: ms}
-		w, err := store.Create()
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := rep.Stream(w.ID(), size)
-		w.Write(data)
-		o.Write(data)
-		ch, err := w.Commit()
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.Commit(ch)
+		ch := writeStreamed(t, store, rep, data, len(data))
 		if err := rep.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -202,6 +193,29 @@ func TestStreamedCopy(t *testing.T) {
 	})
 }
 
+// writeStreamed writes data as a new chunk of store in pieces of piece
+// bytes, streaming it to rep's holders, and commits it.
+func writeStreamed(tb testing.TB, store *Store, rep *Replication, data []byte, piece int) meta.Chunk {
+	tb.Helper()
+	w, err := store.Create()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	o := rep.Stream(w.ID(), int64(len(data)))
+	for p := data; len(p) > 0; {
+		k := min(piece, len(p))
+		w.Write(p[:k])
+		o.Write(p[:k])
+		p = p[k:]
+	}
+	ch, err := w.Commit()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	o.Commit(ch)
+	return ch
+}
+
 // tempFiles counts the copies being received (or left unfinished) in s.
 func tempFiles(t *testing.T, s *Store) int {
 	t.Helper()
@@ -243,20 +257,7 @@ func BenchmarkStreamedCopy(b *testing.B) {
 	cpu0 := processCPU(b)
 	for b.Loop() {
 		rep := &Replication{c: c, ms: ms}
-		w, err := store.Create()
-		if err != nil {
-			b.Fatal(err)
-		}
-		o := rep.Stream(w.ID(), int64(len(data)))
-		for p := data; len(p) > 0; p = p[256<<10:] {
-			w.Write(p[:256<<10])
-			o.Write(p[:256<<10])
-		}
-		ch, err := w.Commit()
-		if err != nil {
-			b.Fatal(err)
-		}
-		o.Commit(ch)
+		ch := writeStreamed(b, store, rep, data, 256<<10)
 		if err := rep.Wait(ctx); err != nil {
 			b.Fatal(err)
 		}

@@ -75,12 +75,8 @@ func (b *streamBody) sendTo(c *net.TCPConn, limit int64) (int64, error) {
 	if total == limit {
 		return total, nil
 	}
-	if !b.end {
-		tr, err := b.o.waitTrailer()
-		if err != nil {
-			return total, err
-		}
-		b.tr, b.end = tr, true
+	if err := b.knowTrailer(); err != nil {
+		return total, err
 	}
 	k, err := c.Write(b.tr[:min(int64(len(b.tr)), limit-total)])
 	b.tr = b.tr[k:]
