@@ -670,14 +670,23 @@ func (n *Node) trimQueue(shard uint64, g *shardGC, cursor uint64) {
 		g.trimHeld = time.Now().Add(gcTrimRetry)
 		return
 	}
-	res, err := n.svc.proposeOn(ctx, shard, &meta.TrimGC{UpTo: upTo})
-	if err != nil {
-		if !errors.Is(err, ErrUnavailable) {
-			n.log.Warn("gc trim failed", "err", err)
+	// One TrimGC removes at most 1,000 entries (what fits one
+	// transaction on every replica); a round trims up to ten times that,
+	// and the next round goes on.
+	for range gcTrimsPerRound {
+		res, err := n.svc.proposeOn(ctx, shard, &meta.TrimGC{UpTo: upTo})
+		if err != nil {
+			if !errors.Is(err, ErrUnavailable) {
+				n.log.Warn("gc trim failed", "err", err)
+			}
+			return
 		}
-		return
-	}
-	if !res.More {
-		g.trimmed = upTo
+		if !res.More {
+			g.trimmed = upTo
+			return
+		}
 	}
 }
+
+// gcTrimsPerRound bounds the TrimGC commands of one GC round.
+const gcTrimsPerRound = 10
