@@ -306,6 +306,9 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *CompleteInput
 	if obj.Size > maxMultipartSize {
 		return nil, ErrEntityTooLarge
 	}
+	if held := uploadChunks(stored.Parts); !s.manifestFits(held, len(stored.Parts)) {
+		return nil, fmt.Errorf("%w: the upload holds %d chunks in %d parts, more than one metadata transaction of this node takes", ErrEntityTooLarge, held, len(stored.Parts))
+	}
 	if obj.SSE.Encrypted() {
 		obj.SSE.StoredSize = 0
 		for _, p := range obj.Parts {
@@ -404,4 +407,29 @@ func (s *Service) ListMultipartUploads(ctx context.Context, bucket string, opts 
 		return nil, fmt.Errorf("%w: %q", meta.ErrNoSuchBucket, bucket)
 	}
 	return readAsB[*meta.UploadListResult](ctx, s, bucket, meta.UploadsQuery{Bucket: bucket, Opts: opts})
+}
+
+// manifestFits reports whether an upload holding chunks chunks in parts
+// parts can be completed by one metadata command: the completion
+// references the object's chunks and releases every part's (two writes a
+// chunk, listed or not) and drops every part's record; the object's
+// deletion later releases its chunks (two writes a chunk at most). One
+// that does not fit would fail at apply and stop every replica of the
+// bucket's shard, so it is refused here (EntityTooLarge), checked against
+// this node's store; docs/compatibility.md says what that is in bytes.
+func (s *Service) manifestFits(chunks, parts int) bool {
+	if s.node == nil {
+		return true
+	}
+	const rest = 256 // the object's record, indexes, the upload's records
+	return 2*chunks+parts+rest <= s.node.cfg.Meta.TxnWrites()
+}
+
+// uploadChunks counts the chunks of an upload's parts.
+func uploadChunks(parts []meta.Part) int {
+	n := 0
+	for i := range parts {
+		n += len(parts[i].Chunks)
+	}
+	return n
 }

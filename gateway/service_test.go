@@ -595,3 +595,53 @@ func TestUploadPartStaleUpload(t *testing.T) {
 		t.Fatalf("GET mp: %d bytes, %v", len(got), err)
 	}
 }
+
+// A multipart upload whose object would have more chunks than one
+// metadata command can reference (and later release) is refused with
+// EntityTooLarge, and the node goes on: such a completion failed at apply,
+// which stopped every replica of the shard, and again at each restart.
+func TestCompleteTooManyChunks(t *testing.T) {
+	cfg := gatewaytest.Config(t)
+	cfg.ChunkSize = 64 << 10
+	cfg.Meta.BadgerMemTableSize = 1 << 20 // 1,638 writes a transaction
+	s := gatewaytest.NewNode(t, cfg).Service()
+	if _, err := s.CreateBucket(ctx(t), gateway.CreateBucketInput{Name: "bk1"}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.CreateMultipartUpload(ctx(t), "bk1", meta.Object{Key: "mp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 11 parts of 80 chunks: completing them writes 2 x 880 + 11.
+	body := randBytes(3, gateway.MinPartSize)
+	var parts []gateway.CompletePartInput
+	for n := 1; n <= 11; n++ {
+		p, err := s.UploadPart(ctx(t), &gateway.UploadPartInput{Bucket: "bk1", Key: "mp", UploadID: id, Number: n, Body: bytes.NewReader(body), Size: int64(len(body))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, gateway.CompletePartInput{Number: n, ETag: p.ETag})
+	}
+	for _, listed := range [][]gateway.CompletePartInput{parts, parts[:2]} {
+		// Listed or not, every part's chunks are released by the
+		// completion.
+		if _, err := s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: "bk1", Key: "mp", UploadID: id, Parts: listed}); !errors.Is(err, gateway.ErrEntityTooLarge) {
+			t.Fatalf("completing %d of 11 parts (880 chunks) on a 1 MiB memtable: %v, want ErrEntityTooLarge", len(listed), err)
+		}
+	}
+	// The node still applies: another upload completes, and reads back.
+	id2, err := s.CreateMultipartUpload(ctx(t), "bk1", meta.Object{Key: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.UploadPart(ctx(t), &gateway.UploadPartInput{Bucket: "bk1", Key: "small", UploadID: id2, Number: 1, Body: bytes.NewReader(body), Size: int64(len(body))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CompleteMultipartUpload(ctx(t), &gateway.CompleteInput{Bucket: "bk1", Key: "small", UploadID: id2, Parts: []gateway.CompletePartInput{{Number: 1, ETag: p.ETag}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := get(t, s, gateway.GetObjectInput{Bucket: "bk1", Key: "small"}); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("get: %d bytes, %v", len(got), err)
+	}
+}

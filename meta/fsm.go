@@ -131,6 +131,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// TxnWrites is how many writes one Badger transaction of o's store takes:
+// 15% of a memtable, in entries of up to 96 bytes of skiplist each. A
+// command whose apply writes more cannot be applied (it stops the node),
+// so a proposer that can size a command checks it against this.
+func (o Options) TxnWrites() int {
+	return int(o.withDefaults().BadgerMemTableSize*15/100) / 96
+}
+
 // ownShare is o for a replica's own DB: its share of the node's Badger
 // memory (ReplicaDBs).
 func (o Options) ownShare() Options {
